@@ -1,0 +1,52 @@
+/*
+ * cli.h — what every heapsnap command shares: exit codes, error messages,
+ * --help handling and the progress line.
+ *
+ * Conventions (the same for every command):
+ *   exit 0   success
+ *   exit 1   the input is bad or the work failed (the message says which file and why)
+ *   exit 2   the command line is wrong (the message says how to get --help)
+ * Errors go to stderr as "heapsnap CMD: FILE: what is wrong".  Results go to
+ * stdout, as text or, with --json, as one JSON document.
+ */
+#ifndef HEAPSNAP_CLI_H
+#define HEAPSNAP_CLI_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#define EXIT_OK    0
+#define EXIT_FAIL  1
+#define EXIT_USAGE 2
+
+/* One subcommand: `heapsnap NAME ...` calls fn(argc, argv) with argv[0] = NAME. */
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary; /* one line for `heapsnap --help` */
+};
+
+/* The name of the running command, for messages ("info", "index", ...). */
+extern const char *cli_command;
+
+/* Print "heapsnap CMD: message" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* For a usage error: print the message and a pointer to --help; returns EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True if argv holds -h or --help (then print 'help' and return EXIT_OK). */
+int cli_wants_help(int argc, char **argv);
+
+/*
+ * A progress line on stderr, only when stderr is a terminal: rewritten in
+ * place at most ~10 times a second.  cli_progress_done() clears it.
+ */
+void cli_progress(const char *what, uint64_t done, uint64_t total);
+void cli_progress_done(void);
+
+/* "1.5 GiB", "12.0 KiB", "512 B" into buf; returns buf. */
+char *cli_bytes(char *buf, size_t n, uint64_t bytes);
+
+#endif

@@ -1,0 +1,12 @@
+/*
+ * commands.h — every heapsnap subcommand, one line each.  A command lives in
+ * its own analyze/cmd_NAME.c and is added here and to the table in main.c.
+ */
+#ifndef HEAPSNAP_COMMANDS_H
+#define HEAPSNAP_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_core(int argc, char **argv);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * debuginfo.h — the binaries behind a snapshot: which ELF file (and which
+ * separate debug file) belongs to each module, their symbols, and the
+ * struct layouts, variables and constants their DWARF describes.
+ *
+ * Files are matched to a snapshot's modules by build-id, never by path
+ * alone.  Search order per module: the recorded path, each --debug-dir,
+ * /usr/lib/debug/.build-id/xx/yyyy.debug, then .gnu_debuglink beside the
+ * file and under /usr/lib/debug.  A module whose files cannot be found is
+ * kept, with 'problem' saying what is missing and what is lost; everything
+ * else goes on with what is there.
+ *
+ * All addresses handed out here are runtime addresses in the target (ELF
+ * vaddr + the module's load bias).  DWARF 4 and 5 and compressed sections
+ * (SHF_COMPRESSED, .zdebug) are read.
+ */
+#ifndef HEAPSNAP_DEBUGINFO_H
+#define HEAPSNAP_DEBUGINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsnap.h"
+
+struct dbg;
+
+struct dbg_options {
+    const char **debug_dirs; /* --debug-dir, in order */
+    size_t ndebug_dirs;
+    int no_separate_debug;   /* ignore separate debug files (tests: "libc6-dbg hidden") */
+    int no_system_debug;     /* do not look under /usr/lib/debug */
+};
+
+struct dbg_module_info {
+    const struct hs_module *module; /* from the snapshot */
+    const char *elf_path;           /* the matching binary, or NULL */
+    const char *debug_path;         /* the file whose DWARF is used, or NULL */
+    int has_symtab;                 /* a .symtab (not only .dynsym) was found */
+    int has_dwarf;
+    const char *problem;            /* NULL, or "libfoo.so: not found (build-id ...): no symbols" */
+};
+
+struct dbg_symbol {
+    uint64_t addr, size;            /* runtime address */
+    const char *name;               /* as in the ELF file (mangled for C++) */
+    uint8_t type;                   /* STT_OBJECT, STT_FUNC, STT_TLS, ... */
+    uint8_t bind;                   /* STB_GLOBAL, STB_LOCAL, STB_WEAK */
+    uint16_t module;                /* index into the modules */
+};
+
+struct dbg_field {
+    const char *name;               /* "" for an anonymous member */
+    uint64_t offset;                /* bytes from the start of the struct */
+    uint64_t size;                  /* bytes */
+};
+
+struct dbg_layout {
+    const char *name;
+    uint64_t size;
+    size_t nfields;
+    const struct dbg_field *fields;
+};
+
+/* Find and open the files of every module of s.  Never fails for a missing
+ * file (see dbg_module_info.problem); returns NULL only on out-of-memory. */
+struct dbg *dbg_open(const struct hs_snapshot *s, const struct dbg_options *opt);
+void dbg_close(struct dbg *d);
+
+size_t dbg_nmodules(const struct dbg *d);
+const struct dbg_module_info *dbg_module(const struct dbg *d, size_t i);
+/* The module whose name (basename of its path) starts with prefix, e.g. "libc.so". */
+int dbg_find_module(const struct dbg *d, const char *prefix);
+
+/* Every symbol of every module (.symtab, else .dynsym), sorted by address. */
+const struct dbg_symbol *dbg_symbols(const struct dbg *d, size_t *n);
+/* The symbol whose [addr, addr+size) holds addr (or the nearest below it
+ * with size 0), or NULL. */
+const struct dbg_symbol *dbg_symbol_at(const struct dbg *d, uint64_t addr);
+/* By exact name; module < 0 searches every module. */
+const struct dbg_symbol *dbg_symbol_by_name(const struct dbg *d, const char *name, int module);
+
+/* The layout of 'struct name' (or a typedef of it) from DWARF; module < 0
+ * searches every module.  NULL if no DWARF describes it. */
+const struct dbg_layout *dbg_struct(struct dbg *d, const char *name, int module);
+/* Offset of a field, following dots through nested structs ("a.b"); -1 if absent. */
+int64_t dbg_field_offset(const struct dbg_layout *l, const char *field);
+/* A field's size, or -1. */
+int64_t dbg_field_size(const struct dbg_layout *l, const char *field);
+
+/* Address and size of a global or static variable, from DWARF (DW_AT_location
+ * DW_OP_addr) or else the symbol table.  0 on success, -1 if unknown. */
+int dbg_variable(struct dbg *d, const char *name, int module, uint64_t *addr, uint64_t *size);
+/* A DWARF constant (DW_TAG_constant or an enumerator) by name; 0 or -1. */
+int dbg_constant(struct dbg *d, const char *name, int module, int64_t *value);
+
+#endif

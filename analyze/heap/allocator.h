@@ -1,0 +1,85 @@
+/*
+ * allocator.h — the one small interface every allocator walker implements.
+ *
+ * A walker (heap/glibc.c, heap/go.c, ...) is handed the snapshot and its
+ * debug info, decides whether its allocator is present, and reports every
+ * chunk it finds — used or free — through the callbacks in heap_ctx.  The
+ * indexer does everything else (roots, references, the database), so adding
+ * an allocator touches only its own file and the table in heap/allocators.c.
+ *
+ * Walkers trust nothing: every pointer is checked against the captured
+ * ranges before use, every list walk is bounded and detects cycles, and a
+ * corrupt structure is reported with ctx->problem() and skipped, never
+ * allowed to stop the rest of the walk.
+ */
+#ifndef HEAPSNAP_ALLOCATOR_H
+#define HEAPSNAP_ALLOCATOR_H
+
+#include <stdint.h>
+
+#include "debuginfo/debuginfo.h"
+#include "hsnap.h"
+
+enum obj_state { OBJ_USED = 0, OBJ_FREE = 1 };
+
+/* Where an object sits, for free chunks in particular. */
+enum obj_where {
+    WHERE_INUSE = 0,    /* an allocated chunk in an arena */
+    WHERE_MMAPPED,      /* an allocated chunk with its own mmap */
+    WHERE_TCACHE,
+    WHERE_FASTBIN,
+    WHERE_UNSORTED,
+    WHERE_SMALLBIN,
+    WHERE_LARGEBIN,
+    WHERE_TOP,          /* the top chunk of an arena */
+    WHERE_FREE_OTHER,   /* free, but in no list we walked (reported as a problem) */
+    WHERE_GO_SPAN,      /* a Go span slot (used or free by its span's bits) */
+    WHERE_COUNT
+};
+
+struct heap_object {
+    uint64_t addr;       /* what the program holds: malloc's return value */
+    uint64_t size;       /* usable size, as malloc_usable_size() reports */
+    uint64_t chunk;      /* the allocator's own start of the block (header) */
+    uint64_t chunk_size; /* the whole block, header included */
+    uint8_t state;       /* enum obj_state */
+    uint8_t where;       /* enum obj_where */
+    uint16_t arena;      /* index of the arena it belongs to (walker-defined) */
+};
+
+/* A region of memory the allocator owns (an arena heap, an mmapped chunk,
+ * a Go arena).  Writable memory that no allocator claims becomes an
+ * 'anonymous' root. */
+struct heap_region {
+    uint64_t start, end;
+    uint16_t arena;
+    const char *kind;    /* "main-arena", "arena-heap", "mmap-chunk", "go-arena", ... */
+};
+
+struct heap_ctx {
+    const struct hs_snapshot *snap;
+    struct dbg *dbg;
+    void *user;
+    void (*object)(struct heap_ctx *c, const struct heap_object *o);
+    void (*region)(struct heap_ctx *c, const struct heap_region *r);
+    /* A fact for the snapshot table: key "glibc.version", "glibc.layout" ("dwarf"/"fallback"), ... */
+    void (*fact)(struct heap_ctx *c, const char *key, const char *value);
+    /* Corruption or doubt, at addr: kept as a warning, the walk goes on. */
+    void (*problem)(struct heap_ctx *c, uint64_t addr, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+};
+
+struct allocator {
+    const char *name; /* "glibc", "go" */
+    /* 1 if this allocator's structures are in the snapshot. */
+    int (*detect)(struct heap_ctx *c);
+    /* Report every chunk; 0 on success, -1 if nothing usable was found. */
+    int (*walk)(struct heap_ctx *c);
+};
+
+extern const struct allocator glibc_allocator;
+
+/* All known allocators, NULL-terminated (heap/allocators.c). */
+extern const struct allocator *const allocators[];
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * main.c — heapsnap's entry point: dispatch `heapsnap COMMAND ...` to the
+ * command's function.  Each command parses its own options (see cli.h for
+ * the conventions they share).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static const struct command commands[] = {
+    {"info", cmd_info, "print the process, mappings, modules, threads and capture statistics"},
+    {"verify", cmd_verify, "check every checksum and the structure of a snapshot"},
+    {"core", cmd_core, "write a standard ELF core file that gdb can open"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: heapsnap COMMAND [options] FILE...\n\n"
+               "Analyse heap snapshots written by heapsnap-capture.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'heapsnap COMMAND --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (!strcmp(argv[1], commands[i].name)) {
+            cli_command = commands[i].name;
+            return commands[i].fn(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "heapsnap: '%s' is not a command; see 'heapsnap --help'\n", argv[1]);
+    return EXIT_USAGE;
+}

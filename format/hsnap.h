@@ -1,0 +1,263 @@
+/*
+ * hsnap.h — the contract of the .hsnap reader/writer library.
+ *
+ * A .hsnap file is a snapshot of one process: its metadata (process,
+ * mappings, modules, threads, capture statistics) and the contents of the
+ * memory ranges that were captured.  heapsnap-capture writes it with the
+ * writer half of this library; every heapsnap command reads it with the
+ * reader half.  docs/format.md describes the bytes; this header describes
+ * the C interface.  Both programs link the same objects, so a field added
+ * here is added for both sides at once.
+ *
+ * Design rules that callers can rely on:
+ *  - The writer never seeks.  It can write to a pipe or a socket.
+ *  - The reader never trusts the file.  Every length, count, offset and
+ *    string is bounded before use; a damaged file gives an hs_error that
+ *    names the file, the section, the offset and what is wrong.
+ *  - A file that was cut off is still read up to the cut, and the reader
+ *    says so (hs_snapshot_truncated()).
+ *  - All integers in the file are little-endian; all addresses are target
+ *    virtual addresses (x86_64 only for now).
+ */
+#ifndef HSNAP_H
+#define HSNAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define HS_MAGIC         "HSNAP\0\r\n" /* 8 bytes; the CR LF catches text-mode mangling */
+#define HS_MAGIC_LEN     8
+#define HS_VERSION_MAJOR 1 /* a reader refuses a newer major version */
+#define HS_VERSION_MINOR 0 /* a newer minor only adds section types or trailing fields */
+
+/* Section types.  A reader skips a type it does not know (after checking its CRC). */
+enum hs_section_type {
+    HS_SEC_PROCESS  = 1, /* struct hs_process, exactly one */
+    HS_SEC_MAPPINGS = 2, /* array of struct hs_mapping */
+    HS_SEC_MODULES  = 3, /* array of struct hs_module */
+    HS_SEC_THREADS  = 4, /* array of struct hs_thread */
+    HS_SEC_MEMORY   = 5, /* one block of captured memory (many such sections) */
+    HS_SEC_STATS    = 6, /* struct hs_stats: written after memory, when the figures are known */
+    HS_SEC_INDEX    = 7, /* trailing index of every section; followed by the footer */
+};
+
+/* What is known about one page of a captured range. */
+enum hs_page_state {
+    HS_PAGE_DATA       = 0, /* contents stored in the file */
+    HS_PAGE_ZERO       = 1, /* resident and all zero; not stored */
+    HS_PAGE_ABSENT     = 2, /* not resident, not swapped: zero if the range is anonymous,
+                               the file's contents otherwise (not stored) */
+    HS_PAGE_SWAPPED    = 3, /* in swap; not read, so the capture never swaps in */
+    HS_PAGE_UNREADABLE = 4, /* neither process_vm_readv nor /proc/PID/mem could read it */
+};
+
+/* Capture policies (hs_process.policy). */
+enum hs_policy {
+    HS_POLICY_WRITABLE = 0, /* every private writable mapping (the default) */
+    HS_POLICY_ALL      = 1, /* everything readable (--mappings=all) */
+};
+
+/* hs_process.flags */
+#define HS_PROC_REDACTED 0x1u /* words that do not point into the heap were zeroed */
+
+/* hs_mapping.flags: the permission letters of /proc/PID/maps, plus ours. */
+#define HS_MAP_R        0x01u
+#define HS_MAP_W        0x02u
+#define HS_MAP_X        0x04u
+#define HS_MAP_SHARED   0x08u /* 's' rather than 'p' */
+#define HS_MAP_CAPTURED 0x10u /* its contents are in the file (at least in part) */
+#define HS_MAP_ANON     0x20u /* no backing file (path empty or a [pseudo] name) */
+
+/* hs_mem_range.flags */
+#define HS_MEM_ANON 0x1u /* anonymous memory: an ABSENT page reads as zeros */
+
+struct hs_process {
+    int32_t pid;
+    uint16_t machine;       /* ELF e_machine of the target: EM_X86_64 */
+    uint16_t policy;        /* enum hs_policy */
+    uint32_t flags;         /* HS_PROC_* */
+    uint32_t page_size;
+    uint64_t capture_time_ns; /* CLOCK_REALTIME when the target was stopped */
+    char *exe;              /* readlink /proc/PID/exe */
+    char *kernel_release;   /* uname -r of the capturing host */
+    char *hostname;
+    uint32_t argc;
+    char **argv;            /* the command line; the environment is never captured */
+    uint32_t auxv_count;    /* number of (type, value) pairs */
+    uint64_t *auxv;         /* 2 * auxv_count words */
+};
+
+struct hs_mapping {
+    uint64_t start, end, offset;
+    uint64_t inode;
+    uint32_t dev_major, dev_minor;
+    uint32_t flags; /* HS_MAP_* */
+    char *path;     /* "" for anonymous, "[heap]", "[stack]", a file path, ... */
+    /* smaps figures, in bytes */
+    uint64_t rss, pss, private_clean, private_dirty, shared_clean, shared_dirty;
+    uint64_t swap, anonymous, anon_huge;
+    char *vmflags;  /* the VmFlags line, e.g. "rd wr mr mw me ac sd" */
+};
+
+struct hs_module {
+    char *path;
+    uint64_t base;          /* load bias: runtime address = ELF vaddr + base */
+    uint64_t lowest;        /* lowest mapped address of the module */
+    uint32_t build_id_len;  /* 0 if the file has no NT_GNU_BUILD_ID */
+    uint8_t build_id[64];
+    uint32_t ehdr_len;
+    uint8_t *ehdr;          /* the ELF header, as in the file */
+    uint32_t phdrs_len;
+    uint8_t *phdrs;         /* the program header table, as in the file */
+};
+
+/* x86_64 general-purpose registers, in the order of struct user_regs_struct. */
+enum hs_reg {
+    HS_R15, HS_R14, HS_R13, HS_R12, HS_RBP, HS_RBX, HS_R11, HS_R10, HS_R9, HS_R8,
+    HS_RAX, HS_RCX, HS_RDX, HS_RSI, HS_RDI, HS_ORIG_RAX, HS_RIP, HS_CS, HS_EFLAGS,
+    HS_RSP, HS_SS, HS_FS_BASE, HS_GS_BASE, HS_DS, HS_ES, HS_FS, HS_GS,
+    HS_NREGS /* 27 */
+};
+
+struct hs_thread {
+    int32_t tid;
+    char state;             /* the letter from /proc/PID/task/TID/stat before the stop */
+    char name[16];          /* comm, NUL-terminated */
+    uint64_t regs[HS_NREGS];
+    uint64_t stack_start, stack_end; /* the mapping that holds regs[HS_RSP], or 0,0 */
+};
+
+struct hs_failure {
+    uint64_t start, end;
+    int32_t err;            /* errno */
+    char *reason;           /* e.g. "process_vm_readv: EFAULT; /proc/PID/mem: EIO" */
+};
+
+enum hs_capture_mode {
+    HS_MODE_BUFFERED = 0,   /* copied into a pre-faulted buffer, target resumed, then written */
+    HS_MODE_STREAMED = 1,   /* buffer would exceed --max-buffer: written while stopped */
+};
+
+struct hs_stats {
+    uint64_t pause_ns;          /* first PTRACE_INTERRUPT to last resume */
+    uint64_t total_ns;          /* whole capture, wall time */
+    uint64_t bytes_read;        /* bytes copied from the target */
+    uint64_t bytes_zero;        /* resident pages found to be all zero */
+    uint64_t bytes_absent;      /* pages not resident (not read) */
+    uint64_t bytes_swapped;     /* pages in swap (not read) */
+    uint64_t bytes_unreadable;
+    uint32_t threads;
+    uint32_t mode;              /* enum hs_capture_mode */
+    uint32_t nfailures;
+    struct hs_failure *failures;
+};
+
+/* ---------------------------------------------------------------- errors */
+
+struct hs_error {
+    char msg[512]; /* "FILE: section N (memory) at offset O: what is wrong" */
+};
+
+/* ---------------------------------------------------------------- writer */
+
+struct hs_writer;
+
+/* Start a snapshot on fd (a file or a pipe; never seeked).  zstd_level 1..19.
+ * 'name' is used in error messages only. */
+struct hs_writer *hs_writer_open(int fd, const char *name, int zstd_level, struct hs_error *err);
+
+int hs_write_process(struct hs_writer *w, const struct hs_process *p);
+int hs_write_mappings(struct hs_writer *w, const struct hs_mapping *m, size_t n);
+int hs_write_modules(struct hs_writer *w, const struct hs_module *m, size_t n);
+int hs_write_threads(struct hs_writer *w, const struct hs_thread *t, size_t n);
+
+/*
+ * Write one captured range [addr, addr + npages * page_size).
+ * page_state has npages entries (enum hs_page_state); data holds the pages
+ * whose state is HS_PAGE_DATA, packed one after the other in address order.
+ * The writer itself turns all-zero DATA pages into HS_PAGE_ZERO, and splits
+ * the range into blocks of at most HS_BLOCK_PAGES pages, each compressed on
+ * its own so that a reader can decompress any part independently.
+ * flags: HS_MEM_*.
+ */
+#define HS_BLOCK_PAGES 256
+int hs_write_memory(struct hs_writer *w, uint64_t addr, uint32_t page_size, uint64_t npages,
+                    uint32_t flags, const uint8_t *page_state, const void *data);
+
+int hs_write_stats(struct hs_writer *w, const struct hs_stats *s);
+
+/* Write the trailing index and footer, flush, and free w.  Returns 0 or -1. */
+int hs_writer_finish(struct hs_writer *w, struct hs_error *err);
+/* Free w without finishing (the output is then a truncated snapshot). */
+void hs_writer_abort(struct hs_writer *w);
+/* The first error the writer met, if any call returned -1. */
+const char *hs_writer_error(const struct hs_writer *w);
+
+/* ---------------------------------------------------------------- reader */
+
+struct hs_snapshot;
+
+/* A captured range, materialised: data holds (end - start) bytes, with ZERO
+ * and anonymous ABSENT pages as zeros.  Pages with no data (SWAPPED,
+ * UNREADABLE, file-backed ABSENT) are zeros in data too, but hs_read()
+ * refuses them; check page_state when it matters. */
+struct hs_mem_range {
+    uint64_t start, end;
+    uint32_t flags;             /* HS_MEM_* */
+    uint32_t page_size;
+    const uint8_t *page_state;  /* (end - start) / page_size entries */
+    const uint8_t *data;
+};
+
+#define HS_OPEN_METADATA_ONLY 0x1u /* do not decompress memory (info, verify) */
+
+/* Open a snapshot.  path "-" reads standard input.  Returns NULL and fills
+ * err on failure.  A truncated file opens if its process section survived;
+ * hs_snapshot_truncated() then returns nonzero and hs_snapshot_warning()
+ * says where it was cut. */
+struct hs_snapshot *hs_open(const char *path, unsigned flags, struct hs_error *err);
+/* The same from a buffer already in memory (tests, the fuzzer).  The buffer
+ * is copied; name is used in messages. */
+struct hs_snapshot *hs_open_memory(const void *buf, size_t len, const char *name, unsigned flags,
+                                   struct hs_error *err);
+void hs_close(struct hs_snapshot *s);
+
+const char *hs_snapshot_path(const struct hs_snapshot *s);
+unsigned hs_snapshot_version_minor(const struct hs_snapshot *s);
+int hs_snapshot_truncated(const struct hs_snapshot *s);
+const char *hs_snapshot_warning(const struct hs_snapshot *s); /* NULL if none */
+
+const struct hs_process *hs_get_process(const struct hs_snapshot *s);
+const struct hs_mapping *hs_get_mappings(const struct hs_snapshot *s, size_t *n);
+const struct hs_module *hs_get_modules(const struct hs_snapshot *s, size_t *n);
+const struct hs_thread *hs_get_threads(const struct hs_snapshot *s, size_t *n);
+const struct hs_stats *hs_get_stats(const struct hs_snapshot *s); /* NULL if absent */
+
+/* Captured memory, sorted by address, non-overlapping. */
+const struct hs_mem_range *hs_get_ranges(const struct hs_snapshot *s, size_t *n);
+/* The range holding addr, or NULL.  O(log n). */
+const struct hs_mem_range *hs_find_range(const struct hs_snapshot *s, uint64_t addr);
+/* Copy len bytes at addr.  0 if every byte was captured, -1 otherwise. */
+int hs_read(const struct hs_snapshot *s, uint64_t addr, void *buf, size_t len);
+/* A pointer to len captured bytes at addr, within one range, or NULL. */
+const void *hs_ptr(const struct hs_snapshot *s, uint64_t addr, size_t len);
+/* Read one 64-bit little-endian word; 0 on success, -1 if not captured. */
+int hs_read_u64(const struct hs_snapshot *s, uint64_t addr, uint64_t *out);
+
+/*
+ * Check every checksum and the structure of the file at path, without
+ * trusting anything.  Writes one line per section to 'log' if non-NULL.
+ * Returns 0 if the file is sound, -1 with err naming the section, the
+ * offset and the fault otherwise.
+ */
+int hs_verify(const char *path, FILE *log, struct hs_error *err);
+
+/* Names for display. */
+const char *hs_section_name(uint32_t type);
+const char *hs_page_state_name(unsigned state);
+
+/* CRC32C (Castagnoli), as used for every section; exposed for tests. */
+uint32_t hs_crc32c(uint32_t crc, const void *buf, size_t len);
+
+#endif /* HSNAP_H */

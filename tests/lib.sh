@@ -1,0 +1,103 @@
+# tests/lib.sh — the test library every tests/tNNNN-*.sh script sources.
+#
+# In the manner of git's test-lib: a script is a list of named cases, each
+# named for the behaviour it checks.  A case is a shell body run in a
+# subshell with `set -e`; it passes when the body exits 0.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   test_expect_success 'verify rejects a truncated file' '
+#       head -c 100 good.hsnap >cut.hsnap &&
+#       test_must_fail $HEAPSNAP verify cut.hsnap 2>err &&
+#       grep "truncated" err
+#   '
+#   test_done
+#
+# Each script runs in its own scratch directory ($TRASH), removed on success.
+# Helpers: test_must_fail, test_cmp, start_sample/stop_sample, capture.
+
+set -u
+TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$TESTS_DIR/.." && pwd)
+BIN=$ROOT/bin
+SAMPLES=$ROOT/bin/samples
+# The analyzer under test is the sanitizer build; leaks are errors.
+HEAPSNAP=${HEAPSNAP:-$ROOT/build/asan/heapsnap}
+CAPTURE=${CAPTURE:-$ROOT/bin/heapsnap-capture}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
+
+SCRIPT=$(basename "$0" .sh)
+TRASH=$ROOT/build/trash/$SCRIPT
+rm -rf "$TRASH" && mkdir -p "$TRASH"
+cd "$TRASH" || exit 1
+
+_passed=0
+_failed=0
+_n=0
+_pids=""
+
+# test_expect_success NAME BODY
+test_expect_success() {
+    _n=$((_n + 1))
+    local name=$1 body=$2
+    if (set -e; eval "$body") >"$TRASH/case-$_n.log" 2>&1; then
+        _passed=$((_passed + 1))
+        echo "ok $_n - $name"
+    else
+        _failed=$((_failed + 1))
+        echo "not ok $_n - $name"
+        sed -e 's/^/#   /' "$TRASH/case-$_n.log" | tail -n 40
+    fi
+}
+
+# test_skip NAME REASON: a case that cannot run here (counted, said, never silent).
+test_skip() {
+    _n=$((_n + 1))
+    echo "ok $_n # skip $1 ($2)"
+}
+
+# test_must_fail CMD...: CMD exits non-zero, and not by a crash or a sanitizer.
+test_must_fail() {
+    local rc=0
+    "$@" || rc=$?
+    if [ $rc -eq 0 ]; then echo "expected failure: $*" >&2; return 1; fi
+    if [ $rc -ge 128 ] || [ $rc -eq 86 ] || [ $rc -eq 87 ]; then
+        echo "crashed or sanitizer error (exit $rc): $*" >&2; return 1
+    fi
+    return 0
+}
+
+# test_cmp EXPECTED ACTUAL: files equal, with a diff on failure.
+test_cmp() { diff -u "$1" "$2"; }
+
+# start_sample NAME [ARGS...]: start bin/samples/NAME in the background with
+# its report in $TRASH/NAME.report; wait until it writes "ready" there.
+# Sets SAMPLE_PID.
+start_sample() {
+    local name=$1; shift
+    rm -f "$TRASH/$name.report"
+    "$SAMPLES/$name" "$TRASH/$name.report" "$@" >"$TRASH/$name.out" 2>&1 &
+    SAMPLE_PID=$!
+    _pids="$_pids $SAMPLE_PID"
+    local i=0
+    while ! grep -qx ready "$TRASH/$name.report" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 300 ] || ! kill -0 $SAMPLE_PID 2>/dev/null; then
+            echo "sample $name did not become ready" >&2; return 1
+        fi
+        sleep 0.05
+    done
+}
+
+stop_sample() { kill "${1:-$SAMPLE_PID}" 2>/dev/null; wait "${1:-$SAMPLE_PID}" 2>/dev/null || true; }
+
+# report_get FILE KEY: the value of "KEY value" in a sample's report.
+report_get() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
+
+test_done() {
+    for p in $_pids; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    echo "# $SCRIPT: $_passed passed, $_failed failed"
+    if [ $_failed -eq 0 ]; then cd "$ROOT" && rm -rf "$TRASH"; exit 0; fi
+    exit 1
+}
