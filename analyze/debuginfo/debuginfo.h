@@ -48,10 +48,18 @@ struct dbg_symbol {
     uint16_t module;                /* index into the modules */
 };
 
+struct dbg_layout;
+
+/* The members of an anonymous struct or union member are also listed in
+ * the containing layout, with their offsets from its start (as C lets you
+ * name them); the anonymous member itself is there too, named "". */
 struct dbg_field {
     const char *name;               /* "" for an anonymous member */
     uint64_t offset;                /* bytes from the start of the struct */
-    uint64_t size;                  /* bytes */
+    uint64_t size;                  /* bytes (a bit-field: its declared type's size) */
+    uint64_t count;                 /* array elements (all dimensions), 0 if not an array */
+    const struct dbg_layout *layout; /* the member's struct/union type (typedefs and
+                                        qualifiers followed), or NULL; arrays: NULL */
 };
 
 struct dbg_layout {
@@ -64,6 +72,8 @@ struct dbg_layout {
 /* Find and open the files of every module of s.  Never fails for a missing
  * file (see dbg_module_info.problem); returns NULL only on out-of-memory. */
 struct dbg *dbg_open(const struct hs_snapshot *s, const struct dbg_options *opt);
+/* The same from a module list (tests, probes); mods must outlive the dbg. */
+struct dbg *dbg_open_modules(const struct hs_module *mods, size_t n, const struct dbg_options *opt);
 void dbg_close(struct dbg *d);
 
 size_t dbg_nmodules(const struct dbg *d);
@@ -88,9 +98,11 @@ int64_t dbg_field_offset(const struct dbg_layout *l, const char *field);
 int64_t dbg_field_size(const struct dbg_layout *l, const char *field);
 
 /* Address and size of a global or static variable, from DWARF (DW_AT_location
- * DW_OP_addr) or else the symbol table.  0 on success, -1 if unknown. */
+ * DW_OP_addr; top-level variables of each CU and of C++ namespaces) or else
+ * the symbol table.  0 on success, -1 if unknown. */
 int dbg_variable(struct dbg *d, const char *name, int module, uint64_t *addr, uint64_t *size);
-/* A DWARF constant (DW_TAG_constant or an enumerator) by name; 0 or -1. */
+/* A DWARF constant (DW_TAG_constant, a variable with DW_AT_const_value, or
+ * an enumerator of a top-level enum) by name; 0 or -1. */
 int dbg_constant(struct dbg *d, const char *name, int module, int64_t *value);
 
 #endif

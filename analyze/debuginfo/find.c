@@ -163,7 +163,8 @@ static struct elffile *find_debug(const struct dbg *d, const struct hs_module *m
 void dbg_find_files(const struct dbg *d, struct dbg_mod *mod)
 {
     const struct hs_module *m = mod->info.module;
-    char path[PATH_MAX], why[256] = "not found", msg[1024];
+    char path[PATH_MAX], why[256] = "not found";
+    int r;
     clean_path(path, sizeof path, m->path ? m->path : "");
     if (path[0] == '[')
         return; /* [vdso] and the like live only in memory; nothing to find */
@@ -189,15 +190,16 @@ void dbg_find_files(const struct dbg *d, struct dbg_mod *mod)
                       : d->opt.no_separate_debug ? "no DWARF (separate debug files ignored)"
                                                  : "no DWARF (no debug file found)";
     if (!mod->elf && !mod->debug) {
-        snprintf(msg, sizeof msg, "%s (build-id %s): %s; no symbols, no DWARF", path, hex, why);
+        r = asprintf(&mod->problem, "%s (build-id %s): %s; no symbols, no DWARF", path, hex, why);
     } else if (!mod->elf) {
-        snprintf(msg, sizeof msg, "%s (build-id %s): %s; using %s%s%s", path, hex, why,
+        r = asprintf(&mod->problem, "%s (build-id %s): %s; using %s%s%s", path, hex, why,
                  mod->debug->path, dwmsg ? "; " : "", dwmsg ? dwmsg : "");
     } else if (symmsg || dwmsg) {
-        snprintf(msg, sizeof msg, "%s (build-id %s): %s%s%s", path, hex, dwmsg ? dwmsg : "",
+        r = asprintf(&mod->problem, "%s (build-id %s): %s%s%s", path, hex, dwmsg ? dwmsg : "",
                  dwmsg && symmsg ? "; " : "", symmsg ? symmsg : "");
     } else {
         return;
     }
-    mod->problem = strdup(msg);
+    if (r < 0)
+        mod->problem = NULL; /* out of memory: the module goes on without its message */
 }

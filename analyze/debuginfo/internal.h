@@ -1,0 +1,54 @@
+/*
+ * internal.h — what the files of analyze/debuginfo/ share and nobody else
+ * sees: the per-module state behind dbg_module_info and the whole struct
+ * dbg.  debuginfo.c owns the lifetimes; find.c fills in the files of a
+ * module; symbols.c builds the merged symbol table; dwarf.c opens a
+ * module's DWARF on first use and keeps its indexes and layouts.
+ */
+#ifndef HEAPSNAP_DEBUGINFO_INTERNAL_H
+#define HEAPSNAP_DEBUGINFO_INTERNAL_H
+
+#include "debuginfo/debuginfo.h"
+#include "debuginfo/elffile.h"
+#include "debuginfo/strmap.h"
+
+struct dbg_dwarf; /* dwarf.c */
+
+struct dbg_mod {
+    struct dbg_module_info info; /* the public view; its strings point at the fields below */
+    struct elffile *elf;         /* the binary matched by build-id, or NULL */
+    struct elffile *debug;       /* the file with DWARF (may be == elf), or NULL */
+    char *problem;
+    int dwarf_tried;             /* dwarf.c opened (or failed to open) debug already */
+    struct dbg_dwarf *dw;        /* NULL until then, or if it failed */
+};
+
+struct dbg {
+    struct dbg_options opt;      /* debug_dirs deep-copied */
+    size_t nmods;
+    struct dbg_mod *mods;
+    /* symbols.c */
+    struct dbg_symbol *syms;     /* sorted by address */
+    size_t nsyms;
+    char *symnames;              /* one block holding every symbol name */
+    uint32_t *sym_next;          /* per symbol: the next one with the same name, or UINT32_MAX */
+    struct strmap sym_by_name;   /* name -> the first symbol of that name */
+};
+
+/* find.c: locate mod's binary and debug file; sets elf, debug, problem. */
+void dbg_find_files(const struct dbg *d, struct dbg_mod *mod);
+
+/* symbols.c */
+int dbg_build_symbols(struct dbg *d);
+void dbg_free_symbols(struct dbg *d);
+
+/* dwarf.c */
+void dbg_dwarf_free(struct dbg_dwarf *dw);
+/* Open mod's DWARF and index it, once; the index or NULL. */
+struct dbg_dwarf *dbg_dwarf_get(struct dbg_mod *mod);
+const struct dbg_layout *dbg_dwarf_struct(struct dbg_dwarf *dw, const char *name);
+int dbg_dwarf_variable(struct dbg_dwarf *dw, const char *name, uint64_t base, uint64_t *addr,
+                       uint64_t *size);
+int dbg_dwarf_constant(struct dbg_dwarf *dw, const char *name, int64_t *value);
+
+#endif
