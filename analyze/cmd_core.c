@@ -1,0 +1,160 @@
+/*
+ * cmd_core.c — `heapsnap core FILE [-o CORE]`: write a snapshot as a
+ * standard ELF core file, so that gdb (and anything else that reads Linux
+ * cores) can look at a captured process: `gdb EXE CORE`.
+ *
+ * The work is in analyze/elfcore/ (what a core holds and why: elfcore.h).  This
+ * file is the command line and the output file's life: the core is written
+ * to a temporary file beside the target, mode 0600 because it holds the
+ * process's memory, and renamed into place only when complete, so that a
+ * failure never leaves a half core that gdb would half believe.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "elfcore/elfcore.h"
+#include "hsnap.h"
+
+static const char core_help[] =
+    "usage: heapsnap core [-o CORE] [--thread TID] FILE\n"
+    "\n"
+    "Write the snapshot FILE as a standard x86_64 ELF core file that gdb can\n"
+    "open:  gdb EXE CORE   then e.g.  thread apply all bt,  print some_global.\n"
+    "Memory that was captured is in the core; read-only file mappings that were\n"
+    "not are read by gdb from the files on disk (NT_FILE), so open the core on\n"
+    "the machine where it was captured or one with the same binaries.  Pages\n"
+    "that were not captured (swapped, unreadable) read as zeros.  The snapshot\n"
+    "has no floating-point state: gdb shows those registers as unavailable.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output CORE  where to write (default core.PID; - for stdout);\n"
+    "                     created with mode 0600\n"
+    "  --thread TID       the thread gdb selects first (default: the main thread)\n"
+    "  --no-dt-debug      do not rebuild .dynamic's DT_DEBUG from the files on\n"
+    "                     disk when it was not captured (gdb then lists no\n"
+    "                     shared libraries)\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: 0 ok; 1 bad snapshot or write failure; 2 usage error.\n";
+
+static int bad_option(char **argv)
+{
+    if (optopt)
+        return cli_usage_error("unknown option '-%c'", optopt);
+    return cli_usage_error("unknown option '%s'", argv[optind - 1]);
+}
+
+/* Write the core to a temporary file beside 'out', then rename it. */
+static int write_file(const struct hs_snapshot *s, const struct core_options *opt, const char *out)
+{
+    size_t len = strlen(out);
+    char *tmp = malloc(len + sizeof ".XXXXXX");
+    if (!tmp) {
+        cli_error("%s: out of memory", out);
+        return EXIT_FAIL;
+    }
+    memcpy(tmp, out, len);
+    memcpy(tmp + len, ".XXXXXX", sizeof ".XXXXXX");
+    int fd = mkstemp(tmp); /* mode 0600 */
+    if (fd < 0) {
+        cli_error("%s: cannot create: %s", out, strerror(errno));
+        free(tmp);
+        return EXIT_FAIL;
+    }
+    struct hs_error err;
+    int rc = core_write(s, opt, fd, out, &err);
+    if (rc == 0 && fsync(fd) != 0 && errno != EINVAL) {
+        snprintf(err.msg, sizeof err.msg, "%s: fsync: %s", out, strerror(errno));
+        rc = -1;
+    }
+    if (close(fd) != 0 && rc == 0) {
+        snprintf(err.msg, sizeof err.msg, "%s: close: %s", out, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0 && rename(tmp, out) != 0) {
+        snprintf(err.msg, sizeof err.msg, "%s: rename from %s: %s", out, tmp, strerror(errno));
+        rc = -1;
+    }
+    if (rc != 0) {
+        unlink(tmp);
+        cli_error("%s", err.msg);
+    }
+    free(tmp);
+    return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+int cmd_core(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(core_help, stdout);
+        return EXIT_OK;
+    }
+    enum { OPT_THREAD = 256, OPT_NO_DT_DEBUG };
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"thread", required_argument, NULL, OPT_THREAD},
+        {"no-dt-debug", no_argument, NULL, OPT_NO_DT_DEBUG},
+        {0, 0, 0, 0},
+    };
+    struct core_options opt = {0};
+    const char *out = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case OPT_THREAD: {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || v <= 0 || v > INT_MAX)
+                return cli_usage_error("--thread wants a thread id, not '%s'", optarg);
+            opt.first_tid = (int)v;
+            break;
+        }
+        case OPT_NO_DT_DEBUG: opt.no_dtdebug = 1; break;
+        case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return bad_option(argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(argc - optind ? "one FILE at a time" : "which snapshot? (FILE is missing)");
+    const char *path = argv[optind];
+    if (out && !strcmp(out, "-") && isatty(STDOUT_FILENO))
+        return cli_usage_error("not writing a core to a terminal; use -o FILE");
+
+    struct hs_error err;
+    struct hs_snapshot *s = hs_open(path, 0, &err);
+    if (!s) {
+        cli_error("%s", err.msg);
+        return EXIT_FAIL;
+    }
+    if (hs_snapshot_truncated(s)) {
+        const char *w = hs_snapshot_warning(s);
+        cli_warn("%s; the core holds what was read before the cut",
+                 w ? w : "the snapshot is truncated");
+    }
+
+    char defname[32];
+    if (!out) {
+        snprintf(defname, sizeof defname, "core.%d", (int)hs_get_process(s)->pid);
+        out = defname;
+    }
+    int rc;
+    if (!strcmp(out, "-")) {
+        rc = core_write(s, &opt, STDOUT_FILENO, "stdout", &err) == 0 ? EXIT_OK : EXIT_FAIL;
+        if (rc != EXIT_OK)
+            cli_error("%s", err.msg);
+    } else
+        rc = write_file(s, &opt, out);
+    hs_close(s);
+    return rc;
+}
