@@ -83,13 +83,20 @@ build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(HEADERS) | buil
 	@mkdir -p build/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_reader.c $(FORMAT_SRC) -lzstd
 
+# The debuginfo probe (tests/t1000-debuginfo.sh): the debuginfo library and
+# the reader alone, under the sanitizers, answering lookups from the shell.
+DEBUGINFO_SRC := $(wildcard analyze/debuginfo/*.c)
+build/tools/dbgprobe: tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+	@mkdir -p build/tools
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
+
 fuzz: build/fuzz/fuzz_reader all samples
 	tests/fuzz/run.sh 600
 
 demo: all samples
 	@samples/demo.sh
 
-test: all asan samples build/fuzz/fuzz_reader
+test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe
 	@tests/run.sh
 
 bench: all samples
