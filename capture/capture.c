@@ -1,0 +1,505 @@
+/*
+ * capture.c — the sequence of one capture (see capture.h): estimate, stop,
+ * copy, resume, write.  Everything that lengthens the target's pause is in
+ * stopped_phase(); everything else is kept out of it on purpose.
+ */
+#include "capture.h"
+#include "copy.h"
+#include "modules.h"
+#include "pagemap.h"
+#include "procfs.h"
+#include "scrub.h"
+#include "stop.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Mappings are cut into ranges of at most this many pages: it bounds the
+ * page-state arrays of huge sparse mappings and is a multiple of
+ * HS_BLOCK_PAGES, so the writer's blocks line up with ours. */
+#define RANGE_PAGES (64u * 1024)
+/* A mapping bigger than this is a reservation (allocator arenas, sanitizer
+ * shadow): its wholly non-resident ranges are left out of the file. */
+#define SPARSE_BYTES (4ull << 30)
+/* In streamed mode, pages are copied and written this much at a time. */
+#define STREAM_CHUNK (64ull << 20)
+
+struct range {
+    uint64_t addr, npages;
+    uint32_t flags;   /* HS_MEM_* */
+    uint8_t *state;   /* npages entries */
+    uint64_t present; /* HS_PAGE_DATA pages before the copy */
+    uint8_t *data;    /* buffered mode: where its pages went */
+    uint64_t ndata;
+};
+
+struct ctx {
+    const struct capture_opts *o;
+    struct hs_writer *w;
+    pid_t pid;
+    uint32_t psz;
+    char *err;
+    size_t errlen;
+
+    struct hs_process proc;
+    struct hs_mapping *maps; /* read while stopped */
+    size_t nmaps;
+    struct hs_module *mods;
+    size_t nmods;
+    struct range *r;
+    size_t nr;
+    struct hs_thread *th;
+    size_t nth;
+    struct stop_set stop;
+    struct copier cp;
+    struct scrub sc;
+    struct scrub_span *spans;
+
+    uint8_t *buf;
+    size_t bufcap, bufpop;
+    struct hs_stats st;
+    uint64_t t0;
+};
+
+static int fail(struct ctx *c, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct ctx *c, int e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->errlen, fmt, ap);
+    va_end(ap);
+    errno = e;
+    return -1;
+}
+
+static int target_gone(pid_t pid)
+{
+    char st;
+    return procfs_proc_state(pid, &st) < 0 || st == 'Z' || st == 'X';
+}
+
+static int wanted(const struct hs_mapping *m, int policy)
+{
+    if (!(m->flags & HS_MAP_R))
+        return 0;
+    /* The vDSO data page and the legacy vsyscall page cannot be read
+     * through another process; device memory (VM_IO, VM_PFNMAP) must not
+     * be, since reading it can have side effects. */
+    if (strncmp(m->path, "[vvar", 5) == 0 || strcmp(m->path, "[vsyscall]") == 0)
+        return 0;
+    if (m->vmflags && (strstr(m->vmflags, "io") || strstr(m->vmflags, "pf")))
+        return 0;
+    if (policy == HS_POLICY_ALL)
+        return 1;
+    return (m->flags & HS_MAP_W) && !(m->flags & HS_MAP_SHARED);
+}
+
+static uint64_t now_real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------- before the stop */
+
+/* What does not change while the target runs, read now to keep it out of
+ * the pause. */
+static int read_process(struct ctx *c)
+{
+    struct hs_process *p = &c->proc;
+    p->pid = c->pid;
+    p->machine = EM_X86_64;
+    p->policy = (uint16_t)c->o->policy;
+    p->flags = c->o->redact ? HS_PROC_REDACTED : 0;
+    p->page_size = c->psz;
+    p->exe = procfs_read_exe(c->pid);
+    struct utsname u;
+    char host[256] = "";
+    if (uname(&u) == 0)
+        p->kernel_release = strdup(u.release);
+    else
+        p->kernel_release = strdup("");
+    gethostname(host, sizeof host - 1);
+    p->hostname = strdup(host);
+    if (procfs_read_cmdline(c->pid, &p->argv, &p->argc) < 0 || procfs_read_auxv(c->pid, &p->auxv, &p->auxv_count) < 0)
+        return -1;
+    if (procfs_env_range(c->pid, &c->sc.env_start, &c->sc.env_end) < 0)
+        c->sc.env_start = c->sc.env_end = 0;
+    return 0;
+}
+
+/* Reserve max_buffer of address space and fault in as much as the
+ * estimate says we will copy, so that the copy while the target is stopped
+ * does not pay for our own page faults. */
+static int make_buffer(struct ctx *c, uint64_t estimate)
+{
+    c->bufcap = (c->o->max_buffer + c->psz - 1) / c->psz * c->psz;
+    if (c->bufcap < 64 * c->psz)
+        c->bufcap = 64 * c->psz; /* a floor, so that streaming makes progress */
+    c->buf = mmap(NULL, c->bufcap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (c->buf == MAP_FAILED) {
+        c->buf = NULL;
+        return fail(c, ENOMEM, "cannot reserve a %llu-byte copy buffer: %s (lower --max-buffer)",
+                    (unsigned long long)c->bufcap, strerror(errno));
+    }
+    uint64_t want = estimate + estimate / 8 + (4u << 20);
+    if (want < STREAM_CHUNK)
+        want = STREAM_CHUNK;
+    c->bufpop = want < c->bufcap ? want : c->bufcap;
+    c->bufpop = c->bufpop / c->psz * c->psz;
+    if (madvise(c->buf, c->bufpop, MADV_POPULATE_WRITE) < 0)
+        for (size_t off = 0; off < c->bufpop; off += c->psz)
+            ((volatile uint8_t *)c->buf)[off] = 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------ while stopped */
+
+static int add_range(struct ctx *c, uint64_t addr, uint64_t npages, uint32_t flags, uint8_t *state,
+                     uint64_t present)
+{
+    if ((c->nr & (c->nr - 1)) == 0) { /* grow at powers of two */
+        struct range *nr = realloc(c->r, (c->nr ? c->nr * 2 : 16) * sizeof *nr);
+        if (!nr)
+            return fail(c, ENOMEM, "out of memory");
+        c->r = nr;
+    }
+    c->r[c->nr++] = (struct range){addr, npages, flags, state, present, NULL, 0};
+    return 0;
+}
+
+/* Which pages of every wanted mapping are resident: the plan of the copy. */
+static int plan(struct ctx *c, uint64_t *total_present)
+{
+    int fd = pagemap_open(c->pid);
+    if (fd < 0)
+        return fail(c, errno, "cannot open /proc/%d/pagemap: %s", (int)c->pid, strerror(errno));
+    *total_present = 0;
+    for (size_t i = 0; i < c->nmaps; i++) {
+        struct hs_mapping *m = &c->maps[i];
+        if (!wanted(m, c->o->policy))
+            continue;
+        uint64_t npages = (m->end - m->start) / c->psz;
+        int sparse = m->end - m->start > SPARSE_BYTES;
+        for (uint64_t p = 0; p < npages; p += RANGE_PAGES) {
+            uint64_t n = npages - p < RANGE_PAGES ? npages - p : RANGE_PAGES;
+            uint8_t *state = malloc(n);
+            if (!state) {
+                close(fd);
+                return fail(c, ENOMEM, "out of memory");
+            }
+            uint64_t addr = m->start + p * c->psz;
+            int64_t present = pagemap_states(fd, addr, n, c->psz, state);
+            if (present < 0) {
+                int e = errno;
+                free(state);
+                close(fd);
+                return fail(c, e, "cannot read /proc/%d/pagemap at 0x%llx: %s", (int)c->pid,
+                            (unsigned long long)addr, strerror(e));
+            }
+            if (sparse && present == 0 && !memchr(state, HS_PAGE_SWAPPED, n)) {
+                free(state);
+                continue;
+            }
+            if (add_range(c, addr, n, (m->flags & HS_MAP_ANON) ? HS_MEM_ANON : 0, state, (uint64_t)present) < 0) {
+                free(state);
+                close(fd);
+                return -1;
+            }
+            m->flags |= HS_MAP_CAPTURED;
+            *total_present += (uint64_t)present;
+        }
+    }
+    close(fd);
+    return 0;
+}
+
+static const struct hs_mapping *mapping_of(const struct ctx *c, uint64_t addr)
+{
+    for (size_t i = 0; i < c->nmaps; i++)
+        if (addr >= c->maps[i].start && addr < c->maps[i].end)
+            return &c->maps[i];
+    return NULL;
+}
+
+static int read_threads(struct ctx *c)
+{
+    c->th = calloc(c->stop.n ? c->stop.n : 1, sizeof *c->th);
+    if (!c->th)
+        return fail(c, ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->stop.n; i++) {
+        const struct stop_thread *s = &c->stop.t[i];
+        if (!s->stopped || s->gone)
+            continue;
+        struct hs_thread *t = &c->th[c->nth];
+        if (stop_get_regs(s->tid, t->regs) < 0)
+            continue; /* died under us (SIGKILL); not part of the snapshot */
+        t->tid = s->tid;
+        t->state = s->state;
+        memcpy(t->name, s->name, sizeof t->name);
+        t->name[15] = '\0';
+        const struct hs_mapping *m = mapping_of(c, t->regs[HS_RSP]);
+        if (m) {
+            t->stack_start = m->start;
+            t->stack_end = m->end;
+        }
+        c->nth++;
+    }
+    return 0;
+}
+
+/* Anonymous captured memory is where --redact keeps pointers to. */
+static int redact_targets(struct ctx *c)
+{
+    c->spans = calloc(c->nmaps ? c->nmaps : 1, sizeof *c->spans);
+    if (!c->spans)
+        return fail(c, ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < c->nmaps; i++)
+        if ((c->maps[i].flags & (HS_MAP_CAPTURED | HS_MAP_ANON)) == (HS_MAP_CAPTURED | HS_MAP_ANON))
+            c->spans[n++] = (struct scrub_span){c->maps[i].start, c->maps[i].end};
+    c->sc.targets = c->spans;
+    c->sc.ntargets = n;
+    c->sc.redact = c->o->redact;
+    return 0;
+}
+
+static uint64_t zero_pages(const uint8_t *data, uint64_t npages, uint32_t psz)
+{
+    uint64_t z = 0;
+    for (uint64_t i = 0; i < npages; i++) {
+        const uint64_t *w = (const uint64_t *)(data + i * psz);
+        uint64_t acc = 0;
+        for (uint32_t k = 0; k < psz / 8 && !acc; k += 8)
+            acc = w[k] | w[k + 1] | w[k + 2] | w[k + 3] | w[k + 4] | w[k + 5] | w[k + 6] | w[k + 7];
+        z += acc == 0;
+    }
+    return z;
+}
+
+/* Scrub one captured piece, count it, hand it to the writer. */
+static int emit(struct ctx *c, uint64_t addr, uint64_t npages, uint32_t flags, uint8_t *state, uint8_t *data,
+                uint64_t ndata)
+{
+    scrub_range(&c->sc, addr, npages, c->psz, state, data);
+    c->st.bytes_zero += zero_pages(data, ndata, c->psz) * c->psz;
+    for (uint64_t i = 0; i < npages; i++) {
+        if (state[i] == HS_PAGE_ABSENT)
+            c->st.bytes_absent += c->psz;
+        else if (state[i] == HS_PAGE_SWAPPED)
+            c->st.bytes_swapped += c->psz;
+    }
+    if (hs_write_memory(c->w, addr, c->psz, npages, flags, state, data) < 0)
+        return fail(c, EIO, "writing the snapshot: %s", hs_writer_error(c->w));
+    return 0;
+}
+
+static int copy_failed(struct ctx *c, uint64_t addr)
+{
+    if (errno == ESRCH || target_gone(c->pid))
+        return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
+    return fail(c, errno, "copying memory at 0x%llx: %s", (unsigned long long)addr, strerror(errno));
+}
+
+static int write_metadata(struct ctx *c)
+{
+    if (hs_write_process(c->w, &c->proc) < 0 || hs_write_mappings(c->w, c->maps, c->nmaps) < 0 ||
+        hs_write_modules(c->w, c->mods, c->nmods) < 0 || hs_write_threads(c->w, c->th, c->nth) < 0)
+        return fail(c, EIO, "writing the snapshot: %s", hs_writer_error(c->w));
+    return 0;
+}
+
+/* Buffered: copy every resident page into the pre-faulted buffer. */
+static int copy_all(struct ctx *c)
+{
+    uint8_t *at = c->buf;
+    for (size_t i = 0; i < c->nr; i++) {
+        struct range *r = &c->r[i];
+        r->data = at;
+        if (r->present && copier_copy(&c->cp, r->addr, r->npages, c->psz, r->state, at, &r->ndata) < 0)
+            return copy_failed(c, r->addr);
+        at += r->ndata * c->psz;
+    }
+    return 0;
+}
+
+/* Streamed: copy and write at most STREAM_CHUNK (or the buffer) at a time. */
+static int stream_all(struct ctx *c)
+{
+    uint64_t chunk = (c->bufpop < STREAM_CHUNK ? c->bufpop : STREAM_CHUNK) / c->psz;
+    if (chunk == 0)
+        chunk = 1;
+    for (size_t i = 0; i < c->nr; i++) {
+        struct range *r = &c->r[i];
+        uint64_t p = 0;
+        while (p < r->npages) {
+            uint64_t q = p, cnt = 0;
+            while (q < r->npages && (r->state[q] != HS_PAGE_DATA || cnt < chunk))
+                cnt += r->state[q++] == HS_PAGE_DATA;
+            uint64_t addr = r->addr + p * c->psz, nd = 0;
+            if (cnt && copier_copy(&c->cp, addr, q - p, c->psz, r->state + p, c->buf, &nd) < 0)
+                return copy_failed(c, addr);
+            if (emit(c, addr, q - p, r->flags, r->state + p, c->buf, nd) < 0)
+                return -1;
+            p = q;
+        }
+    }
+    if (target_gone(c->pid))
+        return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
+    return 0;
+}
+
+static int stopped_phase(struct ctx *c, int *streamed)
+{
+    c->proc.capture_time_ns = now_real_ns();
+    if (procfs_read_maps(c->pid, 1, &c->maps, &c->nmaps) < 0) {
+        if (target_gone(c->pid))
+            return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
+        return fail(c, errno, "cannot read /proc/%d/smaps: %s", (int)c->pid, strerror(errno));
+    }
+    uint64_t present = 0;
+    if (plan(c, &present) < 0 || read_threads(c) < 0 || redact_targets(c) < 0)
+        return -1;
+    if (present * c->psz > c->bufcap) {
+        *streamed = 1;
+        if (!c->o->quiet)
+            fprintf(stderr,
+                    "heapsnap-capture: %llu MiB resident is more than --max-buffer (%llu MiB): writing while "
+                    "the target is stopped, so the pause is longer\n",
+                    (unsigned long long)(present * c->psz >> 20), (unsigned long long)(c->bufcap >> 20));
+        /* Module headers come from files, but the metadata precedes the
+         * memory in the stream, so they are read now. */
+        if (modules_collect(c->pid, c->maps, c->nmaps, c->psz, &c->mods, &c->nmods) < 0)
+            return fail(c, ENOMEM, "out of memory");
+        return write_metadata(c) < 0 ? -1 : stream_all(c);
+    }
+    if (copy_all(c) < 0)
+        return -1;
+    if (target_gone(c->pid))
+        return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
+    return 0;
+}
+
+/* ------------------------------------------------------------ after resume */
+
+static int write_buffered(struct ctx *c)
+{
+    if (modules_collect(c->pid, c->maps, c->nmaps, c->psz, &c->mods, &c->nmods) < 0)
+        return fail(c, ENOMEM, "out of memory");
+    if (write_metadata(c) < 0)
+        return -1;
+    for (size_t i = 0; i < c->nr; i++) {
+        struct range *r = &c->r[i];
+        if (emit(c, r->addr, r->npages, r->flags, r->state, r->data, r->ndata) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void release(struct ctx *c)
+{
+    struct hs_process *p = &c->proc;
+    free(p->exe);
+    free(p->kernel_release);
+    free(p->hostname);
+    for (uint32_t i = 0; i < p->argc; i++)
+        free(p->argv[i]);
+    free(p->argv);
+    free(p->auxv);
+    procfs_free_maps(c->maps, c->nmaps);
+    modules_free(c->mods, c->nmods);
+    for (size_t i = 0; i < c->nr; i++)
+        free(c->r[i].state);
+    free(c->r);
+    free(c->th);
+    free(c->spans);
+    copier_free(&c->cp);
+    stop_free(&c->stop);
+    if (c->buf)
+        munmap(c->buf, c->bufcap);
+}
+
+int capture_run(const struct capture_opts *o, struct hs_writer *w, struct capture_result *res, char *err,
+                size_t errlen)
+{
+    struct ctx ctx, *c = &ctx;
+    memset(c, 0, sizeof *c);
+    c->o = o;
+    c->w = w;
+    c->pid = o->pid;
+    c->psz = (uint32_t)sysconf(_SC_PAGESIZE);
+    c->err = err;
+    c->errlen = errlen;
+    c->t0 = stop_now_ns();
+    copier_init(&c->cp, o->pid);
+    int rc = -1, streamed = 0;
+
+    /* Before the stop: the estimate, the buffer, the constant facts. */
+    struct hs_mapping *est;
+    size_t nest;
+    if (procfs_read_maps(o->pid, 1, &est, &nest) < 0) {
+        fail(c, errno, "cannot read /proc/%d/smaps: %s", (int)o->pid, strerror(errno));
+        goto out;
+    }
+    uint64_t estimate = 0;
+    for (size_t i = 0; i < nest; i++)
+        if (wanted(&est[i], o->policy))
+            estimate += est[i].rss;
+    procfs_free_maps(est, nest);
+    if (read_process(c) < 0) {
+        fail(c, errno, "cannot read /proc/%d: %s", (int)o->pid, strerror(errno));
+        goto out;
+    }
+    if (make_buffer(c, estimate) < 0)
+        goto out;
+
+    if (stop_all(&c->stop, o->pid, o->timeout_s, err, errlen) < 0)
+        goto out;
+    int r = stopped_phase(c, &streamed);
+    int e = errno;
+    stop_detach_all(&c->stop);
+    uint64_t resumed = stop_now_ns();
+    c->st.pause_ns = resumed - c->stop.interrupt_ns;
+    if (r < 0) {
+        errno = e;
+        goto out;
+    }
+
+    if (!streamed && write_buffered(c) < 0)
+        goto out;
+    c->st.bytes_read = c->cp.bytes_read;
+    c->st.bytes_unreadable = c->cp.bytes_unreadable;
+    c->st.threads = (uint32_t)c->nth;
+    c->st.mode = streamed ? HS_MODE_STREAMED : HS_MODE_BUFFERED;
+    c->st.nfailures = (uint32_t)c->cp.nfail;
+    c->st.failures = c->cp.fail;
+    c->st.total_ns = stop_now_ns() - c->t0;
+    if (hs_write_stats(w, &c->st) < 0) {
+        fail(c, EIO, "writing the snapshot: %s", hs_writer_error(w));
+        goto out;
+    }
+    res->threads = c->st.threads;
+    res->mode = c->st.mode;
+    res->bytes_read = c->st.bytes_read;
+    res->pause_ns = c->st.pause_ns;
+    res->total_ns = c->st.total_ns;
+    rc = 0;
+out:
+    e = errno;
+    release(c);
+    errno = e;
+    return rc;
+}

@@ -1,0 +1,43 @@
+/*
+ * copy.h — copying the resident pages of a stopped target into our memory.
+ *
+ * The copy is the bulk of the target's pause, so it is done with
+ * process_vm_readv() in large batches (up to IOV_MAX runs of contiguous
+ * pages per call, straight into one pre-faulted buffer).  A page that
+ * process_vm_readv cannot read is retried through /proc/PID/mem (which can
+ * read some mappings that it cannot); if both fail the page is marked
+ * HS_PAGE_UNREADABLE and the failure is recorded for hs_stats, never fatal.
+ */
+#ifndef CAPTURE_COPY_H
+#define CAPTURE_COPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hsnap.h"
+
+struct copier {
+    pid_t pid;
+    int memfd;        /* /proc/PID/mem, opened on first need */
+    int no_vm_readv;  /* process_vm_readv refused outright (seccomp, ENOSYS) */
+    struct hs_failure *fail;
+    size_t nfail, capfail;
+    uint64_t bytes_read, bytes_unreadable;
+};
+
+void copier_init(struct copier *c, pid_t pid);
+
+/*
+ * Copy the HS_PAGE_DATA pages of [addr, addr + npages * page_size) into dst,
+ * packed one after another in address order (dst must hold them all).
+ * Pages that cannot be read become HS_PAGE_UNREADABLE and are left out of
+ * dst.  *ndata receives the number of pages stored.  Returns 0, or -1 with
+ * errno ESRCH when the target has gone away.
+ */
+int copier_copy(struct copier *c, uint64_t addr, uint64_t npages, uint32_t page_size, uint8_t *state,
+                uint8_t *dst, uint64_t *ndata);
+
+void copier_free(struct copier *c);
+
+#endif /* CAPTURE_COPY_H */

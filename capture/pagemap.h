@@ -1,0 +1,23 @@
+/*
+ * pagemap.h — which pages of the target are in memory, from /proc/PID/pagemap.
+ *
+ * heapsnap-capture reads only pages that are resident: reading a page that
+ * is swapped out or was never touched would make the kernel fault it in,
+ * which changes the target's memory footprint and can take milliseconds per
+ * page.  pagemap gives one 64-bit entry per virtual page; bit 63 says
+ * "present in RAM", bit 62 "in swap" (proc(5)).
+ */
+#ifndef CAPTURE_PAGEMAP_H
+#define CAPTURE_PAGEMAP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+int pagemap_open(pid_t pid); /* an fd, or -1 with errno */
+
+/* Fill state[0..npages) for the pages from addr with HS_PAGE_DATA (present),
+ * HS_PAGE_SWAPPED or HS_PAGE_ABSENT.  Returns the number of present pages,
+ * or -1 with errno. */
+int64_t pagemap_states(int fd, uint64_t addr, uint64_t npages, uint32_t page_size, uint8_t *state);
+
+#endif /* CAPTURE_PAGEMAP_H */
