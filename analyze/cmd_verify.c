@@ -5,8 +5,8 @@
  *
  * The checking itself is hs_verify() in the format library, which trusts
  * nothing in the file; this command only reports.  hs_verify writes one
- * line per section to its log: we keep that log in memory, count its lines
- * for the summary, and show it with -v.  For a sound file the summary also
+ * line per section to its log: we keep that log in memory, count its
+ * section lines for the summary, and show it with -v.  For a sound file the summary also
  * says how much the file holds (via a metadata-only open), so that "ok" on
  * an empty-looking capture is noticed.
  *
@@ -44,14 +44,18 @@ static int bad_option(char **argv)
     return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 }
 
-static size_t count_lines(const char *s, size_t n)
+/* The number of sections checked: the log has one line per section, each
+ * beginning "section " (besides lines for the file header and footer). */
+static size_t count_sections(const char *log, size_t n)
 {
-    size_t lines = 0;
-    for (size_t i = 0; i < n; i++)
-        lines += s[i] == '\n';
-    if (n && s[n - 1] != '\n')
-        lines++;
-    return lines;
+    size_t count = 0;
+    for (size_t i = 0; i < n;) {
+        if (n - i >= 8 && !memcmp(log + i, "section ", 8))
+            count++;
+        const char *nl = memchr(log + i, '\n', n - i);
+        i = nl ? (size_t)(nl - log) + 1 : n;
+    }
+    return count;
 }
 
 /* Verify one file; 0 if sound. */
@@ -73,7 +77,7 @@ static int verify_one(const char *path, int verbose)
         if (log[loglen - 1] != '\n')
             fputc('\n', stdout);
     }
-    size_t sections = count_lines(log, loglen);
+    size_t sections = count_sections(log, loglen);
     free(log);
     if (rc != 0) {
         fflush(stdout);
