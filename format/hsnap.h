@@ -187,6 +187,13 @@ int hs_write_memory(struct hs_writer *w, uint64_t addr, uint32_t page_size, uint
 
 int hs_write_stats(struct hs_writer *w, const struct hs_stats *s);
 
+/* Write one section of any type with the given payload, compressed with
+ * zstd if 'compress' (and it shrinks).  For tests and tools that need a
+ * section this library has no writer for (e.g. a type from a newer minor).
+ * HS_SEC_INDEX is refused: hs_writer_finish() writes the index. */
+int hs_write_section(struct hs_writer *w, uint32_t type, const void *payload, size_t len,
+                     int compress);
+
 /* Write the trailing index and footer, flush, and free w.  Returns 0 or -1. */
 int hs_writer_finish(struct hs_writer *w, struct hs_error *err);
 /* Free w without finishing (the output is then a truncated snapshot). */
@@ -210,7 +217,9 @@ struct hs_mem_range {
     const uint8_t *data;
 };
 
-#define HS_OPEN_METADATA_ONLY 0x1u /* do not decompress memory (info, verify) */
+#define HS_OPEN_METADATA_ONLY 0x1u /* do not decompress memory (info, verify): ranges
+                                      then have page_state but data == NULL, and
+                                      hs_read/hs_ptr fail */
 
 /* Open a snapshot.  path "-" reads standard input.  Returns NULL and fills
  * err on failure.  A truncated file opens if its process section survived;
@@ -252,6 +261,9 @@ int hs_read_u64(const struct hs_snapshot *s, uint64_t addr, uint64_t *out);
  * offset and the fault otherwise.
  */
 int hs_verify(const char *path, FILE *log, struct hs_error *err);
+/* The same for a file image already in memory (the fuzzer, tests). */
+int hs_verify_memory(const void *buf, size_t len, const char *name, FILE *log,
+                     struct hs_error *err);
 
 /* Names for display. */
 const char *hs_section_name(uint32_t type);

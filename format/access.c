@@ -1,0 +1,133 @@
+/*
+ * access.c — what a caller asks of an open snapshot: the metadata getters
+ * and the memory reads of hsnap.h (hs_find_range, hs_read, hs_ptr,
+ * hs_read_u64).
+ *
+ * The indexer calls these millions of times, so they are small: a binary
+ * search over the sorted ranges, then a check of the page states the read
+ * covers.  A byte counts as captured if its page is DATA or ZERO, or
+ * ABSENT in an anonymous range (where the kernel would have given zeros).
+ */
+#include "snapshot.h"
+
+const char *hs_snapshot_path(const struct hs_snapshot *s) { return s->path; }
+unsigned hs_snapshot_version_minor(const struct hs_snapshot *s) { return s->minor; }
+int hs_snapshot_truncated(const struct hs_snapshot *s) { return s->truncated; }
+const char *hs_snapshot_warning(const struct hs_snapshot *s) { return s->warning; }
+
+const struct hs_process *hs_get_process(const struct hs_snapshot *s) { return &s->process; }
+
+const struct hs_mapping *hs_get_mappings(const struct hs_snapshot *s, size_t *n)
+{
+    *n = s->nmappings;
+    return s->mappings;
+}
+
+const struct hs_module *hs_get_modules(const struct hs_snapshot *s, size_t *n)
+{
+    *n = s->nmodules;
+    return s->modules;
+}
+
+const struct hs_thread *hs_get_threads(const struct hs_snapshot *s, size_t *n)
+{
+    *n = s->nthreads;
+    return s->threads;
+}
+
+const struct hs_stats *hs_get_stats(const struct hs_snapshot *s)
+{
+    return s->have_stats ? &s->stats : NULL;
+}
+
+const struct hs_mem_range *hs_get_ranges(const struct hs_snapshot *s, size_t *n)
+{
+    *n = s->nranges;
+    return s->ranges;
+}
+
+const struct hs_mem_range *hs_find_range(const struct hs_snapshot *s, uint64_t addr)
+{
+    size_t lo = 0, hi = s->nranges;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct hs_mem_range *r = &s->ranges[mid];
+        if (addr < r->start)
+            hi = mid;
+        else if (addr >= r->end)
+            lo = mid + 1;
+        else
+            return r;
+    }
+    return NULL;
+}
+
+/* Are the pages under [addr, addr + len) of r all readable?  len > 0 and
+ * the bytes lie within r. */
+static int readable(const struct hs_mem_range *r, uint64_t addr, size_t len)
+{
+    if (!r->data)
+        return 0; /* opened HS_OPEN_METADATA_ONLY */
+    uint64_t first = (addr - r->start) / r->page_size;
+    uint64_t last = (addr + len - 1 - r->start) / r->page_size;
+    for (uint64_t p = first; p <= last; p++) {
+        switch (r->page_state[p]) {
+        case HS_PAGE_DATA:
+        case HS_PAGE_ZERO: break;
+        case HS_PAGE_ABSENT:
+            if (r->flags & HS_MEM_ANON)
+                break;
+            return 0;
+        default: return 0;
+        }
+    }
+    return 1;
+}
+
+const void *hs_ptr(const struct hs_snapshot *s, uint64_t addr, size_t len)
+{
+    const struct hs_mem_range *r = hs_find_range(s, addr);
+    if (!r || len > r->end - addr)
+        return NULL;
+    if (len && !readable(r, addr, len))
+        return NULL;
+    return r->data ? r->data + (addr - r->start) : NULL;
+}
+
+int hs_read(const struct hs_snapshot *s, uint64_t addr, void *buf, size_t len)
+{
+    uint8_t *out = buf;
+    while (len) {
+        /* A read may cross from one range into the next if they touch. */
+        const struct hs_mem_range *r = hs_find_range(s, addr);
+        if (!r)
+            return -1;
+        uint64_t avail = r->end - addr;
+        size_t n = avail < len ? (size_t)avail : len;
+        if (!readable(r, addr, n))
+            return -1;
+        memcpy(out, r->data + (addr - r->start), n);
+        out += n;
+        len -= n;
+        addr += n;
+        if (len && addr == 0)
+            return -1; /* wrapped past the top of the address space */
+    }
+    return 0;
+}
+
+int hs_read_u64(const struct hs_snapshot *s, uint64_t addr, uint64_t *out)
+{
+    const struct hs_mem_range *r = hs_find_range(s, addr);
+    uint8_t b[8];
+    if (r && r->end - addr >= 8 && r->data) {
+        /* The common case: one range, usually one page. */
+        if (!readable(r, addr, 8))
+            return -1;
+        memcpy(b, r->data + (addr - r->start), 8);
+    } else if (hs_read(s, addr, b, 8) < 0) {
+        return -1;
+    }
+    *out = hs_ld64(b);
+    return 0;
+}

@@ -1,0 +1,76 @@
+/*
+ * snapshot.h — the reader's internal state (internal to format/).
+ *
+ * reader.c walks a file and fills a struct hs_snapshot; decode.c turns the
+ * metadata payloads into the public structs; access.c answers the getters
+ * and memory reads of hsnap.h; verify.c reuses the walk with checks only.
+ *
+ * Everything the snapshot hands out (strings, argv, module headers, ...)
+ * lives in an arena freed at once by hs_close(); the record arrays are
+ * plain realloc'd arrays because several sections may append to them.
+ */
+#ifndef HSNAP_SNAPSHOT_H
+#define HSNAP_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "encode.h"
+#include "hsnap.h"
+
+struct hs_arena;
+
+struct hs_range_store {
+    struct hs_mem_range r;
+    uint8_t *states;    /* malloc'd */
+    uint8_t *map;       /* mmap'd, map_len bytes; NULL if metadata only */
+    size_t map_len;
+};
+
+struct hs_snapshot {
+    char *path;
+    unsigned minor;
+    int truncated;
+    char *warning;
+    struct hs_arena *arena;
+
+    int have_process, have_stats;
+    struct hs_process process;
+    struct hs_stats stats;
+    struct hs_mapping *mappings;
+    size_t nmappings;
+    struct hs_module *modules;
+    size_t nmodules;
+    struct hs_thread *threads;
+    size_t nthreads;
+
+    struct hs_mem_range *ranges; /* sorted by start; the public view */
+    struct hs_range_store *store;
+    size_t nranges;
+};
+
+/* Zeroed memory that lives until hs_close(); NULL if out of memory. */
+void *hs_arena_alloc(struct hs_snapshot *s, size_t n);
+void hs_arena_free(struct hs_snapshot *s);
+
+/* Decode one metadata payload (raw, decompressed) into s.  On failure
+ * returns -1 and writes what is wrong (without the file/section prefix)
+ * into why. */
+int hs_decode_process(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t whylen);
+int hs_decode_mappings(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t whylen);
+int hs_decode_modules(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t whylen);
+int hs_decode_threads(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t whylen);
+int hs_decode_stats(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t whylen);
+
+/* The shared walk: parse a whole file image.  verify != 0 checks without
+ * materialising memory, treats truncation as an error, and logs one line
+ * per section to log (if non-NULL). */
+struct hs_snapshot *hs_parse(const uint8_t *buf, size_t len, const char *name, unsigned flags,
+                             int verify, FILE *log, struct hs_error *err);
+
+/* Load a file ("-" is standard input) into memory: mmap'd when it is a
+ * regular file, read otherwise.  Release with hs_unload(). */
+int hs_load(const char *path, const uint8_t **buf, size_t *len, int *mapped, struct hs_error *err);
+void hs_unload(const uint8_t *buf, size_t len, int mapped);
+
+#endif /* HSNAP_SNAPSHOT_H */

@@ -1,0 +1,756 @@
+/*
+ * writer.c — the writer half of the .hsnap library (see hsnap.h for the
+ * interface and docs/format.md for the bytes).
+ *
+ * The writer only ever appends: the file header, then one section per
+ * hs_write_* call (several for memory), then at hs_writer_finish() the
+ * index of every section and the footer.  It never seeks, so the output
+ * can be a pipe.  Output goes through a 1 MiB buffer; payloads larger than
+ * that go straight to write(2).
+ *
+ * Memory is the bulk of a snapshot, so it gets the care: a range is cut
+ * into blocks of HS_BLOCK_PAGES pages, each block's all-zero DATA pages are
+ * turned into ZERO (and not stored), and the rest is compressed with a
+ * reused ZSTD_CCtx.  When the machine has two or more CPUs a helper thread
+ * compresses every other block, so two blocks are compressed at once; the
+ * main thread writes them in order, so the output is byte for byte the same
+ * with or without the helper (HSNAP_WRITER_THREADS=1 turns it off).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "encode.h"
+#include "hsnap.h"
+#include "layout.h"
+
+#define OUT_BUF (1u << 20)
+
+/* One memory block on its way to the file: input described by the caller,
+ * output (prefix, body, crc) computed by compress_block(). */
+struct block_job {
+    /* in */
+    uint64_t addr;
+    uint32_t page_size, npages, flags, range_seq, block_no;
+    const uint8_t *states; /* npages caller states */
+    const uint8_t *data;   /* the block's first DATA page in the caller's buffer */
+    /* out */
+    uint8_t prefix[HSL_MEM_HDR_LEN + HS_BLOCK_PAGES];
+    size_t prefix_len;
+    const uint8_t *body;   /* what goes after the prefix */
+    size_t body_len, body_raw;
+    int compressed;
+    uint32_t crc;
+    size_t zerr;           /* zstd error code, 0 if none */
+    /* scratch, kept between blocks */
+    ZSTD_CCtx *cctx;
+    uint8_t *gather, *out;
+    size_t gather_cap, out_cap;
+};
+
+struct idx_ent {
+    uint32_t type, flags;
+    uint64_t offset, stored, raw;
+};
+
+struct hs_writer {
+    int fd;
+    char *name;
+    int level;
+    uint64_t off;            /* bytes emitted so far, buffered or not */
+    uint8_t *obuf;
+    size_t olen;
+    struct idx_ent *idx;
+    size_t nidx, cidx;
+    uint32_t range_seq;
+    int have_process, have_stats;
+    char err[512];
+    int failed;
+    ZSTD_CCtx *cctx;         /* metadata sections */
+    uint8_t *zbuf;           /* metadata compression output */
+    size_t zcap;
+    struct block_job job[2]; /* job[1] is the helper thread's */
+
+    /* the helper thread */
+    int threads;             /* 1 or 2; 2 once the helper runs */
+    int helper_state;        /* 0 none, 1 idle, 2 job posted, 3 quit */
+    pthread_t helper;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static int fail(struct hs_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct hs_writer *w, const char *fmt, ...)
+{
+    if (!w->failed) {
+        char msg[400];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        snprintf(w->err, sizeof w->err, "%s: %s", w->name, msg);
+        w->failed = 1;
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------- output */
+
+static int write_all(struct hs_writer *w, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t r = write(w->fd, p, n > (1u << 30) ? (1u << 30) : n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(w, "write at offset %llu: %s", (unsigned long long)w->off,
+                        strerror(errno));
+        }
+        if (r == 0)
+            return fail(w, "write at offset %llu: wrote nothing", (unsigned long long)w->off);
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int flush(struct hs_writer *w)
+{
+    if (w->olen && write_all(w, w->obuf, w->olen) < 0)
+        return -1;
+    w->olen = 0;
+    return 0;
+}
+
+static int emit(struct hs_writer *w, const void *p, size_t n)
+{
+    if (w->failed)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (n > OUT_BUF - w->olen) {
+        if (flush(w) < 0)
+            return -1;
+        if (n >= OUT_BUF) {
+            if (write_all(w, p, n) < 0)
+                return -1;
+            w->off += n;
+            return 0;
+        }
+    }
+    memcpy(w->obuf + w->olen, p, n);
+    w->olen += n;
+    w->off += n;
+    return 0;
+}
+
+/* Emit one section: header, then plain (never compressed), then body
+ * (compressed if flags has HSL_SF_ZSTD).  crc covers plain + body. */
+static int emit_section(struct hs_writer *w, uint32_t type, uint32_t flags, const void *plain,
+                        size_t plain_len, const void *body, size_t body_len, uint64_t raw_len,
+                        uint32_t crc)
+{
+    if (w->failed)
+        return -1;
+    if (plain_len > UINT32_MAX)
+        return fail(w, "%s section: plain part too long", hs_section_name(type));
+    if (w->nidx == w->cidx) {
+        size_t c = w->cidx ? w->cidx * 2 : 64;
+        struct idx_ent *n = realloc(w->idx, c * sizeof *n);
+        if (!n)
+            return fail(w, "out of memory");
+        w->idx = n;
+        w->cidx = c;
+    }
+    uint8_t h[HSL_SEC_HDR_LEN];
+    hs_st32(h + 0, HSL_SEC_MAGIC);
+    hs_st32(h + 4, type);
+    hs_st32(h + 8, flags);
+    hs_st32(h + 12, (uint32_t)plain_len);
+    hs_st64(h + 16, plain_len + body_len);
+    hs_st64(h + 24, raw_len);
+    hs_st32(h + 32, crc);
+    hs_st32(h + 36, hs_crc32c(0, h, 36));
+    w->idx[w->nidx++] = (struct idx_ent){type, flags, w->off, plain_len + body_len, raw_len};
+    if (emit(w, h, sizeof h) < 0 || emit(w, plain, plain_len) < 0 || emit(w, body, body_len) < 0)
+        return -1;
+    return 0;
+}
+
+/* A section whose payload is compressed whole (metadata, tests). */
+static int emit_whole(struct hs_writer *w, uint32_t type, const void *payload, size_t len,
+                      int compress)
+{
+    if (w->failed)
+        return -1;
+    const void *body = payload;
+    size_t body_len = len;
+    uint32_t flags = 0;
+    if (compress && len > 0) {
+        size_t bound = ZSTD_compressBound(len);
+        if (bound > w->zcap) {
+            uint8_t *z = realloc(w->zbuf, bound);
+            if (!z)
+                return fail(w, "out of memory");
+            w->zbuf = z;
+            w->zcap = bound;
+        }
+        size_t r = ZSTD_compressCCtx(w->cctx, w->zbuf, w->zcap, payload, len, w->level);
+        if (ZSTD_isError(r))
+            return fail(w, "%s section: zstd: %s", hs_section_name(type), ZSTD_getErrorName(r));
+        if (r < len) {
+            body = w->zbuf;
+            body_len = r;
+            flags = HSL_SF_ZSTD;
+        }
+    }
+    return emit_section(w, type, flags, NULL, 0, body, body_len, len,
+                        hs_crc32c(0, body, body_len));
+}
+
+/* ------------------------------------------------------------- open */
+
+struct hs_writer *hs_writer_open(int fd, const char *name, int zstd_level, struct hs_error *err)
+{
+    struct hs_writer *w = calloc(1, sizeof *w);
+    if (w) {
+        w->name = strdup(name ? name : "(output)");
+        w->obuf = malloc(OUT_BUF);
+        w->cctx = ZSTD_createCCtx();
+        w->job[0].cctx = ZSTD_createCCtx();
+    }
+    if (!w || !w->name || !w->obuf || !w->cctx || !w->job[0].cctx) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "%s: out of memory", name ? name : "(output)");
+        hs_writer_abort(w);
+        return NULL;
+    }
+    w->fd = fd;
+    if (zstd_level < 1)
+        zstd_level = 1;
+    if (zstd_level > ZSTD_maxCLevel())
+        zstd_level = ZSTD_maxCLevel();
+    w->level = zstd_level;
+    w->threads = 1;
+    const char *t = getenv("HSNAP_WRITER_THREADS");
+    if ((!t || atoi(t) != 1) && sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+        w->threads = 2;
+
+    uint8_t h[HSL_FILE_HDR_LEN];
+    memcpy(h, HS_MAGIC, HS_MAGIC_LEN);
+    hs_st16(h + 8, HS_VERSION_MAJOR);
+    hs_st16(h + 10, HS_VERSION_MINOR);
+    hs_st32(h + 12, HSL_FILE_HDR_LEN);
+    hs_st32(h + 16, 0);
+    hs_st32(h + 20, hs_crc32c(0, h, 20));
+    emit(w, h, sizeof h);
+    return w;
+}
+
+const char *hs_writer_error(const struct hs_writer *w)
+{
+    return w && w->failed ? w->err : NULL;
+}
+
+/* ------------------------------------------------------------- metadata */
+
+static void put_bytes_field(struct hs_buf *b, const void *p, uint32_t n)
+{
+    hs_buf_u32(b, n);
+    hs_buf_bytes(b, p, n);
+}
+
+int hs_write_process(struct hs_writer *w, const struct hs_process *p)
+{
+    if (w->failed)
+        return -1;
+    if (w->have_process)
+        return fail(w, "hs_write_process called twice");
+    struct hs_buf b = {0};
+    hs_buf_u32(&b, 1);
+    hs_buf_u32(&b, 0);
+    size_t m = hs_buf_begin(&b);
+    hs_buf_u32(&b, (uint32_t)p->pid);
+    hs_buf_u16(&b, p->machine);
+    hs_buf_u16(&b, p->policy);
+    hs_buf_u32(&b, p->flags);
+    hs_buf_u32(&b, p->page_size);
+    hs_buf_u64(&b, p->capture_time_ns);
+    hs_buf_str(&b, p->exe);
+    hs_buf_str(&b, p->kernel_release);
+    hs_buf_str(&b, p->hostname);
+    hs_buf_u32(&b, p->argc);
+    for (uint32_t i = 0; i < p->argc; i++)
+        hs_buf_str(&b, p->argv ? p->argv[i] : NULL);
+    hs_buf_u32(&b, p->auxv_count);
+    for (uint64_t i = 0; i < 2 * (uint64_t)p->auxv_count; i++)
+        hs_buf_u64(&b, p->auxv[i]);
+    hs_buf_end(&b, m);
+    int r = b.failed ? fail(w, "out of memory") : emit_whole(w, HS_SEC_PROCESS, b.p, b.len, 1);
+    hs_buf_free(&b);
+    if (r == 0)
+        w->have_process = 1;
+    return r;
+}
+
+/* Shared tail of the array writers: check the count fits and emit. */
+static int emit_meta(struct hs_writer *w, uint32_t type, struct hs_buf *b)
+{
+    int r;
+    if (b->failed)
+        r = fail(w, "%s section: out of memory", hs_section_name(type));
+    else if (b->len > HSL_META_MAX)
+        r = fail(w, "%s section: %zu bytes is more than a reader accepts (%u)",
+                 hs_section_name(type), b->len, HSL_META_MAX);
+    else
+        r = emit_whole(w, type, b->p, b->len, 1);
+    hs_buf_free(b);
+    return r;
+}
+
+static int count_ok(struct hs_writer *w, uint32_t type, size_t n)
+{
+    if (n > UINT32_MAX)
+        return fail(w, "%s section: %zu records is too many", hs_section_name(type), n);
+    return 0;
+}
+
+int hs_write_mappings(struct hs_writer *w, const struct hs_mapping *m, size_t n)
+{
+    if (w->failed || count_ok(w, HS_SEC_MAPPINGS, n) < 0)
+        return -1;
+    struct hs_buf b = {0};
+    hs_buf_u32(&b, (uint32_t)n);
+    hs_buf_u32(&b, 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct hs_mapping *x = &m[i];
+        size_t mk = hs_buf_begin(&b);
+        hs_buf_u64(&b, x->start);
+        hs_buf_u64(&b, x->end);
+        hs_buf_u64(&b, x->offset);
+        hs_buf_u64(&b, x->inode);
+        hs_buf_u32(&b, x->dev_major);
+        hs_buf_u32(&b, x->dev_minor);
+        hs_buf_u32(&b, x->flags);
+        hs_buf_str(&b, x->path);
+        hs_buf_u64(&b, x->rss);
+        hs_buf_u64(&b, x->pss);
+        hs_buf_u64(&b, x->private_clean);
+        hs_buf_u64(&b, x->private_dirty);
+        hs_buf_u64(&b, x->shared_clean);
+        hs_buf_u64(&b, x->shared_dirty);
+        hs_buf_u64(&b, x->swap);
+        hs_buf_u64(&b, x->anonymous);
+        hs_buf_u64(&b, x->anon_huge);
+        hs_buf_str(&b, x->vmflags);
+        hs_buf_end(&b, mk);
+    }
+    return emit_meta(w, HS_SEC_MAPPINGS, &b);
+}
+
+int hs_write_modules(struct hs_writer *w, const struct hs_module *m, size_t n)
+{
+    if (w->failed || count_ok(w, HS_SEC_MODULES, n) < 0)
+        return -1;
+    struct hs_buf b = {0};
+    hs_buf_u32(&b, (uint32_t)n);
+    hs_buf_u32(&b, 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct hs_module *x = &m[i];
+        if (x->build_id_len > sizeof x->build_id) {
+            hs_buf_free(&b);
+            return fail(w, "module %zu: build_id_len %u is more than %zu", i, x->build_id_len,
+                        sizeof x->build_id);
+        }
+        size_t mk = hs_buf_begin(&b);
+        hs_buf_str(&b, x->path);
+        hs_buf_u64(&b, x->base);
+        hs_buf_u64(&b, x->lowest);
+        put_bytes_field(&b, x->build_id, x->build_id_len);
+        put_bytes_field(&b, x->ehdr, x->ehdr ? x->ehdr_len : 0);
+        put_bytes_field(&b, x->phdrs, x->phdrs ? x->phdrs_len : 0);
+        hs_buf_end(&b, mk);
+    }
+    return emit_meta(w, HS_SEC_MODULES, &b);
+}
+
+int hs_write_threads(struct hs_writer *w, const struct hs_thread *t, size_t n)
+{
+    if (w->failed || count_ok(w, HS_SEC_THREADS, n) < 0)
+        return -1;
+    struct hs_buf b = {0};
+    hs_buf_u32(&b, (uint32_t)n);
+    hs_buf_u32(&b, 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct hs_thread *x = &t[i];
+        size_t mk = hs_buf_begin(&b);
+        hs_buf_u32(&b, (uint32_t)x->tid);
+        hs_buf_u8(&b, (uint8_t)x->state);
+        char name[HSL_THREAD_NAME] = {0};
+        memcpy(name, x->name, sizeof name - 1); /* always NUL-terminated on disk */
+        hs_buf_bytes(&b, name, sizeof name);
+        hs_buf_u64(&b, x->stack_start);
+        hs_buf_u64(&b, x->stack_end);
+        hs_buf_u32(&b, HS_NREGS);
+        for (int r = 0; r < HS_NREGS; r++)
+            hs_buf_u64(&b, x->regs[r]);
+        hs_buf_end(&b, mk);
+    }
+    return emit_meta(w, HS_SEC_THREADS, &b);
+}
+
+int hs_write_stats(struct hs_writer *w, const struct hs_stats *s)
+{
+    if (w->failed)
+        return -1;
+    if (w->have_stats)
+        return fail(w, "hs_write_stats called twice");
+    struct hs_buf b = {0};
+    hs_buf_u32(&b, 1);
+    hs_buf_u32(&b, 0);
+    size_t mk = hs_buf_begin(&b);
+    hs_buf_u64(&b, s->pause_ns);
+    hs_buf_u64(&b, s->total_ns);
+    hs_buf_u64(&b, s->bytes_read);
+    hs_buf_u64(&b, s->bytes_zero);
+    hs_buf_u64(&b, s->bytes_absent);
+    hs_buf_u64(&b, s->bytes_swapped);
+    hs_buf_u64(&b, s->bytes_unreadable);
+    hs_buf_u32(&b, s->threads);
+    hs_buf_u32(&b, s->mode);
+    hs_buf_u32(&b, s->nfailures);
+    for (uint32_t i = 0; i < s->nfailures; i++) {
+        const struct hs_failure *f = &s->failures[i];
+        size_t fm = hs_buf_begin(&b);
+        hs_buf_u64(&b, f->start);
+        hs_buf_u64(&b, f->end);
+        hs_buf_u32(&b, (uint32_t)f->err);
+        hs_buf_str(&b, f->reason);
+        hs_buf_end(&b, fm);
+    }
+    hs_buf_end(&b, mk);
+    int r = emit_meta(w, HS_SEC_STATS, &b);
+    if (r == 0)
+        w->have_stats = 1;
+    return r;
+}
+
+int hs_write_section(struct hs_writer *w, uint32_t type, const void *payload, size_t len,
+                     int compress)
+{
+    if (w->failed)
+        return -1;
+    if (type == HS_SEC_INDEX)
+        return fail(w, "hs_write_section: the index is written by hs_writer_finish");
+    return emit_whole(w, type, payload, len, compress);
+}
+
+/* ------------------------------------------------------------- memory */
+
+/* Is the page all zero?  memcmp against itself shifted by 16 bytes runs at
+ * memory speed with libc's vector code and stops at the first difference. */
+static int page_is_zero(const uint8_t *p, size_t n)
+{
+    static const uint8_t z[16];
+    return memcmp(p, z, 16) == 0 && memcmp(p, p + 16, n - 16) == 0;
+}
+
+static int grow(uint8_t **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    uint8_t *n = realloc(*p, need);
+    if (!n)
+        return -1;
+    *p = n;
+    *cap = need;
+    return 0;
+}
+
+/* Build one block: prefix, zero-page detection, compression, crc.  Runs on
+ * either thread; touches nothing but its job. */
+static void compress_block(struct block_job *j, int level)
+{
+    size_t ps = j->page_size;
+    uint8_t *st = j->prefix + HSL_MEM_HDR_LEN;
+    uint32_t ndata = 0, nzero = 0;
+    memcpy(st, j->states, j->npages);
+    for (uint32_t i = 0; i < j->npages; i++) {
+        if (st[i] != HS_PAGE_DATA)
+            continue;
+        if (page_is_zero(j->data + (size_t)(ndata + nzero) * ps, ps)) {
+            st[i] = HS_PAGE_ZERO;
+            nzero++;
+        } else {
+            ndata++;
+        }
+    }
+    j->zerr = 0;
+    j->body_raw = (size_t)ndata * ps;
+    if (nzero == 0) {
+        j->body = j->data; /* the DATA pages are already packed */
+    } else if (ndata) {
+        if (grow(&j->gather, &j->gather_cap, j->body_raw) < 0) {
+            j->zerr = (size_t)-1;
+            return;
+        }
+        size_t k = 0, o = 0;
+        for (uint32_t i = 0; i < j->npages; i++) {
+            if (j->states[i] != HS_PAGE_DATA)
+                continue;
+            if (st[i] == HS_PAGE_DATA)
+                memcpy(j->gather + (o++) * ps, j->data + k * ps, ps);
+            k++;
+        }
+        j->body = j->gather;
+    }
+    j->body_len = j->body_raw;
+    j->compressed = 0;
+    if (j->body_raw) {
+        size_t bound = ZSTD_compressBound(j->body_raw);
+        if (grow(&j->out, &j->out_cap, bound) < 0) {
+            j->zerr = (size_t)-1;
+            return;
+        }
+        size_t r = ZSTD_compressCCtx(j->cctx, j->out, j->out_cap, j->body, j->body_raw, level);
+        if (ZSTD_isError(r)) {
+            j->zerr = r;
+            return;
+        }
+        if (r < j->body_raw) {
+            j->body = j->out;
+            j->body_len = r;
+            j->compressed = 1;
+        }
+    }
+    uint8_t *h = j->prefix;
+    hs_st64(h + 0, j->addr);
+    hs_st32(h + 8, j->page_size);
+    hs_st32(h + 12, j->npages);
+    hs_st32(h + 16, j->flags);
+    hs_st32(h + 20, ndata);
+    hs_st32(h + 24, j->range_seq);
+    hs_st32(h + 28, j->block_no);
+    j->prefix_len = HSL_MEM_HDR_LEN + j->npages;
+    j->crc = hs_crc32c(hs_crc32c(0, j->prefix, j->prefix_len), j->body, j->body_len);
+}
+
+static int emit_block(struct hs_writer *w, struct block_job *j)
+{
+    if (j->zerr == (size_t)-1)
+        return fail(w, "memory block at 0x%llx: out of memory", (unsigned long long)j->addr);
+    if (j->zerr)
+        return fail(w, "memory block at 0x%llx: zstd: %s", (unsigned long long)j->addr,
+                    ZSTD_getErrorName(j->zerr));
+    return emit_section(w, HS_SEC_MEMORY, j->compressed ? HSL_SF_ZSTD : 0, j->prefix,
+                        j->prefix_len, j->body, j->body_len, j->prefix_len + j->body_raw, j->crc);
+}
+
+static void *helper_main(void *arg)
+{
+    struct hs_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->helper_state == 1)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->helper_state == 3)
+            break;
+        pthread_mutex_unlock(&w->mu);
+        compress_block(&w->job[1], w->level);
+        pthread_mutex_lock(&w->mu);
+        w->helper_state = 1;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Start the helper on first use; on any failure just stay single-threaded. */
+static int helper_ready(struct hs_writer *w)
+{
+    if (w->threads < 2)
+        return 0;
+    if (w->helper_state)
+        return 1;
+    w->job[1].cctx = ZSTD_createCCtx();
+    if (!w->job[1].cctx)
+        goto single;
+    if (pthread_mutex_init(&w->mu, NULL))
+        goto single;
+    if (pthread_cond_init(&w->cv, NULL)) {
+        pthread_mutex_destroy(&w->mu);
+        goto single;
+    }
+    w->helper_state = 1;
+    if (pthread_create(&w->helper, NULL, helper_main, w)) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        w->helper_state = 0;
+        goto single;
+    }
+    return 1;
+single:
+    w->threads = 1;
+    return 0;
+}
+
+static void helper_post(struct hs_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->helper_state = 2;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void helper_wait(struct hs_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->helper_state == 2)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void helper_stop(struct hs_writer *w)
+{
+    if (w->helper_state == 0)
+        return;
+    helper_wait(w);
+    pthread_mutex_lock(&w->mu);
+    w->helper_state = 3;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->helper, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    w->helper_state = 0;
+}
+
+int hs_write_memory(struct hs_writer *w, uint64_t addr, uint32_t page_size, uint64_t npages,
+                    uint32_t flags, const uint8_t *page_state, const void *data)
+{
+    if (w->failed)
+        return -1;
+    if (page_size < HSL_PAGE_MIN || page_size > HSL_PAGE_MAX || (page_size & (page_size - 1)))
+        return fail(w, "memory at 0x%llx: page size %u is not a power of two in [%u, %u]",
+                    (unsigned long long)addr, page_size, HSL_PAGE_MIN, HSL_PAGE_MAX);
+    if (flags & ~HSL_MEM_FLAGS_KNOWN)
+        return fail(w, "memory at 0x%llx: unknown flags 0x%x", (unsigned long long)addr, flags);
+    if (npages == 0)
+        return 0;
+    if (npages > (UINT64_MAX - addr) / page_size)
+        return fail(w, "memory at 0x%llx: %llu pages run past the end of the address space",
+                    (unsigned long long)addr, (unsigned long long)npages);
+    for (uint64_t i = 0; i < npages; i++)
+        if (page_state[i] > HS_PAGE_UNREADABLE)
+            return fail(w, "memory at 0x%llx: page %llu has invalid state %u",
+                        (unsigned long long)addr, (unsigned long long)i, page_state[i]);
+    uint32_t seq = w->range_seq++;
+    const uint8_t *d = data;
+    uint64_t done = 0, block_no = 0;
+    while (done < npages) {
+        /* Fill up to two jobs, one for each thread. */
+        int njobs = 0;
+        for (int k = 0; k < 2 && done < npages; k++) {
+            if (k == 1 && !helper_ready(w))
+                break;
+            struct block_job *j = &w->job[k];
+            uint64_t n = npages - done < HS_BLOCK_PAGES ? npages - done : HS_BLOCK_PAGES;
+            if (block_no > UINT32_MAX)
+                return fail(w, "memory at 0x%llx: too many blocks", (unsigned long long)addr);
+            j->addr = addr + done * page_size;
+            j->page_size = page_size;
+            j->npages = (uint32_t)n;
+            j->flags = flags;
+            j->range_seq = seq;
+            j->block_no = (uint32_t)block_no++;
+            j->states = page_state + done;
+            j->data = d;
+            for (uint64_t i = 0; i < n; i++)
+                if (j->states[i] == HS_PAGE_DATA)
+                    d += page_size;
+            done += n;
+            njobs++;
+        }
+        if (njobs == 2)
+            helper_post(w);
+        compress_block(&w->job[0], w->level);
+        int r = emit_block(w, &w->job[0]);
+        if (njobs == 2) {
+            helper_wait(w);
+            if (r == 0)
+                r = emit_block(w, &w->job[1]);
+        }
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- finish */
+
+static void writer_free(struct hs_writer *w)
+{
+    if (!w)
+        return;
+    helper_stop(w);
+    for (int k = 0; k < 2; k++) {
+        ZSTD_freeCCtx(w->job[k].cctx);
+        free(w->job[k].gather);
+        free(w->job[k].out);
+    }
+    ZSTD_freeCCtx(w->cctx);
+    free(w->zbuf);
+    free(w->idx);
+    free(w->obuf);
+    free(w->name);
+    free(w);
+}
+
+int hs_writer_finish(struct hs_writer *w, struct hs_error *err)
+{
+    if (!w->failed) {
+        struct hs_buf b = {0};
+        hs_buf_u32(&b, (uint32_t)w->nidx);
+        hs_buf_u32(&b, 0);
+        for (size_t i = 0; i < w->nidx; i++) {
+            hs_buf_u32(&b, w->idx[i].type);
+            hs_buf_u32(&b, w->idx[i].flags);
+            hs_buf_u64(&b, w->idx[i].offset);
+            hs_buf_u64(&b, w->idx[i].stored);
+            hs_buf_u64(&b, w->idx[i].raw);
+        }
+        uint64_t index_off = w->off;
+        if (b.failed || w->nidx > UINT32_MAX)
+            fail(w, "index: out of memory");
+        else if (!w->have_process)
+            fail(w, "no process section was written (hs_write_process)");
+        else
+            emit_section(w, HS_SEC_INDEX, 0, NULL, 0, b.p, b.len, b.len,
+                         hs_crc32c(0, b.p, b.len));
+        hs_buf_free(&b);
+        uint8_t f[HSL_FOOTER_LEN];
+        hs_st64(f, index_off);
+        hs_st32(f + 8, 0);
+        memcpy(f + 16, HSL_END_MAGIC, 8);
+        hs_st32(f + 12, hs_crc32c(hs_crc32c(0, f, 12), f + 16, 8));
+        emit(w, f, sizeof f);
+        flush(w);
+    }
+    int r = w->failed ? -1 : 0;
+    if (r && err)
+        snprintf(err->msg, sizeof err->msg, "%s", w->err);
+    writer_free(w);
+    return r;
+}
+
+void hs_writer_abort(struct hs_writer *w)
+{
+    if (w && !w->failed)
+        flush(w); /* what was written stays a readable, truncated snapshot */
+    writer_free(w);
+}
