@@ -1,0 +1,836 @@
+/*
+ * hsnap-synth.c — synthetic .hsnap snapshots for the format tests
+ * (tests/t0001-format.sh), the fuzzer's seed corpus and the format
+ * benchmarks.  It links only the format library; no process is captured.
+ *
+ *   hsnap-synth write FILE [OPTIONS]   write the synthetic snapshot ("-" = stdout)
+ *       --level N      zstd level (default 3)
+ *       --unknown      add a section of a type this version does not know
+ *       --newer        records with trailing fields a newer minor might add
+ *       --truncate     stop without the index and footer (hs_writer_abort)
+ *       --small        a smaller variant (fuzzer seeds)
+ *   hsnap-synth check FILE             read it back; every field must be what
+ *                                      write put there; prints a digest
+ *   hsnap-synth dump FILE              print every field and a digest of memory
+ *   hsnap-synth verify FILE            hs_verify with the per-section log
+ *   hsnap-synth zeros FILE NPAGES      one range of NPAGES all-zero DATA pages
+ *   hsnap-synth version FILE MAJOR MINOR   rewrite the header's version (and CRC)
+ *   hsnap-synth flip FILE OFFSET       flip the low bit of the byte at OFFSET
+ *   hsnap-synth big FILE MIB [LEVEL]   a MIB-MiB heap-like range; prints MB/s
+ *   hsnap-synth time-read FILE         time hs_open (full) and hs_verify
+ *
+ * Exit status 0 on success, 1 on any mismatch or error (said on stderr).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hsnap.h"
+
+#define PAGE 4096u
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                       \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            fprintf(stderr, "mismatch: " __VA_ARGS__);                                         \
+            fputc('\n', stderr);                                                               \
+            failures++;                                                                        \
+        }                                                                                      \
+    } while (0)
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------ the model */
+
+static char *argv_model[] = {"synth", "--flag", "a b c", "", "ünïcode"};
+static uint64_t auxv_model[] = {3, 0x400040, 6, 4096, 9, 0x401000, 0, 0};
+
+static struct hs_process process_model(void)
+{
+    struct hs_process p = {0};
+    p.pid = 4242;
+    p.machine = 62;
+    p.policy = HS_POLICY_ALL;
+    p.flags = HS_PROC_REDACTED;
+    p.page_size = PAGE;
+    p.capture_time_ns = 1700000000123456789ull;
+    p.exe = "/usr/bin/synth";
+    p.kernel_release = "6.1.0-synth";
+    p.hostname = "synthhost";
+    p.argc = 5;
+    p.argv = argv_model;
+    p.auxv_count = 4;
+    p.auxv = auxv_model;
+    return p;
+}
+
+#define NMAPS 4
+static void mappings_model(struct hs_mapping *m)
+{
+    static const char *paths[NMAPS] = {"/usr/bin/synth", "[heap]", "", "[stack]"};
+    for (int i = 0; i < NMAPS; i++) {
+        memset(&m[i], 0, sizeof m[i]);
+        m[i].start = 0x400000ull + (uint64_t)i * 0x100000;
+        m[i].end = m[i].start + 0x1000 * (uint64_t)(i + 1);
+        m[i].offset = (uint64_t)i * 0x1000;
+        m[i].inode = i == 0 ? 1234567 : 0;
+        m[i].dev_major = 8;
+        m[i].dev_minor = (uint32_t)i;
+        m[i].flags = HS_MAP_R | (i ? HS_MAP_W : HS_MAP_X) | (i ? HS_MAP_ANON : 0) |
+                     HS_MAP_CAPTURED;
+        m[i].path = (char *)paths[i];
+        m[i].rss = 100u + i;
+        m[i].pss = 200u + i;
+        m[i].private_clean = 300u + i;
+        m[i].private_dirty = 400u + i;
+        m[i].shared_clean = 500u + i;
+        m[i].shared_dirty = 600u + i;
+        m[i].swap = 700u + i;
+        m[i].anonymous = 800u + i;
+        m[i].anon_huge = 1ull << 40 | (uint64_t)i;
+        m[i].vmflags = i == 2 ? "" : "rd wr mr mw me ac sd";
+    }
+}
+
+#define NMODS 2
+static uint8_t ehdr_model[64], phdrs_model[3 * 56];
+static void modules_model(struct hs_module *m)
+{
+    for (unsigned i = 0; i < sizeof ehdr_model; i++)
+        ehdr_model[i] = (uint8_t)(i * 7 + 1);
+    for (unsigned i = 0; i < sizeof phdrs_model; i++)
+        phdrs_model[i] = (uint8_t)(i * 13 + 5);
+    memset(m, 0, NMODS * sizeof *m);
+    m[0].path = "/usr/bin/synth";
+    m[0].base = 0;
+    m[0].lowest = 0x400000;
+    m[0].build_id_len = 20;
+    for (int i = 0; i < 20; i++)
+        m[0].build_id[i] = (uint8_t)(0xa0 + i);
+    m[0].ehdr_len = sizeof ehdr_model;
+    m[0].ehdr = ehdr_model;
+    m[0].phdrs_len = sizeof phdrs_model;
+    m[0].phdrs = phdrs_model;
+    m[1].path = "/lib/x86_64-linux-gnu/libc.so.6";
+    m[1].base = 0x7f0000000000;
+    m[1].lowest = 0x7f0000028000;
+    m[1].build_id_len = 64;
+    for (int i = 0; i < 64; i++)
+        m[1].build_id[i] = (uint8_t)(255 - i);
+}
+
+#define NTHREADS 3
+static void threads_model(struct hs_thread *t)
+{
+    memset(t, 0, NTHREADS * sizeof *t);
+    for (int i = 0; i < NTHREADS; i++) {
+        t[i].tid = 4242 + i;
+        t[i].state = "RSD"[i];
+        snprintf(t[i].name, sizeof t[i].name, i == 2 ? "fifteen-chars!!" : "worker-%d", i);
+        for (int r = 0; r < HS_NREGS; r++)
+            t[i].regs[r] = 0x1000000000000000ull * (uint64_t)i + (uint64_t)r * 0x11;
+        t[i].stack_start = 0x7ffd00000000ull + (uint64_t)i * 0x10000;
+        t[i].stack_end = t[i].stack_start + 0x8000;
+    }
+}
+
+static struct hs_failure failures_model[] = {
+    {0x500000, 0x501000, 14, "process_vm_readv: EFAULT; /proc/PID/mem: EIO"},
+    {0x600000, 0x602000, 5, ""},
+};
+
+static struct hs_stats stats_model(void)
+{
+    struct hs_stats s = {0};
+    s.pause_ns = 12345678;
+    s.total_ns = 98765432;
+    s.bytes_read = 1ull << 33;
+    s.bytes_zero = 4096 * 7;
+    s.bytes_absent = 4096 * 11;
+    s.bytes_swapped = 4096 * 13;
+    s.bytes_unreadable = 4096 * 17;
+    s.threads = NTHREADS;
+    s.mode = HS_MODE_STREAMED;
+    s.nfailures = 2;
+    s.failures = failures_model;
+    return s;
+}
+
+/* Memory: three ranges.  Range A (anonymous) crosses block boundaries and
+ * holds every page state; range B (file-backed) starts right where A ends
+ * but is a separate range; range C is far away and small. */
+struct range_model {
+    uint64_t addr, npages;
+    uint32_t flags;
+};
+static const struct range_model ranges_full[] = {
+    {0x10000000, 600, HS_MEM_ANON},
+    {0x10000000 + 600 * PAGE, 10, 0},
+    {0x7f0000001000, 3, HS_MEM_ANON},
+};
+static const struct range_model ranges_small[] = {
+    {0x10000000, 260, HS_MEM_ANON},
+    {0x10000000 + 260 * PAGE, 4, 0},
+};
+static const struct range_model *ranges = ranges_full;
+static size_t nranges = 3;
+
+/* The state the caller passes for page i of range r. */
+static uint8_t state_in(size_t r, uint64_t i)
+{
+    uint64_t k = (i * 7 + r * 3) % 16;
+    if (k < 9)
+        return HS_PAGE_DATA;
+    return (uint8_t)(1 + (k - 9) % 4); /* ZERO, ABSENT, SWAPPED, UNREADABLE */
+}
+
+/* DATA page contents; every 5th DATA page is all zero (the writer must turn
+ * it into ZERO). */
+static int data_is_zero(size_t r, uint64_t i) { return (i + r) % 5 == 0; }
+
+static void fill_page(uint8_t *p, size_t r, uint64_t i)
+{
+    if (data_is_zero(r, i)) {
+        memset(p, 0, PAGE);
+        return;
+    }
+    uint64_t x = (r + 1) * 0x9E3779B97F4A7C15ull ^ (i + 1) * 0xBF58476D1CE4E5B9ull;
+    for (size_t o = 0; o < PAGE; o += 8) {
+        uint64_t v;
+        if (i % 3 == 0) { /* incompressible */
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v = x;
+        } else { /* heap-like: small numbers and pointers */
+            v = (o / 8) % 4 == 0 ? 0x10000000 + o * 16 : (o / 8) % 4 == 1 ? i : 0;
+        }
+        memcpy(p + o, &v, 8);
+    }
+    p[PAGE - 1] = (uint8_t)(0x80 | i); /* never all zero */
+}
+
+static uint8_t state_out(size_t r, uint64_t i)
+{
+    uint8_t s = state_in(r, i);
+    return s == HS_PAGE_DATA && data_is_zero(r, i) ? HS_PAGE_ZERO : s;
+}
+
+static int write_range(struct hs_writer *w, size_t r)
+{
+    const struct range_model *m = &ranges[r];
+    uint8_t *st = malloc(m->npages);
+    uint8_t *data = malloc(m->npages * PAGE);
+    size_t nd = 0;
+    for (uint64_t i = 0; i < m->npages; i++) {
+        st[i] = state_in(r, i);
+        if (st[i] == HS_PAGE_DATA)
+            fill_page(data + (nd++) * PAGE, r, i);
+    }
+    int rc = hs_write_memory(w, m->addr, PAGE, m->npages, m->flags, st, data);
+    free(st);
+    free(data);
+    return rc;
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* A thread record as a newer minor might write it: the 1.0 fields, four
+ * more registers, and 16 bytes of some future field. */
+static void put32(uint8_t **p, uint32_t v) { memcpy(*p, &v, 4), *p += 4; }
+static void put64(uint8_t **p, uint64_t v) { memcpy(*p, &v, 8), *p += 8; }
+
+static size_t newer_threads_payload(uint8_t *buf, const struct hs_thread *t, size_t n)
+{
+    uint8_t *p = buf;
+    put32(&p, (uint32_t)n);
+    put32(&p, 0);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *len = p;
+        p += 4;
+        put32(&p, (uint32_t)t[i].tid);
+        *p++ = (uint8_t)t[i].state;
+        memcpy(p, t[i].name, 16);
+        p += 16;
+        put64(&p, t[i].stack_start);
+        put64(&p, t[i].stack_end);
+        put32(&p, HS_NREGS + 4);
+        for (int r = 0; r < HS_NREGS; r++)
+            put64(&p, t[i].regs[r]);
+        for (int r = 0; r < 4; r++)
+            put64(&p, 0xdead0000 + (uint64_t)r);
+        memset(p, 0x5a, 16);
+        p += 16;
+        uint32_t l = (uint32_t)(p - len - 4);
+        memcpy(len, &l, 4);
+    }
+    return (size_t)(p - buf);
+}
+
+static int open_out(const char *path)
+{
+    if (!strcmp(path, "-"))
+        return 1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+    return fd;
+}
+
+static int cmd_write(const char *path, int argc, char **argv)
+{
+    int level = 3, unknown = 0, newer = 0, trunc = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--level") && i + 1 < argc)
+            level = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--unknown"))
+            unknown = 1;
+        else if (!strcmp(argv[i], "--newer"))
+            newer = 1;
+        else if (!strcmp(argv[i], "--truncate"))
+            trunc = 1;
+        else if (!strcmp(argv[i], "--small"))
+            ranges = ranges_small, nranges = 2;
+        else {
+            fprintf(stderr, "write: unknown option %s\n", argv[i]);
+            return 1;
+        }
+    }
+    int fd = open_out(path);
+    if (fd < 0)
+        return 1;
+    struct hs_error err;
+    struct hs_writer *w = hs_writer_open(fd, path, level, &err);
+    if (!w) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    struct hs_process p = process_model();
+    struct hs_mapping m[NMAPS];
+    struct hs_module mo[NMODS];
+    struct hs_thread t[NTHREADS];
+    struct hs_stats s = stats_model();
+    mappings_model(m);
+    modules_model(mo);
+    threads_model(t);
+    int rc = hs_write_process(w, &p);
+    if (unknown && !rc) {
+        static const char blob[] = "a section from the future: skip me";
+        rc = hs_write_section(w, 99, blob, sizeof blob, 0);
+        if (!rc)
+            rc = hs_write_section(w, 100, argv_model[2], 5, 1); /* compressed (or not) */
+    }
+    if (!rc)
+        rc = hs_write_mappings(w, m, NMAPS);
+    if (!rc)
+        rc = hs_write_modules(w, mo, NMODS);
+    if (!rc && newer) {
+        uint8_t buf[4096];
+        size_t n = newer_threads_payload(buf, t, NTHREADS);
+        rc = hs_write_section(w, HS_SEC_THREADS, buf, n, 1);
+    } else if (!rc) {
+        rc = hs_write_threads(w, t, NTHREADS);
+    }
+    for (size_t r = 0; r < nranges && !rc; r++)
+        rc = write_range(w, r);
+    if (!rc)
+        rc = hs_write_stats(w, &s);
+    if (rc) {
+        fprintf(stderr, "%s\n", hs_writer_error(w));
+        hs_writer_abort(w);
+        return 1;
+    }
+    if (trunc) {
+        hs_writer_abort(w);
+    } else if (hs_writer_finish(w, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    if (fd != 1 && close(fd) < 0) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ checking */
+
+static int str_eq(const char *a, const char *b) { return a && b && !strcmp(a, b); }
+
+static void check_meta(const struct hs_snapshot *s)
+{
+    const struct hs_process *p = hs_get_process(s), e = process_model();
+    CHECK(p->pid == e.pid, "pid %d", p->pid);
+    CHECK(p->machine == e.machine && p->policy == e.policy && p->flags == e.flags &&
+              p->page_size == e.page_size && p->capture_time_ns == e.capture_time_ns,
+          "process fixed fields");
+    CHECK(str_eq(p->exe, e.exe) && str_eq(p->kernel_release, e.kernel_release) &&
+              str_eq(p->hostname, e.hostname),
+          "process strings");
+    CHECK(p->argc == e.argc, "argc %u", p->argc);
+    for (uint32_t i = 0; i < e.argc && i < p->argc; i++)
+        CHECK(str_eq(p->argv[i], e.argv[i]), "argv[%u] '%s'", i, p->argv[i]);
+    CHECK(p->argv && p->argv[p->argc] == NULL, "argv not NULL-terminated");
+    CHECK(p->auxv_count == e.auxv_count &&
+              !memcmp(p->auxv, e.auxv, 16 * (size_t)e.auxv_count),
+          "auxv");
+
+    size_t n;
+    const struct hs_mapping *m = hs_get_mappings(s, &n);
+    struct hs_mapping em[NMAPS];
+    mappings_model(em);
+    CHECK(n == NMAPS, "%zu mappings", n);
+    for (size_t i = 0; i < n && i < NMAPS; i++) {
+        const struct hs_mapping *a = &m[i], *b = &em[i];
+        CHECK(a->start == b->start && a->end == b->end && a->offset == b->offset &&
+                  a->inode == b->inode && a->dev_major == b->dev_major &&
+                  a->dev_minor == b->dev_minor && a->flags == b->flags,
+              "mapping %zu fixed fields", i);
+        CHECK(a->rss == b->rss && a->pss == b->pss && a->private_clean == b->private_clean &&
+                  a->private_dirty == b->private_dirty && a->shared_clean == b->shared_clean &&
+                  a->shared_dirty == b->shared_dirty && a->swap == b->swap &&
+                  a->anonymous == b->anonymous && a->anon_huge == b->anon_huge,
+              "mapping %zu smaps", i);
+        CHECK(str_eq(a->path, b->path) && str_eq(a->vmflags, b->vmflags),
+              "mapping %zu strings", i);
+    }
+
+    const struct hs_module *mo = hs_get_modules(s, &n);
+    struct hs_module emo[NMODS];
+    modules_model(emo);
+    CHECK(n == NMODS, "%zu modules", n);
+    for (size_t i = 0; i < n && i < NMODS; i++) {
+        const struct hs_module *a = &mo[i], *b = &emo[i];
+        CHECK(str_eq(a->path, b->path) && a->base == b->base && a->lowest == b->lowest,
+              "module %zu", i);
+        CHECK(a->build_id_len == b->build_id_len &&
+                  !memcmp(a->build_id, b->build_id, b->build_id_len),
+              "module %zu build id", i);
+        CHECK(a->ehdr_len == b->ehdr_len && (!b->ehdr_len || !memcmp(a->ehdr, b->ehdr, b->ehdr_len)),
+              "module %zu ehdr", i);
+        CHECK(a->phdrs_len == b->phdrs_len &&
+                  (!b->phdrs_len || !memcmp(a->phdrs, b->phdrs, b->phdrs_len)),
+              "module %zu phdrs", i);
+    }
+
+    const struct hs_thread *t = hs_get_threads(s, &n);
+    struct hs_thread et[NTHREADS];
+    threads_model(et);
+    CHECK(n == NTHREADS, "%zu threads", n);
+    for (size_t i = 0; i < n && i < NTHREADS; i++)
+        CHECK(t[i].tid == et[i].tid && t[i].state == et[i].state &&
+                  !strcmp(t[i].name, et[i].name) && !memcmp(t[i].regs, et[i].regs, sizeof t[i].regs) &&
+                  t[i].stack_start == et[i].stack_start && t[i].stack_end == et[i].stack_end,
+              "thread %zu", i);
+
+    const struct hs_stats *st = hs_get_stats(s);
+    struct hs_stats es = stats_model();
+    CHECK(st != NULL, "no stats");
+    if (st) {
+        CHECK(st->pause_ns == es.pause_ns && st->total_ns == es.total_ns &&
+                  st->bytes_read == es.bytes_read && st->bytes_zero == es.bytes_zero &&
+                  st->bytes_absent == es.bytes_absent && st->bytes_swapped == es.bytes_swapped &&
+                  st->bytes_unreadable == es.bytes_unreadable && st->threads == es.threads &&
+                  st->mode == es.mode,
+              "stats figures");
+        CHECK(st->nfailures == es.nfailures, "%u failures", st->nfailures);
+        for (uint32_t i = 0; i < st->nfailures && i < es.nfailures; i++)
+            CHECK(st->failures[i].start == es.failures[i].start &&
+                      st->failures[i].end == es.failures[i].end &&
+                      st->failures[i].err == es.failures[i].err &&
+                      str_eq(st->failures[i].reason, es.failures[i].reason),
+                  "failure %u", i);
+    }
+}
+
+static void check_memory(const struct hs_snapshot *s)
+{
+    size_t n;
+    const struct hs_mem_range *r = hs_get_ranges(s, &n);
+    CHECK(n == nranges, "%zu ranges, expected %zu", n, nranges);
+    uint8_t *page = malloc(PAGE), *got = malloc(PAGE);
+    for (size_t k = 0; k < n && k < nranges; k++) {
+        const struct range_model *m = &ranges[k];
+        CHECK(r[k].start == m->addr && r[k].end == m->addr + m->npages * PAGE &&
+                  r[k].flags == m->flags && r[k].page_size == PAGE,
+              "range %zu bounds", k);
+        if (r[k].end != m->addr + m->npages * PAGE)
+            continue;
+        for (uint64_t i = 0; i < m->npages; i++) {
+            uint64_t a = m->addr + i * PAGE;
+            uint8_t st = state_out(k, i);
+            CHECK(r[k].page_state[i] == st, "range %zu page %" PRIu64 ": state %u, expected %u",
+                  k, i, r[k].page_state[i], st);
+            CHECK(hs_find_range(s, a + 123) == &r[k], "find_range 0x%" PRIx64, a);
+            int readable = st == HS_PAGE_DATA || st == HS_PAGE_ZERO ||
+                           (st == HS_PAGE_ABSENT && (m->flags & HS_MEM_ANON));
+            if (st == HS_PAGE_DATA)
+                fill_page(page, k, i);
+            else
+                memset(page, 0, PAGE);
+            int rc = hs_read(s, a, got, PAGE);
+            CHECK(rc == (readable ? 0 : -1), "hs_read 0x%" PRIx64 " (%s) returned %d", a,
+                  hs_page_state_name(st), rc);
+            if (readable) {
+                CHECK(!memcmp(got, page, PAGE), "contents of page 0x%" PRIx64, a);
+                const uint8_t *p = hs_ptr(s, a + 8, PAGE - 8);
+                CHECK(p && !memcmp(p, page + 8, PAGE - 8), "hs_ptr 0x%" PRIx64, a + 8);
+                uint64_t v, ev;
+                memcpy(&ev, page + 64, 8);
+                CHECK(hs_read_u64(s, a + 64, &v) == 0 && v == ev, "hs_read_u64 0x%" PRIx64, a);
+            } else {
+                CHECK(hs_ptr(s, a, 8) == NULL, "hs_ptr of %s page", hs_page_state_name(st));
+                uint64_t v;
+                CHECK(hs_read_u64(s, a, &v) < 0, "hs_read_u64 of %s page", hs_page_state_name(st));
+            }
+            /* Pages without contents read as zeros in data. */
+            CHECK(!memcmp(r[k].data + i * PAGE, page, PAGE), "range data of page 0x%" PRIx64, a);
+        }
+    }
+    /* Outside every range, and across the A/B boundary. */
+    uint64_t v;
+    CHECK(hs_find_range(s, 0x1000) == NULL && hs_read_u64(s, 0x1000, &v) < 0, "below ranges");
+    CHECK(hs_find_range(s, UINT64_MAX) == NULL, "top of address space");
+    CHECK(hs_ptr(s, ranges[0].addr + ranges[0].npages * PAGE - 8, 16) == NULL,
+          "hs_ptr across two ranges");
+    free(page);
+    free(got);
+}
+
+static int cmd_check(const char *path)
+{
+    struct hs_error err;
+    struct hs_snapshot *s = hs_open(path, 0, &err);
+    if (!s) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    CHECK(!hs_snapshot_truncated(s), "truncated: %s", hs_snapshot_warning(s));
+    /* Which variant was written?  The small one has two ranges. */
+    size_t n;
+    hs_get_ranges(s, &n);
+    if (n == 2)
+        ranges = ranges_small, nranges = 2;
+    check_meta(s);
+    check_memory(s);
+    hs_close(s);
+
+    /* Metadata-only: same metadata, ranges with states but no data. */
+    s = hs_open(path, HS_OPEN_METADATA_ONLY, &err);
+    if (!s) {
+        fprintf(stderr, "metadata only: %s\n", err.msg);
+        return 1;
+    }
+    check_meta(s);
+    const struct hs_mem_range *r = hs_get_ranges(s, &n);
+    CHECK(n == nranges && r[0].data == NULL && r[0].page_state[1] == state_out(0, 1),
+          "metadata-only ranges");
+    uint64_t v;
+    CHECK(hs_read_u64(s, ranges[0].addr + 8, &v) < 0, "metadata-only hs_read");
+    hs_close(s);
+    if (failures) {
+        fprintf(stderr, "%s: %d mismatches\n", path, failures);
+        return 1;
+    }
+    printf("%s: every field round-trips\n", path);
+    return 0;
+}
+
+/* ------------------------------------------------------------ dump */
+
+static uint32_t memory_digest(const struct hs_snapshot *s)
+{
+    size_t n;
+    const struct hs_mem_range *r = hs_get_ranges(s, &n);
+    uint32_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t hdr[3] = {r[i].start, r[i].end, r[i].flags};
+        c = hs_crc32c(c, hdr, sizeof hdr);
+        c = hs_crc32c(c, r[i].page_state, (r[i].end - r[i].start) / r[i].page_size);
+        if (r[i].data)
+            c = hs_crc32c(c, r[i].data, r[i].end - r[i].start);
+    }
+    return c;
+}
+
+static int cmd_dump(const char *path)
+{
+    struct hs_error err;
+    struct hs_snapshot *s = hs_open(path, 0, &err);
+    if (!s) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    const struct hs_process *p = hs_get_process(s);
+    printf("version 1.%u truncated %d\n", hs_snapshot_version_minor(s), hs_snapshot_truncated(s));
+    printf("process pid %d machine %u policy %u flags %u page %u time %" PRIu64 "\n", p->pid,
+           p->machine, p->policy, p->flags, p->page_size, p->capture_time_ns);
+    printf("  exe '%s' kernel '%s' host '%s'\n", p->exe, p->kernel_release, p->hostname);
+    for (uint32_t i = 0; i < p->argc; i++)
+        printf("  argv[%u] '%s'\n", i, p->argv[i]);
+    for (uint32_t i = 0; i < p->auxv_count; i++)
+        printf("  auxv %" PRIu64 " 0x%" PRIx64 "\n", p->auxv[2 * i], p->auxv[2 * i + 1]);
+    size_t n;
+    const struct hs_mapping *m = hs_get_mappings(s, &n);
+    for (size_t i = 0; i < n; i++)
+        printf("mapping %" PRIx64 "-%" PRIx64 " off %" PRIx64 " ino %" PRIu64 " dev %u:%u flags %x "
+               "'%s' %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+               " %" PRIu64 " %" PRIu64 " %" PRIu64 " '%s'\n",
+               m[i].start, m[i].end, m[i].offset, m[i].inode, m[i].dev_major, m[i].dev_minor,
+               m[i].flags, m[i].path, m[i].rss, m[i].pss, m[i].private_clean, m[i].private_dirty,
+               m[i].shared_clean, m[i].shared_dirty, m[i].swap, m[i].anonymous, m[i].anon_huge,
+               m[i].vmflags);
+    const struct hs_module *mo = hs_get_modules(s, &n);
+    for (size_t i = 0; i < n; i++)
+        printf("module '%s' base %" PRIx64 " lowest %" PRIx64 " build-id %u ehdr %u crc %08x "
+               "phdrs %u crc %08x\n",
+               mo[i].path, mo[i].base, mo[i].lowest, mo[i].build_id_len, mo[i].ehdr_len,
+               hs_crc32c(0, mo[i].ehdr, mo[i].ehdr_len), mo[i].phdrs_len,
+               hs_crc32c(0, mo[i].phdrs, mo[i].phdrs_len));
+    const struct hs_thread *t = hs_get_threads(s, &n);
+    for (size_t i = 0; i < n; i++)
+        printf("thread %d '%c' '%s' rip %" PRIx64 " rsp %" PRIx64 " stack %" PRIx64 "-%" PRIx64
+               " regs crc %08x\n",
+               t[i].tid, t[i].state, t[i].name, t[i].regs[HS_RIP], t[i].regs[HS_RSP],
+               t[i].stack_start, t[i].stack_end, hs_crc32c(0, t[i].regs, sizeof t[i].regs));
+    const struct hs_stats *st = hs_get_stats(s);
+    if (st) {
+        printf("stats pause %" PRIu64 " total %" PRIu64 " read %" PRIu64 " zero %" PRIu64
+               " absent %" PRIu64 " swapped %" PRIu64 " unreadable %" PRIu64
+               " threads %u mode %u\n",
+               st->pause_ns, st->total_ns, st->bytes_read, st->bytes_zero, st->bytes_absent,
+               st->bytes_swapped, st->bytes_unreadable, st->threads, st->mode);
+        for (uint32_t i = 0; i < st->nfailures; i++)
+            printf("  failure %" PRIx64 "-%" PRIx64 " err %d '%s'\n", st->failures[i].start,
+                   st->failures[i].end, st->failures[i].err, st->failures[i].reason);
+    }
+    const struct hs_mem_range *r = hs_get_ranges(s, &n);
+    for (size_t i = 0; i < n; i++) {
+        size_t np = (r[i].end - r[i].start) / r[i].page_size, cnt[5] = {0};
+        for (size_t k = 0; k < np; k++)
+            cnt[r[i].page_state[k] < 5 ? r[i].page_state[k] : 0]++;
+        printf("range %" PRIx64 "-%" PRIx64 " flags %x data %zu zero %zu absent %zu swapped %zu "
+               "unreadable %zu\n",
+               r[i].start, r[i].end, r[i].flags, cnt[0], cnt[1], cnt[2], cnt[3], cnt[4]);
+    }
+    printf("digest %08x\n", memory_digest(s));
+    hs_close(s);
+    return 0;
+}
+
+/* ------------------------------------------------------------ the rest */
+
+static int cmd_verify(const char *path)
+{
+    struct hs_error err;
+    if (hs_verify(path, stdout, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    printf("%s: ok\n", path);
+    return 0;
+}
+
+static int cmd_zeros(const char *path, uint64_t npages)
+{
+    int fd = open_out(path);
+    if (fd < 0)
+        return 1;
+    struct hs_error err;
+    struct hs_writer *w = hs_writer_open(fd, path, 1, &err);
+    if (!w) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    struct hs_process p = process_model();
+    uint8_t *st = calloc(npages, 1); /* all HS_PAGE_DATA */
+    uint8_t *data = calloc(npages, PAGE);
+    int rc = hs_write_process(w, &p);
+    if (!rc)
+        rc = hs_write_memory(w, 0x20000000, PAGE, npages, HS_MEM_ANON, st, data);
+    free(st);
+    free(data);
+    if (rc) {
+        fprintf(stderr, "%s\n", hs_writer_error(w));
+        hs_writer_abort(w);
+        return 1;
+    }
+    if (hs_writer_finish(w, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    close(fd);
+    return 0;
+}
+
+static int rewrite(const char *path, long off, int (*edit)(uint8_t *buf, long len, long off,
+                                                           void *arg), void *arg)
+{
+    FILE *f = fopen(path, "r+b");
+    if (!f) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
+    rewind(f);
+    if (len <= 0 || fread(buf, 1, (size_t)len, f) != (size_t)len || off >= len ||
+        edit(buf, len, off, arg) < 0) {
+        fprintf(stderr, "%s: cannot edit at offset %ld\n", path, off);
+        fclose(f);
+        free(buf);
+        return 1;
+    }
+    rewind(f);
+    fwrite(buf, 1, (size_t)len, f);
+    free(buf);
+    return fclose(f) ? 1 : 0;
+}
+
+static int edit_flip(uint8_t *buf, long len, long off, void *arg)
+{
+    (void)len, (void)arg;
+    buf[off] ^= 1;
+    return 0;
+}
+
+static int edit_version(uint8_t *buf, long len, long off, void *arg)
+{
+    (void)off;
+    const unsigned *v = arg;
+    if (len < 24)
+        return -1;
+    buf[8] = (uint8_t)v[0], buf[9] = (uint8_t)(v[0] >> 8);
+    buf[10] = (uint8_t)v[1], buf[11] = (uint8_t)(v[1] >> 8);
+    uint32_t hl;
+    memcpy(&hl, buf + 12, 4);
+    if (hl < 24 || hl > (uint32_t)len)
+        return -1;
+    uint32_t c = hs_crc32c(0, buf, hl - 4);
+    memcpy(buf + hl - 4, &c, 4);
+    return 0;
+}
+
+static int cmd_big(const char *path, uint64_t mib, int level)
+{
+    uint64_t npages = mib * (1 << 20) / PAGE;
+    uint8_t *st = malloc(npages);
+    uint8_t *data = malloc(npages * PAGE);
+    if (!st || !data) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    /* Heap-like: a quarter of the pages zero, the rest a mix of pointers,
+     * small integers, text and some random bytes. */
+    uint64_t x = 88172645463325252ull;
+    for (uint64_t i = 0; i < npages; i++) {
+        st[i] = HS_PAGE_DATA;
+        uint8_t *p = data + i * PAGE;
+        if (i % 4 == 3) {
+            memset(p, 0, PAGE);
+            continue;
+        }
+        for (size_t o = 0; o < PAGE; o += 8) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            uint64_t v;
+            switch (x % 8) {
+            case 0: case 1: case 2: v = 0x555555560000ull + (x >> 40) * 16; break;
+            case 3: case 4: v = x % 100; break;
+            case 5: memcpy(&v, "heapsnap", 8); break;
+            case 6: v = x; break;
+            default: v = 0; break;
+            }
+            memcpy(p + o, &v, 8);
+        }
+    }
+    int fd = open_out(path);
+    if (fd < 0)
+        return 1;
+    struct hs_error err;
+    double t0 = now();
+    struct hs_writer *w = hs_writer_open(fd, path, level, &err);
+    struct hs_process p = process_model();
+    int rc = !w || hs_write_process(w, &p) ||
+             hs_write_memory(w, 0x555555560000ull, PAGE, npages, HS_MEM_ANON, st, data);
+    if (w && rc)
+        fprintf(stderr, "%s\n", hs_writer_error(w)), hs_writer_abort(w);
+    else if (w && hs_writer_finish(w, &err) < 0)
+        fprintf(stderr, "%s\n", err.msg), rc = 1;
+    double t1 = now();
+    off_t size = lseek(fd, 0, SEEK_END);
+    close(fd);
+    free(st);
+    free(data);
+    if (rc)
+        return 1;
+    fprintf(stderr, "wrote %" PRIu64 " MiB in %.3f s: %.0f MB/s, file %.1f MiB (level %d)\n", mib,
+            t1 - t0, (double)mib * (1 << 20) / 1e6 / (t1 - t0), (double)size / (1 << 20), level);
+    return 0;
+}
+
+static int cmd_time_read(const char *path)
+{
+    struct hs_error err;
+    double t0 = now();
+    struct hs_snapshot *s = hs_open(path, 0, &err);
+    double t1 = now();
+    if (!s) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    size_t n, bytes = 0;
+    const struct hs_mem_range *r = hs_get_ranges(s, &n);
+    for (size_t i = 0; i < n; i++)
+        bytes += r[i].end - r[i].start;
+    hs_close(s);
+    double t2 = now();
+    s = hs_open(path, HS_OPEN_METADATA_ONLY, &err);
+    double t3 = now();
+    hs_close(s);
+    double t4 = now();
+    int v = hs_verify(path, NULL, &err);
+    double t5 = now();
+    fprintf(stderr, "open: %.3f s for %.1f MiB (%.0f MB/s); metadata only %.3f s; verify %.3f s%s\n",
+            t1 - t0, (double)bytes / (1 << 20), (double)bytes / 1e6 / (t1 - t0), t3 - t2, t5 - t4,
+            v ? " FAILED" : "");
+    return v ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && !strcmp(argv[1], "write"))
+        return cmd_write(argv[2], argc - 3, argv + 3);
+    if (argc == 3 && !strcmp(argv[1], "check"))
+        return cmd_check(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "dump"))
+        return cmd_dump(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "verify"))
+        return cmd_verify(argv[2]);
+    if (argc == 4 && !strcmp(argv[1], "zeros"))
+        return cmd_zeros(argv[2], strtoull(argv[3], NULL, 0));
+    if (argc == 4 && !strcmp(argv[1], "flip"))
+        return rewrite(argv[2], strtol(argv[3], NULL, 0), edit_flip, NULL);
+    if (argc == 5 && !strcmp(argv[1], "version")) {
+        unsigned v[2] = {(unsigned)atoi(argv[3]), (unsigned)atoi(argv[4])};
+        return rewrite(argv[2], 0, edit_version, v);
+    }
+    if ((argc == 4 || argc == 5) && !strcmp(argv[1], "big"))
+        return cmd_big(argv[2], strtoull(argv[3], NULL, 0), argc == 5 ? atoi(argv[4]) : 1);
+    if (argc == 3 && !strcmp(argv[1], "time-read"))
+        return cmd_time_read(argv[2]);
+    fprintf(stderr, "usage: see the comment at the top of tests/tools/hsnap-synth.c\n");
+    return 2;
+}
