@@ -1,0 +1,167 @@
+/*
+ * objects.c — the object table (see objects.h): collect, sort, clean,
+ * number, and build the bucket lookup the reference scan leans on.
+ *
+ * Walkers report chunks arena by arena, so the input is usually a few
+ * sorted runs; we check for "already sorted" before paying for a sort.
+ */
+#include "index/objects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int objtab_add(struct objtab *t, const struct heap_object *o)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap + t->cap / 2 : 4096;
+        if (cap > UINT32_MAX - 2)
+            cap = UINT32_MAX - 2;
+        if (cap <= t->n)
+            return -1;
+        struct obj *v = realloc(t->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        t->v = v;
+        t->cap = cap;
+    }
+    struct obj *d = &t->v[t->n++];
+    d->addr = o->addr;
+    d->size = o->size;
+    d->chunk_size = o->chunk_size;
+    /* The chunk header sits just below addr; anything else is a walker
+     * mistake we do not want to carry into the database as a huge number. */
+    d->chunk_off = (o->chunk <= o->addr && o->addr - o->chunk <= UINT32_MAX)
+                       ? (uint32_t)(o->addr - o->chunk) : 0;
+    d->state = o->state;
+    d->where = o->where;
+    d->arena = o->arena;
+    return 0;
+}
+
+static int cmp_obj(const void *a, const void *b)
+{
+    const struct obj *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    return 0;
+}
+
+static uint64_t obj_end(const struct obj *o)
+{
+    return o->addr + (o->size ? o->size : 1);
+}
+
+/* Keep the object table sorted and non-overlapping: the lookup's only
+ * candidate for p is then the last object starting at or below p. */
+static void clean(struct objtab *t, void (*dropped)(void *, const struct obj *, const char *), void *u)
+{
+    size_t w = 0;
+    uint64_t prev_end = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct obj *o = &t->v[i];
+        const char *why = NULL;
+        if (o->addr + o->size < o->addr || o->addr + o->size == 0)
+            why = "size runs past the end of the address space";
+        else if (w > 0 && o->addr == t->v[w - 1].addr)
+            why = "reported twice";
+        else if (w > 0 && o->addr < prev_end)
+            why = "overlaps the object before it";
+        if (why) {
+            if (dropped)
+                dropped(u, o, why);
+            continue;
+        }
+        t->v[w++] = *o;
+        prev_end = obj_end(o);
+    }
+    t->n = w;
+}
+
+static unsigned log2_floor(uint64_t x)
+{
+    unsigned r = 0;
+    while (x >>= 1)
+        r++;
+    return r;
+}
+
+static int build_lookup(struct objtab *t)
+{
+    t->nsegs = 0;
+    t->lo = t->hi = 0;
+    if (t->n == 0)
+        return 0;
+    /* Pass 1: segment boundaries. */
+    size_t nseg = 1;
+    for (size_t i = 1; i < t->n; i++)
+        if (t->v[i].addr - obj_end(&t->v[i - 1]) > OBJTAB_GAP)
+            nseg++;
+    t->segs = calloc(nseg, sizeof *t->segs);
+    if (!t->segs)
+        return -1;
+    size_t total = 0, s = 0, start = 0;
+    for (size_t i = 1; i <= t->n; i++) {
+        if (i < t->n && t->v[i].addr - obj_end(&t->v[i - 1]) <= OBJTAB_GAP)
+            continue;
+        struct objseg *g = &t->segs[s++];
+        g->first = (uint32_t)start;
+        g->last = (uint32_t)i;
+        g->lo = t->v[start].addr;
+        g->hi = obj_end(&t->v[i - 1]);
+        uint64_t span = g->hi - g->lo, count = i - start;
+        /* about two buckets per object; never finer than 16 bytes */
+        unsigned shift = log2_floor(span / (2 * count) + 1);
+        if (shift < 4)
+            shift = 4;
+        g->shift = shift;
+        g->nbuckets = (size_t)((span - 1) >> shift) + 1;
+        g->bucket0 = total;
+        total += g->nbuckets + 1;
+        start = i;
+    }
+    t->nsegs = nseg;
+    t->buckets = malloc(total * sizeof *t->buckets);
+    if (!t->buckets)
+        return -1;
+    for (s = 0; s < nseg; s++) {
+        const struct objseg *g = &t->segs[s];
+        uint32_t *bk = t->buckets + g->bucket0;
+        uint32_t i = g->first;
+        for (size_t k = 0; k < g->nbuckets; k++) {
+            uint64_t base = g->lo + ((uint64_t)k << g->shift);
+            while (i < g->last && t->v[i].addr < base)
+                i++;
+            bk[k] = i;
+        }
+        bk[g->nbuckets] = g->last;
+    }
+    t->lo = t->segs[0].lo;
+    t->hi = t->segs[nseg - 1].hi;
+    return 0;
+}
+
+int objtab_finish(struct objtab *t, void (*dropped)(void *, const struct obj *, const char *), void *u)
+{
+    int sorted = 1;
+    for (size_t i = 1; i < t->n && sorted; i++)
+        sorted = t->v[i - 1].addr <= t->v[i].addr;
+    if (!sorted)
+        qsort(t->v, t->n, sizeof *t->v, cmp_obj);
+    clean(t, dropped, u);
+    t->nused = t->nfree = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->v[i].state == OBJ_USED)
+            t->nused++;
+        else
+            t->nfree++;
+    }
+    return build_lookup(t);
+}
+
+void objtab_free(struct objtab *t)
+{
+    free(t->v);
+    free(t->segs);
+    free(t->buckets);
+    memset(t, 0, sizeof *t);
+}

@@ -1,0 +1,110 @@
+/*
+ * objects.h — the indexer's object table: every chunk the allocator walker
+ * reported, in one compact array sorted by address, with an O(1)-ish
+ * "which object holds this address?" lookup for the reference scan.
+ *
+ * Life cycle: objtab_add() for each heap_object (any order), then
+ * objtab_finish() once, which sorts, drops what cannot be true (overlaps,
+ * duplicates, wrapping sizes: each reported through 'dropped'), numbers
+ * the survivors and builds the lookup.  After that the table is read-only:
+ * object i has database id i + 1, so ids follow address order.
+ *
+ * The lookup.  Objects are split into segments at gaps of more than
+ * OBJTAB_GAP bytes (arenas, mmapped chunks and thread heaps lie far apart).
+ * Each segment has a bucket array: bucket b covers addresses
+ * [lo + b<<shift, lo + (b+1)<<shift) and records the index of the first
+ * object starting at or after it; shift is chosen per segment so there are
+ * about two buckets per object.  A lookup is a range check, a short binary
+ * search over the segments, a shift and a binary search over the (usually
+ * one or two) objects of one bucket.  Because objects never overlap after
+ * objtab_finish(), "the last object starting at or below p" is the only
+ * candidate.  Memory: 32 bytes per object plus about 8 per object of buckets.
+ */
+#ifndef HEAPSNAP_INDEX_OBJECTS_H
+#define HEAPSNAP_INDEX_OBJECTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap/allocator.h"
+
+#define OBJTAB_GAP (1u << 20)
+
+/* One object, 32 bytes.  chunk = addr - chunk_off. */
+struct obj {
+    uint64_t addr;
+    uint64_t size;        /* usable size */
+    uint64_t chunk_size;
+    uint32_t chunk_off;   /* addr - chunk; 0 if the walker's value made no sense */
+    uint8_t state;        /* enum obj_state */
+    uint8_t where;        /* enum obj_where */
+    uint16_t arena;
+};
+
+struct objseg {
+    uint64_t lo, hi;      /* first object's addr .. last object's end */
+    uint32_t first, last; /* object indexes [first, last) */
+    uint32_t shift;
+    size_t bucket0;       /* this segment's buckets start here in objtab.buckets */
+    size_t nbuckets;      /* plus one sentinel entry after them */
+};
+
+struct objtab {
+    struct obj *v;
+    size_t n, cap;
+    uint64_t lo, hi;      /* every object lies in [lo, hi): the fast filter */
+    struct objseg *segs;
+    size_t nsegs;
+    uint32_t *buckets;
+    size_t nused, nfree;
+};
+
+/* Append one object; -1 on out-of-memory or more than 2^32-2 objects. */
+int objtab_add(struct objtab *t, const struct heap_object *o);
+
+/* Sort, clean and index.  'dropped' (may be NULL) hears of each object
+ * thrown away and why.  -1 on out-of-memory. */
+int objtab_finish(struct objtab *t,
+                  void (*dropped)(void *u, const struct obj *o, const char *why), void *u);
+
+void objtab_free(struct objtab *t);
+
+/* The index of the object whose [addr, addr+size) holds p (an object of
+ * size 0 holds only its own address), or -1.  Free objects are found too;
+ * callers that want only live targets check state. */
+static inline int64_t objtab_find(const struct objtab *t, uint64_t p)
+{
+    if (p - t->lo >= t->hi - t->lo)
+        return -1;
+    size_t a = 0, b = t->nsegs;
+    while (b - a > 1) { /* the last segment with lo <= p */
+        size_t m = (a + b) / 2;
+        if (t->segs[m].lo <= p)
+            a = m;
+        else
+            b = m;
+    }
+    const struct objseg *s = &t->segs[a];
+    if (p < s->lo || p >= s->hi)
+        return -1;
+    const uint32_t *bk = t->buckets + s->bucket0;
+    uint64_t k = (p - s->lo) >> s->shift;
+    /* objects starting in bucket k are [bk[k], bk[k+1]); the holder of p
+     * is the last of them starting at or below p, else the one before. */
+    uint32_t lo = bk[k], hi = bk[k + 1];
+    while (lo < hi) {
+        uint32_t m = lo + (hi - lo) / 2;
+        if (t->v[m].addr <= p)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    if (lo == s->first)
+        return -1;
+    const struct obj *o = &t->v[lo - 1];
+    if (p == o->addr || p - o->addr < o->size)
+        return (int64_t)(lo - 1);
+    return -1;
+}
+
+#endif
