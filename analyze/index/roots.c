@@ -1,0 +1,360 @@
+/*
+ * roots.c — find the root set of a snapshot (see roots.h for the kinds and
+ * the promise that roots never overlap each other or allocator regions).
+ *
+ * Everything here comes from hostile metadata: program headers are parsed
+ * from the bytes the capture copied, so counts and sizes are bounded, and
+ * every range is clipped rather than trusted.  Roots may name memory that
+ * was not captured; the scan simply finds nothing there.
+ */
+#include "index/roots.h"
+
+#include <elf.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A half-open address interval. */
+struct iv {
+    uint64_t lo, hi;
+};
+
+struct ivec {
+    struct iv *v;
+    size_t n, cap;
+};
+
+static int iv_push(struct ivec *a, uint64_t lo, uint64_t hi)
+{
+    if (lo >= hi)
+        return 0;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        struct iv *v = realloc(a->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = (struct iv){lo, hi};
+    return 0;
+}
+
+static int cmp_iv(const void *a, const void *b)
+{
+    const struct iv *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sort and merge, so subtraction can walk the list once. */
+static void iv_normalize(struct ivec *a)
+{
+    if (a->n == 0)
+        return;
+    qsort(a->v, a->n, sizeof *a->v, cmp_iv);
+    size_t w = 0;
+    for (size_t i = 1; i < a->n; i++) {
+        if (a->v[i].lo <= a->v[w].hi) {
+            if (a->v[i].hi > a->v[w].hi)
+                a->v[w].hi = a->v[i].hi;
+        } else {
+            a->v[++w] = a->v[i];
+        }
+    }
+    a->n = w + 1;
+}
+
+static int push_root(struct rootset *rs, const struct root *r, const char *name)
+{
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? 2 * rs->cap : 256;
+        struct root *v = realloc(rs->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        rs->v = v;
+        rs->cap = cap;
+    }
+    struct root *d = &rs->v[rs->n];
+    *d = *r;
+    d->name = NULL;
+    if (name && !(d->name = strdup(name)))
+        return -1;
+    rs->n++;
+    return 0;
+}
+
+/* Add [lo, hi) minus every claimed interval, as roots shaped like 'tmpl'. */
+static int push_minus(struct rootset *rs, const struct root *tmpl, const char *name,
+                      uint64_t lo, uint64_t hi, const struct ivec *claimed)
+{
+    /* first claimed interval that ends after lo */
+    size_t a = 0, b = claimed->n;
+    while (a < b) {
+        size_t m = (a + b) / 2;
+        if (claimed->v[m].hi <= lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    for (size_t i = a; i < claimed->n && lo < hi; i++) {
+        const struct iv *c = &claimed->v[i];
+        if (c->lo >= hi)
+            break;
+        if (c->lo > lo) {
+            struct root r = *tmpl;
+            r.addr = lo;
+            r.size = c->lo - lo;
+            if (push_root(rs, &r, name))
+                return -1;
+        }
+        if (c->hi > lo)
+            lo = c->hi;
+    }
+    if (lo < hi) {
+        struct root r = *tmpl;
+        r.addr = lo;
+        r.size = hi - lo;
+        if (push_root(rs, &r, name))
+            return -1;
+    }
+    return 0;
+}
+
+/* The module's program headers, bounded; NULL if they make no sense. */
+static const Elf64_Phdr *module_phdrs(const struct hs_module *m, size_t *n)
+{
+    *n = 0;
+    if (!m->phdrs || m->phdrs_len == 0 || m->phdrs_len % sizeof(Elf64_Phdr) ||
+        m->phdrs_len > 4096 * sizeof(Elf64_Phdr))
+        return NULL;
+    /* phdrs is a byte buffer from the reader; copy-free use needs alignment */
+    if ((uintptr_t)m->phdrs % _Alignof(Elf64_Phdr))
+        return NULL;
+    *n = m->phdrs_len / sizeof(Elf64_Phdr);
+    return (const Elf64_Phdr *)(const void *)m->phdrs;
+}
+
+static int add_segment_ranges(struct ivec *segs, struct ivec *mods_owner, const struct hs_module *mods,
+                              size_t nmods, uint64_t *static_tls)
+{
+    *static_tls = 0;
+    for (size_t i = 0; i < nmods; i++) {
+        size_t np;
+        const Elf64_Phdr *ph = module_phdrs(&mods[i], &np);
+        for (size_t k = 0; k < np; k++) {
+            uint64_t lo = mods[i].base + ph[k].p_vaddr, hi = lo + ph[k].p_memsz;
+            if (hi < lo || ph[k].p_memsz > (1ull << 40))
+                continue;
+            if (ph[k].p_type == PT_LOAD && (ph[k].p_flags & PF_W)) {
+                if (iv_push(segs, lo, hi) || iv_push(mods_owner, i, i + 1))
+                    return -1;
+            } else if (ph[k].p_type == PT_TLS && ph[k].p_memsz < (1ull << 30)) {
+                uint64_t al = ph[k].p_align ? ph[k].p_align : 1;
+                if (al > 4096)
+                    al = 4096;
+                *static_tls += (ph[k].p_memsz + al - 1) / al * al + al;
+            }
+        }
+    }
+    return 0;
+}
+
+/* First symbol with addr >= a. */
+static size_t sym_lower_bound(const struct dbg_symbol *sym, size_t n, uint64_t a)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        if (sym[m].addr < a)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo;
+}
+
+/* One writable segment: a root per object symbol, unnamed roots between. */
+static int data_roots(struct rootset *rs, int module, uint64_t lo, uint64_t hi,
+                      const struct dbg_symbol *sym, size_t nsym, const struct ivec *claimed)
+{
+    struct root t = {.kind = ROOT_DATA, .module = module};
+    uint64_t pos = lo;
+    for (size_t i = sym_lower_bound(sym, nsym, lo); i < nsym && sym[i].addr < hi; i++) {
+        const struct dbg_symbol *s = &sym[i];
+        if (s->type != STT_OBJECT || s->size == 0 || s->addr < pos || !s->name)
+            continue; /* not data, or an alias of what we just emitted */
+        uint64_t end = s->addr + s->size;
+        if (end > hi || end < s->addr)
+            end = hi;
+        if (push_minus(rs, &t, NULL, pos, s->addr, claimed) ||
+            push_minus(rs, &t, s->name, s->addr, end, claimed))
+            return -1;
+        pos = end;
+    }
+    return push_minus(rs, &t, NULL, pos, hi, claimed);
+}
+
+static const struct hs_mapping *mapping_at(const struct hs_mapping *m, size_t n, uint64_t a)
+{
+    size_t lo = 0, hi = n;
+    /* mappings are in /proc/PID/maps order (ascending); be robust anyway */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m[mid].end <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < n && m[lo].start <= a && a < m[lo].end)
+        return &m[lo];
+    for (size_t i = 0; i < n; i++) /* not sorted after all */
+        if (m[i].start <= a && a < m[i].end)
+            return &m[i];
+    return NULL;
+}
+
+int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d,
+                  const struct heap_region *regions, size_t nregions)
+{
+    int rc = -1;
+    size_t nmods = 0, nmaps = 0, nthr = 0, nsym = 0;
+    const struct hs_module *mods = hs_get_modules(s, &nmods);
+    const struct hs_mapping *maps = hs_get_mappings(s, &nmaps);
+    const struct hs_thread *thr = hs_get_threads(s, &nthr);
+    const struct dbg_symbol *sym = d ? dbg_symbols(d, &nsym) : NULL;
+    struct ivec segs = {0}, owner = {0}, claimed = {0}, tls = {0}, tmp = {0}, stacks = {0};
+    uint64_t static_tls = 0;
+
+    if (add_segment_ranges(&segs, &owner, mods, nmods, &static_tls))
+        goto out;
+    for (size_t i = 0; i < nregions; i++)
+        if (iv_push(&claimed, regions[i].start, regions[i].end))
+            goto out;
+    iv_normalize(&claimed);
+
+    /* data: every module's writable segments, minus allocator regions */
+    for (size_t i = 0; i < segs.n; i++)
+        if (data_roots(rs, (int)owner.v[i].lo, segs.v[i].lo, segs.v[i].hi, sym, nsym, &claimed))
+            goto out;
+
+    /* tls ranges first: stacks are carved around them */
+    for (size_t i = 0; i < nthr; i++) {
+        uint64_t fs = thr[i].regs[HS_FS_BASE];
+        const struct hs_mapping *m = fs ? mapping_at(maps, nmaps, fs) : NULL;
+        if (!m)
+            continue;
+        uint64_t below = static_tls + 1664; /* glibc's default static TLS surplus */
+        uint64_t lo = fs - m->start > below ? fs - below : m->start;
+        uint64_t hi = m->end - fs > ROOTS_TCB_SIZE ? fs + ROOTS_TCB_SIZE : m->end;
+        if (iv_push(&tls, lo, hi))
+            goto out;
+    }
+    struct ivec tls_sorted = {0};
+    if (tls.n && !(tls_sorted.v = malloc(tls.n * sizeof *tls.v)))
+        goto out;
+    if (tls.n)
+        memcpy(tls_sorted.v, tls.v, tls.n * sizeof *tls.v);
+    tls_sorted.n = tls_sorted.cap = tls.n;
+    iv_normalize(&tls_sorted);
+    /* claimed by stacks: allocator regions plus every TLS block */
+    for (size_t i = 0; i < claimed.n; i++)
+        if (iv_push(&tmp, claimed.v[i].lo, claimed.v[i].hi))
+            goto out_tls;
+    for (size_t i = 0; i < tls_sorted.n; i++)
+        if (iv_push(&tmp, tls_sorted.v[i].lo, tls_sorted.v[i].hi))
+            goto out_tls;
+    iv_normalize(&tmp);
+
+    /* per thread: registers, stack, tls; tls blocks of two threads never
+     * overlap in a sane process, but the second one is clipped if they do */
+    struct ivec tls_done = {0};
+    size_t ti = 0;
+    for (size_t i = 0; i < nthr; i++) {
+        const struct hs_thread *t = &thr[i];
+        struct root r = {.kind = ROOT_REGISTER, .thread = t->tid, .module = -1,
+                         .size = 8 * HS_NREGS, .regs = t->regs};
+        if (push_root(rs, &r, t->name[0] ? t->name : NULL))
+            goto out_done;
+        uint64_t sp = t->regs[HS_RSP], lo = t->stack_start, hi = t->stack_end;
+        if (!(lo < hi && sp >= lo && sp < hi)) {
+            const struct hs_mapping *m = mapping_at(maps, nmaps, sp);
+            lo = m ? m->start : 0;
+            hi = m ? m->end : 0;
+        }
+        if (lo < hi) {
+            if (iv_push(&stacks, lo, hi)) /* the dead part below SP is no one's */
+                goto out_done;
+            lo = sp - lo > ROOTS_RED_ZONE ? sp - ROOTS_RED_ZONE : lo;
+            struct root st = {.kind = ROOT_STACK, .thread = t->tid, .module = -1};
+            if (push_minus(rs, &st, t->name[0] ? t->name : NULL, lo, hi, &tmp))
+                goto out_done;
+        }
+        uint64_t fs = t->regs[HS_FS_BASE];
+        if (fs && mapping_at(maps, nmaps, fs) && ti < tls.n) {
+            struct iv b = tls.v[ti++];
+            struct root tr = {.kind = ROOT_TLS, .thread = t->tid, .module = -1};
+            iv_normalize(&tls_done);
+            /* minus allocator regions and blocks already emitted */
+            struct ivec both = {0};
+            int bad = 0;
+            for (size_t k = 0; k < claimed.n && !bad; k++)
+                bad = iv_push(&both, claimed.v[k].lo, claimed.v[k].hi);
+            for (size_t k = 0; k < tls_done.n && !bad; k++)
+                bad = iv_push(&both, tls_done.v[k].lo, tls_done.v[k].hi);
+            if (!bad) {
+                iv_normalize(&both);
+                bad = push_minus(rs, &tr, t->name[0] ? t->name : NULL, b.lo, b.hi, &both) ||
+                      iv_push(&tls_done, b.lo, b.hi);
+            }
+            free(both.v);
+            if (bad)
+                goto out_done;
+        }
+    }
+
+    /* anon: writable memory nothing else explains */
+    for (size_t i = 0; i < segs.n; i++)
+        if (iv_push(&claimed, segs.v[i].lo, segs.v[i].hi))
+            goto out_done;
+    for (size_t i = 0; i < tls_sorted.n; i++)
+        if (iv_push(&claimed, tls_sorted.v[i].lo, tls_sorted.v[i].hi))
+            goto out_done;
+    for (size_t i = 0; i < stacks.n; i++)
+        if (iv_push(&claimed, stacks.v[i].lo, stacks.v[i].hi))
+            goto out_done;
+    iv_normalize(&claimed);
+    for (size_t i = 0; i < nmaps; i++) {
+        const struct hs_mapping *m = &maps[i];
+        if (!(m->flags & HS_MAP_W) || !(m->flags & HS_MAP_CAPTURED) || m->start >= m->end)
+            continue;
+        struct root an = {.kind = ROOT_ANON, .module = -1};
+        if (push_minus(rs, &an, m->path && m->path[0] ? m->path : NULL, m->start, m->end, &claimed))
+            goto out_done;
+    }
+    rc = 0;
+out_done:
+    free(tls_done.v);
+out_tls:
+    free(tls_sorted.v);
+out:
+    free(segs.v);
+    free(owner.v);
+    free(claimed.v);
+    free(tls.v);
+    free(tmp.v);
+    free(stacks.v);
+    return rc;
+}
+
+void roots_free(struct rootset *rs)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        free(rs->v[i].name);
+    free(rs->v);
+    memset(rs, 0, sizeof *rs);
+}
+
+const char *root_kind_name(unsigned kind)
+{
+    static const char *const names[] = {"data", "stack", "register", "tls", "anon"};
+    return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}

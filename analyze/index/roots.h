@@ -1,0 +1,74 @@
+/*
+ * roots.h — the places a program can reach heap objects from without going
+ * through another object: the GC-style root set the reference graph starts
+ * from.  roots.c finds them; refs.c scans them; db/load.c stores them.
+ *
+ * Kinds (docs/schema.md says the same to users):
+ *   data      a module's writable PT_LOAD segments (.data, .bss, and .got
+ *             where it stays writable): one root per STT_OBJECT symbol, named
+ *             after it, plus one unnamed root per stretch between symbols.
+ *   stack     each thread's live stack: from its SP minus the 128-byte
+ *             red zone up to the end of the mapping holding SP (less any TLS
+ *             root inside that mapping: glibc puts a thread's TLS and struct
+ *             pthread at the top of its stack mapping).
+ *   register  each thread's general-purpose registers, one root per thread;
+ *             a ref's offset / 8 is the enum hs_reg index (HS_RAX = 10, ...).
+ *   tls       each thread's static TLS block and thread control block: from
+ *             fs_base minus the static TLS size (the modules' PT_TLS
+ *             segments, aligned, as glibc lays them out below the TCB) up to
+ *             fs_base + ROOTS_TCB_SIZE.
+ *   anon      writable memory that no module, stack, TLS block or allocator
+ *             region explains (anonymous mmaps, private file mappings).
+ *             Kept as roots so that memory we cannot explain never makes
+ *             an object look leaked.
+ * Roots never overlap each other or an allocator region.
+ *
+ * Ids: root i of n has id i - n, so roots are numbered -n .. -1 in the order
+ * of this array (the order they are scanned and stored), and objects keep the
+ * positive ids.
+ */
+#ifndef HEAPSNAP_INDEX_ROOTS_H
+#define HEAPSNAP_INDEX_ROOTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "debuginfo/debuginfo.h"
+#include "heap/allocator.h"
+#include "hsnap.h"
+
+/* glibc's struct pthread on x86_64 is a little over 2 KiB; TLS words of the
+ * TCB (dtv, self pointers, the thread's own malloc state pointer) live there. */
+#define ROOTS_TCB_SIZE 2304
+#define ROOTS_RED_ZONE 128
+
+enum root_kind { ROOT_DATA, ROOT_STACK, ROOT_REGISTER, ROOT_TLS, ROOT_ANON };
+
+struct root {
+    uint8_t kind;       /* enum root_kind */
+    int32_t thread;     /* tid for stack, register and tls; 0 otherwise */
+    int32_t module;     /* module index for data roots; -1 otherwise */
+    uint64_t addr, size; /* for a register root: addr 0, size 8 * HS_NREGS */
+    char *name;         /* owned; NULL for an unnamed stretch */
+    const uint64_t *regs; /* register roots: the thread's registers (in the snapshot) */
+};
+
+struct rootset {
+    struct root *v;
+    size_t n, cap;
+};
+
+/* Find every root of s.  regions are the allocator's, in any order.
+ * Returns 0, or -1 on out-of-memory. */
+int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d,
+                  const struct heap_region *regions, size_t nregions);
+void roots_free(struct rootset *rs);
+
+const char *root_kind_name(unsigned kind);
+
+static inline int64_t root_id(const struct rootset *rs, size_t i)
+{
+    return (int64_t)i - (int64_t)rs->n;
+}
+
+#endif
