@@ -1,0 +1,117 @@
+/*
+ * refs.c — the reference scan (see refs.h).
+ *
+ * This is the indexer's hot loop: tens of millions of words.  Memory is read
+ * in place through the captured ranges (no copies), the last range used is
+ * remembered because consecutive objects almost always share it, and a word
+ * is rejected by one subtraction and compare unless it falls between the
+ * lowest and highest object address; only then does it cost a lookup.
+ */
+#include "index/refs.h"
+
+#include <string.h>
+
+struct scan {
+    const struct hs_snapshot *s;
+    const struct hs_mem_range *ranges, *last;
+    size_t nranges;
+    const struct objtab *t;
+    const struct ref_sink *sink;
+};
+
+/* The captured range holding a, else the first one above a (or NULL). */
+static const struct hs_mem_range *range_from(struct scan *sc, uint64_t a)
+{
+    if (sc->last && a >= sc->last->start && a < sc->last->end)
+        return sc->last;
+    size_t lo = 0, hi = sc->nranges;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        if (sc->ranges[m].end <= a)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    if (lo == sc->nranges)
+        return NULL;
+    return sc->last = &sc->ranges[lo];
+}
+
+static int scan_words(struct scan *sc, int64_t src, uint64_t base, const uint8_t *p, uint64_t a,
+                      uint64_t stop)
+{
+    const struct objtab *t = sc->t;
+    uint64_t lo = t->lo, span = t->hi - t->lo;
+    for (; a + 8 <= stop; a += 8, p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if (w - lo >= span)
+            continue;
+        int64_t i = objtab_find(t, w);
+        if (i < 0 || t->v[i].state != OBJ_USED)
+            continue;
+        int rc = sc->sink->ref(sc->sink->user, src, a - base, i + 1, w != t->v[i].addr);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Scan [base, base + len) as far as it was captured. */
+static int scan_span(struct scan *sc, int64_t src, uint64_t base, uint64_t len)
+{
+    uint64_t end = base + len < base ? UINT64_MAX : base + len;
+    uint64_t a = (base + 7) & ~(uint64_t)7;
+    if (a < base)
+        return 0;
+    while (a < end && end - a >= 8) {
+        const struct hs_mem_range *r = range_from(sc, a);
+        if (!r || r->start >= end)
+            break;
+        if (r->start > a)
+            a = (r->start + 7) & ~(uint64_t)7;
+        uint64_t stop = r->end < end ? r->end : end;
+        if (a >= stop || !r->data) {
+            a = stop;
+            continue;
+        }
+        int rc = scan_words(sc, src, base, r->data + (a - r->start), a, stop);
+        if (rc)
+            return rc;
+        a = (stop + 7) & ~(uint64_t)7;
+        if (a < stop)
+            break;
+    }
+    return 0;
+}
+
+int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct rootset *rs,
+              const struct ref_sink *sink)
+{
+    struct scan sc = {.s = s, .t = t, .sink = sink};
+    sc.ranges = hs_get_ranges(s, &sc.nranges);
+    if (t->n == 0)
+        return 0;
+    int rc;
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct root *r = &rs->v[i];
+        if (r->kind == ROOT_REGISTER && r->regs)
+            rc = scan_words(&sc, root_id(rs, i), 0, (const uint8_t *)r->regs, 0, 8 * HS_NREGS);
+        else
+            rc = scan_span(&sc, root_id(rs, i), r->addr, r->size);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        if ((i & 0xffff) == 0 && sink->progress)
+            sink->progress(sink->user, i, t->n);
+        const struct obj *o = &t->v[i];
+        if (o->state != OBJ_USED)
+            continue;
+        if ((rc = scan_span(&sc, (int64_t)i + 1, o->addr, o->size)))
+            return rc;
+    }
+    if (sink->progress)
+        sink->progress(sink->user, t->n, t->n);
+    return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * refs.h — the reference scan: every root and every in-use object is read
+ * as 8-byte-aligned little-endian words, and each word that points into an
+ * in-use object becomes a reference (src, offset, dst, interior).
+ *
+ * The scan is conservative, as a leak checker must be: any word that looks
+ * like a pointer is one.  It goes in key order — roots by ascending id
+ * (-n .. -1), then objects by ascending id, offsets ascending within each —
+ * so the database can take the rows as they come with no sort.  Nothing is
+ * buffered: each reference goes straight to the sink.
+ */
+#ifndef HEAPSNAP_INDEX_REFS_H
+#define HEAPSNAP_INDEX_REFS_H
+
+#include <stdint.h>
+
+#include "hsnap.h"
+#include "index/objects.h"
+#include "index/roots.h"
+
+struct ref_sink {
+    void *user;
+    /* Return 0 to go on, nonzero to stop the scan (e.g. a database error). */
+    int (*ref)(void *user, int64_t src, uint64_t offset, int64_t dst, int interior);
+    /* Called now and then with objects scanned so far (may be NULL). */
+    void (*progress)(void *user, uint64_t done, uint64_t total);
+};
+
+/* Scan everything; 0, or the sink's nonzero value if it stopped the scan. */
+int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct rootset *rs,
+              const struct ref_sink *sink);
+
+#endif
