@@ -1,0 +1,114 @@
+/*
+ * db.h — heapsnap's SQLite database: what the indexer writes and every
+ * analysis command reads.  docs/schema.md documents the tables for users;
+ * this header is the C side.
+ *
+ *   schema.c     CREATE statements; the schema version in PRAGMA user_version
+ *   load.c       bulk loading, in one transaction, rows in key order
+ *   functions.c  hex() sym() mem() u64() cstr() obj() for SQL
+ *   open.c       "give me a database for FILE": FILE may be a .db, or a
+ *                .hsnap whose FILE.db is reused when it still matches the
+ *                snapshot and (re)built when it does not
+ */
+#ifndef HEAPSNAP_DB_H
+#define HEAPSNAP_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "debuginfo/debuginfo.h"
+#include "hsnap.h"
+#include "index/objects.h"
+#include "index/roots.h"
+
+/* PRAGMA user_version: "HS" in the high half marks our databases, the low
+ * half is the schema version.  Bump it for any incompatible change; open.c
+ * then re-indexes instead of misreading an old file. */
+#define DB_SCHEMA_VERSION 1
+#define DB_USER_VERSION   (0x48530000 | DB_SCHEMA_VERSION)
+
+/* ------------------------------------------------------------ schema.c */
+
+/* Tables only, no secondary indexes (they are built after the load). */
+int db_create_tables(sqlite3 *db, char **errmsg);
+int db_create_indexes(sqlite3 *db, char **errmsg);
+
+/* ------------------------------------------------------------ open.c */
+
+/* What identifies a snapshot file's contents, stored in the snapshot table. */
+struct db_snapid {
+    char path[4096];      /* absolute path when indexed */
+    int64_t size;
+    int64_t mtime_ns;
+    char content_id[24];  /* hex CRC32C of size, the first and the last 64 KiB */
+};
+
+/* Fill id from the file at path; -1 with err ("FILE: why") on failure. */
+int db_snapshot_id(const char *path, struct db_snapid *id, char *err, size_t errlen);
+
+/* What to do when a .hsnap must be indexed on the way (open.c calls the
+ * indexer with these). */
+struct db_open_options {
+    struct dbg_options dbg;
+    int quiet;            /* no "indexing FILE..." note on stderr */
+};
+
+/*
+ * Open a database for FILE: a heapsnap database is opened as it is; a
+ * snapshot FILE.hsnap uses FILE.db (FILE.hsnap.db for other names) if it
+ * exists and its snapshot table matches FILE's size, mtime and content id,
+ * and indexes FILE into it first otherwise.  The SQL functions are
+ * registered on the connection.  Returns NULL with err on failure.
+ */
+sqlite3 *db_open_any(const char *file, const struct db_open_options *opt, char *err, size_t errlen);
+
+/* The database path db_open_any uses for a snapshot path. */
+void db_path_for(const char *snapshot, char *out, size_t outlen);
+
+/* 1 if the file begins with SQLite's magic header. */
+int db_is_database(const char *path);
+
+/* ------------------------------------------------------------ functions.c */
+
+/* Register hex sym mem u64 cstr obj on db.  They read 'snapshot', or, if
+ * that is NULL, the file the snapshot table names; it is opened on first use
+ * (a query that never reads memory never pays for it).  0 or -1. */
+int db_register_functions(sqlite3 *db, const char *snapshot);
+
+/* ------------------------------------------------------------ load.c */
+
+struct db_load;
+
+/* Start the bulk load: fast pragmas, the tables, one transaction, every
+ * insert statement prepared.  NULL with err on failure. */
+struct db_load *db_load_begin(sqlite3 *db, char *err, size_t errlen);
+
+/* The snapshot's own metadata: mappings, modules (with the debug files
+ * found for them), threads and symbols. */
+int db_load_metadata(struct db_load *l, const struct hs_snapshot *s, struct dbg *d);
+int db_load_object(struct db_load *l, int64_t id, const struct obj *o, const char *heap);
+int db_load_root(struct db_load *l, int64_t id, const struct root *r);
+int db_load_ref(struct db_load *l, int64_t src, uint64_t offset, int64_t dst, int interior);
+int db_load_warning(struct db_load *l, uint64_t addr, const char *source, const char *message);
+int db_load_fact(struct db_load *l, const char *key, const char *value);
+int db_load_region(struct db_load *l, const struct heap_region *r, const char *heap);
+
+/* Figures for the snapshot row that only the pipeline knows. */
+struct db_summary {
+    const struct db_snapid *id;
+    const char *allocator;  /* "glibc", or NULL if none was found */
+    uint64_t objects, used, free, roots, refs;
+    double index_seconds;
+};
+
+/* Write the snapshot row, build the indexes, commit.  0 or -1. */
+int db_load_finish(struct db_load *l, const struct hs_snapshot *s, const struct db_summary *sum);
+/* Warning rows written so far. */
+uint64_t db_load_warnings(const struct db_load *l);
+/* The last error, "what failed: sqlite's message". */
+const char *db_load_error(const struct db_load *l);
+/* Free the statements (rolling back if db_load_finish was not reached). */
+void db_load_free(struct db_load *l);
+
+#endif
