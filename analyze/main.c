@@ -13,6 +13,8 @@ static const struct command commands[] = {
     {"info", cmd_info, "print the process, mappings, modules, threads and capture statistics"},
     {"verify", cmd_verify, "check every checksum and the structure of a snapshot"},
     {"core", cmd_core, "write a standard ELF core file that gdb can open"},
+    {"index", cmd_index, "build the SQLite database of a snapshot: objects, roots, references"},
+    {"sql", cmd_sql, "query a snapshot's database, with heap functions (hex, sym, mem, ...)"},
 };
 
 static void usage(FILE *f)
