@@ -1,0 +1,13 @@
+/*
+ * allocators.c — the table of allocator walkers the indexer tries, in order
+ * (see allocator.h).  Adding an allocator is a line here and a file of its
+ * own; a process may have several (a Go program linking C via cgo has both).
+ */
+#include "heap/allocator.h"
+
+#include <stddef.h>
+
+const struct allocator *const allocators[] = {
+    &glibc_allocator,
+    NULL,
+};

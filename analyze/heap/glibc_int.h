@@ -1,0 +1,79 @@
+/*
+ * glibc_int.h — what the two halves of the glibc ptmalloc2 walker share.
+ *
+ * glibc_layout.c answers "where are malloc's structures and what do they
+ * look like": it reads the layouts of malloc_state, malloc_par, heap_info
+ * and tcache_perthread_struct from libc's DWARF when there is any, else
+ * takes the glibc 2.36 x86_64 layout written down below, and it finds
+ * main_arena and mp_ (by symbol, or by scanning libc's writable data for a
+ * structure that fits the heap).  glibc.c walks the heaps with what it was
+ * given.  Nothing here is trusted because it came from DWARF: every address
+ * is still checked against the snapshot before it is read.
+ */
+#ifndef HEAPSNAP_GLIBC_INT_H
+#define HEAPSNAP_GLIBC_INT_H
+
+#include <stdint.h>
+
+#include "heap/allocator.h"
+
+/* Constants of ptmalloc2 on x86_64 (the same in every 2.2x/2.3x release). */
+#define GL_SIZE_SZ        8u
+#define GL_ALIGN          16u            /* MALLOC_ALIGNMENT */
+#define GL_MINSIZE        32u            /* smallest chunk */
+#define GL_HDR            16u            /* CHUNK_HDR_SZ: prev_size + size */
+#define GL_PREV_INUSE     0x1u
+#define GL_IS_MMAPPED     0x2u
+#define GL_NON_MAIN_ARENA 0x4u
+#define GL_FLAGS          0x7u
+#define GL_NFASTBINS      10u
+#define GL_NBINS          128u
+#define GL_NSMALLBINS     64u
+#define GL_TCACHE_BINS    64u
+#define GL_HEAP_MAX       (64ull << 20)  /* HEAP_MAX_SIZE: 2 * DEFAULT_MMAP_THRESHOLD_MAX */
+
+/*
+ * Byte offsets and sizes of the fields the walker reads.  Filled from
+ * DWARF, or from the 2.36 fallback; 'source' says which.
+ */
+struct gl_layout {
+    const char *source;            /* "dwarf" or "fallback" */
+    /* struct malloc_state */
+    uint64_t ms_size, ms_flags, ms_fastbins, ms_top, ms_bins, ms_next, ms_system_mem;
+    /* struct malloc_par (mp_) */
+    uint64_t mp_size, mp_mmap_threshold, mp_n_mmaps, mp_mmapped_mem, mp_sbrk_base;
+    uint64_t mp_tcache_bins, mp_tcache_count;
+    /* heap_info */
+    uint64_t hi_size, hi_ar_ptr, hi_prev, hi_hsize;
+    /* tcache_perthread_struct: uint16_t counts[64]; tcache_entry *entries[64] */
+    uint64_t tc_size, tc_counts, tc_entries;
+};
+
+/* What glibc_locate() found. */
+struct gl_where {
+    int libc_module;               /* index in dbg, or -1 */
+    uint64_t main_arena;           /* 0 if not found */
+    const char *arena_how;         /* "symbol", "scan", ... for the fact table */
+    uint64_t mp;                   /* address of mp_, 0 if not found */
+    const char *mp_how;
+    uint64_t heap_start, heap_end; /* the [heap] mapping, 0,0 if none */
+};
+
+/* Fill L from libc's DWARF, or the 2.36 fallback.  Never fails. */
+void gl_layout_load(struct heap_ctx *c, int libc_module, struct gl_layout *L);
+
+/* Find main_arena and mp_.  0 if main_arena was found, -1 otherwise (with
+ * ctx->problem saying why). */
+int gl_locate(struct heap_ctx *c, const struct gl_layout *L, struct gl_where *w);
+
+/* Is there a libc in the snapshot at all?  The module index via dbg, or the
+ * mapping path when there is no dbg. */
+int gl_libc_present(struct heap_ctx *c, int *libc_module);
+
+/* Small readers: 0 on success, -1 if the bytes were not captured. */
+static inline int gl_u64(struct heap_ctx *c, uint64_t addr, uint64_t *v)
+{
+    return hs_read_u64(c->snap, addr, v);
+}
+
+#endif
