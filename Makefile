@@ -90,13 +90,19 @@ build/tools/dbgprobe: tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HE
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
 
+# Test programs for the format library (tests/t0001-format.sh): the
+# library alone, under the sanitizers.
+build/tools/%: tests/tools/%.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+	@mkdir -p build/tools
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $< $(FORMAT_SRC) -lzstd -lpthread
+
 fuzz: build/fuzz/fuzz_reader all samples
 	tests/fuzz/run.sh 600
 
 demo: all samples
 	@samples/demo.sh
 
-test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe
+test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/hsnap-synth
 	@tests/run.sh
 
 bench: all samples
