@@ -135,6 +135,31 @@ static void add_prpsinfo(struct core_buf *b, const struct hs_process *p, const s
     add_note(b, NT_PRPSINFO, d, sizeof d);
 }
 
+/*
+ * NT_AUXV: the recorded vector, except that AT_SYSINFO_EHDR becomes
+ * AT_IGNORE when the vDSO's ELF header was not captured (it is not, under
+ * the default policy): gdb would try to read the vDSO image from the core
+ * and print "Failed to read a valid object file image from memory".  The
+ * vDSO only matters for frames inside it, which a stopped thread is
+ * almost never in.
+ */
+static void add_auxv(struct core_buf *b, const struct hs_snapshot *s, const struct hs_process *p)
+{
+    size_t n = (size_t)p->auxv_count * 2;
+    uint64_t *v = malloc(n * sizeof *v);
+    if (!v) {
+        b->failed = 1;
+        return;
+    }
+    memcpy(v, p->auxv, n * sizeof *v);
+    uint8_t ehdr[64];
+    for (size_t i = 0; i < n; i += 2)
+        if (v[i] == AT_SYSINFO_EHDR && hs_read(s, v[i + 1], ehdr, sizeof ehdr) != 0)
+            v[i] = AT_IGNORE;
+    add_note(b, NT_AUXV, v, n * sizeof *v);
+    free(v);
+}
+
 static int file_backed(const struct hs_mapping *m)
 {
     return !(m->flags & HS_MAP_ANON) && m->path && m->path[0] == '/' && m->end > m->start;
@@ -198,7 +223,7 @@ int core_notes(const struct hs_snapshot *s, const struct core_options *opt, stru
         add_prstatus(b, &t[first]);
     add_prpsinfo(b, p, nt ? &t[first] : NULL);
     if (p->auxv_count && p->auxv_count <= 4096) /* a real auxv has a few dozen */
-        add_note(b, NT_AUXV, p->auxv, (size_t)p->auxv_count * 16);
+        add_auxv(b, s, p);
     add_file(b, s, page_size);
     for (size_t i = 0; i < nt; i++)
         if (i != first)
