@@ -133,9 +133,13 @@ int dbg_variable(struct dbg *d, const char *name, int module, uint64_t *addr, ui
     size_t end;
     for (size_t i = first_mod(d, module, &end); i < end; i++) {
         struct dbg_dwarf *dw = dbg_dwarf_get(&d->mods[i]);
-        if (dw && dbg_dwarf_variable(dw, name, d->mods[i].info.module->base, addr, size) == 0)
-            return 0;
         const struct dbg_symbol *s = dbg_symbol_by_name(d, name, (int)i);
+        if (dw && dbg_dwarf_variable(dw, name, d->mods[i].info.module->base, addr, size) == 0) {
+            /* DWARF cannot size an array declared without bounds; the symbol can. */
+            if (*size == 0 && s && s->addr == *addr)
+                *size = s->size;
+            return 0;
+        }
         if (s && s->type != STT_TLS && s->type != STT_FUNC && s->type != STT_GNU_IFUNC) {
             *addr = s->addr;
             *size = s->size;
