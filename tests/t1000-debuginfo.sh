@@ -242,4 +242,55 @@ test_expect_success 'compressed DWARF (SHF_COMPRESSED) and DWARF 4 read the same
     done
 '
 
+# A Go 1.19 binary's DWARF is compressed (SHF_COMPRESSED) and Go-flavoured:
+# the program reports unsafe.Offsetof/Sizeof and its global's address.
+if command -v go >/dev/null 2>&1; then
+test_expect_success 'a Go binary: compressed DWARF, struct layout and global as Go reports them' '
+    mkdir -p gosrc && cat >gosrc/main.go <<-EOF &&
+	package main
+
+	import (
+		"fmt"
+		"os"
+		"time"
+		"unsafe"
+	)
+
+	type Thing struct {
+		A int64
+		B [4]int32
+		C *Thing
+		D string
+	}
+
+	var Global = Thing{A: 7}
+
+	func main() {
+		f, _ := os.Create(os.Args[1])
+		var t Thing
+		fmt.Fprintf(f, "struct main.Thing %d\n", unsafe.Sizeof(t))
+		fmt.Fprintf(f, "field A %d %d\n", unsafe.Offsetof(t.A), unsafe.Sizeof(t.A))
+		fmt.Fprintf(f, "field B %d %d\n", unsafe.Offsetof(t.B), unsafe.Sizeof(t.B))
+		fmt.Fprintf(f, "field C %d %d\n", unsafe.Offsetof(t.C), unsafe.Sizeof(t.C))
+		fmt.Fprintf(f, "field D %d %d\n", unsafe.Offsetof(t.D), unsafe.Sizeof(t.D))
+		fmt.Fprintf(f, "var main.Global %p %d\n", &Global, unsafe.Sizeof(Global))
+		fmt.Fprintf(f, "ready\n")
+		f.Close()
+		Global.C = &t
+		time.Sleep(1000 * time.Second)
+	}
+	EOF
+    (cd gosrc && GOCACHE="$ROOT/build/gocache" GO111MODULE=off go build -o ../gobin main.go) &&
+    readelf -S -W gobin | grep -q "debug_info .* C " &&
+    run_copy "$TRASH/gobin" &&
+    snap $SAMPLE_PID go.hsnap &&
+    "$PROBE" go.hsnap modules struct main.Thing var main.Global >out &&
+    ! grep "^problem 0" out &&
+    check_sample_layout out gobin.report &&
+    grep "^var " gobin.report >want && grep "^var " out >got && test_cmp want got
+'
+else
+test_skip 'a Go binary: compressed DWARF, struct layout and global as Go reports them' 'no go toolchain'
+fi
+
 test_done
