@@ -403,34 +403,39 @@ static void walk_other_arena(struct walk *W, unsigned ai)
 /*
  * Claim chunk 'addr' for a free list.  Returns the chunk, or NULL (with a
  * problem) if the list may not go on: not a chunk, wrong arena, or already
- * claimed (a cycle when by the same list, else a double free).
+ * claimed (a cycle when by the same list, else a double free).  'from' is
+ * the address of the link that led here (0 for the list head): that link
+ * is where the damage is, so problems are reported there.
  */
 static struct gl_chunk *claim(struct walk *W, uint64_t addr, int where, int arena,
-                              uint64_t want_size, const char *list)
+                              uint64_t want_size, const char *list, uint64_t from)
 {
     struct heap_ctx *c = W->c;
+    uint64_t at = from ? from : addr;
     struct gl_chunk *k = find_chunk(W, addr);
     if (!k) {
-        c->problem(c, addr, "glibc: %s points to 0x%llx, which is not a chunk; list cut there",
-                   list, (unsigned long long)addr);
+        c->problem(c, at, "glibc: %s: link at 0x%llx points to 0x%llx, which is not a chunk; "
+                          "list cut there",
+                   list, (unsigned long long)from, (unsigned long long)addr);
         return NULL;
     }
     if (k->flags & CH_CLAIMED) {
         if (k->where == where)
-            c->problem(c, addr, "glibc: %s cycles back to 0x%llx; list cut there", list,
-                       (unsigned long long)addr);
+            c->problem(c, at, "glibc: %s: link at 0x%llx cycles back to chunk 0x%llx; list cut "
+                              "there",
+                       list, (unsigned long long)from, (unsigned long long)addr);
         else
-            c->problem(c, addr, "glibc: %s holds 0x%llx, which is also %s (double free?)", list,
-                       (unsigned long long)addr, where_name[k->where]);
+            c->problem(c, at, "glibc: %s holds chunk 0x%llx, which is also in %s (double free?)",
+                       list, (unsigned long long)addr, where_name[k->where]);
         return NULL;
     }
     if (arena >= 0 && k->arena != arena) {
-        c->problem(c, addr, "glibc: %s holds 0x%llx of arena %u; list cut there", list,
+        c->problem(c, at, "glibc: %s holds chunk 0x%llx of arena %u; list cut there", list,
                    (unsigned long long)addr, k->arena);
         return NULL;
     }
     if (want_size && k->size != want_size)
-        c->problem(c, addr, "glibc: %s holds 0x%llx of size 0x%llx, expected 0x%llx", list,
+        c->problem(c, addr, "glibc: %s holds chunk 0x%llx of size 0x%llx, expected 0x%llx", list,
                    (unsigned long long)addr, (unsigned long long)k->size,
                    (unsigned long long)want_size);
     k->flags |= CH_CLAIMED;
@@ -456,19 +461,20 @@ static uint64_t walk_single(struct walk *W, uint64_t head, int where, int arena,
 {
     struct heap_ctx *c = W->c;
     const uint64_t bias = where == WHERE_TCACHE ? GL_HDR : 0; /* list value - chunk */
-    uint64_t v = head, n = 0;
+    uint64_t v = head, n = 0, from = 0;
     while (v && n <= limit) {
         if (v % GL_ALIGN || v < bias) {
-            c->problem(c, v, "glibc: %s has a misaligned entry 0x%llx (bad safe-linked "
-                             "pointer?); list cut there",
-                       list, (unsigned long long)v);
+            c->problem(c, from ? from : v, "glibc: %s: link at 0x%llx gives a misaligned "
+                                          "entry 0x%llx (bad safe-linked pointer?); list cut there",
+                       list, (unsigned long long)from, (unsigned long long)v);
             break;
         }
         uint64_t p = v - bias;
-        struct gl_chunk *k = claim(W, p, where, arena, size, list);
+        struct gl_chunk *k = claim(W, p, where, arena, size, list, from);
         if (!k)
             break;
         n++;
+        from = p + 16;
         if (where == WHERE_TCACHE)
             W->tcache_bytes += k->size;
         else
@@ -516,7 +522,8 @@ static void walk_bins(struct walk *W, unsigned ai)
                  i == 1 ? "unsorted bin" : i < GL_NSMALLBINS ? "small bin" : "large bin", i, ai);
         for (size_t steps = 0; p != head && steps <= W->n; steps++) {
             struct gl_chunk *k =
-                claim(W, p, where, (int)ai, where == WHERE_SMALLBIN ? i * GL_ALIGN : 0, list);
+                claim(W, p, where, (int)ai, where == WHERE_SMALLBIN ? i * GL_ALIGN : 0, list,
+                      prev == head ? 0 : prev + 16);
             if (!k)
                 break;
             A->free_bytes += k->size;
