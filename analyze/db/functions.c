@@ -4,7 +4,8 @@
  *   hex(n)        0x-form of an integer address ('0x7f12...'); for text and
  *                 blobs it keeps SQLite's own meaning (upper-case hex of the
  *                 bytes), so overriding the built-in loses nothing
- *   sym(addr)     'symbol+0xoff' for the symbol holding addr, or NULL
+ *   sym(addr)     'symbol+0xoff' for the symbol holding addr, or NULL (a
+ *                 symbol without a size reaches to the end of its mapping)
  *   mem(a, len)   the captured bytes [a, a+len) as a blob (len <= 1 MiB),
  *                 NULL if any byte was not captured
  *   u64(a)        the 64-bit little-endian word at a, NULL if not captured
@@ -32,8 +33,14 @@ struct fsym {
     char *name;
 };
 
+struct fmap {
+    uint64_t start, end;
+};
+
 struct fnstate {
     sqlite3 *db;
+    struct fmap *maps;          /* mappings, to bound symbols without a size */
+    size_t nmaps;
     char *snap_path;            /* the caller's snapshot path, or NULL */
     struct hs_snapshot *snap;
     char *snap_err;             /* why the snapshot could not be opened */
@@ -50,6 +57,7 @@ static void fn_destroy(void *p)
     for (size_t i = 0; i < f->nsyms; i++)
         free(f->syms[i].name);
     free(f->syms);
+    free(f->maps);
     free(f->snap_path);
     sqlite3_free(f->snap_err);
     free(f);
@@ -166,7 +174,39 @@ static int load_syms(struct fnstate *f)
         f->nsyms++;
     }
     sqlite3_finalize(s);
+    if (sqlite3_prepare_v2(f->db, "SELECT start, end FROM mappings ORDER BY start", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    cap = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (f->nmaps == cap) {
+            cap = cap ? 2 * cap : 64;
+            struct fmap *v = realloc(f->maps, cap * sizeof *v);
+            if (!v)
+                break;
+            f->maps = v;
+        }
+        f->maps[f->nmaps].start = (uint64_t)sqlite3_column_int64(s, 0);
+        f->maps[f->nmaps].end = (uint64_t)sqlite3_column_int64(s, 1);
+        f->nmaps++;
+    }
+    sqlite3_finalize(s);
     return 0;
+}
+
+/* 1 if a and b lie in the same mapping: how far a symbol without a size
+ * (_end, hand-written assembly labels) may be taken to reach. */
+static int same_mapping(const struct fnstate *f, uint64_t a, uint64_t b)
+{
+    size_t lo = 0, hi = f->nmaps;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        if (f->maps[m].end <= a)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo < f->nmaps && f->maps[lo].start <= a && a < f->maps[lo].end &&
+           f->maps[lo].start <= b && b < f->maps[lo].end;
 }
 
 static void fn_sym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -198,7 +238,7 @@ static void fn_sym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             break;
         }
     }
-    if (!hit && f->syms[lo - 1].size == 0)
+    if (!hit && f->syms[lo - 1].size == 0 && same_mapping(f, a, f->syms[lo - 1].addr))
         hit = &f->syms[lo - 1];
     if (!hit)
         return;
