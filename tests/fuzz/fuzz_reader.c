@@ -1,0 +1,145 @@
+/*
+ * fuzz_reader.c — libFuzzer target for the .hsnap reader (format/).
+ *
+ * Input files are hostile, so every input here must end in a clean
+ * hs_error or a sound snapshot: never a crash, a sanitizer report, a hang
+ * or a huge allocation.  Each input is opened both ways (full and
+ * metadata-only), every getter is walked, memory is read at range edges
+ * and page boundaries, and the strict walk of hs_verify_memory runs too.
+ * Built by `make build/fuzz/fuzz_reader`; run by tests/fuzz/run.sh.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encode.h"
+#include "hsnap.h"
+#include "layout.h"
+
+static volatile uint64_t sink;
+
+static void touch_str(const char *s)
+{
+    if (s)
+        sink += strlen(s);
+}
+
+static void walk(const struct hs_snapshot *s)
+{
+    const struct hs_process *p = hs_get_process(s);
+    touch_str(p->exe);
+    touch_str(p->kernel_release);
+    touch_str(p->hostname);
+    for (uint32_t i = 0; i < p->argc; i++)
+        touch_str(p->argv[i]);
+    for (uint64_t i = 0; i < 2 * (uint64_t)p->auxv_count; i++)
+        sink += p->auxv[i];
+    touch_str(hs_snapshot_warning(s));
+    size_t n;
+    const struct hs_mapping *m = hs_get_mappings(s, &n);
+    for (size_t i = 0; i < n; i++) {
+        touch_str(m[i].path);
+        touch_str(m[i].vmflags);
+    }
+    const struct hs_module *mo = hs_get_modules(s, &n);
+    for (size_t i = 0; i < n; i++) {
+        touch_str(mo[i].path);
+        sink += hs_crc32c(0, mo[i].ehdr, mo[i].ehdr_len) + hs_crc32c(0, mo[i].phdrs, mo[i].phdrs_len);
+        sink += hs_crc32c(0, mo[i].build_id, mo[i].build_id_len);
+    }
+    const struct hs_thread *t = hs_get_threads(s, &n);
+    for (size_t i = 0; i < n; i++)
+        sink += strlen(t[i].name) + t[i].regs[HS_RSP];
+    const struct hs_stats *st = hs_get_stats(s);
+    if (st)
+        for (uint32_t i = 0; i < st->nfailures; i++)
+            touch_str(st->failures[i].reason);
+
+    const struct hs_mem_range *r = hs_get_ranges(s, &n);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t np = (r[i].end - r[i].start) / r[i].page_size;
+        for (uint64_t k = 0; k < np && k < 4096; k++)
+            sink += r[i].page_state[k];
+        if (i && r[i].start < r[i - 1].end)
+            __builtin_trap(); /* the contract: sorted, non-overlapping */
+        uint64_t probes[] = {r[i].start, r[i].start + r[i].page_size - 4, r[i].end - 8,
+                             r[i].end - 1, r[i].end, r[i].start - 1};
+        for (size_t k = 0; k < sizeof probes / sizeof probes[0]; k++) {
+            uint64_t v;
+            uint8_t buf[64];
+            if (hs_read_u64(s, probes[k], &v) == 0)
+                sink += v;
+            if (hs_read(s, probes[k], buf, sizeof buf) == 0)
+                sink += buf[63];
+            const uint8_t *p8 = hs_ptr(s, probes[k], 16);
+            if (p8)
+                sink += p8[15];
+            if (hs_find_range(s, probes[k]) && (probes[k] < r[i].start || probes[k] >= r[i].end) &&
+                hs_find_range(s, probes[k]) == &r[i])
+                __builtin_trap();
+        }
+        if (r[i].data)
+            sink += hs_crc32c(0, r[i].data, (size_t)(r[i].end - r[i].start) < 65536
+                                                 ? (size_t)(r[i].end - r[i].start)
+                                                 : 65536);
+    }
+}
+
+/* Mutated inputs almost never keep their checksums right, which would stop
+ * the fuzzer at the first CRC check.  So each input is also tried with
+ * every checksum recomputed, which lets mutations reach the parsers behind
+ * the checks; the reader itself is the same code either way. */
+static void fix_checksums(uint8_t *b, size_t n)
+{
+    if (n < HSL_FILE_HDR_LEN)
+        return;
+    uint32_t hl = hs_ld32(b + 12);
+    if (hl < HSL_FILE_HDR_LEN || hl > n || hl % 4)
+        return;
+    hs_st32(b + hl - 4, hs_crc32c(0, b, hl - 4));
+    size_t off = hl;
+    for (int i = 0; i < 100000 && n - off >= HSL_SEC_HDR_LEN; i++) {
+        uint8_t *h = b + off;
+        uint64_t stored = hs_ld64(h + 16);
+        if (stored > n - off - HSL_SEC_HDR_LEN)
+            return;
+        hs_st32(h + 32, hs_crc32c(0, h + HSL_SEC_HDR_LEN, (size_t)stored));
+        hs_st32(h + 36, hs_crc32c(0, h, 36));
+        off += HSL_SEC_HDR_LEN + (size_t)stored;
+        if (hs_ld32(h + 4) == HS_SEC_INDEX && n - off >= HSL_FOOTER_LEN) {
+            uint8_t *f = b + off;
+            hs_st32(f + 12, hs_crc32c(hs_crc32c(0, f, 12), f + 16, 8));
+            return;
+        }
+    }
+}
+
+static void one(const uint8_t *data, size_t size)
+{
+    struct hs_error err;
+    for (unsigned flags = 0; flags <= HS_OPEN_METADATA_ONLY; flags++) {
+        struct hs_snapshot *s = hs_open_memory(data, size, "fuzz", flags, &err);
+        if (s) {
+            walk(s);
+            hs_close(s);
+        } else if (!memchr(err.msg, ':', sizeof err.msg)) {
+            __builtin_trap(); /* every error names the file */
+        }
+    }
+    if (hs_verify_memory(data, size, "fuzz", NULL, &err) < 0 && !strstr(err.msg, "fuzz"))
+        __builtin_trap();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    one(data, size);
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, data, size);
+    fix_checksums(copy, size);
+    if (memcmp(copy, data, size))
+        one(copy, size);
+    free(copy);
+    return 0;
+}
