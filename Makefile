@@ -90,6 +90,13 @@ build/tools/dbgprobe: tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HE
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
 
+# The graph core's checker (tests/t3000-dominators.sh): analyze/graph/ alone,
+# under the sanitizers, against brute force.  bench/graph builds it with -O2.
+GRAPH_SRC := $(wildcard analyze/graph/*.c)
+build/tools/graphcheck: tests/tools/graphcheck.c $(GRAPH_SRC) analyze/graph/graph.h | build/.deps-ok
+	@mkdir -p build/tools
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/graphcheck.c $(GRAPH_SRC)
+
 # Test programs for the format library (tests/t0001-format.sh): the
 # library alone, under the sanitizers.
 build/tools/%: tests/tools/%.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
@@ -102,7 +109,7 @@ fuzz: build/fuzz/fuzz_reader all samples
 demo: all samples
 	@samples/demo.sh
 
-test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/hsnap-synth
+test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth
 	@tests/run.sh
 
 bench: all samples
