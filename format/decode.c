@@ -145,19 +145,30 @@ static uint32_t get_blob(struct dec *d, struct hs_cur *c, const char *what, uint
     return n;
 }
 
-/* The payload header: count records, each at least 4 bytes. */
-static int get_count(struct dec *d, struct hs_cur *c, uint32_t *count)
+/* The payload header: count records, each at least min_rec bytes (its
+ * length word and its fixed fields), so that a forged count cannot make us
+ * allocate much more than the payload itself. */
+static int get_count(struct dec *d, struct hs_cur *c, uint32_t *count, size_t min_rec)
 {
     *count = hs_cur_u32(c);
     hs_cur_u32(c); /* reserved: written as 0, ignored so a newer minor may use it */
     if (c->failed)
         return bad(d, "payload of %zu bytes is shorter than its %u-byte header", c->len,
                    HSL_META_HDR_LEN);
-    if (*count > hs_cur_left(c) / 4)
+    if (*count > hs_cur_left(c) / min_rec)
         return bad(d, "count %u is more than the %zu bytes left can hold", *count,
                    hs_cur_left(c));
     return 0;
 }
+
+/* The smallest record of each kind: length word + fixed fields + empty
+ * strings. */
+#define MIN_PROCESS  (4 + 4 + 2 + 2 + 4 + 4 + 8 + 3 * 4 + 4 + 4)
+#define MIN_MAPPING  (4 + 4 * 8 + 3 * 4 + 4 + 9 * 8 + 4)
+#define MIN_MODULE   (4 + 4 + 2 * 8 + 3 * 4)
+#define MIN_THREAD   (4 + 4 + 1 + HSL_THREAD_NAME + 2 * 8 + 4 + HS_NREGS * 8)
+#define MIN_STATS    (4 + 7 * 8 + 3 * 4)
+#define MIN_FAILURE  (4 + 2 * 8 + 4 + 4)
 
 static int next_record(struct dec *d, struct hs_cur *c, struct hs_cur *rec, const char *what,
                        uint32_t i)
@@ -212,7 +223,7 @@ int hs_decode_process(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t
     struct dec d = {s, why, whylen, 0};
     uint32_t count;
     struct hs_cur r;
-    if (get_count(&d, c, &count) < 0)
+    if (get_count(&d, c, &count, MIN_PROCESS) < 0)
         return -1;
     if (count != 1)
         return bad(&d, "holds %u records; a process section holds exactly 1", count);
@@ -261,7 +272,7 @@ int hs_decode_mappings(struct hs_snapshot *s, struct hs_cur *c, char *why, size_
 {
     struct dec d = {s, why, whylen, 0};
     uint32_t count;
-    if (get_count(&d, c, &count) < 0)
+    if (get_count(&d, c, &count, MIN_MAPPING) < 0)
         return -1;
     struct hs_mapping *m = grow_array(&d, (void **)&s->mappings, &s->nmappings, count, sizeof *m);
     if (!m)
@@ -302,7 +313,7 @@ int hs_decode_modules(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t
 {
     struct dec d = {s, why, whylen, 0};
     uint32_t count;
-    if (get_count(&d, c, &count) < 0)
+    if (get_count(&d, c, &count, MIN_MODULE) < 0)
         return -1;
     struct hs_module *m = grow_array(&d, (void **)&s->modules, &s->nmodules, count, sizeof *m);
     if (!m)
@@ -331,7 +342,7 @@ int hs_decode_threads(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t
 {
     struct dec d = {s, why, whylen, 0};
     uint32_t count;
-    if (get_count(&d, c, &count) < 0)
+    if (get_count(&d, c, &count, MIN_THREAD) < 0)
         return -1;
     struct hs_thread *t = grow_array(&d, (void **)&s->threads, &s->nthreads, count, sizeof *t);
     if (!t)
@@ -369,7 +380,7 @@ int hs_decode_stats(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t w
     struct dec d = {s, why, whylen, 0};
     uint32_t count;
     struct hs_cur r;
-    if (get_count(&d, c, &count) < 0)
+    if (get_count(&d, c, &count, MIN_STATS) < 0)
         return -1;
     if (count != 1)
         return bad(&d, "holds %u records; a stats section holds exactly 1", count);
@@ -388,7 +399,7 @@ int hs_decode_stats(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t w
     st->nfailures = hs_cur_u32(&r);
     if (r.failed)
         return bad(&d, "stats record of %zu bytes is shorter than its fields", r.len);
-    if (st->nfailures > hs_cur_left(&r) / 4)
+    if (st->nfailures > hs_cur_left(&r) / MIN_FAILURE)
         return bad(&d, "nfailures %u is more than the record can hold", st->nfailures);
     st->failures = hs_arena_alloc(s, (size_t)st->nfailures * sizeof *st->failures + 1);
     if (!st->failures)

@@ -40,6 +40,7 @@
 #define HSL_MEM_FLAGS_KNOWN 0x1u /* HS_MEM_ANON */
 #define HSL_PAGE_MIN       512u
 #define HSL_PAGE_MAX       (1u << 21)
+#define HSL_MEM_TOTAL_MAX  (1ull << 47) /* all ranges together: the x86_64 user address space */
 
 /* Metadata payloads: count:u32 reserved:u32, then count records, each
  * len:u32 followed by len bytes.  A record may be longer than the fields

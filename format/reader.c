@@ -612,6 +612,18 @@ static int build_ranges(struct walk *w)
         }
         sp[n++] = (struct span){i, 1, b->addr, bend};
     }
+    /* However little space the blocks take in the file, the memory they
+     * describe is mapped: keep a forged file from asking for more than an
+     * x86_64 address space holds. */
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += sp[i].end - sp[i].start;
+        if (total > HSL_MEM_TOTAL_MAX || total < sp[i].end - sp[i].start) {
+            set_err(w->err, "%s: the memory blocks describe more than %llu bytes in all",
+                    w->name, (unsigned long long)HSL_MEM_TOTAL_MAX);
+            goto out;
+        }
+    }
     qsort(sp, n, sizeof *sp, cmp_span);
     for (size_t i = 1; i < n; i++) {
         if (sp[i].start < sp[i - 1].end) {
