@@ -65,6 +65,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <elf.h>
+
 #include "heap/glibc_int.h"
 
 #define GL_NO_ARENA 0xffffu /* heap_object.arena of an mmapped chunk */
@@ -582,38 +584,107 @@ static void add_tcache(struct walk *W, uint64_t u)
 }
 
 /*
- * Each thread's `tcache` is a TLS variable of libc, so it sits in the
- * static TLS block just below the thread pointer (fs_base; x86_64 TLS is
- * "variant II").  Rather than reproduce ld.so's TLS offset arithmetic, look
- * there for a word pointing at a chunk that holds a consistent tcache.  The
- * first chunk of each arena is also a tcache (the thread that made the
- * arena allocated it first), which finds the tcache of a thread whose
- * registers were not captured.
+ * Each thread's `tcache` is a TLS variable of libc, so it sits in libc's
+ * block of static TLS, just below the thread pointer (fs_base; x86_64 TLS
+ * is "variant II"), at an offset that is the same for every thread.
+ * Rather than redo ld.so's TLS layout arithmetic, find that offset: every
+ * word in the TLS_SCAN bytes below each fs_base that points at a
+ * consistent tcache votes for its offset, and the offset most threads
+ * agree on is taken — then each thread's tcache is read there and nowhere
+ * else.  With libc's symbols, `thread_arena` (another TLS variable of
+ * malloc, at a known distance from `tcache`) must then point at one of the
+ * arenas: a check that we found the right word.  The first chunk of each
+ * arena is also a tcache (the thread that made the arena allocated it
+ * first), which finds the tcache of a thread whose registers are missing.
  */
+#define MAX_VOTES 64
 static void find_tcaches(struct walk *W)
 {
     struct heap_ctx *c = W->c;
     size_t nt;
     const struct hs_thread *t = hs_get_threads(c->snap, &nt);
+    uint64_t off[MAX_VOTES];
+    unsigned votes[MAX_VOTES], nv = 0, best = 0;
     for (size_t i = 0; i < nt; i++) {
         uint64_t fs = t[i].regs[HS_FS_BASE];
-        if (!fs || fs % 8)
+        if (!fs || fs % 8 || fs < TLS_SCAN)
             continue;
-        for (uint64_t a = fs - 8; a >= fs - TLS_SCAN && a < fs; a -= 8) {
+        for (uint64_t a = fs - 8; a >= fs - TLS_SCAN; a -= 8) {
             uint64_t v;
             if (gl_u64(c, a, &v))
                 break;
-            if (v % GL_ALIGN == 0 && v > GL_HDR && find_chunk(W, v - GL_HDR))
-                add_tcache(W, v);
+            if (v % GL_ALIGN || v <= GL_HDR || !tcache_plausible(W, v))
+                continue;
+            unsigned k = 0;
+            while (k < nv && off[k] != fs - a)
+                k++;
+            if (k == nv) {
+                if (nv == MAX_VOTES)
+                    continue;
+                off[nv] = fs - a;
+                votes[nv++] = 0;
+            }
+            votes[k]++;
         }
     }
-    for (unsigned ai = 0; ai < W->nar; ai++) {
-        /* The lowest chunk of arena ai. */
-        for (size_t j = 0; j < W->n; j++)
-            if (W->ch[j].arena == ai && W->ch[j].where == WHERE_INUSE) {
-                add_tcache(W, W->ch[j].addr + GL_HDR);
-                break;
-            }
+    for (unsigned k = 1; k < nv; k++)
+        if (votes[k] > votes[best])
+            best = k;
+
+    /* thread_arena's distance from tcache, if libc's symbols say. */
+    int have_delta = 0;
+    int64_t delta = 0;
+    if (c->dbg && W->w->libc_module >= 0) {
+        const struct dbg_symbol *tc = dbg_symbol_by_name(c->dbg, "tcache", W->w->libc_module);
+        const struct dbg_symbol *ta =
+            dbg_symbol_by_name(c->dbg, "thread_arena", W->w->libc_module);
+        if (tc && ta && tc->type == STT_TLS && ta->type == STT_TLS) {
+            have_delta = 1;
+            delta = (int64_t)(ta->addr - tc->addr);
+        }
+    }
+    unsigned found = 0, agree = 0;
+    for (size_t i = 0; nv && i < nt; i++) {
+        uint64_t fs = t[i].regs[HS_FS_BASE], u, ar;
+        if (!fs || fs < off[best] || gl_u64(c, fs - off[best], &u) || !u)
+            continue;
+        if (u % GL_ALIGN || !tcache_plausible(W, u)) {
+            c->problem(c, fs - off[best], "glibc: thread %d: tcache pointer 0x%llx does not "
+                                          "point at a tcache",
+                       t[i].tid, (unsigned long long)u);
+            continue;
+        }
+        add_tcache(W, u);
+        found++;
+        if (!have_delta || gl_u64(c, fs - off[best] + (uint64_t)delta, &ar))
+            continue;
+        int known = 0;
+        for (unsigned k = 0; k < W->nar; k++)
+            known |= W->ar[k].addr == ar;
+        if (known)
+            agree++;
+        else
+            c->problem(c, fs - off[best] + (uint64_t)delta,
+                       "glibc: thread %d: thread_arena 0x%llx is no arena; is 0x%llx really its "
+                       "tcache?",
+                       t[i].tid, (unsigned long long)ar, (unsigned long long)u);
+    }
+    if (nv) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "fs_base-0x%llx (%u threads%s)", (unsigned long long)off[best],
+                 found, have_delta && agree == found ? ", thread_arena agrees" : "");
+        c->fact(c, "glibc.tcache_tls", buf);
+    }
+
+    /* The lowest in-use chunk of each arena (the array is sorted). */
+    uint8_t seen[MAX_ARENAS] = {0};
+    for (size_t j = 0; j < W->n; j++) {
+        struct gl_chunk *k = &W->ch[j];
+        if (k->arena < MAX_ARENAS && !seen[k->arena]) {
+            seen[k->arena] = 1;
+            if (k->where == WHERE_INUSE)
+                add_tcache(W, k->addr + GL_HDR);
+        }
     }
 }
 
