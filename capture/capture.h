@@ -5,9 +5,10 @@
  *
  *   before the stop  read smaps to estimate the resident size; allocate and
  *                    pre-fault the copy buffer; read cmdline, auxv, exe
- *   stopped          re-read smaps (the truth), read pagemap, copy the
+ *   stopped          re-read maps (the truth), read pagemap, copy the
  *                    resident pages with process_vm_readv, read registers
- *   resumed          collect module build-ids, scrub, compress, write
+ *   resumed          re-read smaps for its figures, collect module
+ *                    build-ids, scrub, compress, write
  *
  * If the resident memory would not fit in --max-buffer, the pages are
  * compressed and written while the target is stopped (HS_MODE_STREAMED):

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +88,7 @@ static int read_mem(struct copier *c, uint64_t addr, size_t len, void *dst)
 int copier_copy(struct copier *c, uint64_t addr, uint64_t npages, uint32_t psz, uint8_t *state,
                 uint8_t *dst, uint64_t *ndata)
 {
-    static struct iovec remote[IOV_MAX];
+    struct iovec remote[IOV_MAX]; /* 16 KiB: fine on any thread's stack */
     uint64_t page = 0, slot = 0; /* slot: index of page among the DATA pages */
     int any_failed = 0;
 
@@ -179,4 +180,89 @@ int copier_copy(struct copier *c, uint64_t addr, uint64_t npages, uint32_t psz, 
     }
     *ndata = out;
     return 0;
+}
+
+struct worker {
+    struct copier cp;
+    struct copy_job *jobs;
+    size_t njobs;
+    uint32_t psz;
+    size_t *next; /* shared: the next job to take */
+    int rc, err;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(w->next, 1, __ATOMIC_RELAXED);
+        if (i >= w->njobs)
+            break;
+        struct copy_job *j = &w->jobs[i];
+        if (copier_copy(&w->cp, j->addr, j->npages, w->psz, j->state, j->dst, &j->ndata) < 0) {
+            w->rc = -1;
+            w->err = errno;
+            __atomic_store_n(w->next, w->njobs, __ATOMIC_RELAXED); /* the others stop too */
+            break;
+        }
+    }
+    return NULL;
+}
+
+int copier_copy_jobs(struct copier *c, struct copy_job *jobs, size_t njobs, uint32_t psz, int nthreads)
+{
+    enum { MAXT = 8 };
+    struct worker w[MAXT];
+    pthread_t th[MAXT];
+    int started[MAXT] = {0};
+    size_t next = 0;
+    if (nthreads < 1)
+        nthreads = 1;
+    if (nthreads > MAXT)
+        nthreads = MAXT;
+    if ((size_t)nthreads > njobs)
+        nthreads = njobs ? (int)njobs : 1;
+    for (int t = 0; t < nthreads; t++) {
+        copier_init(&w[t].cp, c->pid);
+        w[t].cp.no_vm_readv = c->no_vm_readv;
+        w[t].jobs = jobs;
+        w[t].njobs = njobs;
+        w[t].psz = psz;
+        w[t].next = &next;
+        w[t].rc = 0;
+        w[t].err = 0;
+    }
+    /* Worker 0 is this thread; a thread that cannot be created just
+     * leaves its share to the others. */
+    for (int t = 1; t < nthreads; t++)
+        started[t] = pthread_create(&th[t], NULL, work, &w[t]) == 0;
+    work(&w[0]);
+    int rc = 0, err = 0;
+    for (int t = 0; t < nthreads; t++) {
+        if (t > 0 && started[t])
+            pthread_join(th[t], NULL);
+        if (w[t].rc < 0 && !rc) {
+            rc = -1;
+            err = w[t].err;
+        }
+        c->bytes_read += w[t].cp.bytes_read;
+        c->bytes_unreadable += w[t].cp.bytes_unreadable;
+        for (size_t k = 0; k < w[t].cp.nfail; k++) {
+            struct hs_failure *f = &w[t].cp.fail[k];
+            if (c->nfail == c->capfail) {
+                size_t nc = c->capfail ? c->capfail * 2 : 16;
+                struct hs_failure *nf = realloc(c->fail, nc * sizeof *nf);
+                if (!nf)
+                    break;
+                c->fail = nf;
+                c->capfail = nc;
+            }
+            c->fail[c->nfail++] = *f;
+            f->reason = NULL; /* moved */
+        }
+        copier_free(&w[t].cp);
+    }
+    if (rc < 0)
+        errno = err;
+    return rc;
 }

@@ -232,7 +232,7 @@ int main(int argc, char **argv)
     struct outfile of;
     if (outfile_open(&of, out, err, sizeof err) < 0)
         die(0, "%s", err);
-    stop_install_handlers(of.tmp);
+    stop_install_handlers(outfile_tmp_name(&of));
     struct hs_error herr;
     struct hs_writer *w = hs_writer_open(of.fd, out, level, &herr);
     if (!w) {
@@ -260,8 +260,10 @@ int main(int argc, char **argv)
         stop_forget_tmp();
         die(o.pid, "writing %s: %s", out, herr.msg);
     }
+    /* The handlers must not remove the temporary name that the commit
+     * creates from under the rename; past this point we only finish. */
+    stop_forget_tmp();
     if (outfile_commit(&of, err, sizeof err) < 0) {
-        stop_forget_tmp();
         die(o.pid, "%s", err);
     }
     stop_forget_tmp();

@@ -2,12 +2,14 @@
  * outfile.h — where the snapshot goes: a file that appears complete or not
  * at all, or standard output.
  *
- * A file is written under a temporary name in the same directory (so the
- * final rename is atomic and never crosses filesystems), created mode 0600
- * because a snapshot holds the target's memory, and renamed over the final
- * name only after the writer finished.  Any failure, or a fatal signal
- * (see stop.h), removes the temporary file, so no half-written file is ever
- * left under the final name.  "-" means standard output, for pipes.
+ * A file is created mode 0600 (a snapshot holds the target's memory) in
+ * the directory of the final name, as an unnamed O_TMPFILE where the
+ * filesystem allows it, else under a temporary name.  Only after the
+ * writer has finished does it get a temporary name and is renamed over the
+ * final name (atomic: same directory).  Any failure or fatal signal (see
+ * stop.h) removes the temporary file; with O_TMPFILE even SIGKILL leaves
+ * nothing behind.  So no half-written file is ever left under the final
+ * name.  "-" means standard output, for pipes.
  */
 #ifndef CAPTURE_OUTFILE_H
 #define CAPTURE_OUTFILE_H
@@ -17,11 +19,14 @@
 struct outfile {
     const char *path; /* the final name, or "-" */
     char *tmp;        /* the temporary name, or NULL for stdout */
+    int unnamed;      /* fd is an O_TMPFILE: tmp is not yet created */
     int fd;
 };
 
 /* Open; on failure fill err and return -1. */
 int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen);
+/* The name a fatal-signal handler must unlink, or NULL (no file by name yet). */
+const char *outfile_tmp_name(const struct outfile *o);
 /* Flush to disk and rename into place (a no-op for stdout). */
 int outfile_commit(struct outfile *o, char *err, size_t errlen);
 /* Remove the temporary file. */
