@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# samples/demo.sh — what `make demo` runs: start a sample program, capture
+# it with heapsnap-capture, and show what heapsnap says about it.
+#
+# The demo is a list of steps; each is a shell function named step_NAME,
+# run in the order of STEPS below, with its commands echoed before they
+# run (so the output reads like a session at a terminal).  To show a new
+# command, write a step_ function and add its name to STEPS.  Every step
+# can use: $SNAP (the snapshot), $PID (the sample's pid), $EXE (its
+# binary), $WORK (a scratch directory, also the current directory) and
+# `run CMD...` (echo, then run).
+#
+# Whatever happens, the sample process is killed and $WORK removed on exit.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${HEAPSNAP_BIN:-$ROOT/bin}  # the programs to show; override to try another build
+EXE=$ROOT/bin/samples/patterns
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/heapsnap-demo.XXXXXX")
+SNAP=patterns.hsnap # relative to $WORK, so the output reads as at a terminal
+PID=
+
+STEPS="start capture verify info core"
+
+cleanup() {
+    if [ -n "$PID" ]; then
+        kill "$PID" 2>/dev/null
+        wait "$PID" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+cd "$WORK" || exit 1
+
+# run CMD...: show the command as a user would type it (our programs by
+# their names, as if installed; paths in the tree relative to it), then
+# run it.
+run() {
+    local a line=
+    for a in "$@"; do
+        a=${a#"$BIN"/}
+        a=${a#"$ROOT"/}
+        case $a in
+        *[!A-Za-z0-9_./=:+,@%-]*) a="'$a'" ;;
+        esac
+        line="$line $a"
+    done
+    printf '\n$%s\n' "$line"
+    "$@"
+}
+
+say() { printf '\n== %s\n' "$*"; }
+
+step_start() {
+    say "a sample program: patterns fills its heap, an mmap, .bss and a stack with known bytes"
+    "$EXE" "$WORK/patterns.report" >/dev/null 2>&1 &
+    PID=$!
+    for _ in $(seq 100); do
+        grep -qx ready "$WORK/patterns.report" 2>/dev/null && break
+        kill -0 "$PID" 2>/dev/null || { echo "the sample exited" >&2; return 1; }
+        sleep 0.05
+    done
+    grep -qx ready "$WORK/patterns.report" || { echo "the sample did not start" >&2; return 1; }
+    sed -e 's/^/    /' "$WORK/patterns.report"
+}
+
+step_capture() {
+    say "capture it: the process is stopped only while its pages are copied"
+    run "$BIN/heapsnap-capture" "$PID" -o "$SNAP"
+}
+
+step_verify() {
+    say "check the snapshot (what you do after copying it off a production host)"
+    run "$BIN/heapsnap" verify "$SNAP"
+}
+
+step_info() {
+    say "what the snapshot knows about the process"
+    run "$BIN/heapsnap" info "$SNAP"
+}
+
+step_core() {
+    say "turn it into an ELF core and open it in gdb"
+    run "$BIN/heapsnap" core "$SNAP" -o patterns.core || return 1
+    if ! command -v gdb >/dev/null; then
+        echo "(gdb is not installed; skipping the gdb part)"
+        return 0
+    fi
+    local heap
+    heap=$(awk '$1 == "region" && $2 == "heap" { print $3 }' "$WORK/patterns.report")
+    run gdb -q -nx -batch -iex 'set debuginfod enabled off' \
+        -ex 'info threads' -ex 'thread apply all bt' \
+        -ex 'print/u bss_region[1]' -ex "x/8xb $heap" \
+        "$EXE" patterns.core 2>&1 | grep -v '^\[New LWP\|^Using host libthread_db\|: No such file or directory.$'
+}
+
+for s in $STEPS; do
+    if ! "step_$s"; then
+        echo "demo: step '$s' failed" >&2
+        exit 1
+    fi
+done
+say "done"
