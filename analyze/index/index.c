@@ -191,6 +191,23 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* HEAPSNAP_TIMING=1 prints how long each phase took (bench/index uses it). */
+static void phase(const char *name)
+{
+    static double last;
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("HEAPSNAP_TIMING");
+        on = e && *e && strcmp(e, "0");
+        last = now_s();
+    }
+    if (!on)
+        return;
+    double t = now_s();
+    fprintf(stderr, "timing: %-22s %8.3f s\n", name, t - last);
+    last = t;
+}
+
 /* Everything that goes into the database, in key order per table. */
 static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg *d,
                     const struct rootset *rs, const char *heap)
@@ -198,6 +215,7 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     struct db_load *l = p->load;
     if (db_load_metadata(l, s, d))
         return -1;
+    phase("metadata");
     for (size_t i = 0; i < p->nregions; i++)
         if (db_load_region(l, &p->regions[i], heap))
             return -1;
@@ -213,9 +231,11 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     for (size_t i = 0; i < rs->n; i++)
         if (db_load_root(l, root_id(rs, i), &rs->v[i]))
             return -1;
+    phase("load objects, roots");
     struct ref_sink sink = {.user = p, .ref = on_ref, .progress = on_progress};
     if (refs_scan(s, &p->objs, rs, &sink))
         return -1;
+    phase("scan + load refs");
     if (p->warn_dropped) {
         char msg[128];
         snprintf(msg, sizeof msg, "%llu more warnings were not kept",
@@ -265,6 +285,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     if (db_snapshot_id(opt->snapshot, id, err, errlen))
         goto out;
     struct hs_error herr;
+    phase("start");
     if (!(s = hs_open(opt->snapshot, 0, &herr))) {
         snprintf(err, errlen, "%s", herr.msg);
         goto out;
@@ -275,6 +296,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
                  opt->snapshot, w ? w : "cut short");
         goto out;
     }
+    phase("open snapshot");
     if (!(d = dbg_open(s, &opt->dbg))) {
         snprintf(err, errlen, "%s: out of memory reading debug info", opt->snapshot);
         goto out;
@@ -282,12 +304,15 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     if (hs_snapshot_truncated(s))
         add_warning(&p, 0, "snapshot", hs_snapshot_warning(s) ? hs_snapshot_warning(s) : "truncated");
 
+    phase("debug info");
     const char *heap = walk_heap(&p, s, d);
+    phase("walk heap");
     if (p.oom || objtab_finish(&p.objs, on_dropped, &p) || p.oom ||
         roots_collect(&rs, s, d, p.regions, p.nregions)) {
         snprintf(err, errlen, "%s: out of memory", opt->snapshot);
         goto out;
     }
+    phase("objects, roots");
 
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", opt->output, (long)getpid());
     unlink(tmp);
@@ -326,6 +351,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         snprintf(err, errlen, "%s: %s", tmp, db_load_error(p.load));
         goto out;
     }
+    phase("indexes, commit");
     db_load_free(p.load);
     p.load = NULL;
     if (sqlite3_close(db) != SQLITE_OK) {
