@@ -8,7 +8,8 @@
  * The heap it builds: live blocks of many sizes in the main arena; three
  * threads that each allocate in their own arena, free some, and then stay
  * alive, blocked, so their arenas and tcaches stay as they are; mmapped
- * blocks (1 MiB and 4 MiB, over M_MMAP_THRESHOLD); frees that land in
+ * blocks (1 MiB and 4 MiB, over M_MMAP_THRESHOLD, and one memalign'd);
+ * a memalign'd block in the heap; frees that land in
  * tcache (5 of one size), in a fastbin (tcache filled with 7, then 3 more),
  * in small and large bins (freed, then sorted out of the unsorted bin by a
  * bigger malloc), and in the unsorted bin (the last free, left unsorted);
@@ -75,6 +76,23 @@ static void *xmalloc(size_t n)
     if (!p)
         abort();
     memset(p, 0xA5, n); /* resident, and no stray chunk-like words inside */
+    pthread_mutex_lock(&rec_lock);
+    for (size_t i = 0; i < nrecs; i++)
+        if (recs[i].p == p && recs[i].state == R_FREED)
+            recs[i].state = R_GONE;
+    if (nrecs < sizeof recs / sizeof recs[0])
+        recs[nrecs++] = (struct rec){p, n, R_LIVE};
+    pthread_mutex_unlock(&rec_lock);
+    return p;
+}
+
+/* posix_memalign and remember (see xmalloc). */
+static void *xmemalign(size_t align, size_t n)
+{
+    void *p;
+    if (posix_memalign(&p, align, n))
+        abort();
+    memset(p, 0xA5, n);
     pthread_mutex_lock(&rec_lock);
     for (size_t i = 0; i < nrecs; i++)
         if (recs[i].p == p && recs[i].state == R_FREED)
@@ -231,9 +249,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         xmalloc(sizes[i]);
 
-    /* Mmapped blocks. */
+    /* Mmapped blocks; one memalign'd, whose chunk starts past the front
+     * of its mapping. */
     xmalloc(1 << 20);
     xmalloc(4 << 20);
+    xmemalign(65536, 300000);
+    /* memalign in the heap: the slack in front becomes a free chunk. */
+    xmemalign(256, 1000);
+    xmalloc(24);
 
     /* Small and large bins: free chunks separated by guards, then a malloc
      * that no free chunk fits exactly, which sorts the unsorted bin. */

@@ -55,8 +55,9 @@
  *   glibc.used_bytes    arena_bytes - free_bytes (mallinfo2 .uordblks)
  *   glibc.mmapped_bytes Σ mmapped chunk mappings (mallinfo2 .hblkhd)
  *   glibc.tcache_bytes  Σ chunk sizes of tcache chunks
- *   glibc.overhead_bytes arena memory in no chunk: heap_info and
- *                       malloc_state headers, alignment, fenceposts
+ *   glibc.overhead_bytes memory malloc holds in no chunk: heap_info and
+ *                       malloc_state headers, alignment, fenceposts, and
+ *                       the slack before a memalign'd mmapped chunk
  * so  Σ chunk_size(state used) + tcache_bytes + overhead_bytes
  *       = used_bytes + mmapped_bytes = uordblks + hblkhd.
  */
@@ -730,12 +731,35 @@ static int in_arena_heap(const struct walk *W, uint64_t lo, uint64_t hi)
 }
 
 /*
- * An mmapped chunk starts a page (prev_size 0: no memalign slack) and its
- * size, a whole number of pages, has exactly IS_MMAPPED among the flag bits.
- * Anonymous mappings are scanned page by page; a found chunk's body is
- * skipped, so its contents are never mistaken for headers.
+ * An mmapped chunk starts a page (prev_size 0) and its size, a whole number
+ * of pages, has exactly IS_MMAPPED among the flag bits.  Anonymous mappings
+ * are scanned page by page; a found chunk's body is skipped, so its
+ * contents are never mistaken for headers.
+ *
+ * memalign() of an mmapped block moves the chunk forward to the alignment
+ * and leaves the first header as it was: the real chunk then sits 'lead'
+ * bytes in, with prev_size = lead and size = the rest, which is how
+ * munmap finds the mapping again.  So behind every page-start header we
+ * look for that pair in the first MEMALIGN_SCAN bytes.
  */
-static void walk_mmapped(struct walk *W, uint64_t *count, uint64_t *bytes)
+#define MEMALIGN_SCAN 65536u
+static uint64_t memalign_lead(struct walk *W, uint64_t p, uint64_t sz)
+{
+    uint64_t span = sz < MEMALIGN_SCAN ? sz : MEMALIGN_SCAN;
+    const uint8_t *b = hs_ptr(W->c->snap, p, span);
+    if (!b)
+        return 0;
+    for (uint64_t lead = GL_MINSIZE; lead + GL_HDR <= span; lead += GL_ALIGN) {
+        uint64_t ps, raw;
+        memcpy(&ps, b + lead, 8);
+        memcpy(&raw, b + lead + 8, 8);
+        if (ps == lead && raw == ((sz - lead) | GL_IS_MMAPPED))
+            return lead;
+    }
+    return 0;
+}
+
+static void walk_mmapped(struct walk *W, uint64_t *count, uint64_t *bytes, uint64_t *slack)
 {
     struct heap_ctx *c = W->c;
     const uint64_t page = 4096;
@@ -757,15 +781,18 @@ static void walk_mmapped(struct walk *W, uint64_t *count, uint64_t *bytes)
                 p += page;
                 continue;
             }
+            uint64_t lead = memalign_lead(W, p, sz);
             struct heap_region r = {.start = p, .end = p + sz, .arena = GL_NO_ARENA,
                                     .kind = "mmap-chunk"};
             c->region(c, &r);
-            struct heap_object o = {.addr = p + GL_HDR, .size = sz - GL_HDR, .chunk = p,
-                                    .chunk_size = sz, .state = OBJ_USED, .where = WHERE_MMAPPED,
+            struct heap_object o = {.addr = p + lead + GL_HDR, .size = sz - lead - GL_HDR,
+                                    .chunk = p + lead, .chunk_size = sz - lead,
+                                    .state = OBJ_USED, .where = WHERE_MMAPPED,
                                     .arena = GL_NO_ARENA};
             c->object(c, &o);
             (*count)++;
-            *bytes += sz;
+            *bytes += sz; /* the whole mapping, as mp_.mmapped_mem counts it */
+            *slack += lead;
             p += sz;
         }
     }
@@ -897,8 +924,8 @@ static int glibc_walk(struct heap_ctx *c)
     uint64_t used_chunks = 0;
     report_chunks(W, &used_chunks);
 
-    uint64_t nmm = 0, mmbytes = 0;
-    walk_mmapped(W, &nmm, &mmbytes);
+    uint64_t nmm = 0, mmbytes = 0, mmslack = 0;
+    walk_mmapped(W, &nmm, &mmbytes, &mmslack);
     if (w.mp) {
         uint64_t n_mmaps, mmapped_mem;
         if (!gl_u64(c, w.mp + L.mp_n_mmaps, &n_mmaps) &&
@@ -937,7 +964,7 @@ static int glibc_walk(struct heap_ctx *c)
     fact_u64(c, "glibc.mmapped_bytes", mmbytes);
     fact_u64(c, "glibc.mmapped_chunks", nmm);
     fact_u64(c, "glibc.tcache_bytes", W->tcache_bytes);
-    fact_u64(c, "glibc.overhead_bytes", W->overhead);
+    fact_u64(c, "glibc.overhead_bytes", W->overhead + mmslack);
 
     int rc = W->oom ? -1 : 0;
     if (W->oom)
