@@ -86,6 +86,16 @@ static int fail(struct ctx *c, int e, const char *fmt, ...)
     return -1;
 }
 
+/* -v: how long since the last mark, per phase. */
+static void phase(struct ctx *c, const char *what)
+{
+    static uint64_t last;
+    uint64_t t = stop_now_ns();
+    if (c->o->verbose && last)
+        fprintf(stderr, "heapsnap-capture: %-28s %9.1f ms\n", what, (double)(t - last) / 1e6);
+    last = t;
+}
+
 static int target_gone(pid_t pid)
 {
     char st;
@@ -420,9 +430,14 @@ static int stopped_phase(struct ctx *c, int *streamed)
         return fail(c, errno, "cannot read /proc/%d/maps: %s", (int)c->pid, strerror(errno));
     }
     merge_smaps(c->maps, c->nmaps, c->pre, c->npre);
+    phase(c, "stopped: read maps");
     uint64_t present = 0;
-    if (plan(c, &present) < 0 || read_threads(c) < 0 || redact_targets(c) < 0)
+    if (plan(c, &present) < 0)
         return -1;
+    phase(c, "stopped: read pagemap");
+    if (read_threads(c) < 0 || redact_targets(c) < 0)
+        return -1;
+    phase(c, "stopped: registers");
     if (present * c->psz > c->bufcap) {
         *streamed = 1;
         if (!c->o->quiet)
@@ -438,6 +453,7 @@ static int stopped_phase(struct ctx *c, int *streamed)
     }
     if (copy_all(c) < 0)
         return -1;
+    phase(c, "stopped: copy");
     if (target_gone(c->pid))
         return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
     return 0;
@@ -502,6 +518,7 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
     c->err = err;
     c->errlen = errlen;
     c->t0 = stop_now_ns();
+    phase(c, "start");
     copier_init(&c->cp, o->pid);
     int rc = -1, streamed = 0;
 
@@ -518,15 +535,19 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
         fail(c, errno, "cannot read /proc/%d: %s", (int)o->pid, strerror(errno));
         goto out;
     }
+    phase(c, "read smaps, /proc facts");
     if (make_buffer(c, estimate) < 0)
         goto out;
+    phase(c, "pre-fault the buffer");
 
     if (stop_all(&c->stop, o->pid, o->timeout_s, err, errlen) < 0)
         goto out;
+    phase(c, "stop every thread");
     int r = stopped_phase(c, &streamed);
     int e = errno;
     stop_detach_all(&c->stop);
     uint64_t resumed = stop_now_ns();
+    phase(c, "detach");
     c->st.pause_ns = resumed - c->stop.interrupt_ns;
     if (r < 0) {
         errno = e;
@@ -535,6 +556,7 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
 
     if (!streamed && write_buffered(c) < 0)
         goto out;
+    phase(c, "resumed: compress and write");
     c->st.bytes_read = c->cp.bytes_read;
     c->st.bytes_unreadable = c->cp.bytes_unreadable;
     c->st.threads = (uint32_t)c->nth;

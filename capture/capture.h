@@ -29,6 +29,7 @@ struct capture_opts {
     double timeout_s;     /* bound on stopping every thread */
     int redact;
     int quiet;
+    int verbose;          /* -v: the time of each phase on stderr */
 };
 
 struct capture_result {
