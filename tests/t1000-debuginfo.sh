@@ -227,11 +227,13 @@ test_expect_success '.gnu_debuglink: found beside and in .debug/, CRC-checked' '
     grep "^problem 0 .*no DWARF (no debug file found)" out
 '
 
-test_expect_success 'compressed DWARF (SHF_COMPRESSED) and DWARF 4 read the same' '
+test_expect_success 'compressed DWARF (SHF_COMPRESSED, .zdebug) and DWARF 4 read the same' '
     build_variant gz -g -gz=zlib &&
     readelf -S -W gz | grep -q "debug_info .* C " &&
+    build_variant zd -g && objcopy --compress-debug-sections=zlib-gnu zd &&
+    readelf -S -W zd | grep -q "\.zdebug_info" &&
     build_variant d4 -gdwarf-4 &&
-    for v in gz d4; do
+    for v in gz zd d4; do
         run_copy "$TRASH/$v" &&
         snap $SAMPLE_PID $v.hsnap &&
         "$PROBE" $v.hsnap struct dbg_target_state var dbg_target_global const DBG_BLUE >out.$v &&
@@ -239,6 +241,23 @@ test_expect_success 'compressed DWARF (SHF_COMPRESSED) and DWARF 4 read the same
         grep "^var dbg_target_global" $v.report >want &&
         grep "^var dbg_target_global" out.$v >got && test_cmp want got &&
         grep -x "const DBG_BLUE -3" out.$v || exit 1
+    done
+'
+
+test_expect_success 'a damaged file with the right build-id: no crash, no sanitizer report' '
+    mkdir -p bad &&
+    info=$(readelf -S -W "$SAMPLES/dbg_target" | sed "s/\[ */[/" |
+           awk "\$2 == \".debug_info\" { print \$5, \$6 }") &&
+    set -- $info && off=$((0x$1)) && size=$((0x$2)) && test "$size" -gt 64 &&
+    for k in $(seq 1 20); do
+        cp "$SAMPLES/dbg_target" bad/dbg_target &&
+        for j in 1 2 3; do
+            printf "\377\377\377\200" |
+                dd of=bad/dbg_target bs=1 seek=$((off + (k * 97 + j * 31) % (size - 4))) conv=notrunc 2>/dev/null
+        done &&
+        rc=0 && "$PROBE" --debug-dir "$TRASH/bad" gone.hsnap struct dbg_target_state \
+            var dbg_target_global const DBG_BLUE struct malloc_state >out.bad 2>err.bad || rc=$? &&
+        if [ $rc -gt 1 ]; then cat err.bad; exit 1; fi
     done
 '
 
