@@ -4,15 +4,33 @@
  * struct layouts, variables and constants their DWARF describes.
  *
  * Files are matched to a snapshot's modules by build-id, never by path
- * alone.  Search order per module: the recorded path, each --debug-dir,
- * /usr/lib/debug/.build-id/xx/yyyy.debug, then .gnu_debuglink beside the
- * file and under /usr/lib/debug.  A module whose files cannot be found is
- * kept, with 'problem' saying what is missing and what is lost; everything
- * else goes on with what is there.
+ * alone: a file with another build-id is a different build and is refused
+ * whatever its name.  Search order per module (find.c):
+ *   binary:      the recorded path; then for each --debug-dir DIR:
+ *                DIR/<recorded path>, DIR/.build-id/xx/rest, DIR/<basename>
+ *   debug file   (when the binary has no DWARF, unless no_separate_debug):
+ *                DIR/.build-id/xx/rest.debug for each DIR,
+ *                /usr/lib/debug/.build-id/xx/rest.debug, then the binary's
+ *                .gnu_debuglink name (CRC-checked) beside it, in .debug/
+ *                beside it, in each DIR and under /usr/lib/debug/<its dir>.
+ * A module whose files cannot be found is kept, with 'problem' saying which
+ * file and what is lost, e.g.
+ *   "/x/app (build-id 1a2b...): not found; no symbols, no DWARF"
+ *   "/lib/.../libc.so.6 (build-id ...): no DWARF (separate debug files
+ *    ignored); only .dynsym symbols"
+ * and everything else goes on with what is there.
+ *
+ * Cost: dbg_open reads every module's symbol table (milliseconds).  A
+ * module's DWARF is opened and its top-level names indexed on the first
+ * dbg_struct/dbg_variable/dbg_constant that visits that module (about 0.3 s
+ * for libc6-dbg's libc, 1.5 s under ASan); later lookups take microseconds
+ * and layouts are cached.  Everything returned (layouts, symbols, strings)
+ * lives until dbg_close.  Not thread-safe.
  *
  * All addresses handed out here are runtime addresses in the target (ELF
- * vaddr + the module's load bias).  DWARF 4 and 5 and compressed sections
- * (SHF_COMPRESSED, .zdebug) are read.
+ * vaddr + the module's load bias), except STT_TLS symbols, whose addr is
+ * their offset in the module's TLS block.  DWARF 4 and 5 and compressed
+ * sections (SHF_COMPRESSED, .zdebug) are read.
  */
 #ifndef HEAPSNAP_DEBUGINFO_H
 #define HEAPSNAP_DEBUGINFO_H
@@ -84,9 +102,10 @@ int dbg_find_module(const struct dbg *d, const char *prefix);
 /* Every symbol of every module (.symtab, else .dynsym), sorted by address. */
 const struct dbg_symbol *dbg_symbols(const struct dbg *d, size_t *n);
 /* The symbol whose [addr, addr+size) holds addr (or the nearest below it
- * with size 0), or NULL. */
+ * with size 0), or NULL.  Of aliases, a sized global is preferred. */
 const struct dbg_symbol *dbg_symbol_at(const struct dbg *d, uint64_t addr);
-/* By exact name; module < 0 searches every module. */
+/* By exact name; module < 0 searches every module.  A global or weak
+ * symbol is preferred to a local one of the same name. */
 const struct dbg_symbol *dbg_symbol_by_name(const struct dbg *d, const char *name, int module);
 
 /* The layout of 'struct name' (or a typedef of it) from DWARF; module < 0
