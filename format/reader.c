@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,18 +199,27 @@ static int push_sec(struct walk *w, uint32_t type, uint32_t flags, uint64_t stor
     return 0;
 }
 
-/* Decompress exactly raw bytes of a zstd frame into dst. */
+/* Decompress exactly raw bytes of a zstd frame into dst.  w may be NULL
+ * (a helper thread): then nothing is said, and the caller redoes the work
+ * with w to get the message. */
+static int unzstd_with(struct walk *w, ZSTD_DCtx *dctx, void *dst, size_t raw,
+                       const uint8_t *src, size_t n)
+{
+    size_t r = ZSTD_decompressDCtx(dctx, dst, raw, src, n);
+    if (ZSTD_isError(r))
+        return w ? sec_err(w, "zstd: %s (payload of %zu bytes, %zu expected out)",
+                           ZSTD_getErrorName(r), n, raw)
+                 : -1;
+    if (r != raw)
+        return w ? sec_err(w, "decompressed to %zu bytes; the header says %zu", r, raw) : -1;
+    return 0;
+}
+
 static int unzstd(struct walk *w, void *dst, size_t raw, const uint8_t *src, size_t n)
 {
     if (!w->dctx && !(w->dctx = ZSTD_createDCtx()))
         return sec_err(w, "out of memory");
-    size_t r = ZSTD_decompressDCtx(w->dctx, dst, raw, src, n);
-    if (ZSTD_isError(r))
-        return sec_err(w, "zstd: %s (payload of %zu bytes, %zu expected out)",
-                       ZSTD_getErrorName(r), n, raw);
-    if (r != raw)
-        return sec_err(w, "decompressed to %zu bytes; the header says %zu", r, raw);
-    return 0;
+    return unzstd_with(w, w->dctx, dst, raw, src, n);
 }
 
 static uint8_t *scratch(struct walk *w, size_t n)
@@ -547,14 +557,15 @@ static int cmp_span(const void *a, const void *b)
 /* Put one block's pages in place: decompress into dst, then spread the
  * packed DATA pages out to their slots from the last to the first (a page
  * only ever moves up, so nothing is overwritten before it is moved) and
- * clear what is left in the slots of the other pages. */
-static int place_block(struct walk *w, const struct block *b, uint8_t *dst)
+ * clear what is left in the slots of the other pages.  w as for
+ * unzstd_with(). */
+static int place_block(struct walk *w, ZSTD_DCtx *dctx, const struct block *b, uint8_t *dst)
 {
     size_t ps = b->page_size;
     if (b->body_raw == 0)
         return 0;
     if (b->zstd) {
-        if (unzstd(w, dst, b->body_raw, b->body, b->body_len) < 0)
+        if (unzstd_with(w, dctx, dst, b->body_raw, b->body, b->body_len) < 0)
             return -1;
     } else {
         memcpy(dst, b->body, b->body_raw);
@@ -574,13 +585,84 @@ static int place_block(struct walk *w, const struct block *b, uint8_t *dst)
     return 0;
 }
 
+/* Decompressing the blocks is most of the time an open takes, and blocks
+ * are independent: with two or more CPUs a helper thread takes blocks from
+ * the same list (HSNAP_READER_THREADS=1 turns it off). */
+struct place_job {
+    const struct block *b;
+    uint8_t *dst;
+    int failed;
+};
+
+struct placer {
+    struct place_job *jobs;
+    size_t n;
+    size_t next; /* taken with __atomic_fetch_add */
+};
+
+static void place_some(struct placer *p, ZSTD_DCtx *dctx)
+{
+    for (;;) {
+        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (i >= p->n)
+            return;
+        p->jobs[i].failed = place_block(NULL, dctx, p->jobs[i].b, p->jobs[i].dst) < 0;
+    }
+}
+
+static void *place_helper(void *arg)
+{
+    struct placer *p = arg;
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    if (dctx)
+        place_some(p, dctx);
+    ZSTD_freeDCtx(dctx);
+    return NULL;
+}
+
+static int place_all(struct walk *w, struct place_job *jobs, size_t n)
+{
+    struct placer p = {jobs, n, 0};
+    if (!w->dctx && !(w->dctx = ZSTD_createDCtx())) {
+        set_err(w->err, "%s: out of memory", w->name);
+        return -1;
+    }
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += jobs[i].b->body_raw;
+    const char *t = getenv("HSNAP_READER_THREADS");
+    pthread_t helper;
+    int threaded = bytes >= (8u << 20) && (!t || atoi(t) != 1) &&
+                   sysconf(_SC_NPROCESSORS_ONLN) >= 2 &&
+                   pthread_create(&helper, NULL, place_helper, &p) == 0;
+    place_some(&p, w->dctx);
+    if (threaded)
+        pthread_join(helper, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (!jobs[i].failed)
+            continue;
+        /* Say what went wrong with the first bad block, in file order. */
+        w->secno = jobs[i].b->secno;
+        w->off = jobs[i].b->off;
+        w->type = HS_SEC_MEMORY;
+        if (place_block(w, w->dctx, jobs[i].b, jobs[i].dst) == 0)
+            sec_err(w, "could not be decompressed");
+        return -1;
+    }
+    return 0;
+}
+
 static int build_ranges(struct walk *w)
 {
     struct hs_snapshot *s = w->s;
     if (!w->nblocks)
         return 0;
     struct span *sp = calloc(w->nblocks, sizeof *sp);
-    if (!sp) {
+    struct place_job *jobs = calloc(w->nblocks, sizeof *jobs);
+    size_t njobs = 0;
+    if (!sp || !jobs) {
+        free(sp);
+        free(jobs);
         set_err(w->err, "%s: out of memory", w->name);
         return -1;
     }
@@ -678,19 +760,19 @@ static int build_ranges(struct walk *w)
             const struct block *b = &w->blocks[sp[i].first + k];
             size_t at = (size_t)(b->addr - sp[i].start);
             memcpy(st->states + at / b->page_size, b->states, b->npages);
-            if (st->map) {
-                w->secno = b->secno;
-                w->off = b->off;
-                if (place_block(w, b, st->map + at) < 0)
-                    goto out;
-            }
+            if (st->map && b->body_raw)
+                jobs[njobs++] = (struct place_job){b, st->map + at, 0};
         }
-        if (st->map)
-            mprotect(st->map, st->map_len, PROT_READ); /* the snapshot is read-only */
         s->ranges[i] = st->r;
     }
+    if (place_all(w, jobs, njobs) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (s->store[i].map) /* the snapshot is read-only */
+            mprotect(s->store[i].map, s->store[i].map_len, PROT_READ);
     rc = 0;
 out:
+    free(jobs);
     free(sp);
     return rc;
 }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +45,14 @@ static int failures;
             failures++;                                                                        \
         }                                                                                      \
     } while (0)
+
+static double cpu(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 static double now(void)
 {
@@ -762,7 +771,7 @@ static int cmd_big(const char *path, uint64_t mib, int level)
     if (fd < 0)
         return 1;
     struct hs_error err;
-    double t0 = now();
+    double c0 = cpu(), t0 = now();
     struct hs_writer *w = hs_writer_open(fd, path, level, &err);
     struct hs_process p = process_model();
     int rc = !w || hs_write_process(w, &p) ||
@@ -771,24 +780,25 @@ static int cmd_big(const char *path, uint64_t mib, int level)
         fprintf(stderr, "%s\n", hs_writer_error(w)), hs_writer_abort(w);
     else if (w && hs_writer_finish(w, &err) < 0)
         fprintf(stderr, "%s\n", err.msg), rc = 1;
-    double t1 = now();
+    double t1 = now(), c1 = cpu();
     off_t size = lseek(fd, 0, SEEK_END);
     close(fd);
     free(st);
     free(data);
     if (rc)
         return 1;
-    fprintf(stderr, "wrote %" PRIu64 " MiB in %.3f s: %.0f MB/s, file %.1f MiB (level %d)\n", mib,
-            t1 - t0, (double)mib * (1 << 20) / 1e6 / (t1 - t0), (double)size / (1 << 20), level);
+    fprintf(stderr, "wrote %" PRIu64 " MiB in %.3f s (%.3f s CPU): %.0f MB/s, file %.1f MiB "
+            "(level %d)\n", mib, t1 - t0, c1 - c0, (double)mib * (1 << 20) / 1e6 / (t1 - t0),
+            (double)size / (1 << 20), level);
     return 0;
 }
 
 static int cmd_time_read(const char *path)
 {
     struct hs_error err;
-    double t0 = now();
+    double c0 = cpu(), t0 = now();
     struct hs_snapshot *s = hs_open(path, 0, &err);
-    double t1 = now();
+    double t1 = now(), c1 = cpu();
     if (!s) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
@@ -805,9 +815,9 @@ static int cmd_time_read(const char *path)
     double t4 = now();
     int v = hs_verify(path, NULL, &err);
     double t5 = now();
-    fprintf(stderr, "open: %.3f s for %.1f MiB (%.0f MB/s); metadata only %.3f s; verify %.3f s%s\n",
-            t1 - t0, (double)bytes / (1 << 20), (double)bytes / 1e6 / (t1 - t0), t3 - t2, t5 - t4,
-            v ? " FAILED" : "");
+    fprintf(stderr, "open: %.3f s (%.3f s CPU) for %.1f MiB (%.0f MB/s); metadata only %.3f s; "
+            "verify %.3f s%s\n", t1 - t0, c1 - c0, (double)bytes / (1 << 20),
+            (double)bytes / 1e6 / (t1 - t0), t3 - t2, t5 - t4, v ? " FAILED" : "");
     return v ? 1 : 0;
 }
 
