@@ -78,7 +78,9 @@ test_expect_success 'index with libc debug info: exit 0, glibc walked with DWARF
     $HEAPSNAP index clean.hsnap -o dbg.db >out 2>err &&
     grep "(glibc)\$" out &&
     test "$(sqlite3 dbg.db "SELECT value FROM facts WHERE key = \"glibc.layout\"")" = dwarf &&
-    sqlite3 dbg.db "SELECT value FROM facts WHERE key = \"glibc.main_arena\"" | grep "(symbol)"
+    sqlite3 dbg.db "SELECT value FROM facts WHERE key = \"glibc.main_arena\"" | grep "(symbol)" &&
+    test "glibc $(sqlite3 dbg.db "SELECT value FROM facts WHERE key = \"glibc.version\"")" = \
+         "$(getconf GNU_LIBC_VERSION)"
 '
 
 # check_truth DB: the cases shared by the runs with and without debug info.

@@ -108,6 +108,7 @@ struct walk {
     uint64_t overhead, lost;
     uint64_t tcache_bytes, tcache_max;
     uint64_t tcaches[256];         /* tcache_perthread_struct user addresses found */
+    int safe_linking;              /* glibc >= 2.32 mangles tcache/fastbin links */
     unsigned ntcaches;
     int oom;
 };
@@ -448,9 +449,9 @@ static struct gl_chunk *claim(struct walk *W, uint64_t addr, int where, int aren
 
 /* Safe-linking (glibc >= 2.32): a stored next pointer is (pos >> 12) ^ ptr,
  * where pos is the address of the field itself. */
-static uint64_t reveal(uint64_t pos, uint64_t stored)
+static uint64_t reveal(const struct walk *W, uint64_t pos, uint64_t stored)
 {
-    return (pos >> 12) ^ stored;
+    return W->safe_linking ? (pos >> 12) ^ stored : stored;
 }
 
 /*
@@ -488,7 +489,7 @@ static uint64_t walk_single(struct walk *W, uint64_t head, int where, int arena,
                        (unsigned long long)(p + 16));
             break;
         }
-        v = reveal(p + 16, stored);
+        v = reveal(W, p + 16, stored);
     }
     return n;
 }
@@ -871,6 +872,18 @@ static int glibc_walk(struct heap_ctx *c)
     W->c = c;
     W->L = &L;
     W->w = &w;
+    W->safe_linking = 1;
+    int major, minor;
+    if (!gl_version(c, w.libc_module, &major, &minor)) {
+        snprintf(buf, sizeof buf, "%d.%d", major, minor);
+        c->fact(c, "glibc.version", buf);
+        if (major == 2 && minor < 32)
+            W->safe_linking = 0;
+        if (!strcmp(L.source, "fallback") && (major != 2 || minor != 36))
+            c->problem(c, 0, "glibc: libc is %d.%d but the fallback layout is 2.36's (it passed "
+                             "the checks against the heap; trust it less)",
+                       major, minor);
+    }
 
     /* The arena ring, from main_arena back to it. */
     uint64_t a = w.main_arena;

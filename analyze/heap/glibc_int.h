@@ -70,6 +70,9 @@ int gl_locate(struct heap_ctx *c, const struct gl_layout *L, struct gl_where *w)
  * mapping path when there is no dbg. */
 int gl_libc_present(struct heap_ctx *c, int *libc_module);
 
+/* The glibc release of libc's binary (e.g. 2, 36); 0 or -1 if unknown. */
+int gl_version(struct heap_ctx *c, int libc_module, int *major, int *minor);
+
 /* Small readers: 0 on success, -1 if the bytes were not captured. */
 static inline int gl_u64(struct heap_ctx *c, uint64_t addr, uint64_t *v)
 {

@@ -20,6 +20,7 @@
  *     found the same way: its sbrk_base is the start of [heap] and its
  *     tcache settings are in range.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,50 @@ int gl_libc_present(struct heap_ctx *c, int *mod)
         if (m[i].path && is_libc_path(m[i].path))
             return 1;
     return 0;
+}
+
+/* ------------------------------------------------------------ version */
+
+/*
+ * The glibc release, from the banner every libc.so carries in .rodata
+ * ("GNU C Library (...) release version 2.36.").  The snapshot does not
+ * hold .rodata, so it is read from the binary debuginfo matched to the
+ * module by build-id (never from a path alone).  0 if unknown.
+ */
+int gl_version(struct heap_ctx *c, int mod, int *major, int *minor)
+{
+    if (!c->dbg || mod < 0)
+        return -1;
+    const struct dbg_module_info *mi = dbg_module(c->dbg, (size_t)mod);
+    if (!mi || !mi->elf_path)
+        return -1;
+    FILE *f = fopen(mi->elf_path, "rb");
+    if (!f)
+        return -1;
+    static const char key[] = "release version ";
+    enum { CHUNK = 1 << 16, KEEP = 64 };
+    char *buf = malloc(CHUNK + KEEP);
+    int rc = -1;
+    size_t have = 0, n;
+    while (buf && rc && (n = fread(buf + have, 1, CHUNK, f)) > 0) {
+        have += n;
+        const char *hit = memmem(buf, have, key, sizeof key - 1);
+        if (hit && (size_t)(hit - buf) + sizeof key - 1 + 16 <= have) {
+            char ver[17];
+            memcpy(ver, hit + sizeof key - 1, 16);
+            ver[16] = 0;
+            if (sscanf(ver, "%d.%d", major, minor) == 2)
+                rc = 0;
+            break;
+        }
+        /* keep the tail, in case the banner straddles two reads */
+        size_t keep = have < KEEP ? have : KEEP;
+        memmove(buf, buf + have - keep, keep);
+        have = keep;
+    }
+    free(buf);
+    fclose(f);
+    return rc;
 }
 
 /* ------------------------------------------------------------ validation */
