@@ -10,5 +10,9 @@ int cmd_verify(int argc, char **argv);
 int cmd_core(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_path(int argc, char **argv);
 
 #endif

@@ -15,6 +15,10 @@ static const struct command commands[] = {
     {"core", cmd_core, "write a standard ELF core file that gdb can open"},
     {"index", cmd_index, "build the SQLite database of a snapshot: objects, roots, references"},
     {"sql", cmd_sql, "query a snapshot's database, with heap functions (hex, sym, mem, ...)"},
+    {"leaks", cmd_leaks, "allocated objects no root reaches, by type, with their leak heads"},
+    {"explain", cmd_explain, "why an object is alive: its chain of references from a root"},
+    {"top", cmd_top, "the largest retainers: objects, types and roots, and leak suspects"},
+    {"path", cmd_path, "the shortest (or with --all, independent) paths from roots to an object"},
 };
 
 static void usage(FILE *f)

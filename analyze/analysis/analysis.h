@@ -1,0 +1,243 @@
+/*
+ * analysis.h — the analyses behind `heapsnap leaks`, `explain`, `top`,
+ * `path`, `diff` and `rss`: the heap graph read from a database, the
+ * reachability and dominator results computed from it once and kept in the
+ * database, and the pieces each command builds on.
+ *
+ *   load.c       a database's objects, roots and refs -> struct hgraph
+ *   results.c    reachability + dominators: computed on first need, stored
+ *                in the `analysis` table, read back by later commands
+ *   leaks.c      the leaked set, its heads (one per source SCC), what each
+ *                head holds; tables leaks and leak_heads
+ *   retainers.c  the largest retainers: objects, types (MAT's rule), roots
+ *   diff.c       matching objects across snapshots; tables diff_types,
+ *                diff_objects
+ *   rss.c        where resident memory goes; rss_glibc.c the glibc advice
+ *   show.c       shared printing: names of roots and groups, object bytes,
+ *                the field/offset of one reference
+ *   keymap.c     a uint64 -> uint32 hash map for grouping
+ *
+ * Node numbering, shared by everything here and by graph/graph.h:
+ *
+ *   node 0                      the super-root (not in the heap)
+ *   node 1 .. nroots            roots, in id order: root id r (-nroots..-1)
+ *                               is node r + nroots + 1
+ *   node nroots+1 .. n-1        objects, in id order: object id k (1..nobjs)
+ *                               is node nroots + k
+ *
+ * Roots are real nodes (the super-root points at every root, each root at
+ * what its words point to) so that the dominator tree gives each object to
+ * the one root that holds it alone, as Eclipse MAT does with its GC roots;
+ * an object held by two roots is dominated by the super-root.  Free objects
+ * are nodes too (so ids map by arithmetic) but have no edges: the indexer
+ * never scans free chunks, and load.c drops any ref from a free object.
+ * Their size counts as 0 so they never add to a retained size.
+ *
+ * Errors: functions returning int give 0 or -1 with a message in err
+ * ("FILE: what failed"), for the caller to print with cli_error().
+ */
+#ifndef HEAPSNAP_ANALYSIS_H
+#define HEAPSNAP_ANALYSIS_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "graph/graph.h"
+#include "json.h"
+
+#define A_ERRLEN 1024
+
+/* ------------------------------------------------------------ load.c */
+
+struct hroot {
+    char kind[10];      /* data stack register tls anon */
+    int32_t thread;     /* 0 if none */
+    uint64_t addr, size;
+    char *name;         /* NULL if unnamed */
+};
+
+struct hgraph {
+    sqlite3 *db;
+    const char *file;       /* what the user named (for messages) */
+    uint32_t nroots, nobjs;
+    uint32_t n;             /* 1 + nroots + nobjs */
+    struct hroot *roots;    /* [nroots], roots[i] is node i + 1 */
+    uint64_t *addr;         /* [nobjs] objects in id order (= address order) */
+    uint64_t *osize;        /* [nobjs] usable size */
+    uint8_t *used;          /* [nobjs] 1 if state = 'used' */
+    uint64_t *group;        /* [nobjs] group key, see hgraph_group_key() */
+    uint64_t *nsize;        /* [n] bytes per node: osize for used objects, else 0 */
+    uint64_t used_bytes, used_count;
+    int typed;              /* the database has a types table with names */
+    struct graph g;         /* forward edges only; results.c adds the reverse */
+};
+
+/* Load the whole graph from db (opened by db_open_any on file). */
+int hgraph_load(struct hgraph *h, sqlite3 *db, const char *file, char *err, size_t errlen);
+void hgraph_free(struct hgraph *h);
+
+static inline uint32_t hg_obj_node(const struct hgraph *h, uint32_t obj_index)
+{
+    return h->nroots + 1 + obj_index;
+}
+static inline int hg_is_obj(const struct hgraph *h, uint32_t v)
+{
+    return v > h->nroots && v < h->n;
+}
+static inline int hg_is_root(const struct hgraph *h, uint32_t v)
+{
+    return v >= 1 && v <= h->nroots;
+}
+/* Object index (0-based, id - 1) of node v; only for hg_is_obj(v). */
+static inline uint32_t hg_obj_index(const struct hgraph *h, uint32_t v)
+{
+    return v - h->nroots - 1;
+}
+/* The database id of node v: > 0 object, < 0 root, 0 the super-root. */
+static inline int64_t hg_node_id(const struct hgraph *h, uint32_t v)
+{
+    if (v == 0)
+        return 0;
+    if (hg_is_root(h, v))
+        return (int64_t)v - (int64_t)h->nroots - 1;
+    return (int64_t)hg_obj_index(h, v) + 1;
+}
+/* Node of a database id, or GRAPH_NONE if out of range. */
+uint32_t hg_id_node(const struct hgraph *h, int64_t id);
+
+/* The object (index) whose bytes hold addr (an object of size 0 holds its
+ * own address), used or free, or -1.  Binary search over addr[]. */
+int64_t hgraph_find(const struct hgraph *h, uint64_t addr);
+
+/*
+ * Group keys: what "by type" means until types exist.  A typed object
+ * (objects.type_id set and a types table present) has key
+ * HG_TYPED | type_id; an untyped one its usable size, shown "[48 bytes]".
+ */
+#define HG_TYPED ((uint64_t)1 << 63)
+
+/* ------------------------------------------------------------ results.c */
+
+/*
+ * The results every analysis shares, per node: idom (graph node numbers;
+ * GRAPH_NONE = unreachable, 0 = the super-root, idom[0] = 0), retained size
+ * and count (dominator subtree, the node included; used objects' bytes).
+ */
+struct hresults {
+    uint32_t *idom;             /* [n] */
+    uint64_t *retained_size;    /* [n] */
+    uint32_t *retained_count;   /* [n] objects in the subtree (roots not counted) */
+    uint64_t reachable_count, reachable_bytes;  /* used objects only */
+    int from_db;                /* read back from the analysis table */
+    double seconds;             /* to compute (or read) */
+};
+
+static inline int hr_reachable(const struct hresults *r, uint32_t v)
+{
+    return r->idom[v] != GRAPH_NONE;
+}
+
+/* Read the results from the database if an earlier command stored them,
+ * else compute them and store them (if the database is writable; a
+ * read-only one only gets a note on stderr).  progress: a progress line. */
+int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, size_t errlen);
+void hresults_free(struct hresults *r);
+
+/* 1 if step is recorded in analysis_done, 0 if not. */
+int analysis_done(sqlite3 *db, const char *step);
+/* Record step as done (INSERT OR REPLACE), with the seconds it took. */
+int analysis_mark(sqlite3 *db, const char *step, double seconds);
+/* Run sql (DDL, several statements) with errors into err. */
+int analysis_exec(sqlite3 *db, const char *file, const char *sql, char *err, size_t errlen);
+
+/* ------------------------------------------------------------ leaks.c */
+
+struct leak_group {
+    uint64_t key;
+    uint64_t count, bytes;
+    uint32_t examples[4];      /* object indexes, lowest addresses first */
+    uint32_t nexamples;
+};
+
+struct leak_head {
+    uint32_t obj;              /* object index of the representative */
+    uint32_t scc_size;         /* objects in its strongly connected component */
+    uint64_t held_count, held_bytes;  /* reachable from it within the leaked set */
+};
+
+struct leaks {
+    uint64_t count, bytes;     /* leaked used objects */
+    uint32_t *head_of;         /* [nobjs] object index of the head it was first
+                                  found under, GRAPH_NONE if not leaked */
+    struct leak_group *groups; /* sorted by bytes, largest first */
+    size_t ngroups;
+    struct leak_head *heads;   /* sorted by held_bytes, largest first */
+    size_t nheads;
+};
+
+/* Find the leaks from r (unreachable used objects), their heads and groups. */
+int leaks_find(struct leaks *l, const struct hgraph *h, const struct hresults *r);
+/* Store the leaks and leak_heads tables unless already there. */
+int leaks_store(const struct leaks *l, const struct hgraph *h, char *err, size_t errlen);
+void leaks_free(struct leaks *l);
+
+/* ------------------------------------------------------------ retainers.c */
+
+struct retainer {
+    uint32_t node;             /* an object or root node; for types, GRAPH_NONE */
+    uint64_t key;              /* group key (types) */
+    uint64_t count;            /* types: reachable objects of the type; else 1 */
+    uint64_t shallow;          /* types: their own bytes; objects: the size */
+    uint64_t retained_size;
+    uint64_t retained_count;
+};
+
+/* The k largest objects and roots by retained size, and every group's
+ * retained size summed over its objects not dominated by an object of the
+ * same group (Eclipse MAT's rule), largest first.  Arrays are malloc'd. */
+int retainers_top(const struct hgraph *h, const struct hresults *r, size_t k,
+                  struct retainer **objs, size_t *nobjs, struct retainer **roots, size_t *nroots,
+                  struct retainer **groups, size_t *ngroups);
+
+/* ------------------------------------------------------------ show.c */
+
+/* "[48 bytes]" or the type's name, into buf. */
+const char *hg_group_name(const struct hgraph *h, uint64_t key, char *buf, size_t len);
+/* A root for people: "data g_cache (libfoo.so)", "stack of thread 1234 (worker)", ... */
+const char *hg_root_name(const struct hgraph *h, uint32_t node, char *buf, size_t len);
+/* A node for people: a root's name, "0x55..0 [48 bytes]", or "super-root". */
+const char *hg_node_name(const struct hgraph *h, uint32_t node, char *buf, size_t len);
+/* Print the first up to 32 bytes of object i as hex + printable, and the
+ * printable strings (>= 4 chars) in its first 256 bytes, indented. */
+void show_bytes(FILE *f, const struct hgraph *h, uint32_t i, const char *indent);
+/* The same, as JSON members "bytes" (hex) and "strings" (array). */
+void show_bytes_json(struct json *j, const struct hgraph *h, uint32_t i);
+/* The offset and interior flag of the first reference src -> dst (nodes);
+ * -1 if none is in the refs table (the super-root's edges). */
+int64_t show_ref_offset(const struct hgraph *h, uint32_t src, uint32_t dst, int *interior);
+/* Print a root-to-target path (nodes[0..len-1]) as numbered steps. */
+void show_path(FILE *f, const struct hgraph *h, const uint32_t *nodes, uint32_t len);
+void show_path_json(struct json *j, const struct hgraph *h, const uint32_t *nodes, uint32_t len);
+/* Parse "0x..." or decimal; 0 or -1. */
+int parse_addr(const char *s, uint64_t *out);
+/* An item of a JSON array describing node v (id, kind, addr, size, group...). */
+void show_node_json(struct json *j, const struct hgraph *h, uint32_t v);
+
+/* ------------------------------------------------------------ keymap.c */
+
+/* Open addressing, linear probing; keys are arbitrary uint64 values. */
+struct keymap {
+    uint64_t *keys;
+    uint32_t *vals;
+    uint8_t *full;
+    size_t cap, len;
+};
+/* The slot value for key, inserting val_if_new when absent; NULL on ENOMEM. */
+uint32_t *keymap_get(struct keymap *m, uint64_t key, uint32_t val_if_new);
+/* The value for key, or GRAPH_NONE. */
+uint32_t keymap_find(const struct keymap *m, uint64_t key);
+void keymap_free(struct keymap *m);
+
+#endif

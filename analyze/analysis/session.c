@@ -1,0 +1,118 @@
+/*
+ * session.c — option parsing and opening shared by the analysis commands
+ * (see session.h), so that every one of them takes --json, --limit N,
+ * --debug-dir DIR and -h/--help the same way and fails the same way.
+ */
+#include "analysis/session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int args_parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos,
+               int maxpos)
+{
+    memset(a, 0, sizeof *a);
+    if (cli_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        return EXIT_OK;
+    }
+    const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
+    if (!dirs) {
+        cli_error("out of memory");
+        return EXIT_FAIL;
+    }
+    a->dopt.dbg.debug_dirs = dirs;
+    int opts = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (opts && !strcmp(s, "--")) {
+            opts = 0;
+        } else if (opts && !strcmp(s, "--json")) {
+            a->json = 1;
+        } else if (opts && !strcmp(s, "--limit")) {
+            char *end;
+            if (i + 1 >= argc || (a->limit = strtol(argv[i + 1], &end, 10)) <= 0 || *end)
+                return cli_usage_error("--limit takes a positive number");
+            i++;
+        } else if (opts && !strcmp(s, "--all") && (flags & ARG_ALL)) {
+            a->all = 1;
+        } else if (opts && !strcmp(s, "-o") && (flags & ARG_OUTPUT)) {
+            if (i + 1 >= argc)
+                return cli_usage_error("-o takes a file name");
+            a->output = argv[++i];
+        } else if (opts && !strcmp(s, "--debug-dir")) {
+            if (i + 1 >= argc)
+                return cli_usage_error("--debug-dir takes a directory");
+            dirs[a->dopt.dbg.ndebug_dirs++] = argv[++i];
+        } else if (opts && s[0] == '-' && s[1]) {
+            return cli_usage_error("unknown option '%s'", s);
+        } else if (a->npos < maxpos) {
+            a->pos[a->npos++] = s;
+        } else {
+            return cli_usage_error("too many arguments ('%s')", s);
+        }
+    }
+    if (a->npos < minpos)
+        return cli_usage_error(minpos == 1 ? "which snapshot or database?" : "missing arguments");
+    return -1;
+}
+
+void args_free(struct args *a)
+{
+    free((void *)a->dopt.dbg.debug_dirs);
+    a->dopt.dbg.debug_dirs = NULL;
+}
+
+int session_open(struct session *s, const char *file, const struct args *a, int results)
+{
+    char err[A_ERRLEN];
+    memset(s, 0, sizeof *s);
+    if (!(s->db = db_open_any(file, &a->dopt, err, sizeof err))) {
+        cli_error("%s", err);
+        return -1;
+    }
+    if (hgraph_load(&s->h, s->db, file, err, sizeof err)) {
+        cli_error("%s", err);
+        hgraph_free(&s->h);
+        return -1;
+    }
+    s->have_graph = 1;
+    if (results) {
+        if (hresults_get(&s->r, &s->h, 1, err, sizeof err)) {
+            cli_error("%s", err);
+            hresults_free(&s->r);
+            return -1;
+        }
+        s->have_results = 1;
+    }
+    return 0;
+}
+
+void session_close(struct session *s)
+{
+    if (s->have_results)
+        hresults_free(&s->r);
+    if (s->have_graph)
+        hgraph_free(&s->h);
+    if (s->db)
+        sqlite3_close(s->db);
+    memset(s, 0, sizeof *s);
+}
+
+void out_begin(struct json *j, const struct args *a)
+{
+    if (a->json)
+        json_init(j, stdout, JSON_PRETTY);
+}
+
+int out_finish(struct json *j, const struct args *a)
+{
+    int bad = a->json ? json_finish(j) != 0 : 0;
+    if (fflush(stdout) != 0 || bad) {
+        cli_error("stdout: write error");
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}

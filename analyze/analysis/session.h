@@ -1,0 +1,58 @@
+/*
+ * session.h — the common shape of an analysis command (leaks, explain, top,
+ * path, diff, rss): the same options parsed the same way, a database opened
+ * for each FILE (snapshot or .db, through db_open_any), the heap graph and
+ * its shared results loaded, and everything closed again.  Each cmd_*.c
+ * keeps only what is its own: its help text, its printing.
+ */
+#ifndef HEAPSNAP_ANALYSIS_SESSION_H
+#define HEAPSNAP_ANALYSIS_SESSION_H
+
+#include "analysis/analysis.h"
+#include "db/db.h"
+
+#define ARGS_MAX_POS 3
+
+/* Options every analysis command accepts, plus the optional ones below. */
+struct args {
+    const char *pos[ARGS_MAX_POS]; /* positional arguments in order */
+    int npos;
+    int json;                  /* --json */
+    long limit;                /* --limit N (default set by the caller) */
+    int all;                   /* --all (if the command takes it) */
+    const char *output;        /* -o FILE (if the command takes it) */
+    struct db_open_options dopt;
+};
+
+#define ARG_ALL    0x1u  /* the command takes --all */
+#define ARG_OUTPUT 0x2u  /* the command takes -o FILE */
+
+/*
+ * Parse argv (argv[0] is the command name) into a.  minpos..maxpos
+ * positional arguments.  Returns -1 on success, else the exit code to
+ * return (EXIT_OK after printing help, EXIT_USAGE after a usage error).
+ * Call args_free() either way.
+ */
+int args_parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos,
+               int maxpos);
+void args_free(struct args *a);
+
+/* One opened analysis: database, graph, results. */
+struct session {
+    sqlite3 *db;
+    struct hgraph h;
+    struct hresults r;
+    int have_graph, have_results;
+};
+
+/* Open file and load its graph (and, if results, the shared results).
+ * 0, or -1 after printing the error. */
+int session_open(struct session *s, const char *file, const struct args *a, int results);
+void session_close(struct session *s);
+
+/* Begin the --json document (pretty) or nothing; and finish it. */
+void out_begin(struct json *j, const struct args *a);
+/* Flush stdout and check for write errors; returns the exit code. */
+int out_finish(struct json *j, const struct args *a);
+
+#endif

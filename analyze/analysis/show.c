@@ -1,0 +1,305 @@
+/*
+ * show.c — how the analysis commands name things for people and for JSON,
+ * so that `leaks`, `explain`, `top`, `path` and `diff` all say "global
+ * g_cache", "stack of thread 1234 (worker)" and "[48 bytes]" the same way,
+ * and print a reference path and an object's first bytes identically.
+ *
+ * Object bytes come through the SQL function mem() (db/functions.c), which
+ * opens the snapshot the database was built from on first use; if it is
+ * gone, the bytes are simply not shown.
+ */
+#include "analysis/analysis.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHOW_HEX     32  /* bytes of hex dump */
+#define SHOW_SCAN    256 /* bytes searched for strings */
+#define SHOW_STRMIN  4
+#define SHOW_STRINGS 4
+
+static const char *const reg_names[] = {
+    "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi",
+    "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs",
+};
+
+int parse_addr(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+const char *hg_group_name(const struct hgraph *h, uint64_t key, char *buf, size_t len)
+{
+    if (key & HG_TYPED) {
+        sqlite3_stmt *s;
+        int found = 0;
+        if (h->typed && sqlite3_prepare_v2(h->db, "SELECT name FROM types WHERE id = ?", -1, &s, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(s, 1, (int64_t)(key & ~HG_TYPED));
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) {
+                snprintf(buf, len, "%s", (const char *)sqlite3_column_text(s, 0));
+                found = 1;
+            }
+            sqlite3_finalize(s);
+        }
+        if (!found)
+            snprintf(buf, len, "type#%" PRIu64, key & ~HG_TYPED);
+    } else {
+        snprintf(buf, len, "[%" PRIu64 " bytes]", key);
+    }
+    return buf;
+}
+
+static const char *thread_name(const struct hgraph *h, int32_t tid, char *buf, size_t len)
+{
+    sqlite3_stmt *s;
+    buf[0] = 0;
+    if (sqlite3_prepare_v2(h->db, "SELECT name FROM threads WHERE tid = ?", -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_int(s, 1, tid);
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+            snprintf(buf, len, " (%s)", (const char *)sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+    }
+    return buf;
+}
+
+const char *hg_root_name(const struct hgraph *h, uint32_t node, char *buf, size_t len)
+{
+    const struct hroot *r = &h->roots[node - 1];
+    char tn[48];
+    if (!strcmp(r->kind, "data")) {
+        if (r->name)
+            snprintf(buf, len, "global %s", r->name);
+        else
+            snprintf(buf, len, "data at 0x%" PRIx64, r->addr);
+    } else if (!strcmp(r->kind, "stack")) {
+        snprintf(buf, len, "stack of thread %d%s", r->thread, thread_name(h, r->thread, tn, sizeof tn));
+    } else if (!strcmp(r->kind, "register")) {
+        snprintf(buf, len, "registers of thread %d%s", r->thread, thread_name(h, r->thread, tn, sizeof tn));
+    } else if (!strcmp(r->kind, "tls")) {
+        snprintf(buf, len, "TLS of thread %d%s", r->thread, thread_name(h, r->thread, tn, sizeof tn));
+    } else {
+        snprintf(buf, len, "%s memory at 0x%" PRIx64, r->kind, r->addr);
+    }
+    return buf;
+}
+
+const char *hg_node_name(const struct hgraph *h, uint32_t node, char *buf, size_t len)
+{
+    if (node == 0)
+        return snprintf(buf, len, "several roots"), buf;
+    if (hg_is_root(h, node))
+        return hg_root_name(h, node, buf, len);
+    uint32_t i = hg_obj_index(h, node);
+    char g[128];
+    snprintf(buf, len, "0x%" PRIx64 " %s", h->addr[i], hg_group_name(h, h->group[i], g, sizeof g));
+    return buf;
+}
+
+/* The first min(size, want) captured bytes of object i; NULL if none. */
+static sqlite3_stmt *object_bytes(const struct hgraph *h, uint32_t i, size_t want, const uint8_t **b, int *n)
+{
+    sqlite3_stmt *s;
+    size_t len = h->osize[i] < want ? (size_t)h->osize[i] : want;
+    if (!len || sqlite3_prepare_v2(h->db, "SELECT mem(?, ?)", -1, &s, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int64(s, 1, (int64_t)h->addr[i]);
+    sqlite3_bind_int64(s, 2, (int64_t)len);
+    if (sqlite3_step(s) != SQLITE_ROW || sqlite3_column_type(s, 0) != SQLITE_BLOB) {
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    *b = sqlite3_column_blob(s, 0);
+    *n = sqlite3_column_bytes(s, 0);
+    return s;
+}
+
+/* Call fn for each run of >= SHOW_STRMIN printable bytes, at most SHOW_STRINGS. */
+static void each_string(const uint8_t *b, int n, void (*fn)(void *u, const uint8_t *s, int len), void *u)
+{
+    int found = 0;
+    for (int i = 0; i < n && found < SHOW_STRINGS;) {
+        int j = i;
+        while (j < n && b[j] >= 0x20 && b[j] < 0x7f)
+            j++;
+        if (j - i >= SHOW_STRMIN) {
+            fn(u, b + i, j - i);
+            found++;
+        }
+        i = j + 1;
+    }
+}
+
+static void print_string(void *u, const uint8_t *s, int len)
+{
+    FILE *f = ((void **)u)[0];
+    const char *indent = ((void **)u)[1];
+    fprintf(f, "%sstring \"%.*s\"\n", indent, len > 80 ? 80 : len, (const char *)s);
+}
+
+void show_bytes(FILE *f, const struct hgraph *h, uint32_t i, const char *indent)
+{
+    const uint8_t *b;
+    int n;
+    sqlite3_stmt *s = object_bytes(h, i, SHOW_SCAN, &b, &n);
+    if (!s)
+        return;
+    int k = n < SHOW_HEX ? n : SHOW_HEX;
+    fprintf(f, "%s", indent);
+    for (int x = 0; x < k; x++)
+        fprintf(f, "%02x%s", b[x], x % 8 == 7 ? "  " : " ");
+    fputc('|', f);
+    for (int x = 0; x < k; x++)
+        fputc(b[x] >= 0x20 && b[x] < 0x7f ? b[x] : '.', f);
+    fputs("|\n", f);
+    void *u[2] = {f, (void *)indent};
+    each_string(b, n, print_string, u);
+    sqlite3_finalize(s);
+}
+
+static void json_str(void *u, const uint8_t *s, int len)
+{
+    json_string_n(u, (const char *)s, (size_t)len);
+}
+
+void show_bytes_json(struct json *j, const struct hgraph *h, uint32_t i)
+{
+    const uint8_t *b;
+    int n;
+    sqlite3_stmt *s = object_bytes(h, i, SHOW_SCAN, &b, &n);
+    if (!s) {
+        json_kv_null(j, "bytes");
+        return;
+    }
+    char hex[2 * SHOW_HEX + 1];
+    int k = n < SHOW_HEX ? n : SHOW_HEX;
+    for (int x = 0; x < k; x++)
+        snprintf(hex + 2 * x, 3, "%02x", b[x]);
+    hex[2 * k] = 0;
+    json_kv_string(j, "bytes", hex);
+    json_key(j, "strings");
+    json_begin_array(j);
+    each_string(b, n, json_str, j);
+    json_end_array(j);
+    sqlite3_finalize(s);
+}
+
+int64_t show_ref_offset(const struct hgraph *h, uint32_t src, uint32_t dst, int *interior)
+{
+    sqlite3_stmt *s;
+    int64_t off = -1;
+    *interior = 0;
+    if (src == 0 || sqlite3_prepare_v2(h->db, "SELECT offset, interior FROM refs WHERE src = ? AND dst = ?"
+                                       " ORDER BY offset LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(s, 1, hg_node_id(h, src));
+    sqlite3_bind_int64(s, 2, hg_node_id(h, dst));
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        off = sqlite3_column_int64(s, 0);
+        *interior = sqlite3_column_int(s, 1);
+    }
+    sqlite3_finalize(s);
+    return off;
+}
+
+/* Where in src the reference sits, for people: "+0x10", "rax", "g_x+0x8". */
+static const char *field_name(const struct hgraph *h, uint32_t src, int64_t off, char *buf, size_t len)
+{
+    if (off < 0)
+        return snprintf(buf, len, "?"), buf;
+    if (hg_is_root(h, src)) {
+        const struct hroot *r = &h->roots[src - 1];
+        if (!strcmp(r->kind, "register") && off / 8 < (int64_t)(sizeof reg_names / sizeof reg_names[0]))
+            return snprintf(buf, len, "%%%s", reg_names[off / 8]), buf;
+        if (!strcmp(r->kind, "data") && r->name)
+            return snprintf(buf, len, "%s+0x%" PRIx64, r->name, (uint64_t)off), buf;
+        return snprintf(buf, len, "0x%" PRIx64, r->addr + (uint64_t)off), buf;
+    }
+    snprintf(buf, len, "+0x%" PRIx64, (uint64_t)off);
+    return buf;
+}
+
+void show_path(FILE *f, const struct hgraph *h, const uint32_t *nodes, uint32_t len)
+{
+    char a[256], b[64];
+    uint32_t k = 0;
+    if (len && nodes[0] == 0)
+        k = 1; /* the super-root is bookkeeping, not a step */
+    for (; k < len; k++) {
+        uint32_t v = nodes[k];
+        if (hg_is_root(h, v)) {
+            const struct hroot *r = &h->roots[v - 1];
+            fprintf(f, "  %s  (%s root", hg_root_name(h, v, a, sizeof a), r->kind);
+            if (strcmp(r->kind, "register"))
+                fprintf(f, ", 0x%" PRIx64 ", %" PRIu64 " bytes", r->addr, r->size);
+            fputs(")\n", f);
+            continue;
+        }
+        int interior = 0;
+        int64_t off = k ? show_ref_offset(h, nodes[k - 1], v, &interior) : -1;
+        uint32_t i = hg_obj_index(h, v);
+        char g[128];
+        if (k && nodes[k - 1] != 0)
+            fprintf(f, "    --[%s]%s--> ", field_name(h, nodes[k - 1], off, b, sizeof b),
+                    interior ? " (interior)" : "");
+        else
+            fputs("    ", f);
+        fprintf(f, "0x%" PRIx64 " %s\n", h->addr[i], hg_group_name(h, h->group[i], g, sizeof g));
+    }
+}
+
+void show_node_json(struct json *j, const struct hgraph *h, uint32_t v)
+{
+    char buf[256];
+    json_begin_object(j);
+    json_kv_int(j, "id", hg_node_id(h, v));
+    if (v == 0) {
+        json_kv_string(j, "kind", "super-root");
+    } else if (hg_is_root(h, v)) {
+        const struct hroot *r = &h->roots[v - 1];
+        json_kv_string(j, "kind", "root");
+        json_kv_string(j, "root_kind", r->kind);
+        json_kv_string(j, "name", r->name);
+        if (r->thread)
+            json_kv_int(j, "thread", r->thread);
+        else
+            json_kv_null(j, "thread");
+        json_kv_hex(j, "addr", r->addr);
+        json_kv_string(j, "label", hg_root_name(h, v, buf, sizeof buf));
+    } else {
+        uint32_t i = hg_obj_index(h, v);
+        json_kv_string(j, "kind", "object");
+        json_kv_hex(j, "addr", h->addr[i]);
+        json_kv_uint(j, "size", h->osize[i]);
+        json_kv_string(j, "type", hg_group_name(h, h->group[i], buf, sizeof buf));
+    }
+    json_end_object(j);
+}
+
+void show_path_json(struct json *j, const struct hgraph *h, const uint32_t *nodes, uint32_t len)
+{
+    char b[64];
+    json_begin_array(j);
+    for (uint32_t k = nodes[0] == 0 ? 1 : 0; k < len; k++) {
+        json_begin_object(j);
+        json_key(j, "node");
+        show_node_json(j, h, nodes[k]);
+        if (k && nodes[k - 1] != 0) {
+            int interior = 0;
+            int64_t off = show_ref_offset(h, nodes[k - 1], nodes[k], &interior);
+            json_kv_int(j, "offset", off);
+            json_kv_string(j, "field", field_name(h, nodes[k - 1], off, b, sizeof b));
+            json_kv_bool(j, "interior", interior);
+        }
+        json_end_object(j);
+    }
+    json_end_array(j);
+}

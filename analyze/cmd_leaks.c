@@ -1,0 +1,172 @@
+/*
+ * cmd_leaks.c — `heapsnap leaks FILE`: the used objects no root reaches,
+ * grouped by type (by size until types exist), and the leak heads that
+ * hold them (analysis/leaks.c has the rules).  The answer is also left in
+ * the database as the leaks and leak_heads tables.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis/session.h"
+#include "cli.h"
+#include "commands.h"
+
+static const char help[] =
+    "usage: heapsnap leaks [options] FILE.hsnap|FILE.db\n"
+    "\n"
+    "Find the heap objects that are allocated but that nothing the program can\n"
+    "reach points to (conservatively: any word that looks like a pointer into an\n"
+    "object keeps it).  Leaks are grouped by type, or by size as \"[48 bytes]\"\n"
+    "while the objects have no types; each group shows a few addresses and the\n"
+    "first bytes and strings of one.  Leak heads are the leaked objects that no\n"
+    "other leaked object points to (for a lost cycle, one member stands for it):\n"
+    "each is shown with everything it holds.\n"
+    "\n"
+    "The results are stored in the database: tables leaks(object, head,\n"
+    "group_key) and leak_heads(object, held_count, held_bytes, scc_size), and\n"
+    "analysis(id, reachable, idom, ...) for every object (docs/schema.md).\n"
+    "\n"
+    "options:\n"
+    "  --limit N          show N groups and N heads (default 20)\n"
+    "  --all              also list every leaked object with its head\n"
+    "  --json             one JSON document\n"
+    "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: 0 success (leaks or not), 1 the file could not be analysed, 2 usage\n";
+
+static void text(const struct session *s, const struct leaks *l, const struct args *a)
+{
+    const struct hgraph *h = &s->h;
+    char b1[32], b2[32], g[128];
+    printf("%s: %" PRIu64 " leaked objects, %s, of %" PRIu64 " used (%s); %zu leak heads\n", h->file, l->count,
+           cli_bytes(b1, sizeof b1, l->bytes), h->used_count, cli_bytes(b2, sizeof b2, h->used_bytes), l->nheads);
+    if (!l->count)
+        return;
+    printf("\nLeaked objects by type:\n  %10s  %12s  %-20s  %s\n", "count", "bytes", "type", "examples");
+    for (size_t k = 0; k < l->ngroups && k < (size_t)a->limit; k++) {
+        const struct leak_group *lg = &l->groups[k];
+        printf("  %10" PRIu64 "  %12" PRIu64 "  %-20s ", lg->count, lg->bytes, hg_group_name(h, lg->key, g, sizeof g));
+        for (uint32_t e = 0; e < lg->nexamples; e++)
+            printf(" 0x%" PRIx64, h->addr[lg->examples[e]]);
+        printf("%s\n", lg->count > lg->nexamples ? " ..." : "");
+        show_bytes(stdout, h, lg->examples[0], "        ");
+    }
+    if (l->ngroups > (size_t)a->limit)
+        printf("  ... %zu more groups (--limit)\n", l->ngroups - (size_t)a->limit);
+    printf("\nLeak heads (what each holds within the leak):\n  %-18s  %-14s  %10s  %12s\n", "head", "type", "objects",
+           "bytes");
+    for (size_t k = 0; k < l->nheads && k < (size_t)a->limit; k++) {
+        const struct leak_head *hd = &l->heads[k];
+        printf("  0x%-16" PRIx64 "  %-14s  %10" PRIu64 "  %12" PRIu64, h->addr[hd->obj],
+               hg_group_name(h, h->group[hd->obj], g, sizeof g), hd->held_count, hd->held_bytes);
+        if (hd->scc_size > 1)
+            printf("  (a cycle of %u objects)", hd->scc_size);
+        putchar('\n');
+    }
+    if (l->nheads > (size_t)a->limit)
+        printf("  ... %zu more heads (--limit)\n", l->nheads - (size_t)a->limit);
+    if (a->all) {
+        printf("\nEvery leaked object:\n  %-18s  %10s  %s\n", "object", "size", "head");
+        for (uint32_t i = 0; i < h->nobjs; i++)
+            if (l->head_of[i] != GRAPH_NONE)
+                printf("  0x%-16" PRIx64 "  %10" PRIu64 "  0x%" PRIx64 "\n", h->addr[i], h->osize[i],
+                       h->addr[l->head_of[i]]);
+    }
+}
+
+static void json(struct json *j, const struct session *s, const struct leaks *l, const struct args *a)
+{
+    const struct hgraph *h = &s->h;
+    char g[128];
+    json_begin_object(j);
+    json_kv_string(j, "file", h->file);
+    json_kv_uint(j, "used_count", h->used_count);
+    json_kv_uint(j, "used_bytes", h->used_bytes);
+    json_kv_uint(j, "leaked_count", l->count);
+    json_kv_uint(j, "leaked_bytes", l->bytes);
+    json_kv_uint(j, "heads_count", l->nheads);
+    json_key(j, "groups");
+    json_begin_array(j);
+    for (size_t k = 0; k < l->ngroups && k < (size_t)a->limit; k++) {
+        const struct leak_group *lg = &l->groups[k];
+        json_begin_object(j);
+        json_kv_string(j, "type", hg_group_name(h, lg->key, g, sizeof g));
+        json_kv_uint(j, "count", lg->count);
+        json_kv_uint(j, "bytes", lg->bytes);
+        json_key(j, "examples");
+        json_begin_array(j);
+        for (uint32_t e = 0; e < lg->nexamples; e++)
+            json_hex(j, h->addr[lg->examples[e]]);
+        json_end_array(j);
+        show_bytes_json(j, h, lg->examples[0]);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_key(j, "heads");
+    json_begin_array(j);
+    for (size_t k = 0; k < l->nheads && k < (size_t)a->limit; k++) {
+        const struct leak_head *hd = &l->heads[k];
+        json_begin_object(j);
+        json_kv_hex(j, "addr", h->addr[hd->obj]);
+        json_kv_uint(j, "size", h->osize[hd->obj]);
+        json_kv_string(j, "type", hg_group_name(h, h->group[hd->obj], g, sizeof g));
+        json_kv_uint(j, "held_count", hd->held_count);
+        json_kv_uint(j, "held_bytes", hd->held_bytes);
+        json_kv_uint(j, "scc_size", hd->scc_size);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    if (a->all) {
+        json_key(j, "objects");
+        json_begin_array(j);
+        for (uint32_t i = 0; i < h->nobjs; i++) {
+            if (l->head_of[i] == GRAPH_NONE)
+                continue;
+            json_begin_object(j);
+            json_kv_hex(j, "addr", h->addr[i]);
+            json_kv_uint(j, "size", h->osize[i]);
+            json_kv_hex(j, "head", h->addr[l->head_of[i]]);
+            json_end_object(j);
+        }
+        json_end_array(j);
+    }
+    json_end_object(j);
+}
+
+int cmd_leaks(int argc, char **argv)
+{
+    struct args a;
+    int rc = args_parse(&a, argc, argv, help, ARG_ALL, 1, 1);
+    if (rc >= 0) {
+        args_free(&a);
+        return rc;
+    }
+    if (!a.limit)
+        a.limit = 20;
+    struct session s;
+    struct leaks l = {0};
+    struct json j;
+    char err[A_ERRLEN];
+    rc = EXIT_FAIL;
+    if (session_open(&s, a.pos[0], &a, 1))
+        goto out;
+    if (leaks_find(&l, &s.h, &s.r)) {
+        cli_error("%s: out of memory finding leaks", a.pos[0]);
+        goto out;
+    }
+    if (leaks_store(&l, &s.h, err, sizeof err))
+        cli_warn("%s", err);
+    out_begin(&j, &a);
+    if (a.json)
+        json(&j, &s, &l, &a);
+    else
+        text(&s, &l, &a);
+    rc = out_finish(&j, &a);
+out:
+    leaks_free(&l);
+    session_close(&s);
+    args_free(&a);
+    return rc;
+}
