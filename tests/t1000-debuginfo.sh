@@ -16,14 +16,23 @@ PROBE=$ROOT/build/tools/dbgprobe
 LIBC=/lib/x86_64-linux-gnu/libc.so.6
 CC=${CC:-cc}
 
+# Cases run in subshells, so the processes they start are listed in a file
+# (not in lib.sh's $_pids, which a subshell cannot extend) and stopped by
+# stop_started before test_done.
+started() { echo "$1" >>"$TRASH/started.pids"; }
+stop_started() {
+    local p
+    for p in $(cat "$TRASH/started.pids" 2>/dev/null); do stop_sample "$p"; done
+}
+
 # run_copy BINARY: start a copy of dbg_target from wherever BINARY is, with
-# its report in BINARY.report; sets SAMPLE_PID (stopped by test_done).
+# its report in BINARY.report; sets SAMPLE_PID.
 run_copy() {
     local bin=$1
     rm -f "$bin.report"
     "$bin" "$bin.report" >/dev/null 2>&1 &
     SAMPLE_PID=$!
-    _pids="$_pids $SAMPLE_PID"
+    started $SAMPLE_PID
     local i=0
     while ! grep -qx ready "$bin.report" 2>/dev/null; do
         i=$((i + 1))
@@ -76,7 +85,8 @@ check_sample_layout() {
 
 test_expect_success 'setup: a captured dbg_target' '
     test -x "$PROBE" && test -x "$CAPTURE" &&
-    start_sample dbg_target &&
+    { start_sample dbg_target || { started "${SAMPLE_PID:-}"; false; }; } &&
+    started $SAMPLE_PID &&
     echo $SAMPLE_PID >target.pid &&
     cp "$TRASH/dbg_target.report" target.report &&
     snap $SAMPLE_PID target.hsnap
@@ -312,4 +322,5 @@ else
 test_skip 'a Go binary: compressed DWARF, struct layout and global as Go reports them' 'no go toolchain'
 fi
 
+stop_started
 test_done
