@@ -13,6 +13,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,12 +95,6 @@ static void phase(struct ctx *c, const char *what)
     if (c->o->verbose && last)
         fprintf(stderr, "heapsnap-capture: %-28s %9.1f ms\n", what, (double)(t - last) / 1e6);
     last = t;
-}
-
-static int target_gone(pid_t pid)
-{
-    char st;
-    return procfs_proc_state(pid, &st) < 0 || st == 'Z' || st == 'X';
 }
 
 static int wanted(const struct hs_mapping *m, int policy)
@@ -211,6 +206,23 @@ static int make_buffer(struct ctx *c, uint64_t estimate)
 }
 
 /* ------------------------------------------------------------ while stopped */
+
+/*
+ * While the target is stopped, every millisecond we wait for a CPU is a
+ * millisecond of the target's pause, and on a busy machine that wait can
+ * double the pause.  So, where allowed (root or RLIMIT_RTPRIO), the stop
+ * and the copy run at the lowest real-time priority; the copy threads
+ * inherit it.  The window is bounded (--timeout for the stop, then a copy
+ * of known size), and the kernel's RT throttling keeps 5% for others.
+ * Unprivileged, this silently does nothing.
+ */
+static void realtime(int on)
+{
+    struct sched_param sp;
+    memset(&sp, 0, sizeof sp);
+    sp.sched_priority = on ? 1 : 0;
+    sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &sp);
+}
 
 static int add_range(struct ctx *c, uint64_t addr, uint64_t npages, uint32_t flags, uint8_t *state,
                      uint64_t present)
@@ -353,7 +365,7 @@ static int emit(struct ctx *c, uint64_t addr, uint64_t npages, uint32_t flags, u
 
 static int copy_failed(struct ctx *c, uint64_t addr)
 {
-    if (errno == ESRCH || target_gone(c->pid))
+    if (errno == ESRCH || procfs_process_exited(c->pid))
         return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
     return fail(c, errno, "copying memory at 0x%llx: %s", (unsigned long long)addr, strerror(errno));
 }
@@ -416,7 +428,7 @@ static int stream_all(struct ctx *c)
             p = q;
         }
     }
-    if (target_gone(c->pid))
+    if (procfs_process_exited(c->pid))
         return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
     return 0;
 }
@@ -425,7 +437,7 @@ static int stopped_phase(struct ctx *c, int *streamed)
 {
     c->proc.capture_time_ns = now_real_ns();
     if (procfs_read_maps(c->pid, 0, &c->maps, &c->nmaps) < 0) {
-        if (target_gone(c->pid))
+        if (procfs_process_exited(c->pid))
             return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
         return fail(c, errno, "cannot read /proc/%d/maps: %s", (int)c->pid, strerror(errno));
     }
@@ -454,7 +466,7 @@ static int stopped_phase(struct ctx *c, int *streamed)
     if (copy_all(c) < 0)
         return -1;
     phase(c, "stopped: copy");
-    if (target_gone(c->pid))
+    if (procfs_process_exited(c->pid))
         return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
     return 0;
 }
@@ -540,13 +552,17 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
         goto out;
     phase(c, "pre-fault the buffer");
 
-    if (stop_all(&c->stop, o->pid, o->timeout_s, err, errlen) < 0)
+    realtime(1);
+    if (stop_all(&c->stop, o->pid, o->timeout_s, err, errlen) < 0) {
+        realtime(0);
         goto out;
+    }
     phase(c, "stop every thread");
     int r = stopped_phase(c, &streamed);
     int e = errno;
     stop_detach_all(&c->stop);
     uint64_t resumed = stop_now_ns();
+    realtime(0);
     phase(c, "detach");
     c->st.pause_ns = resumed - c->stop.interrupt_ns;
     if (r < 0) {

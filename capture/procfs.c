@@ -288,6 +288,25 @@ int procfs_proc_state(pid_t pid, char *state)
     return 0;
 }
 
+int procfs_process_exited(pid_t pid)
+{
+    char st;
+    if (procfs_proc_state(pid, &st) < 0)
+        return 1;
+    if (st != 'Z' && st != 'X')
+        return 0;
+    pid_t *tids;
+    size_t n;
+    if (procfs_list_tasks(pid, &tids, &n) < 0)
+        return 1;
+    int live = 0;
+    char name[16];
+    for (size_t i = 0; i < n && !live; i++)
+        live = procfs_task_state(pid, tids[i], &st, name) == 0 && st != 'Z' && st != 'X';
+    free(tids);
+    return !live;
+}
+
 int procfs_env_range(pid_t pid, uint64_t *start, uint64_t *end)
 {
     char path[64], *buf;

@@ -35,6 +35,11 @@ int procfs_task_state(pid_t pid, pid_t tid, char *state, char name[16]);
 /* The state letter of the process itself ('Z' or 'X' once it has exited). */
 int procfs_proc_state(pid_t pid, char *state);
 
+/* True once the process has exited: no /proc entry, or every thread is a
+ * zombie.  (A zombie main thread alone is not enough: after pthread_exit()
+ * in main() the others run on.) */
+int procfs_process_exited(pid_t pid);
+
 /* [env_start, env_end) from /proc/PID/stat: where the kernel put the
  * environment strings at exec time, on the main thread's stack. */
 int procfs_env_range(pid_t pid, uint64_t *start, uint64_t *end);

@@ -181,13 +181,6 @@ static void alarm_ticks(int on)
     }
 }
 
-static int process_gone(pid_t pid)
-{
-    char st;
-    if (procfs_proc_state(pid, &st) < 0)
-        return 1;
-    return st == 'Z' || st == 'X';
-}
 
 static const char *state_words(char st)
 {
@@ -241,7 +234,7 @@ static int wait_all(struct stop_set *s, uint64_t deadline, double timeout_s, cha
         }
         if (errno != EINTR)
             return -1;
-        if (process_gone(s->pid)) {
+        if (procfs_process_exited(s->pid)) {
             snprintf(err, errlen, "process %d exited while it was being stopped", (int)s->pid);
             errno = ESRCH;
             return -1;
@@ -318,7 +311,7 @@ int stop_all(struct stop_set *s, pid_t pid, double timeout_s, char *err, size_t 
         if (added == 0)
             break;
     }
-    if (process_gone(pid)) {
+    if (procfs_process_exited(pid)) {
         e = ESRCH;
         snprintf(err, errlen, "process %d exited while it was being stopped", (int)pid);
         goto out;
