@@ -552,7 +552,7 @@ static const struct dbg_layout *build_layout(struct dbg_dwarf *dw, Dwarf_Off off
 
 static int add_member(struct dbg_dwarf *dw, struct fields *f, Dwarf_Die m, int depth)
 {
-    const char *name = die_name(dw, m);
+    const char *name = die_tag(dw, m) == DW_TAG_inheritance ? NULL : die_name(dw, m);
     struct dbg_field x = {.offset = member_offset(dw, m)};
     Dwarf_Off type = 0, st;
     if (attr_ref(dw, m, DW_AT_type, &type) == 0) {
@@ -573,7 +573,8 @@ static int add_member(struct dbg_dwarf *dw, struct fields *f, Dwarf_Die m, int d
         return -1;
     if (name || !x.layout)
         return 0;
-    /* An anonymous struct or union: its members are reachable by name from here. */
+    /* An anonymous struct or union, or a base class: its members are
+     * reachable by name from here. */
     for (size_t i = 0; i < x.layout->nfields; i++) {
         struct dbg_field y = x.layout->fields[i];
         if (!y.name[0])
@@ -616,7 +617,12 @@ static const struct dbg_layout *build_layout(struct dbg_dwarf *dw, Dwarf_Off off
     int r = dwarf_child(die, &c, &err), n = 0, ok = o->l.name != NULL;
     drop_error(dw->dbg, &err);
     while (ok && r == DW_DLV_OK && c && n++ < MAX_MEMBERS) {
-        if (die_tag(dw, c) == DW_TAG_member && add_member(dw, &f, c, depth) < 0)
+        int tag = die_tag(dw, c);
+        /* A C++ static member (DWARF 4 DW_TAG_member with DW_AT_declaration)
+         * takes no room in the object; a base class is an anonymous member. */
+        if (((tag == DW_TAG_member && !has_attr(dw, c, DW_AT_declaration)) ||
+             tag == DW_TAG_inheritance) &&
+            add_member(dw, &f, c, depth) < 0)
             ok = 0;
         Dwarf_Die next = NULL;
         r = dwarf_siblingof_b(dw->dbg, c, 1, &next, &err);
