@@ -13,6 +13,7 @@
 #define HEAPSNAP_CLI_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EXIT_OK    0
