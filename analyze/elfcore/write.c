@@ -11,10 +11,12 @@
  * section header.
  *
  * Pages the snapshot did not store are not written: on a regular file they
- * stay holes (a sparse file, zeros when read), on a pipe zeros are written.
+ * stay holes (a sparse file, zeros when read); on a pipe, or a file opened
+ * for appending, everything is written in order, zeros included.
  */
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,7 +225,11 @@ int core_write(const struct hs_snapshot *s, const struct core_options *opt, int 
 
     struct stat st;
     struct out o = {.fd = fd, .name = outname, .err = err};
-    o.seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    /* Holes and pwrite only on a regular file we write from its start:
+     * with O_APPEND (">>") pwrite would ignore the offsets. */
+    int fl = fcntl(fd, F_GETFL);
+    o.seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fl != -1 && !(fl & O_APPEND) &&
+                 lseek(fd, 0, SEEK_CUR) == 0;
     if (out_write_at(&o, 0, head.p, head.len) != 0)
         goto done;
     for (size_t i = 0; i < segs.n; i++) {
