@@ -46,17 +46,23 @@ static const char info_help[] =
 
 /* ------------------------------------------------------------ formatting */
 
-/* Print s, with bytes that are not printable ASCII shown as \xNN. */
-static void put_safe(FILE *f, const char *s)
+/* Print s, with bytes that are not printable ASCII (and the backslash)
+ * shown as \xNN.  Returns the number of columns printed. */
+static int put_safe(FILE *f, const char *s)
 {
+    int cols = 0;
     if (!s)
-        return;
+        return 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+        if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
             fputc(*p, f);
-        else
+            cols++;
+        } else {
             fprintf(f, "\\x%02x", *p);
+            cols += 4;
+        }
     }
+    return cols;
 }
 
 static void perms(const struct hs_mapping *m, char out[5])
@@ -208,8 +214,7 @@ static void text_threads(FILE *f, const struct hs_snapshot *s)
         char name[17];
         thread_name(&t[i], name);
         fprintf(f, "  %-8" PRId32 " ", t[i].tid);
-        int w = (int)strlen(name);
-        put_safe(f, name);
+        int w = put_safe(f, name);
         fprintf(f, "%*s %-5c 0x%016" PRIx64 " 0x%016" PRIx64, w < 16 ? 16 - w : 0, "",
                 state_char(t[i].state), t[i].regs[HS_RIP], t[i].regs[HS_RSP]);
         if (t[i].stack_start || t[i].stack_end)
