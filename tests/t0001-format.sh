@@ -178,4 +178,41 @@ test_expect_success 'compression levels change the size, not the contents' '
     ! cmp -s l1.hsnap l19.hsnap
 '
 
+test_expect_success 'damage behind the checksums is still caught and named' '
+    set -- $(offsets_of a.hsnap memory | sed -n 2p) &&
+    n=$1 off=$2 &&
+    cp a.hsnap z.hsnap && "$SYNTH" flip z.hsnap $((off + 40 + 32 + 256)) --fix-crc &&
+    test_must_fail "$SYNTH" dump z.hsnap 2>err &&
+    grep -q "^z.hsnap: section $n (memory) at offset $off: zstd: " err &&
+    test_must_fail "$SYNTH" verify z.hsnap >/dev/null 2>err &&
+    grep -q "^z.hsnap: section $n (memory) at offset $off: zstd: " err &&
+    cp a.hsnap s.hsnap && "$SYNTH" poke s.hsnap $((off + 40 + 32 + 7)) 9 &&
+    test_must_fail "$SYNTH" dump s.hsnap 2>err &&
+    grep -q "section $n (memory) at offset $off: page 7 (0x[0-9a-f]*) has invalid state 9" err &&
+    cp a.hsnap b.hsnap && "$SYNTH" poke b.hsnap $((off + 40 + 28)) 5 &&
+    test_must_fail "$SYNTH" dump b.hsnap 2>err &&
+    grep -q "section $n (memory) at offset $off: block 5 of range 0 does not continue block 0" err &&
+    cp a.hsnap p.hsnap && "$SYNTH" poke p.hsnap $((off + 40 + 9)) 3 &&
+    test_must_fail "$SYNTH" dump p.hsnap 2>err &&
+    grep -q "section $n (memory) at offset $off: page size 768 is not a power of two" err
+'
+
+test_expect_success 'a forged record count is refused before anything is allocated' '
+    set -- $(offsets_of a.hsnap index) &&
+    cp a.hsnap i.hsnap && "$SYNTH" poke i.hsnap $(($2 + 40 + 3)) 0x40 &&
+    test_must_fail "$SYNTH" dump i.hsnap 2>err &&
+    grep -q "section $1 (index) at offset $2: 1073741834 entries do not fill 328 bytes" err
+'
+
+test_expect_success 'a large snapshot reads the same on one thread or two' '
+    "$SYNTH" big big.hsnap 24 2>/dev/null &&
+    HSNAP_WRITER_THREADS=1 "$SYNTH" big big1.hsnap 24 2>/dev/null &&
+    cmp big.hsnap big1.hsnap &&
+    "$SYNTH" dump big.hsnap >d2 &&
+    HSNAP_READER_THREADS=1 "$SYNTH" dump big.hsnap >d1 &&
+    test_cmp d1 d2 &&
+    grep -q "^range 555555560000-555556d60000 flags 1 data 4608 zero 1536 " d1 &&
+    "$SYNTH" verify big.hsnap >/dev/null
+'
+
 test_done

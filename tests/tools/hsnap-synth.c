@@ -15,7 +15,10 @@
  *   hsnap-synth verify FILE            hs_verify with the per-section log
  *   hsnap-synth zeros FILE NPAGES      one range of NPAGES all-zero DATA pages
  *   hsnap-synth version FILE MAJOR MINOR   rewrite the header's version (and CRC)
- *   hsnap-synth flip FILE OFFSET       flip the low bit of the byte at OFFSET
+ *   hsnap-synth flip FILE OFFSET [--fix-crc]   flip the low bit of the byte at
+ *                                      OFFSET; --fix-crc then recomputes every
+ *                                      checksum, to reach the checks behind them
+ *   hsnap-synth poke FILE OFFSET BYTE  set one byte and recompute every checksum
  *   hsnap-synth big FILE MIB [LEVEL]   a MIB-MiB heap-like range; prints MB/s
  *   hsnap-synth time-read FILE         time hs_open (full) and hs_verify
  *
@@ -718,6 +721,55 @@ static int edit_flip(uint8_t *buf, long len, long off, void *arg)
     return 0;
 }
 
+/* Recompute every checksum of a (damaged) file, walking it the way the
+ * layout in docs/format.md says; stops quietly where the walk cannot go. */
+static void fix_crcs(uint8_t *b, long n)
+{
+    uint32_t hl, v;
+    if (n < 24)
+        return;
+    memcpy(&hl, b + 12, 4);
+    if (hl < 24 || hl > (uint32_t)n)
+        return;
+    v = hs_crc32c(0, b, hl - 4);
+    memcpy(b + hl - 4, &v, 4);
+    long off = hl;
+    while (n - off >= 40) {
+        uint8_t *h = b + off;
+        uint64_t stored;
+        uint32_t type;
+        memcpy(&stored, h + 16, 8);
+        memcpy(&type, h + 4, 4);
+        if (stored > (uint64_t)(n - off - 40))
+            return;
+        v = hs_crc32c(0, h + 40, (size_t)stored);
+        memcpy(h + 32, &v, 4);
+        v = hs_crc32c(0, h, 36);
+        memcpy(h + 36, &v, 4);
+        off += 40 + (long)stored;
+        if (type == HS_SEC_INDEX && n - off >= 24) {
+            v = hs_crc32c(hs_crc32c(0, b + off, 12), b + off + 16, 8);
+            memcpy(b + off + 12, &v, 4);
+            return;
+        }
+    }
+}
+
+static int edit_flip_fix(uint8_t *buf, long len, long off, void *arg)
+{
+    (void)arg;
+    buf[off] ^= 1;
+    fix_crcs(buf, len);
+    return 0;
+}
+
+static int edit_poke(uint8_t *buf, long len, long off, void *arg)
+{
+    buf[off] = *(uint8_t *)arg;
+    fix_crcs(buf, len);
+    return 0;
+}
+
 static int edit_version(uint8_t *buf, long len, long off, void *arg)
 {
     (void)off;
@@ -835,6 +887,12 @@ int main(int argc, char **argv)
         return cmd_zeros(argv[2], strtoull(argv[3], NULL, 0));
     if (argc == 4 && !strcmp(argv[1], "flip"))
         return rewrite(argv[2], strtol(argv[3], NULL, 0), edit_flip, NULL);
+    if (argc == 5 && !strcmp(argv[1], "flip") && !strcmp(argv[4], "--fix-crc"))
+        return rewrite(argv[2], strtol(argv[3], NULL, 0), edit_flip_fix, NULL);
+    if (argc == 5 && !strcmp(argv[1], "poke")) {
+        uint8_t v = (uint8_t)strtoul(argv[4], NULL, 0);
+        return rewrite(argv[2], strtol(argv[3], NULL, 0), edit_poke, &v);
+    }
     if (argc == 5 && !strcmp(argv[1], "version")) {
         unsigned v[2] = {(unsigned)atoi(argv[3]), (unsigned)atoi(argv[4])};
         return rewrite(argv[2], 0, edit_version, v);
