@@ -32,7 +32,9 @@
 #define MAX_DEPTH       32        /* typedef chains, nested structs, namespaces */
 #define MAX_MEMBERS     100000    /* members of one struct */
 #define MAX_TOP_DIES    50000000u /* top-level DIEs of one module, all CUs */
-#define MAX_FIELDS      1000000   /* fields of one layout, anonymous members lifted */
+#define MAX_FIELDS      65536     /* fields of one layout, anonymous members lifted: a
+                                     hostile nest of anonymous members could double
+                                     them at every level */
 
 /* A layout we built, with the storage its pointers point into. */
 struct owned_layout {
@@ -454,9 +456,9 @@ static uint64_t type_size(struct dbg_dwarf *dw, Dwarf_Off off, uint64_t *count, 
         elem_size = type_size(dw, elem, &sub, depth + 1);
     Dwarf_Error err = NULL;
     Dwarf_Die c = NULL;
-    int r = dwarf_child(t, &c, &err), dims = 0;
+    int r = dwarf_child(t, &c, &err), dims = 0, n = 0;
     drop_error(dw->dbg, &err);
-    while (r == DW_DLV_OK && c && dims < 64) {
+    while (r == DW_DLV_OK && c && dims < 64 && n++ < MAX_MEMBERS) {
         if (die_tag(dw, c) == DW_TAG_subrange_type) {
             uint64_t n = 0, ub, lb = 0;
             int64_t sub_count;
