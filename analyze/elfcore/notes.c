@@ -135,13 +135,38 @@ static void add_prpsinfo(struct core_buf *b, const struct hs_process *p, const s
     add_note(b, NT_PRPSINFO, d, sizeof d);
 }
 
+/* True if every page of the mapping holding addr has its bytes stored in
+ * the snapshot (DATA), not merely readable as zeros. */
+static int mapping_stored(const struct hs_snapshot *s, uint64_t addr)
+{
+    size_t n;
+    const struct hs_mapping *m = hs_get_mappings(s, &n);
+    const struct hs_mapping *hit = NULL;
+    for (size_t i = 0; i < n && !hit; i++)
+        if (m[i].start <= addr && addr < m[i].end)
+            hit = &m[i];
+    if (!hit)
+        return 0;
+    for (uint64_t a = hit->start; a < hit->end;) {
+        const struct hs_mem_range *r = hs_find_range(s, a);
+        if (!r || !r->page_size)
+            return 0;
+        uint64_t page = (a - r->start) / r->page_size;
+        if (page >= (r->end - r->start) / r->page_size || r->page_state[page] != HS_PAGE_DATA)
+            return 0;
+        a = r->start + (page + 1) * r->page_size;
+    }
+    return 1;
+}
+
 /*
  * NT_AUXV: the recorded vector, except that AT_SYSINFO_EHDR becomes
- * AT_IGNORE when the vDSO's ELF header was not captured (it is not, under
- * the default policy): gdb would try to read the vDSO image from the core
- * and print "Failed to read a valid object file image from memory".  The
- * vDSO only matters for frames inside it, which a stopped thread is
- * almost never in.
+ * AT_IGNORE unless the whole vDSO was stored.  gdb reads the vDSO image at
+ * that address from the core: under the default policy it is not
+ * captured ("Failed to read a valid object file image from memory"), and
+ * a vDSO page the process never touched is "not present" to the capture
+ * and reads as zeros ("corrupt string table index").  The vDSO only
+ * matters for frames inside it, which a stopped thread is almost never in.
  */
 static void add_auxv(struct core_buf *b, const struct hs_snapshot *s, const struct hs_process *p)
 {
@@ -152,9 +177,8 @@ static void add_auxv(struct core_buf *b, const struct hs_snapshot *s, const stru
         return;
     }
     memcpy(v, p->auxv, n * sizeof *v);
-    uint8_t ehdr[64];
     for (size_t i = 0; i < n; i += 2)
-        if (v[i] == AT_SYSINFO_EHDR && hs_read(s, v[i + 1], ehdr, sizeof ehdr) != 0)
+        if (v[i] == AT_SYSINFO_EHDR && !mapping_stored(s, v[i + 1]))
             v[i] = AT_IGNORE;
     add_note(b, NT_AUXV, v, n * sizeof *v);
     free(v);
