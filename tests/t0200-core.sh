@@ -40,6 +40,10 @@ regs_table() {
 start_sample patterns || true
 PID=${SAMPLE_PID:-}
 "$CAPTURE" -q "$PID" -o snap.hsnap >capture.out 2>&1 || true
+# The threads sample (16 blocked threads and churn) for the backtrace case.
+SAMPLE_PID=
+start_sample threads || true
+TPID=${SAMPLE_PID:-}
 
 test_expect_success 'setup: patterns is running and was captured' '
     test -n "$PID" &&
@@ -137,6 +141,35 @@ test_expect_success 'without the DT_DEBUG reconstruction gdb lists no libraries 
     grep "No shared libraries loaded" gdb.out
 '
 
+test_expect_success 'with --mappings=all the core opens in gdb without a warning' '
+    "$CAPTURE" -q --mappings=all "$PID" -o all.hsnap &&
+    $HEAPSNAP core all.hsnap -o all.core 2>err &&
+    test ! -s err &&
+    gdb_batch -ex "info sharedlibrary" -ex "thread apply all bt" -ex "print/u bss_region[1]" \
+        "$EXE" all.core >gdb.out 2>&1 &&
+    grep "libc.so.6\$" gdb.out &&
+    grep "in stack_thread (" gdb.out &&
+    grep "^\$1 = 58\$" gdb.out &&
+    ! grep -i "warning\|failed\|cannot\|corrupt" gdb.out
+'
+
+test_expect_success 'threads sample: every long-lived thread unwinds to its start in the core' '
+    test -n "$TPID" &&
+    "$CAPTURE" -q "$TPID" -o threads.hsnap &&
+    $HEAPSNAP core threads.hsnap -o threads.core &&
+    gdb_batch -ex "thread apply all bt" "$SAMPLES/threads" threads.core >bt.out 2>&1 &&
+    n=0 &&
+    for tid in $(awk "\$1 == \"thread\" { print \$2 }" threads.report); do
+        awk -v tid="$tid" "
+            /^Thread [0-9]+ / { on = index(\$0, \"LWP \" tid \")\") > 0; next }
+            on && / in (main|start_thread) \\(/ { found = 1 }
+            END { exit !found }
+        " bt.out || { echo "thread $tid does not unwind"; exit 1; }
+        n=$((n + 1))
+    done &&
+    test $n -ge 16
+'
+
 test_expect_success 'core: a thread that is not in the snapshot is an error' '
     test_must_fail $HEAPSNAP core --thread 999999999 snap.hsnap -o x.core 2>err &&
     grep "no thread 999999999" err &&
@@ -154,4 +187,5 @@ test_expect_success 'core: an unwritable output names the file, leaves nothing' 
 '
 
 stop_sample "$PID"
+stop_sample "$TPID"
 test_done
