@@ -39,7 +39,8 @@
 #define HSL_MEM_HDR_LEN    32u
 #define HSL_MEM_FLAGS_KNOWN 0x1u /* HS_MEM_ANON */
 #define HSL_PAGE_MIN       512u
-#define HSL_PAGE_MAX       (1u << 21)
+#define HSL_PAGE_MAX       (1u << 16) /* 64 KiB, the largest base page of any Linux port;
+                                         huge pages are captured as base pages */
 #define HSL_MEM_TOTAL_MAX  (1ull << 47) /* all ranges together: the x86_64 user address space */
 
 /* Metadata payloads: count:u32 reserved:u32, then count records, each

@@ -31,6 +31,8 @@
 #include "layout.h"
 #include "snapshot.h"
 
+size_t hs_reader_max_data = SIZE_MAX;
+
 /* A memory block noted during the walk. */
 struct block {
     uint64_t addr, off;
@@ -630,6 +632,11 @@ static int place_all(struct walk *w, struct place_job *jobs, size_t n)
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++)
         bytes += jobs[i].b->body_raw;
+    if (bytes > hs_reader_max_data) {
+        set_err(w->err, "%s: the memory blocks hold %llu bytes of data, more than the %zu this "
+                "reader may materialise", w->name, (unsigned long long)bytes, hs_reader_max_data);
+        return -1;
+    }
     const char *t = getenv("HSNAP_READER_THREADS");
     pthread_t helper;
     int threaded = bytes >= (8u << 20) && (!t || atoi(t) != 1) &&

@@ -49,6 +49,12 @@ struct hs_snapshot {
     size_t nranges;
 };
 
+/* The most DATA bytes one open may materialise (SIZE_MAX, i.e. no limit,
+ * unless changed).  A few KiB of zstd can stand for gigabytes of memory;
+ * the fuzzer lowers this so that such inputs end in an error rather than
+ * in its RSS limit. */
+extern size_t hs_reader_max_data;
+
 /* Zeroed memory that lives until hs_close(); NULL if out of memory. */
 void *hs_arena_alloc(struct hs_snapshot *s, size_t n);
 void hs_arena_free(struct hs_snapshot *s);

@@ -15,6 +15,7 @@
 #include "encode.h"
 #include "hsnap.h"
 #include "layout.h"
+#include "snapshot.h"
 
 static volatile uint64_t sink;
 
@@ -132,6 +133,7 @@ static void one(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    hs_reader_max_data = 64u << 20; /* see snapshot.h */
     one(data, size);
     uint8_t *copy = malloc(size ? size : 1);
     if (!copy)
