@@ -162,6 +162,26 @@ __attribute__((noinline)) static void make_leaks(void)
     explicit_bzero(&lo, sizeof lo);
 }
 
+/* The kept structures, built in a frame that dies too, so that no stale
+ * local in main's frame or registers points into them. */
+__attribute__((noinline)) static void make_kept(void *on_stack)
+{
+    struct node *last;
+    g_keep = chain(64, NLIST, "kept-list", &last);
+    struct node *keep_last = last;
+    g_ring = chain(80, 3, "kept-ring", &last);
+    last->next = g_ring;
+    void *shared = calloc(1, 56);
+    memcpy(keep_last->text + 8, &shared, sizeof shared);
+    memcpy(on_stack, &shared, sizeof shared);
+    report_chain("reachable", g_keep, NLIST, 0);
+    report_chain("reachable", g_ring, 3, 0);
+    line("reachable %p %zu\n", shared, malloc_usable_size(shared));
+    line("shared %p %zu\n", shared, malloc_usable_size(shared));
+    line("global g_keep %p\n", (void *)g_keep);
+    line("global g_ring %p\n", (void *)g_ring);
+}
+
 /* Overwrite the dead stack below main's frame and the scratch registers. */
 __attribute__((noinline)) static void scrub(void)
 {
@@ -204,30 +224,15 @@ int main(int argc, char **argv)
         return 1;
     sem_wait(&thread_ready);
 
-    struct node *last;
-    g_keep = chain(64, NLIST, "kept-list", &last);
-    struct node *keep_last = last;
-    g_ring = chain(80, 3, "kept-ring", &last);
-    last->next = g_ring;
     void *volatile on_stack = calloc(1, 200);
-    void *shared = calloc(1, 56);
-    memcpy(keep_last->text + 8, &shared, sizeof shared);
-    memcpy(on_stack, &shared, sizeof shared);
-
     line("pid %d\n", (int)getpid());
+    make_kept(on_stack);
     make_leaks();
-
-    report_chain("reachable", g_keep, NLIST, 0);
-    report_chain("reachable", g_ring, 3, 0);
     line("reachable %p %zu\n", on_stack, malloc_usable_size(on_stack));
     line("reachable %p %zu\n", thread_block, malloc_usable_size(thread_block));
     thread_block = NULL; /* from now on only the thread's stack holds it */
     g_guard = calloc(1, 24);
     line("reachable %p %zu\n", g_guard, malloc_usable_size(g_guard));
-    line("reachable %p %zu\n", shared, malloc_usable_size(shared));
-    line("shared %p %zu\n", shared, malloc_usable_size(shared));
-    line("global g_keep %p\n", (void *)g_keep);
-    line("global g_ring %p\n", (void *)g_ring);
     line("ready\n");
     scrub();
     for (size_t off = 0; off < outlen;) {

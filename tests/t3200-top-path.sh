@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# t3200-top-path.sh — heapsnap top and path on a capture of samples/leaky.
+# The dominator results stored by top are checked against brute force on
+# the snapshot's own graph (remove a node, see what becomes unreachable),
+# the type totals against MAT's rule recomputed from the stored idoms, and
+# the roots' shares against what leaky knows: g_keep alone holds its list,
+# g_ring its ring, and the block two roots share belongs to neither.  path
+# must find the chain from g_keep, and --all two disjoint chains to the
+# shared block.
+. "$(dirname "$0")/lib.sh"
+
+if [ ! -x "$SAMPLES/leaky" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'top and path on a capture of leaky' 'bin/samples/leaky or the capture tool is not built'
+    test_done
+fi
+
+start_sample leaky || true
+PID=${SAMPLE_PID:-}
+"$CAPTURE" -q "$PID" -o snap.hsnap >capture.out 2>&1 || true
+R=leaky.report
+py() { python3 -c "import json, sys, sqlite3
+rep = [l.split() for l in open('$R')]
+def hx(s): return int(s, 16)
+db = sqlite3.connect('snap.db')
+$1"; }
+
+test_expect_success 'setup: leaky is running and was captured' '
+    test -n "$PID" && grep -qx ready $R && test -s snap.hsnap &&
+    $HEAPSNAP index snap.hsnap >/dev/null
+'
+
+test_expect_success 'top: exit 0, the three tables and a suspects section' '
+    $HEAPSNAP top snap.hsnap >out 2>err &&
+    grep "^Largest retainers, objects:" out &&
+    grep "^Largest retainers, types" out &&
+    grep "^Largest retainers, roots:" out &&
+    grep "^Leak suspects" out &&
+    $HEAPSNAP top --json --limit 100000 snap.db >top.json
+'
+
+test_expect_success 'stored retained sizes and counts equal brute force on every node' '
+    py "
+used = {i: s for i, s in db.execute(\"SELECT id, size FROM objects WHERE state = \x27used\x27\")}
+roots = [i for (i,) in db.execute(\"SELECT id FROM roots\")]
+adj = {}
+for s, d in db.execute(\"SELECT src, dst FROM refs\"):
+    if (s < 0 or s in used) and d in used:
+        adj.setdefault(s, []).append(d)
+def reach(skip):
+    seen = set(r for r in roots if r != skip)
+    st = list(seen)
+    while st:
+        v = st.pop()
+        for w in adj.get(v, ()):
+            if w != skip and w not in seen:
+                seen.add(w); st.append(w)
+    return seen
+full = reach(None)
+stored = {i: (r, rs, rc) for i, r, rs, rc in db.execute(\"SELECT id, reachable, retained_size, retained_count FROM analysis\")}
+for v in list(roots) + list(used):
+    r, rs, rc = stored[v]
+    assert r == (v in full), v
+    if v not in full:
+        continue
+    gone = full - reach(v)
+    objs = [x for x in gone if x > 0]
+    want = (sum(used[x] for x in objs), len(objs))
+    assert (rs, rc) == want, (v, (rs, rc), want)
+print(len(full), \"nodes checked\")
+"
+'
+
+test_expect_success 'roots: g_keep retains exactly its list, g_ring its ring; the shared block is nobody'"'"'s' '
+    py "
+d = json.load(open(\"top.json\"))
+roots = {x[\"node\"][\"label\"]: x for x in d[\"roots\"]}
+kept = [l for l in rep if l[0] == \"reachable\"]
+keep = sum(int(l[2]) for l in kept[:6]); ring = sum(int(l[2]) for l in kept[6:9])
+assert roots[\"global g_keep\"][\"retained_size\"] == keep and roots[\"global g_keep\"][\"retained_count\"] == 6, roots[\"global g_keep\"]
+assert roots[\"global g_ring\"][\"retained_size\"] == ring and roots[\"global g_ring\"][\"retained_count\"] == 3
+shared = [hx(l[1]) for l in rep if l[0] == \"shared\"][0]
+(idom,) = db.execute(\"SELECT a.idom FROM objects o JOIN analysis a ON a.id = o.id WHERE o.addr = ?\", (shared,)).fetchone()
+assert idom is None, idom
+"
+'
+
+test_expect_success 'types: retained sizes follow MAT'"'"'s rule, recomputed from the stored tree' '
+    py "
+d = json.load(open(\"top.json\"))
+rows = db.execute(\"SELECT o.id, o.size, a.idom, a.retained_size FROM objects o JOIN analysis a ON a.id = o.id WHERE a.reachable\").fetchall()
+size = {i: s for i, s, _, _ in rows}; idom = {i: p for i, _, p, _ in rows}; ret = {i: r for i, _, _, r in rows}
+want = {}
+for i in size:
+    p, mine = idom[i], True
+    while p is not None and p > 0:
+        if size[p] == size[i]: mine = False; break
+        p = idom[p]
+    if mine:
+        want[size[i]] = want.get(size[i], 0) + ret[i]
+got = {int(t[\"type\"][1:].split()[0]): t[\"retained_size\"] for t in d[\"types\"]}
+assert got == want, (got, want)
+"
+'
+
+test_expect_success 'suspects are exactly the top retainers of >= 10% of the used heap' '
+    py "
+d = json.load(open(\"top.json\"))
+for s in d[\"suspects\"]:
+    assert s[\"retained_size\"] * 10 >= d[\"used_bytes\"], s
+big = [r for r in d[\"roots\"] if r[\"retained_size\"] * 10 >= d[\"used_bytes\"]]
+ids = set(s[\"node\"][\"id\"] for s in d[\"suspects\"])
+assert all(r[\"node\"][\"id\"] in ids for r in big), big
+"
+'
+
+test_expect_success 'path: the chain from global g_keep to its fourth node' '
+    a=$(awk "\$1 == \"reachable\" { n++; if (n == 4) print \$2 }" $R) &&
+    $HEAPSNAP path snap.db $a >p.txt &&
+    grep "Path 1 of 1, 4 references" p.txt &&
+    grep "global g_keep" p.txt &&
+    test "$(grep -c "\-\-\[+0x0\]\-\->" p.txt)" = 3
+'
+
+test_expect_success 'path --all: two disjoint chains to the shared block, one per root' '
+    a=$(awk "\$1 == \"shared\" { print \$2 }" $R) &&
+    $HEAPSNAP path --all --json snap.db $a >p.json &&
+    py "
+d = json.load(open(\"p.json\"))
+ps = d[\"paths\"]
+assert len(ps) == 2, ps
+mids = [set(s[\"node\"][\"id\"] for s in p[1:-1]) for p in ps]
+assert not mids[0] & mids[1]
+starts = sorted(p[0][\"node\"][\"label\"] for p in ps)
+assert starts[0] == \"global g_keep\" and ps[0][-1][\"node\"][\"addr\"] == hex($((a))), starts
+kinds = sorted(p[0][\"node\"][\"root_kind\"] for p in ps)
+assert kinds[0] == \"data\" and kinds[1] in (\"stack\", \"register\"), kinds
+assert ps[0][-1][\"offset\"] in (0, 16) and ps[1][-1][\"offset\"] in (0, 16)
+" &&
+    $HEAPSNAP path --all snap.db $a | grep "Path 2 of 2"
+'
+
+test_expect_success 'path: a leaked block has none (exit 1), a bad address is an error' '
+    a=$(awk "\$1 == \"leak\" { print \$2; exit }" $R) &&
+    test_must_fail $HEAPSNAP path snap.db $a >p.txt &&
+    grep "no root reaches it (leaked" p.txt &&
+    test_must_fail $HEAPSNAP path snap.db 0x10 2>err && grep "not inside any heap object" err
+'
+
+test_expect_success 'command line: --help exits 0; bad usage exits 2' '
+    $HEAPSNAP top --help | grep "^usage: heapsnap top" &&
+    $HEAPSNAP path --help | grep "^usage: heapsnap path" &&
+    { $HEAPSNAP top 2>err; test $? = 2; } &&
+    { $HEAPSNAP top --limit 0 snap.db 2>err; test $? = 2; } &&
+    { $HEAPSNAP path snap.db 2>err; test $? = 2; }
+'
+
+stop_sample
+test_done
