@@ -23,6 +23,7 @@
 #include "db/db.h"
 #include "heap/allocator.h"
 #include "index/objects.h"
+#include "index/refqueue.h"
 #include "index/refs.h"
 #include "index/roots.h"
 
@@ -222,18 +223,34 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     for (size_t i = 0; i < p->nfacts; i++)
         if (db_load_fact(l, p->facts[i].key, p->facts[i].value))
             return -1;
-    for (size_t i = 0; i < p->objs.n; i++) {
+    /* the scan runs beside the object and root inserts (refqueue.h) */
+    struct refq *q = refq_start(s, &p->objs, rs);
+    int rc = 0;
+    for (size_t i = 0; i < p->objs.n && !rc; i++) {
         if ((i & 0xffff) == 0 && p->opt->progress)
             cli_progress("storing objects", i, p->objs.n);
-        if (db_load_object(l, (int64_t)i + 1, &p->objs.v[i], heap))
-            return -1;
+        rc = db_load_object(l, (int64_t)i + 1, &p->objs.v[i], heap);
     }
-    for (size_t i = 0; i < rs->n; i++)
-        if (db_load_root(l, root_id(rs, i), &rs->v[i]))
-            return -1;
+    for (size_t i = 0; i < rs->n && !rc; i++)
+        rc = db_load_root(l, root_id(rs, i), &rs->v[i]);
     phase("load objects, roots");
-    struct ref_sink sink = {.user = p, .ref = on_ref, .progress = on_progress};
-    if (refs_scan(s, &p->objs, rs, &sink))
+    if (q) {
+        const struct ref_row *rows;
+        size_t n;
+        while (!rc && (n = refq_next(q, &rows)) > 0) {
+            if (p->opt->progress)
+                cli_progress("scanning references", refq_progress(q), p->objs.n);
+            for (size_t i = 0; i < n && !rc; i++)
+                rc = db_load_ref(l, rows[i].src, rows[i].offset & ~REF_ROW_INTERIOR, rows[i].dst,
+                                 !!(rows[i].offset & REF_ROW_INTERIOR));
+            p->nrefs += n;
+        }
+        refq_finish(q);
+    } else if (!rc) { /* no second thread to be had: scan here */
+        struct ref_sink sink = {.user = p, .ref = on_ref, .progress = on_progress};
+        rc = refs_scan(s, &p->objs, rs, &sink);
+    }
+    if (rc)
         return -1;
     phase("scan + load refs");
     if (p->warn_dropped) {
