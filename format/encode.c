@@ -67,15 +67,20 @@ void hs_buf_u64(struct hs_buf *b, uint64_t v)
         hs_st64(d, v);
 }
 
-void hs_buf_str(struct hs_buf *b, const char *s)
+void hs_buf_blob(struct hs_buf *b, const void *p, size_t n, size_t max)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n > UINT32_MAX) { /* cannot be represented; the reader's cap is far lower anyway */
-        b->failed = 1;
+    if (n > max || n > UINT32_MAX) { /* a reader would refuse it: refuse to write it */
+        if (!b->failed)
+            b->failed = 2;
         return;
     }
     hs_buf_u32(b, (uint32_t)n);
-    hs_buf_bytes(b, s, n);
+    hs_buf_bytes(b, p, n);
+}
+
+void hs_buf_str(struct hs_buf *b, const char *s, size_t max)
+{
+    hs_buf_blob(b, s, s ? strlen(s) : 0, max);
 }
 
 size_t hs_buf_begin(struct hs_buf *b)

@@ -19,7 +19,7 @@
 struct hs_buf {
     uint8_t *p;
     size_t len, cap;
-    int failed; /* out of memory: contents are incomplete */
+    int failed; /* contents are incomplete: 1 out of memory, 2 a string or blob too long */
 };
 
 void hs_buf_free(struct hs_buf *b);
@@ -29,7 +29,9 @@ void hs_buf_u8(struct hs_buf *b, uint8_t v);
 void hs_buf_u16(struct hs_buf *b, uint16_t v);
 void hs_buf_u32(struct hs_buf *b, uint32_t v);
 void hs_buf_u64(struct hs_buf *b, uint64_t v);
-void hs_buf_str(struct hs_buf *b, const char *s); /* len:u32 + bytes, no NUL; NULL is "" */
+/* len:u32 + bytes, no NUL; NULL is "".  Longer than max: failed = 2. */
+void hs_buf_str(struct hs_buf *b, const char *s, size_t max);
+void hs_buf_blob(struct hs_buf *b, const void *p, size_t n, size_t max); /* len:u32 + bytes */
 /* A record is len:u32 + body.  begin returns where len goes; end patches it. */
 size_t hs_buf_begin(struct hs_buf *b);
 void hs_buf_end(struct hs_buf *b, size_t mark);

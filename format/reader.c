@@ -295,7 +295,7 @@ static int memory(struct walk *w, const uint8_t *pay, uint64_t stored, uint64_t 
         return sec_err(w, "%u pages; a block holds 1 to %u", b.npages, HS_BLOCK_PAGES);
     if (b.flags & ~HSL_MEM_FLAGS_KNOWN)
         return sec_err(w, "unknown memory flags 0x%x", b.flags);
-    if ((uint64_t)b.npages * b.page_size - 1 > UINT64_MAX - b.addr)
+    if ((uint64_t)b.npages * b.page_size > UINT64_MAX - b.addr) /* end must fit in a u64 */
         return sec_err(w, "block at 0x%llx runs past the end of the address space",
                        (unsigned long long)b.addr);
     if (plain != HSL_MEM_HDR_LEN + b.npages)

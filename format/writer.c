@@ -259,10 +259,22 @@ const char *hs_writer_error(const struct hs_writer *w)
 
 /* ------------------------------------------------------------- metadata */
 
-static void put_bytes_field(struct hs_buf *b, const void *p, uint32_t n)
+/* Shared tail of the metadata writers: check the payload and emit it. */
+static int emit_meta(struct hs_writer *w, uint32_t type, struct hs_buf *b)
 {
-    hs_buf_u32(b, n);
-    hs_buf_bytes(b, p, n);
+    int r;
+    if (b->failed == 2)
+        r = fail(w, "%s section: a string or blob longer than the %u bytes a reader accepts",
+                 hs_section_name(type), HSL_STR_MAX);
+    else if (b->failed)
+        r = fail(w, "%s section: out of memory", hs_section_name(type));
+    else if (b->len > HSL_META_MAX)
+        r = fail(w, "%s section: %zu bytes is more than a reader accepts (%u)",
+                 hs_section_name(type), b->len, HSL_META_MAX);
+    else
+        r = emit_whole(w, type, b->p, b->len, 1);
+    hs_buf_free(b);
+    return r;
 }
 
 int hs_write_process(struct hs_writer *w, const struct hs_process *p)
@@ -281,35 +293,19 @@ int hs_write_process(struct hs_writer *w, const struct hs_process *p)
     hs_buf_u32(&b, p->flags);
     hs_buf_u32(&b, p->page_size);
     hs_buf_u64(&b, p->capture_time_ns);
-    hs_buf_str(&b, p->exe);
-    hs_buf_str(&b, p->kernel_release);
-    hs_buf_str(&b, p->hostname);
+    hs_buf_str(&b, p->exe, HSL_STR_MAX);
+    hs_buf_str(&b, p->kernel_release, HSL_STR_MAX);
+    hs_buf_str(&b, p->hostname, HSL_STR_MAX);
     hs_buf_u32(&b, p->argc);
     for (uint32_t i = 0; i < p->argc; i++)
-        hs_buf_str(&b, p->argv ? p->argv[i] : NULL);
+        hs_buf_str(&b, p->argv ? p->argv[i] : NULL, HSL_STR_MAX);
     hs_buf_u32(&b, p->auxv_count);
     for (uint64_t i = 0; i < 2 * (uint64_t)p->auxv_count; i++)
-        hs_buf_u64(&b, p->auxv[i]);
+        hs_buf_u64(&b, p->auxv ? p->auxv[i] : 0);
     hs_buf_end(&b, m);
-    int r = b.failed ? fail(w, "out of memory") : emit_whole(w, HS_SEC_PROCESS, b.p, b.len, 1);
-    hs_buf_free(&b);
+    int r = emit_meta(w, HS_SEC_PROCESS, &b);
     if (r == 0)
         w->have_process = 1;
-    return r;
-}
-
-/* Shared tail of the array writers: check the count fits and emit. */
-static int emit_meta(struct hs_writer *w, uint32_t type, struct hs_buf *b)
-{
-    int r;
-    if (b->failed)
-        r = fail(w, "%s section: out of memory", hs_section_name(type));
-    else if (b->len > HSL_META_MAX)
-        r = fail(w, "%s section: %zu bytes is more than a reader accepts (%u)",
-                 hs_section_name(type), b->len, HSL_META_MAX);
-    else
-        r = emit_whole(w, type, b->p, b->len, 1);
-    hs_buf_free(b);
     return r;
 }
 
@@ -337,7 +333,7 @@ int hs_write_mappings(struct hs_writer *w, const struct hs_mapping *m, size_t n)
         hs_buf_u32(&b, x->dev_major);
         hs_buf_u32(&b, x->dev_minor);
         hs_buf_u32(&b, x->flags);
-        hs_buf_str(&b, x->path);
+        hs_buf_str(&b, x->path, HSL_STR_MAX);
         hs_buf_u64(&b, x->rss);
         hs_buf_u64(&b, x->pss);
         hs_buf_u64(&b, x->private_clean);
@@ -347,7 +343,7 @@ int hs_write_mappings(struct hs_writer *w, const struct hs_mapping *m, size_t n)
         hs_buf_u64(&b, x->swap);
         hs_buf_u64(&b, x->anonymous);
         hs_buf_u64(&b, x->anon_huge);
-        hs_buf_str(&b, x->vmflags);
+        hs_buf_str(&b, x->vmflags, HSL_STR_MAX);
         hs_buf_end(&b, mk);
     }
     return emit_meta(w, HS_SEC_MAPPINGS, &b);
@@ -368,12 +364,12 @@ int hs_write_modules(struct hs_writer *w, const struct hs_module *m, size_t n)
                         sizeof x->build_id);
         }
         size_t mk = hs_buf_begin(&b);
-        hs_buf_str(&b, x->path);
+        hs_buf_str(&b, x->path, HSL_STR_MAX);
         hs_buf_u64(&b, x->base);
         hs_buf_u64(&b, x->lowest);
-        put_bytes_field(&b, x->build_id, x->build_id_len);
-        put_bytes_field(&b, x->ehdr, x->ehdr ? x->ehdr_len : 0);
-        put_bytes_field(&b, x->phdrs, x->phdrs ? x->phdrs_len : 0);
+        hs_buf_blob(&b, x->build_id, x->build_id_len, sizeof x->build_id);
+        hs_buf_blob(&b, x->ehdr, x->ehdr ? x->ehdr_len : 0, HSL_STR_MAX);
+        hs_buf_blob(&b, x->phdrs, x->phdrs ? x->phdrs_len : 0, HSL_STR_MAX);
         hs_buf_end(&b, mk);
     }
     return emit_meta(w, HS_SEC_MODULES, &b);
@@ -430,7 +426,7 @@ int hs_write_stats(struct hs_writer *w, const struct hs_stats *s)
         hs_buf_u64(&b, f->start);
         hs_buf_u64(&b, f->end);
         hs_buf_u32(&b, (uint32_t)f->err);
-        hs_buf_str(&b, f->reason);
+        hs_buf_str(&b, f->reason, HSL_STR_MAX);
         hs_buf_end(&b, fm);
     }
     hs_buf_end(&b, mk);
