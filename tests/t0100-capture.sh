@@ -139,6 +139,38 @@ test_expect_success 'SIGTERM of heapsnap-capture detaches, removes its temporary
     no_output_left termed.hsnap
 '
 
+# bigheap resets its longest-gap figure on SIGUSR1: if the signal sent
+# while it was held were lost, the figure would show the whole hold.
+test_expect_success 'a signal sent to the target while it is held is delivered after' '
+    pid=$(pid_of slow) &&
+    { $CAPTURE -q --max-buffer=1M --level=19 $pid -o signalled.hsnap 2>err & } &&
+    cpid=$! &&
+    wait_state $pid t &&
+    kill -USR1 $pid && sleep 0.6 &&
+    kill -TERM $cpid && { wait $cpid || true; } &&
+    sleep 0.3 && gap=$(awk "{ print \$4 }" "$TRASH/slow.report.beat") &&
+    echo "longest gap since SIGUSR1: $gap us" && test "$gap" -lt 400000
+'
+
+test_expect_success 'a target bigger than --max-buffer is streamed while stopped, completely' '
+    pid=$(pid_of beat) &&
+    $CAPTURE --max-buffer=4M $pid -o streamed.hsnap 2>err &&
+    grep "writing while the target is stopped" err &&
+    grep "streamed while stopped" err &&
+    $PEEK streamed.hsnap stats >st && grep "^mode 1$" st &&
+    $CAPTURE -q $pid -o buffered.hsnap &&
+    $PEEK buffered.hsnap stats >bt && grep "^mode 0$" bt &&
+    test "$(grep ^ranges st | cut -d" " -f2)" -ge "$(grep ^ranges bt | cut -d" " -f2)" &&
+    assert_running $pid beat
+'
+
+test_expect_success '--mappings=all also captures read-only and executable mappings' '
+    $CAPTURE -q --mappings=all $PAT -o all.hsnap &&
+    $PEEK all.hsnap stats | grep "^policy 1$" &&
+    test $($PEEK all.hsnap stats | awk "/^bytes_read/ { print \$2 }") -gt \
+         $($PEEK pat.hsnap stats | awk "/^bytes_read/ { print \$2 }")
+'
+
 test_expect_success 'a target that exits during the capture: clear error, no file' '
     pid=$(pid_of doomed) &&
     { $CAPTURE -q --max-buffer=1M --level=19 $pid -o doomed.hsnap 2>err & } &&
