@@ -106,7 +106,7 @@ struct walk {
     uint64_t heaps[MAX_HEAPS * 4]; /* [h, h+HEAP_MAX) of non-main heaps, for the mmap scan */
     size_t nheaps;
     uint64_t overhead, lost;
-    uint64_t tcache_bytes, tcache_max;
+    uint64_t tcache_bytes;         /* Σ chunk sizes in tcaches (used, to mallinfo) */
     uint64_t tcaches[256];         /* tcache_perthread_struct user addresses found */
     int safe_linking;              /* glibc >= 2.32 mangles tcache/fastbin links */
     unsigned ntcaches;
@@ -322,16 +322,19 @@ static void walk_main_arena(struct walk *W)
     if (!base) /* never used brk: nothing in the main arena */
         return;
     uint64_t end = W->w->heap_end;
-    read_top(W, A, 0, base, end);
-    if (!A->top_ok)
-        return;
     uint64_t first = (base + GL_ALIGN - 1) & ~(uint64_t)(GL_ALIGN - 1);
-    uint64_t top_end = A->top + A->top_size;
     W->overhead += first - base;
+    read_top(W, A, 0, base, end);
+    /* Without a believable top, walk to the end of [heap]: the real top
+     * chunk is then just the last chunk the sizes lead to. */
+    uint64_t top_end = A->top_ok ? A->top + A->top_size : end;
     A->heap_bytes = top_end - base;
     struct heap_region r = {.start = base, .end = top_end, .arena = 0, .kind = "main-arena"};
     c->region(c, &r);
-    walk_heap(W, 0, first, A->top, 1);
+    if (A->top_ok)
+        walk_heap(W, 0, first, A->top, 1);
+    else
+        walk_heap(W, 0, first, end, 0);
 }
 
 /* Has heap h been seen already (a cycle in heap_info.prev)? */
@@ -353,29 +356,40 @@ static void walk_other_arena(struct walk *W, unsigned ai)
         c->problem(c, A->addr, "glibc arena %u: malloc_state not captured", ai);
         return;
     }
-    /* The newest heap holds top; heap_info sits at its 64 MiB-aligned start. */
+    /* The newest heap holds top; heap_info sits at its 64 MiB-aligned start.
+     * If top leads nowhere sensible, fall back to the arena's first heap
+     * (the one the malloc_state itself lives in), walked without a top. */
     uint64_t h = top & ~(GL_HEAP_MAX - 1);
     int newest = 1;
+    if (!h) {
+        c->problem(c, A->addr, "glibc arena %u: top 0x%llx is in no heap; walking its first heap "
+                               "without it",
+                   ai, (unsigned long long)top);
+        h = A->addr & ~(GL_HEAP_MAX - 1);
+        newest = 0;
+    }
     for (unsigned k = 0; h && k < MAX_HEAPS; k++) {
-        uint64_t ar_ptr, prev, hsize;
+        uint64_t ar_ptr = 0, prev = 0, hsize = 0;
         if (heap_seen(W, h)) {
             c->problem(c, h, "glibc arena %u: heap_info.prev chain loops back to 0x%llx", ai,
                        (unsigned long long)h);
             return;
         }
-        if (gl_u64(c, h + L->hi_ar_ptr, &ar_ptr) || gl_u64(c, h + L->hi_prev, &prev) ||
-            gl_u64(c, h + L->hi_hsize, &hsize)) {
-            c->problem(c, h, "glibc arena %u: heap_info at 0x%llx not captured", ai,
-                       (unsigned long long)h);
-            return;
-        }
-        if (ar_ptr != A->addr || hsize < L->hi_size || hsize > GL_HEAP_MAX ||
+        int unreadable = gl_u64(c, h + L->hi_ar_ptr, &ar_ptr) ||
+                         gl_u64(c, h + L->hi_prev, &prev) || gl_u64(c, h + L->hi_hsize, &hsize);
+        if (unreadable || ar_ptr != A->addr || hsize < L->hi_size || hsize > GL_HEAP_MAX ||
             (prev & (GL_HEAP_MAX - 1))) {
-            c->problem(c, h, "glibc arena %u: heap_info at 0x%llx is not this arena's "
-                             "(ar_ptr 0x%llx, size 0x%llx, prev 0x%llx)",
-                       ai, (unsigned long long)h, (unsigned long long)ar_ptr,
-                       (unsigned long long)hsize, (unsigned long long)prev);
-            return;
+            c->problem(c, h, "glibc arena %u: heap_info at 0x%llx is %s (ar_ptr 0x%llx, size "
+                             "0x%llx, prev 0x%llx)",
+                       ai, (unsigned long long)h, unreadable ? "not captured" : "not this arena's",
+                       (unsigned long long)ar_ptr, (unsigned long long)hsize,
+                       (unsigned long long)prev);
+            uint64_t home = A->addr & ~(GL_HEAP_MAX - 1);
+            if (!newest || h == home)
+                return;
+            h = home;
+            newest = 0;
+            continue;
         }
         if (W->nheaps < sizeof W->heaps / sizeof W->heaps[0])
             W->heaps[W->nheaps++] = h;
@@ -387,17 +401,16 @@ static void walk_other_arena(struct walk *W, unsigned ai)
         struct heap_region r = {.start = h, .end = h + hsize, .arena = (uint16_t)ai,
                                 .kind = "arena-heap"};
         c->region(c, &r);
-        if (newest) {
+        if (newest)
             read_top(W, A, ai, first, h + hsize);
-            if (A->top_ok) {
-                walk_heap(W, ai, first, A->top, 1);
-                /* Past top, up to heap_info.size, is nothing (top ends there). */
-                W->overhead += h + hsize - (A->top + A->top_size);
-            }
-            newest = 0;
+        if (newest && A->top_ok) {
+            walk_heap(W, ai, first, A->top, 1);
+            /* Past top, up to heap_info.size, is nothing (top ends there). */
+            W->overhead += h + hsize - (A->top + A->top_size);
         } else {
             walk_heap(W, ai, first, h + hsize, 0);
         }
+        newest = 0;
         h = prev;
     }
 }
@@ -846,6 +859,64 @@ static void report_chunks(struct walk *W, uint64_t *used_chunk_bytes)
     }
 }
 
+/* Add arena a (if new); 1 if added. */
+static int add_arena(struct walk *W, uint64_t a)
+{
+    for (unsigned i = 0; i < W->nar; i++)
+        if (W->ar[i].addr == a)
+            return 0;
+    if (W->nar == MAX_ARENAS)
+        return 0;
+    W->ar[W->nar].addr = a;
+    gl_u64(W->c, a + W->L->ms_system_mem, &W->ar[W->nar].system_mem);
+    W->nar++;
+    return 1;
+}
+
+/*
+ * The arenas: the ring through malloc_state.next, from main_arena back to
+ * it.  Each arena but main also lives in its own first heap, right after
+ * heap_info, whose ar_ptr points back at it — so the 64 MiB-aligned
+ * anonymous mappings are checked for arenas too, and one the ring missed
+ * (a broken `next`) is still walked, with a problem saying so.
+ */
+static void find_arenas(struct walk *W)
+{
+    struct heap_ctx *c = W->c;
+    const struct gl_layout *L = W->L;
+    uint64_t a = W->w->main_arena;
+    add_arena(W, a);
+    for (;;) {
+        uint64_t next;
+        if (gl_u64(c, a + L->ms_next, &next)) {
+            c->problem(c, a, "glibc: arena ring broken: next of arena 0x%llx not captured",
+                       (unsigned long long)a);
+            break;
+        }
+        if (next == W->w->main_arena)
+            break;
+        if (!add_arena(W, next)) {
+            c->problem(c, a + L->ms_next, "glibc: arena ring loops at 0x%llx without returning "
+                                          "to main_arena",
+                       (unsigned long long)next);
+            break;
+        }
+        a = next;
+    }
+    size_t nm;
+    const struct hs_mapping *m = hs_get_mappings(c->snap, &nm);
+    for (size_t i = 0; i < nm; i++) {
+        uint64_t ar_ptr, h = m[i].start;
+        if (h % GL_HEAP_MAX || (m[i].path && m[i].path[0]) || !(m[i].flags & HS_MAP_W) ||
+            gl_u64(c, h + L->hi_ar_ptr, &ar_ptr) || ar_ptr != h + L->hi_size)
+            continue;
+        if (add_arena(W, ar_ptr))
+            c->problem(c, ar_ptr, "glibc: arena 0x%llx (in the heap at 0x%llx) is not in the "
+                                  "ring from main_arena; walked anyway",
+                       (unsigned long long)ar_ptr, (unsigned long long)h);
+    }
+}
+
 static int glibc_walk(struct heap_ctx *c)
 {
     int mod;
@@ -885,24 +956,7 @@ static int glibc_walk(struct heap_ctx *c)
                        major, minor);
     }
 
-    /* The arena ring, from main_arena back to it. */
-    uint64_t a = w.main_arena;
-    do {
-        W->ar[W->nar].addr = a;
-        gl_u64(c, a + L.ms_system_mem, &W->ar[W->nar].system_mem);
-        W->nar++;
-        if (gl_u64(c, a + L.ms_next, &a)) {
-            c->problem(c, a, "glibc: arena ring broken: next of arena %u not captured", W->nar - 1);
-            break;
-        }
-        int seen = 0;
-        for (unsigned i = 1; i < W->nar; i++)
-            seen |= W->ar[i].addr == a;
-        if (seen) {
-            c->problem(c, a, "glibc: arena ring loops without returning to main_arena");
-            break;
-        }
-    } while (a != w.main_arena && W->nar < MAX_ARENAS);
+    find_arenas(W);
     fact_u64(c, "glibc.arenas", W->nar);
 
     walk_main_arena(W);

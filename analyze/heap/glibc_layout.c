@@ -214,6 +214,35 @@ static int arena_fits(struct heap_ctx *c, const struct gl_layout *L, const struc
     return 0;
 }
 
+/*
+ * A weaker test, for when no arena fits because the main arena's own top
+ * is damaged: the `next` ring still comes back, system_mem is the size of
+ * [heap], and the unsorted bin's links are its own header or in the heap.
+ */
+static int arena_fits_weakly(struct heap_ctx *c, const struct gl_layout *L,
+                             const struct gl_where *w, uint64_t a)
+{
+    uint64_t sysmem, fd, bk, self = a + L->ms_bins - GL_HDR;
+    if (!w->heap_start || gl_u64(c, a + L->ms_system_mem, &sysmem) ||
+        gl_u64(c, a + L->ms_bins, &fd) || gl_u64(c, a + L->ms_bins + 8, &bk))
+        return 0;
+    if (sysmem > w->heap_end - w->heap_start || w->heap_end - w->heap_start - sysmem >= 4096)
+        return 0;
+    if ((fd != self && (fd < w->heap_start || fd >= w->heap_end)) ||
+        (bk != self && (bk < w->heap_start || bk >= w->heap_end)))
+        return 0;
+    uint64_t p;
+    if (gl_u64(c, a + L->ms_next, &p))
+        return 0;
+    for (int i = 0; i < 1024; i++) {
+        if (p == a)
+            return 1;
+        if (!p || p % 8 || gl_u64(c, p + L->ms_next, &p))
+            return 0;
+    }
+    return 0;
+}
+
 /* Is a malloc_par at m consistent with the heap and with sane tunables? */
 static int mp_fits(struct heap_ctx *c, const struct gl_layout *L, const struct gl_where *w,
                    uint64_t m)
@@ -281,9 +310,10 @@ int gl_locate(struct heap_ctx *c, const struct gl_layout *L, struct gl_where *w)
             w->heap_end = m[i].end;
         }
 
-    uint64_t addr, size;
+    uint64_t addr, size, by_symbol = 0;
     if (c->dbg && w->libc_module >= 0 &&
         !dbg_variable(c->dbg, "main_arena", w->libc_module, &addr, &size)) {
+        by_symbol = addr;
         if (arena_fits(c, L, w, addr)) {
             w->main_arena = addr;
             w->arena_how = "symbol";
@@ -302,6 +332,20 @@ int gl_locate(struct heap_ctx *c, const struct gl_layout *L, struct gl_where *w)
     if (!w->main_arena) {
         w->main_arena = scan_libc_data(c, L, w, L->ms_size, "main_arena", arena_fits);
         w->arena_how = "scan";
+    }
+    /* Nothing fits: the arena itself may be what is damaged.  Take the
+     * symbol if there is one, else the weaker scan, and say so; the walk
+     * then copes with a bad top. */
+    if (!w->main_arena && by_symbol) {
+        w->main_arena = by_symbol;
+        w->arena_how = "symbol, unchecked";
+    }
+    if (!w->main_arena) {
+        w->main_arena = scan_libc_data(c, L, w, L->ms_size, "main_arena", arena_fits_weakly);
+        w->arena_how = "weak scan";
+        if (w->main_arena)
+            c->problem(c, w->main_arena, "glibc: main_arena found only by a weak test: its top "
+                                         "chunk does not fit the heap");
     }
     if (!w->mp) {
         w->mp = scan_libc_data(c, L, w, L->mp_size, "mp_", mp_fits);
