@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "encode.h"
 #include "hsnap.h"
 
 #define POLY 0x82F63B78u /* Castagnoli, bit-reflected */
@@ -92,6 +93,11 @@ __attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t c, const ui
     return c;
 }
 #endif
+
+uint32_t hs_crc32c_portable(uint32_t crc, const void *buf, size_t len)
+{
+    return ~crc_table(~crc, buf, len);
+}
 
 uint32_t hs_crc32c(uint32_t crc, const void *buf, size_t len)
 {

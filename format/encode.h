@@ -84,4 +84,7 @@ static inline void hs_st64(uint8_t *p, uint64_t v)
     hs_st32(p + 4, (uint32_t)(v >> 32));
 }
 
+/* hs_crc32c() without the SSE4.2 instruction, so tests can compare the two. */
+uint32_t hs_crc32c_portable(uint32_t crc, const void *buf, size_t len);
+
 #endif /* HSNAP_ENCODE_H */

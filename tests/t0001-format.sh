@@ -12,6 +12,10 @@ offsets_of() {
     "$SYNTH" verify "$1" | sed -n "s/^section \([0-9]*\) at offset \([0-9]*\): $2 .*/\1 \2/p"
 }
 
+test_expect_success 'CRC32C gives the standard check value on every code path' '
+    "$SYNTH" crc
+'
+
 test_expect_success 'every field round-trips (full and metadata-only open)' '
     "$SYNTH" write a.hsnap &&
     "$SYNTH" check a.hsnap >out &&
