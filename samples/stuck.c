@@ -7,7 +7,9 @@
  * A second thread calls vfork(); the child sleeps SECONDS (default 60)
  * before it exits.  Until then the vforking thread waits in the kernel in
  * an uninterruptible (killable-only) sleep, state D: PTRACE_INTERRUPT
- * cannot stop it.  The main thread stays stoppable.  REPORT receives:
+ * cannot stop it.  The main thread stays stoppable.  When the child exits,
+ * the whole process exits, so a failed test leaves nothing behind for
+ * long.  REPORT receives:
  *
  *   pid N
  *   stuck TID          the thread in vfork
@@ -38,9 +40,7 @@ static void *vforker(void *arg)
         syscall(SYS_nanosleep, &ts, NULL);
         _exit(0);
     }
-    for (;;)
-        pause();
-    return NULL;
+    exit(0); /* the test is over: do not linger */
 }
 
 int main(int argc, char **argv)
