@@ -395,6 +395,8 @@ static int emit(struct ctx *c, uint64_t addr, uint64_t npages, uint32_t flags, u
             c->st.bytes_absent += c->psz;
         else if (state[i] == HS_PAGE_SWAPPED)
             c->st.bytes_swapped += c->psz;
+        else if (state[i] == HS_PAGE_ZERO)
+            c->st.bytes_zero += c->psz;
     }
     if (hs_write_memory(c->w, addr, c->psz, npages, flags, state, data) < 0)
         return fail(c, EIO, "writing the snapshot: %s", hs_writer_error(c->w));

@@ -13,10 +13,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-int pagemap_open(pid_t pid); /* an fd, or -1 with errno */
+/* An fd, or -1 with errno.  HEAPSNAP_NO_PAGEMAP_SCAN in the environment
+ * forces the per-page reads that kernels before 6.7 need (for tests). */
+int pagemap_open(pid_t pid);
 
 /* Fill state[0..npages) for the pages from addr with HS_PAGE_DATA (present),
- * HS_PAGE_SWAPPED or HS_PAGE_ABSENT.  Returns the number of present pages,
+ * HS_PAGE_ZERO (mapped to the shared zero page: nothing to copy; known only
+ * where PAGEMAP_SCAN exists), HS_PAGE_SWAPPED or HS_PAGE_ABSENT.  Returns the number of present pages,
  * or -1 with errno. */
 int64_t pagemap_states(int fd, uint64_t addr, uint64_t npages, uint32_t page_size, uint8_t *state);
 

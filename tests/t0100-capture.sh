@@ -70,6 +70,13 @@ test_expect_success 'the capture holds the known bytes of heap, mmap, .bss and a
     done
 '
 
+test_expect_success 'the same bytes without PAGEMAP_SCAN (kernels before 6.7)' '
+    HEAPSNAP_NO_PAGEMAP_SCAN=1 $CAPTURE -q $PAT -o pat-old.hsnap &&
+    grep "^region" "$TRASH/patterns.report" | while read -r _ name addr len seed; do
+        $PEEK pat-old.hsnap pattern $addr $len $seed || { echo "region $name differs"; exit 1; }
+    done
+'
+
 test_expect_success 'the snapshot file is created mode 0600' '
     test "$(stat -c %a pat.hsnap)" = 600
 '
