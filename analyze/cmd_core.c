@@ -43,7 +43,11 @@ static const char core_help[] =
     "                     shared libraries)\n"
     "  -h, --help         this help\n"
     "\n"
-    "exit status: 0 ok; 1 bad snapshot or write failure; 2 usage error.\n";
+    "A truncated snapshot gives a core of what was read before the cut, with a\n"
+    "warning naming the cut.\n"
+    "\n"
+    "exit status: 0 ok (also for a truncated snapshot); 1 bad snapshot or\n"
+    "write failure; 2 usage error.\n";
 
 static int bad_option(char **argv)
 {
