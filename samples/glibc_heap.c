@@ -3,7 +3,7 @@
  * walker (analyze/heap/glibc.c) must tell apart, and which writes down the
  * truth about it for tests/t1100-glibc-heap.sh to compare with.
  *
- *   glibc_heap REPORT [corrupt]
+ *   glibc_heap REPORT [corrupt|grow]
  *
  * The heap it builds: live blocks of many sizes in the main arena; three
  * threads that each allocate in their own arena, free some, and then stay
@@ -29,6 +29,8 @@
  * Nothing may allocate between mallinfo2() and the capture, or the figures
  * would be stale; stdio allocates its buffers, so the report is formatted
  * with snprintf into a static buffer and written with write(2).
+ *
+ * With 'grow', a fourth thread fills its arena past one 64 MiB heap.
  *
  * With 'corrupt', after mallinfo2() the process damages its own heap, the
  * way bugs do: one live block's chunk size is overwritten, and one tcache
@@ -57,7 +59,7 @@ struct rec {
     enum rstate state;
 };
 
-static struct rec recs[4096];
+static struct rec recs[32768];
 static size_t nrecs;
 static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -69,37 +71,37 @@ struct linkrec {
 static struct linkrec links[256];
 static size_t nlinks;
 
-/* malloc and remember.  An address handed out again stops being "freed". */
+/* Remember a new block.  An address handed out again stops being "freed". */
+static void remember(void *p, size_t n)
+{
+    pthread_mutex_lock(&rec_lock);
+    for (size_t i = 0; i < nrecs; i++)
+        if (recs[i].p == p && recs[i].state == R_FREED)
+            recs[i].state = R_GONE;
+    if (nrecs < sizeof recs / sizeof recs[0])
+        recs[nrecs++] = (struct rec){p, n, R_LIVE};
+    else
+        abort(); /* a report that silently lost blocks would be no ground truth */
+    pthread_mutex_unlock(&rec_lock);
+}
+
 static void *xmalloc(size_t n)
 {
     void *p = malloc(n);
     if (!p)
         abort();
     memset(p, 0xA5, n); /* resident, and no stray chunk-like words inside */
-    pthread_mutex_lock(&rec_lock);
-    for (size_t i = 0; i < nrecs; i++)
-        if (recs[i].p == p && recs[i].state == R_FREED)
-            recs[i].state = R_GONE;
-    if (nrecs < sizeof recs / sizeof recs[0])
-        recs[nrecs++] = (struct rec){p, n, R_LIVE};
-    pthread_mutex_unlock(&rec_lock);
+    remember(p, n);
     return p;
 }
 
-/* posix_memalign and remember (see xmalloc). */
 static void *xmemalign(size_t align, size_t n)
 {
     void *p;
     if (posix_memalign(&p, align, n))
         abort();
     memset(p, 0xA5, n);
-    pthread_mutex_lock(&rec_lock);
-    for (size_t i = 0; i < nrecs; i++)
-        if (recs[i].p == p && recs[i].state == R_FREED)
-            recs[i].state = R_GONE;
-    if (nrecs < sizeof recs / sizeof recs[0])
-        recs[nrecs++] = (struct rec){p, n, R_LIVE};
-    pthread_mutex_unlock(&rec_lock);
+    remember(p, n);
     return p;
 }
 
@@ -134,12 +136,8 @@ static void *xrealloc(void *p, size_t n)
     pthread_mutex_lock(&rec_lock);
     if (r)
         r->state = (uintptr_t)q == old ? R_GONE : R_FREED;
-    for (size_t i = 0; i < nrecs; i++)
-        if (recs[i].p == q && recs[i].state == R_FREED)
-            recs[i].state = R_GONE;
-    if (nrecs < sizeof recs / sizeof recs[0])
-        recs[nrecs++] = (struct rec){q, n, R_LIVE};
     pthread_mutex_unlock(&rec_lock);
+    remember(q, n);
     return q;
 }
 
@@ -207,9 +205,33 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* With 'grow': an arena that outgrows its first 64 MiB heap, so that it
+ * has two, chained by heap_info.prev, the older one ending in a fencepost.
+ * Only the first bytes of each block are written: the rest stays zero
+ * pages, which keeps the capture small. */
+static void *grow_main(void *arg)
+{
+    (void)arg;
+    enum { N = 20000 };
+    static void *blocks[N];
+    for (int i = 0; i < N; i++) {
+        size_t n = 4000 + (size_t)(i % 7) * 16;
+        if (!(blocks[i] = malloc(n)))
+            abort();
+        memset(blocks[i], 0xA5, 64);
+        remember(blocks[i], n);
+    }
+    for (int i = 0; i < N; i += 3)
+        xfree(blocks[i]);
+    sem_post(&thread_done);
+    for (;;)
+        pause();
+    return NULL;
+}
+
 /* ------------------------------------------------------------ the report */
 
-static char report[1 << 20];
+static char report[4 << 20];
 static size_t rlen;
 
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -226,22 +248,25 @@ static void out(const char *fmt, ...)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        static const char usage[] = "usage: glibc_heap REPORT [corrupt]\n";
+        static const char usage[] = "usage: glibc_heap REPORT [corrupt|grow]\n";
         if (write(2, usage, sizeof usage - 1) < 0)
             return 2;
         return 2;
     }
     int corrupt = argc > 2 && !strcmp(argv[2], "corrupt");
+    int grow = argc > 2 && !strcmp(argv[2], "grow");
     sem_init(&thread_done, 0, 0);
 
     /* Threads first, each with its own arena; wait until they are done.
      * First, because pthread_create itself allocates (the new thread's
      * DTV): after a free, such a hidden malloc could take a freed address
      * and this report would call it "freed" while it is in use. */
-    pthread_t th[3];
+    pthread_t th[4];
     for (int i = 0; i < 3; i++)
         pthread_create(&th[i], NULL, thread_main, (void *)(intptr_t)(i + 1));
-    for (int i = 0; i < 3; i++)
+    if (grow)
+        pthread_create(&th[3], NULL, grow_main, NULL);
+    for (int i = 0; i < 3 + grow; i++)
         sem_wait(&thread_done);
 
     /* Live blocks of many sizes. */

@@ -85,7 +85,7 @@ test_expect_success 'index with libc debug info: exit 0, glibc walked with DWARF
 
 # check_truth DB: the cases shared by the runs with and without debug info.
 check_truth() {
-    local db=$1
+    local db=$1 rep=$2 narenas=${3:-4} nheaps=${4:-3}
     test_expect_success "$db: every live block is a used object at its address, of its usable size" '
         q '"$db"' "SELECT printf(\"0x%x want %d got %s %s\", l.addr, l.usable, o.size, o.state)
                    FROM t.live l LEFT JOIN objects o ON o.addr = l.addr
@@ -97,36 +97,36 @@ check_truth() {
                    JOIN objects o ON o.addr = f.addr WHERE o.state = \"used\"" >bad &&
         test_cmp /dev/null bad
     '
-    test_expect_success "$db: every kind of chunk is found, in four arenas" '
+    test_expect_success "$db: every kind of chunk is found, in $narenas arenas, $nheaps heaps" '
         for w in inuse mmapped tcache fastbin unsorted smallbin largebin top; do
             test "$(sqlite3 '"$db"' "SELECT count(*) FROM objects WHERE \"where\" = \"$w\"")" -gt 0 ||
                 { echo "no $w objects"; exit 1; }
         done &&
-        test "$(sqlite3 '"$db"' "SELECT count(*) FROM objects WHERE \"where\" = \"top\"")" = 4 &&
-        test "$(sqlite3 '"$db"' "SELECT count(*) FROM regions WHERE kind = \"arena-heap\"")" = 3 &&
+        test "$(sqlite3 '"$db"' "SELECT count(*) FROM objects WHERE \"where\" = \"top\"")" = '"$narenas"' &&
+        test "$(sqlite3 '"$db"' "SELECT count(*) FROM regions WHERE kind = \"arena-heap\"")" = '"$nheaps"' &&
         test "$(sqlite3 '"$db"' "SELECT count(*) FROM regions WHERE kind = \"mmap-chunk\"")" = 4 &&
-        test "$(sqlite3 '"$db"' "SELECT count(DISTINCT arena) FROM objects WHERE \"where\" <> \"mmapped\"")" = 4
+        test "$(sqlite3 '"$db"' "SELECT count(DISTINCT arena) FROM objects WHERE \"where\" <> \"mmapped\"")" = '"$narenas"'
     '
     test_expect_success "$db: free bytes = mallinfo2 fordblks (tcache chunks are used to malloc)" '
         test "$(sqlite3 '"$db"' "SELECT sum(chunk_size) FROM objects
                                  WHERE state = \"free\" AND \"where\" <> \"tcache\"")" = \
-             "$(mallinfo clean.report fordblks)"
+             "$(mallinfo "$rep" fordblks)"
     '
     test_expect_success "$db: used bytes = mallinfo2 uordblks + hblkhd" '
         test "$(sqlite3 '"$db"' "SELECT (SELECT sum(chunk_size) FROM objects
                                          WHERE state = \"used\" OR \"where\" = \"tcache\")
                                  + (SELECT value FROM facts WHERE key = \"glibc.overhead_bytes\")")" = \
-             "$(( $(mallinfo clean.report uordblks) + $(mallinfo clean.report hblkhd) ))" &&
+             "$(( $(mallinfo "$rep" uordblks) + $(mallinfo "$rep" hblkhd) ))" &&
         test "$(sqlite3 '"$db"' "SELECT sum(\"end\" - start) FROM regions WHERE kind = \"mmap-chunk\"")" = \
-             "$(mallinfo clean.report hblkhd)"
+             "$(mallinfo "$rep" hblkhd)"
     '
     test_expect_success "$db: arena regions and the walker facts agree with mallinfo2" '
         test "$(sqlite3 '"$db"' "SELECT sum(\"end\" - start) FROM regions
                                  WHERE kind IN (\"main-arena\", \"arena-heap\")")" = \
-             "$(mallinfo clean.report arena)" &&
+             "$(mallinfo "$rep" arena)" &&
         for f in used_bytes:uordblks free_bytes:fordblks mmapped_bytes:hblkhd arena_bytes:arena; do
             test "$(sqlite3 '"$db"' "SELECT value FROM facts WHERE key = \"glibc.${f%%:*}\"")" = \
-                 "$(mallinfo clean.report ${f#*:})" || { echo "$f differs"; exit 1; }
+                 "$(mallinfo "$rep" ${f#*:})" || { echo "$f differs"; exit 1; }
         done
     '
     test_expect_success "$db: a clean heap gives no glibc warnings" '
@@ -141,7 +141,7 @@ check_truth() {
         test_cmp /dev/null bad
     '
 }
-check_truth dbg.db
+check_truth dbg.db clean.report
 
 test_expect_success 'index without libc debug info: exit 0, fallback layout, main_arena by scan' '
     $HEAPSNAP index --no-separate-debug clean.hsnap -o nodbg.db >out 2>err &&
@@ -150,13 +150,24 @@ test_expect_success 'index without libc debug info: exit 0, fallback layout, mai
     sqlite3 nodbg.db "SELECT value FROM facts WHERE key = \"glibc.main_arena\"" | grep "(scan)" &&
     sqlite3 nodbg.db "SELECT value FROM facts WHERE key = \"glibc.mp_\"" | grep "(scan)"
 '
-check_truth nodbg.db
+check_truth nodbg.db clean.report
 
 test_expect_success 'with and without debug info the objects are the same' '
     sql="SELECT addr, size, state, \"where\", chunk, chunk_size, arena FROM objects ORDER BY addr" &&
     sqlite3 dbg.db "$sql" >with && sqlite3 nodbg.db "$sql" >without &&
     test_cmp with without
 '
+
+capture_sample grow grow || true
+load_truth grow.report truth-grow.db 2>/dev/null || true
+
+test_expect_success 'an arena grown past one 64 MiB heap: index exits 0' '
+    grep -qx ready grow.report && test -s grow.hsnap &&
+    $HEAPSNAP index grow.hsnap -o grow.db >out 2>err &&
+    test "$(sqlite3 grow.db "SELECT max(n) FROM (SELECT count(*) AS n FROM regions
+                             WHERE kind = \"arena-heap\" GROUP BY arena)")" = 2
+'
+check_truth grow.db grow.report 5 5
 
 capture_sample corrupt corrupt || true
 load_truth corrupt.report truth-corrupt.db 2>/dev/null || true
