@@ -18,6 +18,12 @@
  *    says so (hs_snapshot_truncated()).
  *  - All integers in the file are little-endian; all addresses are target
  *    virtual addresses (x86_64 only for now).
+ *  - With two or more CPUs the writer compresses, and hs_open() decompresses,
+ *    memory blocks on two threads; the bytes written and the snapshot read
+ *    are the same either way.  HSNAP_WRITER_THREADS=1 and
+ *    HSNAP_READER_THREADS=1 in the environment keep each to one thread.
+ *  - The reader is safe to use from several threads once open (it is
+ *    read-only); a writer belongs to one thread.
  */
 #ifndef HSNAP_H
 #define HSNAP_H
@@ -227,7 +233,8 @@ struct hs_mem_range {
  * says where it was cut. */
 struct hs_snapshot *hs_open(const char *path, unsigned flags, struct hs_error *err);
 /* The same from a buffer already in memory (tests, the fuzzer).  The buffer
- * is copied; name is used in messages. */
+ * is not kept (nothing returned points into it), so the caller may free it
+ * at once; name is used in messages. */
 struct hs_snapshot *hs_open_memory(const void *buf, size_t len, const char *name, unsigned flags,
                                    struct hs_error *err);
 void hs_close(struct hs_snapshot *s);
