@@ -149,6 +149,19 @@ test_expect_success 'symbols by address give name+offset, by name the address' '
     grep "^sym dbg_target_work $f " out
 '
 
+test_expect_success 'thread-local variables: TLS-block offsets from DWARF, as the symbols say' '
+    bid=$(readelf -n $LIBC | awk "/Build ID/ { print \$3 }") &&
+    dbgfile=/usr/lib/debug/.build-id/${bid:0:2}/${bid:2}.debug &&
+    "$PROBE" --module libc.so target.hsnap tls tcache tls errno var tcache >out || true &&
+    grep -x "var tcache unknown" out &&
+    for v in tcache errno; do
+        want=$(readelf -s -W $dbgfile | awk -v n=$v "\$4 == \"TLS\" && \$8 == n { sub(/^0+/, \"\", \$2); print \$2, \$3; exit }") &&
+        test -n "$want" &&
+        got=$(awk -v n=$v "\$1 == \"tls\" && \$2 == n { sub(/^0x/, \"\", \$3); print \$3, \$4 }" out) &&
+        test "$want" = "$got" || exit 1
+    done
+'
+
 test_expect_success 'constants: enumerators, signed' '
     "$PROBE" target.hsnap const DBG_BLUE const DBG_GREEN >out &&
     grep -x "const DBG_BLUE -3" out && grep -x "const DBG_GREEN 2" out

@@ -128,25 +128,41 @@ const struct dbg_layout *dbg_struct(struct dbg *d, const char *name, int module)
     return NULL;
 }
 
-int dbg_variable(struct dbg *d, const char *name, int module, uint64_t *addr, uint64_t *size)
+/* dbg_variable and dbg_tls_variable: DWARF first, then the symbol table. */
+static int find_variable(struct dbg *d, const char *name, int module, int want_tls, uint64_t *value,
+                         uint64_t *size)
 {
     size_t end;
     for (size_t i = first_mod(d, module, &end); i < end; i++) {
         struct dbg_dwarf *dw = dbg_dwarf_get(&d->mods[i]);
         const struct dbg_symbol *s = dbg_symbol_by_name(d, name, (int)i);
-        if (dw && dbg_dwarf_variable(dw, name, d->mods[i].info.module->base, addr, size) == 0) {
+        uint64_t base = want_tls ? 0 : d->mods[i].info.module->base;
+        int tls;
+        if (dw && dbg_dwarf_variable(dw, name, &tls, value, size) == 0 && tls == want_tls) {
+            *value += base;
             /* DWARF cannot size an array declared without bounds; the symbol can. */
-            if (*size == 0 && s && s->addr == *addr)
+            if (*size == 0 && s && s->addr == *value)
                 *size = s->size;
             return 0;
         }
-        if (s && s->type != STT_TLS && s->type != STT_FUNC && s->type != STT_GNU_IFUNC) {
-            *addr = s->addr;
+        if (s && (want_tls ? s->type == STT_TLS
+                           : s->type != STT_TLS && s->type != STT_FUNC && s->type != STT_GNU_IFUNC)) {
+            *value = s->addr;
             *size = s->size;
             return 0;
         }
     }
     return -1;
+}
+
+int dbg_variable(struct dbg *d, const char *name, int module, uint64_t *addr, uint64_t *size)
+{
+    return find_variable(d, name, module, 0, addr, size);
+}
+
+int dbg_tls_variable(struct dbg *d, const char *name, int module, uint64_t *offset, uint64_t *size)
+{
+    return find_variable(d, name, module, 1, offset, size);
 }
 
 int dbg_constant(struct dbg *d, const char *name, int module, int64_t *value)

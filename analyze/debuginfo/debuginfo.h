@@ -120,6 +120,12 @@ int64_t dbg_field_size(const struct dbg_layout *l, const char *field);
  * DW_OP_addr; top-level variables of each CU and of C++ namespaces) or else
  * the symbol table.  0 on success, -1 if unknown. */
 int dbg_variable(struct dbg *d, const char *name, int module, uint64_t *addr, uint64_t *size);
+/* A thread-local (__thread) variable: its offset in the module's TLS block
+ * (DW_OP_form_tls_address / DW_OP_GNU_push_tls_address, else the STT_TLS
+ * symbol) and size.  The address in a thread is that thread's block for
+ * the module plus the offset; finding the block is the caller's business.
+ * 0 or -1. */
+int dbg_tls_variable(struct dbg *d, const char *name, int module, uint64_t *offset, uint64_t *size);
 /* A DWARF constant (DW_TAG_constant, a variable with DW_AT_const_value, or
  * an enumerator of a top-level enum) by name; 0 or -1. */
 int dbg_constant(struct dbg *d, const char *name, int module, int64_t *value);

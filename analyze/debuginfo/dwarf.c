@@ -683,7 +683,68 @@ const struct dbg_layout *dbg_dwarf_struct(struct dbg_dwarf *dw, const char *name
     return l;
 }
 
-int dbg_dwarf_variable(struct dbg_dwarf *dw, const char *name, uint64_t base, uint64_t *addr,
+/* Decode a variable's DW_AT_location when it is one of the two simple
+ * forms a global takes: DW_OP_addr/DW_OP_addrx (a static address), or a
+ * constant followed by DW_OP_form_tls_address / DW_OP_GNU_push_tls_address
+ * (an offset in the module's TLS block).  0, or -1 for anything else
+ * (a register, a location list, an optimised-out variable). */
+static int var_location(struct dbg_dwarf *dw, Dwarf_Die die, int *tls, uint64_t *value)
+{
+    uint8_t expr[32];
+    long len = attr_expr(dw, die, DW_AT_location, expr, sizeof expr);
+    if (len < 2)
+        return -1;
+    size_t n = (size_t)len, pos = 1;
+    uint64_t v = 0;
+    switch (expr[0]) {
+    case DW_OP_addr:
+    case DW_OP_const8u:
+        if (n < 9)
+            return -1;
+        memcpy(&v, expr + 1, 8); /* little-endian host and target (x86_64) */
+        pos = 9;
+        break;
+    case DW_OP_const4u: {
+        uint32_t v32;
+        if (n < 5)
+            return -1;
+        memcpy(&v32, expr + 1, 4);
+        v = v32;
+        pos = 5;
+        break;
+    }
+    case DW_OP_constu:
+        if (read_uleb(expr, n, &pos, &v) < 0)
+            return -1;
+        break;
+    case DW_OP_addrx: {
+        uint64_t idx;
+        Dwarf_Addr da;
+        Dwarf_Error err = NULL;
+        int r = read_uleb(expr, n, &pos, &idx) == 0 &&
+                dwarf_debug_addr_index_to_addr(die, idx, &da, &err) == DW_DLV_OK;
+        drop_error(dw->dbg, &err);
+        if (!r)
+            return -1;
+        v = da;
+        break;
+    }
+    default:
+        return -1;
+    }
+    if (pos == n && (expr[0] == DW_OP_addr || expr[0] == DW_OP_addrx)) {
+        *tls = 0;
+    } else if (pos + 1 == n &&
+               (expr[pos] == DW_OP_form_tls_address || expr[pos] == DW_OP_GNU_push_tls_address)) {
+        *tls = 1;
+    } else {
+        return -1;
+    }
+    *value = v;
+    return 0;
+}
+
+int dbg_dwarf_variable(struct dbg_dwarf *dw, const char *name, int *tls, uint64_t *value,
                        uint64_t *size)
 {
     uint64_t v;
@@ -692,25 +753,7 @@ int dbg_dwarf_variable(struct dbg_dwarf *dw, const char *name, uint64_t base, ui
     Dwarf_Die die = die_at(dw, (Dwarf_Off)v);
     if (!die)
         return -1;
-    uint8_t expr[32];
-    long len = attr_expr(dw, die, DW_AT_location, expr, sizeof expr);
-    int ok = -1;
-    uint64_t a = 0;
-    if (len == 9 && expr[0] == DW_OP_addr) {
-        memcpy(&a, expr + 1, 8); /* little-endian host and target (x86_64) */
-        ok = 0;
-    } else if (len >= 2 && expr[0] == DW_OP_addrx) {
-        size_t pos = 1;
-        uint64_t idx;
-        Dwarf_Addr da;
-        Dwarf_Error err = NULL;
-        if (read_uleb(expr, (size_t)len, &pos, &idx) == 0 && pos == (size_t)len &&
-            dwarf_debug_addr_index_to_addr(die, idx, &da, &err) == DW_DLV_OK) {
-            a = da;
-            ok = 0;
-        }
-        drop_error(dw->dbg, &err);
-    }
+    int ok = var_location(dw, die, tls, value);
     if (ok == 0) {
         /* The type may sit on the declaration rather than the definition. */
         Dwarf_Off type, spec;
@@ -725,7 +768,6 @@ int dbg_dwarf_variable(struct dbg_dwarf *dw, const char *name, uint64_t base, ui
             if (decl)
                 dwarf_dealloc_die(decl);
         }
-        *addr = a + base;
     }
     dwarf_dealloc_die(die);
     return ok;

@@ -47,7 +47,8 @@ void dbg_dwarf_free(struct dbg_dwarf *dw);
 /* Open mod's DWARF and index it, once; the index or NULL. */
 struct dbg_dwarf *dbg_dwarf_get(struct dbg_mod *mod);
 const struct dbg_layout *dbg_dwarf_struct(struct dbg_dwarf *dw, const char *name);
-int dbg_dwarf_variable(struct dbg_dwarf *dw, const char *name, uint64_t base, uint64_t *addr,
+/* A variable's ELF vaddr (*tls = 0) or TLS-block offset (*tls = 1), and size. */
+int dbg_dwarf_variable(struct dbg_dwarf *dw, const char *name, int *tls, uint64_t *value,
                        uint64_t *size);
 int dbg_dwarf_constant(struct dbg_dwarf *dw, const char *name, int64_t *value);
 

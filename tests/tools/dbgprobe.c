@@ -9,8 +9,8 @@
  *
  * options:  --debug-dir DIR (repeatable)  --no-separate-debug
  *           --no-system-debug  --module PREFIX (restrict lookups)  --time
- * lookups:  modules | struct NAME | var NAME | const NAME | sym NAME |
- *           addr 0xADDR
+ * lookups:  modules | struct NAME | var NAME | tls NAME | const NAME |
+ *           sym NAME | addr 0xADDR
  *
  * With --pid, the module list is built the way heapsnap-capture builds it
  * (from /proc/PID/maps, with each module's build-id read from the
@@ -161,6 +161,12 @@ static int lookup(struct dbg *d, const char *what, const char *arg)
             printf("var %s 0x%" PRIx64 " %" PRIu64 "\n", arg, addr, size);
         else
             printf("var %s unknown\n", arg);
+    } else if (!strcmp(what, "tls")) {
+        uint64_t off, size;
+        if ((ok = dbg_tls_variable(d, arg, module, &off, &size) == 0))
+            printf("tls %s 0x%" PRIx64 " %" PRIu64 "\n", arg, off, size);
+        else
+            printf("tls %s unknown\n", arg);
     } else if (!strcmp(what, "const")) {
         int64_t v;
         if ((ok = dbg_constant(d, arg, module, &v) == 0))
