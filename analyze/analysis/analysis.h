@@ -76,6 +76,11 @@ struct hgraph {
 
 /* Load the whole graph from db (opened by db_open_any on file). */
 int hgraph_load(struct hgraph *h, sqlite3 *db, const char *file, char *err, size_t errlen);
+/* The same with flags: HG_NO_REFS loads objects and roots but no refs (the
+ * graph then has only the super-root's edges), for a diff's older side. */
+#define HG_NO_REFS 0x1u
+int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned flags, char *err,
+                      size_t errlen);
 void hgraph_free(struct hgraph *h);
 
 static inline uint32_t hg_obj_node(const struct hgraph *h, uint32_t obj_index)
@@ -200,6 +205,68 @@ struct retainer {
 int retainers_top(const struct hgraph *h, const struct hresults *r, size_t k,
                   struct retainer **objs, size_t *nobjs, struct retainer **roots, size_t *nroots,
                   struct retainer **groups, size_t *ngroups);
+
+/* ------------------------------------------------------------ diff.c */
+
+/*
+ * Matching objects across two snapshots (docs/analyses.md has the rule and
+ * its limits): used objects match when they have the same address, usable
+ * size and type, and, if the first word of the older one points into a
+ * read-only mapping of a module (a vtable or type descriptor), the same
+ * first word.
+ */
+struct dwords {
+    uint64_t *word;            /* [nobjs] first 8 bytes of each used object */
+    uint8_t *known;            /* [nobjs] 1 if word was captured */
+    uint64_t (*ro)[2];         /* read-only module mappings [start, end) */
+    size_t nro;
+    int available;             /* 0 if the snapshot could not be opened */
+};
+
+/* Read the first word of every used object of h from its snapshot (the
+ * file the snapshot table names, or 'snapshot' if not NULL).  A snapshot
+ * that cannot be opened is not an error: available = 0, only address, size
+ * and type are compared. */
+int dwords_load(struct dwords *w, const struct hgraph *h, const char *snapshot, char *err, size_t errlen);
+void dwords_free(struct dwords *w);
+
+/* ab[i] = the object of b matching object i of a (GRAPH_NONE if none), and
+ * ba the other way; both are malloc'd.  Free objects never match. */
+int diff_match(const struct hgraph *a, const struct dwords *wa, const struct hgraph *b, const struct dwords *wb,
+               uint32_t **ab, uint32_t **ba);
+
+struct diff_group {
+    uint64_t key;
+    uint64_t nnew, ndel;       /* objects */
+    uint64_t alloc, freed;     /* their bytes */
+};
+
+/* Per group: new objects of b (ba[i] == NONE), deleted of a (ab[i] ==
+ * NONE); sorted by size delta, largest growth first. */
+int diff_groups(const struct hgraph *a, const uint32_t *ab, const struct hgraph *b, const uint32_t *ba,
+                struct diff_group **out, size_t *n);
+
+struct diff_growth {
+    uint32_t retainer;         /* node in the graph: a root, an old object, or 0 */
+    uint64_t key;              /* group of the new objects */
+    uint64_t count, bytes;
+    uint32_t example;          /* object index of one of them */
+};
+
+/*
+ * Retained growth in graph h: for every object i with consider[i] set and
+ * reachable, walk its dominator chain up to the first node that is a root,
+ * the super-root, or an object with old[i] set (it existed before), and
+ * group by (that retainer, the object's group).  retainer_of (may be NULL)
+ * gets each considered object's retainer node.  Sorted by bytes.
+ */
+int diff_growth(const struct hgraph *h, const struct hresults *r, const uint8_t *old, const uint8_t *consider,
+                struct diff_growth **out, size_t *n, uint32_t **retainer_of);
+
+/* "global cache → 0x55.. [4096 bytes]": a retainer with the root that
+ * dominates it when it is an object. */
+const char *diff_retainer_name(const struct hgraph *h, const struct hresults *r, uint32_t v, char *buf,
+                               size_t len);
 
 /* ------------------------------------------------------------ show.c */
 

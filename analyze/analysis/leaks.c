@@ -199,7 +199,8 @@ static int hold(struct leaks *l, const struct hgraph *h, const struct hresults *
     }
     free(stamp);
     free(stack);
-    qsort(l->heads, l->nheads, sizeof *l->heads, by_held);
+    if (l->nheads > 1)
+        qsort(l->heads, l->nheads, sizeof *l->heads, by_held);
     return 0;
 }
 
@@ -262,7 +263,8 @@ static int group(struct leaks *l, const struct hgraph *h, const struct hresults 
             lg->examples[lg->nexamples++] = i;
     }
     keymap_free(&m);
-    qsort(l->groups, l->ngroups, sizeof *l->groups, by_bytes);
+    if (l->ngroups > 1)
+        qsort(l->groups, l->ngroups, sizeof *l->groups, by_bytes);
     return 0;
 oom:
     keymap_free(&m);

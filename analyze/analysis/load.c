@@ -141,9 +141,9 @@ static int load_roots(struct hgraph *h, char *err, size_t errlen)
 
 /* Edges: super-root -> every root, then every ref whose source is a root or
  * a used object and whose target is a used object. */
-static int load_refs(struct hgraph *h, char *err, size_t errlen)
+static int load_refs(struct hgraph *h, unsigned flags, char *err, size_t errlen)
 {
-    int64_t want = scalar(h->db, "SELECT refs FROM snapshot", 0);
+    int64_t want = flags & HG_NO_REFS ? 0 : scalar(h->db, "SELECT refs FROM snapshot", 0);
     struct graph_edges el = {0};
     size_t cap = (size_t)(want > 0 ? want : 0) + h->nroots + 16;
     if (!(el.e = malloc(cap * sizeof *el.e))) {
@@ -154,7 +154,8 @@ static int load_refs(struct hgraph *h, char *err, size_t errlen)
     for (uint32_t i = 1; i <= h->nroots; i++)
         el.e[el.len++] = (struct graph_edge){0, i};
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(h->db, "SELECT src, dst FROM refs", -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(h->db, flags & HG_NO_REFS ? "SELECT src, dst FROM refs LIMIT 0" : "SELECT src, dst FROM refs",
+                           -1, &s, NULL) != SQLITE_OK) {
         graph_edges_free(&el);
         return sql_fail(h, "reading refs", err, errlen);
     }
@@ -195,6 +196,12 @@ static int load_refs(struct hgraph *h, char *err, size_t errlen)
 
 int hgraph_load(struct hgraph *h, sqlite3 *db, const char *file, char *err, size_t errlen)
 {
+    return hgraph_load_flags(h, db, file, 0, err, errlen);
+}
+
+int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned flags, char *err,
+                      size_t errlen)
+{
     memset(h, 0, sizeof *h);
     h->db = db;
     h->file = file;
@@ -220,7 +227,7 @@ int hgraph_load(struct hgraph *h, sqlite3 *db, const char *file, char *err, size
         snprintf(err, errlen, "%s: out of memory for %u objects", file, h->nobjs);
         return -1;
     }
-    int rc = load_objects(h, err, errlen) || load_roots(h, err, errlen) || load_refs(h, err, errlen) ? -1 : 0;
+    int rc = load_objects(h, err, errlen) || load_roots(h, err, errlen) || load_refs(h, flags, err, errlen) ? -1 : 0;
     cli_progress_done();
     return rc;
 }

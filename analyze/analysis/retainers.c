@@ -112,7 +112,8 @@ static int types(const struct hgraph *h, const struct hresults *r, struct retain
         if (hg_is_obj(h, v) && gid[hg_obj_index(h, v)] != GRAPH_NONE)
             onbranch[gid[hg_obj_index(h, v)]]--;
     }
-    qsort(g, ng, sizeof *g, by_retained);
+    if (ng > 1)
+        qsort(g, ng, sizeof *g, by_retained);
     *groups = g;
     *ngroups = ng;
     g = NULL;
@@ -148,7 +149,9 @@ int retainers_top(const struct hgraph *h, const struct hresults *r, size_t k, st
         else
             offer(*objs, k, nobjs, &c);
     }
-    qsort(*objs, *nobjs, sizeof **objs, by_retained);
-    qsort(*roots, *nroots, sizeof **roots, by_retained);
+    if (*nobjs > 1)
+        qsort(*objs, *nobjs, sizeof **objs, by_retained);
+    if (*nroots > 1)
+        qsort(*roots, *nroots, sizeof **roots, by_retained);
     return types(h, r, groups, ngroups);
 }

@@ -65,7 +65,7 @@ void args_free(struct args *a)
     a->dopt.dbg.debug_dirs = NULL;
 }
 
-int session_open(struct session *s, const char *file, const struct args *a, int results)
+int session_open(struct session *s, const char *file, const struct args *a, unsigned flags)
 {
     char err[A_ERRLEN];
     memset(s, 0, sizeof *s);
@@ -73,13 +73,13 @@ int session_open(struct session *s, const char *file, const struct args *a, int 
         cli_error("%s", err);
         return -1;
     }
-    if (hgraph_load(&s->h, s->db, file, err, sizeof err)) {
+    if (hgraph_load_flags(&s->h, s->db, file, flags & SESSION_NO_REFS ? HG_NO_REFS : 0, err, sizeof err)) {
         cli_error("%s", err);
         hgraph_free(&s->h);
         return -1;
     }
     s->have_graph = 1;
-    if (results) {
+    if (flags & SESSION_RESULTS) {
         if (hresults_get(&s->r, &s->h, 1, err, sizeof err)) {
             cli_error("%s", err);
             hresults_free(&s->r);

@@ -45,9 +45,12 @@ struct session {
     int have_graph, have_results;
 };
 
-/* Open file and load its graph (and, if results, the shared results).
+/* Open file and load its graph; flags: SESSION_RESULTS also gets the
+ * shared results, SESSION_NO_REFS skips the references (objects only).
  * 0, or -1 after printing the error. */
-int session_open(struct session *s, const char *file, const struct args *a, int results);
+#define SESSION_RESULTS 0x1u
+#define SESSION_NO_REFS 0x2u
+int session_open(struct session *s, const char *file, const struct args *a, unsigned flags);
 void session_close(struct session *s);
 
 /* Begin the --json document (pretty) or nothing; and finish it. */

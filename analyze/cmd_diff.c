@@ -1,0 +1,402 @@
+/*
+ * cmd_diff.c — `heapsnap diff A B [C]`: what changed between snapshots of
+ * one process.  Per type (or size): new, deleted, delta, allocated, freed
+ * and size delta, the columns of Chrome DevTools' comparison view; then the
+ * retained growth — new objects of B still reachable, grouped by what holds
+ * them (the first old object or root up their dominator chain).  With a
+ * third snapshot, the objects new in B that are still alive in C, the
+ * strongest leak candidates, with their retainers in C.  analysis/diff.c
+ * has the matching rule; -o keeps everything as SQL tables.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/session.h"
+#include "cli.h"
+#include "commands.h"
+
+static const char help[] =
+    "usage: heapsnap diff [options] A B [C]\n"
+    "\n"
+    "Compare snapshots (or databases) A and B of the same process, taken in that\n"
+    "order.  An object is the same in both when it has the same address, size\n"
+    "and type (and, for objects starting with a vtable-like pointer, the same\n"
+    "one); see docs/analyses.md for the rule and its limits.  Prints, per type\n"
+    "(or size, as \"[48 bytes]\", until objects have types), the objects new in\n"
+    "B, deleted since A, and the bytes, sorted by size delta; then where the\n"
+    "growth is held: the new objects of B that are reachable, grouped by their\n"
+    "retainer, the first object that already existed in A (or the root) up\n"
+    "their dominator chain.  With C, also the objects new in B and still alive\n"
+    "in C, the strongest leak candidates, with what holds them in C.\n"
+    "\n"
+    "options:\n"
+    "  -o OUT.db          write tables diff_types, diff_objects, diff_growth to OUT.db\n"
+    "  --limit N          show N rows of each table (default 20)\n"
+    "  --json             one JSON document\n"
+    "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: 0 success, 1 a file could not be analysed or OUT.db written, 2 usage\n";
+
+struct side {
+    struct session s;
+    struct dwords w;
+    int open;
+};
+
+static int side_open(struct side *d, const char *file, const struct args *a, unsigned flags)
+{
+    char err[A_ERRLEN];
+    if (session_open(&d->s, file, a, flags))
+        return -1;
+    d->open = 1;
+    if (dwords_load(&d->w, &d->s.h, NULL, err, sizeof err)) {
+        cli_error("%s", err);
+        return -1;
+    }
+    if (!d->w.available)
+        cli_warn("%s: the snapshot is not at hand: objects are matched by address, size and type only", file);
+    return 0;
+}
+
+static void side_close(struct side *d)
+{
+    if (d->open) {
+        dwords_free(&d->w);
+        session_close(&d->s);
+    }
+}
+
+/* ------------------------------------------------------------ output db */
+
+struct outdb {
+    sqlite3 *db;
+    sqlite3_stmt *obj, *grow;
+};
+
+static int out_open(struct outdb *o, const char *path)
+{
+    char *msg = NULL;
+    if (sqlite3_open_v2(path, &o->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
+        sqlite3_exec(o->db,
+                     "PRAGMA synchronous = OFF; BEGIN;"
+                     "DROP TABLE IF EXISTS diff_types; DROP TABLE IF EXISTS diff_objects;"
+                     "DROP TABLE IF EXISTS diff_growth; DROP TABLE IF EXISTS diff_files;"
+                     "CREATE TABLE diff_files(snapshot TEXT PRIMARY KEY, file TEXT);"
+                     "CREATE TABLE diff_types(type TEXT, new_count INTEGER, deleted_count INTEGER,"
+                     " delta_count INTEGER, alloc_size INTEGER, freed_size INTEGER, size_delta INTEGER);"
+                     "CREATE TABLE diff_objects(snapshot TEXT, addr INTEGER, size INTEGER, type TEXT,"
+                     " status TEXT, retainer TEXT);"
+                     "CREATE TABLE diff_growth(kind TEXT, retainer TEXT, type TEXT, count INTEGER,"
+                     " bytes INTEGER, example INTEGER);",
+                     NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_prepare_v2(o->db, "INSERT INTO diff_objects VALUES(?,?,?,?,?,?)", -1, &o->obj, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(o->db, "INSERT INTO diff_growth VALUES(?,?,?,?,?,?)", -1, &o->grow, NULL) != SQLITE_OK) {
+        cli_error("%s: %s", path, msg ? msg : o->db ? sqlite3_errmsg(o->db) : "out of memory");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int out_object(struct outdb *o, const char *snap, const struct hgraph *h, uint32_t i, const char *status,
+                      const char *retainer)
+{
+    char g[128];
+    sqlite3_bind_text(o->obj, 1, snap, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(o->obj, 2, (int64_t)h->addr[i]);
+    sqlite3_bind_int64(o->obj, 3, (int64_t)h->osize[i]);
+    sqlite3_bind_text(o->obj, 4, hg_group_name(h, h->group[i], g, sizeof g), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(o->obj, 5, status, -1, SQLITE_STATIC);
+    if (retainer)
+        sqlite3_bind_text(o->obj, 6, retainer, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(o->obj, 6);
+    int rc = sqlite3_step(o->obj) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(o->obj);
+    return rc;
+}
+
+/* Retainer names, computed once per retainer node. */
+struct names {
+    struct keymap m;
+    char **v;
+    size_t n, cap;
+};
+
+static const char *name_of(struct names *nm, const struct hgraph *h, const struct hresults *r, uint32_t node)
+{
+    uint32_t *x = keymap_get(&nm->m, node, (uint32_t)nm->n);
+    if (!x)
+        return NULL;
+    if (*x == nm->n) {
+        if (nm->n == nm->cap) {
+            nm->cap = nm->cap ? 2 * nm->cap : 64;
+            char **v = realloc(nm->v, nm->cap * sizeof *v);
+            if (!v)
+                return NULL;
+            nm->v = v;
+        }
+        char buf[600];
+        nm->v[nm->n++] = strdup(diff_retainer_name(h, r, node, buf, sizeof buf));
+    }
+    return nm->v[*x];
+}
+
+static void names_free(struct names *nm)
+{
+    for (size_t i = 0; i < nm->n; i++)
+        free(nm->v[i]);
+    free(nm->v);
+    keymap_free(&nm->m);
+}
+
+/* ------------------------------------------------------------ printing */
+
+static void print_growth(const char *title, const struct diff_growth *g, size_t n, const struct side *d,
+                         const struct args *a, struct json *j, const char *key)
+{
+    const struct hgraph *h = &d->s.h;
+    char name[600], gn[128];
+    if (a->json) {
+        json_key(j, key);
+        json_begin_array(j);
+    } else {
+        printf("\n%s\n", title);
+        if (!n)
+            printf("  none\n");
+    }
+    for (size_t k = 0; k < n && k < (size_t)a->limit; k++) {
+        diff_retainer_name(h, &d->s.r, g[k].retainer, name, sizeof name);
+        hg_group_name(h, g[k].key, gn, sizeof gn);
+        if (a->json) {
+            json_begin_object(j);
+            json_kv_string(j, "retainer", name);
+            json_key(j, "retainer_node");
+            show_node_json(j, h, g[k].retainer);
+            json_kv_string(j, "type", gn);
+            json_kv_uint(j, "count", g[k].count);
+            json_kv_uint(j, "bytes", g[k].bytes);
+            json_kv_hex(j, "example", h->addr[g[k].example]);
+            json_end_object(j);
+        } else {
+            printf("  %12" PRIu64 " bytes  %s -> %" PRIu64 " x %s  (e.g. 0x%" PRIx64 ")\n", g[k].bytes, name, g[k].count,
+                   gn, h->addr[g[k].example]);
+        }
+    }
+    if (a->json)
+        json_end_array(j);
+    else if (n > (size_t)a->limit)
+        printf("  ... %zu more (--limit)\n", n - (size_t)a->limit);
+}
+
+static void print_types(const struct diff_group *g, size_t n, const struct hgraph *h, const struct args *a,
+                        struct json *j)
+{
+    char gn[128];
+    if (a->json) {
+        json_key(j, "types");
+        json_begin_array(j);
+    } else {
+        printf("\n  %9s  %9s  %9s  %12s  %12s  %12s  %s\n", "# New", "# Deleted", "# Delta", "Alloc. Size",
+               "Freed Size", "Size Delta", "Type");
+    }
+    for (size_t k = 0; k < n && k < (size_t)a->limit; k++) {
+        int64_t dc = (int64_t)g[k].nnew - (int64_t)g[k].ndel, ds = (int64_t)g[k].alloc - (int64_t)g[k].freed;
+        hg_group_name(h, g[k].key, gn, sizeof gn);
+        if (a->json) {
+            json_begin_object(j);
+            json_kv_string(j, "type", gn);
+            json_kv_uint(j, "new_count", g[k].nnew);
+            json_kv_uint(j, "deleted_count", g[k].ndel);
+            json_kv_int(j, "delta_count", dc);
+            json_kv_uint(j, "alloc_size", g[k].alloc);
+            json_kv_uint(j, "freed_size", g[k].freed);
+            json_kv_int(j, "size_delta", ds);
+            json_end_object(j);
+        } else {
+            printf("  %9" PRIu64 "  %9" PRIu64 "  %+9" PRId64 "  %12" PRIu64 "  %12" PRIu64 "  %+12" PRId64 "  %s\n",
+                   g[k].nnew, g[k].ndel, dc, g[k].alloc, g[k].freed, ds, gn);
+        }
+    }
+    if (a->json)
+        json_end_array(j);
+    else if (n > (size_t)a->limit)
+        printf("  ... %zu more types (--limit)\n", n - (size_t)a->limit);
+}
+
+/* ------------------------------------------------------------ the command */
+
+int cmd_diff(int argc, char **argv)
+{
+    struct args a;
+    int rc = args_parse(&a, argc, argv, help, ARG_OUTPUT, 2, 3);
+    if (rc >= 0) {
+        args_free(&a);
+        return rc;
+    }
+    if (!a.limit)
+        a.limit = 20;
+    struct side d[3];
+    memset(d, 0, sizeof d);
+    uint32_t *ab = NULL, *ba = NULL, *bc = NULL, *cb = NULL, *ret_b = NULL, *ret_c = NULL;
+    uint8_t *old_b = NULL, *new_b = NULL, *old_c = NULL, *surv_c = NULL;
+    struct diff_group *groups = NULL;
+    struct diff_growth *growth = NULL, *surv = NULL;
+    size_t ng = 0, ngrowth = 0, nsurv = 0;
+    struct outdb o = {0};
+    struct names nb = {0}, nc = {0};
+    struct json j;
+    int three = a.npos == 3;
+    rc = EXIT_FAIL;
+    if (side_open(&d[0], a.pos[0], &a, SESSION_NO_REFS) || side_open(&d[1], a.pos[1], &a, SESSION_RESULTS) ||
+        (three && side_open(&d[2], a.pos[2], &a, SESSION_RESULTS)))
+        goto out;
+    const struct hgraph *A = &d[0].s.h, *B = &d[1].s.h, *C = three ? &d[2].s.h : NULL;
+    if (diff_match(A, &d[0].w, B, &d[1].w, &ab, &ba) || diff_groups(A, ab, B, ba, &groups, &ng))
+        goto oom;
+    if (!(old_b = calloc(B->nobjs + 1, 1)) || !(new_b = calloc(B->nobjs + 1, 1)))
+        goto oom;
+    uint64_t nnew = 0, bnew = 0, ndel = 0, bdel = 0;
+    for (uint32_t i = 0; i < B->nobjs; i++) {
+        old_b[i] = ba[i] != GRAPH_NONE;
+        new_b[i] = B->used[i] && ba[i] == GRAPH_NONE;
+        nnew += new_b[i];
+        bnew += new_b[i] ? B->osize[i] : 0;
+    }
+    for (uint32_t i = 0; i < A->nobjs; i++)
+        if (A->used[i] && ab[i] == GRAPH_NONE) {
+            ndel++;
+            bdel += A->osize[i];
+        }
+    if (diff_growth(B, &d[1].s.r, old_b, new_b, &growth, &ngrowth, &ret_b))
+        goto oom;
+    if (three) {
+        if (diff_match(B, &d[1].w, C, &d[2].w, &bc, &cb) || !(old_c = calloc(C->nobjs + 1, 1)) ||
+            !(surv_c = calloc(C->nobjs + 1, 1)))
+            goto oom;
+        for (uint32_t k = 0; k < C->nobjs; k++) {
+            old_c[k] = cb[k] != GRAPH_NONE && ba[cb[k]] != GRAPH_NONE;
+            surv_c[k] = cb[k] != GRAPH_NONE && ba[cb[k]] == GRAPH_NONE;
+        }
+        if (diff_growth(C, &d[2].s.r, old_c, surv_c, &surv, &nsurv, &ret_c))
+            goto oom;
+    }
+
+    out_begin(&j, &a);
+    char b1[32], b2[32];
+    if (a.json) {
+        json_begin_object(&j);
+        json_key(&j, "files");
+        json_begin_array(&j);
+        for (int k = 0; k < a.npos; k++)
+            json_string(&j, a.pos[k]);
+        json_end_array(&j);
+        json_kv_uint(&j, "new_count", nnew);
+        json_kv_uint(&j, "new_bytes", bnew);
+        json_kv_uint(&j, "deleted_count", ndel);
+        json_kv_uint(&j, "deleted_bytes", bdel);
+        json_kv_bool(&j, "first_words_compared", d[0].w.available && d[1].w.available);
+    } else {
+        printf("%s -> %s: %" PRIu64 " new objects (%s), %" PRIu64 " deleted (%s), net %+" PRId64 " objects, %+" PRId64
+               " bytes\n",
+               a.pos[0], a.pos[1], nnew, cli_bytes(b1, sizeof b1, bnew), ndel, cli_bytes(b2, sizeof b2, bdel),
+               (int64_t)nnew - (int64_t)ndel, (int64_t)bnew - (int64_t)bdel);
+    }
+    print_types(groups, ng, B, &a, &j);
+    print_growth("Retained growth: new objects of B that are reachable, by what holds them:", growth, ngrowth, &d[1],
+                 &a, &j, "growth");
+    if (three)
+        print_growth("Survivors: new in B and still alive in C (the strongest leak candidates), held in C by:", surv,
+                     nsurv, &d[2], &a, &j, "survivors");
+    if (a.json)
+        json_end_object(&j);
+    rc = out_finish(&j, &a);
+
+    if (a.output && rc == EXIT_OK) {
+        rc = EXIT_FAIL;
+        if (out_open(&o, a.output))
+            goto out;
+        int ok = 1;
+        char gn[128], sql[256];
+        for (int k = 0; k < a.npos && ok; k++) {
+            char *q = sqlite3_mprintf("INSERT INTO diff_files VALUES('%c', %Q)", 'A' + k, a.pos[k]);
+            ok = q && sqlite3_exec(o.db, q, NULL, NULL, NULL) == SQLITE_OK;
+            sqlite3_free(q);
+        }
+        for (size_t k = 0; k < ng && ok; k++) {
+            char *q = sqlite3_mprintf("INSERT INTO diff_types VALUES(%Q, %lld, %lld, %lld, %lld, %lld, %lld)",
+                                      hg_group_name(B, groups[k].key, gn, sizeof gn), (long long)groups[k].nnew,
+                                      (long long)groups[k].ndel, (long long)groups[k].nnew - (long long)groups[k].ndel,
+                                      (long long)groups[k].alloc, (long long)groups[k].freed,
+                                      (long long)groups[k].alloc - (long long)groups[k].freed);
+            ok = q && sqlite3_exec(o.db, q, NULL, NULL, NULL) == SQLITE_OK;
+            sqlite3_free(q);
+        }
+        for (uint32_t i = 0; i < A->nobjs && ok; i++)
+            if (A->used[i] && ab[i] == GRAPH_NONE)
+                ok = out_object(&o, "A", A, i, "deleted", NULL) == 0;
+        for (uint32_t i = 0; i < B->nobjs && ok; i++)
+            if (new_b[i])
+                ok = out_object(&o, "B", B, i, "new",
+                                ret_b[i] == GRAPH_NONE ? NULL : name_of(&nb, B, &d[1].s.r, ret_b[i])) == 0;
+        for (uint32_t k = 0; three && k < C->nobjs && ok; k++)
+            if (surv_c[k] && C->used[k])
+                ok = out_object(&o, "C", C, k, "survivor",
+                                ret_c[k] == GRAPH_NONE ? NULL : name_of(&nc, C, &d[2].s.r, ret_c[k])) == 0;
+        for (int pass = 0; pass < 1 + three && ok; pass++) {
+            const struct diff_growth *g = pass ? surv : growth;
+            size_t n = pass ? nsurv : ngrowth;
+            const struct side *sd = &d[pass ? 2 : 1];
+            for (size_t k = 0; k < n && ok; k++) {
+                char name[600];
+                sqlite3_bind_text(o.grow, 1, pass ? "survivor" : "growth", -1, SQLITE_STATIC);
+                sqlite3_bind_text(o.grow, 2, diff_retainer_name(&sd->s.h, &sd->s.r, g[k].retainer, name, sizeof name),
+                                  -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(o.grow, 3, hg_group_name(&sd->s.h, g[k].key, gn, sizeof gn), -1, SQLITE_TRANSIENT);
+                sqlite3_bind_int64(o.grow, 4, (int64_t)g[k].count);
+                sqlite3_bind_int64(o.grow, 5, (int64_t)g[k].bytes);
+                sqlite3_bind_int64(o.grow, 6, (int64_t)sd->s.h.addr[g[k].example]);
+                ok = sqlite3_step(o.grow) == SQLITE_DONE;
+                sqlite3_reset(o.grow);
+            }
+        }
+        snprintf(sql, sizeof sql, "COMMIT");
+        if (!ok || sqlite3_exec(o.db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            cli_error("%s: %s", a.output, sqlite3_errmsg(o.db));
+            goto out;
+        }
+        rc = EXIT_OK;
+    }
+    goto out;
+oom:
+    cli_error("out of memory comparing the snapshots");
+    rc = EXIT_FAIL;
+out:
+    if (o.db) {
+        sqlite3_finalize(o.obj);
+        sqlite3_finalize(o.grow);
+        sqlite3_close(o.db);
+    }
+    names_free(&nb);
+    names_free(&nc);
+    free(ab);
+    free(ba);
+    free(bc);
+    free(cb);
+    free(ret_b);
+    free(ret_c);
+    free(old_b);
+    free(new_b);
+    free(old_c);
+    free(surv_c);
+    free(groups);
+    free(growth);
+    free(surv);
+    for (int k = 0; k < 3; k++)
+        side_close(&d[k]);
+    args_free(&a);
+    return rc;
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# t3300-diff.sh — heapsnap diff on three captures of samples/cache_grow,
+# taken before, between and after its two rounds: the per-size counts must
+# be exactly what the rounds did, the growth must be held by the cache's
+# global (through its table, an object that already existed), the
+# temporaries by theirs, and with the third snapshot the survivors must be
+# exactly round 1's cache entries.  -o must leave the same answers as SQL.
+. "$(dirname "$0")/lib.sh"
+
+K=100 J=30 NTEMP=20
+if [ ! -x "$SAMPLES/cache_grow" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'diff on captures of cache_grow' 'bin/samples/cache_grow or the capture tool is not built'
+    test_done
+fi
+
+R=cache_grow.report
+wait_line() {
+    local i=0
+    while ! grep -qx "$1" $R 2>/dev/null; do
+        i=$((i + 1)); [ $i -gt 200 ] && return 1; sleep 0.05
+    done
+}
+start_sample cache_grow $K $J || true
+PID=${SAMPLE_PID:-}
+{ "$CAPTURE" -q "$PID" -o A.hsnap && kill -USR1 "$PID" && wait_line ready2 &&
+  "$CAPTURE" -q "$PID" -o B.hsnap && kill -USR1 "$PID" && wait_line ready3 &&
+  "$CAPTURE" -q "$PID" -o C.hsnap; } >capture.out 2>&1 || true
+py() { python3 -c "import json, sys, sqlite3
+rep = [l.split() for l in open('$R')]
+def hx(s): return int(s, 16)
+def rows(kind): return [l for l in rep if l[0] == kind]
+K, J, NTEMP = $K, $J, $NTEMP
+$1"; }
+
+test_expect_success 'setup: three captures, before, between and after the rounds' '
+    test -s A.hsnap && test -s B.hsnap && test -s C.hsnap && grep -qx ready3 $R
+'
+
+test_expect_success 'diff A B: exit 0, DevTools columns, the cache entries on top' '
+    $HEAPSNAP diff A.hsnap B.hsnap >out 2>err &&
+    grep "# New  # Deleted    # Delta   Alloc. Size    Freed Size    Size Delta  Type" out &&
+    grep "^A.hsnap -> B.hsnap: " out &&
+    grep "global g_cache_table -> 0x[0-9a-f]* \[[0-9]* bytes\] -> $K x \[40 bytes\]" out
+'
+
+test_expect_success 'per size: exactly the rounds'"'"' new and deleted objects' '
+    $HEAPSNAP diff --json A.hsnap B.hsnap >ab.json &&
+    py "
+d = json.load(open(\"ab.json\"))
+t = d[\"types\"][0]
+assert t[\"type\"] == \"[40 bytes]\", d[\"types\"]
+assert (t[\"new_count\"], t[\"deleted_count\"], t[\"delta_count\"]) == (K + NTEMP, J, K + NTEMP - J), t
+assert (t[\"alloc_size\"], t[\"freed_size\"], t[\"size_delta\"]) == (40 * (K + NTEMP), 40 * J, 40 * (K + NTEMP - J)), t
+others = [x for x in d[\"types\"] if x[\"type\"] not in (\"[40 bytes]\", \"[24 bytes]\")]
+assert not others, others
+deltas = [x[\"size_delta\"] for x in d[\"types\"]]
+assert deltas == sorted(deltas, reverse=True)
+assert d[\"first_words_compared\"]
+"
+'
+
+test_expect_success 'retained growth: the table (which A had) holds the K entries, g_temp its temporaries' '
+    py "
+d = json.load(open(\"ab.json\"))
+g = {(x[\"retainer\"].split(\" -> \")[0], x[\"type\"]): x for x in d[\"growth\"]}
+cache = g[(\"global g_cache_table\", \"[40 bytes]\")]
+assert cache[\"count\"] == K and cache[\"bytes\"] == 40 * K, cache
+table = [l for l in rep if l[0] == \"table\"][0]
+assert cache[\"retainer_node\"][\"addr\"] == hex(hx(table[1])), cache
+tmp = g[(\"global g_temp\", \"[40 bytes]\")]
+assert tmp[\"count\"] == NTEMP and tmp[\"retainer_node\"][\"kind\"] == \"root\", tmp
+"
+'
+
+test_expect_success 'diff -o: tables diff_types, diff_objects, diff_growth say the same' '
+    $HEAPSNAP diff -o ab.db A.hsnap B.hsnap >/dev/null &&
+    py "
+db = sqlite3.connect(\"ab.db\")
+new = set(a for (a,) in db.execute(\"SELECT addr FROM diff_objects WHERE snapshot = \x27B\x27 AND status = \x27new\x27 AND size = 40\"))
+want = set(hx(l[1]) for l in rows(\"added\") + rows(\"temp\"))
+assert new == want, (len(new), len(want))
+dele = set(a for (a,) in db.execute(\"SELECT addr FROM diff_objects WHERE status = \x27deleted\x27\"))
+assert dele == set(hx(l[1]) for l in rows(\"removed\")), dele
+r = db.execute(\"SELECT new_count, deleted_count, size_delta FROM diff_types WHERE type = \x27[40 bytes]\x27\").fetchone()
+assert r == (K + NTEMP, J, 40 * (K + NTEMP - J)), r
+held = db.execute(\"SELECT count(*) FROM diff_objects WHERE status = \x27new\x27 AND retainer LIKE \x27global g_cache_table -> %\x27\").fetchone()[0]
+assert held == K, held
+assert db.execute(\"SELECT count FROM diff_growth WHERE kind = \x27growth\x27 AND retainer LIKE \x27global g_temp\x27\").fetchone()[0] == NTEMP
+"
+'
+
+test_expect_success 'three snapshots: the survivors are exactly round 1'"'"'s entries, held by the cache' '
+    $HEAPSNAP diff --json -o abc.db A.hsnap B.hsnap C.hsnap >abc.json &&
+    py "
+d = json.load(open(\"abc.json\"))
+s = [x for x in d[\"survivors\"] if x[\"type\"] == \"[40 bytes]\"]
+assert len(s) == 1 and s[0][\"count\"] == K and s[0][\"retainer\"].startswith(\"global g_cache_table -> \"), s
+db = sqlite3.connect(\"abc.db\")
+got = set(a for (a,) in db.execute(\"SELECT addr FROM diff_objects WHERE status = \x27survivor\x27 AND size = 40\"))
+assert got == set(hx(l[1]) for l in rows(\"added\")), len(got)
+" &&
+    $HEAPSNAP diff A.hsnap B.hsnap C.hsnap | grep -A1 "^Survivors" | grep "global g_cache_table -> .* $K x \[40 bytes\]"
+'
+
+test_expect_success 'a snapshot against itself: nothing new, nothing deleted' '
+    $HEAPSNAP diff --json A.hsnap A.db >aa.json &&
+    py "
+d = json.load(open(\"aa.json\"))
+assert d[\"new_count\"] == 0 and d[\"deleted_count\"] == 0 and d[\"types\"] == [], d
+"
+'
+
+test_expect_success 'command line: --help exits 0; one snapshot or four exit 2; a missing file exits 1' '
+    $HEAPSNAP diff --help | grep "^usage: heapsnap diff" &&
+    { $HEAPSNAP diff A.hsnap 2>err; test $? = 2; } &&
+    { $HEAPSNAP diff A.db B.db C.db A.db 2>err; test $? = 2; } &&
+    { $HEAPSNAP diff -o 2>err; test $? = 2; } &&
+    test_must_fail $HEAPSNAP diff A.db missing.hsnap 2>err && grep "missing.hsnap" err &&
+    test_must_fail $HEAPSNAP diff -o /nonexistent/x.db A.db B.db 2>err && grep "/nonexistent/x.db" err
+'
+
+stop_sample
+test_done
