@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,9 +234,18 @@ int copier_copy_jobs(struct copier *c, struct copy_job *jobs, size_t njobs, uint
         w[t].err = 0;
     }
     /* Worker 0 is this thread; a thread that cannot be created just
-     * leaves its share to the others. */
+     * leaves its share to the others.  The workers block the fatal signals
+     * so that their handler runs on this thread, the tracer: only the
+     * tracing thread may PTRACE_DETACH (and so re-inject signals). */
+    sigset_t fatal, old;
+    sigemptyset(&fatal);
+    sigaddset(&fatal, SIGINT);
+    sigaddset(&fatal, SIGTERM);
+    sigaddset(&fatal, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &fatal, &old);
     for (int t = 1; t < nthreads; t++)
         started[t] = pthread_create(&th[t], NULL, work, &w[t]) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     work(&w[0]);
     int rc = 0, err = 0;
     for (int t = 0; t < nthreads; t++) {
