@@ -77,6 +77,14 @@ test_expect_success 'the same bytes without PAGEMAP_SCAN (kernels before 6.7)' '
     done
 '
 
+test_expect_success 'the same bytes when streamed while stopped (--max-buffer smaller than the target)' '
+    $CAPTURE --max-buffer=64K $PAT -o pat-streamed.hsnap 2>err &&
+    grep "streamed while stopped" err &&
+    grep "^region" "$TRASH/patterns.report" | while read -r _ name addr len seed; do
+        $PEEK pat-streamed.hsnap pattern $addr $len $seed || { echo "region $name differs"; exit 1; }
+    done
+'
+
 test_expect_success 'the snapshot file is created mode 0600' '
     test "$(stat -c %a pat.hsnap)" = 600
 '
