@@ -30,15 +30,20 @@
  *              anonymous mappings for such headers, and mp_.n_mmaps and
  *              mp_.mmapped_mem say how many to expect.
  *
- * The walk: (1) every arena's heaps, contiguously, into one array of chunks
- * (a bad size is reported and the walk resynchronises at the first later
- * address from which valid sizes lead to the top chunk); (2) the array is
- * sorted, and every free list is walked against it — each step must land
- * on a chunk of the walk, and a chunk claimed twice means a cycle or a
- * double free, which is how lists are bounded and cycles caught; (3) the
- * objects are reported; (4) mmapped chunks; (5) the totals are compared
- * with what the arenas and mp_ say, and published as facts in mallinfo2()
- * terms.
+ * The walk: (1) the arenas, from the ring and from the heaps themselves;
+ * (2) every arena's heaps, contiguously, into one array of chunks (a bad
+ * size is reported and the walk resynchronises at the first later address
+ * from which valid sizes lead to the top chunk; a heap whose top is not
+ * believable is walked to its end); (3) the array is sorted, the tcaches
+ * are found (see find_tcaches), and every free list is walked against the
+ * array — each step must land on a chunk of the walk, and a chunk claimed
+ * twice means a cycle or a double free, which is how lists are bounded
+ * and cycles caught; (4) the objects are reported; (5) mmapped chunks;
+ * (6) the totals are compared with what the arenas and mp_ say, and
+ * published as facts in mallinfo2() terms.
+ *
+ * A chunk that looks free (its neighbour's PREV_INUSE is clear) but is in
+ * no list is reported free with where = WHERE_FREE_OTHER, and a problem.
  *
  * Sizes reported (heap_object.size):
  *   in use, in an arena  chunk_size - 8 (malloc_usable_size: the next chunk's
@@ -113,7 +118,7 @@ struct walk {
     int oom;
 };
 
-static const char *where_name[WHERE_COUNT] = {
+static const char *const where_name[WHERE_COUNT] = {
     [WHERE_INUSE] = "in use", [WHERE_MMAPPED] = "mmapped", [WHERE_TCACHE] = "tcache",
     [WHERE_FASTBIN] = "a fastbin", [WHERE_UNSORTED] = "the unsorted bin",
     [WHERE_SMALLBIN] = "a small bin", [WHERE_LARGEBIN] = "a large bin",

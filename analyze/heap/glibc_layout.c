@@ -19,6 +19,12 @@
  *     layout is "checked against the dump" before it is trusted.  mp_ is
  *     found the same way: its sbrk_base is the start of [heap] and its
  *     tcache settings are in range.
+ *
+ * When the main arena is itself damaged (its top overwritten), nothing
+ * fits; then the symbol is taken unchecked, or else a weaker scan that
+ * does not look at top, and a problem says so.  The glibc release comes
+ * from the banner in libc's binary (gl_version), because safe-linking of
+ * the free lists depends on it (2.32 and later).
  */
 #include <stdio.h>
 #include <stdlib.h>
