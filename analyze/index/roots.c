@@ -119,18 +119,15 @@ static int push_minus(struct rootset *rs, const struct root *tmpl, const char *n
     return 0;
 }
 
-/* The module's program headers, bounded; NULL if they make no sense. */
-static const Elf64_Phdr *module_phdrs(const struct hs_module *m, size_t *n)
+/* Program header k of a module, copied out (the reader's buffer need not be
+ * aligned for Elf64_Phdr); -1 past the end or if the table makes no sense. */
+static int module_phdr(const struct hs_module *m, size_t k, Elf64_Phdr *out)
 {
-    *n = 0;
-    if (!m->phdrs || m->phdrs_len == 0 || m->phdrs_len % sizeof(Elf64_Phdr) ||
-        m->phdrs_len > 4096 * sizeof(Elf64_Phdr))
-        return NULL;
-    /* phdrs is a byte buffer from the reader; copy-free use needs alignment */
-    if ((uintptr_t)m->phdrs % _Alignof(Elf64_Phdr))
-        return NULL;
-    *n = m->phdrs_len / sizeof(Elf64_Phdr);
-    return (const Elf64_Phdr *)(const void *)m->phdrs;
+    if (!m->phdrs || m->phdrs_len % sizeof(Elf64_Phdr) || m->phdrs_len > 4096 * sizeof(Elf64_Phdr) ||
+        k >= m->phdrs_len / sizeof(Elf64_Phdr))
+        return -1;
+    memcpy(out, m->phdrs + k * sizeof(Elf64_Phdr), sizeof *out);
+    return 0;
 }
 
 static int add_segment_ranges(struct ivec *segs, struct ivec *mods_owner, const struct hs_module *mods,
@@ -138,20 +135,19 @@ static int add_segment_ranges(struct ivec *segs, struct ivec *mods_owner, const 
 {
     *static_tls = 0;
     for (size_t i = 0; i < nmods; i++) {
-        size_t np;
-        const Elf64_Phdr *ph = module_phdrs(&mods[i], &np);
-        for (size_t k = 0; k < np; k++) {
-            uint64_t lo = mods[i].base + ph[k].p_vaddr, hi = lo + ph[k].p_memsz;
-            if (hi < lo || ph[k].p_memsz > (1ull << 40))
+        Elf64_Phdr ph;
+        for (size_t k = 0; module_phdr(&mods[i], k, &ph) == 0; k++) {
+            uint64_t lo = mods[i].base + ph.p_vaddr, hi = lo + ph.p_memsz;
+            if (hi < lo || ph.p_memsz > (1ull << 40))
                 continue;
-            if (ph[k].p_type == PT_LOAD && (ph[k].p_flags & PF_W)) {
+            if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W)) {
                 if (iv_push(segs, lo, hi) || iv_push(mods_owner, i, i + 1))
                     return -1;
-            } else if (ph[k].p_type == PT_TLS && ph[k].p_memsz < (1ull << 30)) {
-                uint64_t al = ph[k].p_align ? ph[k].p_align : 1;
+            } else if (ph.p_type == PT_TLS && ph.p_memsz < (1ull << 30)) {
+                uint64_t al = ph.p_align ? ph.p_align : 1;
                 if (al > 4096)
                     al = 4096;
-                *static_tls += (ph[k].p_memsz + al - 1) / al * al + al;
+                *static_tls += (ph.p_memsz + al - 1) / al * al + al;
             }
         }
     }
@@ -270,9 +266,13 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
     size_t ti = 0;
     for (size_t i = 0; i < nthr; i++) {
         const struct hs_thread *t = &thr[i];
+        char tname[sizeof t->name + 1]; /* the snapshot's copy need not end in NUL */
+        memcpy(tname, t->name, sizeof t->name);
+        tname[sizeof t->name] = 0;
+        const char *name = tname[0] ? tname : NULL;
         struct root r = {.kind = ROOT_REGISTER, .thread = t->tid, .module = -1,
                          .size = 8 * HS_NREGS, .regs = t->regs};
-        if (push_root(rs, &r, t->name[0] ? t->name : NULL))
+        if (push_root(rs, &r, name))
             goto out_done;
         uint64_t sp = t->regs[HS_RSP], lo = t->stack_start, hi = t->stack_end;
         if (!(lo < hi && sp >= lo && sp < hi)) {
@@ -285,7 +285,7 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
                 goto out_done;
             lo = sp - lo > ROOTS_RED_ZONE ? sp - ROOTS_RED_ZONE : lo;
             struct root st = {.kind = ROOT_STACK, .thread = t->tid, .module = -1};
-            if (push_minus(rs, &st, t->name[0] ? t->name : NULL, lo, hi, &tmp))
+            if (push_minus(rs, &st, name, lo, hi, &tmp))
                 goto out_done;
         }
         uint64_t fs = t->regs[HS_FS_BASE];
@@ -302,7 +302,7 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
                 bad = iv_push(&both, tls_done.v[k].lo, tls_done.v[k].hi);
             if (!bad) {
                 iv_normalize(&both);
-                bad = push_minus(rs, &tr, t->name[0] ? t->name : NULL, b.lo, b.hi, &both) ||
+                bad = push_minus(rs, &tr, name, b.lo, b.hi, &both) ||
                       iv_push(&tls_done, b.lo, b.hi);
             }
             free(both.v);
