@@ -13,8 +13,36 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "graph/graph.h"
+#include "graph/internal.h"
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *graph_alloc(size_t bytes)
+{
+    void *p;
+    if (bytes < HUGE_PAGE)
+        return malloc(bytes ? bytes : 1);
+    if (posix_memalign(&p, HUGE_PAGE, bytes) != 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    /* Only a hint: without THP the memory is simply ordinary. */
+    (void)madvise(p, bytes & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
+    return p;
+}
+
+void *graph_zalloc(size_t bytes)
+{
+    if (bytes < HUGE_PAGE)
+        return calloc(1, bytes ? bytes : 1);
+    void *p = graph_alloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
 
 /*
  * Turn off[0..n-1], holding degrees, into start offsets, with off[n] the
@@ -51,8 +79,8 @@ int graph_build(struct graph *g, uint32_t n, const struct graph_edge *e, size_t 
         errno = EOVERFLOW;
         return -1;
     }
-    g->off = calloc((size_t)n + 1, sizeof *g->off);
-    g->adj = malloc((m ? m : 1) * sizeof *g->adj);
+    g->off = graph_zalloc(((size_t)n + 1) * sizeof *g->off);
+    g->adj = graph_alloc(m * sizeof *g->adj);
     if (!g->off || !g->adj)
         goto fail;
     for (size_t i = 0; i < m; i++) {
@@ -79,8 +107,8 @@ int graph_reverse(struct graph *g)
     if (g->roff)
         return 0;
     uint32_t n = g->n, m = g->m;
-    uint32_t *roff = calloc((size_t)n + 1, sizeof *roff);
-    uint32_t *radj = malloc((m ? m : 1) * sizeof *radj);
+    uint32_t *roff = graph_zalloc(((size_t)n + 1) * sizeof *roff);
+    uint32_t *radj = graph_alloc((size_t)m * sizeof *radj);
     if (!roff || !radj) {
         free(roff);
         free(radj);

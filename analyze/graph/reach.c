@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "graph/internal.h"
 
 static int roots_valid(const struct graph *g, const uint32_t *roots, uint32_t nroots)
 {
@@ -95,10 +96,10 @@ struct bfs {
 static int bfs_init(struct bfs *b, uint32_t n, int with_block)
 {
     memset(b, 0, sizeof *b);
-    b->parent = malloc(((size_t)n + 1) * sizeof *b->parent);
+    b->parent = graph_alloc(((size_t)n + 1) * sizeof *b->parent);
     b->queue = malloc(((size_t)n + 1) * sizeof *b->queue);
     if (with_block)
-        b->block = calloc((size_t)n + 1, 1);
+        b->block = graph_zalloc((size_t)n + 1);
     if (!b->parent || !b->queue || (with_block && !b->block)) {
         free(b->parent);
         free(b->queue);
