@@ -25,9 +25,11 @@
  *  - Nothing recurses: heaps hold linked lists millions of nodes long.
  *
  * Memory, for n nodes and m edges: the forward graph is 4(n+1) + 4m bytes,
- * the reverse graph the same again.  Dominators need the reverse graph plus
- * 28n bytes of scratch while they run and keep 4n + 4r (r reachable nodes);
- * retained sizes add 12n.  10 M nodes and 30 M edges fit in about 700 MB.
+ * the reverse graph (built only on request) the same again.  Dominators
+ * need, while they run, about 36n + 4m bytes of their own (less when part
+ * of the graph is unreachable) and keep 4n + 4r (r reachable nodes);
+ * retained sizes add 12n.  10 M nodes and 30 M edges peak near 620 MB
+ * with the edge list freed after building (bench/graph).
  */
 #ifndef HEAPSNAP_GRAPH_H
 #define HEAPSNAP_GRAPH_H
@@ -211,10 +213,11 @@ struct domtree {
  * Compute the dominator tree of g from root, by Lengauer-Tarjan with path
  * compression (the "simple" link-eval): O(m log n), and linear in practice,
  * also on million-long chains where the iterative Cooper-Harvey-Kennedy
- * algorithm and semi-NCA can go quadratic.  Builds g's reverse adjacency
- * if it is missing (and leaves it; graph_drop_reverse() frees it).
+ * algorithm and semi-NCA can go quadratic.  Needs only the forward graph:
+ * it builds its own predecessor lists, numbered in DFS order, and frees
+ * them before returning.
  */
-int domtree_build(struct domtree *d, struct graph *g, uint32_t root);
+int domtree_build(struct domtree *d, const struct graph *g, uint32_t root);
 
 /*
  * Fill retained_size and retained_count from size[0..n-1] (the bytes of
