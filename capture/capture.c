@@ -403,11 +403,12 @@ static int emit(struct ctx *c, uint64_t addr, uint64_t npages, uint32_t flags, u
     return 0;
 }
 
-static int copy_failed(struct ctx *c, uint64_t addr)
+static int copy_failed(struct ctx *c)
 {
-    if (errno == ESRCH || procfs_process_exited(c->pid))
+    int e = errno;
+    if (e == ESRCH || procfs_process_exited(c->pid))
         return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
-    return fail(c, errno, "copying memory at 0x%llx: %s", (unsigned long long)addr, strerror(errno));
+    return fail(c, e, "copying the memory of %d: %s", (int)c->pid, strerror(e));
 }
 
 static int write_metadata(struct ctx *c)
@@ -443,7 +444,7 @@ static int copy_all(struct ctx *c)
             c->r[i].ndata = jobs[nj++].ndata;
     free(jobs);
     if (rc < 0)
-        return copy_failed(c, c->nr ? c->r[0].addr : 0);
+        return copy_failed(c);
     return 0;
 }
 
@@ -462,7 +463,7 @@ static int stream_all(struct ctx *c)
                 cnt += r->state[q++] == HS_PAGE_DATA;
             uint64_t addr = r->addr + p * c->psz, nd = 0;
             if (cnt && copier_copy(&c->cp, addr, q - p, c->psz, r->state + p, c->buf, &nd) < 0)
-                return copy_failed(c, addr);
+                return copy_failed(c);
             if (emit(c, addr, q - p, r->flags, r->state + p, c->buf, nd) < 0)
                 return -1;
             p = q;
@@ -492,8 +493,8 @@ static int stopped_phase(struct ctx *c, int *streamed)
     phase(c, "stopped: registers");
     if (present * c->psz > c->bufcap) {
         *streamed = 1;
-        if (!c->o->quiet)
-            fprintf(stderr,
+        /* Said even with -q: the user chose a buffer that lengthens the pause. */
+        fprintf(stderr,
                     "heapsnap-capture: %llu MiB resident is more than --max-buffer (%llu MiB): writing while "
                     "the target is stopped, so the pause is longer\n",
                     (unsigned long long)(present * c->psz >> 20), (unsigned long long)(c->bufcap >> 20));

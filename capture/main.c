@@ -80,6 +80,7 @@ static int usage_error(const char *fmt, const char *arg)
     return 2;
 }
 
+/* "512M", "2G", "1GiB", "4096": bytes, with binary multiples. */
 static int parse_bytes(const char *s, uint64_t *out)
 {
     char *end;
@@ -87,18 +88,22 @@ static int parse_bytes(const char *s, uint64_t *out)
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || end == s)
         return -1;
+    int shift = 0;
     switch (*end) {
-    case 'k': case 'K': v <<= 10; end++; break;
-    case 'm': case 'M': v <<= 20; end++; break;
-    case 'g': case 'G': v <<= 30; end++; break;
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
     }
-    if (*end == 'i' && end[-1] != *s)
-        end++; /* accept "MiB"-style as well as "M" */
-    if (*end == 'B' || *end == 'b')
+    if (shift) {
         end++;
-    if (*end)
+        if (*end == 'i')
+            end++;
+    }
+    if (*end == 'B')
+        end++;
+    if (*end || v > (UINT64_MAX >> shift))
         return -1;
-    *out = v;
+    *out = (uint64_t)v << shift;
     return 0;
 }
 

@@ -406,11 +406,15 @@ long procfs_status_field(pid_t pid, const char *key)
         return -1;
     long v = -1;
     size_t kl = strlen(key);
-    for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (char *line = buf; *line;) {
         if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
             v = strtol(line + kl + 1, NULL, 10);
             break;
         }
+        char *nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        line = nl + 1;
     }
     free(buf);
     return v;
