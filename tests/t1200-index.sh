@@ -136,5 +136,27 @@ test_expect_success 'command line: --help exits 0, no snapshot or a bad option e
     { $HEAPSNAP index --bogus snap.hsnap 2>err; test $? = 2; } && grep "help" err
 '
 
+SYNTH=$ROOT/build/tools/hsnap-synth
+if [ -x "$SYNTH" ]; then
+    test_expect_success 'a snapshot with no usable heap indexes, with warnings saying why' '
+        "$SYNTH" write syn.hsnap &&
+        $HEAPSNAP index syn.hsnap >out 2>err &&
+        test "$(sqlite3 syn.db "SELECT count(*) FROM objects")" = 0 &&
+        test "$(sqlite3 syn.db "SELECT count(*) FROM warnings")" -ge 1 &&
+        test "$(sqlite3 syn.db "SELECT count(*) FROM roots WHERE kind = \"register\"")" -ge 1
+    '
+    test_expect_success 'hostile metadata (bits flipped, checksums fixed): exit 0 or 1, never a crash' '
+        size=$(stat -c %s syn.hsnap) &&
+        for i in $(seq 30); do
+            cp syn.hsnap f.hsnap &&
+            "$SYNTH" flip f.hsnap $(( (i * 7919 + RANDOM) % size )) --fix-crc >/dev/null 2>&1 || true
+            rc=0; $HEAPSNAP index -q f.hsnap 2>f.err || rc=$?
+            test $rc -le 1 || { echo "exit $rc"; cat f.err; exit 1; }
+        done
+    '
+else
+    test_skip 'index synthetic and hostile snapshots' 'build/tools/hsnap-synth is not built'
+fi
+
 stop_sample
 test_done
