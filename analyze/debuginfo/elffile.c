@@ -84,8 +84,15 @@ struct elffile *elffile_open(const char *path, const char **why)
         *why = "out of memory";
         return NULL;
     }
-    ef->fd = fd;
     ef->elf = elf;
+    /* A process may map hundreds of files; keep their contents (mapped), not
+     * a descriptor each.  ELF_C_FDREAD makes libelf hold everything it
+     * needs and let go of fd; if it cannot, fd is kept. */
+    if (elf_cntl(elf, ELF_C_FDREAD) == 0) {
+        close(fd);
+        fd = -1;
+    }
+    ef->fd = fd;
 
     size_t shstrndx;
     int have_names = elf_getshdrstrndx(elf, &shstrndx) == 0;
@@ -130,7 +137,8 @@ void elffile_close(struct elffile *ef)
     if (!ef)
         return;
     elf_end(ef->elf);
-    close(ef->fd);
+    if (ef->fd >= 0)
+        close(ef->fd);
     free(ef->debuglink);
     free(ef->path);
     free(ef);

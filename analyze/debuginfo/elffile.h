@@ -17,7 +17,7 @@
 
 struct elffile {
     char *path;
-    int fd;
+    int fd;                 /* -1 once libelf holds the contents itself */
     Elf *elf;
     uint8_t build_id[64];
     uint32_t build_id_len;  /* 0: the file has none */
