@@ -33,6 +33,11 @@ int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen)
         o->fd = STDOUT_FILENO;
         return 0;
     }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "%s is a directory; give a file name, e.g. %s/app.hsnap", path, path);
+        return -1;
+    }
     o->tmp = tmp_name(path);
     if (!o->tmp) {
         snprintf(err, errlen, "out of memory");
@@ -53,8 +58,10 @@ int outfile_open(struct outfile *o, const char *path, char *err, size_t errlen)
          * holds another process's memory and must not be readable by others. */
         o->fd = mkostemp(o->tmp, O_CLOEXEC);
         if (o->fd < 0) {
-            snprintf(err, errlen, "cannot create a file next to %s: %s (is the directory writable?)", path,
-                     strerror(errno));
+            int e = errno;
+            snprintf(err, errlen, "cannot create a file next to %s: %s%s", path, strerror(e),
+                     e == ENOENT ? " (does the directory exist?)"
+                     : e == EACCES || e == EROFS ? " (is the directory writable?)" : "");
             free(o->tmp);
             o->tmp = NULL;
             return -1;

@@ -261,6 +261,13 @@ test_expect_success 'the environment is not in the snapshot' '
     ! grep -a -q "$SECRET" env.hsnap
 '
 
+test_expect_success 'an output that cannot be created is refused before the target is touched' '
+    mkdir -p adir &&
+    test_must_fail $CAPTURE $PAT -o adir 2>err && grep "adir is a directory" err &&
+    test_must_fail $CAPTURE $PAT -o nodir/x.hsnap 2>err && grep "does the directory exist" err &&
+    test "$(state_of $PAT)" = S
+'
+
 test_expect_success 'usage errors exit 2 and point to --help' '
     rc=0; $CAPTURE 2>err || rc=$?; test $rc -eq 2 && grep -- "--help" err &&
     rc=0; $CAPTURE $PAT 2>err || rc=$?; test $rc -eq 2 && grep -- "-o FILE" err &&
