@@ -72,6 +72,13 @@ test_expect_success 'a truncated file reads up to the cut and says so' '
     grep "^mapping" full >m.full && grep "^mapping" dump >m.cut && test_cmp m.full m.cut
 '
 
+test_expect_success 'a stream cut off in a pipe reads up to the cut' '
+    head -c 200000 a.hsnap | "$SYNTH" dump - >dump &&
+    grep -q "^version 1.0 truncated 1" dump &&
+    grep -q "^warning (stdin): truncated at offset 200000: section 6 (memory)" dump &&
+    grep -q "^range 10000000-10100000 " dump
+'
+
 test_expect_success 'every cut point either opens truncated or fails cleanly' '
     size=$(stat -c %s a.hsnap) &&
     for cut in 0 5 12 23 24 30 64 100 212 1000 300000 409936 410000 410117 410200 410484 410490 $((size - 1)); do
