@@ -577,7 +577,11 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
 
     /* Before the stop: the estimate, the buffer, the constant facts. */
     if (procfs_read_maps(o->pid, 1, &c->pre, &c->npre) < 0) {
-        fail(c, errno, "cannot read /proc/%d/smaps: %s", (int)o->pid, strerror(errno));
+        int e = errno;
+        if (e == ESRCH && !procfs_process_exited(o->pid))
+            fail(c, EINVAL, "it has no user memory to capture (a kernel thread?)");
+        else
+            fail(c, e, "cannot read /proc/%d/smaps: %s", (int)o->pid, strerror(e));
         goto out;
     }
     uint64_t estimate = 0;
