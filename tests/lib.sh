@@ -27,14 +27,24 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
 
 SCRIPT=$(basename "$0" .sh)
-TRASH=$ROOT/build/trash/$SCRIPT
+# One scratch directory per run, so that two runs of a script never share one.
+TRASH=$ROOT/build/trash/$SCRIPT.$$
 rm -rf "$TRASH" && mkdir -p "$TRASH"
+# Cases run in subshells, so the pids of the samples they start are kept in a
+# file, not a variable: test_done (and an interrupted run) stops them all.
+_PIDFILE=$TRASH/.pids
+: >"$_PIDFILE"
+_stop_all() {
+    local p
+    for p in $(cat "$_PIDFILE" 2>/dev/null); do kill "$p" 2>/dev/null; done
+    for p in $(cat "$_PIDFILE" 2>/dev/null); do kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null; done
+}
+trap '_stop_all' EXIT
 cd "$TRASH" || exit 1
 
 _passed=0
 _failed=0
 _n=0
-_pids=""
 
 # test_expect_success NAME BODY
 test_expect_success() {
@@ -72,13 +82,14 @@ test_cmp() { diff -u "$1" "$2"; }
 
 # start_sample NAME [ARGS...]: start bin/samples/NAME in the background with
 # its report in $TRASH/NAME.report; wait until it writes "ready" there.
-# Sets SAMPLE_PID.
+# Sets SAMPLE_PID.  A process started another way can be handed to
+# track_pid so that it is stopped with the rest.
 start_sample() {
     local name=$1; shift
     rm -f "$TRASH/$name.report"
     "$SAMPLES/$name" "$TRASH/$name.report" "$@" >"$TRASH/$name.out" 2>&1 &
     SAMPLE_PID=$!
-    _pids="$_pids $SAMPLE_PID"
+    echo "$SAMPLE_PID" >>"$_PIDFILE"
     local i=0
     while ! grep -qx ready "$TRASH/$name.report" 2>/dev/null; do
         i=$((i + 1))
@@ -89,13 +100,15 @@ start_sample() {
     done
 }
 
+track_pid() { echo "$1" >>"$_PIDFILE"; }
+
 stop_sample() { kill "${1:-$SAMPLE_PID}" 2>/dev/null; wait "${1:-$SAMPLE_PID}" 2>/dev/null || true; }
 
 # report_get FILE KEY: the value of "KEY value" in a sample's report.
 report_get() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 
 test_done() {
-    for p in $_pids; do kill "$p" 2>/dev/null; done
+    _stop_all
     wait 2>/dev/null
     echo "# $SCRIPT: $_passed passed, $_failed failed"
     if [ $_failed -eq 0 ]; then cd "$ROOT" && rm -rf "$TRASH"; exit 0; fi
