@@ -16,14 +16,9 @@ PROBE=$ROOT/build/tools/dbgprobe
 LIBC=/lib/x86_64-linux-gnu/libc.so.6
 CC=${CC:-cc}
 
-# Cases run in subshells, so the processes they start are listed in a file
-# (not in lib.sh's $_pids, which a subshell cannot extend) and stopped by
-# stop_started before test_done.
-started() { echo "$1" >>"$TRASH/started.pids"; }
-stop_started() {
-    local p
-    for p in $(cat "$TRASH/started.pids" 2>/dev/null); do stop_sample "$p"; done
-}
+# Processes a case starts by hand are handed to lib.sh's track_pid, which
+# stops them when the script ends, however it ends.
+started() { track_pid "$1"; }
 
 # run_copy BINARY: start a copy of dbg_target from wherever BINARY is, with
 # its report in BINARY.report; sets SAMPLE_PID.
@@ -335,5 +330,4 @@ else
 test_skip 'a Go binary: compressed DWARF, struct layout and global as Go reports them' 'no go toolchain'
 fi
 
-stop_started
 test_done
