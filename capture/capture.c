@@ -493,6 +493,9 @@ static int stopped_phase(struct ctx *c, int *streamed)
     phase(c, "stopped: registers");
     if (present * c->psz > c->bufcap) {
         *streamed = 1;
+        /* Compressing while stopped can take minutes: not at real-time
+         * priority, which would take a whole CPU from everyone else. */
+        realtime(0);
         /* Said even with -q: the user chose a buffer that lengthens the pause. */
         fprintf(stderr,
                     "heapsnap-capture: %llu MiB resident is more than --max-buffer (%llu MiB): writing while "
