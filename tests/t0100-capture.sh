@@ -17,7 +17,7 @@ start_named() {
     rm -f "$TRASH/$label.report"
     "$SAMPLES/$name" "$TRASH/$label.report" "$@" >"$TRASH/$label.out" 2>&1 &
     local pid=$! i=0
-    _pids="$_pids $pid"
+    track_pid $pid
     while ! grep -qx ready "$TRASH/$label.report" 2>/dev/null; do
         i=$((i + 1))
         if [ $i -gt 600 ] || ! kill -0 $pid 2>/dev/null; then
@@ -135,7 +135,7 @@ test_expect_success 'a group-stopped target stays stopped after the capture' '
 test_expect_success 'SIGKILL of heapsnap-capture mid-capture leaves the target running' '
     pid=$(pid_of slow) &&
     { $CAPTURE -q --max-buffer=1M --level=19 $pid -o killed.hsnap 2>err & } &&
-    cpid=$! &&
+    cpid=$! && track_pid $cpid &&
     wait_state $pid t &&
     kill -KILL $cpid && { wait $cpid || true; } &&
     sleep 0.2 &&
@@ -146,7 +146,7 @@ test_expect_success 'SIGKILL of heapsnap-capture mid-capture leaves the target r
 test_expect_success 'SIGTERM of heapsnap-capture detaches, removes its temporary file, exits non-zero' '
     pid=$(pid_of slow) &&
     { $CAPTURE -q --max-buffer=1M --level=19 $pid -o termed.hsnap 2>err & } &&
-    cpid=$! &&
+    cpid=$! && track_pid $cpid &&
     wait_state $pid t &&
     kill -TERM $cpid && rc=0 && { wait $cpid || rc=$?; } &&
     test $rc -ne 0 && grep "interrupted; target detached" err &&
@@ -159,7 +159,7 @@ test_expect_success 'SIGTERM of heapsnap-capture detaches, removes its temporary
 test_expect_success 'a signal sent to the target while it is held is delivered after' '
     pid=$(pid_of slow) &&
     { $CAPTURE -q --max-buffer=1M --level=19 $pid -o signalled.hsnap 2>err & } &&
-    cpid=$! &&
+    cpid=$! && track_pid $cpid &&
     wait_state $pid t &&
     kill -USR1 $pid && sleep 0.6 &&
     kill -TERM $cpid && { wait $cpid || true; } &&
@@ -189,7 +189,7 @@ test_expect_success '--mappings=all also captures read-only and executable mappi
 test_expect_success 'a target that exits during the capture: clear error, no file' '
     pid=$(pid_of doomed) &&
     { $CAPTURE -q --max-buffer=1M --level=19 $pid -o doomed.hsnap 2>err & } &&
-    cpid=$! &&
+    cpid=$! && track_pid $cpid &&
     wait_state $pid t &&
     kill -KILL $pid && rc=0 && { wait $cpid || rc=$?; } &&
     cat err &&
@@ -216,6 +216,7 @@ test_expect_success 'a user who may not trace the target is told why' '
 test_expect_success 'a target that already has a tracer: the tracer is named' '
     command -v strace >/dev/null || exit 0
     strace -p $PAT -o /dev/null 2>/dev/null & spid=$!
+    track_pid $spid
     i=0; while [ "$(awk "/^TracerPid/ { print \$2 }" /proc/$PAT/status)" = 0 ]; do
         i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.05; done
     rc=0; $CAPTURE $PAT -o traced.hsnap 2>err || rc=$?
