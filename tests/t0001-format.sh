@@ -172,6 +172,15 @@ test_expect_success 'a newer minor version (longer records, new sections) is rea
     "$SYNTH" verify v.hsnap >/dev/null
 '
 
+test_expect_success 'a newer minor may grow the file header before its checksum' '
+    "$SYNTH" grow-header a.hsnap gh.hsnap &&
+    test $(stat -c %s gh.hsnap) = $(($(stat -c %s a.hsnap) + 8)) &&
+    "$SYNTH" check gh.hsnap &&
+    "$SYNTH" verify gh.hsnap >log &&
+    grep -q "^file header at offset 0: version 1.1, 32 bytes, ok" log &&
+    grep -q "^section 1 at offset 32: process" log
+'
+
 test_expect_success 'a newer major version is refused with a clear message' '
     cp a.hsnap m.hsnap && "$SYNTH" version m.hsnap 2 0 &&
     test_must_fail "$SYNTH" dump m.hsnap 2>err &&

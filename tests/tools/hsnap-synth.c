@@ -15,6 +15,8 @@
  *   hsnap-synth verify FILE            hs_verify with the per-section log
  *   hsnap-synth zeros FILE NPAGES      one range of NPAGES all-zero DATA pages
  *   hsnap-synth version FILE MAJOR MINOR   rewrite the header's version (and CRC)
+ *   hsnap-synth grow-header IN OUT     what a newer minor may do: 8 more header
+ *                                      bytes before its CRC, minor 1.1
  *   hsnap-synth flip FILE OFFSET [--fix-crc]   flip the low bit of the byte at
  *                                      OFFSET; --fix-crc then recomputes every
  *                                      checksum, to reach the checks behind them
@@ -877,6 +879,51 @@ static int cmd_time_read(const char *path)
     return v ? 1 : 0;
 }
 
+static int cmd_grow_header(const char *in, const char *out)
+{
+    FILE *f = fopen(in, "rb");
+    if (!f) {
+        fprintf(stderr, "%s: %s\n", in, strerror(errno));
+        return 1;
+    }
+    static uint8_t b[1 << 24];
+    size_t n = fread(b + 8, 1, sizeof b - 8, f);
+    fclose(f);
+    uint32_t hl;
+    memcpy(&hl, b + 8 + 12, 4);
+    if (n < 24 + 24 || n == sizeof b - 8 || hl != 24) {
+        fprintf(stderr, "%s: not a 1.0 snapshot of a size this tool handles\n", in);
+        return 1;
+    }
+    /* New header: the old first 20 bytes, 8 bytes of a future field, the CRC. */
+    memmove(b, b + 8, 20);
+    memset(b + 20, 0xa5, 8);
+    b[10] = 1, b[11] = 0; /* minor 1 */
+    hl = 32;
+    memcpy(b + 12, &hl, 4);
+    n += 8;
+    /* Every offset in the file moves by 8: the footer's and the index's. */
+    uint64_t idx, o;
+    memcpy(&idx, b + n - 24, 8);
+    idx += 8;
+    memcpy(b + n - 24, &idx, 8);
+    uint32_t count;
+    memcpy(&count, b + idx + 40, 4);
+    for (uint32_t i = 0; i < count && idx + 48 + 32 * (uint64_t)i + 16 <= n; i++) {
+        uint8_t *e = b + idx + 48 + 32 * (size_t)i;
+        memcpy(&o, e + 8, 8);
+        o += 8;
+        memcpy(e + 8, &o, 8);
+    }
+    fix_crcs(b, (long)n);
+    f = fopen(out, "wb");
+    if (!f || fwrite(b, 1, n, f) != n || fclose(f)) {
+        fprintf(stderr, "%s: cannot write\n", out);
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_rewrite(const char *in, const char *out, int level)
 {
     struct hs_error err;
@@ -961,6 +1008,8 @@ static int cmd_crc(void)
 
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "grow-header"))
+        return cmd_grow_header(argv[2], argv[3]);
     if ((argc == 4 || argc == 5) && !strcmp(argv[1], "rewrite"))
         return cmd_rewrite(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 1);
     if (argc == 2 && !strcmp(argv[1], "crc"))
