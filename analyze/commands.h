@@ -14,5 +14,7 @@ int cmd_leaks(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_path(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_rss(int argc, char **argv);
 
 #endif

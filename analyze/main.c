@@ -19,6 +19,8 @@ static const struct command commands[] = {
     {"explain", cmd_explain, "why an object is alive: its chain of references from a root"},
     {"top", cmd_top, "the largest retainers: objects, types and roots, and leak suspects"},
     {"path", cmd_path, "the shortest (or with --all, independent) paths from roots to an object"},
+    {"diff", cmd_diff, "what changed between snapshots: new and deleted objects, who holds the growth"},
+    {"rss", cmd_rss, "where resident memory goes: mappings, heap use, free memory, and what to do"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,316 @@
+/*
+ * rss.c — the figures behind `heapsnap rss` (see rss.h): every mapping's
+ * smaps RSS put under one kind, so the kinds add up to the process's RSS
+ * exactly; the allocator's memory split into used bytes, per-chunk
+ * overhead and free chunks by where they sit; and how much of the free
+ * memory is still resident.
+ *
+ * Resident free memory is counted the way malloc_trim() would find it:
+ * only the whole pages inside a free chunk, from the first page boundary
+ * past the chunk's first 48 bytes (header and free-list links, which stay
+ * written) to the last page boundary before its end.  A page counts as
+ * resident when the snapshot has it as DATA or ZERO (both were present in
+ * the process; ABSENT and SWAPPED pages were not).  So the figure is what
+ * trimming could give back, and it undercounts the bytes a free chunk
+ * really occupies by at most two partial pages plus 48 bytes per chunk.
+ */
+#include "analysis/rss.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hsnap.h"
+
+#define FREE_LINKS 48 /* sizeof(struct malloc_chunk): header + fd/bk + fd/bk_nextsize */
+
+static const char *const kind_names[RSS_NKINDS] = {
+    [RSS_HEAP] = "heap arenas",     [RSS_MMAPPED] = "mmapped allocations", [RSS_STACK] = "thread stacks",
+    [RSS_BINARY] = "binaries and libraries", [RSS_ANON] = "other anonymous memory",
+    [RSS_SHARED] = "shared memory",
+};
+
+const char *rss_kind_name(enum rss_kind k)
+{
+    return k < RSS_NKINDS ? kind_names[k] : "?";
+}
+
+static const struct rss_advisor *const advisors[] = {
+    &rss_glibc_advisor,
+    NULL,
+};
+
+const struct rss_advisor *rss_advisor_for(const char *allocator)
+{
+    for (size_t i = 0; allocator && advisors[i]; i++)
+        if (!strcmp(advisors[i]->allocator, allocator))
+            return advisors[i];
+    return NULL;
+}
+
+struct region {
+    uint64_t start, end;
+    int arena;
+    int mmapped;
+};
+
+static int by_start(const void *a, const void *b)
+{
+    const struct region *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static struct rss_arena *arena_of(struct rss_figures *f, int arena)
+{
+    for (size_t i = 0; i < f->narenas; i++)
+        if (f->arenas[i].arena == arena)
+            return &f->arenas[i];
+    if (f->narenas == RSS_MAX_ARENAS)
+        return NULL;
+    f->arenas[f->narenas] = (struct rss_arena){.arena = arena};
+    return &f->arenas[f->narenas++];
+}
+
+/* The first region overlapping [start, end), or NULL (regions sorted). */
+static const struct region *overlap(const struct region *r, size_t n, uint64_t start, uint64_t end)
+{
+    size_t a = 0, b = n;
+    while (a < b) { /* first region ending after start */
+        size_t m = a + (b - a) / 2;
+        if (r[m].end <= start)
+            a = m + 1;
+        else
+            b = m;
+    }
+    /* regions do not overlap each other, so ends are sorted as starts are */
+    return a < n && r[a].start < end ? &r[a] : NULL;
+}
+
+static int fail(sqlite3 *db, const char *file, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s: %s", file, what, sqlite3_errmsg(db));
+    return -1;
+}
+
+/* Resident whole pages of [a, b). */
+static uint64_t resident(const struct hs_snapshot *s, uint64_t a, uint64_t b, uint32_t ps)
+{
+    uint64_t lo = (a + ps - 1) / ps * ps, hi = b / ps * ps, n = 0;
+    const struct hs_mem_range *r = NULL;
+    for (uint64_t p = lo; p < hi; p += ps) {
+        if (!r || p < r->start || p >= r->end)
+            r = hs_find_range(s, p);
+        if (!r)
+            continue;
+        uint8_t st = r->page_state[(p - r->start) / r->page_size];
+        if (st == HS_PAGE_DATA || st == HS_PAGE_ZERO)
+            n += ps;
+    }
+    return n;
+}
+
+static int load_regions(sqlite3 *db, const char *file, struct region **out, size_t *n, char *err, size_t errlen)
+{
+    sqlite3_stmt *s;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT start, end, arena, kind = 'mmap-chunk' FROM regions", -1, &s, NULL) != SQLITE_OK)
+        return fail(db, file, "reading regions", err, errlen);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            struct region *v = realloc(*out, cap * sizeof *v);
+            if (!v) {
+                sqlite3_finalize(s);
+                snprintf(err, errlen, "%s: out of memory", file);
+                return -1;
+            }
+            *out = v;
+        }
+        (*out)[(*n)++] = (struct region){(uint64_t)sqlite3_column_int64(s, 0), (uint64_t)sqlite3_column_int64(s, 1),
+                                         sqlite3_column_int(s, 2), sqlite3_column_int(s, 3)};
+    }
+    sqlite3_finalize(s);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, by_start);
+    return 0;
+}
+
+static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const struct region *rg, size_t nrg,
+                    char *err, size_t errlen)
+{
+    sqlite3_stmt *s, *t;
+    if (sqlite3_prepare_v2(db, "SELECT start, end, perms, coalesce(path, ''), rss, swap FROM mappings ORDER BY start",
+                           -1, &s, NULL) != SQLITE_OK)
+        return fail(db, file, "reading mappings", err, errlen);
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM threads WHERE stack_start < ? AND stack_end > ?", -1, &t,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return fail(db, file, "reading threads", err, errlen);
+    }
+    char prev_path[8] = "";
+    uint64_t prev_end = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        uint64_t start = (uint64_t)sqlite3_column_int64(s, 0), end = (uint64_t)sqlite3_column_int64(s, 1);
+        const char *perms = (const char *)sqlite3_column_text(s, 2);
+        const char *path = (const char *)sqlite3_column_text(s, 3);
+        uint64_t rss = (uint64_t)sqlite3_column_int64(s, 4);
+        f->total_rss += rss;
+        f->total_swap += (uint64_t)sqlite3_column_int64(s, 5);
+        sqlite3_bind_int64(t, 1, (int64_t)end);
+        sqlite3_bind_int64(t, 2, (int64_t)start);
+        int stack = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_int(t, 0) > 0;
+        sqlite3_reset(t);
+        const struct region *r = overlap(rg, nrg, start, end);
+        enum rss_kind k;
+        if (perms && strlen(perms) >= 4 && perms[3] == 's')
+            k = RSS_SHARED;
+        else if (r && r->mmapped)
+            k = RSS_MMAPPED;
+        else if (r || (path && !strcmp(path, "[heap]")))
+            k = RSS_HEAP;
+        else if (stack || (path && !strcmp(path, "[stack]")))
+            k = RSS_STACK;
+        else if (path && path[0] && path[0] != '[')
+            k = RSS_BINARY;
+        else if (!path[0] && prev_path[0] == '/' && prev_end == start && perms && perms[1] == 'w')
+            k = RSS_BINARY; /* .bss beyond the file: anonymous, right after the module's data */
+        else
+            k = RSS_ANON;
+        f->kind_rss[k] += rss;
+        f->kind_count[k]++;
+        if (k == RSS_MMAPPED)
+            f->mmapped_rss += rss;
+        if (k == RSS_HEAP) {
+            struct rss_arena *a = arena_of(f, r ? r->arena : 0);
+            if (a)
+                a->rss += rss;
+        }
+        snprintf(prev_path, sizeof prev_path, "%s", k == RSS_BINARY && path[0] ? path : "");
+        prev_end = end;
+    }
+    sqlite3_finalize(s);
+    sqlite3_finalize(t);
+    return 0;
+}
+
+static int where_index(const char *w)
+{
+    static const char *const names[WHERE_COUNT] = {
+        [WHERE_INUSE] = "inuse",       [WHERE_MMAPPED] = "mmapped",   [WHERE_TCACHE] = "tcache",
+        [WHERE_FASTBIN] = "fastbin",   [WHERE_UNSORTED] = "unsorted", [WHERE_SMALLBIN] = "smallbin",
+        [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
+        [WHERE_GO_SPAN] = "go-span",
+    };
+    for (int i = 0; w && i < WHERE_COUNT; i++)
+        if (names[i] && !strcmp(names[i], w))
+            return i;
+    return WHERE_FREE_OTHER;
+}
+
+static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const struct hs_snapshot *snap, char *err,
+                  size_t errlen)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "SELECT arena, state = 'used', \"where\", size, chunk, chunk_size FROM objects", -1, &s,
+                           NULL) != SQLITE_OK)
+        return fail(db, file, "reading objects", err, errlen);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int used = sqlite3_column_int(s, 1);
+        int w = where_index((const char *)sqlite3_column_text(s, 2));
+        uint64_t size = (uint64_t)sqlite3_column_int64(s, 3), chunk = (uint64_t)sqlite3_column_int64(s, 4);
+        uint64_t csize = (uint64_t)sqlite3_column_int64(s, 5);
+        if (used && w == WHERE_MMAPPED) {
+            f->mmapped_count++;
+            f->mmapped_bytes += size;
+            continue;
+        }
+        struct rss_arena *a = arena_of(f, sqlite3_column_int(s, 0));
+        if (!a)
+            continue;
+        if (used) {
+            a->used += size;
+            a->used_count++;
+            a->overhead += csize > size ? csize - size : 0;
+            if (csize >= RSS_LARGE) {
+                f->large_count++;
+                f->large_bytes += size;
+            }
+            continue;
+        }
+        a->free[w] += csize;
+        uint64_t res = snap && csize > FREE_LINKS ? resident(snap, chunk + FREE_LINKS, chunk + csize, f->page_size) : 0;
+        if (w == WHERE_TOP) {
+            a->top += csize;
+            a->top_resident += res;
+        } else {
+            a->free_count++;
+            a->free_resident += res;
+            if (csize > a->largest_free)
+                a->largest_free = csize;
+        }
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char *snapshot, char *err, size_t errlen)
+{
+    static char allocator[32];
+    char path[4096] = "";
+    memset(f, 0, sizeof *f);
+    f->allocator = "";
+    f->page_size = 4096;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(allocator, ''), page_size, path, (SELECT count(*) FROM threads)"
+                           " FROM snapshot", -1, &s, NULL) != SQLITE_OK)
+        return fail(db, file, "reading the snapshot row", err, errlen);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        snprintf(allocator, sizeof allocator, "%s", (const char *)sqlite3_column_text(s, 0));
+        f->allocator = allocator;
+        if (sqlite3_column_int(s, 1) > 0)
+            f->page_size = (uint32_t)sqlite3_column_int(s, 1);
+        if (sqlite3_column_text(s, 2))
+            snprintf(path, sizeof path, "%s", (const char *)sqlite3_column_text(s, 2));
+        f->threads = (uint64_t)sqlite3_column_int64(s, 3);
+    }
+    sqlite3_finalize(s);
+    if (snapshot)
+        snprintf(path, sizeof path, "%s", snapshot);
+    struct hs_error herr;
+    struct hs_snapshot *snap = path[0] ? hs_open(path, HS_OPEN_METADATA_ONLY, &herr) : NULL;
+    f->pages_known = snap != NULL;
+
+    struct region *rg = NULL;
+    size_t nrg = 0;
+    int rc = -1;
+    if (load_regions(db, file, &rg, &nrg, err, errlen) || mappings(f, db, file, rg, nrg, err, errlen) ||
+        chunks(f, db, file, snap, err, errlen))
+        goto out;
+    for (size_t i = 0; i < nrg; i++) {
+        struct rss_arena *a = rg[i].mmapped ? NULL : arena_of(f, rg[i].arena);
+        if (a)
+            a->size += rg[i].end - rg[i].start;
+    }
+    for (size_t i = 0; i < f->narenas; i++) {
+        const struct rss_arena *a = &f->arenas[i];
+        f->used += a->used;
+        f->overhead += a->overhead;
+        for (int w = 0; w < WHERE_COUNT; w++)
+            if (w != WHERE_TOP)
+                f->free += a->free[w];
+        f->free_resident += a->free_resident;
+        f->free_count += a->free_count;
+        f->top += a->top;
+        f->top_resident += a->top_resident;
+        if (a->largest_free > f->largest_free)
+            f->largest_free = a->largest_free;
+    }
+    rc = 0;
+out:
+    free(rg);
+    if (snap)
+        hs_close(snap);
+    return rc;
+}

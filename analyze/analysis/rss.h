@@ -1,0 +1,84 @@
+/*
+ * rss.h — where a process's resident memory goes, for `heapsnap rss`.
+ *
+ * rss.c works out the figures from the database (mappings with their
+ * smaps numbers, the allocator's regions, objects and free chunks) and the
+ * snapshot's page states (which pages of a free chunk are still resident);
+ * then the advisor of the snapshot's allocator turns them into levers.
+ *
+ * The advisor is the only allocator-specific part: rss_glibc.c knows
+ * malloc_trim(), MALLOC_ARENA_MAX, M_TRIM_THRESHOLD and M_MMAP_THRESHOLD;
+ * a Go walker adds rss_go.c (GOGC, GOMEMLIMIT, debug.FreeOSMemory) and one
+ * line in rss.c's table, nothing else.
+ */
+#ifndef HEAPSNAP_ANALYSIS_RSS_H
+#define HEAPSNAP_ANALYSIS_RSS_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap/allocator.h"
+
+/* Kinds of mapping RSS is split into; every mapping is exactly one. */
+enum rss_kind {
+    RSS_HEAP,      /* an allocator arena (glibc main arena, arena heaps) */
+    RSS_MMAPPED,   /* allocations with their own mapping (glibc mmapped chunks) */
+    RSS_STACK,     /* thread stacks */
+    RSS_BINARY,    /* executables and libraries, their .data and .bss */
+    RSS_ANON,      /* other anonymous memory */
+    RSS_SHARED,    /* shared mappings: shared memory, shared files */
+    RSS_NKINDS
+};
+
+const char *rss_kind_name(enum rss_kind k);
+
+#define RSS_MAX_ARENAS 256
+#define RSS_LARGE (128 * 1024) /* glibc's default M_MMAP_THRESHOLD */
+
+struct rss_arena {
+    int arena;
+    uint64_t size;             /* bytes of its regions */
+    uint64_t rss;              /* smaps RSS of the mappings holding them */
+    uint64_t used, used_count, overhead;  /* used chunks: usable bytes, headers and padding */
+    uint64_t free[WHERE_COUNT];           /* free chunk bytes (whole chunks) by where */
+    uint64_t free_count;
+    uint64_t free_resident;    /* resident interior pages of free chunks other than top */
+    uint64_t largest_free;     /* the largest free chunk other than top */
+    uint64_t top, top_resident;
+};
+
+struct rss_figures {
+    const char *allocator;     /* "glibc", ... or "" */
+    uint32_t page_size;
+    int pages_known;           /* the snapshot's page states could be read */
+    uint64_t total_rss, total_swap;
+    uint64_t kind_rss[RSS_NKINDS], kind_count[RSS_NKINDS];
+    struct rss_arena arenas[RSS_MAX_ARENAS];
+    size_t narenas;
+    uint64_t mmapped_count, mmapped_bytes, mmapped_rss;  /* chunks with their own mapping */
+    uint64_t large_count, large_bytes;  /* used arena chunks of RSS_LARGE bytes or more */
+    /* sums over the arenas */
+    uint64_t used, overhead, free, free_count, free_resident, top, top_resident, largest_free;
+    uint64_t threads;
+};
+
+/* Fill f from db (whose snapshot is 'snapshot', or the path in the
+ * snapshot table if NULL).  0, or -1 with err. */
+int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char *snapshot, char *err,
+                size_t errlen);
+
+/* How an advisor speaks: one lever and why, in plain words. */
+typedef void (*rss_say)(void *u, const char *lever, const char *text);
+
+struct rss_advisor {
+    const char *allocator;
+    void (*advise)(const struct rss_figures *f, rss_say say, void *u);
+};
+
+extern const struct rss_advisor rss_glibc_advisor;
+
+/* The advisor for f->allocator, or NULL. */
+const struct rss_advisor *rss_advisor_for(const char *allocator);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * cmd_rss.c — `heapsnap rss FILE`: where the resident memory goes.  RSS by
+ * kind of mapping (adding up to the smaps figures the capture recorded),
+ * then inside the allocator: used bytes, chunk overhead, free chunks by
+ * where they sit and how much of them is still resident, fragmentation per
+ * arena; then a plain-language conclusion and the allocator's levers
+ * (analysis/rss.h; rss_glibc.c for glibc).  Also stored as tables
+ * rss_kinds and rss_arenas.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis/rss.h"
+#include "analysis/session.h"
+#include "cli.h"
+#include "commands.h"
+
+static const char help[] =
+    "usage: heapsnap rss [options] FILE.hsnap|FILE.db\n"
+    "\n"
+    "Explain the process's resident memory (RSS): how much each kind of mapping\n"
+    "holds (heap arenas, mmapped allocations, thread stacks, binaries and\n"
+    "libraries, other anonymous memory, shared memory; these add up to the\n"
+    "smaps figures at capture time), and within the allocator's memory the\n"
+    "bytes in used objects, the per-chunk overhead, the free chunks by where\n"
+    "they sit (tcache, fastbins, unsorted, small and large bins, top chunk),\n"
+    "how much of the free memory is still resident, and the largest free block\n"
+    "per arena.  Ends with a conclusion and the allocator settings that would\n"
+    "help, chosen from the numbers.\n"
+    "\n"
+    "Resident free memory counts the whole pages inside free chunks, as\n"
+    "malloc_trim() finds them (docs/analyses.md); the snapshot file is needed\n"
+    "for the page states.  Tables rss_kinds and rss_arenas keep the figures.\n"
+    "\n"
+    "options:\n"
+    "  --json             one JSON document\n"
+    "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: 0 success, 1 the file could not be analysed, 2 usage\n";
+
+static const char *const where_label[WHERE_COUNT] = {
+    [WHERE_TCACHE] = "tcache", [WHERE_FASTBIN] = "fastbins", [WHERE_UNSORTED] = "unsorted",
+    [WHERE_SMALLBIN] = "small bins", [WHERE_LARGEBIN] = "large bins", [WHERE_FREE_OTHER] = "elsewhere",
+    [WHERE_GO_SPAN] = "spans",
+};
+
+static double pct(uint64_t a, uint64_t b)
+{
+    return b ? 100.0 * (double)a / (double)b : 0;
+}
+
+struct sayer {
+    struct json *j;
+    int json;
+};
+
+static void say(void *u, const char *lever, const char *text)
+{
+    struct sayer *s = u;
+    if (s->json) {
+        json_begin_object(s->j);
+        json_kv_string(s->j, "lever", lever);
+        json_kv_string(s->j, "text", text);
+        json_end_object(s->j);
+    } else {
+        printf("  - %s%s%s\n", lever ? lever : "", lever ? ": " : "", text);
+    }
+}
+
+static void store(sqlite3 *db, const struct rss_figures *f, const char *file)
+{
+    if (sqlite3_db_readonly(db, "main") == 1)
+        return;
+    char err[A_ERRLEN];
+    if (analysis_exec(db, file,
+                      "BEGIN; DROP TABLE IF EXISTS rss_kinds; DROP TABLE IF EXISTS rss_arenas;"
+                      "CREATE TABLE rss_kinds(kind TEXT PRIMARY KEY, mappings INTEGER, rss INTEGER);"
+                      "CREATE TABLE rss_arenas(arena INTEGER PRIMARY KEY, size INTEGER, rss INTEGER,"
+                      " used INTEGER, used_count INTEGER, overhead INTEGER, tcache INTEGER, fastbin INTEGER,"
+                      " unsorted INTEGER, smallbin INTEGER, largebin INTEGER, other_free INTEGER,"
+                      " free_count INTEGER, free_resident INTEGER, largest_free INTEGER, top INTEGER,"
+                      " top_resident INTEGER);",
+                      err, sizeof err)) {
+        cli_warn("%s", err);
+        return;
+    }
+    int ok = 1;
+    for (int k = 0; k < RSS_NKINDS && ok; k++) {
+        char *q = sqlite3_mprintf("INSERT INTO rss_kinds VALUES(%Q, %lld, %lld)", rss_kind_name((enum rss_kind)k),
+                                  (long long)f->kind_count[k], (long long)f->kind_rss[k]);
+        ok = q && sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK;
+        sqlite3_free(q);
+    }
+    for (size_t i = 0; i < f->narenas && ok; i++) {
+        const struct rss_arena *a = &f->arenas[i];
+        char *q = sqlite3_mprintf(
+            "INSERT INTO rss_arenas VALUES(%d, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld,"
+            " %lld, %lld, %lld, %lld, %lld)",
+            a->arena, (long long)a->size, (long long)a->rss, (long long)a->used, (long long)a->used_count,
+            (long long)a->overhead, (long long)a->free[WHERE_TCACHE], (long long)a->free[WHERE_FASTBIN],
+            (long long)a->free[WHERE_UNSORTED], (long long)a->free[WHERE_SMALLBIN], (long long)a->free[WHERE_LARGEBIN],
+            (long long)a->free[WHERE_FREE_OTHER], (long long)a->free_count, (long long)a->free_resident,
+            (long long)a->largest_free, (long long)a->top, (long long)a->top_resident);
+        ok = q && sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK;
+        sqlite3_free(q);
+    }
+    if (!ok || analysis_mark(db, "rss", 0) || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        cli_warn("%s: storing rss figures: %s", file, sqlite3_errmsg(db));
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+static void text(const struct rss_figures *f, const char *file)
+{
+    char a[32], b[32], c[32];
+    printf("%s: RSS %s", file, cli_bytes(a, sizeof a, f->total_rss));
+    if (f->total_swap)
+        printf(", swap %s", cli_bytes(b, sizeof b, f->total_swap));
+    printf("\n\nRSS by kind of mapping:\n");
+    for (int k = 0; k < RSS_NKINDS; k++)
+        printf("  %-24s %12" PRIu64 " bytes  %5.1f%%  (%" PRIu64 " mappings)\n", rss_kind_name((enum rss_kind)k),
+               f->kind_rss[k], pct(f->kind_rss[k], f->total_rss), f->kind_count[k]);
+    printf("  %-24s %12" PRIu64 " bytes\n", "total", f->total_rss);
+    for (size_t i = 0; i < f->narenas; i++) {
+        const struct rss_arena *r = &f->arenas[i];
+        printf("\nArena %d (%s): %s in its regions, RSS %s\n", r->arena, f->allocator[0] ? f->allocator : "heap",
+               cli_bytes(a, sizeof a, r->size), cli_bytes(b, sizeof b, r->rss));
+        printf("  used        %12" PRIu64 " bytes in %" PRIu64 " objects, plus %" PRIu64 " bytes of chunk overhead\n",
+               r->used, r->used_count, r->overhead);
+        uint64_t fr = 0;
+        for (int w = 0; w < WHERE_COUNT; w++)
+            fr += w == WHERE_TOP ? 0 : r->free[w];
+        printf("  free        %12" PRIu64 " bytes in %" PRIu64 " chunks:", fr, r->free_count);
+        int first = 1;
+        for (int w = 0; w < WHERE_COUNT; w++)
+            if (where_label[w] && r->free[w]) {
+                printf("%s %s %" PRIu64, first ? "" : ",", where_label[w], r->free[w]);
+                first = 0;
+            }
+        printf("%s\n", first ? " none" : "");
+        if (f->pages_known)
+            printf("  free, resident %9" PRIu64 " bytes (whole pages inside free chunks)\n", r->free_resident);
+        printf("  top chunk   %12" PRIu64 " bytes", r->top);
+        if (f->pages_known)
+            printf(", %" PRIu64 " resident", r->top_resident);
+        printf("\n  largest free block %s of %s free", cli_bytes(a, sizeof a, r->largest_free),
+               cli_bytes(b, sizeof b, fr));
+        if (fr)
+            printf(" (%.0f%% fragmented)", 100.0 - pct(r->largest_free, fr));
+        putchar('\n');
+    }
+    printf("\nMmapped allocations: %" PRIu64 " (%s), RSS %s\n", f->mmapped_count,
+           cli_bytes(a, sizeof a, f->mmapped_bytes), cli_bytes(b, sizeof b, f->mmapped_rss));
+    uint64_t heap = f->kind_rss[RSS_HEAP];
+    printf("\nConclusion:\n  %s of RSS, %s (%.0f%%) is heap arenas", cli_bytes(a, sizeof a, f->total_rss),
+           cli_bytes(b, sizeof b, heap), pct(heap, f->total_rss));
+    printf(": %s in objects the program uses, %s of allocator overhead", cli_bytes(a, sizeof a, f->used),
+           cli_bytes(c, sizeof c, f->overhead));
+    if (f->pages_known)
+        printf(", and %s free yet resident (%s inside free chunks, %s in the top chunk)",
+               cli_bytes(b, sizeof b, f->free_resident + f->top_resident), cli_bytes(a, sizeof a, f->free_resident),
+               cli_bytes(c, sizeof c, f->top_resident));
+    printf(".\n");
+    if (!f->pages_known)
+        printf("  (The snapshot is not at hand: which free pages are resident is unknown.)\n");
+}
+
+static void json(struct json *j, const struct rss_figures *f, const char *file)
+{
+    json_kv_string(j, "file", file);
+    json_kv_string(j, "allocator", f->allocator);
+    json_kv_uint(j, "rss", f->total_rss);
+    json_kv_uint(j, "swap", f->total_swap);
+    json_kv_bool(j, "pages_known", f->pages_known);
+    json_key(j, "kinds");
+    json_begin_array(j);
+    for (int k = 0; k < RSS_NKINDS; k++) {
+        json_begin_object(j);
+        json_kv_string(j, "kind", rss_kind_name((enum rss_kind)k));
+        json_kv_uint(j, "mappings", f->kind_count[k]);
+        json_kv_uint(j, "rss", f->kind_rss[k]);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_key(j, "arenas");
+    json_begin_array(j);
+    for (size_t i = 0; i < f->narenas; i++) {
+        const struct rss_arena *r = &f->arenas[i];
+        json_begin_object(j);
+        json_kv_int(j, "arena", r->arena);
+        json_kv_uint(j, "size", r->size);
+        json_kv_uint(j, "rss", r->rss);
+        json_kv_uint(j, "used", r->used);
+        json_kv_uint(j, "used_count", r->used_count);
+        json_kv_uint(j, "overhead", r->overhead);
+        json_key(j, "free");
+        json_begin_object(j);
+        for (int w = 0; w < WHERE_COUNT; w++)
+            if (where_label[w])
+                json_kv_uint(j, where_label[w], r->free[w]);
+        json_end_object(j);
+        json_kv_uint(j, "free_count", r->free_count);
+        json_kv_uint(j, "free_resident", r->free_resident);
+        json_kv_uint(j, "largest_free", r->largest_free);
+        json_kv_uint(j, "top", r->top);
+        json_kv_uint(j, "top_resident", r->top_resident);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_kv_uint(j, "mmapped_count", f->mmapped_count);
+    json_kv_uint(j, "mmapped_bytes", f->mmapped_bytes);
+    json_kv_uint(j, "mmapped_rss", f->mmapped_rss);
+    json_kv_uint(j, "used", f->used);
+    json_kv_uint(j, "overhead", f->overhead);
+    json_kv_uint(j, "free", f->free);
+    json_kv_uint(j, "free_resident", f->free_resident);
+    json_kv_uint(j, "top", f->top);
+    json_kv_uint(j, "top_resident", f->top_resident);
+}
+
+int cmd_rss(int argc, char **argv)
+{
+    struct args a;
+    int rc = args_parse(&a, argc, argv, help, 0, 1, 1);
+    if (rc >= 0) {
+        args_free(&a);
+        return rc;
+    }
+    static struct rss_figures f;
+    char err[A_ERRLEN];
+    struct json j;
+    rc = EXIT_FAIL;
+    sqlite3 *db = db_open_any(a.pos[0], &a.dopt, err, sizeof err);
+    if (!db) {
+        cli_error("%s", err);
+        goto out;
+    }
+    /* a snapshot named on the command line is the one to read pages from */
+    if (rss_compute(&f, db, a.pos[0], db_is_database(a.pos[0]) ? NULL : a.pos[0], err, sizeof err)) {
+        cli_error("%s", err);
+        goto out;
+    }
+    store(db, &f, a.pos[0]);
+    const struct rss_advisor *adv = rss_advisor_for(f.allocator);
+    struct sayer s = {&j, a.json};
+    out_begin(&j, &a);
+    if (a.json) {
+        json_begin_object(&j);
+        json(&j, &f, a.pos[0]);
+        json_key(&j, "levers");
+        json_begin_array(&j);
+        if (adv)
+            adv->advise(&f, say, &s);
+        json_end_array(&j);
+        json_end_object(&j);
+    } else {
+        text(&f, a.pos[0]);
+        if (adv)
+            adv->advise(&f, say, &s);
+        else
+            printf("  (No advice for allocator '%s'.)\n", f.allocator[0] ? f.allocator : "unknown");
+    }
+    rc = out_finish(&j, &a);
+out:
+    if (db)
+        sqlite3_close(db);
+    args_free(&a);
+    return rc;
+}
