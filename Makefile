@@ -97,6 +97,13 @@ build/tools/graphcheck: tests/tools/graphcheck.c $(GRAPH_SRC) analyze/graph/grap
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/graphcheck.c $(GRAPH_SRC)
 
+# The allocator walkers alone (tests/t1110-glibc-mutate.sh, and a debugging
+# aid): analyze/heap/ with the reader and debuginfo, under the sanitizers.
+HEAP_SRC := $(wildcard analyze/heap/*.c)
+build/tools/heapwalk: tests/tools/heapwalk.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+	@mkdir -p build/tools
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/heapwalk.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
+
 # Test programs for the format library (tests/t0001-format.sh): the
 # library alone, under the sanitizers.
 build/tools/%: tests/tools/%.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
@@ -109,7 +116,7 @@ fuzz: build/fuzz/fuzz_reader all samples
 demo: all samples
 	@samples/demo.sh
 
-test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth
+test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk
 	@tests/run.sh
 
 bench: all samples
