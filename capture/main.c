@@ -233,6 +233,15 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "/proc/%d", o.pid);
     if (stat(path, &sb) < 0)
         die(o.pid, "no such process (check the PID with ps or pgrep)");
+    /* A thread id names its whole process; capture that, and say so. */
+    long tgid = procfs_status_field(o.pid, "Tgid");
+    if (tgid > 0 && tgid != o.pid) {
+        if (!o.quiet)
+            fprintf(stderr, "heapsnap-capture: %d is a thread of process %ld; capturing the process\n", (int)o.pid,
+                    tgid);
+        o.pid = (pid_t)tgid;
+        snprintf(path, sizeof path, "/proc/%d", o.pid);
+    }
     if (o.max_buffer == 0) {
         o.max_buffer = procfs_mem_available() / 2;
         if (o.max_buffer < (64u << 20))
