@@ -103,9 +103,15 @@ static inline void eval(struct ltv *t, uint32_t v)
  * Step 1: iterative DFS from root.  Fills pre[] (node -> number, NONE if
  * unreached), vertex[] (number -> node) and parent[]; cursor[] holds each
  * node's next edge to try.  Returns the number of nodes reached.
+ *
+ * It also does the counting half of preds_build(), since it looks at
+ * every edge from a reached node exactly once and already knows both
+ * numbers: an edge to a lower number (back or cross) is counted in
+ * poff[]; one to a higher number (tree or forward) can only lower the
+ * semidominator to its source, which is folded into t[].semi at once.
  */
 static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_t *vertex,
-                    uint32_t *parent, uint32_t *cursor)
+                    uint32_t *parent, uint32_t *cursor, struct ltv *t, uint32_t *poff)
 {
     for (uint32_t v = 0; v < g->n; v++)
         pre[v] = NONE;
@@ -113,11 +119,19 @@ static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_
     vertex[0] = root;
     parent[0] = NONE;
     cursor[0] = g->off[root];
+    t[0] = (struct ltv){NONE, NONE, 0, 0};
     uint32_t r = 1, i = 0;
     for (;;) {
-        uint32_t e = cursor[i], end = g->off[vertex[i] + 1];
-        while (e < end && pre[g->adj[e]] != NONE)
-            e++;
+        uint32_t e = cursor[i], end = g->off[vertex[i] + 1], pc = NONE;
+        for (; e < end; e++) {
+            pc = pre[g->adj[e]];
+            if (pc == NONE)
+                break;
+            if (pc < i)
+                poff[pc]++;
+            else if (pc > i && i < t[pc].semi)
+                t[pc].semi = i;
+        }
         if (e < end) {
             uint32_t c = g->adj[e];
             cursor[i] = e + 1;
@@ -125,6 +139,8 @@ static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_
             vertex[r] = c;
             parent[r] = i;
             cursor[r] = g->off[c];
+            /* Unlinked, an empty bucket, and the parent as semi so far. */
+            t[r] = (struct ltv){NONE, NONE, 0, i};
             i = r++;
         } else {
             if (i == 0)
@@ -135,7 +151,7 @@ static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_
     return r;
 }
 
-/* Shrink an array to r entries; keeping the bigger one is no error. */
+/* Shrink an array to the size now known; keeping the bigger one is no error. */
 static void *shrink(void *a, size_t bytes)
 {
     void *b = realloc(a, bytes ? bytes : 1);
@@ -144,18 +160,25 @@ static void *shrink(void *a, size_t bytes)
 
 /*
  * Step 1b: the predecessors step 2 needs, numbered by preorder, as a CSR
- * (poff[r+1], padj) built by counting sort over the forward edges.  Only
- * edges from a higher number to a lower one are stored: for an edge from
- * a lower number pu, eval(pu) is pu itself (pu is not yet processed when
- * its successor is), so those are folded straight into t[].semi here.
- * Storing numbers rather than node ids spares step 2 a random lookup in
- * pre[] per edge, and lets it read its predecessors as one stream.
+ * (poff[r+1], padj) by counting sort; dfs() did the counting.  Only edges
+ * from a higher number to a lower one are stored: for an edge from a
+ * lower number pu, eval(pu) is pu itself (pu is not yet processed when its
+ * successor is), so dfs() folded those into t[].semi.  Storing numbers
+ * rather than node ids spares step 2 a random lookup in pre[] per edge,
+ * and lets it read its predecessors as one stream.
  */
-static int preds_build(const struct graph *g, const uint32_t *pre, uint32_t r, struct ltv *t,
-                       uint32_t **poff_out, uint32_t **padj_out)
+static int preds_build(const struct graph *g, const uint32_t *pre, uint32_t r, uint32_t *poff,
+                       uint32_t **padj_out)
 {
-    uint32_t *poff = graph_zalloc(((size_t)r + 1) * sizeof *poff), *padj;
-    if (!poff)
+    uint32_t sum = 0, *padj;
+    for (uint32_t i = 0; i < r; i++) {
+        uint32_t c = poff[i];
+        poff[i] = sum;
+        sum += c;
+    }
+    poff[r] = sum;
+    padj = graph_alloc((size_t)sum * sizeof *padj);
+    if (!padj)
         return -1;
     for (uint32_t u = 0; u < g->n; u++) {
         uint32_t pu = pre[u];
@@ -164,36 +187,11 @@ static int preds_build(const struct graph *g, const uint32_t *pre, uint32_t r, s
         for (uint32_t e = g->off[u]; e < g->off[u + 1]; e++) {
             uint32_t pc = pre[g->adj[e]]; /* reachable, as u is */
             if (pu > pc)
-                poff[pc]++;
-            else if (pu < t[pc].semi)
-                t[pc].semi = pu;
-        }
-    }
-    uint32_t sum = 0;
-    for (uint32_t i = 0; i < r; i++) {
-        uint32_t c = poff[i];
-        poff[i] = sum;
-        sum += c;
-    }
-    poff[r] = sum;
-    padj = graph_alloc((size_t)sum * sizeof *padj);
-    if (!padj) {
-        free(poff);
-        return -1;
-    }
-    for (uint32_t u = 0; u < g->n; u++) {
-        uint32_t pu = pre[u];
-        if (pu == NONE)
-            continue;
-        for (uint32_t e = g->off[u]; e < g->off[u + 1]; e++) {
-            uint32_t pc = pre[g->adj[e]];
-            if (pu > pc)
                 padj[poff[pc]++] = pu;
         }
     }
     memmove(poff + 1, poff, (size_t)(r - 1) * sizeof *poff);
     poff[0] = 0;
-    *poff_out = poff;
     *padj_out = padj;
     return 0;
 }
@@ -218,26 +216,20 @@ int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
     uint32_t *vertex = graph_alloc((size_t)n * sizeof *vertex);
     uint32_t *parent = graph_alloc((size_t)n * sizeof *parent);
     uint32_t *idom = graph_alloc((size_t)n * sizeof *idom);
-    uint32_t *poff = NULL, *padj = NULL;
-    struct ltv *t = NULL;
-    if (!pre || !vertex || !parent || !idom)
+    uint32_t *poff = graph_zalloc(((size_t)n + 1) * sizeof *poff), *padj = NULL;
+    struct ltv *t = graph_alloc((size_t)n * sizeof *t);
+    if (!pre || !vertex || !parent || !idom || !poff || !t)
         goto nomem;
 
     /* idom[] is the DFS's edge cursor until step 3 needs it. */
-    uint32_t r = dfs(g, root, pre, vertex, parent, idom);
+    uint32_t r = dfs(g, root, pre, vertex, parent, idom, t, poff);
     /* Sized by r from here: an unreachable half of the heap costs nothing. */
     vertex = shrink(vertex, (size_t)r * sizeof *vertex);
     parent = shrink(parent, (size_t)r * sizeof *parent);
     idom = shrink(idom, (size_t)r * sizeof *idom);
-    t = graph_alloc((size_t)r * sizeof *t);
-    if (!t)
-        goto nomem;
-    for (uint32_t i = 0; i < r; i++) {
-        t[i].ancestor = NONE;
-        t[i].label = NONE; /* an empty bucket until i is linked */
-        t[i].semi = i;
-    }
-    if (preds_build(g, pre, r, t, &poff, &padj) < 0)
+    t = shrink(t, (size_t)r * sizeof *t);
+    poff = shrink(poff, ((size_t)r + 1) * sizeof *poff);
+    if (preds_build(g, pre, r, poff, &padj) < 0)
         goto nomem;
 
     for (uint32_t w = r - 1; w > 0; w--) {
