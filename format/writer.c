@@ -1,91 +1,25 @@
 /*
  * writer.c — the writer half of the .hsnap library (see hsnap.h for the
- * interface and docs/format.md for the bytes).
+ * interface and docs/format.md for the bytes): output, section framing,
+ * the metadata sections, and the index and footer.  Memory blocks are in
+ * wmemory.c.
  *
  * The writer only ever appends: the file header, then one section per
  * hs_write_* call (several for memory), then at hs_writer_finish() the
  * index of every section and the footer.  It never seeks, so the output
  * can be a pipe.  Output goes through a 1 MiB buffer; payloads larger than
  * that go straight to write(2).
- *
- * Memory is the bulk of a snapshot, so it gets the care: a range is cut
- * into blocks of HS_BLOCK_PAGES pages, each block's all-zero DATA pages are
- * turned into ZERO (and not stored), and the rest is compressed with a
- * reused ZSTD_CCtx.  When the machine has two or more CPUs a helper thread
- * compresses every other block, so two blocks are compressed at once; the
- * main thread writes them in order, so the output is byte for byte the same
- * with or without the helper (HSNAP_WRITER_THREADS=1 turns it off).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <zstd.h>
-
 #include "encode.h"
-#include "hsnap.h"
-#include "layout.h"
+#include "writer.h"
 
-#define OUT_BUF (1u << 20)
-
-/* One memory block on its way to the file: input described by the caller,
- * output (prefix, body, crc) computed by compress_block(). */
-struct block_job {
-    /* in */
-    uint64_t addr;
-    uint32_t page_size, npages, flags, range_seq, block_no;
-    const uint8_t *states; /* npages caller states */
-    const uint8_t *data;   /* the block's first DATA page in the caller's buffer */
-    /* out */
-    uint8_t prefix[HSL_MEM_HDR_LEN + HS_BLOCK_PAGES];
-    size_t prefix_len;
-    const uint8_t *body;   /* what goes after the prefix */
-    size_t body_len, body_raw;
-    int compressed;
-    uint32_t crc;
-    size_t zerr;           /* zstd error code, 0 if none */
-    /* scratch, kept between blocks */
-    ZSTD_CCtx *cctx;
-    uint8_t *gather, *out;
-    size_t gather_cap, out_cap;
-};
-
-struct idx_ent {
-    uint32_t type, flags;
-    uint64_t offset, stored, raw;
-};
-
-struct hs_writer {
-    int fd;
-    char *name;
-    int level;
-    uint64_t off;            /* bytes emitted so far, buffered or not */
-    uint8_t *obuf;
-    size_t olen;
-    struct idx_ent *idx;
-    size_t nidx, cidx;
-    uint32_t range_seq;
-    int have_process, have_stats;
-    char err[512];
-    int failed;
-    ZSTD_CCtx *cctx;         /* metadata sections */
-    uint8_t *zbuf;           /* metadata compression output */
-    size_t zcap;
-    struct block_job job[2]; /* job[1] is the helper thread's */
-
-    /* the helper thread */
-    int threads;             /* 1 or 2; 2 once the helper runs */
-    int helper_state;        /* 0 none, 1 idle, 2 job posted, 3 quit */
-    pthread_t helper;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-};
-
-static int fail(struct hs_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct hs_writer *w, const char *fmt, ...)
+int hs_writer_fail(struct hs_writer *w, const char *fmt, ...)
 {
     if (!w->failed) {
         char msg[400];
@@ -108,11 +42,11 @@ static int write_all(struct hs_writer *w, const uint8_t *p, size_t n)
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return fail(w, "write at offset %llu: %s", (unsigned long long)w->off,
+            return hs_writer_fail(w, "write at offset %llu: %s", (unsigned long long)w->off,
                         strerror(errno));
         }
         if (r == 0)
-            return fail(w, "write at offset %llu: wrote nothing", (unsigned long long)w->off);
+            return hs_writer_fail(w, "write at offset %llu: wrote nothing", (unsigned long long)w->off);
         p += r;
         n -= (size_t)r;
     }
@@ -133,10 +67,10 @@ static int emit(struct hs_writer *w, const void *p, size_t n)
         return -1;
     if (n == 0)
         return 0;
-    if (n > OUT_BUF - w->olen) {
+    if (n > HSW_OUT_BUF - w->olen) {
         if (flush(w) < 0)
             return -1;
-        if (n >= OUT_BUF) {
+        if (n >= HSW_OUT_BUF) {
             if (write_all(w, p, n) < 0)
                 return -1;
             w->off += n;
@@ -149,21 +83,19 @@ static int emit(struct hs_writer *w, const void *p, size_t n)
     return 0;
 }
 
-/* Emit one section: header, then plain (never compressed), then body
- * (compressed if flags has HSL_SF_ZSTD).  crc covers plain + body. */
-static int emit_section(struct hs_writer *w, uint32_t type, uint32_t flags, const void *plain,
+int hs_writer_emit_section(struct hs_writer *w, uint32_t type, uint32_t flags, const void *plain,
                         size_t plain_len, const void *body, size_t body_len, uint64_t raw_len,
                         uint32_t crc)
 {
     if (w->failed)
         return -1;
     if (plain_len > UINT32_MAX)
-        return fail(w, "%s section: plain part too long", hs_section_name(type));
+        return hs_writer_fail(w, "%s section: plain part too long", hs_section_name(type));
     if (w->nidx == w->cidx) {
         size_t c = w->cidx ? w->cidx * 2 : 64;
         struct idx_ent *n = realloc(w->idx, c * sizeof *n);
         if (!n)
-            return fail(w, "out of memory");
+            return hs_writer_fail(w, "out of memory");
         w->idx = n;
         w->cidx = c;
     }
@@ -196,20 +128,20 @@ static int emit_whole(struct hs_writer *w, uint32_t type, const void *payload, s
         if (bound > w->zcap) {
             uint8_t *z = realloc(w->zbuf, bound);
             if (!z)
-                return fail(w, "out of memory");
+                return hs_writer_fail(w, "out of memory");
             w->zbuf = z;
             w->zcap = bound;
         }
         size_t r = ZSTD_compressCCtx(w->cctx, w->zbuf, w->zcap, payload, len, w->level);
         if (ZSTD_isError(r))
-            return fail(w, "%s section: zstd: %s", hs_section_name(type), ZSTD_getErrorName(r));
+            return hs_writer_fail(w, "%s section: zstd: %s", hs_section_name(type), ZSTD_getErrorName(r));
         if (r < len) {
             body = w->zbuf;
             body_len = r;
             flags = HSL_SF_ZSTD;
         }
     }
-    return emit_section(w, type, flags, NULL, 0, body, body_len, len,
+    return hs_writer_emit_section(w, type, flags, NULL, 0, body, body_len, len,
                         hs_crc32c(0, body, body_len));
 }
 
@@ -220,7 +152,7 @@ struct hs_writer *hs_writer_open(int fd, const char *name, int zstd_level, struc
     struct hs_writer *w = calloc(1, sizeof *w);
     if (w) {
         w->name = strdup(name ? name : "(output)");
-        w->obuf = malloc(OUT_BUF);
+        w->obuf = malloc(HSW_OUT_BUF);
         w->cctx = ZSTD_createCCtx();
         w->job[0].cctx = ZSTD_createCCtx();
     }
@@ -264,12 +196,12 @@ static int emit_meta(struct hs_writer *w, uint32_t type, struct hs_buf *b)
 {
     int r;
     if (b->failed == 2)
-        r = fail(w, "%s section: a string or blob longer than the %u bytes a reader accepts",
+        r = hs_writer_fail(w, "%s section: a string or blob longer than the %u bytes a reader accepts",
                  hs_section_name(type), HSL_STR_MAX);
     else if (b->failed)
-        r = fail(w, "%s section: out of memory", hs_section_name(type));
+        r = hs_writer_fail(w, "%s section: out of memory", hs_section_name(type));
     else if (b->len > HSL_META_MAX)
-        r = fail(w, "%s section: %zu bytes is more than a reader accepts (%u)",
+        r = hs_writer_fail(w, "%s section: %zu bytes is more than a reader accepts (%u)",
                  hs_section_name(type), b->len, HSL_META_MAX);
     else
         r = emit_whole(w, type, b->p, b->len, 1);
@@ -282,7 +214,7 @@ int hs_write_process(struct hs_writer *w, const struct hs_process *p)
     if (w->failed)
         return -1;
     if (w->have_process)
-        return fail(w, "hs_write_process called twice");
+        return hs_writer_fail(w, "hs_write_process called twice");
     struct hs_buf b = {0};
     hs_buf_u32(&b, 1);
     hs_buf_u32(&b, 0);
@@ -312,7 +244,7 @@ int hs_write_process(struct hs_writer *w, const struct hs_process *p)
 static int count_ok(struct hs_writer *w, uint32_t type, size_t n)
 {
     if (n > UINT32_MAX)
-        return fail(w, "%s section: %zu records is too many", hs_section_name(type), n);
+        return hs_writer_fail(w, "%s section: %zu records is too many", hs_section_name(type), n);
     return 0;
 }
 
@@ -360,7 +292,7 @@ int hs_write_modules(struct hs_writer *w, const struct hs_module *m, size_t n)
         const struct hs_module *x = &m[i];
         if (x->build_id_len > sizeof x->build_id) {
             hs_buf_free(&b);
-            return fail(w, "module %zu: build_id_len %u is more than %zu", i, x->build_id_len,
+            return hs_writer_fail(w, "module %zu: build_id_len %u is more than %zu", i, x->build_id_len,
                         sizeof x->build_id);
         }
         size_t mk = hs_buf_begin(&b);
@@ -405,7 +337,7 @@ int hs_write_stats(struct hs_writer *w, const struct hs_stats *s)
     if (w->failed)
         return -1;
     if (w->have_stats)
-        return fail(w, "hs_write_stats called twice");
+        return hs_writer_fail(w, "hs_write_stats called twice");
     struct hs_buf b = {0};
     hs_buf_u32(&b, 1);
     hs_buf_u32(&b, 0);
@@ -442,249 +374,8 @@ int hs_write_section(struct hs_writer *w, uint32_t type, const void *payload, si
     if (w->failed)
         return -1;
     if (type == HS_SEC_INDEX)
-        return fail(w, "hs_write_section: the index is written by hs_writer_finish");
+        return hs_writer_fail(w, "hs_write_section: the index is written by hs_writer_finish");
     return emit_whole(w, type, payload, len, compress);
-}
-
-/* ------------------------------------------------------------- memory */
-
-/* Is the page all zero?  memcmp against itself shifted by 16 bytes runs at
- * memory speed with libc's vector code and stops at the first difference. */
-static int page_is_zero(const uint8_t *p, size_t n)
-{
-    static const uint8_t z[16];
-    return memcmp(p, z, 16) == 0 && memcmp(p, p + 16, n - 16) == 0;
-}
-
-static int grow(uint8_t **p, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    uint8_t *n = realloc(*p, need);
-    if (!n)
-        return -1;
-    *p = n;
-    *cap = need;
-    return 0;
-}
-
-/* Build one block: prefix, zero-page detection, compression, crc.  Runs on
- * either thread; touches nothing but its job. */
-static void compress_block(struct block_job *j, int level)
-{
-    size_t ps = j->page_size;
-    uint8_t *st = j->prefix + HSL_MEM_HDR_LEN;
-    uint32_t ndata = 0, nzero = 0;
-    memcpy(st, j->states, j->npages);
-    for (uint32_t i = 0; i < j->npages; i++) {
-        if (st[i] != HS_PAGE_DATA)
-            continue;
-        if (page_is_zero(j->data + (size_t)(ndata + nzero) * ps, ps)) {
-            st[i] = HS_PAGE_ZERO;
-            nzero++;
-        } else {
-            ndata++;
-        }
-    }
-    j->zerr = 0;
-    j->body_raw = (size_t)ndata * ps;
-    if (nzero == 0) {
-        j->body = j->data; /* the DATA pages are already packed */
-    } else if (ndata) {
-        if (grow(&j->gather, &j->gather_cap, j->body_raw) < 0) {
-            j->zerr = (size_t)-1;
-            return;
-        }
-        size_t k = 0, o = 0;
-        for (uint32_t i = 0; i < j->npages; i++) {
-            if (j->states[i] != HS_PAGE_DATA)
-                continue;
-            if (st[i] == HS_PAGE_DATA)
-                memcpy(j->gather + (o++) * ps, j->data + k * ps, ps);
-            k++;
-        }
-        j->body = j->gather;
-    }
-    j->body_len = j->body_raw;
-    j->compressed = 0;
-    if (j->body_raw) {
-        size_t bound = ZSTD_compressBound(j->body_raw);
-        if (grow(&j->out, &j->out_cap, bound) < 0) {
-            j->zerr = (size_t)-1;
-            return;
-        }
-        size_t r = ZSTD_compressCCtx(j->cctx, j->out, j->out_cap, j->body, j->body_raw, level);
-        if (ZSTD_isError(r)) {
-            j->zerr = r;
-            return;
-        }
-        if (r < j->body_raw) {
-            j->body = j->out;
-            j->body_len = r;
-            j->compressed = 1;
-        }
-    }
-    uint8_t *h = j->prefix;
-    hs_st64(h + 0, j->addr);
-    hs_st32(h + 8, j->page_size);
-    hs_st32(h + 12, j->npages);
-    hs_st32(h + 16, j->flags);
-    hs_st32(h + 20, ndata);
-    hs_st32(h + 24, j->range_seq);
-    hs_st32(h + 28, j->block_no);
-    j->prefix_len = HSL_MEM_HDR_LEN + j->npages;
-    j->crc = hs_crc32c(hs_crc32c(0, j->prefix, j->prefix_len), j->body, j->body_len);
-}
-
-static int emit_block(struct hs_writer *w, struct block_job *j)
-{
-    if (j->zerr == (size_t)-1)
-        return fail(w, "memory block at 0x%llx: out of memory", (unsigned long long)j->addr);
-    if (j->zerr)
-        return fail(w, "memory block at 0x%llx: zstd: %s", (unsigned long long)j->addr,
-                    ZSTD_getErrorName(j->zerr));
-    return emit_section(w, HS_SEC_MEMORY, j->compressed ? HSL_SF_ZSTD : 0, j->prefix,
-                        j->prefix_len, j->body, j->body_len, j->prefix_len + j->body_raw, j->crc);
-}
-
-static void *helper_main(void *arg)
-{
-    struct hs_writer *w = arg;
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        while (w->helper_state == 1)
-            pthread_cond_wait(&w->cv, &w->mu);
-        if (w->helper_state == 3)
-            break;
-        pthread_mutex_unlock(&w->mu);
-        compress_block(&w->job[1], w->level);
-        pthread_mutex_lock(&w->mu);
-        w->helper_state = 1;
-        pthread_cond_broadcast(&w->cv);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
-}
-
-/* Start the helper on first use; on any failure just stay single-threaded. */
-static int helper_ready(struct hs_writer *w)
-{
-    if (w->threads < 2)
-        return 0;
-    if (w->helper_state)
-        return 1;
-    w->job[1].cctx = ZSTD_createCCtx();
-    if (!w->job[1].cctx)
-        goto single;
-    if (pthread_mutex_init(&w->mu, NULL))
-        goto single;
-    if (pthread_cond_init(&w->cv, NULL)) {
-        pthread_mutex_destroy(&w->mu);
-        goto single;
-    }
-    w->helper_state = 1;
-    if (pthread_create(&w->helper, NULL, helper_main, w)) {
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
-        w->helper_state = 0;
-        goto single;
-    }
-    return 1;
-single:
-    w->threads = 1;
-    return 0;
-}
-
-static void helper_post(struct hs_writer *w)
-{
-    pthread_mutex_lock(&w->mu);
-    w->helper_state = 2;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-static void helper_wait(struct hs_writer *w)
-{
-    pthread_mutex_lock(&w->mu);
-    while (w->helper_state == 2)
-        pthread_cond_wait(&w->cv, &w->mu);
-    pthread_mutex_unlock(&w->mu);
-}
-
-static void helper_stop(struct hs_writer *w)
-{
-    if (w->helper_state == 0)
-        return;
-    helper_wait(w);
-    pthread_mutex_lock(&w->mu);
-    w->helper_state = 3;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->helper, NULL);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
-    w->helper_state = 0;
-}
-
-int hs_write_memory(struct hs_writer *w, uint64_t addr, uint32_t page_size, uint64_t npages,
-                    uint32_t flags, const uint8_t *page_state, const void *data)
-{
-    if (w->failed)
-        return -1;
-    if (page_size < HSL_PAGE_MIN || page_size > HSL_PAGE_MAX || (page_size & (page_size - 1)))
-        return fail(w, "memory at 0x%llx: page size %u is not a power of two in [%u, %u]",
-                    (unsigned long long)addr, page_size, HSL_PAGE_MIN, HSL_PAGE_MAX);
-    if (flags & ~HSL_MEM_FLAGS_KNOWN)
-        return fail(w, "memory at 0x%llx: unknown flags 0x%x", (unsigned long long)addr, flags);
-    if (npages == 0)
-        return 0;
-    if (npages > (UINT64_MAX - addr) / page_size)
-        return fail(w, "memory at 0x%llx: %llu pages run past the end of the address space",
-                    (unsigned long long)addr, (unsigned long long)npages);
-    for (uint64_t i = 0; i < npages; i++)
-        if (page_state[i] > HS_PAGE_UNREADABLE)
-            return fail(w, "memory at 0x%llx: page %llu has invalid state %u",
-                        (unsigned long long)addr, (unsigned long long)i, page_state[i]);
-    uint32_t seq = w->range_seq++;
-    const uint8_t *d = data;
-    uint64_t done = 0, block_no = 0;
-    while (done < npages) {
-        /* Fill up to two jobs, one for each thread. */
-        int njobs = 0;
-        for (int k = 0; k < 2 && done < npages; k++) {
-            if (k == 1 && !helper_ready(w))
-                break;
-            struct block_job *j = &w->job[k];
-            uint64_t n = npages - done < HS_BLOCK_PAGES ? npages - done : HS_BLOCK_PAGES;
-            if (block_no > UINT32_MAX)
-                return fail(w, "memory at 0x%llx: too many blocks", (unsigned long long)addr);
-            j->addr = addr + done * page_size;
-            j->page_size = page_size;
-            j->npages = (uint32_t)n;
-            j->flags = flags;
-            j->range_seq = seq;
-            j->block_no = (uint32_t)block_no++;
-            j->states = page_state + done;
-            j->data = d;
-            for (uint64_t i = 0; i < n; i++)
-                if (j->states[i] == HS_PAGE_DATA)
-                    d += page_size;
-            done += n;
-            njobs++;
-        }
-        if (njobs == 2)
-            helper_post(w);
-        compress_block(&w->job[0], w->level);
-        int r = emit_block(w, &w->job[0]);
-        if (njobs == 2) {
-            helper_wait(w);
-            if (r == 0)
-                r = emit_block(w, &w->job[1]);
-        }
-        if (r < 0)
-            return -1;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------- finish */
@@ -693,12 +384,7 @@ static void writer_free(struct hs_writer *w)
 {
     if (!w)
         return;
-    helper_stop(w);
-    for (int k = 0; k < 2; k++) {
-        ZSTD_freeCCtx(w->job[k].cctx);
-        free(w->job[k].gather);
-        free(w->job[k].out);
-    }
+    hs_writer_free_blocks(w);
     ZSTD_freeCCtx(w->cctx);
     free(w->zbuf);
     free(w->idx);
@@ -722,11 +408,11 @@ int hs_writer_finish(struct hs_writer *w, struct hs_error *err)
         }
         uint64_t index_off = w->off;
         if (b.failed || w->nidx > UINT32_MAX)
-            fail(w, "index: out of memory");
+            hs_writer_fail(w, "index: out of memory");
         else if (!w->have_process)
-            fail(w, "no process section was written (hs_write_process)");
+            hs_writer_fail(w, "no process section was written (hs_write_process)");
         else
-            emit_section(w, HS_SEC_INDEX, 0, NULL, 0, b.p, b.len, b.len,
+            hs_writer_emit_section(w, HS_SEC_INDEX, 0, NULL, 0, b.p, b.len, b.len,
                          hs_crc32c(0, b.p, b.len));
         hs_buf_free(&b);
         uint8_t f[HSL_FOOTER_LEN];
