@@ -5,16 +5,27 @@
 # links, arena fields, data), under ASan and UBSan: no round may crash,
 # trip a sanitizer, leak or hang (heapwalk gives each round 20 s), and the
 # walker must keep finding objects.  Seeds are fixed, so a failure repeats.
+# And a --redact capture, whose chunk headers are zeroed, is refused with
+# one clear problem rather than walked as garbage.
 . "$(dirname "$0")/lib.sh"
 
 HEAPWALK=$ROOT/build/tools/heapwalk
 if [ ! -x "$SAMPLES/glibc_heap" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$HEAPWALK" ]; then
     test_skip 'glibc walker on mutated heaps' 'glibc_heap, the capture tool or build/tools/heapwalk is not built'
-    test_done
+    test_expect_success 'a redacted snapshot: one clear problem instead of a walk of zeros' '
+    test -s redacted.hsnap &&
+    $HEAPWALK redacted.hsnap >walk &&
+    grep "^problem .*redacted" walk &&
+    test "$(grep -c "^problem " walk)" = 1 &&
+    ! grep "^object " walk
+'
+
+test_done
 fi
 
 start_sample glibc_heap || true
 "$CAPTURE" -q "${SAMPLE_PID:-0}" -o snap.hsnap >capture.out 2>&1 || true
+"$CAPTURE" -q --redact "${SAMPLE_PID:-0}" -o redacted.hsnap >>capture.out 2>&1 || true
 stop_sample
 
 test_expect_success 'setup: heapwalk reports the clean heap without problems' '
@@ -36,6 +47,14 @@ test_expect_success 'mutated heaps, no debug info: no crash, no hang, objects st
     read -r _ rounds _ objects _ problems <out &&
     test "$rounds" = 60 && test "$problems" -gt 0 &&
     test "$objects" -gt $((60 * 150))
+'
+
+test_expect_success 'a redacted snapshot: one clear problem instead of a walk of zeros' '
+    test -s redacted.hsnap &&
+    $HEAPWALK redacted.hsnap >walk &&
+    grep "^problem .*redacted" walk &&
+    test "$(grep -c "^problem " walk)" = 1 &&
+    ! grep "^object " walk
 '
 
 test_done

@@ -900,6 +900,12 @@ static void find_arenas(struct walk *W)
         }
         if (next == W->w->main_arena)
             break;
+        if (!next || next % 8) {
+            c->problem(c, a + L->ms_next, "glibc: arena ring broken: next of arena 0x%llx is "
+                                          "0x%llx",
+                       (unsigned long long)a, (unsigned long long)next);
+            break;
+        }
         if (!add_arena(W, next)) {
             c->problem(c, a + L->ms_next, "glibc: arena ring loops at 0x%llx without returning "
                                           "to main_arena",
@@ -924,6 +930,14 @@ static void find_arenas(struct walk *W)
 
 static int glibc_walk(struct heap_ctx *c)
 {
+    /* --redact keeps only words that point into the heap: chunk sizes and
+     * safe-linked links are gone, and there is nothing left to walk. */
+    const struct hs_process *proc = hs_get_process(c->snap);
+    if (proc && (proc->flags & HS_PROC_REDACTED)) {
+        c->problem(c, 0, "glibc: the snapshot is redacted (--redact zeroed malloc's chunk "
+                         "headers and free-list links); the heap cannot be walked");
+        return -1;
+    }
     int mod;
     gl_libc_present(c, &mod);
     struct gl_layout L;
@@ -978,7 +992,8 @@ static int glibc_walk(struct heap_ctx *c)
             }
         }
     }
-    qsort(W->ch, W->n, sizeof *W->ch, cmp_chunk);
+    if (W->n > 1) /* qsort of NULL, even for 0 elements, is undefined */
+        qsort(W->ch, W->n, sizeof *W->ch, cmp_chunk);
     for (size_t i = 1; i < W->n; i++)
         if (W->ch[i].addr < W->ch[i - 1].addr + W->ch[i - 1].size)
             c->problem(c, W->ch[i].addr, "glibc: chunk 0x%llx overlaps chunk 0x%llx (arenas %u, %u)",
