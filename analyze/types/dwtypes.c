@@ -1,0 +1,1015 @@
+/*
+ * dwtypes.c — a module's DWARF turned into rows of the type table (see
+ * types.h), with the module's global and static variables and their types.
+ *
+ * It reads the module's debug file through a libdwarf handle of its own
+ * (debuginfo/ keeps its handle private and lazily indexed for lookups by
+ * name; this pass walks everything once, in a different order, and closes
+ * its handle when done).
+ *
+ * Two passes over the compilation units:
+ *   1. the top level of every unit (and of C++ namespaces, and, in full
+ *      mode, the direct children of functions, where function-local statics
+ *      live): the complete definition of every named struct/class/union, by
+ *      qualified name, so that a pointer to a declaration-only `struct foo`
+ *      finds its definition in another unit; and every variable with a
+ *      static address (DW_OP_addr / DW_OP_addrx).
+ *   2. materialise the types asked for: in full mode every named
+ *      struct/class/union/enum found, and every variable's type; otherwise
+ *      only the types of the variables `want` accepts.  Materialising a
+ *      type materialises what it refers to.
+ *
+ * Cycles and depth.  Struct members are not read when the struct is first
+ * met: its header and member names/offsets give its canonical hash (and so
+ * its id, new or shared with an identical one from another unit), and its
+ * members' types are resolved later from a pending list.  So a chain of
+ * pointers A -> B -> C ... never recurses, and a self-referential struct
+ * finds its own id.  Other types (typedefs, qualifiers, pointers, arrays)
+ * recurse at most TY_MAX_DEPTH deep, and a DIE met again while still being
+ * resolved (a typedef loop in hostile DWARF) resolves to "no type".
+ * Qualifiers (const, volatile, restrict, _Atomic) are dropped: a `const
+ * char *` field is a `char *` here.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <dwarf.h>
+#include <libdwarf.h>
+
+#include "debuginfo/strmap.h"
+#include "types/hashmap.h"
+#include "types/types.h"
+
+#define IN_PROGRESS    UINT32_MAX
+#define MAX_CHILDREN   200000     /* children of one DIE we look at */
+#define MAX_TOP        50000000u  /* top-level DIEs of one module */
+#define MAX_MEMBERS    65536      /* members kept per struct */
+#define MAX_DIMS       16
+
+struct pending {
+    uint32_t id;
+    Dwarf_Off off;
+    int cplus;
+};
+
+struct wanted { /* pass 1 found it; pass 2 materialises it */
+    Dwarf_Off off;
+    int cplus;
+    uint64_t addr;   /* variables */
+    const char *name;
+};
+
+struct dw {
+    struct tytab *t;
+    Dwarf_Debug dbg;
+    int module;
+    uint64_t bias;
+    int cplus;                 /* the unit being read is C++ */
+    struct tymap *done;        /* DIE offset -> type id (IN_PROGRESS while resolving) */
+    struct strmap defs;        /* qualified display name -> DIE offset of the definition */
+    struct tymap *qual;        /* DIE offset -> str offset of its namespace-qualified name */
+    struct pending *pend;
+    size_t npend, cappend;
+    struct wanted *types, *vars;
+    size_t ntypes, captypes, nvars, capvars;
+    int all;
+    int oom;
+};
+
+/* ------------------------------------------------------------ libdwarf helpers */
+
+static void drop(Dwarf_Debug dbg, Dwarf_Error *e)
+{
+    if (*e) {
+        dwarf_dealloc_error(dbg, *e);
+        *e = NULL;
+    }
+}
+
+static Dwarf_Die die_at(struct dw *w, Dwarf_Off off)
+{
+    Dwarf_Die d = NULL;
+    Dwarf_Error e = NULL;
+    if (dwarf_offdie_b(w->dbg, off, 1, &d, &e) != DW_DLV_OK) {
+        drop(w->dbg, &e);
+        return NULL;
+    }
+    return d;
+}
+
+static int tag_of(struct dw *w, Dwarf_Die d)
+{
+    Dwarf_Half tag = 0;
+    Dwarf_Error e = NULL;
+    if (dwarf_tag(d, &tag, &e) != DW_DLV_OK) {
+        drop(w->dbg, &e);
+        return -1;
+    }
+    return tag;
+}
+
+static const char *name_of(struct dw *w, Dwarf_Die d)
+{
+    char *n = NULL;
+    Dwarf_Error e = NULL;
+    int r = dwarf_diename(d, &n, &e);
+    drop(w->dbg, &e);
+    return r == DW_DLV_OK ? n : NULL;
+}
+
+static Dwarf_Off off_of(struct dw *w, Dwarf_Die d)
+{
+    Dwarf_Off o = 0;
+    Dwarf_Error e = NULL;
+    if (dwarf_dieoffset(d, &o, &e) != DW_DLV_OK)
+        drop(w->dbg, &e);
+    return o;
+}
+
+static int has(struct dw *w, Dwarf_Die d, Dwarf_Half at)
+{
+    Dwarf_Bool b = 0;
+    Dwarf_Error e = NULL;
+    if (dwarf_hasattr(d, at, &b, &e) != DW_DLV_OK) {
+        drop(w->dbg, &e);
+        return 0;
+    }
+    return b != 0;
+}
+
+static int sdata(struct dw *w, Dwarf_Die d, Dwarf_Half at, int64_t *out)
+{
+    Dwarf_Attribute a = NULL;
+    Dwarf_Error e = NULL;
+    if (dwarf_attr(d, at, &a, &e) != DW_DLV_OK) {
+        drop(w->dbg, &e);
+        return -1;
+    }
+    Dwarf_Half form = 0;
+    int r = dwarf_whatform(a, &form, &e);
+    if (r == DW_DLV_OK && (form == DW_FORM_sdata || form == DW_FORM_implicit_const)) {
+        Dwarf_Signed v = 0;
+        r = dwarf_formsdata(a, &v, &e);
+        *out = v;
+    } else if (r == DW_DLV_OK) {
+        Dwarf_Unsigned v = 0;
+        r = dwarf_formudata(a, &v, &e);
+        *out = (int64_t)v;
+    }
+    drop(w->dbg, &e);
+    dwarf_dealloc_attribute(a);
+    return r == DW_DLV_OK ? 0 : -1;
+}
+
+static int udata(struct dw *w, Dwarf_Die d, Dwarf_Half at, uint64_t *out)
+{
+    int64_t v;
+    if (sdata(w, d, at, &v) || v < 0)
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int ref(struct dw *w, Dwarf_Die d, Dwarf_Half at, Dwarf_Off *out)
+{
+    Dwarf_Attribute a = NULL;
+    Dwarf_Error e = NULL;
+    if (dwarf_attr(d, at, &a, &e) != DW_DLV_OK) {
+        drop(w->dbg, &e);
+        return -1;
+    }
+    int r = dwarf_global_formref(a, out, &e);
+    drop(w->dbg, &e);
+    dwarf_dealloc_attribute(a);
+    return r == DW_DLV_OK ? 0 : -1;
+}
+
+/* An exprloc (or DWARF 2/3 block) attribute copied into buf; length or -1. */
+static long expr(struct dw *w, Dwarf_Die d, Dwarf_Half at, uint8_t *buf, size_t cap)
+{
+    Dwarf_Attribute a = NULL;
+    Dwarf_Error e = NULL;
+    if (dwarf_attr(d, at, &a, &e) != DW_DLV_OK) {
+        drop(w->dbg, &e);
+        return -1;
+    }
+    Dwarf_Half form = 0;
+    long len = -1;
+    if (dwarf_whatform(a, &form, &e) == DW_DLV_OK) {
+        if (form == DW_FORM_exprloc) {
+            Dwarf_Unsigned n = 0;
+            Dwarf_Ptr p = NULL;
+            if (dwarf_formexprloc(a, &n, &p, &e) == DW_DLV_OK && n <= cap) {
+                memcpy(buf, p, n);
+                len = (long)n;
+            }
+        } else if (form == DW_FORM_block1 || form == DW_FORM_block2 || form == DW_FORM_block4 ||
+                   form == DW_FORM_block) {
+            Dwarf_Block *b = NULL;
+            if (dwarf_formblock(a, &b, &e) == DW_DLV_OK) {
+                if (b->bl_len <= cap) {
+                    memcpy(buf, b->bl_data, b->bl_len);
+                    len = (long)b->bl_len;
+                }
+                dwarf_dealloc(w->dbg, b, DW_DLA_BLOCK);
+            }
+        }
+    }
+    drop(w->dbg, &e);
+    dwarf_dealloc_attribute(a);
+    return len;
+}
+
+static int uleb(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned sh = 0; *pos < len && sh < 64; sh += 7) {
+        uint8_t b = p[(*pos)++];
+        v |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A variable's static address from DW_AT_location, ELF vaddr; -1 if it has
+ * none (TLS, registers, location lists, optimised out). */
+static int var_addr(struct dw *w, Dwarf_Die d, uint64_t *addr)
+{
+    uint8_t x[32];
+    long n = expr(w, d, DW_AT_location, x, sizeof x);
+    if (n == 9 && x[0] == DW_OP_addr) {
+        memcpy(addr, x + 1, 8);
+        return 0;
+    }
+    if (n >= 2 && x[0] == DW_OP_addrx) {
+        size_t pos = 1;
+        uint64_t idx;
+        Dwarf_Addr a;
+        Dwarf_Error e = NULL;
+        if (uleb(x, (size_t)n, &pos, &idx) == 0 && pos == (size_t)n &&
+            dwarf_debug_addr_index_to_addr(d, idx, &a, &e) == DW_DLV_OK) {
+            *addr = a;
+            return 0;
+        }
+        drop(w->dbg, &e);
+    }
+    return -1;
+}
+
+/* Iterate the children of d: calls fn for each, at most MAX_CHILDREN. */
+static int each_child(struct dw *w, Dwarf_Die d, int (*fn)(struct dw *, Dwarf_Die, void *), void *u)
+{
+    Dwarf_Error e = NULL;
+    Dwarf_Die c = NULL;
+    int r = dwarf_child(d, &c, &e), n = 0;
+    drop(w->dbg, &e);
+    if (r != DW_DLV_OK)
+        return 0;
+    while (c) {
+        if (n++ >= MAX_CHILDREN || fn(w, c, u) < 0) {
+            dwarf_dealloc_die(c);
+            return n > MAX_CHILDREN ? 0 : -1;
+        }
+        Dwarf_Die next = NULL;
+        r = dwarf_siblingof_b(w->dbg, c, 1, &next, &e);
+        drop(w->dbg, &e);
+        dwarf_dealloc_die(c);
+        c = r == DW_DLV_OK ? next : NULL;
+    }
+    return 0;
+}
+
+static int push(void **v, size_t *n, size_t *cap, size_t elem)
+{
+    if (*n < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 64;
+    void *p = realloc(*v, nc * elem);
+    if (!p)
+        return -1;
+    *v = p;
+    *cap = nc;
+    return 0;
+}
+
+/* ------------------------------------------------------------ materialising */
+
+static uint32_t type_of(struct dw *w, Dwarf_Off off, int depth);
+
+/* The type DW_AT_type of d names (0 for void or none). */
+static uint32_t attr_type(struct dw *w, Dwarf_Die d, int depth)
+{
+    Dwarf_Off o;
+    return ref(w, d, DW_AT_type, &o) == 0 ? type_of(w, o, depth + 1) : 0;
+}
+
+static uint32_t add(struct dw *w, uint64_t h, struct ty *y, int *isnew)
+{
+    int dummy;
+    uint32_t id = ty_add(w->t, h, y, isnew ? isnew : &dummy);
+    if (!id)
+        w->oom = 1;
+    return id;
+}
+
+static uint64_t hstr(uint64_t h, const char *s)
+{
+    return ty_hash(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+static uint64_t hnum(uint64_t h, uint64_t v)
+{
+    return ty_hash(h, &v, sizeof v);
+}
+
+static uint32_t base_type(struct dw *w, Dwarf_Die d)
+{
+    const char *name = name_of(w, d);
+    uint64_t size = 0, enc = 0;
+    udata(w, d, DW_AT_byte_size, &size);
+    udata(w, d, DW_AT_encoding, &enc);
+    struct ty y = {.kind = TY_BASE, .module = w->module, .size = size};
+    switch (enc) {
+    case DW_ATE_signed:
+        y.flags |= TYF_SIGNED;
+        break;
+    case DW_ATE_signed_char:
+        y.flags |= TYF_SIGNED | TYF_CHAR;
+        break;
+    case DW_ATE_unsigned_char:
+        y.flags |= TYF_CHAR;
+        break;
+    case DW_ATE_UTF:
+        y.flags |= TYF_CHAR;
+        break;
+    case DW_ATE_boolean:
+        y.flags |= TYF_BOOL;
+        break;
+    case DW_ATE_float:
+        y.flags |= TYF_FLOAT;
+        break;
+    default:
+        break;
+    }
+    uint64_t h = hnum(hstr(hnum(TY_HASH0, 'B'), name), size);
+    h = hnum(h, enc);
+    y.name = ty_intern(w->t, name ? name : "?");
+    return add(w, h, &y, NULL);
+}
+
+/* "T *", or "T*" after another star: gdb's spelling. */
+static uint32_t pointer_name(struct tytab *t, uint32_t target, int refkind)
+{
+    const char *tn = ty_name(t, target);
+    size_t len = strlen(tn);
+    char *buf = malloc(len + 4);
+    if (!buf)
+        return 0;
+    snprintf(buf, len + 4, "%s%s%s", tn, len && tn[len - 1] == '*' ? "" : " ", refkind ? "&" : "*");
+    uint32_t off = ty_intern(t, buf);
+    free(buf);
+    return off;
+}
+
+static uint32_t func_type(struct dw *w, Dwarf_Die sub, int pointer, int depth)
+{
+    uint32_t ret = attr_type(w, sub, depth);
+    const char *rn = ret ? ty_name(w->t, ret) : "void";
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s (%s)()", rn, pointer ? "*" : "");
+    if (!pointer) /* "int ()" */
+        snprintf(buf, sizeof buf, "%s ()", rn);
+    struct ty y = {.kind = TY_FUNCPTR, .module = w->module, .target = ret, .size = pointer ? 8 : 0};
+    y.name = ty_intern(w->t, buf);
+    uint64_t h = hnum(hnum(hnum(TY_HASH0, 'F'), ret), pointer);
+    return add(w, h, &y, NULL);
+}
+
+static uint32_t pointer_type(struct dw *w, Dwarf_Die d, int tag, int depth)
+{
+    Dwarf_Off to;
+    uint32_t target = 0;
+    if (ref(w, d, DW_AT_type, &to) == 0) {
+        Dwarf_Die td = die_at(w, to);
+        if (td && tag_of(w, td) == DW_TAG_subroutine_type) {
+            uint32_t id = func_type(w, td, 1, depth);
+            dwarf_dealloc_die(td);
+            return id;
+        }
+        if (td)
+            dwarf_dealloc_die(td);
+        target = type_of(w, to, depth + 1);
+    }
+    int refkind = tag != DW_TAG_pointer_type;
+    struct ty y = {.kind = TY_POINTER, .module = w->module, .target = target, .size = 8,
+                   .flags = refkind ? TYF_REF : 0};
+    uint64_t h = hnum(hnum(hnum(TY_HASH0, 'P'), target), refkind);
+    uint32_t id;
+    if (tymap_get(w->t->dedup, h, &id))
+        return id;
+    y.name = pointer_name(w->t, target, refkind);
+    return add(w, h, &y, NULL);
+}
+
+static uint32_t typedef_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int depth)
+{
+    uint32_t target = attr_type(w, d, depth);
+    const char *name = name_of(w, d);
+    uint32_t q;
+    const char *qn = tymap_get(w->qual, off, &q) ? ty_str(w->t, q) : name;
+    uint32_t r = ty_resolve(w->t, target);
+    struct ty y = {.kind = TY_TYPEDEF, .module = w->module, .target = target,
+                   .size = r ? w->t->v[r].size : 0};
+    uint64_t h = hnum(hstr(hnum(TY_HASH0, 'T'), qn), target);
+    uint32_t id;
+    if (tymap_get(w->t->dedup, h, &id))
+        return id;
+    y.name = ty_intern(w->t, qn ? qn : "?");
+    return add(w, h, &y, NULL);
+}
+
+struct dims {
+    uint64_t c[MAX_DIMS];
+    int n;
+};
+
+static int dim_child(struct dw *w, Dwarf_Die c, void *u)
+{
+    struct dims *dm = u;
+    if (tag_of(w, c) != DW_TAG_subrange_type || dm->n >= MAX_DIMS)
+        return 0;
+    uint64_t n = 0, ub, lb = 0;
+    int64_t cnt;
+    if (sdata(w, c, DW_AT_count, &cnt) == 0 && cnt >= 0)
+        n = (uint64_t)cnt;
+    else if (udata(w, c, DW_AT_upper_bound, &ub) == 0) {
+        udata(w, c, DW_AT_lower_bound, &lb);
+        n = ub >= lb && ub - lb < UINT64_MAX ? ub - lb + 1 : 0;
+    }
+    dm->c[dm->n++] = n;
+    return 0;
+}
+
+static uint32_t array_type(struct dw *w, Dwarf_Die d, int depth)
+{
+    uint32_t elem = attr_type(w, d, depth);
+    struct dims dm = {.n = 0};
+    if (each_child(w, d, dim_child, &dm) < 0)
+        return 0;
+    if (!dm.n)
+        dm.c[dm.n++] = 0;
+    /* innermost dimension first: int a[3][4] is 3 x (4 x int) */
+    uint32_t r = ty_resolve(w->t, elem);
+    const char *en = ty_name(w->t, elem);
+    uint32_t id = elem;
+    uint64_t esize = r ? w->t->v[r].size : 0;
+    for (int i = dm.n - 1; i >= 0; i--) {
+        char name[1024];
+        int len = snprintf(name, sizeof name, "%s ", en);
+        for (int j = i; j < dm.n && len > 0 && (size_t)len < sizeof name; j++)
+            len += snprintf(name + len, sizeof name - (size_t)len, "[%llu]",
+                            (unsigned long long)dm.c[j]);
+        uint64_t size = dm.c[i] && esize > UINT64_MAX / dm.c[i] ? 0 : esize * dm.c[i];
+        struct ty y = {.kind = TY_ARRAY, .module = w->module, .target = id, .count = dm.c[i],
+                       .size = size};
+        uint64_t h = hnum(hnum(hnum(TY_HASH0, 'A'), id), dm.c[i]);
+        uint32_t nid;
+        if (!tymap_get(w->t->dedup, h, &nid)) {
+            y.name = ty_intern(w->t, name);
+            nid = add(w, h, &y, NULL);
+        }
+        id = nid;
+        esize = size;
+    }
+    return id;
+}
+
+struct enumbuf {
+    struct ty_enum *v;
+    size_t n, cap;
+    uint64_t h;
+    int neg;
+};
+
+static int enum_child(struct dw *w, Dwarf_Die c, void *u)
+{
+    struct enumbuf *b = u;
+    if (tag_of(w, c) != DW_TAG_enumerator || b->n >= MAX_MEMBERS)
+        return 0;
+    const char *name = name_of(w, c);
+    int64_t v = 0;
+    sdata(w, c, DW_AT_const_value, &v);
+    if (push((void **)&b->v, &b->n, &b->cap, sizeof *b->v))
+        return -1;
+    b->v[b->n].name = ty_intern(w->t, name);
+    b->v[b->n++].value = v;
+    b->h = hnum(hstr(b->h, name), (uint64_t)v);
+    b->neg |= v < 0;
+    return 0;
+}
+
+static const char *display_name(struct dw *w, Dwarf_Off off, const char *name, const char *prefix,
+                                char *buf, size_t len)
+{
+    uint32_t q;
+    const char *qn = tymap_get(w->qual, off, &q) ? ty_str(w->t, q) : name;
+    if (!qn)
+        snprintf(buf, len, "%s{...}", w->cplus ? "" : prefix);
+    else
+        snprintf(buf, len, "%s%s", w->cplus ? "" : prefix, qn);
+    return buf;
+}
+
+static uint32_t enum_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int depth)
+{
+    char buf[1024];
+    display_name(w, off, name_of(w, d), "enum ", buf, sizeof buf);
+    uint64_t size = 0;
+    udata(w, d, DW_AT_byte_size, &size);
+    struct enumbuf b = {.h = hnum(hstr(hnum(TY_HASH0, 'E'), buf), size)};
+    if (each_child(w, d, enum_child, &b) < 0) {
+        free(b.v);
+        w->oom = 1;
+        return 0;
+    }
+    uint32_t under = attr_type(w, d, depth), ur = ty_resolve(w->t, under);
+    struct ty y = {.kind = TY_ENUM, .module = w->module, .size = size};
+    if ((ur && (w->t->v[ur].flags & TYF_SIGNED)) || (!ur && b.neg))
+        y.flags |= TYF_SIGNED;
+    int isnew;
+    uint32_t id = add(w, b.h, &y, &isnew);
+    if (id && isnew) {
+        w->t->v[id].name = ty_intern(w->t, buf);
+        w->t->v[id].first = ty_add_enums(w->t, b.v, b.n);
+        w->t->v[id].n = (uint32_t)b.n;
+    }
+    free(b.v);
+    return id;
+}
+
+/* One member as pass 1 of a struct sees it: no type resolved yet. */
+struct member {
+    const char *name;
+    uint64_t offset;
+    uint16_t bit_size, bit_offset, flags;
+    Dwarf_Off type;
+    int has_type;
+};
+
+struct members {
+    struct member *v;
+    size_t n, cap;
+};
+
+static uint64_t member_offset(struct dw *w, Dwarf_Die m, uint64_t *bitpos)
+{
+    uint64_t v;
+    *bitpos = UINT64_MAX;
+    if (udata(w, m, DW_AT_data_member_location, &v) == 0)
+        return v;
+    uint8_t x[32];
+    long len = expr(w, m, DW_AT_data_member_location, x, sizeof x);
+    if (len > 0) {
+        size_t pos = 1;
+        if ((x[0] == DW_OP_plus_uconst || x[0] == DW_OP_constu) && uleb(x, (size_t)len, &pos, &v) == 0)
+            return v;
+        if (x[0] >= DW_OP_lit0 && x[0] <= DW_OP_lit31)
+            return x[0] - DW_OP_lit0;
+    }
+    if (udata(w, m, DW_AT_data_bit_offset, &v) == 0) {
+        *bitpos = v;
+        return v / 8;
+    }
+    return 0;
+}
+
+static int member_child(struct dw *w, Dwarf_Die c, void *u)
+{
+    struct members *ms = u;
+    int tag = tag_of(w, c);
+    /* a C++ static member (DWARF 4: a member with DW_AT_declaration) takes no room */
+    if (!((tag == DW_TAG_member && !has(w, c, DW_AT_declaration)) || tag == DW_TAG_inheritance))
+        return 0;
+    if (ms->n >= MAX_MEMBERS)
+        return 0;
+    if (push((void **)&ms->v, &ms->n, &ms->cap, sizeof *ms->v))
+        return -1;
+    struct member *m = &ms->v[ms->n++];
+    memset(m, 0, sizeof *m);
+    m->name = tag == DW_TAG_inheritance ? NULL : name_of(w, c);
+    m->flags = tag == DW_TAG_inheritance ? TYFF_BASE : 0;
+    uint64_t bitpos, bs = 0;
+    m->offset = member_offset(w, c, &bitpos);
+    if (udata(w, c, DW_AT_bit_size, &bs) == 0 && bs > 0 && bs < 65536) {
+        m->bit_size = (uint16_t)bs;
+        if (bitpos != UINT64_MAX) {
+            m->offset = bitpos / 8;
+            m->bit_offset = (uint16_t)(bitpos % 8);
+        } else {
+            /* DWARF 2/3 DW_AT_bit_offset: from the storage unit's most significant bit */
+            uint64_t bo = 0, bsz = 0;
+            if (udata(w, c, DW_AT_bit_offset, &bo) == 0 && udata(w, c, DW_AT_byte_size, &bsz) == 0 &&
+                bsz * 8 >= bo + bs) {
+                uint64_t lsb = bsz * 8 - bo - bs;
+                m->offset += lsb / 8;
+                m->bit_offset = (uint16_t)(lsb % 8);
+            }
+        }
+    }
+    m->has_type = ref(w, c, DW_AT_type, &m->type) == 0;
+    return 0;
+}
+
+static uint32_t record_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int tag, int depth)
+{
+    const char *name = name_of(w, d);
+    const char *prefix = tag == DW_TAG_union_type ? "union " : tag == DW_TAG_class_type ? "class " : "struct ";
+    char buf[1024];
+    display_name(w, off, name, prefix, buf, sizeof buf);
+    if (has(w, d, DW_AT_declaration)) {
+        /* find the definition, perhaps in another unit */
+        uint64_t def;
+        if (name && strmap_get(&w->defs, buf, &def) == 0 && def != off)
+            return type_of(w, (Dwarf_Off)def, depth + 1);
+        struct ty y = {.kind = tag == DW_TAG_union_type ? TY_UNION : tag == DW_TAG_class_type ? TY_CLASS : TY_STRUCT,
+                       .module = w->module, .flags = TYF_DECL | (w->cplus ? TYF_CPLUS : 0)};
+        uint64_t h = hstr(hnum(TY_HASH0, 'D'), buf);
+        uint32_t id;
+        if (tymap_get(w->t->dedup, h, &id))
+            return id;
+        y.name = ty_intern(w->t, buf);
+        return add(w, h, &y, NULL);
+    }
+    uint64_t size = 0;
+    udata(w, d, DW_AT_byte_size, &size);
+    struct members ms = {0};
+    if (each_child(w, d, member_child, &ms) < 0) {
+        free(ms.v);
+        w->oom = 1;
+        return 0;
+    }
+    struct ty y = {.kind = tag == DW_TAG_union_type ? TY_UNION : tag == DW_TAG_class_type ? TY_CLASS : TY_STRUCT,
+                   .module = w->module, .size = size, .flags = w->cplus ? TYF_CPLUS : 0};
+    uint64_t h = hnum(hstr(hnum(hnum(TY_HASH0, 'S'), y.kind), buf), size);
+    for (size_t i = 0; i < ms.n; i++) {
+        h = hnum(hstr(h, ms.v[i].name), ms.v[i].offset);
+        h = hnum(h, (uint64_t)ms.v[i].bit_size << 32 | (uint64_t)ms.v[i].bit_offset << 16 | ms.v[i].flags);
+    }
+    free(ms.v);
+    int isnew;
+    uint32_t id = add(w, h, &y, &isnew);
+    if (id && isnew) {
+        w->t->v[id].name = ty_intern(w->t, buf);
+        if (push((void **)&w->pend, &w->npend, &w->cappend, sizeof *w->pend)) {
+            w->oom = 1;
+            return id;
+        }
+        w->pend[w->npend++] = (struct pending){id, off, w->cplus};
+    }
+    return id;
+}
+
+static uint32_t type_of(struct dw *w, Dwarf_Off off, int depth)
+{
+    uint32_t id;
+    if (tymap_get(w->done, off, &id))
+        return id == IN_PROGRESS ? 0 : id;
+    if (depth > TY_MAX_DEPTH || w->oom)
+        return 0;
+    Dwarf_Die d = die_at(w, off);
+    if (!d)
+        return 0;
+    if (tymap_set(w->done, off, IN_PROGRESS)) {
+        dwarf_dealloc_die(d);
+        w->oom = 1;
+        return 0;
+    }
+    int tag = tag_of(w, d);
+    switch (tag) {
+    case DW_TAG_base_type:
+        id = base_type(w, d);
+        break;
+    case DW_TAG_const_type:
+    case DW_TAG_volatile_type:
+    case DW_TAG_restrict_type:
+    case DW_TAG_atomic_type:
+        id = attr_type(w, d, depth); /* qualifiers are dropped */
+        break;
+    case DW_TAG_typedef:
+        id = typedef_type(w, d, off, depth);
+        break;
+    case DW_TAG_pointer_type:
+    case DW_TAG_reference_type:
+    case DW_TAG_rvalue_reference_type:
+        id = pointer_type(w, d, tag, depth);
+        break;
+    case DW_TAG_subroutine_type:
+        id = func_type(w, d, 0, depth);
+        break;
+    case DW_TAG_array_type:
+        id = array_type(w, d, depth);
+        break;
+    case DW_TAG_enumeration_type:
+        id = enum_type(w, d, off, depth);
+        break;
+    case DW_TAG_structure_type:
+    case DW_TAG_union_type:
+    case DW_TAG_class_type:
+        id = record_type(w, d, off, tag, depth);
+        break;
+    default: /* unspecified types, pointers to members, ...: no type */
+        id = 0;
+        break;
+    }
+    dwarf_dealloc_die(d);
+    if (tymap_set(w->done, off, id))
+        w->oom = 1;
+    return id;
+}
+
+/* Resolve the members of the structs met so far (which may meet more). */
+static void drain(struct dw *w)
+{
+    for (size_t k = 0; k < w->npend && !w->oom; k++) {
+        struct pending p = w->pend[k];
+        Dwarf_Die d = die_at(w, p.off);
+        if (!d)
+            continue;
+        w->cplus = p.cplus;
+        struct members ms = {0};
+        if (each_child(w, d, member_child, &ms) < 0) {
+            w->oom = 1;
+            free(ms.v);
+            dwarf_dealloc_die(d);
+            return;
+        }
+        dwarf_dealloc_die(d);
+        struct ty_field *f = ms.n ? calloc(ms.n, sizeof *f) : NULL;
+        if (ms.n && !f) {
+            w->oom = 1;
+            free(ms.v);
+            return;
+        }
+        for (size_t i = 0; i < ms.n; i++) {
+            f[i].type = ms.v[i].has_type ? type_of(w, ms.v[i].type, 0) : 0;
+            const char *nm = ms.v[i].name;
+            if (ms.v[i].flags & TYFF_BASE) /* a base class goes by its class's name */
+                nm = ty_name(w->t, f[i].type);
+            f[i].name = ty_intern(w->t, nm);
+            f[i].offset = ms.v[i].offset;
+            f[i].bit_size = ms.v[i].bit_size;
+            f[i].bit_offset = ms.v[i].bit_offset;
+            f[i].flags = ms.v[i].flags;
+        }
+        uint32_t first = ty_add_fields(w->t, f, ms.n);
+        w->t->v[p.id].first = first;
+        w->t->v[p.id].n = (uint32_t)ms.n;
+        free(f);
+        free(ms.v);
+    }
+    w->npend = 0;
+}
+
+/* ------------------------------------------------------------ pass 1 */
+
+struct scope {
+    const char *prefix; /* "ns::" or "" */
+    int in_func;
+};
+
+static int want_type(struct dw *w, Dwarf_Off off)
+{
+    if (push((void **)&w->types, &w->ntypes, &w->captypes, sizeof *w->types))
+        return -1;
+    w->types[w->ntypes++] = (struct wanted){.off = off, .cplus = w->cplus};
+    return 0;
+}
+
+static int scan_die(struct dw *w, Dwarf_Die d, void *u);
+
+static int scan_scope(struct dw *w, Dwarf_Die d, const char *prefix, int in_func, int depth)
+{
+    struct scope sc = {prefix, in_func};
+    (void)depth;
+    return each_child(w, d, scan_die, &sc);
+}
+
+static int scan_die(struct dw *w, Dwarf_Die d, void *u)
+{
+    const struct scope *sc = u;
+    int tag = tag_of(w, d);
+    const char *name;
+    Dwarf_Off off = off_of(w, d);
+    switch (tag) {
+    case DW_TAG_structure_type:
+    case DW_TAG_union_type:
+    case DW_TAG_class_type:
+    case DW_TAG_enumeration_type:
+    case DW_TAG_typedef: {
+        if (sc->in_func || !(name = name_of(w, d)))
+            return 0;
+        char q[1024];
+        if (*sc->prefix) {
+            snprintf(q, sizeof q, "%s%s", sc->prefix, name);
+            if (tymap_set(w->qual, off, ty_intern(w->t, q)))
+                return -1;
+            name = q;
+        }
+        if (tag == DW_TAG_typedef || has(w, d, DW_AT_declaration))
+            return 0;
+        if (tag != DW_TAG_enumeration_type) {
+            char key[1100];
+            const char *prefix = tag == DW_TAG_union_type ? "union " : tag == DW_TAG_class_type ? "class " : "struct ";
+            snprintf(key, sizeof key, "%s%s", w->cplus ? "" : prefix, name);
+            if (strmap_add(&w->defs, key, off) < 0)
+                return -1;
+        }
+        return w->all ? want_type(w, off) : 0;
+    }
+    case DW_TAG_namespace: {
+        if (*sc->prefix && strlen(sc->prefix) > 512)
+            return 0;
+        name = name_of(w, d);
+        char p[1100];
+        snprintf(p, sizeof p, "%s%s::", sc->prefix, name ? name : "(anonymous namespace)");
+        return scan_scope(w, d, p, 0, 0);
+    }
+    case DW_TAG_subprogram:
+        /* function-local statics are direct children of the function */
+        if (w->all && !sc->in_func)
+            return scan_scope(w, d, sc->prefix, 1, 0);
+        return 0;
+    case DW_TAG_variable: {
+        uint64_t addr;
+        if (var_addr(w, d, &addr) < 0)
+            return 0;
+        Dwarf_Off type = 0, spec;
+        name = name_of(w, d);
+        if (ref(w, d, DW_AT_type, &type) < 0 && ref(w, d, DW_AT_specification, &spec) == 0) {
+            Dwarf_Die decl = die_at(w, spec);
+            if (decl) {
+                if (ref(w, decl, DW_AT_type, &type) < 0)
+                    type = 0;
+                if (!name)
+                    name = name_of(w, decl);
+                dwarf_dealloc_die(decl);
+            }
+        }
+        if (!type)
+            return 0;
+        if (push((void **)&w->vars, &w->nvars, &w->capvars, sizeof *w->vars))
+            return -1;
+        w->vars[w->nvars++] = (struct wanted){.off = type, .cplus = w->cplus, .addr = addr + w->bias,
+                                              .name = name};
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int is_cplus(struct dw *w, Dwarf_Die cu)
+{
+    int64_t lang = 0;
+    if (sdata(w, cu, DW_AT_language, &lang))
+        return 0;
+    return lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_03 ||
+           lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14;
+}
+
+static int scan_units(struct dw *w)
+{
+    for (unsigned units = 0; units < MAX_TOP; units++) {
+        Dwarf_Unsigned hlen, abbrev, next, toff;
+        Dwarf_Half ver, asz, osz, xsz, htype;
+        Dwarf_Sig8 sig;
+        Dwarf_Error e = NULL;
+        int r = dwarf_next_cu_header_d(w->dbg, 1, &hlen, &ver, &abbrev, &asz, &osz, &xsz, &sig,
+                                       &toff, &next, &htype, &e);
+        if (r != DW_DLV_OK) {
+            drop(w->dbg, &e);
+            return 0;
+        }
+        Dwarf_Die cu = NULL;
+        if (dwarf_siblingof_b(w->dbg, NULL, 1, &cu, &e) != DW_DLV_OK) {
+            drop(w->dbg, &e);
+            continue;
+        }
+        w->cplus = is_cplus(w, cu);
+        struct scope sc = {"", 0};
+        r = each_child(w, cu, scan_die, &sc);
+        dwarf_dealloc_die(cu);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ the module */
+
+int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
+                  int (*want)(void *u, uint64_t addr, uint64_t size), void *u, char *err,
+                  size_t errlen)
+{
+    const struct dbg_module_info *mi = dbg_module(d, (size_t)module);
+    if (!mi || !mi->has_dwarf || !mi->debug_path)
+        return 0;
+    struct dw w = {.t = t, .module = module, .bias = mi->module->base, .all = all};
+    int fd = open(mi->debug_path, O_RDONLY | O_CLOEXEC), rc = -1;
+    Dwarf_Error e = NULL;
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open for types", mi->debug_path);
+        return -1;
+    }
+    if (dwarf_init_b(fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &w.dbg, &e) != DW_DLV_OK) {
+        drop(NULL, &e);
+        close(fd);
+        snprintf(err, errlen, "%s: libdwarf cannot read its DWARF", mi->debug_path);
+        return -1;
+    }
+    w.done = tymap_new();
+    w.qual = tymap_new();
+    if (!w.done || !w.qual || scan_units(&w) < 0) {
+        snprintf(err, errlen, "%s: out of memory reading types", mi->debug_path);
+        goto out;
+    }
+    for (size_t i = 0; i < w.ntypes && !w.oom; i++) {
+        w.cplus = w.types[i].cplus;
+        type_of(&w, w.types[i].off, 0);
+        if (w.npend > 256)
+            drain(&w);
+    }
+    drain(&w);
+    for (size_t i = 0; i < w.nvars && !w.oom; i++) {
+        const struct wanted *v = &w.vars[i];
+        if (!all) {
+            const struct dbg_symbol *sym = dbg_symbol_at(d, v->addr);
+            if (!sym || sym->addr != v->addr || !sym->size || !want(u, v->addr, sym->size))
+                continue;
+        }
+        w.cplus = v->cplus;
+        uint32_t type = type_of(&w, v->off, 0);
+        drain(&w);
+        uint32_t r = ty_resolve(t, type);
+        if (!type || !r)
+            continue;
+        if (t->nvars == t->capvars) {
+            size_t nc = t->capvars ? t->capvars * 2 : 256;
+            struct ty_var *p = realloc(t->vars, nc * sizeof *p);
+            if (!p) {
+                w.oom = 1;
+                break;
+            }
+            t->vars = p;
+            t->capvars = nc;
+        }
+        t->vars[t->nvars++] = (struct ty_var){.addr = v->addr, .size = t->v[r].size, .type = type,
+                                              .name = ty_intern(t, v->name), .module = module};
+    }
+    if (w.oom || t->oom)
+        snprintf(err, errlen, "%s: out of memory reading types", mi->debug_path);
+    else
+        rc = 0;
+out:
+    free(w.pend);
+    free(w.types);
+    free(w.vars);
+    tymap_free(w.done);
+    tymap_free(w.qual);
+    strmap_free(&w.defs);
+    if (dwarf_finish(w.dbg, &e) != DW_DLV_OK)
+        drop(NULL, &e);
+    close(fd);
+    return rc;
+}
+
+static int var_cmp(const void *a, const void *b)
+{
+    const struct ty_var *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+void ty_finish_vars(struct tytab *t)
+{
+    if (t->nvars)
+        qsort(t->vars, t->nvars, sizeof *t->vars, var_cmp);
+}
+
+const struct ty_var *ty_var_at(const struct tytab *t, uint64_t addr)
+{
+    size_t lo = 0, hi = t->nvars;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        if (t->vars[m].addr < addr)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo < t->nvars && t->vars[lo].addr == addr ? &t->vars[lo] : NULL;
+}

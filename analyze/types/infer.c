@@ -1,0 +1,363 @@
+/*
+ * infer.c — which heap object holds which type (see types.h): the typing
+ * phase of the indexer.
+ *
+ * Evidence, strongest first (enum ty_source):
+ *   vtable      the object's first word points into a `_ZTV<class>` symbol
+ *               (a C++ object with virtual functions: the vptr is at offset
+ *               0 and points 16 bytes into its class's primary vtable, past
+ *               offset-to-top and the typeinfo pointer).  The class is the
+ *               dynamic one, whatever pointer the object was reached by, and
+ *               needs no DWARF: a class DWARF does not describe gets a type
+ *               row of its own, size 0, flagged as known from its vtable.
+ *   dwarf-root  a typed global or static variable holds a T * (at any depth
+ *               of its struct/array layout) pointing exactly at the object.
+ *   dwarf-field a typed object holds such a pointer.
+ * A claim is accepted only if the type fits (ty_count_for: the pointee fits
+ * the usable size; a struct is one T unless the block holds more than
+ * TY_SLACK bytes beyond it, then an array of usable/S), and only at the
+ * object's start: interior pointers, void *, unions and function pointers
+ * claim nothing.  Accepted claims propagate from the object in turn
+ * (a worklist, to a fixpoint).
+ *
+ * Conflicts: when a second, different type is claimed for a typed object,
+ * the stronger source wins; between equal sources the larger type (by
+ * size) wins, and the first claim wins a tie.  Every object that received
+ * two different claims counts once in `conflicts`.  Since a change needs a
+ * strictly stronger claim, every object changes type a bounded number of
+ * times and the worklist ends.  What an overridden type had already
+ * propagated is kept (it was claimed by a typed pointer all the same).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "index/objects.h"
+#include "index/roots.h"
+#include "types/hashmap.h"
+#include "types/types.h"
+
+#define MAX_ROOT_SCAN (1u << 20) /* bytes of one variable looked at for heap pointers */
+
+static const char *const source_names[] = {NULL, "dwarf-field", "dwarf-root", "vtable"};
+
+const char *ty_source_name(unsigned src)
+{
+    return src < sizeof source_names / sizeof source_names[0] ? source_names[src] : NULL;
+}
+
+struct vtab {
+    uint64_t lo, hi;   /* the vtable symbol's extent */
+    uint32_t type;
+};
+
+struct infer {
+    struct tytab *t;
+    const struct hs_snapshot *s;
+    const struct objtab *o;
+    struct ty_result *r;
+    uint8_t *queued, *conflicted; /* bitsets over objects */
+    uint32_t *stack;
+    size_t nstack, capstack;
+    int oom;
+};
+
+static int bit(const uint8_t *b, size_t i)
+{
+    return b[i >> 3] >> (i & 7) & 1;
+}
+
+static void setbit(uint8_t *b, size_t i)
+{
+    b[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
+static void enqueue(struct infer *in, size_t i)
+{
+    if (bit(in->queued, i))
+        return;
+    if (in->nstack == in->capstack) {
+        size_t nc = in->capstack ? in->capstack * 2 : 4096;
+        uint32_t *p = realloc(in->stack, nc * sizeof *p);
+        if (!p) {
+            in->oom = 1;
+            return;
+        }
+        in->stack = p;
+        in->capstack = nc;
+    }
+    setbit(in->queued, i);
+    in->stack[in->nstack++] = (uint32_t)i;
+}
+
+static uint64_t rsize(const struct tytab *t, uint32_t type)
+{
+    uint32_t r = ty_resolve(t, type);
+    return r ? t->v[r].size : 0;
+}
+
+/* Claim object i for type (by src); see the rules above. */
+static void claim(struct infer *in, int64_t i, uint32_t type, unsigned src)
+{
+    if (i < 0)
+        return;
+    const struct obj *ob = &in->o->v[i];
+    if (ob->state != OBJ_USED || !type)
+        return;
+    if (src != TS_VTABLE && !ty_count_for(in->t, type, ob->size))
+        return;
+    uint32_t cur = in->r->obj_type[i];
+    if (cur == type)
+        return;
+    if (cur) {
+        if (!bit(in->conflicted, (size_t)i)) {
+            setbit(in->conflicted, (size_t)i);
+            in->r->conflicts++;
+        }
+        unsigned cs = in->r->obj_src[i];
+        if (src < cs || (src == cs && rsize(in->t, type) <= rsize(in->t, cur)))
+            return;
+    }
+    in->r->obj_type[i] = type;
+    in->r->obj_src[i] = (uint8_t)src;
+    /* (re)read the object with its new layout; if it is still waiting, it
+     * will be read with the new type when its turn comes */
+    enqueue(in, (size_t)i);
+}
+
+/* Claims from the typed pointers of `count` T laid out from addr. */
+static void from_memory(struct infer *in, uint64_t addr, uint64_t avail, uint32_t type,
+                        uint64_t count, unsigned src)
+{
+    size_t n;
+    const struct ty_slot *sl = ty_slots(in->t, type, &n);
+    uint64_t S = rsize(in->t, type);
+    if (!n || !S)
+        return;
+    const uint8_t *base = hs_ptr(in->s, addr, avail);
+    const struct objtab *o = in->o;
+    for (uint64_t k = 0; k < count; k++) {
+        for (size_t j = 0; j < n; j++) {
+            uint64_t off = k * S + sl[j].offset, w;
+            if (off + 8 > avail)
+                continue;
+            if (base)
+                memcpy(&w, base + off, 8);
+            else if (hs_read_u64(in->s, addr + off, &w))
+                continue;
+            if (w - o->lo >= o->hi - o->lo)
+                continue;
+            int64_t i = objtab_find(o, w);
+            if (i >= 0 && o->v[i].addr == w)
+                claim(in, i, sl[j].pointee, src);
+        }
+    }
+}
+
+static int vt_cmp(const void *a, const void *b)
+{
+    const struct vtab *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The class a vtable symbol names: DWARF's if any, else a row of its own. */
+static uint32_t vtable_class(struct tytab *t, const char *cls, int module)
+{
+    uint32_t id = ty_by_name(t, cls);
+    if (id)
+        return id;
+    uint64_t h = ty_hash(ty_hash(TY_HASH0, "V", 1), cls, strlen(cls));
+    struct ty y = {.kind = TY_CLASS, .flags = TYF_VTABLE | TYF_CPLUS, .module = module};
+    int isnew;
+    id = ty_add(t, h, &y, &isnew);
+    if (id && isnew)
+        t->v[id].name = ty_intern(t, cls);
+    return id;
+}
+
+/* Every object whose first word is a vptr gets its dynamic class. */
+static int vtables(struct infer *in, struct dbg *d)
+{
+    size_t nsym;
+    const struct dbg_symbol *sym = d ? dbg_symbols(d, &nsym) : NULL;
+    struct vtab *vt = NULL;
+    size_t nvt = 0, cap = 0;
+    for (size_t i = 0; sym && i < nsym; i++) {
+        if (sym[i].size < 24 || strncmp(sym[i].name, "_ZTV", 4))
+            continue;
+        char cls[1024];
+        if (ty_demangle_class(sym[i].name, NULL, cls, sizeof cls))
+            continue;
+        if (nvt == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct vtab *p = realloc(vt, cap * sizeof *p);
+            if (!p) {
+                free(vt);
+                return -1;
+            }
+            vt = p;
+        }
+        uint32_t id = vtable_class(in->t, cls, sym[i].module);
+        if (!id) {
+            free(vt);
+            return -1;
+        }
+        vt[nvt++] = (struct vtab){sym[i].addr, sym[i].addr + sym[i].size, id};
+    }
+    if (!nvt)
+        return 0;
+    qsort(vt, nvt, sizeof *vt, vt_cmp);
+    uint64_t lo = vt[0].lo, hi = vt[nvt - 1].hi;
+    for (size_t i = 0; i < nvt; i++)
+        if (vt[i].hi > hi)
+            hi = vt[i].hi;
+    const struct objtab *o = in->o;
+    for (size_t i = 0; i < o->n; i++) {
+        const struct obj *ob = &o->v[i];
+        uint64_t w, top;
+        if (ob->state != OBJ_USED || ob->size < 8 || hs_read_u64(in->s, ob->addr, &w) ||
+            w < lo || w >= hi || (w & 7))
+            continue;
+        size_t a = 0, b = nvt;
+        while (b - a > 1) {
+            size_t m = (a + b) / 2;
+            if (vt[m].lo <= w)
+                a = m;
+            else
+                b = m;
+        }
+        if (w < vt[a].lo + 16 || w >= vt[a].hi)
+            continue;
+        /* the primary vtable's offset-to-top is 0; check it when captured */
+        if (hs_read_u64(in->s, w - 16, &top) == 0 && top != 0)
+            continue;
+        claim(in, (int64_t)i, vt[a].type, TS_VTABLE);
+        in->r->vtable_objects++;
+    }
+    free(vt);
+    return 0;
+}
+
+void ty_result_free(struct ty_result *r)
+{
+    free(r->obj_type);
+    free(r->obj_src);
+    free(r->root_type);
+    memset(r, 0, sizeof *r);
+}
+
+int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const struct objtab *objs,
+             const struct rootset *rs, struct ty_result *r)
+{
+    memset(r, 0, sizeof *r);
+    size_t n = objs->n;
+    struct infer in = {.t = t, .s = s, .o = objs, .r = r};
+    r->obj_type = calloc(n ? n : 1, sizeof *r->obj_type);
+    r->obj_src = calloc(n ? n : 1, 1);
+    r->root_type = calloc(rs->n ? rs->n : 1, sizeof *r->root_type);
+    in.queued = calloc(n / 8 + 1, 1);
+    in.conflicted = calloc(n / 8 + 1, 1);
+    if (!r->obj_type || !r->obj_src || !r->root_type || !in.queued || !in.conflicted)
+        goto oom;
+    if (vtables(&in, d))
+        goto oom;
+    /* typed roots: a variable starting where a data root starts */
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct root *ro = &rs->v[i];
+        const struct ty_var *v;
+        if (ro->kind == ROOT_DATA && (v = ty_var_at(t, ro->addr)) && v->size <= ro->size)
+            r->root_type[i] = v->type;
+    }
+    /* every typed variable's pointers, whether or not a root starts there */
+    for (size_t i = 0; i < t->nvars && !in.oom; i++) {
+        const struct ty_var *v = &t->vars[i];
+        uint64_t size = v->size < MAX_ROOT_SCAN ? v->size : MAX_ROOT_SCAN;
+        from_memory(&in, v->addr, size, v->type, 1, TS_ROOT);
+    }
+    while (in.nstack && !in.oom && !t->oom) {
+        size_t i = in.stack[--in.nstack];
+        in.queued[i >> 3] &= (uint8_t)~(1u << (i & 7));
+        const struct obj *ob = &objs->v[i];
+        uint32_t type = r->obj_type[i];
+        uint64_t count = ty_count_for(t, type, ob->size);
+        if (!count && r->obj_src[i] == TS_VTABLE)
+            count = rsize(t, type) ? 1 : 0; /* a derived object bigger than the block? trust the vptr */
+        from_memory(&in, ob->addr, ob->size, type, count, TS_FIELD);
+    }
+    if (in.oom || t->oom)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        if (r->obj_type[i]) {
+            r->typed_objects++;
+            r->typed_bytes += objs->v[i].size;
+        }
+    free(in.queued);
+    free(in.conflicted);
+    free(in.stack);
+    return 0;
+oom:
+    free(in.queued);
+    free(in.conflicted);
+    free(in.stack);
+    ty_result_free(r);
+    return -1;
+}
+
+/* ------------------------------------------------------------ the indexer's typing phase */
+
+struct want_ctx {
+    const struct hs_snapshot *s;
+    const struct objtab *o;
+};
+
+/* Does [addr, addr+size) hold a pointer to the start of a live object? */
+static int holds_heap_pointer(void *u, uint64_t addr, uint64_t size)
+{
+    const struct want_ctx *c = u;
+    if (size > MAX_ROOT_SCAN)
+        size = MAX_ROOT_SCAN;
+    const struct objtab *o = c->o;
+    for (uint64_t a = (addr + 7) & ~7ull; a + 8 <= addr + size; a += 8) {
+        uint64_t w;
+        if (hs_read_u64(c->s, a, &w) || w - o->lo >= o->hi - o->lo)
+            continue;
+        int64_t i = objtab_find(o, w);
+        if (i >= 0 && o->v[i].addr == w && o->v[i].state == OBJ_USED)
+            return 1;
+    }
+    return 0;
+}
+
+/* A system library's DWARF (libc6-dbg and the like) is big and mostly about
+ * the library's internals: only the variables that hold heap pointers are
+ * typed from it.  The program's own modules are loaded in full. */
+static int is_system(const struct dbg_module_info *mi)
+{
+    const char *dp = mi->debug_path, *ep = mi->elf_path ? mi->elf_path : mi->module->path;
+    if (dp && !strncmp(dp, "/usr/lib/debug/", 15))
+        return 1;
+    return ep && (!strncmp(ep, "/lib/", 5) || !strncmp(ep, "/lib64/", 7) || !strncmp(ep, "/usr/lib/", 9) ||
+                  !strncmp(ep, "/usr/lib64/", 11));
+}
+
+int ty_index(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const struct objtab *objs,
+             const struct rootset *rs, struct ty_result *r, void (*warn)(void *u, const char *msg),
+             void *u)
+{
+    struct want_ctx wc = {s, objs};
+    size_t nm = d ? dbg_nmodules(d) : 0;
+    for (size_t m = 0; m < nm; m++) {
+        const struct dbg_module_info *mi = dbg_module(d, m);
+        if (!mi->has_dwarf)
+            continue;
+        char err[512];
+        if (ty_load_dwarf(t, d, (int)m, !is_system(mi), holds_heap_pointer, &wc, err, sizeof err)) {
+            if (t->oom)
+                return -1;
+            warn(u, err);
+        }
+    }
+    ty_finish_vars(t);
+    if (ty_index_names(t))
+        return -1;
+    return ty_infer(t, s, d, objs, rs, r);
+}

@@ -1,0 +1,223 @@
+/*
+ * types.h — the program's types, and which heap object holds which.
+ *
+ * This is the contract of analyze/types/, the part of heapsnap that turns
+ * DWARF (and, for C++, vtable symbols) into the types, fields and
+ * enumerators tables and fills objects.type_id / type_source / type_count:
+ *
+ *   tytab.c     the type table: one row per distinct type, deduplicated
+ *               across compilation units by a hash of a canonical
+ *               description; fields, enumerators, names; the count rule
+ *   hashmap.c   the integer hash map the others share
+ *   dwtypes.c   a module's DWARF -> types, and its global variables
+ *   demangle.c  class names from _ZTV / _ZTI symbols (no libstdc++)
+ *   infer.c     typed roots, vtables, and propagation along typed pointers
+ *   store.c     CREATE TABLE types/fields/enumerators, the views, writing
+ *               the rows, and reading a tytab back from a database
+ *   decode.c    a value at an address printed as gdb's `print` would
+ *
+ * Type ids: 1..n-1 index tytab.v; 0 means "no type" (void, unknown).  The
+ * same ids are the database's types.id.
+ *
+ * Everything read from a snapshot or a binary is hostile: walks are bounded
+ * (TY_MAX_DEPTH, TY_MAX_FLAT), type graphs may be cyclic (typedef loops,
+ * self-referential structs) and every memory read goes through hs_read.
+ */
+#ifndef HEAPSNAP_TYPES_H
+#define HEAPSNAP_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "debuginfo/debuginfo.h"
+#include "hsnap.h"
+
+#define TY_MAX_DEPTH 64        /* nesting of typedefs, arrays, structs */
+#define TY_MAX_FLAT  65536     /* pointer slots of one flattened type */
+/* glibc hands out at most this many bytes more than were asked for
+ * (requests are rounded up to 16 with 8 bytes of header, 24-byte minimum). */
+#define TY_SLACK 24
+
+enum ty_kind {
+    TY_NONE, TY_BASE, TY_STRUCT, TY_UNION, TY_CLASS, TY_ENUM, TY_POINTER, TY_ARRAY,
+    TY_TYPEDEF, TY_FUNCPTR, TY_KIND_COUNT
+};
+
+/* ty.flags */
+#define TYF_CPLUS  0x1u  /* from a C++ unit: no "struct " prefix in names */
+#define TYF_DECL   0x2u  /* only declared (no definition was found): size unknown */
+#define TYF_VTABLE 0x4u  /* a class known only from its vtable symbol (no DWARF) */
+#define TYF_SIGNED 0x8u  /* base/enum: signed integer */
+#define TYF_FLOAT  0x10u /* base: floating point */
+#define TYF_BOOL   0x20u /* base: boolean */
+#define TYF_CHAR   0x40u /* base: a character type (char, signed/unsigned char) */
+#define TYF_REF    0x80u /* pointer: a C++ reference */
+
+struct ty {
+    uint8_t kind;          /* enum ty_kind */
+    uint16_t flags;
+    int32_t module;        /* the module whose DWARF described it first, or -1 */
+    uint32_t name;         /* offset in tytab.str: "struct session", "int", "char *" */
+    uint32_t target;       /* pointer, typedef: the type; array: element; enum: 0; funcptr: return */
+    uint64_t size;         /* bytes; 0 if unknown */
+    uint64_t count;        /* array: elements (0: flexible) */
+    uint32_t first, n;     /* struct/union/class: fields [first, first+n); enum: enumerators */
+};
+
+/* field.flags */
+#define TYFF_BASE 0x1u     /* a C++ base class subobject (name is the class's) */
+
+struct ty_field {
+    uint32_t name;         /* offset in tytab.str; "" for an anonymous member */
+    uint32_t type;
+    uint64_t offset;       /* bytes from the start of the struct */
+    uint16_t bit_size;     /* 0 unless a bit-field */
+    uint16_t bit_offset;   /* bit-field: bits from offset (little-endian numbering) */
+    uint16_t flags;
+};
+
+struct ty_enum {
+    uint32_t name;
+    int64_t value;
+};
+
+/* A global or static variable DWARF describes: where it is and its type. */
+struct ty_var {
+    uint64_t addr, size;   /* runtime address */
+    uint32_t type;
+    uint32_t name;         /* offset in tytab.str */
+    int32_t module;
+};
+
+struct tymap; /* hashmap.c: uint64 -> uint32 */
+
+struct tytab {
+    struct ty *v;          /* v[0] is the "no type" entry */
+    size_t n, cap;
+    struct ty_field *f;
+    size_t nf, capf;
+    struct ty_enum *e;
+    size_t ne, cape;
+    char *str;             /* every name, NUL-terminated, one after the other */
+    size_t nstr, capstr;
+    struct ty_var *vars;   /* sorted by addr after ty_finish_vars() */
+    size_t nvars, capvars;
+    struct tymap *dedup;   /* canonical hash -> id */
+    struct tymap *byname;  /* hash of a struct/class/union's name -> id (the largest) */
+    struct ty_slotcache *slots; /* per id, ty_slots()'s answer */
+    size_t nslots;         /* ids the cache covers (types added later get theirs on a rebuild) */
+    int oom;
+};
+
+/* ------------------------------------------------------------ tytab.c */
+
+int ty_init(struct tytab *t);
+void ty_free(struct tytab *t);
+static inline const char *ty_str(const struct tytab *t, uint32_t off) { return t->str + off; }
+static inline const char *ty_name(const struct tytab *t, uint32_t id)
+{
+    return id && id < t->n ? t->str + t->v[id].name : "void";
+}
+uint32_t ty_intern(struct tytab *t, const char *s);       /* a string's offset; 0 on oom ("") */
+/* Add a type unless one with the same canonical hash exists; its id (0 on oom). *isnew says which. */
+uint32_t ty_add(struct tytab *t, uint64_t hash, const struct ty *ty, int *isnew);
+uint32_t ty_add_fields(struct tytab *t, const struct ty_field *f, size_t n); /* first index */
+uint32_t ty_add_enums(struct tytab *t, const struct ty_enum *e, size_t n);
+const char *ty_kind_name(unsigned kind);
+int ty_kind_from_name(const char *s);
+
+/* FNV-1a over bytes, chained: the canonical-description hash. */
+uint64_t ty_hash(uint64_t h, const void *p, size_t n);
+#define TY_HASH0 0xcbf29ce484222325ull
+
+/* Follow typedefs (qualifiers are never stored); 0 for void or a loop. */
+uint32_t ty_resolve(const struct tytab *t, uint32_t id);
+/* The struct/class/union named exactly name (the largest if several). */
+uint32_t ty_by_name(const struct tytab *t, const char *name);
+/* Rebuild the name index (after loading or adding types). */
+int ty_index_names(struct tytab *t);
+
+/*
+ * The count rule: how many T an object of usable size `usable` holds when
+ * a T * points at its start, or 0 if a T does not fit.  With S = size of T:
+ *   S == 0 or S > usable             -> 0 (incompatible: no type)
+ *   T a scalar (base, enum, pointer) -> usable / S (a buffer of them)
+ *   otherwise usable < S + TY_SLACK  -> 1 (one T; the rest is malloc's rounding)
+ *   otherwise                        -> usable / S (an array of T)
+ */
+uint64_t ty_count_for(const struct tytab *t, uint32_t type, uint64_t usable);
+
+/* Every place in a T where a typed pointer lives: offset and the (typedef-
+ * resolved) pointee.  void *, function pointers, union members, pointers to
+ * incomplete types and flexible arrays are left out: they assign no type. */
+struct ty_slot {
+    uint64_t offset;
+    uint32_t pointee;
+};
+/* The slots of type id, computed once and cached (at most TY_MAX_FLAT). */
+const struct ty_slot *ty_slots(struct tytab *t, uint32_t id, size_t *n);
+void ty_slots_free(struct tytab *t);
+
+/* ------------------------------------------------------------ dwtypes.c */
+
+/*
+ * Load the types of module `module` of d into t, with its global and static
+ * variables.  `all` loads every named struct/class/union/enum at the top
+ * level of each unit (and in namespaces); otherwise only the types of the
+ * variables for which want(u, addr, size) says yes (and what they reach).
+ * Returns 0, or -1 with err on failure to read (a module without DWARF is
+ * 0 with nothing added).
+ */
+int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
+                  int (*want)(void *u, uint64_t addr, uint64_t size), void *u, char *err,
+                  size_t errlen);
+/* Sort the variables by address (after every module is loaded). */
+void ty_finish_vars(struct tytab *t);
+/* The variable starting exactly at addr, or NULL. */
+const struct ty_var *ty_var_at(const struct tytab *t, uint64_t addr);
+
+/* ------------------------------------------------------------ demangle.c */
+
+/*
+ * The class name in a vtable or typeinfo symbol: "_ZTV3Foo" -> "Foo",
+ * "_ZTVN2ns3BarE" -> "ns::Bar", "_ZTVSt9exception" -> "std::exception".
+ * Only what class names need: nested names, source names, the std::
+ * abbreviations, template arguments of simple kinds.  0, or -1 if sym is
+ * not such a symbol or uses something this demangler does not know.
+ */
+int ty_demangle_class(const char *sym, const char **kind, char *out, size_t outlen);
+
+/* ------------------------------------------------------------ infer.c */
+
+enum ty_source { TS_NONE, TS_FIELD, TS_ROOT, TS_VTABLE };
+const char *ty_source_name(unsigned src); /* NULL for TS_NONE */
+
+struct objtab;
+struct rootset;
+
+struct ty_result {
+    uint32_t *obj_type;    /* [nobjs] */
+    uint8_t *obj_src;      /* [nobjs] enum ty_source */
+    uint32_t *root_type;   /* [nroots] */
+    uint64_t typed_objects, typed_bytes, conflicts, vtable_objects;
+};
+
+/* Type every object of objs reachable through typed pointers from the
+ * typed roots, and every object whose first word is a vptr.  0 or -1 (oom). */
+int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const struct objtab *objs,
+             const struct rootset *rs, struct ty_result *r);
+void ty_result_free(struct ty_result *r);
+
+/* ------------------------------------------------------------ index glue (infer.c) */
+
+/*
+ * The whole typing phase of the indexer: load the DWARF types of every
+ * module (program modules fully, separate debug files only for variables
+ * that hold heap pointers), then infer.  Problems are warnings, never fatal:
+ * warn(u, msg) hears them.  0 or -1 (out of memory).
+ */
+int ty_index(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const struct objtab *objs,
+             const struct rootset *rs, struct ty_result *r,
+             void (*warn)(void *u, const char *msg), void *u);
+
+#endif
