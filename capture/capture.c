@@ -71,6 +71,10 @@ struct ctx {
     struct scrub sc;
     struct scrub_span *spans;
 
+    uint64_t *hint;          /* see sparse_hints() */
+    size_t nhint;
+    int have_hints;
+
     uint8_t *buf;
     size_t bufcap, bufpop;
     struct hs_stats st;
@@ -275,6 +279,125 @@ static int add_range(struct ctx *c, uint64_t addr, uint64_t npages, uint32_t fla
     return 0;
 }
 
+/* One range of a mapping: its page states, added to the plan unless it is
+ * part of a sparse reservation and holds nothing. */
+static int plan_chunk(struct ctx *c, int fd, struct hs_mapping *m, uint64_t p, int sparse, uint64_t *total)
+{
+    uint64_t npages = (m->end - m->start) / c->psz;
+    uint64_t n = npages - p < RANGE_PAGES ? npages - p : RANGE_PAGES;
+    uint8_t *state = malloc(n);
+    if (!state)
+        return fail(c, ENOMEM, "out of memory");
+    uint64_t addr = m->start + p * c->psz;
+    int64_t present = pagemap_states(fd, addr, n, c->psz, state);
+    if (present < 0) {
+        int e = errno;
+        free(state);
+        return fail(c, e, "cannot read /proc/%d/pagemap at 0x%llx: %s", (int)c->pid, (unsigned long long)addr,
+                    strerror(e));
+    }
+    if (sparse && present == 0 && !memchr(state, HS_PAGE_SWAPPED, n)) {
+        free(state);
+        return 0;
+    }
+    if (add_range(c, addr, n, (m->flags & HS_MAP_ANON) ? HS_MEM_ANON : 0, state, (uint64_t)present) < 0) {
+        free(state);
+        return -1;
+    }
+    m->flags |= HS_MAP_CAPTURED;
+    *total += (uint64_t)present;
+    return 0;
+}
+
+struct sparse_walk {
+    struct ctx *c;
+    struct hs_mapping *m;
+    int fd;
+    uint64_t next; /* the first range index not yet planned */
+    uint64_t *total;
+};
+
+/* A run of resident or swapped pages in a sparse mapping: plan the ranges
+ * that hold it. */
+static int sparse_run(void *arg, uint64_t start, uint64_t end)
+{
+    struct sparse_walk *w = arg;
+    uint64_t span = (uint64_t)RANGE_PAGES * w->c->psz;
+    uint64_t first = (start - w->m->start) / span, last = (end - 1 - w->m->start) / span;
+    for (uint64_t k = first > w->next ? first : w->next; k <= last; k++) {
+        if (plan_chunk(w->c, w->fd, w->m, k * RANGE_PAGES, 1, w->total) < 0)
+            return -1;
+        w->next = k + 1;
+    }
+    return 0;
+}
+
+/*
+ * Without PAGEMAP_SCAN (kernels before 6.7), pagemap yields one entry per
+ * page, and walking a sanitizer's terabytes of shadow takes seconds or
+ * minutes: far too long to do while the target is stopped.  So that walk
+ * is done before the stop, and it notes which ranges of such sparse
+ * mappings hold anything; while stopped, only those ranges are looked at.
+ * A range first touched in between is left out of the file: not captured,
+ * which the reader reports as such (never as zeros).
+ */
+static int probe_run(void *arg, uint64_t start, uint64_t end)
+{
+    (void)arg, (void)start, (void)end;
+    return 0;
+}
+
+static void sparse_hints(struct ctx *c)
+{
+    int fd = pagemap_open(c->pid);
+    if (fd < 0)
+        return;
+    if (pagemap_runs(fd, c->pre[0].start, c->pre[0].start + c->psz, probe_run, NULL) != -2) {
+        close(fd);
+        return; /* PAGEMAP_SCAN works: no hints needed */
+    }
+    uint8_t *state = malloc(RANGE_PAGES);
+    size_t cap = 0;
+    for (size_t i = 0; state && i < c->npre; i++) {
+        const struct hs_mapping *m = &c->pre[i];
+        if (!wanted(m, c->o->policy) || m->end - m->start <= SPARSE_BYTES)
+            continue;
+        uint64_t npages = (m->end - m->start) / c->psz;
+        for (uint64_t p = 0; p < npages; p += RANGE_PAGES) {
+            uint64_t n = npages - p < RANGE_PAGES ? npages - p : RANGE_PAGES;
+            int64_t present = pagemap_states(fd, m->start + p * c->psz, n, c->psz, state);
+            if (present == 0 && !memchr(state, HS_PAGE_SWAPPED, n))
+                continue;
+            if (c->nhint == cap) {
+                cap = cap ? cap * 2 : 256;
+                uint64_t *nh = realloc(c->hint, cap * sizeof *nh);
+                if (!nh)
+                    break;
+                c->hint = nh;
+            }
+            c->hint[c->nhint++] = m->start + p * c->psz; /* ascending: maps are sorted */
+        }
+    }
+    free(state);
+    close(fd);
+    c->have_hints = 1;
+}
+
+static int hinted(const struct ctx *c, uint64_t addr)
+{
+    size_t lo = 0, hi = c->nhint;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->hint[mid] == addr)
+            return 1;
+        if (c->hint[mid] < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
 /* Which pages of every wanted mapping are resident: the plan of the copy. */
 static int plan(struct ctx *c, uint64_t *total_present)
 {
@@ -288,33 +411,28 @@ static int plan(struct ctx *c, uint64_t *total_present)
             continue;
         uint64_t npages = (m->end - m->start) / c->psz;
         int sparse = m->end - m->start > SPARSE_BYTES;
-        for (uint64_t p = 0; p < npages; p += RANGE_PAGES) {
-            uint64_t n = npages - p < RANGE_PAGES ? npages - p : RANGE_PAGES;
-            uint8_t *state = malloc(n);
-            if (!state) {
+        if (sparse) {
+            /* Terabytes of reservation (sanitizer shadow, allocator
+             * arenas): find the few resident runs in one walk, rather
+             * than asking range by range. */
+            struct sparse_walk w = {c, m, fd, 0, total_present};
+            int r = pagemap_runs(fd, m->start, m->end, sparse_run, &w);
+            if (r == -1) {
                 close(fd);
-                return fail(c, ENOMEM, "out of memory");
+                return *c->err ? -1
+                               : fail(c, errno, "cannot read /proc/%d/pagemap: %s", (int)c->pid, strerror(errno));
             }
-            uint64_t addr = m->start + p * c->psz;
-            int64_t present = pagemap_states(fd, addr, n, c->psz, state);
-            if (present < 0) {
-                int e = errno;
-                free(state);
-                close(fd);
-                return fail(c, e, "cannot read /proc/%d/pagemap at 0x%llx: %s", (int)c->pid,
-                            (unsigned long long)addr, strerror(e));
-            }
-            if (sparse && present == 0 && !memchr(state, HS_PAGE_SWAPPED, n)) {
-                free(state);
+            if (r == 0)
                 continue;
-            }
-            if (add_range(c, addr, n, (m->flags & HS_MAP_ANON) ? HS_MEM_ANON : 0, state, (uint64_t)present) < 0) {
-                free(state);
+            /* r == -2: no PAGEMAP_SCAN here; go range by range. */
+        }
+        for (uint64_t p = 0; p < npages; p += RANGE_PAGES) {
+            if (sparse && c->have_hints && !hinted(c, m->start + p * c->psz))
+                continue;
+            if (plan_chunk(c, fd, m, p, sparse, total_present) < 0) {
                 close(fd);
                 return -1;
             }
-            m->flags |= HS_MAP_CAPTURED;
-            *total_present += (uint64_t)present;
         }
     }
     close(fd);
@@ -556,6 +674,7 @@ static void release(struct ctx *c)
     free(c->r);
     free(c->th);
     free(c->spans);
+    free(c->hint);
     copier_free(&c->cp);
     stop_free(&c->stop);
     if (c->buf)
@@ -595,6 +714,7 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
         fail(c, errno, "cannot read /proc/%d: %s", (int)o->pid, strerror(errno));
         goto out;
     }
+    sparse_hints(c);
     phase(c, "read smaps, /proc facts");
     if (make_buffer(c, estimate) < 0)
         goto out;

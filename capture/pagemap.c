@@ -40,6 +40,44 @@ struct hs_pm_scan_arg {
 
 static int scan_unsupported; /* the kernel said no once: use plain reads */
 
+int pagemap_runs(int fd, uint64_t start, uint64_t end, int (*fn)(void *arg, uint64_t start, uint64_t end),
+                 void *arg)
+{
+    enum { NREG = 512 };
+    struct hs_page_region reg[NREG];
+    if (scan_unsupported)
+        return -2;
+    uint64_t at = start;
+    while (at < end) {
+        struct hs_pm_scan_arg a;
+        memset(&a, 0, sizeof a);
+        a.size = sizeof a;
+        a.start = at;
+        a.end = end;
+        a.vec = (uint64_t)(uintptr_t)reg;
+        a.vec_len = NREG;
+        a.category_anyof_mask = HS_PAGE_IS_PRESENT | HS_PAGE_IS_SWAPPED;
+        a.return_mask = HS_PAGE_IS_PRESENT | HS_PAGE_IS_SWAPPED;
+        int n = ioctl(fd, HS_PAGEMAP_SCAN, &a);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)) {
+            scan_unsupported = 1;
+            return -2;
+        }
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++)
+            if (reg[i].start >= start && reg[i].end <= end && reg[i].start < reg[i].end &&
+                fn(arg, reg[i].start, reg[i].end) != 0)
+                return -1;
+        if (a.walk_end <= at || n < NREG)
+            break;
+        at = a.walk_end;
+    }
+    return 0;
+}
+
 /* Fill state from PAGEMAP_SCAN.  Returns present pages, or -2 if the
  * ioctl is not available (then the caller reads the entries instead). */
 static int64_t scan_states(int fd, uint64_t addr, uint64_t npages, uint32_t psz, uint8_t *state)

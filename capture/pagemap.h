@@ -23,4 +23,11 @@ int pagemap_open(pid_t pid);
  * or -1 with errno. */
 int64_t pagemap_states(int fd, uint64_t addr, uint64_t npages, uint32_t page_size, uint8_t *state);
 
+/* Call fn(arg, start, end) for each run of present or swapped pages in
+ * [start, end), in address order, in one PAGEMAP_SCAN walk; fn returns 0 to
+ * go on.  Returns 0, -1 (with errno, or fn's failure), or -2 when the
+ * kernel has no PAGEMAP_SCAN (the caller must then use pagemap_states). */
+int pagemap_runs(int fd, uint64_t start, uint64_t end, int (*fn)(void *arg, uint64_t start, uint64_t end),
+                 void *arg);
+
 #endif /* CAPTURE_PAGEMAP_H */
