@@ -85,6 +85,18 @@ test_expect_success 'the same bytes when streamed while stopped (--max-buffer sm
     done
 '
 
+test_expect_success 'a huge, nearly empty reservation: its pages found, the pause short' '
+    start_named sparse sparse 64 &&
+    pid=$(pid_of sparse) &&
+    read -r _ _ addr len seed <<<"$(grep "^region" "$TRASH/sparse.report")" &&
+    for env in X=1 HEAPSNAP_NO_PAGEMAP_SCAN=1; do
+        env $env $CAPTURE -q $pid -o sparse.hsnap &&
+        $PEEK sparse.hsnap pattern $addr $len $seed &&
+        pause=$($PEEK sparse.hsnap stats | awk "/^pause_ns/ { print \$2 }") &&
+        echo "$env: pause $pause ns" && test "$pause" -lt 500000000 || exit 1
+    done
+'
+
 test_expect_success 'the snapshot file is created mode 0600' '
     test "$(stat -c %a pat.hsnap)" = 600
 '
