@@ -18,6 +18,7 @@ start_named() {
     "$SAMPLES/$name" "$TRASH/$label.report" "$@" >"$TRASH/$label.out" 2>&1 &
     local pid=$! i=0
     track_pid $pid
+    disown $pid 2>/dev/null || true # no "Killed" notice when a test kills it
     while ! grep -qx ready "$TRASH/$label.report" 2>/dev/null; do
         i=$((i + 1))
         if [ $i -gt 600 ] || ! kill -0 $pid 2>/dev/null; then
