@@ -137,6 +137,7 @@ struct hresults {
     uint64_t reachable_count, reachable_bytes;  /* used objects only */
     int from_db;                /* read back from the analysis table */
     double seconds;             /* to compute (or read) */
+    double store_seconds;       /* to write the analysis table */
 };
 
 static inline int hr_reachable(const struct hresults *r, uint32_t v)

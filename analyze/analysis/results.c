@@ -233,6 +233,7 @@ int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, 
         return -1;
     r->seconds = now_s() - t0;
     count_reachable(r, h);
+    double t1 = now_s();
     if (sqlite3_db_readonly(h->db, "main") == 1) {
         cli_warn("%s: read-only database: the analysis is not stored", h->file);
     } else if (store(r, h, err, errlen)) {
@@ -240,6 +241,7 @@ int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, 
         cli_warn("%s", err);
         err[0] = 0;
     }
+    r->store_seconds = now_s() - t1;
     if (progress)
         cli_progress_done();
     return 0;

@@ -1,0 +1,208 @@
+/*
+ * synthdb.c — writes a synthetic heapsnap database of a given size, for
+ * bench/analyze: the analyses (leaks, top, diff) read only the database, so
+ * a heap of 10 M objects can be timed without a 10 M-object process.
+ *
+ *   synthdb OUT.db NOBJECTS [--refs-per-object R] [--seed S] [--variant]
+ *
+ * The shape is heap-like rather than uniform: objects of a few sizes laid
+ * out by address; 1000 data roots and a few stacks pointing into them; most
+ * objects pointing at R others nearby (structures are local), a quarter of
+ * them strung into long linked lists, and 2% that nothing points to (the
+ * leaks).  --variant writes the "later snapshot" of the same heap: every
+ * 20th object freed and 5% more allocated at higher addresses, for diff.
+ * The tables and indexes are the indexer's own (analyze/db/schema.c).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+
+#define NROOTS 1000
+#define NSTACK 4
+
+static uint64_t rng = 88172645463325252ULL;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void die(sqlite3 *db, const char *what)
+{
+    fprintf(stderr, "synthdb: %s: %s\n", what, db ? sqlite3_errmsg(db) : "?");
+    exit(1);
+}
+
+static void exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "synthdb: %s: %s\n", sql, msg);
+        exit(1);
+    }
+}
+
+static void step(sqlite3 *db, sqlite3_stmt *s, const char *what)
+{
+    if (sqlite3_step(s) != SQLITE_DONE)
+        die(db, what);
+    sqlite3_reset(s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: synthdb OUT.db NOBJECTS [--refs-per-object R] [--seed S] [--variant]\n");
+        return 2;
+    }
+    const char *out = argv[1];
+    uint64_t n0 = strtoull(argv[2], NULL, 10);
+    unsigned per = 3;
+    int variant = 0;
+    for (int i = 3; i < argc; i++) {
+        if (!strcmp(argv[i], "--refs-per-object") && i + 1 < argc)
+            per = (unsigned)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+            rng ^= strtoull(argv[++i], NULL, 10) * 0x9e3779b97f4a7c15ULL;
+        else if (!strcmp(argv[i], "--variant"))
+            variant = 1;
+    }
+    uint64_t n = variant ? n0 + n0 / 20 : n0;
+    uint64_t *addr = malloc(n * sizeof *addr), *size = malloc(n * sizeof *size);
+    uint8_t *used = malloc(n), *target = malloc(n);
+    if (!addr || !size || !used || !target)
+        return 1;
+    static const uint64_t sizes[] = {24, 40, 40, 56, 72, 72, 104, 200};
+    uint64_t a = 0x555555560000ULL;
+    uint64_t save = rng;
+    for (uint64_t i = 0; i < n; i++) {
+        if (i == n0)
+            rng = save ^ 0x1234567; /* the variant's new objects differ from the base's */
+        size[i] = sizes[next() % 8];
+        addr[i] = a + 16;
+        a += size[i] + 8 + (size[i] + 8) % 16;
+        used[i] = next() % 100 >= 3;             /* 3% free chunks */
+        target[i] = used[i] && next() % 100 >= 2; /* 2% of used ones: nothing points to them */
+    }
+    rng = save;
+    if (variant)
+        for (uint64_t i = 0; i < n0; i += 20)
+            used[i] = target[i] = 0;
+
+    remove(out);
+    sqlite3 *db;
+    if (sqlite3_open(out, &db) != SQLITE_OK)
+        die(db, out);
+    exec(db, "PRAGMA page_size = 65536; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+             "PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -262144; BEGIN");
+    char *msg = NULL;
+    if (db_create_tables(db, &msg))
+        die(db, msg);
+    sqlite3_stmt *so, *sr, *sf;
+    if (sqlite3_prepare_v2(db, "INSERT INTO objects(id, addr, size, state, chunk, chunk_size, heap, \"where\", arena)"
+                           " VALUES(?,?,?,?,?,?,'glibc',?,0)", -1, &so, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO roots(id, kind, name, thread, addr, size) VALUES(?,?,?,?,?,?)", -1, &sr,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO refs(src, dst, offset, interior) VALUES(?,?,?,0)", -1, &sf, NULL) !=
+            SQLITE_OK)
+        die(db, "prepare");
+    for (uint64_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(so, 1, (int64_t)i + 1);
+        sqlite3_bind_int64(so, 2, (int64_t)addr[i]);
+        sqlite3_bind_int64(so, 3, (int64_t)size[i]);
+        sqlite3_bind_text(so, 4, used[i] ? "used" : "free", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(so, 5, (int64_t)addr[i] - 16);
+        sqlite3_bind_int64(so, 6, (int64_t)size[i] + 8);
+        sqlite3_bind_text(so, 7, used[i] ? "inuse" : "unsorted", -1, SQLITE_STATIC);
+        step(db, so, "object");
+    }
+    int nroots = NROOTS + NSTACK;
+    for (int r = 0; r < nroots; r++) {
+        char name[32];
+        snprintf(name, sizeof name, "g_var%d", r);
+        sqlite3_bind_int64(sr, 1, r - nroots);
+        sqlite3_bind_text(sr, 2, r < NROOTS ? "data" : "stack", -1, SQLITE_STATIC);
+        if (r < NROOTS)
+            sqlite3_bind_text(sr, 3, name, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(sr, 3);
+        sqlite3_bind_int(sr, 4, r < NROOTS ? 0 : 1000 + r);
+        sqlite3_bind_int64(sr, 5, 0x555555000000LL + 64 * r);
+        sqlite3_bind_int64(sr, 6, r < NROOTS ? 8 : 65536);
+        step(db, sr, "root");
+    }
+    uint64_t nrefs = 0;
+    /* a pick among used targets near x (structures are local), or anywhere */
+    #define PICK(x) ({ uint64_t _t; int _k = 0; do { _t = next() % 8 ? ((x) + n - 5000 + next() % 10000) % n \
+                                                                 : next() % n; } while (!target[_t] && ++_k < 16); \
+                       target[_t] ? _t : UINT64_MAX; })
+    for (int r = 0; r < nroots; r++) {
+        int k = r < NROOTS ? 1 : 64;
+        for (int e = 0; e < k; e++) {
+            uint64_t t = PICK(next() % n);
+            if (t == UINT64_MAX)
+                continue;
+            sqlite3_bind_int64(sf, 1, r - nroots);
+            sqlite3_bind_int64(sf, 2, (int64_t)t + 1);
+            sqlite3_bind_int64(sf, 3, 8 * e);
+            step(db, sf, "ref");
+            nrefs++;
+        }
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        if (!used[i])
+            continue;
+        /* a quarter are list nodes: first word to the next object */
+        unsigned k = 0, deg = per ? (unsigned)(next() % (2 * per)) + 1 : 0;
+        if (i % 4 == 0 && i + 1 < n && target[i + 1]) {
+            sqlite3_bind_int64(sf, 1, (int64_t)i + 1);
+            sqlite3_bind_int64(sf, 2, (int64_t)i + 2);
+            sqlite3_bind_int64(sf, 3, 0);
+            step(db, sf, "ref");
+            nrefs++;
+            k = 1;
+        }
+        for (; k < deg && 8 * k < size[i]; k++) {
+            uint64_t t = PICK(i);
+            if (t == UINT64_MAX)
+                continue;
+            sqlite3_bind_int64(sf, 1, (int64_t)i + 1);
+            sqlite3_bind_int64(sf, 2, (int64_t)t + 1);
+            sqlite3_bind_int64(sf, 3, 8 * k);
+            step(db, sf, "ref");
+            nrefs++;
+        }
+        if ((i & 0xfffff) == 0)
+            fprintf(stderr, "\rsynthdb: %llu/%llu objects", (unsigned long long)i, (unsigned long long)n);
+    }
+    fprintf(stderr, "\r\033[K");
+    uint64_t nused = 0;
+    for (uint64_t i = 0; i < n; i++)
+        nused += used[i];
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO snapshot(path, size, page_size, allocator, objects, used, free, roots, refs, schema_version)"
+             " VALUES('/nonexistent/synthetic.hsnap', 0, 4096, 'glibc', %llu, %llu, %llu, %d, %llu, %d)",
+             (unsigned long long)n, (unsigned long long)nused, (unsigned long long)(n - nused), nroots,
+             (unsigned long long)nrefs, DB_SCHEMA_VERSION);
+    exec(db, sql);
+    sqlite3_finalize(so);
+    sqlite3_finalize(sr);
+    sqlite3_finalize(sf);
+    if (db_create_indexes(db, &msg))
+        die(db, msg);
+    exec(db, "COMMIT");
+    sqlite3_close(db);
+    printf("%s: %llu objects, %d roots, %llu refs\n", out, (unsigned long long)n, nroots, (unsigned long long)nrefs);
+    free(addr);
+    free(size);
+    free(used);
+    free(target);
+    return 0;
+}
