@@ -1,9 +1,11 @@
 /*
  * snapshot.h — the reader's internal state (internal to format/).
  *
- * reader.c walks a file and fills a struct hs_snapshot; decode.c turns the
- * metadata payloads into the public structs; access.c answers the getters
- * and memory reads of hsnap.h; verify.c reuses the walk with checks only.
+ * load.c brings a file into memory; reader.c walks it and fills a struct
+ * hs_snapshot; decode.c turns the metadata payloads into the public
+ * structs; materialise.c turns memory blocks into ranges; access.c answers
+ * the getters and memory reads of hsnap.h; verify.c reuses the walk with
+ * checks only.
  *
  * Everything the snapshot hands out (strings, argv, module headers, ...)
  * lives in an arena freed at once by hs_close(); the record arrays are

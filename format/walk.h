@@ -1,0 +1,66 @@
+/*
+ * walk.h — the state of one walk over a file image, shared by reader.c
+ * (the walk itself, section by section), materialise.c (memory blocks into
+ * ranges) and load.c.  Internal to format/.
+ */
+#ifndef HSNAP_WALK_H
+#define HSNAP_WALK_H
+
+#include <stdio.h>
+
+#include <zstd.h>
+
+#include "layout.h"
+#include "snapshot.h"
+
+/* A memory block noted during the walk. */
+struct block {
+    uint64_t addr, off;
+    uint32_t page_size, npages, flags, ndata, seq, block_no;
+    size_t secno;
+    const uint8_t *states, *body;
+    size_t body_len, body_raw;
+    int zstd;
+};
+
+struct sec_ent {
+    uint32_t type, flags;
+    uint64_t offset, stored, raw;
+};
+
+struct walk {
+    const uint8_t *buf;
+    size_t len;
+    const char *name;
+    unsigned flags;
+    int verify;
+    FILE *log;
+    struct hs_error *err;
+    struct hs_snapshot *s;
+    ZSTD_DCtx *dctx;
+    uint8_t *scratch;
+    size_t scratch_cap;
+    struct block *blocks;
+    size_t nblocks, cblocks;
+    struct sec_ent *secs;
+    size_t nsecs, csecs;
+    /* the section being looked at, for messages */
+    size_t secno;
+    uint32_t type;
+    uint64_t off;
+};
+
+/* Fill err (if non-NULL) with a message. */
+void hs_set_err(struct hs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "FILE: section N (type) at offset O: what", about the section w is at; returns -1. */
+int hs_sec_err(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Decompress exactly raw bytes of zstd data into dst.  w may be NULL (a
+ * helper thread): then nothing is said, and the caller redoes the work
+ * with w to get the message.  Returns 0 or -1. */
+int hs_unzstd_with(struct walk *w, ZSTD_DCtx *dctx, void *dst, size_t raw, const uint8_t *src,
+                   size_t n);
+/* Group w's memory blocks into ranges of w->s, check them, and unless
+ * w->flags has HS_OPEN_METADATA_ONLY decompress them into place. */
+int hs_build_ranges(struct walk *w);
+
+#endif /* HSNAP_WALK_H */
