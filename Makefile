@@ -110,7 +110,7 @@ build/tools/%: tests/tools/%.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $< $(FORMAT_SRC) -lzstd -lpthread
 
-fuzz: build/fuzz/fuzz_reader all samples
+fuzz: build/fuzz/fuzz_reader build/tools/hsnap-synth all samples
 	tests/fuzz/run.sh 600
 
 demo: all samples
