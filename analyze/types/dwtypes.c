@@ -471,7 +471,8 @@ static uint32_t array_type(struct dw *w, Dwarf_Die d, int depth)
     uint64_t esize = r ? w->t->v[r].size : 0;
     for (int i = dm.n - 1; i >= 0; i--) {
         char name[1024];
-        int len = snprintf(name, sizeof name, "%s ", en);
+        size_t el = strlen(en); /* gdb: "char [4]", "char *[4]" */
+        int len = snprintf(name, sizeof name, "%s%s", en, el && en[el - 1] == '*' ? "" : " ");
         for (int j = i; j < dm.n && len > 0 && (size_t)len < sizeof name; j++)
             len += snprintf(name + len, sizeof name - (size_t)len, "[%llu]",
                             (unsigned long long)dm.c[j]);

@@ -95,6 +95,26 @@ static uint64_t rsize(const struct tytab *t, uint32_t type)
     return r ? t->v[r].size : 0;
 }
 
+/* Is base a (direct or indirect) base class of cls?  Then a base-class
+ * pointer to a derived object is no conflict. */
+static int is_base_of(const struct tytab *t, uint32_t base, uint32_t cls, int depth)
+{
+    cls = ty_resolve(t, cls);
+    if (!cls || depth > TY_MAX_DEPTH)
+        return 0;
+    const struct ty *y = &t->v[cls];
+    if (y->kind != TY_STRUCT && y->kind != TY_CLASS)
+        return 0;
+    for (uint32_t i = 0; i < y->n; i++) {
+        const struct ty_field *f = &t->f[y->first + i];
+        if (!(f->flags & TYFF_BASE))
+            continue;
+        if (ty_resolve(t, f->type) == base || is_base_of(t, base, f->type, depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
 /* Claim object i for type (by src); see the rules above. */
 static void claim(struct infer *in, int64_t i, uint32_t type, unsigned src)
 {
@@ -109,6 +129,8 @@ static void claim(struct infer *in, int64_t i, uint32_t type, unsigned src)
     if (cur == type)
         return;
     if (cur) {
+        if (is_base_of(in->t, ty_resolve(in->t, type), cur, 0))
+            return; /* a Base * to a Derived: agreement, not conflict */
         if (!bit(in->conflicted, (size_t)i)) {
             setbit(in->conflicted, (size_t)i);
             in->r->conflicts++;

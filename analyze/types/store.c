@@ -25,7 +25,8 @@ static const char create_sql[] =
     "  SELECT o.id, o.addr, o.size, o.state, o.type_id, t.name AS type, t.kind AS kind,\n"
     "    ifnull(o.type_source, 'none') AS type_source, o.type_count,\n"
     "    CASE WHEN t.id IS NULL THEN '[' || o.size || ' bytes]'\n"
-    "         WHEN o.type_count > 1 THEN t.name || '[' || o.type_count || ']'\n"
+    "         WHEN o.type_count > 1 THEN t.name ||\n"
+    "           CASE WHEN substr(t.name, -1) = '*' THEN '' ELSE ' ' END || '[' || o.type_count || ']'\n"
     "         ELSE t.name END AS type_name\n"
     "  FROM objects o LEFT JOIN types t ON t.id = o.type_id;\n"
     /* live objects by type (arrays counted under their element type) */
