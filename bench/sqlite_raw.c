@@ -43,8 +43,8 @@ int main(int argc, char **argv)
     must(sqlite3_open(argv[1], &db), db, "open");
     must(sqlite3_exec(db,
                       "PRAGMA page_size = 65536; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-                      "PRAGMA locking_mode = EXCLUSIVE; PRAGMA temp_store = MEMORY;"
-                      "PRAGMA cache_size = -65536; BEGIN;"
+                      "PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -8192; PRAGMA threads = 2;"
+                      "BEGIN;"
                       "CREATE TABLE objects(id INTEGER PRIMARY KEY, addr INTEGER NOT NULL,"
                       "  size INTEGER NOT NULL, state TEXT NOT NULL, type_id INTEGER,"
                       "  chunk INTEGER, chunk_size INTEGER, heap TEXT, \"where\" TEXT, arena INTEGER);"
