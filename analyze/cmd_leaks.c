@@ -67,6 +67,8 @@ static void text(const struct session *s, const struct leaks *l, const struct ar
     }
     if (l->nheads > (size_t)a->limit)
         printf("  ... %zu more heads (--limit)\n", l->nheads - (size_t)a->limit);
+    if (l->held_partial)
+        printf("  (many heads share the same lost objects: for some, what they hold is a lower bound)\n");
     if (a->all) {
         printf("\nEvery leaked object:\n  %-18s  %10s  %s\n", "object", "size", "head");
         for (uint32_t i = 0; i < h->nobjs; i++)
@@ -87,6 +89,7 @@ static void json(struct json *j, const struct session *s, const struct leaks *l,
     json_kv_uint(j, "leaked_count", l->count);
     json_kv_uint(j, "leaked_bytes", l->bytes);
     json_kv_uint(j, "heads_count", l->nheads);
+    json_kv_bool(j, "held_partial", l->held_partial);
     json_key(j, "groups");
     json_begin_array(j);
     for (size_t k = 0; k < l->ngroups && k < (size_t)a->limit; k++) {

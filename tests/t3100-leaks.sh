@@ -19,9 +19,19 @@ PID=${SAMPLE_PID:-}
 R=leaky.report
 q() { sqlite3 -batch snap.db "$@"; }
 # py SCRIPT: python3 with the report's lines in 'rep' (lists of fields)
-py() { python3 -c "import json, sys
+# tname DB ADDR: the group heapsnap shows an object under: its type's
+# name once the indexer fills type_id, "[SIZE bytes]" until then
+py() { python3 -c "import json, sys, sqlite3
 rep = [l.split() for l in open('$R')]
 def hx(s): return int(s, 16)
+def tname(dbf, addr):
+    c = sqlite3.connect(dbf)
+    typed = c.execute(\"SELECT count(*) FROM pragma_table_info('types') WHERE name = 'name'\").fetchone()[0]
+    tid, size = c.execute(\"SELECT type_id, size FROM objects WHERE addr = ?\", (addr,)).fetchone()
+    if tid is None or not typed:
+        return '[%d bytes]' % size
+    r = c.execute(\"SELECT name FROM types WHERE id = ?\", (tid,)).fetchone()
+    return r[0] if r and r[0] else 'type#%d' % tid
 $1"; }
 
 test_expect_success 'setup: leaky is running and was captured' '
@@ -71,8 +81,7 @@ test_expect_success 'groups by size, with example addresses, bytes and strings' 
     py "
 d = json.load(open(\"leaks.json\"))
 g = {x[\"type\"]: x for x in d[\"groups\"]}
-singles = [int(l[2]) for l in rep if l[0] == \"leakhead\" and l[2] == \"1\"]
-s = g[\"[%d bytes]\" % int([l for l in rep if l[0] == \"leakhead\"][0][3])]
+s = g[tname(\"snap.db\", hx([l for l in rep if l[0] == \"leakhead\"][0][1]))]
 assert s[\"count\"] == 5, s
 assert any(\"leaked-single\" in t for t in s[\"strings\"]), s
 assert len(s[\"examples\"]) == 4 and len(s[\"bytes\"]) == 64, s

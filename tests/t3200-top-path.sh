@@ -87,17 +87,23 @@ assert idom is None, idom
 test_expect_success 'types: retained sizes follow MAT'"'"'s rule, recomputed from the stored tree' '
     py "
 d = json.load(open(\"top.json\"))
-rows = db.execute(\"SELECT o.id, o.size, a.idom, a.retained_size FROM objects o JOIN analysis a ON a.id = o.id WHERE a.reachable\").fetchall()
-size = {i: s for i, s, _, _ in rows}; idom = {i: p for i, _, p, _ in rows}; ret = {i: r for i, _, _, r in rows}
+typed = db.execute(\"SELECT count(*) FROM pragma_table_info(\x27types\x27) WHERE name = \x27name\x27\").fetchone()[0]
+rows = db.execute(\"SELECT o.id, o.size, o.type_id, a.idom, a.retained_size FROM objects o JOIN analysis a ON a.id = o.id WHERE a.reachable\").fetchall()
+def key(size, tid): return (\"t\", tid) if tid is not None and typed else (\"s\", size)
+grp = {i: key(s, t) for i, s, t, _, _ in rows}; idom = {i: p for i, _, _, p, _ in rows}; ret = {i: r for i, _, _, _, r in rows}
+def name(k):
+    if k[0] == \"s\": return \"[%d bytes]\" % k[1]
+    r = db.execute(\"SELECT name FROM types WHERE id = ?\", (k[1],)).fetchone()
+    return r[0] if r and r[0] else \"type#%d\" % k[1]
 want = {}
-for i in size:
+for i in grp:
     p, mine = idom[i], True
     while p is not None and p > 0:
-        if size[p] == size[i]: mine = False; break
+        if grp[p] == grp[i]: mine = False; break
         p = idom[p]
     if mine:
-        want[size[i]] = want.get(size[i], 0) + ret[i]
-got = {int(t[\"type\"][1:].split()[0]): t[\"retained_size\"] for t in d[\"types\"]}
+        want[name(grp[i])] = want.get(name(grp[i]), 0) + ret[i]
+got = {t[\"type\"]: t[\"retained_size\"] for t in d[\"types\"]}
 assert got == want, (got, want)
 "
 '

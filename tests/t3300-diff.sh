@@ -30,6 +30,17 @@ rep = [l.split() for l in open('$R')]
 def hx(s): return int(s, 16)
 def rows(kind): return [l for l in rep if l[0] == kind]
 K, J, NTEMP = $K, $J, $NTEMP
+def tname(dbf, addr):
+    c = sqlite3.connect(dbf)
+    typed = c.execute(\"SELECT count(*) FROM pragma_table_info('types') WHERE name = 'name'\").fetchone()[0]
+    tid, size = c.execute(\"SELECT type_id, size FROM objects WHERE addr = ?\", (addr,)).fetchone()
+    if tid is None or not typed:
+        return '[%d bytes]' % size
+    r = c.execute(\"SELECT name FROM types WHERE id = ?\", (tid,)).fetchone()
+    return r[0] if r and r[0] else 'type#%d' % tid
+# the groups of a cache entry, a temporary, a dropped entry
+E = tname('B.db', hx(rows('added')[0][1])); T = tname('B.db', hx(rows('temp')[0][1]))
+D = tname('A.db', hx(rows('removed')[0][1]))
 $1"; }
 
 test_expect_success 'setup: three captures, before, between and after the rounds' '
@@ -40,19 +51,24 @@ test_expect_success 'diff A B: exit 0, DevTools columns, the cache entries on to
     $HEAPSNAP diff A.hsnap B.hsnap >out 2>err &&
     grep "# New  # Deleted    # Delta   Alloc. Size    Freed Size    Size Delta  Type" out &&
     grep "^A.hsnap -> B.hsnap: " out &&
-    grep "global g_cache_table -> 0x[0-9a-f]* \[[0-9]* bytes\] -> $K x \[40 bytes\]" out
+    grep "global g_cache_table -> 0x[0-9a-f]* .* -> $K x " out
 '
 
 test_expect_success 'per size: exactly the rounds'"'"' new and deleted objects' '
     $HEAPSNAP diff --json A.hsnap B.hsnap >ab.json &&
     py "
 d = json.load(open(\"ab.json\"))
-t = d[\"types\"][0]
-assert t[\"type\"] == \"[40 bytes]\", d[\"types\"]
-assert (t[\"new_count\"], t[\"deleted_count\"], t[\"delta_count\"]) == (K + NTEMP, J, K + NTEMP - J), t
-assert (t[\"alloc_size\"], t[\"freed_size\"], t[\"size_delta\"]) == (40 * (K + NTEMP), 40 * J, 40 * (K + NTEMP - J)), t
-others = [x for x in d[\"types\"] if x[\"type\"] not in (\"[40 bytes]\", \"[24 bytes]\")]
-assert not others, others
+new, dele = {}, {}
+new[E] = new.get(E, 0) + K; new[T] = new.get(T, 0) + NTEMP; dele[D] = J
+byname = {x[\"type\"]: x for x in d[\"types\"]}
+for n in set(new) | set(dele):
+    t = byname[n]
+    assert (t[\"new_count\"], t[\"deleted_count\"]) == (new.get(n, 0), dele.get(n, 0)), t
+    assert t[\"alloc_size\"] == 40 * new.get(n, 0) and t[\"freed_size\"] == 40 * dele.get(n, 0), t
+    assert t[\"delta_count\"] == t[\"new_count\"] - t[\"deleted_count\"] and t[\"size_delta\"] == t[\"alloc_size\"] - t[\"freed_size\"]
+others = [x for x in d[\"types\"] if x[\"type\"] not in new and x[\"type\"] not in dele]
+assert all(x[\"new_count\"] + x[\"deleted_count\"] <= 1 for x in others), others
+assert d[\"types\"][0][\"type\"] == E, d[\"types\"]
 deltas = [x[\"size_delta\"] for x in d[\"types\"]]
 assert deltas == sorted(deltas, reverse=True)
 assert d[\"first_words_compared\"]
@@ -63,11 +79,11 @@ test_expect_success 'retained growth: the table (which A had) holds the K entrie
     py "
 d = json.load(open(\"ab.json\"))
 g = {(x[\"retainer\"].split(\" -> \")[0], x[\"type\"]): x for x in d[\"growth\"]}
-cache = g[(\"global g_cache_table\", \"[40 bytes]\")]
+cache = g[(\"global g_cache_table\", E)]
 assert cache[\"count\"] == K and cache[\"bytes\"] == 40 * K, cache
 table = [l for l in rep if l[0] == \"table\"][0]
 assert cache[\"retainer_node\"][\"addr\"] == hex(hx(table[1])), cache
-tmp = g[(\"global g_temp\", \"[40 bytes]\")]
+tmp = g[(\"global g_temp\", T)]
 assert tmp[\"count\"] == NTEMP and tmp[\"retainer_node\"][\"kind\"] == \"root\", tmp
 "
 '
@@ -81,8 +97,9 @@ want = set(hx(l[1]) for l in rows(\"added\") + rows(\"temp\"))
 assert new == want, (len(new), len(want))
 dele = set(a for (a,) in db.execute(\"SELECT addr FROM diff_objects WHERE status = \x27deleted\x27\"))
 assert dele == set(hx(l[1]) for l in rows(\"removed\")), dele
-r = db.execute(\"SELECT new_count, deleted_count, size_delta FROM diff_types WHERE type = \x27[40 bytes]\x27\").fetchone()
-assert r == (K + NTEMP, J, 40 * (K + NTEMP - J)), r
+r = db.execute(\"SELECT new_count, deleted_count, size_delta FROM diff_types WHERE type = ?\", (E,)).fetchone()
+n = K + (NTEMP if T == E else 0)
+assert r == (n, J, 40 * (n - J)), r
 held = db.execute(\"SELECT count(*) FROM diff_objects WHERE status = \x27new\x27 AND retainer LIKE \x27global g_cache_table -> %\x27\").fetchone()[0]
 assert held == K, held
 assert db.execute(\"SELECT count FROM diff_growth WHERE kind = \x27growth\x27 AND retainer LIKE \x27global g_temp\x27\").fetchone()[0] == NTEMP
@@ -93,13 +110,14 @@ test_expect_success 'three snapshots: the survivors are exactly round 1'"'"'s en
     $HEAPSNAP diff --json -o abc.db A.hsnap B.hsnap C.hsnap >abc.json &&
     py "
 d = json.load(open(\"abc.json\"))
-s = [x for x in d[\"survivors\"] if x[\"type\"] == \"[40 bytes]\"]
+s = [x for x in d[\"survivors\"] if x[\"type\"] == E]
 assert len(s) == 1 and s[0][\"count\"] == K and s[0][\"retainer\"].startswith(\"global g_cache_table -> \"), s
 db = sqlite3.connect(\"abc.db\")
 got = set(a for (a,) in db.execute(\"SELECT addr FROM diff_objects WHERE status = \x27survivor\x27 AND size = 40\"))
 assert got == set(hx(l[1]) for l in rows(\"added\")), len(got)
 " &&
-    $HEAPSNAP diff A.hsnap B.hsnap C.hsnap | grep -A1 "^Survivors" | grep "global g_cache_table -> .* $K x \[40 bytes\]"
+    entry=$(py "print(E)") &&
+    $HEAPSNAP diff A.hsnap B.hsnap C.hsnap | grep -A1 "^Survivors" | grep -F " -> $K x $entry"
 '
 
 test_expect_success 'a snapshot against itself: nothing new, nothing deleted' '

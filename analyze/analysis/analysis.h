@@ -71,6 +71,7 @@ struct hgraph {
     uint64_t *nsize;        /* [n] bytes per node: osize for used objects, else 0 */
     uint64_t used_bytes, used_count;
     int typed;              /* the database has a types table with names */
+    sqlite3_stmt *type_name;   /* SELECT name FROM types WHERE id = ?, when typed */
     struct graph g;         /* forward edges only; results.c adds the reverse */
 };
 
@@ -175,6 +176,7 @@ struct leak_head {
 
 struct leaks {
     uint64_t count, bytes;     /* leaked used objects */
+    int held_partial;          /* heads past the work budget got a lower bound */
     uint32_t *head_of;         /* [nobjs] object index of the head it was first
                                   found under, GRAPH_NONE if not leaked */
     struct leak_group *groups; /* sorted by bytes, largest first */

@@ -29,6 +29,11 @@
 
 #define UNSET GRAPH_NONE
 
+/* Heads can share one big lost structure, which makes holding quadratic;
+ * past this many steps, later heads count only objects no head reached
+ * yet (a lower bound, flagged). */
+#define HOLD_BUDGET 200000000ull
+
 static int leaked(const struct hgraph *h, const struct hresults *r, uint32_t v)
 {
     return hg_is_obj(h, v) && h->used[hg_obj_index(h, v)] && r->idom[v] == GRAPH_NONE;
@@ -173,8 +178,11 @@ static int hold(struct leaks *l, const struct hgraph *h, const struct hresults *
     }
     for (uint32_t i = 0; i < h->nobjs; i++)
         stamp[i] = UNSET;
+    uint64_t steps = 0;
     for (size_t k = 0; k < l->nheads; k++) {
         struct leak_head *hd = &l->heads[k];
+        int partial = steps > HOLD_BUDGET;
+        l->held_partial |= partial;
         uint32_t sp = 0;
         stack[sp++] = hd->obj;
         stamp[hd->obj] = (uint32_t)k;
@@ -188,7 +196,8 @@ static int hold(struct leaks *l, const struct hgraph *h, const struct hresults *
                 if (!leaked(h, r, out[e]))
                     continue;
                 uint32_t w = hg_obj_index(h, out[e]);
-                if (stamp[w] != (uint32_t)k) {
+                steps++;
+                if (stamp[w] != (uint32_t)k && (!partial || stamp[w] == UNSET)) {
                     stamp[w] = (uint32_t)k;
                     stack[sp++] = w;
                 }

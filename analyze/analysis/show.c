@@ -40,15 +40,15 @@ int parse_addr(const char *s, uint64_t *out)
 const char *hg_group_name(const struct hgraph *h, uint64_t key, char *buf, size_t len)
 {
     if (key & HG_TYPED) {
-        sqlite3_stmt *s;
+        sqlite3_stmt *s = h->type_name;
         int found = 0;
-        if (h->typed && sqlite3_prepare_v2(h->db, "SELECT name FROM types WHERE id = ?", -1, &s, NULL) == SQLITE_OK) {
+        if (s) {
             sqlite3_bind_int64(s, 1, (int64_t)(key & ~HG_TYPED));
             if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) {
                 snprintf(buf, len, "%s", (const char *)sqlite3_column_text(s, 0));
                 found = 1;
             }
-            sqlite3_finalize(s);
+            sqlite3_reset(s);
         }
         if (!found)
             snprintf(buf, len, "type#%" PRIu64, key & ~HG_TYPED);
@@ -222,6 +222,22 @@ static const char *field_name(const struct hgraph *h, uint32_t src, int64_t off,
         if (!strcmp(r->kind, "data") && r->name)
             return snprintf(buf, len, "%s+0x%" PRIx64, r->name, (uint64_t)off), buf;
         return snprintf(buf, len, "0x%" PRIx64, r->addr + (uint64_t)off), buf;
+    }
+    /* a typed object: the field holding the offset (within one element of an array) */
+    uint32_t i = hg_obj_index(h, src);
+    sqlite3_stmt *s;
+    if (h->typed && (h->group[i] & HG_TYPED) &&
+        sqlite3_prepare_v2(h->db, "SELECT f.name FROM fields f JOIN types t ON t.id = f.type_id WHERE f.type_id = ?1"
+                           " AND f.offset <= ?2 % max(t.size, 1) AND ?2 % max(t.size, 1) < f.offset + max(f.size, 1)"
+                           " AND f.name IS NOT NULL ORDER BY f.offset DESC LIMIT 1", -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, (int64_t)(h->group[i] & ~HG_TYPED));
+        sqlite3_bind_int64(s, 2, off);
+        int found = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0);
+        if (found)
+            snprintf(buf, len, ".%s (+0x%" PRIx64 ")", (const char *)sqlite3_column_text(s, 0), (uint64_t)off);
+        sqlite3_finalize(s);
+        if (found)
+            return buf;
     }
     snprintf(buf, len, "+0x%" PRIx64, (uint64_t)off);
     return buf;
