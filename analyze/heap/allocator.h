@@ -56,6 +56,32 @@ struct heap_region {
     const char *kind;    /* "main-arena", "arena-heap", "mmap-chunk", "go-arena", ... */
 };
 
+/* ---- Optional capabilities, for runtimes that know more than malloc does
+ * (Go: precise pointer maps, goroutine stacks, its own statistics).  A
+ * pipeline that offers them sets the callbacks below and keep_state; one
+ * that does not leaves them NULL/0 and loses nothing but the extras. */
+
+/* An extra root the walker knows of (a goroutine stack inside its heap). */
+struct heap_root {
+    uint64_t addr, size;
+    const char *name;    /* "goroutine 7 (main.worker)"; copied by the pipeline */
+    int32_t thread;      /* the thread running it, or 0 */
+};
+
+/* A column of an allocator-specific table: name and SQL declaration. */
+struct heap_column {
+    const char *name, *decl; /* "goid", "INTEGER" */
+};
+
+enum heap_value_kind { HV_NULL = 0, HV_INT, HV_REAL, HV_TEXT };
+
+struct heap_value {
+    uint8_t kind;        /* enum heap_value_kind */
+    int64_t i;
+    double d;
+    const char *s;
+};
+
 struct heap_ctx {
     const struct hs_snapshot *snap;
     struct dbg *dbg;
@@ -67,6 +93,18 @@ struct heap_ctx {
     /* Corruption or doubt, at addr: kept as a warning, the walk goes on. */
     void (*problem)(struct heap_ctx *c, uint64_t addr, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+
+    /* Optional (see above).  keep_state: the pipeline will call the
+     * allocator's release() after its hooks, so the walker may keep what it
+     * learnt in 'walker'; when 0 the walker frees everything inside walk(). */
+    int keep_state;
+    void *walker;
+    /* An extra root (NULL: the pipeline takes none). */
+    void (*root)(struct heap_ctx *c, const struct heap_root *r);
+    /* Create table 'name' (dropping nothing: names are the walker's own,
+     * e.g. "goroutines"), then add rows of exactly ncols values.  0 or -1. */
+    int (*table)(struct heap_ctx *c, const char *name, const struct heap_column *cols, size_t ncols);
+    int (*row)(struct heap_ctx *c, const char *name, const struct heap_value *v, size_t ncols);
 };
 
 struct allocator {
@@ -75,9 +113,25 @@ struct allocator {
     int (*detect)(struct heap_ctx *c);
     /* Report every chunk; 0 on success, -1 if nothing usable was found. */
     int (*walk)(struct heap_ctx *c);
+
+    /* Optional, NULL if absent; called only after a successful walk() with
+     * keep_state set, in this order, and release() last. */
+    /* Report extra roots through c->root. */
+    void (*roots)(struct heap_ctx *c);
+    /* Which words of the used object [addr, addr + size) can hold pointers:
+     * bit i of mask (maskwords 64-bit words, enough for size / 8 bits) for
+     * the word at addr + 8 i.  Returns 1 when the mask is exact (the scan
+     * then reads only those words), 0 to have the object scanned
+     * conservatively.  Called from the scanning thread: must only read. */
+    int (*pointer_words)(const void *walker, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
+    /* Create and fill allocator-specific tables through c->table / c->row. */
+    int (*tables)(struct heap_ctx *c);
+    /* Free c->walker. */
+    void (*release)(struct heap_ctx *c);
 };
 
 extern const struct allocator glibc_allocator;
+extern const struct allocator go_allocator;
 
 /* All known allocators, NULL-terminated (heap/allocators.c). */
 extern const struct allocator *const allocators[];

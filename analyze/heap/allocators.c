@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 const struct allocator *const allocators[] = {
+    &go_allocator, /* before glibc: a cgo program has both, and its data is in the Go heap */
     &glibc_allocator,
     NULL,
 };

@@ -1,0 +1,205 @@
+/*
+ * go.c — the Go runtime heap walker (go_allocator; see allocator.h), for
+ * Go 1.19 binaries on linux/amd64.
+ *
+ * Recognising Go: the executable defines runtime.mheap_ and
+ * runtime.firstmoduledata.  Every layout then comes from the executable's
+ * DWARF (go_layout.c); without DWARF (a binary built with -ldflags=-w) the
+ * walk is refused with a problem saying so.
+ *
+ * What the walk reports (the pieces live in go_*.c, see go_int.h):
+ *   objects  every slot of every in-use span, used or free, and every free
+ *            page run of the arenas (go_spans.c); where = 'go-span'
+ *   regions  "go-heap": the arenas' in-use spans and free runs; the spans
+ *            holding goroutine stacks too when the pipeline takes the
+ *            goroutines as roots (otherwise they stay anonymous memory, a
+ *            conservative root)
+ *   facts    go.version, go.arena_base_offset, go.objects, go.heap_alloc,
+ *            go.unswept_spans, go.goroutines, ...
+ * and, through the optional hooks:
+ *   roots          each live goroutine's stack from its saved SP (or the SP
+ *                  of the thread running it) to stack.hi, conservatively
+ *   pointer_words  the heap bitmap: scan spans are scanned precisely,
+ *                  noscan spans not at all
+ *   tables         goroutines (go_goroutines.c) and go_memstats
+ *                  (go_memstats.c)
+ *
+ * The Go heap comes first in the allocator table: a cgo program has glibc's
+ * heap too, but the indexer walks one allocator and the Go heap is the one
+ * that holds the Go program's data.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap/go_int.h"
+
+static int go_detect(struct heap_ctx *c)
+{
+    return c->dbg && dbg_symbol_by_name(c->dbg, "runtime.mheap_", -1) &&
+           dbg_symbol_by_name(c->dbg, "runtime.firstmoduledata", -1);
+}
+
+static void go_free(struct go_walk *w)
+{
+    if (!w)
+        return;
+    go_mem_close(w);
+    free(w->arenas);
+    free(w->spans);
+    free(w->funcs);
+    free(w->gs);
+    free(w);
+}
+
+static void fact_u64(struct heap_ctx *c, const char *key, uint64_t v, int hex)
+{
+    char b[32];
+    snprintf(b, sizeof b, hex ? "0x%llx" : "%llu", (unsigned long long)v);
+    c->fact(c, key, b);
+}
+
+/* runtime.buildVersion, a Go string: "go1.19.8". */
+static void version_fact(struct go_walk *w)
+{
+    uint64_t a, sz, p, n;
+    char v[64];
+    if (dbg_variable(w->c->dbg, "runtime.buildVersion", w->module, &a, &sz) || go_u64(w, a, &p) ||
+        go_u64(w, a + 8, &n) || n == 0 || n >= sizeof v || go_read(w, p, v, n))
+        return;
+    v[n] = 0;
+    w->c->fact(w->c, "go.version", v);
+}
+
+static int go_walk_heap(struct heap_ctx *c)
+{
+    struct go_walk *w = calloc(1, sizeof *w);
+    if (!w)
+        return -1;
+    w->c = c;
+    w->fd = -1;
+    const struct dbg_symbol *sym = dbg_symbol_by_name(c->dbg, "runtime.mheap_", -1);
+    w->module = sym ? sym->module : 0;
+    const struct dbg_module_info *mi = dbg_module(c->dbg, (size_t)w->module);
+    if (!mi || !mi->has_dwarf) {
+        c->problem(c, 0, "go: the executable has no DWARF (built with -ldflags=-w?): the Go heap's layout "
+                   "cannot be read, so it is not walked");
+        go_free(w);
+        return -1;
+    }
+    if (go_mem_open(w))
+        c->problem(c, 0, "go: the executable's file could not be opened: function names and wait reasons "
+                   "are read from it and will be missing");
+    if (go_layout_load(w) || go_spans_walk(w)) {
+        go_free(w);
+        return -1;
+    }
+    version_fact(w);
+    fact_u64(c, "go.arena_base_offset", w->arena_offset, 1);
+    fact_u64(c, "go.arenas", w->narenas, 0);
+    fact_u64(c, "go.objects", w->objects, 0);
+    fact_u64(c, "go.object_bytes", w->object_bytes, 0);
+    fact_u64(c, "go.unswept_spans", w->unswept, 0);
+    if (go_pclntab_load(w))
+        c->problem(c, 0, "go: the pclntab could not be read: goroutines have no function names");
+    go_goroutines_load(w);
+    fact_u64(c, "go.goroutines", w->ngs, 0);
+    go_memstats_compute(w);
+    int rc = w->nspans ? 0 : -1;
+    if (c->keep_state)
+        c->walker = w;
+    else
+        go_free(w);
+    return rc;
+}
+
+static void go_roots(struct heap_ctx *c)
+{
+    struct go_walk *w = c->walker;
+    if (!w || !c->root)
+        return;
+    for (size_t i = 0; i < w->ngs; i++) {
+        const struct go_g *g = &w->gs[i];
+        if (g->status == (uint32_t)w->L.g_dead || g->sp < g->stack_lo || g->sp >= g->stack_hi)
+            continue;
+        char fn[128] = "?", name[192];
+        go_func_name(w, g->startpc, fn, sizeof fn);
+        snprintf(name, sizeof name, "goroutine %llu (%s)", (unsigned long long)g->goid, fn);
+        struct heap_root r = {.addr = g->sp, .size = g->stack_hi - g->sp, .name = name, .thread = g->thread};
+        c->root(c, &r);
+    }
+}
+
+static int go_words(const void *walker, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords)
+{
+    return walker ? go_pointer_words(walker, addr, size, mask, maskwords) : 0;
+}
+
+static int go_tables(struct heap_ctx *c)
+{
+    struct go_walk *w = c->walker;
+    if (!w || !c->table || !c->row)
+        return 0;
+    static const struct heap_column gcols[] = {
+        {"goid", "INTEGER PRIMARY KEY"}, {"status", "TEXT"},     {"wait_reason", "TEXT"},
+        {"stack_lo", "INTEGER"},         {"stack_hi", "INTEGER"}, {"sp", "INTEGER"},
+        {"pc", "INTEGER"},               {"func", "TEXT"},        {"start_pc", "INTEGER"},
+        {"start_func", "TEXT"},          {"created_pc", "INTEGER"}, {"created_by", "TEXT"},
+        {"thread", "INTEGER"},           {"addr", "INTEGER"},
+    };
+    const size_t ng = sizeof gcols / sizeof gcols[0];
+    if (c->table(c, "goroutines", gcols, ng))
+        return -1;
+    for (size_t i = 0; i < w->ngs; i++) {
+        const struct go_g *g = &w->gs[i];
+        if (g->status == (uint32_t)w->L.g_dead)
+            continue;
+        char wr[64], f1[128], f2[128], f3[128];
+        go_wait_reason(w, g->waitreason, wr, sizeof wr);
+        int h1 = !go_func_name(w, g->pc, f1, sizeof f1), h2 = !go_func_name(w, g->startpc, f2, sizeof f2),
+            h3 = !go_func_name(w, g->gopc, f3, sizeof f3);
+        struct heap_value v[] = {
+            {HV_INT, (int64_t)g->goid, 0, NULL},
+            {HV_TEXT, 0, 0, go_status_name(w, g->status)},
+            {wr[0] ? HV_TEXT : HV_NULL, 0, 0, wr},
+            {HV_INT, (int64_t)g->stack_lo, 0, NULL},
+            {HV_INT, (int64_t)g->stack_hi, 0, NULL},
+            {HV_INT, (int64_t)g->sp, 0, NULL},
+            {HV_INT, (int64_t)g->pc, 0, NULL},
+            {h1 ? HV_TEXT : HV_NULL, 0, 0, f1},
+            {HV_INT, (int64_t)g->startpc, 0, NULL},
+            {h2 ? HV_TEXT : HV_NULL, 0, 0, f2},
+            {HV_INT, (int64_t)g->gopc, 0, NULL},
+            {h3 ? HV_TEXT : HV_NULL, 0, 0, f3},
+            {g->thread ? HV_INT : HV_NULL, g->thread, 0, NULL},
+            {HV_INT, (int64_t)g->addr, 0, NULL},
+        };
+        if (c->row(c, "goroutines", v, ng))
+            return -1;
+    }
+    static const struct heap_column mcols[] = {{"name", "TEXT PRIMARY KEY"}, {"value", "INTEGER"}};
+    if (c->table(c, "go_memstats", mcols, 2))
+        return -1;
+    for (size_t i = 0; i < w->nstats; i++) {
+        struct heap_value v[] = {{HV_TEXT, 0, 0, w->stats[i].name}, {HV_INT, (int64_t)w->stats[i].value, 0, NULL}};
+        if (c->row(c, "go_memstats", v, 2))
+            return -1;
+    }
+    return 0;
+}
+
+static void go_release(struct heap_ctx *c)
+{
+    go_free(c->walker);
+    c->walker = NULL;
+}
+
+const struct allocator go_allocator = {
+    .name = "go",
+    .detect = go_detect,
+    .walk = go_walk_heap,
+    .roots = go_roots,
+    .pointer_words = go_words,
+    .tables = go_tables,
+    .release = go_release,
+};

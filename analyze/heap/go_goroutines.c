@@ -1,0 +1,139 @@
+/*
+ * go_goroutines.c — every goroutine of the process, from runtime.allgs:
+ * its id, status, why it waits, its stack, and where it is and where it
+ * started (go_pclntab.c names those), for the goroutines table, the
+ * stacks as roots and `heapsnap goroutines`.
+ *
+ * Where a goroutine's stack is live: a goroutine that is not running saved
+ * its SP in g.sched.sp when it was switched out; one in a system call
+ * saved it in g.syscallsp; one running on a thread (status _Grunning) is
+ * as far as that thread's own RSP says, found through g.m.procid (the
+ * thread id) in the snapshot's threads, when that RSP lies in the
+ * goroutine's stack (a thread may be on its g0 or signal stack instead;
+ * then the saved SP is the best there is).  Dead goroutines (_Gdead) are
+ * kept by the runtime for reuse and are skipped by the consumers.
+ *
+ * Status and wait reason values come from the DWARF constants (_Gwaiting,
+ * ...) and the runtime's own waitReasonStrings table, so the text is the
+ * runtime's ("chan receive"), whatever the release numbers them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap/go_int.h"
+
+static const struct {
+    const char *constant, *name;
+} statuses[8] = {
+    {"runtime._Gidle", "idle"},       {"runtime._Grunnable", "runnable"}, {"runtime._Grunning", "running"},
+    {"runtime._Gsyscall", "syscall"}, {"runtime._Gwaiting", "waiting"},   {"runtime._Gdead", "dead"},
+    {"runtime._Gcopystack", "copystack"}, {"runtime._Gpreempted", "preempted"},
+};
+
+const char *go_status_name(const struct go_walk *w, uint32_t status)
+{
+    for (size_t i = 0; i < 8; i++)
+        if (w->status_value[i] == (int64_t)status)
+            return statuses[i].name;
+    return "unknown";
+}
+
+void go_wait_reason(const struct go_walk *w, uint8_t reason, char *buf, size_t len)
+{
+    uint64_t p, n;
+    buf[0] = 0;
+    if (len < 2 || (uint64_t)reason * 16 + 16 > w->L.wait_reason_strings_size ||
+        go_u64(w, w->L.wait_reason_strings + (uint64_t)reason * 16, &p) ||
+        go_u64(w, w->L.wait_reason_strings + (uint64_t)reason * 16 + 8, &n) || n == 0)
+        return;
+    if (n > len - 1)
+        n = len - 1;
+    if (go_read(w, p, buf, n))
+        n = 0;
+    buf[n] = 0;
+}
+
+/* The thread whose id is tid, or NULL. */
+static const struct hs_thread *thread_of(const struct go_walk *w, uint64_t tid)
+{
+    size_t n = 0;
+    const struct hs_thread *t = hs_get_threads(w->c->snap, &n);
+    for (size_t i = 0; i < n && tid; i++)
+        if ((uint64_t)t[i].tid == tid)
+            return &t[i];
+    return NULL;
+}
+
+int go_goroutines_load(struct go_walk *w)
+{
+    const struct go_layout *L = &w->L;
+    struct heap_ctx *c = w->c;
+    for (size_t i = 0; i < 8; i++)
+        if (dbg_constant(c->dbg, statuses[i].constant, w->module, &w->status_value[i]))
+            w->status_value[i] = -1;
+    uint64_t arr, len;
+    if (go_u64(w, L->allgs, &arr) || go_u64(w, L->allgs + 8, &len)) {
+        c->problem(c, L->allgs, "go: runtime.allgs was not captured: no goroutines");
+        return -1;
+    }
+    if (len > GO_MAX_GS) {
+        c->problem(c, arr, "go: %llu goroutines listed; reading %u", (unsigned long long)len, GO_MAX_GS);
+        len = GO_MAX_GS;
+    }
+    if (len == 0)
+        return 0;
+    uint64_t *ptrs = malloc(len * 8);
+    uint8_t *gb = malloc(L->g_size);
+    if (!ptrs || !gb || !(w->gs = calloc(len, sizeof *w->gs))) {
+        free(ptrs);
+        free(gb);
+        return -1;
+    }
+    if (go_read(w, arr, ptrs, len * 8)) {
+        c->problem(c, arr, "go: the allgs array was not captured");
+        len = 0;
+    }
+    for (uint64_t i = 0; i < len; i++) {
+        if (go_read(w, ptrs[i], gb, L->g_size)) {
+            c->problem(c, ptrs[i], "go: goroutine %llu of allgs not captured", (unsigned long long)i);
+            continue;
+        }
+        struct go_g g = {.addr = ptrs[i]};
+        g.status = (uint32_t)(go_get(gb, L->g_status, 4) & ~(uint64_t)L->g_scan);
+        g.goid = go_get(gb, L->g_goid, 8);
+        g.waitreason = (uint8_t)go_get(gb, L->g_waitreason, 1);
+        g.stack_lo = go_get(gb, L->g_stack_lo, 8);
+        g.stack_hi = go_get(gb, L->g_stack_hi, 8);
+        g.sp = go_get(gb, L->g_sched_sp, 8);
+        g.pc = go_get(gb, L->g_sched_pc, 8);
+        g.gopc = go_get(gb, L->g_gopc, 8);
+        g.startpc = go_get(gb, L->g_startpc, 8);
+        uint64_t m = go_get(gb, L->g_m, 8), tid = 0, sysp = go_get(gb, L->g_syscallsp, 8);
+        if (m && !go_field(w, m, L->m_procid, 8, &tid)) {
+            const struct hs_thread *t = thread_of(w, tid);
+            if (t && (int64_t)g.status == L->g_running) {
+                g.thread = t->tid;
+                uint64_t rsp = t->regs[HS_RSP];
+                if (rsp >= g.stack_lo && rsp < g.stack_hi) {
+                    g.sp = rsp;
+                    g.pc = t->regs[HS_RIP];
+                }
+            } else if (t && (int64_t)g.status == L->g_syscall) {
+                g.thread = t->tid;
+            }
+        }
+        if ((int64_t)g.status == L->g_syscall && sysp)
+            g.sp = sysp;
+        if (g.stack_hi <= g.stack_lo || g.stack_hi - g.stack_lo > (1ull << 30)) {
+            if ((int64_t)g.status != L->g_dead)
+                c->problem(c, g.addr, "go: goroutine %llu has a stack of [0x%llx, 0x%llx); not believable",
+                           (unsigned long long)g.goid, (unsigned long long)g.stack_lo,
+                           (unsigned long long)g.stack_hi);
+            g.stack_lo = g.stack_hi = g.sp = 0;
+        }
+        w->gs[w->ngs++] = g;
+    }
+    free(ptrs);
+    free(gb);
+    return 0;
+}

@@ -1,0 +1,177 @@
+/*
+ * go_int.h — the Go walker's insides, shared by its files (go.c is the
+ * entry point; see there for how the Go heap is laid out and walked).
+ *
+ *   go_layout.c      every runtime struct offset, variable and constant the
+ *                    walker uses, from DWARF; a missing one refuses the walk
+ *   go_mem.c         reading target memory: the snapshot, else the
+ *                    executable's file (read-only data such as the pclntab
+ *                    and string contents is not in a "writable" capture)
+ *   go_spans.c       arenas, spans, objects, free page runs, regions; the
+ *                    heap bitmap (precise pointer words of an object)
+ *   go_pclntab.c     function names for PCs, from the pclntab (1.18+ layout)
+ *   go_goroutines.c  allgs: every goroutine's state, stack and functions
+ *   go_memstats.c    runtime.ReadMemStats() rebuilt from the runtime's own
+ *                    counters, including what per-P mcaches have not flushed
+ *
+ * Nothing read from the snapshot is trusted: counts are bounded, pointers
+ * are checked by reading them (a failed read is a problem, not a crash).
+ */
+#ifndef HEAPSNAP_GO_INT_H
+#define HEAPSNAP_GO_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap/allocator.h"
+
+#define GO_MAX_SPANS     (1u << 26)  /* allspans entries we accept (512 GiB of 8 KiB spans) */
+#define GO_MAX_ARENAS    (1u << 16)  /* 4 TiB of 64 MiB arenas */
+#define GO_MAX_GS        (1u << 24)  /* goroutines */
+#define GO_MAX_PS        4096u       /* GOMAXPROCS */
+#define GO_MAX_CLASSES   256u        /* size classes (68 in Go 1.19) */
+#define GO_MAX_FUNCS     (1u << 24)  /* pclntab functions */
+
+/* Offsets and constants from DWARF (go_layout.c).  -1 never survives
+ * go_layout_load(): a name that is missing fails the whole load. */
+struct go_layout {
+    /* constants */
+    uint64_t arena_bytes, page_size, page_shift, l1_bits, l2_bits, bitmap_bytes;
+    uint64_t pages_per_arena, nclasses, span_inuse, span_manual;
+    int64_t g_dead, g_scan, g_waiting, g_running, g_syscall;
+    /* variables: address (and size where it matters) */
+    uint64_t mheap, allgs, allp, memstats, gc_controller, firstmoduledata, class_to_size,
+        emptymspan, allm, wait_reason_strings, wait_reason_strings_size;
+    /* runtime.mheap */
+    int64_t h_allspans, h_arenas, h_sweepgen, h_allarenas, h_curarena, h_spanalloc_inuse, h_scav_released;
+    /* runtime.mspan */
+    uint64_t span_size;
+    int64_t s_start, s_npages, s_freeindex, s_nelems, s_allocbits, s_gcmarkbits, s_sweepgen,
+        s_alloccount, s_spanclass, s_state, s_acbc, s_elemsize;
+    /* runtime.heapArena */
+    int64_t ha_bitmap, ha_spans;
+    /* runtime.g, runtime.m, runtime.p, runtime.mcache */
+    uint64_t g_size;
+    int64_t g_stack_lo, g_stack_hi, g_sched_sp, g_sched_pc, g_status, g_goid, g_waitreason, g_gopc,
+        g_startpc, g_m, g_syscallsp;
+    int64_t m_curg, m_procid, m_alllink, m_g0;
+    int64_t p_mcache;
+    int64_t mc_alloc, mc_tinyallocs, mc_stackcache;
+    /* runtime.mstats and heapStatsDelta */
+    int64_t ms_stats, ms_stacks_sys, ms_mspan_sys, ms_mcache_sys, ms_buckhash_sys, ms_gcmisc_sys,
+        ms_other_sys, ms_numgc, ms_numforcedgc, ms_pause_total;
+    uint64_t delta_size;
+    int64_t d_committed, d_released, d_inheap, d_instacks, d_inworkbufs, d_inptrscalar, d_tiny,
+        d_large_alloc, d_large_count, d_small_alloc, d_large_free, d_large_free_count, d_small_free;
+    /* runtime.gcControllerState */
+    int64_t gc_percent, gc_memlimit, gc_heapinuse, gc_heapreleased, gc_heapfree, gc_goal,
+        gc_sweepdist, gc_heaplive, gc_heapmarked;
+    /* runtime.moduledata */
+    int64_t md_pcheader, md_funcnametab, md_pclntable, md_ftab, md_ftab_len, md_text, md_minpc, md_maxpc,
+        md_data, md_edata, md_bss, md_ebss, md_gcdatamask, md_gcbssmask, md_next;
+    /* runtime.pcHeader, runtime._func */
+    int64_t ph_magic, ph_nfunc, ph_textstart;
+    int64_t f_nameoff;
+};
+
+/* One span as decoded from its mspan (go_spans.c). */
+struct go_span {
+    uint64_t start, end;      /* [startAddr, startAddr + npages * pageSize) */
+    uint64_t mspan;           /* the mspan's own address */
+    uint64_t elemsize;
+    uint32_t nelems;
+    uint32_t allocated;       /* slots in use, counted by the walk */
+    uint8_t state;            /* 1 in use (heap), 2 manual (stacks) */
+    uint8_t spanclass;
+    uint8_t unswept;
+    uint32_t arena;           /* index into go_walk.arenas */
+};
+
+struct go_arena {
+    uint64_t base;            /* arena start address */
+    uint64_t meta;            /* its heapArena */
+};
+
+struct go_func {
+    uint32_t entryoff, funcoff;
+};
+
+/* A goroutine (go_goroutines.c). */
+struct go_g {
+    uint64_t addr, goid;
+    uint32_t status;          /* atomicstatus without _Gscan */
+    uint8_t waitreason;
+    uint64_t stack_lo, stack_hi, sp, pc, gopc, startpc;
+    int32_t thread;           /* the thread running it, 0 if none */
+};
+
+struct go_stat {
+    const char *name;
+    uint64_t value;
+};
+
+#define GO_NSTATS 40
+
+struct go_walk {
+    struct heap_ctx *c;
+    struct go_layout L;
+    int module;               /* the executable's module index */
+    int fd;                   /* the executable's file, for read-only data; -1 if none */
+    uint64_t arena_offset;    /* arenaBaseOffset, derived (go_spans.c) */
+    struct go_arena *arenas;
+    size_t narenas;
+    struct go_span *spans;    /* in-use and manual spans, sorted by start */
+    size_t nspans;
+    uint64_t sweepgen;
+    /* walk totals */
+    uint64_t objects, object_bytes, free_slots, free_slot_bytes, free_pages_bytes, unswept;
+    uint64_t inuse_span_bytes, manual_span_bytes;
+    /* pclntab */
+    uint64_t text, ftab, pclntable, funcnametab;
+    struct go_func *funcs;
+    size_t nfuncs;
+    /* goroutines and memstats */
+    struct go_g *gs;
+    size_t ngs;
+    struct go_stat stats[GO_NSTATS];
+    size_t nstats;
+    int64_t status_value[8];  /* go_goroutines.c: the _G* constants, -1 if absent */
+    uint64_t class_size[GO_MAX_CLASSES];
+};
+
+/* go_layout.c: fill w->L; 0, or -1 after a problem naming what is missing. */
+int go_layout_load(struct go_walk *w);
+
+/* go_mem.c */
+int go_mem_open(struct go_walk *w);
+void go_mem_close(struct go_walk *w);
+int go_read(const struct go_walk *w, uint64_t addr, void *buf, size_t len);
+int go_u64(const struct go_walk *w, uint64_t addr, uint64_t *v);
+/* A little-endian unsigned field of 1, 2, 4 or 8 bytes at addr + off. */
+int go_field(const struct go_walk *w, uint64_t addr, int64_t off, unsigned size, uint64_t *v);
+/* Unsigned little-endian of size bytes from a local copy. */
+uint64_t go_get(const uint8_t *buf, int64_t off, unsigned size);
+
+/* go_spans.c */
+int go_spans_walk(struct go_walk *w);
+const struct go_span *go_span_of(const struct go_walk *w, uint64_t addr);
+/* Pointer words of the object at addr (size bytes, an object the walk
+ * reported): bit i of mask is word i.  1 if mask is precise, 0 if the
+ * caller should scan conservatively.  Thread-safe (read-only). */
+int go_pointer_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
+
+/* go_pclntab.c */
+int go_pclntab_load(struct go_walk *w);
+/* The name of the function holding pc into buf; 0, or -1 if unknown. */
+int go_func_name(const struct go_walk *w, uint64_t pc, char *buf, size_t len);
+
+/* go_goroutines.c */
+int go_goroutines_load(struct go_walk *w);
+const char *go_status_name(const struct go_walk *w, uint32_t status);
+/* The wait reason's text ("chan receive"); "" for none. */
+void go_wait_reason(const struct go_walk *w, uint8_t reason, char *buf, size_t len);
+
+/* go_memstats.c */
+int go_memstats_compute(struct go_walk *w);
+
+#endif

@@ -1,0 +1,402 @@
+/*
+ * go_spans.c — the Go heap proper: arenas, spans and the objects in them,
+ * and the heap bitmap that says which words of an object are pointers.
+ *
+ * Arenas.  The heap is made of 64 MiB arenas (heapArenaBytes), each with a
+ * heapArena of metadata kept outside the heap: spans[] (the mspan of every
+ * page) and, in Go 1.19, bitmap[] (2 bits per heap word).  mheap_.arenas is
+ * a two-level array of heapArena pointers indexed by arena number, and
+ * mheap_.allArenas lists the numbers in use.  An arena's address is
+ * number * heapArenaBytes + arenaBaseOffset; Go's DWARF does not carry
+ * arenaBaseOffset, so it is derived instead: the in-use span s must appear
+ * in spans[] of its own arena's heapArena at its page index, which is true
+ * for exactly one offset.  The derivation is checked, not assumed: no
+ * matching arena means no walk.
+ *
+ * Spans.  mheap_.allspans lists every mspan ever made.  state says what it
+ * is: mSpanInUse (a heap span: nelems slots of elemsize bytes; spanclass>>1
+ * is the size class, 0 for one large object, and spanclass&1 "noscan": no
+ * pointers inside), mSpanManual (goroutine stacks and other manually
+ * managed memory), mSpanDead (recycled; ignored).
+ *
+ * Objects.  Slot i of an in-use span is allocated when i < freeindex (the
+ * allocator hands out slots in order and never goes back below freeindex
+ * until the next sweep) or allocBits bit i is set.  Sweeping replaces
+ * allocBits with the mark bits of the last GC, so after a sweep allocBits
+ * is the authority — which is the state after runtime.GC() returns, since
+ * it sweeps every span.  A span still unswept (sweepgen == mheap sweepgen
+ * - 2, or - 1 while being swept) has the allocBits of the cycle before: its
+ * unmarked objects are garbage the sweeper has not reclaimed yet.  They are
+ * reported as used, as ReadMemStats counts them (HeapAlloc includes them),
+ * and the number of such spans is the fact go.unswept_spans.
+ *
+ * Free memory.  Free slots of in-use spans are free objects; pages of an
+ * arena in no span are free page runs ("idle" in MemStats terms; released
+ * to the OS or not, the page states of the snapshot say) and are reported
+ * as free objects as well, one per run, except the never-used tail of the
+ * current arena (mheap_.curArena).
+ *
+ * Regions.  In-use spans and free runs are claimed as "go-heap" regions.
+ * Manual spans hold goroutine stacks, which are roots: when the pipeline
+ * takes the goroutines as roots (c->root), they are claimed too; otherwise
+ * they are left unclaimed, and the indexer scans them as anonymous memory
+ * (conservatively, the dead part below each goroutine's SP included).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap/go_int.h"
+
+#define READ_BATCH 512 /* allspans pointers read at once */
+
+static int by_start(const void *a, const void *b)
+{
+    const struct go_span *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int by_base(const void *a, const void *b)
+{
+    const struct go_arena *x = a, *y = b;
+    return x->base < y->base ? -1 : x->base > y->base;
+}
+
+/* The heapArena pointer of arena number ri, or 0. */
+static uint64_t arena_meta(const struct go_walk *w, uint64_t ri)
+{
+    const struct go_layout *L = &w->L;
+    uint64_t l1 = L->l1_bits ? ri >> L->l2_bits : 0, l2 = ri & ((1ull << L->l2_bits) - 1);
+    uint64_t l2arr, meta;
+    if (l1 >> L->l1_bits)
+        return 0;
+    if (go_u64(w, L->mheap + (uint64_t)L->h_arenas + l1 * 8, &l2arr) || !l2arr ||
+        go_u64(w, l2arr + l2 * 8, &meta))
+        return 0;
+    return meta;
+}
+
+static int push_span(struct go_walk *w, const struct go_span *s, size_t *cap)
+{
+    if (w->nspans == *cap) {
+        size_t n = *cap ? 2 * *cap : 1024;
+        struct go_span *v = realloc(w->spans, n * sizeof *v);
+        if (!v)
+            return -1;
+        w->spans = v;
+        *cap = n;
+    }
+    w->spans[w->nspans++] = *s;
+    return 0;
+}
+
+/* Decode every live span of allspans.  -1 only on out-of-memory. */
+static int read_spans(struct go_walk *w)
+{
+    const struct go_layout *L = &w->L;
+    struct heap_ctx *c = w->c;
+    uint64_t arr, len, sg;
+    size_t cap = 0;
+    if (go_u64(w, L->mheap + (uint64_t)L->h_allspans, &arr) ||
+        go_u64(w, L->mheap + (uint64_t)L->h_allspans + 8, &len) ||
+        go_field(w, L->mheap, L->h_sweepgen, 4, &sg)) {
+        c->problem(c, L->mheap, "go: mheap_ was not captured");
+        return 0;
+    }
+    w->sweepgen = sg;
+    if (len > GO_MAX_SPANS) {
+        c->problem(c, arr, "go: mheap_.allspans has %llu entries; reading the first %u",
+                   (unsigned long long)len, GO_MAX_SPANS);
+        len = GO_MAX_SPANS;
+    }
+    uint8_t *sb = malloc(L->span_size);
+    uint64_t ptrs[READ_BATCH];
+    if (!sb)
+        return -1;
+    for (uint64_t i = 0; i < len; i += READ_BATCH) {
+        size_t n = len - i < READ_BATCH ? (size_t)(len - i) : READ_BATCH;
+        if (go_read(w, arr + i * 8, ptrs, n * 8)) {
+            c->problem(c, arr + i * 8, "go: allspans[%llu..] not captured", (unsigned long long)i);
+            continue;
+        }
+        for (size_t k = 0; k < n; k++) {
+            if (!ptrs[k] || go_read(w, ptrs[k], sb, L->span_size))
+                continue;
+            uint64_t state = go_get(sb, L->s_state, 1);
+            if (state != L->span_inuse && state != L->span_manual)
+                continue;
+            struct go_span s = {.mspan = ptrs[k], .state = state == L->span_inuse ? 1 : 2};
+            uint64_t npages = go_get(sb, L->s_npages, 8);
+            s.start = go_get(sb, L->s_start, 8);
+            s.elemsize = go_get(sb, L->s_elemsize, 8);
+            uint64_t nelems = go_get(sb, L->s_nelems, 8);
+            s.spanclass = (uint8_t)go_get(sb, L->s_spanclass, 1);
+            uint64_t ssg = go_get(sb, L->s_sweepgen, 4);
+            s.unswept = s.state == 1 && (uint32_t)(ssg + 2) == (uint32_t)sg ? 1 :
+                        s.state == 1 && (uint32_t)(ssg + 1) == (uint32_t)sg ? 1 : 0;
+            if (npages == 0 || npages > (1ull << 36) / L->page_size || (s.start & (L->page_size - 1)) ||
+                s.start + npages * L->page_size < s.start) {
+                c->problem(c, ptrs[k], "go: span at 0x%llx has %llu pages: not believable, skipped",
+                           (unsigned long long)s.start, (unsigned long long)npages);
+                continue;
+            }
+            s.end = s.start + npages * L->page_size;
+            if (s.state == 1 && (s.elemsize == 0 || nelems == 0 || nelems > (s.end - s.start) / s.elemsize)) {
+                c->problem(c, ptrs[k], "go: span at 0x%llx: %llu slots of %llu bytes do not fit its %llu pages",
+                           (unsigned long long)s.start, (unsigned long long)nelems,
+                           (unsigned long long)s.elemsize, (unsigned long long)npages);
+                continue;
+            }
+            s.nelems = (uint32_t)nelems;
+            if (push_span(w, &s, &cap)) {
+                free(sb);
+                return -1;
+            }
+        }
+    }
+    free(sb);
+    qsort(w->spans, w->nspans, sizeof *w->spans, by_start);
+    /* allspans never lists a live span twice, nor do live spans overlap */
+    size_t o = 0;
+    for (size_t i = 0; i < w->nspans; i++) {
+        if (o && w->spans[i].start < w->spans[o - 1].end) {
+            c->problem(c, w->spans[i].mspan, "go: span at 0x%llx overlaps the span at 0x%llx; skipped",
+                       (unsigned long long)w->spans[i].start, (unsigned long long)w->spans[o - 1].start);
+            continue;
+        }
+        w->spans[o++] = w->spans[i];
+    }
+    w->nspans = o;
+    return 0;
+}
+
+/* Arenas from allArenas, their bases from the derived arenaBaseOffset. */
+static int read_arenas(struct go_walk *w)
+{
+    const struct go_layout *L = &w->L;
+    struct heap_ctx *c = w->c;
+    uint64_t arr, len;
+    if (go_u64(w, L->mheap + (uint64_t)L->h_allarenas, &arr) ||
+        go_u64(w, L->mheap + (uint64_t)L->h_allarenas + 8, &len))
+        return 0;
+    if (len > GO_MAX_ARENAS) {
+        c->problem(c, arr, "go: %llu arenas listed; reading %u", (unsigned long long)len, GO_MAX_ARENAS);
+        len = GO_MAX_ARENAS;
+    }
+    uint64_t *idx = len ? malloc(len * 8) : NULL;
+    if (len && !idx)
+        return -1;
+    if (len && go_read(w, arr, idx, len * 8)) {
+        c->problem(c, arr, "go: mheap_.allArenas not captured");
+        free(idx);
+        return 0;
+    }
+    if (!(w->arenas = calloc(len ? len : 1, sizeof *w->arenas))) {
+        free(idx);
+        return -1;
+    }
+    /* derive arenaBaseOffset from the first in-use span (see the top) */
+    int found = 0;
+    for (size_t si = 0; si < w->nspans && !found && si < 64; si++) {
+        const struct go_span *s = &w->spans[si];
+        uint64_t base = s->start & ~(L->arena_bytes - 1);
+        for (uint64_t i = 0; i < len && !found; i++) {
+            uint64_t meta = arena_meta(w, idx[i]), sp;
+            if (meta && !go_u64(w, meta + (uint64_t)L->ha_spans + (s->start - base) / L->page_size * 8, &sp) &&
+                sp == s->mspan) {
+                w->arena_offset = base - idx[i] * L->arena_bytes;
+                found = 1;
+            }
+        }
+    }
+    if (!found && w->nspans) {
+        c->problem(c, 0, "go: no arena's span table holds the heap's spans: arenaBaseOffset cannot be derived");
+        free(idx);
+        return 0;
+    }
+    for (uint64_t i = 0; i < len; i++) {
+        uint64_t meta = arena_meta(w, idx[i]);
+        if (!meta) {
+            c->problem(c, 0, "go: arena %llu has no heapArena", (unsigned long long)idx[i]);
+            continue;
+        }
+        w->arenas[w->narenas++] = (struct go_arena){idx[i] * L->arena_bytes + w->arena_offset, meta};
+    }
+    free(idx);
+    qsort(w->arenas, w->narenas, sizeof *w->arenas, by_base);
+    return 0;
+}
+
+static const struct go_arena *arena_of(const struct go_walk *w, uint64_t a)
+{
+    size_t lo = 0, hi = w->narenas;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        if (w->arenas[m].base + w->L.arena_bytes <= a)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo < w->narenas && w->arenas[lo].base <= a ? &w->arenas[lo] : NULL;
+}
+
+const struct go_span *go_span_of(const struct go_walk *w, uint64_t a)
+{
+    size_t lo = 0, hi = w->nspans;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        if (w->spans[m].end <= a)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo < w->nspans && w->spans[lo].start <= a ? &w->spans[lo] : NULL;
+}
+
+static void report_free(struct go_walk *w, uint64_t a, uint64_t b)
+{
+    if (a >= b)
+        return;
+    struct heap_object o = {.addr = a, .size = b - a, .chunk = a, .chunk_size = b - a, .state = OBJ_FREE,
+                            .where = WHERE_GO_SPAN};
+    w->c->object(w->c, &o);
+    w->free_pages_bytes += b - a;
+}
+
+static void region(struct go_walk *w, uint64_t a, uint64_t b)
+{
+    struct heap_region r = {.start = a, .end = b, .kind = "go-heap"};
+    if (a < b)
+        w->c->region(w->c, &r);
+}
+
+/* The objects of one in-use span. */
+static int span_objects(struct go_walk *w, struct go_span *s, uint8_t **bits, size_t *bitcap)
+{
+    const struct go_layout *L = &w->L;
+    struct heap_ctx *c = w->c;
+    uint64_t freeindex, ab;
+    size_t nb = (s->nelems + 7) / 8;
+    if (go_field(w, s->mspan, L->s_freeindex, 8, &freeindex) || go_field(w, s->mspan, L->s_allocbits, 8, &ab))
+        return 0;
+    if (nb > *bitcap) {
+        uint8_t *v = realloc(*bits, nb);
+        if (!v)
+            return -1;
+        *bits = v;
+        *bitcap = nb;
+    }
+    if (go_read(w, ab, *bits, nb)) {
+        c->problem(c, s->mspan, "go: allocBits of the span at 0x%llx not captured; its slots below freeindex "
+                   "only are counted", (unsigned long long)s->start);
+        memset(*bits, 0, nb);
+    }
+    if (freeindex > s->nelems)
+        freeindex = s->nelems;
+    for (uint32_t i = 0; i < s->nelems; i++) {
+        int used = i < freeindex || ((*bits)[i / 8] >> (i % 8) & 1);
+        uint64_t a = s->start + (uint64_t)i * s->elemsize;
+        struct heap_object o = {.addr = a, .size = s->elemsize, .chunk = a, .chunk_size = s->elemsize,
+                                .state = used ? OBJ_USED : OBJ_FREE, .where = WHERE_GO_SPAN};
+        c->object(c, &o);
+        if (used) {
+            s->allocated++;
+            w->objects++;
+            w->object_bytes += s->elemsize;
+        } else {
+            w->free_slots++;
+            w->free_slot_bytes += s->elemsize;
+        }
+    }
+    return 0;
+}
+
+int go_spans_walk(struct go_walk *w)
+{
+    const struct go_layout *L = &w->L;
+    if (read_spans(w) || read_arenas(w))
+        return -1;
+    uint8_t *bits = NULL;
+    size_t bitcap = 0;
+    for (size_t i = 0; i < w->nspans; i++) {
+        struct go_span *s = &w->spans[i];
+        if (s->state == 2) {
+            w->manual_span_bytes += s->end - s->start;
+            continue;
+        }
+        w->inuse_span_bytes += s->end - s->start;
+        w->unswept += s->unswept;
+        if (span_objects(w, s, &bits, &bitcap)) {
+            free(bits);
+            return -1;
+        }
+    }
+    free(bits);
+
+    /* free page runs and regions, arena by arena */
+    uint64_t cur_base = 0, cur_end = 0;
+    go_u64(w, L->mheap + (uint64_t)L->h_curarena, &cur_base);
+    go_u64(w, L->mheap + (uint64_t)L->h_curarena + 8, &cur_end);
+    for (size_t ai = 0; ai < w->narenas; ai++) {
+        uint64_t lo = w->arenas[ai].base, hi = lo + L->arena_bytes;
+        if (cur_base >= lo && cur_base < hi && cur_end >= cur_base)
+            hi = cur_base; /* the rest was never handed out */
+        uint64_t pos = lo, reg = lo;
+        const struct go_span *s = go_span_of(w, lo);
+        size_t k = s ? (size_t)(s - w->spans) : 0;
+        if (!s) /* first span starting at or after lo */
+            while (k < w->nspans && w->spans[k].end <= lo)
+                k++;
+        for (; k < w->nspans && w->spans[k].start < hi; k++) {
+            const struct go_span *sp = &w->spans[k];
+            if (sp->start > pos)
+                report_free(w, pos, sp->start);
+            if (sp->state == 2 && !w->c->root) { /* a manual span ends a region (see the top) */
+                region(w, reg, sp->start);
+                reg = sp->end;
+            }
+            pos = sp->end;
+        }
+        if (pos < hi)
+            report_free(w, pos, hi);
+        if (pos > hi)
+            hi = pos; /* a large span running into the next arena */
+        region(w, reg, hi > reg ? hi : reg);
+    }
+    return 0;
+}
+
+int go_pointer_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords)
+{
+    const struct go_span *s = go_span_of(w, addr);
+    size_t nw = size / 8;
+    if (!s || s->state != 1 || nw > maskwords * 64)
+        return 0;
+    memset(mask, 0, (nw + 63) / 64 * 8);
+    if (s->spanclass & 1)
+        return 1; /* noscan: no pointers at all */
+    const struct go_arena *ar = NULL;
+    const uint8_t *bm = NULL;
+    uint64_t bmlen = 0, first = 0;
+    for (size_t i = 0; i < nw; i++) {
+        uint64_t a = addr + i * 8;
+        if (!ar || a - ar->base >= w->L.arena_bytes) {
+            if (!(ar = arena_of(w, a)))
+                return 0;
+            first = (a - ar->base) / 32;
+            bmlen = w->L.bitmap_bytes - first;
+            uint64_t want = (nw - i + 3) / 4 + 1;
+            if (bmlen > want)
+                bmlen = want;
+            bm = hs_ptr(w->c->snap, ar->meta + (uint64_t)w->L.ha_bitmap + first, bmlen);
+            if (!bm)
+                return 0; /* bitmap not captured: let the caller be conservative */
+        }
+        uint64_t wi = (a - ar->base) / 8;
+        unsigned bits = bm[wi / 4 - first] >> (wi % 4);
+        if (!(bits & 0x10))
+            break; /* dead: no more pointers in this object */
+        if (bits & 1)
+            mask[i / 64] |= 1ull << (i % 64);
+    }
+    return 1;
+}

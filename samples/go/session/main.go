@@ -1,0 +1,198 @@
+// session — the Go sample behind tests/t4000..t4300 (heapsnap's Go walker).
+//
+// It builds a heap whose contents the tests know: a global map cache of
+// *Session, a slice of Record structs, some strings; optionally N goroutines
+// parked on a channel receive (a goroutine leak) and a large heap that is
+// allocated, dropped and collected (free spans not yet returned to the OS).
+// Then it collects garbage, reads runtime.ReadMemStats() and writes those
+// figures and the addresses of known objects to the report file (argv[1]),
+// followed by "ready", and waits.  On SIGUSR1 the cache grows by exactly
+// `grow` sessions and the report gets "grown N" and a fresh set of figures.
+//
+// After ReadMemStats the program must stay quiet so that the snapshot shows
+// the same heap: the report is formatted into a buffer allocated up front
+// with strconv.Append* (no allocation) and written with os.File.Write.
+//
+//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [release]
+package main
+
+import (
+	"os"
+	"os/signal"
+	"reflect"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+)
+
+type Session struct {
+	ID    int64
+	User  string
+	Data  []byte
+	Peer  *Session
+	Score float64
+}
+
+type Record struct {
+	Key   string
+	Value int64
+	Owner *Session
+}
+
+var (
+	cache   = map[string]*Session{}
+	records []Record
+	known   *Session
+	banner  string
+	parked  chan int
+	nextID  int64
+)
+
+func addSessions(n int) {
+	for i := 0; i < n; i++ {
+		nextID++
+		s := &Session{ID: nextID, User: "user-" + strconv.FormatInt(nextID, 10), Data: make([]byte, 48)}
+		s.Data[0] = byte(nextID)
+		if known != nil {
+			s.Peer = known
+		}
+		cache["s"+strconv.FormatInt(nextID, 10)] = s
+		if known == nil {
+			known = s
+		}
+	}
+}
+
+// waiter blocks forever on a receive: the leaked goroutines.
+func waiter(ch chan int) {
+	<-ch
+}
+
+// churn allocates and drops mib MiB in 1 MiB blocks, touching every page
+// so that they are resident.
+func churn(mib int) {
+	blocks := make([][]byte, mib)
+	for i := range blocks {
+		b := make([]byte, 1<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = byte(i + 1)
+		}
+		blocks[i] = b
+	}
+	runtime.KeepAlive(blocks)
+}
+
+func appendKV(buf []byte, k string, v uint64) []byte {
+	buf = append(buf, k...)
+	buf = append(buf, ' ')
+	buf = strconv.AppendUint(buf, v, 10)
+	return append(buf, '\n')
+}
+
+func appendAddr(buf []byte, k string, p unsafe.Pointer) []byte {
+	buf = append(buf, k...)
+	buf = append(buf, " 0x"...)
+	buf = strconv.AppendUint(buf, uint64(uintptr(p)), 16)
+	return append(buf, '\n')
+}
+
+// report collects, reads MemStats and writes everything with no allocation
+// after ReadMemStats.
+func report(f *os.File, buf []byte, ms *runtime.MemStats, release bool, head string) {
+	if release {
+		debug.FreeOSMemory()
+	} else {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(ms)
+	buf = buf[:0]
+	buf = append(buf, head...)
+	buf = appendKV(buf, "HeapObjects", ms.HeapObjects)
+	buf = appendKV(buf, "HeapAlloc", ms.HeapAlloc)
+	buf = appendKV(buf, "HeapInuse", ms.HeapInuse)
+	buf = appendKV(buf, "HeapIdle", ms.HeapIdle)
+	buf = appendKV(buf, "HeapReleased", ms.HeapReleased)
+	buf = appendKV(buf, "HeapSys", ms.HeapSys)
+	buf = appendKV(buf, "StackInuse", ms.StackInuse)
+	buf = appendKV(buf, "StackSys", ms.StackSys)
+	buf = appendKV(buf, "MSpanInuse", ms.MSpanInuse)
+	buf = appendKV(buf, "Sys", ms.Sys)
+	buf = appendKV(buf, "NumGC", uint64(ms.NumGC))
+	buf = appendKV(buf, "NextGC", ms.NextGC)
+	buf = appendKV(buf, "Sessions", uint64(len(cache)))
+	buf = appendAddr(buf, "known", unsafe.Pointer(known))
+	buf = appendAddr(buf, "records", unsafe.Pointer(&records[0]))
+	buf = appendAddr(buf, "banner", unsafe.Pointer((*reflect.StringHeader)(unsafe.Pointer(&banner)).Data))
+	buf = append(buf, "ready\n"...)
+	f.Write(buf)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		os.Stderr.WriteString("usage: go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [release]\n")
+		os.Exit(2)
+	}
+	nsess, grow, ngo, big, release := 1000, 100, 0, 0, false
+	for _, a := range os.Args[2:] {
+		k, v, _ := strings.Cut(a, "=")
+		n, _ := strconv.Atoi(v)
+		switch k {
+		case "sessions":
+			nsess = n
+		case "grow":
+			grow = n
+		case "goroutines":
+			ngo = n
+		case "bigfree":
+			big = n
+		case "release":
+			release = true
+		}
+	}
+	addSessions(nsess)
+	records = make([]Record, 500)
+	for i := range records {
+		records[i] = Record{Key: "record-" + strconv.Itoa(i), Value: int64(i)}
+		if i%2 == 0 {
+			records[i].Owner = known
+		}
+	}
+	banner = strings.Repeat("heapsnap-go-banner ", 8)
+	parked = make(chan int)
+	for i := 0; i < ngo; i++ {
+		go waiter(parked)
+	}
+	if big > 0 {
+		churn(big)
+	}
+	// let the goroutines reach their receive before anything is measured
+	for i := 0; i < 1000 && runtime.NumGoroutine() < ngo+1; i++ {
+		runtime.Gosched()
+	}
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
+	f, err := os.OpenFile(os.Args[1], os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0644)
+	if err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		os.Exit(1)
+	}
+	buf := make([]byte, 0, 64<<10)
+	var ms runtime.MemStats
+	report(f, buf, &ms, release, "")
+	grown := 0
+	head := make([]byte, 0, 64)
+	for s := range sig {
+		if s != syscall.SIGUSR1 {
+			os.Exit(0)
+		}
+		addSessions(grow)
+		grown++
+		head = append(head[:0], "grown "...)
+		head = strconv.AppendInt(head, int64(grown), 10)
+		head = append(head, '\n')
+		report(f, buf, &ms, release, string(head))
+	}
+}
