@@ -104,8 +104,8 @@ static char *get_str(struct dec *d, struct hs_cur *c, const char *what)
     }
     const uint8_t *p = hs_cur_take(c, n);
     if (!p) {
-        bad(d, "%s: string of %u bytes at record offset %zu runs past the end of the record",
-            what, n, at);
+        bad(d, "%s: string of %u bytes at record offset %zu runs past the end of the record", what,
+            n, at);
         return NULL;
     }
     if (memchr(p, 0, n)) {
@@ -156,27 +156,25 @@ static int get_count(struct dec *d, struct hs_cur *c, uint32_t *count, size_t mi
         return bad(d, "payload of %zu bytes is shorter than its %u-byte header", c->len,
                    HSL_META_HDR_LEN);
     if (*count > hs_cur_left(c) / min_rec)
-        return bad(d, "count %u is more than the %zu bytes left can hold", *count,
-                   hs_cur_left(c));
+        return bad(d, "count %u is more than the %zu bytes left can hold", *count, hs_cur_left(c));
     return 0;
 }
 
 /* The smallest record of each kind: length word + fixed fields + empty
  * strings. */
-#define MIN_PROCESS  (4 + 4 + 2 + 2 + 4 + 4 + 8 + 3 * 4 + 4 + 4)
-#define MIN_MAPPING  (4 + 4 * 8 + 3 * 4 + 4 + 9 * 8 + 4)
-#define MIN_MODULE   (4 + 4 + 2 * 8 + 3 * 4)
-#define MIN_THREAD   (4 + 4 + 1 + HSL_THREAD_NAME + 2 * 8 + 4 + HS_NREGS * 8)
-#define MIN_STATS    (4 + 7 * 8 + 3 * 4)
-#define MIN_FAILURE  (4 + 2 * 8 + 4 + 4)
+#define MIN_PROCESS (4 + 4 + 2 + 2 + 4 + 4 + 8 + 3 * 4 + 4 + 4)
+#define MIN_MAPPING (4 + 4 * 8 + 3 * 4 + 4 + 9 * 8 + 4)
+#define MIN_MODULE (4 + 4 + 2 * 8 + 3 * 4)
+#define MIN_THREAD (4 + 4 + 1 + HSL_THREAD_NAME + 2 * 8 + 4 + HS_NREGS * 8)
+#define MIN_STATS (4 + 7 * 8 + 3 * 4)
+#define MIN_FAILURE (4 + 2 * 8 + 4 + 4)
 
 static int next_record(struct dec *d, struct hs_cur *c, struct hs_cur *rec, const char *what,
                        uint32_t i)
 {
     size_t at = c->pos;
     if (hs_cur_record(c, rec) < 0)
-        return bad(d, "%s %u at payload offset %zu: record length runs past the end", what, i,
-                   at);
+        return bad(d, "%s %u at payload offset %zu: record length runs past the end", what, i, at);
     return 0;
 }
 

@@ -44,7 +44,10 @@ void hs_buf_bytes(struct hs_buf *b, const void *p, size_t n)
         memcpy(d, p, n);
 }
 
-void hs_buf_u8(struct hs_buf *b, uint8_t v) { hs_buf_bytes(b, &v, 1); }
+void hs_buf_u8(struct hs_buf *b, uint8_t v)
+{
+    hs_buf_bytes(b, &v, 1);
+}
 
 void hs_buf_u16(struct hs_buf *b, uint16_t v)
 {

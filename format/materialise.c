@@ -106,8 +106,10 @@ static int place_all(struct walk *w, struct place_job *jobs, size_t n)
     for (size_t i = 0; i < n; i++)
         bytes += jobs[i].b->body_raw;
     if (bytes > hs_reader_max_data) {
-        hs_set_err(w->err, "%s: the memory blocks hold %llu bytes of data, more than the %zu this "
-                "reader may materialise", w->name, (unsigned long long)bytes, hs_reader_max_data);
+        hs_set_err(w->err,
+                   "%s: the memory blocks hold %llu bytes of data, more than the %zu this "
+                   "reader may materialise",
+                   w->name, (unsigned long long)bytes, hs_reader_max_data);
         return -1;
     }
     const char *t = getenv("HSNAP_READER_THREADS");
@@ -158,9 +160,11 @@ int hs_build_ranges(struct walk *w)
         if (p && b->seq == p->seq) {
             if (b->block_no != p->block_no + 1 || b->addr != sp[n - 1].end ||
                 b->page_size != p->page_size || b->flags != p->flags) {
-                hs_sec_err(w, "block %u of range %u does not continue block %u at 0x%llx "
-                        "(section %zu)", b->block_no, b->seq, p->block_no,
-                        (unsigned long long)sp[n - 1].end, p->secno);
+                hs_sec_err(w,
+                           "block %u of range %u does not continue block %u at 0x%llx "
+                           "(section %zu)",
+                           b->block_no, b->seq, p->block_no, (unsigned long long)sp[n - 1].end,
+                           p->secno);
                 goto out;
             }
             sp[n - 1].n++;
@@ -169,7 +173,7 @@ int hs_build_ranges(struct walk *w)
         }
         if (b->block_no != 0 || (p && b->seq < p->seq)) {
             hs_sec_err(w, "block %u of range %u, but the range's previous block is missing",
-                    b->block_no, b->seq);
+                       b->block_no, b->seq);
             goto out;
         }
         sp[n++] = (struct span){i, 1, b->addr, bend};
@@ -182,7 +186,7 @@ int hs_build_ranges(struct walk *w)
         total += sp[i].end - sp[i].start;
         if (total > HSL_MEM_TOTAL_MAX || total < sp[i].end - sp[i].start) {
             hs_set_err(w->err, "%s: the memory blocks describe more than %llu bytes in all",
-                    w->name, (unsigned long long)HSL_MEM_TOTAL_MAX);
+                       w->name, (unsigned long long)HSL_MEM_TOTAL_MAX);
             goto out;
         }
     }
@@ -193,9 +197,9 @@ int hs_build_ranges(struct walk *w)
             w->secno = b->secno;
             w->off = b->off;
             hs_sec_err(w, "memory 0x%llx-0x%llx overlaps 0x%llx-0x%llx (section %zu)",
-                    (unsigned long long)sp[i].start, (unsigned long long)sp[i].end,
-                    (unsigned long long)sp[i - 1].start, (unsigned long long)sp[i - 1].end,
-                    w->blocks[sp[i - 1].first].secno);
+                       (unsigned long long)sp[i].start, (unsigned long long)sp[i].end,
+                       (unsigned long long)sp[i - 1].start, (unsigned long long)sp[i - 1].end,
+                       w->blocks[sp[i - 1].first].secno);
             goto out;
         }
     }
@@ -218,8 +222,8 @@ int hs_build_ranges(struct walk *w)
         st->states = malloc((size_t)npages);
         if (!st->states || bytes > SIZE_MAX) {
             hs_set_err(w->err, "%s: out of memory for the %llu page states of 0x%llx-0x%llx",
-                    w->name, (unsigned long long)npages, (unsigned long long)sp[i].start,
-                    (unsigned long long)sp[i].end);
+                       w->name, (unsigned long long)npages, (unsigned long long)sp[i].start,
+                       (unsigned long long)sp[i].end);
             goto out;
         }
         st->r.page_state = st->states;
@@ -228,8 +232,8 @@ int hs_build_ranges(struct walk *w)
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
             if (m == MAP_FAILED) {
                 hs_set_err(w->err, "%s: cannot map %llu bytes for memory 0x%llx-0x%llx: %s",
-                        w->name, (unsigned long long)bytes, (unsigned long long)sp[i].start,
-                        (unsigned long long)sp[i].end, strerror(errno));
+                           w->name, (unsigned long long)bytes, (unsigned long long)sp[i].start,
+                           (unsigned long long)sp[i].end, strerror(errno));
                 goto out;
             }
             st->map = m;

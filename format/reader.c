@@ -40,7 +40,7 @@ int hs_sec_err(struct walk *w, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     hs_set_err(w->err, "%s: section %zu (%s) at offset %llu: %s", w->name, w->secno,
-            hs_section_name(w->type), (unsigned long long)w->off, what);
+               hs_section_name(w->type), (unsigned long long)w->off, what);
     return -1;
 }
 
@@ -77,13 +77,13 @@ static int push_sec(struct walk *w, uint32_t type, uint32_t flags, uint64_t stor
     return 0;
 }
 
-int hs_unzstd_with(struct walk *w, ZSTD_DCtx *dctx, void *dst, size_t raw,
-                       const uint8_t *src, size_t n)
+int hs_unzstd_with(struct walk *w, ZSTD_DCtx *dctx, void *dst, size_t raw, const uint8_t *src,
+                   size_t n)
 {
     size_t r = ZSTD_decompressDCtx(dctx, dst, raw, src, n);
     if (ZSTD_isError(r))
         return w ? hs_sec_err(w, "zstd: %s (payload of %zu bytes, %zu expected out)",
-                           ZSTD_getErrorName(r), n, raw)
+                              ZSTD_getErrorName(r), n, raw)
                  : -1;
     if (r != raw)
         return w ? hs_sec_err(w, "decompressed to %zu bytes; the header says %zu", r, raw) : -1;
@@ -117,7 +117,7 @@ static int metadata(struct walk *w, const uint8_t *pay, uint64_t stored, uint64_
         return hs_sec_err(w, "plain length %u; metadata sections have none", plain);
     if (raw > HSL_META_MAX)
         return hs_sec_err(w, "raw length %llu is more than the %u a metadata section may have",
-                       (unsigned long long)raw, HSL_META_MAX);
+                          (unsigned long long)raw, HSL_META_MAX);
     if ((w->type == HS_SEC_PROCESS && s->have_process) ||
         (w->type == HS_SEC_STATS && s->have_stats))
         return hs_sec_err(w, "a second %s section", hs_section_name(w->type));
@@ -147,9 +147,10 @@ static int memory(struct walk *w, const uint8_t *pay, uint64_t stored, uint64_t 
                   uint32_t plain)
 {
     if (plain < HSL_MEM_HDR_LEN || plain > stored)
-        return hs_sec_err(w, "plain length %u is not a memory block header (%u bytes + states) "
+        return hs_sec_err(w,
+                          "plain length %u is not a memory block header (%u bytes + states) "
                           "within the %llu-byte payload",
-                       plain, HSL_MEM_HDR_LEN, (unsigned long long)stored);
+                          plain, HSL_MEM_HDR_LEN, (unsigned long long)stored);
     struct block b = {0};
     b.addr = hs_ld64(pay);
     b.page_size = hs_ld32(pay + 8);
@@ -163,24 +164,24 @@ static int memory(struct walk *w, const uint8_t *pay, uint64_t stored, uint64_t 
     if (b.page_size < HSL_PAGE_MIN || b.page_size > HSL_PAGE_MAX ||
         (b.page_size & (b.page_size - 1)))
         return hs_sec_err(w, "page size %u is not a power of two in [%u, %u]", b.page_size,
-                       HSL_PAGE_MIN, HSL_PAGE_MAX);
+                          HSL_PAGE_MIN, HSL_PAGE_MAX);
     if (b.npages == 0 || b.npages > HS_BLOCK_PAGES)
         return hs_sec_err(w, "%u pages; a block holds 1 to %u", b.npages, HS_BLOCK_PAGES);
     if (b.flags & ~HSL_MEM_FLAGS_KNOWN)
         return hs_sec_err(w, "unknown memory flags 0x%x", b.flags);
     if ((uint64_t)b.npages * b.page_size > UINT64_MAX - b.addr) /* end must fit in a u64 */
         return hs_sec_err(w, "block at 0x%llx runs past the end of the address space",
-                       (unsigned long long)b.addr);
+                          (unsigned long long)b.addr);
     if (plain != HSL_MEM_HDR_LEN + b.npages)
         return hs_sec_err(w, "plain length %u; %u pages need %u", plain, b.npages,
-                       HSL_MEM_HDR_LEN + b.npages);
+                          HSL_MEM_HDR_LEN + b.npages);
     b.states = pay + HSL_MEM_HDR_LEN;
     uint32_t ndata = 0;
     for (uint32_t i = 0; i < b.npages; i++) {
         if (b.states[i] > HS_PAGE_UNREADABLE)
             return hs_sec_err(w, "page %u (0x%llx) has invalid state %u", i,
-                           (unsigned long long)(b.addr + (uint64_t)i * b.page_size),
-                           b.states[i]);
+                              (unsigned long long)(b.addr + (uint64_t)i * b.page_size),
+                              b.states[i]);
         ndata += b.states[i] == HS_PAGE_DATA;
     }
     if (ndata != b.ndata)
@@ -188,8 +189,8 @@ static int memory(struct walk *w, const uint8_t *pay, uint64_t stored, uint64_t 
     b.body_raw = (size_t)ndata * b.page_size;
     if (raw != plain + (uint64_t)b.body_raw)
         return hs_sec_err(w, "raw length %llu; %u data pages of %u bytes need %llu",
-                       (unsigned long long)raw, ndata, b.page_size,
-                       (unsigned long long)(plain + (uint64_t)b.body_raw));
+                          (unsigned long long)raw, ndata, b.page_size,
+                          (unsigned long long)(plain + (uint64_t)b.body_raw));
     b.body = pay + plain;
     b.body_len = (size_t)(stored - plain);
     b.zstd = zstd;
@@ -231,7 +232,7 @@ static int unknown(struct walk *w, const uint8_t *pay, uint64_t stored, uint64_t
         return 0;
     if (plain > stored)
         return hs_sec_err(w, "plain length %u is more than the payload (%llu)", plain,
-                       (unsigned long long)stored);
+                          (unsigned long long)stored);
     if (raw < plain || raw - plain > HSL_META_MAX)
         return 0;
     uint8_t *d = scratch(w, (size_t)(raw - plain));
@@ -248,7 +249,7 @@ static int index_and_footer(struct walk *w, const uint8_t *pay, uint64_t stored,
         return hs_sec_err(w, "the index is never compressed and has no plain part");
     if (raw < HSL_INDEX_HDR_LEN)
         return hs_sec_err(w, "%llu bytes is shorter than the index header",
-                       (unsigned long long)raw);
+                          (unsigned long long)raw);
     uint32_t count = hs_ld32(pay);
     if (count != (raw - HSL_INDEX_HDR_LEN) / HSL_INDEX_ENT_LEN ||
         (raw - HSL_INDEX_HDR_LEN) % HSL_INDEX_ENT_LEN)
@@ -260,10 +261,11 @@ static int index_and_footer(struct walk *w, const uint8_t *pay, uint64_t stored,
         const struct sec_ent *x = &w->secs[i];
         if (hs_ld32(e) != x->type || hs_ld32(e + 4) != x->flags || hs_ld64(e + 8) != x->offset ||
             hs_ld64(e + 16) != x->stored || hs_ld64(e + 24) != x->raw)
-            return hs_sec_err(w, "entry %u (type %u at offset %llu) does not match section %u "
+            return hs_sec_err(w,
+                              "entry %u (type %u at offset %llu) does not match section %u "
                               "(type %u at offset %llu)",
-                           i, hs_ld32(e), (unsigned long long)hs_ld64(e + 8), i + 1, x->type,
-                           (unsigned long long)x->offset);
+                              i, hs_ld32(e), (unsigned long long)hs_ld64(e + 8), i + 1, x->type,
+                              (unsigned long long)x->offset);
     }
     uint64_t foot = w->off + HSL_SEC_HDR_LEN + stored;
     size_t left = w->len - (size_t)foot;
@@ -273,24 +275,27 @@ static int index_and_footer(struct walk *w, const uint8_t *pay, uint64_t stored,
     const uint8_t *f = w->buf + foot;
     if (memcmp(f + 16, HSL_END_MAGIC, 8)) {
         hs_set_err(w->err, "%s: footer at offset %llu: bad end magic", w->name,
-                (unsigned long long)foot);
+                   (unsigned long long)foot);
         return -1;
     }
     uint32_t crc = hs_crc32c(hs_crc32c(0, f, 12), f + 16, 8);
     if (crc != hs_ld32(f + 12)) {
-        hs_set_err(w->err, "%s: footer at offset %llu: checksum mismatch (stored 0x%08x, computed "
-                "0x%08x)", w->name, (unsigned long long)foot, hs_ld32(f + 12), crc);
+        hs_set_err(w->err,
+                   "%s: footer at offset %llu: checksum mismatch (stored 0x%08x, computed "
+                   "0x%08x)",
+                   w->name, (unsigned long long)foot, hs_ld32(f + 12), crc);
         return -1;
     }
     if (hs_ld64(f) != w->off) {
-        hs_set_err(w->err, "%s: footer at offset %llu: points at the index at %llu, but it is at %llu",
-                w->name, (unsigned long long)foot, (unsigned long long)hs_ld64(f),
-                (unsigned long long)w->off);
+        hs_set_err(w->err,
+                   "%s: footer at offset %llu: points at the index at %llu, but it is at %llu",
+                   w->name, (unsigned long long)foot, (unsigned long long)hs_ld64(f),
+                   (unsigned long long)w->off);
         return -1;
     }
     if (left > HSL_FOOTER_LEN) {
         hs_set_err(w->err, "%s: %zu bytes of garbage after the footer at offset %llu", w->name,
-                left - HSL_FOOTER_LEN, (unsigned long long)foot);
+                   left - HSL_FOOTER_LEN, (unsigned long long)foot);
         return -1;
     }
     if (w->log)
@@ -314,8 +319,10 @@ static int file_header(struct walk *w, size_t *hlen)
     }
     unsigned major = hs_ld16(b + 8), minor = hs_ld16(b + 10);
     if (major > HS_VERSION_MAJOR) {
-        hs_set_err(w->err, "%s: format version %u.%u is newer than this heapsnap understands (%u.x); "
-                "upgrade heapsnap", w->name, major, minor, HS_VERSION_MAJOR);
+        hs_set_err(w->err,
+                   "%s: format version %u.%u is newer than this heapsnap understands (%u.x); "
+                   "upgrade heapsnap",
+                   w->name, major, minor, HS_VERSION_MAJOR);
         return -1;
     }
     if (major < 1) {
@@ -324,19 +331,23 @@ static int file_header(struct walk *w, size_t *hlen)
     }
     uint32_t len = hs_ld32(b + 12);
     if (len < HSL_FILE_HDR_LEN || len > HSL_FILE_HDR_MAX || len % 4) {
-        hs_set_err(w->err, "%s: file header at offset 0: header length %u is not a multiple of 4 "
-                "in [%u, %u]", w->name, len, HSL_FILE_HDR_LEN, HSL_FILE_HDR_MAX);
+        hs_set_err(w->err,
+                   "%s: file header at offset 0: header length %u is not a multiple of 4 "
+                   "in [%u, %u]",
+                   w->name, len, HSL_FILE_HDR_LEN, HSL_FILE_HDR_MAX);
         return -1;
     }
     if (len > n) {
         hs_set_err(w->err, "%s: truncated at offset %zu: inside the %u-byte file header", w->name,
-                n, len);
+                   n, len);
         return -1;
     }
     uint32_t crc = hs_crc32c(0, b, len - 4);
     if (crc != hs_ld32(b + len - 4)) {
-        hs_set_err(w->err, "%s: file header at offset 0: checksum mismatch (stored 0x%08x, "
-                "computed 0x%08x)", w->name, hs_ld32(b + len - 4), crc);
+        hs_set_err(w->err,
+                   "%s: file header at offset 0: checksum mismatch (stored 0x%08x, "
+                   "computed 0x%08x)",
+                   w->name, hs_ld32(b + len - 4), crc);
         return -1;
     }
     w->s->minor = minor;
@@ -363,8 +374,7 @@ static int walk_sections(struct walk *w)
         w->type = 0;
         size_t left = w->len - off;
         if (left == 0)
-            return truncated(w, "the file ends after section %zu, before the index",
-                             w->secno - 1);
+            return truncated(w, "the file ends after section %zu, before the index", w->secno - 1);
         if (left < HSL_SEC_HDR_LEN)
             return truncated(w, "section %zu at offset %zu has %zu of its %u header bytes",
                              w->secno, off, left, HSL_SEC_HDR_LEN);
@@ -374,30 +384,35 @@ static int walk_sections(struct walk *w)
             return hs_sec_err(w, "no section magic (found 0x%08x)", hs_ld32(h));
         if (hcrc != hs_ld32(h + 36))
             return hs_sec_err(w, "header checksum mismatch (stored 0x%08x, computed 0x%08x)",
-                           hs_ld32(h + 36), hcrc);
+                              hs_ld32(h + 36), hcrc);
         w->type = hs_ld32(h + 4);
         uint32_t flags = hs_ld32(h + 8), plain = hs_ld32(h + 12);
         uint64_t stored = hs_ld64(h + 16), raw = hs_ld64(h + 24);
         if (stored > left - HSL_SEC_HDR_LEN)
-            return truncated(w, "section %zu (%s) at offset %zu has %zu of its %llu payload "
-                             "bytes", w->secno, hs_section_name(w->type), off,
-                             left - HSL_SEC_HDR_LEN, (unsigned long long)stored);
+            return truncated(w,
+                             "section %zu (%s) at offset %zu has %zu of its %llu payload "
+                             "bytes",
+                             w->secno, hs_section_name(w->type), off, left - HSL_SEC_HDR_LEN,
+                             (unsigned long long)stored);
         const uint8_t *pay = h + HSL_SEC_HDR_LEN;
         uint32_t crc = hs_crc32c(0, pay, (size_t)stored);
         if (crc != hs_ld32(h + 32))
             return hs_sec_err(w, "payload checksum mismatch (stored 0x%08x, computed 0x%08x)",
-                           hs_ld32(h + 32), crc);
+                              hs_ld32(h + 32), crc);
         int known = w->type >= HS_SEC_PROCESS && w->type <= HS_SEC_INDEX;
         if (known && (flags & ~HSL_SF_KNOWN))
             return hs_sec_err(w, "unknown section flags 0x%x", flags);
         int zstd = (flags & HSL_SF_ZSTD) != 0;
         if (known && !zstd && stored != raw)
-            return hs_sec_err(w, "uncompressed, but stored length %llu differs from raw length %llu",
-                           (unsigned long long)stored, (unsigned long long)raw);
+            return hs_sec_err(w,
+                              "uncompressed, but stored length %llu differs from raw length %llu",
+                              (unsigned long long)stored, (unsigned long long)raw);
         if (w->log)
-            fprintf(w->log, "section %zu at offset %zu: %s (type %u), %llu bytes stored, %llu raw%s, "
-                    "checksums ok\n", w->secno, off, hs_section_name(w->type), w->type,
-                    (unsigned long long)stored, (unsigned long long)raw, zstd ? ", zstd" : "");
+            fprintf(w->log,
+                    "section %zu at offset %zu: %s (type %u), %llu bytes stored, %llu raw%s, "
+                    "checksums ok\n",
+                    w->secno, off, hs_section_name(w->type), w->type, (unsigned long long)stored,
+                    (unsigned long long)raw, zstd ? ", zstd" : "");
         int r;
         switch (w->type) {
         case HS_SEC_INDEX: return index_and_footer(w, pay, stored, raw, zstd, plain);
@@ -421,8 +436,14 @@ struct hs_snapshot *hs_parse(const uint8_t *buf, size_t len, const char *name, u
                              int verify, FILE *log, struct hs_error *err)
 {
     struct hs_snapshot *s = calloc(1, sizeof *s);
-    struct walk w = {.buf = buf, .len = len, .name = name, .flags = flags, .verify = verify,
-                     .log = log, .err = err, .s = s};
+    struct walk w = {.buf = buf,
+                     .len = len,
+                     .name = name,
+                     .flags = flags,
+                     .verify = verify,
+                     .log = log,
+                     .err = err,
+                     .s = s};
     if (!s || !(s->path = strdup(name))) {
         hs_set_err(err, "%s: out of memory", name);
         free(s);
@@ -463,8 +484,8 @@ struct hs_snapshot *hs_open(const char *path, unsigned flags, struct hs_error *e
     int mapped;
     if (hs_load(path, &buf, &len, &mapped, err) < 0)
         return NULL;
-    struct hs_snapshot *s = hs_parse(buf, len, strcmp(path, "-") ? path : "(stdin)", flags, 0,
-                                     NULL, err);
+    struct hs_snapshot *s =
+        hs_parse(buf, len, strcmp(path, "-") ? path : "(stdin)", flags, 0, NULL, err);
     hs_unload(buf, len, mapped);
     return s;
 }

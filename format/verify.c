@@ -13,9 +13,7 @@
 #include "hsnap.h"
 #include "snapshot.h"
 
-
-int hs_verify_memory(const void *buf, size_t len, const char *name, FILE *log,
-                     struct hs_error *err)
+int hs_verify_memory(const void *buf, size_t len, const char *name, FILE *log, struct hs_error *err)
 {
     struct hs_snapshot *s = hs_parse(buf, len, name ? name : "(memory)", 0, 1, log, err);
     if (!s)

@@ -108,12 +108,14 @@ static void compress_block(struct block_job *j, int level)
 static int emit_block(struct hs_writer *w, struct block_job *j)
 {
     if (j->zerr == (size_t)-1)
-        return hs_writer_fail(w, "memory block at 0x%llx: out of memory", (unsigned long long)j->addr);
+        return hs_writer_fail(w, "memory block at 0x%llx: out of memory",
+                              (unsigned long long)j->addr);
     if (j->zerr)
         return hs_writer_fail(w, "memory block at 0x%llx: zstd: %s", (unsigned long long)j->addr,
-                    ZSTD_getErrorName(j->zerr));
+                              ZSTD_getErrorName(j->zerr));
     return hs_writer_emit_section(w, HS_SEC_MEMORY, j->compressed ? HSL_SF_ZSTD : 0, j->prefix,
-                        j->prefix_len, j->body, j->body_len, j->prefix_len + j->body_raw, j->crc);
+                                  j->prefix_len, j->body, j->body_len, j->prefix_len + j->body_raw,
+                                  j->crc);
 }
 
 static void *helper_main(void *arg)
@@ -202,18 +204,20 @@ int hs_write_memory(struct hs_writer *w, uint64_t addr, uint32_t page_size, uint
         return -1;
     if (page_size < HSL_PAGE_MIN || page_size > HSL_PAGE_MAX || (page_size & (page_size - 1)))
         return hs_writer_fail(w, "memory at 0x%llx: page size %u is not a power of two in [%u, %u]",
-                    (unsigned long long)addr, page_size, HSL_PAGE_MIN, HSL_PAGE_MAX);
+                              (unsigned long long)addr, page_size, HSL_PAGE_MIN, HSL_PAGE_MAX);
     if (flags & ~HSL_MEM_FLAGS_KNOWN)
-        return hs_writer_fail(w, "memory at 0x%llx: unknown flags 0x%x", (unsigned long long)addr, flags);
+        return hs_writer_fail(w, "memory at 0x%llx: unknown flags 0x%x", (unsigned long long)addr,
+                              flags);
     if (npages == 0)
         return 0;
     if (npages > (UINT64_MAX - addr) / page_size)
-        return hs_writer_fail(w, "memory at 0x%llx: %llu pages run past the end of the address space",
-                    (unsigned long long)addr, (unsigned long long)npages);
+        return hs_writer_fail(w,
+                              "memory at 0x%llx: %llu pages run past the end of the address space",
+                              (unsigned long long)addr, (unsigned long long)npages);
     for (uint64_t i = 0; i < npages; i++)
         if (page_state[i] > HS_PAGE_UNREADABLE)
             return hs_writer_fail(w, "memory at 0x%llx: page %llu has invalid state %u",
-                        (unsigned long long)addr, (unsigned long long)i, page_state[i]);
+                                  (unsigned long long)addr, (unsigned long long)i, page_state[i]);
     uint32_t seq = w->range_seq++;
     const uint8_t *d = data;
     uint64_t done = 0, block_no = 0;
@@ -226,7 +230,8 @@ int hs_write_memory(struct hs_writer *w, uint64_t addr, uint32_t page_size, uint
             struct block_job *j = &w->job[k];
             uint64_t n = npages - done < HS_BLOCK_PAGES ? npages - done : HS_BLOCK_PAGES;
             if (block_no > UINT32_MAX)
-                return hs_writer_fail(w, "memory at 0x%llx: too many blocks", (unsigned long long)addr);
+                return hs_writer_fail(w, "memory at 0x%llx: too many blocks",
+                                      (unsigned long long)addr);
             j->addr = addr + done * page_size;
             j->page_size = page_size;
             j->npages = (uint32_t)n;

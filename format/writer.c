@@ -43,10 +43,11 @@ static int write_all(struct hs_writer *w, const uint8_t *p, size_t n)
             if (errno == EINTR)
                 continue;
             return hs_writer_fail(w, "write at offset %llu: %s", (unsigned long long)w->off,
-                        strerror(errno));
+                                  strerror(errno));
         }
         if (r == 0)
-            return hs_writer_fail(w, "write at offset %llu: wrote nothing", (unsigned long long)w->off);
+            return hs_writer_fail(w, "write at offset %llu: wrote nothing",
+                                  (unsigned long long)w->off);
         p += r;
         n -= (size_t)r;
     }
@@ -84,8 +85,8 @@ static int emit(struct hs_writer *w, const void *p, size_t n)
 }
 
 int hs_writer_emit_section(struct hs_writer *w, uint32_t type, uint32_t flags, const void *plain,
-                        size_t plain_len, const void *body, size_t body_len, uint64_t raw_len,
-                        uint32_t crc)
+                           size_t plain_len, const void *body, size_t body_len, uint64_t raw_len,
+                           uint32_t crc)
 {
     if (w->failed)
         return -1;
@@ -134,7 +135,8 @@ static int emit_whole(struct hs_writer *w, uint32_t type, const void *payload, s
         }
         size_t r = ZSTD_compressCCtx(w->cctx, w->zbuf, w->zcap, payload, len, w->level);
         if (ZSTD_isError(r))
-            return hs_writer_fail(w, "%s section: zstd: %s", hs_section_name(type), ZSTD_getErrorName(r));
+            return hs_writer_fail(w, "%s section: zstd: %s", hs_section_name(type),
+                                  ZSTD_getErrorName(r));
         if (r < len) {
             body = w->zbuf;
             body_len = r;
@@ -142,7 +144,7 @@ static int emit_whole(struct hs_writer *w, uint32_t type, const void *payload, s
         }
     }
     return hs_writer_emit_section(w, type, flags, NULL, 0, body, body_len, len,
-                        hs_crc32c(0, body, body_len));
+                                  hs_crc32c(0, body, body_len));
 }
 
 /* ------------------------------------------------------------- open */
@@ -196,13 +198,14 @@ static int emit_meta(struct hs_writer *w, uint32_t type, struct hs_buf *b)
 {
     int r;
     if (b->failed == 2)
-        r = hs_writer_fail(w, "%s section: a string or blob longer than the %u bytes a reader accepts",
-                 hs_section_name(type), HSL_STR_MAX);
+        r = hs_writer_fail(w,
+                           "%s section: a string or blob longer than the %u bytes a reader accepts",
+                           hs_section_name(type), HSL_STR_MAX);
     else if (b->failed)
         r = hs_writer_fail(w, "%s section: out of memory", hs_section_name(type));
     else if (b->len > HSL_META_MAX)
         r = hs_writer_fail(w, "%s section: %zu bytes is more than a reader accepts (%u)",
-                 hs_section_name(type), b->len, HSL_META_MAX);
+                           hs_section_name(type), b->len, HSL_META_MAX);
     else
         r = emit_whole(w, type, b->p, b->len, 1);
     hs_buf_free(b);
@@ -292,8 +295,8 @@ int hs_write_modules(struct hs_writer *w, const struct hs_module *m, size_t n)
         const struct hs_module *x = &m[i];
         if (x->build_id_len > sizeof x->build_id) {
             hs_buf_free(&b);
-            return hs_writer_fail(w, "module %zu: build_id_len %u is more than %zu", i, x->build_id_len,
-                        sizeof x->build_id);
+            return hs_writer_fail(w, "module %zu: build_id_len %u is more than %zu", i,
+                                  x->build_id_len, sizeof x->build_id);
         }
         size_t mk = hs_buf_begin(&b);
         hs_buf_str(&b, x->path, HSL_STR_MAX);
@@ -413,7 +416,7 @@ int hs_writer_finish(struct hs_writer *w, struct hs_error *err)
             hs_writer_fail(w, "no process section was written (hs_write_process)");
         else
             hs_writer_emit_section(w, HS_SEC_INDEX, 0, NULL, 0, b.p, b.len, b.len,
-                         hs_crc32c(0, b.p, b.len));
+                                   hs_crc32c(0, b.p, b.len));
         hs_buf_free(&b);
         uint8_t f[HSL_FOOTER_LEN];
         hs_st64(f, index_off);
