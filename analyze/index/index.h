@@ -6,7 +6,8 @@
  *            --objtab: objects sorted by address, ids 1..n in that order
  *            --roots:  data, stack, register, tls, anon (ids -n..-1)
  *            --refs:   every word of every root and live object that points
- *                      into a live object
+ *                      into a live object (on a second thread, refqueue.h,
+ *                      while the main thread inserts)
  *            --db/load: one transaction into OUT.tmp-PID, indexes, rename
  *
  * The database appears under its final name only when complete: on any
