@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"path", cmd_path, "the shortest (or with --all, independent) paths from roots to an object"},
     {"diff", cmd_diff, "what changed between snapshots: new and deleted objects, who holds the growth"},
     {"rss", cmd_rss, "where resident memory goes: mappings, heap use, free memory, and what to do"},
+    {"goroutines", cmd_goroutines, "a Go program's goroutines grouped by start function and wait reason"},
 };
 
 static void usage(FILE *f)
