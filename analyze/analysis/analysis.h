@@ -12,10 +12,11 @@
  *   retainers.c  the largest retainers: objects, types (MAT's rule), roots
  *   diff.c       matching objects across snapshots; tables diff_types,
  *                diff_objects
- *   rss.c        where resident memory goes; rss_glibc.c the glibc advice
  *   show.c       shared printing: names of roots and groups, object bytes,
  *                the field/offset of one reference
  *   keymap.c     a uint64 -> uint32 hash map for grouping
+ *   session.c    (session.h) the options and opening every command shares
+ *   rss.c        (rss.h) where RSS goes; rss_glibc.c the glibc levers
  *
  * Node numbering, shared by everything here and by graph/graph.h:
  *
