@@ -55,6 +55,15 @@ struct pipeline {
     int oom;
     struct db_load *load;
     uint64_t nrefs;
+    /* The allocator that walked the heap, for its optional hooks
+     * (allocator.h): extra roots, pointer maps, tables of its own. */
+    const struct allocator *alloc;
+    struct heap_ctx ctx;
+    struct heap_root *xroots;
+    size_t nxroots;
+    sqlite3 *db;
+    sqlite3_stmt *trow;   /* INSERT into the allocator table being filled */
+    char tname[64];
 };
 
 static void add_warning(struct pipeline *p, uint64_t addr, const char *source, const char *msg)
@@ -167,18 +176,115 @@ static void on_progress(void *u, uint64_t done, uint64_t total)
         cli_progress("scanning references", done, total);
 }
 
+/* ---- the allocator's optional hooks (allocator.h) */
+
+static void on_root(struct heap_ctx *c, const struct heap_root *r)
+{
+    struct pipeline *p = c->user;
+    if (p->oom)
+        return;
+    struct heap_root *v = realloc(p->xroots, (p->nxroots + 1) * sizeof *v);
+    if (!v) {
+        p->oom = 1;
+        return;
+    }
+    p->xroots = v;
+    v[p->nxroots] = *r;
+    if (r->name && !(v[p->nxroots].name = strdup(r->name))) {
+        p->oom = 1;
+        return;
+    }
+    p->nxroots++;
+}
+
+static int sql_name_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s && s[n]; n++)
+        if (!((s[n] >= 'a' && s[n] <= 'z') || s[n] == '_' || (n && s[n] >= '0' && s[n] <= '9')))
+            return 0;
+    return n > 0 && n < 64;
+}
+
+/* CREATE TABLE name (...) and prepare its INSERT; the walker names both. */
+static int on_table(struct heap_ctx *c, const char *name, const struct heap_column *cols, size_t ncols)
+{
+    struct pipeline *p = c->user;
+    sqlite3_finalize(p->trow);
+    p->trow = NULL;
+    p->tname[0] = 0;
+    if (!sql_name_ok(name) || ncols == 0 || ncols > 64)
+        return -1;
+    char sql[4096], ins[1024];
+    int n = snprintf(sql, sizeof sql, "CREATE TABLE %s (", name);
+    int m = snprintf(ins, sizeof ins, "INSERT INTO %s VALUES (", name);
+    for (size_t i = 0; i < ncols; i++) {
+        if (!sql_name_ok(cols[i].name) || !cols[i].decl || strpbrk(cols[i].decl, ";()'\""))
+            return -1;
+        n += snprintf(sql + n, sizeof sql - (size_t)n, "%s%s %s", i ? ", " : "", cols[i].name, cols[i].decl);
+        m += snprintf(ins + m, sizeof ins - (size_t)m, "%s?", i ? ", " : "");
+        if (n >= (int)sizeof sql - 2 || m >= (int)sizeof ins - 2)
+            return -1;
+    }
+    snprintf(sql + n, sizeof sql - (size_t)n, ")");
+    snprintf(ins + m, sizeof ins - (size_t)m, ")");
+    if (sqlite3_exec(p->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(p->db, ins, -1, &p->trow, NULL) != SQLITE_OK)
+        return -1;
+    snprintf(p->tname, sizeof p->tname, "%s", name);
+    return 0;
+}
+
+static int on_row(struct heap_ctx *c, const char *name, const struct heap_value *v, size_t ncols)
+{
+    struct pipeline *p = c->user;
+    if (!p->trow || strcmp(name, p->tname) || (int)ncols != sqlite3_bind_parameter_count(p->trow))
+        return -1;
+    for (size_t i = 0; i < ncols; i++) {
+        int k = (int)i + 1;
+        switch (v[i].kind) {
+        case HV_INT: sqlite3_bind_int64(p->trow, k, v[i].i); break;
+        case HV_REAL: sqlite3_bind_double(p->trow, k, v[i].d); break;
+        case HV_TEXT: sqlite3_bind_text(p->trow, k, v[i].s ? v[i].s : "", -1, SQLITE_TRANSIENT); break;
+        default: sqlite3_bind_null(p->trow, k); break;
+        }
+    }
+    int rc = sqlite3_step(p->trow) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(p->trow);
+    return rc;
+}
+
+/* The allocator's own tables, inside the load's transaction.  A failure is
+ * a warning: the heap's database is still whole without them. */
+static void allocator_tables(struct pipeline *p)
+{
+    if (!p->alloc || !p->alloc->tables || !p->ctx.walker)
+        return;
+    p->ctx.table = on_table;
+    p->ctx.row = on_row;
+    if (p->alloc->tables(&p->ctx))
+        add_warning(p, 0, "index", p->db && sqlite3_errmsg(p->db) ? sqlite3_errmsg(p->db) :
+                    "the allocator's own tables could not be written");
+    sqlite3_finalize(p->trow);
+    p->trow = NULL;
+}
+
 /* Run the first allocator that recognises the snapshot.  Returns its name. */
 static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, struct dbg *d)
 {
-    struct heap_ctx ctx = {.snap = s, .dbg = d, .user = p, .object = on_object, .region = on_region,
-                           .fact = on_fact, .problem = on_problem};
+    p->ctx = (struct heap_ctx){.snap = s, .dbg = d, .user = p, .object = on_object, .region = on_region,
+                               .fact = on_fact, .problem = on_problem, .keep_state = 1, .root = on_root};
+    struct heap_ctx *ctx = &p->ctx;
     for (size_t i = 0; allocators[i]; i++) {
         const struct allocator *a = allocators[i];
         p->source = a->name;
-        if (!a->detect(&ctx))
+        if (!a->detect(ctx))
             continue;
-        if (a->walk(&ctx) != 0)
+        p->alloc = a;
+        if (a->walk(ctx) != 0)
             add_warning(p, 0, a->name, "the allocator was detected but its heap could not be walked");
+        else if (a->roots)
+            a->roots(ctx);
         return a->name;
     }
     add_warning(p, 0, "index", "no known allocator found: the database has roots but no objects");
@@ -223,6 +329,7 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     for (size_t i = 0; i < p->nfacts; i++)
         if (db_load_fact(l, p->facts[i].key, p->facts[i].value))
             return -1;
+    allocator_tables(p);
     /* the scan runs beside the object and root inserts (refqueue.h) */
     struct refq *q = refq_start(s, &p->objs, rs);
     int rc = 0;
@@ -268,6 +375,12 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
 
 static void pipeline_free(struct pipeline *p)
 {
+    if (p->alloc && p->alloc->release && p->ctx.walker)
+        p->alloc->release(&p->ctx);
+    for (size_t i = 0; i < p->nxroots; i++)
+        free((char *)p->xroots[i].name);
+    free(p->xroots);
+    sqlite3_finalize(p->trow);
     objtab_free(&p->objs);
     for (size_t i = 0; i < p->nregions; i++)
         free((char *)p->regions[i].kind);
@@ -325,11 +438,15 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     const char *heap = walk_heap(&p, s, d);
     phase("walk heap");
     if (p.oom || objtab_finish(&p.objs, on_dropped, &p) || p.oom ||
-        roots_collect(&rs, s, d, p.regions, p.nregions)) {
+        roots_collect(&rs, s, d, p.regions, p.nregions) || roots_add_extra(&rs, p.xroots, p.nxroots)) {
         snprintf(err, errlen, "%s: out of memory", opt->snapshot);
         goto out;
     }
     phase("objects, roots");
+    if (p.alloc && p.alloc->pointer_words && p.ctx.walker) {
+        p.objs.pointer_words = p.alloc->pointer_words;
+        p.objs.walker = p.ctx.walker;
+    }
 
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", opt->output, (long)getpid());
     unlink(tmp);
@@ -339,6 +456,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     char lerr[512];
+    p.db = db;
     if (!(p.load = db_load_begin(db, lerr, sizeof lerr))) {
         snprintf(err, errlen, "%s: %s", tmp, lerr);
         goto out;

@@ -57,6 +57,10 @@ struct objtab {
     size_t nsegs;
     uint32_t *buckets;
     size_t nused, nfree;
+    /* The allocator's precise pointer maps, when it has them (allocator.h,
+     * pointer_words); NULL: every object is scanned conservatively. */
+    int (*pointer_words)(const void *walker, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
+    const void *walker;
 };
 
 /* Append one object; -1 on out-of-memory or more than 2^32-2 objects. */

@@ -6,9 +6,15 @@
  * remembered because consecutive objects almost always share it, and a word
  * is rejected by one subtraction and compare unless it falls between the
  * lowest and highest object address; only then does it cost a lookup.
+ *
+ * An allocator that knows which words of an object are pointers (Go's heap
+ * bitmap; objtab.pointer_words) has its objects scanned by that map
+ * instead: only the marked words are read, and an object with none (a
+ * noscan span) costs nothing.  Roots are always scanned conservatively.
  */
 #include "index/refs.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct scan {
@@ -85,6 +91,44 @@ static int scan_span(struct scan *sc, int64_t src, uint64_t base, uint64_t len)
     return 0;
 }
 
+/* An object whose allocator said which words can hold pointers (bit i of
+ * mask: the word at base + 8 i); only those are read. */
+static int scan_masked(struct scan *sc, int64_t src, uint64_t base, uint64_t size, const uint64_t *mask)
+{
+    uint64_t nw = size / 8;
+    for (uint64_t k = 0; k < (nw + 63) / 64; k++)
+        for (uint64_t m = mask[k]; m; m &= m - 1) {
+            uint64_t a = base + 8 * (64 * k + (uint64_t)__builtin_ctzll(m));
+            const struct hs_mem_range *r = range_from(sc, a);
+            if (!r || r->start > a || a + 8 > r->end || !r->data)
+                continue;
+            int rc = scan_words(sc, src, base, r->data + (a - r->start), a, a + 8);
+            if (rc)
+                return rc;
+        }
+    return 0;
+}
+
+/* Scan object i: precisely when the allocator has its pointer map. */
+static int scan_object(struct scan *sc, size_t i, uint64_t **mask, size_t *maskcap)
+{
+    const struct obj *o = &sc->t->v[i];
+    const struct objtab *t = sc->t;
+    if (t->pointer_words && o->size >= 8) {
+        size_t need = (size_t)((o->size / 8 + 63) / 64);
+        if (need > *maskcap) {
+            uint64_t *m = realloc(*mask, need * sizeof *m);
+            if (m) {
+                *mask = m;
+                *maskcap = need;
+            }
+        }
+        if (need <= *maskcap && t->pointer_words(t->walker, o->addr, o->size, *mask, *maskcap))
+            return scan_masked(sc, (int64_t)i + 1, o->addr, o->size, *mask);
+    }
+    return scan_span(sc, (int64_t)i + 1, o->addr, o->size);
+}
+
 int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct rootset *rs,
               const struct ref_sink *sink)
 {
@@ -102,15 +146,20 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
         if (rc)
             return rc;
     }
+    uint64_t *mask = NULL;
+    size_t maskcap = 0;
     for (size_t i = 0; i < t->n; i++) {
         if ((i & 0xffff) == 0 && sink->progress)
             sink->progress(sink->user, i, t->n);
         const struct obj *o = &t->v[i];
         if (o->state != OBJ_USED)
             continue;
-        if ((rc = scan_span(&sc, (int64_t)i + 1, o->addr, o->size)))
+        if ((rc = scan_object(&sc, i, &mask, &maskcap))) {
+            free(mask);
             return rc;
+        }
     }
+    free(mask);
     if (sink->progress)
         sink->progress(sink->user, t->n, t->n);
     return 0;

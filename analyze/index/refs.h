@@ -4,7 +4,8 @@
  * in-use object becomes a reference (src, offset, dst, interior).
  *
  * The scan is conservative, as a leak checker must be: any word that looks
- * like a pointer is one.  It goes in key order — roots by ascending id
+ * like a pointer is one.  (Objects of an allocator with precise pointer maps — objtab.pointer_words,
+ * Go's heap bitmap — have only their pointer words read.)  It goes in key order — roots by ascending id
  * (-n .. -1), then objects by ascending id, offsets ascending within each —
  * so the database can take the rows as they come with no sort.  Nothing is
  * buffered: each reference goes straight to the sink.

@@ -345,6 +345,17 @@ out:
     return rc;
 }
 
+int roots_add_extra(struct rootset *rs, const struct heap_root *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct root x = {.kind = ROOT_STACK, .thread = r[i].thread, .module = -1, .addr = r[i].addr,
+                         .size = r[i].size};
+        if (r[i].size && push_root(rs, &x, r[i].name))
+            return -1;
+    }
+    return 0;
+}
+
 void roots_free(struct rootset *rs)
 {
     for (size_t i = 0; i < rs->n; i++)

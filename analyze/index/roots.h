@@ -64,6 +64,12 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
                   const struct heap_region *regions, size_t nregions);
 void roots_free(struct rootset *rs);
 
+/* Append the allocator's extra roots (allocator.h: heap_root, e.g. goroutine
+ * stacks inside the Go heap) as 'stack' roots, after roots_collect().  They
+ * lie in the allocator's own regions, which no other root covers.  0 or -1
+ * on out-of-memory. */
+int roots_add_extra(struct rootset *rs, const struct heap_root *r, size_t n);
+
 const char *root_kind_name(unsigned kind);
 
 static inline int64_t root_id(const struct rootset *rs, size_t i)
