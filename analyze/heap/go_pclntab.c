@@ -29,16 +29,23 @@ int go_pclntab_load(struct go_walk *w)
     if (go_u64(w, md + (uint64_t)L->md_pcheader, &ph) || go_field(w, ph, L->ph_magic, 4, &magic) ||
         go_field(w, ph, L->ph_nfunc, 8, &nfunc))
         return -1;
-    if (magic != 0xfffffff0 && magic != 0xfffffff1) {
-        w->c->problem(w->c, ph, "go: pclntab magic 0x%llx is not a layout this walker knows",
-                      (unsigned long long)magic);
-        return -1;
-    }
+    uint64_t textstart = 0;
     if (go_u64(w, md + (uint64_t)L->md_ftab, &w->ftab) || go_u64(w, md + (uint64_t)L->md_ftab_len, &n) ||
         go_u64(w, md + (uint64_t)L->md_pclntable, &w->pclntable) ||
         go_u64(w, md + (uint64_t)L->md_funcnametab, &w->funcnametab) ||
-        go_u64(w, md + (uint64_t)L->md_text, &w->text))
+        go_u64(w, md + (uint64_t)L->md_text, &w->text) || go_field(w, ph, L->ph_textstart, 8, &textstart))
         return -1;
+    /* The pclntab usually comes from the file (go_mem.c), and a Go binary
+     * has no GNU build-id to match it by: the header must agree with the
+     * moduledata the snapshot holds, or the file is another build. */
+    if ((magic != 0xfffffff0 && magic != 0xfffffff1) || textstart != w->text) {
+        w->c->problem(w->c, ph, "go: the pclntab (magic 0x%llx, text 0x%llx) does not match the process's "
+                      "moduledata (text 0x%llx): the executable on disk is another build; function names and "
+                      "wait reasons are not read from it", (unsigned long long)magic,
+                      (unsigned long long)textstart, (unsigned long long)w->text);
+        go_mem_close(w);
+        return -1;
+    }
     if (n < 2 || n > GO_MAX_FUNCS || n != nfunc + 1) {
         w->c->problem(w->c, w->ftab, "go: ftab has %llu entries for %llu functions", (unsigned long long)n,
                       (unsigned long long)nfunc);

@@ -66,9 +66,11 @@ func addSessions(n int) {
 	}
 }
 
-// waiter blocks forever on a receive: the leaked goroutines.
-func waiter(ch chan int) {
-	<-ch
+// waiter blocks forever on a receive: the leaked goroutines.  It takes no
+// arguments so that it is the goroutine's start function (a `go f(x)` is
+// started through a compiler-made closure).
+func waiter() {
+	<-parked
 }
 
 // churn allocates and drops mib MiB in 1 MiB blocks, touching every page
@@ -163,7 +165,7 @@ func main() {
 	banner = strings.Repeat("heapsnap-go-banner ", 8)
 	parked = make(chan int)
 	for i := 0; i < ngo; i++ {
-		go waiter(parked)
+		go waiter()
 	}
 	if big > 0 {
 		churn(big)
