@@ -227,7 +227,9 @@ static void fill_page(uint8_t *p, size_t r, uint64_t i)
     uint64_t x = (r + 1) * 0x9E3779B97F4A7C15ull ^ (i + 1) * 0xBF58476D1CE4E5B9ull;
     for (size_t o = 0; o < PAGE; o += 8) {
         uint64_t v;
-        if (i % 3 == 0 && ranges != ranges_small) { /* incompressible */
+        /* Incompressible: every third page, or in the small variant all of
+         * range B, so that its block is stored uncompressed. */
+        if (ranges == ranges_small ? r == 1 : i % 3 == 0) {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
