@@ -1,0 +1,79 @@
+/*
+ * decode.h — values in captured memory, read through their types: printed
+ * the way gdb's `print` prints them (for `heapsnap show`), and picked out
+ * by field path (for `show --json` and the SQL function field()).
+ *
+ * Memory and names come through a small interface so that this file needs
+ * neither the snapshot nor the database: show.c and fn_field.c read bytes
+ * with the SQL function mem() and name pointers from the objects and
+ * symbols tables.
+ */
+#ifndef HEAPSNAP_TYPES_DECODE_H
+#define HEAPSNAP_TYPES_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "types/types.h"
+
+/* A growable string. */
+struct tybuf {
+    char *s;
+    size_t n, cap;
+    int oom;
+};
+void tybuf_add(struct tybuf *b, const char *s, size_t n);
+void tybuf_printf(struct tybuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tybuf_free(struct tybuf *b);
+
+struct ty_env {
+    /* Copy len bytes at addr; 0, or -1 if not captured. */
+    int (*read)(void *u, uint64_t addr, void *buf, size_t len);
+    /* What a pointer value points at, for " <...>" after it: a symbol as
+     * gdb writes it ("g_table", "g_items+8") into sym, and/or a heap object
+     * ("obj 12: struct session") into obj; either left "" if none. */
+    void (*name)(void *u, uint64_t ptr, char *sym, size_t symlen, char *obj, size_t objlen);
+    void *u;
+};
+
+/*
+ * Format the value of `type` whose bytes are bytes[0..len) (the value lives
+ * at addr in the target) into b, as gdb prints it with its default settings
+ * (print elements 200, repeats 10, print symbol on), e.g.
+ *   {id = 7, user = "alice", '\000' <repeats 10 times>, pos = {x = 1, y = 2}, next = 0x0}
+ * Pointers get " <sym>" as gdb gives them and, when they point into a heap
+ * object, " <obj N: TYPE>" (which gdb does not print: compare modulo that).
+ * Bytes beyond len print as <unavailable>.
+ */
+void ty_format(const struct tytab *t, uint32_t type, const uint8_t *bytes, size_t len,
+               uint64_t addr, const struct ty_env *env, struct tybuf *b);
+
+/* The same for a bit-field (bit_size 0: a plain value). */
+void ty_format_bits(const struct tytab *t, uint32_t type, unsigned bit_size, unsigned bit_offset,
+                    const uint8_t *bytes, size_t len, uint64_t addr, const struct ty_env *env,
+                    struct tybuf *b);
+
+/*
+ * The field of `type` (times count, for an array of them) holding byte
+ * `offset`, as a path: "next", "items[2].qty", "[3].name" — the innermost
+ * named member; "" if the offset is in no member (padding, past the end).
+ */
+void ty_field_at(const struct tytab *t, uint32_t type, uint64_t count, uint64_t offset,
+                 struct tybuf *b);
+
+/*
+ * Resolve a field path ("pos.x", "path[1].y", "scores[2]", "" for the whole)
+ * from `type`: the byte offset and the field's type, bit-field position in
+ * *bit_size / *bit_offset (0 if not one).  0, or -1 if the path names
+ * nothing (err says why).
+ */
+int ty_path(const struct tytab *t, uint32_t type, const char *path, uint64_t *offset,
+            uint32_t *ftype, unsigned *bit_size, unsigned *bit_offset, char *err, size_t errlen);
+
+/* A scalar's value: integers (with sign), enums, bools and chars as *i,
+ * floating point as *d.  Returns 'i' (integer), 'u' (unsigned integer),
+ * 'd' (double), or 0 if the type is not a scalar or the bytes are short. */
+int ty_scalar(const struct tytab *t, uint32_t type, const uint8_t *bytes, size_t len,
+              unsigned bit_size, unsigned bit_offset, int64_t *i, double *d);
+
+#endif
