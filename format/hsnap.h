@@ -170,7 +170,9 @@ struct hs_error {
 struct hs_writer;
 
 /* Start a snapshot on fd (a file or a pipe; never seeked).  zstd_level 1..19.
- * 'name' is used in error messages only. */
+ * 'name' is used in error messages only.  The caller keeps fd (the writer
+ * never closes it) and decides about SIGPIPE: with it ignored, a reader
+ * that goes away is an EPIPE error from the next hs_write_* call. */
 struct hs_writer *hs_writer_open(int fd, const char *name, int zstd_level, struct hs_error *err);
 
 int hs_write_process(struct hs_writer *w, const struct hs_process *p);

@@ -11,6 +11,7 @@
  * that go straight to write(2).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +43,21 @@ static int write_all(struct hs_writer *w, const uint8_t *p, size_t n)
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return hs_writer_fail(w, "write at offset %llu: %s", (unsigned long long)w->off,
-                                  strerror(errno));
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* A non-blocking pipe or socket handed to us: wait, don't fail. */
+                struct pollfd pfd = {w->fd, POLLOUT, 0};
+                if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+                    continue;
+            }
+            return hs_writer_fail(w, "write at offset %llu: %s",
+                                  (unsigned long long)w->written, strerror(errno));
         }
         if (r == 0)
             return hs_writer_fail(w, "write at offset %llu: wrote nothing",
-                                  (unsigned long long)w->off);
+                                  (unsigned long long)w->written);
         p += r;
         n -= (size_t)r;
+        w->written += (uint64_t)r;
     }
     return 0;
 }

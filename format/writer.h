@@ -49,6 +49,7 @@ struct hs_writer {
     char *name;
     int level;
     uint64_t off;            /* bytes emitted so far, buffered or not */
+    uint64_t written;        /* bytes that write(2) took */
     uint8_t *obuf;
     size_t olen;
     struct idx_ent *idx;

@@ -47,6 +47,12 @@ test_expect_success 'a stream written to a pipe is the same file' '
     cmp a.hsnap p.hsnap
 '
 
+test_expect_success 'a reader that goes away is a write error, not a crash' '
+    ( trap "" PIPE; "$SYNTH" write - 2>err | head -c 1000 >/dev/null; echo ${PIPESTATUS[0]} >rc ) &&
+    test "$(cat rc)" = 1 &&
+    grep -q "^-: write at offset [0-9]*: Broken pipe" err
+'
+
 test_expect_success 'one writer thread or two: the same bytes' '
     HSNAP_WRITER_THREADS=1 "$SYNTH" write one.hsnap &&
     cmp a.hsnap one.hsnap
