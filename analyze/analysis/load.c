@@ -7,11 +7,13 @@
  * guarantees (docs/schema.md): objects are numbered 1..N and roots
  * -R..-1 with no gaps.  A database that breaks this is refused rather than
  * analysed wrongly.  Everything is read in primary-key order, one pass per
- * table, so SQLite streams it without sorting.
+ * table, so SQLite streams it without sorting; the refs on a second
+ * connection in a second thread, at the same time as the objects.
  */
 #include "analysis/analysis.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,7 +64,7 @@ int64_t hgraph_find(const struct hgraph *h, uint64_t addr)
     return -1;
 }
 
-static int load_objects(struct hgraph *h, char *err, size_t errlen)
+static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen)
 {
     const char *sql = h->typed ? "SELECT id, addr, size, state = 'used', type_id FROM objects ORDER BY id"
                                : "SELECT id, addr, size, state = 'used', NULL FROM objects ORDER BY id";
@@ -91,7 +93,7 @@ static int load_objects(struct hgraph *h, char *err, size_t errlen)
             h->used_count++;
         }
         i++;
-        if ((i & 0xfffff) == 0)
+        if (progress && (i & 0xfffff) == 0)
             cli_progress("loading objects", i, h->nobjs);
     }
     sqlite3_finalize(s);
@@ -139,54 +141,94 @@ static int load_roots(struct hgraph *h, char *err, size_t errlen)
     return 0;
 }
 
-/* Edges: super-root -> every root, then every ref whose source is a root or
- * a used object and whose target is a used object. */
-static int load_refs(struct hgraph *h, unsigned flags, char *err, size_t errlen)
+/*
+ * Reading the refs, the bulk of a load, runs on its own connection in a
+ * second thread while the main one reads objects and roots: ids map to
+ * nodes by arithmetic on the counts alone, so the reader needs nothing
+ * from the objects; which edges to keep (used objects only) is decided
+ * after both are done.
+ */
+struct refreader {
+    sqlite3 *db;            /* the connection to read with */
+    uint32_t nroots, nobjs;
+    size_t want;            /* the snapshot row's ref count, to size the list */
+    int progress;
+    int no_refs;            /* only the super-root's edges (HG_NO_REFS) */
+    struct graph_edges el;  /* super-root -> roots, then every ref, as nodes */
+    int rc;                 /* 0, or -1 with err */
+    char err[512];
+};
+
+static uint32_t id_node(const struct refreader *r, int64_t id)
 {
-    int64_t want = flags & HG_NO_REFS ? 0 : scalar(h->db, "SELECT refs FROM snapshot", 0);
-    struct graph_edges el = {0};
-    size_t cap = (size_t)(want > 0 ? want : 0) + h->nroots + 16;
-    if (!(el.e = malloc(cap * sizeof *el.e))) {
-        snprintf(err, errlen, "%s: out of memory for %zu references", h->file, cap);
-        return -1;
+    if (id > 0 && id <= (int64_t)r->nobjs)
+        return r->nroots + (uint32_t)id;
+    if (id < 0 && id >= -(int64_t)r->nroots)
+        return (uint32_t)(id + (int64_t)r->nroots + 1);
+    return GRAPH_NONE;
+}
+
+static void *read_refs(void *u)
+{
+    struct refreader *r = u;
+    size_t cap = r->want + r->nroots + 16;
+    r->rc = -1;
+    if (!(r->el.e = malloc(cap * sizeof *r->el.e))) {
+        snprintf(r->err, sizeof r->err, "out of memory for %zu references", cap);
+        return NULL;
     }
-    el.cap = cap;
-    for (uint32_t i = 1; i <= h->nroots; i++)
-        el.e[el.len++] = (struct graph_edge){0, i};
+    r->el.cap = cap;
+    for (uint32_t i = 1; i <= r->nroots; i++)
+        r->el.e[r->el.len++] = (struct graph_edge){0, i};
+    if (r->no_refs) {
+        r->rc = 0;
+        return NULL;
+    }
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(h->db, flags & HG_NO_REFS ? "SELECT src, dst FROM refs LIMIT 0" : "SELECT src, dst FROM refs",
-                           -1, &s, NULL) != SQLITE_OK) {
-        graph_edges_free(&el);
-        return sql_fail(h, "reading refs", err, errlen);
+    if (sqlite3_prepare_v2(r->db, "SELECT src, dst FROM refs", -1, &s, NULL) != SQLITE_OK) {
+        snprintf(r->err, sizeof r->err, "reading refs: %s", sqlite3_errmsg(r->db));
+        return NULL;
     }
     int rc;
     uint64_t seen = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        uint32_t a = hg_id_node(h, sqlite3_column_int64(s, 0));
-        uint32_t b = hg_id_node(h, sqlite3_column_int64(s, 1));
-        if ((++seen & 0xfffff) == 0)
-            cli_progress("loading references", seen, (uint64_t)(want > 0 ? want : 0));
-        if (a == GRAPH_NONE || a == 0 || b == GRAPH_NONE || !hg_is_obj(h, b))
-            continue;
-        if (hg_is_obj(h, a) && !h->used[hg_obj_index(h, a)])
-            continue; /* a free chunk's stale words keep nothing alive */
-        if (!h->used[hg_obj_index(h, b)])
-            continue;
-        if (graph_edges_add(&el, a, b)) {
+        uint32_t a = id_node(r, sqlite3_column_int64(s, 0)), b = id_node(r, sqlite3_column_int64(s, 1));
+        if (r->progress && (++seen & 0xfffff) == 0)
+            cli_progress("loading references", seen, r->want);
+        if (a == GRAPH_NONE || b == GRAPH_NONE || b <= r->nroots)
+            continue; /* refs only ever lead to objects */
+        if (graph_edges_add(&r->el, a, b)) {
             sqlite3_finalize(s);
-            graph_edges_free(&el);
-            snprintf(err, errlen, "%s: out of memory for references", h->file);
-            return -1;
+            snprintf(r->err, sizeof r->err, "out of memory for references");
+            return NULL;
         }
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
-        graph_edges_free(&el);
-        return sql_fail(h, "reading refs", err, errlen);
+        snprintf(r->err, sizeof r->err, "reading refs: %s", sqlite3_errmsg(r->db));
+        return NULL;
     }
-    int g = graph_build(&h->g, h->n, el.e, el.len);
+    r->rc = 0;
+    return NULL;
+}
+
+/* Keep the edges a leak checker may follow: from a root or a used object
+ * (a free chunk's stale words keep nothing alive) to a used object. */
+static int build(struct hgraph *h, struct graph_edges *el, char *err, size_t errlen)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < el->len; i++) {
+        struct graph_edge e = el->e[i];
+        if (e.src != 0 && hg_is_obj(h, e.src) && !h->used[hg_obj_index(h, e.src)])
+            continue;
+        if (e.src != 0 && !h->used[hg_obj_index(h, e.dst)])
+            continue;
+        el->e[k++] = e;
+    }
+    el->len = k;
+    int g = graph_build(&h->g, h->n, el->e, el->len);
     int e = errno;
-    graph_edges_free(&el);
+    graph_edges_free(el);
     if (g) {
         snprintf(err, errlen, "%s: building the graph: %s", h->file, strerror(e));
         return -1;
@@ -232,7 +274,34 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
         snprintf(err, errlen, "%s: out of memory for %u objects", file, h->nobjs);
         return -1;
     }
-    int rc = load_objects(h, err, errlen) || load_roots(h, err, errlen) || load_refs(h, flags, err, errlen) ? -1 : 0;
+    struct refreader rr = {.db = db, .nroots = h->nroots, .nobjs = h->nobjs, .progress = 1,
+                           .no_refs = !!(flags & HG_NO_REFS)};
+    int64_t want = scalar(db, "SELECT refs FROM snapshot", 0);
+    rr.want = flags & HG_NO_REFS || want < 0 ? 0 : (size_t)want;
+    /* a second connection for the refs thread; without one, read in turn */
+    const char *path = sqlite3_db_filename(db, "main");
+    sqlite3 *db2 = NULL;
+    pthread_t th;
+    int threaded = 0;
+    if (!(flags & HG_NO_REFS) && path && path[0] &&
+        sqlite3_open_v2(path, &db2, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+        sqlite3_exec(db2, "PRAGMA mmap_size = 68719476736; PRAGMA cache_size = -65536", NULL, NULL, NULL);
+        rr.db = db2;
+        threaded = pthread_create(&th, NULL, read_refs, &rr) == 0;
+    }
+    int rc = load_objects(h, !threaded, err, errlen) || load_roots(h, err, errlen) ? -1 : 0;
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        read_refs(&rr);
+    sqlite3_close(db2);
+    if (rc == 0 && rr.rc) {
+        snprintf(err, errlen, "%s: %s", file, rr.err);
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = build(h, &rr.el, err, errlen);
+    graph_edges_free(&rr.el);
     cli_progress_done();
     return rc;
 }
