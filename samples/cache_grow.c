@@ -188,8 +188,13 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!getenv("GLIBC_TUNABLES")) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0)
+            return 1;
+        self[n] = 0; /* exec'ing by its own name keeps the thread name "cache_grow" */
         setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=65535", 1);
-        execv("/proc/self/exe", argv);
+        execv(self, argv);
         perror("cache_grow: re-executing with GLIBC_TUNABLES");
         return 1;
     }
