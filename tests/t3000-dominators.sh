@@ -42,6 +42,10 @@ test_expect_success 'all checks together on further seeds' '
     "$GC" random --count 200 --seed 9001 --check all
 '
 
+test_expect_success 'larger random graphs (up to 3,000 nodes) agree with brute force too' '
+    "$GC" random --count 20 --seed 7001 --max-nodes 3000 --check all
+'
+
 test_expect_success 'a 1,000,000-long linked list completes: idom of node i is i-1' '
     "$GC" chain 1000000 >out &&
     grep "^ok chain of 1000000" out

@@ -15,7 +15,7 @@
  * edges, several roots hanging off the super-root, and islands that the
  * root cannot reach but that point into the reachable part.
  *
- *   graphcheck random [--count N] [--seed S] [--check NAME]
+ *   graphcheck random [--count N] [--seed S] [--check NAME] [--max-nodes N]
  *   graphcheck chain N          a list 0 -> 1 -> ... -> N-1
  *   graphcheck listtable N      a list whose payloads a table also holds
  *   graphcheck unreachable      a hand-made graph with known answers
@@ -101,14 +101,14 @@ static void add_edge(struct testgraph *t, uint32_t s, uint32_t d)
 }
 
 /*
- * A random graph of a few hundred nodes.  Node 0 is the super-root; perm[]
+ * A random graph of up to max_nodes nodes (a few hundred by default).  Node 0 is the super-root; perm[]
  * scatters the structures over the ids so that nothing lines up with
  * numbering.
  */
-static void random_graph(struct testgraph *t, uint64_t seed)
+static void random_graph(struct testgraph *t, uint64_t seed, uint32_t max_nodes)
 {
     rng_state = seed;
-    uint32_t n = below(10) == 0 ? 1 + below(6) : 2 + below(300);
+    uint32_t n = below(10) == 0 ? 1 + below(6) : 2 + below(max_nodes - 1);
     memset(t, 0, sizeof *t);
     t->n = n;
     t->size = xcalloc(n, sizeof *t->size);
@@ -132,7 +132,16 @@ static void random_graph(struct testgraph *t, uint64_t seed)
     uint32_t nroots = 1 + below(5);
     for (uint32_t i = 0; i < nroots && n > 1; i++)
         add_edge(t, 0, 1 + below(n - 1));
-    uint32_t budget = below(15) == 0 ? 0 : n * (1 + below(4));
+    /*
+     * A random tree in perm order from 0 over a share of the nodes (none,
+     * half, most, all), so that most graphs reach most of themselves and
+     * dominator trees get deep; the structures below then add sharing.
+     */
+    uint32_t share = (uint32_t[]){0, 5, 9, 10}[below(4)];
+    for (uint32_t i = 1; i < n; i++)
+        if (below(10) < share)
+            add_edge(t, perm[below(i)], perm[i]);
+    uint32_t budget = below(15) == 0 ? 0 : (uint32_t)t->el.len + n * below(4);
     while (t->el.len < budget) {
         uint32_t a = below(n), len;
         switch (below(7)) {
@@ -500,7 +509,7 @@ static int check_wanted(const char *check, const char *name)
     return !strcmp(check, "all") || !strcmp(check, name);
 }
 
-static int run_random(uint32_t count, uint64_t seed0, const char *check)
+static int run_random(uint32_t count, uint64_t seed0, const char *check, uint32_t max_nodes)
 {
     uint32_t bad = 0;
     uint64_t *bad_seeds = xcalloc(count, sizeof *bad_seeds);
@@ -509,7 +518,7 @@ static int run_random(uint32_t count, uint64_t seed0, const char *check)
         struct graph g;
         cur_seed = seed0 + i;
         failures = 0;
-        random_graph(&t, cur_seed);
+        random_graph(&t, cur_seed, max_nodes);
         if (graph_build(&g, t.n, t.el.e, t.el.len) < 0)
             die("graph_build");
         if (check_wanted(check, "build"))
@@ -798,7 +807,7 @@ static int run_bench(uint32_t n, uint64_t m, uint64_t seed, uint32_t repeat)
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: graphcheck random [--count N] [--seed S] [--check NAME]\n"
+            "usage: graphcheck random [--count N] [--seed S] [--check NAME] [--max-nodes N]\n"
             "       graphcheck chain N | listtable N | unreachable\n"
             "       graphcheck bench [--nodes N] [--edges M] [--seed S] [--repeat R]\n"
             "NAME: all build dominators retained reach path disjoint\n");
@@ -824,13 +833,15 @@ int main(int argc, char **argv)
         return usage();
     const char *mode = argv[1];
     if (!strcmp(mode, "random")) {
-        uint64_t count = 300, seed = 1;
+        uint64_t count = 300, seed = 1, max_nodes = 300;
         const char *check = "all";
         for (int i = 2; i < argc; i++) {
             if (!strcmp(argv[i], "--count"))
                 count = num_arg(argc, argv, &i);
             else if (!strcmp(argv[i], "--seed"))
                 seed = num_arg(argc, argv, &i);
+            else if (!strcmp(argv[i], "--max-nodes"))
+                max_nodes = num_arg(argc, argv, &i);
             else if (!strcmp(argv[i], "--check") && i + 1 < argc)
                 check = argv[++i];
             else
@@ -841,9 +852,9 @@ int main(int argc, char **argv)
         int known = 0;
         for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
             known |= !strcmp(check, checks[i]);
-        if (!known || count == 0 || count > UINT32_MAX)
+        if (!known || count == 0 || count > UINT32_MAX || max_nodes < 2 || max_nodes > 20000)
             return usage();
-        return run_random((uint32_t)count, seed, check);
+        return run_random((uint32_t)count, seed, check, (uint32_t)max_nodes);
     }
     if (!strcmp(mode, "chain") || !strcmp(mode, "listtable")) {
         int i = 1;
