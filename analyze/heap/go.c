@@ -13,7 +13,9 @@
  *   regions  "go-heap": the arenas' in-use spans and free runs; the spans
  *            holding goroutine stacks too when the pipeline takes the
  *            goroutines as roots (otherwise they stay anonymous memory, a
- *            conservative root)
+ *            conservative root); and then "go-runtime": the runtime's
+ *            anonymous memory outside the arenas, which Go never scans
+ *            (go_offheap.c)
  *   facts    go.version, go.arena_base_offset, go.objects, go.heap_alloc,
  *            go.unswept_spans, go.goroutines, ...
  * and, through the optional hooks:
@@ -91,6 +93,10 @@ static int go_walk_heap(struct heap_ctx *c)
         c->problem(c, 0, "go: the executable's file could not be opened: function names and wait reasons "
                    "are read from it and will be missing");
     if (go_layout_load(w) || go_spans_walk(w)) {
+        go_free(w);
+        return -1;
+    }
+    if (c->root && go_offheap_claim(w)) {
         go_free(w);
         return -1;
     }

@@ -9,6 +9,8 @@
  *                    and string contents is not in a "writable" capture)
  *   go_spans.c       arenas, spans, objects, free page runs, regions; the
  *                    heap bitmap (precise pointer words of an object)
+ *   go_offheap.c     the runtime's own anonymous memory, claimed so that
+ *                    it is not scanned as a root (Go never scans it)
  *   go_pclntab.c     function names for PCs, from the pclntab (1.18+ layout)
  *   go_goroutines.c  allgs: every goroutine's state, stack and functions
  *   go_memstats.c    runtime.ReadMemStats() rebuilt from the runtime's own
@@ -159,6 +161,9 @@ const struct go_span *go_span_of(const struct go_walk *w, uint64_t addr);
  * reported): bit i of mask is word i.  1 if mask is precise, 0 if the
  * caller should scan conservatively.  Thread-safe (read-only). */
 int go_pointer_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
+
+/* go_offheap.c: claim the runtime's anonymous memory outside the arenas */
+int go_offheap_claim(struct go_walk *w);
 
 /* go_pclntab.c */
 int go_pclntab_load(struct go_walk *w);

@@ -49,6 +49,9 @@ var (
 	banner  string
 	parked  chan int
 	nextID  int64
+	// decoy holds the address of known in a []uint64: a noscan object, so a
+	// precise scan must find no reference in it where a conservative one would.
+	decoy []uint64
 )
 
 func addSessions(n int) {
@@ -128,6 +131,7 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release bool, head str
 	buf = appendAddr(buf, "known", unsafe.Pointer(known))
 	buf = appendAddr(buf, "records", unsafe.Pointer(&records[0]))
 	buf = appendAddr(buf, "banner", unsafe.Pointer((*reflect.StringHeader)(unsafe.Pointer(&banner)).Data))
+	buf = appendAddr(buf, "decoy", unsafe.Pointer(&decoy[0]))
 	buf = append(buf, "ready\n"...)
 	f.Write(buf)
 }
@@ -163,6 +167,8 @@ func main() {
 		}
 	}
 	banner = strings.Repeat("heapsnap-go-banner ", 8)
+	decoy = make([]uint64, 4)
+	decoy[0] = uint64(uintptr(unsafe.Pointer(known)))
 	parked = make(chan int)
 	for i := 0; i < ngo; i++ {
 		go waiter()
