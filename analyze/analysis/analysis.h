@@ -188,7 +188,7 @@ struct leaks {
 
 /* Find the leaks from r (unreachable used objects), their heads and groups. */
 int leaks_find(struct leaks *l, const struct hgraph *h, const struct hresults *r);
-/* Store the leaks and leak_heads tables unless already there. */
+/* (Re)write the leaks and leak_heads tables (not on a read-only database). */
 int leaks_store(const struct leaks *l, const struct hgraph *h, char *err, size_t errlen);
 void leaks_free(struct leaks *l);
 

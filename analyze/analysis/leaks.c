@@ -303,8 +303,8 @@ int leaks_find(struct leaks *l, const struct hgraph *h, const struct hresults *r
 
 int leaks_store(const struct leaks *l, const struct hgraph *h, char *err, size_t errlen)
 {
-    if (analysis_done(h->db, "leaks"))
-        return 0;
+    /* written every time, not once: the leaks are cheap to find again, and
+     * their group names change when types are inferred after the fact */
     if (sqlite3_db_readonly(h->db, "main") == 1)
         return 0;
     if (analysis_exec(h->db, h->file,
