@@ -142,7 +142,7 @@ int main(int argc, char **argv)
     #define PICK(x) ({ uint64_t _t; int _k = 0; do { _t = next() % 8 ? ((x) + n - 5000 + next() % 10000) % n \
                                                                  : next() % n; } while (!target[_t] && ++_k < 16); \
                        target[_t] ? _t : UINT64_MAX; })
-    for (int r = 0; r < nroots; r++) {
+    for (int r = 0; r < nroots && n; r++) {
         int k = r < NROOTS ? 1 : 64;
         for (int e = 0; e < k; e++) {
             uint64_t t = PICK(next() % n);
