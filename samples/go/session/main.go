@@ -11,7 +11,10 @@
 //
 // After ReadMemStats the program must stay quiet so that the snapshot shows
 // the same heap: the report is formatted into a buffer allocated up front
-// with strconv.Append* (no allocation) and written with os.File.Write.
+// with strconv.Append* (no allocation) and written with os.File.Write, and
+// the main goroutine then polls for signals rather than blocking on a
+// channel (see main).  With "release" it frees the OS memory before
+// reading, so that the scavenger has nothing left to do either.
 //
 //   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [release]
 package main
@@ -192,7 +195,19 @@ func main() {
 	report(f, buf, &ms, release, "")
 	grown := 0
 	head := make([]byte, 0, 64)
-	for s := range sig {
+	// Wait by polling: a goroutine parked on a channel takes a sudog, and
+	// the GC empties the sudog caches, so blocking on sig would allocate
+	// one right after ReadMemStats; time.Sleep may allocate a P's timer
+	// array.  A nanosleep system call allocates nothing.
+	nap := syscall.Timespec{Nsec: 20 * 1000 * 1000}
+	for {
+		var s os.Signal
+		select {
+		case s = <-sig:
+		default:
+			syscall.Nanosleep(&nap, nil)
+			continue
+		}
 		if s != syscall.SIGUSR1 {
 			os.Exit(0)
 		}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# t4000-go-heap.sh — the Go walker (analyze/heap/go*.c) on a capture of
+# samples/go/session: what runtime.ReadMemStats() told the program must be
+# what heapsnap rebuilds from outside, exactly (the sample frees the OS
+# memory before reading its stats and stays quiet afterwards, so nothing
+# may differ); the objects the walk finds must add up to the same figures;
+# the known objects must be there, held through the global cache; and the
+# heap bitmap must be obeyed: a noscan []uint64 holding a pointer's value
+# holds no reference.
+. "$(dirname "$0")/lib.sh"
+
+if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'the Go heap of go-session' 'bin/samples/go-session or the capture tool is not built'
+    test_done
+fi
+
+R=go-session.report
+start_sample go-session release || true
+"$CAPTURE" -q "${SAMPLE_PID:-0}" -o go.hsnap >capture.out 2>&1 || true
+stop_sample
+
+test_expect_success 'the snapshot indexes with the go allocator and no warnings' '
+    $HEAPSNAP index go.hsnap >index.out &&
+    grep -q "(go)" index.out &&
+    python3 -c "
+import sqlite3; c = sqlite3.connect(\"go.db\")
+w = c.execute(\"SELECT source, message FROM warnings\").fetchall()
+assert not w, w
+assert c.execute(\"SELECT allocator FROM snapshot\").fetchone()[0] == \"go\"
+"
+'
+
+test_expect_success 'MemStats rebuilt from the runtime equal ReadMemStats exactly' '
+    python3 -c "
+import sqlite3
+rep = dict(l.split()[:2] for l in open(\"$R\") if len(l.split()) == 2)
+c = sqlite3.connect(\"go.db\")
+ms = dict(c.execute(\"SELECT name, value FROM go_memstats\"))
+bad = []
+for k in (\"HeapObjects\", \"HeapAlloc\", \"HeapInuse\", \"HeapIdle\", \"HeapReleased\", \"HeapSys\",
+          \"StackInuse\", \"StackSys\", \"MSpanInuse\", \"Sys\", \"NumGC\", \"NextGC\"):
+    if int(rep[k]) != ms[k]: bad.append((k, rep[k], ms[k]))
+assert not bad, bad
+assert ms[\"GOGC\"] == 100 and ms[\"GOMEMLIMIT\"] == 2**63 - 1, ms
+"
+'
+
+test_expect_success 'the walk finds HeapObjects objects of HeapAlloc bytes, and the idle pages' '
+    python3 -c "
+import sqlite3
+rep = dict(l.split()[:2] for l in open(\"$R\") if len(l.split()) == 2)
+c = sqlite3.connect(\"go.db\")
+n, b = c.execute(\"SELECT count(*), sum(size) FROM objects WHERE state = \x27used\x27 AND heap = \x27go\x27\").fetchone()
+assert (n, b) == (int(rep[\"HeapObjects\"]), int(rep[\"HeapAlloc\"])), (n, b, rep)
+ms = dict(c.execute(\"SELECT name, value FROM go_memstats\"))
+assert ms[\"walk.free_page_bytes\"] == int(rep[\"HeapIdle\"]), ms
+assert ms[\"walk.stack_span_bytes\"] == int(rep[\"StackInuse\"]), ms
+# in-use spans hold exactly the used and the free slots
+inuse = c.execute(\"SELECT sum(size) FROM objects\").fetchone()[0] - ms[\"walk.free_page_bytes\"]
+assert inuse <= int(rep[\"HeapInuse\"]), (inuse, rep[\"HeapInuse\"])
+assert c.execute(\"SELECT count(*) FROM objects WHERE \\\"where\\\" != \x27go-span\x27\").fetchone()[0] == 0
+"
+'
+
+test_expect_success 'known objects are found, at their size class, held through main.cache' '
+    python3 -c "
+import sqlite3
+rep = dict(l.split()[:2] for l in open(\"$R\") if len(l.split()) == 2)
+c = sqlite3.connect(\"go.db\")
+def obj(k):
+    r = c.execute(\"SELECT id, size, state FROM objects WHERE addr = ?\", (int(rep[k], 16),)).fetchone()
+    assert r and r[2] == \"used\", (k, r)
+    return r
+assert obj(\"known\")[1] == 64        # main.Session: 5 words + a slice header
+assert obj(\"records\")[1] == 16384   # 500 x main.Record (32 bytes) in the 16 KiB class
+assert obj(\"banner\")[1] == 160      # 152 bytes of string
+assert obj(\"decoy\")[1] == 32
+" &&
+    known=$(report_get $R known) &&
+    $HEAPSNAP path --all go.hsnap $known >path.out &&
+    grep -q "global main.cache" path.out &&
+    grep -q "global main.known" path.out &&
+    grep -q "global main.records" path.out
+'
+
+test_expect_success 'the heap bitmap is obeyed: no reference out of a noscan object' '
+    python3 -c "
+import sqlite3
+rep = dict(l.split()[:2] for l in open(\"$R\") if len(l.split()) == 2)
+c = sqlite3.connect(\"go.db\")
+d = c.execute(\"SELECT id FROM objects WHERE addr = ?\", (int(rep[\"decoy\"], 16),)).fetchone()[0]
+k = int(rep[\"known\"], 16)
+assert c.execute(\"SELECT count(*) FROM refs WHERE src = ?\", (d,)).fetchone()[0] == 0
+# records: refs only at the pointer words of Record {Key string; Value int64; Owner *Session}
+r = c.execute(\"SELECT id FROM objects WHERE addr = ?\", (int(rep[\"records\"], 16),)).fetchone()[0]
+offs = {o % 32 for (o,) in c.execute(\"SELECT offset FROM refs WHERE src = ?\", (r,))}
+assert offs == {0, 24}, offs
+"
+'
+
+test_expect_success 'no Session leaks; leaks and top run on the Go heap' '
+    $HEAPSNAP leaks go.hsnap >leaks.out &&
+    $HEAPSNAP top go.hsnap >top.out &&
+    grep -q "global main.cache" top.out
+'
+
+test_expect_success 'a goroutine stack is a root; the runtime memory outside the heap is not' '
+    python3 -c "
+import sqlite3
+c = sqlite3.connect(\"go.db\")
+n = c.execute(\"SELECT count(*) FROM roots WHERE kind = \x27stack\x27 AND name LIKE \x27goroutine %\x27\").fetchone()[0]
+g = c.execute(\"SELECT count(*) FROM goroutines\").fetchone()[0]
+assert n >= 1 and n <= g, (n, g)
+assert c.execute(\"SELECT count(*) FROM regions WHERE kind = \x27go-runtime\x27\").fetchone()[0] > 0
+"
+'
+
+
+test_done
