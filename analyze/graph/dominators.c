@@ -59,7 +59,8 @@ struct ltv {
     uint32_t ancestor; /* forest parent once linked, else NONE */
     uint32_t label;    /* linked: the min-semi node on the path; unlinked: bucket head */
     uint32_t lsemi;    /* semi of label */
-    uint32_t semi;     /* the semidominator, once computed */
+    uint32_t semi;     /* the semidominator once processed; before, the lowest
+                          predecessor numbered below this node (dfs()) */
 };
 
 /*
