@@ -16,7 +16,7 @@
 // channel (see main).  With "release" it frees the OS memory before
 // reading, so that the scavenger has nothing left to do either.
 //
-//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [release]
+//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [release]
 package main
 
 import (
@@ -144,7 +144,7 @@ func main() {
 		os.Stderr.WriteString("usage: go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [release]\n")
 		os.Exit(2)
 	}
-	nsess, grow, ngo, big, release := 1000, 100, 0, 0, false
+	nsess, grow, ngo, big, after, release := 1000, 100, 0, 0, 0, false
 	for _, a := range os.Args[2:] {
 		k, v, _ := strings.Cut(a, "=")
 		n, _ := strconv.Atoi(v)
@@ -157,6 +157,8 @@ func main() {
 			ngo = n
 		case "bigfree":
 			big = n
+		case "after":
+			after = n
 		case "release":
 			release = true
 		}
@@ -193,6 +195,12 @@ func main() {
 	buf := make([]byte, 0, 64<<10)
 	var ms runtime.MemStats
 	report(f, buf, &ms, release, "")
+	if after > 0 {
+		// allocate after the stats, without a GC: the per-P mcaches now
+		// hold counts ReadMemStats would flush first (go_memstats.c)
+		addSessions(after)
+		f.Write([]byte("after\n"))
+	}
 	grown := 0
 	head := make([]byte, 0, 64)
 	// Wait by polling: a goroutine parked on a channel takes a sudog, and
