@@ -108,7 +108,8 @@ test_expect_success 'a bad statement: exit 1 and the error naming the database' 
 test_expect_success 'a file that is neither database nor snapshot: exit 1' '
     echo hello >plain.txt &&
     test_must_fail $HEAPSNAP sql plain.txt "SELECT 1" 2>err &&
-    grep "plain.txt" err &&
+    grep "plain.txt: neither a heapsnap snapshot nor a heapsnap database" err &&
+    ! grep indexing err && test ! -e plain.txt.db &&
     test_must_fail $HEAPSNAP sql nothere.db "SELECT 1" 2>err &&
     grep "nothere.db: No such file" err
 '

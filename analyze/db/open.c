@@ -78,6 +78,18 @@ void db_path_for(const char *snapshot, char *out, size_t outlen)
         snprintf(out, outlen, "%s.db", snapshot);
 }
 
+/* 1 if the file begins with the .hsnap magic: worth trying to index. */
+static int is_snapshot(const char *path)
+{
+    char magic[HS_MAGIC_LEN];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, magic, sizeof magic);
+    close(fd);
+    return n == (ssize_t)sizeof magic && !memcmp(magic, HS_MAGIC, HS_MAGIC_LEN);
+}
+
 int db_is_database(const char *path)
 {
     char magic[16];
@@ -159,6 +171,10 @@ sqlite3 *db_open_any(const char *file, const struct db_open_options *opt, char *
             return NULL;
         }
         return db;
+    }
+    if (!is_snapshot(file)) {
+        snprintf(err, errlen, "%s: neither a heapsnap snapshot nor a heapsnap database", file);
+        return NULL;
     }
     char dbpath[PATH_MAX + 8];
     db_path_for(file, dbpath, sizeof dbpath);
