@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# t4100-go-diff.sh — a leak across two snapshots of a Go program: between
+# the captures samples/go/session grows its global map cache by exactly K
+# sessions (on SIGUSR1), and `heapsnap diff` must say K new main.Session —
+# or, while objects carry no Go type, K new objects of Session's 64-byte
+# size class — retained through the global main.cache.  Nothing here knows
+# Go: it is the generic diff on the Go walker's objects and references.
+. "$(dirname "$0")/lib.sh"
+
+K=100
+if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'diff of a growing Go cache' 'bin/samples/go-session or the capture tool is not built'
+    test_done
+fi
+
+R=go-session.report
+start_sample go-session grow=$K release || true
+PID=${SAMPLE_PID:-0}
+{ "$CAPTURE" -q "$PID" -o A.hsnap && kill -USR1 "$PID" &&
+  i=0 && while ! grep -qx "grown 1" $R && [ $i -lt 200 ]; do i=$((i + 1)); sleep 0.05; done &&
+  sleep 0.1 && "$CAPTURE" -q "$PID" -o B.hsnap; } >capture.out 2>&1 || true
+stop_sample
+
+test_expect_success 'the sample grew its cache by K' '
+    test "$(awk "\$1 == \"Sessions\" { print \$2 }" $R | tail -1)" = $((1000 + K))
+'
+
+test_expect_success "diff reports K new sessions, retained through main.cache" '
+    $HEAPSNAP diff --json A.hsnap B.hsnap >diff.json &&
+    $HEAPSNAP diff A.hsnap B.hsnap >diff.out &&
+    python3 -c "
+import json
+d = json.load(open(\"diff.json\"))
+t = [x for x in d[\"types\"] if x[\"type\"] in (\"main.Session\", \"[64 bytes]\")]
+assert len(t) == 1 and t[0][\"new_count\"] == $K and t[0][\"delta_count\"] == $K, t
+g = [x for x in d[\"growth\"] if x[\"type\"] in (\"main.Session\", \"[64 bytes]\")]
+assert g and g[0][\"count\"] == $K and g[0][\"retainer\"].startswith(\"global main.cache\"), g
+"
+'
+
+test_expect_success 'the new sessions are the ones the cache holds: each has a path from main.cache' '
+    ex=$(python3 -c "
+import json
+d = json.load(open(\"diff.json\"))
+print([x for x in d[\"growth\"] if x[\"type\"] in (\"main.Session\", \"[64 bytes]\")][0][\"example\"])") &&
+    $HEAPSNAP path B.hsnap $ex >path.out &&
+    grep -q "global main.cache" path.out
+'
+
+test_done
