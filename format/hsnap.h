@@ -175,6 +175,10 @@ struct hs_writer;
  * that goes away is an EPIPE error from the next hs_write_* call. */
 struct hs_writer *hs_writer_open(int fd, const char *name, int zstd_level, struct hs_error *err);
 
+/* Metadata.  hs_write_process() exactly once (a file without it is not a
+ * snapshot), hs_write_stats() at most once; the array writers may be called
+ * again, and their records then add up.  Each returns 0, or -1 with
+ * hs_writer_error() saying why; after an error every call returns -1. */
 int hs_write_process(struct hs_writer *w, const struct hs_process *p);
 int hs_write_mappings(struct hs_writer *w, const struct hs_mapping *m, size_t n);
 int hs_write_modules(struct hs_writer *w, const struct hs_module *m, size_t n);
