@@ -37,6 +37,7 @@ const char *rss_kind_name(enum rss_kind k)
 
 static const struct rss_advisor *const advisors[] = {
     &rss_glibc_advisor,
+    &rss_go_advisor,
     NULL,
 };
 
@@ -260,6 +261,7 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
     static char allocator[32];
     char path[4096] = "";
     memset(f, 0, sizeof *f);
+    f->db = db;
     f->allocator = "";
     f->page_size = 4096;
     sqlite3_stmt *s;

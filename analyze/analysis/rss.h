@@ -61,6 +61,9 @@ struct rss_figures {
     /* sums over the arenas */
     uint64_t used, overhead, free, free_count, free_resident, top, top_resident, largest_free;
     uint64_t threads;
+    /* The database the figures came from, open while the advisor runs: an
+     * allocator may keep figures of its own there (Go: go_memstats). */
+    sqlite3 *db;
 };
 
 /* Fill f from db (whose snapshot is 'snapshot', or the path in the
@@ -77,6 +80,7 @@ struct rss_advisor {
 };
 
 extern const struct rss_advisor rss_glibc_advisor;
+extern const struct rss_advisor rss_go_advisor;
 
 /* The advisor for f->allocator, or NULL. */
 const struct rss_advisor *rss_advisor_for(const char *allocator);
