@@ -90,9 +90,37 @@ int db_load_metadata(struct db_load *l, const struct hs_snapshot *s, struct dbg 
 int db_load_object(struct db_load *l, int64_t id, const struct obj *o, const char *heap);
 int db_load_root(struct db_load *l, int64_t id, const struct root *r);
 int db_load_ref(struct db_load *l, int64_t src, uint64_t offset, int64_t dst, int interior);
+
+/* The bulk paths (through db_feed_insert): all objects, ids i + 1; and all
+ * refs, as pull() hands them over (1 a row, 0 the end, -1 failure). */
+int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *heap,
+                    void (*progress)(void *u, uint64_t done, uint64_t total), void *user);
+struct db_ref {
+    int64_t src, dst;
+    uint64_t offset;
+    int interior;
+};
+int db_load_refs(struct db_load *l, int (*pull)(void *u, struct db_ref *r), void *user);
 int db_load_warning(struct db_load *l, uint64_t addr, const char *source, const char *message);
 int db_load_fact(struct db_load *l, const char *key, const char *value);
 int db_load_region(struct db_load *l, const struct heap_region *r, const char *heap);
+
+/*
+ * Bulk insert from C callbacks, in one INSERT ... SELECT through a virtual
+ * table (feed.c): far cheaper per row than stepping a prepared INSERT.
+ * 'insert' is the statement's head, e.g. "INSERT INTO refs(src, dst, offset,
+ * interior)"; decl declares the feed's columns in the same order, e.g.
+ * "CREATE TABLE x(src, dst, offset, interior)".  next() moves to the next
+ * row: 1 there is one, 0 the end, -1 failure; column() sets column col of
+ * the current row with sqlite3_result_*().  0, or -1 with err.
+ */
+struct db_feed {
+    const char *decl;
+    void *user;
+    int (*next)(void *user);
+    void (*column)(void *user, sqlite3_context *ctx, int col);
+};
+int db_feed_insert(sqlite3 *db, const char *insert, struct db_feed *f, char *err, size_t errlen);
 
 /* Figures for the snapshot row that only the pipeline knows. */
 struct db_summary {

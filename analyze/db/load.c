@@ -136,6 +136,91 @@ int db_load_object(struct db_load *l, int64_t id, const struct obj *o, const cha
     return run(l, ST_OBJECT, "inserting an object");
 }
 
+/* ---- the fast paths: objects and refs through db_feed_insert() */
+
+struct obj_feed {
+    const struct obj *v;
+    size_t n, i;
+    int started;
+    const char *heap;
+    void (*progress)(void *u, uint64_t done, uint64_t total);
+    void *user;
+};
+
+static int obj_next(void *u)
+{
+    struct obj_feed *f = u;
+    if (f->started)
+        f->i++;
+    f->started = 1;
+    if (f->progress && (f->i & 0xffff) == 0)
+        f->progress(f->user, f->i, f->n);
+    return f->i < f->n;
+}
+
+static void obj_column(void *u, sqlite3_context *ctx, int col)
+{
+    struct obj_feed *f = u;
+    const struct obj *o = &f->v[f->i];
+    switch (col) {
+    case 0: sqlite3_result_int64(ctx, (int64_t)f->i + 1); break;
+    case 1: sqlite3_result_int64(ctx, (int64_t)o->addr); break;
+    case 2: sqlite3_result_int64(ctx, (int64_t)o->size); break;
+    case 3: sqlite3_result_text(ctx, o->state == OBJ_USED ? "used" : "free", -1, SQLITE_STATIC); break;
+    case 4: sqlite3_result_int64(ctx, (int64_t)(o->addr - o->chunk_off)); break;
+    case 5: sqlite3_result_int64(ctx, (int64_t)o->chunk_size); break;
+    case 6: sqlite3_result_text(ctx, f->heap, -1, SQLITE_STATIC); break;
+    case 7:
+        if (o->where < WHERE_COUNT && where_names[o->where])
+            sqlite3_result_text(ctx, where_names[o->where], -1, SQLITE_STATIC);
+        else
+            sqlite3_result_null(ctx);
+        break;
+    default: sqlite3_result_int(ctx, o->arena); break;
+    }
+}
+
+int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *heap,
+                    void (*progress)(void *u, uint64_t done, uint64_t total), void *user)
+{
+    struct obj_feed of = {.v = v, .n = n, .heap = heap, .progress = progress, .user = user};
+    struct db_feed f = {.decl = "CREATE TABLE x(id, addr, size, state, chunk, chunk_size, heap, w, arena)",
+                        .user = &of, .next = obj_next, .column = obj_column};
+    return db_feed_insert(l->db, "INSERT INTO objects(id, addr, size, state, chunk, chunk_size, heap,"
+                                 " \"where\", arena)", &f, l->err, sizeof l->err);
+}
+
+struct ref_feed {
+    int (*pull)(void *u, struct db_ref *r);
+    void *user;
+    struct db_ref cur;
+};
+
+static int ref_next(void *u)
+{
+    struct ref_feed *f = u;
+    return f->pull(f->user, &f->cur);
+}
+
+static void ref_column(void *u, sqlite3_context *ctx, int col)
+{
+    const struct db_ref *r = &((struct ref_feed *)u)->cur;
+    switch (col) {
+    case 0: sqlite3_result_int64(ctx, r->src); break;
+    case 1: sqlite3_result_int64(ctx, r->dst); break;
+    case 2: sqlite3_result_int64(ctx, (int64_t)r->offset); break;
+    default: sqlite3_result_int(ctx, r->interior); break;
+    }
+}
+
+int db_load_refs(struct db_load *l, int (*pull)(void *u, struct db_ref *r), void *user)
+{
+    struct ref_feed rf = {.pull = pull, .user = user};
+    struct db_feed f = {.decl = "CREATE TABLE x(src, dst, offset, interior)", .user = &rf,
+                        .next = ref_next, .column = ref_column};
+    return db_feed_insert(l->db, "INSERT INTO refs(src, dst, offset, interior)", &f, l->err, sizeof l->err);
+}
+
 int db_load_root(struct db_load *l, int64_t id, const struct root *r)
 {
     sqlite3_stmt *s = l->st[ST_ROOT];

@@ -55,6 +55,9 @@ struct pipeline {
     int oom;
     struct db_load *load;
     uint64_t nrefs;
+    struct refq *q;             /* the scanner, while refs are loaded */
+    const struct ref_row *qrows;
+    size_t qpos, qlen;
     /* The allocator that walked the heap, for its optional hooks
      * (allocator.h): extra roots, pointer maps, tables of its own. */
     const struct allocator *alloc;
@@ -167,6 +170,32 @@ static int on_ref(void *u, int64_t src, uint64_t offset, int64_t dst, int interi
     struct pipeline *p = u;
     p->nrefs++;
     return db_load_ref(p->load, src, offset, dst, interior) ? -1 : 0;
+}
+
+/* The loader's side of the queue: one ref at a time out of the batches. */
+static int pull_ref(void *u, struct db_ref *r)
+{
+    struct pipeline *p = u;
+    if (p->qpos == p->qlen) {
+        if ((p->qlen = refq_next(p->q, &p->qrows)) == 0)
+            return 0;
+        p->qpos = 0;
+        if (p->opt->progress)
+            cli_progress("scanning references", refq_progress(p->q), p->objs.n);
+    }
+    const struct ref_row *row = &p->qrows[p->qpos++];
+    r->src = row->src;
+    r->dst = row->dst;
+    r->offset = row->offset & ~REF_ROW_INTERIOR;
+    r->interior = !!(row->offset & REF_ROW_INTERIOR);
+    p->nrefs++;
+    return 1;
+}
+
+static void on_store_progress(void *u, uint64_t done, uint64_t total)
+{
+    (void)u;
+    cli_progress("storing objects", done, total);
 }
 
 static void on_progress(void *u, uint64_t done, uint64_t total)
@@ -332,27 +361,16 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     allocator_tables(p);
     /* the scan runs beside the object and root inserts (refqueue.h) */
     struct refq *q = refq_start(s, &p->objs, rs);
-    int rc = 0;
-    for (size_t i = 0; i < p->objs.n && !rc; i++) {
-        if ((i & 0xffff) == 0 && p->opt->progress)
-            cli_progress("storing objects", i, p->objs.n);
-        rc = db_load_object(l, (int64_t)i + 1, &p->objs.v[i], heap);
-    }
+    int rc = db_load_objects(l, p->objs.v, p->objs.n, heap, p->opt->progress ? on_store_progress : NULL, p);
     for (size_t i = 0; i < rs->n && !rc; i++)
         rc = db_load_root(l, root_id(rs, i), &rs->v[i]);
     phase("load objects, roots");
     if (q) {
-        const struct ref_row *rows;
-        size_t n;
-        while (!rc && (n = refq_next(q, &rows)) > 0) {
-            if (p->opt->progress)
-                cli_progress("scanning references", refq_progress(q), p->objs.n);
-            for (size_t i = 0; i < n && !rc; i++)
-                rc = db_load_ref(l, rows[i].src, rows[i].offset & ~REF_ROW_INTERIOR, rows[i].dst,
-                                 !!(rows[i].offset & REF_ROW_INTERIOR));
-            p->nrefs += n;
-        }
+        p->q = q;
+        if (!rc)
+            rc = db_load_refs(l, pull_ref, p);
         refq_finish(q);
+        p->q = NULL;
     } else if (!rc) { /* no second thread to be had: scan here */
         struct ref_sink sink = {.user = p, .ref = on_ref, .progress = on_progress};
         rc = refs_scan(s, &p->objs, rs, &sink);
