@@ -161,7 +161,9 @@ static int go_tables(struct heap_ctx *c)
         if (g->status == (uint32_t)w->L.g_dead)
             continue;
         char wr[64], f1[128], f2[128], f3[128];
-        go_wait_reason(w, g->waitreason, wr, sizeof wr);
+        wr[0] = 0; /* waitreason is stale unless the goroutine waits */
+        if ((int64_t)g->status == w->L.g_waiting)
+            go_wait_reason(w, g->waitreason, wr, sizeof wr);
         int h1 = !go_func_name(w, g->pc, f1, sizeof f1), h2 = !go_func_name(w, g->startpc, f2, sizeof f2),
             h3 = !go_func_name(w, g->gopc, f3, sizeof f3);
         struct heap_value v[] = {

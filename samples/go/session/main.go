@@ -193,6 +193,14 @@ func main() {
 		os.Exit(1)
 	}
 	buf := make([]byte, 0, 64<<10)
+	// Warm up the wait below: the first time the main goroutine sleeps in
+	// a system call, the runtime may start a thread (an M: its m, g0 and
+	// gsignal, and their stacks, come from the heap) to run what else is
+	// runnable, such as the scavenger.  Better before ReadMemStats.
+	nap := syscall.Timespec{Nsec: 20 * 1000 * 1000}
+	for i := 0; i < 5; i++ {
+		syscall.Nanosleep(&nap, nil)
+	}
 	var ms runtime.MemStats
 	report(f, buf, &ms, release, "")
 	if after > 0 {
@@ -207,7 +215,6 @@ func main() {
 	// the GC empties the sudog caches, so blocking on sig would allocate
 	// one right after ReadMemStats; time.Sleep may allocate a P's timer
 	// array.  A nanosleep system call allocates nothing.
-	nap := syscall.Timespec{Nsec: 20 * 1000 * 1000}
 	for {
 		var s os.Signal
 		select {
