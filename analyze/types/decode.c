@@ -28,6 +28,7 @@
 #define PRINT_MAX  200
 #define REPEATS    10
 #define STR_MAX    200
+#define OUT_MAX    (1u << 20) /* bytes of output: hostile types could nest arrays 64 deep */
 
 void tybuf_add(struct tybuf *b, const char *s, size_t n)
 {
@@ -286,7 +287,7 @@ static void fmt_array(struct fmt *f, const struct ty *y, uint64_t off, int depth
         puts_b(f->b, n ? "<unknown element size>" : "{}");
         return;
     }
-    if (off > f->len || es * n > f->len - off) { /* cut short by the capture or the object */
+    if (off > f->len || n > (f->len - off) / es) { /* cut short by the capture or the object */
         puts_b(f->b, "<unavailable>");
         return;
     }
@@ -324,8 +325,8 @@ static void fmt_value(struct fmt *f, uint32_t type, uint64_t off, int depth, uns
         puts_b(f->b, "<unknown type>");
         return;
     }
-    if (depth > TY_MAX_DEPTH) {
-        puts_b(f->b, "{...}");
+    if (depth > TY_MAX_DEPTH || f->b->n > OUT_MAX) {
+        puts_b(f->b, "...");
         return;
     }
     const struct ty *y = &f->t->v[r];
@@ -448,10 +449,15 @@ void ty_field_at(const struct tytab *t, uint32_t type, uint64_t count, uint64_t 
 
 /* ------------------------------------------------------------ field paths */
 
-int ty_path(const struct tytab *t, uint32_t type, const char *path, uint64_t *offset,
-            uint32_t *ftype, unsigned *bit_size, unsigned *bit_offset, char *err, size_t errlen)
+static int path_at(const struct tytab *t, uint32_t type, const char *path, uint64_t *offset,
+                   uint32_t *ftype, unsigned *bit_size, unsigned *bit_offset, char *err, size_t errlen,
+                   int depth)
 {
     uint64_t off = 0;
+    if (depth > TY_MAX_DEPTH) {
+        snprintf(err, errlen, "'%s': nested too deep", path);
+        return -1;
+    }
     unsigned bs = 0, bo = 0;
     const char *p = path;
     for (int steps = 0; *p; steps++) {
@@ -500,7 +506,7 @@ int ty_path(const struct tytab *t, uint32_t type, const char *path, uint64_t *of
                 unsigned b2, o3;
                 char sub[256], e2[64];
                 snprintf(sub, sizeof sub, "%.*s", (int)n, p);
-                if (ty_path(t, fl->type, sub, &o2, &t2, &b2, &o3, e2, sizeof e2) == 0) {
+                if (path_at(t, fl->type, sub, &o2, &t2, &b2, &o3, e2, sizeof e2, depth + 1) == 0) {
                     found = UINT32_MAX - 1;
                     extra = fl->offset + o2;
                     type = t2;
@@ -529,4 +535,10 @@ int ty_path(const struct tytab *t, uint32_t type, const char *path, uint64_t *of
     *bit_size = bs;
     *bit_offset = bo;
     return 0;
+}
+
+int ty_path(const struct tytab *t, uint32_t type, const char *path, uint64_t *offset,
+            uint32_t *ftype, unsigned *bit_size, unsigned *bit_offset, char *err, size_t errlen)
+{
+    return path_at(t, type, path, offset, ftype, bit_size, bit_offset, err, errlen, 0);
 }

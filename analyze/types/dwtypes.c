@@ -782,6 +782,7 @@ static void drain(struct dw *w)
 struct scope {
     const char *prefix; /* "ns::" or "" */
     int in_func;
+    int depth;          /* namespaces deep: hostile DWARF may nest them without end */
 };
 
 static int want_type(struct dw *w, Dwarf_Off off)
@@ -796,8 +797,9 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u);
 
 static int scan_scope(struct dw *w, Dwarf_Die d, const char *prefix, int in_func, int depth)
 {
-    struct scope sc = {prefix, in_func};
-    (void)depth;
+    struct scope sc = {prefix, in_func, depth};
+    if (depth > TY_MAX_DEPTH)
+        return 0;
     return each_child(w, d, scan_die, &sc);
 }
 
@@ -839,12 +841,12 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u)
         name = name_of(w, d);
         char p[1100];
         snprintf(p, sizeof p, "%s%s::", sc->prefix, name ? name : "(anonymous namespace)");
-        return scan_scope(w, d, p, 0, 0);
+        return scan_scope(w, d, p, 0, sc->depth + 1);
     }
     case DW_TAG_subprogram:
         /* function-local statics are direct children of the function */
         if (w->all && !sc->in_func)
-            return scan_scope(w, d, sc->prefix, 1, 0);
+            return scan_scope(w, d, sc->prefix, 1, sc->depth + 1);
         return 0;
     case DW_TAG_variable: {
         uint64_t addr;
@@ -903,7 +905,7 @@ static int scan_units(struct dw *w)
             continue;
         }
         w->cplus = is_cplus(w, cu);
-        struct scope sc = {"", 0};
+        struct scope sc = {"", 0, 0};
         r = each_child(w, cu, scan_die, &sc);
         dwarf_dealloc_die(cu);
         if (r < 0)

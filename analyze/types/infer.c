@@ -18,7 +18,8 @@
  * TY_SLACK bytes beyond it, then an array of usable/S), and only at the
  * object's start: interior pointers, void *, unions and function pointers
  * claim nothing.  Accepted claims propagate from the object in turn
- * (a worklist, to a fixpoint).
+ * (a sweep in address order plus a stack for what lies behind it, to a
+ * fixpoint; see ty_infer).
  *
  * Conflicts: when a second, different type is claimed for a typed object,
  * the stronger source wins; between equal sources the larger type (by
@@ -28,6 +29,7 @@
  * times and the worklist ends.  What an overridden type had already
  * propagated is kept (it was claimed by a typed pointer all the same).
  */
+#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +60,7 @@ struct infer {
     uint8_t *queued, *conflicted; /* bitsets over objects */
     uint32_t *stack;
     size_t nstack, capstack;
+    int64_t pos;                  /* the sweep's position (see process_all) */
     int oom;
 };
 
@@ -71,10 +74,16 @@ static void setbit(uint8_t *b, size_t i)
     b[i >> 3] |= (uint8_t)(1u << (i & 7));
 }
 
+/* Object i must be (re)read with its type: ahead of the sweep, it is
+ * marked and the sweep will come to it; behind, it goes on the stack. */
 static void enqueue(struct infer *in, size_t i)
 {
     if (bit(in->queued, i))
         return;
+    if ((int64_t)i > in->pos) {
+        setbit(in->queued, i);
+        return;
+    }
     if (in->nstack == in->capstack) {
         size_t nc = in->capstack ? in->capstack * 2 : 4096;
         uint32_t *p = realloc(in->stack, nc * sizeof *p);
@@ -97,11 +106,12 @@ static uint64_t rsize(const struct tytab *t, uint32_t type)
 
 /* Is base a (direct or indirect) base class of cls?  Then a base-class
  * pointer to a derived object is no conflict. */
-static int is_base_of(const struct tytab *t, uint32_t base, uint32_t cls, int depth)
+static int base_of(const struct tytab *t, uint32_t base, uint32_t cls, int depth, unsigned *budget)
 {
     cls = ty_resolve(t, cls);
-    if (!cls || depth > TY_MAX_DEPTH)
+    if (!cls || depth > TY_MAX_DEPTH || !*budget)
         return 0;
+    --*budget; /* a hostile lattice of base classes must not explode */
     const struct ty *y = &t->v[cls];
     if (y->kind != TY_STRUCT && y->kind != TY_CLASS)
         return 0;
@@ -109,10 +119,16 @@ static int is_base_of(const struct tytab *t, uint32_t base, uint32_t cls, int de
         const struct ty_field *f = &t->f[y->first + i];
         if (!(f->flags & TYFF_BASE))
             continue;
-        if (ty_resolve(t, f->type) == base || is_base_of(t, base, f->type, depth + 1))
+        if (ty_resolve(t, f->type) == base || base_of(t, base, f->type, depth + 1, budget))
             return 1;
     }
     return 0;
+}
+
+static int is_base_of(const struct tytab *t, uint32_t base, uint32_t cls)
+{
+    unsigned budget = 4096;
+    return base_of(t, base, cls, 0, &budget);
 }
 
 /* Claim object i for type (by src); see the rules above. */
@@ -129,7 +145,7 @@ static void claim(struct infer *in, int64_t i, uint32_t type, unsigned src)
     if (cur == type)
         return;
     if (cur) {
-        if (is_base_of(in->t, ty_resolve(in->t, type), cur, 0))
+        if (is_base_of(in->t, ty_resolve(in->t, type), cur))
             return; /* a Base * to a Derived: agreement, not conflict */
         if (!bit(in->conflicted, (size_t)i)) {
             setbit(in->conflicted, (size_t)i);
@@ -155,12 +171,16 @@ static void from_memory(struct infer *in, uint64_t addr, uint64_t avail, uint32_
     uint64_t S = rsize(in->t, type);
     if (!n || !S)
         return;
+    if (avail < 8)
+        return;
     const uint8_t *base = hs_ptr(in->s, addr, avail);
     const struct objtab *o = in->o;
-    for (uint64_t k = 0; k < count; k++) {
-        for (size_t j = 0; j < n; j++) {
+    /* at most a few reads per word of the block, whatever the DWARF says */
+    uint64_t budget = avail / 2 + 64;
+    for (uint64_t k = 0; k < count && budget; k++) {
+        for (size_t j = 0; j < n && budget; j++, budget--) {
             uint64_t off = k * S + sl[j].offset, w;
-            if (off + 8 > avail)
+            if (sl[j].offset >= S || off > avail - 8)
                 continue;
             if (base)
                 memcpy(&w, base + off, 8);
@@ -259,6 +279,17 @@ static int vtables(struct infer *in, struct dbg *d)
     return 0;
 }
 
+/* Claims from the typed pointers of typed object i. */
+static void read_object(struct infer *in, size_t i)
+{
+    const struct obj *ob = &in->o->v[i];
+    uint32_t type = in->r->obj_type[i];
+    uint64_t count = ty_count_for(in->t, type, ob->size);
+    if (!count && in->r->obj_src[i] == TS_VTABLE)
+        count = rsize(in->t, type) ? 1 : 0; /* a derived object bigger than the block? trust the vptr */
+    from_memory(in, ob->addr, ob->size, type, count, TS_FIELD);
+}
+
 void ty_result_free(struct ty_result *r)
 {
     free(r->obj_type);
@@ -272,7 +303,7 @@ int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
 {
     memset(r, 0, sizeof *r);
     size_t n = objs->n;
-    struct infer in = {.t = t, .s = s, .o = objs, .r = r};
+    struct infer in = {.t = t, .s = s, .o = objs, .r = r, .pos = -1};
     r->obj_type = calloc(n ? n : 1, sizeof *r->obj_type);
     r->obj_src = calloc(n ? n : 1, 1);
     r->root_type = calloc(rs->n ? rs->n : 1, sizeof *r->root_type);
@@ -295,15 +326,22 @@ int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
         uint64_t size = v->size < MAX_ROOT_SCAN ? v->size : MAX_ROOT_SCAN;
         from_memory(&in, v->addr, size, v->type, 1, TS_ROOT);
     }
-    while (in.nstack && !in.oom && !t->oom) {
-        size_t i = in.stack[--in.nstack];
+    /* One sweep in address order reads the typed objects ahead of it (the
+     * memory is read in order, and a list linked forwards is typed in one
+     * go); what a read claims behind the sweep is read at once from the
+     * stack (a list linked backwards).  Every claim is thus read once the
+     * sweep ends. */
+    for (in.pos = 0; (size_t)in.pos < n && !in.oom && !t->oom; in.pos++) {
+        size_t i = (size_t)in.pos;
+        if (!bit(in.queued, i))
+            continue;
         in.queued[i >> 3] &= (uint8_t)~(1u << (i & 7));
-        const struct obj *ob = &objs->v[i];
-        uint32_t type = r->obj_type[i];
-        uint64_t count = ty_count_for(t, type, ob->size);
-        if (!count && r->obj_src[i] == TS_VTABLE)
-            count = rsize(t, type) ? 1 : 0; /* a derived object bigger than the block? trust the vptr */
-        from_memory(&in, ob->addr, ob->size, type, count, TS_FIELD);
+        read_object(&in, i);
+        while (in.nstack && !in.oom && !t->oom) {
+            size_t j = in.stack[--in.nstack];
+            in.queued[j >> 3] &= (uint8_t)~(1u << (j & 7));
+            read_object(&in, j);
+        }
     }
     if (in.oom || t->oom)
         goto oom;
@@ -361,6 +399,19 @@ static int is_system(const struct dbg_module_info *mi)
                   !strncmp(ep, "/usr/lib64/", 11));
 }
 
+/* Does any data symbol of module m hold a heap pointer?  If not, a system
+ * library's DWARF has nothing to type and is not read at all. */
+static int module_holds_heap_pointer(struct dbg *d, size_t m, struct want_ctx *wc)
+{
+    size_t n;
+    const struct dbg_symbol *sym = dbg_symbols(d, &n);
+    for (size_t i = 0; i < n; i++)
+        if (sym[i].module == m && sym[i].type == STT_OBJECT && sym[i].size &&
+            holds_heap_pointer(wc, sym[i].addr, sym[i].size))
+            return 1;
+    return 0;
+}
+
 int ty_index(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const struct objtab *objs,
              const struct rootset *rs, struct ty_result *r, void (*warn)(void *u, const char *msg),
              void *u)
@@ -369,10 +420,11 @@ int ty_index(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
     size_t nm = d ? dbg_nmodules(d) : 0;
     for (size_t m = 0; m < nm; m++) {
         const struct dbg_module_info *mi = dbg_module(d, m);
-        if (!mi->has_dwarf)
+        int system = is_system(mi);
+        if (!mi->has_dwarf || (system && !module_holds_heap_pointer(d, m, &wc)))
             continue;
         char err[512];
-        if (ty_load_dwarf(t, d, (int)m, !is_system(mi), holds_heap_pointer, &wc, err, sizeof err)) {
+        if (ty_load_dwarf(t, d, (int)m, !system, holds_heap_pointer, &wc, err, sizeof err)) {
             if (t->oom)
                 return -1;
             warn(u, err);
