@@ -76,28 +76,150 @@ static void count_reachable(struct hresults *r, const struct hgraph *h)
     }
 }
 
-static int compute(struct hresults *r, struct hgraph *h, char *err, size_t errlen)
+/*
+ * Peeling.  A node with no successors and exactly one incoming edge is
+ * dominated by the source of that edge, and lies on no path to any other
+ * node, so it changes nobody else's dominators: it can be left out of the
+ * Lengauer-Tarjan run and given its idom afterwards.  Removing it may make
+ * its predecessor such a node in turn (the tail of a list, a tree of
+ * strings), so this repeats.  Heaps are full of such leaves — strings,
+ * buffers, list and tree tails — and each one peeled is a node and an edge
+ * the expensive part never sees.  HEAPSNAP_NO_PEEL=1 turns it off (for
+ * checking one against the other).
+ */
+struct peel {
+    uint32_t *pred;    /* [n] the source of a node's single in-edge */
+    uint32_t *order;   /* the peeled nodes, in the order they were peeled */
+    uint32_t count;
+};
+
+static int peel(struct peel *p, const struct graph *g)
 {
-    struct domtree d;
-    if (domtree_build(&d, &h->g, GRAPH_SUPER_ROOT) || domtree_retained(&d, h->nsize)) {
-        snprintf(err, errlen, "%s: dominator tree: %s", h->file, strerror(errno));
-        domtree_free(&d);
+    uint32_t n = g->n;
+    uint32_t *indeg = calloc(n, sizeof *indeg), *outrem = malloc((size_t)n * sizeof *outrem);
+    p->pred = malloc((size_t)n * sizeof *p->pred);
+    p->order = malloc((size_t)n * sizeof *p->order);
+    p->count = 0;
+    if (!indeg || !outrem || !p->pred || !p->order) {
+        free(indeg);
+        free(outrem);
         return -1;
     }
+    for (uint32_t v = 0; v < n; v++) {
+        outrem[v] = graph_out_degree(g, v);
+        const uint32_t *out = graph_out(g, v);
+        for (uint32_t k = 0; k < outrem[v]; k++) {
+            indeg[out[k]]++;
+            p->pred[out[k]] = v;
+        }
+    }
+    /* order doubles as the work queue: peeled nodes are appended, and each
+     * one's predecessor is looked at once it is */
+    for (uint32_t v = 1; v < n; v++)
+        if (outrem[v] == 0 && indeg[v] == 1)
+            p->order[p->count++] = v;
+    for (uint32_t q = 0; q < p->count; q++) {
+        uint32_t u = p->pred[p->order[q]];
+        if (u != 0 && --outrem[u] == 0 && indeg[u] == 1)
+            p->order[p->count++] = u;
+    }
+    free(indeg);
+    free(outrem);
+    return 0;
+}
+
+/* g without the edges into peeled nodes (which are all the edges from them). */
+static int reduced(struct graph *rg, const struct graph *g, const uint8_t *peeled)
+{
+    memset(rg, 0, sizeof *rg);
+    rg->n = g->n;
+    rg->off = malloc(((size_t)g->n + 1) * sizeof *rg->off);
+    rg->adj = malloc(((size_t)g->m + 1) * sizeof *rg->adj);
+    if (!rg->off || !rg->adj) {
+        graph_free(rg);
+        return -1;
+    }
+    uint32_t m = 0;
+    for (uint32_t v = 0; v < g->n; v++) {
+        rg->off[v] = m;
+        const uint32_t *out = graph_out(g, v);
+        for (uint32_t k = 0; k < graph_out_degree(g, v); k++)
+            if (!peeled[out[k]])
+                rg->adj[m++] = out[k];
+    }
+    rg->off[g->n] = m;
+    rg->m = m;
+    return 0;
+}
+
+static int compute(struct hresults *r, struct hgraph *h, char *err, size_t errlen)
+{
+    struct domtree d = {0};
+    struct peel p = {0};
+    struct graph rg = {0};
+    uint8_t *peeled = NULL;
+    uint32_t *order = NULL;
+    int rc = -1, use_peel = !getenv("HEAPSNAP_NO_PEEL");
+    uint32_t n = h->n;
+    if (use_peel && (peel(&p, &h->g) || !(peeled = calloc(n, 1))))
+        goto oom;
+    for (uint32_t k = 0; k < p.count; k++)
+        peeled[p.order[k]] = 1;
+    if (use_peel && reduced(&rg, &h->g, peeled))
+        goto oom;
+    if (domtree_build(&d, use_peel ? &rg : &h->g, GRAPH_SUPER_ROOT)) {
+        snprintf(err, errlen, "%s: dominator tree: %s", h->file, strerror(errno));
+        goto out;
+    }
+    graph_free(&rg);
     r->idom = d.idom;
-    r->retained_size = d.retained_size;
-    r->retained_count = d.retained_count;
     d.idom = NULL;
-    d.retained_size = NULL;
-    d.retained_count = NULL;
-    domtree_free(&d);
+    /* peeled nodes, predecessors first (the reverse of peeling): each is
+     * dominated by its one predecessor, if that is reachable at all */
+    uint32_t total = d.reached;
+    for (uint32_t k = p.count; k-- > 0;) {
+        uint32_t v = p.order[k], u = p.pred[v];
+        r->idom[v] = r->idom[u] == GRAPH_NONE ? GRAPH_NONE : u;
+        total += r->idom[v] != GRAPH_NONE;
+    }
+    /* top-down order of the whole tree: LT's preorder, then the peeled */
+    if (!(order = malloc(((size_t)total + 1) * sizeof *order)) ||
+        !(r->retained_size = malloc((size_t)n * sizeof *r->retained_size)) ||
+        !(r->retained_count = malloc((size_t)n * sizeof *r->retained_count)))
+        goto oom;
+    uint32_t len = 0;
+    for (uint32_t k = 0; k < d.reached; k++)
+        order[len++] = d.order[k];
+    for (uint32_t k = p.count; k-- > 0;)
+        if (r->idom[p.order[k]] != GRAPH_NONE)
+            order[len++] = p.order[k];
+    for (uint32_t v = 0; v < n; v++) {
+        r->retained_size[v] = r->idom[v] == GRAPH_NONE ? 0 : h->nsize[v];
+        r->retained_count[v] = r->idom[v] == GRAPH_NONE ? 0 : 1;
+    }
+    for (uint32_t k = len; k-- > 1;) { /* order[0] is the root */
+        uint32_t v = order[k];
+        r->retained_size[r->idom[v]] += r->retained_size[v];
+        r->retained_count[r->idom[v]] += r->retained_count[v];
+    }
     /* the tree counts every node; only objects count for people */
     r->retained_count[0] -= 1 + h->nroots;
     for (uint32_t v = 1; v <= h->nroots; v++)
         r->retained_count[v] -= 1;
     /* the reverse adjacency is as big as the graph; keep it only if asked */
     graph_drop_reverse(&h->g);
-    return 0;
+    rc = 0;
+    goto out;
+oom:
+    snprintf(err, errlen, "%s: out of memory for the dominator tree", h->file);
+out:
+    domtree_free(&d);
+    graph_free(&rg);
+    free(p.pred);
+    free(p.order);
+    free(peeled);
+    free(order);
+    return rc;
 }
 
 static int store(const struct hresults *r, const struct hgraph *h, char *err, size_t errlen)
