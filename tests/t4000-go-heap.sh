@@ -104,7 +104,7 @@ assert obj(\"decoy\")[1] == 32
     grep -q "global main.records" path.out
 '
 
-test_expect_success 'the heap bitmap is obeyed: no reference out of a noscan object' '
+test_expect_success 'pointer maps are obeyed: no reference out of a noscan object or a uintptr global' '
     python3 -c "
 import sqlite3
 rep = dict(l.split()[:2] for l in open(\"$R\") if len(l.split()) == 2)
@@ -116,6 +116,11 @@ assert c.execute(\"SELECT count(*) FROM refs WHERE src = ?\", (d,)).fetchone()[0
 r = c.execute(\"SELECT id FROM objects WHERE addr = ?\", (int(rep[\"records\"], 16),)).fetchone()[0]
 offs = {o % 32 for (o,) in c.execute(\"SELECT offset FROM refs WHERE src = ?\", (r,))}
 assert offs == {0, 24}, offs
+# globals by their GC masks: a uintptr holding the address is no reference
+g = c.execute(\"SELECT id FROM roots WHERE name = \x27main.decoyAddr\x27\").fetchone()
+assert g, \"no root main.decoyAddr\"
+assert c.execute(\"SELECT count(*) FROM refs WHERE src = ?\", g).fetchone()[0] == 0
+assert c.execute(\"SELECT count(*) FROM refs JOIN roots ON roots.id = refs.src WHERE roots.name = \x27main.known\x27\").fetchone()[0] == 1
 "
 '
 

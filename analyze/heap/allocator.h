@@ -118,7 +118,8 @@ struct allocator {
      * keep_state set, in this order, and release() last. */
     /* Report extra roots through c->root. */
     void (*roots)(struct heap_ctx *c);
-    /* Which words of the used object [addr, addr + size) can hold pointers:
+    /* Which words of the used object [addr, addr + size) — or of a data
+     * root, a range of a module's globals — can hold pointers:
      * bit i of mask (maskwords 64-bit words, enough for size / 8 bits) for
      * the word at addr + 8 i.  Returns 1 when the mask is exact (the scan
      * then reads only those words), 0 to have the object scanned

@@ -22,7 +22,8 @@
  *   roots          each live goroutine's stack from its saved SP (or the SP
  *                  of the thread running it) to stack.hi, conservatively
  *   pointer_words  the heap bitmap: scan spans are scanned precisely,
- *                  noscan spans not at all
+ *                  noscan spans not at all; and .data/.bss by their GC
+ *                  masks (go_globals.c)
  *   tables         goroutines (go_goroutines.c) and go_memstats
  *                  (go_memstats.c)
  *
@@ -47,6 +48,7 @@ static void go_free(struct go_walk *w)
     if (!w)
         return;
     go_mem_close(w);
+    go_globals_free(w);
     free(w->arenas);
     free(w->spans);
     free(w->funcs);
@@ -109,6 +111,8 @@ static int go_walk_heap(struct heap_ctx *c)
     if (go_pclntab_load(w))
         c->problem(c, 0, "go: the pclntab could not be read: goroutines have no function names");
     go_goroutines_load(w);
+    if (go_globals_load(w))
+        c->problem(c, 0, "go: the module data's sections could not be read: globals are scanned conservatively");
     fact_u64(c, "go.goroutines", w->ngs, 0);
     go_memstats_compute(w);
     int rc = w->nspans ? 0 : -1;

@@ -11,6 +11,7 @@
  *                    heap bitmap (precise pointer words of an object)
  *   go_offheap.c     the runtime's own anonymous memory, claimed so that
  *                    it is not scanned as a root (Go never scans it)
+ *   go_globals.c     .data/.bss pointer masks (gcdata/gcbss): precise roots
  *   go_pclntab.c     function names for PCs, from the pclntab (1.18+ layout)
  *   go_goroutines.c  allgs: every goroutine's state, stack and functions
  *   go_memstats.c    runtime.ReadMemStats() rebuilt from the runtime's own
@@ -70,7 +71,8 @@ struct go_layout {
         gc_sweepdist, gc_heaplive, gc_heapmarked;
     /* runtime.moduledata */
     int64_t md_pcheader, md_funcnametab, md_pclntable, md_ftab, md_ftab_len, md_text, md_minpc, md_maxpc,
-        md_data, md_edata, md_bss, md_ebss, md_gcdatamask, md_gcbssmask, md_next;
+        md_data, md_edata, md_bss, md_ebss, md_gcdatamask, md_gcbssmask, md_next, md_noptrdata, md_enoptrdata,
+        md_noptrbss, md_enoptrbss;
     /* runtime.pcHeader, runtime._func */
     int64_t ph_magic, ph_nfunc, ph_textstart;
     int64_t f_nameoff;
@@ -107,6 +109,14 @@ struct go_g {
     int32_t thread;           /* the thread running it, 0 if none */
 };
 
+/* A section of the executable's globals and its GC pointer mask
+ * (go_globals.c): bit i set if the word at lo + 8 i is a pointer; a
+ * noptr section has no mask and no pointers. */
+struct go_globals {
+    uint64_t lo, hi;
+    uint8_t *bits;            /* (hi - lo) / 64 bytes; NULL for a noptr section */
+};
+
 struct go_stat {
     const char *name;
     uint64_t value;
@@ -137,6 +147,8 @@ struct go_walk {
     size_t ngs;
     struct go_stat stats[GO_NSTATS];
     size_t nstats;
+    struct go_globals globals[4]; /* data, bss, noptrdata, noptrbss */
+    size_t nglobals;
     int64_t status_value[8];  /* go_goroutines.c: the _G* constants, -1 if absent */
     uint64_t class_size[GO_MAX_CLASSES];
 };
@@ -164,6 +176,12 @@ int go_pointer_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint
 
 /* go_offheap.c: claim the runtime's anonymous memory outside the arenas */
 int go_offheap_claim(struct go_walk *w);
+
+/* go_globals.c: the moduledata's sections and GC masks; 0 or -1 */
+int go_globals_load(struct go_walk *w);
+void go_globals_free(struct go_walk *w);
+/* go_pointer_words for a range of globals: 1 with mask, 0 if not ours. */
+int go_globals_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
 
 /* go_pclntab.c */
 int go_pclntab_load(struct go_walk *w);

@@ -369,7 +369,9 @@ int go_pointer_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint
 {
     const struct go_span *s = go_span_of(w, addr);
     size_t nw = size / 8;
-    if (!s || s->state != 1 || nw > maskwords * 64)
+    if (!s)
+        return go_globals_words(w, addr, size, mask, maskwords);
+    if (s->state != 1 || nw > maskwords * 64)
         return 0;
     memset(mask, 0, (nw + 63) / 64 * 8);
     if (s->spanclass & 1)

@@ -58,7 +58,8 @@ struct objtab {
     uint32_t *buckets;
     size_t nused, nfree;
     /* The allocator's precise pointer maps, when it has them (allocator.h,
-     * pointer_words); NULL: every object is scanned conservatively. */
+     * pointer_words), for its objects and for data roots; NULL: everything
+     * is scanned conservatively. */
     int (*pointer_words)(const void *walker, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
     const void *walker;
 };

@@ -10,7 +10,9 @@
  * An allocator that knows which words of an object are pointers (Go's heap
  * bitmap; objtab.pointer_words) has its objects scanned by that map
  * instead: only the marked words are read, and an object with none (a
- * noscan span) costs nothing.  Roots are always scanned conservatively.
+ * noscan span) costs nothing.  Data roots (globals) are offered to it too
+ * (Go's gcdata/gcbss masks); stacks, registers, TLS and anonymous memory
+ * are always scanned conservatively.
  */
 #include "index/refs.h"
 
@@ -109,13 +111,14 @@ static int scan_masked(struct scan *sc, int64_t src, uint64_t base, uint64_t siz
     return 0;
 }
 
-/* Scan object i: precisely when the allocator has its pointer map. */
-static int scan_object(struct scan *sc, size_t i, uint64_t **mask, size_t *maskcap)
+/* Scan [addr, addr + size) for src: precisely when the allocator has its
+ * pointer map (an object of its heap, or a global it describes). */
+static int scan_range(struct scan *sc, int64_t src, uint64_t addr, uint64_t size, uint64_t **mask,
+                      size_t *maskcap)
 {
-    const struct obj *o = &sc->t->v[i];
     const struct objtab *t = sc->t;
-    if (t->pointer_words && o->size >= 8) {
-        size_t need = (size_t)((o->size / 8 + 63) / 64);
+    if (t->pointer_words && size >= 8 && addr % 8 == 0) {
+        size_t need = (size_t)((size / 8 + 63) / 64);
         if (need > *maskcap) {
             uint64_t *m = realloc(*mask, need * sizeof *m);
             if (m) {
@@ -123,10 +126,10 @@ static int scan_object(struct scan *sc, size_t i, uint64_t **mask, size_t *maskc
                 *maskcap = need;
             }
         }
-        if (need <= *maskcap && t->pointer_words(t->walker, o->addr, o->size, *mask, *maskcap))
-            return scan_masked(sc, (int64_t)i + 1, o->addr, o->size, *mask);
+        if (need <= *maskcap && t->pointer_words(t->walker, addr, size, *mask, *maskcap))
+            return scan_masked(sc, src, addr, size, *mask);
     }
-    return scan_span(sc, (int64_t)i + 1, o->addr, o->size);
+    return scan_span(sc, src, addr, size);
 }
 
 int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct rootset *rs,
@@ -137,24 +140,28 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
     if (t->n == 0)
         return 0;
     int rc;
+    uint64_t *mask = NULL;
+    size_t maskcap = 0;
     for (size_t i = 0; i < rs->n; i++) {
         const struct root *r = &rs->v[i];
         if (r->kind == ROOT_REGISTER && r->regs)
             rc = scan_words(&sc, root_id(rs, i), 0, (const uint8_t *)r->regs, 0, 8 * HS_NREGS);
+        else if (r->kind == ROOT_DATA) /* globals: the allocator may know their pointers too */
+            rc = scan_range(&sc, root_id(rs, i), r->addr, r->size, &mask, &maskcap);
         else
             rc = scan_span(&sc, root_id(rs, i), r->addr, r->size);
-        if (rc)
+        if (rc) {
+            free(mask);
             return rc;
+        }
     }
-    uint64_t *mask = NULL;
-    size_t maskcap = 0;
     for (size_t i = 0; i < t->n; i++) {
         if ((i & 0xffff) == 0 && sink->progress)
             sink->progress(sink->user, i, t->n);
         const struct obj *o = &t->v[i];
         if (o->state != OBJ_USED)
             continue;
-        if ((rc = scan_object(&sc, i, &mask, &maskcap))) {
+        if ((rc = scan_range(&sc, (int64_t)i + 1, o->addr, o->size, &mask, &maskcap))) {
             free(mask);
             return rc;
         }

@@ -55,6 +55,9 @@ var (
 	// decoy holds the address of known in a []uint64: a noscan object, so a
 	// precise scan must find no reference in it where a conservative one would.
 	decoy []uint64
+	// decoyAddr is the same as a global: a uintptr is no pointer to Go's
+	// collector (it lives in .noptrbss), so it holds no reference either.
+	decoyAddr uintptr
 )
 
 func addSessions(n int) {
@@ -174,6 +177,7 @@ func main() {
 	banner = strings.Repeat("heapsnap-go-banner ", 8)
 	decoy = make([]uint64, 4)
 	decoy[0] = uint64(uintptr(unsafe.Pointer(known)))
+	decoyAddr = uintptr(unsafe.Pointer(known))
 	parked = make(chan int)
 	for i := 0; i < ngo; i++ {
 		go waiter()
