@@ -6,7 +6,9 @@
  *
  *   sqlite_raw DB N [REFS_PER_OBJECT]
  *
- * Two ways, each into a fresh database:
+ * The refs are shaped like samples/bench_heap's (a chain plus random
+ * pointers), since how random the targets are decides what CREATE INDEX on
+ * refs(dst) costs.  Two ways, each into a fresh database:
  *   step  a prepared INSERT, bound, stepped and reset per row (the
  *         textbook bulk load)
  *   feed  one INSERT ... SELECT per table from the virtual-table feed of
@@ -41,7 +43,7 @@ static void must(int rc, sqlite3 *db, const char *what)
 #define BASE 0x555555559000ull
 
 /* The synthetic rows: object i (1-based) at BASE + 64 (i - 1); ref k of
- * object i at offset 8 k to a pseudo-random object. */
+ * object i at offset 8 k (targets: ref_dst()). */
 struct gen {
     long n, per, i, k;
     uint64_t x;
@@ -91,12 +93,21 @@ static int gen_next_ref(void *u)
     return g->i <= g->n;
 }
 
+/* Shaped like samples/bench_heap: the first pointer of each object to the
+ * next object (a chain), the others to random objects. */
+static sqlite3_int64 ref_dst(const struct gen *g)
+{
+    if (g->k == 0)
+        return g->i < g->n ? g->i + 1 : 1;
+    return (sqlite3_int64)(g->x % (uint64_t)g->n) + 1;
+}
+
 static void ref_col(void *u, sqlite3_context *c, int col)
 {
     struct gen *g = u;
     switch (col) {
     case 0: sqlite3_result_int64(c, g->i); break;
-    case 1: sqlite3_result_int64(c, (sqlite3_int64)(g->x % (uint64_t)g->n) + 1); break;
+    case 1: sqlite3_result_int64(c, ref_dst(g)); break;
     case 2: sqlite3_result_int64(c, 8 * g->k); break;
     default: sqlite3_result_int(c, 0);
     }
@@ -164,7 +175,7 @@ static void by_step(const char *path, long n, long per)
     double t1 = now();
     for (gen_init(&g, n, per); gen_next_ref(&g);) {
         sqlite3_bind_int64(r, 1, g.i);
-        sqlite3_bind_int64(r, 2, (sqlite3_int64)(g.x % (uint64_t)n) + 1);
+        sqlite3_bind_int64(r, 2, ref_dst(&g));
         sqlite3_bind_int64(r, 3, 8 * g.k);
         sqlite3_bind_int(r, 4, 0);
         must(sqlite3_step(r), db, "insert ref");
