@@ -14,6 +14,12 @@
  * NULL when the object is untyped, unknown, or its bytes were not
  * captured; an error when the path names no field of the object's type.
  *
+ * And the other way round, for a reference:
+ *   field_name(src, offset)     -> 'items[2].next'   the field of a typed
+ *                                  object (src > 0) or typed root (src < 0)
+ *                                  holding byte offset; NULL if untyped
+ *   SELECT src, offset, field_name(src, offset) FROM refs WHERE dst = 1234;
+ *
  * The type tables are read on the first call and kept for the connection's
  * life; the memory comes through the SQL function mem() of the same
  * connection.  The statements are prepared per call and finalized before
@@ -186,14 +192,47 @@ static void field_value(sqlite3_context *ctx, struct fieldfn *f, sqlite3_value *
     free(b);
 }
 
+static void field_name_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct fieldfn *f = sqlite3_user_data(ctx);
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || load(ctx, f))
+        return;
+    int64_t src = sqlite3_value_int64(argv[0]), off = sqlite3_value_int64(argv[1]);
+    sqlite3_stmt *q;
+    const char *sql = src > 0 ? "SELECT type_id, ifnull(type_count, 1) FROM objects WHERE id = ?1"
+                              : "SELECT type_id, 1 FROM roots WHERE id = ?1";
+    if (off < 0 || sqlite3_prepare_v2(f->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(q, 1, src);
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+        int64_t tid = sqlite3_column_int64(q, 0), count = sqlite3_column_int64(q, 1);
+        if (tid > 0 && (uint64_t)tid < f->t.n) {
+            struct tybuf b = {0};
+            ty_field_at(&f->t, (uint32_t)tid, count > 0 ? (uint64_t)count : 1, (uint64_t)off, &b);
+            if (b.oom)
+                sqlite3_result_error_nomem(ctx);
+            else if (b.s && b.s[0])
+                sqlite3_result_text(ctx, b.s, -1, SQLITE_TRANSIENT);
+            tybuf_free(&b);
+        }
+    }
+    sqlite3_finalize(q);
+}
+
 int db_register_field(sqlite3 *db)
 {
     struct fieldfn *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
     f->db = db;
-    return sqlite3_create_function_v2(db, "field", 2, SQLITE_UTF8, f, field_fn, NULL, NULL, destroy) ==
-                   SQLITE_OK
+    /* the first owns the state: SQLite frees it when the connection closes
+     * (or right away if registering fails) */
+    if (sqlite3_create_function_v2(db, "field", 2, SQLITE_UTF8, f, field_fn, NULL, NULL, destroy) !=
+        SQLITE_OK)
+        return -1;
+    return sqlite3_create_function_v2(db, "field_name", 2, SQLITE_UTF8, f, field_name_fn, NULL, NULL,
+                                      NULL) == SQLITE_OK
                ? 0
                : -1;
 }

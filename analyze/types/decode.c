@@ -418,8 +418,11 @@ static void field_at(const struct tytab *t, uint32_t type, uint64_t offset, stru
         const struct ty_field *f = &t->f[y->first + i];
         uint32_t fr = ty_resolve(t, f->type);
         uint64_t fs = fr ? t->v[fr].size : 0;
-        if (f->offset <= offset && offset - f->offset < (fs ? fs : 1))
+        if (f->offset <= offset && offset - f->offset < (fs ? fs : 1)) {
             best = f;
+            if (y->kind == TY_UNION)
+                break; /* every member covers it: name the first, as declared */
+        }
     }
     if (!best)
         return;
