@@ -2,7 +2,9 @@
  * refqueue.h — run the reference scan (refs.h) on a second thread and hand
  * its output to the loader in batches.
  *
- * The scan reads the snapshot and the object table, both read-only by then;
+ * The scan reads the snapshot and the object table, both read-only by then
+ * (so is the allocator's walker state: its pointer_words hook, objects.h,
+ * is called on the scanner thread and must only read);
  * SQLite's inserts are single-threaded and are the slower half.  So while
  * the main thread stores objects and roots, the scanner already runs, and
  * afterwards the two overlap: on two cores the scan costs almost nothing
