@@ -34,8 +34,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "heap/go_int.h"
+
+/* HEAPSNAP_TIMING=1: the walker's own phases on stderr, in the indexer's
+ * format (bench/go-index reads them). */
+static void phase(const char *name)
+{
+    static double last;
+    static int on = -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    if (on < 0) {
+        const char *e = getenv("HEAPSNAP_TIMING");
+        on = e && *e && strcmp(e, "0");
+    }
+    if (on && name)
+        fprintf(stderr, "timing: go %-19s %8.3f s\n", name, t - last);
+    last = t;
+}
 
 static int go_detect(struct heap_ctx *c)
 {
@@ -94,10 +113,17 @@ static int go_walk_heap(struct heap_ctx *c)
     if (go_mem_open(w))
         c->problem(c, 0, "go: the executable's file could not be opened: function names and wait reasons "
                    "are read from it and will be missing");
-    if (go_layout_load(w) || go_spans_walk(w)) {
+    phase(NULL);
+    if (go_layout_load(w)) {
         go_free(w);
         return -1;
     }
+    phase("layout (DWARF)");
+    if (go_spans_walk(w)) {
+        go_free(w);
+        return -1;
+    }
+    phase("spans, objects");
     if (c->root && go_offheap_claim(w)) {
         go_free(w);
         return -1;
@@ -111,10 +137,12 @@ static int go_walk_heap(struct heap_ctx *c)
     if (go_pclntab_load(w))
         c->problem(c, 0, "go: the pclntab could not be read: goroutines have no function names");
     go_goroutines_load(w);
+    phase("goroutines");
     if (go_globals_load(w))
         c->problem(c, 0, "go: the module data's sections could not be read: globals are scanned conservatively");
     fact_u64(c, "go.goroutines", w->ngs, 0);
     go_memstats_compute(w);
+    phase("memstats");
     int rc = w->nspans ? 0 : -1;
     if (c->keep_state)
         c->walker = w;
@@ -150,6 +178,7 @@ static int go_tables(struct heap_ctx *c)
     struct go_walk *w = c->walker;
     if (!w || !c->table || !c->row)
         return 0;
+    phase(NULL);
     static const struct heap_column gcols[] = {
         {"goid", "INTEGER PRIMARY KEY"}, {"status", "TEXT"},     {"wait_reason", "TEXT"},
         {"stack_lo", "INTEGER"},         {"stack_hi", "INTEGER"}, {"sp", "INTEGER"},
@@ -197,6 +226,7 @@ static int go_tables(struct heap_ctx *c)
         if (c->row(c, "go_memstats", v, 2))
             return -1;
     }
+    phase("tables");
     return 0;
 }
 

@@ -1,0 +1,71 @@
+// benchheap — the Go heap bench/go-index indexes: N small objects of a
+// pointer-carrying struct (a chain plus two random links each, as
+// samples/bench_heap.c builds for malloc), a fifth as many []byte buffers
+// (noscan), and G goroutines parked on a channel, so that the heap walk,
+// the precise reference scan, the goroutines table and MemStats all have
+// work.  Writes "ready" to the report file (argv[1]) and waits.
+//
+//   go-benchheap REPORT N [G]
+package main
+
+import (
+	"os"
+	"strconv"
+	"syscall"
+)
+
+type Node struct {
+	Next, A, B *Node
+	Value      int64
+	Buf        []byte
+}
+
+var (
+	nodes []*Node
+	block chan int
+)
+
+func park() { <-block }
+
+func main() {
+	if len(os.Args) < 3 {
+		os.Stderr.WriteString("usage: go-benchheap REPORT N [G]\n")
+		os.Exit(2)
+	}
+	n, _ := strconv.Atoi(os.Args[2])
+	g := 1000
+	if len(os.Args) > 3 {
+		g, _ = strconv.Atoi(os.Args[3])
+	}
+	nodes = make([]*Node, n)
+	var prev *Node
+	seed := uint64(88172645463325252)
+	for i := range nodes {
+		x := &Node{Value: int64(i), Next: prev}
+		if i%5 == 0 {
+			x.Buf = make([]byte, 64)
+		}
+		nodes[i] = x
+		prev = x
+	}
+	for _, x := range nodes {
+		seed ^= seed << 13
+		seed ^= seed >> 7
+		seed ^= seed << 17
+		x.A = nodes[seed%uint64(n)]
+		x.B = nodes[(seed>>20)%uint64(n)]
+	}
+	block = make(chan int)
+	for i := 0; i < g; i++ {
+		go park()
+	}
+	f, err := os.Create(os.Args[1])
+	if err != nil {
+		os.Exit(1)
+	}
+	f.WriteString("ready\n")
+	nap := syscall.Timespec{Sec: 1}
+	for {
+		syscall.Nanosleep(&nap, nil)
+	}
+}
