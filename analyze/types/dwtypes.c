@@ -877,13 +877,14 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u)
     }
 }
 
+/* Names in C say "struct x"; C++, Go, Rust and the rest name a type alone
+ * (gdb's spelling in each language).  Those units count as "cplus" here. */
 static int is_cplus(struct dw *w, Dwarf_Die cu)
 {
     int64_t lang = 0;
     if (sdata(w, cu, DW_AT_language, &lang))
         return 0;
-    return lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_03 ||
-           lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14;
+    return !(lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 || lang == DW_LANG_C11);
 }
 
 static int scan_units(struct dw *w)

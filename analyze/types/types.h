@@ -44,7 +44,7 @@ enum ty_kind {
 };
 
 /* ty.flags */
-#define TYF_CPLUS  0x1u  /* from a C++ unit: no "struct " prefix in names */
+#define TYF_CPLUS  0x1u  /* from a C++ (or Go, Rust...) unit: no "struct " prefix in names */
 #define TYF_DECL   0x2u  /* only declared (no definition was found): size unknown */
 #define TYF_VTABLE 0x4u  /* a class known only from its vtable symbol (no DWARF) */
 #define TYF_SIGNED 0x8u  /* base/enum: signed integer */
