@@ -10,10 +10,10 @@
  *   <name>        ::= N <prefix-component>+ E        nested: ns::Outer::Inner
  *                   | St <unqualified-name>           std::name
  *                   | <substitution> | <source-name> [<template-args>]
- *   <source-name> ::= <decimal length> <identifier>
+ *   <source-name> ::= <decimal length> <identifier> [B <source-name>]*  (ABI tags)
  *   <template-args> ::= I <arg>+ E                    Foo<int, Bar*>
  *   <substitution>  ::= S_ | S <seq-id> _ | Sa Sb Ss Si So Sd  (std:: abbreviations)
- *   <arg>         ::= <builtin> | P/R/K <type> | <name> | L <type> <number> E
+ *   <arg>         ::= <builtin> | D<c> builtin | P/R/K <type> | <name> | L <type> <number> E
  *
  * Substitutions (S_, S0_, ...) refer back to earlier prefixes and template
  * names, numbered as the ABI numbers them.  Anything else (local names,
@@ -68,7 +68,31 @@ static int source_name(struct dm *m, char *out)
     id[len] = 0;
     m->p += len;
     /* GCC names an anonymous namespace _GLOBAL__N_1 */
-    return cat(out, !strncmp(id, "_GLOBAL__N", 10) ? "(anonymous namespace)" : id);
+    if (cat(out, !strncmp(id, "_GLOBAL__N", 10) ? "(anonymous namespace)" : id))
+        return -1;
+    /* ABI tags: B <source-name>, shown as [abi:cxx11] */
+    while (m->end - m->p > 1 && *m->p == 'B' && isdigit((unsigned char)m->p[1])) {
+        m->p++;
+        char tag[MAX_OUT] = "";
+        if (source_name(m, tag) || cat(out, "[abi:") || cat(out, tag) || cat(out, "]"))
+            return -1;
+    }
+    return 0;
+}
+
+/* D<c>: the builtins with two-letter codes */
+static const char *builtin_d(char c)
+{
+    switch (c) {
+    case 'i': return "char32_t";
+    case 's': return "char16_t";
+    case 'u': return "char8_t";
+    case 'n': return "decltype(nullptr)";
+    case 'd': return "decimal64";
+    case 'e': return "decimal128";
+    case 'f': return "decimal32";
+    default: return NULL;
+    }
 }
 
 static const char *builtin(char c)
@@ -109,10 +133,11 @@ static int substitution(struct dm *m, char *out)
     switch (c) {
     case 'a': abbr = "std::allocator"; break;
     case 'b': abbr = "std::basic_string"; break;
-    case 's': abbr = "std::string"; break;
-    case 'i': abbr = "std::istream"; break;
-    case 'o': abbr = "std::ostream"; break;
-    case 'd': abbr = "std::iostream"; break;
+    /* spelt out as the class is named (in DWARF, and by c++filt) */
+    case 's': abbr = "std::basic_string<char, std::char_traits<char>, std::allocator<char> >"; break;
+    case 'i': abbr = "std::basic_istream<char, std::char_traits<char> >"; break;
+    case 'o': abbr = "std::basic_ostream<char, std::char_traits<char> >"; break;
+    case 'd': abbr = "std::basic_iostream<char, std::char_traits<char> >"; break;
     default: break;
     }
     if (abbr) {
@@ -149,6 +174,9 @@ static int type(struct dm *m, char *out)
     const char *b = builtin(*m->p);
     if (b) {
         m->p++;
+        rc = cat(out, b);
+    } else if (*m->p == 'D' && m->end - m->p > 1 && (b = builtin_d(m->p[1]))) {
+        m->p += 2;
         rc = cat(out, b);
     } else if (*m->p == 'P' || *m->p == 'R' || *m->p == 'K') {
         char q = *m->p++;

@@ -49,7 +49,9 @@ const char *ty_source_name(unsigned src)
 
 struct vtab {
     uint64_t lo, hi;   /* the vtable symbol's extent */
-    uint32_t type;
+    const struct dbg_symbol *sym;
+    uint32_t type;     /* its class, found on first use (0: not yet) */
+    int failed;        /* its name does not demangle */
 };
 
 struct infer {
@@ -226,9 +228,6 @@ static int vtables(struct infer *in, struct dbg *d)
     for (size_t i = 0; sym && i < nsym; i++) {
         if (sym[i].size < 24 || strncmp(sym[i].name, "_ZTV", 4))
             continue;
-        char cls[1024];
-        if (ty_demangle_class(sym[i].name, NULL, cls, sizeof cls))
-            continue;
         if (nvt == cap) {
             cap = cap ? cap * 2 : 64;
             struct vtab *p = realloc(vt, cap * sizeof *p);
@@ -238,12 +237,8 @@ static int vtables(struct infer *in, struct dbg *d)
             }
             vt = p;
         }
-        uint32_t id = vtable_class(in->t, cls, sym[i].module);
-        if (!id) {
-            free(vt);
-            return -1;
-        }
-        vt[nvt++] = (struct vtab){sym[i].addr, sym[i].addr + sym[i].size, id};
+        /* named (and given a types row) only when an object uses it */
+        vt[nvt++] = (struct vtab){sym[i].addr, sym[i].addr + sym[i].size, &sym[i], 0, 0};
     }
     if (!nvt)
         return 0;
@@ -271,6 +266,17 @@ static int vtables(struct infer *in, struct dbg *d)
             continue;
         /* the primary vtable's offset-to-top is 0; check it when captured */
         if (hs_read_u64(in->s, w - 16, &top) == 0 && top != 0)
+            continue;
+        if (!vt[a].type && !vt[a].failed) {
+            char cls[1024];
+            if (ty_demangle_class(vt[a].sym->name, NULL, cls, sizeof cls))
+                vt[a].failed = 1;
+            else if (!(vt[a].type = vtable_class(in->t, cls, vt[a].sym->module))) {
+                free(vt);
+                return -1;
+            }
+        }
+        if (!vt[a].type)
             continue;
         claim(in, (int64_t)i, vt[a].type, TS_VTABLE);
         in->r->vtable_objects++;
