@@ -8,8 +8,9 @@
  * The shape is heap-like rather than uniform: objects of a few sizes laid
  * out by address; 1000 data roots and a few stacks pointing into them; most
  * objects pointing at R others nearby (structures are local), a quarter of
- * them strung into long linked lists, and 2% that nothing points to (the
- * leaks).  --variant writes the "later snapshot" of the same heap: every
+ * them strung into long linked lists, 40% leaves (strings, buffers: no
+ * pointers, owned by the object before them), and 2% that nothing points
+ * to (the leaks).  --variant writes the "later snapshot" of the same heap: every
  * 20th object freed and 5% more allocated at higher addresses, for diff.
  * The tables and indexes are the indexer's own (analyze/db/schema.c).
  */
@@ -63,7 +64,7 @@ int main(int argc, char **argv)
     }
     const char *out = argv[1];
     uint64_t n0 = strtoull(argv[2], NULL, 10);
-    unsigned per = 3;
+    unsigned per = 5;
     int variant = 0;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--refs-per-object") && i + 1 < argc)
@@ -75,8 +76,8 @@ int main(int argc, char **argv)
     }
     uint64_t n = variant ? n0 + n0 / 20 : n0;
     uint64_t *addr = malloc(n * sizeof *addr), *size = malloc(n * sizeof *size);
-    uint8_t *used = malloc(n), *target = malloc(n);
-    if (!addr || !size || !used || !target)
+    uint8_t *used = malloc(n), *target = malloc(n), *pickable = malloc(n);
+    if (!addr || !size || !used || !target || !pickable)
         return 1;
     static const uint64_t sizes[] = {24, 40, 40, 56, 72, 72, 104, 200};
     uint64_t a = 0x555555560000ULL;
@@ -94,6 +95,10 @@ int main(int argc, char **argv)
     if (variant)
         for (uint64_t i = 0; i < n0; i += 20)
             used[i] = target[i] = 0;
+    /* leaves: i % 5 == 1 or 3, each owned by the object just before it */
+#define LEAF(i) ((i) % 5 == 1 || (i) % 5 == 3)
+    for (uint64_t i = 0; i < n; i++)
+        pickable[i] = target[i] && !LEAF(i);
 
     remove(out);
     sqlite3 *db;
@@ -140,8 +145,8 @@ int main(int argc, char **argv)
     uint64_t nrefs = 0;
     /* a pick among used targets near x (structures are local), or anywhere */
     #define PICK(x) ({ uint64_t _t; int _k = 0; do { _t = next() % 8 ? ((x) + n - 5000 + next() % 10000) % n \
-                                                                 : next() % n; } while (!target[_t] && ++_k < 16); \
-                       target[_t] ? _t : UINT64_MAX; })
+                                                                 : next() % n; } while (!pickable[_t] && ++_k < 16); \
+                       pickable[_t] ? _t : UINT64_MAX; })
     for (int r = 0; r < nroots && n; r++) {
         int k = r < NROOTS ? 1 : 64;
         for (int e = 0; e < k; e++) {
@@ -156,13 +161,17 @@ int main(int argc, char **argv)
         }
     }
     for (uint64_t i = 0; i < n; i++) {
-        if (!used[i])
+        if (!used[i] || LEAF(i))
             continue;
-        /* a quarter are list nodes: first word to the next object */
         unsigned k = 0, deg = per ? (unsigned)(next() % (2 * per)) + 1 : 0;
-        if (i % 4 == 0 && i + 1 < n && target[i + 1]) {
+        uint64_t first = UINT64_MAX;
+        if (i + 1 < n && LEAF(i + 1) && target[i + 1])
+            first = i + 1; /* the leaf it owns */
+        else if (i % 4 == 0 && i + 1 < n && pickable[i + 1])
+            first = i + 1; /* a quarter are list nodes: first word to the next object */
+        if (first != UINT64_MAX) {
             sqlite3_bind_int64(sf, 1, (int64_t)i + 1);
-            sqlite3_bind_int64(sf, 2, (int64_t)i + 2);
+            sqlite3_bind_int64(sf, 2, (int64_t)first + 1);
             sqlite3_bind_int64(sf, 3, 0);
             step(db, sf, "ref");
             nrefs++;
@@ -204,5 +213,6 @@ int main(int argc, char **argv)
     free(size);
     free(used);
     free(target);
+    free(pickable);
     return 0;
 }
