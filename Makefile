@@ -104,6 +104,11 @@ build/tools/heapwalk: tests/tools/heapwalk.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORM
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/heapwalk.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
 
+# The Go walker against damaged runtime metadata (tests/t4010-go-mutate.sh).
+build/tools/gomutate: tests/tools/gomutate.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+	@mkdir -p build/tools
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/gomutate.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
+
 # Test programs for the format library (tests/t0001-format.sh): the
 # library alone, under the sanitizers.
 build/tools/%: tests/tools/%.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
@@ -116,7 +121,7 @@ fuzz: build/fuzz/fuzz_reader build/tools/hsnap-synth all samples
 demo: all samples
 	@samples/demo.sh
 
-test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk
+test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk build/tools/gomutate
 	@tests/run.sh
 
 bench: all samples

@@ -30,7 +30,7 @@
 
 #define GO_MAX_SPANS     (1u << 26)  /* allspans entries we accept (512 GiB of 8 KiB spans) */
 #define GO_MAX_ARENAS    (1u << 16)  /* 4 TiB of 64 MiB arenas */
-#define GO_MAX_GS        (1u << 24)  /* goroutines */
+#define GO_MAX_GS        (1u << 22)  /* goroutines (4 M) */
 #define GO_MAX_PS        4096u       /* GOMAXPROCS */
 #define GO_MAX_CLASSES   256u        /* size classes (68 in Go 1.19) */
 #define GO_MAX_FUNCS     (1u << 24)  /* pclntab functions */

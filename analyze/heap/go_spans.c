@@ -48,6 +48,7 @@
 #include "heap/go_int.h"
 
 #define READ_BATCH 512 /* allspans pointers read at once */
+#define SMALL_SPAN_PAGES 64 /* a small size class's span: 10 pages at most in Go 1.19 */
 
 static int by_start(const void *a, const void *b)
 {
@@ -108,6 +109,13 @@ static int read_spans(struct go_walk *w)
                    (unsigned long long)len, GO_MAX_SPANS);
         len = GO_MAX_SPANS;
     }
+    uint16_t sizes[GO_MAX_CLASSES];
+    if (go_read(w, L->class_to_size, sizes, L->nclasses * 2)) {
+        c->problem(c, L->class_to_size, "go: runtime.class_to_size not readable: no spans");
+        return 0;
+    }
+    for (uint64_t i = 0; i < L->nclasses; i++)
+        w->class_size[i] = sizes[i];
     uint8_t *sb = malloc(L->span_size);
     uint64_t ptrs[READ_BATCH];
     if (!sb)
@@ -146,6 +154,17 @@ static int read_spans(struct go_walk *w)
                            (unsigned long long)s.elemsize, (unsigned long long)npages);
                 continue;
             }
+            /* a small span holds elements of its class's size and is at
+             * most a few pages (10 in Go 1.19); a large one holds one */
+            unsigned cls = s.spanclass >> 1;
+            if (s.state == 1 && (cls >= L->nclasses ||
+                                 (cls ? s.elemsize != w->class_size[cls] || npages > SMALL_SPAN_PAGES :
+                                        nelems != 1 || s.elemsize != s.end - s.start))) {
+                c->problem(c, ptrs[k], "go: span at 0x%llx: class %u with %llu-byte elements over %llu pages "
+                           "does not fit the size classes; skipped", (unsigned long long)s.start, cls,
+                           (unsigned long long)s.elemsize, (unsigned long long)npages);
+                continue;
+            }
             s.nelems = (uint32_t)nelems;
             if (push_span(w, &s, &cap)) {
                 free(sb);
@@ -154,7 +173,8 @@ static int read_spans(struct go_walk *w)
         }
     }
     free(sb);
-    qsort(w->spans, w->nspans, sizeof *w->spans, by_start);
+    if (w->nspans > 1)
+        qsort(w->spans, w->nspans, sizeof *w->spans, by_start);
     /* allspans never lists a live span twice, nor do live spans overlap */
     size_t o = 0;
     for (size_t i = 0; i < w->nspans; i++) {
@@ -222,7 +242,8 @@ static int read_arenas(struct go_walk *w)
         w->arenas[w->narenas++] = (struct go_arena){idx[i] * L->arena_bytes + w->arena_offset, meta};
     }
     free(idx);
-    qsort(w->arenas, w->narenas, sizeof *w->arenas, by_base);
+    if (w->narenas > 1)
+        qsort(w->arenas, w->narenas, sizeof *w->arenas, by_base);
     return 0;
 }
 
@@ -341,11 +362,14 @@ int go_spans_walk(struct go_walk *w)
         if (cur_base >= lo && cur_base < hi && cur_end >= cur_base)
             hi = cur_base; /* the rest was never handed out */
         uint64_t pos = lo, reg = lo;
-        const struct go_span *s = go_span_of(w, lo);
-        size_t k = s ? (size_t)(s - w->spans) : 0;
-        if (!s) /* first span starting at or after lo */
-            while (k < w->nspans && w->spans[k].end <= lo)
-                k++;
+        size_t k = 0, kh = w->nspans; /* the first span ending after lo */
+        while (k < kh) {
+            size_t m = (k + kh) / 2;
+            if (w->spans[m].end <= lo)
+                k = m + 1;
+            else
+                kh = m;
+        }
         for (; k < w->nspans && w->spans[k].start < hi; k++) {
             const struct go_span *sp = &w->spans[k];
             if (sp->start > pos)
