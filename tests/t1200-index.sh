@@ -73,7 +73,7 @@ test_expect_success 'roots: data, stack, register and tls exist; one register ro
         test "$(q "SELECT count(*) FROM roots WHERE kind = \"$k\"")" -ge 1 || exit 1
     done &&
     test "$(q "SELECT count(*) FROM roots WHERE kind = \"register\"")" = "$(q "SELECT count(*) FROM threads")" &&
-    test "$(q "SELECT count(*) FROM roots WHERE kind NOT IN (\"data\",\"stack\",\"register\",\"tls\",\"anon\")")" = 0
+    test "$(q "SELECT count(*) FROM roots WHERE kind NOT IN (\"data\",\"stack\",\"register\",\"tls\",\"anon\",\"allocator\")")" = 0
 '
 
 test_expect_success 'ids: objects 1..n in address order, roots negative, refs land on used objects' '

@@ -34,6 +34,10 @@ enum obj_where {
     WHERE_TOP,          /* the top chunk of an arena */
     WHERE_FREE_OTHER,   /* free, but in no list we walked (reported as a problem) */
     WHERE_GO_SPAN,      /* a Go span slot (used or free by its span's bits) */
+    WHERE_INTERNAL,     /* in use, but by the allocator itself (glibc: a thread's
+                         * tcache_perthread_struct).  Its words point only at
+                         * free chunks, so the reference scan does not read it;
+                         * it stays OBJ_USED because to malloc it is. */
     WHERE_COUNT
 };
 
@@ -105,6 +109,16 @@ struct heap_ctx {
      * e.g. "goroutines"), then add rows of exactly ncols values.  0 or -1. */
     int (*table)(struct heap_ctx *c, const char *name, const struct heap_column *cols, size_t ncols);
     int (*row)(struct heap_ctx *c, const char *name, const struct heap_value *v, size_t ncols);
+
+    /* Optional (NULL: the pipeline takes none).  [start, end) is the
+     * allocator's own bookkeeping lying outside its regions — glibc's
+     * main_arena and mp_ in libc's .data — named 'what' ("main_arena").
+     * Those words point at free chunk headers (16 bytes into the block
+     * before each one), never at what the program holds, so the pipeline
+     * must not scan them as a root: it cuts them out of every other root
+     * and keeps each as an 'allocator' root that is never scanned.  A
+     * walker reports only ranges it located itself, of a bounded size. */
+    void (*internal)(struct heap_ctx *c, uint64_t start, uint64_t end, const char *what);
 };
 
 struct allocator {

@@ -46,6 +46,10 @@ struct pipeline {
     struct objtab objs;
     struct heap_region *regions;
     size_t nregions, capregions;
+    /* The allocator's own bookkeeping outside its regions (allocator.h:
+     * internal); 'kind' holds the walker's name for it. */
+    struct heap_region *internal;
+    size_t ninternal, capinternal;
     struct warning *warn;
     size_t nwarn, capwarn;
     uint64_t warn_dropped;
@@ -102,29 +106,43 @@ static void on_object(struct heap_ctx *c, const struct heap_object *o)
         p->oom = 1;
 }
 
-static void on_region(struct heap_ctx *c, const struct heap_region *r)
+/* Append a copy of r to the array *v (n used, cap allocated). */
+static void keep_region(struct pipeline *p, struct heap_region **v, size_t *n, size_t *cap,
+                        const struct heap_region *r)
 {
-    struct pipeline *p = c->user;
     if (p->oom || r->end <= r->start)
         return;
-    if (p->nregions == p->capregions) {
-        size_t cap = p->capregions ? 2 * p->capregions : 16;
-        struct heap_region *v = realloc(p->regions, cap * sizeof *v);
-        if (!v) {
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 16;
+        struct heap_region *nv = realloc(*v, c * sizeof *nv);
+        if (!nv) {
             p->oom = 1;
             return;
         }
-        p->regions = v;
-        p->capregions = cap;
+        *v = nv;
+        *cap = c;
     }
-    struct heap_region *d = &p->regions[p->nregions];
+    struct heap_region *d = &(*v)[*n];
     *d = *r;
     /* the walker's strings need not outlive the walk */
     if (!(d->kind = strdup(r->kind ? r->kind : ""))) {
         p->oom = 1;
         return;
     }
-    p->nregions++;
+    (*n)++;
+}
+
+static void on_region(struct heap_ctx *c, const struct heap_region *r)
+{
+    struct pipeline *p = c->user;
+    keep_region(p, &p->regions, &p->nregions, &p->capregions, r);
+}
+
+static void on_internal(struct heap_ctx *c, uint64_t start, uint64_t end, const char *what)
+{
+    struct pipeline *p = c->user;
+    struct heap_region r = {.start = start, .end = end, .kind = what ? what : "allocator"};
+    keep_region(p, &p->internal, &p->ninternal, &p->capinternal, &r);
 }
 
 static void on_fact(struct heap_ctx *c, const char *key, const char *value)
@@ -302,7 +320,8 @@ static void allocator_tables(struct pipeline *p)
 static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, struct dbg *d)
 {
     p->ctx = (struct heap_ctx){.snap = s, .dbg = d, .user = p, .object = on_object, .region = on_region,
-                               .fact = on_fact, .problem = on_problem, .keep_state = 1, .root = on_root};
+                               .fact = on_fact, .problem = on_problem, .keep_state = 1, .root = on_root,
+                               .internal = on_internal};
     struct heap_ctx *ctx = &p->ctx;
     for (size_t i = 0; allocators[i]; i++) {
         const struct allocator *a = allocators[i];
@@ -403,6 +422,9 @@ static void pipeline_free(struct pipeline *p)
     for (size_t i = 0; i < p->nregions; i++)
         free((char *)p->regions[i].kind);
     free(p->regions);
+    for (size_t i = 0; i < p->ninternal; i++)
+        free((char *)p->internal[i].kind);
+    free(p->internal);
     for (size_t i = 0; i < p->nwarn; i++)
         free(p->warn[i].message);
     free(p->warn);
@@ -456,7 +478,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     const char *heap = walk_heap(&p, s, d);
     phase("walk heap");
     if (p.oom || objtab_finish(&p.objs, on_dropped, &p) || p.oom ||
-        roots_collect(&rs, s, d, p.regions, p.nregions) || roots_add_extra(&rs, p.xroots, p.nxroots)) {
+        roots_collect(&rs, s, d, p.regions, p.nregions, p.internal, p.ninternal) || roots_add_extra(&rs, p.xroots, p.nxroots)) {
         snprintf(err, errlen, "%s: out of memory", opt->snapshot);
         goto out;
     }

@@ -13,6 +13,12 @@
  * noscan span) costs nothing.  Data roots (globals) are offered to it too
  * (Go's gcdata/gcbss masks); stacks, registers, TLS and anonymous memory
  * are always scanned conservatively.
+ *
+ * Two things are not read at all: 'allocator' roots and objects whose
+ * where is WHERE_INTERNAL.  Both are the allocator's own bookkeeping
+ * (glibc's main_arena, a tcache_perthread_struct), whose pointers lead to
+ * free chunks — or to a free chunk's header, which lies in the last word
+ * of the block before it: read, they would keep that block alive.
  */
 #include "index/refs.h"
 
@@ -144,6 +150,8 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
     size_t maskcap = 0;
     for (size_t i = 0; i < rs->n; i++) {
         const struct root *r = &rs->v[i];
+        if (r->kind == ROOT_ALLOCATOR)
+            continue;
         if (r->kind == ROOT_REGISTER && r->regs)
             rc = scan_words(&sc, root_id(rs, i), 0, (const uint8_t *)r->regs, 0, 8 * HS_NREGS);
         else if (r->kind == ROOT_DATA) /* globals: the allocator may know their pointers too */
@@ -159,7 +167,7 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
         if ((i & 0xffff) == 0 && sink->progress)
             sink->progress(sink->user, i, t->n);
         const struct obj *o = &t->v[i];
-        if (o->state != OBJ_USED)
+        if (o->state != OBJ_USED || o->where == WHERE_INTERNAL)
             continue;
         if ((rc = scan_range(&sc, (int64_t)i + 1, o->addr, o->size, &mask, &maskcap))) {
             free(mask);

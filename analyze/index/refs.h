@@ -3,6 +3,9 @@
  * as 8-byte-aligned little-endian words, and each word that points into an
  * in-use object becomes a reference (src, offset, dst, interior).
  *
+ * (The allocator's own bookkeeping — 'allocator' roots and WHERE_INTERNAL
+ * objects — is not read: refs.c says why.)
+ *
  * The scan is conservative, as a leak checker must be: any word that looks
  * like a pointer is one.  (Objects of an allocator with precise pointer maps — objtab.pointer_words,
  * Go's heap bitmap — have only their pointer words read.)  It goes in key order — roots by ascending id

@@ -208,8 +208,49 @@ static const struct hs_mapping *mapping_at(const struct hs_mapping *m, size_t n,
     return NULL;
 }
 
+static int cmp_region(const void *a, const void *b)
+{
+    const struct heap_region *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The allocator's bookkeeping ranges as 'allocator' roots: in address
+ * order, each clipped to start where the previous one ended (a walker's
+ * ranges should not overlap; a hostile heap could make them), minus the
+ * allocator regions.  Then they join 'claimed', so that no other root
+ * covers them.
+ */
+static int allocator_roots(struct rootset *rs, const struct heap_region *internal, size_t n,
+                           struct ivec *claimed)
+{
+    if (n == 0)
+        return 0;
+    struct heap_region *v = malloc(n * sizeof *v);
+    if (!v)
+        return -1;
+    memcpy(v, internal, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_region);
+    struct root t = {.kind = ROOT_ALLOCATOR, .module = -1};
+    uint64_t pos = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        uint64_t lo = v[i].start > pos ? v[i].start : pos, hi = v[i].end;
+        if (lo >= hi)
+            continue;
+        rc = push_minus(rs, &t, v[i].kind, lo, hi, claimed);
+        pos = hi;
+    }
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = iv_push(claimed, v[i].start, v[i].end);
+    free(v);
+    iv_normalize(claimed);
+    return rc;
+}
+
 int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d,
-                  const struct heap_region *regions, size_t nregions)
+                  const struct heap_region *regions, size_t nregions,
+                  const struct heap_region *internal, size_t ninternal)
 {
     int rc = -1;
     size_t nmods = 0, nmaps = 0, nthr = 0, nsym = 0;
@@ -226,6 +267,9 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
         if (iv_push(&claimed, regions[i].start, regions[i].end))
             goto out;
     iv_normalize(&claimed);
+    /* the allocator's bookkeeping: its own roots, claimed from every other */
+    if (allocator_roots(rs, internal, ninternal, &claimed))
+        goto out;
 
     /* data: every module's writable segments, minus allocator regions */
     for (size_t i = 0; i < segs.n; i++)
@@ -366,6 +410,6 @@ void roots_free(struct rootset *rs)
 
 const char *root_kind_name(unsigned kind)
 {
-    static const char *const names[] = {"data", "stack", "register", "tls", "anon"};
+    static const char *const names[] = {"data", "stack", "register", "tls", "anon", "allocator"};
     return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }

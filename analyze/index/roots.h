@@ -21,6 +21,13 @@
  *             region explains (anonymous mmaps, private file mappings).
  *             Kept as roots so that memory we cannot explain never makes
  *             an object look leaked.
+ *   allocator the allocator's own bookkeeping outside its regions, as the
+ *             walker declared it (allocator.h: internal; glibc's main_arena
+ *             and mp_), named after it.  Cut out of whatever root would
+ *             otherwise hold it, and never scanned: its pointers lead to
+ *             free chunk headers, which lie inside the *preceding* block,
+ *             and would keep that block alive.  A root still, so that the
+ *             writable memory stays covered and `roots` says where it is.
  * Roots never overlap each other or an allocator region.
  *
  * Ids: root i of n has id i - n, so roots are numbered -n .. -1 in the order
@@ -42,7 +49,7 @@
 #define ROOTS_TCB_SIZE 2304
 #define ROOTS_RED_ZONE 128
 
-enum root_kind { ROOT_DATA, ROOT_STACK, ROOT_REGISTER, ROOT_TLS, ROOT_ANON };
+enum root_kind { ROOT_DATA, ROOT_STACK, ROOT_REGISTER, ROOT_TLS, ROOT_ANON, ROOT_ALLOCATOR };
 
 struct root {
     uint8_t kind;       /* enum root_kind */
@@ -58,10 +65,12 @@ struct rootset {
     size_t n, cap;
 };
 
-/* Find every root of s.  regions are the allocator's, in any order.
- * Returns 0, or -1 on out-of-memory. */
+/* Find every root of s.  regions are the allocator's, in any order;
+ * internal are its bookkeeping ranges outside them (kind: the name), in any
+ * order, which become 'allocator' roots.  Returns 0, or -1 on out-of-memory. */
 int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d,
-                  const struct heap_region *regions, size_t nregions);
+                  const struct heap_region *regions, size_t nregions,
+                  const struct heap_region *internal, size_t ninternal);
 void roots_free(struct rootset *rs);
 
 /* Append the allocator's extra roots (allocator.h: heap_root, e.g. goroutine
