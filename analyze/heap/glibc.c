@@ -42,6 +42,20 @@
  * (6) the totals are compared with what the arenas and mp_ say, and
  * published as facts in mallinfo2() terms.
  *
+ * malloc's own memory.  main_arena and mp_ live in libc's .data, which is
+ * otherwise a data root; main_arena's fastbins, bins, top and
+ * last_remainder point at chunk *headers*, whose first word (prev_size) is
+ * the last usable word of the chunk before — so a conservative scan would
+ * take each for an interior pointer into that neighbour and keep a leaked
+ * block alive just because a free chunk follows it.  Both are therefore
+ * reported through ctx->internal, and the indexer does not scan them.  The
+ * other arenas' malloc_state sits in their first heap, right after
+ * heap_info, inside an 'arena-heap' region: never a root, nothing to do.
+ * Each thread's tcache_perthread_struct is a chunk malloc allocated for
+ * itself: it stays a used object (mallinfo2 counts it in uordblks) but with
+ * where = WHERE_INTERNAL, so its entries — pointers to free chunks — are
+ * not scanned either.
+ *
  * A chunk that looks free (its neighbour's PREV_INUSE is clear) but is in
  * no list is reported free with where = WHERE_FREE_OTHER, and a problem.
  *
@@ -123,6 +137,7 @@ static const char *const where_name[WHERE_COUNT] = {
     [WHERE_FASTBIN] = "a fastbin", [WHERE_UNSORTED] = "the unsorted bin",
     [WHERE_SMALLBIN] = "a small bin", [WHERE_LARGEBIN] = "a large bin",
     [WHERE_TOP] = "the top chunk", [WHERE_FREE_OTHER] = "free elsewhere",
+    [WHERE_INTERNAL] = "a tcache_perthread_struct",
 };
 
 /* ------------------------------------------------------------ chunk array */
@@ -928,6 +943,34 @@ static void find_arenas(struct walk *W)
     }
 }
 
+/*
+ * Declare malloc's own structure at [a, a + size) (main_arena, mp_) to the
+ * pipeline.  The size came from DWARF or the fallback layout; a hostile
+ * debug file could make it huge and so hide real globals, so it is capped
+ * and clipped to the writable mappings that hold a (libc's .data and the
+ * anonymous .bss after it).
+ */
+#define INTERNAL_MAX 65536u
+static void declare_internal(struct heap_ctx *c, uint64_t a, uint64_t size, const char *what)
+{
+    if (!c->internal || !a || !size)
+        return;
+    size_t n;
+    const struct hs_mapping *m = hs_get_mappings(c->snap, &n);
+    uint64_t end = a + (size < INTERNAL_MAX ? size : INTERNAL_MAX), lim = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(m[i].flags & HS_MAP_W))
+            continue;
+        if (m[i].start <= a && a < m[i].end)
+            lim = m[i].end;
+        else if (lim && m[i].start == lim)
+            lim = m[i].end;
+    }
+    if (!lim)
+        return;
+    c->internal(c, a, end < lim && end > a ? end : lim, what);
+}
+
 static int glibc_walk(struct heap_ctx *c)
 {
     /* --redact keeps only words that point into the heap: chunk sizes and
@@ -953,6 +996,8 @@ static int glibc_walk(struct heap_ctx *c)
         snprintf(buf, sizeof buf, "0x%llx (%s)", (unsigned long long)w.mp, w.mp_how);
         c->fact(c, "glibc.mp_", buf);
     }
+    declare_internal(c, w.main_arena, L.ms_size, "main_arena");
+    declare_internal(c, w.mp, L.mp_size, "mp_");
 
     struct walk *W = calloc(1, sizeof *W);
     if (!W) {
@@ -1001,6 +1046,12 @@ static int glibc_walk(struct heap_ctx *c)
                        W->ch[i].arena, W->ch[i - 1].arena);
 
     find_tcaches(W);
+    /* A tcache is malloc's, not the program's (see the top of this file). */
+    for (unsigned t = 0; t < W->ntcaches; t++) {
+        struct gl_chunk *k = find_chunk(W, W->tcaches[t] - GL_HDR);
+        if (k && k->where == WHERE_INUSE)
+            k->where = WHERE_INTERNAL;
+    }
     fact_u64(c, "glibc.tcaches", W->ntcaches);
     walk_tcaches(W);
     for (unsigned ai = 0; ai < W->nar; ai++) {
