@@ -124,6 +124,18 @@ assert c.execute(\"SELECT count(*) FROM refs JOIN roots ON roots.id = refs.src W
 "
 '
 
+test_expect_success 'interface values give their targets dynamic types (go_itypes)' '
+    python3 -c "
+import sqlite3
+rep = dict(l.split()[:2] for l in open(\"$R\") if len(l.split()) == 2)
+c = sqlite3.connect(\"go.db\")
+t = dict(c.execute(\"SELECT addr, type FROM go_itypes\"))
+assert t.get(int(rep[\"known\"], 16)) == \"main.Session\", t.get(int(rep[\"known\"], 16))
+assert \"main.recordList\" in t.values(), set(t.values())
+assert \"errors.errorString\" in t.values()   # io.EOF and friends, through itabs
+"
+'
+
 test_expect_success 'no Session leaks; leaks and top run on the Go heap' '
     $HEAPSNAP leaks go.hsnap >leaks.out &&
     $HEAPSNAP top go.hsnap >top.out &&

@@ -139,6 +139,11 @@ struct allocator {
      * then reads only those words), 0 to have the object scanned
      * conservatively.  Called from the scanning thread: must only read. */
     int (*pointer_words)(const void *walker, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
+    /* The name of the type whose runtime descriptor is at addr — a word a
+     * typing pass found where a type word belongs, such as the first word
+     * of a Go interface value: 1 with name filled, 0 if addr is none.
+     * Read-only, like pointer_words. */
+    int (*type_name)(const void *walker, uint64_t addr, char *name, size_t len);
     /* Create and fill allocator-specific tables through c->table / c->row. */
     int (*tables)(struct heap_ctx *c);
     /* Free c->walker. */

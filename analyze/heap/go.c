@@ -24,8 +24,11 @@
  *   pointer_words  the heap bitmap: scan spans are scanned precisely,
  *                  noscan spans not at all; and .data/.bss by their GC
  *                  masks (go_globals.c)
- *   tables         goroutines (go_goroutines.c) and go_memstats
- *                  (go_memstats.c)
+ *   type_name      a runtime type descriptor's (or itab's) name, for a
+ *                  typing pass meeting an interface value (go_types.c)
+ *   tables         goroutines (go_goroutines.c), go_memstats
+ *                  (go_memstats.c), and go_itypes: the dynamic types of
+ *                  the objects interface values point to (go_types.c)
  *
  * The Go heap comes first in the allocator table: a cgo program has glibc's
  * heap too, but the indexer walks one allocator and the Go heap is the one
@@ -140,6 +143,8 @@ static int go_walk_heap(struct heap_ctx *c)
     phase("goroutines");
     if (go_globals_load(w))
         c->problem(c, 0, "go: the module data's sections could not be read: globals are scanned conservatively");
+    if (go_types_load(w))
+        c->problem(c, 0, "go: the module's type descriptors could not be found: interface values are not typed");
     fact_u64(c, "go.goroutines", w->ngs, 0);
     go_memstats_compute(w);
     phase("memstats");
@@ -171,6 +176,20 @@ static void go_roots(struct heap_ctx *c)
 static int go_words(const void *walker, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords)
 {
     return walker ? go_pointer_words(walker, addr, size, mask, maskwords) : 0;
+}
+
+struct itype_sink {
+    struct heap_ctx *c;
+    uint64_t n;
+};
+
+static int itype_row(void *u, uint64_t holder, uint64_t offset, uint64_t target, const char *type)
+{
+    struct itype_sink *k = u;
+    struct heap_value v[] = {{HV_INT, (int64_t)target, 0, NULL}, {HV_TEXT, 0, 0, type},
+                             {HV_INT, (int64_t)holder, 0, NULL}, {HV_INT, (int64_t)offset, 0, NULL}};
+    k->n++;
+    return k->c->row(k->c, "go_itypes", v, 4);
 }
 
 static int go_tables(struct heap_ctx *c)
@@ -226,8 +245,19 @@ static int go_tables(struct heap_ctx *c)
         if (c->row(c, "go_memstats", v, 2))
             return -1;
     }
+    /* typing hints: what interface values say their targets are */
+    static const struct heap_column icols[] = {
+        {"addr", "INTEGER"}, {"type", "TEXT"}, {"holder", "INTEGER"}, {"offset", "INTEGER"}};
+    struct itype_sink k = {c, 0};
+    if (c->table(c, "go_itypes", icols, 4) || go_itypes_scan(w, itype_row, &k))
+        return -1;
     phase("tables");
     return 0;
+}
+
+static int go_type(const void *walker, uint64_t addr, char *name, size_t len)
+{
+    return walker && go_type_name(walker, addr, name, len) == 0;
 }
 
 static void go_release(struct heap_ctx *c)
@@ -242,6 +272,7 @@ const struct allocator go_allocator = {
     .walk = go_walk_heap,
     .roots = go_roots,
     .pointer_words = go_words,
+    .type_name = go_type,
     .tables = go_tables,
     .release = go_release,
 };

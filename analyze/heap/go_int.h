@@ -12,6 +12,8 @@
  *   go_offheap.c     the runtime's own anonymous memory, claimed so that
  *                    it is not scanned as a root (Go never scans it)
  *   go_globals.c     .data/.bss pointer masks (gcdata/gcbss): precise roots
+ *   go_types.c       type names from runtime type descriptors: the dynamic
+ *                    types of interface values
  *   go_pclntab.c     function names for PCs, from the pclntab (1.18+ layout)
  *   go_goroutines.c  allgs: every goroutine's state, stack and functions
  *   go_memstats.c    runtime.ReadMemStats() rebuilt from the runtime's own
@@ -73,6 +75,9 @@ struct go_layout {
     int64_t md_pcheader, md_funcnametab, md_pclntable, md_ftab, md_ftab_len, md_text, md_minpc, md_maxpc,
         md_data, md_edata, md_bss, md_ebss, md_gcdatamask, md_gcbssmask, md_next, md_noptrdata, md_enoptrdata,
         md_noptrbss, md_enoptrbss;
+    /* runtime._type, runtime.itab, and where type descriptors live */
+    int64_t t_tflag, t_str, itab_type, md_types, md_etypes;
+    int64_t tflag_extrastar;
     /* runtime.pcHeader, runtime._func */
     int64_t ph_magic, ph_nfunc, ph_textstart;
     int64_t f_nameoff;
@@ -82,6 +87,7 @@ struct go_layout {
 struct go_span {
     uint64_t start, end;      /* [startAddr, startAddr + npages * pageSize) */
     uint64_t mspan;           /* the mspan's own address */
+    uint64_t freeindex, allocbits; /* in-use spans: slot i is used if i < freeindex or allocBits bit i */
     uint64_t elemsize;
     uint32_t nelems;
     uint32_t allocated;       /* slots in use, counted by the walk */
@@ -147,6 +153,7 @@ struct go_walk {
     size_t ngs;
     struct go_stat stats[GO_NSTATS];
     size_t nstats;
+    uint64_t types_lo, types_hi; /* the module's type descriptors (go_types.c) */
     struct go_globals globals[4]; /* data, bss, noptrdata, noptrbss */
     size_t nglobals;
     int64_t status_value[8];  /* go_goroutines.c: the _G* constants, -1 if absent */
@@ -182,6 +189,17 @@ int go_globals_load(struct go_walk *w);
 void go_globals_free(struct go_walk *w);
 /* go_pointer_words for a range of globals: 1 with mask, 0 if not ours. */
 int go_globals_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
+
+/* go_types.c: the name of the type whose descriptor (a runtime._type) or
+ * itab is at addr, as reflect prints it ("*main.Session"); 0, or -1 if addr
+ * is neither.  Thread-safe. */
+int go_types_load(struct go_walk *w);
+int go_type_name(const struct go_walk *w, uint64_t addr, char *buf, size_t len);
+/* Interface values (a type word, then a pointer into the heap) in the
+ * globals and in scan objects: the dynamic types of what they point to,
+ * for the go_itypes table.  Calls emit for each. */
+int go_itypes_scan(const struct go_walk *w, int (*emit)(void *u, uint64_t holder, uint64_t offset,
+                                                        uint64_t target, const char *type), void *u);
 
 /* go_pclntab.c */
 int go_pclntab_load(struct go_walk *w);

@@ -114,6 +114,11 @@ static const struct field_need fields[] = {
     {"runtime.moduledata", "enoptrdata", OFF(md_enoptrdata)},
     {"runtime.moduledata", "noptrbss", OFF(md_noptrbss)},
     {"runtime.moduledata", "enoptrbss", OFF(md_enoptrbss)},
+    {"runtime._type", "tflag", OFF(t_tflag)},
+    {"runtime._type", "str", OFF(t_str)},
+    {"runtime.itab", "_type", OFF(itab_type)},
+    {"runtime.moduledata", "types", OFF(md_types)},
+    {"runtime.moduledata", "etypes", OFF(md_etypes)},
     {"runtime.pcHeader", "magic", OFF(ph_magic)},
     {"runtime.pcHeader", "nfunc", OFF(ph_nfunc)},
     {"runtime.pcHeader", "textStart", OFF(ph_textstart)},
@@ -142,6 +147,7 @@ static const struct const_need consts[] = {
     {"runtime._Gwaiting", OFF(g_waiting), 1},
     {"runtime._Grunning", OFF(g_running), 1},
     {"runtime._Gsyscall", OFF(g_syscall), 1},
+    {"runtime.tflagExtraStar", OFF(tflag_extrastar), 1},
 };
 
 struct var_need {

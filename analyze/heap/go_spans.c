@@ -313,6 +313,8 @@ static int span_objects(struct go_walk *w, struct go_span *s, uint8_t **bits, si
     }
     if (freeindex > s->nelems)
         freeindex = s->nelems;
+    s->freeindex = freeindex;
+    s->allocbits = ab;
     for (uint32_t i = 0; i < s->nelems; i++) {
         int used = i < freeindex || ((*bits)[i / 8] >> (i % 8) & 1);
         uint64_t a = s->start + (uint64_t)i * s->elemsize;

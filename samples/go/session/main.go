@@ -20,6 +20,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"reflect"
@@ -58,7 +59,17 @@ var (
 	// decoyAddr is the same as a global: a uintptr is no pointer to Go's
 	// collector (it lives in .noptrbss), so it holds no reference either.
 	decoyAddr uintptr
+	// anyKnown and anyRecords hold known objects in interface values: their
+	// dynamic types (*main.Session, []main.Record) come from the type word.
+	anyKnown   interface{}
+	anyRecords fmt.Stringer
 )
+
+// recordList gives []main.Record a method, so a non-empty interface (an
+// itab) can hold it.
+type recordList []Record
+
+func (r recordList) String() string { return "records" }
 
 func addSessions(n int) {
 	for i := 0; i < n; i++ {
@@ -178,6 +189,8 @@ func main() {
 	decoy = make([]uint64, 4)
 	decoy[0] = uint64(uintptr(unsafe.Pointer(known)))
 	decoyAddr = uintptr(unsafe.Pointer(known))
+	anyKnown = known
+	anyRecords = recordList(records)
 	parked = make(chan int)
 	for i := 0; i < ngo; i++ {
 		go waiter()

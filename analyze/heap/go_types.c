@@ -1,0 +1,164 @@
+/*
+ * go_types.c — Go type names from the runtime's own type descriptors, for
+ * the one thing DWARF cannot say: the dynamic type of an interface value.
+ *
+ * An interface value is two words: a type word, then a data word.  For an
+ * empty interface (any) the type word points at the runtime._type of the
+ * value; for a non-empty one at an itab, whose _type field does (static
+ * itabs lie among the descriptors; an itab is told from a _type by its
+ * first two words, both descriptor pointers).  A
+ * runtime._type's str is a nameOff: an offset from moduledata.types to an
+ * encoded name — a flags byte, the length as a varint, the bytes — and
+ * with tflagExtraStar set the stored name has a '*' too many ("*main.T"
+ * stored for main.T, since the pointer type's name is the common one).
+ * Descriptors outside [types, etypes) (made at run time by reflect) are not
+ * named.  Names are in read-only data: from the executable's file when the
+ * capture left them out (go_mem.c).
+ *
+ * go_itypes_scan finds interface values the way Go's collector sees them:
+ * a pointer word (by the gcdata/gcbss masks and the heap bitmap) into a
+ * used object of the heap, right after a word that names a type (the
+ * collector does not count the type word as a pointer: it points at
+ * static data).  It reports the dynamic type of that object —
+ * a typing hint: the object pointed to is a T when the value's type is *T
+ * (and a boxed copy of T otherwise).  go.c stores them as the go_itypes
+ * table until a generic typing pass takes them (there is no such hook yet).
+ */
+#include <string.h>
+
+#include "heap/go_int.h"
+
+int go_types_load(struct go_walk *w)
+{
+    const struct go_layout *L = &w->L;
+    if (go_u64(w, L->firstmoduledata + (uint64_t)L->md_types, &w->types_lo) ||
+        go_u64(w, L->firstmoduledata + (uint64_t)L->md_etypes, &w->types_hi) || w->types_lo >= w->types_hi ||
+        w->types_hi - w->types_lo > (1ull << 32)) {
+        w->types_lo = w->types_hi = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int in_types(const struct go_walk *w, uint64_t a)
+{
+    return a >= w->types_lo && a < w->types_hi;
+}
+
+int go_type_name(const struct go_walk *w, uint64_t addr, char *buf, size_t len)
+{
+    const struct go_layout *L = &w->L;
+    uint64_t t = addr, tflag, str;
+    if (len < 2 || !w->types_hi)
+        return -1;
+    /* An itab (static ones are in the types section too) starts with two
+     * descriptor pointers, inter and _type; a _type with its size and
+     * ptrdata, which are no addresses in the types section. */
+    uint64_t inter = 0, it = 0;
+    if (addr % 8 == 0 && !go_u64(w, addr, &inter) && !go_field(w, addr, L->itab_type, 8, &it) &&
+        in_types(w, inter) && in_types(w, it))
+        t = it;
+    else if (!in_types(w, t))
+        return -1;
+    if (go_field(w, t, L->t_tflag, 1, &tflag) || go_field(w, t, L->t_str, 4, &str))
+        return -1;
+    int32_t off = (int32_t)(uint32_t)str;
+    if (off <= 0 || (uint64_t)off >= w->types_hi - w->types_lo)
+        return -1;
+    uint8_t hdr[11];
+    uint64_t n = w->types_lo + (uint64_t)off, l = 0;
+    if (go_read(w, n, hdr, 2))
+        return -1;
+    size_t i = 1;
+    for (unsigned shift = 0; i < sizeof hdr; shift += 7) { /* the length, a varint */
+        if (i > 1 && go_read(w, n + i, hdr + i, 1))
+            return -1;
+        l |= (uint64_t)(hdr[i] & 0x7f) << shift;
+        if (!(hdr[i++] & 0x80))
+            break;
+    }
+    if (l == 0 || l > 4096)
+        return -1;
+    size_t skip = (tflag & (uint64_t)L->tflag_extrastar) ? 1 : 0;
+    if (l <= skip)
+        return -1;
+    size_t take = l - skip < len - 1 ? (size_t)(l - skip) : len - 1;
+    if (go_read(w, n + i + skip, buf, take))
+        return -1;
+    buf[take] = 0;
+    return memchr(buf, 0, take) ? -1 : 0;
+}
+
+/* The used object holding a (a heap address), as the walk found it. */
+static int heap_object(const struct go_walk *w, uint64_t a, uint64_t *base)
+{
+    const struct go_span *s = go_span_of(w, a);
+    if (!s || s->state != 1 || !s->elemsize)
+        return 0;
+    *base = s->start + (a - s->start) / s->elemsize * s->elemsize;
+    return 1;
+}
+
+/* Interface values in [addr, addr + size) whose pointer words are mask:
+ * the collector marks only an interface's data word as a pointer (the type
+ * word points at static data), so each pointer word into the heap is
+ * checked for a type word just before it. */
+static int scan(const struct go_walk *w, uint64_t addr, uint64_t size, const uint64_t *mask,
+                int (*emit)(void *, uint64_t, uint64_t, uint64_t, const char *), void *u)
+{
+    size_t nw = size / 8;
+    char name[256];
+    for (size_t i = 1; i < nw; i++) {
+        if (!(mask[i / 64] >> (i % 64) & 1))
+            continue;
+        uint64_t word[2], base;
+        if (go_read(w, addr + 8 * (i - 1), word, 16) || !word[0] || !heap_object(w, word[1], &base))
+            continue;
+        /* cheap refusals first: a descriptor is in the types section, an
+         * itab in captured memory or the executable */
+        if (!in_types(w, word[0]) && !hs_find_range(w->c->snap, word[0]) &&
+            !(word[0] >= w->types_lo - (w->types_lo < (1ull << 30) ? w->types_lo : (1ull << 30)) &&
+              word[0] < w->types_hi + (1ull << 30)))
+            continue;
+        if (go_type_name(w, word[0], name, sizeof name))
+            continue;
+        if (emit(u, addr, 8 * (i - 1), base, name[0] == '*' ? name + 1 : name))
+            return -1;
+    }
+    return 0;
+}
+
+int go_itypes_scan(const struct go_walk *w, int (*emit)(void *u, uint64_t holder, uint64_t offset,
+                                                        uint64_t target, const char *type), void *u)
+{
+    if (!w->types_hi)
+        return 0;
+    uint64_t mask[512]; /* objects up to 256 KiB; larger ones are left out */
+    for (size_t g = 0; g < w->nglobals; g++) {
+        const struct go_globals *gl = &w->globals[g];
+        for (uint64_t a = gl->lo; gl->bits && a < gl->hi; a += 8 * 64 * 512 - 8) {
+            uint64_t n = gl->hi - a < 8 * 64 * 512 ? gl->hi - a : 8 * 64 * 512;
+            if (go_globals_words(w, a, n, mask, 512) == 1 && scan(w, a, n, mask, emit, u))
+                return -1;
+            if (a + n >= gl->hi)
+                break;
+        }
+    }
+    uint8_t bits[1024]; /* a small span's allocBits: 8192 slots at most */
+    for (size_t i = 0; i < w->nspans; i++) {
+        const struct go_span *s = &w->spans[i];
+        if (s->state != 1 || (s->spanclass & 1) || s->elemsize < 16 || s->elemsize > 8 * 64 * 512 ||
+            s->nelems > 8 * sizeof bits)
+            continue;
+        if (go_read(w, s->allocbits, bits, (s->nelems + 7) / 8))
+            memset(bits, 0, (s->nelems + 7) / 8);
+        for (uint32_t k = 0; k < s->nelems; k++) {
+            if (k >= s->freeindex && !(bits[k / 8] >> (k % 8) & 1))
+                continue; /* a free slot's bitmap is not maintained */
+            uint64_t a = s->start + (uint64_t)k * s->elemsize;
+            if (go_pointer_words(w, a, s->elemsize, mask, 512) == 1 && scan(w, a, s->elemsize, mask, emit, u))
+                return -1;
+        }
+    }
+    return 0;
+}
