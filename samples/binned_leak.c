@@ -28,9 +28,9 @@
  *
  * The tcache holds 7 chunks per size and would take these frees first, so
  * for each tcache-sized size 7 other blocks of it are freed before the
- * ones that matter.  Everything is allocated before anything is freed,
- * so the pairs are adjacent; the separators keep free chunks from merging
- * with their neighbours.  Kept blocks are held by the global g_keep.
+ * ones that matter.  Everything but the top leak is allocated before
+ * anything is freed, so the pairs are adjacent; the separators keep free
+ * chunks from merging with their neighbours.  Kept blocks are held by the global g_keep.
  *
  * REPORT lines (SIZE is malloc_usable_size):
  *   pid N
