@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "report.h"
+
 struct bobj {
     struct bobj *next, *a, *b;
     uint64_t v[3]; /* small integers: never mistaken for pointers */
@@ -60,10 +62,9 @@ int main(int argc, char **argv)
     }
     g_chain = all[0];
     free(all);
-    char buf[128];
-    int len = snprintf(buf, sizeof buf, "pid %d\nobjects %zu\nready\n", (int)getpid(), n);
+    report_line("pid %d\nobjects %zu\nready\n", (int)getpid(), n);
     int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || write(fd, buf, (size_t)len) != len)
+    if (fd < 0 || report_flush(fd))
         return 1;
     close(fd);
     for (;;)

@@ -41,13 +41,16 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* a line for every block the threads allocated and freed: more than 64 KiB */
+#define REPORT_BUF_SIZE (4 << 20)
+#include "report.h"
 
 /* ------------------------------------------------------------ the record */
 
@@ -231,20 +234,6 @@ static void *grow_main(void *arg)
 
 /* ------------------------------------------------------------ the report */
 
-static char report[4 << 20];
-static size_t rlen;
-
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(report + rlen, sizeof report - rlen, fmt, ap);
-    va_end(ap);
-    if (n > 0 && (size_t)n < sizeof report - rlen)
-        rlen += (size_t)n;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -350,16 +339,16 @@ int main(int argc, char **argv)
     /* No malloc from here on: the figures below are what a capture sees. */
     struct mallinfo2 mi = mallinfo2();
 
-    out("pid %d\n", (int)getpid());
+    report_line("pid %d\n", (int)getpid());
     for (size_t i = 0; i < nrecs; i++) {
         if (recs[i].state == R_LIVE)
-            out("live %p %zu %zu\n", recs[i].p, recs[i].req, malloc_usable_size(recs[i].p));
+            report_line("live %p %zu %zu\n", recs[i].p, recs[i].req, malloc_usable_size(recs[i].p));
         else if (recs[i].state == R_FREED)
-            out("freed %p\n", recs[i].p);
+            report_line("freed %p\n", recs[i].p);
     }
     for (size_t i = 0; i < nlinks; i++)
-        out("link %p %zu %p\n", links[i].src, links[i].off, links[i].dst);
-    out("mallinfo uordblks %zu hblkhd %zu fordblks %zu arena %zu\n", mi.uordblks, mi.hblkhd,
+        report_line("link %p %zu %p\n", links[i].src, links[i].off, links[i].dst);
+    report_line("mallinfo uordblks %zu hblkhd %zu fordblks %zu arena %zu\n", mi.uordblks, mi.hblkhd,
         mi.fordblks, mi.arena);
 
     if (corrupt) {
@@ -367,31 +356,27 @@ int main(int argc, char **argv)
         unsigned char *victim = (unsigned char *)list_head->next->next;
         uint64_t bad = 0x4141414141414141ull;
         memcpy(victim - 8, &bad, sizeof bad);
-        out("corrupt-size %p\n", (void *)victim);
+        report_line("corrupt-size %p\n", (void *)victim);
         /* tcache bin of tc[]: head tc[4] -> ... -> tc[0]; make tc[0] point
          * at tc[4].  The link is stored at the user address, safe-linked. */
         uintptr_t pos = (uintptr_t)tc[0];
         uintptr_t link = (pos >> 12) ^ (uintptr_t)tc[4];
         memcpy(tc[0], &link, sizeof link);
-        out("corrupt-tcache %p\n", tc[0]);
+        report_line("corrupt-tcache %p\n", tc[0]);
         /* Fastbin: head fb[9] -> fb[8] -> fb[7]; links hold chunk addresses,
          * stored at chunk + 16 = the user address. */
         pos = (uintptr_t)fb[7];
         link = (pos >> 12) ^ ((uintptr_t)fb[9] - 16);
         memcpy(fb[7], &link, sizeof link);
-        out("corrupt-fastbin %p\n", fb[7]);
+        report_line("corrupt-fastbin %p\n", fb[7]);
     }
-    out("ready\n");
+    report_line("ready\n");
 
     int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return 1;
-    for (size_t done = 0; done < rlen;) {
-        ssize_t n = write(fd, report + done, rlen - done);
-        if (n <= 0)
-            return 1;
-        done += (size_t)n;
-    }
+    if (report_flush(fd))
+        return 1;
     close(fd);
     for (;;)
         pause();

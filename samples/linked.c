@@ -30,7 +30,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +37,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "report.h"
 
 #define NNODES 8
 
@@ -54,32 +55,7 @@ struct node *g_list_head;
 char *g_interior;
 __thread void *volatile t_tls_ptr; /* volatile: a store never read back would be optimised away */
 
-static char out[65536];
-static size_t outlen;
 static int report_fd;
-
-static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void line(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out + outlen, sizeof out - outlen, fmt, ap);
-    va_end(ap);
-    if (n > 0 && (size_t)n < sizeof out - outlen)
-        outlen += (size_t)n;
-}
-
-static void flush(void)
-{
-    size_t off = 0;
-    while (off < outlen) {
-        ssize_t n = write(report_fd, out + off, outlen - off);
-        if (n <= 0)
-            exit(1);
-        off += (size_t)n;
-    }
-    outlen = 0;
-}
 
 static sem_t thread_ready;
 static void *volatile thread_block;
@@ -136,31 +112,32 @@ int main(int argc, char **argv)
     void *tls_block = calloc(1, 40);
     t_tls_ptr = tls_block;
 
-    line("pid %d\n", (int)getpid());
+    report_line("pid %d\n", (int)getpid());
     for (int i = 0; i < NNODES; i++) {
         if (n[i]->next)
-            line("link %p %zu %p 0\n", (void *)n[i], offsetof(struct node, next), (void *)n[i]->next);
+            report_line("link %p %zu %p 0\n", (void *)n[i], offsetof(struct node, next), (void *)n[i]->next);
         if (n[i]->prev)
-            line("link %p %zu %p 0\n", (void *)n[i], offsetof(struct node, prev), (void *)n[i]->prev);
-        line("link %p %zu %p 0\n", (void *)n[i], offsetof(struct node, label), (void *)labels[i]);
+            report_line("link %p %zu %p 0\n", (void *)n[i], offsetof(struct node, prev), (void *)n[i]->prev);
+        report_line("link %p %zu %p 0\n", (void *)n[i], offsetof(struct node, label), (void *)labels[i]);
         if (n[i]->inner)
-            line("link %p %zu %p 1\n", (void *)n[i], offsetof(struct node, inner), (void *)n[i + 1]);
+            report_line("link %p %zu %p 1\n", (void *)n[i], offsetof(struct node, inner), (void *)n[i + 1]);
     }
     for (int i = 0; i < NNODES; i++) {
-        line("block %p %zu\n", (void *)n[i], sizeof *n[i]);
-        line("block %p 32\n", (void *)labels[i]);
+        report_line("block %p %zu\n", (void *)n[i], sizeof *n[i]);
+        report_line("block %p 32\n", (void *)labels[i]);
     }
-    line("block %p 64\nblock %p 40\nblock %p 48\n", (void *)block, tls_block, thread_block);
-    line("root g_list_head %p 0\n", (void *)g_list_head);
-    line("root g_interior %p 1\n", (void *)block);
-    line("stack %d %p\n", (int)thread_tid, thread_block);
-    line("tls %d %p\n", (int)getpid(), tls_block);
-    line("string %p %s\n", (void *)labels[3], labels[3]);
-    line("word %p %llu\n", (void *)&n[2]->value, (unsigned long long)n[2]->value);
-    line("global g_list_head %p\n", (void *)&g_list_head);
-    line("global g_interior %p\n", (void *)&g_interior);
-    line("ready\n");
-    flush();
+    report_line("block %p 64\nblock %p 40\nblock %p 48\n", (void *)block, tls_block, thread_block);
+    report_line("root g_list_head %p 0\n", (void *)g_list_head);
+    report_line("root g_interior %p 1\n", (void *)block);
+    report_line("stack %d %p\n", (int)thread_tid, thread_block);
+    report_line("tls %d %p\n", (int)getpid(), tls_block);
+    report_line("string %p %s\n", (void *)labels[3], labels[3]);
+    report_line("word %p %llu\n", (void *)&n[2]->value, (unsigned long long)n[2]->value);
+    report_line("global g_list_head %p\n", (void *)&g_list_head);
+    report_line("global g_interior %p\n", (void *)&g_interior);
+    report_line("ready\n");
+    if (report_flush(report_fd))
+        exit(1);
     for (;;)
         pause();
 }
