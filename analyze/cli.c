@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -43,6 +44,13 @@ int cli_usage_error(const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "Try 'heapsnap %s --help'.\n", cli_command);
     return EXIT_USAGE;
+}
+
+int cli_bad_option(char **argv)
+{
+    if (optopt)
+        return cli_usage_error("unknown option '-%c'", optopt);
+    return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 }
 
 int cli_wants_help(int argc, char **argv)

@@ -37,6 +37,13 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* For a usage error: print the message and a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * For getopt_long run with opterr = 0, when it returned '?': a usage error
+ * naming the option the user gave ("-x", or the whole "--long" word, which
+ * getopt leaves in optopt as 0); returns EXIT_USAGE.
+ */
+int cli_bad_option(char **argv);
+
 /* True if argv holds -h or --help (then print 'help' and return EXIT_OK). */
 int cli_wants_help(int argc, char **argv);
 

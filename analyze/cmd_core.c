@@ -49,13 +49,6 @@ static const char core_help[] =
     "exit status: 0 ok (also for a truncated snapshot); 1 bad snapshot or\n"
     "write failure; 2 usage error.\n";
 
-static int bad_option(char **argv)
-{
-    if (optopt)
-        return cli_usage_error("unknown option '-%c'", optopt);
-    return cli_usage_error("unknown option '%s'", argv[optind - 1]);
-}
-
 /* Write the core to a temporary file beside 'out', then rename it. */
 static int write_file(const struct hs_snapshot *s, const struct core_options *opt, const char *out)
 {
@@ -126,7 +119,7 @@ int cmd_core(int argc, char **argv)
         }
         case OPT_NO_DT_DEBUG: opt.no_dtdebug = 1; break;
         case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return bad_option(argv);
+        default: return cli_bad_option(argv);
         }
     }
     if (argc - optind != 1)

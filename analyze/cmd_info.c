@@ -407,14 +407,6 @@ static void json_stats(struct json *j, const struct hs_snapshot *s)
 
 /* ------------------------------------------------------------ command */
 
-/* getopt (opterr = 0) returned '?': name the option the user gave. */
-static int bad_option(char **argv)
-{
-    if (optopt)
-        return cli_usage_error("unknown option '-%c'", optopt);
-    return cli_usage_error("unknown option '%s'", argv[optind - 1]);
-}
-
 int cmd_info(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -430,7 +422,7 @@ int cmd_info(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'j': as_json = 1; break;
-        default: return bad_option(argv);
+        default: return cli_bad_option(argv);
         }
     }
     if (argc - optind != 1)

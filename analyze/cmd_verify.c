@@ -37,13 +37,6 @@ static const char verify_help[] =
     "\n"
     "exit status: 0 every FILE is sound; 1 at least one is not; 2 usage error.\n";
 
-static int bad_option(char **argv)
-{
-    if (optopt)
-        return cli_usage_error("unknown option '-%c'", optopt);
-    return cli_usage_error("unknown option '%s'", argv[optind - 1]);
-}
-
 /* The number of sections checked: the log has one line per section, each
  * beginning "section " (besides lines for the file header and footer). */
 static size_t count_sections(const char *log, size_t n)
@@ -130,7 +123,7 @@ int cmd_verify(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
         switch (c) {
         case 'v': verbose = 1; break;
-        default: return bad_option(argv);
+        default: return cli_bad_option(argv);
         }
     }
     if (optind >= argc)
