@@ -40,13 +40,20 @@ struct hs_pm_scan_arg {
 
 static int scan_unsupported; /* the kernel said no once: use plain reads */
 
-int pagemap_runs(int fd, uint64_t start, uint64_t end, int (*fn)(void *arg, uint64_t start, uint64_t end),
-                 void *arg)
+/*
+ * One PAGEMAP_SCAN walk of [start, end) over the pages that are present or
+ * swapped, the regions reporting the categories in return_mask: fn gets
+ * each region the kernel returns (unchecked: fn decides what is sane) and
+ * returns 0 to go on.  The kernel fills at most NREG regions a call and
+ * says in walk_end how far it got, so a long walk takes several calls.
+ * Returns 0, -1 (with errno, or fn's failure), or -2 when the kernel has
+ * no PAGEMAP_SCAN (remembered, so later calls go straight to the reads).
+ */
+static int scan_walk(int fd, uint64_t start, uint64_t end, uint64_t return_mask,
+                     int (*fn)(void *arg, const struct hs_page_region *r), void *arg)
 {
     enum { NREG = 512 };
     struct hs_page_region reg[NREG];
-    if (scan_unsupported)
-        return -2;
     uint64_t at = start;
     while (at < end) {
         struct hs_pm_scan_arg a;
@@ -57,7 +64,7 @@ int pagemap_runs(int fd, uint64_t start, uint64_t end, int (*fn)(void *arg, uint
         a.vec = (uint64_t)(uintptr_t)reg;
         a.vec_len = NREG;
         a.category_anyof_mask = HS_PAGE_IS_PRESENT | HS_PAGE_IS_SWAPPED;
-        a.return_mask = HS_PAGE_IS_PRESENT | HS_PAGE_IS_SWAPPED;
+        a.return_mask = return_mask;
         int n = ioctl(fd, HS_PAGEMAP_SCAN, &a);
         if (n < 0 && errno == EINTR)
             continue;
@@ -68,13 +75,60 @@ int pagemap_runs(int fd, uint64_t start, uint64_t end, int (*fn)(void *arg, uint
         if (n < 0)
             return -1;
         for (int i = 0; i < n; i++)
-            if (reg[i].start >= start && reg[i].end <= end && reg[i].start < reg[i].end &&
-                fn(arg, reg[i].start, reg[i].end) != 0)
+            if (fn(arg, &reg[i]) != 0)
                 return -1;
         if (a.walk_end <= at || n < NREG)
-            break;
+            break; /* all of [at, end) walked */
         at = a.walk_end;
     }
+    return 0;
+}
+
+struct runs_walk {
+    uint64_t start, end;
+    int (*fn)(void *arg, uint64_t start, uint64_t end);
+    void *arg;
+};
+
+static int runs_region(void *arg, const struct hs_page_region *r)
+{
+    const struct runs_walk *w = arg;
+    if (r->start >= w->start && r->end <= w->end && r->start < r->end)
+        return w->fn(w->arg, r->start, r->end);
+    return 0; /* not what we asked for: skip it */
+}
+
+int pagemap_runs(int fd, uint64_t start, uint64_t end, int (*fn)(void *arg, uint64_t start, uint64_t end),
+                 void *arg)
+{
+    if (scan_unsupported)
+        return -2;
+    struct runs_walk w = {start, end, fn, arg};
+    return scan_walk(fd, start, end, HS_PAGE_IS_PRESENT | HS_PAGE_IS_SWAPPED, runs_region, &w);
+}
+
+struct states_walk {
+    uint64_t addr, npages;
+    uint32_t psz;
+    uint8_t *state;
+    int64_t present;
+};
+
+static int states_region(void *arg, const struct hs_page_region *r)
+{
+    struct states_walk *w = arg;
+    uint8_t st = HS_PAGE_SWAPPED;
+    /* The shared zero page: resident, all zero, nothing to copy. */
+    if (r->categories & HS_PAGE_IS_PFNZERO)
+        st = HS_PAGE_ZERO;
+    else if (r->categories & HS_PAGE_IS_PRESENT)
+        st = HS_PAGE_DATA;
+    uint64_t first = (r->start - w->addr) / w->psz, last = (r->end - w->addr) / w->psz;
+    if (r->start < w->addr || last > w->npages || first >= last)
+        return 0; /* not what we asked for; leave it absent */
+    memset(w->state + first, st, last - first);
+    if (st == HS_PAGE_DATA)
+        w->present += (int64_t)(last - first);
     return 0;
 }
 
@@ -82,49 +136,11 @@ int pagemap_runs(int fd, uint64_t start, uint64_t end, int (*fn)(void *arg, uint
  * ioctl is not available (then the caller reads the entries instead). */
 static int64_t scan_states(int fd, uint64_t addr, uint64_t npages, uint32_t psz, uint8_t *state)
 {
-    enum { NREG = 512 };
-    struct hs_page_region reg[NREG];
-    uint64_t end = addr + npages * psz, at = addr;
-    int64_t present = 0;
+    struct states_walk w = {addr, npages, psz, state, 0};
     memset(state, HS_PAGE_ABSENT, npages);
-    while (at < end) {
-        struct hs_pm_scan_arg a;
-        memset(&a, 0, sizeof a);
-        a.size = sizeof a;
-        a.start = at;
-        a.end = end;
-        a.vec = (uint64_t)(uintptr_t)reg;
-        a.vec_len = NREG;
-        a.category_anyof_mask = HS_PAGE_IS_PRESENT | HS_PAGE_IS_SWAPPED;
-        a.return_mask = HS_PAGE_IS_PRESENT | HS_PAGE_IS_SWAPPED | HS_PAGE_IS_PFNZERO;
-        int n = ioctl(fd, HS_PAGEMAP_SCAN, &a);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)) {
-            scan_unsupported = 1;
-            return -2;
-        }
-        if (n < 0)
-            return -1;
-        for (int i = 0; i < n; i++) {
-            uint8_t st = HS_PAGE_SWAPPED;
-            /* The shared zero page: resident, all zero, nothing to copy. */
-            if (reg[i].categories & HS_PAGE_IS_PFNZERO)
-                st = HS_PAGE_ZERO;
-            else if (reg[i].categories & HS_PAGE_IS_PRESENT)
-                st = HS_PAGE_DATA;
-            uint64_t first = (reg[i].start - addr) / psz, last = (reg[i].end - addr) / psz;
-            if (reg[i].start < addr || last > npages || first >= last)
-                continue; /* not what we asked for; leave it absent */
-            memset(state + first, st, last - first);
-            if (st == HS_PAGE_DATA)
-                present += (int64_t)(last - first);
-        }
-        if (a.walk_end <= at || n < NREG)
-            break; /* all of [at, end) walked */
-        at = a.walk_end;
-    }
-    return present;
+    int r = scan_walk(fd, addr, addr + npages * psz,
+                      HS_PAGE_IS_PRESENT | HS_PAGE_IS_SWAPPED | HS_PAGE_IS_PFNZERO, states_region, &w);
+    return r < 0 ? r : w.present;
 }
 
 int pagemap_open(pid_t pid)
