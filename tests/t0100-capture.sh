@@ -49,6 +49,15 @@ assert_running() {
     b1=$(beats "$label"); sleep 0.3; b2=$(beats "$label")
     [ "$b2" -gt "$b1" ] || { echo "heartbeat stuck at $b1" >&2; return 1; }
 }
+# Start a slow capture (small buffer, zstd -19) of the target labelled $1
+# into $2 in the background, stderr to err, and wait until it holds the
+# target: the moment the cases below interrupt.  Sets pid and cpid.
+start_held_capture() {
+    pid=$(pid_of "$1") &&
+    { $CAPTURE -q --max-buffer=1M --level=19 $pid -o "$2" 2>err & } &&
+    cpid=$! && track_pid $cpid &&
+    wait_state $pid t
+}
 no_output_left() {
     [ ! -e "$1" ] || { echo "$1 exists" >&2; return 1; }
     ! ls -A "$(dirname "$1")" | grep -q "^\.$(basename "$1")\.tmp-" || { echo "temporary file left behind" >&2; return 1; }
@@ -146,10 +155,7 @@ test_expect_success 'a group-stopped target stays stopped after the capture' '
 '
 
 test_expect_success 'SIGKILL of heapsnap-capture mid-capture leaves the target running' '
-    pid=$(pid_of slow) &&
-    { $CAPTURE -q --max-buffer=1M --level=19 $pid -o killed.hsnap 2>err & } &&
-    cpid=$! && track_pid $cpid &&
-    wait_state $pid t &&
+    start_held_capture slow killed.hsnap &&
     kill -KILL $cpid && { wait $cpid || true; } &&
     sleep 0.2 &&
     assert_running $pid slow &&
@@ -157,10 +163,7 @@ test_expect_success 'SIGKILL of heapsnap-capture mid-capture leaves the target r
 '
 
 test_expect_success 'SIGTERM of heapsnap-capture detaches, removes its temporary file, exits non-zero' '
-    pid=$(pid_of slow) &&
-    { $CAPTURE -q --max-buffer=1M --level=19 $pid -o termed.hsnap 2>err & } &&
-    cpid=$! && track_pid $cpid &&
-    wait_state $pid t &&
+    start_held_capture slow termed.hsnap &&
     kill -TERM $cpid && rc=0 && { wait $cpid || rc=$?; } &&
     test $rc -ne 0 && grep "interrupted; target detached" err &&
     assert_running $pid slow &&
@@ -170,10 +173,7 @@ test_expect_success 'SIGTERM of heapsnap-capture detaches, removes its temporary
 # bigheap resets its longest-gap figure on SIGUSR1: if the signal sent
 # while it was held were lost, the figure would show the whole hold.
 test_expect_success 'a signal sent to the target while it is held is delivered after' '
-    pid=$(pid_of slow) &&
-    { $CAPTURE -q --max-buffer=1M --level=19 $pid -o signalled.hsnap 2>err & } &&
-    cpid=$! && track_pid $cpid &&
-    wait_state $pid t &&
+    start_held_capture slow signalled.hsnap &&
     kill -USR1 $pid && sleep 0.6 &&
     kill -TERM $cpid && { wait $cpid || true; } &&
     sleep 0.3 && gap=$(awk "{ print \$4 }" "$TRASH/slow.report.beat") &&
@@ -200,10 +200,7 @@ test_expect_success '--mappings=all also captures read-only and executable mappi
 '
 
 test_expect_success 'a target that exits during the capture: clear error, no file' '
-    pid=$(pid_of doomed) &&
-    { $CAPTURE -q --max-buffer=1M --level=19 $pid -o doomed.hsnap 2>err & } &&
-    cpid=$! && track_pid $cpid &&
-    wait_state $pid t &&
+    start_held_capture doomed doomed.hsnap &&
     kill -KILL $pid && rc=0 && { wait $cpid || rc=$?; } &&
     cat err &&
     test $rc -eq 1 && tail -n 1 err | grep "cannot capture process $pid: .*exited during the capture" &&
