@@ -24,6 +24,7 @@
  * (and a boxed copy of T otherwise).  go.c stores them as the go_itypes
  * table until a generic typing pass takes them (there is no such hook yet).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "heap/go_int.h"
@@ -99,28 +100,38 @@ static int heap_object(const struct go_walk *w, uint64_t a, uint64_t *base)
     return 1;
 }
 
-/* Interface values in [addr, addr + size) whose pointer words are mask:
- * the collector marks only an interface's data word as a pointer (the type
- * word points at static data), so each pointer word into the heap is
- * checked for a type word just before it. */
-static int scan(const struct go_walk *w, uint64_t addr, uint64_t size, const uint64_t *mask,
+/* Could t be a type word?  A descriptor lies in the types section, an itab
+ * there too or in the runtime's own memory — never in the heap arenas.
+ * This refuses the common case, a heap pointer before a heap pointer,
+ * without reading anything. */
+static int maybe_type(const struct go_walk *w, uint64_t t)
+{
+    if (in_types(w, t))
+        return 1;
+    if (!t || t % 8 || go_span_of(w, t))
+        return 0;
+    for (size_t i = 0; i < w->narenas; i++)
+        if (t - w->arenas[i].base < w->L.arena_bytes)
+            return 0;
+    return hs_find_range(w->c->snap, t) != NULL;
+}
+
+/* Interface values among the nw words at addr (mem: their contents) whose
+ * pointer words are mask: the collector marks only an interface's data
+ * word as a pointer (the type word points at static data), so each
+ * pointer word into the heap is checked for a type word just before it. */
+static int scan(const struct go_walk *w, uint64_t addr, const uint64_t *mem, size_t nw, const uint64_t *mask,
                 int (*emit)(void *, uint64_t, uint64_t, uint64_t, const char *), void *u)
 {
-    size_t nw = size / 8;
     char name[256];
+    uint64_t base;
     for (size_t i = 1; i < nw; i++) {
         if (!(mask[i / 64] >> (i % 64) & 1))
             continue;
-        uint64_t word[2], base;
-        if (go_read(w, addr + 8 * (i - 1), word, 16) || !word[0] || !heap_object(w, word[1], &base))
-            continue;
-        /* cheap refusals first: a descriptor is in the types section, an
-         * itab in captured memory or the executable */
-        if (!in_types(w, word[0]) && !hs_find_range(w->c->snap, word[0]) &&
-            !(word[0] >= w->types_lo - (w->types_lo < (1ull << 30) ? w->types_lo : (1ull << 30)) &&
-              word[0] < w->types_hi + (1ull << 30)))
-            continue;
-        if (go_type_name(w, word[0], name, sizeof name))
+        uint64_t t, d;
+        memcpy(&t, mem + i - 1, 8); /* the snapshot's bytes need not be aligned */
+        memcpy(&d, mem + i, 8);
+        if (!maybe_type(w, t) || !heap_object(w, d, &base) || go_type_name(w, t, name, sizeof name))
             continue;
         if (emit(u, addr, 8 * (i - 1), base, name[0] == '*' ? name + 1 : name))
             return -1;
@@ -134,16 +145,23 @@ int go_itypes_scan(const struct go_walk *w, int (*emit)(void *u, uint64_t holder
     if (!w->types_hi)
         return 0;
     uint64_t mask[512]; /* objects up to 256 KiB; larger ones are left out */
+    uint64_t *buf = malloc(8 * 64 * 512); /* globals: a section may span captured ranges */
+    if (!buf)
+        return -1;
     for (size_t g = 0; g < w->nglobals; g++) {
         const struct go_globals *gl = &w->globals[g];
         for (uint64_t a = gl->lo; gl->bits && a < gl->hi; a += 8 * 64 * 512 - 8) {
             uint64_t n = gl->hi - a < 8 * 64 * 512 ? gl->hi - a : 8 * 64 * 512;
-            if (go_globals_words(w, a, n, mask, 512) == 1 && scan(w, a, n, mask, emit, u))
+            if (!hs_read(w->c->snap, a, buf, n) && go_globals_words(w, a, n, mask, 512) == 1 &&
+                scan(w, a, buf, n / 8, mask, emit, u)) {
+                free(buf);
                 return -1;
+            }
             if (a + n >= gl->hi)
                 break;
         }
     }
+    free(buf);
     uint8_t bits[1024]; /* a small span's allocBits: 8192 slots at most */
     for (size_t i = 0; i < w->nspans; i++) {
         const struct go_span *s = &w->spans[i];
@@ -156,7 +174,9 @@ int go_itypes_scan(const struct go_walk *w, int (*emit)(void *u, uint64_t holder
             if (k >= s->freeindex && !(bits[k / 8] >> (k % 8) & 1))
                 continue; /* a free slot's bitmap is not maintained */
             uint64_t a = s->start + (uint64_t)k * s->elemsize;
-            if (go_pointer_words(w, a, s->elemsize, mask, 512) == 1 && scan(w, a, s->elemsize, mask, emit, u))
+            const uint64_t *mem = hs_ptr(w->c->snap, a, s->elemsize);
+            if (mem && go_pointer_words(w, a, s->elemsize, mask, 512) == 1 &&
+                scan(w, a, mem, s->elemsize / 8, mask, emit, u))
                 return -1;
         }
     }
