@@ -77,6 +77,33 @@ static Dwarf_Die die_at(struct dbg_dwarf *dw, Dwarf_Off off)
     return die;
 }
 
+/*
+ * Walking a DIE's children holds one child at a time:
+ *   for (c = first_child(dw, parent); c && ...; c = next_sibling(dw, c))
+ * next_sibling frees the child it is given; a loop that stops early frees
+ * the child it stopped on.  Both give NULL at the end and on an error.
+ */
+static Dwarf_Die first_child(struct dbg_dwarf *dw, Dwarf_Die parent)
+{
+    Dwarf_Die c = NULL;
+    Dwarf_Error err = NULL;
+    if (dwarf_child(parent, &c, &err) != DW_DLV_OK) {
+        drop_error(dw->dbg, &err);
+        return NULL;
+    }
+    return c;
+}
+
+static Dwarf_Die next_sibling(struct dbg_dwarf *dw, Dwarf_Die c)
+{
+    Dwarf_Die next = NULL;
+    Dwarf_Error err = NULL;
+    int r = dwarf_siblingof_b(dw->dbg, c, 1, &next, &err);
+    drop_error(dw->dbg, &err);
+    dwarf_dealloc_die(c);
+    return r == DW_DLV_OK ? next : NULL;
+}
+
 static int die_tag(struct dbg_dwarf *dw, Dwarf_Die die)
 {
     Dwarf_Half tag = 0;
@@ -245,24 +272,12 @@ static int index_die(struct dbg_dwarf *dw, Dwarf_Die die, int depth, uint64_t *b
 /* Walk the children of parent (a CU, a namespace, an enum), indexing each. */
 static int index_children(struct dbg_dwarf *dw, Dwarf_Die parent, int depth, uint64_t *budget)
 {
-    Dwarf_Error err = NULL;
-    Dwarf_Die c = NULL;
-    int r = dwarf_child(parent, &c, &err);
-    if (r != DW_DLV_OK) {
-        drop_error(dw->dbg, &err);
-        return 0;
-    }
-    while (c) {
+    for (Dwarf_Die c = first_child(dw, parent); c; c = next_sibling(dw, c)) {
         if (!*budget || index_die(dw, c, depth, budget) < 0) {
             dwarf_dealloc_die(c);
             return -1;
         }
         (*budget)--;
-        Dwarf_Die next = NULL;
-        r = dwarf_siblingof_b(dw->dbg, c, 1, &next, &err);
-        dwarf_dealloc_die(c);
-        drop_error(dw->dbg, &err);
-        c = r == DW_DLV_OK ? next : NULL;
     }
     return 0;
 }
@@ -454,11 +469,9 @@ static uint64_t type_size(struct dbg_dwarf *dw, Dwarf_Off off, uint64_t *count, 
     uint64_t elem_size = 0;
     if (attr_ref(dw, t, DW_AT_type, &elem) == 0)
         elem_size = type_size(dw, elem, &sub, depth + 1);
-    Dwarf_Error err = NULL;
-    Dwarf_Die c = NULL;
-    int r = dwarf_child(t, &c, &err), dims = 0, n = 0;
-    drop_error(dw->dbg, &err);
-    while (r == DW_DLV_OK && c && dims < 64 && n++ < MAX_MEMBERS) {
+    int dims = 0, n = 0;
+    Dwarf_Die c = first_child(dw, t);
+    for (; c && dims < 64 && n++ < MAX_MEMBERS; c = next_sibling(dw, c)) {
         if (die_tag(dw, c) == DW_TAG_subrange_type) {
             uint64_t n = 0, ub, lb = 0;
             int64_t sub_count;
@@ -472,11 +485,6 @@ static uint64_t type_size(struct dbg_dwarf *dw, Dwarf_Off off, uint64_t *count, 
             elems = n && elems > UINT64_MAX / n ? 0 : elems * n;
             dims++;
         }
-        Dwarf_Die next = NULL;
-        r = dwarf_siblingof_b(dw->dbg, c, 1, &next, &err);
-        drop_error(dw->dbg, &err);
-        dwarf_dealloc_die(c);
-        c = r == DW_DLV_OK ? next : NULL;
     }
     if (c)
         dwarf_dealloc_die(c);
@@ -614,11 +622,9 @@ static const struct dbg_layout *build_layout(struct dbg_dwarf *dw, Dwarf_Off off
     attr_udata(dw, die, DW_AT_byte_size, &o->l.size);
 
     struct fields f = {.owner = o};
-    Dwarf_Error err = NULL;
-    Dwarf_Die c = NULL;
-    int r = dwarf_child(die, &c, &err), n = 0, ok = o->l.name != NULL;
-    drop_error(dw->dbg, &err);
-    while (ok && r == DW_DLV_OK && c && n++ < MAX_MEMBERS) {
+    int n = 0, ok = o->l.name != NULL;
+    Dwarf_Die c = first_child(dw, die);
+    for (; ok && c && n++ < MAX_MEMBERS; c = next_sibling(dw, c)) {
         int tag = die_tag(dw, c);
         /* A C++ static member (DWARF 4 DW_TAG_member with DW_AT_declaration)
          * takes no room in the object; a base class is an anonymous member. */
@@ -626,11 +632,6 @@ static const struct dbg_layout *build_layout(struct dbg_dwarf *dw, Dwarf_Off off
              tag == DW_TAG_inheritance) &&
             add_member(dw, &f, c, depth) < 0)
             ok = 0;
-        Dwarf_Die next = NULL;
-        r = dwarf_siblingof_b(dw->dbg, c, 1, &next, &err);
-        drop_error(dw->dbg, &err);
-        dwarf_dealloc_die(c);
-        c = r == DW_DLV_OK ? next : NULL;
     }
     if (c)
         dwarf_dealloc_die(c);
