@@ -155,18 +155,15 @@ static int lookup(struct dbg *d, const char *what, const char *arg)
         } else {
             printf("struct %s unknown\n", arg);
         }
-    } else if (!strcmp(what, "var")) {
-        uint64_t addr, size;
-        if ((ok = dbg_variable(d, arg, module, &addr, &size) == 0))
-            printf("var %s 0x%" PRIx64 " %" PRIu64 "\n", arg, addr, size);
+    } else if (!strcmp(what, "var") || !strcmp(what, "tls")) {
+        /* the same answer, an address or an offset in the TLS block */
+        uint64_t where, size;
+        int (*find)(struct dbg *, const char *, int, uint64_t *, uint64_t *) =
+            what[0] == 'v' ? dbg_variable : dbg_tls_variable;
+        if ((ok = find(d, arg, module, &where, &size) == 0))
+            printf("%s %s 0x%" PRIx64 " %" PRIu64 "\n", what, arg, where, size);
         else
-            printf("var %s unknown\n", arg);
-    } else if (!strcmp(what, "tls")) {
-        uint64_t off, size;
-        if ((ok = dbg_tls_variable(d, arg, module, &off, &size) == 0))
-            printf("tls %s 0x%" PRIx64 " %" PRIu64 "\n", arg, off, size);
-        else
-            printf("tls %s unknown\n", arg);
+            printf("%s %s unknown\n", what, arg);
     } else if (!strcmp(what, "const")) {
         int64_t v;
         if ((ok = dbg_constant(d, arg, module, &v) == 0))

@@ -529,14 +529,21 @@ static void check_memory(const struct hs_snapshot *s)
     free(got);
 }
 
-static int cmd_check(const char *path)
+/* Open path, or say why not on stderr (after 'what', "" or "metadata only: "). */
+static struct hs_snapshot *open_or_say(const char *path, unsigned flags, const char *what)
 {
     struct hs_error err;
-    struct hs_snapshot *s = hs_open(path, 0, &err);
-    if (!s) {
-        fprintf(stderr, "%s\n", err.msg);
+    struct hs_snapshot *s = hs_open(path, flags, &err);
+    if (!s)
+        fprintf(stderr, "%s%s\n", what, err.msg);
+    return s;
+}
+
+static int cmd_check(const char *path)
+{
+    struct hs_snapshot *s = open_or_say(path, 0, "");
+    if (!s)
         return 1;
-    }
     CHECK(!hs_snapshot_truncated(s), "truncated: %s", hs_snapshot_warning(s));
     /* Which variant was written?  The small one has two ranges. */
     size_t n;
@@ -548,11 +555,9 @@ static int cmd_check(const char *path)
     hs_close(s);
 
     /* Metadata-only: same metadata, ranges with states but no data. */
-    s = hs_open(path, HS_OPEN_METADATA_ONLY, &err);
-    if (!s) {
-        fprintf(stderr, "metadata only: %s\n", err.msg);
+    s = open_or_say(path, HS_OPEN_METADATA_ONLY, "metadata only: ");
+    if (!s)
         return 1;
-    }
     check_meta(s);
     const struct hs_mem_range *r = hs_get_ranges(s, &n);
     CHECK(n == nranges && r[0].data == NULL && r[0].page_state[1] == state_out(0, 1),
@@ -587,12 +592,9 @@ static uint32_t memory_digest(const struct hs_snapshot *s)
 
 static int cmd_dump(const char *path)
 {
-    struct hs_error err;
-    struct hs_snapshot *s = hs_open(path, 0, &err);
-    if (!s) {
-        fprintf(stderr, "%s\n", err.msg);
+    struct hs_snapshot *s = open_or_say(path, 0, "");
+    if (!s)
         return 1;
-    }
     const struct hs_process *p = hs_get_process(s);
     printf("version 1.%u truncated %d\n", hs_snapshot_version_minor(s), hs_snapshot_truncated(s));
     if (hs_snapshot_warning(s))
@@ -929,11 +931,9 @@ static int cmd_grow_header(const char *in, const char *out)
 static int cmd_rewrite(const char *in, const char *out, int level)
 {
     struct hs_error err;
-    struct hs_snapshot *s = hs_open(in, 0, &err);
-    if (!s) {
-        fprintf(stderr, "%s\n", err.msg);
+    struct hs_snapshot *s = open_or_say(in, 0, "");
+    if (!s)
         return 1;
-    }
     size_t n, bytes = 0;
     const struct hs_mem_range *r = hs_get_ranges(s, &n);
     uint8_t **packed = calloc(n, sizeof *packed);
