@@ -206,18 +206,32 @@ static int go_tables(struct heap_ctx *c)
         {"thread", "INTEGER"},           {"addr", "INTEGER"},
     };
     const size_t ng = sizeof gcols / sizeof gcols[0];
+    struct {
+        uint64_t pc;
+        int valid, ok;
+        char name[128];
+    } memo[3] = {0};
     if (c->table(c, "goroutines", gcols, ng))
         return -1;
     for (size_t i = 0; i < w->ngs; i++) {
         const struct go_g *g = &w->gs[i];
         if (g->status == (uint32_t)w->L.g_dead)
             continue;
-        char wr[64], f1[128], f2[128], f3[128];
+        char wr[64];
         wr[0] = 0; /* waitreason is stale unless the goroutine waits */
         if ((int64_t)g->status == w->L.g_waiting)
             go_wait_reason(w, g->waitreason, wr, sizeof wr);
-        int h1 = !go_func_name(w, g->pc, f1, sizeof f1), h2 = !go_func_name(w, g->startpc, f2, sizeof f2),
-            h3 = !go_func_name(w, g->gopc, f3, sizeof f3);
+        /* thousands of goroutines share a few functions: remember the last */
+        static const size_t np = 3;
+        const uint64_t pcs[3] = {g->pc, g->startpc, g->gopc};
+        for (size_t k = 0; k < np; k++)
+            if (!memo[k].valid || memo[k].pc != pcs[k]) {
+                memo[k].pc = pcs[k];
+                memo[k].valid = 1;
+                memo[k].ok = !go_func_name(w, pcs[k], memo[k].name, sizeof memo[k].name);
+            }
+        const char *f1 = memo[0].name, *f2 = memo[1].name, *f3 = memo[2].name;
+        int h1 = memo[0].ok, h2 = memo[1].ok, h3 = memo[2].ok;
         struct heap_value v[] = {
             {HV_INT, (int64_t)g->goid, 0, NULL},
             {HV_TEXT, 0, 0, go_status_name(w, g->status)},
@@ -245,13 +259,14 @@ static int go_tables(struct heap_ctx *c)
         if (c->row(c, "go_memstats", v, 2))
             return -1;
     }
+    phase("goroutines, memstats");
     /* typing hints: what interface values say their targets are */
     static const struct heap_column icols[] = {
         {"addr", "INTEGER"}, {"type", "TEXT"}, {"holder", "INTEGER"}, {"offset", "INTEGER"}};
     struct itype_sink k = {c, 0};
     if (c->table(c, "go_itypes", icols, 4) || go_itypes_scan(w, itype_row, &k))
         return -1;
-    phase("tables");
+    phase("go_itypes");
     return 0;
 }
 
