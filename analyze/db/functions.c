@@ -20,6 +20,7 @@
  * one struct owned by the connection and freed when it closes.
  */
 #include "db/db.h"
+#include "index/span_search.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,14 +198,7 @@ static int load_syms(struct fnstate *f)
  * (_end, hand-written assembly labels) may be taken to reach. */
 static int same_mapping(const struct fnstate *f, uint64_t a, uint64_t b)
 {
-    size_t lo = 0, hi = f->nmaps;
-    while (lo < hi) {
-        size_t m = (lo + hi) / 2;
-        if (f->maps[m].end <= a)
-            lo = m + 1;
-        else
-            hi = m;
-    }
+    size_t lo = SPAN_FIRST_ENDING_ABOVE(f->maps, f->nmaps, end, a);
     return lo < f->nmaps && f->maps[lo].start <= a && a < f->maps[lo].end &&
            f->maps[lo].start <= b && b < f->maps[lo].end;
 }

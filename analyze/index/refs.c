@@ -21,6 +21,7 @@
  * of the block before it: read, they would keep that block alive.
  */
 #include "index/refs.h"
+#include "index/span_search.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,14 +39,7 @@ static const struct hs_mem_range *range_from(struct scan *sc, uint64_t a)
 {
     if (sc->last && a >= sc->last->start && a < sc->last->end)
         return sc->last;
-    size_t lo = 0, hi = sc->nranges;
-    while (lo < hi) {
-        size_t m = (lo + hi) / 2;
-        if (sc->ranges[m].end <= a)
-            lo = m + 1;
-        else
-            hi = m;
-    }
+    size_t lo = SPAN_FIRST_ENDING_ABOVE(sc->ranges, sc->nranges, end, a);
     if (lo == sc->nranges)
         return NULL;
     return sc->last = &sc->ranges[lo];

@@ -8,6 +8,7 @@
  * was not captured; the scan simply finds nothing there.
  */
 #include "index/roots.h"
+#include "index/span_search.h"
 
 #include <elf.h>
 #include <stdlib.h>
@@ -86,15 +87,7 @@ static int push_root(struct rootset *rs, const struct root *r, const char *name)
 static int push_minus(struct rootset *rs, const struct root *tmpl, const char *name,
                       uint64_t lo, uint64_t hi, const struct ivec *claimed)
 {
-    /* first claimed interval that ends after lo */
-    size_t a = 0, b = claimed->n;
-    while (a < b) {
-        size_t m = (a + b) / 2;
-        if (claimed->v[m].hi <= lo)
-            a = m + 1;
-        else
-            b = m;
-    }
+    size_t a = SPAN_FIRST_ENDING_ABOVE(claimed->v, claimed->n, hi, lo);
     for (size_t i = a; i < claimed->n && lo < hi; i++) {
         const struct iv *c = &claimed->v[i];
         if (c->lo >= hi)
