@@ -46,9 +46,9 @@ struct go_layout {
     int64_t g_dead, g_scan, g_waiting, g_running, g_syscall;
     /* variables: address (and size where it matters) */
     uint64_t mheap, allgs, allp, memstats, gc_controller, firstmoduledata, class_to_size,
-        emptymspan, allm, wait_reason_strings, wait_reason_strings_size;
+        emptymspan, wait_reason_strings, wait_reason_strings_size;
     /* runtime.mheap */
-    int64_t h_allspans, h_arenas, h_sweepgen, h_allarenas, h_curarena, h_spanalloc_inuse, h_scav_released;
+    int64_t h_allspans, h_arenas, h_sweepgen, h_allarenas, h_curarena, h_spanalloc_inuse;
     /* runtime.mspan */
     uint64_t span_size;
     int64_t s_start, s_npages, s_freeindex, s_nelems, s_allocbits, s_gcmarkbits, s_sweepgen,
@@ -59,9 +59,9 @@ struct go_layout {
     uint64_t g_size;
     int64_t g_stack_lo, g_stack_hi, g_sched_sp, g_sched_pc, g_status, g_goid, g_waitreason, g_gopc,
         g_startpc, g_m, g_syscallsp;
-    int64_t m_curg, m_procid, m_alllink, m_g0;
+    int64_t m_procid;
     int64_t p_mcache;
-    int64_t mc_alloc, mc_tinyallocs, mc_stackcache;
+    int64_t mc_alloc, mc_tinyallocs;
     /* runtime.mstats and heapStatsDelta */
     int64_t ms_stats, ms_stacks_sys, ms_mspan_sys, ms_mcache_sys, ms_buckhash_sys, ms_gcmisc_sys,
         ms_other_sys, ms_numgc, ms_numforcedgc, ms_pause_total;
@@ -72,9 +72,8 @@ struct go_layout {
     int64_t gc_percent, gc_memlimit, gc_heapinuse, gc_heapreleased, gc_heapfree, gc_goal,
         gc_sweepdist, gc_heaplive, gc_heapmarked;
     /* runtime.moduledata */
-    int64_t md_pcheader, md_funcnametab, md_pclntable, md_ftab, md_ftab_len, md_text, md_minpc, md_maxpc,
-        md_data, md_edata, md_bss, md_ebss, md_gcdatamask, md_gcbssmask, md_next, md_noptrdata, md_enoptrdata,
-        md_noptrbss, md_enoptrbss;
+    int64_t md_pcheader, md_funcnametab, md_pclntable, md_ftab, md_ftab_len, md_text, md_data, md_edata, md_bss,
+        md_ebss, md_gcdatamask, md_gcbssmask, md_noptrdata, md_enoptrdata, md_noptrbss, md_enoptrbss;
     /* runtime._type, runtime.itab, and where type descriptors live */
     int64_t t_tflag, t_str, itab_type, md_types, md_etypes;
     int64_t tflag_extrastar;
