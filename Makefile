@@ -121,7 +121,8 @@ fuzz: build/fuzz/fuzz_reader build/tools/hsnap-synth all samples
 demo: all samples
 	@samples/demo.sh
 
-test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk build/tools/gomutate
+test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk build/tools/gomutate \
+      build/tools/hsnap-mutate
 	@tests/run.sh
 
 bench: all samples
