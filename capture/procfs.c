@@ -61,6 +61,14 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* slurp /proc/PID/FILE. */
+static char *slurp_proc(pid_t pid, const char *file, size_t *len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    return slurp(path, len);
+}
+
 /* "7f00-7f10 rw-p 00001000 fd:01 1234   /usr/lib/x.so" -> m.  Returns 0 if
  * the line is a mapping header, -1 if it is something else (an smaps key). */
 static int parse_map_line(const char *line, struct hs_mapping *m)
@@ -330,10 +338,8 @@ int procfs_env_range(pid_t pid, uint64_t *start, uint64_t *end)
 
 int procfs_read_auxv(pid_t pid, uint64_t **auxv, uint32_t *count)
 {
-    char path[64];
     size_t len;
-    snprintf(path, sizeof path, "/proc/%d/auxv", (int)pid);
-    char *buf = slurp(path, &len);
+    char *buf = slurp_proc(pid, "auxv", &len);
     if (!buf)
         return -1;
     size_t pairs = len / 16, n = 0;
@@ -356,10 +362,8 @@ int procfs_read_auxv(pid_t pid, uint64_t **auxv, uint32_t *count)
 
 int procfs_read_cmdline(pid_t pid, char ***argv, uint32_t *argc)
 {
-    char path[64];
     size_t len;
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    char *buf = slurp(path, &len);
+    char *buf = slurp_proc(pid, "cmdline", &len);
     if (!buf)
         return -1;
     uint32_t n = 0;
@@ -399,9 +403,7 @@ char *procfs_read_exe(pid_t pid)
 
 long procfs_status_field(pid_t pid, const char *key)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    char *buf = slurp(path, NULL);
+    char *buf = slurp_proc(pid, "status", NULL);
     if (!buf)
         return -1;
     long v = -1;
