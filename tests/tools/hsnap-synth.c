@@ -797,6 +797,20 @@ static int edit_version(uint8_t *buf, long len, long off, void *arg)
     return 0;
 }
 
+/* The end of a timed write (big, rewrite): abort the writer if a write
+ * failed (rc), else finish it, saying why on stderr when either failed.
+ * Returns rc, or 1 if finishing failed.  Without a writer (its open
+ * failed, rc already set) there is nothing to end. */
+static int end_timed_write(struct hs_writer *w, int rc)
+{
+    struct hs_error err;
+    if (w && rc)
+        fprintf(stderr, "%s\n", hs_writer_error(w)), hs_writer_abort(w);
+    else if (w && hs_writer_finish(w, &err) < 0)
+        fprintf(stderr, "%s\n", err.msg), rc = 1;
+    return rc;
+}
+
 static int cmd_big(const char *path, uint64_t mib, int level)
 {
     uint64_t npages = mib * (1 << 20) / PAGE;
@@ -838,10 +852,7 @@ static int cmd_big(const char *path, uint64_t mib, int level)
     struct hs_process p = process_model();
     int rc = !w || hs_write_process(w, &p) ||
              hs_write_memory(w, 0x555555560000ull, PAGE, npages, HS_MEM_ANON, st, data);
-    if (w && rc)
-        fprintf(stderr, "%s\n", hs_writer_error(w)), hs_writer_abort(w);
-    else if (w && hs_writer_finish(w, &err) < 0)
-        fprintf(stderr, "%s\n", err.msg), rc = 1;
+    rc = end_timed_write(w, rc);
     double t1 = now(), c1 = cpu();
     off_t size = lseek(fd, 0, SEEK_END);
     close(fd);
@@ -961,10 +972,7 @@ static int cmd_rewrite(const char *in, const char *out, int level)
         rc = hs_write_memory(w, r[i].start, r[i].page_size, np, r[i].flags, st, packed[i]);
         free(st);
     }
-    if (w && rc)
-        fprintf(stderr, "%s\n", hs_writer_error(w)), hs_writer_abort(w);
-    else if (w && hs_writer_finish(w, &err) < 0)
-        fprintf(stderr, "%s\n", err.msg), rc = 1;
+    rc = end_timed_write(w, rc);
     double t1 = now(), c1 = cpu();
     off_t size = lseek(fd, 0, SEEK_END);
     close(fd);
