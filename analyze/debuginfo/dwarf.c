@@ -87,11 +87,9 @@ static Dwarf_Die first_child(struct dbg_dwarf *dw, Dwarf_Die parent)
 {
     Dwarf_Die c = NULL;
     Dwarf_Error err = NULL;
-    if (dwarf_child(parent, &c, &err) != DW_DLV_OK) {
-        drop_error(dw->dbg, &err);
-        return NULL;
-    }
-    return c;
+    int r = dwarf_child(parent, &c, &err);
+    drop_error(dw->dbg, &err);
+    return r == DW_DLV_OK ? c : NULL;
 }
 
 static Dwarf_Die next_sibling(struct dbg_dwarf *dw, Dwarf_Die c)
