@@ -12,15 +12,7 @@
 HEAPWALK=$ROOT/build/tools/heapwalk
 if [ ! -x "$SAMPLES/glibc_heap" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$HEAPWALK" ]; then
     test_skip 'glibc walker on mutated heaps' 'glibc_heap, the capture tool or build/tools/heapwalk is not built'
-    test_expect_success 'a redacted snapshot: one clear problem instead of a walk of zeros' '
-    test -s redacted.hsnap &&
-    $HEAPWALK redacted.hsnap >walk &&
-    grep "^problem .*redacted" walk &&
-    test "$(grep -c "^problem " walk)" = 1 &&
-    ! grep "^object " walk
-'
-
-test_done
+    test_done
 fi
 
 start_sample glibc_heap || true
