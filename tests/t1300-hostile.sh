@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# t1300-hostile.sh — the whole analyzer on hostile snapshots.  The analysis
+# runs on files that came from elsewhere: a snapshot whose checksums are
+# valid but whose contents lie (damaged heap words and chunk headers,
+# damaged allocator metadata, threads, modules and mappings that do not add
+# up; see tests/tools/hsnap-mutate.c) must get, from every command, either
+# an answer (exit 0, with warnings where it saw damage) or a clear error
+# naming the file (exit 1) — never a crash, a hang or a sanitizer report.
+#
+# Base snapshots are captures of real samples (glibc heaps with and without
+# types, C++, Go).  Each gets a fixed set of seeds; a failing case prints
+# the seeds that failed, the commands, their exit status and the mutations,
+# and `hsnap-mutate BASE OUT SEED` rebuilds the mutant.  HOSTILE_SEEDS
+# overrides the number of seeds per base (a longer hunt).
+. "$(dirname "$0")/lib.sh"
+
+MUTATE=$ROOT/build/tools/hsnap-mutate
+NSEEDS=${HOSTILE_SEEDS:-12}
+
+if [ ! -x "$MUTATE" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$HEAPSNAP" ]; then
+    test_skip 'hostile snapshots' 'build/tools/hsnap-mutate, the capture tool or the analyzer is not built'
+    test_done
+fi
+
+# The commands this analyzer has (show and types came later than the rest).
+has_cmd() { "$HEAPSNAP" "$1" --help >/dev/null 2>&1; }
+
+# run_cmd LOG NAME CMD...: run one analyzer command with a time limit and
+# judge it.  0 and 1 are answers; on 1 the error names the file ($FILE_TAG)
+# — or, for path, stdout says why there is no path.  Anything else (124 a
+# hang, >= 128 a signal, 86/87 the sanitizers, 2 a usage error the test did
+# not mean) is a failure, written to LOG with the command's stderr.
+run_cmd() {
+    local log=$1 name=$2 rc=0
+    shift 2
+    timeout -k 5 60 "$@" >"$name.out" 2>"$name.err" || rc=$?
+    case $rc in
+    0) return 0 ;;
+    1)
+        if grep -q "$FILE_TAG" "$name.err" ||
+            { [ "$name" = path ] && [ ! -s "$name.err" ] && [ -s "$name.out" ]; }; then
+            return 0
+        fi
+        echo "exit 1 without naming the file: $*" >>"$log" ;;
+    124 | 137) echo "hang (no answer in 60 s): $*" >>"$log" ;;
+    *) echo "exit $rc: $*" >>"$log" ;;
+    esac
+    head -n 30 "$name.err" | sed 's/^/    /' >>"$log"
+    return 1
+}
+
+# one_mutant BASE SEED: mutate, then run every command on the mutant.  Leaves
+# fail-BASE-SEED with the mutations and what went wrong, if anything did.
+one_mutant() {
+    local base=$1 seed=$2 dir=m-$1-$2
+    mkdir -p "$dir" && cd "$dir" || return 1
+    local log=../fail-$base-$seed snap=$base-$seed.hsnap db=$base-$seed.db bad=0
+    FILE_TAG=$base-$seed
+    if ! "$MUTATE" "../$base.hsnap" "$snap" "$seed" >mutations 2>mutate.err; then
+        { echo "hsnap-mutate failed"; cat mutate.err; } >"$log"
+        return 1
+    fi
+    run_cmd "$log" info "$HEAPSNAP" info "$snap" || bad=1
+    run_cmd "$log" core "$HEAPSNAP" core -o core.out "$snap" || bad=1
+    # every other seed without libc's debug file: the walker's other layout source
+    local nodebug=
+    [ $((seed % 2)) = 1 ] && nodebug=--no-separate-debug
+    run_cmd "$log" index "$HEAPSNAP" index -q $nodebug -o "$db" "$snap" || bad=1
+    local f=$db
+    [ -f "$db" ] || f=$snap # the commands that index first must refuse it the same way
+    run_cmd "$log" leaks "$HEAPSNAP" leaks --all "$f" || bad=1
+    if [ -f "$db" ]; then
+        run_cmd "$log" top "$HEAPSNAP" top "$f" || bad=1
+        run_cmd "$log" rss "$HEAPSNAP" rss "$f" || bad=1
+        [ "$base" = go ] && { run_cmd "$log" goroutines "$HEAPSNAP" goroutines "$f" || bad=1; }
+        has_cmd types && { run_cmd "$log" types "$HEAPSNAP" types "$f" || bad=1; }
+        # the objects the clean heap had, and the mutant's largest (a wild size?)
+        local addrs
+        addrs="$(cat "../$base.addrs") $("$HEAPSNAP" sql "$db" \
+            "select printf('0x%x', addr) from objects order by size desc limit 1" 2>/dev/null |
+            tail -n 1)"
+        for a in $addrs; do
+            case $a in 0x*) ;; *) continue ;; esac
+            run_cmd "$log" path "$HEAPSNAP" path --all "$f" "$a" || bad=1
+            run_cmd "$log" explain "$HEAPSNAP" explain "$f" "$a" || bad=1
+            has_cmd show && { run_cmd "$log" show "$HEAPSNAP" show "$f" "$a" || bad=1; }
+        done
+    fi
+    [ -f "$db" ] && : >"../indexed-$base-$seed"
+    if [ $bad = 1 ]; then
+        { echo "mutations:"; sed 's/^/    /' mutations; } >>"$log"
+        return 1
+    fi
+    cd .. && rm -rf "$dir"
+}
+export -f one_mutant run_cmd has_cmd
+export MUTATE HEAPSNAP
+
+# Capture the bases.  Each sample is stopped as soon as it is captured.
+capture_base() {
+    local name=$1 sample=$2
+    shift 2
+    [ -x "$SAMPLES/$sample" ] || return 0
+    start_sample "$sample" "$@" || return 0
+    "$CAPTURE" -q "$SAMPLE_PID" -o "$name.hsnap" >"$name.capture" 2>&1 || rm -f "$name.hsnap"
+    stop_sample
+    [ -f "$name.hsnap" ] || return 0
+    # a few addresses for path, explain and show: used objects and a free one
+    "$HEAPSNAP" index -q -o "$name.db" "$name.hsnap" &&
+        "$HEAPSNAP" sql "$name.db" "select printf('0x%x', addr) from objects where state = 'used'
+            and id % 7 = 3 limit 1; select printf('0x%x', addr + 8) from objects
+            where state = 'free' limit 1" 2>/dev/null | grep '^0x' >"$name.addrs"
+    test -s "$name.addrs" && echo "$name" >>bases
+}
+: >bases
+capture_base glibc glibc_heap
+capture_base leaky leaky
+capture_base typed typed
+capture_base cxx classes
+capture_base go go-session
+
+test_expect_success 'setup: base snapshots of real samples, indexed cleanly' '
+    test "$(wc -l <bases)" -ge 2
+'
+
+for base in $(cat bases); do
+    test_expect_success "$base: $NSEEDS hostile mutants, every command answers or names the file" '
+        for s in $(seq 1 $NSEEDS); do echo "$base $s"; done |
+            xargs -P 2 -n 2 bash -c '\''one_mutant "$@"'\'' _ || true
+        failed=$(ls fail-$base-* 2>/dev/null | sed "s/.*-//" | sort -n | tr "\n" " ")
+        if [ -n "$failed" ]; then
+            echo "failing seeds for $base: $failed"
+            echo "rebuild one: $MUTATE $TRASH/$base.hsnap OUT SEED"
+            cat fail-$base-*
+            false
+        fi &&
+        # most mutants must still index, or the sweep tested only refusals
+        test $(ls indexed-$base-* 2>/dev/null | wc -l) -ge $((NSEEDS / 2))
+    '
+done
+
+test_done
