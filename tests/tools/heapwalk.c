@@ -32,6 +32,7 @@
 
 #include "heap/allocator.h"
 #include "hsnap.h"
+#include "mutated.h"
 
 static const char *const where_names[WHERE_COUNT] = {
     [WHERE_INUSE] = "inuse",       [WHERE_MMAPPED] = "mmapped",   [WHERE_TCACHE] = "tcache",
@@ -136,11 +137,6 @@ static uint64_t rnd(void) /* xorshift64*: reproducible from --seed */
     return rng_state * 0x2545F4914F6CDD1Dull;
 }
 
-/* One overwritten word. */
-struct mutation {
-    uint64_t addr, value;
-};
-
 /* A value a corruption might leave: zero, a small size, another chunk's
  * address (or its user pointer), one flipped bit, a fill pattern, noise. */
 static uint64_t bad_value(const struct hs_snapshot *s, const struct tally *t, uint64_t addr)
@@ -155,72 +151,6 @@ static uint64_t bad_value(const struct hs_snapshot *s, const struct tally *t, ui
     case 4: return 0x4141414141414141ull;
     default: return rnd();
     }
-}
-
-/* Write s again, with the mutations applied, into memory, and open that. */
-static struct hs_snapshot *rewrite(const struct hs_snapshot *s, const struct mutation *m,
-                                   size_t nm, unsigned round)
-{
-    struct hs_error err;
-    int fd = memfd_create("heapwalk", 0);
-    if (fd < 0)
-        return NULL;
-    struct hs_writer *w = hs_writer_open(fd, "mutated", 1, &err);
-    if (!w) {
-        close(fd);
-        return NULL;
-    }
-    size_t n;
-    hs_write_process(w, hs_get_process(s));
-    const struct hs_mapping *maps = hs_get_mappings(s, &n);
-    hs_write_mappings(w, maps, n);
-    const struct hs_module *mods = hs_get_modules(s, &n);
-    hs_write_modules(w, mods, n);
-    const struct hs_thread *th = hs_get_threads(s, &n);
-    hs_write_threads(w, th, n);
-    const struct hs_mem_range *r = hs_get_ranges(s, &n);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t len = r[i].end - r[i].start, np = len / r[i].page_size;
-        uint8_t *state = malloc(np ? np : 1), *data = malloc(len ? len : 1);
-        if (!state || !data)
-            abort();
-        memcpy(state, r[i].page_state, np);
-        memcpy(data, r[i].data, len);
-        for (size_t k = 0; k < nm; k++) {
-            if (m[k].addr < r[i].start || m[k].addr + 8 > r[i].end)
-                continue;
-            uint64_t off = m[k].addr - r[i].start, pg = off / r[i].page_size;
-            if (state[pg] != HS_PAGE_DATA && state[pg] != HS_PAGE_ZERO &&
-                !(state[pg] == HS_PAGE_ABSENT && (r[i].flags & HS_MEM_ANON)))
-                continue; /* no contents to change */
-            state[pg] = HS_PAGE_DATA;
-            memcpy(data + off, &m[k].value, 8);
-        }
-        /* the writer wants the DATA pages packed */
-        uint64_t packed = 0;
-        for (uint64_t p = 0; p < np; p++)
-            if (state[p] == HS_PAGE_DATA) {
-                memmove(data + packed, data + p * r[i].page_size, r[i].page_size);
-                packed += r[i].page_size;
-            }
-        hs_write_memory(w, r[i].start, r[i].page_size, np, r[i].flags, state, data);
-        free(state);
-        free(data);
-    }
-    if (hs_writer_finish(w, &err)) {
-        close(fd);
-        return NULL;
-    }
-    off_t size = lseek(fd, 0, SEEK_END);
-    void *buf = size > 0 ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-    close(fd);
-    if (buf == MAP_FAILED)
-        return NULL;
-    char name[64];
-    snprintf(name, sizeof name, "mutated round %u", round);
-    struct hs_snapshot *ms = hs_open_memory(buf, (size_t)size, name, 0, &err);
-    munmap(buf, (size_t)size);
-    return ms;
 }
 
 static int mutate(const struct hs_snapshot *s, struct dbg *d, unsigned rounds)
@@ -247,7 +177,9 @@ static int mutate(const struct hs_snapshot *s, struct dbg *d, unsigned rounds)
             }
             m[k] = (struct mutation){a, bad_value(s, &clean, a)};
         }
-        struct hs_snapshot *ms = rewrite(s, m, nm, round);
+        char name[64];
+        snprintf(name, sizeof name, "mutated round %u", round);
+        struct hs_snapshot *ms = mutated_snapshot(s, m, nm, MUTATE_ABSENT_ANON, "heapwalk", name);
         if (!ms) {
             fprintf(stderr, "heapwalk: round %u: could not rewrite the snapshot\n", round);
             free(clean.chunks);
