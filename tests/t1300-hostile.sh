@@ -123,6 +123,37 @@ test_expect_success 'setup: base snapshots of real samples, indexed cleanly' '
     test "$(wc -l <bases)" -ge 2
 '
 
+# Targeted lies, each once found by the seeds above.  typed's heap has no
+# arena but main_arena, so nothing keeps the walker off a lying mapping; and
+# without libc's debug file main_arena is found by scanning libc's data.
+count_used() { "$HEAPSNAP" sql "$1" "select count(*) from objects where state = 'used'" | tail -n 1; }
+count_roots() { "$HEAPSNAP" sql "$1" "select count(*) from roots" | tail -n 1; }
+top_size_field() {
+    "$HEAPSNAP" sql "$1" "select printf('0x%x', chunk + 8) from objects where \"where\" = 'top'" |
+        tail -n 1
+}
+
+if grep -qx typed bases; then
+    test_expect_success 'a writable mapping over the whole address space: the walker looks only at captured pages' '
+        for lie in mapping-everything libc-everything; do
+            "$MUTATE" typed.hsnap $lie.hsnap 1 --lie $lie >/dev/null &&
+            timeout 60 "$HEAPSNAP" index -q --no-separate-debug -o $lie.db $lie.hsnap &&
+            test "$(count_used $lie.db)" = "$(count_used typed.db)" || exit 1
+        done
+    '
+
+    test_expect_success '[heap] stretched past its memory, top chunk smashed: the heap ends with its memory' '
+        "$MUTATE" typed.hsnap stretched.hsnap 1 --lie heap-stretched \
+            --poke "$(top_size_field typed.db)" 0x9 >/dev/null &&
+        timeout 60 "$HEAPSNAP" index -q -o stretched.db stretched.hsnap &&
+        "$HEAPSNAP" sql stretched.db "select message from warnings" >warnings &&
+        grep "\[heap\] ends at 0x800000000000 but its captured memory" warnings &&
+        grep "size 0x9 is below the minimum chunk size" warnings &&
+        test "$(count_used stretched.db)" -ge $(($(count_used typed.db) - 1)) &&
+        test "$(count_roots stretched.db)" -ge "$(count_roots typed.db)"
+    '
+fi
+
 for base in $(cat bases); do
     test_expect_success "$base: $NSEEDS hostile mutants, every command answers or names the file" '
         for s in $(seq 1 $NSEEDS); do echo "$base $s"; done |

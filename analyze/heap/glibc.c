@@ -207,11 +207,16 @@ static const char *bad_size(uint64_t raw, unsigned ai, uint64_t p, uint64_t lim)
  * heap, where a fencepost also counts) exactly.  Computed backwards in one
  * pass: good[q] = valid(q) && (next(q) == goal || good[next(q)]).
  * 0 if there is none.
+ *
+ * Only headers that were captured can be on such a chain, so the slots end
+ * where the captured memory from p does: lim comes from the [heap] mapping,
+ * which a hostile file may stretch over the whole address space.
  */
 static uint64_t resync(struct walk *W, unsigned ai, uint64_t p, uint64_t lim, uint64_t goal,
                        int old_heap)
 {
-    size_t nslots = (size_t)((lim - p) / GL_ALIGN);
+    uint64_t cap = gl_captured_end(W->c, p + 8); /* p's size field was read */
+    size_t nslots = (size_t)(((cap < lim ? cap : lim) - p) / GL_ALIGN);
     if (nslots < 2)
         return 0;
     uint8_t *good = calloc(nslots, 1);
@@ -233,7 +238,7 @@ static uint64_t resync(struct walk *W, unsigned ai, uint64_t p, uint64_t lim, ui
         uint64_t nq = q + (raw & ~(uint64_t)GL_FLAGS);
         if (nq == goal)
             good[j] = 1;
-        else if (nq < lim)
+        else if (nq < lim && (nq - p) / GL_ALIGN < nslots)
             good[j] = good[(nq - p) / GL_ALIGN];
     }
     for (size_t j = 1; j < nslots; j++)
@@ -342,6 +347,18 @@ static void walk_main_arena(struct walk *W)
     if (!base) /* never used brk: nothing in the main arena */
         return;
     uint64_t end = W->w->heap_end;
+    /* A capture holds all of [heap] (absent pages included), so memory that
+     * stops short of the mapping's end means the mapping lies: the heap, and
+     * the region that keeps roots out of it, end with what was captured. */
+    uint64_t cap = gl_captured_end(c, base);
+    if (end > cap) {
+        c->problem(c, base, "glibc: [heap] ends at 0x%llx but its captured memory at 0x%llx; "
+                            "the heap is taken to end there",
+                   (unsigned long long)end, (unsigned long long)cap);
+        end = cap;
+    }
+    if (end < base) /* an sbrk base past the mapping's end: nothing to walk */
+        end = base;
     uint64_t first = (base + GL_ALIGN - 1) & ~(uint64_t)(GL_ALIGN - 1);
     W->overhead += first - base;
     read_top(W, A, 0, base, end);
@@ -793,43 +810,88 @@ static uint64_t memalign_lead(struct walk *W, uint64_t p, uint64_t sz)
     return 0;
 }
 
+static int cmp_span_start(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* One page-start candidate at p, in a mapping that ends at hi: the size of
+ * the mmapped chunk found there (reported), or 0. */
+static uint64_t mmapped_at(struct walk *W, uint64_t p, uint64_t hi, uint64_t *count,
+                           uint64_t *bytes, uint64_t *slack)
+{
+    struct heap_ctx *c = W->c;
+    const uint64_t page = 4096;
+    uint64_t prev_size, raw;
+    if (gl_u64(c, p, &prev_size) || gl_u64(c, p + 8, &raw) || prev_size ||
+        (raw & GL_FLAGS) != GL_IS_MMAPPED)
+        return 0;
+    uint64_t sz = raw & ~(uint64_t)GL_FLAGS;
+    if (sz < page || sz % page || sz > hi - p)
+        return 0;
+    uint64_t lead = memalign_lead(W, p, sz);
+    struct heap_region r = {.start = p, .end = p + sz, .arena = GL_NO_ARENA, .kind = "mmap-chunk"};
+    c->region(c, &r);
+    struct heap_object o = {.addr = p + lead + GL_HDR, .size = sz - lead - GL_HDR,
+                            .chunk = p + lead, .chunk_size = sz - lead, .state = OBJ_USED,
+                            .where = WHERE_MMAPPED, .arena = GL_NO_ARENA};
+    c->object(c, &o);
+    (*count)++;
+    *bytes += sz; /* the whole mapping, as mp_.mmapped_mem counts it */
+    *slack += lead;
+    return sz;
+}
+
+/*
+ * The mappings come from the file: they may overlap, and one may claim the
+ * whole address space.  So they are taken in address order, each from
+ * where the one before ended (no page is looked at twice), and within one
+ * only the captured pages are visited (gl_range_from): the scan costs what
+ * the file holds, not what the mappings claim.
+ */
 static void walk_mmapped(struct walk *W, uint64_t *count, uint64_t *bytes, uint64_t *slack)
 {
     struct heap_ctx *c = W->c;
     const uint64_t page = 4096;
-    size_t nm;
+    size_t nm, nq = 0;
     const struct hs_mapping *m = hs_get_mappings(c->snap, &nm);
+    uint64_t(*q)[2] = nm ? malloc(nm * sizeof *q) : NULL;
+    if (nm && !q) {
+        W->oom = 1;
+        return;
+    }
     for (size_t i = 0; i < nm; i++) {
         if (!(m[i].flags & HS_MAP_W) || !(m[i].flags & HS_MAP_CAPTURED) ||
             (m[i].path && m[i].path[0]) || in_arena_heap(W, m[i].start, m[i].end))
             continue;
-        for (uint64_t p = m[i].start; p + page <= m[i].end;) {
-            uint64_t prev_size, raw;
-            if (gl_u64(c, p, &prev_size) || gl_u64(c, p + 8, &raw) || prev_size ||
-                (raw & GL_FLAGS) != GL_IS_MMAPPED) {
-                p += page;
+        q[nq][0] = m[i].start;
+        q[nq++][1] = m[i].end;
+    }
+    if (nq > 1)
+        qsort(q, nq, sizeof *q, cmp_span_start);
+    uint64_t done = 0;
+    for (size_t i = 0; i < nq; i++) {
+        uint64_t p = q[i][0], hi = q[i][1];
+        if (hi <= done)
+            continue;
+        if (p < done) /* overlaps the one before: go on where it ended, on its page grid */
+            p += (done - p + page - 1) / page * page;
+        done = hi;
+        while (p < hi && hi - p >= page) {
+            const struct hs_mem_range *r = gl_range_from(c, p);
+            if (!r || r->start >= hi)
+                break;
+            if (r->start > p && r->start - p >= 2 * GL_SIZE_SZ) {
+                /* to the first page whose header could be captured */
+                p += ((r->start - 2 * GL_SIZE_SZ - p) / page + 1) * page;
                 continue;
             }
-            uint64_t sz = raw & ~(uint64_t)GL_FLAGS;
-            if (sz < page || sz % page || sz > m[i].end - p) {
-                p += page;
-                continue;
-            }
-            uint64_t lead = memalign_lead(W, p, sz);
-            struct heap_region r = {.start = p, .end = p + sz, .arena = GL_NO_ARENA,
-                                    .kind = "mmap-chunk"};
-            c->region(c, &r);
-            struct heap_object o = {.addr = p + lead + GL_HDR, .size = sz - lead - GL_HDR,
-                                    .chunk = p + lead, .chunk_size = sz - lead,
-                                    .state = OBJ_USED, .where = WHERE_MMAPPED,
-                                    .arena = GL_NO_ARENA};
-            c->object(c, &o);
-            (*count)++;
-            *bytes += sz; /* the whole mapping, as mp_.mmapped_mem counts it */
-            *slack += lead;
-            p += sz;
+            uint64_t sz = mmapped_at(W, p, hi, count, bytes, slack);
+            p += sz ? sz : page; /* a found chunk's body is skipped */
         }
     }
+    free(q);
 }
 
 /* ------------------------------------------------------------ the walker */

@@ -79,4 +79,40 @@ static inline int gl_u64(struct heap_ctx *c, uint64_t addr, uint64_t *v)
     return hs_read_u64(c->snap, addr, v);
 }
 
+/*
+ * The first captured range that ends above a, or NULL.  A scan over an
+ * address span the metadata gave — a mapping, [heap] — steps through this
+ * rather than through the span: a hostile mapping may claim the whole
+ * address space, and only captured bytes can hold anything to find, so the
+ * work stays bounded by the memory in the file.
+ */
+static inline const struct hs_mem_range *gl_range_from(struct heap_ctx *c, uint64_t a)
+{
+    size_t n, lo = 0, hi;
+    const struct hs_mem_range *r = hs_get_ranges(c->snap, &n);
+    hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].end <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n ? &r[lo] : NULL;
+}
+
+/* The end of the captured memory that runs on without a gap from a (ranges
+ * that touch count as one); a itself if a was not captured. */
+static inline uint64_t gl_captured_end(struct heap_ctx *c, uint64_t a)
+{
+    const struct hs_mem_range *r = gl_range_from(c, a), *last;
+    if (!r || r->start > a)
+        return a;
+    size_t n;
+    last = hs_get_ranges(c->snap, &n) + n;
+    while (r + 1 < last && r[1].start == r->end)
+        r++;
+    return r->end;
+}
+
 #endif

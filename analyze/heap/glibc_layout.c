@@ -290,11 +290,20 @@ static uint64_t scan_libc_data(struct heap_ctx *c, const struct gl_layout *L,
         if (i + 1 < n && m[i + 1].start == hi && (m[i + 1].flags & HS_MAP_W) &&
             (!m[i + 1].path || !m[i + 1].path[0]))
             hi = m[i + 1].end;
-        for (uint64_t a = lo; a + objsize <= hi; a += 8) {
-            if (!fits(c, L, w, a))
+        /* Only candidates with captured bytes can fit (fits() reads inside
+         * the object first), so the scan skips what was not captured: a
+         * hostile mapping named like libc may span the address space. */
+        for (uint64_t a = lo; a < hi && hi - a >= objsize;) {
+            const struct hs_mem_range *r = gl_range_from(c, a);
+            if (!r || r->start >= hi)
+                break;
+            if (r->start > a && r->start - a >= objsize) {
+                a += ((r->start - objsize - a) / 8 + 1) * 8;
                 continue;
-            if (nfound++ == 0)
+            }
+            if (fits(c, L, w, a) && nfound++ == 0)
                 found = a;
+            a += 8;
         }
     }
     if (nfound > 1)
