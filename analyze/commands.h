@@ -16,6 +16,8 @@ int cmd_top(int argc, char **argv);
 int cmd_path(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_rss(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_types(int argc, char **argv);
 int cmd_goroutines(int argc, char **argv);
 
 #endif

@@ -20,6 +20,8 @@ static const struct command commands[] = {
     {"top", cmd_top, "the largest retainers: objects, types and roots, and leak suspects"},
     {"path", cmd_path, "the shortest (or with --all, independent) paths from roots to an object"},
     {"diff", cmd_diff, "what changed between snapshots: new and deleted objects, who holds the growth"},
+    {"show", cmd_show, "one heap object decoded through its type, and what points to it"},
+    {"types", cmd_types, "the live heap by type: counts, bytes, and how much is typed"},
     {"rss", cmd_rss, "where resident memory goes: mappings, heap use, free memory, and what to do"},
     {"goroutines", cmd_goroutines, "a Go program's goroutines grouped by start function and wait reason"},
 };

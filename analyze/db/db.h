@@ -25,7 +25,7 @@
 /* PRAGMA user_version: "HS" in the high half marks our databases, the low
  * half is the schema version.  Bump it for any incompatible change; open.c
  * then re-indexes instead of misreading an old file. */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 #define DB_USER_VERSION   (0x48530000 | DB_SCHEMA_VERSION)
 
 /* ------------------------------------------------------------ schema.c */
@@ -75,6 +75,9 @@ int db_is_database(const char *path);
  * that is NULL, the file the snapshot table names; it is opened on first use
  * (a query that never reads memory never pays for it).  0 or -1. */
 int db_register_functions(sqlite3 *db, const char *snapshot);
+/* field(obj_id, 'path') and field_name(src, offset) (fn_field.c), registered
+ * by db_register_functions. */
+int db_register_field(sqlite3 *db);
 
 /* ------------------------------------------------------------ load.c */
 
@@ -122,11 +125,20 @@ struct db_feed {
 };
 int db_feed_insert(sqlite3 *db, const char *insert, struct db_feed *f, char *err, size_t errlen);
 
+/* The typing of objects and roots (types/infer.c), written into their rows
+ * as they are loaded; set before db_load_objects.  nroots turns a root id
+ * back into an index. */
+struct tytab;
+struct ty_result;
+void db_load_set_typing(struct db_load *l, const struct tytab *t, const struct ty_result *r,
+                        size_t nroots);
+
 /* Figures for the snapshot row that only the pipeline knows. */
 struct db_summary {
     const struct db_snapid *id;
     const char *allocator;  /* "glibc", or NULL if none was found */
     uint64_t objects, used, free, roots, refs;
+    uint64_t typed_objects, typed_bytes, type_conflicts; /* types/infer.c */
     double index_seconds;
 };
 

@@ -354,5 +354,5 @@ int db_register_functions(sqlite3 *db, const char *snapshot_path)
                                        fns[i].fn, NULL, NULL, i == 0 ? fn_destroy : NULL) != SQLITE_OK)
             return -1;
     }
-    return 0;
+    return db_register_field(db); /* field(), field_name(): fn_field.c */
 }

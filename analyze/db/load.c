@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "types/types.h"
+
 enum {
     ST_OBJECT, ST_ROOT, ST_REF, ST_WARNING, ST_FACT, ST_REGION,
     ST_MAPPING, ST_MODULE, ST_THREAD, ST_SYMBOL, ST_COUNT
@@ -27,7 +29,8 @@ enum {
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_OBJECT] = "INSERT INTO objects(id, addr, size, state, chunk, chunk_size, heap, \"where\", arena)"
                   " VALUES(?,?,?,?,?,?,?,?,?)",
-    [ST_ROOT] = "INSERT INTO roots(id, kind, name, thread, addr, size, module) VALUES(?,?,?,?,?,?,?)",
+    [ST_ROOT] = "INSERT INTO roots(id, kind, name, thread, addr, size, module, type_id)"
+                " VALUES(?,?,?,?,?,?,?,?)",
     [ST_REF] = "INSERT INTO refs(src, dst, offset, interior) VALUES(?,?,?,?)",
     [ST_WARNING] = "INSERT INTO warnings(addr, source, message) VALUES(?,?,?)",
     [ST_FACT] = "INSERT OR REPLACE INTO facts(key, value) VALUES(?,?)",
@@ -47,6 +50,9 @@ struct db_load {
     sqlite3_stmt *st[ST_COUNT];
     int in_txn;
     uint64_t nwarnings; /* every warning row, including the loader's own */
+    const struct tytab *types;       /* db_load_set_typing, or NULL */
+    const struct ty_result *typing;
+    size_t nroots;
     char err[512];
 };
 
@@ -141,6 +147,8 @@ int db_load_object(struct db_load *l, int64_t id, const struct obj *o, const cha
 /* ---- the fast paths: objects and refs through db_feed_insert() */
 
 struct obj_feed {
+    const struct tytab *types;       /* the typing columns (NULL: none) */
+    const struct ty_result *typing;
     const struct obj *v;
     size_t n, i;
     int started;
@@ -178,18 +186,34 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
         else
             sqlite3_result_null(ctx);
         break;
-    default: sqlite3_result_int(ctx, o->arena); break;
+    case 8: sqlite3_result_int(ctx, o->arena); break;
+    default: { /* type_id, type_source, type_count: types/infer.c */
+        uint32_t type = f->typing ? f->typing->obj_type[f->i] : 0;
+        uint64_t count = type ? ty_count_for(f->types, type, o->size) : 0;
+        if (!type)
+            sqlite3_result_null(ctx);
+        else if (col == 9)
+            sqlite3_result_int64(ctx, type);
+        else if (col == 10)
+            sqlite3_result_text(ctx, ty_source_name(f->typing->obj_src[f->i]), -1, SQLITE_STATIC);
+        else
+            sqlite3_result_int64(ctx, (int64_t)(count ? count : 1));
+        break;
+    }
     }
 }
 
 int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *heap,
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user)
 {
-    struct obj_feed of = {.v = v, .n = n, .heap = heap, .progress = progress, .user = user};
-    struct db_feed f = {.decl = "CREATE TABLE x(id, addr, size, state, chunk, chunk_size, heap, w, arena)",
+    struct obj_feed of = {.types = l->types, .typing = l->typing, .v = v, .n = n, .heap = heap,
+                          .progress = progress, .user = user};
+    struct db_feed f = {.decl = "CREATE TABLE x(id, addr, size, state, chunk, chunk_size, heap, w, arena,"
+                                " type_id, type_source, type_count)",
                         .user = &of, .next = obj_next, .column = obj_column};
     return db_feed_insert(l->db, "INSERT INTO objects(id, addr, size, state, chunk, chunk_size, heap,"
-                                 " \"where\", arena)", &f, l->err, sizeof l->err);
+                                 " \"where\", arena, type_id, type_source, type_count)", &f, l->err,
+                          sizeof l->err);
 }
 
 struct ref_feed {
@@ -242,6 +266,11 @@ int db_load_root(struct db_load *l, int64_t id, const struct root *r)
         sqlite3_bind_int(s, 7, r->module);
     else
         sqlite3_bind_null(s, 7);
+    int64_t ri = id + (int64_t)l->nroots; /* roots are -n .. -1 */
+    if (l->typing && ri >= 0 && (size_t)ri < l->nroots && l->typing->root_type[ri])
+        sqlite3_bind_int64(s, 8, l->typing->root_type[ri]);
+    else
+        sqlite3_bind_null(s, 8);
     return run(l, ST_ROOT, "inserting a root");
 }
 
@@ -465,8 +494,9 @@ static int insert_snapshot(struct db_load *l, const struct hs_snapshot *snap, co
         " page_size, policy, redacted, truncated, truncation, capture_time_ns, capture_time,"
         " pause_ns, capture_ns, bytes_read, bytes_zero, bytes_absent, bytes_swapped,"
         " bytes_unreadable, capture_mode, capture_failures, allocator, objects, used, free,"
-        " roots, refs, warnings, indexed_at, index_seconds, schema_version)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        " roots, refs, warnings, indexed_at, index_seconds, schema_version,"
+        " typed_objects, typed_bytes, type_conflicts)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(l->db, sql, -1, &s, NULL) != SQLITE_OK)
         return fail(l, "preparing the snapshot row");
@@ -510,6 +540,9 @@ static int insert_snapshot(struct db_load *l, const struct hs_snapshot *snap, co
     bind_text(s, k++, now);
     sqlite3_bind_double(s, k++, sum->index_seconds);
     sqlite3_bind_int(s, k++, DB_SCHEMA_VERSION);
+    sqlite3_bind_int64(s, k++, (int64_t)sum->typed_objects);
+    sqlite3_bind_int64(s, k++, (int64_t)sum->typed_bytes);
+    sqlite3_bind_int64(s, k++, (int64_t)sum->type_conflicts);
     int rc = sqlite3_step(s);
     sqlite3_free(argv);
     sqlite3_finalize(s);
@@ -532,6 +565,14 @@ int db_load_finish(struct db_load *l, const struct hs_snapshot *s, const struct 
     }
     l->in_txn = 0;
     return 0;
+}
+
+void db_load_set_typing(struct db_load *l, const struct tytab *t, const struct ty_result *r,
+                        size_t nroots)
+{
+    l->types = t;
+    l->typing = r;
+    l->nroots = nroots;
 }
 
 uint64_t db_load_warnings(const struct db_load *l)

@@ -7,6 +7,7 @@
  * far cheaper than maintaining it row by row.
  */
 #include "db/db.h"
+#include "types/store.h"
 
 #include <stdio.h>
 
@@ -22,7 +23,8 @@ static const char tables_sql[] =
     "  capture_mode TEXT, capture_failures INTEGER,\n"
     "  allocator TEXT, objects INTEGER, used INTEGER, free INTEGER,\n"
     "  roots INTEGER, refs INTEGER, warnings INTEGER,\n"
-    "  indexed_at TEXT, index_seconds REAL, schema_version INTEGER);\n"
+    "  indexed_at TEXT, index_seconds REAL, schema_version INTEGER,\n"
+    "  typed_objects INTEGER, typed_bytes INTEGER, type_conflicts INTEGER);\n"
     "CREATE TABLE facts(key TEXT PRIMARY KEY, value TEXT);\n"
     "CREATE TABLE mappings(id INTEGER PRIMARY KEY, start INTEGER, end INTEGER,\n"
     "  perms TEXT, offset INTEGER, dev TEXT, inode INTEGER, path TEXT,\n"
@@ -41,9 +43,10 @@ static const char tables_sql[] =
     "  kind TEXT, arena INTEGER, heap TEXT);\n"
     "CREATE TABLE objects(id INTEGER PRIMARY KEY, addr INTEGER NOT NULL,\n"
     "  size INTEGER NOT NULL, state TEXT NOT NULL, type_id INTEGER,\n"
-    "  chunk INTEGER, chunk_size INTEGER, heap TEXT, \"where\" TEXT, arena INTEGER);\n"
+    "  chunk INTEGER, chunk_size INTEGER, heap TEXT, \"where\" TEXT, arena INTEGER,\n"
+    "  type_source TEXT, type_count INTEGER);\n"
     "CREATE TABLE roots(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT,\n"
-    "  thread INTEGER, addr INTEGER, size INTEGER, module INTEGER);\n"
+    "  thread INTEGER, addr INTEGER, size INTEGER, module INTEGER, type_id INTEGER);\n"
     /* refs arrive sorted by (src, offset), which is unique: as the primary
      * key of a WITHOUT ROWID table it costs nothing and serves "what does X
      * point to" without a second index. */
@@ -62,6 +65,8 @@ int db_create_tables(sqlite3 *db, char **errmsg)
 {
     char sql[64];
     if (sqlite3_exec(db, tables_sql, NULL, NULL, errmsg) != SQLITE_OK)
+        return -1;
+    if (ty_db_create(db, errmsg)) /* types, fields, enumerators and their views: types/store.c */
         return -1;
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", DB_USER_VERSION);
     return sqlite3_exec(db, sql, NULL, NULL, errmsg) == SQLITE_OK ? 0 : -1;

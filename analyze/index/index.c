@@ -26,6 +26,8 @@
 #include "index/refqueue.h"
 #include "index/refs.h"
 #include "index/roots.h"
+#include "types/store.h"
+#include "types/types.h"
 
 /* Hostile snapshots can make a walker complain about every chunk; keep
  * this many warnings and count the rest. */
@@ -71,6 +73,8 @@ struct pipeline {
     sqlite3 *db;
     sqlite3_stmt *trow;   /* INSERT into the allocator table being filled */
     char tname[64];
+    struct tytab types;      /* types/: the program's types ... */
+    struct ty_result typing; /* ... and which objects and roots have them */
 };
 
 static void add_warning(struct pipeline *p, uint64_t addr, const char *source, const char *msg)
@@ -172,6 +176,11 @@ static void on_problem(struct heap_ctx *c, uint64_t addr, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     add_warning(p, addr, p->source, msg);
+}
+
+static void on_type_warning(void *u, const char *msg)
+{
+    add_warning(u, 0, "types", msg);
 }
 
 static void on_dropped(void *u, const struct obj *o, const char *why)
@@ -433,6 +442,8 @@ static void pipeline_free(struct pipeline *p)
         free(p->facts[i].value);
     }
     free(p->facts);
+    ty_result_free(&p->typing);
+    ty_free(&p->types);
 }
 
 int index_snapshot(const struct index_options *opt, struct index_stats *st, char *err, size_t errlen)
@@ -483,6 +494,11 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     phase("objects, roots");
+    if (ty_init(&p.types) || ty_index(&p.types, s, d, &p.objs, &rs, &p.typing, on_type_warning, &p)) {
+        snprintf(err, errlen, "%s: out of memory typing objects", opt->snapshot);
+        goto out;
+    }
+    phase("types");
     if (p.alloc && p.alloc->pointer_words && p.ctx.walker) {
         p.objs.pointer_words = p.alloc->pointer_words;
         p.objs.walker = p.ctx.walker;
@@ -501,8 +517,13 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         snprintf(err, errlen, "%s: %s", tmp, lerr);
         goto out;
     }
+    db_load_set_typing(p.load, &p.types, &p.typing, rs.n);
     if (load_all(&p, s, d, &rs, heap ? heap : "none")) {
         snprintf(err, errlen, "%s: %s", tmp, db_load_error(p.load));
+        goto out;
+    }
+    if (ty_db_write(db, &p.types, lerr, sizeof lerr)) {
+        snprintf(err, errlen, "%s: %s", tmp, lerr);
         goto out;
     }
     if (p.opt->progress)
@@ -521,6 +542,9 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     snprintf(st->allocator, sizeof st->allocator, "%s", heap ? heap : "");
     struct db_summary sum = {.id = id, .allocator = heap, .objects = st->objects, .used = st->used,
                              .free = st->free, .roots = st->roots, .refs = st->refs,
+                             .typed_objects = p.typing.typed_objects,
+                             .typed_bytes = p.typing.typed_bytes,
+                             .type_conflicts = p.typing.conflicts,
                              .index_seconds = now_s() - t0};
     if (db_load_finish(p.load, s, &sum)) {
         snprintf(err, errlen, "%s: %s", tmp, db_load_error(p.load));
