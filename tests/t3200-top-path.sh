@@ -124,7 +124,7 @@ test_expect_success 'path: the chain from global g_keep to its fourth node' '
     $HEAPSNAP path snap.db $a >p.txt &&
     grep "Path 1 of 1, 4 references" p.txt &&
     grep "global g_keep" p.txt &&
-    test "$(grep -c "\-\-\[+0x0\]\-\->" p.txt)" = 3
+    test "$(grep -c -E -- "--\[(\.next \()?\+0x0\)?\]-->" p.txt)" = 3
 '
 
 test_expect_success 'path --all: two disjoint chains to the shared block, one per root' '
