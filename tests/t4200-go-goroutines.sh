@@ -4,7 +4,8 @@
 # goroutines` must show them as one group of N, started in main.waiter by
 # main.main, waiting on "chan receive" (the runtime's own words, read from
 # its waitReasonStrings), both as text and as JSON; the goroutines table
-# must agree; and a program that is not Go is refused plainly.
+# must agree; a goroutine running on a thread is seen where that thread is;
+# and a program that is not Go is refused plainly.
 . "$(dirname "$0")/lib.sh"
 
 N=50
@@ -55,6 +56,33 @@ assert n == $N, n
 test_expect_success '--limit shows the largest groups only' '
     $HEAPSNAP goroutines --limit 1 go.hsnap >g1.out &&
     test $(grep -cE "^ +[0-9]+ +[a-z]" g1.out) = 1
+'
+
+# A goroutine running on a thread at the capture: its stack is live from
+# that thread's RSP (its saved sched.sp is stale), and it names the thread.
+start_sample go-session spin release || true
+sleep 0.2
+"$CAPTURE" -q "${SAMPLE_PID:-0}" -o spin.hsnap >capture2.out 2>&1 || true
+stop_sample
+
+test_expect_success 'a running goroutine: its SP and pc are its thread'"'"'s, and so is its root' '
+    $HEAPSNAP index spin.hsnap >/dev/null &&
+    python3 -c "
+import sqlite3
+c = sqlite3.connect(\"spin.db\")
+g = c.execute(\"SELECT goid, status, thread, sp, pc, stack_lo, stack_hi, func FROM goroutines \"
+              \"WHERE start_func = \x27main.spinner\x27\").fetchone()
+assert g, \"no spinner\"
+goid, st, tid, sp, pc, lo, hi, f = g
+if st == \"running\":   # nearly always; a preempted spinner is runnable, with its SP saved
+    t = c.execute(\"SELECT sp, pc FROM threads WHERE tid = ?\", (tid,)).fetchone()
+    assert t and (sp, pc) == t and lo <= sp < hi and f == \"main.spinner\", (g, t)
+    r = c.execute(\"SELECT addr, addr + size, thread FROM roots WHERE name = ?\",
+                  (\"goroutine %d (main.spinner)\" % goid,)).fetchone()
+    assert r == (sp, hi, tid), (r, sp, hi, tid)
+else:
+    assert st in (\"runnable\", \"preempted\"), st
+"
 '
 
 test_expect_success 'a C program has no goroutines: refused with exit 1 and a reason' '

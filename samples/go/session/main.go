@@ -16,7 +16,7 @@
 // channel (see main).  With "release" it frees the OS memory before
 // reading, so that the scavenger has nothing left to do either.
 //
-//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [release]
+//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [release] [spin]
 package main
 
 import (
@@ -53,6 +53,7 @@ var (
 	banner  string
 	parked  chan int
 	nextID  int64
+	spins   uint64
 	// decoy holds the address of known in a []uint64: a noscan object, so a
 	// precise scan must find no reference in it where a conservative one would.
 	decoy []uint64
@@ -83,6 +84,13 @@ func addSessions(n int) {
 		if known == nil {
 			known = s
 		}
+	}
+}
+
+// spinner runs without end and without allocating: a goroutine that is
+// running on a thread when the snapshot is taken.
+func spinner() {
+	for spins = 0; ; spins++ {
 	}
 }
 
@@ -158,7 +166,7 @@ func main() {
 		os.Stderr.WriteString("usage: go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [release]\n")
 		os.Exit(2)
 	}
-	nsess, grow, ngo, big, after, release := 1000, 100, 0, 0, 0, false
+	nsess, grow, ngo, big, after, release, spin := 1000, 100, 0, 0, 0, false, false
 	for _, a := range os.Args[2:] {
 		k, v, _ := strings.Cut(a, "=")
 		n, _ := strconv.Atoi(v)
@@ -175,6 +183,8 @@ func main() {
 			after = n
 		case "release":
 			release = true
+		case "spin":
+			spin = true
 		}
 	}
 	addSessions(nsess)
@@ -194,6 +204,9 @@ func main() {
 	parked = make(chan int)
 	for i := 0; i < ngo; i++ {
 		go waiter()
+	}
+	if spin {
+		go spinner()
 	}
 	if big > 0 {
 		churn(big)
