@@ -13,7 +13,8 @@
 #   test_done
 #
 # Each script runs in its own scratch directory ($TRASH), removed on success.
-# Helpers: test_must_fail, test_cmp, start_sample/stop_sample, capture.
+# Helpers: test_must_fail, test_cmp, start_sample/stop_sample, wait_line,
+# track_pid, report_get.
 
 set -u
 TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -90,12 +91,17 @@ start_sample() {
     "$SAMPLES/$name" "$TRASH/$name.report" "$@" >"$TRASH/$name.out" 2>&1 &
     SAMPLE_PID=$!
     echo "$SAMPLE_PID" >>"$_PIDFILE"
-    local i=0
-    while ! grep -qx ready "$TRASH/$name.report" 2>/dev/null; do
+    wait_line "$TRASH/$name.report" ready "$SAMPLE_PID" || { echo "sample $name did not become ready" >&2; return 1; }
+}
+
+# wait_line FILE LINE [PID [TRIES]]: wait until FILE has LINE on a line of its
+# own; fail if PID dies first or after TRIES * 50 ms (default 30 s).
+wait_line() {
+    local file=$1 line=$2 pid=${3:-} i=0 tries=${4:-600}
+    while ! grep -qx "$line" "$file" 2>/dev/null; do
         i=$((i + 1))
-        if [ $i -gt 300 ] || ! kill -0 $SAMPLE_PID 2>/dev/null; then
-            echo "sample $name did not become ready" >&2; return 1
-        fi
+        if [ $i -gt "$tries" ]; then return 1; fi
+        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
         sleep 0.05
     done
 }

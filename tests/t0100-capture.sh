@@ -16,16 +16,10 @@ start_named() {
     local label=$1 name=$2; shift 2
     rm -f "$TRASH/$label.report"
     "$SAMPLES/$name" "$TRASH/$label.report" "$@" >"$TRASH/$label.out" 2>&1 &
-    local pid=$! i=0
+    local pid=$!
     track_pid $pid
     disown $pid 2>/dev/null || true # no "Killed" notice when a test kills it
-    while ! grep -qx ready "$TRASH/$label.report" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 600 ] || ! kill -0 $pid 2>/dev/null; then
-            echo "sample $name did not become ready" >&2; return 1
-        fi
-        sleep 0.05
-    done
+    wait_line "$TRASH/$label.report" ready $pid || { echo "sample $name did not become ready" >&2; return 1; }
 }
 pid_of() { report_get "$TRASH/$1.report" pid; }
 # The state letter of a thread (or of the process's main thread).

@@ -28,14 +28,7 @@ run_copy() {
     "$bin" "$bin.report" >/dev/null 2>&1 &
     SAMPLE_PID=$!
     started $SAMPLE_PID
-    local i=0
-    while ! grep -qx ready "$bin.report" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 300 ] || ! kill -0 $SAMPLE_PID 2>/dev/null; then
-            echo "$bin did not become ready" >&2; return 1
-        fi
-        sleep 0.05
-    done
+    wait_line "$bin.report" ready $SAMPLE_PID || { echo "$bin did not become ready" >&2; return 1; }
 }
 
 # snap PID FILE: capture PID into FILE.
