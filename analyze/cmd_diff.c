@@ -262,12 +262,12 @@ int cmd_diff(int argc, char **argv)
     uint64_t nnew = 0, bnew = 0, ndel = 0, bdel = 0;
     for (uint32_t i = 0; i < B->nobjs; i++) {
         old_b[i] = ba[i] != GRAPH_NONE;
-        new_b[i] = B->used[i] && ba[i] == GRAPH_NONE;
+        new_b[i] = hg_program(B, i) && ba[i] == GRAPH_NONE;
         nnew += new_b[i];
         bnew += new_b[i] ? B->osize[i] : 0;
     }
     for (uint32_t i = 0; i < A->nobjs; i++)
-        if (A->used[i] && ab[i] == GRAPH_NONE) {
+        if (hg_program(A, i) && ab[i] == GRAPH_NONE) {
             ndel++;
             bdel += A->osize[i];
         }
@@ -336,14 +336,14 @@ int cmd_diff(int argc, char **argv)
             sqlite3_free(q);
         }
         for (uint32_t i = 0; i < A->nobjs && ok; i++)
-            if (A->used[i] && ab[i] == GRAPH_NONE)
+            if (hg_program(A, i) && ab[i] == GRAPH_NONE)
                 ok = out_object(&o, "A", A, i, "deleted", NULL) == 0;
         for (uint32_t i = 0; i < B->nobjs && ok; i++)
             if (new_b[i])
                 ok = out_object(&o, "B", B, i, "new",
                                 ret_b[i] == GRAPH_NONE ? NULL : name_of(&nb, B, &d[1].s.r, ret_b[i])) == 0;
         for (uint32_t k = 0; three && k < C->nobjs && ok; k++)
-            if (surv_c[k] && C->used[k])
+            if (surv_c[k] && hg_program(C, k))
                 ok = out_object(&o, "C", C, k, "survivor",
                                 ret_c[k] == GRAPH_NONE ? NULL : name_of(&nc, C, &d[2].s.r, ret_c[k])) == 0;
         for (int pass = 0; pass < 1 + three && ok; pass++) {

@@ -27,8 +27,8 @@ static const char help[] =
     "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
     "  -h, --help         this help\n"
     "\n"
-    "exit status: 0 explained (reachable, leaked or free), 1 ADDR is in no heap\n"
-    "object or the file could not be analysed, 2 usage\n";
+    "exit status: 0 explained (reachable, leaked, free or malloc's own), 1 ADDR\n"
+    "is in no heap object or the file could not be analysed, 2 usage\n";
 
 /* The leak head of leaked object i (its index), by running the leak analysis. */
 static int64_t head_of(const struct session *s, uint32_t i)
@@ -67,7 +67,10 @@ int cmd_explain(int argc, char **argv)
         goto out;
     }
     uint32_t i = (uint32_t)found, v = hg_obj_node(h, i);
-    const char *status = !h->used[i] ? "free" : hr_reachable(&s.r, v) ? "reachable" : "leaked";
+    const char *status = !h->used[i]            ? "free"
+                         : h->internal[i]       ? "malloc-internal"
+                         : hr_reachable(&s.r, v) ? "reachable"
+                                                 : "leaked";
     int64_t head = !strcmp(status, "leaked") ? head_of(&s, i) : -1;
     uint32_t root0 = GRAPH_SUPER_ROOT;
     if (!strcmp(status, "reachable") && graph_shortest_path(&h->g, &root0, 1, v, &p) < 0) {
@@ -99,6 +102,8 @@ int cmd_explain(int argc, char **argv)
             printf(" (0x%" PRIx64 " is %" PRIu64 " bytes into it)", addr, addr - h->addr[i]);
         if (!strcmp(status, "free")) {
             printf(" is a free chunk: nothing holds it, it is the allocator's.\n");
+        } else if (!strcmp(status, "malloc-internal")) {
+            printf(" is malloc's own bookkeeping (a thread's tcache), not the program's.\n");
         } else if (head >= 0) {
             printf(" is leaked: no root reaches it.\n");
             if ((uint32_t)head == i)

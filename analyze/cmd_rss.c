@@ -23,8 +23,9 @@ static const char help[] =
     "holds (heap arenas, mmapped allocations, thread stacks, binaries and\n"
     "libraries, other anonymous memory, shared memory; these add up to the\n"
     "smaps figures at capture time), and within the allocator's memory the\n"
-    "bytes in used objects, the per-chunk overhead, the free chunks by where\n"
-    "they sit (tcache, fastbins, unsorted, small and large bins, top chunk),\n"
+    "bytes in used objects, the allocator's overhead (chunk headers and padding,\n"
+    "and malloc's own chunks such as each thread's tcache), the free chunks by\n"
+    "where they sit (tcache, fastbins, unsorted, small and large bins, top chunk),\n"
     "how much of the free memory is still resident, and the largest free block\n"
     "per arena.  Ends with a conclusion and the allocator settings that would\n"
     "help, chosen from the numbers.\n"
@@ -127,8 +128,11 @@ static void text(const struct rss_figures *f, const char *file)
         const struct rss_arena *r = &f->arenas[i];
         printf("\nArena %d (%s): %s in its regions, RSS %s\n", r->arena, f->allocator[0] ? f->allocator : "heap",
                cli_bytes(a, sizeof a, r->size), cli_bytes(b, sizeof b, r->rss));
-        printf("  used        %12" PRIu64 " bytes in %" PRIu64 " objects, plus %" PRIu64 " bytes of chunk overhead\n",
+        printf("  used        %12" PRIu64 " bytes in %" PRIu64 " objects, plus %" PRIu64 " bytes of allocator overhead",
                r->used, r->used_count, r->overhead);
+        if (r->internal)
+            printf(" (%" PRIu64 " in malloc's own chunks)", r->internal);
+        putchar('\n');
         uint64_t fr = 0;
         for (int w = 0; w < WHERE_COUNT; w++)
             fr += w == WHERE_TOP ? 0 : r->free[w];
@@ -158,6 +162,8 @@ static void text(const struct rss_figures *f, const char *file)
            cli_bytes(b, sizeof b, heap), pct(heap, f->total_rss));
     printf(": %s in objects the program uses, %s of allocator overhead", cli_bytes(a, sizeof a, f->used),
            cli_bytes(c, sizeof c, f->overhead));
+    if (f->internal)
+        printf(" (of which %s in malloc's own per-thread caches)", cli_bytes(b, sizeof b, f->internal));
     if (f->pages_known)
         printf(", and %s free yet resident (%s inside free chunks, %s in the top chunk)",
                cli_bytes(b, sizeof b, f->free_resident + f->top_resident), cli_bytes(a, sizeof a, f->free_resident),
@@ -195,6 +201,7 @@ static void json(struct json *j, const struct rss_figures *f, const char *file)
         json_kv_uint(j, "used", r->used);
         json_kv_uint(j, "used_count", r->used_count);
         json_kv_uint(j, "overhead", r->overhead);
+        json_kv_uint(j, "internal", r->internal);
         json_key(j, "free");
         json_begin_object(j);
         for (int w = 0; w < WHERE_COUNT; w++)
@@ -214,6 +221,7 @@ static void json(struct json *j, const struct rss_figures *f, const char *file)
     json_kv_uint(j, "mmapped_rss", f->mmapped_rss);
     json_kv_uint(j, "used", f->used);
     json_kv_uint(j, "overhead", f->overhead);
+    json_kv_uint(j, "internal", f->internal);
     json_kv_uint(j, "free", f->free);
     json_kv_uint(j, "free_resident", f->free_resident);
     json_kv_uint(j, "top", f->top);

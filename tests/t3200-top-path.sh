@@ -40,7 +40,9 @@ test_expect_success 'top: exit 0, the three tables and a suspects section' '
 
 test_expect_success 'stored retained sizes and counts equal brute force on every node' '
     py "
+# malloc-internal chunks (the tcaches) are reachable but count 0 bytes and no object
 used = {i: s for i, s in db.execute(\"SELECT id, size FROM objects WHERE state = \x27used\x27\")}
+internal = set(i for (i,) in db.execute(\"SELECT id FROM objects WHERE \\\"where\\\" = \x27malloc-internal\x27\"))
 roots = [i for (i,) in db.execute(\"SELECT id FROM roots\")]
 adj = {}
 for s, d in db.execute(\"SELECT src, dst FROM refs\"):
@@ -63,7 +65,7 @@ for v in list(roots) + list(used):
     if v not in full:
         continue
     gone = full - reach(v)
-    objs = [x for x in gone if x > 0]
+    objs = [x for x in gone if x > 0 and x not in internal]
     want = (sum(used[x] for x in objs), len(objs))
     assert (rs, rc) == want, (v, (rs, rc), want)
 print(len(full), \"nodes checked\")
@@ -88,7 +90,7 @@ test_expect_success 'types: retained sizes follow MAT'"'"'s rule, recomputed fro
     py "
 d = json.load(open(\"top.json\"))
 typed = db.execute(\"SELECT count(*) FROM pragma_table_info(\x27types\x27) WHERE name = \x27name\x27\").fetchone()[0]
-rows = db.execute(\"SELECT o.id, o.size, o.type_id, a.idom, a.retained_size FROM objects o JOIN analysis a ON a.id = o.id WHERE a.reachable\").fetchall()
+rows = db.execute(\"SELECT o.id, o.size, o.type_id, a.idom, a.retained_size FROM objects o JOIN analysis a ON a.id = o.id WHERE a.reachable AND o.\\\"where\\\" != \x27malloc-internal\x27\").fetchall()
 def key(size, tid): return (\"t\", tid) if tid is not None and typed else (\"s\", size)
 grp = {i: key(s, t) for i, s, t, _, _ in rows}; idom = {i: p for i, _, _, p, _ in rows}; ret = {i: r for i, _, _, _, r in rows}
 def name(k):
@@ -98,7 +100,7 @@ def name(k):
 want = {}
 for i in grp:
     p, mine = idom[i], True
-    while p is not None and p > 0:
+    while p is not None and p > 0 and p in grp:
         if grp[p] == grp[i]: mine = False; break
         p = idom[p]
     if mine:
@@ -116,6 +118,30 @@ for s in d[\"suspects\"]:
 big = [r for r in d[\"roots\"] if r[\"retained_size\"] * 10 >= d[\"used_bytes\"]]
 ids = set(s[\"node\"][\"id\"] for s in d[\"suspects\"])
 assert all(r[\"node\"][\"id\"] in ids for r in big), big
+"
+'
+
+test_expect_success 'malloc'"'"'s per-thread tcache blocks (one per thread) are neither retainers, a type, leaks nor used bytes' '
+    $HEAPSNAP leaks --json --all snap.db >leaks.json &&
+    tc=$(sqlite3 snap.db "SELECT printf('"'"'0x%x'"'"', addr) FROM objects WHERE \"where\" = '"'"'malloc-internal'"'"' LIMIT 1") &&
+    $HEAPSNAP explain --json snap.db $tc >tc.json &&
+    py "
+d = json.load(open(\"top.json\")); lk = json.load(open(\"leaks.json\")); ex = json.load(open(\"tc.json\"))
+tc = db.execute(\"SELECT id, addr, size FROM objects WHERE \\\"where\\\" = \x27malloc-internal\x27\").fetchall()
+# leaky has two threads, main and the worker, and each took a tcache (640 bytes: usable 648)
+assert len(tc) == 2 and all(s == 648 for _, _, s in tc), tc
+ids = set(i for i, _, _ in tc); addrs = set(a for _, a, _ in tc)
+assert not ids & set(o[\"node\"][\"id\"] for o in d[\"objects\"]), d[\"objects\"]
+names = [t[\"type\"] for t in d[\"types\"]]
+assert \"malloc tcache\" not in names and \"[648 bytes]\" not in names, names
+(ub, uc) = db.execute(\"SELECT sum(size), count(*) FROM objects WHERE state = \x27used\x27 AND \\\"where\\\" != \x27malloc-internal\x27\").fetchone()
+assert (d[\"used_bytes\"], d[\"used_count\"]) == (ub, uc), (d[\"used_bytes\"], ub)
+assert sum(t[\"shallow_size\"] for t in d[\"types\"]) == d[\"reachable_bytes\"]
+for (i,) in [(i,) for i in ids]:
+    (rs,) = db.execute(\"SELECT retained_size FROM analysis WHERE id = ?\", (i,)).fetchone()
+    assert rs == 0, (i, rs)
+assert not addrs & set(hx(o[\"addr\"]) for o in lk[\"objects\"])
+assert ex[\"status\"] == \"malloc-internal\" and ex[\"object\"][\"type\"] == \"malloc tcache\", ex
 "
 '
 

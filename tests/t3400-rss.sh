@@ -64,6 +64,19 @@ assert a[\"size\"] >= a[\"used\"] + a[\"overhead\"] + freed
 "
 '
 
+test_expect_success 'malloc'"'"'s own tcache chunk is allocator overhead, not used bytes, and the conclusion says so' '
+    py "
+d = json.load(open(\"rss.json\"))
+a = d[\"arenas\"][0]
+tc = db.execute(\"SELECT count(*), sum(chunk_size) FROM objects WHERE arena = 0 AND \\\"where\\\" = \x27malloc-internal\x27\").fetchone()
+assert tc[0] == 1 and tc[1] == 656, tc   # one thread, one tcache_perthread_struct chunk
+used, hdr = db.execute(\"SELECT sum(size), sum(chunk_size - size) FROM objects WHERE arena = 0 AND state = \x27used\x27\"
+                       \" AND \\\"where\\\" = \x27inuse\x27\").fetchone()
+assert (a[\"internal\"], a[\"used\"], a[\"overhead\"]) == (tc[1], used, hdr + tc[1]), (a, used, hdr)
+" &&
+    grep "of which 656 B in malloc'"'"'s own per-thread caches" out
+'
+
 test_expect_success 'the advice is malloc_trim(0), with the resident figure' '
     py "
 d = json.load(open(\"rss.json\"))

@@ -34,6 +34,13 @@
  * never scans free chunks, and load.c drops any ref from a free object.
  * Their size counts as 0 so they never add to a retained size.
  *
+ * The allocator's own chunks (objects.where = 'malloc-internal': glibc's
+ * per-thread tcache_perthread_struct) are used to malloc but are not the
+ * program's: they keep their edges in (a thread's TLS points at its tcache)
+ * but count 0 bytes, are never leaked, never a retainer, never in a type
+ * group or a diff, and are left out of used_bytes/used_count.  hg_program()
+ * is the test for "a used object of the program's".
+ *
  * Errors: functions returning int give 0 or -1 with a message in err
  * ("FILE: what failed"), for the caller to print with cli_error().
  */
@@ -68,9 +75,10 @@ struct hgraph {
     uint64_t *addr;         /* [nobjs] objects in id order (= address order) */
     uint64_t *osize;        /* [nobjs] usable size */
     uint8_t *used;          /* [nobjs] 1 if state = 'used' */
+    uint8_t *internal;      /* [nobjs] 1 if where = 'malloc-internal' (also used) */
     uint64_t *group;        /* [nobjs] group key, see hgraph_group_key() */
     uint64_t *nsize;        /* [n] bytes per node: osize for used objects, else 0 */
-    uint64_t used_bytes, used_count;
+    uint64_t used_bytes, used_count;   /* the program's used objects (hg_program) */
     int typed;              /* the database has a types table with names */
     sqlite3_stmt *type_name;   /* SELECT name FROM types WHERE id = ?, when typed */
     struct graph g;         /* forward edges only; results.c adds the reverse */
@@ -111,6 +119,11 @@ static inline int64_t hg_node_id(const struct hgraph *h, uint32_t v)
         return (int64_t)v - (int64_t)h->nroots - 1;
     return (int64_t)hg_obj_index(h, v) + 1;
 }
+/* 1 if object i is in use by the program: used, and not the allocator's own. */
+static inline int hg_program(const struct hgraph *h, uint32_t i)
+{
+    return h->used[i] && !h->internal[i];
+}
 /* Node of a database id, or GRAPH_NONE if out of range. */
 uint32_t hg_id_node(const struct hgraph *h, int64_t id);
 
@@ -124,6 +137,8 @@ int64_t hgraph_find(const struct hgraph *h, uint64_t addr);
  * HG_TYPED | type_id; an untyped one its usable size, shown "[48 bytes]".
  */
 #define HG_TYPED ((uint64_t)1 << 63)
+/* The one group of the allocator's own chunks, named "malloc tcache". */
+#define HG_INTERNAL ((uint64_t)1 << 62)
 
 /* ------------------------------------------------------------ results.c */
 
@@ -274,7 +289,7 @@ const char *diff_retainer_name(const struct hgraph *h, const struct hresults *r,
 
 /* ------------------------------------------------------------ show.c */
 
-/* "[48 bytes]" or the type's name, into buf. */
+/* "[48 bytes]", the type's name, or "malloc tcache" (HG_INTERNAL), into buf. */
 const char *hg_group_name(const struct hgraph *h, uint64_t key, char *buf, size_t len);
 /* A root for people: "data g_cache (libfoo.so)", "stack of thread 1234 (worker)", ... */
 const char *hg_root_name(const struct hgraph *h, uint32_t node, char *buf, size_t len);

@@ -185,7 +185,7 @@ int diff_groups(const struct hgraph *a, const uint32_t *ab, const struct hgraph 
     *out = NULL;
     *n = 0;
     for (uint32_t i = 0; i < a->nobjs; i++) {
-        if (!a->used[i] || ab[i] != GRAPH_NONE)
+        if (!hg_program(a, i) || ab[i] != GRAPH_NONE)
             continue;
         if (!(g = group_of(&m, out, n, &cap, a->group[i])))
             goto oom;
@@ -193,7 +193,7 @@ int diff_groups(const struct hgraph *a, const uint32_t *ab, const struct hgraph 
         g->freed += a->osize[i];
     }
     for (uint32_t j = 0; j < b->nobjs; j++) {
-        if (!b->used[j] || ba[j] != GRAPH_NONE)
+        if (!hg_program(b, j) || ba[j] != GRAPH_NONE)
             continue;
         if (!(g = group_of(&m, out, n, &cap, b->group[j])))
             goto oom;
@@ -253,7 +253,7 @@ int diff_growth(const struct hgraph *h, const struct hresults *r, const uint8_t 
     for (uint32_t i = 0; i < h->nobjs; i++)
         ret[i] = GRAPH_NONE;
     for (uint32_t i = 0; i < h->nobjs; i++) {
-        if (!consider[i] || !h->used[i] || r->idom[hg_obj_node(h, i)] == GRAPH_NONE)
+        if (!consider[i] || !hg_program(h, i) || r->idom[hg_obj_node(h, i)] == GRAPH_NONE)
             continue;
         nitems++;
         if (ret[i] != GRAPH_NONE)
@@ -281,7 +281,7 @@ int diff_growth(const struct hgraph *h, const struct hresults *r, const uint8_t 
         goto out;
     nitems = 0;
     for (uint32_t i = 0; i < h->nobjs; i++)
-        if (consider[i] && h->used[i] && r->idom[hg_obj_node(h, i)] != GRAPH_NONE)
+        if (consider[i] && hg_program(h, i) && r->idom[hg_obj_node(h, i)] != GRAPH_NONE)
             items[nitems++] = (struct growth_item){ret[i], i, h->group[i]};
     if (nitems > 1)
         qsort(items, nitems, sizeof *items, by_retainer_key);

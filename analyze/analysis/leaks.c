@@ -36,7 +36,8 @@
 
 static int leaked(const struct hgraph *h, const struct hresults *r, uint32_t v)
 {
-    return hg_is_obj(h, v) && h->used[hg_obj_index(h, v)] && r->idom[v] == GRAPH_NONE;
+    /* malloc's own chunks are never the program's leak (analysis.h) */
+    return hg_is_obj(h, v) && hg_program(h, hg_obj_index(h, v)) && r->idom[v] == GRAPH_NONE;
 }
 
 /*

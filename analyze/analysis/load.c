@@ -66,8 +66,11 @@ int64_t hgraph_find(const struct hgraph *h, uint64_t addr)
 
 static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen)
 {
-    const char *sql = h->typed ? "SELECT id, addr, size, state = 'used', type_id FROM objects ORDER BY id"
-                               : "SELECT id, addr, size, state = 'used', NULL FROM objects ORDER BY id";
+    /* where = 'malloc-internal': the allocator's own chunk (analysis.h) */
+    const char *sql = h->typed ? "SELECT id, addr, size, state = 'used', type_id, \"where\" = 'malloc-internal'"
+                                 " FROM objects ORDER BY id"
+                               : "SELECT id, addr, size, state = 'used', NULL, \"where\" = 'malloc-internal'"
+                                 " FROM objects ORDER BY id";
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(h->db, sql, -1, &s, NULL) != SQLITE_OK)
         return sql_fail(h, "reading objects", err, errlen);
@@ -83,12 +86,16 @@ static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen
         h->addr[i] = (uint64_t)sqlite3_column_int64(s, 1);
         h->osize[i] = (uint64_t)sqlite3_column_int64(s, 2);
         h->used[i] = (uint8_t)sqlite3_column_int(s, 3);
-        if (sqlite3_column_type(s, 4) != SQLITE_NULL)
+        h->internal[i] = h->used[i] && sqlite3_column_int(s, 5);
+        if (h->internal[i])
+            h->group[i] = HG_INTERNAL; /* whatever type it has, it is malloc's */
+        else if (sqlite3_column_type(s, 4) != SQLITE_NULL)
             h->group[i] = HG_TYPED | (uint64_t)sqlite3_column_int64(s, 4);
         else
             h->group[i] = h->osize[i];
-        h->nsize[hg_obj_node(h, i)] = h->used[i] ? h->osize[i] : 0;
-        if (h->used[i]) {
+        /* malloc's own chunk retains nothing for the program: size 0 */
+        h->nsize[hg_obj_node(h, i)] = hg_program(h, i) ? h->osize[i] : 0;
+        if (hg_program(h, i)) {
             h->used_bytes += h->osize[i];
             h->used_count++;
         }
@@ -268,9 +275,10 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     h->addr = malloc((h->nobjs + 1) * sizeof *h->addr);
     h->osize = malloc((h->nobjs + 1) * sizeof *h->osize);
     h->used = malloc(h->nobjs + 1);
+    h->internal = malloc(h->nobjs + 1);
     h->group = malloc((h->nobjs + 1) * sizeof *h->group);
     h->nsize = calloc(h->n, sizeof *h->nsize);
-    if (!h->roots || !h->addr || !h->osize || !h->used || !h->group || !h->nsize) {
+    if (!h->roots || !h->addr || !h->osize || !h->used || !h->internal || !h->group || !h->nsize) {
         snprintf(err, errlen, "%s: out of memory for %u objects", file, h->nobjs);
         return -1;
     }
@@ -315,6 +323,7 @@ void hgraph_free(struct hgraph *h)
     free(h->addr);
     free(h->osize);
     free(h->used);
+    free(h->internal);
     free(h->group);
     free(h->nsize);
     graph_free(&h->g);

@@ -69,7 +69,7 @@ static void count_reachable(struct hresults *r, const struct hgraph *h)
     r->reachable_count = r->reachable_bytes = 0;
     for (uint32_t i = 0; i < h->nobjs; i++) {
         uint32_t v = hg_obj_node(h, i);
-        if (h->used[i] && r->idom[v] != GRAPH_NONE) {
+        if (hg_program(h, i) && r->idom[v] != GRAPH_NONE) {
             r->reachable_count++;
             r->reachable_bytes += h->osize[i];
         }
@@ -195,7 +195,8 @@ static int compute(struct hresults *r, struct hgraph *h, char *err, size_t errle
             order[len++] = p.order[k];
     for (uint32_t v = 0; v < n; v++) {
         r->retained_size[v] = r->idom[v] == GRAPH_NONE ? 0 : h->nsize[v];
-        r->retained_count[v] = r->idom[v] == GRAPH_NONE ? 0 : 1;
+        /* malloc's own chunks are not objects of the program: count 0 (analysis.h) */
+        r->retained_count[v] = r->idom[v] == GRAPH_NONE ? 0 : !hg_is_obj(h, v) || hg_program(h, hg_obj_index(h, v));
     }
     for (uint32_t k = len; k-- > 1;) { /* order[0] is the root */
         uint32_t v = order[k];

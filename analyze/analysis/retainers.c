@@ -66,7 +66,7 @@ static int types(const struct hgraph *h, const struct hresults *r, struct retain
     /* a group per key */
     for (uint32_t i = 0; i < h->nobjs; i++) {
         gid[i] = GRAPH_NONE;
-        if (!h->used[i] || r->idom[hg_obj_node(h, i)] == GRAPH_NONE)
+        if (!hg_program(h, i) || r->idom[hg_obj_node(h, i)] == GRAPH_NONE)
             continue;
         uint32_t *x = keymap_get(&m, h->group[i], (uint32_t)ng);
         if (!x)
@@ -142,6 +142,8 @@ int retainers_top(const struct hgraph *h, const struct hresults *r, size_t k, st
     for (uint32_t v = 1; v < h->n; v++) {
         if (r->idom[v] == GRAPH_NONE || !r->retained_size[v])
             continue;
+        if (hg_is_obj(h, v) && !hg_program(h, hg_obj_index(h, v)))
+            continue; /* malloc's own chunk: never the program's retainer */
         struct retainer c = {.node = v, .count = 1, .retained_size = r->retained_size[v],
                              .retained_count = r->retained_count[v], .shallow = h->nsize[v]};
         if (hg_is_root(h, v))

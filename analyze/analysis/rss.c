@@ -202,7 +202,7 @@ static int where_index(const char *w)
         [WHERE_INUSE] = "inuse",       [WHERE_MMAPPED] = "mmapped",   [WHERE_TCACHE] = "tcache",
         [WHERE_FASTBIN] = "fastbin",   [WHERE_UNSORTED] = "unsorted", [WHERE_SMALLBIN] = "smallbin",
         [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
-        [WHERE_GO_SPAN] = "go-span",
+        [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
     };
     for (int i = 0; w && i < WHERE_COUNT; i++)
         if (names[i] && !strcmp(names[i], w))
@@ -230,6 +230,12 @@ static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const st
         struct rss_arena *a = arena_of(f, sqlite3_column_int(s, 0));
         if (!a)
             continue;
+        if (used && w == WHERE_INTERNAL) {
+            /* malloc's own chunk (a thread's tcache): overhead, not the program's data */
+            a->internal += csize;
+            a->overhead += csize;
+            continue;
+        }
         if (used) {
             a->used += size;
             a->used_count++;
@@ -299,6 +305,7 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
         const struct rss_arena *a = &f->arenas[i];
         f->used += a->used;
         f->overhead += a->overhead;
+        f->internal += a->internal;
         for (int w = 0; w < WHERE_COUNT; w++)
             if (w != WHERE_TOP)
                 f->free += a->free[w];

@@ -40,7 +40,9 @@ struct rss_arena {
     int arena;
     uint64_t size;             /* bytes of its regions */
     uint64_t rss;              /* smaps RSS of the mappings holding them */
-    uint64_t used, used_count, overhead;  /* used chunks: usable bytes, headers and padding */
+    uint64_t used, used_count, overhead;  /* used chunks: usable bytes, headers and padding;
+                                             overhead includes 'internal' */
+    uint64_t internal;         /* whole chunks malloc uses itself (where 'malloc-internal') */
     uint64_t free[WHERE_COUNT];           /* free chunk bytes (whole chunks) by where */
     uint64_t free_count;
     uint64_t free_resident;    /* resident interior pages of free chunks other than top */
@@ -59,7 +61,7 @@ struct rss_figures {
     uint64_t mmapped_count, mmapped_bytes, mmapped_rss;  /* chunks with their own mapping */
     uint64_t large_count, large_bytes;  /* used arena chunks of RSS_LARGE bytes or more */
     /* sums over the arenas */
-    uint64_t used, overhead, free, free_count, free_resident, top, top_resident, largest_free;
+    uint64_t used, overhead, internal, free, free_count, free_resident, top, top_resident, largest_free;
     uint64_t threads;
     /* The database the figures came from, open while the advisor runs: an
      * allocator may keep figures of its own there (Go: go_memstats). */

@@ -39,7 +39,10 @@ int parse_addr(const char *s, uint64_t *out)
 
 const char *hg_group_name(const struct hgraph *h, uint64_t key, char *buf, size_t len)
 {
-    if (key & HG_TYPED) {
+    if (key == HG_INTERNAL) {
+        /* glibc marks only its per-thread tcache_perthread_struct so */
+        snprintf(buf, len, "malloc tcache");
+    } else if (key & HG_TYPED) {
         sqlite3_stmt *s = h->type_name;
         int found = 0;
         if (s) {
