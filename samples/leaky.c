@@ -14,7 +14,7 @@
  *   - a list of NLIST 64-byte nodes from the global g_keep;
  *   - a ring of 3 80-byte nodes from the global g_ring;
  *   - a 200-byte block held only by main's stack, 208 bytes only by a
- *     thread's stack, and g_guard, allocated last (see below);
+ *     thread's stack;
  *   - a 56-byte block both the last g_keep node (at offset 16) and the
  *     stack's 200-byte block (at offset 0) point to: two independent paths,
  *     and no single root owns it.
@@ -33,9 +33,6 @@
  *   - leaks are made in a noinline function whose frame dies on return;
  *     main then calls scrub(), which zeroes a large stack array over the
  *     same addresses, and zeroes the caller-saved registers;
- *   - nothing is ever freed, so no free chunk (whose header a bin would
- *     point to, from inside the previous block) sits next to a leak, and
- *     g_guard, allocated last, is the block the top chunk's header follows;
  *   - the report is text in a static buffer, written with write(2).
  */
 #define _GNU_SOURCE
@@ -61,7 +58,6 @@ struct node {
 
 struct node *g_keep;
 struct node *g_ring;
-void *g_guard;
 
 static char out[1 << 16];
 static size_t outlen;
@@ -231,8 +227,6 @@ int main(int argc, char **argv)
     line("reachable %p %zu\n", on_stack, malloc_usable_size(on_stack));
     line("reachable %p %zu\n", thread_block, malloc_usable_size(thread_block));
     thread_block = NULL; /* from now on only the thread's stack holds it */
-    g_guard = calloc(1, 24);
-    line("reachable %p %zu\n", g_guard, malloc_usable_size(g_guard));
     line("ready\n");
     scrub();
     for (size_t off = 0; off < outlen;) {

@@ -136,7 +136,7 @@ assert hx(d[\"object\"][\"addr\"]) == $((a)) and d[\"offset_in_object\"] == 12, 
 '
 
 test_expect_success 'explain: the thread-held block is reached from that thread'"'"'s stack' '
-    a=$(awk "\$1 == \"reachable\" { r[++n] = \$2 } END { print r[n-1] }" $R) &&
+    a=$(awk "\$1 == \"reachable\" { r[++n] = \$2 } END { print r[n] }" $R) &&
     $HEAPSNAP explain --json snap.db $a >ex.json &&
     py "
 d = json.load(open(\"ex.json\"))
