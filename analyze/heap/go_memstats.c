@@ -61,6 +61,11 @@ int go_memstats_compute(struct go_walk *w)
         c->problem(c, L->class_to_size, "go: runtime.class_to_size not readable: no MemStats");
         return -1;
     }
+    /* the per-class arrays must lie inside heapStatsDelta as DWARF has it */
+    if ((uint64_t)L->d_small_alloc + nc * 8 > L->delta_size || (uint64_t)L->d_small_free + nc * 8 > L->delta_size) {
+        c->problem(c, 0, "go: heapStatsDelta is too small for %llu size classes: no MemStats", (unsigned long long)nc);
+        return -1;
+    }
     uint8_t *d = malloc(L->delta_size);
     if (!d)
         return -1;
@@ -166,8 +171,11 @@ int go_memstats_compute(struct go_walk *w)
     put(w, "walk.free_page_bytes", w->free_pages_bytes);
     put(w, "walk.stack_span_bytes", w->manual_span_bytes);
     put(w, "walk.unswept_spans", w->unswept);
-    (void)committed;
-    (void)released;
-    (void)inheap;
+    /* the runtime's own consistency checks (readmemstats_m throws on these):
+     * a disagreement means the snapshot caught an update half done */
+    if (inheap != hinuse || released != hrel || committed - instacks - inwb - inpsb != hinuse + hfree)
+        c->problem(c, L->memstats, "go: the runtime's statistics disagree (heapInUse %llu vs %llu in the consistent "
+                   "stats, heapReleased %llu vs %llu): MemStats are approximate", (unsigned long long)hinuse,
+                   (unsigned long long)inheap, (unsigned long long)hrel, (unsigned long long)released);
     return 0;
 }

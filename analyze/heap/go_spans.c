@@ -139,8 +139,8 @@ static int read_spans(struct go_walk *w)
             uint64_t nelems = go_get(sb, L->s_nelems, 8);
             s.spanclass = (uint8_t)go_get(sb, L->s_spanclass, 1);
             uint64_t ssg = go_get(sb, L->s_sweepgen, 4);
-            s.unswept = s.state == 1 && (uint32_t)(ssg + 2) == (uint32_t)sg ? 1 :
-                        s.state == 1 && (uint32_t)(ssg + 1) == (uint32_t)sg ? 1 : 0;
+            /* mheap sweepgen - 2: needs sweeping; - 1: being swept (mheap.go) */
+            s.unswept = s.state == 1 && ((uint32_t)(ssg + 2) == (uint32_t)sg || (uint32_t)(ssg + 1) == (uint32_t)sg);
             if (npages == 0 || npages > (1ull << 36) / L->page_size || (s.start & (L->page_size - 1)) ||
                 s.start + npages * L->page_size < s.start) {
                 c->problem(c, ptrs[k], "go: span at 0x%llx has %llu pages: not believable, skipped",
