@@ -16,7 +16,7 @@
  *            conservative root); and then "go-runtime": the runtime's
  *            anonymous memory outside the arenas, which Go never scans
  *            (go_offheap.c)
- *   facts    go.version, go.arena_base_offset, go.objects, go.heap_alloc,
+ *   facts    go.version, go.arena_base_offset, go.objects, go.object_bytes,
  *            go.unswept_spans, go.goroutines, ...
  * and, through the optional hooks:
  *   roots          each live goroutine's stack from its saved SP (or the SP
