@@ -62,7 +62,7 @@ assert c.execute(\"SELECT count(*) FROM objects WHERE \\\"where\\\" != \x27go-sp
 "
 '
 
-test_expect_success 'known objects are found, at their size class, held through main.cache' '
+test_expect_success 'known objects are found, at their size class, typed, held through main.cache' '
     python3 -c "
 import sqlite3
 rep = dict(l.split()[:2] for l in open(\"$R\") if len(l.split()) == 2)
@@ -75,6 +75,14 @@ assert obj(\"known\")[1] == 64        # main.Session: 5 words + a slice header
 assert obj(\"records\")[1] == 16384   # 500 x main.Record (32 bytes) in the 16 KiB class
 assert obj(\"banner\")[1] == 160      # 152 bytes of string
 assert obj(\"decoy\")[1] == 32
+# with the typing pass in the indexer, the Go DWARF types them as it does C
+if c.execute(\"SELECT count(*) FROM sqlite_master WHERE name = \x27types\x27\").fetchone()[0]:
+    def ty(k):
+        r = c.execute(\"SELECT t.name FROM objects o JOIN types t ON t.id = o.type_id WHERE o.addr = ?\",
+                      (int(rep[k], 16),)).fetchone()
+        return r and r[0]
+    assert ty(\"known\") == \"main.Session\", ty(\"known\")
+    assert ty(\"records\") == \"main.Record\", ty(\"records\")
 " &&
     known=$(report_get $R known) &&
     $HEAPSNAP path --all go.hsnap $known >path.out &&
