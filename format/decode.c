@@ -234,6 +234,18 @@ int hs_decode_process(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t
     p->flags = hs_cur_u32(&r);
     p->page_size = hs_cur_u32(&r);
     p->capture_time_ns = hs_cur_u64(&r);
+    /* Thread records hold x86_64 registers, and every analysis reads words
+     * and pages the x86_64 way: another machine's snapshot (or a lie) is
+     * refused here, not analysed wrongly.  The page size sizes the
+     * analyses' page loops (rss walks free memory page by page), so it is
+     * held to what a memory block may have. */
+    if (!r.failed && p->machine != HSL_MACHINE)
+        return bad(&d, "machine %u is not x86_64 (%u); this heapsnap reads x86_64 snapshots only",
+                   p->machine, HSL_MACHINE);
+    if (!r.failed && (p->page_size < HSL_PAGE_MIN || p->page_size > HSL_PAGE_MAX ||
+                      (p->page_size & (p->page_size - 1))))
+        return bad(&d, "page size %u is not a power of two in [%u, %u]", p->page_size, HSL_PAGE_MIN,
+                   HSL_PAGE_MAX);
     p->exe = get_str(&d, &r, "exe");
     p->kernel_release = get_str(&d, &r, "kernel_release");
     p->hostname = get_str(&d, &r, "hostname");

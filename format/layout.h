@@ -50,6 +50,10 @@
 #define HSL_META_MAX       (256u << 20) /* cap on a metadata section's raw length */
 #define HSL_STR_MAX        (16u << 20)
 
+/* hs_process.machine: ELF e_machine EM_X86_64, the only one 1.x describes
+ * (thread records hold x86_64 registers). */
+#define HSL_MACHINE        62u
+
 /* Fixed part of a thread record before the registers. */
 #define HSL_THREAD_NAME    16u
 

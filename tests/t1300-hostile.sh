@@ -154,6 +154,25 @@ if grep -qx typed bases; then
     '
 fi
 
+test_expect_success 'another machine, or a page size no memory block may have: refused, naming the file' '
+    base=$(head -n 1 bases) &&
+    for s in 1 2 3 4 5 6 7 8 9 10; do
+        for lie in machine page-size; do
+            "$MUTATE" $base.hsnap $lie-$s.hsnap $s --lie $lie >$lie-$s.log &&
+            case $(sed -n 2p $lie-$s.log) in
+            "page size 512" | "page size 65536")
+                "$HEAPSNAP" info $lie-$s.hsnap >/dev/null || exit 1 ;;
+            *)
+                for cmd in info index leaks core; do
+                    test_must_fail "$HEAPSNAP" $cmd $lie-$s.hsnap >out 2>err &&
+                    grep -E "$lie-$s.hsnap: .*(machine [0-9]+ is not x86_64|page size [0-9]+ is not a power of two)" err ||
+                    exit 1
+                done ;;
+            esac
+        done
+    done
+'
+
 for base in $(cat bases); do
     test_expect_success "$base: $NSEEDS hostile mutants, every command answers or names the file" '
         for s in $(seq 1 $NSEEDS); do echo "$base $s"; done |
