@@ -14,16 +14,10 @@ if [ ! -x "$SAMPLES/cache_grow" ] || [ ! -x "$CAPTURE" ]; then
 fi
 
 R=cache_grow.report
-wait_line() {
-    local i=0
-    while ! grep -qx "$1" $R 2>/dev/null; do
-        i=$((i + 1)); [ $i -gt 200 ] && return 1; sleep 0.05
-    done
-}
 start_sample cache_grow $K $J || true
 PID=${SAMPLE_PID:-}
-{ "$CAPTURE" -q "$PID" -o A.hsnap && kill -USR1 "$PID" && wait_line ready2 &&
-  "$CAPTURE" -q "$PID" -o B.hsnap && kill -USR1 "$PID" && wait_line ready3 &&
+{ "$CAPTURE" -q "$PID" -o A.hsnap && kill -USR1 "$PID" && wait_line $R ready2 "$PID" &&
+  "$CAPTURE" -q "$PID" -o B.hsnap && kill -USR1 "$PID" && wait_line $R ready3 "$PID" &&
   "$CAPTURE" -q "$PID" -o C.hsnap; } >capture.out 2>&1 || true
 py() { python3 -c "import json, sys, sqlite3
 rep = [l.split() for l in open('$R')]
