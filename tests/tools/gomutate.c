@@ -10,21 +10,20 @@
  * allp and the mcaches, memstats, gcController, firstmoduledata — then, ROUNDS
  * times, overwrites a few of those words with hostile values (zero, small
  * numbers, pointers into the heap, flipped bits, 0x4141..., random), writes
- * the snapshot anew with the writer library, reads it back from memory and
- * walks it again.  A round over 20 s is a hang and kills the tool; any
+ * the snapshot anew and reads it back from memory (mutated.h, shared with
+ * heapwalk) and walks it again.  A round over 20 s is a hang and kills the tool; any
  * sanitizer report fails it.  Prints "rounds N objects N problems N".
  *
  * Exit: 0, 1 if the snapshot cannot be read or has no Go heap, 2 usage.
  */
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "heap/go_int.h"
+#include "mutated.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
@@ -147,10 +146,6 @@ static int walk(const struct hs_snapshot *s, struct dbg *d, struct tally *t, int
     return 0;
 }
 
-struct mutation {
-    uint64_t addr, value;
-};
-
 static uint64_t bad_value(const struct hs_snapshot *s, uint64_t a, const struct tally *t)
 {
     uint64_t old = 0;
@@ -164,66 +159,6 @@ static uint64_t bad_value(const struct hs_snapshot *s, uint64_t a, const struct 
     case 5: return old + 8 * (rnd() % 64);
     default: return rnd();
     }
-}
-
-/* Write s again with the mutations applied, into memory, and open that. */
-static struct hs_snapshot *rewrite(const struct hs_snapshot *s, const struct mutation *m, size_t nm)
-{
-    struct hs_error err;
-    int fd = memfd_create("gomutate", 0);
-    if (fd < 0)
-        return NULL;
-    struct hs_writer *w = hs_writer_open(fd, "mutated", 1, &err);
-    if (!w) {
-        close(fd);
-        return NULL;
-    }
-    size_t n;
-    hs_write_process(w, hs_get_process(s));
-    const struct hs_mapping *maps = hs_get_mappings(s, &n);
-    hs_write_mappings(w, maps, n);
-    const struct hs_module *mods = hs_get_modules(s, &n);
-    hs_write_modules(w, mods, n);
-    const struct hs_thread *th = hs_get_threads(s, &n);
-    hs_write_threads(w, th, n);
-    const struct hs_mem_range *r = hs_get_ranges(s, &n);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t len = r[i].end - r[i].start, np = len / r[i].page_size, packed = 0;
-        uint8_t *state = malloc(np ? np : 1), *data = malloc(len ? len : 1);
-        if (!state || !data)
-            abort();
-        memcpy(state, r[i].page_state, np);
-        memcpy(data, r[i].data, len);
-        for (size_t k = 0; k < nm; k++) {
-            if (m[k].addr < r[i].start || m[k].addr + 8 > r[i].end)
-                continue;
-            uint64_t off = m[k].addr - r[i].start, pg = off / r[i].page_size;
-            if (state[pg] != HS_PAGE_DATA && state[pg] != HS_PAGE_ZERO)
-                continue;
-            state[pg] = HS_PAGE_DATA;
-            memcpy(data + off, &m[k].value, 8);
-        }
-        for (uint64_t p = 0; p < np; p++) /* the writer takes DATA pages packed */
-            if (state[p] == HS_PAGE_DATA) {
-                memmove(data + packed, data + p * r[i].page_size, r[i].page_size);
-                packed += r[i].page_size;
-            }
-        hs_write_memory(w, r[i].start, r[i].page_size, np, r[i].flags, state, data);
-        free(state);
-        free(data);
-    }
-    if (hs_writer_finish(w, &err)) {
-        close(fd);
-        return NULL;
-    }
-    off_t size = lseek(fd, 0, SEEK_END);
-    void *buf = size > 0 ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-    close(fd);
-    if (buf == MAP_FAILED)
-        return NULL;
-    struct hs_snapshot *ms = hs_open_memory(buf, (size_t)size, "mutated", 0, &err);
-    munmap(buf, (size_t)size);
-    return ms;
 }
 
 int main(int argc, char **argv)
@@ -264,7 +199,7 @@ int main(int argc, char **argv)
             uint64_t a = (tg->lo + rnd() % (tg->hi - tg->lo)) & ~7ull;
             m[k] = (struct mutation){a, bad_value(s, a, &clean)};
         }
-        struct hs_snapshot *ms = rewrite(s, m, nm);
+        struct hs_snapshot *ms = mutated_snapshot(s, m, nm, 0, "gomutate", "mutated");
         if (!ms) {
             fprintf(stderr, "gomutate: round %u: could not rewrite the snapshot\n", round);
             return 1;
