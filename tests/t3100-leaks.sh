@@ -27,11 +27,12 @@ def hx(s): return int(s, 16)
 def tname(dbf, addr):
     c = sqlite3.connect(dbf)
     typed = c.execute(\"SELECT count(*) FROM pragma_table_info('types') WHERE name = 'name'\").fetchone()[0]
-    tid, size = c.execute(\"SELECT type_id, size FROM objects WHERE addr = ?\", (addr,)).fetchone()
+    tid, size, n = c.execute(\"SELECT type_id, size, type_count FROM objects WHERE addr = ?\", (addr,)).fetchone()
     if tid is None or not typed:
         return '[%d bytes]' % size
     r = c.execute(\"SELECT name FROM types WHERE id = ?\", (tid,)).fetchone()
-    return r[0] if r and r[0] else 'type#%d' % tid
+    t = r[0] if r and r[0] else 'type#%d' % tid
+    return t if not n or n == 1 else t + ('' if t.endswith('*') else ' ') + '[%d]' % n
 $1"; }
 
 test_expect_success 'setup: leaky is running and was captured' '
@@ -123,7 +124,7 @@ kept = [hx(l[1]) for l in rep if l[0] == \"reachable\"][:4]
 assert [hx(s[\"node\"][\"addr\"]) for s in p[1:]] == kept, p
 " &&
     $HEAPSNAP explain snap.db $a >ex.txt &&
-    grep "global g_keep" ex.txt && grep -c -E -- "--\[(\.next \()?\+0x0\)?\]-->" ex.txt
+    grep "global g_keep" ex.txt && grep -c -E -- "--\[((\[0\])?\.next \(\+0x0\)|\+0x0)\]-->" ex.txt
 '
 
 test_expect_success 'explain: an address inside an object means that object' '

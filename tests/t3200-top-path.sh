@@ -90,13 +90,15 @@ test_expect_success 'types: retained sizes follow MAT'"'"'s rule, recomputed fro
     py "
 d = json.load(open(\"top.json\"))
 typed = db.execute(\"SELECT count(*) FROM pragma_table_info(\x27types\x27) WHERE name = \x27name\x27\").fetchone()[0]
-rows = db.execute(\"SELECT o.id, o.size, o.type_id, a.idom, a.retained_size FROM objects o JOIN analysis a ON a.id = o.id WHERE a.reachable AND o.\\\"where\\\" != \x27malloc-internal\x27\").fetchall()
-def key(size, tid): return (\"t\", tid) if tid is not None and typed else (\"s\", size)
-grp = {i: key(s, t) for i, s, t, _, _ in rows}; idom = {i: p for i, _, _, p, _ in rows}; ret = {i: r for i, _, _, _, r in rows}
+rows = db.execute(\"SELECT o.id, o.size, o.type_id, a.idom, a.retained_size, o.type_count FROM objects o JOIN analysis a ON a.id = o.id WHERE a.reachable AND o.\\\"where\\\" != \x27malloc-internal\x27\").fetchall()
+def key(size, tid, n): return (\"t\", tid, n if n and n > 1 else 1) if tid is not None and typed else (\"s\", size)
+grp = {i: key(s, t, n) for i, s, t, _, _, n in rows}; idom = {i: p for i, _, _, p, _, _ in rows}; ret = {i: r for i, _, _, _, r, _ in rows}
 def name(k):
     if k[0] == \"s\": return \"[%d bytes]\" % k[1]
     r = db.execute(\"SELECT name FROM types WHERE id = ?\", (k[1],)).fetchone()
-    return r[0] if r and r[0] else \"type#%d\" % k[1]
+    t = r[0] if r and r[0] else \"type#%d\" % k[1]
+    # an array of n: \"T[n]\", as the objects_typed view names it
+    return t if k[2] == 1 else t + (\"\" if t.endswith(\"*\") else \" \") + \"[%d]\" % k[2]
 want = {}
 for i in grp:
     p, mine = idom[i], True
@@ -150,7 +152,7 @@ test_expect_success 'path: the chain from global g_keep to its fourth node' '
     $HEAPSNAP path snap.db $a >p.txt &&
     grep "Path 1 of 1, 4 references" p.txt &&
     grep "global g_keep" p.txt &&
-    test "$(grep -c -E -- "--\[(\.next \()?\+0x0\)?\]-->" p.txt)" = 3
+    test "$(grep -c -E -- "--\[((\[0\])?\.next \(\+0x0\)|\+0x0)\]-->" p.txt)" = 3
 '
 
 test_expect_success 'path --all: two disjoint chains to the shared block, one per root' '
@@ -187,4 +189,84 @@ test_expect_success 'command line: --help exits 0; bad usage exits 2' '
 '
 
 stop_sample
+
+# samples/typed: blocks of known C types.  Its report lists every typed
+# block as "block 0xADDR TYPE COUNT" (TYPE may hold spaces), so the groups
+# top shows, and the fields path names, have a ground truth.
+if [ ! -x "$SAMPLES/typed" ]; then
+    test_skip 'top and path by type on a capture of typed' 'bin/samples/typed is not built'
+    test_done
+fi
+start_sample typed || true
+TPID=${SAMPLE_PID:-}
+"$CAPTURE" -q "$TPID" -o typed.hsnap >capture.out 2>&1 || true
+# typed.report as (addr, type name as heapsnap groups it) per block: "T[n]"
+# for an array of n, as the objects_typed view names it
+typy() { python3 -c "import json, sqlite3
+def hx(s): return int(s, 16)
+rep = [l.split() for l in open('typed.report')]
+def gname(t, n): return t if n == 1 else t + ('' if t.endswith('*') else ' ') + '[%d]' % n
+blocks = [(hx(l[1]), gname(' '.join(l[2:-1]), int(l[-1]))) for l in rep if l[0] == 'block']
+untyped = [hx(l[1]) for l in rep if l[0] == 'untyped']
+S = [hx(l[1]) for l in rep if l[0] == 'session'][0]
+db = sqlite3.connect('typed.db')
+$1"; }
+
+test_expect_success 'typed: top groups typed objects by type name (T[n] for arrays), the rest by size' '
+    test -n "$TPID" && grep -qx ready typed.report &&
+    $HEAPSNAP top --json --limit 1000 typed.hsnap >ttop.json &&
+    typy "
+d = json.load(open(\"ttop.json\"))
+got = {t[\"type\"]: t[\"count\"] for t in d[\"types\"] if not t[\"type\"].startswith(\"[\")}
+want = {}
+for a, n in blocks:
+    want[n] = want.get(n, 0) + 1
+assert len(blocks) >= 30 and got == want, (got, want)
+assert \"struct item [3]\" in want and \"sess_t *[7]\" in want, want
+sizes = {t[\"type\"]: t[\"count\"] for t in d[\"types\"] if t[\"type\"].startswith(\"[\")}
+for a in untyped:
+    (n,) = db.execute(\"SELECT size FROM objects WHERE addr = ?\", (a,)).fetchone()
+    assert sizes.get(\"[%d bytes]\" % n, 0) >= 1, (n, sizes)
+assert sum(t[\"count\"] for t in d[\"types\"]) == d[\"reachable_count\"]
+"
+'
+
+test_expect_success 'typed: path names the fields it goes through (g_table.buckets, [i], .next, .name, .payload)' '
+    test -n "$TPID" &&
+    name=$(typy "i = [a for a, n in blocks].index(S); print(hex(blocks[i + 1][0]))") &&
+    payload=$(typy "print(hex(min(u for u in untyped if u > S)))") &&
+    $HEAPSNAP path --json typed.db $name >pn.json &&
+    $HEAPSNAP path --json typed.db $payload >pp.json &&
+    $HEAPSNAP path typed.db $name >pn.txt &&
+    for a in $(typy "print(\" \".join(hex(a) for a, n in blocks if n == \"struct session\" and a != S))"); do
+        $HEAPSNAP path --all --json typed.db $a >ps-$a.json || exit 1
+    done &&
+    typy "
+import glob, subprocess
+for f, want in ((\"pn.json\", \"name\"), (\"pp.json\", \"payload\")):
+    p = json.load(open(f))[\"paths\"][0]
+    last, prev = p[-1], p[-2][\"node\"]
+    # the session S is the only block pointing at its name string and its payload
+    assert hx(prev[\"addr\"]) == S and prev[\"type\"] == \"struct session\", prev
+    assert last[\"field\"] == \".%s (+0x%x)\" % (want, last[\"offset\"]), last
+    w = subprocess.run([\"$HEAPSNAP\", \"sql\", \"typed.db\", \"SELECT u64(%d)\" % (S + last[\"offset\"])],
+                       capture_output=True, text=True, check=True).stdout.split()[-1]
+    assert int(w) == hx(last[\"node\"][\"addr\"]), (w, last)
+# every other session hangs off the global hash table (a stale stack word
+# may make a second chain): buckets, a slot, then .next links
+files = glob.glob(\"ps-*.json\")
+assert len(files) == 8, files
+for f in files:
+    ps = [p for p in json.load(open(f))[\"paths\"] if p[0][\"node\"][\"label\"] == \"global g_table\"]
+    assert len(ps) == 1, f
+    p = ps[0]
+    assert p[1][\"field\"] == \"g_table.buckets\" and p[1][\"node\"][\"type\"] == \"sess_t *[7]\", p[1]
+    assert p[2][\"field\"] == \"[%d] (+0x%x)\" % (p[2][\"offset\"] // 8, p[2][\"offset\"]), p[2]
+    assert all(s[\"field\"] == \".next (+0x%x)\" % s[\"offset\"] for s in p[3:]), p
+    assert all(s[\"node\"][\"type\"] == \"struct session\" for s in p[2:]), p
+" &&
+    grep -- "--\[.name (+0x[0-9a-f]*)\]--> 0x[0-9a-f]* char \[" pn.txt
+'
+
+stop_sample "$TPID"
 test_done

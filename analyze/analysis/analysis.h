@@ -132,11 +132,28 @@ uint32_t hg_id_node(const struct hgraph *h, int64_t id);
 int64_t hgraph_find(const struct hgraph *h, uint64_t addr);
 
 /*
- * Group keys: what "by type" means until types exist.  A typed object
- * (objects.type_id set and a types table present) has key
- * HG_TYPED | type_id; an untyped one its usable size, shown "[48 bytes]".
+ * Group keys: what "by type" means.  A typed object (objects.type_id set
+ * and a types table present) has key hg_type_key(type_id, type_count),
+ * shown as the type's name, or "T[n]" for an array of n (type_count > 1,
+ * as the objects_typed view names it); an untyped one its usable size,
+ * shown "[48 bytes]".
  */
 #define HG_TYPED ((uint64_t)1 << 63)
+#define HG_COUNT_MAX 0x3fffffffu   /* type_count kept in bits 32..61 */
+static inline uint64_t hg_type_key(uint32_t type_id, uint64_t count)
+{
+    /* 1 and "unknown" (0) are the same: a single object of the type */
+    uint64_t c = count > HG_COUNT_MAX ? HG_COUNT_MAX : count > 1 ? count : 0;
+    return HG_TYPED | c << 32 | type_id;
+}
+static inline uint32_t hg_key_type(uint64_t key)
+{
+    return (uint32_t)key;
+}
+static inline uint32_t hg_key_count(uint64_t key)
+{
+    return (uint32_t)(key >> 32) & HG_COUNT_MAX;
+}
 /* The one group of the allocator's own chunks, named "malloc tcache". */
 #define HG_INTERNAL ((uint64_t)1 << 62)
 

@@ -67,9 +67,9 @@ int64_t hgraph_find(const struct hgraph *h, uint64_t addr)
 static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen)
 {
     /* where = 'malloc-internal': the allocator's own chunk (analysis.h) */
-    const char *sql = h->typed ? "SELECT id, addr, size, state = 'used', type_id, \"where\" = 'malloc-internal'"
-                                 " FROM objects ORDER BY id"
-                               : "SELECT id, addr, size, state = 'used', NULL, \"where\" = 'malloc-internal'"
+    const char *sql = h->typed ? "SELECT id, addr, size, state = 'used', type_id, \"where\" = 'malloc-internal',"
+                                 " type_count FROM objects ORDER BY id"
+                               : "SELECT id, addr, size, state = 'used', NULL, \"where\" = 'malloc-internal', NULL"
                                  " FROM objects ORDER BY id";
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(h->db, sql, -1, &s, NULL) != SQLITE_OK)
@@ -90,7 +90,7 @@ static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen
         if (h->internal[i])
             h->group[i] = HG_INTERNAL; /* whatever type it has, it is malloc's */
         else if (sqlite3_column_type(s, 4) != SQLITE_NULL)
-            h->group[i] = HG_TYPED | (uint64_t)sqlite3_column_int64(s, 4);
+            h->group[i] = hg_type_key((uint32_t)sqlite3_column_int64(s, 4), (uint64_t)sqlite3_column_int64(s, 6));
         else
             h->group[i] = h->osize[i];
         /* malloc's own chunk retains nothing for the program: size 0 */

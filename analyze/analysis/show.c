@@ -44,17 +44,20 @@ const char *hg_group_name(const struct hgraph *h, uint64_t key, char *buf, size_
         snprintf(buf, len, "malloc tcache");
     } else if (key & HG_TYPED) {
         sqlite3_stmt *s = h->type_name;
-        int found = 0;
+        char name[112];
+        snprintf(name, sizeof name, "type#%" PRIu32, hg_key_type(key));
         if (s) {
-            sqlite3_bind_int64(s, 1, (int64_t)(key & ~HG_TYPED));
-            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) {
-                snprintf(buf, len, "%s", (const char *)sqlite3_column_text(s, 0));
-                found = 1;
-            }
+            sqlite3_bind_int64(s, 1, hg_key_type(key));
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+                snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(s, 0));
             sqlite3_reset(s);
         }
-        if (!found)
-            snprintf(buf, len, "type#%" PRIu64, key & ~HG_TYPED);
+        /* an array as the objects_typed view says it: "struct item [3]", "char *[4]" */
+        size_t n = strlen(name);
+        if (hg_key_count(key) > 1)
+            snprintf(buf, len, "%s%s[%" PRIu32 "]", name, n && name[n - 1] == '*' ? "" : " ", hg_key_count(key));
+        else
+            snprintf(buf, len, "%s", name);
     } else {
         snprintf(buf, len, "[%" PRIu64 " bytes]", key);
     }
@@ -213,42 +216,50 @@ int64_t show_ref_offset(const struct hgraph *h, uint32_t src, uint32_t dst, int 
     return off;
 }
 
-/* Where in src the reference sits, for people: "+0x10", "rax", "g_x+0x8". */
+/* The field of typed object or root src (a node) holding byte off, from
+ * the SQL function field_name() (db/fn_field.c: "next", "items[2].next",
+ * "[1]"), into buf; NULL when untyped or unknown. */
+static const char *typed_field(const struct hgraph *h, uint32_t src, int64_t off, char *buf, size_t len)
+{
+    sqlite3_stmt *s;
+    const char *got = NULL;
+    if (!h->typed || sqlite3_prepare_v2(h->db, "SELECT field_name(?, ?)", -1, &s, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int64(s, 1, hg_node_id(h, src));
+    sqlite3_bind_int64(s, 2, off);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) && sqlite3_column_text(s, 0)[0])
+        got = buf, snprintf(buf, len, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return got;
+}
+
+/* Where in src the reference sits, for people: "+0x10", ".next (+0x8)",
+ * "%rax", "g_table.buckets", "g_x+0x8". */
 static const char *field_name(const struct hgraph *h, uint32_t src, int64_t off, char *buf, size_t len)
 {
+    char f[96] = "";
     if (off < 0)
         return snprintf(buf, len, "?"), buf;
+    int typed = typed_field(h, src, off, f, sizeof f) != NULL;
+    const char *dot = f[0] == '[' ? "" : "."; /* an element: g_payloads[1], not g_payloads.[1] */
     if (hg_is_root(h, src)) {
         const struct hroot *r = &h->roots[src - 1];
         if (!strcmp(r->kind, "register") && off / 8 < (int64_t)(sizeof reg_names / sizeof reg_names[0]))
             return snprintf(buf, len, "%%%s", reg_names[off / 8]), buf;
+        if (!strcmp(r->kind, "data") && r->name && typed)
+            return snprintf(buf, len, "%s%s%s", r->name, dot, f), buf;
         if (!strcmp(r->kind, "data") && r->name)
             return snprintf(buf, len, "%s+0x%" PRIx64, r->name, (uint64_t)off), buf;
         return snprintf(buf, len, "0x%" PRIx64, r->addr + (uint64_t)off), buf;
     }
-    /* a typed object: the field holding the offset (within one element of an array) */
-    uint32_t i = hg_obj_index(h, src);
-    sqlite3_stmt *s;
-    if (h->typed && (h->group[i] & HG_TYPED) &&
-        sqlite3_prepare_v2(h->db, "SELECT f.name FROM fields f JOIN types t ON t.id = f.type_id WHERE f.type_id = ?1"
-                           " AND f.offset <= ?2 % max(t.size, 1) AND ?2 % max(t.size, 1) < f.offset + max(f.size, 1)"
-                           " AND f.name IS NOT NULL ORDER BY f.offset DESC LIMIT 1", -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(s, 1, (int64_t)(h->group[i] & ~HG_TYPED));
-        sqlite3_bind_int64(s, 2, off);
-        int found = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0);
-        if (found)
-            snprintf(buf, len, ".%s (+0x%" PRIx64 ")", (const char *)sqlite3_column_text(s, 0), (uint64_t)off);
-        sqlite3_finalize(s);
-        if (found)
-            return buf;
-    }
-    snprintf(buf, len, "+0x%" PRIx64, (uint64_t)off);
-    return buf;
+    if (typed)
+        return snprintf(buf, len, "%s%s (+0x%" PRIx64 ")", dot, f, (uint64_t)off), buf;
+    return snprintf(buf, len, "+0x%" PRIx64, (uint64_t)off), buf;
 }
 
 void show_path(FILE *f, const struct hgraph *h, const uint32_t *nodes, uint32_t len)
 {
-    char a[256], b[64];
+    char a[256], b[160];
     uint32_t k = 0;
     if (len && nodes[0] == 0)
         k = 1; /* the super-root is bookkeeping, not a step */
@@ -305,7 +316,7 @@ void show_node_json(struct json *j, const struct hgraph *h, uint32_t v)
 
 void show_path_json(struct json *j, const struct hgraph *h, const uint32_t *nodes, uint32_t len)
 {
-    char b[64];
+    char b[160];
     json_begin_array(j);
     for (uint32_t k = nodes[0] == 0 ? 1 : 0; k < len; k++) {
         json_begin_object(j);
