@@ -44,6 +44,8 @@ static void text(const struct session *s, const struct leaks *l, const struct ar
            cli_bytes(b1, sizeof b1, l->bytes), h->used_count, cli_bytes(b2, sizeof b2, h->used_bytes), l->nheads);
     if (!l->count)
         return;
+    /* the example's bytes go under the type column, where the eye is */
+    static const char under_type[] = "                            "; /* 2 + 10 + 2 + 12 + 2 */
     printf("\nLeaked objects by type:\n  %10s  %12s  %-20s  %s\n", "count", "bytes", "type", "examples");
     for (size_t k = 0; k < l->ngroups && k < (size_t)a->limit; k++) {
         const struct leak_group *lg = &l->groups[k];
@@ -51,7 +53,7 @@ static void text(const struct session *s, const struct leaks *l, const struct ar
         for (uint32_t e = 0; e < lg->nexamples; e++)
             printf(" 0x%" PRIx64, h->addr[lg->examples[e]]);
         printf("%s\n", lg->count > lg->nexamples ? " ..." : "");
-        show_bytes(stdout, h, lg->examples[0], "        ");
+        show_bytes(stdout, h, lg->examples[0], under_type);
     }
     if (l->ngroups > (size_t)a->limit)
         printf("  ... %zu more groups (--limit)\n", l->ngroups - (size_t)a->limit);

@@ -92,6 +92,28 @@ assert sum(x[\"count\"] for x in d[\"groups\"]) == d[\"leaked_count\"]
     grep "a cycle of 4 objects" out
 '
 
+test_expect_success 'an example'"'"'s strings are its text only (no pointer bytes, >= 6 chars), its dump under the type column' '
+    py "
+import re
+d = json.load(open(\"leaks.json\"))
+# every leaked block holds one label leaky wrote (leaked-KIND-N); some have a
+# pointer stored inside the text (the ring3 member the tail hangs off), so a
+# string may stop short of the label, never run past it into pointer bytes
+labels = [\"leaked-%s-%d\" % (k, i) for k in (\"single\", \"list\", \"ring\", \"ring3\", \"tail\") for i in range(6)]
+strs = [t for x in d[\"groups\"] for t in x[\"strings\"]]
+assert len(strs) == len(d[\"groups\"]), d[\"groups\"]
+for t in strs:
+    assert len(t) >= 6 and any(l.startswith(t) for l in labels), t
+ring3 = [x for x in d[\"groups\"] if any(t.startswith(\"leaked-r\") and not t.startswith(\"leaked-ring-\") for t in x[\"strings\"])]
+assert len(ring3) == 1 and ring3[0][\"strings\"] == [\"leaked-r\"], ring3
+" &&
+    col=$(awk "/^ +count +bytes +type/ { print index(\$0, \"type\"); exit }" out) &&
+    test "$col" = 29 &&
+    grep -E "^ {28}[0-9a-f]{2} [0-9a-f]{2} " out &&
+    ! grep -E "^ {0,27}[0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} " out &&
+    grep -E "^ {28}string \"leaked-list-0\"$" out
+'
+
 test_expect_success 'results are stored: leaks, leak_heads, analysis tables' '
     test "$(q "SELECT count(*) FROM leaks")" = "$(grep -c "^leak " $R)" &&
     test "$(q "SELECT count(*) FROM leak_heads")" = 8 &&

@@ -313,7 +313,9 @@ const char *hg_root_name(const struct hgraph *h, uint32_t node, char *buf, size_
 /* A node for people: a root's name, "0x55..0 [48 bytes]", or "super-root". */
 const char *hg_node_name(const struct hgraph *h, uint32_t node, char *buf, size_t len);
 /* Print the first up to 32 bytes of object i as hex + printable, and the
- * printable strings (>= 4 chars) in its first 256 bytes, indented. */
+ * strings in its first 256 bytes (>= 6 printable bytes, none of them in
+ * an 8-byte word that points into the heap or a captured mapping),
+ * indented. */
 void show_bytes(FILE *f, const struct hgraph *h, uint32_t i, const char *indent);
 /* The same, as JSON members "bytes" (hex) and "strings" (array). */
 void show_bytes_json(struct json *j, const struct hgraph *h, uint32_t i);

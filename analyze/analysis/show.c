@@ -18,7 +18,7 @@
 
 #define SHOW_HEX     32  /* bytes of hex dump */
 #define SHOW_SCAN    256 /* bytes searched for strings */
-#define SHOW_STRMIN  4
+#define SHOW_STRMIN  6   /* shorter runs are mostly chance bytes of integers */
 #define SHOW_STRINGS 4
 
 static const char *const reg_names[] = {
@@ -128,13 +128,48 @@ static sqlite3_stmt *object_bytes(const struct hgraph *h, uint32_t i, size_t wan
     return s;
 }
 
-/* Call fn for each run of >= SHOW_STRMIN printable bytes, at most SHOW_STRINGS. */
-static void each_string(const uint8_t *b, int n, void (*fn)(void *u, const uint8_t *s, int len), void *u)
+/* 1 if v points into a heap object or a captured mapping: an address, whose
+ * bytes are no text even when they happen to be printable ("7~>V"). */
+static int is_pointer(const struct hgraph *h, sqlite3_stmt *in_mapping, uint64_t v)
+{
+    if (v < 4096 || hgraph_find(h, v) >= 0)
+        return v >= 4096;
+    if (!in_mapping)
+        return 0;
+    sqlite3_bind_int64(in_mapping, 1, (int64_t)v);
+    int yes = sqlite3_step(in_mapping) == SQLITE_ROW;
+    sqlite3_reset(in_mapping);
+    return yes;
+}
+
+/* text[k] = 1 where byte k of b may be text: printable, and not in an
+ * aligned 8-byte word that is a pointer (objects start 16-aligned, so the
+ * object's words are the process's words). */
+static void text_mask(const struct hgraph *h, const uint8_t *b, int n, uint8_t *text)
+{
+    sqlite3_stmt *m = NULL;
+    if (sqlite3_prepare_v2(h->db, "SELECT 1 FROM mappings WHERE start <= ?1 AND ?1 < end AND captured LIMIT 1", -1,
+                           &m, NULL) != SQLITE_OK)
+        m = NULL;
+    for (int k = 0; k < n; k++)
+        text[k] = b[k] >= 0x20 && b[k] < 0x7f;
+    for (int w = 0; w + 8 <= n; w += 8) {
+        uint64_t v;
+        memcpy(&v, b + w, 8);
+        if (is_pointer(h, m, v))
+            memset(text + w, 0, 8);
+    }
+    sqlite3_finalize(m);
+}
+
+/* Call fn for each run of >= SHOW_STRMIN text bytes (text_mask), at most SHOW_STRINGS. */
+static void each_string(const uint8_t *b, const uint8_t *text, int n, void (*fn)(void *u, const uint8_t *s, int len),
+                        void *u)
 {
     int found = 0;
     for (int i = 0; i < n && found < SHOW_STRINGS;) {
         int j = i;
-        while (j < n && b[j] >= 0x20 && b[j] < 0x7f)
+        while (j < n && text[j])
             j++;
         if (j - i >= SHOW_STRMIN) {
             fn(u, b + i, j - i);
@@ -167,7 +202,9 @@ void show_bytes(FILE *f, const struct hgraph *h, uint32_t i, const char *indent)
         fputc(b[x] >= 0x20 && b[x] < 0x7f ? b[x] : '.', f);
     fputs("|\n", f);
     void *u[2] = {f, (void *)indent};
-    each_string(b, n, print_string, u);
+    uint8_t text[SHOW_SCAN];
+    text_mask(h, b, n, text);
+    each_string(b, text, n, print_string, u);
     sqlite3_finalize(s);
 }
 
@@ -193,7 +230,9 @@ void show_bytes_json(struct json *j, const struct hgraph *h, uint32_t i)
     json_kv_string(j, "bytes", hex);
     json_key(j, "strings");
     json_begin_array(j);
-    each_string(b, n, json_str, j);
+    uint8_t text[SHOW_SCAN];
+    text_mask(h, b, n, text);
+    each_string(b, text, n, json_str, j);
     json_end_array(j);
     sqlite3_finalize(s);
 }
