@@ -34,6 +34,8 @@
 
 #define TY_MAX_DEPTH 64        /* nesting of typedefs, arrays, structs */
 #define TY_MAX_FLAT  65536     /* pointer slots of one flattened type */
+#define TY_MAX_SLOTS (16u << 20) /* slots of all types together (16 bytes each): hostile
+                                    DWARF could make many types of 64 Ki slots each */
 /* glibc hands out at most this many bytes more than were asked for
  * (requests are rounded up to 16 with 8 bytes of header, 24-byte minimum). */
 #define TY_SLACK 24
@@ -106,6 +108,7 @@ struct tytab {
     struct tymap *byname;  /* hash of a struct/class/union's name -> id (the largest) */
     struct ty_slotcache *slots; /* per id, ty_slots()'s answer */
     size_t nslots;         /* ids the cache covers (types added later get theirs on a rebuild) */
+    size_t slots_total;    /* slots cached, all types: at most TY_MAX_SLOTS */
     int oom;
 };
 

@@ -324,6 +324,12 @@ static const struct ty_slot *slots_of(struct tytab *t, uint32_t id, size_t *n, i
         *n = (size_t)-1;
         return NULL;
     }
+    if (t->slots_total + b.n > TY_MAX_SLOTS) { /* over budget: this type propagates nothing */
+        free(b.v);
+        b.v = NULL;
+        b.n = 0;
+    }
+    t->slots_total += b.n;
     c->v = b.v;
     c->n = (uint32_t)b.n;
     c->state = 2;
@@ -348,4 +354,5 @@ void ty_slots_free(struct tytab *t)
     free(t->slots);
     t->slots = NULL;
     t->nslots = 0;
+    t->slots_total = 0;
 }
