@@ -50,19 +50,22 @@
  *
  * As in leaky.c: leaks are made in noinline functions whose frames die and
  * are scrubbed, with the scratch registers zeroed; the report is formatted
- * into a static buffer (stdio would malloc) and written with write(2).
+ * into a static buffer (stdio would malloc) and written with write(2), by
+ * report.h, under a lock since the worker thread reports too.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define REPORT_BUF_SIZE (1 << 14)
+#include "report.h"
 
 #define TCACHE_FILL 7       /* glibc's default tcache_count */
 #define TCACHE_STRUCT 640   /* sizeof(tcache_perthread_struct), 64 bins */
@@ -70,22 +73,15 @@
 
 void *g_keep[16];
 static int nkeep;
-static char out[1 << 14];
-static size_t outlen;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void line(const char *fmt, ...)
-{
-    pthread_mutex_lock(&out_lock);
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out + outlen, sizeof out - outlen, fmt, ap);
-    va_end(ap);
-    if (n > 0 && (size_t)n < sizeof out - outlen)
-        outlen += (size_t)n;
-    pthread_mutex_unlock(&out_lock);
-}
+/* report_line() under out_lock: main and the worker both report */
+#define line(...)                                                                                              \
+    do {                                                                                                       \
+        pthread_mutex_lock(&out_lock);                                                                         \
+        report_line(__VA_ARGS__);                                                                              \
+        pthread_mutex_unlock(&out_lock);                                                                       \
+    } while (0)
 
 static void *get(size_t n)
 {
@@ -246,12 +242,8 @@ int main(int argc, char **argv)
     main_arena_cases(brk0);
     line("ready\n");
     scrub();
-    for (size_t off = 0; off < outlen;) {
-        ssize_t n = write(fd, out + off, outlen - off);
-        if (n <= 0)
-            return 1;
-        off += (size_t)n;
-    }
+    if (report_flush(fd))
+        return 1;
     for (;;)
         pause();
 }

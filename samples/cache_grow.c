@@ -35,12 +35,14 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define REPORT_BUF_SIZE (1 << 17)
+#include "report.h"
 
 #define NSLOTS 4096
 #define NINIT  300
@@ -61,29 +63,12 @@ struct entry **g_cache_table;
 struct temp *g_temp;
 static uint64_t next_key = 1;
 static int report_fd;
-static char out[1 << 17];
-static size_t outlen;
 
-static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void line(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out + outlen, sizeof out - outlen, fmt, ap);
-    va_end(ap);
-    if (n > 0 && (size_t)n < sizeof out - outlen)
-        outlen += (size_t)n;
-}
-
+/* Each round's lines reach the file before the test reads them. */
 static void flush(void)
 {
-    for (size_t off = 0; off < outlen;) {
-        ssize_t n = write(report_fd, out + off, outlen - off);
-        if (n <= 0)
-            exit(1);
-        off += (size_t)n;
-    }
-    outlen = 0;
+    if (report_flush(report_fd))
+        exit(1);
 }
 
 static struct entry *cache_add(void)
@@ -110,42 +95,42 @@ __attribute__((noinline)) static void round1(int k, int j)
     explicit_bzero(churn, sizeof churn);
     for (int i = 0; i < k; i++) {
         struct entry *e = cache_add();
-        line("added %p %zu\n", (void *)e, malloc_usable_size(e));
+        report_line("added %p %zu\n", (void *)e, malloc_usable_size(e));
     }
     for (int i = 0; i < NTEMP; i++) {
         struct temp *t = calloc(1, sizeof *t);
         t->next = g_temp;
         g_temp = t;
-        line("temp %p %zu\n", (void *)t, malloc_usable_size(t));
+        report_line("temp %p %zu\n", (void *)t, malloc_usable_size(t));
     }
     /* drop j of the initial entries (keys 1..NINIT) */
     int dropped = 0;
     for (size_t h = 0; h < NSLOTS && dropped < j; h++) {
         struct entry *e = g_cache_table[h];
         if (e && e->key <= NINIT) {
-            line("removed %p %zu\n", (void *)e, malloc_usable_size(e));
+            report_line("removed %p %zu\n", (void *)e, malloc_usable_size(e));
             /* a tombstone keeps the probe chains; no pointer stays behind */
             g_cache_table[h] = (struct entry *)(uintptr_t)1;
             free(e);
             dropped++;
         }
     }
-    line("ready2\n");
+    report_line("ready2\n");
 }
 
 __attribute__((noinline)) static void round2(int k)
 {
     for (int i = 0; i < k; i++) {
         struct entry *e = cache_add();
-        line("added2 %p %zu\n", (void *)e, malloc_usable_size(e));
+        report_line("added2 %p %zu\n", (void *)e, malloc_usable_size(e));
     }
     while (g_temp) {
         struct temp *t = g_temp;
         g_temp = t->next;
-        line("freed_temp %p\n", (void *)t);
+        report_line("freed_temp %p\n", (void *)t);
         free(t);
     }
-    line("ready3\n");
+    report_line("ready3\n");
 }
 
 __attribute__((noinline)) static void scrub(void)
@@ -165,9 +150,9 @@ __attribute__((noinline)) static void setup(void)
         exit(1);
     for (int i = 0; i < NINIT; i++)
         cache_add();
-    line("pid %d\n", (int)getpid());
-    line("table %p %zu\n", (void *)g_cache_table, malloc_usable_size(g_cache_table));
-    line("ready\n");
+    report_line("pid %d\n", (int)getpid());
+    report_line("table %p %zu\n", (void *)g_cache_table, malloc_usable_size(g_cache_table));
+    report_line("ready\n");
 }
 
 int main(int argc, char **argv)
@@ -201,7 +186,7 @@ int main(int argc, char **argv)
         else if (round == 2)
             round2(k);
         else
-            line("ready%d\n", round + 1);
+            report_line("ready%d\n", round + 1);
         scrub();
         flush();
     }

@@ -33,19 +33,21 @@
  *   - leaks are made in a noinline function whose frame dies on return;
  *     main then calls scrub(), which zeroes a large stack array over the
  *     same addresses, and zeroes the caller-saved registers;
- *   - the report is text in a static buffer, written with write(2).
+ *   - the report is text in a static buffer, written with write(2)
+ *     (report.h).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "report.h"
 
 #define NSINGLE 5
 #define NLIST   6
@@ -58,20 +60,6 @@ struct node {
 
 struct node *g_keep;
 struct node *g_ring;
-
-static char out[1 << 16];
-static size_t outlen;
-
-static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void line(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out + outlen, sizeof out - outlen, fmt, ap);
-    va_end(ap);
-    if (n > 0 && (size_t)n < sizeof out - outlen)
-        outlen += (size_t)n;
-}
 
 static struct node *alloc_node(size_t size, const char *label, int i)
 {
@@ -101,7 +89,7 @@ static struct node *chain(size_t size, int count, const char *label, struct node
 static void report_chain(const char *what, struct node *n, int count, int ring)
 {
     for (int i = 0; i < count; i++, n = n->next) {
-        line("%s %p %zu\n", what, (void *)n, malloc_usable_size(n));
+        report_line("%s %p %zu\n", what, (void *)n, malloc_usable_size(n));
         if (ring && !n->next)
             break;
     }
@@ -131,17 +119,17 @@ __attribute__((noinline)) static void make_leaks(void)
     for (int i = 0; i < NSINGLE; i++) {
         struct node *s = alloc_node(40, "leaked-single", i);
         s->next = g_keep; /* a leak pointing at a live block */
-        line("leak %p %zu\n", (void *)s, malloc_usable_size(s));
-        line("leakhead %p 1 %zu\n", (void *)s, malloc_usable_size(s));
+        report_line("leak %p %zu\n", (void *)s, malloc_usable_size(s));
+        report_line("leakhead %p 1 %zu\n", (void *)s, malloc_usable_size(s));
     }
     struct node *list = chain(64, NLIST, "leaked-list", &last);
     report_chain("leak", list, NLIST, 0);
-    line("leakhead %p %d %zu\n", (void *)list, NLIST, chain_bytes(list, NLIST));
+    report_line("leakhead %p %d %zu\n", (void *)list, NLIST, chain_bytes(list, NLIST));
 
     struct node *ring = chain(80, NRING, "leaked-ring", &last);
     last->next = ring;
     report_chain("leak", ring, NRING, 0);
-    line("leakhead %p %d %zu\n", (void *)lowest(ring, NRING), NRING, chain_bytes(ring, NRING));
+    report_line("leakhead %p %d %zu\n", (void *)lowest(ring, NRING), NRING, chain_bytes(ring, NRING));
 
     /* a ring of 3 with a tail of 2: the ring's lowest member heads all 5 */
     struct node *r3 = chain(96, 3, "leaked-ring3", &last);
@@ -153,7 +141,7 @@ __attribute__((noinline)) static void make_leaks(void)
     memcpy(lo->text + 8, &tail, sizeof tail);
     report_chain("leak", r3, 3, 0);
     report_chain("leak", tail, 2, 0);
-    line("leakhead %p 5 %zu\n", (void *)lo, chain_bytes(r3, 3) + chain_bytes(tail, 2));
+    report_line("leakhead %p 5 %zu\n", (void *)lo, chain_bytes(r3, 3) + chain_bytes(tail, 2));
     explicit_bzero(&tail, sizeof tail);
     explicit_bzero(&lo, sizeof lo);
 }
@@ -172,10 +160,10 @@ __attribute__((noinline)) static void make_kept(void *on_stack)
     memcpy(on_stack, &shared, sizeof shared);
     report_chain("reachable", g_keep, NLIST, 0);
     report_chain("reachable", g_ring, 3, 0);
-    line("reachable %p %zu\n", shared, malloc_usable_size(shared));
-    line("shared %p %zu\n", shared, malloc_usable_size(shared));
-    line("global g_keep %p\n", (void *)g_keep);
-    line("global g_ring %p\n", (void *)g_ring);
+    report_line("reachable %p %zu\n", shared, malloc_usable_size(shared));
+    report_line("shared %p %zu\n", shared, malloc_usable_size(shared));
+    report_line("global g_keep %p\n", (void *)g_keep);
+    report_line("global g_ring %p\n", (void *)g_ring);
 }
 
 /* Overwrite the dead stack below main's frame and the scratch registers. */
@@ -221,20 +209,16 @@ int main(int argc, char **argv)
     sem_wait(&thread_ready);
 
     void *volatile on_stack = calloc(1, 200);
-    line("pid %d\n", (int)getpid());
+    report_line("pid %d\n", (int)getpid());
     make_kept(on_stack);
     make_leaks();
-    line("reachable %p %zu\n", on_stack, malloc_usable_size(on_stack));
-    line("reachable %p %zu\n", thread_block, malloc_usable_size(thread_block));
+    report_line("reachable %p %zu\n", on_stack, malloc_usable_size(on_stack));
+    report_line("reachable %p %zu\n", thread_block, malloc_usable_size(thread_block));
     thread_block = NULL; /* from now on only the thread's stack holds it */
-    line("ready\n");
+    report_line("ready\n");
     scrub();
-    for (size_t off = 0; off < outlen;) {
-        ssize_t n = write(fd, out + off, outlen - off);
-        if (n <= 0)
-            return 1;
-        off += (size_t)n;
-    }
+    if (report_flush(fd))
+        return 1;
     for (;;)
         pause();
 }

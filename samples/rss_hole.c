@@ -10,7 +10,7 @@
  * that the blocks on either side keep from reaching the top chunk, so
  * free() cannot trim it: it stays resident until malloc_trim().  The report
  * says how big it is, as the allocator sees it (the sum of the freed chunk
- * sizes, headers included).
+ * sizes, headers included), written without allocating (report.h).
  *
  * REPORT lines:
  *   pid N
@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "report.h"
 
 #define NBLOCKS    400
 #define BLOCK      (32 * 1024 - 64)
@@ -63,10 +65,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < NBLOCKS; i++)
         if (blocks[i])
             used += malloc_usable_size(blocks[i]);
-    char out[512];
-    int n = snprintf(out, sizeof out, "pid %d\nfreed_middle %zu\nhole 0x%lx %zu\nused_blocks %d %zu\nready\n",
-                     (int)getpid(), freed, (unsigned long)hole, freed, NBLOCKS - NFREE, used);
-    if (write(fd, out, (size_t)n) != n)
+    report_line("pid %d\nfreed_middle %zu\nhole 0x%lx %zu\nused_blocks %d %zu\nready\n", (int)getpid(), freed,
+                (unsigned long)hole, freed, NBLOCKS - NFREE, used);
+    if (report_flush(fd))
         return 1;
     for (;;)
         pause();
