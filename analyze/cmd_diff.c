@@ -233,10 +233,8 @@ int cmd_diff(int argc, char **argv)
 {
     struct args a;
     int rc = args_parse(&a, argc, argv, help, ARG_OUTPUT, 2, 3);
-    if (rc >= 0) {
-        args_free(&a);
+    if (rc >= 0)
         return rc;
-    }
     if (!a.limit)
         a.limit = 20;
     struct side d[3];

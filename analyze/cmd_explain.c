@@ -44,29 +44,19 @@ static int64_t head_of(const struct session *s, uint32_t i)
 int cmd_explain(int argc, char **argv)
 {
     struct args a;
-    int rc = args_parse(&a, argc, argv, help, 0, 2, 2);
-    if (rc >= 0) {
-        args_free(&a);
-        return rc;
-    }
     uint64_t addr;
-    if (parse_addr(a.pos[1], &addr)) {
-        args_free(&a);
-        return cli_usage_error("'%s' is not an address (0x... or decimal)", a.pos[1]);
-    }
+    int rc = args_parse_addr(&a, argc, argv, help, 0, &addr);
+    if (rc >= 0)
+        return rc;
     struct session s;
     struct graph_paths p = {0};
     struct json j;
     rc = EXIT_FAIL;
-    if (session_open(&s, a.pos[0], &a, 1))
+    uint32_t i;
+    if (session_open_at(&s, &a, SESSION_RESULTS, addr, &i))
         goto out;
     const struct hgraph *h = &s.h;
-    int64_t found = hgraph_find(h, addr);
-    if (found < 0) {
-        cli_error("%s: 0x%" PRIx64 " is not inside any heap object", a.pos[0], addr);
-        goto out;
-    }
-    uint32_t i = (uint32_t)found, v = hg_obj_node(h, i);
+    uint32_t v = hg_obj_node(h, i);
     const char *status = !h->used[i]            ? "free"
                          : h->internal[i]       ? "malloc-internal"
                          : hr_reachable(&s.r, v) ? "reachable"

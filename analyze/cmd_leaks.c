@@ -144,10 +144,8 @@ int cmd_leaks(int argc, char **argv)
 {
     struct args a;
     int rc = args_parse(&a, argc, argv, help, ARG_ALL, 1, 1);
-    if (rc >= 0) {
-        args_free(&a);
+    if (rc >= 0)
         return rc;
-    }
     if (!a.limit)
         a.limit = 20;
     struct session s;

@@ -34,16 +34,10 @@ static const char help[] =
 int cmd_path(int argc, char **argv)
 {
     struct args a;
-    int rc = args_parse(&a, argc, argv, help, ARG_ALL, 2, 2);
-    if (rc >= 0) {
-        args_free(&a);
-        return rc;
-    }
     uint64_t addr;
-    if (parse_addr(a.pos[1], &addr)) {
-        args_free(&a);
-        return cli_usage_error("'%s' is not an address (0x... or decimal)", a.pos[1]);
-    }
+    int rc = args_parse_addr(&a, argc, argv, help, ARG_ALL, &addr);
+    if (rc >= 0)
+        return rc;
     if (!a.limit)
         a.limit = 5;
     struct session s;
@@ -52,15 +46,11 @@ int cmd_path(int argc, char **argv)
     struct json j;
     char g[128];
     rc = EXIT_FAIL;
-    if (session_open(&s, a.pos[0], &a, 0))
+    uint32_t i;
+    if (session_open_at(&s, &a, 0, addr, &i))
         goto out;
     const struct hgraph *h = &s.h;
-    int64_t found = hgraph_find(h, addr);
-    if (found < 0) {
-        cli_error("%s: 0x%" PRIx64 " is not inside any heap object", a.pos[0], addr);
-        goto out;
-    }
-    uint32_t i = (uint32_t)found, v = hg_obj_node(h, i);
+    uint32_t v = hg_obj_node(h, i);
     if (!(roots = malloc(((size_t)h->nroots + 1) * sizeof *roots))) {
         cli_error("out of memory");
         goto out;

@@ -232,10 +232,8 @@ int cmd_rss(int argc, char **argv)
 {
     struct args a;
     int rc = args_parse(&a, argc, argv, help, 0, 1, 1);
-    if (rc >= 0) {
-        args_free(&a);
+    if (rc >= 0)
         return rc;
-    }
     static struct rss_figures f;
     char err[A_ERRLEN];
     struct json j;

@@ -78,10 +78,8 @@ int cmd_top(int argc, char **argv)
 {
     struct args a;
     int rc = args_parse(&a, argc, argv, help, 0, 1, 1);
-    if (rc >= 0) {
-        args_free(&a);
+    if (rc >= 0)
         return rc;
-    }
     if (!a.limit)
         a.limit = 10;
     struct session s;

@@ -5,14 +5,14 @@
  */
 #include "analysis/session.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
 
-int args_parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos,
-               int maxpos)
+static int parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos, int maxpos)
 {
     memset(a, 0, sizeof *a);
     if (cli_wants_help(argc, argv)) {
@@ -58,6 +58,38 @@ int args_parse(struct args *a, int argc, char **argv, const char *help, unsigned
     if (a->npos < minpos)
         return cli_usage_error(minpos == 1 ? "which snapshot or database?" : "missing arguments");
     return -1;
+}
+
+int args_parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos,
+               int maxpos)
+{
+    int rc = parse(a, argc, argv, help, flags, minpos, maxpos);
+    if (rc >= 0)
+        args_free(a); /* the caller only returns rc */
+    return rc;
+}
+
+int args_parse_addr(struct args *a, int argc, char **argv, const char *help, unsigned flags, uint64_t *addr)
+{
+    int rc = args_parse(a, argc, argv, help, flags, 2, 2);
+    if (rc < 0 && parse_addr(a->pos[1], addr)) {
+        rc = cli_usage_error("'%s' is not an address (0x... or decimal)", a->pos[1]);
+        args_free(a);
+    }
+    return rc;
+}
+
+int session_open_at(struct session *s, const struct args *a, unsigned flags, uint64_t addr, uint32_t *obj)
+{
+    if (session_open(s, a->pos[0], a, flags))
+        return -1;
+    int64_t found = hgraph_find(&s->h, addr);
+    if (found < 0) {
+        cli_error("%s: 0x%" PRIx64 " is not inside any heap object", a->pos[0], addr);
+        return -1;
+    }
+    *obj = (uint32_t)found;
+    return 0;
 }
 
 void args_free(struct args *a)

@@ -29,12 +29,14 @@ struct args {
 
 /*
  * Parse argv (argv[0] is the command name) into a.  minpos..maxpos
- * positional arguments.  Returns -1 on success, else the exit code to
- * return (EXIT_OK after printing help, EXIT_USAGE after a usage error).
- * Call args_free() either way.
+ * positional arguments.  Returns -1 on success (call args_free() when
+ * done), else the exit code to return, a already freed (EXIT_OK after
+ * printing help, EXIT_USAGE after a usage error).
  */
 int args_parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos,
                int maxpos);
+/* The same for "FILE ADDR" commands (explain, path): ADDR into addr. */
+int args_parse_addr(struct args *a, int argc, char **argv, const char *help, unsigned flags, uint64_t *addr);
 void args_free(struct args *a);
 
 /* One opened analysis: database, graph, results. */
@@ -51,6 +53,9 @@ struct session {
 #define SESSION_RESULTS 0x1u
 #define SESSION_NO_REFS 0x2u
 int session_open(struct session *s, const char *file, const struct args *a, unsigned flags);
+/* session_open() on a->pos[0], then the object (index) holding addr into
+ * obj; 0, or -1 after printing the error (call session_close() either way). */
+int session_open_at(struct session *s, const struct args *a, unsigned flags, uint64_t addr, uint32_t *obj);
 void session_close(struct session *s);
 
 /* Begin the --json document (pretty) or nothing; and finish it. */
