@@ -71,10 +71,7 @@ int cmd_explain(int argc, char **argv)
     out_begin(&j, &a);
     if (a.json) {
         json_begin_object(&j);
-        json_kv_string(&j, "file", h->file);
-        json_kv_hex(&j, "query", addr);
-        json_key(&j, "object");
-        show_node_json(&j, h, v);
+        show_query_json(&j, h, addr, v);
         json_kv_uint(&j, "offset_in_object", addr - h->addr[i]);
         json_kv_string(&j, "status", status);
         if (head >= 0)

@@ -67,10 +67,7 @@ int cmd_path(int argc, char **argv)
     out_begin(&j, &a);
     if (a.json) {
         json_begin_object(&j);
-        json_kv_string(&j, "file", h->file);
-        json_kv_hex(&j, "query", addr);
-        json_key(&j, "object");
-        show_node_json(&j, h, v);
+        show_query_json(&j, h, addr, v);
         json_kv_string(&j, "status", !h->used[i] ? "free" : p.count ? "reachable" : "leaked");
         json_key(&j, "paths");
         json_begin_array(&j);

@@ -329,6 +329,9 @@ void show_path_json(struct json *j, const struct hgraph *h, const uint32_t *node
 int parse_addr(const char *s, uint64_t *out);
 /* An item of a JSON array describing node v (id, kind, addr, size, group...). */
 void show_node_json(struct json *j, const struct hgraph *h, uint32_t v);
+/* The members an answer about one address starts with (explain, path):
+ * "file", "query" (addr as asked) and "object" (node v, which holds it). */
+void show_query_json(struct json *j, const struct hgraph *h, uint64_t addr, uint32_t v);
 
 /* ------------------------------------------------------------ keymap.c */
 

@@ -353,6 +353,14 @@ void show_node_json(struct json *j, const struct hgraph *h, uint32_t v)
     json_end_object(j);
 }
 
+void show_query_json(struct json *j, const struct hgraph *h, uint64_t addr, uint32_t v)
+{
+    json_kv_string(j, "file", h->file);
+    json_kv_hex(j, "query", addr);
+    json_key(j, "object");
+    show_node_json(j, h, v);
+}
+
 void show_path_json(struct json *j, const struct hgraph *h, const uint32_t *nodes, uint32_t len)
 {
     char b[160];
