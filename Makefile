@@ -67,7 +67,7 @@ build/asan/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 # Sample programs: debug info on, little optimisation, so that what they
 # report is what the heap holds.
 samples: $(SAMPLES)
-bin/samples/%: samples/%.c samples/report.h | build/.deps-ok
+bin/samples/%: samples/%.c samples/report.h samples/scrub.h | build/.deps-ok
 	@mkdir -p bin/samples
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -lm
 bin/samples/%: samples/%.cpp | build/.deps-ok

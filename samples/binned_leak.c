@@ -66,6 +66,7 @@
 
 #define REPORT_BUF_SIZE (1 << 14)
 #include "report.h"
+#include "scrub.h"
 
 #define TCACHE_FILL 7       /* glibc's default tcache_count */
 #define TCACHE_STRUCT 640   /* sizeof(tcache_perthread_struct), 64 bins */
@@ -127,17 +128,6 @@ static void report_tcache(const void *tc, const void *last_freed)
             line("tcache %p\n", tc);
             return;
         }
-}
-
-/* Overwrite the dead stack below the caller's frame and the scratch registers. */
-__attribute__((noinline)) static void scrub(void)
-{
-    volatile char big[64 * 1024];
-    memset((char *)big, 0, sizeof big);
-    __asm__ volatile("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\txor %%edx, %%edx\n\t"
-                     "xor %%esi, %%esi\n\txor %%edi, %%edi\n\txor %%r8d, %%r8d\n\t"
-                     "xor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\txor %%r11d, %%r11d"
-                     ::: "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
 }
 
 __attribute__((noinline)) static void main_arena_cases(uintptr_t brk0)

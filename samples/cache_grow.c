@@ -43,6 +43,7 @@
 
 #define REPORT_BUF_SIZE (1 << 17)
 #include "report.h"
+#include "scrub.h"
 
 #define NSLOTS 4096
 #define NINIT  300
@@ -131,16 +132,6 @@ __attribute__((noinline)) static void round2(int k)
         free(t);
     }
     report_line("ready3\n");
-}
-
-__attribute__((noinline)) static void scrub(void)
-{
-    volatile char big[64 * 1024];
-    memset((char *)big, 0, sizeof big);
-    __asm__ volatile("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\txor %%edx, %%edx\n\t"
-                     "xor %%esi, %%esi\n\txor %%edi, %%edi\n\txor %%r8d, %%r8d\n\t"
-                     "xor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\txor %%r11d, %%r11d"
-                     ::: "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
 }
 
 __attribute__((noinline)) static void setup(void)

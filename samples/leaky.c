@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "scrub.h"
 
 #define NSINGLE 5
 #define NLIST   6
@@ -164,17 +165,6 @@ __attribute__((noinline)) static void make_kept(void *on_stack)
     report_line("shared %p %zu\n", shared, malloc_usable_size(shared));
     report_line("global g_keep %p\n", (void *)g_keep);
     report_line("global g_ring %p\n", (void *)g_ring);
-}
-
-/* Overwrite the dead stack below main's frame and the scratch registers. */
-__attribute__((noinline)) static void scrub(void)
-{
-    volatile char big[64 * 1024];
-    memset((char *)big, 0, sizeof big);
-    __asm__ volatile("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\txor %%edx, %%edx\n\t"
-                     "xor %%esi, %%esi\n\txor %%edi, %%edi\n\txor %%r8d, %%r8d\n\t"
-                     "xor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\txor %%r11d, %%r11d"
-                     ::: "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
 }
 
 static sem_t thread_ready;
