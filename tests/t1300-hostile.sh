@@ -173,6 +173,19 @@ test_expect_success 'another machine, or a page size no memory block may have: r
     done
 '
 
+test_expect_success 'modules named by a FIFO or a device: no wait for a writer, no read of a stream' '
+    base=$(head -n 1 bases) &&
+    mkfifo fifo &&
+    for path in "$PWD/fifo" /dev/zero /dev/stdin; do
+        "$MUTATE" $base.hsnap dev.hsnap 1 --module-path "$path" >/dev/null &&
+        rm -f dev.db dev.core &&
+        for cmd in "core -o dev.core" "index -q -o dev.db"; do
+            timeout 60 "$HEAPSNAP" $cmd dev.hsnap </dev/null >out 2>err ||
+            { echo "$cmd with modules at $path: exit $?"; cat err; exit 1; }
+        done
+    done
+'
+
 for base in $(cat bases); do
     test_expect_success "$base: $NSEEDS hostile mutants, every command answers or names the file" '
         for s in $(seq 1 $NSEEDS); do echo "$base $s"; done |

@@ -51,23 +51,39 @@ static void read_debuglink(struct elffile *ef, Elf_Scn *scn)
         ef->debuglink_crc = crc;
 }
 
+/*
+ * Open path for reading if it is a regular file: -1 otherwise, with *why.
+ * The paths come from the snapshot (a module's path, the executable's), so
+ * they may name a FIFO, where a plain open() waits for a writer forever, or
+ * a device: O_NONBLOCK makes the open return at once whatever the path is
+ * (it changes nothing for a regular file), and the type is checked before
+ * anything is read.
+ */
+int elffile_open_regular(const char *path, const char **why)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        *why = errno == ENOENT ? "not found" : "cannot be opened";
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        *why = "not a regular file";
+        return -1;
+    }
+    return fd;
+}
+
 struct elffile *elffile_open(const char *path, const char **why)
 {
     const char *dummy;
     if (!why)
         why = &dummy;
     elf_version(EV_CURRENT);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        *why = errno == ENOENT ? "not found" : "cannot be opened";
+    int fd = elffile_open_regular(path, why);
+    if (fd < 0)
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        *why = "not a regular file";
-        return NULL;
-    }
     Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     if (!elf || elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) == ELFCLASSNONE) {
         if (elf)
@@ -177,7 +193,8 @@ int elffile_crc32(const char *path, uint32_t *out)
             table[i] = c;
         }
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    const char *why;
+    int fd = elffile_open_regular(path, &why);
     if (fd < 0)
         return -1;
     unsigned char buf[65536];

@@ -28,9 +28,14 @@ struct elffile {
     int has_dwarf;          /* a .debug_info with contents (not SHT_NOBITS) */
 };
 
-/* Open path as an ELF file; NULL if it cannot be opened or is not ELF
- * (then *why, if non-NULL, gets a static reason). */
+/* Open path as an ELF file; NULL if it cannot be opened, is not a regular
+ * file or is not ELF (then *why, if non-NULL, gets a static reason). */
 struct elffile *elffile_open(const char *path, const char **why);
+
+/* An fd open for reading on path if it is a regular file, else -1 with a
+ * static reason in *why.  Never blocks: a path from a snapshot may name a
+ * FIFO. */
+int elffile_open_regular(const char *path, const char **why);
 void elffile_close(struct elffile *ef);
 
 /* 1 if ef's build-id equals id[0..len). */

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -83,9 +84,19 @@ static int open_module(const struct hs_module *mod, struct elf_file *f, const ch
         *why = "no path recorded";
         return -1;
     }
-    f->fd = open(mod->path, O_RDONLY | O_CLOEXEC);
+    /* The path comes from the snapshot: it may name a FIFO (a plain open
+     * would wait for a writer forever) or a device, so open without
+     * blocking and read only a regular file. */
+    struct stat st;
+    f->fd = open(mod->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (f->fd < 0) {
         *why = "cannot open it";
+        return -1;
+    }
+    if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        *why = "not a regular file";
+        close(f->fd);
+        f->fd = -1;
         return -1;
     }
     f->elf = elf_begin(f->fd, ELF_C_READ, NULL);

@@ -3,6 +3,7 @@
  * the analyzer (tests/t1300-hostile.sh).
  *
  *   hsnap-mutate IN.hsnap OUT.hsnap SEED [--lie NAME] [--poke ADDR VALUE]...
+ *                [--module-path PATH]
  *
  * Reads a real snapshot and writes a copy whose checksums are all valid but
  * whose contents lie, the way a buggy target, a damaged capture or a
@@ -40,8 +41,10 @@
  *    not x86_64; stats whose failures are wild.
  *
  * With --lie NAME (hsnap-mutate without arguments lists the names) and/or
- * --poke ADDR VALUE (one 64-bit word, repeatable), only those changes are
- * made, and the rest stays as captured: the targeted cases.
+ * --poke ADDR VALUE (one 64-bit word, repeatable) and/or --module-path PATH
+ * (every module and the executable name PATH: a FIFO, a device, ...), only
+ * those changes are made, and the rest stays as captured: the targeted
+ * cases.
  *
  * Prints "seed N", then one line per change, to stdout: the test prints
  * them with a failing seed so that the failure explains itself.
@@ -861,6 +864,7 @@ static void lie(unsigned k)
 static int usage(void)
 {
     fprintf(stderr, "usage: hsnap-mutate IN.hsnap OUT.hsnap SEED [--lie NAME] [--poke ADDR VALUE]...\n"
+                    "       [--module-path PATH]\n"
                     "lies:");
     for (size_t k = 0; k < NLIES; k++)
         fprintf(stderr, " %s", lie_names[k]);
@@ -884,6 +888,8 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(argv[i], "--poke") && i + 2 < argc) {
             i += 2; /* applied once the snapshot is loaded */
+        } else if (!strcmp(argv[i], "--module-path") && i + 1 < argc) {
+            i++;
         } else {
             return usage();
         }
@@ -909,6 +915,14 @@ int main(int argc, char **argv)
          * a targeted test wants */
         if (only >= 0)
             lie((unsigned)only);
+        for (int i = 4; i + 1 < argc; i++)
+            if (!strcmp(argv[i], "--module-path")) {
+                /* every module, the executable too, names this file */
+                for (size_t k = 0; k < nmods; k++)
+                    mods[k].path = argv[i + 1];
+                proc.exe = argv[i + 1];
+                say("every module's path: %s", argv[i + 1]);
+            }
         for (int i = 4; i + 2 < argc; i++)
             if (!strcmp(argv[i], "--poke")) {
                 uint64_t a = strtoull(argv[i + 1], NULL, 0), v = strtoull(argv[i + 2], NULL, 0);
