@@ -19,20 +19,13 @@ PID=${SAMPLE_PID:-}
 R=leaky.report
 q() { sqlite3 -batch snap.db "$@"; }
 # py SCRIPT: python3 with the report's lines in 'rep' (lists of fields)
-# tname DB ADDR: the group heapsnap shows an object under: its type's
-# name once the indexer fills type_id, "[SIZE bytes]" until then
+# tname(DB, ADDR) (tests/tools/groups.py): the group heapsnap shows an
+# object under: its type's name ("T [n]" for an array), "[SIZE bytes]"
+# without a type
 py() { python3 -c "import json, sys, sqlite3
+sys.dont_write_bytecode = True; sys.path.insert(0, '$TESTS_DIR/tools'); from groups import tname
 rep = [l.split() for l in open('$R')]
 def hx(s): return int(s, 16)
-def tname(dbf, addr):
-    c = sqlite3.connect(dbf)
-    typed = c.execute(\"SELECT count(*) FROM pragma_table_info('types') WHERE name = 'name'\").fetchone()[0]
-    tid, size, n = c.execute(\"SELECT type_id, size, type_count FROM objects WHERE addr = ?\", (addr,)).fetchone()
-    if tid is None or not typed:
-        return '[%d bytes]' % size
-    r = c.execute(\"SELECT name FROM types WHERE id = ?\", (tid,)).fetchone()
-    t = r[0] if r and r[0] else 'type#%d' % tid
-    return t if not n or n == 1 else t + ('' if t.endswith('*') else ' ') + '[%d]' % n
 $1"; }
 
 test_expect_success 'setup: leaky is running and was captured' '

@@ -19,6 +19,7 @@ PID=${SAMPLE_PID:-}
 "$CAPTURE" -q "$PID" -o snap.hsnap >capture.out 2>&1 || true
 R=leaky.report
 py() { python3 -c "import json, sys, sqlite3
+sys.dont_write_bytecode = True; sys.path.insert(0, '$TESTS_DIR/tools'); from groups import group_name
 rep = [l.split() for l in open('$R')]
 def hx(s): return int(s, 16)
 db = sqlite3.connect('snap.db')
@@ -94,11 +95,7 @@ rows = db.execute(\"SELECT o.id, o.size, o.type_id, a.idom, a.retained_size, o.t
 def key(size, tid, n): return (\"t\", tid, n if n and n > 1 else 1) if tid is not None and typed else (\"s\", size)
 grp = {i: key(s, t, n) for i, s, t, _, _, n in rows}; idom = {i: p for i, _, _, p, _, _ in rows}; ret = {i: r for i, _, _, _, r, _ in rows}
 def name(k):
-    if k[0] == \"s\": return \"[%d bytes]\" % k[1]
-    r = db.execute(\"SELECT name FROM types WHERE id = ?\", (k[1],)).fetchone()
-    t = r[0] if r and r[0] else \"type#%d\" % k[1]
-    # an array of n: \"T[n]\", as the objects_typed view names it
-    return t if k[2] == 1 else t + (\"\" if t.endswith(\"*\") else \" \") + \"[%d]\" % k[2]
+    return group_name(db, None, k[1], 1) if k[0] == \"s\" else group_name(db, k[1], 0, k[2])
 want = {}
 for i in grp:
     p, mine = idom[i], True
@@ -202,11 +199,11 @@ TPID=${SAMPLE_PID:-}
 "$CAPTURE" -q "$TPID" -o typed.hsnap >capture.out 2>&1 || true
 # typed.report as (addr, type name as heapsnap groups it) per block: "T[n]"
 # for an array of n, as the objects_typed view names it
-typy() { python3 -c "import json, sqlite3
+typy() { python3 -c "import json, sqlite3, sys
+sys.dont_write_bytecode = True; sys.path.insert(0, '$TESTS_DIR/tools'); from groups import array_name
 def hx(s): return int(s, 16)
 rep = [l.split() for l in open('typed.report')]
-def gname(t, n): return t if n == 1 else t + ('' if t.endswith('*') else ' ') + '[%d]' % n
-blocks = [(hx(l[1]), gname(' '.join(l[2:-1]), int(l[-1]))) for l in rep if l[0] == 'block']
+blocks = [(hx(l[1]), array_name(' '.join(l[2:-1]), int(l[-1]))) for l in rep if l[0] == 'block']
 untyped = [hx(l[1]) for l in rep if l[0] == 'untyped']
 S = [hx(l[1]) for l in rep if l[0] == 'session'][0]
 db = sqlite3.connect('typed.db')

@@ -20,19 +20,11 @@ PID=${SAMPLE_PID:-}
   "$CAPTURE" -q "$PID" -o B.hsnap && kill -USR1 "$PID" && wait_line $R ready3 "$PID" &&
   "$CAPTURE" -q "$PID" -o C.hsnap; } >capture.out 2>&1 || true
 py() { python3 -c "import json, sys, sqlite3
+sys.dont_write_bytecode = True; sys.path.insert(0, '$TESTS_DIR/tools'); from groups import tname
 rep = [l.split() for l in open('$R')]
 def hx(s): return int(s, 16)
 def rows(kind): return [l for l in rep if l[0] == kind]
 K, J, NTEMP = $K, $J, $NTEMP
-def tname(dbf, addr):
-    c = sqlite3.connect(dbf)
-    typed = c.execute(\"SELECT count(*) FROM pragma_table_info('types') WHERE name = 'name'\").fetchone()[0]
-    tid, size, n = c.execute(\"SELECT type_id, size, type_count FROM objects WHERE addr = ?\", (addr,)).fetchone()
-    if tid is None or not typed:
-        return '[%d bytes]' % size
-    r = c.execute(\"SELECT name FROM types WHERE id = ?\", (tid,)).fetchone()
-    t = r[0] if r and r[0] else 'type#%d' % tid
-    return t if not n or n == 1 else t + ('' if t.endswith('*') else ' ') + '[%d]' % n
 # the groups of a cache entry, a temporary, a dropped entry
 E = tname('B.db', hx(rows('added')[0][1])); T = tname('B.db', hx(rows('temp')[0][1]))
 D = tname('A.db', hx(rows('removed')[0][1]))
