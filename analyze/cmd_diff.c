@@ -34,9 +34,7 @@ static const char help[] =
     "options:\n"
     "  -o OUT.db          write tables diff_types, diff_objects, diff_growth to OUT.db\n"
     "  --limit N          show N rows of each table (default 20)\n"
-    "  --json             one JSON document\n"
-    "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
-    "  -h, --help         this help\n"
+    ARGS_HELP_COMMON
     "\n"
     "exit status: 0 success, 1 a file could not be analysed or OUT.db written, 2 usage\n";
 

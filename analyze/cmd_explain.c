@@ -23,9 +23,7 @@ static const char help[] =
     "name the leak head it hangs under.  ADDR is hex (0x...) or decimal.\n"
     "\n"
     "options:\n"
-    "  --json             one JSON document\n"
-    "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
-    "  -h, --help         this help\n"
+    ARGS_HELP_COMMON
     "\n"
     "exit status: 0 explained (reachable, leaked, free or malloc's own), 1 ADDR\n"
     "is in no heap object or the file could not be analysed, 2 usage\n";

@@ -30,9 +30,7 @@ static const char help[] =
     "options:\n"
     "  --limit N          show N groups and N heads (default 20)\n"
     "  --all              also list every leaked object with its head\n"
-    "  --json             one JSON document\n"
-    "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
-    "  -h, --help         this help\n"
+    ARGS_HELP_COMMON
     "\n"
     "exit status: 0 success (leaks or not), 1 the file could not be analysed, 2 usage\n";
 

@@ -24,9 +24,7 @@ static const char help[] =
     "options:\n"
     "  --all              several independent chains\n"
     "  --limit N          at most N chains with --all\n"
-    "  --json             one JSON document\n"
-    "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
-    "  -h, --help         this help\n"
+    ARGS_HELP_COMMON
     "\n"
     "exit status: 0 a path was found, 1 none (leaked or free), ADDR is in no\n"
     "object, or the file could not be analysed; 2 usage\n";

@@ -35,9 +35,7 @@ static const char help[] =
     "for the page states.  Tables rss_kinds and rss_arenas keep the figures.\n"
     "\n"
     "options:\n"
-    "  --json             one JSON document\n"
-    "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
-    "  -h, --help         this help\n"
+    ARGS_HELP_COMMON
     "\n"
     "exit status: 0 success, 1 the file could not be analysed, 2 usage\n";
 

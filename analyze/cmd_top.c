@@ -33,9 +33,7 @@ static const char help[] =
     "\n"
     "options:\n"
     "  --limit N          show N of each (default 10)\n"
-    "  --json             one JSON document\n"
-    "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
-    "  -h, --help         this help\n"
+    ARGS_HELP_COMMON
     "\n"
     "exit status: 0 success, 1 the file could not be analysed, 2 usage\n";
 

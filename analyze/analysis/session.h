@@ -24,6 +24,12 @@ struct args {
     struct db_open_options dopt;
 };
 
+/* The end of every analysis command's option list in its help text. */
+#define ARGS_HELP_COMMON                                                                                    \
+    "  --json             one JSON document\n"                                                             \
+    "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"                        \
+    "  -h, --help         this help\n"
+
 #define ARG_ALL    0x1u  /* the command takes --all */
 #define ARG_OUTPUT 0x2u  /* the command takes -o FILE */
 
