@@ -31,8 +31,12 @@
  * Making sure a "leaked" block really has no pointer left, since the
  * analysis is conservative:
  *   - leaks are made in a noinline function whose frame dies on return;
- *     main then calls scrub(), which zeroes a large stack array over the
- *     same addresses, and zeroes the caller-saved registers;
+ *     main then calls scrub() (scrub.h), which zeroes a large stack array
+ *     over the same addresses, and zeroes the caller-saved registers;
+ *   - nothing more: the last block allocated (a leaked tail node) is the
+ *     one the top chunk follows, so main_arena's pointer to the top
+ *     chunk's header lands in its last word; the indexer does not scan
+ *     main_arena, so it must still be reported (docs/schema.md);
  *   - the report is text in a static buffer, written with write(2)
  *     (report.h).
  */
