@@ -66,7 +66,10 @@ int cmd_path(int argc, char **argv)
     if (a.json) {
         json_begin_object(&j);
         show_query_json(&j, h, addr, v);
-        json_kv_string(&j, "status", !h->used[i] ? "free" : p.count ? "reachable" : "leaked");
+        json_kv_string(&j, "status", !h->used[i]      ? "free"
+                                     : h->internal[i] ? "malloc-internal"
+                                     : p.count        ? "reachable"
+                                                      : "leaked");
         json_key(&j, "paths");
         json_begin_array(&j);
         for (uint32_t k = 0; k < p.count; k++)
