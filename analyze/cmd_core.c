@@ -44,10 +44,10 @@ static const char core_help[] =
     "  -h, --help         this help\n"
     "\n"
     "A truncated snapshot gives a core of what was read before the cut, with a\n"
-    "warning naming the cut.\n"
+    "warning naming the cut, and exit status 1 (as info does).\n"
     "\n"
-    "exit status: 0 ok (also for a truncated snapshot); 1 bad snapshot or\n"
-    "write failure; 2 usage error.\n";
+    "exit status: 0 ok; 1 bad or truncated snapshot, or write failure; 2 usage\n"
+    "error.\n";
 
 /* Write the core to a temporary file beside 'out', then rename it. */
 static int write_file(const struct hs_snapshot *s, const struct core_options *opt, const char *out)
@@ -152,6 +152,11 @@ int cmd_core(int argc, char **argv)
             cli_error("%s", err.msg);
     } else
         rc = write_file(s, &opt, out);
+    /* A cut file is a bad input even though the core of its first part is
+     * useful: the status says so, so that a script does not take the core
+     * for the whole process. */
+    if (rc == EXIT_OK && hs_snapshot_truncated(s))
+        rc = EXIT_FAIL;
     hs_close(s);
     return rc;
 }

@@ -150,9 +150,9 @@ test_expect_success 'cut inside the footer' '
     cut_after_process $((SIZE - 10)) "the footer at offset $FOOTER has 14 of its 24 bytes"
 '
 
-test_expect_success 'core of a cut file: a warning, and a core gdb can open' '
+test_expect_success 'core of a cut file: a warning, exit 1, and a core gdb can open' '
     head -c $INDEX good.hsnap >cut.hsnap &&
-    $HEAPSNAP core cut.hsnap -o cut.core 2>err &&
+    test_must_fail $HEAPSNAP core cut.hsnap -o cut.core 2>err &&
     grep "warning: cut.hsnap: truncated" err &&
     readelf -h cut.core | grep "CORE"
 '
