@@ -35,7 +35,8 @@
  *    overlaps another, that ends below its start (the reader must refuse
  *    it), that covers everything, a second [heap], no mappings; memory
  *    outside every mapping, no memory at all, the heap's memory dropped, a
- *    [heap] stretched to the top of the address space;
+ *    [heap] stretched to the top of the address space, a hundred thousand
+ *    mappings in descending order;
  *    a page size of 0, odd or huge; argv with huge or hostile strings;
  *    wild auxv values; a redaction flag that is a lie; a machine that is
  *    not x86_64; stats whose failures are wild.
@@ -697,6 +698,27 @@ static void lie_mappings(unsigned which)
         nranges = 0;
         say("no memory");
         break;
+    case 12: {
+        /* a hundred thousand one-page mappings, in descending order, and
+         * every thread's rsp in none of them: the lookups that trust the
+         * order find nothing and must not go quadratic */
+        size_t n = 100000;
+        struct hs_mapping *v = xmalloc((nmaps + n + 8) * sizeof *v);
+        memcpy(v, maps, nmaps * sizeof *v);
+        uint64_t base = unmapped();
+        for (size_t k = 0; k < n; k++)
+            v[nmaps + k] = (struct hs_mapping){.start = base + 0x2000 * (n - k),
+                                               .end = base + 0x2000 * (n - k) + 0x1000,
+                                               .flags = HS_MAP_R | HS_MAP_W | HS_MAP_ANON,
+                                               .path = "", .vmflags = ""};
+        free(maps);
+        maps = v;
+        nmaps += n;
+        for (size_t k = 0; k < nthreads; k++)
+            threads[k].regs[HS_RSP] = threads[k].regs[HS_FS_BASE] = base + 0x2000 * (n + 2);
+        say("%zu more mappings, descending, and every rsp and fs_base in none", n);
+        break;
+    }
     case 11:
         for (size_t k = 0; k < nmaps; k++)
             if (!strcmp(maps[k].path, "[heap]")) {
@@ -843,9 +865,9 @@ static const char *const lie_names[] = {
     "build-id", "module-path", "no-modules", /* modules: 7..15 */
     "mapping-overlap", "mapping-inverted", "mapping-everything", "second-heap", "no-mappings",
     "memory-unmapped", "no-memory", "heap-memory-gone", "heap-everything", "libc-everything",
-    "stack-everything", "heap-stretched", /* mappings: 16..27 */
+    "stack-everything", "heap-stretched", "many-mappings", /* mappings: 16..28 */
     "page-size", "argv", "auxv", "redacted", "machine", "pid-policy", "stats-failures",
-    "no-stats", /* process: 28..35 */
+    "no-stats", /* process: 29..36 */
 };
 #define NLIES (sizeof lie_names / sizeof lie_names[0])
 
@@ -855,10 +877,10 @@ static void lie(unsigned k)
         lie_threads(k);
     else if (k < 16)
         lie_modules(k - 7);
-    else if (k < 28)
+    else if (k < 29)
         lie_mappings(k - 16);
     else
-        lie_process(k - 28);
+        lie_process(k - 29);
 }
 
 static int usage(void)
