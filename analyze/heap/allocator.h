@@ -144,6 +144,11 @@ struct allocator {
      * of a Go interface value: 1 with name filled, 0 if addr is none.
      * Read-only, like pointer_words. */
     int (*type_name)(const void *walker, uint64_t addr, char *name, size_t len);
+    /* The DWARF names of the runtime's two-word "type word, then a pointer
+     * to a value of that type" structs (Go: runtime.iface, runtime.eface),
+     * NULL-terminated, or NULL.  The typing pass names the type word with
+     * type_name and types the object the second word points to. */
+    const char *const *interface_types;
     /* Create and fill allocator-specific tables through c->table / c->row. */
     int (*tables)(struct heap_ctx *c);
     /* Free c->walker. */

@@ -25,7 +25,9 @@
  *                  noscan spans not at all; and .data/.bss by their GC
  *                  masks (go_globals.c)
  *   type_name      a runtime type descriptor's (or itab's) name, for a
- *                  typing pass meeting an interface value (go_types.c)
+ *                  typing pass meeting an interface value (go_types.c);
+ *                  interface_types names the runtime.iface/eface structs
+ *                  that such values are in the DWARF
  *   tables         goroutines (go_goroutines.c), go_memstats
  *                  (go_memstats.c), and go_itypes: the dynamic types of
  *                  the objects interface values point to (go_types.c)
@@ -275,6 +277,11 @@ static int go_type(const void *walker, uint64_t addr, char *name, size_t len)
     return walker && go_type_name(walker, addr, name, len) == 0;
 }
 
+/* What an interface value is in Go's DWARF: every interface type is a
+ * typedef of one of these (error -> runtime.iface, any -> runtime.eface);
+ * the first word is an itab or a _type, which go_type names. */
+static const char *const go_interface_types[] = {"runtime.iface", "runtime.eface", NULL};
+
 static void go_release(struct heap_ctx *c)
 {
     go_free(c->walker);
@@ -288,6 +295,7 @@ const struct allocator go_allocator = {
     .roots = go_roots,
     .pointer_words = go_words,
     .type_name = go_type,
+    .interface_types = go_interface_types,
     .tables = go_tables,
     .release = go_release,
 };

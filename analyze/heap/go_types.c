@@ -22,7 +22,9 @@
  * static data).  It reports the dynamic type of that object —
  * a typing hint: the object pointed to is a T when the value's type is *T
  * (and a boxed copy of T otherwise).  go.c stores them as the go_itypes
- * table until a generic typing pass takes them (there is no such hook yet).
+ * table; the typing pass (types/dynamic.c) finds interface values by their
+ * DWARF instead and names their type words with go_type_name, through the
+ * allocator's type_name hook.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -446,6 +446,17 @@ static void pipeline_free(struct pipeline *p)
     ty_free(&p->types);
 }
 
+/* The walker's way of naming an interface value's type word, for the
+ * typing pass (types/dynamic.c), when it has one and kept its state. */
+static void set_dynamic(struct pipeline *p)
+{
+    if (p->alloc && p->alloc->type_name && p->alloc->interface_types && p->ctx.walker) {
+        p->types.dyn.structs = p->alloc->interface_types;
+        p->types.dyn.name = p->alloc->type_name;
+        p->types.dyn.u = p->ctx.walker;
+    }
+}
+
 int index_snapshot(const struct index_options *opt, struct index_stats *st, char *err, size_t errlen)
 {
     double t0 = now_s();
@@ -494,7 +505,12 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     phase("objects, roots");
-    if (ty_init(&p.types) || ty_index(&p.types, s, d, &p.objs, &rs, &p.typing, on_type_warning, &p)) {
+    int tyfail = ty_init(&p.types);
+    if (!tyfail) {
+        set_dynamic(&p);
+        tyfail = ty_index(&p.types, s, d, &p.objs, &rs, &p.typing, on_type_warning, &p);
+    }
+    if (tyfail) {
         snprintf(err, errlen, "%s: out of memory typing objects", opt->snapshot);
         goto out;
     }

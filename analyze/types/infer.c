@@ -13,6 +13,9 @@
  *   dwarf-root  a typed global or static variable holds a T * (at any depth
  *               of its struct/array layout) pointing exactly at the object.
  *   dwarf-field a typed object holds such a pointer.
+ *   dynamic     an interface value (a TYF_DYNAMIC struct, at any depth of a
+ *               typed variable or object) points at the object, and its
+ *               type word names the type (dynamic.c); the strongest source.
  * A claim is accepted only if the type fits (ty_count_for: the pointee fits
  * the usable size; a struct is one T unless the block holds more than
  * TY_SLACK bytes beyond it, then an array of usable/S), and only at the
@@ -40,7 +43,7 @@
 
 #define MAX_ROOT_SCAN (1u << 20) /* bytes of one variable looked at for heap pointers */
 
-static const char *const source_names[] = {NULL, "dwarf-field", "dwarf-root", "vtable"};
+static const char *const source_names[] = {NULL, "dwarf-field", "dwarf-root", "vtable", "dynamic"};
 
 const char *ty_source_name(unsigned src)
 {
@@ -63,6 +66,7 @@ struct infer {
     uint32_t *stack;
     size_t nstack, capstack;
     int64_t pos;                  /* the sweep's position (see process_all) */
+    struct tymap *dyncache;       /* type word -> type (ty_dynamic_type) */
     int oom;
 };
 
@@ -164,6 +168,24 @@ static void claim(struct infer *in, int64_t i, uint32_t type, unsigned src)
     enqueue(in, (size_t)i);
 }
 
+/* The data word at off of [addr...) points at object i: its type is what
+ * the type word just before it names. */
+static void dynamic_claim(struct infer *in, uint64_t addr, const uint8_t *base, uint64_t off, int64_t i)
+{
+    uint64_t tw;
+    if (off < 8)
+        return;
+    if (base)
+        memcpy(&tw, base + off - 8, 8);
+    else if (hs_read_u64(in->s, addr + off - 8, &tw))
+        return;
+    if (!in->dyncache && !(in->dyncache = tymap_new())) {
+        in->oom = 1;
+        return;
+    }
+    claim(in, i, ty_dynamic_type(in->t, in->dyncache, tw), TS_DYNAMIC);
+}
+
 /* Claims from the typed pointers of `count` T laid out from addr. */
 static void from_memory(struct infer *in, uint64_t addr, uint64_t avail, uint32_t type,
                         uint64_t count, unsigned src)
@@ -191,7 +213,11 @@ static void from_memory(struct infer *in, uint64_t addr, uint64_t avail, uint32_
             if (w - o->lo >= o->hi - o->lo)
                 continue;
             int64_t i = objtab_find(o, w);
-            if (i >= 0 && o->v[i].addr == w)
+            if (i < 0 || o->v[i].addr != w)
+                continue;
+            if (sl[j].pointee == TY_DYNAMIC_SLOT)
+                dynamic_claim(in, addr, base, off, i);
+            else
                 claim(in, i, sl[j].pointee, src);
         }
     }
@@ -411,11 +437,13 @@ int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
     free(in.queued);
     free(in.conflicted);
     free(in.stack);
+    tymap_free(in.dyncache);
     return 0;
 oom:
     free(in.queued);
     free(in.conflicted);
     free(in.stack);
+    tymap_free(in.dyncache);
     ty_result_free(r);
     return -1;
 }
@@ -491,5 +519,6 @@ int ty_index(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
     ty_finish_vars(t);
     if (ty_index_names(t))
         return -1;
+    ty_mark_dynamic(t);
     return ty_infer(t, s, d, objs, rs, r);
 }

@@ -54,6 +54,8 @@ enum ty_kind {
 #define TYF_BOOL   0x20u /* base: boolean */
 #define TYF_CHAR   0x40u /* base: a character type (char, signed/unsigned char) */
 #define TYF_REF    0x80u /* pointer: a C++ reference */
+#define TYF_DYNAMIC 0x100u /* struct: a type word, then a pointer to a value of the type it
+                            * names (a Go interface value; see dynamic.c) */
 
 struct ty {
     uint8_t kind;          /* enum ty_kind */
@@ -93,6 +95,14 @@ struct ty_var {
 
 struct tymap; /* hashmap.c: uint64 -> uint32 */
 
+/* How to name a type word (dynamic.c): the allocator's hooks, set by the
+ * indexer before ty_index; all NULL when the allocator has none. */
+struct ty_dynamic {
+    const char *const *structs; /* the TYF_DYNAMIC structs' names, NULL-terminated */
+    int (*name)(const void *u, uint64_t addr, char *name, size_t len); /* 1 if named */
+    const void *u;
+};
+
 struct tytab {
     struct ty *v;          /* v[0] is the "no type" entry */
     size_t n, cap;
@@ -109,6 +119,7 @@ struct tytab {
     struct ty_slotcache *slots; /* per id, ty_slots()'s answer */
     size_t nslots;         /* ids the cache covers (types added later get theirs on a rebuild) */
     size_t slots_total;    /* slots cached, all types: at most TY_MAX_SLOTS */
+    struct ty_dynamic dyn;
     int oom;
 };
 
@@ -155,8 +166,11 @@ uint64_t ty_count_for(const struct tytab *t, uint32_t type, uint64_t usable);
  * incomplete types and flexible arrays are left out: they assign no type. */
 struct ty_slot {
     uint64_t offset;
-    uint32_t pointee;
+    uint32_t pointee;     /* or TY_DYNAMIC_SLOT */
 };
+/* The pointee of the data word of a TYF_DYNAMIC struct: no type id, but
+ * "what the type word 8 bytes before names" (ty_dynamic_type). */
+#define TY_DYNAMIC_SLOT UINT32_MAX
 /* The slots of type id, computed once and cached (at most TY_MAX_FLAT). */
 const struct ty_slot *ty_slots(struct tytab *t, uint32_t id, size_t *n);
 void ty_slots_free(struct tytab *t);
@@ -179,6 +193,15 @@ void ty_finish_vars(struct tytab *t);
 /* The variable starting exactly at addr, or NULL. */
 const struct ty_var *ty_var_at(const struct tytab *t, uint64_t addr);
 
+/* ------------------------------------------------------------ dynamic.c */
+
+/* Flag the structs t->dyn.structs names TYF_DYNAMIC (before any ty_slots). */
+void ty_mark_dynamic(struct tytab *t);
+/* The struct a type word names, a leading '*' taken off (behind a *T is a
+ * T; behind a boxed T, a copy of T); 0 if unnamed or no known struct.
+ * cache (word -> id, bounded) may be NULL. */
+uint32_t ty_dynamic_type(struct tytab *t, struct tymap *cache, uint64_t word);
+
 /* ------------------------------------------------------------ demangle.c */
 
 /*
@@ -192,7 +215,9 @@ int ty_demangle_class(const char *sym, const char **kind, char *out, size_t outl
 
 /* ------------------------------------------------------------ infer.c */
 
-enum ty_source { TS_NONE, TS_FIELD, TS_ROOT, TS_VTABLE };
+enum ty_source { TS_NONE, TS_FIELD, TS_ROOT, TS_VTABLE, TS_DYNAMIC };
+/* TS_DYNAMIC: an interface value's type word names it (dynamic.c) — the
+ * runtime's own word: the strongest source. */
 const char *ty_source_name(unsigned src); /* NULL for TS_NONE */
 
 struct objtab;

@@ -264,6 +264,9 @@ static int compute_slots(struct tytab *t, uint32_t id, struct slotbuf *b, int de
     }
     case TY_STRUCT:
     case TY_CLASS:
+        /* an interface value: only its data word, typed by the word before it */
+        if (y->flags & TYF_DYNAMIC)
+            return y->size >= 16 ? push_slot(b, 8, TY_DYNAMIC_SLOT) : 0;
         for (uint32_t i = 0; i < y->n && !b->full; i++) {
             const struct ty_field *f = &t->f[y->first + i];
             if (f->bit_size)

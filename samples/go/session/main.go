@@ -21,6 +21,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"reflect"
@@ -64,7 +65,21 @@ var (
 	// dynamic types (*main.Session, []main.Record) come from the type word.
 	anyKnown   interface{}
 	anyRecords fmt.Stringer
+	// anyOnly and sink hold objects nothing else points to, so only their
+	// interfaces' type words can type them: a *Session in an any, and a
+	// *Sink in an io.Writer (an itab).
+	anyOnly interface{}
+	sink    io.Writer
 )
+
+// Sink is a concrete io.Writer for sink.
+type Sink struct {
+	Name  string
+	Count int64
+	Buf   []byte
+}
+
+func (s *Sink) Write(p []byte) (int, error) { s.Count += int64(len(p)); return len(p), nil }
 
 // recordList gives []main.Record a method, so a non-empty interface (an
 // itab) can hold it.
@@ -157,6 +172,9 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release bool, head str
 	buf = appendAddr(buf, "records", unsafe.Pointer(&records[0]))
 	buf = appendAddr(buf, "banner", unsafe.Pointer((*reflect.StringHeader)(unsafe.Pointer(&banner)).Data))
 	buf = appendAddr(buf, "decoy", unsafe.Pointer(&decoy[0]))
+	buf = appendAddr(buf, "anyonly", unsafe.Pointer(anyOnly.(*Session)))
+	buf = appendAddr(buf, "sink", unsafe.Pointer(sink.(*Sink)))
+	buf = appendAddr(buf, "sinkbuf", unsafe.Pointer(&sink.(*Sink).Buf[0]))
 	buf = append(buf, "ready\n"...)
 	f.Write(buf)
 }
@@ -201,6 +219,11 @@ func main() {
 	decoyAddr = uintptr(unsafe.Pointer(known))
 	anyKnown = known
 	anyRecords = recordList(records)
+	anyOnly = &Session{ID: -1, User: "only-through-any"}
+	sink = &Sink{Name: "sink", Buf: make([]byte, 64)}
+	// a call through the interface keeps (*Sink).Write, and with it the
+	// DWARF of main.Sink, in the binary
+	io.WriteString(sink, "hello")
 	parked = make(chan int)
 	for i := 0; i < ngo; i++ {
 		go waiter()

@@ -1,0 +1,63 @@
+/*
+ * dynamic.c — types named by a type word in memory: the dynamic type of an
+ * interface value, which DWARF cannot give.
+ *
+ * A runtime may keep values as two words, a type word and a pointer to the
+ * value (Go's interfaces: runtime.eface {_type, data}, runtime.iface {tab,
+ * data}).  DWARF types the pointer as untyped (unsafe.Pointer), so the
+ * typing pass would stop there.  The allocator walker knows how to name a
+ * type word (its type_name hook) and which structs are such pairs (its
+ * interface_types); the indexer hands both over in tytab.dyn.  Here, those
+ * structs are flagged TYF_DYNAMIC — their slot list then holds the data word
+ * with the pointee TY_DYNAMIC_SLOT — and a type word is turned into the
+ * DWARF struct of the same name.  Nothing here knows a runtime by name.
+ *
+ * The name a type word gives is the runtime's: "*main.Session" says the
+ * data word points at a main.Session; "main.Record" (a value boxed by the
+ * runtime) that it points at a copy of one.  Either way the object is the
+ * struct named without the one leading '*'.  Type words are read from a
+ * hostile snapshot: the hook checks what it reads, and the answers are
+ * cached per word up to a bound, so a heap full of distinct junk words costs
+ * a bounded amount of memory.
+ */
+#include <string.h>
+
+#include "types/hashmap.h"
+#include "types/types.h"
+
+#define DYN_CACHE_MAX 65536 /* distinct type words remembered */
+
+void ty_mark_dynamic(struct tytab *t)
+{
+    if (!t->dyn.structs || !t->dyn.name)
+        return;
+    for (size_t k = 0; t->dyn.structs[k] && k < 16; k++) {
+        const char *want = t->dyn.structs[k];
+        for (size_t i = 1; i < t->n; i++) {
+            struct ty *y = &t->v[i];
+            /* a type word and a data word: 16 bytes at least */
+            if (y->kind == TY_STRUCT && y->size >= 16 && !strcmp(ty_str(t, y->name), want))
+                y->flags |= TYF_DYNAMIC;
+        }
+    }
+}
+
+uint32_t ty_dynamic_type(struct tytab *t, struct tymap *cache, uint64_t word)
+{
+    uint32_t id;
+    if (!t->dyn.name || !word)
+        return 0;
+    if (cache && tymap_get(cache, word, &id))
+        return id;
+    if (cache && tymap_count(cache) >= DYN_CACHE_MAX)
+        return 0; /* junk words by the thousand: name no more */
+    char name[512];
+    id = 0;
+    if (t->dyn.name(t->dyn.u, word, name, sizeof name) == 1) {
+        name[sizeof name - 1] = 0;
+        id = ty_by_name(t, name[0] == '*' ? name + 1 : name);
+    }
+    if (cache && tymap_set(cache, word, id))
+        t->oom = 1;
+    return id;
+}

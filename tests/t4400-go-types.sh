@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# t4400-go-types.sh — what DWARF alone cannot type in a Go heap, on a capture
+# of samples/go/session: objects reached only through interface values get
+# the dynamic type their type word names (an any holding a *main.Session, an
+# io.Writer — an itab — holding a *main.Sink), with type_source 'dynamic',
+# and what they point to is typed from them in turn; and the backing arrays
+# of slices and strings get their element types from the headers' typed
+# pointers (array *T, str *uint8).
+. "$(dirname "$0")/lib.sh"
+
+if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'Go types of go-session' 'bin/samples/go-session or the capture tool is not built'
+    test_done
+fi
+
+R=go-session.report
+start_sample go-session release || true
+"$CAPTURE" -q "${SAMPLE_PID:-0}" -o go.hsnap >capture.out 2>&1 || true
+stop_sample
+
+# ty KEY: "type|source|count|size" of the object at the report's address KEY
+ty() {
+    sqlite3 go.db "SELECT ifnull(t.name, ''), ifnull(o.type_source, ''), ifnull(o.type_count, 0), o.size
+                   FROM objects o LEFT JOIN types t ON t.id = o.type_id
+                   WHERE o.addr = $(($(report_get $R "$1")))"
+}
+
+test_expect_success 'the snapshot indexes with no warnings' '
+    $HEAPSNAP index go.hsnap >index.out &&
+    test "$(sqlite3 go.db "SELECT count(*) FROM warnings")" = 0
+'
+
+test_expect_success 'an any holding the only pointer to a *main.Session types it: dynamic' '
+    test "$(ty anyonly)" = "main.Session|dynamic|1|64"
+'
+
+test_expect_success 'an io.Writer (through its itab) holding a *main.Sink types it: dynamic' '
+    test "$(ty sink)" = "main.Sink|dynamic|1|48"
+'
+
+test_expect_success 'what a dynamically typed object points to is typed from it' '
+    test "$(ty sinkbuf)" = "uint8|dwarf-field|64|64"
+'
+
+test_expect_success 'show explains the dynamic source' '
+    $HEAPSNAP show go.hsnap $(report_get $R sink) >show.out &&
+    grep -q "dynamic: an interface value points at it" show.out
+'
+
+test_expect_success 'a []main.Record backing array is main.Record x its size class (cap 500)' '
+    # 500 x 32 bytes rounds up to the 16 KiB class: the count rule gives
+    # 512 Records, the cap the program asked for and the slack after it
+    test "$(ty records)" = "main.Record|dwarf-root|512|16384"
+'
+
+test_expect_success 'a string header types its bytes: uint8 x the size class' '
+    # 152 bytes of banner in the 160-byte class
+    test "$(ty banner)" = "uint8|dwarf-root|160|160"
+'
+
+test_expect_success 'the known objects keep their static types' '
+    test "$(ty known)" = "main.Session|dwarf-root|1|64"
+'
+
+test_done
