@@ -192,6 +192,27 @@ test_expect_success 'modules named by a FIFO or a device: no wait for a writer, 
     done
 '
 
+if grep -qx go bases; then
+    test_expect_success 'a Go binary without build-id rebuilt since the capture: refused by its headers, said' '
+        cp "$SAMPLES/go-session" rebuilt &&
+        # change p_paddr of the first program header: the loader never reads it
+        python3 -c "
+import struct
+f = open(\"rebuilt\", \"r+b\"); d = bytearray(f.read())
+at = struct.unpack_from(\"<Q\", d, 32)[0] + 24
+struct.pack_into(\"<Q\", d, at, struct.unpack_from(\"<Q\", d, at)[0] ^ 0x1000)
+f.seek(0); f.write(d)" &&
+        "$MUTATE" go.hsnap rebuilt.hsnap 1 --module-path "$PWD/rebuilt" >/dev/null &&
+        "$HEAPSNAP" index -q -o rebuilt.db rebuilt.hsnap &&
+        "$HEAPSNAP" sql rebuilt.db "select message from warnings" >warnings &&
+        grep "rebuilt (build-id none): the file there is a different build (no build-id, and its ELF headers differ" warnings &&
+        test "$(count_used rebuilt.db)" = 0 &&
+        "$MUTATE" go.hsnap same.hsnap 1 --module-path "$SAMPLES/go-session" >/dev/null &&
+        "$HEAPSNAP" index -q -o same.db same.hsnap &&
+        test "$(count_used same.db)" = "$(count_used go.db)"
+    '
+fi
+
 for base in $(cat bases); do
     test_expect_success "$base: $NSEEDS hostile mutants, every command answers or names the file" '
         for s in $(seq 1 $NSEEDS); do echo "$base $s"; done |

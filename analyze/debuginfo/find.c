@@ -39,10 +39,31 @@ static const char *base_name(const char *p)
 }
 
 /*
+ * A module without a build-id (a Go binary): the one check left is that
+ * the file's ELF header and program header table are the bytes the capture
+ * copied from the file the process had mapped.  A binary rebuilt since
+ * then almost always differs there, and its symbols would send the walkers
+ * to the wrong addresses.  1 if they match or nothing was recorded.
+ */
+static int headers_match(const struct hs_module *m, const struct elffile *ef)
+{
+    if (!m->ehdr || !m->ehdr_len || !m->phdrs || !m->phdrs_len)
+        return 1;
+    size_t size;
+    const char *raw = elf_rawfile(ef->elf, &size);
+    GElf_Ehdr eh;
+    if (!raw || m->ehdr_len > size || memcmp(raw, m->ehdr, m->ehdr_len) ||
+        !gelf_getehdr(ef->elf, &eh) || eh.e_phoff > size || m->phdrs_len > size - eh.e_phoff)
+        return 0;
+    return !memcmp(raw + eh.e_phoff, m->phdrs, m->phdrs_len);
+}
+
+/*
  * Open path if it is an ELF file with the module's build-id.  A module
- * without a build-id cannot be verified, so the recorded path is accepted
- * as it is (and nothing else is, since any file would "match").
- * On refusal, *why says why (for the recorded path's message).
+ * without a build-id can be checked only by its headers, so the recorded
+ * path is accepted if they match (and nothing else is, since any file
+ * would "match").  On refusal, *why says why (for the recorded path's
+ * message).
  */
 static struct elffile *try_candidate(const struct hs_module *m, const char *path, int unverified_ok,
                                      char *why, size_t whylen)
@@ -54,10 +75,14 @@ static struct elffile *try_candidate(const struct hs_module *m, const char *path
             snprintf(why, whylen, "%s", reason);
         return NULL;
     }
-    if (m->build_id_len == 0 ? unverified_ok
+    int same_headers = m->build_id_len || headers_match(m, ef);
+    if (m->build_id_len == 0 ? unverified_ok && same_headers
                              : elffile_build_id_is(ef, m->build_id, m->build_id_len))
         return ef;
-    if (why) {
+    if (why && !same_headers) {
+        snprintf(why, whylen, "the file there is a different build (no build-id, and its ELF "
+                              "headers differ from the snapshot's)");
+    } else if (why) {
         char hex[2 * sizeof ef->build_id + 1];
         if (ef->build_id_len)
             snprintf(why, whylen, "the file there is a different build (build-id %s)",
