@@ -60,6 +60,8 @@ struct wanted { /* pass 1 found it; pass 2 materialises it */
     int cplus;
     uint64_t addr;   /* variables */
     const char *name;
+    const char *func; /* locals: the function */
+    size_t frame;     /* locals: index into tytab.frames */
 };
 
 struct dw {
@@ -73,8 +75,9 @@ struct dw {
     struct tymap *qual;        /* DIE offset -> str offset of its namespace-qualified name */
     struct pending *pend;
     size_t npend, cappend;
-    struct wanted *types, *vars;
-    size_t ntypes, captypes, nvars, capvars;
+    struct wanted *types, *vars, *locals;
+    size_t ntypes, captypes, nvars, capvars, nlocals, caplocals;
+    int has_frames;            /* some frame of tytab.frames runs this module's code */
     int all;
     int oom;
 };
@@ -777,6 +780,124 @@ static void drain(struct dw *w)
     w->npend = 0;
 }
 
+/* ------------------------------------------------------------ stack frames' locals */
+
+#define MAX_BLOCK_DEPTH 32   /* lexical blocks nested in a function that we enter */
+
+static int sleb(const uint8_t *p, size_t len, size_t *pos, int64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned sh = 0; *pos < len && sh < 64; sh += 7) {
+        uint8_t b = p[(*pos)++];
+        v |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80)) {
+            if (sh + 7 < 64 && (b & 0x40))
+                v |= ~0ull << (sh + 7);
+            *out = (int64_t)v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The ELF vaddr range [lo, hi) of a DIE's DW_AT_low_pc/high_pc; -1 if it has
+ * none (DW_AT_ranges is not read: such a scope's locals are not typed). */
+static int pc_range(struct dw *w, Dwarf_Die d, uint64_t *lo, uint64_t *hi)
+{
+    Dwarf_Addr l = 0, h = 0;
+    Dwarf_Half form = 0;
+    enum Dwarf_Form_Class cls = DW_FORM_CLASS_UNKNOWN;
+    Dwarf_Error e = NULL;
+    if (dwarf_lowpc(d, &l, &e) != DW_DLV_OK || dwarf_highpc_b(d, &h, &form, &cls, &e) != DW_DLV_OK) {
+        drop(w->dbg, &e);
+        return -1;
+    }
+    if (cls == DW_FORM_CLASS_CONSTANT)
+        h += l;
+    *lo = l;
+    *hi = h;
+    return h > l ? 0 : -1;
+}
+
+/* A local's stack address in frame f from a single-operation location:
+ * DW_OP_fbreg N (the frame base being DW_OP_call_frame_cfa), or
+ * DW_OP_breg7 (rsp) / DW_OP_breg6 (rbp) N.  -1 for anything else. */
+static int local_addr(const uint8_t *x, long n, const struct ty_frame *f, int fb_cfa, uint64_t *addr)
+{
+    size_t pos = 1;
+    int64_t off;
+    if (n < 2 || sleb(x, (size_t)n, &pos, &off) || pos != (size_t)n)
+        return -1;
+    if (x[0] == DW_OP_fbreg && fb_cfa)
+        *addr = f->cfa + (uint64_t)off;
+    else if (x[0] == DW_OP_breg7)
+        *addr = f->sp + (uint64_t)off;
+    else if (x[0] == DW_OP_breg6 && f->bp)
+        *addr = f->bp + (uint64_t)off;
+    else
+        return -1;
+    return 0;
+}
+
+struct fscope {
+    const char *func;
+    size_t frame;
+    uint64_t vpc;    /* the frame's pc as an ELF vaddr */
+    int fb_cfa;      /* the function's frame base is DW_OP_call_frame_cfa */
+    int depth;
+};
+
+static int local_die(struct dw *w, Dwarf_Die d, void *u)
+{
+    const struct fscope *sc = u;
+    int tag = tag_of(w, d);
+    if (tag == DW_TAG_lexical_block) {
+        uint64_t lo, hi;
+        if (sc->depth >= MAX_BLOCK_DEPTH || pc_range(w, d, &lo, &hi) || sc->vpc < lo || sc->vpc >= hi)
+            return 0;
+        struct fscope in = *sc;
+        in.depth++;
+        return each_child(w, d, local_die, &in);
+    }
+    if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
+        return 0;
+    uint8_t x[32];
+    long n = expr(w, d, DW_AT_location, x, sizeof x);
+    uint64_t addr;
+    Dwarf_Off type = 0;
+    if (local_addr(x, n, &w->t->frames[sc->frame], sc->fb_cfa, &addr) || ref(w, d, DW_AT_type, &type))
+        return 0;
+    if (push((void **)&w->locals, &w->nlocals, &w->caplocals, sizeof *w->locals))
+        return -1;
+    const char *name = name_of(w, d);
+    w->locals[w->nlocals++] = (struct wanted){.off = type, .cplus = w->cplus, .addr = addr,
+                                              .name = name ? name : "", .func = sc->func,
+                                              .frame = sc->frame};
+    return 0;
+}
+
+/* A function: for each unwound frame whose pc it holds, its locals. */
+static int frame_locals(struct dw *w, Dwarf_Die d)
+{
+    uint64_t lo, hi;
+    if (pc_range(w, d, &lo, &hi))
+        return 0;
+    const struct tytab *t = w->t;
+    for (size_t i = 0; i < t->nframes; i++) {
+        const struct ty_frame *f = &t->frames[i];
+        uint64_t vpc = f->pc - w->bias;
+        if (f->module != w->module || vpc < lo || vpc >= hi)
+            continue;
+        uint8_t fb[8];
+        long n = expr(w, d, DW_AT_frame_base, fb, sizeof fb);
+        const char *func = name_of(w, d);
+        struct fscope sc = {func ? func : "?", i, vpc, n == 1 && fb[0] == DW_OP_call_frame_cfa, 0};
+        if (each_child(w, d, local_die, &sc) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ pass 1 */
 
 struct scope {
@@ -844,6 +965,8 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u)
         return scan_scope(w, d, p, 0, sc->depth + 1);
     }
     case DW_TAG_subprogram:
+        if (w->has_frames && !sc->in_func && frame_locals(w, d) < 0)
+            return -1;
         /* function-local statics are direct children of the function */
         if (w->all && !sc->in_func)
             return scan_scope(w, d, sc->prefix, 1, sc->depth + 1);
@@ -937,6 +1060,9 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
         snprintf(err, errlen, "%s: libdwarf cannot read its DWARF", mi->debug_path);
         return -1;
     }
+    for (size_t i = 0; i < t->nframes; i++)
+        if (t->frames[i].module == module)
+            w.has_frames = 1;
     w.done = tymap_new();
     w.qual = tymap_new();
     if (!w.done || !w.qual || scan_units(&w) < 0) {
@@ -976,6 +1102,29 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
         t->vars[t->nvars++] = (struct ty_var){.addr = v->addr, .size = t->v[r].size, .type = type,
                                               .name = ty_intern(t, v->name), .module = module};
     }
+    for (size_t i = 0; i < w.nlocals && !w.oom; i++) {
+        const struct wanted *v = &w.locals[i];
+        w.cplus = v->cplus;
+        uint32_t type = type_of(&w, v->off, 0);
+        drain(&w);
+        uint32_t r = ty_resolve(t, type);
+        if (!type || !r || !t->v[r].size)
+            continue;
+        if (t->nlocals == t->caplocals) {
+            size_t nc = t->caplocals ? t->caplocals * 2 : 64;
+            struct ty_local *p = realloc(t->locals, nc * sizeof *p);
+            if (!p) {
+                w.oom = 1;
+                break;
+            }
+            t->locals = p;
+            t->caplocals = nc;
+        }
+        const struct ty_frame *f = &t->frames[v->frame];
+        t->locals[t->nlocals++] = (struct ty_local){
+            .addr = v->addr, .size = t->v[r].size, .type = type, .name = ty_intern(t, v->name),
+            .func = ty_intern(t, v->func), .thread = f->thread, .frame = f->index};
+    }
     if (w.oom || t->oom)
         snprintf(err, errlen, "%s: out of memory reading types", mi->debug_path);
     else
@@ -984,6 +1133,7 @@ out:
     free(w.pend);
     free(w.types);
     free(w.vars);
+    free(w.locals);
     tymap_free(w.done);
     tymap_free(w.qual);
     strmap_free(&w.defs);

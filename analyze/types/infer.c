@@ -12,6 +12,10 @@
  *               row of its own, size 0, flagged as known from its vtable.
  *   dwarf-root  a typed global or static variable holds a T * (at any depth
  *               of its struct/array layout) pointing exactly at the object.
+ *   dwarf-local a typed local variable or parameter of a stack frame
+ *               (unwound through the CFI, located by DWARF: see unwind.c
+ *               and dwtypes.c) holds such a pointer; as strong as
+ *               dwarf-root.
  *   dwarf-field a typed object holds such a pointer.
  *   dynamic     an interface value (a TYF_DYNAMIC struct, at any depth of a
  *               typed variable or object) points at the object, and its
@@ -43,11 +47,19 @@
 
 #define MAX_ROOT_SCAN (1u << 20) /* bytes of one variable looked at for heap pointers */
 
-static const char *const source_names[] = {NULL, "dwarf-field", "dwarf-root", "vtable", "dynamic"};
+static const char *const source_names[] = {NULL, "dwarf-field", "dwarf-root", "vtable", "dwarf-local", "dynamic"};
 
 const char *ty_source_name(unsigned src)
 {
     return src < sizeof source_names / sizeof source_names[0] ? source_names[src] : NULL;
+}
+
+/* A local variable is as good evidence as a global: both are declared
+ * pointers the compiler placed, read where DWARF says they live. */
+unsigned ty_source_rank(unsigned src)
+{
+    static const unsigned rank[] = {0, 1, 2, 3, 2, 4};
+    return src < sizeof rank / sizeof rank[0] ? rank[src] : 0;
 }
 
 struct vtab {
@@ -157,8 +169,8 @@ static void claim(struct infer *in, int64_t i, uint32_t type, unsigned src)
             setbit(in->conflicted, (size_t)i);
             in->r->conflicts++;
         }
-        unsigned cs = in->r->obj_src[i];
-        if (src < cs || (src == cs && rsize(in->t, type) <= rsize(in->t, cur)))
+        unsigned cs = ty_source_rank(in->r->obj_src[i]), ns = ty_source_rank(src);
+        if (ns < cs || (ns == cs && rsize(in->t, type) <= rsize(in->t, cur)))
             return;
     }
     in->r->obj_type[i] = type;
@@ -408,6 +420,12 @@ int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
         uint64_t size = v->size < MAX_ROOT_SCAN ? v->size : MAX_ROOT_SCAN;
         from_memory(&in, v->addr, size, v->type, 1, TS_ROOT);
     }
+    /* and every typed local of every unwound frame */
+    for (size_t i = 0; i < t->nlocals && !in.oom; i++) {
+        const struct ty_local *v = &t->locals[i];
+        uint64_t size = v->size < MAX_ROOT_SCAN ? v->size : MAX_ROOT_SCAN;
+        from_memory(&in, v->addr, size, v->type, 1, TS_LOCAL);
+    }
     /* One sweep in address order reads the typed objects ahead of it (the
      * memory is read in order, and a list linked forwards is typed in one
      * go); what a read claims behind the sweep is read at once from the
@@ -504,6 +522,8 @@ int ty_index(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
 {
     struct want_ctx wc = {s, objs};
     size_t nm = d ? dbg_nmodules(d) : 0;
+    if (ty_unwind(t, s, d))
+        return -1;
     for (size_t m = 0; m < nm; m++) {
         const struct dbg_module_info *mi = dbg_module(d, m);
         int system = is_system(mi);

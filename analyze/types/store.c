@@ -19,6 +19,10 @@ static const char create_sql[] =
     "  bit_offset INTEGER, base INTEGER, PRIMARY KEY(type_id, idx)) WITHOUT ROWID;\n"
     "CREATE TABLE enumerators(type_id INTEGER NOT NULL, idx INTEGER NOT NULL, name TEXT,\n"
     "  value INTEGER, PRIMARY KEY(type_id, idx)) WITHOUT ROWID;\n"
+    /* the typed locals of each thread's unwound frames (frame 0 innermost),
+     * so that path and explain can say which local holds a stack ref */
+    "CREATE TABLE stack_vars(thread INTEGER, frame INTEGER, func TEXT, name TEXT,\n"
+    "  addr INTEGER, size INTEGER, type_id INTEGER);\n"
     /* an object's type as people say it: the type's name, "T[n]" for an
      * array of n, "[48 bytes]" when untyped */
     "CREATE VIEW objects_typed AS\n"
@@ -61,15 +65,16 @@ static void bind_text(sqlite3_stmt *s, int i, const char *v)
 
 int ty_db_write(sqlite3 *db, const struct tytab *t, char *err, size_t errlen)
 {
-    sqlite3_stmt *st[3] = {NULL, NULL, NULL};
-    static const char *const sql[3] = {
+    sqlite3_stmt *st[4] = {NULL, NULL, NULL, NULL};
+    static const char *const sql[4] = {
         "INSERT INTO types(id, name, kind, size, module, target, count, flags) VALUES(?,?,?,?,?,?,?,?)",
         "INSERT INTO fields(type_id, idx, name, offset, size, field_type_id, bit_size, bit_offset,"
         " base) VALUES(?,?,?,?,?,?,?,?,?)",
         "INSERT INTO enumerators(type_id, idx, name, value) VALUES(?,?,?,?)",
+        "INSERT INTO stack_vars(thread, frame, func, name, addr, size, type_id) VALUES(?,?,?,?,?,?,?)",
     };
     int rc = -1;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         if (sqlite3_prepare_v2(db, sql[k], -1, &st[k], NULL) != SQLITE_OK) {
             fail(db, err, errlen, "preparing the type inserts");
             goto out;
@@ -142,9 +147,26 @@ int ty_db_write(sqlite3 *db, const struct tytab *t, char *err, size_t errlen)
             }
         }
     }
+    for (size_t i = 0; i < t->nlocals; i++) {
+        const struct ty_local *v = &t->locals[i];
+        sqlite3_stmt *s = st[3];
+        sqlite3_bind_int(s, 1, v->thread);
+        sqlite3_bind_int64(s, 2, v->frame);
+        bind_text(s, 3, ty_str(t, v->func));
+        bind_text(s, 4, ty_str(t, v->name));
+        sqlite3_bind_int64(s, 5, (int64_t)v->addr);
+        sqlite3_bind_int64(s, 6, (int64_t)v->size);
+        sqlite3_bind_int64(s, 7, v->type);
+        int r = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (r != SQLITE_DONE) {
+            fail(db, err, errlen, "inserting a stack variable");
+            goto out;
+        }
+    }
     rc = 0;
 out:
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         sqlite3_finalize(st[k]);
     return rc;
 }

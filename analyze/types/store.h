@@ -6,6 +6,7 @@
  *   types(id, name, kind, size, module, target, count, flags)
  *   fields(type_id, idx, name, offset, size, field_type_id, bit_size, bit_offset, base)
  *   enumerators(type_id, name, value)
+ *   stack_vars(thread, frame, func, name, addr, size, type_id)
  *   views objects_typed, type_histogram
  * plus the typing columns of objects (type_id, type_source, type_count),
  * roots (type_id) and snapshot (typed_objects, typed_bytes, type_conflicts),

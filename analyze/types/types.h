@@ -93,6 +93,25 @@ struct ty_var {
     int32_t module;
 };
 
+/* One frame of a thread's stack as unwind.c recovered it. */
+struct ty_frame {
+    int32_t thread;        /* tid */
+    uint32_t index;        /* 0 = the innermost frame */
+    int32_t module;
+    uint64_t pc;           /* the pc to look up: a caller's return address less 1 */
+    uint64_t cfa;          /* the canonical frame address (the caller's rsp before the call) */
+    uint64_t sp, bp;       /* rsp and rbp in this frame (bp: as far as the CFI restores it) */
+};
+
+/* A local variable or parameter of a frame, at a stack address (dwtypes.c). */
+struct ty_local {
+    uint64_t addr, size;
+    uint32_t type;
+    uint32_t name, func;   /* offsets in tytab.str */
+    int32_t thread;
+    uint32_t frame;        /* ty_frame.index */
+};
+
 struct tymap; /* hashmap.c: uint64 -> uint32 */
 
 /* How to name a type word (dynamic.c): the allocator's hooks, set by the
@@ -114,6 +133,10 @@ struct tytab {
     size_t nstr, capstr;
     struct ty_var *vars;   /* sorted by addr after ty_finish_vars() */
     size_t nvars, capvars;
+    struct ty_frame *frames; /* every thread's frames (ty_unwind), before ty_load_dwarf */
+    size_t nframes, capframes;
+    struct ty_local *locals; /* the frames' locals that DWARF places on the stack */
+    size_t nlocals, caplocals;
     struct tymap *dedup;   /* canonical hash -> id */
     struct tymap *byname;  /* hash of a struct/class/union's name -> id (the largest) */
     struct ty_slotcache *slots; /* per id, ty_slots()'s answer */
@@ -179,9 +202,11 @@ void ty_slots_free(struct tytab *t);
 
 /*
  * Load the types of module `module` of d into t, with its global and static
- * variables.  `all` loads every named struct/class/union/enum at the top
- * level of each unit (and in namespaces); otherwise only the types of the
- * variables for which want(u, addr, size) says yes (and what they reach).
+ * variables, and the locals and parameters of t->frames in this module whose
+ * location is a stack slot at pc (t->locals).  `all` loads every named
+ * struct/class/union/enum at the top level of each unit (and in
+ * namespaces); otherwise only the types of the variables for which
+ * want(u, addr, size) says yes (and what they reach).
  * Returns 0, or -1 with err on failure to read (a module without DWARF is
  * 0 with nothing added).
  */
@@ -192,6 +217,14 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
 void ty_finish_vars(struct tytab *t);
 /* The variable starting exactly at addr, or NULL. */
 const struct ty_var *ty_var_at(const struct tytab *t, uint64_t addr);
+
+/* ------------------------------------------------------------ unwind.c */
+
+#define TY_MAX_FRAMES 256      /* frames unwound per thread */
+
+/* Unwind every thread of s through the CFI of the modules of d into
+ * t->frames.  A thread's walk ends quietly where the CFI ends.  0 or -1 (oom). */
+int ty_unwind(struct tytab *t, const struct hs_snapshot *s, struct dbg *d);
 
 /* ------------------------------------------------------------ dynamic.c */
 
@@ -215,10 +248,13 @@ int ty_demangle_class(const char *sym, const char **kind, char *out, size_t outl
 
 /* ------------------------------------------------------------ infer.c */
 
-enum ty_source { TS_NONE, TS_FIELD, TS_ROOT, TS_VTABLE, TS_DYNAMIC };
+/* TS_LOCAL (a typed local variable of a stack frame) is as strong as
+ * TS_ROOT: ty_source_rank() orders them. */
+enum ty_source { TS_NONE, TS_FIELD, TS_ROOT, TS_VTABLE, TS_LOCAL, TS_DYNAMIC };
 /* TS_DYNAMIC: an interface value's type word names it (dynamic.c) — the
  * runtime's own word: the strongest source. */
 const char *ty_source_name(unsigned src); /* NULL for TS_NONE */
+unsigned ty_source_rank(unsigned src);    /* strength: higher wins a conflict */
 
 struct objtab;
 struct rootset;

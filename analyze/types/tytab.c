@@ -95,6 +95,8 @@ void ty_free(struct tytab *t)
     free(t->e);
     free(t->str);
     free(t->vars);
+    free(t->frames);
+    free(t->locals);
     tymap_free(t->dedup);
     tymap_free(t->byname);
     memset(t, 0, sizeof *t);
