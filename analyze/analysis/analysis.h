@@ -319,8 +319,9 @@ const char *hg_node_name(const struct hgraph *h, uint32_t node, char *buf, size_
 void show_bytes(FILE *f, const struct hgraph *h, uint32_t i, const char *indent);
 /* The same, as JSON members "bytes" (hex) and "strings" (array). */
 void show_bytes_json(struct json *j, const struct hgraph *h, uint32_t i);
-/* The offset and interior flag of the first reference src -> dst (nodes);
- * -1 if none is in the refs table (the super-root's edges). */
+/* The offset and interior flag of the reference src -> dst (nodes) a step
+ * shows: one to dst's start first, then the lowest offset; -1 if none is in
+ * the refs table (the super-root's edges). */
 int64_t show_ref_offset(const struct hgraph *h, uint32_t src, uint32_t dst, int *interior);
 /* Print a root-to-target path (nodes[0..len-1]) as numbered steps. */
 void show_path(FILE *f, const struct hgraph *h, const uint32_t *nodes, uint32_t len);

@@ -237,13 +237,16 @@ void show_bytes_json(struct json *j, const struct hgraph *h, uint32_t i)
     sqlite3_finalize(s);
 }
 
+/* The reference from src to dst that a step shows: a pointer to dst's start
+ * before an interior one (a stale word into the middle of a block says less
+ * than the variable that holds it), then the lowest offset. */
 int64_t show_ref_offset(const struct hgraph *h, uint32_t src, uint32_t dst, int *interior)
 {
     sqlite3_stmt *s;
     int64_t off = -1;
     *interior = 0;
     if (src == 0 || sqlite3_prepare_v2(h->db, "SELECT offset, interior FROM refs WHERE src = ? AND dst = ?"
-                                       " ORDER BY offset LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+                                       " ORDER BY interior, offset LIMIT 1", -1, &s, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(s, 1, hg_node_id(h, src));
     sqlite3_bind_int64(s, 2, hg_node_id(h, dst));
@@ -272,8 +275,30 @@ static const char *typed_field(const struct hgraph *h, uint32_t src, int64_t off
     return got;
 }
 
+/* The typed local of thread tid's unwound frames (the indexer's stack_vars
+ * table) that holds addr, as "local p in make_points (thread 1234)"; NULL
+ * when none does or the database has no such table. */
+static const char *stack_var(const struct hgraph *h, int32_t tid, uint64_t addr, char *buf, size_t len)
+{
+    sqlite3_stmt *s;
+    const char *got = NULL;
+    if (sqlite3_prepare_v2(h->db,
+                           "SELECT name, func FROM stack_vars WHERE thread = ? AND addr <= ? AND ? < addr + size"
+                           " ORDER BY frame LIMIT 1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int(s, 1, tid);
+    sqlite3_bind_int64(s, 2, (int64_t)addr);
+    sqlite3_bind_int64(s, 3, (int64_t)addr);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) && sqlite3_column_text(s, 1))
+        got = buf, snprintf(buf, len, "local %s in %s (thread %d)", (const char *)sqlite3_column_text(s, 0),
+                            (const char *)sqlite3_column_text(s, 1), tid);
+    sqlite3_finalize(s);
+    return got;
+}
+
 /* Where in src the reference sits, for people: "+0x10", ".next (+0x8)",
- * "%rax", "g_table.buckets", "g_x+0x8". */
+ * "%rax", "g_table.buckets", "g_x+0x8", "local p in make_points (thread 1234)". */
 static const char *field_name(const struct hgraph *h, uint32_t src, int64_t off, char *buf, size_t len)
 {
     char f[96] = "";
@@ -289,6 +314,8 @@ static const char *field_name(const struct hgraph *h, uint32_t src, int64_t off,
             return snprintf(buf, len, "%s%s%s", r->name, dot, f), buf;
         if (!strcmp(r->kind, "data") && r->name)
             return snprintf(buf, len, "%s+0x%" PRIx64, r->name, (uint64_t)off), buf;
+        if (!strcmp(r->kind, "stack") && stack_var(h, r->thread, r->addr + (uint64_t)off, buf, len))
+            return buf;
         return snprintf(buf, len, "0x%" PRIx64, r->addr + (uint64_t)off), buf;
     }
     if (typed)
