@@ -187,5 +187,25 @@ test_expect_success 'command line: --help exits 0; missing or bad arguments exit
     test_must_fail $HEAPSNAP leaks missing.hsnap 2>err && grep "missing.hsnap" err
 '
 
+# A heap the indexer could not walk (here: a redacted capture, whose chunk
+# headers are zeroed) must not be reported as "0 leaked objects".
+test_expect_success 'a heap that could not be walked is refused, not reported as leak-free' '
+    "$ROOT/build/tools/hsnap-mutate" snap.hsnap red.hsnap 1 --lie redacted >/dev/null &&
+    test_must_fail $HEAPSNAP leaks red.hsnap >out 2>err &&
+    grep "red.hsnap: no analysis is possible: .*could not be walked" err &&
+    ! grep "leaked objects" out &&
+    test_must_fail $HEAPSNAP top red.db 2>err &&
+    grep "no analysis is possible" err
+'
+
+test_expect_success 'problems met while walking the heap are said on stderr, once' '
+    $HEAPSNAP index -q snap.hsnap -o smash.db &&
+    sqlite3 smash.db "INSERT INTO warnings(addr, source, message)
+        VALUES (4096, (SELECT allocator FROM snapshot), '"'"'chunk size smashed'"'"')" &&
+    $HEAPSNAP leaks smash.db >out 2>err &&
+    test $(grep -c "heap walk met 1 problem(s), first 0x1000: chunk size smashed" err) = 1 &&
+    grep "leaked objects" out
+'
+
 stop_sample
 test_done

@@ -112,6 +112,50 @@ static double cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The first value of a one-column query, or "" (out holds len bytes). */
+static void first_text(sqlite3 *db, const char *sql, char *out, size_t len)
+{
+    sqlite3_stmt *st;
+    out[0] = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
+/*
+ * An analysis of a heap that could not be walked would be an empty answer
+ * given as if it were true ("0 leaked objects").  Refuse it, saying why.
+ * When the walk met damage but went on, say so once on stderr, so that no
+ * figure built on a damaged heap passes silently.
+ */
+static int check_heap(sqlite3 *db, const char *file)
+{
+    char msg[512], count[32];
+    first_text(db,
+                "SELECT message FROM warnings WHERE message LIKE '%heap could not be walked%'"
+                " OR message LIKE 'no known allocator found%' ORDER BY id LIMIT 1",
+                msg, sizeof msg);
+    if (msg[0]) {
+        cli_error("%s: no analysis is possible: %s (heapsnap sql %s 'SELECT * FROM warnings' lists why)", file,
+                  msg, file);
+        return -1;
+    }
+    first_text(db, "SELECT count(*) FROM warnings WHERE source = (SELECT allocator FROM snapshot)", count,
+               sizeof count);
+    if (count[0] && strcmp(count, "0") != 0) {
+        first_text(db,
+                    "SELECT printf('0x%x: %s', addr, message) FROM warnings"
+                    " WHERE source = (SELECT allocator FROM snapshot) ORDER BY id LIMIT 1",
+                    msg, sizeof msg);
+        cli_warn("%s: the heap walk met %s problem(s), first %s; figures cover what could be walked"
+                 " (heapsnap sql %s 'SELECT * FROM warnings')",
+                 file, count, msg, file);
+    }
+    return 0;
+}
+
 /* HEAPSNAP_TIMING=1 in the environment: where the time goes, on stderr
  * (bench/analyze reads it). */
 int session_open(struct session *s, const char *file, const struct args *a, unsigned flags)
@@ -121,6 +165,11 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
     memset(s, 0, sizeof *s);
     if (!(s->db = db_open_any(file, &a->dopt, err, sizeof err))) {
         cli_error("%s", err);
+        return -1;
+    }
+    if (check_heap(s->db, file)) {
+        sqlite3_close(s->db);
+        s->db = NULL;
         return -1;
     }
     if (hgraph_load_flags(&s->h, s->db, file, flags & SESSION_NO_REFS ? HG_NO_REFS : 0, err, sizeof err)) {
