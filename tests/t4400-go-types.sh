@@ -5,7 +5,8 @@
 # io.Writer — an itab — holding a *main.Sink), with type_source 'dynamic',
 # and what they point to is typed from them in turn; and the backing arrays
 # of slices and strings get their element types from the headers' typed
-# pointers (array *T, str *uint8).
+# pointers (array *T, str *uint8); and runtime.SetFinalizer's objects are
+# listed (go_finalizers) and rooted as the collector roots them.
 . "$(dirname "$0")/lib.sh"
 
 if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
@@ -60,6 +61,24 @@ test_expect_success 'a string header types its bytes: uint8 x the size class' '
 
 test_expect_success 'the known objects keep their static types' '
     test "$(ty known)" = "main.Session|dwarf-root|1|64"
+'
+
+# SQL string literals for the cases below (their bodies are single-quoted)
+FK="'finalizer'" FF="'go.finalizers'"
+
+test_expect_success 'go_finalizers lists the object runtime.SetFinalizer was given, and its function' '
+    fin=$(($(report_get $R fin))) &&
+    test "$(sqlite3 go.db "SELECT size, func FROM go_finalizers WHERE object = $fin")" = "64|main.finalize" &&
+    test "$(sqlite3 go.db "SELECT value FROM facts WHERE key = $FF")" = \
+         "$(sqlite3 go.db "SELECT count(*) FROM go_finalizers")"
+'
+
+test_expect_success 'a finalizer roots what its object points to, not the object, and its funcval' '
+    fin=$(($(report_get $R fin))) && peer=$(($(report_get $R finpeer))) &&
+    test "$(sqlite3 go.db "SELECT count(*) FROM roots WHERE kind = $FK AND addr = $fin")" = 1 &&
+    test "$(sqlite3 go.db "SELECT group_concat(o.addr) FROM refs f JOIN roots r ON r.id = f.src
+                           JOIN objects o ON o.id = f.dst WHERE r.kind = $FK AND r.addr = $fin")" = "$peer" &&
+    test "$(sqlite3 go.db "SELECT count(*) FROM roots WHERE kind = $FK AND name = '"'"'finalizer fn of $(printf 0x%x $fin)'"'"'")" = 1
 '
 
 test_done

@@ -66,10 +66,17 @@ struct heap_region {
  * that does not leaves them NULL/0 and loses nothing but the extras. */
 
 /* An extra root the walker knows of (a goroutine stack inside its heap). */
+enum heap_root_kind {
+    HEAP_ROOT_STACK = 0,  /* a stack (scanned conservatively) */
+    HEAP_ROOT_FINALIZER   /* what a runtime keeps for a finalizer: an object's memory
+                           * (its referents live, not the object) or the function */
+};
+
 struct heap_root {
     uint64_t addr, size;
     const char *name;    /* "goroutine 7 (main.worker)"; copied by the pipeline */
     int32_t thread;      /* the thread running it, or 0 */
+    uint8_t kind;        /* enum heap_root_kind */
 };
 
 /* A column of an allocator-specific table: name and SQL declaration. */

@@ -28,7 +28,9 @@
  *                  typing pass meeting an interface value (go_types.c);
  *                  interface_types names the runtime.iface/eface structs
  *                  that such values are in the DWARF
- *   tables         goroutines (go_goroutines.c), go_memstats
+ *   roots          also, per finalizer (go_finalizers.c): the object's
+ *                  memory (its referents, not itself) and the funcval
+ *   tables         go_finalizers, goroutines (go_goroutines.c), go_memstats
  *                  (go_memstats.c), and go_itypes: the dynamic types of
  *                  the objects interface values point to (go_types.c)
  *
@@ -77,6 +79,7 @@ static void go_free(struct go_walk *w)
     free(w->spans);
     free(w->funcs);
     free(w->gs);
+    free(w->fins);
     free(w);
 }
 
@@ -148,6 +151,11 @@ static int go_walk_heap(struct heap_ctx *c)
     if (go_types_load(w))
         c->problem(c, 0, "go: the module's type descriptors could not be found: interface values are not typed");
     fact_u64(c, "go.goroutines", w->ngs, 0);
+    if (go_finalizers_load(w)) {
+        go_free(w);
+        return -1;
+    }
+    fact_u64(c, "go.finalizers", w->nfins, 0);
     go_memstats_compute(w);
     phase("memstats");
     int rc = w->nspans ? 0 : -1;
@@ -171,6 +179,21 @@ static void go_roots(struct heap_ctx *c)
         go_func_name(w, g->startpc, fn, sizeof fn);
         snprintf(name, sizeof name, "goroutine %llu (%s)", (unsigned long long)g->goid, fn);
         struct heap_root r = {.addr = g->sp, .size = g->stack_hi - g->sp, .name = name, .thread = g->thread};
+        c->root(c, &r);
+    }
+    /* Finalizers, as the collector roots them (go_finalizers.c): what the
+     * object points to, not the object; and the finalizer's funcval. */
+    for (size_t i = 0; i < w->nfins; i++) {
+        const struct go_fin *f = &w->fins[i];
+        char name[96];
+        snprintf(name, sizeof name, "finalizer of 0x%llx", (unsigned long long)f->object);
+        struct heap_root r = {.addr = f->object, .size = f->size, .name = name, .kind = HEAP_ROOT_FINALIZER};
+        c->root(c, &r);
+        if (!f->fn)
+            continue;
+        snprintf(name, sizeof name, "finalizer fn of 0x%llx", (unsigned long long)f->object);
+        r = (struct heap_root){.addr = f->special + (uint64_t)w->L.sf_fn, .size = 8, .name = name,
+                               .kind = HEAP_ROOT_FINALIZER};
         c->root(c, &r);
     }
 }
@@ -265,6 +288,20 @@ static int go_tables(struct heap_ctx *c)
     /* typing hints: what interface values say their targets are */
     static const struct heap_column icols[] = {
         {"addr", "INTEGER"}, {"type", "TEXT"}, {"holder", "INTEGER"}, {"offset", "INTEGER"}};
+    static const struct heap_column fcols[] = {
+        {"object", "INTEGER"}, {"size", "INTEGER"}, {"fn", "INTEGER"}, {"func", "TEXT"}, {"special", "INTEGER"}};
+    if (c->table(c, "go_finalizers", fcols, 5))
+        return -1;
+    for (size_t i = 0; i < w->nfins; i++) {
+        const struct go_fin *f = &w->fins[i];
+        char fn[256];
+        int named = f->fnpc && go_func_name(w, f->fnpc, fn, sizeof fn) == 0;
+        struct heap_value v[] = {{HV_INT, (int64_t)f->object, 0, NULL}, {HV_INT, (int64_t)f->size, 0, NULL},
+                                 {HV_INT, (int64_t)f->fn, 0, NULL}, {named ? HV_TEXT : HV_NULL, 0, 0, fn},
+                                 {HV_INT, (int64_t)f->special, 0, NULL}};
+        if (c->row(c, "go_finalizers", v, 5))
+            return -1;
+    }
     struct itype_sink k = {c, 0};
     if (c->table(c, "go_itypes", icols, 4) || go_itypes_scan(w, itype_row, &k))
         return -1;

@@ -12,6 +12,7 @@
  *   go_offheap.c     the runtime's own anonymous memory, claimed so that
  *                    it is not scanned as a root (Go never scans it)
  *   go_globals.c     .data/.bss pointer masks (gcdata/gcbss): precise roots
+ *   go_finalizers.c  objects with finalizers (the spans' specials): roots
  *   go_types.c       type names from runtime type descriptors: the dynamic
  *                    types of interface values
  *   go_pclntab.c     function names for PCs, from the pclntab (1.18+ layout)
@@ -53,6 +54,8 @@ struct go_layout {
     uint64_t span_size;
     int64_t s_start, s_npages, s_freeindex, s_nelems, s_allocbits, s_gcmarkbits, s_sweepgen,
         s_alloccount, s_spanclass, s_state, s_acbc, s_elemsize;
+    /* runtime.mspan.specials, runtime.special, runtime.specialfinalizer */
+    int64_t s_specials, sp_next, sp_offset, sp_kind, sf_fn, kind_special_finalizer;
     /* runtime.heapArena */
     int64_t ha_bitmap, ha_spans;
     /* runtime.g, runtime.m, runtime.p, runtime.mcache */
@@ -99,6 +102,13 @@ struct go_span {
 struct go_arena {
     uint64_t base;            /* arena start address */
     uint64_t meta;            /* its heapArena */
+};
+
+/* An object with a finalizer (go_finalizers.c). */
+struct go_fin {
+    uint64_t object, size;    /* the object's slot */
+    uint64_t special;         /* its runtime.specialfinalizer */
+    uint64_t fn, fnpc;        /* the funcval and the function it calls (0 if unread) */
 };
 
 struct go_func {
@@ -153,6 +163,8 @@ struct go_walk {
     struct go_stat stats[GO_NSTATS];
     size_t nstats;
     uint64_t types_lo, types_hi; /* the module's type descriptors (go_types.c) */
+    struct go_fin *fins;      /* objects with finalizers (go_finalizers.c) */
+    size_t nfins;
     struct go_globals globals[4]; /* data, bss, noptrdata, noptrbss */
     size_t nglobals;
     int64_t status_value[8];  /* go_goroutines.c: the _G* constants, -1 if absent */
@@ -199,6 +211,10 @@ int go_type_name(const struct go_walk *w, uint64_t addr, char *buf, size_t len);
  * for the go_itypes table.  Calls emit for each. */
 int go_itypes_scan(const struct go_walk *w, int (*emit)(void *u, uint64_t holder, uint64_t offset,
                                                         uint64_t target, const char *type), void *u);
+
+/* go_finalizers.c: the finalizer specials of the in-use spans into
+ * w->fins; 0, or -1 out of memory (unreadable lists are problems). */
+int go_finalizers_load(struct go_walk *w);
 
 /* go_pclntab.c */
 int go_pclntab_load(struct go_walk *w);

@@ -41,6 +41,11 @@ static const struct field_need fields[] = {
     {"runtime.mspan", "state", OFF(s_state)},
     {"runtime.mspan", "allocCountBeforeCache", OFF(s_acbc)},
     {"runtime.mspan", "elemsize", OFF(s_elemsize)},
+    {"runtime.mspan", "specials", OFF(s_specials)},
+    {"runtime.special", "next", OFF(sp_next)},
+    {"runtime.special", "offset", OFF(sp_offset)},
+    {"runtime.special", "kind", OFF(sp_kind)},
+    {"runtime.specialfinalizer", "fn", OFF(sf_fn)},
     {"runtime.heapArena", "bitmap", OFF(ha_bitmap)},
     {"runtime.heapArena", "spans", OFF(ha_spans)},
     {"runtime.g", "stack.lo", OFF(g_stack_lo)},
@@ -140,6 +145,7 @@ static const struct const_need consts[] = {
     {"runtime._Grunning", OFF(g_running), 1},
     {"runtime._Gsyscall", OFF(g_syscall), 1},
     {"runtime.tflagExtraStar", OFF(tflag_extrastar), 1},
+    {"runtime._KindSpecialFinalizer", OFF(kind_special_finalizer), 1},
 };
 
 struct var_need {

@@ -148,7 +148,8 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
             continue;
         if (r->kind == ROOT_REGISTER && r->regs)
             rc = scan_words(&sc, root_id(rs, i), 0, (const uint8_t *)r->regs, 0, 8 * HS_NREGS);
-        else if (r->kind == ROOT_DATA) /* globals: the allocator may know their pointers too */
+        else if (r->kind == ROOT_DATA || r->kind == ROOT_FINALIZER)
+            /* globals, a finalized object: the allocator may know their pointers too */
             rc = scan_range(&sc, root_id(rs, i), r->addr, r->size, &mask, &maskcap);
         else
             rc = scan_span(&sc, root_id(rs, i), r->addr, r->size);

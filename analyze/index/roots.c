@@ -385,7 +385,8 @@ out:
 int roots_add_extra(struct rootset *rs, const struct heap_root *r, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        struct root x = {.kind = ROOT_STACK, .thread = r[i].thread, .module = -1, .addr = r[i].addr,
+        struct root x = {.kind = r[i].kind == HEAP_ROOT_FINALIZER ? ROOT_FINALIZER : ROOT_STACK,
+                         .thread = r[i].thread, .module = -1, .addr = r[i].addr,
                          .size = r[i].size};
         if (r[i].size && push_root(rs, &x, r[i].name))
             return -1;
@@ -403,6 +404,6 @@ void roots_free(struct rootset *rs)
 
 const char *root_kind_name(unsigned kind)
 {
-    static const char *const names[] = {"data", "stack", "register", "tls", "anon", "allocator"};
+    static const char *const names[] = {"data", "stack", "register", "tls", "anon", "allocator", "finalizer"};
     return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }

@@ -49,7 +49,9 @@
 #define ROOTS_TCB_SIZE 2304
 #define ROOTS_RED_ZONE 128
 
-enum root_kind { ROOT_DATA, ROOT_STACK, ROOT_REGISTER, ROOT_TLS, ROOT_ANON, ROOT_ALLOCATOR };
+/* ROOT_FINALIZER: what a runtime keeps alive for a pending finalizer
+ * (heap_root kind HEAP_ROOT_FINALIZER), read like a data root. */
+enum root_kind { ROOT_DATA, ROOT_STACK, ROOT_REGISTER, ROOT_TLS, ROOT_ANON, ROOT_ALLOCATOR, ROOT_FINALIZER };
 
 struct root {
     uint8_t kind;       /* enum root_kind */

@@ -70,7 +70,13 @@ var (
 	// *Sink in an io.Writer (an itab).
 	anyOnly interface{}
 	sink    io.Writer
+	// fin has a finalizer (main.finalize), and its Peer is a Session
+	// nothing else points to: a finalizer special roots what fin points to.
+	fin *Session
 )
+
+// finalize is fin's finalizer; fin stays reachable, so it never runs.
+func finalize(s *Session) { s.Score = -1 }
 
 // Sink is a concrete io.Writer for sink.
 type Sink struct {
@@ -175,6 +181,8 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release bool, head str
 	buf = appendAddr(buf, "anyonly", unsafe.Pointer(anyOnly.(*Session)))
 	buf = appendAddr(buf, "sink", unsafe.Pointer(sink.(*Sink)))
 	buf = appendAddr(buf, "sinkbuf", unsafe.Pointer(&sink.(*Sink).Buf[0]))
+	buf = appendAddr(buf, "fin", unsafe.Pointer(fin))
+	buf = appendAddr(buf, "finpeer", unsafe.Pointer(fin.Peer))
 	buf = append(buf, "ready\n"...)
 	f.Write(buf)
 }
@@ -224,6 +232,8 @@ func main() {
 	// a call through the interface keeps (*Sink).Write, and with it the
 	// DWARF of main.Sink, in the binary
 	io.WriteString(sink, "hello")
+	fin = &Session{ID: -2, User: "finalized", Peer: &Session{ID: -3, User: "fin-peer"}}
+	runtime.SetFinalizer(fin, finalize)
 	parked = make(chan int)
 	for i := 0; i < ngo; i++ {
 		go waiter()
