@@ -190,8 +190,7 @@ static void print_growth(const char *title, const struct diff_growth *g, size_t 
         printf("  ... %zu more (--limit)\n", n - (size_t)a->limit);
 }
 
-static void print_types(const struct diff_group *g, size_t n, const struct hgraph *h, const struct args *a,
-                        struct json *j)
+static void print_types(const struct diff_group *g, size_t n, const struct args *a, struct json *j)
 {
     char gn[128];
     if (a->json) {
@@ -203,7 +202,7 @@ static void print_types(const struct diff_group *g, size_t n, const struct hgrap
     }
     for (size_t k = 0; k < n && k < (size_t)a->limit; k++) {
         int64_t dc = (int64_t)g[k].nnew - (int64_t)g[k].ndel, ds = (int64_t)g[k].alloc - (int64_t)g[k].freed;
-        hg_group_name(h, g[k].key, gn, sizeof gn);
+        hg_group_name(g[k].from, g[k].own, gn, sizeof gn);
         if (a->json) {
             json_begin_object(j);
             json_kv_string(j, "type", gn);
@@ -243,6 +242,8 @@ int cmd_diff(int argc, char **argv)
     struct diff_growth *growth = NULL, *surv = NULL;
     size_t ng = 0, ngrowth = 0, nsurv = 0;
     struct outdb o = {0};
+    struct dtypes tab = {0}, tbc = {0};
+    char err[A_ERRLEN];
     struct names nb = {0}, nc = {0};
     struct json j;
     int three = a.npos == 3;
@@ -251,7 +252,11 @@ int cmd_diff(int argc, char **argv)
         (three && side_open(&d[2], a.pos[2], &a, SESSION_RESULTS)))
         goto out;
     const struct hgraph *A = &d[0].s.h, *B = &d[1].s.h, *C = three ? &d[2].s.h : NULL;
-    if (diff_match(A, &d[0].w, B, &d[1].w, &ab, &ba) || diff_groups(A, ab, B, ba, &groups, &ng))
+    if (dtypes_build(&tab, A, B, err, sizeof err) || (three && dtypes_build(&tbc, B, C, err, sizeof err))) {
+        cli_error("%s", err);
+        goto out;
+    }
+    if (diff_match(A, &d[0].w, B, &d[1].w, &tab, &ab, &ba) || diff_groups(A, ab, B, ba, &tab, &groups, &ng))
         goto oom;
     if (!(old_b = calloc(B->nobjs + 1, 1)) || !(new_b = calloc(B->nobjs + 1, 1)))
         goto oom;
@@ -270,7 +275,7 @@ int cmd_diff(int argc, char **argv)
     if (diff_growth(B, &d[1].s.r, old_b, new_b, &growth, &ngrowth, &ret_b))
         goto oom;
     if (three) {
-        if (diff_match(B, &d[1].w, C, &d[2].w, &bc, &cb) || !(old_c = calloc(C->nobjs + 1, 1)) ||
+        if (diff_match(B, &d[1].w, C, &d[2].w, &tbc, &bc, &cb) || !(old_c = calloc(C->nobjs + 1, 1)) ||
             !(surv_c = calloc(C->nobjs + 1, 1)))
             goto oom;
         for (uint32_t k = 0; k < C->nobjs; k++) {
@@ -301,7 +306,7 @@ int cmd_diff(int argc, char **argv)
                a.pos[0], a.pos[1], nnew, cli_bytes(b1, sizeof b1, bnew), ndel, cli_bytes(b2, sizeof b2, bdel),
                (int64_t)nnew - (int64_t)ndel, (int64_t)bnew - (int64_t)bdel);
     }
-    print_types(groups, ng, B, &a, &j);
+    print_types(groups, ng, &a, &j);
     print_growth("Retained growth: new objects of B that are reachable, by what holds them:", growth, ngrowth, &d[1],
                  &a, &j, "growth");
     if (three)
@@ -324,7 +329,7 @@ int cmd_diff(int argc, char **argv)
         }
         for (size_t k = 0; k < ng && ok; k++) {
             char *q = sqlite3_mprintf("INSERT INTO diff_types VALUES(%Q, %lld, %lld, %lld, %lld, %lld, %lld)",
-                                      hg_group_name(B, groups[k].key, gn, sizeof gn), (long long)groups[k].nnew,
+                                      hg_group_name(groups[k].from, groups[k].own, gn, sizeof gn), (long long)groups[k].nnew,
                                       (long long)groups[k].ndel, (long long)groups[k].nnew - (long long)groups[k].ndel,
                                       (long long)groups[k].alloc, (long long)groups[k].freed,
                                       (long long)groups[k].alloc - (long long)groups[k].freed);
@@ -376,6 +381,8 @@ out:
         sqlite3_finalize(o.grow);
         sqlite3_close(o.db);
     }
+    dtypes_free(&tab);
+    dtypes_free(&tbc);
     names_free(&nb);
     names_free(&nc);
     free(ab);

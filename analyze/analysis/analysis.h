@@ -242,14 +242,30 @@ int retainers_top(const struct hgraph *h, const struct hresults *r, size_t k,
                   struct retainer **objs, size_t *nobjs, struct retainer **roots, size_t *nroots,
                   struct retainer **groups, size_t *ngroups);
 
+/* ------------------------------------------------------------ keymap.c */
+
+/* Open addressing, linear probing; keys are arbitrary uint64 values.  (Here,
+ * before diff.c, whose struct dtypes holds two.) */
+struct keymap {
+    uint64_t *keys;
+    uint32_t *vals;
+    uint8_t *full;
+    size_t cap, len;
+};
+/* The slot value for key, inserting val_if_new when absent; NULL on ENOMEM. */
+uint32_t *keymap_get(struct keymap *m, uint64_t key, uint32_t val_if_new);
+/* The value for key, or GRAPH_NONE. */
+uint32_t keymap_find(const struct keymap *m, uint64_t key);
+void keymap_free(struct keymap *m);
+
 /* ------------------------------------------------------------ diff.c */
 
 /*
  * Matching objects across two snapshots (docs/analyses.md has the rule and
  * its limits): used objects match when they have the same address, usable
- * size and type, and, if the first word of the older one points into a
- * read-only mapping of a module (a vtable or type descriptor), the same
- * first word.
+ * size and type (struct dtypes), and, if the first word of the older one
+ * points into a read-only mapping of a module (a vtable or type
+ * descriptor), the same first word.
  */
 struct dwords {
     uint64_t *word;            /* [nobjs] first 8 bytes of each used object */
@@ -266,13 +282,31 @@ struct dwords {
 int dwords_load(struct dwords *w, const struct hgraph *h, const char *snapshot, char *err, size_t errlen);
 void dwords_free(struct dwords *w);
 
+/*
+ * Types compared across two databases.  types.id is local to each (the set
+ * of types read, and so their numbering, differs between snapshots), so a
+ * typed group key of a or b is compared in a numbering common to both:
+ * types are the same when name, kind and size are (and the module path,
+ * when that tells rows apart); docs/analyses.md has the rule.
+ */
+struct dtypes {
+    struct keymap a, b;        /* type id (as in a key) of a, of b -> common number */
+};
+int dtypes_build(struct dtypes *t, const struct hgraph *a, const struct hgraph *b, char *err, size_t errlen);
+void dtypes_free(struct dtypes *t);
+/* A group key of one side (m: &t->a or &t->b) in the common numbering;
+ * untyped keys are returned as they are. */
+uint64_t dtypes_key(const struct keymap *m, uint64_t key);
+
 /* ab[i] = the object of b matching object i of a (GRAPH_NONE if none), and
  * ba the other way; both are malloc'd.  Free objects never match. */
 int diff_match(const struct hgraph *a, const struct dwords *wa, const struct hgraph *b, const struct dwords *wb,
-               uint32_t **ab, uint32_t **ba);
+               const struct dtypes *t, uint32_t **ab, uint32_t **ba);
 
 struct diff_group {
-    uint64_t key;
+    uint64_t key;              /* in the common numbering (struct dtypes) */
+    const struct hgraph *from; /* the snapshot whose objects first made the group */
+    uint64_t own;              /* its key there: hg_group_name(from, own) names it */
     uint64_t nnew, ndel;       /* objects */
     uint64_t alloc, freed;     /* their bytes */
 };
@@ -280,7 +314,7 @@ struct diff_group {
 /* Per group: new objects of b (ba[i] == NONE), deleted of a (ab[i] ==
  * NONE); sorted by size delta, largest growth first. */
 int diff_groups(const struct hgraph *a, const uint32_t *ab, const struct hgraph *b, const uint32_t *ba,
-                struct diff_group **out, size_t *n);
+                const struct dtypes *t, struct diff_group **out, size_t *n);
 
 struct diff_growth {
     uint32_t retainer;         /* node in the graph: a root, an old object, or 0 */
@@ -333,20 +367,5 @@ void show_node_json(struct json *j, const struct hgraph *h, uint32_t v);
 /* The members an answer about one address starts with (explain, path):
  * "file", "query" (addr as asked) and "object" (node v, which holds it). */
 void show_query_json(struct json *j, const struct hgraph *h, uint64_t addr, uint32_t v);
-
-/* ------------------------------------------------------------ keymap.c */
-
-/* Open addressing, linear probing; keys are arbitrary uint64 values. */
-struct keymap {
-    uint64_t *keys;
-    uint32_t *vals;
-    uint8_t *full;
-    size_t cap, len;
-};
-/* The slot value for key, inserting val_if_new when absent; NULL on ENOMEM. */
-uint32_t *keymap_get(struct keymap *m, uint64_t key, uint32_t val_if_new);
-/* The value for key, or GRAPH_NONE. */
-uint32_t keymap_find(const struct keymap *m, uint64_t key);
-void keymap_free(struct keymap *m);
 
 #endif

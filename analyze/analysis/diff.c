@@ -5,10 +5,12 @@
  *
  * Identity.  A heap object has no identity but its address, and addresses
  * are reused, so the match is a rule of thumb (docs/analyses.md says it to
- * users): same address, same usable size, same type, and when the older
- * object's first word points into a read-only part of a module (a C++ vtable,
- * a Go type descriptor, a function table) the same first word — a different
- * class at a reused address then counts as new.  A block freed and
+ * users): same address, same usable size, same type (by name, kind and
+ * size, not by types.id, which each database numbers its own way: see
+ * "type identity" below), and when the older object's first word points
+ * into a read-only part of a module (a C++ vtable, a Go type descriptor, a
+ * function table) the same first word — a different class at a reused
+ * address then counts as new.  A block freed and
  * allocated again at the same address with the same size and kind is
  * still taken for the old one: churn is under-counted, growth never
  * invented.  Both object lists are in address order, so matching is one
@@ -110,10 +112,226 @@ static int in_ro(const struct dwords *w, uint64_t v)
     return a < w->nro && w->ro[a][0] <= v && v < w->ro[a][1];
 }
 
-static int same(const struct hgraph *a, const struct dwords *wa, uint32_t i, const struct hgraph *b,
-                const struct dwords *wb, uint32_t j)
+/* ------------------------------------------------------------ type identity
+ *
+ * types.id is a number local to one database: the typing pass loads a
+ * library's types only when one of its variables points at a live object,
+ * and a dlopen between snapshots shifts the numbering, so the same struct
+ * can be id 3 in A and id 40 in B.  A diff therefore compares types by
+ * what survives re-indexing (docs/analyses.md): name, kind and size; when
+ * that is not unique on either side, the module path of the row too; and
+ * when even that cannot pair them one to one, the rows that look alike are
+ * taken for one type (they print the same anyway, and an object at the
+ * same address and size with a type of the same name is the old one: the
+ * rule's bias, churn under-counted, growth never invented).  Every row is
+ * given a number in a numbering common to both sides, B-only types numbers
+ * no A type has; keys are compared in that numbering.  Hash-based: O(types
+ * + objects).
+ */
+
+struct trow {
+    uint32_t id;               /* as a group key holds it */
+    int side;                  /* 0 a, 1 b */
+    char *name, *kind, *mod;   /* NULL for SQL NULL */
+    int64_t size;              /* -1 for NULL */
+    uint32_t cls, sub;         /* its (name, kind, size) and (..., module) classes */
+};
+
+struct tclass {
+    const struct trow *rep;    /* the first row of the class, to compare with */
+    uint32_t next;             /* the next class with the same hash, or GRAPH_NONE */
+    uint32_t n[2];             /* rows of side a, b */
+};
+
+struct tclasses {
+    struct keymap heads;       /* hash -> first class with it */
+    struct tclass *v;
+    size_t n, cap;
+};
+
+static uint64_t hash_str(uint64_t h, const char *s)
 {
-    if (!a->used[i] || !b->used[j] || a->osize[i] != b->osize[j] || a->group[i] != b->group[j])
+    if (!s)
+        return (h ^ 0xff) * 0x100000001b3ULL; /* NULL differs from every string, "" included */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+    return (h ^ 0xfe) * 0x100000001b3ULL; /* end marker: ("ab","c") is not ("a","bc") */
+}
+
+static int str_eq(const char *x, const char *y)
+{
+    return x == y || (x && y && !strcmp(x, y));
+}
+
+/* The class of r (by name, kind, size and, with_mod, module), created if new. */
+static uint32_t tclass_of(struct tclasses *c, const struct trow *r, int with_mod)
+{
+    uint64_t h = hash_str(hash_str(0xcbf29ce484222325ULL, r->name), r->kind) ^ (uint64_t)r->size * 0x9e3779b97f4a7c15ULL;
+    if (with_mod)
+        h = hash_str(h, r->mod);
+    uint32_t k = keymap_find(&c->heads, h);
+    for (uint32_t x = k; x != GRAPH_NONE; x = c->v[x].next) {
+        const struct trow *q = c->v[x].rep;
+        if (str_eq(q->name, r->name) && str_eq(q->kind, r->kind) && q->size == r->size &&
+            (!with_mod || str_eq(q->mod, r->mod)))
+            return c->v[x].n[r->side]++, x;
+    }
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 256;
+        struct tclass *nv = realloc(c->v, c->cap * sizeof *nv);
+        if (!nv)
+            return GRAPH_NONE;
+        c->v = nv;
+    }
+    uint32_t *head = keymap_get(&c->heads, h, (uint32_t)c->n);
+    if (!head)
+        return GRAPH_NONE;
+    c->v[c->n] = (struct tclass){.rep = r, .next = k};
+    c->v[c->n].n[r->side] = 1;
+    *head = (uint32_t)c->n;
+    return (uint32_t)c->n++;
+}
+
+static char *dup_col(sqlite3_stmt *s, int col, int *oom)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    char *d = t ? strdup((const char *)t) : NULL;
+    if (t && !d)
+        *oom = 1;
+    return d;
+}
+
+/* Append h's types rows to *rows; a database without types adds none. */
+static int read_types(const struct hgraph *h, int side, struct trow **rows, size_t *n, size_t *cap, char *err,
+                      size_t errlen)
+{
+    sqlite3_stmt *s;
+    if (!h->typed)
+        return 0;
+    /* modules may be missing from a hand-made database: compare without paths then */
+    if (sqlite3_prepare_v2(h->db, "SELECT t.id, t.name, t.kind, t.size, m.path FROM types t"
+                           " LEFT JOIN modules m ON m.id = t.module", -1, &s, NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(h->db, "SELECT id, name, kind, size, NULL FROM types", -1, &s, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: reading types: %s", h->file, sqlite3_errmsg(h->db));
+        return -1;
+    }
+    int rc, oom = 0;
+    while (!oom && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 256;
+            struct trow *nv = realloc(*rows, *cap * sizeof *nv);
+            if (!nv) {
+                oom = 1;
+                break;
+            }
+            *rows = nv;
+        }
+        struct trow *r = &(*rows)[(*n)++];
+        *r = (struct trow){.id = (uint32_t)sqlite3_column_int64(s, 0), .side = side,
+                           .size = sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 3)};
+        r->name = dup_col(s, 1, &oom);
+        r->kind = dup_col(s, 2, &oom);
+        r->mod = dup_col(s, 4, &oom);
+    }
+    sqlite3_finalize(s);
+    if (oom) {
+        snprintf(err, errlen, "%s: out of memory reading types", h->file);
+        return -1;
+    }
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "%s: reading types: %s", h->file, sqlite3_errmsg(h->db));
+        return -1;
+    }
+    return 0;
+}
+
+/* Give every type id an object of h names but its types table lacks a
+ * number of its own: it has no identity to match by. */
+static int number_dangling(struct keymap *m, const struct hgraph *h, uint32_t *next)
+{
+    for (uint32_t i = 0; i < h->nobjs; i++) {
+        if (!(h->group[i] & HG_TYPED))
+            continue;
+        uint32_t *x = keymap_get(m, hg_key_type(h->group[i]), *next);
+        if (!x)
+            return -1;
+        if (*x == *next)
+            ++*next;
+    }
+    return 0;
+}
+
+int dtypes_build(struct dtypes *t, const struct hgraph *a, const struct hgraph *b, char *err, size_t errlen)
+{
+    struct trow *rows = NULL;
+    size_t n = 0, cap = 0;
+    struct tclasses cls = {0}, sub = {0};
+    int rc = -1;
+    memset(t, 0, sizeof *t);
+    if (read_types(a, 0, &rows, &n, &cap, err, errlen) || read_types(b, 1, &rows, &n, &cap, err, errlen))
+        goto out;
+    for (size_t k = 0; k < n; k++)
+        if ((rows[k].cls = tclass_of(&cls, &rows[k], 0)) == GRAPH_NONE ||
+            (rows[k].sub = tclass_of(&sub, &rows[k], 1)) == GRAPH_NONE)
+            goto oom;
+    if (cls.n + sub.n >= GRAPH_NONE / 2) {
+        snprintf(err, errlen, "%s, %s: too many types to compare", a->file, b->file);
+        goto out;
+    }
+    /* numbers: a class is cls index; a pair told apart by module ncls + sub index */
+    for (size_t k = 0; k < n; k++) {
+        const struct trow *r = &rows[k];
+        const struct tclass *c = &cls.v[r->cls], *s = &sub.v[r->sub];
+        uint32_t num = r->cls;
+        if ((c->n[0] > 1 || c->n[1] > 1) && s->n[0] == 1 && s->n[1] == 1)
+            num = (uint32_t)cls.n + r->sub;
+        if (!keymap_get(r->side ? &t->b : &t->a, r->id, num))
+            goto oom;
+    }
+    uint32_t next = (uint32_t)(cls.n + sub.n);
+    if (number_dangling(&t->a, a, &next) || number_dangling(&t->b, b, &next))
+        goto oom;
+    rc = 0;
+    goto out;
+oom:
+    snprintf(err, errlen, "%s, %s: out of memory comparing types", a->file, b->file);
+out:
+    for (size_t k = 0; k < n; k++) {
+        free(rows[k].name);
+        free(rows[k].kind);
+        free(rows[k].mod);
+    }
+    free(rows);
+    keymap_free(&cls.heads);
+    keymap_free(&sub.heads);
+    free(cls.v);
+    free(sub.v);
+    if (rc)
+        dtypes_free(t);
+    return rc;
+}
+
+void dtypes_free(struct dtypes *t)
+{
+    keymap_free(&t->a);
+    keymap_free(&t->b);
+}
+
+uint64_t dtypes_key(const struct keymap *m, uint64_t key)
+{
+    if (!(key & HG_TYPED))
+        return key; /* a size, or malloc's own: the same on both sides */
+    /* every typed key's id is in the map (dtypes_build numbers dangling ones) */
+    return (key & ~(uint64_t)0xffffffffu) | keymap_find(m, hg_key_type(key));
+}
+
+/* ------------------------------------------------------------ matching */
+
+static int same(const struct hgraph *a, const struct dwords *wa, uint32_t i, const struct hgraph *b,
+                const struct dwords *wb, uint32_t j, const struct dtypes *t)
+{
+    if (!a->used[i] || !b->used[j] || a->osize[i] != b->osize[j] ||
+        dtypes_key(&t->a, a->group[i]) != dtypes_key(&t->b, b->group[j]))
         return 0;
     if (wa->known[i] && wb->known[j] && in_ro(wa, wa->word[i]))
         return wa->word[i] == wb->word[j];
@@ -121,7 +339,7 @@ static int same(const struct hgraph *a, const struct dwords *wa, uint32_t i, con
 }
 
 int diff_match(const struct hgraph *a, const struct dwords *wa, const struct hgraph *b, const struct dwords *wb,
-               uint32_t **ab, uint32_t **ba)
+               const struct dtypes *t, uint32_t **ab, uint32_t **ba)
 {
     *ab = malloc((a->nobjs + 1) * sizeof **ab);
     *ba = malloc((b->nobjs + 1) * sizeof **ba);
@@ -138,7 +356,7 @@ int diff_match(const struct hgraph *a, const struct dwords *wa, const struct hgr
         } else if (a->addr[i] > b->addr[j]) {
             j++;
         } else {
-            if (same(a, wa, i, b, wb, j)) {
+            if (same(a, wa, i, b, wb, j, t)) {
                 (*ab)[i] = j;
                 (*ba)[j] = i;
             }
@@ -158,7 +376,10 @@ static int by_delta(const void *x, const void *y)
     return p->key < q->key ? -1 : p->key > q->key;
 }
 
-static struct diff_group *group_of(struct keymap *m, struct diff_group **v, size_t *n, size_t *cap, uint64_t key)
+/* The group of common key 'key', created from side h's own key 'own' (which
+ * names it) if new. */
+static struct diff_group *group_of(struct keymap *m, struct diff_group **v, size_t *n, size_t *cap, uint64_t key,
+                                   const struct hgraph *h, uint64_t own)
 {
     uint32_t *x = keymap_get(m, key, (uint32_t)*n);
     if (!x)
@@ -171,13 +392,13 @@ static struct diff_group *group_of(struct keymap *m, struct diff_group **v, size
                 return NULL;
             *v = nv;
         }
-        (*v)[(*n)++] = (struct diff_group){.key = key};
+        (*v)[(*n)++] = (struct diff_group){.key = key, .from = h, .own = own};
     }
     return &(*v)[*x];
 }
 
 int diff_groups(const struct hgraph *a, const uint32_t *ab, const struct hgraph *b, const uint32_t *ba,
-                struct diff_group **out, size_t *n)
+                const struct dtypes *t, struct diff_group **out, size_t *n)
 {
     struct keymap m = {0};
     size_t cap = 0;
@@ -187,7 +408,7 @@ int diff_groups(const struct hgraph *a, const uint32_t *ab, const struct hgraph 
     for (uint32_t i = 0; i < a->nobjs; i++) {
         if (!hg_program(a, i) || ab[i] != GRAPH_NONE)
             continue;
-        if (!(g = group_of(&m, out, n, &cap, a->group[i])))
+        if (!(g = group_of(&m, out, n, &cap, dtypes_key(&t->a, a->group[i]), a, a->group[i])))
             goto oom;
         g->ndel++;
         g->freed += a->osize[i];
@@ -195,7 +416,7 @@ int diff_groups(const struct hgraph *a, const uint32_t *ab, const struct hgraph 
     for (uint32_t j = 0; j < b->nobjs; j++) {
         if (!hg_program(b, j) || ba[j] != GRAPH_NONE)
             continue;
-        if (!(g = group_of(&m, out, n, &cap, b->group[j])))
+        if (!(g = group_of(&m, out, n, &cap, dtypes_key(&t->b, b->group[j]), b, b->group[j])))
             goto oom;
         g->nnew++;
         g->alloc += b->osize[j];
