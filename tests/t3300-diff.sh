@@ -115,6 +115,44 @@ assert d[\"new_count\"] == 0 and d[\"deleted_count\"] == 0 and d[\"types\"] == [
 "
 '
 
+# types.id is local to a database (which types are read, and so their
+# numbering, can differ between snapshots of one program); B2.db is B.db
+# with every type id moved by 1000, as if indexed with other libraries.
+test_expect_success 'type ids renumbered in B: the same objects match, counts and names unchanged' '
+    cp B.db B2.db &&
+    py "
+assert E == \"struct entry\" and T == \"struct temp\", (E, T)  # typed, or the case proves nothing
+db = sqlite3.connect(\"B2.db\")
+moved = []
+for (t,) in db.execute(\"SELECT name FROM sqlite_master WHERE type = \x27table\x27\").fetchall():
+    for c in [r[1] for r in db.execute(\"PRAGMA table_info(\\\"%s\\\")\" % t)]:
+        if c in (\"type_id\", \"field_type_id\") or (t == \"types\" and c in (\"id\", \"target\")):
+            db.execute(\"UPDATE \\\"%s\\\" SET %s = %s + 1000\" % (t, c, c))
+            moved.append(t + \".\" + c)
+db.commit()
+assert {\"objects.type_id\", \"types.id\", \"fields.type_id\"} <= set(moved), moved
+" &&
+    $HEAPSNAP diff --json A.db B.db >orig.json && $HEAPSNAP diff --json A.db B2.db >renum.json &&
+    $HEAPSNAP diff --json B.db A.db >back.json && $HEAPSNAP diff --json B2.db A.db >back2.json &&
+    $HEAPSNAP diff --json A.db B2.db C.db >abc2.json &&
+    py "
+def rows(f):
+    d = json.load(open(f))
+    return d, sorted((x[\"type\"], x[\"new_count\"], x[\"deleted_count\"], x[\"alloc_size\"], x[\"freed_size\"]) for x in d[\"types\"])
+o, ot = rows(\"orig.json\"); r, rt = rows(\"renum.json\")
+assert rt == ot, (rt, ot)
+assert (r[\"new_count\"], r[\"deleted_count\"]) == (K + NTEMP, J), (r[\"new_count\"], r[\"deleted_count\"])
+t = {x[\"type\"]: x for x in r[\"types\"]}
+assert (t[E][\"new_count\"], t[E][\"deleted_count\"], t[T][\"new_count\"]) == (K, J, NTEMP), t
+# the other way, every group named from the table of the snapshot it came from
+b, bt = rows(\"back.json\"); b2, b2t = rows(\"back2.json\")
+assert b2t == bt and (b2[\"new_count\"], b2[\"deleted_count\"]) == (J, K + NTEMP), (b2t, bt)
+assert not [x for x in r[\"types\"] + b2[\"types\"] if x[\"type\"].startswith(\"type#\")]
+s = [x for x in json.load(open(\"abc2.json\"))[\"survivors\"] if x[\"type\"] == E]
+assert len(s) == 1 and s[0][\"count\"] == K, s
+"
+'
+
 test_expect_success 'command line: --help exits 0; one snapshot or four exit 2; a missing file exits 1' '
     $HEAPSNAP diff --help | grep "^usage: heapsnap diff" &&
     { $HEAPSNAP diff A.hsnap 2>err; test $? = 2; } &&
