@@ -70,7 +70,7 @@ samples: $(SAMPLES)
 bin/samples/%: samples/%.c samples/report.h samples/scrub.h | build/.deps-ok
 	@mkdir -p bin/samples
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -lm
-bin/samples/%: samples/%.cpp | build/.deps-ok
+bin/samples/%: samples/%.cpp samples/report.h | build/.deps-ok
 	@mkdir -p bin/samples
 	g++ -std=gnu++17 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $<
 bin/samples/go-%: samples/go/%/main.go | build/.deps-ok

@@ -21,10 +21,12 @@
  * and then it blocks until killed.  Nothing allocates after the report starts.
  */
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#define REPORT_BUF_SIZE 16384
+#include "report.h"
 
 struct Shape {
     virtual ~Shape() {}
@@ -90,20 +92,6 @@ Box<int> *g_box;
 ns::Holder<zoo::Dog> *g_holder;
 Plain *g_plain;
 
-static char out[16384];
-static size_t outlen;
-
-static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void line(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out + outlen, sizeof out - outlen, fmt, ap);
-    va_end(ap);
-    if (n > 0 && (size_t)n < sizeof out - outlen)
-        outlen += (size_t)n;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -115,7 +103,7 @@ int main(int argc, char **argv)
         perror(argv[1]);
         return 1;
     }
-    line("pid %d\n", (int)getpid());
+    report_line("pid %d\n", (int)getpid());
     const int nshapes = 6;
     g_shapes = static_cast<Shape **>(calloc(nshapes, sizeof(Shape *)));
     for (int i = 0; i < nshapes; i++) {
@@ -128,37 +116,32 @@ int main(int argc, char **argv)
         }
         s->id = i;
         g_shapes[i] = s;
-        line("block %p %s\n", static_cast<void *>(s), cls);
+        report_line("block %p %s\n", static_cast<void *>(s), cls);
     }
     for (int i = 0; i < 5; i++) {
         zoo::Animal *a;
         if (i % 2) {
             a = new zoo::Cat;
-            line("block %p zoo::Cat\n", static_cast<void *>(a));
+            report_line("block %p zoo::Cat\n", static_cast<void *>(a));
         } else {
             a = new zoo::Dog;
-            line("block %p zoo::Dog\n", static_cast<void *>(a));
+            report_line("block %p zoo::Dog\n", static_cast<void *>(a));
         }
         a->next = g_animals;
         g_animals = a;
     }
     g_box = new Box<int>;
     g_box->value = 42;
-    line("block %p Box<int>\n", static_cast<void *>(g_box));
+    report_line("block %p Box<int>\n", static_cast<void *>(g_box));
     g_holder = new ns::Holder<zoo::Dog>;
     g_holder->held = new zoo::Dog;
-    line("block %p ns::Holder<zoo::Dog>\n", static_cast<void *>(g_holder));
-    line("block %p zoo::Dog\n", static_cast<void *>(g_holder->held));
+    report_line("block %p ns::Holder<zoo::Dog>\n", static_cast<void *>(g_holder));
+    report_line("block %p zoo::Dog\n", static_cast<void *>(g_holder->held));
     g_plain = new Plain{7, g_shapes[2]};
-    line("plain %p Plain\n", static_cast<void *>(g_plain));
-    line("ready\n");
-    size_t off = 0;
-    while (off < outlen) {
-        ssize_t n = write(fd, out + off, outlen - off);
-        if (n <= 0)
-            return 1;
-        off += static_cast<size_t>(n);
-    }
+    report_line("plain %p Plain\n", static_cast<void *>(g_plain));
+    report_line("ready\n");
+    if (report_flush(fd))
+        return 1;
     for (;;)
         pause();
 }

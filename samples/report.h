@@ -1,6 +1,7 @@
 /*
  * report.h — the report writer shared by the sample programs that must not
- * allocate while they describe their heap (linked, glibc_heap, bench_heap).
+ * allocate while they describe their heap (linked, typed, classes, ...).
+ * It compiles as C and as C++ (classes.cpp).
  *
  * A sample tells its test the truth about itself as "KEY value" lines in
  * the file named by argv[1], ending with "ready".  Formatting those lines

@@ -27,13 +27,14 @@
  */
 #include <fcntl.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "report.h"
 
 enum color { RED, GREEN = 5, BLUE };
 
@@ -103,20 +104,6 @@ sess_t *g_current;          /* the same session the table holds */
 #define NSESS    9
 #define NTREE    7
 
-static char out[65536];
-static size_t outlen;
-
-static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void line(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out + outlen, sizeof out - outlen, fmt, ap);
-    va_end(ap);
-    if (n > 0 && (size_t)n < sizeof out - outlen)
-        outlen += (size_t)n;
-}
-
 static int handle_it(int x)
 {
     return x + 1;
@@ -124,7 +111,7 @@ static int handle_it(int x)
 
 static void block(void *p, const char *type, size_t count)
 {
-    line("block %p %s %zu\n", p, type, count);
+    report_line("block %p %s %zu\n", p, type, count);
 }
 
 static struct tree *build_tree(long lo, long hi)
@@ -158,7 +145,7 @@ int main(int argc, char **argv)
         perror(argv[1]);
         return 1;
     }
-    line("pid %d\n", (int)getpid());
+    report_line("pid %d\n", (int)getpid());
 
     /* the list */
     struct list_node *prev = NULL;
@@ -204,7 +191,7 @@ int main(int argc, char **argv)
         g_table.buckets[b] = s;
         block(s, "struct session", 1);
         block(s->name, "char", malloc_usable_size(s->name));
-        line("untyped %p\n", s->payload);
+        report_line("untyped %p\n", s->payload);
         if (i == 4)
             g_current = s;
     }
@@ -219,20 +206,15 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < 3; i++) {
         g_payloads[i] = calloc(1, 64 + (size_t)i * 16);
-        line("untyped %p\n", g_payloads[i]);
+        report_line("untyped %p\n", g_payloads[i]);
     }
     g_any.node = calloc(1, sizeof(struct list_node)); /* only a union reaches it */
-    line("untyped %p\n", (void *)g_any.node);
+    report_line("untyped %p\n", (void *)g_any.node);
 
-    line("session %p\n", (void *)g_current);
-    line("ready\n");
-    size_t off = 0;
-    while (off < outlen) {
-        ssize_t n = write(fd, out + off, outlen - off);
-        if (n <= 0)
-            return 1;
-        off += (size_t)n;
-    }
+    report_line("session %p\n", (void *)g_current);
+    report_line("ready\n");
+    if (report_flush(fd))
+        return 1;
     for (;;)
         pause();
 }
