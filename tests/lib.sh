@@ -110,6 +110,20 @@ track_pid() { echo "$1" >>"$_PIDFILE"; }
 
 stop_sample() { kill "${1:-$SAMPLE_PID}" 2>/dev/null; wait "${1:-$SAMPLE_PID}" 2>/dev/null || true; }
 
+# capture_go_session TITLE [ARGS...]: run samples/go-session with ARGS,
+# capture it to go.hsnap (the capture tool's output in capture.out) and stop
+# it; if the sample or the capture tool is not built, skip TITLE and end.
+capture_go_session() {
+    local title=$1; shift
+    if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
+        test_skip "$title" 'bin/samples/go-session or the capture tool is not built'
+        test_done
+    fi
+    start_sample go-session "$@" || true
+    "$CAPTURE" -q "${SAMPLE_PID:-0}" -o go.hsnap >capture.out 2>&1 || true
+    stop_sample
+}
+
 # report_get FILE KEY: the value of "KEY value" in a sample's report.
 report_get() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 

@@ -9,15 +9,8 @@
 # holds no reference.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'the Go heap of go-session' 'bin/samples/go-session or the capture tool is not built'
-    test_done
-fi
-
 R=go-session.report
-start_sample go-session release || true
-"$CAPTURE" -q "${SAMPLE_PID:-0}" -o go.hsnap >capture.out 2>&1 || true
-stop_sample
+capture_go_session 'the Go heap of go-session' release
 
 test_expect_success 'the snapshot indexes with the go allocator and no warnings' '
     $HEAPSNAP index go.hsnap >index.out &&

@@ -9,15 +9,8 @@
 # listed (go_finalizers) and rooted as the collector roots them.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'Go types of go-session' 'bin/samples/go-session or the capture tool is not built'
-    test_done
-fi
-
 R=go-session.report
-start_sample go-session release || true
-"$CAPTURE" -q "${SAMPLE_PID:-0}" -o go.hsnap >capture.out 2>&1 || true
-stop_sample
+capture_go_session 'Go types of go-session' release
 
 # ty KEY: "type|source|count|size" of the object at the report's address KEY
 ty() {
