@@ -236,6 +236,14 @@ static int template_args(struct dm *m, char *out)
     return cat(out, len && out[len - 1] == '>' ? " >" : ">");
 }
 
+/* Template arguments, if any follow, appended to buf and made a substitution candidate. */
+static int opt_template_args(struct dm *m, char *buf)
+{
+    if (m->p >= m->end || *m->p != 'I')
+        return 0;
+    return template_args(m, buf) || add_sub(m, buf);
+}
+
 static int name(struct dm *m, char *out)
 {
     if (m->p >= m->end || ++m->depth > MAX_NEST)
@@ -275,30 +283,11 @@ static int name(struct dm *m, char *out)
             m->p++; /* E */
     } else if (*m->p == 'S' && m->p + 1 < m->end && m->p[1] == 't') {
         m->p += 2;
-        rc = cat(buf, "std::") || source_name(m, buf);
-        if (!rc)
-            rc = add_sub(m, buf);
-        if (!rc && m->p < m->end && *m->p == 'I') {
-            rc = template_args(m, buf);
-            if (!rc)
-                rc = add_sub(m, buf);
-        }
+        rc = cat(buf, "std::") || source_name(m, buf) || add_sub(m, buf) || opt_template_args(m, buf);
     } else if (*m->p == 'S') {
-        rc = substitution(m, buf);
-        if (!rc && m->p < m->end && *m->p == 'I') {
-            rc = template_args(m, buf);
-            if (!rc)
-                rc = add_sub(m, buf);
-        }
+        rc = substitution(m, buf) || opt_template_args(m, buf);
     } else {
-        rc = source_name(m, buf);
-        if (!rc)
-            rc = add_sub(m, buf);
-        if (!rc && m->p < m->end && *m->p == 'I') {
-            rc = template_args(m, buf);
-            if (!rc)
-                rc = add_sub(m, buf);
-        }
+        rc = source_name(m, buf) || add_sub(m, buf) || opt_template_args(m, buf);
     }
     m->depth--;
     return rc ? -1 : cat(out, buf);

@@ -288,17 +288,23 @@ static int each_child(struct dw *w, Dwarf_Die d, int (*fn)(struct dw *, Dwarf_Di
     return 0;
 }
 
-static int push(void **v, size_t *n, size_t *cap, size_t elem)
+/* Room for one more element in *v: doubles *cap, starting at 'first'. */
+static int push_from(void **v, size_t *n, size_t *cap, size_t elem, size_t first)
 {
     if (*n < *cap)
         return 0;
-    size_t nc = *cap ? *cap * 2 : 64;
+    size_t nc = *cap ? *cap * 2 : first;
     void *p = realloc(*v, nc * elem);
     if (!p)
         return -1;
     *v = p;
     *cap = nc;
     return 0;
+}
+
+static int push(void **v, size_t *n, size_t *cap, size_t elem)
+{
+    return push_from(v, n, cap, elem, 64);
 }
 
 /* ------------------------------------------------------------ materialising */
@@ -1040,6 +1046,16 @@ static int scan_units(struct dw *w)
 
 /* ------------------------------------------------------------ the module */
 
+/* The type of a variable pass 1 found, with its members; *r is it resolved through typedefs. */
+static uint32_t wanted_type(struct dw *w, const struct wanted *v, uint32_t *r)
+{
+    w->cplus = v->cplus;
+    uint32_t type = type_of(w, v->off, 0);
+    drain(w);
+    *r = ty_resolve(w->t, type);
+    return type;
+}
+
 int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
                   int (*want)(void *u, uint64_t addr, uint64_t size), void *u, char *err,
                   size_t errlen)
@@ -1083,42 +1099,24 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
             if (!sym || sym->addr != v->addr || !sym->size || !want(u, v->addr, sym->size))
                 continue;
         }
-        w.cplus = v->cplus;
-        uint32_t type = type_of(&w, v->off, 0);
-        drain(&w);
-        uint32_t r = ty_resolve(t, type);
+        uint32_t r, type = wanted_type(&w, v, &r);
         if (!type || !r)
             continue;
-        if (t->nvars == t->capvars) {
-            size_t nc = t->capvars ? t->capvars * 2 : 256;
-            struct ty_var *p = realloc(t->vars, nc * sizeof *p);
-            if (!p) {
-                w.oom = 1;
-                break;
-            }
-            t->vars = p;
-            t->capvars = nc;
+        if (push_from((void **)&t->vars, &t->nvars, &t->capvars, sizeof *t->vars, 256)) {
+            w.oom = 1;
+            break;
         }
         t->vars[t->nvars++] = (struct ty_var){.addr = v->addr, .size = t->v[r].size, .type = type,
                                               .name = ty_intern(t, v->name), .module = module};
     }
     for (size_t i = 0; i < w.nlocals && !w.oom; i++) {
         const struct wanted *v = &w.locals[i];
-        w.cplus = v->cplus;
-        uint32_t type = type_of(&w, v->off, 0);
-        drain(&w);
-        uint32_t r = ty_resolve(t, type);
+        uint32_t r, type = wanted_type(&w, v, &r);
         if (!type || !r || !t->v[r].size)
             continue;
-        if (t->nlocals == t->caplocals) {
-            size_t nc = t->caplocals ? t->caplocals * 2 : 64;
-            struct ty_local *p = realloc(t->locals, nc * sizeof *p);
-            if (!p) {
-                w.oom = 1;
-                break;
-            }
-            t->locals = p;
-            t->caplocals = nc;
+        if (push((void **)&t->locals, &t->nlocals, &t->caplocals, sizeof *t->locals)) {
+            w.oom = 1;
+            break;
         }
         const struct ty_frame *f = &t->frames[v->frame];
         t->locals[t->nlocals++] = (struct ty_local){

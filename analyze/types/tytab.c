@@ -133,30 +133,29 @@ uint32_t ty_add(struct tytab *t, uint64_t hash, const struct ty *ty, int *isnew)
     return (uint32_t)t->n++;
 }
 
-uint32_t ty_add_fields(struct tytab *t, const struct ty_field *f, size_t n)
+/* Append n elements of size elem from src to *v (count *nv, capacity *cap); the index of the first. */
+static uint32_t append(struct tytab *t, void **v, size_t *nv, size_t *cap, const void *src, size_t n,
+                       size_t elem)
 {
-    if (t->nf + n > UINT32_MAX || grow((void **)&t->f, &t->capf, t->nf + n, sizeof *t->f)) {
+    if (*nv + n > UINT32_MAX || grow(v, cap, *nv + n, elem)) {
         t->oom = 1;
         return 0;
     }
     if (n)
-        memcpy(t->f + t->nf, f, n * sizeof *f);
-    uint32_t first = (uint32_t)t->nf;
-    t->nf += n;
+        memcpy((char *)*v + *nv * elem, src, n * elem);
+    uint32_t first = (uint32_t)*nv;
+    *nv += n;
     return first;
+}
+
+uint32_t ty_add_fields(struct tytab *t, const struct ty_field *f, size_t n)
+{
+    return append(t, (void **)&t->f, &t->nf, &t->capf, f, n, sizeof *f);
 }
 
 uint32_t ty_add_enums(struct tytab *t, const struct ty_enum *e, size_t n)
 {
-    if (t->ne + n > UINT32_MAX || grow((void **)&t->e, &t->cape, t->ne + n, sizeof *t->e)) {
-        t->oom = 1;
-        return 0;
-    }
-    if (n)
-        memcpy(t->e + t->ne, e, n * sizeof *e);
-    uint32_t first = (uint32_t)t->ne;
-    t->ne += n;
-    return first;
+    return append(t, (void **)&t->e, &t->ne, &t->cape, e, n, sizeof *e);
 }
 
 uint32_t ty_resolve(const struct tytab *t, uint32_t id)
