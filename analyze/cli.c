@@ -64,6 +64,25 @@ int cli_wants_help(int argc, char **argv)
     return 0;
 }
 
+int cli_common_option(int argc, char **argv, int *i, const char *help, int *json, const char **dirs,
+                      size_t *ndirs, size_t maxdirs)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        fputs(help, stdout);
+        return -1;
+    }
+    if (!strcmp(a, "--json")) {
+        *json = 1;
+        return 1;
+    }
+    if (!strcmp(a, "--debug-dir") && *i + 1 < argc && *ndirs < maxdirs) {
+        dirs[(*ndirs)++] = argv[++*i];
+        return 1;
+    }
+    return 0;
+}
+
 static int progress_shown;
 static struct timespec progress_last;
 

@@ -48,6 +48,15 @@ int cli_bad_option(char **argv);
 int cli_wants_help(int argc, char **argv);
 
 /*
+ * For a hand-written argv loop, the options the database-reading commands
+ * share: -h/--help (prints 'help'; returns -1, then return EXIT_OK), --json
+ * (sets *json) and --debug-dir DIR (appended to dirs while *ndirs < maxdirs;
+ * moves *i past DIR).  Returns 1 for one of those, 0 for anything else.
+ */
+int cli_common_option(int argc, char **argv, int *i, const char *help, int *json, const char **dirs,
+                      size_t *ndirs, size_t maxdirs);
+
+/*
  * A progress line on stderr, only when stderr is a terminal: rewritten in
  * place at most ~10 times a second.  cli_progress_done() clears it.
  */

@@ -493,16 +493,14 @@ int cmd_show(int argc, char **argv)
     const char *dirs[64];
     struct db_open_options dopt = {0};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(help, stdout);
+        int c = cli_common_option(argc, argv, &i, help, &json, dirs, &dopt.dbg.ndebug_dirs, 64);
+        if (c < 0)
             return EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
+        const char *a = argv[i];
+        if (c) {
+            continue;
         } else if (!strcmp(a, "--gdb")) {
             gdb = 1;
-        } else if (!strcmp(a, "--debug-dir") && i + 1 < argc && dopt.dbg.ndebug_dirs < 64) {
-            dirs[dopt.dbg.ndebug_dirs++] = argv[++i];
         } else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
             return cli_usage_error("unknown option '%s'", a);
         } else if (npos < 2) {

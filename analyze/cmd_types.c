@@ -55,12 +55,12 @@ int cmd_types(int argc, char **argv)
     const char *dirs[64];
     struct db_open_options dopt = {0};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(help, stdout);
+        int c = cli_common_option(argc, argv, &i, help, &json, dirs, &dopt.dbg.ndebug_dirs, 64);
+        if (c < 0)
             return EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
+        const char *a = argv[i];
+        if (c) {
+            continue;
         } else if (!strcmp(a, "--typed")) {
             typed_only = 1;
         } else if (!strcmp(a, "--limit") && i + 1 < argc) {
@@ -68,8 +68,6 @@ int cmd_types(int argc, char **argv)
             limit = strtol(argv[++i], &end, 10);
             if (*end || limit < 0)
                 return cli_usage_error("--limit wants a number >= 0, not '%s'", argv[i]);
-        } else if (!strcmp(a, "--debug-dir") && i + 1 < argc && dopt.dbg.ndebug_dirs < 64) {
-            dirs[dopt.dbg.ndebug_dirs++] = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("unknown option '%s'", a);
         } else if (!file) {
