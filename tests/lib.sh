@@ -124,6 +124,18 @@ capture_go_session() {
     stop_sample
 }
 
+# capture_live_sample TITLE NAME: run samples/NAME (left running, SAMPLE_PID) and
+# capture it to snap.hsnap (the capture tool's output in capture.out); if the
+# sample or the capture tool is not built, skip TITLE and end.
+capture_live_sample() {
+    if [ ! -x "$SAMPLES/$2" ] || [ ! -x "$CAPTURE" ]; then
+        test_skip "$1" "bin/samples/$2 or the capture tool is not built"
+        test_done
+    fi
+    start_sample "$2" || true
+    "$CAPTURE" -q "${SAMPLE_PID:-}" -o snap.hsnap >capture.out 2>&1 || true
+}
+
 # report_get FILE KEY: the value of "KEY value" in a sample's report.
 report_get() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 

@@ -9,14 +9,8 @@
 # typed roots, the views, `heapsnap types`, and the SQL function field().
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$SAMPLES/typed" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'types on a capture of typed' 'bin/samples/typed or the capture tool is not built'
-    test_done
-fi
-
-start_sample typed || true
+capture_live_sample 'types on a capture of typed' typed
 PID=${SAMPLE_PID:-}
-"$CAPTURE" -q "$PID" -o snap.hsnap >capture.out 2>&1 || true
 R=typed.report
 q() { sqlite3 -batch snap.db "$@"; }
 # hs QUERY: a query that needs heapsnap's SQL functions (u64, field, ...)

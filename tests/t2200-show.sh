@@ -10,14 +10,8 @@
 # the text layout, references in with their fields, --json, the errors.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$SAMPLES/typed" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'show on a capture of typed' 'bin/samples/typed or the capture tool is not built'
-    test_done
-fi
-
-start_sample typed || true
+capture_live_sample 'show on a capture of typed' typed
 PID=${SAMPLE_PID:-}
-"$CAPTURE" -q "$PID" -o snap.hsnap >capture.out 2>&1 || true
 R=typed.report
 q() { sqlite3 -batch snap.db "$@"; }
 S=$(awk '$1 == "session" { print $2 }' $R 2>/dev/null)

@@ -8,14 +8,8 @@
 # the block ("local p in make_points (thread N)").
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$SAMPLES/typed_locals" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'stack locals on a capture of typed_locals' 'bin/samples/typed_locals or the capture tool is not built'
-    test_done
-fi
-
-start_sample typed_locals || true
+capture_live_sample 'stack locals on a capture of typed_locals' typed_locals
 PID=${SAMPLE_PID:-}
-"$CAPTURE" -q "$PID" -o snap.hsnap >capture.out 2>&1 || true
 R=typed_locals.report
 q() { sqlite3 -batch snap.db "$@"; }
 TID=$(awk '$1 == "tid" { print $2 }' $R)
