@@ -143,14 +143,24 @@ static int has(struct dw *w, Dwarf_Die d, Dwarf_Half at)
     return b != 0;
 }
 
-static int sdata(struct dw *w, Dwarf_Die d, Dwarf_Half at, int64_t *out)
+/* Attribute 'at' of d (dealloc with dwarf_dealloc_attribute); NULL if it has none. */
+static Dwarf_Attribute attr_of(struct dw *w, Dwarf_Die d, Dwarf_Half at)
 {
     Dwarf_Attribute a = NULL;
     Dwarf_Error e = NULL;
     if (dwarf_attr(d, at, &a, &e) != DW_DLV_OK) {
         drop(w->dbg, &e);
-        return -1;
+        return NULL;
     }
+    return a;
+}
+
+static int sdata(struct dw *w, Dwarf_Die d, Dwarf_Half at, int64_t *out)
+{
+    Dwarf_Attribute a = attr_of(w, d, at);
+    if (!a)
+        return -1;
+    Dwarf_Error e = NULL;
     Dwarf_Half form = 0;
     int r = dwarf_whatform(a, &form, &e);
     if (r == DW_DLV_OK && (form == DW_FORM_sdata || form == DW_FORM_implicit_const)) {
@@ -178,12 +188,10 @@ static int udata(struct dw *w, Dwarf_Die d, Dwarf_Half at, uint64_t *out)
 
 static int ref(struct dw *w, Dwarf_Die d, Dwarf_Half at, Dwarf_Off *out)
 {
-    Dwarf_Attribute a = NULL;
-    Dwarf_Error e = NULL;
-    if (dwarf_attr(d, at, &a, &e) != DW_DLV_OK) {
-        drop(w->dbg, &e);
+    Dwarf_Attribute a = attr_of(w, d, at);
+    if (!a)
         return -1;
-    }
+    Dwarf_Error e = NULL;
     int r = dwarf_global_formref(a, out, &e);
     drop(w->dbg, &e);
     dwarf_dealloc_attribute(a);
@@ -193,12 +201,10 @@ static int ref(struct dw *w, Dwarf_Die d, Dwarf_Half at, Dwarf_Off *out)
 /* An exprloc (or DWARF 2/3 block) attribute copied into buf; length or -1. */
 static long expr(struct dw *w, Dwarf_Die d, Dwarf_Half at, uint8_t *buf, size_t cap)
 {
-    Dwarf_Attribute a = NULL;
-    Dwarf_Error e = NULL;
-    if (dwarf_attr(d, at, &a, &e) != DW_DLV_OK) {
-        drop(w->dbg, &e);
+    Dwarf_Attribute a = attr_of(w, d, at);
+    if (!a)
         return -1;
-    }
+    Dwarf_Error e = NULL;
     Dwarf_Half form = 0;
     long len = -1;
     if (dwarf_whatform(a, &form, &e) == DW_DLV_OK) {
