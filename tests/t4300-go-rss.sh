@@ -31,7 +31,7 @@ start_sample go-session bigfree=256 release || true
 "$CAPTURE" -q "${SAMPLE_PID:-0}" -o rel.hsnap >capture2.out 2>&1 || true
 stop_sample
 
-test_expect_success 'the snapshot agrees with the program: released only grew, at most a thread start more' '
+test_expect_success 'the snapshot agrees with the program, but for one thread start and one span allocated after ReadMemStats' '
     $HEAPSNAP index big.hsnap >/dev/null &&
     python3 -c "
 import sqlite3
@@ -39,8 +39,15 @@ rep = dict(l.split()[:2] for l in open(\"big.report\") if len(l.split()) == 2)
 ms = dict(sqlite3.connect(\"big.db\").execute(\"SELECT name, value FROM go_memstats\"))
 d = {k: ms[k] - int(rep[k]) for k in (\"HeapObjects\", \"HeapAlloc\", \"HeapIdle\", \"StackInuse\", \"HeapInuse\")}
 assert 0 <= d[\"HeapObjects\"] <= 8 and 0 <= d[\"HeapAlloc\"] <= 4096, d
-assert -65536 <= d[\"HeapIdle\"] <= 0 and d[\"HeapIdle\"] == -(d[\"StackInuse\"] + d[\"HeapInuse\"]), d
-assert int(rep[\"HeapReleased\"]) <= ms[\"HeapReleased\"] <= ms[\"HeapIdle\"], (rep[\"HeapReleased\"], ms)
+# The runtime keeps working after ReadMemStats: one thread start (a 64 KiB
+# stack) and one 8 KiB span for at most 8 objects may come out of idle
+# pages, or the heap may grow by as much; so idle moves by at most 72 KiB
+# (of a 1 GiB heap).  t4000 holds the figures of a quiet program exactly.
+assert abs(d[\"HeapIdle\"]) <= 65536 + 8192, d
+assert 0 <= d[\"HeapInuse\"] <= 8192 and 0 <= d[\"StackInuse\"] <= 65536, d
+# the scavenger may release more; released pages go back in use only for
+# that same stack and span, so at most 72 KiB fewer
+assert int(rep[\"HeapReleased\"]) - (65536 + 8192) <= ms[\"HeapReleased\"] <= ms[\"HeapIdle\"], (rep[\"HeapReleased\"], ms)
 "
 '
 
