@@ -27,6 +27,7 @@
 #include <dwarf.h>
 #include <libdwarf.h>
 
+#include "debuginfo/dwhelp.h"
 #include "debuginfo/internal.h"
 
 #define MAX_DEPTH       32        /* typedef chains, nested structs, namespaces */
@@ -58,209 +59,16 @@ struct dbg_dwarf {
 
 /* ------------------------------------------------------------ attribute helpers */
 
-static void drop_error(Dwarf_Debug dbg, Dwarf_Error *err)
-{
-    if (*err) {
-        dwarf_dealloc_error(dbg, *err);
-        *err = NULL;
-    }
-}
-
-static Dwarf_Die die_at(struct dbg_dwarf *dw, Dwarf_Off off)
-{
-    Dwarf_Die die = NULL;
-    Dwarf_Error err = NULL;
-    if (dwarf_offdie_b(dw->dbg, off, 1, &die, &err) != DW_DLV_OK) {
-        drop_error(dw->dbg, &err);
-        return NULL;
-    }
-    return die;
-}
-
-/*
- * Walking a DIE's children holds one child at a time:
- *   for (c = first_child(dw, parent); c && ...; c = next_sibling(dw, c))
- * next_sibling frees the child it is given; a loop that stops early frees
- * the child it stopped on.  Both give NULL at the end and on an error.
- */
-static Dwarf_Die first_child(struct dbg_dwarf *dw, Dwarf_Die parent)
-{
-    Dwarf_Die c = NULL;
-    Dwarf_Error err = NULL;
-    int r = dwarf_child(parent, &c, &err);
-    drop_error(dw->dbg, &err);
-    return r == DW_DLV_OK ? c : NULL;
-}
-
-static Dwarf_Die next_sibling(struct dbg_dwarf *dw, Dwarf_Die c)
-{
-    Dwarf_Die next = NULL;
-    Dwarf_Error err = NULL;
-    int r = dwarf_siblingof_b(dw->dbg, c, 1, &next, &err);
-    drop_error(dw->dbg, &err);
-    dwarf_dealloc_die(c);
-    return r == DW_DLV_OK ? next : NULL;
-}
-
-static int die_tag(struct dbg_dwarf *dw, Dwarf_Die die)
-{
-    Dwarf_Half tag = 0;
-    Dwarf_Error err = NULL;
-    if (dwarf_tag(die, &tag, &err) != DW_DLV_OK) {
-        drop_error(dw->dbg, &err);
-        return -1;
-    }
-    return tag;
-}
-
-static const char *die_name(struct dbg_dwarf *dw, Dwarf_Die die)
-{
-    char *name = NULL;
-    Dwarf_Error err = NULL;
-    int r = dwarf_diename(die, &name, &err);
-    if (r == DW_DLV_ERROR)
-        drop_error(dw->dbg, &err);
-    return r == DW_DLV_OK ? name : NULL; /* points into .debug_str: never freed */
-}
-
-static Dwarf_Off die_offset(struct dbg_dwarf *dw, Dwarf_Die die)
-{
-    Dwarf_Off off = 0;
-    Dwarf_Error err = NULL;
-    if (dwarf_dieoffset(die, &off, &err) != DW_DLV_OK)
-        drop_error(dw->dbg, &err);
-    return off;
-}
-
-static Dwarf_Attribute get_attr(struct dbg_dwarf *dw, Dwarf_Die die, Dwarf_Half at)
-{
-    Dwarf_Attribute a = NULL;
-    Dwarf_Error err = NULL;
-    int r = dwarf_attr(die, at, &a, &err);
-    if (r == DW_DLV_ERROR)
-        drop_error(dw->dbg, &err);
-    return r == DW_DLV_OK ? a : NULL;
-}
-
-static int has_attr(struct dbg_dwarf *dw, Dwarf_Die die, Dwarf_Half at)
-{
-    Dwarf_Bool b = 0;
-    Dwarf_Error err = NULL;
-    if (dwarf_hasattr(die, at, &b, &err) != DW_DLV_OK) {
-        drop_error(dw->dbg, &err);
-        return 0;
-    }
-    return b != 0;
-}
-
-/* A constant attribute as a signed value; DW_FORM_sdata and implicit_const
- * are signed, the fixed-size data forms and udata unsigned (as GCC emits
- * them).  0 or -1. */
-static int attr_const(struct dbg_dwarf *dw, Dwarf_Die die, Dwarf_Half at, int64_t *out)
-{
-    Dwarf_Attribute a = get_attr(dw, die, at);
-    if (!a)
-        return -1;
-    Dwarf_Error err = NULL;
-    Dwarf_Half form = 0;
-    int r = dwarf_whatform(a, &form, &err);
-    if (r == DW_DLV_OK && (form == DW_FORM_sdata || form == DW_FORM_implicit_const)) {
-        Dwarf_Signed v;
-        r = dwarf_formsdata(a, &v, &err);
-        *out = v;
-    } else if (r == DW_DLV_OK) {
-        Dwarf_Unsigned v;
-        r = dwarf_formudata(a, &v, &err);
-        *out = (int64_t)v;
-    }
-    drop_error(dw->dbg, &err);
-    dwarf_dealloc_attribute(a);
-    return r == DW_DLV_OK ? 0 : -1;
-}
-
-static int attr_udata(struct dbg_dwarf *dw, Dwarf_Die die, Dwarf_Half at, uint64_t *out)
-{
-    int64_t v;
-    if (attr_const(dw, die, at, &v) < 0 || v < 0)
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-static int attr_ref(struct dbg_dwarf *dw, Dwarf_Die die, Dwarf_Half at, Dwarf_Off *out)
-{
-    Dwarf_Attribute a = get_attr(dw, die, at);
-    if (!a)
-        return -1;
-    Dwarf_Error err = NULL;
-    int r = dwarf_global_formref(a, out, &err);
-    drop_error(dw->dbg, &err);
-    dwarf_dealloc_attribute(a);
-    return r == DW_DLV_OK ? 0 : -1;
-}
-
-/* An attribute holding a DWARF expression (exprloc, or a block in DWARF 2/3):
- * copied into buf (up to cap bytes); its length, or -1. */
-static long attr_expr(struct dbg_dwarf *dw, Dwarf_Die die, Dwarf_Half at, uint8_t *buf, size_t cap)
-{
-    Dwarf_Attribute a = get_attr(dw, die, at);
-    if (!a)
-        return -1;
-    Dwarf_Error err = NULL;
-    Dwarf_Half form = 0;
-    long len = -1;
-    if (dwarf_whatform(a, &form, &err) == DW_DLV_OK) {
-        if (form == DW_FORM_exprloc) {
-            Dwarf_Unsigned n;
-            Dwarf_Ptr p;
-            if (dwarf_formexprloc(a, &n, &p, &err) == DW_DLV_OK && n <= cap) {
-                memcpy(buf, p, n);
-                len = (long)n;
-            }
-        } else if (form == DW_FORM_block1 || form == DW_FORM_block2 || form == DW_FORM_block4 ||
-                   form == DW_FORM_block) {
-            Dwarf_Block *b = NULL;
-            if (dwarf_formblock(a, &b, &err) == DW_DLV_OK) {
-                if (b->bl_len <= cap) {
-                    memcpy(buf, b->bl_data, b->bl_len);
-                    len = (long)b->bl_len;
-                }
-                dwarf_dealloc(dw->dbg, b, DW_DLA_BLOCK);
-            }
-        }
-    }
-    drop_error(dw->dbg, &err);
-    dwarf_dealloc_attribute(a);
-    return len;
-}
-
-static int read_uleb(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; *pos < len && shift < 64; shift += 7) {
-        uint8_t b = p[(*pos)++];
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* ------------------------------------------------------------ indexing */
-
-/* The name a DIE goes by: its own, or its declaration's (DW_AT_specification). */
 static const char *decl_name(struct dbg_dwarf *dw, Dwarf_Die die)
 {
-    const char *n = die_name(dw, die);
+    const char *n = dwh_name(dw->dbg, die);
     Dwarf_Off spec;
-    if (n || attr_ref(dw, die, DW_AT_specification, &spec) < 0)
+    if (n || dwh_ref(dw->dbg, die, DW_AT_specification, &spec) < 0)
         return n;
-    Dwarf_Die d2 = die_at(dw, spec);
+    Dwarf_Die d2 = dwh_die_at(dw->dbg, spec);
     if (!d2)
         return NULL;
-    n = die_name(dw, d2);
+    n = dwh_name(dw->dbg, d2);
     dwarf_dealloc_die(d2);
     return n;
 }
@@ -270,7 +78,7 @@ static int index_die(struct dbg_dwarf *dw, Dwarf_Die die, int depth, uint64_t *b
 /* Walk the children of parent (a CU, a namespace, an enum), indexing each. */
 static int index_children(struct dbg_dwarf *dw, Dwarf_Die parent, int depth, uint64_t *budget)
 {
-    for (Dwarf_Die c = first_child(dw, parent); c; c = next_sibling(dw, c)) {
+    for (Dwarf_Die c = dwh_first_child(dw->dbg, parent); c; c = dwh_next_sibling(dw->dbg, c)) {
         if (!*budget || index_die(dw, c, depth, budget) < 0) {
             dwarf_dealloc_die(c);
             return -1;
@@ -282,35 +90,35 @@ static int index_children(struct dbg_dwarf *dw, Dwarf_Die parent, int depth, uin
 
 static int index_die(struct dbg_dwarf *dw, Dwarf_Die die, int depth, uint64_t *budget)
 {
-    int tag = die_tag(dw, die);
+    int tag = dwh_tag(dw->dbg, die);
     const char *name;
     int64_t v;
     switch (tag) {
     case DW_TAG_structure_type:
     case DW_TAG_union_type:
     case DW_TAG_class_type:
-        if ((name = die_name(dw, die)) && !has_attr(dw, die, DW_AT_declaration) &&
-            strmap_add(&dw->structs, name, die_offset(dw, die)) < 0)
+        if ((name = dwh_name(dw->dbg, die)) && !dwh_has(dw->dbg, die, DW_AT_declaration) &&
+            strmap_add(&dw->structs, name, dwh_offset(dw->dbg, die)) < 0)
             return -1;
         break;
     case DW_TAG_typedef:
-        if ((name = die_name(dw, die)) && strmap_add(&dw->typedefs, name, die_offset(dw, die)) < 0)
+        if ((name = dwh_name(dw->dbg, die)) && strmap_add(&dw->typedefs, name, dwh_offset(dw->dbg, die)) < 0)
             return -1;
         break;
     case DW_TAG_variable:
     case DW_TAG_constant:
         if (!(name = decl_name(dw, die)))
             break;
-        if (attr_const(dw, die, DW_AT_const_value, &v) == 0) {
+        if (dwh_sdata(dw->dbg, die, DW_AT_const_value, &v) == 0) {
             if (strmap_add(&dw->consts, name, (uint64_t)v) < 0)
                 return -1;
-        } else if (tag == DW_TAG_variable && has_attr(dw, die, DW_AT_location) &&
-                   strmap_add(&dw->vars, name, die_offset(dw, die)) < 0) {
+        } else if (tag == DW_TAG_variable && dwh_has(dw->dbg, die, DW_AT_location) &&
+                   strmap_add(&dw->vars, name, dwh_offset(dw->dbg, die)) < 0) {
             return -1;
         }
         break;
     case DW_TAG_enumerator:
-        if ((name = die_name(dw, die)) && attr_const(dw, die, DW_AT_const_value, &v) == 0 &&
+        if ((name = dwh_name(dw->dbg, die)) && dwh_sdata(dw->dbg, die, DW_AT_const_value, &v) == 0 &&
             strmap_add(&dw->consts, name, (uint64_t)v) < 0)
             return -1;
         break;
@@ -341,12 +149,12 @@ static int index_module(struct dbg_dwarf *dw)
                                        &err);
         if (r != DW_DLV_OK) {
             /* NO_ENTRY: the end.  ERROR: a damaged unit; nothing after it can be found. */
-            drop_error(dw->dbg, &err);
+            dwh_drop(dw->dbg, &err);
             return 0;
         }
         Dwarf_Die cu = NULL;
         if (dwarf_siblingof_b(dw->dbg, NULL, 1, &cu, &err) != DW_DLV_OK) {
-            drop_error(dw->dbg, &err);
+            dwh_drop(dw->dbg, &err);
             continue;
         }
         r = index_children(dw, cu, 0, &budget);
@@ -378,7 +186,7 @@ void dbg_dwarf_free(struct dbg_dwarf *dw)
     if (dw->dbg) {
         Dwarf_Error err = NULL;
         if (dwarf_finish(dw->dbg, &err) != DW_DLV_OK)
-            drop_error(NULL, &err);
+            dwh_drop(NULL, &err);
     }
     if (dw->fd >= 0)
         close(dw->fd);
@@ -401,7 +209,7 @@ struct dbg_dwarf *dbg_dwarf_get(struct dbg_mod *mod)
     if (dw->fd < 0 ||
         dwarf_init_b(dw->fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &dw->dbg, &err) !=
             DW_DLV_OK) {
-        drop_error(NULL, &err);
+        dwh_drop(NULL, &err);
         dw->dbg = NULL;
         dbg_dwarf_free(dw);
         return NULL;
@@ -426,12 +234,12 @@ static int is_qualifier(int tag)
 static Dwarf_Off strip_type(struct dbg_dwarf *dw, Dwarf_Off off)
 {
     for (int i = 0; off && i < MAX_DEPTH; i++) {
-        Dwarf_Die t = die_at(dw, off);
+        Dwarf_Die t = dwh_die_at(dw->dbg, off);
         if (!t)
             return 0;
-        int tag = die_tag(dw, t);
+        int tag = dwh_tag(dw->dbg, t);
         Dwarf_Off next = 0;
-        if (is_qualifier(tag) && attr_ref(dw, t, DW_AT_type, &next) < 0)
+        if (is_qualifier(tag) && dwh_ref(dw->dbg, t, DW_AT_type, &next) < 0)
             next = 0;
         dwarf_dealloc_die(t);
         if (!is_qualifier(tag))
@@ -449,13 +257,13 @@ static uint64_t type_size(struct dbg_dwarf *dw, Dwarf_Off off, uint64_t *count, 
     off = strip_type(dw, off);
     if (!off || depth > MAX_DEPTH)
         return 0;
-    Dwarf_Die t = die_at(dw, off);
+    Dwarf_Die t = dwh_die_at(dw->dbg, off);
     if (!t)
         return 0;
-    int tag = die_tag(dw, t);
+    int tag = dwh_tag(dw->dbg, t);
     uint64_t size = 0, elems = 1, sub;
     if (tag != DW_TAG_array_type) {
-        if (attr_udata(dw, t, DW_AT_byte_size, &size) < 0 &&
+        if (dwh_udata(dw->dbg, t, DW_AT_byte_size, &size) < 0 &&
             (tag == DW_TAG_pointer_type || tag == DW_TAG_reference_type ||
              tag == DW_TAG_rvalue_reference_type))
             size = 8; /* x86_64 only; no byte_size means the CU's address size */
@@ -465,18 +273,18 @@ static uint64_t type_size(struct dbg_dwarf *dw, Dwarf_Off off, uint64_t *count, 
     /* An array: element size times every dimension's length. */
     Dwarf_Off elem;
     uint64_t elem_size = 0;
-    if (attr_ref(dw, t, DW_AT_type, &elem) == 0)
+    if (dwh_ref(dw->dbg, t, DW_AT_type, &elem) == 0)
         elem_size = type_size(dw, elem, &sub, depth + 1);
     int dims = 0, n = 0;
-    Dwarf_Die c = first_child(dw, t);
-    for (; c && dims < 64 && n++ < MAX_MEMBERS; c = next_sibling(dw, c)) {
-        if (die_tag(dw, c) == DW_TAG_subrange_type) {
+    Dwarf_Die c = dwh_first_child(dw->dbg, t);
+    for (; c && dims < 64 && n++ < MAX_MEMBERS; c = dwh_next_sibling(dw->dbg, c)) {
+        if (dwh_tag(dw->dbg, c) == DW_TAG_subrange_type) {
             uint64_t n = 0, ub, lb = 0;
             int64_t sub_count;
-            if (attr_const(dw, c, DW_AT_count, &sub_count) == 0 && sub_count >= 0)
+            if (dwh_sdata(dw->dbg, c, DW_AT_count, &sub_count) == 0 && sub_count >= 0)
                 n = (uint64_t)sub_count;
-            else if (attr_udata(dw, c, DW_AT_upper_bound, &ub) == 0) {
-                attr_udata(dw, c, DW_AT_lower_bound, &lb);
+            else if (dwh_udata(dw->dbg, c, DW_AT_upper_bound, &ub) == 0) {
+                dwh_udata(dw->dbg, c, DW_AT_lower_bound, &lb);
                 n = ub >= lb ? ub - lb + 1 : 0;
             }
             /* else: a flexible array member, no elements */
@@ -486,7 +294,7 @@ static uint64_t type_size(struct dbg_dwarf *dw, Dwarf_Off off, uint64_t *count, 
     }
     if (c)
         dwarf_dealloc_die(c);
-    if (attr_udata(dw, t, DW_AT_byte_size, &size) < 0)
+    if (dwh_udata(dw->dbg, t, DW_AT_byte_size, &size) < 0)
         size = elem_size && elems > UINT64_MAX / elem_size ? 0 : elem_size * elems;
     dwarf_dealloc_die(t);
     *count = elems;
@@ -501,19 +309,19 @@ static uint64_t type_size(struct dbg_dwarf *dw, Dwarf_Off off, uint64_t *count, 
 static uint64_t member_offset(struct dbg_dwarf *dw, Dwarf_Die m)
 {
     uint64_t v;
-    if (attr_udata(dw, m, DW_AT_data_member_location, &v) == 0)
+    if (dwh_udata(dw->dbg, m, DW_AT_data_member_location, &v) == 0)
         return v;
     uint8_t expr[32];
-    long len = attr_expr(dw, m, DW_AT_data_member_location, expr, sizeof expr);
+    long len = dwh_expr(dw->dbg, m, DW_AT_data_member_location, expr, sizeof expr);
     if (len > 0) {
         size_t pos = 1;
         if ((expr[0] == DW_OP_plus_uconst || expr[0] == DW_OP_constu) &&
-            read_uleb(expr, (size_t)len, &pos, &v) == 0)
+            dwh_uleb(expr, (size_t)len, &pos, &v) == 0)
             return v;
         if (expr[0] >= DW_OP_lit0 && expr[0] <= DW_OP_lit31)
             return expr[0] - DW_OP_lit0;
     }
-    if (attr_udata(dw, m, DW_AT_data_bit_offset, &v) == 0)
+    if (dwh_udata(dw->dbg, m, DW_AT_data_bit_offset, &v) == 0)
         return v / 8;
     return 0;
 }
@@ -560,14 +368,14 @@ static const struct dbg_layout *build_layout(struct dbg_dwarf *dw, Dwarf_Off off
 
 static int add_member(struct dbg_dwarf *dw, struct fields *f, Dwarf_Die m, int depth)
 {
-    const char *name = die_tag(dw, m) == DW_TAG_inheritance ? NULL : die_name(dw, m);
+    const char *name = dwh_tag(dw->dbg, m) == DW_TAG_inheritance ? NULL : dwh_name(dw->dbg, m);
     struct dbg_field x = {.offset = member_offset(dw, m)};
     Dwarf_Off type = 0, st;
-    if (attr_ref(dw, m, DW_AT_type, &type) == 0) {
+    if (dwh_ref(dw->dbg, m, DW_AT_type, &type) == 0) {
         x.size = type_size(dw, type, &x.count, 0);
         if (!x.count && (st = strip_type(dw, type))) {
-            Dwarf_Die t = die_at(dw, st);
-            int tag = t ? die_tag(dw, t) : -1;
+            Dwarf_Die t = dwh_die_at(dw->dbg, st);
+            int tag = t ? dwh_tag(dw->dbg, t) : -1;
             if (t)
                 dwarf_dealloc_die(t);
             if (tag == DW_TAG_structure_type || tag == DW_TAG_union_type ||
@@ -605,7 +413,7 @@ static const struct dbg_layout *build_layout(struct dbg_dwarf *dw, Dwarf_Off off
         return (const struct dbg_layout *)(uintptr_t)v; /* 0 while being built: a cycle */
     if (depth > MAX_DEPTH || strmap_set(&dw->by_off, key, 0) < 0)
         return NULL;
-    Dwarf_Die die = die_at(dw, off);
+    Dwarf_Die die = dwh_die_at(dw->dbg, off);
     if (!die)
         return NULL;
     struct owned_layout *o = calloc(1, sizeof *o);
@@ -615,18 +423,18 @@ static const struct dbg_layout *build_layout(struct dbg_dwarf *dw, Dwarf_Off off
     }
     o->next = dw->layouts;
     dw->layouts = o;
-    const char *own = name ? name : die_name(dw, die);
+    const char *own = name ? name : dwh_name(dw->dbg, die);
     o->l.name = strdup(own ? own : "");
-    attr_udata(dw, die, DW_AT_byte_size, &o->l.size);
+    dwh_udata(dw->dbg, die, DW_AT_byte_size, &o->l.size);
 
     struct fields f = {.owner = o};
     int n = 0, ok = o->l.name != NULL;
-    Dwarf_Die c = first_child(dw, die);
-    for (; ok && c && n++ < MAX_MEMBERS; c = next_sibling(dw, c)) {
-        int tag = die_tag(dw, c);
+    Dwarf_Die c = dwh_first_child(dw->dbg, die);
+    for (; ok && c && n++ < MAX_MEMBERS; c = dwh_next_sibling(dw->dbg, c)) {
+        int tag = dwh_tag(dw->dbg, c);
         /* A C++ static member (DWARF 4 DW_TAG_member with DW_AT_declaration)
          * takes no room in the object; a base class is an anonymous member. */
-        if (((tag == DW_TAG_member && !has_attr(dw, c, DW_AT_declaration)) ||
+        if (((tag == DW_TAG_member && !dwh_has(dw->dbg, c, DW_AT_declaration)) ||
              tag == DW_TAG_inheritance) &&
             add_member(dw, &f, c, depth) < 0)
             ok = 0;
@@ -646,18 +454,18 @@ static const struct dbg_layout *build_layout(struct dbg_dwarf *dw, Dwarf_Off off
 static Dwarf_Off typedef_target(struct dbg_dwarf *dw, Dwarf_Off tdoff)
 {
     Dwarf_Off next;
-    Dwarf_Die td = die_at(dw, tdoff);
+    Dwarf_Die td = dwh_die_at(dw->dbg, tdoff);
     if (!td)
         return 0;
-    int r = attr_ref(dw, td, DW_AT_type, &next);
+    int r = dwh_ref(dw->dbg, td, DW_AT_type, &next);
     dwarf_dealloc_die(td);
     Dwarf_Off st = r == 0 ? strip_type(dw, next) : 0;
-    Dwarf_Die t = st ? die_at(dw, st) : NULL;
+    Dwarf_Die t = st ? dwh_die_at(dw->dbg, st) : NULL;
     if (!t)
         return 0;
-    int tag = die_tag(dw, t);
-    int decl = has_attr(dw, t, DW_AT_declaration);
-    const char *name = die_name(dw, t);
+    int tag = dwh_tag(dw->dbg, t);
+    int decl = dwh_has(dw->dbg, t, DW_AT_declaration);
+    const char *name = dwh_name(dw->dbg, t);
     uint64_t full = 0;
     if (decl && name && strmap_get(&dw->structs, name, &full) < 0)
         full = 0;
@@ -690,7 +498,7 @@ const struct dbg_layout *dbg_dwarf_struct(struct dbg_dwarf *dw, const char *name
 static int var_location(struct dbg_dwarf *dw, Dwarf_Die die, int *tls, uint64_t *value)
 {
     uint8_t expr[32];
-    long len = attr_expr(dw, die, DW_AT_location, expr, sizeof expr);
+    long len = dwh_expr(dw->dbg, die, DW_AT_location, expr, sizeof expr);
     if (len < 2)
         return -1;
     size_t n = (size_t)len, pos = 1;
@@ -713,16 +521,16 @@ static int var_location(struct dbg_dwarf *dw, Dwarf_Die die, int *tls, uint64_t 
         break;
     }
     case DW_OP_constu:
-        if (read_uleb(expr, n, &pos, &v) < 0)
+        if (dwh_uleb(expr, n, &pos, &v) < 0)
             return -1;
         break;
     case DW_OP_addrx: {
         uint64_t idx;
         Dwarf_Addr da;
         Dwarf_Error err = NULL;
-        int r = read_uleb(expr, n, &pos, &idx) == 0 &&
+        int r = dwh_uleb(expr, n, &pos, &idx) == 0 &&
                 dwarf_debug_addr_index_to_addr(die, idx, &da, &err) == DW_DLV_OK;
-        drop_error(dw->dbg, &err);
+        dwh_drop(dw->dbg, &err);
         if (!r)
             return -1;
         v = da;
@@ -749,7 +557,7 @@ int dbg_dwarf_variable(struct dbg_dwarf *dw, const char *name, int *tls, uint64_
     uint64_t v;
     if (strmap_get(&dw->vars, name, &v) < 0)
         return -1;
-    Dwarf_Die die = die_at(dw, (Dwarf_Off)v);
+    Dwarf_Die die = dwh_die_at(dw->dbg, (Dwarf_Off)v);
     if (!die)
         return -1;
     int ok = var_location(dw, die, tls, value);
@@ -758,11 +566,11 @@ int dbg_dwarf_variable(struct dbg_dwarf *dw, const char *name, int *tls, uint64_
         Dwarf_Off type, spec;
         uint64_t count;
         *size = 0;
-        if (attr_ref(dw, die, DW_AT_type, &type) == 0)
+        if (dwh_ref(dw->dbg, die, DW_AT_type, &type) == 0)
             *size = type_size(dw, type, &count, 0);
-        else if (attr_ref(dw, die, DW_AT_specification, &spec) == 0) {
-            Dwarf_Die decl = die_at(dw, spec);
-            if (decl && attr_ref(dw, decl, DW_AT_type, &type) == 0)
+        else if (dwh_ref(dw->dbg, die, DW_AT_specification, &spec) == 0) {
+            Dwarf_Die decl = dwh_die_at(dw->dbg, spec);
+            if (decl && dwh_ref(dw->dbg, decl, DW_AT_type, &type) == 0)
                 *size = type_size(dw, type, &count, 0);
             if (decl)
                 dwarf_dealloc_die(decl);

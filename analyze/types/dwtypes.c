@@ -39,6 +39,8 @@
 #include <dwarf.h>
 #include <libdwarf.h>
 
+#include "debuginfo/dwhelp.h"
+
 #include "debuginfo/strmap.h"
 #include "types/hashmap.h"
 #include "types/types.h"
@@ -84,174 +86,12 @@ struct dw {
 
 /* ------------------------------------------------------------ libdwarf helpers */
 
-static void drop(Dwarf_Debug dbg, Dwarf_Error *e)
-{
-    if (*e) {
-        dwarf_dealloc_error(dbg, *e);
-        *e = NULL;
-    }
-}
-
-static Dwarf_Die die_at(struct dw *w, Dwarf_Off off)
-{
-    Dwarf_Die d = NULL;
-    Dwarf_Error e = NULL;
-    if (dwarf_offdie_b(w->dbg, off, 1, &d, &e) != DW_DLV_OK) {
-        drop(w->dbg, &e);
-        return NULL;
-    }
-    return d;
-}
-
-static int tag_of(struct dw *w, Dwarf_Die d)
-{
-    Dwarf_Half tag = 0;
-    Dwarf_Error e = NULL;
-    if (dwarf_tag(d, &tag, &e) != DW_DLV_OK) {
-        drop(w->dbg, &e);
-        return -1;
-    }
-    return tag;
-}
-
-static const char *name_of(struct dw *w, Dwarf_Die d)
-{
-    char *n = NULL;
-    Dwarf_Error e = NULL;
-    int r = dwarf_diename(d, &n, &e);
-    drop(w->dbg, &e);
-    return r == DW_DLV_OK ? n : NULL;
-}
-
-static Dwarf_Off off_of(struct dw *w, Dwarf_Die d)
-{
-    Dwarf_Off o = 0;
-    Dwarf_Error e = NULL;
-    if (dwarf_dieoffset(d, &o, &e) != DW_DLV_OK)
-        drop(w->dbg, &e);
-    return o;
-}
-
-static int has(struct dw *w, Dwarf_Die d, Dwarf_Half at)
-{
-    Dwarf_Bool b = 0;
-    Dwarf_Error e = NULL;
-    if (dwarf_hasattr(d, at, &b, &e) != DW_DLV_OK) {
-        drop(w->dbg, &e);
-        return 0;
-    }
-    return b != 0;
-}
-
-/* Attribute 'at' of d (dealloc with dwarf_dealloc_attribute); NULL if it has none. */
-static Dwarf_Attribute attr_of(struct dw *w, Dwarf_Die d, Dwarf_Half at)
-{
-    Dwarf_Attribute a = NULL;
-    Dwarf_Error e = NULL;
-    if (dwarf_attr(d, at, &a, &e) != DW_DLV_OK) {
-        drop(w->dbg, &e);
-        return NULL;
-    }
-    return a;
-}
-
-static int sdata(struct dw *w, Dwarf_Die d, Dwarf_Half at, int64_t *out)
-{
-    Dwarf_Attribute a = attr_of(w, d, at);
-    if (!a)
-        return -1;
-    Dwarf_Error e = NULL;
-    Dwarf_Half form = 0;
-    int r = dwarf_whatform(a, &form, &e);
-    if (r == DW_DLV_OK && (form == DW_FORM_sdata || form == DW_FORM_implicit_const)) {
-        Dwarf_Signed v = 0;
-        r = dwarf_formsdata(a, &v, &e);
-        *out = v;
-    } else if (r == DW_DLV_OK) {
-        Dwarf_Unsigned v = 0;
-        r = dwarf_formudata(a, &v, &e);
-        *out = (int64_t)v;
-    }
-    drop(w->dbg, &e);
-    dwarf_dealloc_attribute(a);
-    return r == DW_DLV_OK ? 0 : -1;
-}
-
-static int udata(struct dw *w, Dwarf_Die d, Dwarf_Half at, uint64_t *out)
-{
-    int64_t v;
-    if (sdata(w, d, at, &v) || v < 0)
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-static int ref(struct dw *w, Dwarf_Die d, Dwarf_Half at, Dwarf_Off *out)
-{
-    Dwarf_Attribute a = attr_of(w, d, at);
-    if (!a)
-        return -1;
-    Dwarf_Error e = NULL;
-    int r = dwarf_global_formref(a, out, &e);
-    drop(w->dbg, &e);
-    dwarf_dealloc_attribute(a);
-    return r == DW_DLV_OK ? 0 : -1;
-}
-
-/* An exprloc (or DWARF 2/3 block) attribute copied into buf; length or -1. */
-static long expr(struct dw *w, Dwarf_Die d, Dwarf_Half at, uint8_t *buf, size_t cap)
-{
-    Dwarf_Attribute a = attr_of(w, d, at);
-    if (!a)
-        return -1;
-    Dwarf_Error e = NULL;
-    Dwarf_Half form = 0;
-    long len = -1;
-    if (dwarf_whatform(a, &form, &e) == DW_DLV_OK) {
-        if (form == DW_FORM_exprloc) {
-            Dwarf_Unsigned n = 0;
-            Dwarf_Ptr p = NULL;
-            if (dwarf_formexprloc(a, &n, &p, &e) == DW_DLV_OK && n <= cap) {
-                memcpy(buf, p, n);
-                len = (long)n;
-            }
-        } else if (form == DW_FORM_block1 || form == DW_FORM_block2 || form == DW_FORM_block4 ||
-                   form == DW_FORM_block) {
-            Dwarf_Block *b = NULL;
-            if (dwarf_formblock(a, &b, &e) == DW_DLV_OK) {
-                if (b->bl_len <= cap) {
-                    memcpy(buf, b->bl_data, b->bl_len);
-                    len = (long)b->bl_len;
-                }
-                dwarf_dealloc(w->dbg, b, DW_DLA_BLOCK);
-            }
-        }
-    }
-    drop(w->dbg, &e);
-    dwarf_dealloc_attribute(a);
-    return len;
-}
-
-static int uleb(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned sh = 0; *pos < len && sh < 64; sh += 7) {
-        uint8_t b = p[(*pos)++];
-        v |= (uint64_t)(b & 0x7f) << sh;
-        if (!(b & 0x80)) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* A variable's static address from DW_AT_location, ELF vaddr; -1 if it has
  * none (TLS, registers, location lists, optimised out). */
 static int var_addr(struct dw *w, Dwarf_Die d, uint64_t *addr)
 {
     uint8_t x[32];
-    long n = expr(w, d, DW_AT_location, x, sizeof x);
+    long n = dwh_expr(w->dbg, d, DW_AT_location, x, sizeof x);
     if (n == 9 && x[0] == DW_OP_addr) {
         memcpy(addr, x + 1, 8);
         return 0;
@@ -261,12 +101,12 @@ static int var_addr(struct dw *w, Dwarf_Die d, uint64_t *addr)
         uint64_t idx;
         Dwarf_Addr a;
         Dwarf_Error e = NULL;
-        if (uleb(x, (size_t)n, &pos, &idx) == 0 && pos == (size_t)n &&
+        if (dwh_uleb(x, (size_t)n, &pos, &idx) == 0 && pos == (size_t)n &&
             dwarf_debug_addr_index_to_addr(d, idx, &a, &e) == DW_DLV_OK) {
             *addr = a;
             return 0;
         }
-        drop(w->dbg, &e);
+        dwh_drop(w->dbg, &e);
     }
     return -1;
 }
@@ -274,22 +114,12 @@ static int var_addr(struct dw *w, Dwarf_Die d, uint64_t *addr)
 /* Iterate the children of d: calls fn for each, at most MAX_CHILDREN. */
 static int each_child(struct dw *w, Dwarf_Die d, int (*fn)(struct dw *, Dwarf_Die, void *), void *u)
 {
-    Dwarf_Error e = NULL;
-    Dwarf_Die c = NULL;
-    int r = dwarf_child(d, &c, &e), n = 0;
-    drop(w->dbg, &e);
-    if (r != DW_DLV_OK)
-        return 0;
-    while (c) {
+    int n = 0;
+    for (Dwarf_Die c = dwh_first_child(w->dbg, d); c; c = dwh_next_sibling(w->dbg, c)) {
         if (n++ >= MAX_CHILDREN || fn(w, c, u) < 0) {
             dwarf_dealloc_die(c);
             return n > MAX_CHILDREN ? 0 : -1;
         }
-        Dwarf_Die next = NULL;
-        r = dwarf_siblingof_b(w->dbg, c, 1, &next, &e);
-        drop(w->dbg, &e);
-        dwarf_dealloc_die(c);
-        c = r == DW_DLV_OK ? next : NULL;
     }
     return 0;
 }
@@ -321,7 +151,7 @@ static uint32_t type_of(struct dw *w, Dwarf_Off off, int depth);
 static uint32_t attr_type(struct dw *w, Dwarf_Die d, int depth)
 {
     Dwarf_Off o;
-    return ref(w, d, DW_AT_type, &o) == 0 ? type_of(w, o, depth + 1) : 0;
+    return dwh_ref(w->dbg, d, DW_AT_type, &o) == 0 ? type_of(w, o, depth + 1) : 0;
 }
 
 static uint32_t add(struct dw *w, uint64_t h, struct ty *y, int *isnew)
@@ -345,10 +175,10 @@ static uint64_t hnum(uint64_t h, uint64_t v)
 
 static uint32_t base_type(struct dw *w, Dwarf_Die d)
 {
-    const char *name = name_of(w, d);
+    const char *name = dwh_name(w->dbg, d);
     uint64_t size = 0, enc = 0;
-    udata(w, d, DW_AT_byte_size, &size);
-    udata(w, d, DW_AT_encoding, &enc);
+    dwh_udata(w->dbg, d, DW_AT_byte_size, &size);
+    dwh_udata(w->dbg, d, DW_AT_encoding, &enc);
     struct ty y = {.kind = TY_BASE, .module = w->module, .size = size};
     switch (enc) {
     case DW_ATE_signed:
@@ -410,9 +240,9 @@ static uint32_t pointer_type(struct dw *w, Dwarf_Die d, int tag, int depth)
 {
     Dwarf_Off to;
     uint32_t target = 0;
-    if (ref(w, d, DW_AT_type, &to) == 0) {
-        Dwarf_Die td = die_at(w, to);
-        if (td && tag_of(w, td) == DW_TAG_subroutine_type) {
+    if (dwh_ref(w->dbg, d, DW_AT_type, &to) == 0) {
+        Dwarf_Die td = dwh_die_at(w->dbg, to);
+        if (td && dwh_tag(w->dbg, td) == DW_TAG_subroutine_type) {
             uint32_t id = func_type(w, td, 1, depth);
             dwarf_dealloc_die(td);
             return id;
@@ -435,7 +265,7 @@ static uint32_t pointer_type(struct dw *w, Dwarf_Die d, int tag, int depth)
 static uint32_t typedef_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int depth)
 {
     uint32_t target = attr_type(w, d, depth);
-    const char *name = name_of(w, d);
+    const char *name = dwh_name(w->dbg, d);
     uint32_t q;
     const char *qn = tymap_get(w->qual, off, &q) ? ty_str(w->t, q) : name;
     uint32_t r = ty_resolve(w->t, target);
@@ -457,14 +287,14 @@ struct dims {
 static int dim_child(struct dw *w, Dwarf_Die c, void *u)
 {
     struct dims *dm = u;
-    if (tag_of(w, c) != DW_TAG_subrange_type || dm->n >= MAX_DIMS)
+    if (dwh_tag(w->dbg, c) != DW_TAG_subrange_type || dm->n >= MAX_DIMS)
         return 0;
     uint64_t n = 0, ub, lb = 0;
     int64_t cnt;
-    if (sdata(w, c, DW_AT_count, &cnt) == 0 && cnt >= 0)
+    if (dwh_sdata(w->dbg, c, DW_AT_count, &cnt) == 0 && cnt >= 0)
         n = (uint64_t)cnt;
-    else if (udata(w, c, DW_AT_upper_bound, &ub) == 0) {
-        udata(w, c, DW_AT_lower_bound, &lb);
+    else if (dwh_udata(w->dbg, c, DW_AT_upper_bound, &ub) == 0) {
+        dwh_udata(w->dbg, c, DW_AT_lower_bound, &lb);
         n = ub >= lb && ub - lb < UINT64_MAX ? ub - lb + 1 : 0;
     }
     dm->c[dm->n++] = n;
@@ -516,11 +346,11 @@ struct enumbuf {
 static int enum_child(struct dw *w, Dwarf_Die c, void *u)
 {
     struct enumbuf *b = u;
-    if (tag_of(w, c) != DW_TAG_enumerator || b->n >= MAX_MEMBERS)
+    if (dwh_tag(w->dbg, c) != DW_TAG_enumerator || b->n >= MAX_MEMBERS)
         return 0;
-    const char *name = name_of(w, c);
+    const char *name = dwh_name(w->dbg, c);
     int64_t v = 0;
-    sdata(w, c, DW_AT_const_value, &v);
+    dwh_sdata(w->dbg, c, DW_AT_const_value, &v);
     if (push((void **)&b->v, &b->n, &b->cap, sizeof *b->v))
         return -1;
     b->v[b->n].name = ty_intern(w->t, name);
@@ -545,9 +375,9 @@ static const char *display_name(struct dw *w, Dwarf_Off off, const char *name, c
 static uint32_t enum_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int depth)
 {
     char buf[1024];
-    display_name(w, off, name_of(w, d), "enum ", buf, sizeof buf);
+    display_name(w, off, dwh_name(w->dbg, d), "enum ", buf, sizeof buf);
     uint64_t size = 0;
-    udata(w, d, DW_AT_byte_size, &size);
+    dwh_udata(w->dbg, d, DW_AT_byte_size, &size);
     struct enumbuf b = {.h = hnum(hstr(hnum(TY_HASH0, 'E'), buf), size)};
     if (each_child(w, d, enum_child, &b) < 0) {
         free(b.v);
@@ -587,18 +417,18 @@ static uint64_t member_offset(struct dw *w, Dwarf_Die m, uint64_t *bitpos)
 {
     uint64_t v;
     *bitpos = UINT64_MAX;
-    if (udata(w, m, DW_AT_data_member_location, &v) == 0)
+    if (dwh_udata(w->dbg, m, DW_AT_data_member_location, &v) == 0)
         return v;
     uint8_t x[32];
-    long len = expr(w, m, DW_AT_data_member_location, x, sizeof x);
+    long len = dwh_expr(w->dbg, m, DW_AT_data_member_location, x, sizeof x);
     if (len > 0) {
         size_t pos = 1;
-        if ((x[0] == DW_OP_plus_uconst || x[0] == DW_OP_constu) && uleb(x, (size_t)len, &pos, &v) == 0)
+        if ((x[0] == DW_OP_plus_uconst || x[0] == DW_OP_constu) && dwh_uleb(x, (size_t)len, &pos, &v) == 0)
             return v;
         if (x[0] >= DW_OP_lit0 && x[0] <= DW_OP_lit31)
             return x[0] - DW_OP_lit0;
     }
-    if (udata(w, m, DW_AT_data_bit_offset, &v) == 0) {
+    if (dwh_udata(w->dbg, m, DW_AT_data_bit_offset, &v) == 0) {
         *bitpos = v;
         return v / 8;
     }
@@ -608,9 +438,9 @@ static uint64_t member_offset(struct dw *w, Dwarf_Die m, uint64_t *bitpos)
 static int member_child(struct dw *w, Dwarf_Die c, void *u)
 {
     struct members *ms = u;
-    int tag = tag_of(w, c);
+    int tag = dwh_tag(w->dbg, c);
     /* a C++ static member (DWARF 4: a member with DW_AT_declaration) takes no room */
-    if (!((tag == DW_TAG_member && !has(w, c, DW_AT_declaration)) || tag == DW_TAG_inheritance))
+    if (!((tag == DW_TAG_member && !dwh_has(w->dbg, c, DW_AT_declaration)) || tag == DW_TAG_inheritance))
         return 0;
     if (ms->n >= MAX_MEMBERS)
         return 0;
@@ -618,11 +448,11 @@ static int member_child(struct dw *w, Dwarf_Die c, void *u)
         return -1;
     struct member *m = &ms->v[ms->n++];
     memset(m, 0, sizeof *m);
-    m->name = tag == DW_TAG_inheritance ? NULL : name_of(w, c);
+    m->name = tag == DW_TAG_inheritance ? NULL : dwh_name(w->dbg, c);
     m->flags = tag == DW_TAG_inheritance ? TYFF_BASE : 0;
     uint64_t bitpos, bs = 0;
     m->offset = member_offset(w, c, &bitpos);
-    if (udata(w, c, DW_AT_bit_size, &bs) == 0 && bs > 0 && bs < 65536) {
+    if (dwh_udata(w->dbg, c, DW_AT_bit_size, &bs) == 0 && bs > 0 && bs < 65536) {
         m->bit_size = (uint16_t)bs;
         if (bitpos != UINT64_MAX) {
             m->offset = bitpos / 8;
@@ -630,7 +460,7 @@ static int member_child(struct dw *w, Dwarf_Die c, void *u)
         } else {
             /* DWARF 2/3 DW_AT_bit_offset: from the storage unit's most significant bit */
             uint64_t bo = 0, bsz = 0;
-            if (udata(w, c, DW_AT_bit_offset, &bo) == 0 && udata(w, c, DW_AT_byte_size, &bsz) == 0 &&
+            if (dwh_udata(w->dbg, c, DW_AT_bit_offset, &bo) == 0 && dwh_udata(w->dbg, c, DW_AT_byte_size, &bsz) == 0 &&
                 bsz * 8 >= bo + bs) {
                 uint64_t lsb = bsz * 8 - bo - bs;
                 m->offset += lsb / 8;
@@ -638,17 +468,17 @@ static int member_child(struct dw *w, Dwarf_Die c, void *u)
             }
         }
     }
-    m->has_type = ref(w, c, DW_AT_type, &m->type) == 0;
+    m->has_type = dwh_ref(w->dbg, c, DW_AT_type, &m->type) == 0;
     return 0;
 }
 
 static uint32_t record_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int tag, int depth)
 {
-    const char *name = name_of(w, d);
+    const char *name = dwh_name(w->dbg, d);
     const char *prefix = tag == DW_TAG_union_type ? "union " : tag == DW_TAG_class_type ? "class " : "struct ";
     char buf[1024];
     display_name(w, off, name, prefix, buf, sizeof buf);
-    if (has(w, d, DW_AT_declaration)) {
+    if (dwh_has(w->dbg, d, DW_AT_declaration)) {
         /* find the definition, perhaps in another unit */
         uint64_t def;
         if (name && strmap_get(&w->defs, buf, &def) == 0 && def != off)
@@ -663,7 +493,7 @@ static uint32_t record_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int tag, i
         return add(w, h, &y, NULL);
     }
     uint64_t size = 0;
-    udata(w, d, DW_AT_byte_size, &size);
+    dwh_udata(w->dbg, d, DW_AT_byte_size, &size);
     struct members ms = {0};
     if (each_child(w, d, member_child, &ms) < 0) {
         free(ms.v);
@@ -698,7 +528,7 @@ static uint32_t type_of(struct dw *w, Dwarf_Off off, int depth)
         return id == IN_PROGRESS ? 0 : id;
     if (depth > TY_MAX_DEPTH || w->oom)
         return 0;
-    Dwarf_Die d = die_at(w, off);
+    Dwarf_Die d = dwh_die_at(w->dbg, off);
     if (!d)
         return 0;
     if (tymap_set(w->done, off, IN_PROGRESS)) {
@@ -706,7 +536,7 @@ static uint32_t type_of(struct dw *w, Dwarf_Off off, int depth)
         w->oom = 1;
         return 0;
     }
-    int tag = tag_of(w, d);
+    int tag = dwh_tag(w->dbg, d);
     switch (tag) {
     case DW_TAG_base_type:
         id = base_type(w, d);
@@ -754,7 +584,7 @@ static void drain(struct dw *w)
 {
     for (size_t k = 0; k < w->npend && !w->oom; k++) {
         struct pending p = w->pend[k];
-        Dwarf_Die d = die_at(w, p.off);
+        Dwarf_Die d = dwh_die_at(w->dbg, p.off);
         if (!d)
             continue;
         w->cplus = p.cplus;
@@ -796,22 +626,6 @@ static void drain(struct dw *w)
 
 #define MAX_BLOCK_DEPTH 32   /* lexical blocks nested in a function that we enter */
 
-static int sleb(const uint8_t *p, size_t len, size_t *pos, int64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned sh = 0; *pos < len && sh < 64; sh += 7) {
-        uint8_t b = p[(*pos)++];
-        v |= (uint64_t)(b & 0x7f) << sh;
-        if (!(b & 0x80)) {
-            if (sh + 7 < 64 && (b & 0x40))
-                v |= ~0ull << (sh + 7);
-            *out = (int64_t)v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* The ELF vaddr range [lo, hi) of a DIE's DW_AT_low_pc/high_pc; -1 if it has
  * none (DW_AT_ranges is not read: such a scope's locals are not typed). */
 static int pc_range(struct dw *w, Dwarf_Die d, uint64_t *lo, uint64_t *hi)
@@ -821,7 +635,7 @@ static int pc_range(struct dw *w, Dwarf_Die d, uint64_t *lo, uint64_t *hi)
     enum Dwarf_Form_Class cls = DW_FORM_CLASS_UNKNOWN;
     Dwarf_Error e = NULL;
     if (dwarf_lowpc(d, &l, &e) != DW_DLV_OK || dwarf_highpc_b(d, &h, &form, &cls, &e) != DW_DLV_OK) {
-        drop(w->dbg, &e);
+        dwh_drop(w->dbg, &e);
         return -1;
     }
     if (cls == DW_FORM_CLASS_CONSTANT)
@@ -838,7 +652,7 @@ static int local_addr(const uint8_t *x, long n, const struct ty_frame *f, int fb
 {
     size_t pos = 1;
     int64_t off;
-    if (n < 2 || sleb(x, (size_t)n, &pos, &off) || pos != (size_t)n)
+    if (n < 2 || dwh_sleb(x, (size_t)n, &pos, &off) || pos != (size_t)n)
         return -1;
     if (x[0] == DW_OP_fbreg && fb_cfa)
         *addr = f->cfa + (uint64_t)off;
@@ -862,7 +676,7 @@ struct fscope {
 static int local_die(struct dw *w, Dwarf_Die d, void *u)
 {
     const struct fscope *sc = u;
-    int tag = tag_of(w, d);
+    int tag = dwh_tag(w->dbg, d);
     if (tag == DW_TAG_lexical_block) {
         uint64_t lo, hi;
         if (sc->depth >= MAX_BLOCK_DEPTH || pc_range(w, d, &lo, &hi) || sc->vpc < lo || sc->vpc >= hi)
@@ -874,14 +688,14 @@ static int local_die(struct dw *w, Dwarf_Die d, void *u)
     if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
         return 0;
     uint8_t x[32];
-    long n = expr(w, d, DW_AT_location, x, sizeof x);
+    long n = dwh_expr(w->dbg, d, DW_AT_location, x, sizeof x);
     uint64_t addr;
     Dwarf_Off type = 0;
-    if (local_addr(x, n, &w->t->frames[sc->frame], sc->fb_cfa, &addr) || ref(w, d, DW_AT_type, &type))
+    if (local_addr(x, n, &w->t->frames[sc->frame], sc->fb_cfa, &addr) || dwh_ref(w->dbg, d, DW_AT_type, &type))
         return 0;
     if (push((void **)&w->locals, &w->nlocals, &w->caplocals, sizeof *w->locals))
         return -1;
-    const char *name = name_of(w, d);
+    const char *name = dwh_name(w->dbg, d);
     w->locals[w->nlocals++] = (struct wanted){.off = type, .cplus = w->cplus, .addr = addr,
                                               .name = name ? name : "", .func = sc->func,
                                               .frame = sc->frame};
@@ -901,8 +715,8 @@ static int frame_locals(struct dw *w, Dwarf_Die d)
         if (f->module != w->module || vpc < lo || vpc >= hi)
             continue;
         uint8_t fb[8];
-        long n = expr(w, d, DW_AT_frame_base, fb, sizeof fb);
-        const char *func = name_of(w, d);
+        long n = dwh_expr(w->dbg, d, DW_AT_frame_base, fb, sizeof fb);
+        const char *func = dwh_name(w->dbg, d);
         struct fscope sc = {func ? func : "?", i, vpc, n == 1 && fb[0] == DW_OP_call_frame_cfa, 0};
         if (each_child(w, d, local_die, &sc) < 0)
             return -1;
@@ -939,16 +753,16 @@ static int scan_scope(struct dw *w, Dwarf_Die d, const char *prefix, int in_func
 static int scan_die(struct dw *w, Dwarf_Die d, void *u)
 {
     const struct scope *sc = u;
-    int tag = tag_of(w, d);
+    int tag = dwh_tag(w->dbg, d);
     const char *name;
-    Dwarf_Off off = off_of(w, d);
+    Dwarf_Off off = dwh_offset(w->dbg, d);
     switch (tag) {
     case DW_TAG_structure_type:
     case DW_TAG_union_type:
     case DW_TAG_class_type:
     case DW_TAG_enumeration_type:
     case DW_TAG_typedef: {
-        if (sc->in_func || !(name = name_of(w, d)))
+        if (sc->in_func || !(name = dwh_name(w->dbg, d)))
             return 0;
         char q[1024];
         if (*sc->prefix) {
@@ -957,7 +771,7 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u)
                 return -1;
             name = q;
         }
-        if (tag == DW_TAG_typedef || has(w, d, DW_AT_declaration))
+        if (tag == DW_TAG_typedef || dwh_has(w->dbg, d, DW_AT_declaration))
             return 0;
         if (tag != DW_TAG_enumeration_type) {
             char key[1100];
@@ -971,7 +785,7 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u)
     case DW_TAG_namespace: {
         if (*sc->prefix && strlen(sc->prefix) > 512)
             return 0;
-        name = name_of(w, d);
+        name = dwh_name(w->dbg, d);
         char p[1100];
         snprintf(p, sizeof p, "%s%s::", sc->prefix, name ? name : "(anonymous namespace)");
         return scan_scope(w, d, p, 0, sc->depth + 1);
@@ -988,14 +802,14 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u)
         if (var_addr(w, d, &addr) < 0)
             return 0;
         Dwarf_Off type = 0, spec;
-        name = name_of(w, d);
-        if (ref(w, d, DW_AT_type, &type) < 0 && ref(w, d, DW_AT_specification, &spec) == 0) {
-            Dwarf_Die decl = die_at(w, spec);
+        name = dwh_name(w->dbg, d);
+        if (dwh_ref(w->dbg, d, DW_AT_type, &type) < 0 && dwh_ref(w->dbg, d, DW_AT_specification, &spec) == 0) {
+            Dwarf_Die decl = dwh_die_at(w->dbg, spec);
             if (decl) {
-                if (ref(w, decl, DW_AT_type, &type) < 0)
+                if (dwh_ref(w->dbg, decl, DW_AT_type, &type) < 0)
                     type = 0;
                 if (!name)
-                    name = name_of(w, decl);
+                    name = dwh_name(w->dbg, decl);
                 dwarf_dealloc_die(decl);
             }
         }
@@ -1017,7 +831,7 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u)
 static int is_cplus(struct dw *w, Dwarf_Die cu)
 {
     int64_t lang = 0;
-    if (sdata(w, cu, DW_AT_language, &lang))
+    if (dwh_sdata(w->dbg, cu, DW_AT_language, &lang))
         return 0;
     return !(lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 || lang == DW_LANG_C11);
 }
@@ -1032,12 +846,12 @@ static int scan_units(struct dw *w)
         int r = dwarf_next_cu_header_d(w->dbg, 1, &hlen, &ver, &abbrev, &asz, &osz, &xsz, &sig,
                                        &toff, &next, &htype, &e);
         if (r != DW_DLV_OK) {
-            drop(w->dbg, &e);
+            dwh_drop(w->dbg, &e);
             return 0;
         }
         Dwarf_Die cu = NULL;
         if (dwarf_siblingof_b(w->dbg, NULL, 1, &cu, &e) != DW_DLV_OK) {
-            drop(w->dbg, &e);
+            dwh_drop(w->dbg, &e);
             continue;
         }
         w->cplus = is_cplus(w, cu);
@@ -1077,7 +891,7 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
         return -1;
     }
     if (dwarf_init_b(fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &w.dbg, &e) != DW_DLV_OK) {
-        drop(NULL, &e);
+        dwh_drop(NULL, &e);
         close(fd);
         snprintf(err, errlen, "%s: libdwarf cannot read its DWARF", mi->debug_path);
         return -1;
@@ -1142,7 +956,7 @@ out:
     tymap_free(w.qual);
     strmap_free(&w.defs);
     if (dwarf_finish(w.dbg, &e) != DW_DLV_OK)
-        drop(NULL, &e);
+        dwh_drop(NULL, &e);
     close(fd);
     return rc;
 }
