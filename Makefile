@@ -15,8 +15,14 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
-DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-go gdb libc6-dbg clang
-ZSTD_A  := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/libzstd.a))
+DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang
+# zstd is linked statically into the capture tool by name, at link time: a
+# path computed when make reads this file would be empty on a fresh machine,
+# where the deps step installs libzstd-dev only after that.
+ZSTD_STATIC := -Wl,-Bstatic -lzstd -Wl,-Bdynamic
+# The Go samples are built with a named toolchain, never whatever `go` is on
+# PATH: the Go walker reads the runtime of the version it was written for.
+GO119   := /usr/lib/go-1.19/bin/go
 ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -53,7 +59,7 @@ build/.deps-ok: Makefile
 
 bin/heapsnap-capture: $(CAPTURE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Icapture -o $@ $(CAPTURE_SRC) $(FORMAT_SRC) $(ZSTD_A) -lpthread
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Icapture -o $@ $(CAPTURE_SRC) $(FORMAT_SRC) $(ZSTD_STATIC) -lpthread
 
 bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
@@ -76,7 +82,7 @@ bin/samples/%: samples/%.cpp samples/report.h | build/.deps-ok
 bin/samples/go-%: samples/go/%/main.go | build/.deps-ok
 	@mkdir -p bin/samples build/gocache
 	cd samples/go/$* && GOCACHE=$(CURDIR)/build/gocache GOFLAGS=-mod=mod GO111MODULE=off \
-	  go build -o $(CURDIR)/$@ main.go
+	  $(GO119) build -o $(CURDIR)/$@ main.go
 
 # The reader fuzzer (libFuzzer).  make test runs it briefly; make fuzz longer.
 build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok

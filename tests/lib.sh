@@ -24,6 +24,8 @@ SAMPLES=$ROOT/bin/samples
 # The analyzer under test is the sanitizer build; leaks are errors.
 HEAPSNAP=${HEAPSNAP:-$ROOT/build/asan/heapsnap}
 CAPTURE=${CAPTURE:-$ROOT/bin/heapsnap-capture}
+# The Go toolchain the Go samples are built with (the Makefile's GO119).
+GO=${GO:-/usr/lib/go-1.19/bin/go}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
 

@@ -274,7 +274,7 @@ test_expect_success 'a damaged file with the right build-id: no crash, no saniti
 
 # A Go 1.19 binary's DWARF is compressed (SHF_COMPRESSED) and Go-flavoured:
 # the program reports unsafe.Offsetof/Sizeof and its global's address.
-if command -v go >/dev/null 2>&1; then
+if [ -x "$GO" ]; then
 test_expect_success 'a Go binary: compressed DWARF, struct layout and global as Go reports them' '
     mkdir -p gosrc && cat >gosrc/main.go <<-EOF &&
 	package main
@@ -310,7 +310,7 @@ test_expect_success 'a Go binary: compressed DWARF, struct layout and global as 
 		time.Sleep(1000 * time.Second)
 	}
 	EOF
-    (cd gosrc && GOCACHE="$ROOT/build/gocache" GO111MODULE=off go build -o ../gobin main.go) &&
+    (cd gosrc && GOCACHE="$ROOT/build/gocache" GO111MODULE=off "$GO" build -o ../gobin main.go) &&
     readelf -S -W gobin | grep -q "debug_info .* C " &&
     run_copy "$TRASH/gobin" &&
     snap $SAMPLE_PID go.hsnap &&

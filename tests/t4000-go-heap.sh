@@ -138,7 +138,7 @@ assert c.execute(\"SELECT count(*) FROM regions WHERE kind = \x27go-runtime\x27\
 # the walk must be refused with the reason, never run on guesses.
 NODWARF=$TRASH/go-session-nodwarf
 if (cd "$ROOT/samples/go/session" && GOCACHE=$ROOT/build/gocache GO111MODULE=off \
-        go build -ldflags=-w -o "$NODWARF" main.go) >build-nodwarf.out 2>&1; then
+        "$GO" build -ldflags=-w -o "$NODWARF" main.go) >build-nodwarf.out 2>&1; then
     rm -f nodwarf.report
     "$NODWARF" nodwarf.report release >/dev/null 2>&1 &
     ND_PID=$!
