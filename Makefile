@@ -105,7 +105,7 @@ build/tools/graphcheck: tests/tools/graphcheck.c $(GRAPH_SRC) analyze/graph/grap
 
 # The allocator walkers alone (tests/t1110-glibc-mutate.sh, and a debugging
 # aid): analyze/heap/ with the reader and debuginfo, under the sanitizers.
-HEAP_SRC := $(wildcard analyze/heap/*.c)
+HEAP_SRC := $(shell find analyze/heap -name '*.c' | sort)
 build/tools/heapwalk: tests/tools/heapwalk.c tests/tools/mutated.h $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/heapwalk.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread

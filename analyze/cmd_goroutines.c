@@ -4,7 +4,7 @@
  * one looks for a goroutine leak (a thousand goroutines parked on the same
  * channel receive, all started by the same function).
  *
- * It only reads the goroutines table the Go walker stores (heap/go.c,
+ * It only reads the goroutines table the Go walker stores (heap/go/walker.c,
  * docs/schema.md); a snapshot of a program that is not Go has no such
  * table and is refused with a plain message.
  */

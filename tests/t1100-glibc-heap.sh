@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t1100-glibc-heap.sh — the glibc ptmalloc2 walker (analyze/heap/glibc.c)
+# t1100-glibc-heap.sh — the glibc ptmalloc2 walker (analyze/heap/glibc/walker.c)
 # against the ground truth that samples/glibc_heap writes about its own heap:
 # every live block found at its address with malloc_usable_size() as its
 # size, no freed block called used, every kind of chunk present, and the
@@ -7,7 +7,7 @@
 # a heap the sample corrupted itself (a chunk size, a tcache cycle, a
 # fastbin cycle): the indexer names each fault and still finds the rest.
 #
-# How the totals compare, exactly (see the comment atop glibc.c):
+# How the totals compare, exactly (see the comment atop glibc/walker.c):
 #   mallinfo2 counts, per arena, fordblks = top + bins + fastbins, and
 #   uordblks = system_mem - fordblks.  A chunk in a tcache is not in a bin,
 #   so to mallinfo it is *used*, although heapsnap reports it free (where

@@ -20,7 +20,7 @@
  *   outside the Go runtime      the rest of RES: binaries, cgo and C
  *                               libraries' allocations
  * The figures come from the go_memstats table the Go walker filled
- * (heap/go_memstats.c: what runtime.ReadMemStats() would have said), the
+ * (heap/go/memstats.c: what runtime.ReadMemStats() would have said), the
  * resident split from rss.c's page states.  Levers are said when the
  * numbers make them worth it (1 MiB and a tenth of RSS, as for glibc).
  */

@@ -1,7 +1,7 @@
 /*
  * allocator.h — the one small interface every allocator walker implements.
  *
- * A walker (heap/glibc.c, heap/go.c, ...) is handed the snapshot and its
+ * A walker (heap/glibc/, heap/go/: one folder each) is handed the snapshot and its
  * debug info, decides whether its allocator is present, and reports every
  * chunk it finds — used or free — through the callbacks in heap_ctx.  The
  * indexer does everything else (roots, references, the database), so adding

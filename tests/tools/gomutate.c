@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 #include "mutated.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;

@@ -1,23 +1,23 @@
 /*
- * go_int.h — the Go walker's insides, shared by its files (go.c is the
+ * go/internal.h — the Go walker's insides, shared by its files (go/walker.c is the
  * entry point; see there for how the Go heap is laid out and walked).
  *
- *   go_layout.c      every runtime struct offset, variable and constant the
+ *   go/layout.c      every runtime struct offset, variable and constant the
  *                    walker uses, from DWARF; a missing one refuses the walk
- *   go_mem.c         reading target memory: the snapshot, else the
+ *   go/mem.c         reading target memory: the snapshot, else the
  *                    executable's file (read-only data such as the pclntab
  *                    and string contents is not in a "writable" capture)
- *   go_spans.c       arenas, spans, objects, free page runs, regions; the
+ *   go/spans.c       arenas, spans, objects, free page runs, regions; the
  *                    heap bitmap (precise pointer words of an object)
- *   go_offheap.c     the runtime's own anonymous memory, claimed so that
+ *   go/offheap.c     the runtime's own anonymous memory, claimed so that
  *                    it is not scanned as a root (Go never scans it)
- *   go_globals.c     .data/.bss pointer masks (gcdata/gcbss): precise roots
- *   go_finalizers.c  objects with finalizers (the spans' specials): roots
- *   go_types.c       type names from runtime type descriptors: the dynamic
+ *   go/globals.c     .data/.bss pointer masks (gcdata/gcbss): precise roots
+ *   go/finalizers.c  objects with finalizers (the spans' specials): roots
+ *   go/types.c       type names from runtime type descriptors: the dynamic
  *                    types of interface values
- *   go_pclntab.c     function names for PCs, from the pclntab (1.18+ layout)
- *   go_goroutines.c  allgs: every goroutine's state, stack and functions
- *   go_memstats.c    runtime.ReadMemStats() rebuilt from the runtime's own
+ *   go/pclntab.c     function names for PCs, from the pclntab (1.18+ layout)
+ *   go/goroutines.c  allgs: every goroutine's state, stack and functions
+ *   go/memstats.c    runtime.ReadMemStats() rebuilt from the runtime's own
  *                    counters, including what per-P mcaches have not flushed
  *
  * Nothing read from the snapshot is trusted: counts are bounded, pointers
@@ -38,7 +38,7 @@
 #define GO_MAX_CLASSES   256u        /* size classes (68 in Go 1.19) */
 #define GO_MAX_FUNCS     (1u << 24)  /* pclntab functions */
 
-/* Offsets and constants from DWARF (go_layout.c).  -1 never survives
+/* Offsets and constants from DWARF (go/layout.c).  -1 never survives
  * go_layout_load(): a name that is missing fails the whole load. */
 struct go_layout {
     /* constants */
@@ -85,7 +85,7 @@ struct go_layout {
     int64_t f_nameoff;
 };
 
-/* One span as decoded from its mspan (go_spans.c). */
+/* One span as decoded from its mspan (go/spans.c). */
 struct go_span {
     uint64_t start, end;      /* [startAddr, startAddr + npages * pageSize) */
     uint64_t mspan;           /* the mspan's own address */
@@ -104,7 +104,7 @@ struct go_arena {
     uint64_t meta;            /* its heapArena */
 };
 
-/* An object with a finalizer (go_finalizers.c). */
+/* An object with a finalizer (go/finalizers.c). */
 struct go_fin {
     uint64_t object, size;    /* the object's slot */
     uint64_t special;         /* its runtime.specialfinalizer */
@@ -115,7 +115,7 @@ struct go_func {
     uint32_t entryoff, funcoff;
 };
 
-/* A goroutine (go_goroutines.c). */
+/* A goroutine (go/goroutines.c). */
 struct go_g {
     uint64_t addr, goid;
     uint32_t status;          /* atomicstatus without _Gscan */
@@ -125,7 +125,7 @@ struct go_g {
 };
 
 /* A section of the executable's globals and its GC pointer mask
- * (go_globals.c): bit i set if the word at lo + 8 i is a pointer; a
+ * (go/globals.c): bit i set if the word at lo + 8 i is a pointer; a
  * noptr section has no mask and no pointers. */
 struct go_globals {
     uint64_t lo, hi;
@@ -144,7 +144,7 @@ struct go_walk {
     struct go_layout L;
     int module;               /* the executable's module index */
     int fd;                   /* the executable's file, for read-only data; -1 if none */
-    uint64_t arena_offset;    /* arenaBaseOffset, derived (go_spans.c) */
+    uint64_t arena_offset;    /* arenaBaseOffset, derived (go/spans.c) */
     struct go_arena *arenas;
     size_t narenas;
     struct go_span *spans;    /* in-use and manual spans, sorted by start */
@@ -162,19 +162,19 @@ struct go_walk {
     size_t ngs;
     struct go_stat stats[GO_NSTATS];
     size_t nstats;
-    uint64_t types_lo, types_hi; /* the module's type descriptors (go_types.c) */
-    struct go_fin *fins;      /* objects with finalizers (go_finalizers.c) */
+    uint64_t types_lo, types_hi; /* the module's type descriptors (go/types.c) */
+    struct go_fin *fins;      /* objects with finalizers (go/finalizers.c) */
     size_t nfins;
     struct go_globals globals[4]; /* data, bss, noptrdata, noptrbss */
     size_t nglobals;
-    int64_t status_value[8];  /* go_goroutines.c: the _G* constants, -1 if absent */
+    int64_t status_value[8];  /* go/goroutines.c: the _G* constants, -1 if absent */
     uint64_t class_size[GO_MAX_CLASSES];
 };
 
-/* go_layout.c: fill w->L; 0, or -1 after a problem naming what is missing. */
+/* go/layout.c: fill w->L; 0, or -1 after a problem naming what is missing. */
 int go_layout_load(struct go_walk *w);
 
-/* go_mem.c */
+/* go/mem.c */
 int go_mem_open(struct go_walk *w);
 void go_mem_close(struct go_walk *w);
 int go_read(const struct go_walk *w, uint64_t addr, void *buf, size_t len);
@@ -184,7 +184,7 @@ int go_field(const struct go_walk *w, uint64_t addr, int64_t off, unsigned size,
 /* Unsigned little-endian of size bytes from a local copy. */
 uint64_t go_get(const uint8_t *buf, int64_t off, unsigned size);
 
-/* go_spans.c */
+/* go/spans.c */
 int go_spans_walk(struct go_walk *w);
 const struct go_span *go_span_of(const struct go_walk *w, uint64_t addr);
 /* Pointer words of the object at addr (size bytes, an object the walk
@@ -192,16 +192,16 @@ const struct go_span *go_span_of(const struct go_walk *w, uint64_t addr);
  * caller should scan conservatively.  Thread-safe (read-only). */
 int go_pointer_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
 
-/* go_offheap.c: claim the runtime's anonymous memory outside the arenas */
+/* go/offheap.c: claim the runtime's anonymous memory outside the arenas */
 int go_offheap_claim(struct go_walk *w);
 
-/* go_globals.c: the moduledata's sections and GC masks; 0 or -1 */
+/* go/globals.c: the moduledata's sections and GC masks; 0 or -1 */
 int go_globals_load(struct go_walk *w);
 void go_globals_free(struct go_walk *w);
 /* go_pointer_words for a range of globals: 1 with mask, 0 if not ours. */
 int go_globals_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
 
-/* go_types.c: the name of the type whose descriptor (a runtime._type) or
+/* go/types.c: the name of the type whose descriptor (a runtime._type) or
  * itab is at addr, as reflect prints it ("*main.Session"); 0, or -1 if addr
  * is neither.  Thread-safe. */
 int go_types_load(struct go_walk *w);
@@ -212,22 +212,22 @@ int go_type_name(const struct go_walk *w, uint64_t addr, char *buf, size_t len);
 int go_itypes_scan(const struct go_walk *w, int (*emit)(void *u, uint64_t holder, uint64_t offset,
                                                         uint64_t target, const char *type), void *u);
 
-/* go_finalizers.c: the finalizer specials of the in-use spans into
+/* go/finalizers.c: the finalizer specials of the in-use spans into
  * w->fins; 0, or -1 out of memory (unreadable lists are problems). */
 int go_finalizers_load(struct go_walk *w);
 
-/* go_pclntab.c */
+/* go/pclntab.c */
 int go_pclntab_load(struct go_walk *w);
 /* The name of the function holding pc into buf; 0, or -1 if unknown. */
 int go_func_name(const struct go_walk *w, uint64_t pc, char *buf, size_t len);
 
-/* go_goroutines.c */
+/* go/goroutines.c */
 int go_goroutines_load(struct go_walk *w);
 const char *go_status_name(const struct go_walk *w, uint32_t status);
 /* The wait reason's text ("chan receive"); "" for none. */
 void go_wait_reason(const struct go_walk *w, uint8_t reason, char *buf, size_t len);
 
-/* go_memstats.c */
+/* go/memstats.c */
 int go_memstats_compute(struct go_walk *w);
 
 #endif

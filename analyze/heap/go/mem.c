@@ -1,5 +1,5 @@
 /*
- * go_mem.c — how the Go walker reads the target: from the snapshot first,
+ * go/mem.c — how the Go walker reads the target: from the snapshot first,
  * and for what the snapshot lacks, from the executable's file.
  *
  * A default ("writable") capture holds .data, .bss and the heap but not
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 int go_mem_open(struct go_walk *w)
 {

@@ -1,5 +1,5 @@
 /*
- * go_layout.c — where the Go walker learns the runtime's shapes: every
+ * go/layout.c — where the Go walker learns the runtime's shapes: every
  * struct offset, global variable and constant it uses, looked up by name in
  * the executable's DWARF (Go emits it compressed; debuginfo reads it).
  *
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 #define OFF(f) offsetof(struct go_layout, f)
 

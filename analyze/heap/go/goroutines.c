@@ -1,7 +1,7 @@
 /*
- * go_goroutines.c — every goroutine of the process, from runtime.allgs:
+ * go/goroutines.c — every goroutine of the process, from runtime.allgs:
  * its id, status, why it waits, its stack, and where it is and where it
- * started (go_pclntab.c names those), for the goroutines table, the
+ * started (go/pclntab.c names those), for the goroutines table, the
  * stacks as roots and `heapsnap goroutines`.
  *
  * Where a goroutine's stack is live: a goroutine that is not running saved
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 static const struct {
     const char *constant, *name;

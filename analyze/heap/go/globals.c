@@ -1,5 +1,5 @@
 /*
- * go_globals.c — which words of a Go program's globals are pointers, so
+ * go/globals.c — which words of a Go program's globals are pointers, so
  * that the indexer reads .data and .bss as Go's collector does rather than
  * conservatively (a uintptr or an integer that looks like an address is
  * then no reference).
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 #define MAX_SECTION (1ull << 32) /* 4 GiB of globals */
 

@@ -1,21 +1,21 @@
 /*
- * go.c — the Go runtime heap walker (go_allocator; see allocator.h), for
- * Go 1.19 binaries on linux/amd64.
+ * go/walker.c — the Go runtime heap walker (go_allocator; see allocator.h),
+ * for Go 1.19 binaries on linux/amd64.
  *
  * Recognising Go: the executable defines runtime.mheap_ and
  * runtime.firstmoduledata.  Every layout then comes from the executable's
- * DWARF (go_layout.c); without DWARF (a binary built with -ldflags=-w) the
+ * DWARF (go/layout.c); without DWARF (a binary built with -ldflags=-w) the
  * walk is refused with a problem saying so.
  *
- * What the walk reports (the pieces live in go_*.c, see go_int.h):
+ * What the walk reports (the pieces live in go_*.c, see go/internal.h):
  *   objects  every slot of every in-use span, used or free, and every free
- *            page run of the arenas (go_spans.c); where = 'go-span'
+ *            page run of the arenas (go/spans.c); where = 'go-span'
  *   regions  "go-heap": the arenas' in-use spans and free runs; the spans
  *            holding goroutine stacks too when the pipeline takes the
  *            goroutines as roots (otherwise they stay anonymous memory, a
  *            conservative root); and then "go-runtime": the runtime's
  *            anonymous memory outside the arenas, which Go never scans
- *            (go_offheap.c)
+ *            (go/offheap.c)
  *   facts    go.version, go.arena_base_offset, go.objects, go.object_bytes,
  *            go.unswept_spans, go.goroutines, ...
  * and, through the optional hooks:
@@ -23,16 +23,16 @@
  *                  of the thread running it) to stack.hi, conservatively
  *   pointer_words  the heap bitmap: scan spans are scanned precisely,
  *                  noscan spans not at all; and .data/.bss by their GC
- *                  masks (go_globals.c)
+ *                  masks (go/globals.c)
  *   type_name      a runtime type descriptor's (or itab's) name, for a
- *                  typing pass meeting an interface value (go_types.c);
+ *                  typing pass meeting an interface value (go/types.c);
  *                  interface_types names the runtime.iface/eface structs
  *                  that such values are in the DWARF
- *   roots          also, per finalizer (go_finalizers.c): the object's
+ *   roots          also, per finalizer (go/finalizers.c): the object's
  *                  memory (its referents, not itself) and the funcval
- *   tables         go_finalizers, goroutines (go_goroutines.c), go_memstats
- *                  (go_memstats.c), and go_itypes: the dynamic types of
- *                  the objects interface values point to (go_types.c)
+ *   tables         go_finalizers, goroutines (go/goroutines.c), go_memstats
+ *                  (go/memstats.c), and go_itypes: the dynamic types of
+ *                  the objects interface values point to (go/types.c)
  *
  * The Go heap comes first in the allocator table: a cgo program has glibc's
  * heap too, but the indexer walks one allocator and the Go heap is the one
@@ -43,7 +43,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 /* HEAPSNAP_TIMING=1: the walker's own phases on stderr, in the indexer's
  * format (bench/go-index reads them). */
@@ -181,7 +181,7 @@ static void go_roots(struct heap_ctx *c)
         struct heap_root r = {.addr = g->sp, .size = g->stack_hi - g->sp, .name = name, .thread = g->thread};
         c->root(c, &r);
     }
-    /* Finalizers, as the collector roots them (go_finalizers.c): what the
+    /* Finalizers, as the collector roots them (go/finalizers.c): what the
      * object points to, not the object; and the finalizer's funcval. */
     for (size_t i = 0; i < w->nfins; i++) {
         const struct go_fin *f = &w->fins[i];

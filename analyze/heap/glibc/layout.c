@@ -1,6 +1,6 @@
 /*
- * glibc_layout.c — where glibc's malloc keeps its state in a snapshot, and
- * what that state looks like (see glibc_int.h; glibc.c does the walk).
+ * glibc/layout.c — where glibc's malloc keeps its state in a snapshot, and
+ * what that state looks like (see glibc/internal.h; glibc/walker.c does the walk).
  *
  * Two sources, in order of trust:
  *
@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap/glibc_int.h"
+#include "heap/glibc/internal.h"
 
 /* ------------------------------------------------------------ layouts */
 

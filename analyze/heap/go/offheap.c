@@ -1,5 +1,5 @@
 /*
- * go_offheap.c — the Go runtime's memory outside its heap arenas, claimed
+ * go/offheap.c — the Go runtime's memory outside its heap arenas, claimed
  * so that it is not taken for roots.
  *
  * The indexer treats writable memory nobody explains as an 'anon' root, so
@@ -11,11 +11,11 @@
  * alone point to is garbage to Go.  C code (cgo) may not keep Go pointers
  * either (the cgo pointer rules), so no anonymous mapping is a root of the
  * Go heap.  The roots are the ones Go scans: globals (.data/.bss) and
- * goroutine stacks (go.c's roots hook), plus the threads' registers and
+ * goroutine stacks (go/walker.c's roots hook), plus the threads' registers and
  * stacks the indexer always takes.
  *
  * So every private anonymous writable mapping is claimed as a "go-runtime"
- * region, except: the heap arenas (claimed by go_spans.c), any module's
+ * region, except: the heap arenas (claimed by go/spans.c), any module's
  * segments (.bss beyond the file is anonymous too), and a mapping holding a
  * thread's stack pointer (a C thread's stack; a thread stack of Go's own
  * lives in a heap span).  Only done when the pipeline takes goroutine stacks
@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 struct cut {
     uint64_t lo, hi;

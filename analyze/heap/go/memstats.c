@@ -1,5 +1,5 @@
 /*
- * go_memstats.c — what runtime.ReadMemStats() would have returned at the
+ * go/memstats.c — what runtime.ReadMemStats() would have returned at the
  * moment of the snapshot, rebuilt from the runtime's own state (Go 1.19's
  * mstats.go, readmemstats_m), for the go_memstats table and `heapsnap rss`.
  *
@@ -26,13 +26,13 @@
  * runtime's goal is lower and this figure says what GOGC alone would give.
  *
  * Alongside, the walk's own counts (walk.HeapObjects, walk.HeapAlloc: the
- * allocated slots go_spans.c found) — the same numbers by another road, so
+ * allocated slots go/spans.c found) — the same numbers by another road, so
  * a disagreement is visible in the table.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 static void put(struct go_walk *w, const char *name, uint64_t v)
 {

@@ -1,5 +1,5 @@
 /*
- * go_pclntab.c — function names for program counters, from the Go
+ * go/pclntab.c — function names for program counters, from the Go
  * runtime's own symbol table (the pclntab), as runtime.FuncForPC finds
  * them; goroutines are described by the functions they run and were
  * started from.
@@ -12,14 +12,14 @@
  * NUL-terminated names that _func.nameoff indexes.  pcHeader.magic says
  * which layout this is (0xfffffff0 for 1.18 and 1.19, 0xfffffff1 for 1.20,
  * which kept these tables).  The pclntab is read-only data: it comes from
- * the executable's file when the capture did not include it (go_mem.c).
+ * the executable's file when the capture did not include it (go/mem.c).
  * Every offset is checked by the read that follows it; names are cut at
  * the caller's buffer.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 int go_pclntab_load(struct go_walk *w)
 {
@@ -35,7 +35,7 @@ int go_pclntab_load(struct go_walk *w)
         go_u64(w, md + (uint64_t)L->md_funcnametab, &w->funcnametab) ||
         go_u64(w, md + (uint64_t)L->md_text, &w->text) || go_field(w, ph, L->ph_textstart, 8, &textstart))
         return -1;
-    /* The pclntab usually comes from the file (go_mem.c), and a Go binary
+    /* The pclntab usually comes from the file (go/mem.c), and a Go binary
      * has no GNU build-id to match it by: the header must agree with the
      * moduledata the snapshot holds, or the file is another build. */
     if ((magic != 0xfffffff0 && magic != 0xfffffff1) || textstart != w->text) {

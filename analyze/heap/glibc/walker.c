@@ -1,5 +1,5 @@
 /*
- * glibc.c — the glibc ptmalloc2 walker (glibc_allocator; see allocator.h).
+ * glibc/walker.c — the glibc ptmalloc2 walker (glibc_allocator; see allocator.h).
  *
  * How ptmalloc2 lays out its memory, and so how we walk it:
  *
@@ -87,7 +87,7 @@
 
 #include <elf.h>
 
-#include "heap/glibc_int.h"
+#include "heap/glibc/internal.h"
 
 #define GL_NO_ARENA 0xffffu /* heap_object.arena of an mmapped chunk */
 #define MAX_ARENAS  1024u   /* glibc caps arenas at 8 per core */

@@ -1,5 +1,5 @@
 /*
- * go_finalizers.c — objects with a finalizer (runtime.SetFinalizer), from
+ * go/finalizers.c — objects with a finalizer (runtime.SetFinalizer), from
  * the spans' specials lists.
  *
  * Each in-use mspan has a list of "specials" (mspan.specials: runtime.special
@@ -11,7 +11,7 @@
  * not the object itself, so that an unreachable object is still found
  * unreachable and queued for its finalizer while what the finalizer will
  * read stays alive.  The walker mirrors that with two roots per finalizer
- * (go.c): the object's memory (its referents) and the fn word of the
+ * (go/walker.c): the object's memory (its referents) and the fn word of the
  * special (the funcval, which may be a heap closure); the go_finalizers
  * table lists them.
  *
@@ -21,7 +21,7 @@
  */
 #include <stdlib.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 #define GO_MAX_FINALIZERS (1u << 20)
 

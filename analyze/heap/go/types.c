@@ -1,5 +1,5 @@
 /*
- * go_types.c — Go type names from the runtime's own type descriptors, for
+ * go/types.c — Go type names from the runtime's own type descriptors, for
  * the one thing DWARF cannot say: the dynamic type of an interface value.
  *
  * An interface value is two words: a type word, then a data word.  For an
@@ -13,7 +13,7 @@
  * stored for main.T, since the pointer type's name is the common one).
  * Descriptors outside [types, etypes) (made at run time by reflect) are not
  * named.  Names are in read-only data: from the executable's file when the
- * capture left them out (go_mem.c).
+ * capture left them out (go/mem.c).
  *
  * go_itypes_scan finds interface values the way Go's collector sees them:
  * a pointer word (by the gcdata/gcbss masks and the heap bitmap) into a
@@ -21,7 +21,7 @@
  * collector does not count the type word as a pointer: it points at
  * static data).  It reports the dynamic type of that object —
  * a typing hint: the object pointed to is a T when the value's type is *T
- * (and a boxed copy of T otherwise).  go.c stores them as the go_itypes
+ * (and a boxed copy of T otherwise).  go/walker.c stores them as the go_itypes
  * table; the typing pass (types/dynamic.c) finds interface values by their
  * DWARF instead and names their type words with go_type_name, through the
  * allocator's type_name hook.
@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 int go_types_load(struct go_walk *w)
 {

@@ -1,5 +1,5 @@
 /*
- * go_spans.c — the Go heap proper: arenas, spans and the objects in them,
+ * go/spans.c — the Go heap proper: arenas, spans and the objects in them,
  * and the heap bitmap that says which words of an object are pointers.
  *
  * Arenas.  The heap is made of 64 MiB arenas (heapArenaBytes), each with a
@@ -45,7 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap/go_int.h"
+#include "heap/go/internal.h"
 
 #define READ_BATCH 512 /* allspans pointers read at once */
 #define SMALL_SPAN_PAGES 64 /* a small size class's span: 10 pages at most in Go 1.19 */

@@ -1,12 +1,12 @@
 /*
- * glibc_int.h — what the two halves of the glibc ptmalloc2 walker share.
+ * glibc/internal.h — what the two halves of the glibc ptmalloc2 walker share.
  *
- * glibc_layout.c answers "where are malloc's structures and what do they
+ * glibc/layout.c answers "where are malloc's structures and what do they
  * look like": it reads the layouts of malloc_state, malloc_par, heap_info
  * and tcache_perthread_struct from libc's DWARF when there is any, else
  * takes the glibc 2.36 x86_64 layout written down below, and it finds
  * main_arena and mp_ (by symbol, or by scanning libc's writable data for a
- * structure that fits the heap).  glibc.c walks the heaps with what it was
+ * structure that fits the heap).  glibc/walker.c walks the heaps with what it was
  * given.  Nothing here is trusted because it came from DWARF: every address
  * is still checked against the snapshot before it is read.
  */
