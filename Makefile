@@ -15,7 +15,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
-DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang
+DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev libiberty-dev golang-1.19-go gdb libc6-dbg clang binutils
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -23,7 +23,7 @@ ZSTD_STATIC := -Wl,-Bstatic -lzstd -Wl,-Bdynamic
 # The Go samples are built with a named toolchain, never whatever `go` is on
 # PATH: the Go walker reads the runtime of the version it was written for.
 GO119   := /usr/lib/go-1.19/bin/go
-ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -lm -lpthread
+ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -liberty -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 FORMAT_SRC  := $(wildcard format/*.c)
@@ -92,6 +92,8 @@ build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(HEADERS) | buil
 # The debuginfo probe (tests/t1000-debuginfo.sh): the debuginfo library and
 # the reader alone, under the sanitizers, answering lookups from the shell.
 DEBUGINFO_SRC := $(wildcard analyze/debuginfo/*.c)
+# analyze/base/: the containers and clocks every layer may use.
+BASE_SRC := $(wildcard analyze/base/*.c)
 build/tools/dbgprobe: tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
@@ -105,7 +107,7 @@ build/tools/graphcheck: tests/tools/graphcheck.c $(GRAPH_SRC) analyze/graph/grap
 
 # The allocator walkers alone (tests/t1110-glibc-mutate.sh, and a debugging
 # aid): analyze/heap/ with the reader and debuginfo, under the sanitizers.
-HEAP_SRC := $(shell find analyze/heap -name '*.c' | sort)
+HEAP_SRC := $(shell find analyze/heap -name '*.c' | sort) $(BASE_SRC)
 build/tools/heapwalk: tests/tools/heapwalk.c tests/tools/mutated.h $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/heapwalk.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
@@ -114,6 +116,12 @@ build/tools/heapwalk: tests/tools/heapwalk.c tests/tools/mutated.h $(HEAP_SRC) $
 build/tools/gomutate: tests/tools/gomutate.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/gomutate.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
+
+# The C++ class-name demangler alone (tests/t2110-demangle.sh), against
+# c++filt on every vtable and typeinfo symbol of libstdc++.
+build/tools/demangle: tests/tools/demangle.c analyze/types/demangle.c $(HEADERS) | build/.deps-ok
+	@mkdir -p build/tools
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/demangle.c analyze/types/demangle.c -liberty
 
 # Test programs for the format library (tests/t0001-format.sh): the
 # library alone, under the sanitizers.
@@ -128,7 +136,7 @@ demo: all samples
 	@samples/demo.sh
 
 test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk build/tools/gomutate \
-      build/tools/hsnap-mutate
+      build/tools/hsnap-mutate build/tools/demangle
 	@tests/run.sh
 
 bench: all samples

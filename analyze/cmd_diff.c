@@ -119,14 +119,14 @@ static int out_object(struct outdb *o, const char *snap, const struct hgraph *h,
 
 /* Retainer names, computed once per retainer node. */
 struct names {
-    struct keymap m;
+    struct u64map m;
     char **v;
     size_t n, cap;
 };
 
 static const char *name_of(struct names *nm, const struct hgraph *h, const struct hresults *r, uint32_t node)
 {
-    uint32_t *x = keymap_get(&nm->m, node, (uint32_t)nm->n);
+    uint32_t *x = u64map_slot(&nm->m, node, (uint32_t)nm->n);
     if (!x)
         return NULL;
     if (*x == nm->n) {
@@ -148,7 +148,7 @@ static void names_free(struct names *nm)
     for (size_t i = 0; i < nm->n; i++)
         free(nm->v[i]);
     free(nm->v);
-    keymap_free(&nm->m);
+    u64map_free(&nm->m);
 }
 
 /* ------------------------------------------------------------ printing */

@@ -14,7 +14,6 @@
  *                diff_objects
  *   show.c       shared printing: names of roots and groups, object bytes,
  *                the field/offset of one reference
- *   keymap.c     a uint64 -> uint32 hash map for grouping
  *   session.c    (session.h) the options and opening every command shares
  *   rss.c        (rss.h) where RSS goes; rss_glibc.c the glibc levers
  *
@@ -52,6 +51,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/u64map.h"
 #include "graph/graph.h"
 #include "json.h"
 
@@ -242,22 +242,6 @@ int retainers_top(const struct hgraph *h, const struct hresults *r, size_t k,
                   struct retainer **objs, size_t *nobjs, struct retainer **roots, size_t *nroots,
                   struct retainer **groups, size_t *ngroups);
 
-/* ------------------------------------------------------------ keymap.c */
-
-/* Open addressing, linear probing; keys are arbitrary uint64 values.  (Here,
- * before diff.c, whose struct dtypes holds two.) */
-struct keymap {
-    uint64_t *keys;
-    uint32_t *vals;
-    uint8_t *full;
-    size_t cap, len;
-};
-/* The slot value for key, inserting val_if_new when absent; NULL on ENOMEM. */
-uint32_t *keymap_get(struct keymap *m, uint64_t key, uint32_t val_if_new);
-/* The value for key, or GRAPH_NONE. */
-uint32_t keymap_find(const struct keymap *m, uint64_t key);
-void keymap_free(struct keymap *m);
-
 /* ------------------------------------------------------------ diff.c */
 
 /*
@@ -290,13 +274,13 @@ void dwords_free(struct dwords *w);
  * when that tells rows apart); docs/analyses.md has the rule.
  */
 struct dtypes {
-    struct keymap a, b;        /* type id (as in a key) of a, of b -> common number */
+    struct u64map a, b;        /* type id (as in a key) of a, of b -> common number */
 };
 int dtypes_build(struct dtypes *t, const struct hgraph *a, const struct hgraph *b, char *err, size_t errlen);
 void dtypes_free(struct dtypes *t);
 /* A group key of one side (m: &t->a or &t->b) in the common numbering;
  * untyped keys are returned as they are. */
-uint64_t dtypes_key(const struct keymap *m, uint64_t key);
+uint64_t dtypes_key(const struct u64map *m, uint64_t key);
 
 /* ab[i] = the object of b matching object i of a (GRAPH_NONE if none), and
  * ba the other way; both are malloc'd.  Free objects never match. */

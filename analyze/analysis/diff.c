@@ -144,7 +144,7 @@ struct tclass {
 };
 
 struct tclasses {
-    struct keymap heads;       /* hash -> first class with it */
+    struct u64map heads;       /* hash -> first class with it */
     struct tclass *v;
     size_t n, cap;
 };
@@ -169,7 +169,7 @@ static uint32_t tclass_of(struct tclasses *c, const struct trow *r, int with_mod
     uint64_t h = hash_str(hash_str(0xcbf29ce484222325ULL, r->name), r->kind) ^ (uint64_t)r->size * 0x9e3779b97f4a7c15ULL;
     if (with_mod)
         h = hash_str(h, r->mod);
-    uint32_t k = keymap_find(&c->heads, h);
+    uint32_t k = u64map_find(&c->heads, h, GRAPH_NONE);
     for (uint32_t x = k; x != GRAPH_NONE; x = c->v[x].next) {
         const struct trow *q = c->v[x].rep;
         if (str_eq(q->name, r->name) && str_eq(q->kind, r->kind) && q->size == r->size &&
@@ -183,7 +183,7 @@ static uint32_t tclass_of(struct tclasses *c, const struct trow *r, int with_mod
             return GRAPH_NONE;
         c->v = nv;
     }
-    uint32_t *head = keymap_get(&c->heads, h, (uint32_t)c->n);
+    uint32_t *head = u64map_slot(&c->heads, h, (uint32_t)c->n);
     if (!head)
         return GRAPH_NONE;
     c->v[c->n] = (struct tclass){.rep = r, .next = k};
@@ -247,12 +247,12 @@ static int read_types(const struct hgraph *h, int side, struct trow **rows, size
 
 /* Give every type id an object of h names but its types table lacks a
  * number of its own: it has no identity to match by. */
-static int number_dangling(struct keymap *m, const struct hgraph *h, uint32_t *next)
+static int number_dangling(struct u64map *m, const struct hgraph *h, uint32_t *next)
 {
     for (uint32_t i = 0; i < h->nobjs; i++) {
         if (!(h->group[i] & HG_TYPED))
             continue;
-        uint32_t *x = keymap_get(m, hg_key_type(h->group[i]), *next);
+        uint32_t *x = u64map_slot(m, hg_key_type(h->group[i]), *next);
         if (!x)
             return -1;
         if (*x == *next)
@@ -285,7 +285,7 @@ int dtypes_build(struct dtypes *t, const struct hgraph *a, const struct hgraph *
         uint32_t num = r->cls;
         if ((c->n[0] > 1 || c->n[1] > 1) && s->n[0] == 1 && s->n[1] == 1)
             num = (uint32_t)cls.n + r->sub;
-        if (!keymap_get(r->side ? &t->b : &t->a, r->id, num))
+        if (!u64map_slot(r->side ? &t->b : &t->a, r->id, num))
             goto oom;
     }
     uint32_t next = (uint32_t)(cls.n + sub.n);
@@ -302,8 +302,8 @@ out:
         free(rows[k].mod);
     }
     free(rows);
-    keymap_free(&cls.heads);
-    keymap_free(&sub.heads);
+    u64map_free(&cls.heads);
+    u64map_free(&sub.heads);
     free(cls.v);
     free(sub.v);
     if (rc)
@@ -313,16 +313,16 @@ out:
 
 void dtypes_free(struct dtypes *t)
 {
-    keymap_free(&t->a);
-    keymap_free(&t->b);
+    u64map_free(&t->a);
+    u64map_free(&t->b);
 }
 
-uint64_t dtypes_key(const struct keymap *m, uint64_t key)
+uint64_t dtypes_key(const struct u64map *m, uint64_t key)
 {
     if (!(key & HG_TYPED))
         return key; /* a size, or malloc's own: the same on both sides */
     /* every typed key's id is in the map (dtypes_build numbers dangling ones) */
-    return (key & ~(uint64_t)0xffffffffu) | keymap_find(m, hg_key_type(key));
+    return (key & ~(uint64_t)0xffffffffu) | u64map_find(m, hg_key_type(key), GRAPH_NONE);
 }
 
 /* ------------------------------------------------------------ matching */
@@ -378,10 +378,10 @@ static int by_delta(const void *x, const void *y)
 
 /* The group of common key 'key', created from side h's own key 'own' (which
  * names it) if new. */
-static struct diff_group *group_of(struct keymap *m, struct diff_group **v, size_t *n, size_t *cap, uint64_t key,
+static struct diff_group *group_of(struct u64map *m, struct diff_group **v, size_t *n, size_t *cap, uint64_t key,
                                    const struct hgraph *h, uint64_t own)
 {
-    uint32_t *x = keymap_get(m, key, (uint32_t)*n);
+    uint32_t *x = u64map_slot(m, key, (uint32_t)*n);
     if (!x)
         return NULL;
     if (*x == *n) {
@@ -400,7 +400,7 @@ static struct diff_group *group_of(struct keymap *m, struct diff_group **v, size
 int diff_groups(const struct hgraph *a, const uint32_t *ab, const struct hgraph *b, const uint32_t *ba,
                 const struct dtypes *t, struct diff_group **out, size_t *n)
 {
-    struct keymap m = {0};
+    struct u64map m = {0};
     size_t cap = 0;
     struct diff_group *g;
     *out = NULL;
@@ -421,12 +421,12 @@ int diff_groups(const struct hgraph *a, const uint32_t *ab, const struct hgraph 
         g->nnew++;
         g->alloc += b->osize[j];
     }
-    keymap_free(&m);
+    u64map_free(&m);
     if (*n > 1)
         qsort(*out, *n, sizeof **out, by_delta);
     return 0;
 oom:
-    keymap_free(&m);
+    u64map_free(&m);
     return -1;
 }
 

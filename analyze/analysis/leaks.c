@@ -246,14 +246,14 @@ static int assign(struct leaks *l, const struct hgraph *h, const struct hresults
 
 static int group(struct leaks *l, const struct hgraph *h, const struct hresults *r)
 {
-    struct keymap m = {0};
+    struct u64map m = {0};
     size_t cap = 0;
     for (uint32_t i = 0; i < h->nobjs; i++) {
         if (!leaked(h, r, hg_obj_node(h, i)))
             continue;
         l->count++;
         l->bytes += h->osize[i];
-        uint32_t *g = keymap_get(&m, h->group[i], (uint32_t)l->ngroups);
+        uint32_t *g = u64map_slot(&m, h->group[i], (uint32_t)l->ngroups);
         if (!g)
             goto oom;
         if (*g == l->ngroups) {
@@ -272,12 +272,12 @@ static int group(struct leaks *l, const struct hgraph *h, const struct hresults 
         if (lg->nexamples < 4)
             lg->examples[lg->nexamples++] = i;
     }
-    keymap_free(&m);
+    u64map_free(&m);
     if (l->ngroups > 1)
         qsort(l->groups, l->ngroups, sizeof *l->groups, by_bytes);
     return 0;
 oom:
-    keymap_free(&m);
+    u64map_free(&m);
     return -1;
 }
 

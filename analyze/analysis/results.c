@@ -16,16 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cli.h"
 
 #define STEP "dominators"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int analysis_exec(sqlite3 *db, const char *file, const char *sql, char *err, size_t errlen)
 {
@@ -328,7 +322,7 @@ static int read_back(struct hresults *r, const struct hgraph *h)
 int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
-    double t0 = now_s();
+    double t0 = clock_wall_s();
     r->idom = malloc(h->n * sizeof *r->idom);
     r->retained_size = malloc(h->n * sizeof *r->retained_size);
     r->retained_count = malloc(h->n * sizeof *r->retained_count);
@@ -338,7 +332,7 @@ int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, 
     }
     if (read_back(r, h)) {
         r->from_db = 1;
-        r->seconds = now_s() - t0;
+        r->seconds = clock_wall_s() - t0;
         if (progress)
             cli_progress_done();
         count_reachable(r, h);
@@ -354,9 +348,9 @@ int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, 
         cli_progress("dominator tree", 0, 0);
     if (compute(r, h, err, errlen))
         return -1;
-    r->seconds = now_s() - t0;
+    r->seconds = clock_wall_s() - t0;
     count_reachable(r, h);
-    double t1 = now_s();
+    double t1 = clock_wall_s();
     if (sqlite3_db_readonly(h->db, "main") == 1) {
         cli_warn("%s: read-only database: the analysis is not stored", h->file);
     } else if (store(r, h, err, errlen)) {
@@ -364,7 +358,7 @@ int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, 
         cli_warn("%s", err);
         err[0] = 0;
     }
-    r->store_seconds = now_s() - t1;
+    r->store_seconds = clock_wall_s() - t1;
     if (progress)
         cli_progress_done();
     return 0;

@@ -46,7 +46,7 @@ static int types(const struct hgraph *h, const struct hresults *r, struct retain
     struct frame { uint32_t v, pos; } *stack = malloc((size_t)n * sizeof *stack);
     uint32_t *onbranch = NULL;
     struct retainer *g = NULL;
-    struct keymap m = {0};
+    struct u64map m = {0};
     size_t ng = 0, cap = 0;
     int rc = -1;
     if (!first || !kids || !gid || !stack)
@@ -68,7 +68,7 @@ static int types(const struct hgraph *h, const struct hresults *r, struct retain
         gid[i] = GRAPH_NONE;
         if (!hg_program(h, i) || r->idom[hg_obj_node(h, i)] == GRAPH_NONE)
             continue;
-        uint32_t *x = keymap_get(&m, h->group[i], (uint32_t)ng);
+        uint32_t *x = u64map_slot(&m, h->group[i], (uint32_t)ng);
         if (!x)
             goto out;
         if (*x == ng) {
@@ -125,7 +125,7 @@ out:
     free(stack);
     free(onbranch);
     free(g);
-    keymap_free(&m);
+    u64map_free(&m);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cli.h"
 
 static int parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos, int maxpos)
@@ -98,20 +99,6 @@ void args_free(struct args *a)
     a->dopt.dbg.debug_dirs = NULL;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The first value of a one-column query, or "" (out holds len bytes). */
 static void first_text(sqlite3 *db, const char *sql, char *out, size_t len)
 {
@@ -161,7 +148,7 @@ static int check_heap(sqlite3 *db, const char *file)
 int session_open(struct session *s, const char *file, const struct args *a, unsigned flags)
 {
     char err[A_ERRLEN];
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = clock_wall_s(), c0 = clock_cpu_s();
     memset(s, 0, sizeof *s);
     if (!(s->db = db_open_any(file, &a->dopt, err, sizeof err))) {
         cli_error("%s", err);
@@ -178,7 +165,7 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
         return -1;
     }
     s->have_graph = 1;
-    double t1 = now_s(), c1 = cpu_s();
+    double t1 = clock_wall_s(), c1 = clock_cpu_s();
     if (flags & SESSION_RESULTS) {
         if (hresults_get(&s->r, &s->h, 1, err, sizeof err)) {
             cli_error("%s", err);
@@ -192,7 +179,7 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
                 " (cpu for both %.2f)\n",
                 cli_command, file, t1 - t0, c1 - c0, s->h.n, s->h.g.m,
                 !s->have_results ? ", no results " : s->r.from_db ? ", results read back " : ", dominators ",
-                s->have_results ? s->r.seconds : 0.0, s->have_results ? s->r.store_seconds : 0.0, cpu_s() - c1);
+                s->have_results ? s->r.seconds : 0.0, s->have_results ? s->r.store_seconds : 0.0, clock_cpu_s() - c1);
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "cli.h"
 #include "db/db.h"
 #include "heap/allocator.h"
@@ -348,28 +349,13 @@ static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, st
     return NULL;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* HEAPSNAP_TIMING=1 prints how long each phase took (bench/index uses it).
+ * One clock for the whole run: the first mark, "start", starts it. */
+static struct phase_clock index_clock;
 
-/* HEAPSNAP_TIMING=1 prints how long each phase took (bench/index uses it). */
 static void phase(const char *name)
 {
-    static double last;
-    static int on = -1;
-    if (on < 0) {
-        const char *e = getenv("HEAPSNAP_TIMING");
-        on = e && *e && strcmp(e, "0");
-        last = now_s();
-    }
-    if (!on)
-        return;
-    double t = now_s();
-    fprintf(stderr, "timing: %-22s %8.3f s\n", name, t - last);
-    last = t;
+    phase_mark(&index_clock, name);
 }
 
 /* Everything that goes into the database, in key order per table. */
@@ -459,7 +445,7 @@ static void set_dynamic(struct pipeline *p)
 
 int index_snapshot(const struct index_options *opt, struct index_stats *st, char *err, size_t errlen)
 {
-    double t0 = now_s();
+    double t0 = clock_wall_s();
     struct pipeline p = {.opt = opt};
     struct rootset rs = {0};
     struct hs_snapshot *s = NULL;
@@ -561,7 +547,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
                              .typed_objects = p.typing.typed_objects,
                              .typed_bytes = p.typing.typed_bytes,
                              .type_conflicts = p.typing.conflicts,
-                             .index_seconds = now_s() - t0};
+                             .index_seconds = clock_wall_s() - t0};
     if (db_load_finish(p.load, s, &sum)) {
         snprintf(err, errlen, "%s: %s", tmp, db_load_error(p.load));
         goto out;
@@ -579,7 +565,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     made_tmp = 0;
-    st->seconds = now_s() - t0;
+    st->seconds = clock_wall_s() - t0;
     rc = 0;
 out:
     if (opt->progress)

@@ -42,7 +42,7 @@
 #include "debuginfo/dwhelp.h"
 
 #include "debuginfo/strmap.h"
-#include "types/hashmap.h"
+#include "base/u64map.h"
 #include "types/types.h"
 
 #define IN_PROGRESS    UINT32_MAX
@@ -72,9 +72,9 @@ struct dw {
     int module;
     uint64_t bias;
     int cplus;                 /* the unit being read is C++ */
-    struct tymap *done;        /* DIE offset -> type id (IN_PROGRESS while resolving) */
+    struct u64map *done;        /* DIE offset -> type id (IN_PROGRESS while resolving) */
     struct strmap defs;        /* qualified display name -> DIE offset of the definition */
-    struct tymap *qual;        /* DIE offset -> str offset of its namespace-qualified name */
+    struct u64map *qual;        /* DIE offset -> str offset of its namespace-qualified name */
     struct pending *pend;
     size_t npend, cappend;
     struct wanted *types, *vars, *locals;
@@ -256,7 +256,7 @@ static uint32_t pointer_type(struct dw *w, Dwarf_Die d, int tag, int depth)
                    .flags = refkind ? TYF_REF : 0};
     uint64_t h = hnum(hnum(hnum(TY_HASH0, 'P'), target), refkind);
     uint32_t id;
-    if (tymap_get(w->t->dedup, h, &id))
+    if (u64map_get(w->t->dedup, h, &id))
         return id;
     y.name = pointer_name(w->t, target, refkind);
     return add(w, h, &y, NULL);
@@ -267,13 +267,13 @@ static uint32_t typedef_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int depth
     uint32_t target = attr_type(w, d, depth);
     const char *name = dwh_name(w->dbg, d);
     uint32_t q;
-    const char *qn = tymap_get(w->qual, off, &q) ? ty_str(w->t, q) : name;
+    const char *qn = u64map_get(w->qual, off, &q) ? ty_str(w->t, q) : name;
     uint32_t r = ty_resolve(w->t, target);
     struct ty y = {.kind = TY_TYPEDEF, .module = w->module, .target = target,
                    .size = r ? w->t->v[r].size : 0};
     uint64_t h = hnum(hstr(hnum(TY_HASH0, 'T'), qn), target);
     uint32_t id;
-    if (tymap_get(w->t->dedup, h, &id))
+    if (u64map_get(w->t->dedup, h, &id))
         return id;
     y.name = ty_intern(w->t, qn ? qn : "?");
     return add(w, h, &y, NULL);
@@ -326,7 +326,7 @@ static uint32_t array_type(struct dw *w, Dwarf_Die d, int depth)
                        .size = size};
         uint64_t h = hnum(hnum(hnum(TY_HASH0, 'A'), id), dm.c[i]);
         uint32_t nid;
-        if (!tymap_get(w->t->dedup, h, &nid)) {
+        if (!u64map_get(w->t->dedup, h, &nid)) {
             y.name = ty_intern(w->t, name);
             nid = add(w, h, &y, NULL);
         }
@@ -364,7 +364,7 @@ static const char *display_name(struct dw *w, Dwarf_Off off, const char *name, c
                                 char *buf, size_t len)
 {
     uint32_t q;
-    const char *qn = tymap_get(w->qual, off, &q) ? ty_str(w->t, q) : name;
+    const char *qn = u64map_get(w->qual, off, &q) ? ty_str(w->t, q) : name;
     if (!qn)
         snprintf(buf, len, "%s{...}", w->cplus ? "" : prefix);
     else
@@ -487,7 +487,7 @@ static uint32_t record_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int tag, i
                        .module = w->module, .flags = TYF_DECL | (w->cplus ? TYF_CPLUS : 0)};
         uint64_t h = hstr(hnum(TY_HASH0, 'D'), buf);
         uint32_t id;
-        if (tymap_get(w->t->dedup, h, &id))
+        if (u64map_get(w->t->dedup, h, &id))
             return id;
         y.name = ty_intern(w->t, buf);
         return add(w, h, &y, NULL);
@@ -524,14 +524,14 @@ static uint32_t record_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int tag, i
 static uint32_t type_of(struct dw *w, Dwarf_Off off, int depth)
 {
     uint32_t id;
-    if (tymap_get(w->done, off, &id))
+    if (u64map_get(w->done, off, &id))
         return id == IN_PROGRESS ? 0 : id;
     if (depth > TY_MAX_DEPTH || w->oom)
         return 0;
     Dwarf_Die d = dwh_die_at(w->dbg, off);
     if (!d)
         return 0;
-    if (tymap_set(w->done, off, IN_PROGRESS)) {
+    if (u64map_set(w->done, off, IN_PROGRESS)) {
         dwarf_dealloc_die(d);
         w->oom = 1;
         return 0;
@@ -574,7 +574,7 @@ static uint32_t type_of(struct dw *w, Dwarf_Off off, int depth)
         break;
     }
     dwarf_dealloc_die(d);
-    if (tymap_set(w->done, off, id))
+    if (u64map_set(w->done, off, id))
         w->oom = 1;
     return id;
 }
@@ -767,7 +767,7 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u)
         char q[1024];
         if (*sc->prefix) {
             snprintf(q, sizeof q, "%s%s", sc->prefix, name);
-            if (tymap_set(w->qual, off, ty_intern(w->t, q)))
+            if (u64map_set(w->qual, off, ty_intern(w->t, q)))
                 return -1;
             name = q;
         }
@@ -899,8 +899,8 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
     for (size_t i = 0; i < t->nframes; i++)
         if (t->frames[i].module == module)
             w.has_frames = 1;
-    w.done = tymap_new();
-    w.qual = tymap_new();
+    w.done = u64map_new();
+    w.qual = u64map_new();
     if (!w.done || !w.qual || scan_units(&w) < 0) {
         snprintf(err, errlen, "%s: out of memory reading types", mi->debug_path);
         goto out;
@@ -952,8 +952,8 @@ out:
     free(w.types);
     free(w.vars);
     free(w.locals);
-    tymap_free(w.done);
-    tymap_free(w.qual);
+    u64map_destroy(w.done);
+    u64map_destroy(w.qual);
     strmap_free(&w.defs);
     if (dwarf_finish(w.dbg, &e) != DW_DLV_OK)
         dwh_drop(NULL, &e);

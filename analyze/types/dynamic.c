@@ -22,7 +22,7 @@
  */
 #include <string.h>
 
-#include "types/hashmap.h"
+#include "base/u64map.h"
 #include "types/types.h"
 
 #define DYN_CACHE_MAX 65536 /* distinct type words remembered */
@@ -42,14 +42,14 @@ void ty_mark_dynamic(struct tytab *t)
     }
 }
 
-uint32_t ty_dynamic_type(struct tytab *t, struct tymap *cache, uint64_t word)
+uint32_t ty_dynamic_type(struct tytab *t, struct u64map *cache, uint64_t word)
 {
     uint32_t id;
     if (!t->dyn.name || !word)
         return 0;
-    if (cache && tymap_get(cache, word, &id))
+    if (cache && u64map_get(cache, word, &id))
         return id;
-    if (cache && tymap_count(cache) >= DYN_CACHE_MAX)
+    if (cache && u64map_len(cache) >= DYN_CACHE_MAX)
         return 0; /* junk words by the thousand: name no more */
     char name[512];
     id = 0;
@@ -57,7 +57,7 @@ uint32_t ty_dynamic_type(struct tytab *t, struct tymap *cache, uint64_t word)
         name[sizeof name - 1] = 0;
         id = ty_by_name(t, name[0] == '*' ? name + 1 : name);
     }
-    if (cache && tymap_set(cache, word, id))
+    if (cache && u64map_set(cache, word, id))
         t->oom = 1;
     return id;
 }

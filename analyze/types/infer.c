@@ -42,7 +42,7 @@
 
 #include "index/objects.h"
 #include "index/roots.h"
-#include "types/hashmap.h"
+#include "base/u64map.h"
 #include "types/types.h"
 
 #define MAX_ROOT_SCAN (1u << 20) /* bytes of one variable looked at for heap pointers */
@@ -78,7 +78,7 @@ struct infer {
     uint32_t *stack;
     size_t nstack, capstack;
     int64_t pos;                  /* the sweep's position (see process_all) */
-    struct tymap *dyncache;       /* type word -> type (ty_dynamic_type) */
+    struct u64map *dyncache;       /* type word -> type (ty_dynamic_type) */
     int oom;
 };
 
@@ -191,7 +191,7 @@ static void dynamic_claim(struct infer *in, uint64_t addr, const uint8_t *base, 
         memcpy(&tw, base + off - 8, 8);
     else if (hs_read_u64(in->s, addr + off - 8, &tw))
         return;
-    if (!in->dyncache && !(in->dyncache = tymap_new())) {
+    if (!in->dyncache && !(in->dyncache = u64map_new())) {
         in->oom = 1;
         return;
     }
@@ -455,13 +455,13 @@ int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
     free(in.queued);
     free(in.conflicted);
     free(in.stack);
-    tymap_free(in.dyncache);
+    u64map_destroy(in.dyncache);
     return 0;
 oom:
     free(in.queued);
     free(in.conflicted);
     free(in.stack);
-    tymap_free(in.dyncache);
+    u64map_destroy(in.dyncache);
     ty_result_free(r);
     return -1;
 }

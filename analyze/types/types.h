@@ -8,10 +8,12 @@
  *   tytab.c     the type table: one row per distinct type, deduplicated
  *               across compilation units by a hash of a canonical
  *               description; fields, enumerators, names; the count rule
- *   hashmap.c   the integer hash map the others share
  *   dwtypes.c   a module's DWARF -> types, and its global variables
- *   demangle.c  class names from _ZTV / _ZTI symbols (no libstdc++)
+ *   demangle.c  class names from _ZTV / _ZTI symbols (libiberty)
  *   infer.c     typed roots, vtables, and propagation along typed pointers
+ *   dynamic.c   interface values: the dynamic type an allocator names for
+ *               the object a typed word points to (Go's iface/eface)
+ *   unwind.c    each thread's frames through the CFI, for typed locals
  *   store.c     CREATE TABLE types/fields/enumerators, the views, writing
  *               the rows, and reading a tytab back from a database
  *   decode.c    a value at an address printed as gdb's `print` would
@@ -112,7 +114,7 @@ struct ty_local {
     uint32_t frame;        /* ty_frame.index */
 };
 
-struct tymap; /* hashmap.c: uint64 -> uint32 */
+struct u64map; /* base/u64map.h: uint64 -> uint32 */
 
 /* How to name a type word (dynamic.c): the allocator's hooks, set by the
  * indexer before ty_index; all NULL when the allocator has none. */
@@ -137,8 +139,8 @@ struct tytab {
     size_t nframes, capframes;
     struct ty_local *locals; /* the frames' locals that DWARF places on the stack */
     size_t nlocals, caplocals;
-    struct tymap *dedup;   /* canonical hash -> id */
-    struct tymap *byname;  /* hash of a struct/class/union's name -> id (the largest) */
+    struct u64map *dedup;   /* canonical hash -> id */
+    struct u64map *byname;  /* hash of a struct/class/union's name -> id (the largest) */
     struct ty_slotcache *slots; /* per id, ty_slots()'s answer */
     size_t nslots;         /* ids the cache covers (types added later get theirs on a rebuild) */
     size_t slots_total;    /* slots cached, all types: at most TY_MAX_SLOTS */
@@ -233,16 +235,16 @@ void ty_mark_dynamic(struct tytab *t);
 /* The struct a type word names, a leading '*' taken off (behind a *T is a
  * T; behind a boxed T, a copy of T); 0 if unnamed or no known struct.
  * cache (word -> id, bounded) may be NULL. */
-uint32_t ty_dynamic_type(struct tytab *t, struct tymap *cache, uint64_t word);
+uint32_t ty_dynamic_type(struct tytab *t, struct u64map *cache, uint64_t word);
 
 /* ------------------------------------------------------------ demangle.c */
 
 /*
  * The class name in a vtable or typeinfo symbol: "_ZTV3Foo" -> "Foo",
- * "_ZTVN2ns3BarE" -> "ns::Bar", "_ZTVSt9exception" -> "std::exception".
- * Only what class names need: nested names, source names, the std::
- * abbreviations, template arguments of simple kinds.  0, or -1 if sym is
- * not such a symbol or uses something this demangler does not know.
+ * "_ZTVN2ns3BarE" -> "ns::Bar", "_ZTVSt9exception" -> "std::exception",
+ * spelled as c++filt spells it (libiberty's demangler).  *kind, if given,
+ * becomes "vtable" or "typeinfo".  0, or -1 if sym is not such a symbol or
+ * does not demangle.
  */
 int ty_demangle_class(const char *sym, const char **kind, char *out, size_t outlen);
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "types/hashmap.h"
+#include "base/u64map.h"
 
 struct ty_slotcache {
     struct ty_slot *v;
@@ -72,8 +72,8 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
 int ty_init(struct tytab *t)
 {
     memset(t, 0, sizeof *t);
-    t->dedup = tymap_new();
-    t->byname = tymap_new();
+    t->dedup = u64map_new();
+    t->byname = u64map_new();
     if (!t->dedup || !t->byname || grow((void **)&t->v, &t->cap, 1, sizeof *t->v) ||
         grow((void **)&t->str, &t->capstr, 1, 1)) {
         ty_free(t);
@@ -97,8 +97,8 @@ void ty_free(struct tytab *t)
     free(t->vars);
     free(t->frames);
     free(t->locals);
-    tymap_free(t->dedup);
-    tymap_free(t->byname);
+    u64map_destroy(t->dedup);
+    u64map_destroy(t->byname);
     memset(t, 0, sizeof *t);
 }
 
@@ -121,10 +121,10 @@ uint32_t ty_add(struct tytab *t, uint64_t hash, const struct ty *ty, int *isnew)
 {
     uint32_t id;
     *isnew = 0;
-    if (tymap_get(t->dedup, hash, &id))
+    if (u64map_get(t->dedup, hash, &id))
         return id;
     if (t->n >= UINT32_MAX - 1 || grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v) ||
-        tymap_set(t->dedup, hash, (uint32_t)t->n)) {
+        u64map_set(t->dedup, hash, (uint32_t)t->n)) {
         t->oom = 1;
         return 0;
     }
@@ -175,8 +175,8 @@ static int is_record(unsigned kind)
 
 int ty_index_names(struct tytab *t)
 {
-    tymap_free(t->byname);
-    if (!(t->byname = tymap_new()))
+    u64map_destroy(t->byname);
+    if (!(t->byname = u64map_new()))
         return -1;
     for (uint32_t id = 1; id < t->n; id++) {
         const struct ty *y = &t->v[id];
@@ -185,10 +185,10 @@ int ty_index_names(struct tytab *t)
         const char *nm = t->str + y->name;
         uint64_t h = ty_hash(TY_HASH0, nm, strlen(nm));
         uint32_t old;
-        if (tymap_get(t->byname, h, &old) && t->v[old].size >= y->size &&
+        if (u64map_get(t->byname, h, &old) && t->v[old].size >= y->size &&
             !(t->v[old].flags & TYF_VTABLE))
             continue;
-        if (tymap_set(t->byname, h, id))
+        if (u64map_set(t->byname, h, id))
             return -1;
     }
     return 0;
@@ -197,7 +197,7 @@ int ty_index_names(struct tytab *t)
 uint32_t ty_by_name(const struct tytab *t, const char *name)
 {
     uint32_t id;
-    if (!tymap_get(t->byname, ty_hash(TY_HASH0, name, strlen(name)), &id))
+    if (!u64map_get(t->byname, ty_hash(TY_HASH0, name, strlen(name)), &id))
         return 0;
     return id < t->n && !strcmp(t->str + t->v[id].name, name) ? id : 0;
 }

@@ -43,24 +43,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "heap/go/internal.h"
 
 /* HEAPSNAP_TIMING=1: the walker's own phases on stderr, in the indexer's
- * format (bench/go-index reads them). */
+ * format (bench/go-index reads them); phase(NULL) starts the clock. */
+static struct phase_clock go_clock;
+
 static void phase(const char *name)
 {
-    static double last;
-    static int on = -1;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    if (on < 0) {
-        const char *e = getenv("HEAPSNAP_TIMING");
-        on = e && *e && strcmp(e, "0");
-    }
-    if (on && name)
-        fprintf(stderr, "timing: go %-19s %8.3f s\n", name, t - last);
-    last = t;
+    char label[64];
+    if (name)
+        snprintf(label, sizeof label, "go %s", name);
+    phase_mark(&go_clock, name ? label : NULL);
 }
 
 static int go_detect(struct heap_ctx *c)
