@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 TOOL=$ROOT/build/tools/gomutate
-if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$TOOL" ]; then
+if [ ! -x "$(go_sample session)" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$TOOL" ]; then
     test_skip 'the Go walker on mutated metadata' 'go-session, the capture tool or build/tools/gomutate is not built'
     test_done
 fi

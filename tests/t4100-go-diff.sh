@@ -8,8 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 
 K=100
-if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'diff of a growing Go cache' 'bin/samples/go-session or the capture tool is not built'
+if [ ! -x "$(go_sample session)" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'diff of a growing Go cache' "bin/samples/$GO_VERSION-session or the capture tool is not built"
     test_done
 fi
 

@@ -17,8 +17,8 @@
 # 8 objects, 4 KiB of objects, 64 KiB of pages moved from idle to stacks.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'rss of a Go program with a freed heap' 'bin/samples/go-session or the capture tool is not built'
+if [ ! -x "$(go_sample session)" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'rss of a Go program with a freed heap' "bin/samples/$GO_VERSION-session or the capture tool is not built"
     test_done
 fi
 

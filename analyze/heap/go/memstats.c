@@ -81,7 +81,8 @@ int go_memstats_compute(struct go_walk *w)
         inheap += go_get(d, L->d_inheap, 8);
         instacks += go_get(d, L->d_instacks, 8);
         inwb += go_get(d, L->d_inworkbufs, 8);
-        inpsb += go_get(d, L->d_inptrscalar, 8);
+        if (L->d_inptrscalar >= 0) /* the arena bitmap's bytes, before Go 1.22 */
+            inpsb += go_get(d, L->d_inptrscalar, 8);
         tiny += go_get(d, L->d_tiny, 8);
         lalloc += go_get(d, L->d_large_alloc, 8);
         lcount += go_get(d, L->d_large_count, 8);
@@ -110,7 +111,8 @@ int go_memstats_compute(struct go_walk *w)
             uint64_t s;
             if (go_u64(w, mc + (uint64_t)L->mc_alloc + spc * 8, &s) || !s || s == L->emptymspan)
                 continue;
-            uint64_t n = f64(w, s, L->s_alloccount, 2), before = f64(w, s, L->s_acbc, 2);
+            uint64_t n = f64(w, s, L->s_alloccount, (unsigned)L->sz_alloccount),
+                     before = f64(w, s, L->s_acbc, (unsigned)L->sz_acbc);
             if (n >= before) {
                 small[spc >> 1] += n - before;
                 unflushed += n - before;

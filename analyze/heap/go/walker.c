@@ -75,6 +75,7 @@ static void go_free(struct go_walk *w)
         return;
     go_mem_close(w);
     go_globals_free(w);
+    go_gctypes_free(w);
     free(w->arenas);
     free(w->spans);
     free(w->funcs);
