@@ -38,6 +38,19 @@ assert ms[\"GOGC\"] == 100 and ms[\"GOMEMLIMIT\"] == 2**63 - 1, ms
 "
 '
 
+test_expect_success 'runtime/metrics /memory/classes rebuilt from the runtime equal metrics.Read exactly' '
+    python3 -c "
+import sqlite3
+rep = {l.split()[1]: int(l.split()[2]) for l in open(\"$R\") if l.startswith(\"metric \")}
+m = dict(sqlite3.connect(\"go.db\").execute(\"SELECT name, value FROM go_metrics\"))
+assert len(rep) == 14 and set(m) == set(rep), (sorted(rep), sorted(m))
+bad = [(k, rep[k], m[k]) for k in rep if rep[k] != m[k]]
+assert not bad, bad
+# the classes add up to the total, as the runtime defines them
+assert sum(v for k, v in m.items() if k != \"/memory/classes/total:bytes\") == m[\"/memory/classes/total:bytes\"], m
+"
+'
+
 test_expect_success 'the walk finds HeapObjects objects of HeapAlloc bytes, and the idle pages' '
     python3 -c "
 import sqlite3

@@ -47,7 +47,8 @@
 
 #define MAX_ROOT_SCAN (1u << 20) /* bytes of one variable looked at for heap pointers */
 
-static const char *const source_names[] = {NULL, "dwarf-field", "dwarf-root", "vtable", "dwarf-local", "dynamic"};
+static const char *const source_names[] = {NULL,          "dwarf-field", "dwarf-root",   "vtable",
+                                           "dwarf-local", "dynamic",     "malloc-header"};
 
 const char *ty_source_name(unsigned src)
 {
@@ -58,7 +59,7 @@ const char *ty_source_name(unsigned src)
  * pointers the compiler placed, read where DWARF says they live. */
 unsigned ty_source_rank(unsigned src)
 {
-    static const unsigned rank[] = {0, 1, 2, 3, 2, 4};
+    static const unsigned rank[] = {0, 1, 2, 3, 2, 5, 4};
     return src < sizeof rank / sizeof rank[0] ? rank[src] : 0;
 }
 
@@ -373,6 +374,25 @@ static int vtables(struct infer *in, struct dbg *d)
     return 0;
 }
 
+/* Every object whose allocator recorded its type (types/types.h TS_HEADER). */
+static int headers(struct infer *in)
+{
+    const struct ty_dynamic *dy = &in->t->dyn;
+    if (!dy->object_word || !dy->name)
+        return 0;
+    struct tymap *cache = tymap_new();
+    if (!cache)
+        return -1;
+    for (size_t i = 0; i < in->o->n && !in->t->oom; i++) {
+        const struct obj *ob = &in->o->v[i];
+        uint64_t w, base = 0;
+        if (ob->state == OBJ_USED && dy->object_word(dy->u, ob->addr, &w, &base) == 1)
+            claim(in, (int64_t)i, ty_header_type(in->t, cache, w, base), TS_HEADER);
+    }
+    tymap_free(cache);
+    return 0;
+}
+
 /* Claims from the typed pointers of typed object i. */
 static void read_object(struct infer *in, size_t i)
 {
@@ -405,7 +425,7 @@ int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
     in.conflicted = calloc(n / 8 + 1, 1);
     if (!r->obj_type || !r->obj_src || !r->root_type || !in.queued || !in.conflicted)
         goto oom;
-    if (vtables(&in, d))
+    if (vtables(&in, d) || headers(&in))
         goto oom;
     /* typed roots: a variable starting where a data root starts */
     for (size_t i = 0; i < rs->n; i++) {

@@ -119,6 +119,11 @@ struct tymap; /* hashmap.c: uint64 -> uint32 */
 struct ty_dynamic {
     const char *const *structs; /* the TYF_DYNAMIC structs' names, NULL-terminated */
     int (*name)(const void *u, uint64_t addr, char *name, size_t len); /* 1 if named */
+    /* the type word the allocator keeps for the object at addr, which
+     * name() names: 1 with *word set, 0 if it keeps none (NULL: none at
+     * all); *types_base is where the module's type descriptors begin, from
+     * which Go's DWARF counts its DW_AT_go_runtime_type (0: unknown) */
+    int (*object_word)(const void *u, uint64_t addr, uint64_t *word, uint64_t *types_base);
     const void *u;
 };
 
@@ -143,6 +148,7 @@ struct tytab {
     size_t nslots;         /* ids the cache covers (types added later get theirs on a rebuild) */
     size_t slots_total;    /* slots cached, all types: at most TY_MAX_SLOTS */
     struct ty_dynamic dyn;
+    struct tymap *byrtype; /* Go: runtime type descriptor address -> id (dwtypes.c) */
     int oom;
 };
 
@@ -233,6 +239,7 @@ void ty_mark_dynamic(struct tytab *t);
 /* The struct a type word names, a leading '*' taken off (behind a *T is a
  * T; behind a boxed T, a copy of T); 0 if unnamed or no known struct.
  * cache (word -> id, bounded) may be NULL. */
+uint32_t ty_header_type(struct tytab *t, struct tymap *cache, uint64_t word, uint64_t types_base);
 uint32_t ty_dynamic_type(struct tytab *t, struct tymap *cache, uint64_t word);
 
 /* ------------------------------------------------------------ demangle.c */
@@ -250,9 +257,12 @@ int ty_demangle_class(const char *sym, const char **kind, char *out, size_t outl
 
 /* TS_LOCAL (a typed local variable of a stack frame) is as strong as
  * TS_ROOT: ty_source_rank() orders them. */
-enum ty_source { TS_NONE, TS_FIELD, TS_ROOT, TS_VTABLE, TS_LOCAL, TS_DYNAMIC };
+enum ty_source { TS_NONE, TS_FIELD, TS_ROOT, TS_VTABLE, TS_LOCAL, TS_DYNAMIC, TS_HEADER };
 /* TS_DYNAMIC: an interface value's type word names it (dynamic.c) — the
- * runtime's own word: the strongest source. */
+ * runtime's own word: the strongest source.  TS_HEADER: the allocator
+ * recorded the type the object was allocated as (Go 1.22+: the malloc
+ * header, a large span's largeType); ranked above every inference and
+ * below only TS_DYNAMIC, which agrees with it on a sound heap. */
 const char *ty_source_name(unsigned src); /* NULL for TS_NONE */
 unsigned ty_source_rank(unsigned src);    /* strength: higher wins a conflict */
 

@@ -99,6 +99,7 @@ void ty_free(struct tytab *t)
     free(t->locals);
     tymap_free(t->dedup);
     tymap_free(t->byname);
+    tymap_free(t->byrtype);
     memset(t, 0, sizeof *t);
 }
 

@@ -52,7 +52,7 @@ struct go_layout {
     uint64_t mheap, allgs, allp, memstats, gc_controller, firstmoduledata, class_to_size,
         emptymspan, wait_reason_strings, wait_reason_strings_size;
     /* runtime.mheap */
-    int64_t h_allspans, h_arenas, h_sweepgen, h_allarenas, h_inuse_ranges, h_spanalloc_inuse;
+    int64_t h_allspans, h_arenas, h_sweepgen, h_allarenas, h_inuse_ranges, h_spanalloc_inuse, h_cachealloc_inuse;
     uint64_t addr_range_size;
     /* runtime.mspan */
     uint64_t span_size;
@@ -157,6 +157,7 @@ struct go_stat {
 };
 
 #define GO_NSTATS 40
+#define GO_NMETRICS 16
 
 struct go_walk {
     struct heap_ctx *c;
@@ -181,6 +182,8 @@ struct go_walk {
     size_t ngs;
     struct go_stat stats[GO_NSTATS];
     size_t nstats;
+    struct go_stat metrics[GO_NMETRICS]; /* runtime/metrics /memory/classes/... */
+    size_t nmetrics;
     uint64_t types_lo, types_hi; /* the module's type descriptors (go/types.c) */
     struct go_gctype *gct;    /* the types of header-typed objects (go/ptrbits.c) */
     size_t gct_cap, gct_n;

@@ -40,6 +40,7 @@ static const struct field_need fields[] = {
     {"runtime.mheap", "allArenas|heapArenas", OFF(h_allarenas), 0, NONE},
     {"runtime.mheap", "pages.inUse.ranges", OFF(h_inuse_ranges), 0, NONE},
     {"runtime.mheap", "spanalloc.inuse", OFF(h_spanalloc_inuse), 0, NONE},
+    {"runtime.mheap", "cachealloc.inuse", OFF(h_cachealloc_inuse), 0, NONE},
     {"runtime.mspan", "startAddr", OFF(s_start), 0, NONE},
     {"runtime.mspan", "npages", OFF(s_npages), 0, NONE},
     {"runtime.mspan", "freeindex", OFF(s_freeindex), 0, OFF(sz_freeindex)},

@@ -285,6 +285,14 @@ static int go_tables(struct heap_ctx *c)
         if (c->row(c, "go_memstats", v, 2))
             return -1;
     }
+    if (c->table(c, "go_metrics", mcols, 2))
+        return -1;
+    for (size_t i = 0; i < w->nmetrics; i++) {
+        struct heap_value v[] = {{HV_TEXT, 0, 0, w->metrics[i].name},
+                                 {HV_INT, (int64_t)w->metrics[i].value, 0, NULL}};
+        if (c->row(c, "go_metrics", v, 2))
+            return -1;
+    }
     phase("goroutines, memstats");
     /* typing hints: what interface values say their targets are */
     static const struct heap_column icols[] = {
@@ -308,6 +316,24 @@ static int go_tables(struct heap_ctx *c)
         return -1;
     phase("go_itypes");
     return 0;
+}
+
+/* Go 1.22+: the type an object was allocated as — the *abi.Type in its
+ * malloc header (a pointerful object of a size class above 512 bytes) or
+ * its span's largeType (a large object); go_type names it. */
+static int go_object_type(const void *walker, uint64_t addr, uint64_t *word, uint64_t *types_base)
+{
+    const struct go_walk *w = walker;
+    const struct go_span *s = w ? go_span_of(w, addr) : NULL;
+    if (!s || s->state != 1 || (s->spanclass & 1))
+        return 0;
+    *types_base = w->types_lo;
+    if (s->spanclass >> 1 == 0) {
+        *word = s->largetype;
+        return addr == s->start && s->largetype && w->L.bits == GO_BITS_HEADERS;
+    }
+    uint64_t slot = s->start + (addr - s->start) / s->elemsize * s->elemsize;
+    return s->header && addr == slot + w->L.malloc_header_size && !go_u64(w, slot, word) && *word;
 }
 
 static int go_type(const void *walker, uint64_t addr, char *name, size_t len)
@@ -334,6 +360,7 @@ const struct allocator go_allocator = {
     .pointer_words = go_words,
     .type_name = go_type,
     .interface_types = go_interface_types,
+    .object_type_word = go_object_type,
     .tables = go_tables,
     .release = go_release,
 };
