@@ -68,6 +68,22 @@ else
     '
 fi
 
+test_expect_success 'map entries are typed: every value of main.cache and of a 3-entry map is a main.Session' '
+    # Go 1.19: hmap -> buckets; 1.24+ Swiss maps: map -> directory -> tables
+    # -> groups, and a small map straight -> its one group (dirLen 0)
+    test "$(ty smallval)" = "main.Session|dwarf-field|1|64" &&
+    test "$(sqlite3 go.db "SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id
+                           WHERE t.name = '"'"'main.Session'"'"'")" -ge 1003 &&
+    if [ "$GO_HEADER" != 0 ]; then
+        test "$(sqlite3 go.db "SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id
+                               WHERE t.name = '"'"'noalg.map.group[string]*main.Session'"'"' AND o.size < 512")" = 1 &&
+        test "$(sqlite3 go.db "SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id
+                               WHERE t.name = '"'"'table<string,*main.Session>'"'"'")" -ge 1 &&
+        test "$(sqlite3 go.db "SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id
+                               WHERE t.name LIKE '"'"'table<string,*main.Session> *'"'"'")" = 1
+    fi
+'
+
 test_expect_success 'a string header types its bytes: uint8 x the size class' '
     # 152 bytes of banner in the 160-byte class
     test "$(ty banner)" = "uint8|dwarf-root|160|160"

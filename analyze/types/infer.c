@@ -212,12 +212,24 @@ static void from_memory(struct infer *in, uint64_t addr, uint64_t avail, uint32_
         return;
     const uint8_t *base = hs_ptr(in->s, addr, avail);
     const struct objtab *o = in->o;
+    uint32_t r = ty_resolve(in->t, type);
+    int gomap = r && (in->t->v[r].flags & TYF_GOMAP) && base;
     /* at most a few reads per word of the block, whatever the DWARF says */
     uint64_t budget = avail / 2 + 64;
     for (uint64_t k = 0; k < count && budget; k++) {
+        uint64_t dir_off = UINT64_MAX;
+        uint32_t dir_type = 0;
+        if (gomap && k * S < avail &&
+            ty_gomap_dir(in->t, r, base + k * S, avail - k * S, &dir_off, &dir_type)) {
+            uint64_t w;
+            memcpy(&w, base + k * S + dir_off, 8);
+            int64_t i = w - o->lo < o->hi - o->lo ? objtab_find(o, w) : -1;
+            if (i >= 0 && o->v[i].addr == w)
+                claim(in, i, dir_type, src);
+        }
         for (size_t j = 0; j < n && budget; j++, budget--) {
             uint64_t off = k * S + sl[j].offset, w;
-            if (sl[j].offset >= S || off > avail - 8)
+            if (sl[j].offset >= S || off > avail - 8 || sl[j].offset == dir_off)
                 continue;
             if (base)
                 memcpy(&w, base + off, 8);
@@ -560,5 +572,6 @@ int ty_index(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
     if (ty_index_names(t))
         return -1;
     ty_mark_dynamic(t);
+    ty_mark_gomaps(t);
     return ty_infer(t, s, d, objs, rs, r);
 }

@@ -56,6 +56,8 @@ enum ty_kind {
 #define TYF_REF    0x80u /* pointer: a C++ reference */
 #define TYF_DYNAMIC 0x100u /* struct: a type word, then a pointer to a value of the type it
                             * names (a Go interface value; see dynamic.c) */
+#define TYF_GOMAP 0x200u   /* struct: a Go Swiss map, whose dirPtr points at a group when
+                            * dirLen is 0 (gomaps.c) */
 
 struct ty {
     uint8_t kind;          /* enum ty_kind */
@@ -233,6 +235,16 @@ const struct ty_var *ty_var_at(const struct tytab *t, uint64_t addr);
 int ty_unwind(struct tytab *t, const struct hs_snapshot *s, struct dbg *d);
 
 /* ------------------------------------------------------------ dynamic.c */
+
+/* ------------------------------------------------------------ gomaps.c */
+
+/* Flag Go's Swiss map structs TYF_GOMAP, by their structure. */
+void ty_mark_gomaps(struct tytab *t);
+/* For TYF_GOMAP struct id whose bytes are mem (avail of them): dirPtr's
+ * offset and the type of what it points at (the group type of a small map,
+ * the table pointers otherwise; 0 if unknown); 1, or 0 if mem is too short. */
+int ty_gomap_dir(const struct tytab *t, uint32_t id, const uint8_t *mem, uint64_t avail, uint64_t *dir_off,
+                 uint32_t *type);
 
 /* Flag the structs t->dyn.structs names TYF_DYNAMIC (before any ty_slots). */
 void ty_mark_dynamic(struct tytab *t);

@@ -71,6 +71,10 @@ var (
 	// *Sink in an io.Writer (an itab).
 	anyOnly interface{}
 	sink    io.Writer
+	// small is a map of 3 entries, whose values nothing else holds: a
+	// Swiss map (Go 1.24+) that small has no table, its dirPtr points
+	// straight at its one group.
+	small map[string]*Session
 	// bigptrs is a large object (a span of its own): 5000 *Session, typed
 	// since Go 1.22 by its span's largeType as well as by the global.
 	bigptrs []*Session
@@ -211,6 +215,7 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release bool, head str
 	buf = appendAddr(buf, "sink", unsafe.Pointer(sink.(*Sink)))
 	buf = appendAddr(buf, "sinkbuf", unsafe.Pointer(&sink.(*Sink).Buf[0]))
 	buf = appendAddr(buf, "bigptrs", unsafe.Pointer(&bigptrs[0]))
+	buf = appendAddr(buf, "smallval", unsafe.Pointer(small["small-1"]))
 	for i := range samples {
 		buf = append(buf, "metric "...)
 		buf = appendKV(buf, samples[i].Name, samples[i].Value.Uint64())
@@ -266,6 +271,10 @@ func main() {
 	// a call through the interface keeps (*Sink).Write, and with it the
 	// DWARF of main.Sink, in the binary
 	io.WriteString(sink, "hello")
+	small = map[string]*Session{}
+	for i := 0; i < 3; i++ {
+		small["small-"+strconv.Itoa(i)] = &Session{ID: int64(-10 - i), User: "in-small-map"}
+	}
 	bigptrs = make([]*Session, 5000)
 	for i := range bigptrs {
 		bigptrs[i] = known
