@@ -7,7 +7,10 @@
  * that guessed would report nonsense with confidence.  So a name that is
  * not in the DWARF is an error — reported as a problem naming it — and the
  * walk is refused, never run with a silent zero.  The tables below are the
- * complete list of what the walker depends on.
+ * complete list of what the walker depends on, each need under every name
+ * it has had from Go 1.19 to 1.27; the optional ones are how one runtime
+ * design is told from another, by structure rather than by version (see
+ * the end of go_layout_load).
  */
 #include <stddef.h>
 #include <stdio.h>

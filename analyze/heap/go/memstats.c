@@ -1,7 +1,8 @@
 /*
  * go/memstats.c — what runtime.ReadMemStats() would have returned at the
- * moment of the snapshot, rebuilt from the runtime's own state (Go 1.19's
- * mstats.go, readmemstats_m), for the go_memstats table and `heapsnap rss`.
+ * moment of the snapshot, rebuilt from the runtime's own state (mstats.go,
+ * readmemstats_m: the same from Go 1.19 to 1.27 but for the arena bitmap's
+ * inPtrScalarBits, gone in 1.22), for the go_memstats table and `heapsnap rss`.
  *
  * The sources:
  *   memstats.heapStats   a consistentHeapStats: three generations of

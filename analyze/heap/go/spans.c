@@ -4,7 +4,7 @@
  *
  * Arenas.  The heap is made of 64 MiB arenas (heapArenaBytes), each with a
  * heapArena of metadata kept outside the heap: spans[] (the mspan of every
- * page) and, in Go 1.19, bitmap[] (2 bits per heap word).  mheap_.arenas is
+ * page) and, in Go 1.19, bitmap[] (2 bits per heap word; see go/ptrbits.c).  mheap_.arenas is
  * a two-level array of heapArena pointers indexed by arena number, and
  * mheap_.allArenas lists the numbers in use.  An arena's address is
  * number * heapArenaBytes + arenaBaseOffset; Go's DWARF does not carry
@@ -48,7 +48,7 @@
 #include "heap/go/internal.h"
 
 #define READ_BATCH 512 /* allspans pointers read at once */
-#define SMALL_SPAN_PAGES 64 /* a small size class's span: 10 pages at most in Go 1.19 */
+#define SMALL_SPAN_PAGES 64 /* a small size class's span: 10 pages at most in Go 1.19 to 1.27 */
 
 static int by_start(const void *a, const void *b)
 {
@@ -201,7 +201,7 @@ static int read_spans(struct go_walk *w)
                 continue;
             }
             /* a small span holds elements of its class's size and is at
-             * most a few pages (10 in Go 1.19); a large one holds one */
+             * most a few pages (10 in Go 1.19 to 1.27); a large one holds one */
             unsigned cls = s.spanclass >> 1;
             if (s.state == 1 && (cls >= L->nclasses ||
                                  (cls ? s.elemsize != w->class_size[cls] || npages > SMALL_SPAN_PAGES :

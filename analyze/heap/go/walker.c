@@ -1,6 +1,8 @@
 /*
  * go/walker.c — the Go runtime heap walker (go_allocator; see allocator.h),
- * for Go 1.19 binaries on linux/amd64.
+ * for Go binaries on linux/amd64: Go 1.19, and 1.22 and later (allocation
+ * headers; tested on 1.26 and 1.27), told apart by go/layout.c from the
+ * structures their DWARF describes.
  *
  * Recognising Go: the executable defines runtime.mheap_ and
  * runtime.firstmoduledata.  Every layout then comes from the executable's
@@ -21,7 +23,10 @@
  * and, through the optional hooks:
  *   roots          each live goroutine's stack from its saved SP (or the SP
  *                  of the thread running it) to stack.hi, conservatively
- *   pointer_words  the heap bitmap: scan spans are scanned precisely,
+ *   object_type_word  the type an object was allocated as (1.22+: its
+ *                  malloc header or its span's largeType), for the typing
+ *                  pass's 'malloc-header' source
+ *   pointer_words  the runtime's pointer data (go/ptrbits.c): scan spans are scanned precisely,
  *                  noscan spans not at all; and .data/.bss by their GC
  *                  masks (go/globals.c)
  *   type_name      a runtime type descriptor's (or itab's) name, for a
@@ -31,7 +36,7 @@
  *   roots          also, per finalizer (go/finalizers.c): the object's
  *                  memory (its referents, not itself) and the funcval
  *   tables         go_finalizers, goroutines (go/goroutines.c), go_memstats
- *                  (go/memstats.c), and go_itypes: the dynamic types of
+ *                  and go_metrics (go/memstats.c), and go_itypes: the dynamic types of
  *                  the objects interface values point to (go/types.c)
  *
  * The Go heap comes first in the allocator table: a cgo program has glibc's
