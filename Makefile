@@ -20,9 +20,16 @@ DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev libiberty-dev gola
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
 ZSTD_STATIC := -Wl,-Bstatic -lzstd -Wl,-Bdynamic
-# The Go samples are built with a named toolchain, never whatever `go` is on
-# PATH: the Go walker reads the runtime of the version it was written for.
-GO119   := /usr/lib/go-1.19/bin/go
+# The Go samples are built with each named toolchain, never whatever `go` is
+# on PATH: every Go sample is built once per tested Go version (go119-session,
+# go126-session, go127-session, ...) and the Go tests run against each
+# (tests/run.sh).  A toolchain is its `go` command and the GOTOOLCHAIN it runs
+# under: 1.27.3 is fetched once through the Go module proxy into the module
+# cache (the only approved newer Go); the others are local installs.
+GO_VERSIONS := go119 go126 go127
+GO_go119    := GOTOOLCHAIN=local /usr/lib/go-1.19/bin/go
+GO_go126    := GOTOOLCHAIN=local /usr/local/go/bin/go
+GO_go127    := GOTOOLCHAIN=go1.27.3 /usr/local/go/bin/go
 ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -liberty -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -36,7 +43,7 @@ SAMPLE_CXX  := $(wildcard samples/*.cpp)
 SAMPLE_GO   := $(patsubst samples/go/%/main.go,%,$(wildcard samples/go/*/main.go))
 SAMPLES     := $(patsubst samples/%.c,bin/samples/%,$(SAMPLE_C)) \
                $(patsubst samples/%.cpp,bin/samples/%,$(SAMPLE_CXX)) \
-               $(patsubst %,bin/samples/go-%,$(SAMPLE_GO))
+               $(foreach v,$(GO_VERSIONS),$(patsubst %,bin/samples/$(v)-%,$(SAMPLE_GO)))
 
 .PHONY: all deps demo test bench fuzz clean samples asan
 all: deps bin/heapsnap-capture bin/heapsnap
@@ -79,10 +86,14 @@ bin/samples/%: samples/%.c samples/report.h samples/scrub.h | build/.deps-ok
 bin/samples/%: samples/%.cpp samples/report.h | build/.deps-ok
 	@mkdir -p bin/samples
 	g++ -std=gnu++17 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $<
-bin/samples/go-%: samples/go/%/main.go | build/.deps-ok
+# One rule per Go toolchain: bin/samples/<version>-<sample>.
+define GO_SAMPLE_RULE
+bin/samples/$(1)-%: samples/go/%/main.go | build/.deps-ok
 	@mkdir -p bin/samples build/gocache
-	cd samples/go/$* && GOCACHE=$(CURDIR)/build/gocache GOFLAGS=-mod=mod GO111MODULE=off \
-	  $(GO119) build -o $(CURDIR)/$@ main.go
+	cd samples/go/$$* && GOCACHE=$(CURDIR)/build/gocache GOFLAGS=-mod=mod GO111MODULE=off \
+	  $(GO_$(1)) build -o $(CURDIR)/$$@ main.go
+endef
+$(foreach v,$(GO_VERSIONS),$(eval $(call GO_SAMPLE_RULE,$(v))))
 
 # The reader fuzzer (libFuzzer).  make test runs it briefly; make fuzz longer.
 build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok

@@ -144,6 +144,8 @@ static const char *source_text(const char *src)
         return "its first word points into the class's vtable";
     if (!strcmp(src, "dwarf-root"))
         return "a typed global or static variable points at it";
+    if (!strcmp(src, "malloc-header"))
+        return "the allocator recorded the type it was allocated as (Go's malloc header or a large span's type)";
     if (!strcmp(src, "dynamic"))
         return "an interface value points at it, and its type word names the type";
     if (!strcmp(src, "dwarf-field"))

@@ -24,8 +24,23 @@ SAMPLES=$ROOT/bin/samples
 # The analyzer under test is the sanitizer build; leaks are errors.
 HEAPSNAP=${HEAPSNAP:-$ROOT/build/asan/heapsnap}
 CAPTURE=${CAPTURE:-$ROOT/bin/heapsnap-capture}
-# The Go toolchain the Go samples are built with (the Makefile's GO119).
-GO=${GO:-/usr/lib/go-1.19/bin/go}
+# The Go version under test: the Go tests (t4xxx) run once per tested
+# version (tests/run.sh sets GO_VERSION to each of the Makefile's
+# GO_VERSIONS); a Go sample named go-NAME is bin/samples/$GO_VERSION-NAME,
+# built by that version's toolchain, which GO and GOTOOLCHAIN name here too.
+GO_VERSION=${GO_VERSION:-go126}
+# GO_HEADER is the version's malloc header: from Go 1.22 a pointerful
+# object of more than 512 bytes begins with 8 bytes of *abi.Type, and what
+# the program holds (the object's addr and size) starts after them.
+case $GO_VERSION in
+go119) GO=/usr/lib/go-1.19/bin/go; GOTOOLCHAIN=local; GO_HEADER=0 ;;
+go126) GO=/usr/local/go/bin/go; GOTOOLCHAIN=local; GO_HEADER=8 ;;
+go127) GO=/usr/local/go/bin/go; GOTOOLCHAIN=go1.27.3; GO_HEADER=8 ;;
+*) echo "lib.sh: unknown GO_VERSION $GO_VERSION" >&2; exit 1 ;;
+esac
+export GOTOOLCHAIN
+# go_sample NAME: the path of Go sample NAME for the version under test
+go_sample() { echo "$SAMPLES/$GO_VERSION-$1"; }
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
 
@@ -83,14 +98,16 @@ test_must_fail() {
 # test_cmp EXPECTED ACTUAL: files equal, with a diff on failure.
 test_cmp() { diff -u "$1" "$2"; }
 
-# start_sample NAME [ARGS...]: start bin/samples/NAME in the background with
+# start_sample NAME [ARGS...]: start bin/samples/NAME (a Go sample go-X: the
+# version under test's, see go_sample) in the background with
 # its report in $TRASH/NAME.report; wait until it writes "ready" there.
 # Sets SAMPLE_PID.  A process started another way can be handed to
 # track_pid so that it is stopped with the rest.
 start_sample() {
-    local name=$1; shift
+    local name=$1 bin=$SAMPLES/$1; shift
+    case $name in go-*) bin=$(go_sample "${name#go-}") ;; esac
     rm -f "$TRASH/$name.report"
-    "$SAMPLES/$name" "$TRASH/$name.report" "$@" >"$TRASH/$name.out" 2>&1 &
+    "$bin" "$TRASH/$name.report" "$@" >"$TRASH/$name.out" 2>&1 &
     SAMPLE_PID=$!
     echo "$SAMPLE_PID" >>"$_PIDFILE"
     wait_line "$TRASH/$name.report" ready "$SAMPLE_PID" || { echo "sample $name did not become ready" >&2; return 1; }
@@ -117,8 +134,8 @@ stop_sample() { kill "${1:-$SAMPLE_PID}" 2>/dev/null; wait "${1:-$SAMPLE_PID}" 2
 # it; if the sample or the capture tool is not built, skip TITLE and end.
 capture_go_session() {
     local title=$1; shift
-    if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
-        test_skip "$title" 'bin/samples/go-session or the capture tool is not built'
+    if [ ! -x "$(go_sample session)" ] || [ ! -x "$CAPTURE" ]; then
+        test_skip "$title" "bin/samples/$GO_VERSION-session or the capture tool is not built"
         test_done
     fi
     start_sample go-session "$@" || true

@@ -9,15 +9,27 @@ cd "$(dirname "$0")" || exit 1
 passed=0 failed=0 skipped=0
 scripts=("$@")
 [ ${#scripts[@]} -eq 0 ] && scripts=(t[0-9]*.sh)
+# The Go tests (t4xxx) run once per tested Go version (the Makefile's
+# GO_VERSIONS; tests/lib.sh maps a version to its samples and toolchain).
+go_versions=${GO_VERSIONS:-go119 go126 go127}
 for t in "${scripts[@]}"; do
     [ -f "$t" ] || continue
-    echo "*** $t"
-    out=$(bash "$t" 2>&1)
-    echo "$out"
-    p=$(printf '%s\n' "$out" | grep -c '^ok [0-9]* - ')
-    s=$(printf '%s\n' "$out" | grep -c '^ok [0-9]* # skip')
-    f=$(printf '%s\n' "$out" | grep -c '^not ok ')
-    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    versions=-
+    case $t in t4[0-9]*) versions=$go_versions ;; esac
+    for v in $versions; do
+        if [ "$v" = - ]; then
+            echo "*** $t"
+            out=$(bash "$t" 2>&1)
+        else
+            echo "*** $t ($v)"
+            out=$(GO_VERSION=$v bash "$t" 2>&1)
+        fi
+        echo "$out"
+        p=$(printf '%s\n' "$out" | grep -c '^ok [0-9]* - ')
+        s=$(printf '%s\n' "$out" | grep -c '^ok [0-9]* # skip')
+        f=$(printf '%s\n' "$out" | grep -c '^not ok ')
+        passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    done
 done
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -104,9 +104,10 @@ export MUTATE HEAPSNAP
 
 # Capture the bases.  Each sample is stopped as soon as it is captured.
 capture_base() {
-    local name=$1 sample=$2
+    local name=$1 sample=$2 bin=$SAMPLES/$2
     shift 2
-    [ -x "$SAMPLES/$sample" ] || return 0
+    case $sample in go-*) bin=$(go_sample "${sample#go-}") ;; esac
+    [ -x "$bin" ] || return 0
     start_sample "$sample" "$@" || return 0
     "$CAPTURE" -q "$SAMPLE_PID" -o "$name.hsnap" >"$name.capture" 2>&1 || rm -f "$name.hsnap"
     stop_sample
@@ -194,7 +195,7 @@ test_expect_success 'modules named by a FIFO or a device: no wait for a writer, 
 
 if grep -qx go bases; then
     test_expect_success 'a Go binary without build-id rebuilt since the capture: refused by its headers, said' '
-        cp "$SAMPLES/go-session" rebuilt &&
+        cp "$(go_sample session)" rebuilt &&
         # change p_paddr of the first program header: the loader never reads it
         python3 -c "
 import struct
@@ -207,7 +208,7 @@ f.seek(0); f.write(d)" &&
         "$HEAPSNAP" sql rebuilt.db "select message from warnings" >warnings &&
         grep "rebuilt (build-id none): the file there is a different build (no build-id, and its ELF headers differ" warnings &&
         test "$(count_used rebuilt.db)" = 0 &&
-        "$MUTATE" go.hsnap same.hsnap 1 --module-path "$SAMPLES/go-session" >/dev/null &&
+        "$MUTATE" go.hsnap same.hsnap 1 --module-path "$(go_sample session)" >/dev/null &&
         "$HEAPSNAP" index -q -o same.db same.hsnap &&
         test "$(count_used same.db)" = "$(count_used go.db)"
     '

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # t4010-go-mutate.sh — the Go walker trusts nothing: a capture of
 # samples/go/session is walked a hundred times per seed with words of the runtime's
-# metadata overwritten (mspans, heapArena span tables and bitmaps, mheap_,
+# metadata overwritten (mspans, heapArena span tables and bitmaps, span-end
+# pointer bits, inline mark bits and malloc headers of Go 1.22+, mheap_,
 # allgs and the g's, the mcaches, memstats, firstmoduledata), through every
 # optional hook, under the sanitizers (build/tools/gomutate).  No crash, no
 # hang, no sanitizer report; the damage is reported as problems.
 . "$(dirname "$0")/lib.sh"
 
 TOOL=$ROOT/build/tools/gomutate
-if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$TOOL" ]; then
+if [ ! -x "$(go_sample session)" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$TOOL" ]; then
     test_skip 'the Go walker on mutated metadata' 'go-session, the capture tool or build/tools/gomutate is not built'
     test_done
 fi

@@ -9,8 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 
 N=50
-if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'goroutines of go-session' 'bin/samples/go-session or the capture tool is not built'
+if [ ! -x "$(go_sample session)" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'goroutines of go-session' "bin/samples/$GO_VERSION-session or the capture tool is not built"
     test_done
 fi
 

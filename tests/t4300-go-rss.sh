@@ -13,12 +13,14 @@
 # allocates nothing after reading, but the runtime may: to run the
 # scavenger while the main goroutine sleeps in a system call it can start a
 # thread, whose m, g0 and gsignal (and their stacks) come from the heap.
-# That is the one difference allowed: at most one such thread's worth —
-# 8 objects, 4 KiB of objects, 64 KiB of pages moved from idle to stacks.
+# That is the one difference allowed: at most two such threads' worth (Go
+# 1.27 starts one of 96 KiB of stacks and 13 objects, 10 KiB) — 16 objects,
+# 16 KiB of objects, 128 KiB of pages moved from idle to stacks, and two
+# 8 KiB spans.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$SAMPLES/go-session" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'rss of a Go program with a freed heap' 'bin/samples/go-session or the capture tool is not built'
+if [ ! -x "$(go_sample session)" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'rss of a Go program with a freed heap' "bin/samples/$GO_VERSION-session or the capture tool is not built"
     test_done
 fi
 
@@ -31,23 +33,24 @@ start_sample go-session bigfree=256 release || true
 "$CAPTURE" -q "${SAMPLE_PID:-0}" -o rel.hsnap >capture2.out 2>&1 || true
 stop_sample
 
-test_expect_success 'the snapshot agrees with the program, but for one thread start and one span allocated after ReadMemStats' '
+test_expect_success 'the snapshot agrees with the program, but for thread starts and spans allocated after ReadMemStats' '
     $HEAPSNAP index big.hsnap >/dev/null &&
     python3 -c "
 import sqlite3
 rep = dict(l.split()[:2] for l in open(\"big.report\") if len(l.split()) == 2)
 ms = dict(sqlite3.connect(\"big.db\").execute(\"SELECT name, value FROM go_memstats\"))
 d = {k: ms[k] - int(rep[k]) for k in (\"HeapObjects\", \"HeapAlloc\", \"HeapIdle\", \"StackInuse\", \"HeapInuse\")}
-assert 0 <= d[\"HeapObjects\"] <= 8 and 0 <= d[\"HeapAlloc\"] <= 4096, d
-# The runtime keeps working after ReadMemStats: one thread start (a 64 KiB
-# stack) and one 8 KiB span for at most 8 objects may come out of idle
-# pages, or the heap may grow by as much; so idle moves by at most 72 KiB
-# (of a 1 GiB heap).  t4000 holds the figures of a quiet program exactly.
-assert abs(d[\"HeapIdle\"]) <= 65536 + 8192, d
-assert 0 <= d[\"HeapInuse\"] <= 8192 and 0 <= d[\"StackInuse\"] <= 65536, d
+assert 0 <= d[\"HeapObjects\"] <= 16 and 0 <= d[\"HeapAlloc\"] <= 16384, d
+# The runtime keeps working after ReadMemStats: two thread starts (their
+# stacks, 128 KiB at most) and two 8 KiB spans for their objects may come
+# out of idle pages, or the heap may grow by as much; so idle moves by at
+# most 144 KiB (of a 1 GiB heap).  t4000 holds the figures of a quiet
+# program exactly.
+assert abs(d[\"HeapIdle\"]) <= 131072 + 16384, d
+assert 0 <= d[\"HeapInuse\"] <= 16384 and 0 <= d[\"StackInuse\"] <= 131072, d
 # the scavenger may release more; released pages go back in use only for
-# that same stack and span, so at most 72 KiB fewer
-assert int(rep[\"HeapReleased\"]) - (65536 + 8192) <= ms[\"HeapReleased\"] <= ms[\"HeapIdle\"], (rep[\"HeapReleased\"], ms)
+# those same stacks and spans, so at most 144 KiB fewer
+assert int(rep[\"HeapReleased\"]) - (131072 + 16384) <= ms[\"HeapReleased\"] <= ms[\"HeapIdle\"], (rep[\"HeapReleased\"], ms)
 "
 '
 
@@ -79,11 +82,18 @@ test_expect_success 'the text says where RES goes and what gives it back' '
 test_expect_success 'after debug.FreeOSMemory() there is nothing idle to give back' '
     $HEAPSNAP rss --json rel.hsnap >rel.json &&
     python3 -c "
-import json
+import json, sqlite3
 d = json.load(open(\"rel.json\"))
 levers = {l[\"lever\"] for l in d[\"levers\"]}
-assert \"debug.FreeOSMemory()\" not in levers, levers
 assert d[\"free_resident\"] < 8 << 20, d[\"free_resident\"]
+# FreeOSMemory released all but what the runtime kept or freed since (Go
+# 1.26 may keep some hundreds of KiB idle, and its background work may
+# free a little more before the capture): the lever is offered exactly
+# when what is idle at the capture is worth it (1 MiB and 10% of RSS)
+ms = dict(sqlite3.connect(\"rel.db\").execute(\"SELECT name, value FROM go_memstats\"))
+idle = ms[\"HeapIdle\"] - ms[\"HeapReleased\"]
+assert idle < 8 << 20, idle
+assert (\"debug.FreeOSMemory()\" in levers) == (idle >= 1 << 20 and idle * 10 >= d[\"rss\"]), (levers, idle, d[\"rss\"])
 "
 '
 

@@ -44,7 +44,44 @@ test_expect_success 'show explains the dynamic source' '
 test_expect_success 'a []main.Record backing array is main.Record x its size class (cap 500)' '
     # 500 x 32 bytes rounds up to the 16 KiB class: the count rule gives
     # 512 Records, the cap the program asked for and the slack after it
-    test "$(ty records)" = "main.Record|dwarf-root|512|16384"
+    # (after the malloc header of Go 1.22+: 16376 bytes, 511 Records)
+    # the malloc header names main.Record too, the stronger source
+    src=dwarf-root && { [ "$GO_HEADER" = 0 ] || src=malloc-header; } &&
+    test "$(ty records)" = "main.Record|$src|$(((16384 - GO_HEADER) / 32))|$((16384 - GO_HEADER))"
+'
+
+if [ "$GO_HEADER" != 0 ]; then
+    test_expect_success 'a large object is typed by its span largeType: malloc-header, above inference' '
+        # []*main.Session of 5000: 40000 bytes in a span of its own (40960)
+        test "$(ty bigptrs)" = "main.Session *|malloc-header|5120|40960" &&
+        $HEAPSNAP show go.hsnap $(report_get $R bigptrs) >show-big.out &&
+        grep -q "malloc-header: the allocator recorded the type it was allocated as" show-big.out
+    '
+    test_expect_success 'every pointerful object above 512 bytes is typed by its malloc header' '
+        test "$(sqlite3 go.db "SELECT count(*) FROM objects WHERE state = '"'"'used'"'"' AND chunk_size > 512
+                               AND size = chunk_size - 8 AND ifnull(type_source, '"'"''"'"') != '"'"'malloc-header'"'"'")" = 0 &&
+        test "$(sqlite3 go.db "SELECT count(*) FROM objects WHERE type_source = '"'"'malloc-header'"'"'")" -ge 4
+    '
+else
+    test_expect_success 'Go 1.19 has no malloc headers: no object is typed by one' '
+        test "$(sqlite3 go.db "SELECT count(*) FROM objects WHERE type_source = '"'"'malloc-header'"'"'")" = 0
+    '
+fi
+
+test_expect_success 'map entries are typed: every value of main.cache and of a 3-entry map is a main.Session' '
+    # Go 1.19: hmap -> buckets; 1.24+ Swiss maps: map -> directory -> tables
+    # -> groups, and a small map straight -> its one group (dirLen 0)
+    test "$(ty smallval)" = "main.Session|dwarf-field|1|64" &&
+    test "$(sqlite3 go.db "SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id
+                           WHERE t.name = '"'"'main.Session'"'"'")" -ge 1003 &&
+    if [ "$GO_HEADER" != 0 ]; then
+        test "$(sqlite3 go.db "SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id
+                               WHERE t.name = '"'"'noalg.map.group[string]*main.Session'"'"' AND o.size < 512")" = 1 &&
+        test "$(sqlite3 go.db "SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id
+                               WHERE t.name = '"'"'table<string,*main.Session>'"'"'")" -ge 1 &&
+        test "$(sqlite3 go.db "SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id
+                               WHERE t.name LIKE '"'"'table<string,*main.Session> *'"'"'")" = 1
+    fi
 '
 
 test_expect_success 'a string header types its bytes: uint8 x the size class' '

@@ -156,6 +156,12 @@ struct allocator {
      * NULL-terminated, or NULL.  The typing pass names the type word with
      * type_name and types the object the second word points to. */
     const char *const *interface_types;
+    /* The type word the allocator keeps for the used object at addr (Go
+     * 1.22+: its malloc header, or its span's largeType), which type_name
+     * names as the object's own type: 1 with *word set, 0 if none;
+     * *types_base: where its module's type descriptors begin (0: unknown).
+     * Read-only, like pointer_words. */
+    int (*object_type_word)(const void *walker, uint64_t addr, uint64_t *word, uint64_t *types_base);
     /* Create and fill allocator-specific tables through c->table / c->row. */
     int (*tables)(struct heap_ctx *c);
     /* Free c->walker. */

@@ -440,6 +440,7 @@ static void set_dynamic(struct pipeline *p)
         p->types.dyn.structs = p->alloc->interface_types;
         p->types.dyn.name = p->alloc->type_name;
         p->types.dyn.u = p->ctx.walker;
+        p->types.dyn.object_word = p->alloc->object_type_word;
     }
 }
 

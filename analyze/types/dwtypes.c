@@ -521,6 +521,30 @@ static uint32_t record_type(struct dw *w, Dwarf_Die d, Dwarf_Off off, int tag, i
     return id;
 }
 
+/* Go's linker gives every type DIE it writes the place of the runtime's
+ * descriptor of that type (DW_AT_go_runtime_type: its offset from the
+ * module's type descriptors in Go 1.26, as written, unbiased): how a type word read
+ * from memory (a malloc header) finds its DWARF type exactly, whatever the
+ * two spell their names (reflect says "cpu.option", DWARF
+ * "internal/cpu.option").  Kept in tytab.byrtype, address -> id. */
+#define DW_AT_go_runtime_type 0x2904
+
+static void runtime_type(struct dw *w, Dwarf_Die d, uint32_t id)
+{
+    Dwarf_Attribute a = id ? dwh_attr(w->dbg, d, DW_AT_go_runtime_type) : NULL;
+    if (!a)
+        return;
+    Dwarf_Addr addr = 0;
+    Dwarf_Error err = NULL;
+    int r = dwarf_formaddr(a, &addr, &err);
+    dwh_drop(w->dbg, &err);
+    dwarf_dealloc_attribute(a);
+    if (r != DW_DLV_OK || !addr)
+        return;
+    if ((!w->t->byrtype && !(w->t->byrtype = u64map_new())) || u64map_set(w->t->byrtype, addr, id))
+        w->oom = 1;
+}
+
 static uint32_t type_of(struct dw *w, Dwarf_Off off, int depth)
 {
     uint32_t id;
@@ -573,6 +597,7 @@ static uint32_t type_of(struct dw *w, Dwarf_Off off, int depth)
         id = 0;
         break;
     }
+    runtime_type(w, d, id);
     dwarf_dealloc_die(d);
     if (u64map_set(w->done, off, id))
         w->oom = 1;

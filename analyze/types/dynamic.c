@@ -19,6 +19,10 @@
  * hostile snapshot: the hook checks what it reads, and the answers are
  * cached per word up to a bound, so a heap full of distinct junk words costs
  * a bounded amount of memory.
+ *
+ * The same naming serves the allocator's record of what an object was
+ * allocated as (its object_word hook: Go's malloc header), a type word
+ * that names the object's own type: no '*' is taken off.
  */
 #include <string.h>
 
@@ -42,7 +46,9 @@ void ty_mark_dynamic(struct tytab *t)
     }
 }
 
-uint32_t ty_dynamic_type(struct tytab *t, struct u64map *cache, uint64_t word)
+/* The type word names the object's type itself (not the type of a
+ * pointer to it, as an interface's does): "*main.Session" is a pointer. */
+static uint32_t named(struct tytab *t, struct u64map *cache, uint64_t word, int strip)
 {
     uint32_t id;
     if (!t->dyn.name || !word)
@@ -55,9 +61,26 @@ uint32_t ty_dynamic_type(struct tytab *t, struct u64map *cache, uint64_t word)
     id = 0;
     if (t->dyn.name(t->dyn.u, word, name, sizeof name) == 1) {
         name[sizeof name - 1] = 0;
-        id = ty_by_name(t, name[0] == '*' ? name + 1 : name);
+        id = ty_by_name(t, strip && name[0] == '*' ? name + 1 : name);
     }
     if (cache && u64map_set(cache, word, id))
         t->oom = 1;
     return id;
+}
+
+uint32_t ty_dynamic_type(struct tytab *t, struct u64map *cache, uint64_t word)
+{
+    return named(t, cache, word, 1);
+}
+
+/* A header's word is a descriptor the DWARF names exactly by its
+ * DW_AT_go_runtime_type (an offset from the module's types since Go 1.2x,
+ * an address before); else by the name the runtime gives it. */
+uint32_t ty_header_type(struct tytab *t, struct u64map *cache, uint64_t word, uint64_t types_base)
+{
+    uint32_t id;
+    if (t->byrtype && ((types_base && word > types_base && u64map_get(t->byrtype, word - types_base, &id) && id) ||
+                       (u64map_get(t->byrtype, word, &id) && id)))
+        return id;
+    return named(t, cache, word, 0);
 }

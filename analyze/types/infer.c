@@ -47,7 +47,8 @@
 
 #define MAX_ROOT_SCAN (1u << 20) /* bytes of one variable looked at for heap pointers */
 
-static const char *const source_names[] = {NULL, "dwarf-field", "dwarf-root", "vtable", "dwarf-local", "dynamic"};
+static const char *const source_names[] = {NULL,          "dwarf-field", "dwarf-root",   "vtable",
+                                           "dwarf-local", "dynamic",     "malloc-header"};
 
 const char *ty_source_name(unsigned src)
 {
@@ -58,7 +59,7 @@ const char *ty_source_name(unsigned src)
  * pointers the compiler placed, read where DWARF says they live. */
 unsigned ty_source_rank(unsigned src)
 {
-    static const unsigned rank[] = {0, 1, 2, 3, 2, 4};
+    static const unsigned rank[] = {0, 1, 2, 3, 2, 5, 4};
     return src < sizeof rank / sizeof rank[0] ? rank[src] : 0;
 }
 
@@ -211,12 +212,24 @@ static void from_memory(struct infer *in, uint64_t addr, uint64_t avail, uint32_
         return;
     const uint8_t *base = hs_ptr(in->s, addr, avail);
     const struct objtab *o = in->o;
+    uint32_t r = ty_resolve(in->t, type);
+    int gomap = r && (in->t->v[r].flags & TYF_GOMAP) && base;
     /* at most a few reads per word of the block, whatever the DWARF says */
     uint64_t budget = avail / 2 + 64;
     for (uint64_t k = 0; k < count && budget; k++) {
+        uint64_t dir_off = UINT64_MAX;
+        uint32_t dir_type = 0;
+        if (gomap && k * S < avail &&
+            ty_gomap_dir(in->t, r, base + k * S, avail - k * S, &dir_off, &dir_type)) {
+            uint64_t w;
+            memcpy(&w, base + k * S + dir_off, 8);
+            int64_t i = w - o->lo < o->hi - o->lo ? objtab_find(o, w) : -1;
+            if (i >= 0 && o->v[i].addr == w)
+                claim(in, i, dir_type, src);
+        }
         for (size_t j = 0; j < n && budget; j++, budget--) {
             uint64_t off = k * S + sl[j].offset, w;
-            if (sl[j].offset >= S || off > avail - 8)
+            if (sl[j].offset >= S || off > avail - 8 || sl[j].offset == dir_off)
                 continue;
             if (base)
                 memcpy(&w, base + off, 8);
@@ -373,6 +386,25 @@ static int vtables(struct infer *in, struct dbg *d)
     return 0;
 }
 
+/* Every object whose allocator recorded its type (types/types.h TS_HEADER). */
+static int headers(struct infer *in)
+{
+    const struct ty_dynamic *dy = &in->t->dyn;
+    if (!dy->object_word || !dy->name)
+        return 0;
+    struct u64map *cache = u64map_new();
+    if (!cache)
+        return -1;
+    for (size_t i = 0; i < in->o->n && !in->t->oom; i++) {
+        const struct obj *ob = &in->o->v[i];
+        uint64_t w, base = 0;
+        if (ob->state == OBJ_USED && dy->object_word(dy->u, ob->addr, &w, &base) == 1)
+            claim(in, (int64_t)i, ty_header_type(in->t, cache, w, base), TS_HEADER);
+    }
+    u64map_destroy(cache);
+    return 0;
+}
+
 /* Claims from the typed pointers of typed object i. */
 static void read_object(struct infer *in, size_t i)
 {
@@ -405,7 +437,7 @@ int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
     in.conflicted = calloc(n / 8 + 1, 1);
     if (!r->obj_type || !r->obj_src || !r->root_type || !in.queued || !in.conflicted)
         goto oom;
-    if (vtables(&in, d))
+    if (vtables(&in, d) || headers(&in))
         goto oom;
     /* typed roots: a variable starting where a data root starts */
     for (size_t i = 0; i < rs->n; i++) {
@@ -540,5 +572,6 @@ int ty_index(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
     if (ty_index_names(t))
         return -1;
     ty_mark_dynamic(t);
+    ty_mark_gomaps(t);
     return ty_infer(t, s, d, objs, rs, r);
 }

@@ -11,8 +11,10 @@
  *   dwtypes.c   a module's DWARF -> types, and its global variables
  *   demangle.c  class names from _ZTV / _ZTI symbols (libiberty)
  *   infer.c     typed roots, vtables, and propagation along typed pointers
- *   dynamic.c   interface values: the dynamic type an allocator names for
- *               the object a typed word points to (Go's iface/eface)
+ *   dynamic.c   type words: the dynamic type an allocator names for the
+ *               object a typed word points to (Go's iface/eface), and the
+ *               type a malloc header names
+ *   gomaps.c    Go Swiss maps whose directory pointer is a group
  *   unwind.c    each thread's frames through the CFI, for typed locals
  *   store.c     CREATE TABLE types/fields/enumerators, the views, writing
  *               the rows, and reading a tytab back from a database
@@ -58,6 +60,8 @@ enum ty_kind {
 #define TYF_REF    0x80u /* pointer: a C++ reference */
 #define TYF_DYNAMIC 0x100u /* struct: a type word, then a pointer to a value of the type it
                             * names (a Go interface value; see dynamic.c) */
+#define TYF_GOMAP 0x200u   /* struct: a Go Swiss map, whose dirPtr points at a group when
+                            * dirLen is 0 (gomaps.c) */
 
 struct ty {
     uint8_t kind;          /* enum ty_kind */
@@ -121,6 +125,11 @@ struct u64map; /* base/u64map.h: uint64 -> uint32 */
 struct ty_dynamic {
     const char *const *structs; /* the TYF_DYNAMIC structs' names, NULL-terminated */
     int (*name)(const void *u, uint64_t addr, char *name, size_t len); /* 1 if named */
+    /* the type word the allocator keeps for the object at addr, which
+     * name() names: 1 with *word set, 0 if it keeps none (NULL: none at
+     * all); *types_base is where the module's type descriptors begin, from
+     * which Go's DWARF counts its DW_AT_go_runtime_type (0: unknown) */
+    int (*object_word)(const void *u, uint64_t addr, uint64_t *word, uint64_t *types_base);
     const void *u;
 };
 
@@ -145,6 +154,7 @@ struct tytab {
     size_t nslots;         /* ids the cache covers (types added later get theirs on a rebuild) */
     size_t slots_total;    /* slots cached, all types: at most TY_MAX_SLOTS */
     struct ty_dynamic dyn;
+    struct u64map *byrtype; /* Go: runtime type descriptor address -> id (dwtypes.c) */
     int oom;
 };
 
@@ -230,11 +240,22 @@ int ty_unwind(struct tytab *t, const struct hs_snapshot *s, struct dbg *d);
 
 /* ------------------------------------------------------------ dynamic.c */
 
+/* ------------------------------------------------------------ gomaps.c */
+
+/* Flag Go's Swiss map structs TYF_GOMAP, by their structure. */
+void ty_mark_gomaps(struct tytab *t);
+/* For TYF_GOMAP struct id whose bytes are mem (avail of them): dirPtr's
+ * offset and the type of what it points at (the group type of a small map,
+ * the table pointers otherwise; 0 if unknown); 1, or 0 if mem is too short. */
+int ty_gomap_dir(const struct tytab *t, uint32_t id, const uint8_t *mem, uint64_t avail, uint64_t *dir_off,
+                 uint32_t *type);
+
 /* Flag the structs t->dyn.structs names TYF_DYNAMIC (before any ty_slots). */
 void ty_mark_dynamic(struct tytab *t);
 /* The struct a type word names, a leading '*' taken off (behind a *T is a
  * T; behind a boxed T, a copy of T); 0 if unnamed or no known struct.
  * cache (word -> id, bounded) may be NULL. */
+uint32_t ty_header_type(struct tytab *t, struct u64map *cache, uint64_t word, uint64_t types_base);
 uint32_t ty_dynamic_type(struct tytab *t, struct u64map *cache, uint64_t word);
 
 /* ------------------------------------------------------------ demangle.c */
@@ -252,9 +273,12 @@ int ty_demangle_class(const char *sym, const char **kind, char *out, size_t outl
 
 /* TS_LOCAL (a typed local variable of a stack frame) is as strong as
  * TS_ROOT: ty_source_rank() orders them. */
-enum ty_source { TS_NONE, TS_FIELD, TS_ROOT, TS_VTABLE, TS_LOCAL, TS_DYNAMIC };
+enum ty_source { TS_NONE, TS_FIELD, TS_ROOT, TS_VTABLE, TS_LOCAL, TS_DYNAMIC, TS_HEADER };
 /* TS_DYNAMIC: an interface value's type word names it (dynamic.c) — the
- * runtime's own word: the strongest source. */
+ * runtime's own word: the strongest source.  TS_HEADER: the allocator
+ * recorded the type the object was allocated as (Go 1.22+: the malloc
+ * header, a large span's largeType); ranked above every inference and
+ * below only TS_DYNAMIC, which agrees with it on a sound heap. */
 const char *ty_source_name(unsigned src); /* NULL for TS_NONE */
 unsigned ty_source_rank(unsigned src);    /* strength: higher wins a conflict */
 

@@ -99,6 +99,7 @@ void ty_free(struct tytab *t)
     free(t->locals);
     u64map_destroy(t->dedup);
     u64map_destroy(t->byname);
+    u64map_destroy(t->byrtype);
     memset(t, 0, sizeof *t);
 }
 

@@ -6,7 +6,9 @@
  *
  * Walks the snapshot once with every optional hook (roots, pointer maps for
  * every used object, tables), notes where the runtime's metadata lies —
- * mspans, heapArena span tables and bitmaps, mheap_, allgs and the g's,
+ * mspans, heapArena span tables and bitmaps (Go 1.19), the pointer bits,
+ * inline mark bits and malloc headers in spans (1.22+), mheap_ and its
+ * heap ranges, allgs and the g's,
  * allp and the mcaches, memstats, gcController, firstmoduledata — then, ROUNDS
  * times, overwrites a few of those words with hostile values (zero, small
  * numbers, pointers into the heap, flipped bits, 0x4141..., random), writes
@@ -126,17 +128,29 @@ static int walk(const struct hs_snapshot *s, struct dbg *d, struct tally *t, int
         target(L->mheap + (uint64_t)L->h_allspans, 16);
         target(L->mheap + (uint64_t)L->h_arenas, 8);
         target(L->mheap + (uint64_t)L->h_allarenas, 16);
-        target(L->mheap + (uint64_t)L->h_curarena, 16);
+        target(L->mheap + (uint64_t)L->h_inuse_ranges, 16);
+        uint64_t ranges = 0;
+        if (!hs_read_u64(s, L->mheap + (uint64_t)L->h_inuse_ranges, &ranges))
+            target(ranges, 4 * L->addr_range_size);
         target(L->allgs, 16);
         target(L->allp, 16);
         target(L->memstats, 4096);
         target(L->gc_controller, 352);
         target(L->firstmoduledata, 552);
-        for (size_t i = 0; i < w->nspans; i++)
-            target(w->spans[i].mspan, L->span_size);
+        for (size_t i = 0; i < w->nspans; i++) {
+            const struct go_span *sp = &w->spans[i];
+            target(sp->mspan, L->span_size);
+            /* Go 1.22+: a span's own pointer bits and inline mark bits at
+             * its end, and the malloc headers of its first objects */
+            if (sp->hb_off)
+                target(sp->start + sp->hb_off, sp->end - sp->start - sp->hb_off);
+            for (uint32_t k = 0; sp->header && k < sp->nelems && k < 4; k++)
+                target(sp->start + (uint64_t)k * sp->elemsize, 8);
+        }
         for (size_t i = 0; i < w->narenas; i++) {
             target(w->arenas[i].meta + (uint64_t)L->ha_spans, 8192 * 8);
-            target(w->arenas[i].meta + (uint64_t)L->ha_bitmap, 64 * 1024);
+            if (L->ha_bitmap >= 0) /* Go 1.19's arena bitmap */
+                target(w->arenas[i].meta + (uint64_t)L->ha_bitmap, 64 * 1024);
         }
         for (size_t i = 0; i < w->ngs; i++)
             target(w->gs[i].addr, L->g_size);

@@ -52,7 +52,7 @@ int go_finalizers_load(struct go_walk *w)
          * reachable): a longer list is a loop or junk */
         uint64_t budget = 4 * (uint64_t)s->nelems + 16;
         for (; sp && budget; sp = next, budget--) {
-            if (sp % 8 || go_field(w, sp, L->sp_next, 8, &next) || go_field(w, sp, L->sp_offset, 2, &off) ||
+            if (sp % 8 || go_field(w, sp, L->sp_next, 8, &next) || go_field(w, sp, L->sp_offset, (unsigned)L->sz_sp_offset, &off) ||
                 go_field(w, sp, L->sp_kind, 1, &kind)) {
                 w->c->problem(w->c, sp, "go: a span's specials list (span at 0x%llx) cannot be read",
                               (unsigned long long)s->start);

@@ -7,8 +7,9 @@
  *   go/mem.c         reading target memory: the snapshot, else the
  *                    executable's file (read-only data such as the pclntab
  *                    and string contents is not in a "writable" capture)
- *   go/spans.c       arenas, spans, objects, free page runs, regions; the
- *                    heap bitmap (precise pointer words of an object)
+ *   go/spans.c       arenas, spans, objects, free page runs, regions
+ *   go/ptrbits.c     which words of an object are pointers: the arena
+ *                    bitmap (1.19), or span bitmaps and type headers (1.22+)
  *   go/offheap.c     the runtime's own anonymous memory, claimed so that
  *                    it is not scanned as a root (Go never scans it)
  *   go/globals.c     .data/.bss pointer masks (gcdata/gcbss): precise roots
@@ -44,20 +45,24 @@ struct go_layout {
     /* constants */
     uint64_t arena_bytes, page_size, page_shift, l1_bits, l2_bits, bitmap_bytes;
     uint64_t pages_per_arena, nclasses, span_inuse, span_manual;
+    uint64_t min_malloc_header, malloc_header_size; /* -1: no allocation headers */
+    int64_t tflag_gcmask_ondemand;                  /* -1: none */
     int64_t g_dead, g_scan, g_waiting, g_running, g_syscall;
     /* variables: address (and size where it matters) */
     uint64_t mheap, allgs, allp, memstats, gc_controller, firstmoduledata, class_to_size,
         emptymspan, wait_reason_strings, wait_reason_strings_size;
     /* runtime.mheap */
-    int64_t h_allspans, h_arenas, h_sweepgen, h_allarenas, h_curarena, h_spanalloc_inuse;
+    int64_t h_allspans, h_arenas, h_sweepgen, h_allarenas, h_inuse_ranges, h_spanalloc_inuse, h_cachealloc_inuse;
+    uint64_t addr_range_size;
     /* runtime.mspan */
     uint64_t span_size;
     int64_t s_start, s_npages, s_freeindex, s_nelems, s_allocbits, s_gcmarkbits, s_sweepgen,
-        s_alloccount, s_spanclass, s_state, s_acbc, s_elemsize;
+        s_alloccount, s_spanclass, s_state, s_acbc, s_elemsize, s_largetype;
+    int64_t sz_freeindex, sz_nelems, sz_alloccount, sz_acbc, sz_sp_offset; /* field sizes */
     /* runtime.mspan.specials, runtime.special, runtime.specialfinalizer */
     int64_t s_specials, sp_next, sp_offset, sp_kind, sf_fn, kind_special_finalizer;
     /* runtime.heapArena */
-    int64_t ha_bitmap, ha_spans;
+    int64_t ha_bitmap, ha_nomoreptrs, ha_spans;
     /* runtime.g, runtime.m, runtime.p, runtime.mcache */
     uint64_t g_size;
     int64_t g_stack_lo, g_stack_hi, g_sched_sp, g_sched_pc, g_status, g_goid, g_waitreason, g_gopc,
@@ -78,11 +83,14 @@ struct go_layout {
     int64_t md_pcheader, md_funcnametab, md_pclntable, md_ftab, md_ftab_len, md_text, md_data, md_edata, md_bss,
         md_ebss, md_gcdatamask, md_gcbssmask, md_noptrdata, md_enoptrdata, md_noptrbss, md_enoptrbss;
     /* runtime._type, runtime.itab, and where type descriptors live */
-    int64_t t_tflag, t_str, itab_type, md_types, md_etypes;
+    int64_t t_size, t_ptrdata, t_gcdata, t_tflag, t_str, itab_type, md_types, md_etypes;
     int64_t tflag_extrastar;
     /* runtime.pcHeader, runtime._func */
-    int64_t ph_magic, ph_nfunc, ph_textstart;
+    int64_t ph_magic, ph_nfunc, ph_textstart, ph_funcnameoff, ph_pclnoff;
     int64_t f_nameoff;
+    /* derived by go_layout_load from which structures exist */
+    enum { GO_BITS_ARENA2 = 1, GO_BITS_HEADERS } bits;
+    uint64_t inline_mark_bytes; /* sizeof(spanInlineMarkBits), 0 without Green Tea */
 };
 
 /* One span as decoded from its mspan (go/spans.c). */
@@ -96,7 +104,18 @@ struct go_span {
     uint8_t state;            /* 1 in use (heap), 2 manual (stacks) */
     uint8_t spanclass;
     uint8_t unswept;
+    uint8_t header;           /* 1.22+: objects begin with a malloc header (an *abi.Type) */
     uint32_t arena;           /* index into go_walk.arenas */
+    uint32_t hb_off;          /* 1.22+: the span's pointer bitmap, from start; 0 if none */
+    uint64_t largetype;       /* 1.22+: a large object's type (mspan.largeType) */
+};
+
+/* A type descriptor as the collector uses it (go/ptrbits.c). */
+struct go_gctype {
+    uint64_t addr;            /* the abi.Type; 0: an empty table slot */
+    uint64_t size, ptrdata;   /* Size_, PtrBytes */
+    uint8_t *mask;            /* ptrdata / 8 bits; NULL if there are none or it is unknown */
+    uint8_t readable;         /* the descriptor could be read */
 };
 
 struct go_arena {
@@ -138,6 +157,7 @@ struct go_stat {
 };
 
 #define GO_NSTATS 40
+#define GO_NMETRICS 16
 
 struct go_walk {
     struct heap_ctx *c;
@@ -162,7 +182,11 @@ struct go_walk {
     size_t ngs;
     struct go_stat stats[GO_NSTATS];
     size_t nstats;
+    struct go_stat metrics[GO_NMETRICS]; /* runtime/metrics /memory/classes/... */
+    size_t nmetrics;
     uint64_t types_lo, types_hi; /* the module's type descriptors (go/types.c) */
+    struct go_gctype *gct;    /* the types of header-typed objects (go/ptrbits.c) */
+    size_t gct_cap, gct_n;
     struct go_fin *fins;      /* objects with finalizers (go/finalizers.c) */
     size_t nfins;
     struct go_globals globals[4]; /* data, bss, noptrdata, noptrbss */
@@ -187,6 +211,16 @@ uint64_t go_get(const uint8_t *buf, int64_t off, unsigned size);
 /* go/spans.c */
 int go_spans_walk(struct go_walk *w);
 const struct go_span *go_span_of(const struct go_walk *w, uint64_t addr);
+/* Slot k of in-use span s as the program holds it: after the malloc
+ * header if the span's objects have one. */
+void go_slot_object(const struct go_walk *w, const struct go_span *s, uint64_t k, uint64_t *addr, uint64_t *size);
+
+/* go/ptrbits.c */
+/* Collect the type descriptor t (single-threaded, during the walk); 0 or
+ * -1 out of memory.  go_gctype_get: it, or NULL if never collected. */
+int go_gctype_add(struct go_walk *w, uint64_t t);
+const struct go_gctype *go_gctype_get(const struct go_walk *w, uint64_t t);
+void go_gctypes_free(struct go_walk *w);
 /* Pointer words of the object at addr (size bytes, an object the walk
  * reported): bit i of mask is word i.  1 if mask is precise, 0 if the
  * caller should scan conservatively.  Thread-safe (read-only). */

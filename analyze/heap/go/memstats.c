@@ -1,7 +1,8 @@
 /*
  * go/memstats.c — what runtime.ReadMemStats() would have returned at the
- * moment of the snapshot, rebuilt from the runtime's own state (Go 1.19's
- * mstats.go, readmemstats_m), for the go_memstats table and `heapsnap rss`.
+ * moment of the snapshot, rebuilt from the runtime's own state (mstats.go,
+ * readmemstats_m: the same from Go 1.19 to 1.27 but for the arena bitmap's
+ * inPtrScalarBits, gone in 1.22), for the go_memstats table and `heapsnap rss`.
  *
  * The sources:
  *   memstats.heapStats   a consistentHeapStats: three generations of
@@ -25,6 +26,10 @@
  * heapGoal() does when no memory limit binds; with a binding GOMEMLIMIT the
  * runtime's goal is lower and this figure says what GOGC alone would give.
  *
+ * The go_metrics table is runtime/metrics' /memory/classes/..., the names
+ * Go dashboards show, computed as metrics.Read computes them from the same
+ * counters — but without the mcache flush, which metrics.Read does not do.
+ *
  * Alongside, the walk's own counts (walk.HeapObjects, walk.HeapAlloc: the
  * allocated slots go/spans.c found) — the same numbers by another road, so
  * a disagreement is visible in the table.
@@ -38,6 +43,12 @@ static void put(struct go_walk *w, const char *name, uint64_t v)
 {
     if (w->nstats < GO_NSTATS)
         w->stats[w->nstats++] = (struct go_stat){name, v};
+}
+
+static void metric(struct go_walk *w, const char *name, uint64_t v)
+{
+    if (w->nmetrics < GO_NMETRICS)
+        w->metrics[w->nmetrics++] = (struct go_stat){name, v};
 }
 
 static uint64_t f64(const struct go_walk *w, uint64_t base, int64_t off, unsigned size)
@@ -81,7 +92,8 @@ int go_memstats_compute(struct go_walk *w)
         inheap += go_get(d, L->d_inheap, 8);
         instacks += go_get(d, L->d_instacks, 8);
         inwb += go_get(d, L->d_inworkbufs, 8);
-        inpsb += go_get(d, L->d_inptrscalar, 8);
+        if (L->d_inptrscalar >= 0) /* the arena bitmap's bytes, before Go 1.22 */
+            inpsb += go_get(d, L->d_inptrscalar, 8);
         tiny += go_get(d, L->d_tiny, 8);
         lalloc += go_get(d, L->d_large_alloc, 8);
         lcount += go_get(d, L->d_large_count, 8);
@@ -93,6 +105,12 @@ int go_memstats_compute(struct go_walk *w)
         }
     }
     free(d);
+
+    /* runtime/metrics reads the same consistent stats, without flushing
+     * the mcaches first (metrics.go, heapStatsAggregate) */
+    uint64_t in_objects = lalloc - lfree;
+    for (uint64_t i = 0; i < nc; i++)
+        in_objects += (small[i] - smallfree[i]) * sizes[i];
 
     /* what ReadMemStats's flush of the mcaches would add (see the top) */
     uint64_t parr = 0, plen = 0, unflushed = 0;
@@ -110,7 +128,8 @@ int go_memstats_compute(struct go_walk *w)
             uint64_t s;
             if (go_u64(w, mc + (uint64_t)L->mc_alloc + spc * 8, &s) || !s || s == L->emptymspan)
                 continue;
-            uint64_t n = f64(w, s, L->s_alloccount, 2), before = f64(w, s, L->s_acbc, 2);
+            uint64_t n = f64(w, s, L->s_alloccount, (unsigned)L->sz_alloccount),
+                     before = f64(w, s, L->s_acbc, (unsigned)L->sz_acbc);
             if (n >= before) {
                 small[spc >> 1] += n - before;
                 unflushed += n - before;
@@ -171,6 +190,25 @@ int go_memstats_compute(struct go_walk *w)
     put(w, "walk.free_page_bytes", w->free_pages_bytes);
     put(w, "walk.stack_span_bytes", w->manual_span_bytes);
     put(w, "walk.unswept_spans", w->unswept);
+    /* runtime/metrics' /memory/classes, as metrics.Read computes them (Go
+     * 1.19's metrics.go and 1.26's agree but for the arena bitmap's bytes,
+     * inPtrScalarBits, which 1.22 dropped and which count as 0 here) */
+    uint64_t cache_inuse = f64(w, L->mheap, L->h_cachealloc_inuse, 8), span_inuse = f64(w, L->mheap, L->h_spanalloc_inuse, 8);
+    metric(w, "/memory/classes/heap/free:bytes", committed - inheap - instacks - inwb - inpsb);
+    metric(w, "/memory/classes/heap/objects:bytes", in_objects);
+    metric(w, "/memory/classes/heap/released:bytes", released);
+    metric(w, "/memory/classes/heap/stacks:bytes", instacks);
+    metric(w, "/memory/classes/heap/unused:bytes", inheap - in_objects);
+    metric(w, "/memory/classes/metadata/mcache/free:bytes", mcache_sys - cache_inuse);
+    metric(w, "/memory/classes/metadata/mcache/inuse:bytes", cache_inuse);
+    metric(w, "/memory/classes/metadata/mspan/free:bytes", mspan_sys - span_inuse);
+    metric(w, "/memory/classes/metadata/mspan/inuse:bytes", span_inuse);
+    metric(w, "/memory/classes/metadata/other:bytes", inwb + inpsb + gcmisc);
+    metric(w, "/memory/classes/os-stacks:bytes", stacks_sys);
+    metric(w, "/memory/classes/other:bytes", other);
+    metric(w, "/memory/classes/profiling/buckets:bytes", buck);
+    metric(w, "/memory/classes/total:bytes",
+           committed + released + stacks_sys + mspan_sys + mcache_sys + buck + gcmisc + other);
     /* the runtime's own consistency checks (readmemstats_m throws on these):
      * a disagreement means the snapshot caught an update half done */
     if (inheap != hinuse || released != hrel || committed - instacks - inwb - inpsb != hinuse + hfree)

@@ -82,8 +82,11 @@ int go_offheap_claim(struct go_walk *w)
         qsort(cuts, n, sizeof *cuts, by_lo);
     for (size_t i = 0; i < nmaps; i++) {
         const struct hs_mapping *m = &maps[i];
-        if (!(m->flags & HS_MAP_W) || !(m->flags & HS_MAP_ANON) || (m->flags & HS_MAP_SHARED) ||
-            (m->path && m->path[0]) || m->start >= m->end)
+        /* Go 1.25+ names its mappings where the kernel lets it
+         * ("[anon: Go: heap]", "[anon: Go: page summary]"): still anonymous */
+        int named = m->path && m->path[0] && strncmp(m->path, "[anon:", 6) != 0;
+        if (!(m->flags & HS_MAP_W) || !(m->flags & HS_MAP_ANON) || (m->flags & HS_MAP_SHARED) || named ||
+            m->start >= m->end)
             continue;
         int stack = 0;
         for (size_t t = 0; t < nthr && !stack; t++)

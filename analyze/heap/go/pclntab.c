@@ -11,7 +11,7 @@
  * than there are functions marking the end of the text; and funcnametab,
  * NUL-terminated names that _func.nameoff indexes.  pcHeader.magic says
  * which layout this is (0xfffffff0 for 1.18 and 1.19, 0xfffffff1 for 1.20,
- * which kept these tables).  The pclntab is read-only data: it comes from
+ * which kept these tables, through 1.27; 1.26 dropped pcHeader.textStart).  The pclntab is read-only data: it comes from
  * the executable's file when the capture did not include it (go/mem.c).
  * Every offset is checked by the read that follows it; names are cut at
  * the caller's buffer.
@@ -29,16 +29,24 @@ int go_pclntab_load(struct go_walk *w)
     if (go_u64(w, md + (uint64_t)L->md_pcheader, &ph) || go_field(w, ph, L->ph_magic, 4, &magic) ||
         go_field(w, ph, L->ph_nfunc, 8, &nfunc))
         return -1;
-    uint64_t textstart = 0;
+    uint64_t textstart = 0, nameoff = 0, plnoff = 0;
     if (go_u64(w, md + (uint64_t)L->md_ftab, &w->ftab) || go_u64(w, md + (uint64_t)L->md_ftab_len, &n) ||
         go_u64(w, md + (uint64_t)L->md_pclntable, &w->pclntable) ||
         go_u64(w, md + (uint64_t)L->md_funcnametab, &w->funcnametab) ||
-        go_u64(w, md + (uint64_t)L->md_text, &w->text) || go_field(w, ph, L->ph_textstart, 8, &textstart))
+        go_u64(w, md + (uint64_t)L->md_text, &w->text) || go_field(w, ph, L->ph_funcnameoff, 8, &nameoff) ||
+        go_field(w, ph, L->ph_pclnoff, 8, &plnoff))
+        return -1;
+    /* textStart is gone since Go 1.26: without it, the text start agrees */
+    if (L->ph_textstart < 0)
+        textstart = w->text;
+    else if (go_field(w, ph, L->ph_textstart, 8, &textstart))
         return -1;
     /* The pclntab usually comes from the file (go/mem.c), and a Go binary
      * has no GNU build-id to match it by: the header must agree with the
-     * moduledata the snapshot holds, or the file is another build. */
-    if ((magic != 0xfffffff0 && magic != 0xfffffff1) || textstart != w->text) {
+     * moduledata the snapshot holds (its text start, and where its name and
+     * function tables begin), or the file is another build. */
+    if ((magic != 0xfffffff0 && magic != 0xfffffff1) || textstart != w->text || ph + nameoff != w->funcnametab ||
+        ph + plnoff != w->pclntable) {
         w->c->problem(w->c, ph, "go: the pclntab (magic 0x%llx, text 0x%llx) does not match the process's "
                       "moduledata (text 0x%llx): the executable on disk is another build; function names and "
                       "wait reasons are not read from it", (unsigned long long)magic,

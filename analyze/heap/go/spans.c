@@ -4,7 +4,7 @@
  *
  * Arenas.  The heap is made of 64 MiB arenas (heapArenaBytes), each with a
  * heapArena of metadata kept outside the heap: spans[] (the mspan of every
- * page) and, in Go 1.19, bitmap[] (2 bits per heap word).  mheap_.arenas is
+ * page) and, in Go 1.19, bitmap[] (2 bits per heap word; see go/ptrbits.c).  mheap_.arenas is
  * a two-level array of heapArena pointers indexed by arena number, and
  * mheap_.allArenas lists the numbers in use.  An arena's address is
  * number * heapArenaBytes + arenaBaseOffset; Go's DWARF does not carry
@@ -33,8 +33,8 @@
  * Free memory.  Free slots of in-use spans are free objects; pages of an
  * arena in no span are free page runs ("idle" in MemStats terms; released
  * to the OS or not, the page states of the snapshot say) and are reported
- * as free objects as well, one per run, except the never-used tail of the
- * current arena (mheap_.curArena).
+ * as free objects as well, one per run — within the page allocator's
+ * inUse ranges, the memory the heap has grown into (mheap_.pages.inUse).
  *
  * Regions.  In-use spans and free runs are claimed as "go-heap" regions.
  * Manual spans hold goroutine stacks, which are roots: when the pipeline
@@ -48,7 +48,7 @@
 #include "heap/go/internal.h"
 
 #define READ_BATCH 512 /* allspans pointers read at once */
-#define SMALL_SPAN_PAGES 64 /* a small size class's span: 10 pages at most in Go 1.19 */
+#define SMALL_SPAN_PAGES 64 /* a small size class's span: 10 pages at most in Go 1.19 to 1.27 */
 
 static int by_start(const void *a, const void *b)
 {
@@ -88,6 +88,52 @@ static int push_span(struct go_walk *w, const struct go_span *s, size_t *cap)
     }
     w->spans[w->nspans++] = *s;
     return 0;
+}
+
+/* Go 1.22+ (allocation headers; see go/ptrbits.c): where a small-object
+ * span keeps its pointer bits, whether its objects begin with a header, a
+ * large object's type.  The span's nelems must be what the runtime's
+ * initSpan computes for that layout — the slots that fit before the
+ * pointer bitmap and the inline mark bits — or the layout is not the one
+ * this walker knows: the span's objects are still reported, but scanned
+ * conservatively, and the problem says why.  0, or -1 to skip the span. */
+static int headers_layout(struct go_walk *w, struct go_span *s, unsigned cls, uint64_t mspan, const uint8_t *sb)
+{
+    const struct go_layout *L = &w->L;
+    uint64_t bytes = s->end - s->start;
+    int noscan = s->spanclass & 1;
+    if (cls == 0) {
+        s->largetype = go_get(sb, L->s_largetype, 8);
+        if (!noscan && s->largetype && go_gctype_add(w, s->largetype))
+            return -1;
+        return 0;
+    }
+    if (s->elemsize > L->min_malloc_header) {
+        s->header = !noscan;
+        return 0;
+    }
+    /* the inline mark bits: spans of objects of 16 bytes or more
+     * (gcUsesSpanInlineMarkBits), when the runtime has them at all */
+    uint64_t imb = L->inline_mark_bytes && s->elemsize >= 16 ? L->inline_mark_bytes : 0;
+    uint64_t hb = noscan ? 0 : bytes / 64;
+    if (imb + hb >= bytes || (uint64_t)s->nelems != (bytes - imb - hb) / s->elemsize) {
+        w->c->problem(w->c, mspan, "go: span at 0x%llx has %u slots of %llu bytes, not the %llu the runtime's "
+                      "layout (pointer bits %llu, inline mark bits %llu bytes) leaves: scanned conservatively",
+                      (unsigned long long)s->start, s->nelems, (unsigned long long)s->elemsize,
+                      (unsigned long long)(imb + hb < bytes ? (bytes - imb - hb) / s->elemsize : 0),
+                      (unsigned long long)hb, (unsigned long long)imb);
+        return 0;
+    }
+    if (!noscan)
+        s->hb_off = (uint32_t)(bytes - imb - hb);
+    return 0;
+}
+
+void go_slot_object(const struct go_walk *w, const struct go_span *s, uint64_t k, uint64_t *addr, uint64_t *size)
+{
+    uint64_t h = s->header ? w->L.malloc_header_size : 0;
+    *addr = s->start + k * s->elemsize + h;
+    *size = s->elemsize - h;
 }
 
 /* Decode every live span of allspans.  -1 only on out-of-memory. */
@@ -136,7 +182,7 @@ static int read_spans(struct go_walk *w)
             uint64_t npages = go_get(sb, L->s_npages, 8);
             s.start = go_get(sb, L->s_start, 8);
             s.elemsize = go_get(sb, L->s_elemsize, 8);
-            uint64_t nelems = go_get(sb, L->s_nelems, 8);
+            uint64_t nelems = go_get(sb, L->s_nelems, (unsigned)L->sz_nelems);
             s.spanclass = (uint8_t)go_get(sb, L->s_spanclass, 1);
             uint64_t ssg = go_get(sb, L->s_sweepgen, 4);
             /* mheap sweepgen - 2: needs sweeping; - 1: being swept (mheap.go) */
@@ -155,7 +201,7 @@ static int read_spans(struct go_walk *w)
                 continue;
             }
             /* a small span holds elements of its class's size and is at
-             * most a few pages (10 in Go 1.19); a large one holds one */
+             * most a few pages (10 in Go 1.19 to 1.27); a large one holds one */
             unsigned cls = s.spanclass >> 1;
             if (s.state == 1 && (cls >= L->nclasses ||
                                  (cls ? s.elemsize != w->class_size[cls] || npages > SMALL_SPAN_PAGES :
@@ -166,6 +212,8 @@ static int read_spans(struct go_walk *w)
                 continue;
             }
             s.nelems = (uint32_t)nelems;
+            if (s.state == 1 && L->bits == GO_BITS_HEADERS && headers_layout(w, &s, cls, ptrs[k], sb))
+                continue;
             if (push_span(w, &s, &cap)) {
                 free(sb);
                 return -1;
@@ -247,19 +295,6 @@ static int read_arenas(struct go_walk *w)
     return 0;
 }
 
-static const struct go_arena *arena_of(const struct go_walk *w, uint64_t a)
-{
-    size_t lo = 0, hi = w->narenas;
-    while (lo < hi) {
-        size_t m = (lo + hi) / 2;
-        if (w->arenas[m].base + w->L.arena_bytes <= a)
-            lo = m + 1;
-        else
-            hi = m;
-    }
-    return lo < w->narenas && w->arenas[lo].base <= a ? &w->arenas[lo] : NULL;
-}
-
 const struct go_span *go_span_of(const struct go_walk *w, uint64_t a)
 {
     size_t lo = 0, hi = w->nspans;
@@ -297,7 +332,8 @@ static int span_objects(struct go_walk *w, struct go_span *s, uint8_t **bits, si
     struct heap_ctx *c = w->c;
     uint64_t freeindex, ab;
     size_t nb = (s->nelems + 7) / 8;
-    if (go_field(w, s->mspan, L->s_freeindex, 8, &freeindex) || go_field(w, s->mspan, L->s_allocbits, 8, &ab))
+    if (go_field(w, s->mspan, L->s_freeindex, (unsigned)L->sz_freeindex, &freeindex) ||
+        go_field(w, s->mspan, L->s_allocbits, 8, &ab))
         return 0;
     if (nb > *bitcap) {
         uint8_t *v = realloc(*bits, nb);
@@ -317,10 +353,15 @@ static int span_objects(struct go_walk *w, struct go_span *s, uint8_t **bits, si
     s->allocbits = ab;
     for (uint32_t i = 0; i < s->nelems; i++) {
         int used = i < freeindex || ((*bits)[i / 8] >> (i % 8) & 1);
-        uint64_t a = s->start + (uint64_t)i * s->elemsize;
-        struct heap_object o = {.addr = a, .size = s->elemsize, .chunk = a, .chunk_size = s->elemsize,
+        uint64_t a = s->start + (uint64_t)i * s->elemsize, oa = a, os = s->elemsize;
+        if (used)
+            go_slot_object(w, s, i, &oa, &os);
+        struct heap_object o = {.addr = oa, .size = os, .chunk = a, .chunk_size = s->elemsize,
                                 .state = used ? OBJ_USED : OBJ_FREE, .where = WHERE_GO_SPAN};
         c->object(c, &o);
+        uint64_t t;
+        if (used && s->header && !go_u64(w, a, &t) && t && go_gctype_add(w, t))
+            return -1;
         if (used) {
             s->allocated++;
             w->objects++;
@@ -355,23 +396,37 @@ int go_spans_walk(struct go_walk *w)
     }
     free(bits);
 
-    /* free page runs and regions, arena by arena */
-    uint64_t cur_base = 0, cur_end = 0;
-    go_u64(w, L->mheap + (uint64_t)L->h_curarena, &cur_base);
-    go_u64(w, L->mheap + (uint64_t)L->h_curarena + 8, &cur_end);
-    for (size_t ai = 0; ai < w->narenas; ai++) {
-        uint64_t lo = w->arenas[ai].base, hi = lo + L->arena_bytes;
-        if (cur_base >= lo && cur_base < hi && cur_end >= cur_base)
-            hi = cur_base; /* the rest was never handed out */
-        uint64_t pos = lo, reg = lo;
-        size_t k = 0, kh = w->nspans; /* the first span ending after lo */
-        while (k < kh) {
-            size_t m = (k + kh) / 2;
-            if (w->spans[m].end <= lo)
-                k = m + 1;
-            else
-                kh = m;
+    /* free page runs and regions, range by range of the page allocator's
+     * inUse: the memory the heap has grown into (what HeapSys counts; the
+     * rest of an arena is only reserved — and since Go 1.26 the heap starts
+     * at a random page of its first arena) */
+    uint64_t rarr = 0, rlen = 0, prev_hi = 0;
+    if (go_u64(w, L->mheap + (uint64_t)L->h_inuse_ranges, &rarr) ||
+        go_u64(w, L->mheap + (uint64_t)L->h_inuse_ranges + 8, &rlen)) {
+        w->c->problem(w->c, L->mheap, "go: mheap_.pages.inUse not captured: no free page runs");
+        return 0;
+    }
+    if (rlen > GO_MAX_ARENAS) {
+        w->c->problem(w->c, rarr, "go: %llu heap address ranges listed; reading %u", (unsigned long long)rlen,
+                      GO_MAX_ARENAS);
+        rlen = GO_MAX_ARENAS;
+    }
+    size_t k = 0;
+    for (uint64_t ri = 0; ri < rlen; ri++) {
+        uint64_t lo, hi;
+        if (go_u64(w, rarr + ri * L->addr_range_size, &lo) || go_u64(w, rarr + ri * L->addr_range_size + 8, &hi)) {
+            w->c->problem(w->c, rarr, "go: mheap_.pages.inUse[%llu] not captured", (unsigned long long)ri);
+            break;
         }
+        if (lo >= hi || lo < prev_hi || (lo | hi) & (L->page_size - 1)) {
+            w->c->problem(w->c, rarr, "go: heap address range [0x%llx, 0x%llx) is out of order or unaligned; "
+                          "the free page runs end before it", (unsigned long long)lo, (unsigned long long)hi);
+            break;
+        }
+        prev_hi = hi;
+        uint64_t pos = lo, reg = lo;
+        while (k < w->nspans && w->spans[k].end <= lo)
+            k++;
         for (; k < w->nspans && w->spans[k].start < hi; k++) {
             const struct go_span *sp = &w->spans[k];
             if (sp->start > pos)
@@ -384,47 +439,7 @@ int go_spans_walk(struct go_walk *w)
         }
         if (pos < hi)
             report_free(w, pos, hi);
-        if (pos > hi)
-            hi = pos; /* a large span running into the next arena */
-        region(w, reg, hi > reg ? hi : reg);
+        region(w, reg, pos > hi ? pos : hi);
     }
     return 0;
-}
-
-int go_pointer_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords)
-{
-    const struct go_span *s = go_span_of(w, addr);
-    size_t nw = size / 8;
-    if (!s)
-        return go_globals_words(w, addr, size, mask, maskwords);
-    if (s->state != 1 || nw > maskwords * 64)
-        return 0;
-    memset(mask, 0, (nw + 63) / 64 * 8);
-    if (s->spanclass & 1)
-        return 1; /* noscan: no pointers at all */
-    const struct go_arena *ar = NULL;
-    const uint8_t *bm = NULL;
-    uint64_t bmlen = 0, first = 0;
-    for (size_t i = 0; i < nw; i++) {
-        uint64_t a = addr + i * 8;
-        if (!ar || a - ar->base >= w->L.arena_bytes) {
-            if (!(ar = arena_of(w, a)))
-                return 0;
-            first = (a - ar->base) / 32;
-            bmlen = w->L.bitmap_bytes - first;
-            uint64_t want = (nw - i + 3) / 4 + 1;
-            if (bmlen > want)
-                bmlen = want;
-            bm = hs_ptr(w->c->snap, ar->meta + (uint64_t)w->L.ha_bitmap + first, bmlen);
-            if (!bm)
-                return 0; /* bitmap not captured: let the caller be conservative */
-        }
-        uint64_t wi = (a - ar->base) / 8;
-        unsigned bits = bm[wi / 4 - first] >> (wi % 4);
-        if (!(bits & 0x10))
-            break; /* dead: no more pointers in this object */
-        if (bits & 1)
-            mask[i / 64] |= 1ull << (i % 64);
-    }
-    return 1;
 }

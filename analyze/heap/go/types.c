@@ -98,8 +98,9 @@ static int heap_object(const struct go_walk *w, uint64_t a, uint64_t *base)
     const struct go_span *s = go_span_of(w, a);
     if (!s || s->state != 1 || !s->elemsize)
         return 0;
-    *base = s->start + (a - s->start) / s->elemsize * s->elemsize;
-    return 1;
+    uint64_t size;
+    go_slot_object(w, s, (a - s->start) / s->elemsize, base, &size);
+    return a >= *base;
 }
 
 /* Could t be a type word?  A descriptor lies in the types section, an itab
@@ -175,10 +176,10 @@ int go_itypes_scan(const struct go_walk *w, int (*emit)(void *u, uint64_t holder
         for (uint32_t k = 0; k < s->nelems; k++) {
             if (k >= s->freeindex && !(bits[k / 8] >> (k % 8) & 1))
                 continue; /* a free slot's bitmap is not maintained */
-            uint64_t a = s->start + (uint64_t)k * s->elemsize;
-            const uint64_t *mem = hs_ptr(w->c->snap, a, s->elemsize);
-            if (mem && go_pointer_words(w, a, s->elemsize, mask, 512) == 1 &&
-                scan(w, a, mem, s->elemsize / 8, mask, emit, u))
+            uint64_t a, sz;
+            go_slot_object(w, s, k, &a, &sz);
+            const uint64_t *mem = hs_ptr(w->c->snap, a, sz);
+            if (mem && go_pointer_words(w, a, sz, mask, 512) == 1 && scan(w, a, mem, sz / 8, mask, emit, u))
                 return -1;
         }
     }

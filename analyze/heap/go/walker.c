@@ -1,6 +1,8 @@
 /*
  * go/walker.c — the Go runtime heap walker (go_allocator; see allocator.h),
- * for Go 1.19 binaries on linux/amd64.
+ * for Go binaries on linux/amd64: Go 1.19, and 1.22 and later (allocation
+ * headers; tested on 1.26 and 1.27), told apart by go/layout.c from the
+ * structures their DWARF describes.
  *
  * Recognising Go: the executable defines runtime.mheap_ and
  * runtime.firstmoduledata.  Every layout then comes from the executable's
@@ -21,7 +23,10 @@
  * and, through the optional hooks:
  *   roots          each live goroutine's stack from its saved SP (or the SP
  *                  of the thread running it) to stack.hi, conservatively
- *   pointer_words  the heap bitmap: scan spans are scanned precisely,
+ *   object_type_word  the type an object was allocated as (1.22+: its
+ *                  malloc header or its span's largeType), for the typing
+ *                  pass's 'malloc-header' source
+ *   pointer_words  the runtime's pointer data (go/ptrbits.c): scan spans are scanned precisely,
  *                  noscan spans not at all; and .data/.bss by their GC
  *                  masks (go/globals.c)
  *   type_name      a runtime type descriptor's (or itab's) name, for a
@@ -31,7 +36,7 @@
  *   roots          also, per finalizer (go/finalizers.c): the object's
  *                  memory (its referents, not itself) and the funcval
  *   tables         go_finalizers, goroutines (go/goroutines.c), go_memstats
- *                  (go/memstats.c), and go_itypes: the dynamic types of
+ *                  and go_metrics (go/memstats.c), and go_itypes: the dynamic types of
  *                  the objects interface values point to (go/types.c)
  *
  * The Go heap comes first in the allocator table: a cgo program has glibc's
@@ -70,6 +75,7 @@ static void go_free(struct go_walk *w)
         return;
     go_mem_close(w);
     go_globals_free(w);
+    go_gctypes_free(w);
     free(w->arenas);
     free(w->spans);
     free(w->funcs);
@@ -279,6 +285,14 @@ static int go_tables(struct heap_ctx *c)
         if (c->row(c, "go_memstats", v, 2))
             return -1;
     }
+    if (c->table(c, "go_metrics", mcols, 2))
+        return -1;
+    for (size_t i = 0; i < w->nmetrics; i++) {
+        struct heap_value v[] = {{HV_TEXT, 0, 0, w->metrics[i].name},
+                                 {HV_INT, (int64_t)w->metrics[i].value, 0, NULL}};
+        if (c->row(c, "go_metrics", v, 2))
+            return -1;
+    }
     phase("goroutines, memstats");
     /* typing hints: what interface values say their targets are */
     static const struct heap_column icols[] = {
@@ -302,6 +316,24 @@ static int go_tables(struct heap_ctx *c)
         return -1;
     phase("go_itypes");
     return 0;
+}
+
+/* Go 1.22+: the type an object was allocated as — the *abi.Type in its
+ * malloc header (a pointerful object of a size class above 512 bytes) or
+ * its span's largeType (a large object); go_type names it. */
+static int go_object_type(const void *walker, uint64_t addr, uint64_t *word, uint64_t *types_base)
+{
+    const struct go_walk *w = walker;
+    const struct go_span *s = w ? go_span_of(w, addr) : NULL;
+    if (!s || s->state != 1 || (s->spanclass & 1))
+        return 0;
+    *types_base = w->types_lo;
+    if (s->spanclass >> 1 == 0) {
+        *word = s->largetype;
+        return addr == s->start && s->largetype && w->L.bits == GO_BITS_HEADERS;
+    }
+    uint64_t slot = s->start + (addr - s->start) / s->elemsize * s->elemsize;
+    return s->header && addr == slot + w->L.malloc_header_size && !go_u64(w, slot, word) && *word;
 }
 
 static int go_type(const void *walker, uint64_t addr, char *name, size_t len)
@@ -328,6 +360,7 @@ const struct allocator go_allocator = {
     .pointer_words = go_words,
     .type_name = go_type,
     .interface_types = go_interface_types,
+    .object_type_word = go_object_type,
     .tables = go_tables,
     .release = go_release,
 };

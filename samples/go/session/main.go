@@ -27,6 +27,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -70,6 +71,13 @@ var (
 	// *Sink in an io.Writer (an itab).
 	anyOnly interface{}
 	sink    io.Writer
+	// small is a map of 3 entries, whose values nothing else holds: a
+	// Swiss map (Go 1.24+) that small has no table, its dirPtr points
+	// straight at its one group.
+	small map[string]*Session
+	// bigptrs is a large object (a span of its own): 5000 *Session, typed
+	// since Go 1.22 by its span's largeType as well as by the global.
+	bigptrs []*Session
 	// fin has a finalizer (main.finalize), and its Peer is a Session
 	// nothing else points to: a finalizer special roots what fin points to.
 	fin *Session
@@ -150,8 +158,32 @@ func appendAddr(buf []byte, k string, p unsafe.Pointer) []byte {
 	return append(buf, '\n')
 }
 
-// report collects, reads MemStats and writes everything with no allocation
-// after ReadMemStats.
+// memClasses are the runtime/metrics the tests compare, read into samples
+// (allocated, and read once, before anything is measured: the first Read
+// sets the metrics up).
+var memClasses = []string{
+	"/memory/classes/heap/free:bytes",
+	"/memory/classes/heap/objects:bytes",
+	"/memory/classes/heap/released:bytes",
+	"/memory/classes/heap/stacks:bytes",
+	"/memory/classes/heap/unused:bytes",
+	"/memory/classes/metadata/mcache/free:bytes",
+	"/memory/classes/metadata/mcache/inuse:bytes",
+	"/memory/classes/metadata/mspan/free:bytes",
+	"/memory/classes/metadata/mspan/inuse:bytes",
+	"/memory/classes/metadata/other:bytes",
+	"/memory/classes/os-stacks:bytes",
+	"/memory/classes/other:bytes",
+	"/memory/classes/profiling/buckets:bytes",
+	"/memory/classes/total:bytes",
+}
+
+var samples []metrics.Sample
+
+// report collects, reads MemStats and the /memory/classes metrics (one
+// right after the other: nothing runs in between that allocates) and writes
+// everything with no allocation after ReadMemStats.  A line
+// "metric NAME VALUE" per metric.
 func report(f *os.File, buf []byte, ms *runtime.MemStats, release bool, head string) {
 	if release {
 		debug.FreeOSMemory()
@@ -159,6 +191,7 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release bool, head str
 		runtime.GC()
 	}
 	runtime.ReadMemStats(ms)
+	metrics.Read(samples)
 	buf = buf[:0]
 	buf = append(buf, head...)
 	buf = appendKV(buf, "HeapObjects", ms.HeapObjects)
@@ -181,6 +214,12 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release bool, head str
 	buf = appendAddr(buf, "anyonly", unsafe.Pointer(anyOnly.(*Session)))
 	buf = appendAddr(buf, "sink", unsafe.Pointer(sink.(*Sink)))
 	buf = appendAddr(buf, "sinkbuf", unsafe.Pointer(&sink.(*Sink).Buf[0]))
+	buf = appendAddr(buf, "bigptrs", unsafe.Pointer(&bigptrs[0]))
+	buf = appendAddr(buf, "smallval", unsafe.Pointer(small["small-1"]))
+	for i := range samples {
+		buf = append(buf, "metric "...)
+		buf = appendKV(buf, samples[i].Name, samples[i].Value.Uint64())
+	}
 	buf = appendAddr(buf, "fin", unsafe.Pointer(fin))
 	buf = appendAddr(buf, "finpeer", unsafe.Pointer(fin.Peer))
 	buf = append(buf, "ready\n"...)
@@ -232,6 +271,19 @@ func main() {
 	// a call through the interface keeps (*Sink).Write, and with it the
 	// DWARF of main.Sink, in the binary
 	io.WriteString(sink, "hello")
+	small = map[string]*Session{}
+	for i := 0; i < 3; i++ {
+		small["small-"+strconv.Itoa(i)] = &Session{ID: int64(-10 - i), User: "in-small-map"}
+	}
+	bigptrs = make([]*Session, 5000)
+	for i := range bigptrs {
+		bigptrs[i] = known
+	}
+	samples = make([]metrics.Sample, len(memClasses))
+	for i := range samples {
+		samples[i].Name = memClasses[i]
+	}
+	metrics.Read(samples)
 	fin = &Session{ID: -2, User: "finalized", Peer: &Session{ID: -3, User: "fin-peer"}}
 	runtime.SetFinalizer(fin, finalize)
 	parked = make(chan int)
