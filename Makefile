@@ -37,6 +37,8 @@ SAMPLE_GO   := $(patsubst samples/go/%/main.go,%,$(wildcard samples/go/*/main.go
 SAMPLES     := $(patsubst samples/%.c,bin/samples/%,$(SAMPLE_C)) \
                $(patsubst samples/%.cpp,bin/samples/%,$(SAMPLE_CXX)) \
                $(patsubst %,bin/samples/go-%,$(SAMPLE_GO))
+# stripped Go builds, see their rules below
+SAMPLES     += bin/samples/go-session-stripped bin/samples/go126-session bin/samples/go126-session-stripped
 
 .PHONY: all deps demo test bench fuzz clean samples asan
 all: deps bin/heapsnap-capture bin/heapsnap
@@ -83,6 +85,23 @@ bin/samples/go-%: samples/go/%/main.go | build/.deps-ok
 	@mkdir -p bin/samples build/gocache
 	cd samples/go/$* && GOCACHE=$(CURDIR)/build/gocache GOFLAGS=-mod=mod GO111MODULE=off \
 	  $(GO119) build -o $(CURDIR)/$@ main.go
+
+# Stripped Go (tests/t4500-go-stripped.sh): go-session built with
+# -ldflags='-s -w', as production builds are, by Go 1.19 and by Go 1.26
+# (whose unstripped build is made beside it, to be matched by build ID).
+GO126   := /usr/local/go/bin/go
+bin/samples/go-session-stripped: samples/go/session/main.go | build/.deps-ok
+	@mkdir -p bin/samples build/gocache
+	cd samples/go/session && GOCACHE=$(CURDIR)/build/gocache GO111MODULE=off \
+	  $(GO119) build -ldflags='-s -w' -o $(CURDIR)/$@ main.go
+bin/samples/go126-session: samples/go/session/main.go | build/.deps-ok
+	@mkdir -p bin/samples build/gocache126
+	cd samples/go/session && GOCACHE=$(CURDIR)/build/gocache126 GO111MODULE=off GOTOOLCHAIN=local \
+	  $(GO126) build -o $(CURDIR)/$@ main.go
+bin/samples/go126-session-stripped: samples/go/session/main.go | build/.deps-ok
+	@mkdir -p bin/samples build/gocache126
+	cd samples/go/session && GOCACHE=$(CURDIR)/build/gocache126 GO111MODULE=off GOTOOLCHAIN=local \
+	  $(GO126) build -ldflags='-s -w' -o $(CURDIR)/$@ main.go
 
 # The reader fuzzer (libFuzzer).  make test runs it briefly; make fuzz longer.
 build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok

@@ -338,8 +338,14 @@ static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, st
         if (!a->detect(ctx))
             continue;
         p->alloc = a;
-        if (a->walk(ctx) != 0)
-            add_warning(p, 0, a->name, "the allocator was detected but its heap could not be walked");
+        size_t first = p->nwarn;
+        if (a->walk(ctx) != 0) {
+            /* the analyses quote this line when they refuse (session.c): give it the walker's reason */
+            char msg[768];
+            snprintf(msg, sizeof msg, "the allocator was detected but its heap could not be walked%s%s",
+                     first < p->nwarn ? ": " : "", first < p->nwarn ? p->warn[first].message : "");
+            add_warning(p, 0, a->name, msg);
+        }
         else if (a->roots)
             a->roots(ctx);
         return a->name;

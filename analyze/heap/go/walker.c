@@ -3,7 +3,9 @@
  * for Go 1.19 binaries on linux/amd64.
  *
  * Recognising Go: the executable defines runtime.mheap_ and
- * runtime.firstmoduledata.  Every layout then comes from the executable's
+ * runtime.firstmoduledata — or, stripped, its build info says it is Go
+ * (go/buildinfo.c), and the walk is refused saying what to pass, unless
+ * debuginfo matched its unstripped build (debuginfo/gobuild.c).  Every layout then comes from the executable's
  * DWARF (go/layout.c); without DWARF (a binary built with -ldflags=-w) the
  * walk is refused with a problem saying so.
  *
@@ -63,10 +65,18 @@ static void phase(const char *name)
     last = t;
 }
 
-static int go_detect(struct heap_ctx *c)
+static int have_runtime_symbols(const struct heap_ctx *c)
 {
     return c->dbg && dbg_symbol_by_name(c->dbg, "runtime.mheap_", -1) &&
            dbg_symbol_by_name(c->dbg, "runtime.firstmoduledata", -1);
+}
+
+/* Go by its runtime's symbols, or without them by its build info
+ * (go/buildinfo.c): a stripped Go program is still Go, refused by name. */
+static int go_detect(struct heap_ctx *c)
+{
+    struct go_ident id;
+    return have_runtime_symbols(c) || go_recognise(c, &id) == 0;
 }
 
 static void go_free(struct go_walk *w)
@@ -104,6 +114,12 @@ static void version_fact(struct go_walk *w)
 
 static int go_walk_heap(struct heap_ctx *c)
 {
+    struct go_ident id;
+    if (!have_runtime_symbols(c)) {
+        if (go_recognise(c, &id) == 0)
+            go_refuse_stripped(c, &id);
+        return -1;
+    }
     struct go_walk *w = calloc(1, sizeof *w);
     if (!w)
         return -1;
