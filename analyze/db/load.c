@@ -365,8 +365,9 @@ static int load_modules(struct db_load *l, const struct hs_snapshot *snap, struc
         sqlite3_bind_int64(s, 3, (int64_t)m[i].base);
         sqlite3_bind_int64(s, 4, (int64_t)m[i].lowest);
         bind_text(s, 5, len ? bid : NULL);
-        bind_text(s, 6, mi ? mi->elf_path : NULL);
-        bind_text(s, 7, mi ? mi->debug_path : NULL);
+        /* a file the snapshot carried was written out for the index only: say so, not its temporary name */
+        bind_text(s, 6, mi && mi->elf_carried ? "(carried in the snapshot)" : mi ? mi->elf_path : NULL);
+        bind_text(s, 7, mi && mi->debug_carried ? "(carried in the snapshot)" : mi ? mi->debug_path : NULL);
         sqlite3_bind_int(s, 8, mi ? mi->has_symtab : 0);
         sqlite3_bind_int(s, 9, mi ? mi->has_dwarf : 0);
         bind_text(s, 10, mi ? mi->problem : "debug info not loaded");

@@ -48,6 +48,13 @@ struct dbg *dbg_open_modules(const struct hs_module *mods, size_t n, const struc
         m->info.debug_path = m->debug && m->debug->has_dwarf ? m->debug->path : NULL;
         m->info.has_dwarf = m->info.debug_path != NULL;
         m->info.problem = m->problem;
+        const char *cd = d->opt.carried_dir;
+        size_t cl = cd ? strlen(cd) : 0;
+        m->info.elf_carried = m->info.elf_path && i < d->opt.ncarried_binaries &&
+                              d->opt.carried_binaries[i] && !strcmp(m->info.elf_path, d->opt.carried_binaries[i]);
+        m->info.debug_carried = m->info.debug_path &&
+                                ((cd && !strncmp(m->info.debug_path, cd, cl) && m->info.debug_path[cl] == '/') ||
+                                 (m->info.elf_carried && m->debug == m->elf));
     }
     if (dbg_build_symbols(d) < 0)
         goto oom;

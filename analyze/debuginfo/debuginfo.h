@@ -5,7 +5,8 @@
  *
  * Files are matched to a snapshot's modules by build-id, never by path
  * alone: a file with another build-id is a different build and is refused
- * whatever its name.  Search order per module (find.c):
+ * whatever its name.  Search order per module (find.c), after what the
+ * snapshot itself carries (dbg_options.carried_*):
  *   binary:      the recorded path; then for each --debug-dir DIR:
  *                DIR/<recorded path>, DIR/.build-id/xx/rest, DIR/<basename>
  *   debug file   (when the binary has no DWARF, unless no_separate_debug):
@@ -48,6 +49,12 @@ struct dbg_options {
     int no_separate_debug;   /* ignore separate debug files (tests: "libc6-dbg hidden") */
     int no_system_debug;     /* do not look under /usr/lib/debug */
     const char *go_binary;   /* --go-binary: the unstripped build of a stripped Go executable */
+    /* What the snapshot carries (index/carried.h), tried before anything
+     * else: per module index the executable's file (or NULL), and a
+     * directory of .build-id/xx/rest.debug files.  Must outlive the dbg. */
+    const char *const *carried_binaries;
+    size_t ncarried_binaries;
+    const char *carried_dir;
 };
 
 /* What a Go executable says of itself (gobuild.c), symbols or not. */
@@ -66,6 +73,7 @@ struct dbg_module_info {
     int has_dwarf;
     const char *problem;            /* NULL, or "libfoo.so: not found (build-id ...): no symbols" */
     const struct dbg_go *go;        /* a Go executable's own facts, or NULL */
+    int elf_carried, debug_carried; /* that file came out of the snapshot (dbg_options.carried_*) */
 };
 
 struct dbg_symbol {

@@ -1,6 +1,7 @@
 /*
  * index.c — the indexer pipeline's orchestration (see index.h): open the
- * snapshot and its debug info, let the allocator walker fill the object
+ * snapshot and its debug info (files the snapshot carries first,
+ * index/carried.h), let the allocator walker fill the object
  * table, find the roots, scan for references straight into the database,
  * and put the finished file in place.
  *
@@ -22,6 +23,7 @@
 #include "cli.h"
 #include "db/db.h"
 #include "heap/allocator.h"
+#include "index/carried.h"
 #include "index/objects.h"
 #include "index/refqueue.h"
 #include "index/refs.h"
@@ -474,6 +476,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     char tmp[4096 + 32];
     int rc = -1, made_tmp = 0;
     struct db_snapid *id = calloc(1, sizeof *id);
+    struct carried carried = {0};
 
     memset(st, 0, sizeof *st);
     if (!id) {
@@ -495,7 +498,11 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     phase("open snapshot");
-    if (!(d = dbg_open(s, &opt->dbg))) {
+    /* what the snapshot carries comes before any file on this machine */
+    struct dbg_options dopt = opt->dbg;
+    if (carried_extract(s, &carried, &dopt, err, errlen))
+        goto out;
+    if (!(d = dbg_open(s, &dopt))) {
         snprintf(err, errlen, "%s: out of memory reading debug info", opt->snapshot);
         goto out;
     }
@@ -601,6 +608,7 @@ out:
         dbg_close(d);
     if (s)
         hs_close(s);
+    carried_remove(&carried);
     free(id);
     return rc;
 }
