@@ -15,7 +15,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
-DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang
+DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang gcc
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -102,6 +102,12 @@ bin/samples/go126-session-stripped: samples/go/session/main.go | build/.deps-ok
 	@mkdir -p bin/samples build/gocache126
 	cd samples/go/session && GOCACHE=$(CURDIR)/build/gocache126 GO111MODULE=off GOTOOLCHAIN=local \
 	  $(GO126) build -ldflags='-s -w' -o $(CURDIR)/$@ main.go
+
+# The cgo sample (tests/t4600-go-cgo.sh) needs gcc: cgo, explicitly on.
+bin/samples/go-cgo: samples/go/cgo/main.go | build/.deps-ok
+	@mkdir -p bin/samples build/gocache
+	cd samples/go/cgo && GOCACHE=$(CURDIR)/build/gocache GO111MODULE=off CGO_ENABLED=1 \
+	  $(GO119) build -o $(CURDIR)/$@ main.go
 
 # The reader fuzzer (libFuzzer).  make test runs it briefly; make fuzz longer.
 build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok

@@ -36,9 +36,10 @@
  *                  (go/memstats.c), and go_itypes: the dynamic types of
  *                  the objects interface values point to (go/types.c)
  *
- * The Go heap comes first in the allocator table: a cgo program has glibc's
- * heap too, but the indexer walks one allocator and the Go heap is the one
- * that holds the Go program's data.
+ * The Go heap comes first in the allocator table and is the snapshot's
+ * allocator; a cgo program has glibc's heap too, which the indexer walks
+ * beside it (beside_malloc): glibc's objects are heap 'glibc', and its
+ * regions are left out of the "go-runtime" claim (c->claimed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +344,7 @@ static void go_release(struct heap_ctx *c)
 
 const struct allocator go_allocator = {
     .name = "go",
+    .beside_malloc = 1, /* cgo: glibc's heap is walked too (index.c) */
     .detect = go_detect,
     .walk = go_walk_heap,
     .roots = go_roots,
