@@ -238,18 +238,30 @@ int dbg_go_match(const struct elffile *bin, const struct dbg_go *bg, const struc
     return 0;
 }
 
-int dbg_mod_addr(const struct dbg_mod *m, uint64_t vaddr, uint64_t *addr)
+/* a through the map: debug-file vaddr to binary vaddr, or back (inverse). */
+static int remap(const struct dbg_mod *m, uint64_t a, int inverse, uint64_t *out)
 {
     if (!m->remap) {
-        *addr = vaddr + m->info.module->base;
+        *out = a;
         return 0;
     }
-    for (size_t i = 0; i < m->nremap; i++)
-        if (vaddr >= m->remap[i].from && vaddr - m->remap[i].from < m->remap[i].size) {
-            *addr = vaddr - m->remap[i].from + m->remap[i].to + m->info.module->base;
+    for (size_t i = 0; i < m->nremap; i++) {
+        uint64_t from = inverse ? m->remap[i].to : m->remap[i].from;
+        uint64_t to = inverse ? m->remap[i].from : m->remap[i].to;
+        if (a >= from && a - from < m->remap[i].size) {
+            *out = a - from + to;
             return 0;
         }
+    }
     return -1;
+}
+
+int dbg_mod_addr(const struct dbg_mod *m, uint64_t vaddr, uint64_t *addr)
+{
+    if (remap(m, vaddr, 0, addr))
+        return -1;
+    *addr += m->info.module->base;
+    return 0;
 }
 
 int dbg_module_addr(const struct dbg *d, size_t module, uint64_t vaddr, uint64_t *addr)
@@ -262,17 +274,7 @@ int dbg_module_vaddr(const struct dbg *d, size_t module, uint64_t addr, uint64_t
     if (module >= d->nmods)
         return -1;
     const struct dbg_mod *m = &d->mods[module];
-    uint64_t a = addr - m->info.module->base;
-    if (!m->remap) {
-        *vaddr = a;
-        return 0;
-    }
-    for (size_t i = 0; i < m->nremap; i++)
-        if (a >= m->remap[i].to && a - m->remap[i].to < m->remap[i].size) {
-            *vaddr = a - m->remap[i].to + m->remap[i].from;
-            return 0;
-        }
-    return -1;
+    return remap(m, addr - m->info.module->base, 1, vaddr);
 }
 
 /* Try one candidate path for mod's unstripped build. */
