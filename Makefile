@@ -15,7 +15,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
-DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev libiberty-dev golang-1.19-go gdb libc6-dbg clang binutils
+DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev libiberty-dev golang-1.19-go gdb libc6-dbg clang binutils gcc
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -43,7 +43,8 @@ SAMPLE_CXX  := $(wildcard samples/*.cpp)
 SAMPLE_GO   := $(patsubst samples/go/%/main.go,%,$(wildcard samples/go/*/main.go))
 SAMPLES     := $(patsubst samples/%.c,bin/samples/%,$(SAMPLE_C)) \
                $(patsubst samples/%.cpp,bin/samples/%,$(SAMPLE_CXX)) \
-               $(foreach v,$(GO_VERSIONS),$(patsubst %,bin/samples/$(v)-%,$(SAMPLE_GO)))
+               $(foreach v,$(GO_VERSIONS),$(patsubst %,bin/samples/$(v)-%,$(SAMPLE_GO))) \
+               $(foreach v,$(GO_VERSIONS),bin/samples/$(v)-session-stripped)
 
 .PHONY: all deps demo test bench fuzz clean samples asan
 all: deps bin/heapsnap-capture bin/heapsnap
@@ -94,6 +95,19 @@ bin/samples/$(1)-%: samples/go/%/main.go | build/.deps-ok
 	  $(GO_$(1)) build -o $(CURDIR)/$$@ main.go
 endef
 $(foreach v,$(GO_VERSIONS),$(eval $(call GO_SAMPLE_RULE,$(v))))
+
+# Stripped Go (tests/t4500-go-stripped.sh): the session sample built with
+# -ldflags='-s -w', as production builds are, by each toolchain; its
+# unstripped build (<version>-session) is what t4500 matches it with.  The
+# cgo sample (samples/go/cgo) builds through the rule above: cgo is on
+# wherever gcc is, and gcc is in DEBS.
+define GO_STRIPPED_RULE
+bin/samples/$(1)-session-stripped: samples/go/session/main.go | build/.deps-ok
+	@mkdir -p bin/samples build/gocache
+	cd samples/go/session && GOCACHE=$(CURDIR)/build/gocache GOFLAGS=-mod=mod GO111MODULE=off \
+	  $(GO_$(1)) build -ldflags='-s -w' -o $(CURDIR)/$$@ main.go
+endef
+$(foreach v,$(GO_VERSIONS),$(eval $(call GO_STRIPPED_RULE,$(v))))
 
 # The reader fuzzer (libFuzzer).  make test runs it briefly; make fuzz longer.
 build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok

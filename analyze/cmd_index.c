@@ -27,6 +27,10 @@ static const char help[] =
     "  -o, --output DB        write DB (default: FILE.db beside the snapshot)\n"
     "  --debug-dir DIR        look for debug files under DIR too (repeatable)\n"
     "  --no-separate-debug    ignore separate debug files\n"
+    "  --go-binary PATH       the unstripped build of a Go executable built with\n"
+    "                         -ldflags='-s -w' (matched by Go build ID and pclntab;\n"
+    "                         a --debug-dir holding it by the executable's name\n"
+    "                         does the same)\n"
     "  --partial              index a truncated snapshot as far as it goes\n"
     "  --json                 print the summary as JSON\n"
     "  -q, --quiet            print nothing on success\n"
@@ -61,6 +65,10 @@ int cmd_index(int argc, char **argv)
             dirs[opt.dbg.ndebug_dirs++] = argv[++i];
         else if (!strncmp(a, "--debug-dir=", 12))
             dirs[opt.dbg.ndebug_dirs++] = a + 12;
+        else if (!strcmp(a, "--go-binary") && i + 1 < argc)
+            opt.dbg.go_binary = argv[++i];
+        else if (!strncmp(a, "--go-binary=", 12))
+            opt.dbg.go_binary = a + 12;
         else if (!strcmp(a, "--no-separate-debug"))
             opt.dbg.no_separate_debug = 1;
         else if (!strcmp(a, "--partial"))

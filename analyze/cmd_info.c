@@ -202,6 +202,26 @@ static void text_modules(FILE *f, const struct hs_snapshot *s)
     }
 }
 
+/* The files the snapshot carries (capture --with-binaries), and what they cost. */
+static void text_files(FILE *f, const struct hs_snapshot *s)
+{
+    size_t n;
+    const struct hs_file *c = hs_get_files(s, &n);
+    if (!n)
+        return;
+    fprintf(f, "\ncarried files (%zu)\n", n);
+    fprintf(f, "  %-10s %-6s %12s %12s %s\n", "kind", "module", "bytes", "stored", "path");
+    for (size_t i = 0; i < n; i++) {
+        char mod[16] = "-";
+        if (c[i].module != UINT32_MAX)
+            snprintf(mod, sizeof mod, "%u", c[i].module);
+        fprintf(f, "  %-10s %-6s %12" PRIu64 " %12" PRIu64 " ", c[i].kind == HS_FILE_EXECUTABLE ? "executable" : "debug",
+                mod, c[i].size, c[i].stored);
+        put_safe(f, c[i].path);
+        fputc('\n', f);
+    }
+}
+
 static void text_threads(FILE *f, const struct hs_snapshot *s)
 {
     size_t n;
@@ -345,6 +365,27 @@ static void json_modules(struct json *j, const struct hs_snapshot *s)
     json_end_array(j);
 }
 
+static void json_files(struct json *j, const struct hs_snapshot *s)
+{
+    size_t n;
+    const struct hs_file *c = hs_get_files(s, &n);
+    json_key(j, "files");
+    json_begin_array(j);
+    for (size_t i = 0; i < n; i++) {
+        json_begin_object(j);
+        json_kv_string(j, "kind", c[i].kind == HS_FILE_EXECUTABLE ? "executable" : "debug");
+        if (c[i].module != UINT32_MAX)
+            json_kv_uint(j, "module", c[i].module);
+        else
+            json_kv_null(j, "module");
+        json_kv_string(j, "path", c[i].path);
+        json_kv_uint(j, "size", c[i].size);
+        json_kv_uint(j, "stored", c[i].stored);
+        json_end_object(j);
+    }
+    json_end_array(j);
+}
+
 static void json_threads(struct json *j, const struct hs_snapshot *s)
 {
     size_t n;
@@ -451,6 +492,7 @@ int cmd_info(int argc, char **argv)
         json_process(&j, s);
         json_mappings(&j, s);
         json_modules(&j, s);
+        json_files(&j, s);
         json_threads(&j, s);
         json_stats(&j, s);
         json_end_object(&j);
@@ -463,6 +505,7 @@ int cmd_info(int argc, char **argv)
         text_process(stdout, s);
         text_mappings(stdout, s);
         text_modules(stdout, s);
+        text_files(stdout, s);
         text_threads(stdout, s);
         text_stats(stdout, s);
         if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -40,6 +40,9 @@ static void text(const struct session *s, const struct leaks *l, const struct ar
     char b1[32], b2[32], g[128];
     printf("%s: %" PRIu64 " leaked objects, %s, of %" PRIu64 " used (%s); %zu leak heads\n", h->file, l->count,
            cli_bytes(b1, sizeof b1, l->bytes), h->used_count, cli_bytes(b2, sizeof b2, h->used_bytes), l->nheads);
+    if (l->garbage_count)
+        printf("(%" PRIu64 " unreachable Go objects, %s, are garbage the next GC frees, not leaks)\n",
+               l->garbage_count, cli_bytes(b1, sizeof b1, l->garbage_bytes));
     if (!l->count)
         return;
     /* the example's bytes go under the type column, where the eye is */
@@ -88,6 +91,8 @@ static void json(struct json *j, const struct session *s, const struct leaks *l,
     json_kv_uint(j, "used_bytes", h->used_bytes);
     json_kv_uint(j, "leaked_count", l->count);
     json_kv_uint(j, "leaked_bytes", l->bytes);
+    json_kv_uint(j, "garbage_count", l->garbage_count);
+    json_kv_uint(j, "garbage_bytes", l->garbage_bytes);
     json_kv_uint(j, "heads_count", l->nheads);
     json_kv_bool(j, "held_partial", l->held_partial);
     json_key(j, "groups");

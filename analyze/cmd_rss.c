@@ -75,12 +75,15 @@ static void store(sqlite3 *db, const struct rss_figures *f, const char *file)
     char err[A_ERRLEN];
     if (analysis_exec(db, file,
                       "BEGIN; DROP TABLE IF EXISTS rss_kinds; DROP TABLE IF EXISTS rss_arenas;"
+                      " DROP TABLE IF EXISTS rss_heaps;"
                       "CREATE TABLE rss_kinds(kind TEXT PRIMARY KEY, mappings INTEGER, rss INTEGER);"
-                      "CREATE TABLE rss_arenas(arena INTEGER PRIMARY KEY, size INTEGER, rss INTEGER,"
+                      "CREATE TABLE rss_heaps(heap TEXT PRIMARY KEY, rss INTEGER, used INTEGER, used_count INTEGER,"
+                      " free INTEGER);"
+                      "CREATE TABLE rss_arenas(arena INTEGER, size INTEGER, rss INTEGER,"
                       " used INTEGER, used_count INTEGER, overhead INTEGER, tcache INTEGER, fastbin INTEGER,"
                       " unsorted INTEGER, smallbin INTEGER, largebin INTEGER, other_free INTEGER,"
                       " free_count INTEGER, free_resident INTEGER, largest_free INTEGER, top INTEGER,"
-                      " top_resident INTEGER);",
+                      " top_resident INTEGER, heap TEXT, UNIQUE(heap, arena));",
                       err, sizeof err)) {
         cli_warn("%s", err);
         return;
@@ -96,12 +99,20 @@ static void store(sqlite3 *db, const struct rss_figures *f, const char *file)
         const struct rss_arena *a = &f->arenas[i];
         char *q = sqlite3_mprintf(
             "INSERT INTO rss_arenas VALUES(%d, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld,"
-            " %lld, %lld, %lld, %lld, %lld)",
+            " %lld, %lld, %lld, %lld, %lld, %Q)",
             a->arena, (long long)a->size, (long long)a->rss, (long long)a->used, (long long)a->used_count,
             (long long)a->overhead, (long long)a->free[WHERE_TCACHE], (long long)a->free[WHERE_FASTBIN],
             (long long)a->free[WHERE_UNSORTED], (long long)a->free[WHERE_SMALLBIN], (long long)a->free[WHERE_LARGEBIN],
             (long long)a->free[WHERE_FREE_OTHER], (long long)a->free_count, (long long)a->free_resident,
-            (long long)a->largest_free, (long long)a->top, (long long)a->top_resident);
+            (long long)a->largest_free, (long long)a->top, (long long)a->top_resident,
+            a->heap < (int)f->nheaps ? f->heaps[a->heap].name : NULL);
+        ok = q && sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK;
+        sqlite3_free(q);
+    }
+    for (size_t i = 0; i < f->nheaps && ok; i++) {
+        const struct rss_heap *h = &f->heaps[i];
+        char *q = sqlite3_mprintf("INSERT INTO rss_heaps VALUES(%Q, %lld, %lld, %lld, %lld)", h->name,
+                                  (long long)h->rss, (long long)h->used, (long long)h->used_count, (long long)h->free);
         ok = q && sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK;
         sqlite3_free(q);
     }
@@ -122,9 +133,20 @@ static void text(const struct rss_figures *f, const char *file)
         printf("  %-24s %12" PRIu64 " bytes  %5.1f%%  (%" PRIu64 " mappings)\n", rss_kind_name((enum rss_kind)k),
                f->kind_rss[k], pct(f->kind_rss[k], f->total_rss), f->kind_count[k]);
     printf("  %-24s %12" PRIu64 " bytes\n", "total", f->total_rss);
+    if (f->nheaps > 1) {
+        /* more than one heap (cgo: Go's and glibc's): each one's share */
+        printf("\nRSS by heap:\n");
+        for (size_t i = 0; i < f->nheaps; i++) {
+            const struct rss_heap *h = &f->heaps[i];
+            printf("  %-8s %12" PRIu64 " bytes  %5.1f%%  (used %s in %" PRIu64 " objects, free %s)\n", h->name,
+                   h->rss, pct(h->rss, f->total_rss), cli_bytes(a, sizeof a, h->used), h->used_count,
+                   cli_bytes(b, sizeof b, h->free));
+        }
+    }
     for (size_t i = 0; i < f->narenas; i++) {
         const struct rss_arena *r = &f->arenas[i];
-        printf("\nArena %d (%s): %s in its regions, RSS %s\n", r->arena, f->allocator[0] ? f->allocator : "heap",
+        const char *hn = r->heap < (int)f->nheaps && f->heaps[r->heap].name[0] ? f->heaps[r->heap].name : "heap";
+        printf("\nArena %d (%s): %s in its regions, RSS %s\n", r->arena, hn,
                cli_bytes(a, sizeof a, r->size), cli_bytes(b, sizeof b, r->rss));
         printf("  used        %12" PRIu64 " bytes in %" PRIu64 " objects, plus %" PRIu64 " bytes of allocator overhead",
                r->used, r->used_count, r->overhead);
@@ -188,6 +210,18 @@ static void json(struct json *j, const struct rss_figures *f, const char *file)
         json_end_object(j);
     }
     json_end_array(j);
+    json_key(j, "heaps");
+    json_begin_array(j);
+    for (size_t i = 0; i < f->nheaps; i++) {
+        json_begin_object(j);
+        json_kv_string(j, "heap", f->heaps[i].name);
+        json_kv_uint(j, "rss", f->heaps[i].rss);
+        json_kv_uint(j, "used", f->heaps[i].used);
+        json_kv_uint(j, "used_count", f->heaps[i].used_count);
+        json_kv_uint(j, "free", f->heaps[i].free);
+        json_end_object(j);
+    }
+    json_end_array(j);
     json_key(j, "arenas");
     json_begin_array(j);
     for (size_t i = 0; i < f->narenas; i++) {
@@ -241,6 +275,8 @@ int cmd_rss(int argc, char **argv)
         cli_error("%s", err);
         goto out;
     }
+    if (session_check_heap(db, a.pos[0]))
+        goto out;
     /* a snapshot named on the command line is the one to read pages from */
     if (rss_compute(&f, db, a.pos[0], db_is_database(a.pos[0]) ? NULL : a.pos[0], err, sizeof err)) {
         cli_error("%s", err);

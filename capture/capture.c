@@ -5,6 +5,7 @@
  */
 #include "capture.h"
 #include "copy.h"
+#include "binaries.h"
 #include "modules.h"
 #include "pagemap.h"
 #include "procfs.h"
@@ -751,6 +752,17 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
     if (hs_write_stats(w, &c->st) < 0) {
         fail(c, EIO, "writing the snapshot: %s", hs_writer_error(w));
         goto out;
+    }
+    if (o->with_binaries) {
+        struct binaries_result br;
+        if (binaries_carry(w, c->pid, c->mods, c->nmods, o->quiet, &br) < 0) {
+            fail(c, EIO, "writing the snapshot: %s", hs_writer_error(w));
+            goto out;
+        }
+        res->files = br.files;
+        res->file_bytes = br.bytes;
+        res->file_stored = br.stored;
+        phase(c, "carry binaries");
     }
     res->threads = c->st.threads;
     res->mode = c->st.mode;

@@ -30,6 +30,7 @@ struct capture_opts {
     int redact;
     int quiet;
     int verbose;          /* -v: the time of each phase on stderr */
+    int with_binaries;    /* --with-binaries: carry the executable and debug files (binaries.h) */
 };
 
 struct capture_result {
@@ -37,6 +38,8 @@ struct capture_result {
     uint32_t mode;        /* enum hs_capture_mode */
     uint64_t bytes_read;
     uint64_t pause_ns, total_ns;
+    uint32_t files;       /* --with-binaries: files carried, their bytes, and what they cost */
+    uint64_t file_bytes, file_stored;
 };
 
 /*

@@ -50,6 +50,11 @@ static const char usage[] =
     "      --level=N          zstd level 1..19 (default 1)\n"
     "      --redact           keep only words that point into captured\n"
     "                         anonymous memory; zero everything else\n"
+    "      --with-binaries    also carry the executable (through /proc/PID/exe)\n"
+    "                         and the host's debug files for its modules\n"
+    "                         (/usr/lib/debug/.build-id), compressed, so that the\n"
+    "                         snapshot indexes anywhere; read after the target\n"
+    "                         runs again\n"
     "  -q, --quiet            no summary line\n"
     "  -v, --verbose          the time each phase took, on stderr\n"
     "  -h, --help             this text\n"
@@ -170,6 +175,7 @@ int main(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"level", required_argument, NULL, 'l'},
         {"redact", no_argument, NULL, 'r'},
+        {"with-binaries", no_argument, NULL, 'B'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -208,6 +214,7 @@ int main(int argc, char **argv)
                 return usage_error("--level wants a zstd level from 1 to 19, not '%s'", optarg);
             break;
         case 'r': o.redact = 1; break;
+        case 'B': o.with_binaries = 1; break;
         case 'q': o.quiet = 1; break;
         case 'v': o.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
@@ -292,5 +299,8 @@ int main(int argc, char **argv)
                 (int)o.pid, res.threads, (double)res.bytes_read / (1 << 20),
                 res.mode == HS_MODE_STREAMED ? ", streamed while stopped" : "", (double)res.total_ns / 1e9,
                 (double)res.pause_ns / 1e6);
+    if (!o.quiet && o.with_binaries)
+        fprintf(stderr, "carried %u files (%.1f MiB, %.1f MiB in the snapshot)\n", res.files,
+                (double)res.file_bytes / (1 << 20), (double)res.file_stored / (1 << 20));
     return 0;
 }

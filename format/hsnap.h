@@ -35,7 +35,8 @@
 #define HS_MAGIC         "HSNAP\0\r\n" /* 8 bytes; the CR LF catches text-mode mangling */
 #define HS_MAGIC_LEN     8
 #define HS_VERSION_MAJOR 1 /* a reader refuses a newer major version */
-#define HS_VERSION_MINOR 0 /* a newer minor only adds section types or trailing fields */
+#define HS_VERSION_MINOR 1 /* a newer minor only adds section types or trailing fields
+                              * (1.1: carried files, HS_SEC_FILE) */
 
 /* Section types.  A reader skips a type it does not know (after checking its CRC). */
 enum hs_section_type {
@@ -46,6 +47,25 @@ enum hs_section_type {
     HS_SEC_MEMORY   = 5, /* one block of captured memory (many such sections) */
     HS_SEC_STATS    = 6, /* struct hs_stats: written after memory, when the figures are known */
     HS_SEC_INDEX    = 7, /* trailing index of every section; followed by the footer */
+    HS_SEC_FILE     = 8, /* 1.1: one carried file (struct hs_file), any number; before the index */
+};
+
+/* hs_file.kind */
+enum hs_file_kind {
+    HS_FILE_EXECUTABLE = 1, /* the process's executable, read through /proc/PID/exe */
+    HS_FILE_DEBUG      = 2, /* a module's separate debug file, found by its build-id */
+};
+
+/* A file the snapshot carries (heapsnap-capture --with-binaries). */
+struct hs_file {
+    uint32_t kind;          /* enum hs_file_kind */
+    uint32_t module;        /* index into hs_get_modules(), or UINT32_MAX */
+    uint64_t size;          /* bytes of the file */
+    uint64_t stored;        /* bytes the snapshot spends on it (compressed) */
+    uint32_t build_id_len;  /* the module's build-id as the capture saw it, 0 if none */
+    uint8_t build_id[64];
+    const char *path;       /* where the capture read it on the target's host */
+    const uint8_t *data;    /* size bytes; NULL when opened HS_OPEN_METADATA_ONLY */
 };
 
 /* What is known about one page of a captured range. */
@@ -199,6 +219,10 @@ int hs_write_memory(struct hs_writer *w, uint64_t addr, uint32_t page_size, uint
 
 int hs_write_stats(struct hs_writer *w, const struct hs_stats *s);
 
+/* Carry one file (f->size bytes at data), compressed; f->stored and
+ * f->data are ignored.  Any number, in any order before finishing. */
+int hs_write_file(struct hs_writer *w, const struct hs_file *f, const void *data);
+
 /* Write one section of any type with the given payload, compressed with
  * zstd if 'compress' (and it shrinks).  For tests and tools that need a
  * section this library has no writer for (e.g. a type from a newer minor).
@@ -210,6 +234,8 @@ int hs_write_section(struct hs_writer *w, uint32_t type, const void *payload, si
 int hs_writer_finish(struct hs_writer *w, struct hs_error *err);
 /* Free w without finishing (the output is then a truncated snapshot). */
 void hs_writer_abort(struct hs_writer *w);
+/* Bytes the writer has emitted so far (what the file holds once flushed). */
+uint64_t hs_writer_bytes(const struct hs_writer *w);
 /* The first error the writer met, if any call returned -1. */
 const char *hs_writer_error(const struct hs_writer *w);
 
@@ -255,6 +281,8 @@ const struct hs_mapping *hs_get_mappings(const struct hs_snapshot *s, size_t *n)
 const struct hs_module *hs_get_modules(const struct hs_snapshot *s, size_t *n);
 const struct hs_thread *hs_get_threads(const struct hs_snapshot *s, size_t *n);
 const struct hs_stats *hs_get_stats(const struct hs_snapshot *s); /* NULL if absent */
+/* The files the snapshot carries, in file order (none before format 1.1). */
+const struct hs_file *hs_get_files(const struct hs_snapshot *s, size_t *n);
 
 /* Captured memory, sorted by address, non-overlapping. */
 const struct hs_mem_range *hs_get_ranges(const struct hs_snapshot *s, size_t *n);

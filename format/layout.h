@@ -50,6 +50,13 @@
 #define HSL_META_MAX       (256u << 20) /* cap on a metadata section's raw length */
 #define HSL_STR_MAX        (16u << 20)
 
+/* File section (type 8, 1.1): the plain part is kind:u32 module:u32
+ * size:u64 build_id_len:u32 path_len:u32, the build-id, the path; the body
+ * is the file's bytes (zstd, or stored when that is not smaller). */
+#define HSL_FILE_HDR_LEN   24u
+#define HSL_FILE_PATH_MAX  4096u
+#define HSL_FILE_MAX       (4ull << 30) /* 4 GiB: far beyond any executable or debug file */
+
 /* hs_process.machine: ELF e_machine EM_X86_64, the only one 1.x describes
  * (thread records hold x86_64 registers). */
 #define HSL_MACHINE        62u

@@ -14,6 +14,7 @@ const char *hs_section_name(uint32_t type)
     case HS_SEC_MEMORY: return "memory";
     case HS_SEC_STATS: return "stats";
     case HS_SEC_INDEX: return "index";
+    case HS_SEC_FILE: return "file";
     }
     return "unknown";
 }

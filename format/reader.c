@@ -399,7 +399,7 @@ static int walk_sections(struct walk *w)
         if (crc != hs_ld32(h + 32))
             return hs_sec_err(w, "payload checksum mismatch (stored 0x%08x, computed 0x%08x)",
                               hs_ld32(h + 32), crc);
-        int known = w->type >= HS_SEC_PROCESS && w->type <= HS_SEC_INDEX;
+        int known = w->type >= HS_SEC_PROCESS && w->type <= HS_SEC_FILE;
         if (known && (flags & ~HSL_SF_KNOWN))
             return hs_sec_err(w, "unknown section flags 0x%x", flags);
         int zstd = (flags & HSL_SF_ZSTD) != 0;
@@ -417,6 +417,7 @@ static int walk_sections(struct walk *w)
         switch (w->type) {
         case HS_SEC_INDEX: return index_and_footer(w, pay, stored, raw, zstd, plain);
         case HS_SEC_MEMORY: r = memory(w, pay, stored, raw, zstd, plain); break;
+        case HS_SEC_FILE: r = hs_file_section(w, pay, stored, raw, zstd, plain); break;
         case HS_SEC_PROCESS:
         case HS_SEC_MAPPINGS:
         case HS_SEC_MODULES:
@@ -511,6 +512,7 @@ void hs_close(struct hs_snapshot *s)
     free(s->mappings);
     free(s->modules);
     free(s->threads);
+    hs_files_free(s);
     hs_arena_free(s);
     free(s->warning);
     free(s->path);

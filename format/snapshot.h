@@ -46,6 +46,9 @@ struct hs_snapshot {
     struct hs_thread *threads;
     size_t nthreads;
 
+    struct hs_file *files;       /* files.c: carried files, data malloc'd */
+    size_t nfiles;
+
     struct hs_mem_range *ranges; /* sorted by start; the public view */
     struct hs_range_store *store;
     size_t nranges;
@@ -69,6 +72,9 @@ int hs_decode_mappings(struct hs_snapshot *s, struct hs_cur *c, char *why, size_
 int hs_decode_modules(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t whylen);
 int hs_decode_threads(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t whylen);
 int hs_decode_stats(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t whylen);
+
+/* files.c: free the carried files. */
+void hs_files_free(struct hs_snapshot *s);
 
 /* The shared walk: parse a whole file image.  verify != 0 checks without
  * materialising memory, treats truncation as an error, and logs one line

@@ -50,6 +50,10 @@ struct walk {
     uint64_t off;
 };
 
+/* files.c: decode one file section (type 8) into w->s. */
+int hs_file_section(struct walk *w, const uint8_t *pay, uint64_t stored, uint64_t raw, int zstd,
+                    uint32_t plain);
+
 /* Fill err (if non-NULL) with a message. */
 void hs_set_err(struct hs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "FILE: section N (type) at offset O: what", about the section w is at; returns -1. */

@@ -441,6 +441,11 @@ int hs_writer_finish(struct hs_writer *w, struct hs_error *err)
     return r;
 }
 
+uint64_t hs_writer_bytes(const struct hs_writer *w)
+{
+    return w->off;
+}
+
 void hs_writer_abort(struct hs_writer *w)
 {
     if (w && !w->failed)

@@ -76,6 +76,9 @@ struct hgraph {
     uint64_t *osize;        /* [nobjs] usable size */
     uint8_t *used;          /* [nobjs] 1 if state = 'used' */
     uint8_t *internal;      /* [nobjs] 1 if where = 'malloc-internal' (also used) */
+    uint8_t *collected;     /* [nobjs] 1 if in a garbage-collected heap (heap = 'go'): an
+                             * unreachable object there is garbage the next GC frees, never
+                             * a leak (a cgo program's leak is in its C heap) */
     uint64_t *group;        /* [nobjs] group key, see hgraph_group_key() */
     uint64_t *nsize;        /* [n] bytes per node: osize for used objects, else 0 */
     uint64_t used_bytes, used_count;   /* the program's used objects (hg_program) */
@@ -209,6 +212,7 @@ struct leak_head {
 
 struct leaks {
     uint64_t count, bytes;     /* leaked used objects */
+    uint64_t garbage_count, garbage_bytes; /* unreachable objects of a collected heap: not leaks */
     int held_partial;          /* heads past the work budget got a lower bound */
     uint32_t *head_of;         /* [nobjs] object index of the head it was first
                                   found under, GRAPH_NONE if not leaked */

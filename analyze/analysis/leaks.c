@@ -36,8 +36,9 @@
 
 static int leaked(const struct hgraph *h, const struct hresults *r, uint32_t v)
 {
-    /* malloc's own chunks are never the program's leak (analysis.h) */
-    return hg_is_obj(h, v) && hg_program(h, hg_obj_index(h, v)) && r->idom[v] == GRAPH_NONE;
+    /* malloc's own chunks are never the program's leak, nor is a collector's garbage (analysis.h) */
+    return hg_is_obj(h, v) && hg_program(h, hg_obj_index(h, v)) && !h->collected[hg_obj_index(h, v)] &&
+           r->idom[v] == GRAPH_NONE;
 }
 
 /*
@@ -249,6 +250,10 @@ static int group(struct leaks *l, const struct hgraph *h, const struct hresults 
     struct u64map m = {0};
     size_t cap = 0;
     for (uint32_t i = 0; i < h->nobjs; i++) {
+        if (h->collected[i] && hg_program(h, i) && r->idom[hg_obj_node(h, i)] == GRAPH_NONE) {
+            l->garbage_count++;
+            l->garbage_bytes += h->osize[i];
+        }
         if (!leaked(h, r, hg_obj_node(h, i)))
             continue;
         l->count++;

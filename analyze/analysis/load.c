@@ -67,10 +67,11 @@ int64_t hgraph_find(const struct hgraph *h, uint64_t addr)
 static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen)
 {
     /* where = 'malloc-internal': the allocator's own chunk (analysis.h) */
+    /* heap = 'go': a collected heap, where unreachable is garbage (analysis.h) */
     const char *sql = h->typed ? "SELECT id, addr, size, state = 'used', type_id, \"where\" = 'malloc-internal',"
-                                 " type_count FROM objects ORDER BY id"
-                               : "SELECT id, addr, size, state = 'used', NULL, \"where\" = 'malloc-internal', NULL"
-                                 " FROM objects ORDER BY id";
+                                 " type_count, heap = 'go' FROM objects ORDER BY id"
+                               : "SELECT id, addr, size, state = 'used', NULL, \"where\" = 'malloc-internal', NULL,"
+                                 " heap = 'go' FROM objects ORDER BY id";
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(h->db, sql, -1, &s, NULL) != SQLITE_OK)
         return sql_fail(h, "reading objects", err, errlen);
@@ -87,6 +88,7 @@ static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen
         h->osize[i] = (uint64_t)sqlite3_column_int64(s, 2);
         h->used[i] = (uint8_t)sqlite3_column_int(s, 3);
         h->internal[i] = h->used[i] && sqlite3_column_int(s, 5);
+        h->collected[i] = (uint8_t)sqlite3_column_int(s, 7);
         if (h->internal[i])
             h->group[i] = HG_INTERNAL; /* whatever type it has, it is malloc's */
         else if (sqlite3_column_type(s, 4) != SQLITE_NULL)
@@ -276,9 +278,10 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     h->osize = malloc((h->nobjs + 1) * sizeof *h->osize);
     h->used = malloc(h->nobjs + 1);
     h->internal = malloc(h->nobjs + 1);
+    h->collected = malloc(h->nobjs + 1);
     h->group = malloc((h->nobjs + 1) * sizeof *h->group);
     h->nsize = calloc(h->n, sizeof *h->nsize);
-    if (!h->roots || !h->addr || !h->osize || !h->used || !h->internal || !h->group || !h->nsize) {
+    if (!h->roots || !h->addr || !h->osize || !h->used || !h->internal || !h->collected || !h->group || !h->nsize) {
         snprintf(err, errlen, "%s: out of memory for %u objects", file, h->nobjs);
         return -1;
     }
@@ -324,6 +327,7 @@ void hgraph_free(struct hgraph *h)
     free(h->osize);
     free(h->used);
     free(h->internal);
+    free(h->collected);
     free(h->group);
     free(h->nsize);
     graph_free(&h->g);

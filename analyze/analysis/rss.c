@@ -53,7 +53,23 @@ struct region {
     uint64_t start, end;
     int arena;
     int mmapped;
+    int heap;       /* index into rss_figures.heaps */
 };
+
+/* The index of heap 'name' in f->heaps, added if new (the last slot takes
+ * any overflow: four heaps in one process is already more than exists). */
+static int heap_index(struct rss_figures *f, const char *name)
+{
+    if (!name)
+        name = f->allocator;
+    for (size_t i = 0; i < f->nheaps; i++)
+        if (!strcmp(f->heaps[i].name, name))
+            return (int)i;
+    if (f->nheaps == sizeof f->heaps / sizeof *f->heaps)
+        return (int)f->nheaps - 1;
+    snprintf(f->heaps[f->nheaps].name, sizeof f->heaps[f->nheaps].name, "%s", name);
+    return (int)f->nheaps++;
+}
 
 static int by_start(const void *a, const void *b)
 {
@@ -61,14 +77,15 @@ static int by_start(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static struct rss_arena *arena_of(struct rss_figures *f, int arena)
+/* Arena numbers are each heap's own: glibc's main arena and Go's are both 0. */
+static struct rss_arena *arena_of(struct rss_figures *f, int heap, int arena)
 {
     for (size_t i = 0; i < f->narenas; i++)
-        if (f->arenas[i].arena == arena)
+        if (f->arenas[i].arena == arena && f->arenas[i].heap == heap)
             return &f->arenas[i];
     if (f->narenas == RSS_MAX_ARENAS)
         return NULL;
-    f->arenas[f->narenas] = (struct rss_arena){.arena = arena};
+    f->arenas[f->narenas] = (struct rss_arena){.arena = arena, .heap = heap};
     return &f->arenas[f->narenas++];
 }
 
@@ -110,13 +127,15 @@ static uint64_t resident(const struct hs_snapshot *s, uint64_t a, uint64_t b, ui
     return n;
 }
 
-static int load_regions(sqlite3 *db, const char *file, struct region **out, size_t *n, char *err, size_t errlen)
+static int load_regions(struct rss_figures *f, sqlite3 *db, const char *file, struct region **out, size_t *n,
+                        char *err, size_t errlen)
 {
     sqlite3_stmt *s;
     size_t cap = 0;
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(db, "SELECT start, end, arena, kind = 'mmap-chunk' FROM regions", -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT start, end, arena, kind = 'mmap-chunk', heap FROM regions", -1, &s, NULL) !=
+        SQLITE_OK)
         return fail(db, file, "reading regions", err, errlen);
     while (sqlite3_step(s) == SQLITE_ROW) {
         if (*n == cap) {
@@ -130,7 +149,8 @@ static int load_regions(sqlite3 *db, const char *file, struct region **out, size
             *out = v;
         }
         (*out)[(*n)++] = (struct region){(uint64_t)sqlite3_column_int64(s, 0), (uint64_t)sqlite3_column_int64(s, 1),
-                                         sqlite3_column_int(s, 2), sqlite3_column_int(s, 3)};
+                                         sqlite3_column_int(s, 2), sqlite3_column_int(s, 3),
+                                         heap_index(f, (const char *)sqlite3_column_text(s, 4))};
     }
     sqlite3_finalize(s);
     if (*n > 1)
@@ -138,8 +158,51 @@ static int load_regions(sqlite3 *db, const char *file, struct region **out, size
     return 0;
 }
 
+/*
+ * One mapping [start, end) holding several regions, from r on: its rss
+ * goes to each region's heap, kind and arena in proportion to the region's
+ * resident pages there (its bytes when the snapshot is not at hand).
+ * Returns 1 if it did (the regions were of more than one heap or kind),
+ * 0 to leave the mapping to the one-region rule.
+ */
+static int share_mapping(struct rss_figures *f, const struct hs_snapshot *snap, const struct region *r,
+                         const struct region *rend, uint64_t start, uint64_t end, uint64_t rss)
+{
+    int mixed = 0;
+    uint64_t total = 0;
+    for (const struct region *q = r; q < rend && q->start < end; q++)
+        mixed |= q->heap != r->heap || q->mmapped != r->mmapped;
+    if (!mixed)
+        return 0;
+    uint64_t w[64];
+    size_t n = 0;
+    for (const struct region *q = r; q < rend && q->start < end && n < 64; q++, n++) {
+        uint64_t a = q->start > start ? q->start : start, b = q->end < end ? q->end : end;
+        w[n] = snap ? resident(snap, a, b, f->page_size) : b - a;
+        total += w[n];
+    }
+    if (!total)
+        return 0;
+    uint64_t given = 0;
+    n = 0;
+    for (const struct region *q = r; q < rend && q->start < end && n < 64; q++, n++) {
+        uint64_t part = n + 1 < 64 && q + 1 < rend && q[1].start < end ? rss * w[n] / total : rss - given;
+        given += part;
+        enum rss_kind k = q->mmapped ? RSS_MMAPPED : RSS_HEAP;
+        f->kind_rss[k] += part;
+        f->heaps[q->heap].rss += part;
+        if (k == RSS_MMAPPED)
+            f->mmapped_rss += part;
+        struct rss_arena *a = k == RSS_HEAP ? arena_of(f, q->heap, q->arena) : NULL;
+        if (a)
+            a->rss += part;
+    }
+    f->kind_count[r->mmapped ? RSS_MMAPPED : RSS_HEAP]++;
+    return 1;
+}
+
 static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const struct region *rg, size_t nrg,
-                    char *err, size_t errlen)
+                    const struct hs_snapshot *snap, char *err, size_t errlen)
 {
     sqlite3_stmt *s, *t;
     if (sqlite3_prepare_v2(db, "SELECT start, end, perms, coalesce(path, ''), rss, swap FROM mappings ORDER BY start",
@@ -164,6 +227,12 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
         int stack = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_int(t, 0) > 0;
         sqlite3_reset(t);
         const struct region *r = overlap(rg, nrg, start, end);
+        /* Adjacent mmaps merge into one mapping: a cgo program's glibc chunks
+         * can share one with Go's runtime memory.  Such a mapping's RSS is
+         * shared out by the resident pages of each region in it. */
+        if (r && r + 1 < rg + nrg && r[1].start < end && (!perms || strlen(perms) < 4 || perms[3] != 's') &&
+            share_mapping(f, snap, r, rg + nrg, start, end, rss))
+            goto next;
         enum rss_kind k;
         if (perms && strlen(perms) >= 4 && perms[3] == 's')
             k = RSS_SHARED;
@@ -183,12 +252,15 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
         f->kind_count[k]++;
         if (k == RSS_MMAPPED)
             f->mmapped_rss += rss;
+        if (k == RSS_HEAP || k == RSS_MMAPPED)
+            f->heaps[r ? r->heap : 0].rss += rss;
         if (k == RSS_HEAP) {
-            struct rss_arena *a = arena_of(f, r ? r->arena : 0);
+            struct rss_arena *a = arena_of(f, r ? r->heap : 0, r ? r->arena : 0);
             if (a)
                 a->rss += rss;
         }
         snprintf(prev_path, sizeof prev_path, "%s", k == RSS_BINARY && path[0] ? path : "");
+    next:
         prev_end = end;
     }
     sqlite3_finalize(s);
@@ -214,20 +286,28 @@ static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const st
                   size_t errlen)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db, "SELECT arena, state = 'used', \"where\", size, chunk, chunk_size FROM objects", -1, &s,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT arena, state = 'used', \"where\", size, chunk, chunk_size, heap FROM objects",
+                           -1, &s, NULL) != SQLITE_OK)
         return fail(db, file, "reading objects", err, errlen);
     while (sqlite3_step(s) == SQLITE_ROW) {
         int used = sqlite3_column_int(s, 1);
         int w = where_index((const char *)sqlite3_column_text(s, 2));
         uint64_t size = (uint64_t)sqlite3_column_int64(s, 3), chunk = (uint64_t)sqlite3_column_int64(s, 4);
         uint64_t csize = (uint64_t)sqlite3_column_int64(s, 5);
+        int hp = heap_index(f, (const char *)sqlite3_column_text(s, 6));
+        struct rss_heap *hh = &f->heaps[hp];
+        if (used && w != WHERE_INTERNAL) {
+            hh->used += size;
+            hh->used_count++;
+        } else if (!used) {
+            hh->free += csize;
+        }
         if (used && w == WHERE_MMAPPED) {
             f->mmapped_count++;
             f->mmapped_bytes += size;
             continue;
         }
-        struct rss_arena *a = arena_of(f, sqlite3_column_int(s, 0));
+        struct rss_arena *a = arena_of(f, hp, sqlite3_column_int(s, 0));
         if (!a)
             continue;
         if (used && w == WHERE_INTERNAL) {
@@ -293,11 +373,12 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
     struct region *rg = NULL;
     size_t nrg = 0;
     int rc = -1;
-    if (load_regions(db, file, &rg, &nrg, err, errlen) || mappings(f, db, file, rg, nrg, err, errlen) ||
+    heap_index(f, f->allocator); /* the snapshot's heap is heaps[0] */
+    if (load_regions(f, db, file, &rg, &nrg, err, errlen) || mappings(f, db, file, rg, nrg, snap, err, errlen) ||
         chunks(f, db, file, snap, err, errlen))
         goto out;
     for (size_t i = 0; i < nrg; i++) {
-        struct rss_arena *a = rg[i].mmapped ? NULL : arena_of(f, rg[i].arena);
+        struct rss_arena *a = rg[i].mmapped ? NULL : arena_of(f, rg[i].heap, rg[i].arena);
         if (a)
             a->size += rg[i].end - rg[i].start;
     }

@@ -38,6 +38,7 @@ const char *rss_kind_name(enum rss_kind k);
 
 struct rss_arena {
     int arena;
+    int heap;                  /* index into rss_figures.heaps */
     uint64_t size;             /* bytes of its regions */
     uint64_t rss;              /* smaps RSS of the mappings holding them */
     uint64_t used, used_count, overhead;  /* used chunks: usable bytes, headers and padding;
@@ -63,6 +64,14 @@ struct rss_figures {
     /* sums over the arenas */
     uint64_t used, overhead, internal, free, free_count, free_resident, top, top_resident, largest_free;
     uint64_t threads;
+    /* Each heap's share (a cgo program has two: go and glibc), by the
+     * objects' and regions' heap column; heaps[0] is the snapshot's. */
+    struct rss_heap {
+        char name[16];
+        uint64_t rss;          /* RSS of the mappings its regions are in */
+        uint64_t used, used_count, free;
+    } heaps[4];
+    size_t nheaps;
     /* The database the figures came from, open while the advisor runs: an
      * allocator may keep figures of its own there (Go: go_memstats). */
     sqlite3 *db;

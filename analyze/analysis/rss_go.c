@@ -158,6 +158,20 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         say(u, "heapsnap goroutines", text);
         said = 1;
     }
+    /* cgo: the C heap beside Go's (rss.c's heaps), which no Go setting touches */
+    for (size_t i = 0; i < f->nheaps; i++) {
+        const struct rss_heap *h = &f->heaps[i];
+        if (!strcmp(h->name, "go") || !worth(h->rss, rss))
+            continue;
+        snprintf(text, sizeof text,
+                 "%s of RSS (%.0f%%) is the C heap (%s malloc, through cgo or C libraries): %s in %llu C "
+                 "objects, %s free.  No Go setting gives it back; `heapsnap leaks` lists the C memory nothing "
+                 "reaches, and `heapsnap top` what holds the rest.",
+                 cli_bytes(b[0], 32, h->rss), rss ? 100.0 * (double)h->rss / (double)rss : 0.0, h->name,
+                 cli_bytes(b[1], 32, h->used), (unsigned long long)h->used_count, cli_bytes(b[2], 32, h->free));
+        say(u, "heapsnap leaks", text);
+        said = 1;
+    }
     if (!said)
         say(u, NULL, "No Go setting would give much back: the resident memory is mostly the live heap (or "
                      "the rest is too small to matter).");

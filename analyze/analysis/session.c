@@ -117,7 +117,7 @@ static void first_text(sqlite3 *db, const char *sql, char *out, size_t len)
  * When the walk met damage but went on, say so once on stderr, so that no
  * figure built on a damaged heap passes silently.
  */
-static int check_heap(sqlite3 *db, const char *file)
+int session_check_heap(sqlite3 *db, const char *file)
 {
     char msg[512], count[32];
     first_text(db,
@@ -154,7 +154,7 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
         cli_error("%s", err);
         return -1;
     }
-    if (check_heap(s->db, file)) {
+    if (session_check_heap(s->db, file)) {
         sqlite3_close(s->db);
         s->db = NULL;
         return -1;

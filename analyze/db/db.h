@@ -96,7 +96,7 @@ int db_load_ref(struct db_load *l, int64_t src, uint64_t offset, int64_t dst, in
 
 /* The bulk paths (through db_feed_insert): all objects, ids i + 1; and all
  * refs, as pull() hands them over (1 a row, 0 the end, -1 failure). */
-int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *heap,
+int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *const heap[WHERE_COUNT],
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user);
 struct db_ref {
     int64_t src, dst;

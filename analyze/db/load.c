@@ -152,7 +152,7 @@ struct obj_feed {
     const struct obj *v;
     size_t n, i;
     int started;
-    const char *heap;
+    const char *const *heap;         /* by o->where */
     void (*progress)(void *u, uint64_t done, uint64_t total);
     void *user;
 };
@@ -179,7 +179,7 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
     case 3: sqlite3_result_text(ctx, o->state == OBJ_USED ? "used" : "free", -1, SQLITE_STATIC); break;
     case 4: sqlite3_result_int64(ctx, (int64_t)(o->addr - o->chunk_off)); break;
     case 5: sqlite3_result_int64(ctx, (int64_t)o->chunk_size); break;
-    case 6: sqlite3_result_text(ctx, f->heap, -1, SQLITE_STATIC); break;
+    case 6: sqlite3_result_text(ctx, o->where < WHERE_COUNT ? f->heap[o->where] : f->heap[0], -1, SQLITE_STATIC); break;
     case 7:
         if (o->where < WHERE_COUNT && where_names[o->where])
             sqlite3_result_text(ctx, where_names[o->where], -1, SQLITE_STATIC);
@@ -203,7 +203,7 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
     }
 }
 
-int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *heap,
+int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *const heap[WHERE_COUNT],
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user)
 {
     struct obj_feed of = {.types = l->types, .typing = l->typing, .v = v, .n = n, .heap = heap,
@@ -365,8 +365,9 @@ static int load_modules(struct db_load *l, const struct hs_snapshot *snap, struc
         sqlite3_bind_int64(s, 3, (int64_t)m[i].base);
         sqlite3_bind_int64(s, 4, (int64_t)m[i].lowest);
         bind_text(s, 5, len ? bid : NULL);
-        bind_text(s, 6, mi ? mi->elf_path : NULL);
-        bind_text(s, 7, mi ? mi->debug_path : NULL);
+        /* a file the snapshot carried was written out for the index only: say so, not its temporary name */
+        bind_text(s, 6, mi && mi->elf_carried ? "(carried in the snapshot)" : mi ? mi->elf_path : NULL);
+        bind_text(s, 7, mi && mi->debug_carried ? "(carried in the snapshot)" : mi ? mi->debug_path : NULL);
         sqlite3_bind_int(s, 8, mi ? mi->has_symtab : 0);
         sqlite3_bind_int(s, 9, mi ? mi->has_dwarf : 0);
         bind_text(s, 10, mi ? mi->problem : "debug info not loaded");

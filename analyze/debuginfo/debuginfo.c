@@ -19,6 +19,9 @@ struct dbg *dbg_open_modules(const struct hs_module *mods, size_t n, const struc
         d->opt = *opt;
     d->opt.debug_dirs = NULL;
     d->opt.ndebug_dirs = 0;
+    d->opt.go_binary = NULL;
+    if (opt && opt->go_binary && !(d->opt.go_binary = strdup(opt->go_binary)))
+        goto oom;
     if (opt && opt->ndebug_dirs) {
         d->opt.debug_dirs = calloc(opt->ndebug_dirs, sizeof *d->opt.debug_dirs);
         if (!d->opt.debug_dirs)
@@ -40,10 +43,18 @@ struct dbg *dbg_open_modules(const struct hs_module *mods, size_t n, const struc
         struct dbg_mod *m = &d->mods[i];
         m->info.module = &mods[i];
         dbg_find_files(d, m);
+        dbg_go_find_debug(d, m);
         m->info.elf_path = m->elf ? m->elf->path : NULL;
         m->info.debug_path = m->debug && m->debug->has_dwarf ? m->debug->path : NULL;
         m->info.has_dwarf = m->info.debug_path != NULL;
         m->info.problem = m->problem;
+        const char *cd = d->opt.carried_dir;
+        size_t cl = cd ? strlen(cd) : 0;
+        m->info.elf_carried = m->info.elf_path && i < d->opt.ncarried_binaries &&
+                              d->opt.carried_binaries[i] && !strcmp(m->info.elf_path, d->opt.carried_binaries[i]);
+        m->info.debug_carried = m->info.debug_path &&
+                                ((cd && !strncmp(m->info.debug_path, cd, cl) && m->info.debug_path[cl] == '/') ||
+                                 (m->info.elf_carried && m->debug == m->elf));
     }
     if (dbg_build_symbols(d) < 0)
         goto oom;
@@ -71,12 +82,14 @@ void dbg_close(struct dbg *d)
             elffile_close(m->debug);
         elffile_close(m->elf);
         free(m->problem);
+        free(m->remap);
     }
     free(d->mods);
     dbg_free_symbols(d);
     for (size_t i = 0; i < d->opt.ndebug_dirs; i++)
         free((char *)d->opt.debug_dirs[i]);
     free(d->opt.debug_dirs);
+    free((char *)d->opt.go_binary);
     free(d);
 }
 
@@ -136,10 +149,9 @@ static int find_variable(struct dbg *d, const char *name, int module, int want_t
     for (size_t i = first_mod(d, module, &end); i < end; i++) {
         struct dbg_dwarf *dw = dbg_dwarf_get(&d->mods[i]);
         const struct dbg_symbol *s = dbg_symbol_by_name(d, name, (int)i);
-        uint64_t base = want_tls ? 0 : d->mods[i].info.module->base;
         int tls;
-        if (dw && dbg_dwarf_variable(dw, name, &tls, value, size) == 0 && tls == want_tls) {
-            *value += base;
+        if (dw && dbg_dwarf_variable(dw, name, &tls, value, size) == 0 && tls == want_tls &&
+            (want_tls || dbg_mod_addr(&d->mods[i], *value, value) == 0)) {
             /* DWARF cannot size an array declared without bounds; the symbol can. */
             if (*size == 0 && s && s->addr == *value)
                 *size = s->size;

@@ -5,7 +5,8 @@
  *
  * Files are matched to a snapshot's modules by build-id, never by path
  * alone: a file with another build-id is a different build and is refused
- * whatever its name.  Search order per module (find.c):
+ * whatever its name.  Search order per module (find.c), after what the
+ * snapshot itself carries (dbg_options.carried_*):
  *   binary:      the recorded path; then for each --debug-dir DIR:
  *                DIR/<recorded path>, DIR/.build-id/xx/rest, DIR/<basename>
  *   debug file   (when the binary has no DWARF, unless no_separate_debug):
@@ -47,6 +48,21 @@ struct dbg_options {
     size_t ndebug_dirs;
     int no_separate_debug;   /* ignore separate debug files (tests: "libc6-dbg hidden") */
     int no_system_debug;     /* do not look under /usr/lib/debug */
+    const char *go_binary;   /* --go-binary: the unstripped build of a stripped Go executable */
+    /* What the snapshot carries (index/carried.h), tried before anything
+     * else: per module index the executable's file (or NULL), and a
+     * directory of .build-id/xx/rest.debug files.  Must outlive the dbg. */
+    const char *const *carried_binaries;
+    size_t ncarried_binaries;
+    const char *carried_dir;
+};
+
+/* What a Go executable says of itself (gobuild.c), symbols or not. */
+struct dbg_go {
+    int is_go;
+    char version[32];               /* "go1.26.8" from .go.buildinfo, or "" */
+    char build_id[128];             /* .note.go.buildid, or "" */
+    uint32_t pclntab_magic;         /* the first word of .gopclntab, or 0 */
 };
 
 struct dbg_module_info {
@@ -56,6 +72,8 @@ struct dbg_module_info {
     int has_symtab;                 /* a .symtab (not only .dynsym) was found */
     int has_dwarf;
     const char *problem;            /* NULL, or "libfoo.so: not found (build-id ...): no symbols" */
+    const struct dbg_go *go;        /* a Go executable's own facts, or NULL */
+    int elf_carried, debug_carried; /* that file came out of the snapshot (dbg_options.carried_*) */
 };
 
 struct dbg_symbol {
@@ -129,5 +147,18 @@ int dbg_tls_variable(struct dbg *d, const char *name, int module, uint64_t *offs
 /* A DWARF constant (DW_TAG_constant, a variable with DW_AT_const_value, or
  * an enumerator of a top-level enum) by name; 0 or -1. */
 int dbg_constant(struct dbg *d, const char *name, int module, int64_t *value);
+
+/* A Go executable stripped with -ldflags='-s -w' takes its symbols and DWARF
+ * from the unstripped build of the same program (gobuild.c), whose data
+ * sections sit elsewhere.  dbg_module_addr turns a vaddr of the module's
+ * debug file into a runtime address (vaddr + load bias for every other
+ * module), dbg_module_vaddr the other way; -1 where the stripped binary
+ * has no place for it (a section of another size). */
+int dbg_module_addr(const struct dbg *d, size_t module, uint64_t vaddr, uint64_t *addr);
+int dbg_module_vaddr(const struct dbg *d, size_t module, uint64_t addr, uint64_t *vaddr);
+/* The Go version in a .go.buildinfo image (buf, len bytes); 0 or -1. */
+int dbg_go_buildinfo_version(const uint8_t *buf, size_t len, char *ver, size_t vlen);
+/* Which Go versions write a pclntab with this magic, or NULL. */
+const char *dbg_go_pclntab_format(uint32_t magic);
 
 #endif

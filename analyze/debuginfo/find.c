@@ -1,8 +1,9 @@
 /*
  * find.c — which files on disk belong to a snapshot's module.
  *
- * A module is identified by its build-id; a path is only a hint.  The
- * binary is looked for at the recorded path, then in each --debug-dir
+ * A module is identified by its build-id; a path is only a hint.  What
+ * the snapshot carries comes first (the executable, and debug files by
+ * build-id; index/carried.h).  The binary is looked for at the recorded path, then in each --debug-dir
  * (DIR/<recorded path>, DIR/.build-id/xx/rest, DIR/<basename>).  When the
  * binary carries no DWARF, a separate debug file is looked for, unless
  * --no-separate-debug: DIR/.build-id/xx/rest.debug for each --debug-dir,
@@ -110,7 +111,13 @@ static struct elffile *find_binary(const struct dbg *d, const struct hs_module *
                                    char *why, size_t whylen)
 {
     char buf[PATH_MAX];
-    struct elffile *ef = path[0] ? try_candidate(m, path, 1, why, whylen) : NULL;
+    /* the file the snapshot carries is the one the process ran (read
+     * through /proc/PID/exe), checked like the recorded path */
+    size_t idx = (size_t)(m - d->mods[0].info.module);
+    const char *carried = idx < d->opt.ncarried_binaries ? d->opt.carried_binaries[idx] : NULL;
+    struct elffile *ef = carried ? try_candidate(m, carried, 1, NULL, 0) : NULL;
+    if (!ef && path[0])
+        ef = try_candidate(m, path, 1, why, whylen);
     for (size_t i = 0; !ef && i < d->opt.ndebug_dirs; i++) {
         const char *dir = d->opt.debug_dirs[i];
         if (path[0] == '/' && snprintf(buf, sizeof buf, "%s%s", dir, path) < (int)sizeof buf)
@@ -155,6 +162,8 @@ static struct elffile *find_debug(const struct dbg *d, const struct hs_module *m
 {
     char buf[PATH_MAX];
     struct elffile *ef = NULL;
+    if (d->opt.carried_dir && build_id_path(buf, sizeof buf, d->opt.carried_dir, m, ".debug") == 0)
+        ef = useful(try_candidate(m, buf, 0, NULL, 0));
     for (size_t i = 0; !ef && i < d->opt.ndebug_dirs; i++)
         if (build_id_path(buf, sizeof buf, d->opt.debug_dirs[i], m, ".debug") == 0)
             ef = useful(try_candidate(m, buf, 0, NULL, 0));

@@ -21,6 +21,14 @@ struct dbg_mod {
     char *problem;
     int dwarf_tried;             /* dwarf.c opened (or failed to open) debug already */
     struct dbg_dwarf *dw;        /* NULL until then, or if it failed */
+    struct dbg_go go;            /* gobuild.c: a Go executable's facts (info.go points here) */
+    struct dbg_remap *remap;     /* a stripped Go executable's debug build: its sections' moves */
+    size_t nremap;
+};
+
+/* [from, from + size) of the debug file is at [to, to + size) in the binary. */
+struct dbg_remap {
+    uint64_t from, size, to;
 };
 
 struct dbg {
@@ -37,6 +45,15 @@ struct dbg {
 
 /* find.c: locate mod's binary and debug file; sets elf, debug, problem. */
 void dbg_find_files(const struct dbg *d, struct dbg_mod *mod);
+
+/* gobuild.c: a Go binary's facts; a stripped one's unstripped build,
+ * matched and remapped (sets debug, remap, problem). */
+int dbg_go_probe(const struct elffile *ef, struct dbg_go *g);
+int dbg_go_match(const struct elffile *bin, const struct dbg_go *bg, const struct elffile *cand,
+                 struct dbg_remap **map, size_t *nmap, char *why, size_t whylen);
+void dbg_go_find_debug(const struct dbg *d, struct dbg_mod *mod);
+/* A vaddr of mod's debug file (or binary) as a runtime address; 0 or -1. */
+int dbg_mod_addr(const struct dbg_mod *m, uint64_t vaddr, uint64_t *addr);
 
 /* symbols.c */
 int dbg_build_symbols(struct dbg *d);

@@ -3,7 +3,8 @@
  *
  * Each module contributes its .symtab (from the binary, else from its
  * separate debug file) or, when there is none, its .dynsym.  Values are
- * turned into runtime addresses by adding the module's load bias, and all
+ * turned into runtime addresses by adding the module's load bias (or, for
+ * a stripped Go binary's unstripped build, by its section map), and all
  * symbols go into one array sorted by address, so that "what is at this
  * address" is a binary search and "where is this name" a hash lookup.
  * STT_TLS symbols keep their value as it is (an offset in the module's TLS
@@ -55,7 +56,7 @@ static int add_symbol(struct builder *b, const struct dbg_symbol *s, const char 
 
 /* Add every defined, named symbol of the first section of type 'type'. */
 static int add_table(struct builder *b, const struct elffile *ef, Elf64_Word type, uint16_t modidx,
-                     uint64_t base)
+                     const struct dbg_mod *m)
 {
     for (Elf_Scn *scn = NULL; (scn = elf_nextscn(ef->elf, scn));) {
         GElf_Shdr sh;
@@ -78,8 +79,11 @@ static int add_table(struct builder *b, const struct elffile *ef, Elf64_Word typ
             const char *name = elf_strptr(ef->elf, sh.sh_link, sym.st_name);
             if (!name || !name[0])
                 continue;
+            uint64_t addr = sym.st_value;
+            if (t != STT_TLS && dbg_mod_addr(m, sym.st_value, &addr))
+                continue; /* a stripped Go binary has no place for it (gobuild.c) */
             struct dbg_symbol s = {
-                .addr = t == STT_TLS ? sym.st_value : sym.st_value + base,
+                .addr = addr,
                 .size = sym.st_size,
                 .type = (uint8_t)t,
                 .bind = (uint8_t)GELF_ST_BIND(sym.st_info),
@@ -127,9 +131,9 @@ int dbg_build_symbols(struct dbg *d)
         const struct elffile *src = m->elf && m->elf->has_symtab ? m->elf
                                   : m->debug && m->debug->has_symtab ? m->debug
                                   : NULL;
-        int r = src ? add_table(&b, src, SHT_SYMTAB, (uint16_t)i, m->info.module->base)
+        int r = src ? add_table(&b, src, SHT_SYMTAB, (uint16_t)i, m)
               : m->elf && m->elf->has_dynsym
-                  ? add_table(&b, m->elf, SHT_DYNSYM, (uint16_t)i, m->info.module->base)
+                  ? add_table(&b, m->elf, SHT_DYNSYM, (uint16_t)i, m)
                   : 0;
         if (r < 0)
             goto oom;

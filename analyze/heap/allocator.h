@@ -126,10 +126,23 @@ struct heap_ctx {
      * and keeps each as an 'allocator' root that is never scanned.  A
      * walker reports only ranges it located itself, of a bounded size. */
     void (*internal)(struct heap_ctx *c, uint64_t start, uint64_t end, const char *what);
+
+    /* Regions another allocator walked before this one holds (the
+     * process's malloc, beside a runtime's own heap: see beside_malloc),
+     * in no order; NULL/0 when there are none.  A walker that claims
+     * memory wholesale (Go's off-heap) leaves these out. */
+    const struct heap_region *claimed;
+    size_t nclaimed;
 };
 
 struct allocator {
     const char *name; /* "glibc", "go" */
+    /* 1 for a language runtime whose heap lives beside the process's
+     * malloc (Go with cgo): the indexer then also walks the next allocator
+     * that detects, first, and hands this one its regions as 'claimed'.
+     * The two must report disjoint 'where' values (each object's heap is
+     * told by its where). */
+    int beside_malloc;
     /* 1 if this allocator's structures are in the snapshot. */
     int (*detect)(struct heap_ctx *c);
     /* Report every chunk; 0 on success, -1 if nothing usable was found. */

@@ -1,6 +1,7 @@
 /*
  * index.c — the indexer pipeline's orchestration (see index.h): open the
- * snapshot and its debug info, let the allocator walker fill the object
+ * snapshot and its debug info (files the snapshot carries first,
+ * index/carried.h), let the allocator walker fill the object
  * table, find the roots, scan for references straight into the database,
  * and put the finished file in place.
  *
@@ -23,6 +24,7 @@
 #include "cli.h"
 #include "db/db.h"
 #include "heap/allocator.h"
+#include "index/carried.h"
 #include "index/objects.h"
 #include "index/refqueue.h"
 #include "index/refs.h"
@@ -69,6 +71,13 @@ struct pipeline {
      * (allocator.h): extra roots, pointer maps, tables of its own. */
     const struct allocator *alloc;
     struct heap_ctx ctx;
+    /* The process's malloc, walked beside a runtime's heap (walk_heap) */
+    const struct allocator *alloc2;
+    struct heap_ctx ctx2;
+    const struct allocator *walking; /* the one whose callbacks are running */
+    const char *where_heap[WHERE_COUNT]; /* the allocator whose objects sit in each 'where' */
+    const char **rheap;              /* per region: its allocator's name */
+    size_t caprheap;
     struct heap_root *xroots;
     size_t nxroots;
     sqlite3 *db;
@@ -107,6 +116,8 @@ static void add_warning(struct pipeline *p, uint64_t addr, const char *source, c
 static void on_object(struct heap_ctx *c, const struct heap_object *o)
 {
     struct pipeline *p = c->user;
+    if (o->where < WHERE_COUNT && p->walking)
+        p->where_heap[o->where] = p->walking->name;
     if (!p->oom && objtab_add(&p->objs, o))
         p->oom = 1;
 }
@@ -140,7 +151,21 @@ static void keep_region(struct pipeline *p, struct heap_region **v, size_t *n, s
 static void on_region(struct heap_ctx *c, const struct heap_region *r)
 {
     struct pipeline *p = c->user;
+    size_t n = p->nregions;
     keep_region(p, &p->regions, &p->nregions, &p->capregions, r);
+    if (p->nregions == n)
+        return;
+    if (p->nregions > p->caprheap) {
+        size_t cap = p->capregions;
+        const char **v = realloc(p->rheap, cap * sizeof *v);
+        if (!v) {
+            p->oom = 1;
+            return;
+        }
+        p->rheap = v;
+        p->caprheap = cap;
+    }
+    p->rheap[n] = p->walking ? p->walking->name : NULL;
 }
 
 static void on_internal(struct heap_ctx *c, uint64_t start, uint64_t end, const char *what)
@@ -313,40 +338,87 @@ static int on_row(struct heap_ctx *c, const char *name, const struct heap_value 
 
 /* The allocator's own tables, inside the load's transaction.  A failure is
  * a warning: the heap's database is still whole without them. */
-static void allocator_tables(struct pipeline *p)
+static void tables_of(struct pipeline *p, const struct allocator *a, struct heap_ctx *ctx)
 {
-    if (!p->alloc || !p->alloc->tables || !p->ctx.walker)
+    if (!a || !a->tables || !ctx->walker)
         return;
-    p->ctx.table = on_table;
-    p->ctx.row = on_row;
-    if (p->alloc->tables(&p->ctx))
+    ctx->table = on_table;
+    ctx->row = on_row;
+    if (a->tables(ctx))
         add_warning(p, 0, "index", p->db && sqlite3_errmsg(p->db) ? sqlite3_errmsg(p->db) :
                     "the allocator's own tables could not be written");
     sqlite3_finalize(p->trow);
     p->trow = NULL;
 }
 
-/* Run the first allocator that recognises the snapshot.  Returns its name. */
+static void allocator_tables(struct pipeline *p)
+{
+    tables_of(p, p->alloc2, &p->ctx2);
+    tables_of(p, p->alloc, &p->ctx);
+}
+
+/* Walk allocator a with ctx (its own context); 0 if it walked. */
+static int walk_one(struct pipeline *p, const struct allocator *a, struct heap_ctx *ctx)
+{
+    p->source = a->name;
+    p->walking = a;
+    size_t first = p->nwarn;
+    int rc = a->walk(ctx);
+    if (rc != 0) {
+        /* the analyses quote this line when they refuse (session.c): give it the walker's reason */
+        char msg[768];
+        snprintf(msg, sizeof msg, "the allocator was detected but its heap could not be walked%s%s",
+                 first < p->nwarn ? ": " : "", first < p->nwarn ? p->warn[first].message : "");
+        add_warning(p, 0, a->name, msg);
+    } else if (a->roots) {
+        a->roots(ctx);
+    }
+    p->walking = NULL;
+    return rc;
+}
+
+/*
+ * Run the first allocator that recognises the snapshot; returns its name.
+ * A language runtime with a heap of its own (beside_malloc: Go) leaves
+ * the process's malloc to be walked too — a cgo program has both heaps —
+ * so the next allocator that recognises the snapshot is walked first,
+ * and the runtime's walker is told which regions malloc holds (claimed),
+ * so that it does not take them for its own memory.  Each object's heap
+ * is its walker's (where_heap); the first allocator stays the snapshot's.
+ */
 static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, struct dbg *d)
 {
     p->ctx = (struct heap_ctx){.snap = s, .dbg = d, .user = p, .object = on_object, .region = on_region,
                                .fact = on_fact, .problem = on_problem, .keep_state = 1, .root = on_root,
                                .internal = on_internal};
-    struct heap_ctx *ctx = &p->ctx;
-    for (size_t i = 0; allocators[i]; i++) {
-        const struct allocator *a = allocators[i];
-        p->source = a->name;
-        if (!a->detect(ctx))
-            continue;
-        p->alloc = a;
-        if (a->walk(ctx) != 0)
-            add_warning(p, 0, a->name, "the allocator was detected but its heap could not be walked");
-        else if (a->roots)
-            a->roots(ctx);
-        return a->name;
+    const struct allocator *a = NULL, *b = NULL;
+    size_t i = 0;
+    for (; allocators[i] && !a; i++) {
+        p->source = allocators[i]->name;
+        if (allocators[i]->detect(&p->ctx))
+            a = allocators[i];
     }
-    add_warning(p, 0, "index", "no known allocator found: the database has roots but no objects");
-    return NULL;
+    for (; a && a->beside_malloc && allocators[i] && !b; i++) {
+        p->source = allocators[i]->name;
+        if (!allocators[i]->beside_malloc && allocators[i]->detect(&p->ctx))
+            b = allocators[i];
+    }
+    if (!a) {
+        add_warning(p, 0, "index", "no known allocator found: the database has roots but no objects");
+        return NULL;
+    }
+    if (b) {
+        p->ctx2 = p->ctx;
+        p->alloc2 = b;
+        walk_one(p, b, &p->ctx2);
+        p->ctx.claimed = p->regions;
+        p->ctx.nclaimed = p->nregions;
+    }
+    p->alloc = a;
+    walk_one(p, a, &p->ctx);
+    p->ctx.claimed = NULL;
+    p->ctx.nclaimed = 0;
+    return a->name;
 }
 
 /* HEAPSNAP_TIMING=1 prints how long each phase took (bench/index uses it).
@@ -367,7 +439,7 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
         return -1;
     phase("metadata");
     for (size_t i = 0; i < p->nregions; i++)
-        if (db_load_region(l, &p->regions[i], heap))
+        if (db_load_region(l, &p->regions[i], p->rheap && p->rheap[i] ? p->rheap[i] : heap))
             return -1;
     for (size_t i = 0; i < p->nfacts; i++)
         if (db_load_fact(l, p->facts[i].key, p->facts[i].value))
@@ -375,7 +447,10 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     allocator_tables(p);
     /* the scan runs beside the object and root inserts (refqueue.h) */
     struct refq *q = refq_start(s, &p->objs, rs);
-    int rc = db_load_objects(l, p->objs.v, p->objs.n, heap, p->opt->progress ? on_store_progress : NULL, p);
+    const char *by_where[WHERE_COUNT];
+    for (int w = 0; w < WHERE_COUNT; w++)
+        by_where[w] = p->where_heap[w] ? p->where_heap[w] : heap;
+    int rc = db_load_objects(l, p->objs.v, p->objs.n, by_where, p->opt->progress ? on_store_progress : NULL, p);
     for (size_t i = 0; i < rs->n && !rc; i++)
         rc = db_load_root(l, root_id(rs, i), &rs->v[i]);
     phase("load objects, roots");
@@ -409,6 +484,9 @@ static void pipeline_free(struct pipeline *p)
 {
     if (p->alloc && p->alloc->release && p->ctx.walker)
         p->alloc->release(&p->ctx);
+    if (p->alloc2 && p->alloc2->release && p->ctx2.walker)
+        p->alloc2->release(&p->ctx2);
+    free(p->rheap);
     for (size_t i = 0; i < p->nxroots; i++)
         free((char *)p->xroots[i].name);
     free(p->xroots);
@@ -455,6 +533,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     char tmp[4096 + 32];
     int rc = -1, made_tmp = 0;
     struct db_snapid *id = calloc(1, sizeof *id);
+    struct carried carried = {0};
 
     memset(st, 0, sizeof *st);
     if (!id) {
@@ -476,7 +555,11 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     phase("open snapshot");
-    if (!(d = dbg_open(s, &opt->dbg))) {
+    /* what the snapshot carries comes before any file on this machine */
+    struct dbg_options dopt = opt->dbg;
+    if (carried_extract(s, &carried, &dopt, err, errlen))
+        goto out;
+    if (!(d = dbg_open(s, &dopt))) {
         snprintf(err, errlen, "%s: out of memory reading debug info", opt->snapshot);
         goto out;
     }
@@ -582,6 +665,7 @@ out:
         dbg_close(d);
     if (s)
         hs_close(s);
+    carried_remove(&carried);
     free(id);
     return rc;
 }

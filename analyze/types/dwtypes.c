@@ -70,7 +70,7 @@ struct dw {
     struct tytab *t;
     Dwarf_Debug dbg;
     int module;
-    uint64_t bias;
+    const struct dbg *d;       /* for the module's addresses (dbg_module_addr) */
     int cplus;                 /* the unit being read is C++ */
     struct u64map *done;        /* DIE offset -> type id (IN_PROGRESS while resolving) */
     struct strmap defs;        /* qualified display name -> DIE offset of the definition */
@@ -736,8 +736,9 @@ static int frame_locals(struct dw *w, Dwarf_Die d)
     const struct tytab *t = w->t;
     for (size_t i = 0; i < t->nframes; i++) {
         const struct ty_frame *f = &t->frames[i];
-        uint64_t vpc = f->pc - w->bias;
-        if (f->module != w->module || vpc < lo || vpc >= hi)
+        uint64_t vpc;
+        if (f->module != w->module || dbg_module_vaddr(w->d, (size_t)w->module, f->pc, &vpc) || vpc < lo ||
+            vpc >= hi)
             continue;
         uint8_t fb[8];
         long n = dwh_expr(w->dbg, d, DW_AT_frame_base, fb, sizeof fb);
@@ -824,7 +825,7 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u)
         return 0;
     case DW_TAG_variable: {
         uint64_t addr;
-        if (var_addr(w, d, &addr) < 0)
+        if (var_addr(w, d, &addr) < 0 || dbg_module_addr(w->d, (size_t)w->module, addr, &addr))
             return 0;
         Dwarf_Off type = 0, spec;
         name = dwh_name(w->dbg, d);
@@ -842,7 +843,7 @@ static int scan_die(struct dw *w, Dwarf_Die d, void *u)
             return 0;
         if (push((void **)&w->vars, &w->nvars, &w->capvars, sizeof *w->vars))
             return -1;
-        w->vars[w->nvars++] = (struct wanted){.off = type, .cplus = w->cplus, .addr = addr + w->bias,
+        w->vars[w->nvars++] = (struct wanted){.off = type, .cplus = w->cplus, .addr = addr,
                                               .name = name};
         return 0;
     }
@@ -908,7 +909,7 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
     const struct dbg_module_info *mi = dbg_module(d, (size_t)module);
     if (!mi || !mi->has_dwarf || !mi->debug_path)
         return 0;
-    struct dw w = {.t = t, .module = module, .bias = mi->module->base, .all = all};
+    struct dw w = {.t = t, .module = module, .d = d, .all = all};
     int fd = open(mi->debug_path, O_RDONLY | O_CLOEXEC), rc = -1;
     Dwarf_Error e = NULL;
     if (fd < 0) {

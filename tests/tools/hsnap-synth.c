@@ -16,7 +16,7 @@
  *   hsnap-synth zeros FILE NPAGES      one range of NPAGES all-zero DATA pages
  *   hsnap-synth version FILE MAJOR MINOR   rewrite the header's version (and CRC)
  *   hsnap-synth grow-header IN OUT     what a newer minor may do: 8 more header
- *                                      bytes before its CRC, minor 1.1
+ *                                      bytes before its CRC, the next minor
  *   hsnap-synth flip FILE OFFSET [--fix-crc]   flip the low bit of the byte at
  *                                      OFFSET; --fix-crc then recomputes every
  *                                      checksum, to reach the checks behind them
@@ -907,13 +907,13 @@ static int cmd_grow_header(const char *in, const char *out)
     uint32_t hl;
     memcpy(&hl, b + 8 + 12, 4);
     if (n < 24 + 24 || n == sizeof b - 8 || hl != 24) {
-        fprintf(stderr, "%s: not a 1.0 snapshot of a size this tool handles\n", in);
+        fprintf(stderr, "%s: not a 24-byte-header snapshot of a size this tool handles\n", in);
         return 1;
     }
     /* New header: the old first 20 bytes, 8 bytes of a future field, the CRC. */
     memmove(b, b + 8, 20);
     memset(b + 20, 0xa5, 8);
-    b[10] = 1, b[11] = 0; /* minor 1 */
+    b[10] = HS_VERSION_MINOR + 1, b[11] = 0; /* a minor newer than this library's */
     hl = 32;
     memcpy(b + 12, &hl, 4);
     n += 8;

@@ -17,6 +17,9 @@
  *   go/types.c       type names from runtime type descriptors: the dynamic
  *                    types of interface values
  *   go/pclntab.c     function names for PCs, from the pclntab (1.18+ layout)
+ *   go/buildinfo.c   a Go program known without its symbols (stripped):
+ *                    its version and build ID, and the refusal saying
+ *                    what to pass
  *   go/goroutines.c  allgs: every goroutine's state, stack and functions
  *   go/memstats.c    runtime.ReadMemStats() rebuilt from the runtime's own
  *                    counters, including what per-P mcaches have not flushed
@@ -197,6 +200,17 @@ struct go_walk {
 
 /* go/layout.c: fill w->L; 0, or -1 after a problem naming what is missing. */
 int go_layout_load(struct go_walk *w);
+
+/* go/buildinfo.c: a Go executable, symbols or not. */
+struct go_ident {
+    int module;
+    const struct dbg_module_info *info;
+    char version[32];         /* "go1.19.8", or "" */
+};
+int go_recognise(const struct heap_ctx *c, struct go_ident *id);
+/* A Go program whose runtime symbols are missing: facts, and the problem
+ * that names the version and says what to pass. */
+void go_refuse_stripped(struct heap_ctx *c, const struct go_ident *id);
 
 /* go/mem.c */
 int go_mem_open(struct go_walk *w);

@@ -15,7 +15,9 @@
  * stacks the indexer always takes.
  *
  * So every private anonymous writable mapping is claimed as a "go-runtime"
- * region, except: the heap arenas (claimed by go/spans.c), any module's
+ * region, except: the heap arenas (claimed by go/spans.c), the regions of
+ * the process's malloc when it was walked beside us (c->claimed: a cgo
+ * program's C heap, whose blocks are objects of their own), any module's
  * segments (.bss beyond the file is anonymous too), and a mapping holding a
  * thread's stack pointer (a C thread's stack; a thread stack of Go's own
  * lives in a heap span).  Only done when the pipeline takes goroutine stacks
@@ -65,6 +67,10 @@ int go_offheap_claim(struct go_walk *w)
     /* what is not ours to claim: arenas and module segments */
     for (size_t i = 0; i < w->narenas; i++)
         if (push(&cuts, &n, &cap, w->arenas[i].base, w->arenas[i].base + w->L.arena_bytes))
+            goto out;
+    /* and what the process's malloc holds (cgo: glibc's mmapped chunks, walked first) */
+    for (size_t i = 0; i < c->nclaimed; i++)
+        if (push(&cuts, &n, &cap, c->claimed[i].start, c->claimed[i].end))
             goto out;
     for (size_t i = 0; i < nmods; i++) {
         const struct hs_module *m = &mods[i];

@@ -5,7 +5,9 @@
  * structures their DWARF describes.
  *
  * Recognising Go: the executable defines runtime.mheap_ and
- * runtime.firstmoduledata.  Every layout then comes from the executable's
+ * runtime.firstmoduledata — or, stripped, its build info says it is Go
+ * (go/buildinfo.c), and the walk is refused saying what to pass, unless
+ * debuginfo matched its unstripped build (debuginfo/gobuild.c).  Every layout then comes from the executable's
  * DWARF (go/layout.c); without DWARF (a binary built with -ldflags=-w) the
  * walk is refused with a problem saying so.
  *
@@ -39,9 +41,10 @@
  *                  and go_metrics (go/memstats.c), and go_itypes: the dynamic types of
  *                  the objects interface values point to (go/types.c)
  *
- * The Go heap comes first in the allocator table: a cgo program has glibc's
- * heap too, but the indexer walks one allocator and the Go heap is the one
- * that holds the Go program's data.
+ * The Go heap comes first in the allocator table and is the snapshot's
+ * allocator; a cgo program has glibc's heap too, which the indexer walks
+ * beside it (beside_malloc): glibc's objects are heap 'glibc', and its
+ * regions are left out of the "go-runtime" claim (c->claimed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,10 +66,18 @@ static void phase(const char *name)
     phase_mark(&go_clock, name ? label : NULL);
 }
 
-static int go_detect(struct heap_ctx *c)
+static int have_runtime_symbols(const struct heap_ctx *c)
 {
     return c->dbg && dbg_symbol_by_name(c->dbg, "runtime.mheap_", -1) &&
            dbg_symbol_by_name(c->dbg, "runtime.firstmoduledata", -1);
+}
+
+/* Go by its runtime's symbols, or without them by its build info
+ * (go/buildinfo.c): a stripped Go program is still Go, refused by name. */
+static int go_detect(struct heap_ctx *c)
+{
+    struct go_ident id;
+    return have_runtime_symbols(c) || go_recognise(c, &id) == 0;
 }
 
 static void go_free(struct go_walk *w)
@@ -105,6 +116,12 @@ static void version_fact(struct go_walk *w)
 
 static int go_walk_heap(struct heap_ctx *c)
 {
+    struct go_ident id;
+    if (!have_runtime_symbols(c)) {
+        if (go_recognise(c, &id) == 0)
+            go_refuse_stripped(c, &id);
+        return -1;
+    }
     struct go_walk *w = calloc(1, sizeof *w);
     if (!w)
         return -1;
@@ -354,6 +371,7 @@ static void go_release(struct heap_ctx *c)
 
 const struct allocator go_allocator = {
     .name = "go",
+    .beside_malloc = 1, /* cgo: glibc's heap is walked too (index.c) */
     .detect = go_detect,
     .walk = go_walk_heap,
     .roots = go_roots,

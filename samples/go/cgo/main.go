@@ -1,0 +1,147 @@
+// cgo — the cgo sample behind tests/t4600-go-cgo.sh: one process, two heaps.
+//
+// The Go side holds known Go objects (a global slice of *Item, each with a
+// 64-byte payload).  The C side (glibc malloc, through import "C") has
+//   - held blocks: 40 blocks of 200 bytes whose pointers Go keeps in a
+//     global []unsafe.Pointer, and 3 of 256 KiB (mmapped by malloc) that a C
+//     global array holds;
+//   - leaked blocks: 20 of 1 MiB (each its own mmap) and 500 of 100 bytes,
+//     malloc'd and filled in C, their pointers never stored anywhere.
+// Then it collects Go garbage, makes 999 objects of new garbage, reads runtime.ReadMemStats() and glibc's
+// mallinfo2() (read before: it is C), writes those figures, the addresses of the known blocks and
+// the leaked blocks' total to the report file (argv[1]), then "ready", and
+// waits without allocating.
+//
+//   go-cgo REPORT
+package main
+
+/*
+#include <malloc.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *held_by_c[3];
+
+// Leak n blocks of size bytes: filled, and their pointers dropped here.
+static unsigned long leak(int n, size_t size) {
+	unsigned long usable = 0;
+	for (int i = 0; i < n; i++) {
+		char *p = malloc(size);
+		memset(p, 0x5a, size);
+		usable += malloc_usable_size(p);
+	}
+	return usable;
+}
+
+static void *hold_in_c(int i, size_t size) {
+	held_by_c[i] = malloc(size);
+	memset(held_by_c[i], 0x11, size);
+	return held_by_c[i];
+}
+
+static unsigned long usable(void *p) { return malloc_usable_size(p); }
+static unsigned long arena_used(void) { return mallinfo2().uordblks; }
+static unsigned long arena_free(void) { return mallinfo2().fordblks; }
+static unsigned long mmapped(void) { return mallinfo2().hblkhd; }
+static unsigned long mmapped_count(void) { return mallinfo2().hblks; }
+*/
+import "C"
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"time"
+	"unsafe"
+)
+
+type Item struct {
+	ID      int64
+	Payload []byte
+	C       unsafe.Pointer // a C block this Go object points to
+}
+
+var (
+	items  []*Item
+	cHeld  []unsafe.Pointer
+	cBig   [3]unsafe.Pointer
+	buf    []byte
+	sink   []byte
+)
+
+func line(k string, v uint64, hex bool) {
+	buf = append(buf, k...)
+	buf = append(buf, ' ')
+	if hex {
+		buf = strconv.AppendUint(buf, v, 16)
+	} else {
+		buf = strconv.AppendUint(buf, v, 10)
+	}
+	buf = append(buf, '\n')
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		os.Stderr.WriteString("usage: go-cgo REPORT\n")
+		os.Exit(2)
+	}
+	f, err := os.Create(os.Args[1])
+	if err != nil {
+		os.Exit(1)
+	}
+	buf = make([]byte, 0, 1<<16)
+	cHeld = make([]unsafe.Pointer, 40)
+	var heldUsable uint64
+	for i := range cHeld {
+		cHeld[i] = C.malloc(200)
+		C.memset(cHeld[i], 0x22, 200)
+		heldUsable += uint64(C.usable(cHeld[i]))
+	}
+	items = make([]*Item, 100)
+	for i := range items {
+		items[i] = &Item{ID: int64(i), Payload: make([]byte, 64), C: cHeld[i%len(cHeld)]}
+	}
+	for i := range cBig {
+		cBig[i] = C.hold_in_c(C.int(i), 256<<10)
+	}
+	leakedBig := uint64(C.leak(20, 1<<20))
+	leakedSmall := uint64(C.leak(500, 100))
+
+	// time.Sleep allocates the goroutine's timer on first use: do it now,
+	// so that nothing allocates after ReadMemStats.
+	time.Sleep(time.Millisecond)
+	runtime.GC()
+	debug.FreeOSMemory()
+	// Go garbage: 999 unreachable 48-byte slices that the next GC frees
+	// (not a C leak, and not a leak at all).
+	for i := 0; i < 1000; i++ {
+		sink = make([]byte, 48)
+	}
+	cArena, cFree := uint64(C.arena_used()), uint64(C.arena_free())
+	cMmapped, cMmappedCount := uint64(C.mmapped()), uint64(C.mmapped_count())
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	line("HeapObjects", ms.HeapObjects, false)
+	line("HeapAlloc", ms.HeapAlloc, false)
+	line("c_arena_used", cArena, false)
+	line("c_arena_free", cFree, false)
+	line("c_mmapped", cMmapped, false)
+	line("c_mmapped_count", cMmappedCount, false)
+	line("c_held_count", uint64(len(cHeld)), false)
+	line("c_held_usable", heldUsable, false)
+	line("c_leaked_count", 520, false)
+	line("c_leaked_usable", leakedBig+leakedSmall, false)
+	line("c_leaked_big_usable", leakedBig, false)
+	line("c_held0", uint64(uintptr(cHeld[0])), true)
+	line("c_big0", uint64(uintptr(cBig[0])), true)
+	line("item0", uint64(uintptr(unsafe.Pointer(items[0]))), true)
+	buf = append(buf, "ready\n"...)
+	f.Write(buf) // left open: closing allocates
+	// Wait in C: a Go time.Sleep here would grow the P's timer heap (an
+	// allocation after ReadMemStats).
+	for {
+		C.pause()
+	}
+}
