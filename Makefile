@@ -15,7 +15,8 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
-DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang
+DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev liblz4-dev liblzma-dev golang-1.19-go gdb libc6-dbg clang \
+           zstd lz4 xz-utils
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -23,10 +24,13 @@ ZSTD_STATIC := -Wl,-Bstatic -lzstd -Wl,-Bdynamic
 # The Go samples are built with a named toolchain, never whatever `go` is on
 # PATH: the Go walker reads the runtime of the version it was written for.
 GO119   := /usr/lib/go-1.19/bin/go
-ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -lm -lpthread
+ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -llz4 -llzma -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 FORMAT_SRC  := $(wildcard format/*.c)
+# The core reader (ELF cores -> snapshots) is the analyzer's, not the capture
+# tool's: it needs liblz4 and liblzma, and the capture tool needs only libc.
+CORE_SRC    := $(wildcard format/core/*.c)
 CAPTURE_SRC := $(wildcard capture/*.c)
 ANALYZE_SRC := $(shell find analyze -name '*.c' 2>/dev/null | sort)
 HEADERS     := $(shell find format capture analyze -name '*.h' 2>/dev/null)
@@ -61,14 +65,14 @@ bin/heapsnap-capture: $(CAPTURE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Icapture -o $@ $(CAPTURE_SRC) $(FORMAT_SRC) $(ZSTD_STATIC) -lpthread
 
-bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(ANALYZE_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(ANALYZE_LIBS)
 
 asan: build/asan/heapsnap
-build/asan/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+build/asan/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/asan
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(ANALYZE_LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(ANALYZE_LIBS)
 
 # Sample programs: debug info on, little optimisation, so that what they
 # report is what the heap holds.
@@ -85,9 +89,9 @@ bin/samples/go-%: samples/go/%/main.go | build/.deps-ok
 	  $(GO119) build -o $(CURDIR)/$@ main.go
 
 # The reader fuzzer (libFuzzer).  make test runs it briefly; make fuzz longer.
-build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_reader.c $(FORMAT_SRC) -lzstd
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(CORE_SRC) -lzstd -llz4 -llzma
 
 # The debuginfo probe (tests/t1000-debuginfo.sh): the debuginfo library and
 # the reader alone, under the sanitizers, answering lookups from the shell.

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/hscore.h"
 #include "cli.h"
 #include "commands.h"
 #include "elfcore/elfcore.h"
@@ -129,7 +130,7 @@ int cmd_core(int argc, char **argv)
         return cli_usage_error("not writing a core to a terminal; use -o FILE");
 
     struct hs_error err;
-    struct hs_snapshot *s = hs_open(path, 0, &err);
+    struct hs_snapshot *s = hs_open_any(path, 0, &err);
     if (!s) {
         cli_error("%s", err.msg);
         return EXIT_FAIL;

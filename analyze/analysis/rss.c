@@ -14,6 +14,7 @@
  * trimming could give back, and it undercounts the bytes a free chunk
  * really occupies by at most two partial pages plus 48 bytes per chunk.
  */
+#include "core/hscore.h"
 #include "analysis/rss.h"
 
 #include <stdio.h>
@@ -287,7 +288,7 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
     if (snapshot)
         snprintf(path, sizeof path, "%s", snapshot);
     struct hs_error herr;
-    struct hs_snapshot *snap = path[0] ? hs_open(path, HS_OPEN_METADATA_ONLY, &herr) : NULL;
+    struct hs_snapshot *snap = path[0] ? hs_open_any(path, HS_OPEN_METADATA_ONLY, &herr) : NULL;
     f->pages_known = snap != NULL;
 
     struct region *rg = NULL;
