@@ -132,21 +132,21 @@ static int import(const struct hs_snapshot *s, const char *out, int level)
         }
     }
     if (rc == 0 && fsync(fd) != 0 && errno != EINVAL) {
-        snprintf(err.msg, sizeof err.msg, "%s: fsync: %s", out, strerror(errno));
+        snprintf(err.msg, sizeof err.msg, "%.400s: fsync: %s", out, strerror(errno));
         rc = -1;
     }
     if (close(fd) != 0 && rc == 0) {
-        snprintf(err.msg, sizeof err.msg, "%s: close: %s", out, strerror(errno));
+        snprintf(err.msg, sizeof err.msg, "%.400s: close: %s", out, strerror(errno));
         rc = -1;
     }
     /* Checked again just before the rename: a file that appeared meanwhile
      * is not ours to replace either. */
     if (rc == 0 && foreign(out)) {
-        snprintf(err.msg, sizeof err.msg, "%s: exists and is not a heapsnap snapshot; not overwriting it", out);
+        snprintf(err.msg, sizeof err.msg, "%.400s: exists and is not a heapsnap snapshot; not overwriting it", out);
         rc = -1;
     }
     if (rc == 0 && rename(tmp, out) != 0) {
-        snprintf(err.msg, sizeof err.msg, "%s: rename from %s: %s", out, tmp, strerror(errno));
+        snprintf(err.msg, sizeof err.msg, "%.200s: rename from %.200s: %s", out, tmp, strerror(errno));
         rc = -1;
     }
     if (rc != 0) {

@@ -18,7 +18,9 @@
  * the heap is the next anonymous writable mapping in that window, or that
  * one if the two were merged.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +239,92 @@ static int one_module(struct core_in *ci, size_t fno, const char *path, const ch
     return 1;
 }
 
+/* A pointer to the len bytes at addr in the core's file bytes, or NULL. */
+static const uint8_t *core_bytes(const struct core_in *ci, uint64_t addr, uint64_t len)
+{
+    for (size_t i = 0; i < ci->phnum; i++) {
+        const Elf64_Phdr *ph = &ci->ph[i];
+        if (ph->p_type != PT_LOAD || addr < ph->p_vaddr || addr - ph->p_vaddr > ph->p_filesz ||
+            len > ph->p_filesz - (addr - ph->p_vaddr))
+            continue;
+        uint64_t off = ph->p_offset + (addr - ph->p_vaddr);
+        return off <= ci->len && len <= ci->len - off ? ci->buf + off : NULL;
+    }
+    return NULL;
+}
+
+/*
+ * The whole command line, from the initial stack, where NT_PRPSINFO keeps
+ * only its first 80 bytes.  At exec the kernel lays out, upwards from the
+ * first stack pointer: argc, argv[0..argc-1], NULL, envp..., NULL, then the
+ * auxiliary vector NT_AUXV copies.  So the vector is found in the stack,
+ * and argc and argv are read backwards from it.  Only argv is followed:
+ * the environment is never read (it is never captured).  Nothing found,
+ * or anything implausible, keeps the 80 bytes.
+ */
+static void argv_from_stack(struct core_in *ci, uint64_t lo, uint64_t hi)
+{
+    struct hs_process *p = &ci->s->process;
+    size_t need = (size_t)p->auxv_count * 16;
+    if (!need || hi - lo < need + 64)
+        return;
+    if (hi - lo > (8u << 20))
+        lo = hi - (8u << 20);
+    const uint8_t *st = core_bytes(ci, lo, hi - lo);
+    if (!st)
+        return;
+    size_t len = (size_t)(hi - lo), at = SIZE_MAX;
+    for (size_t off = (len - need) & ~(size_t)7;; off -= 8) {
+        if (!memcmp(st + off, p->auxv, need)) {
+            at = off;
+            break;
+        }
+        if (off < 8)
+            return;
+    }
+    uint64_t w;
+    size_t k = at;
+    /* envp pointers, back to argv's NULL */
+    if (k < 8 || (memcpy(&w, st + k - 8, 8), w != 0))
+        return;
+    k -= 8;
+    for (;;) {
+        if (k < 8)
+            return;
+        memcpy(&w, st + k - 8, 8);
+        k -= 8;
+        if (w == 0)
+            break;
+    }
+    /* argv pointers, back to argc */
+    uint64_t n = 0;
+    for (;;) {
+        if (k < 8 || n > 65536)
+            return;
+        memcpy(&w, st + k - 8, 8);
+        k -= 8;
+        if (w == n)
+            break;
+        if (w < lo || w >= hi)
+            return;
+        n++;
+    }
+    if (n == 0)
+        return;
+    char **argv = hs_arena_alloc(ci->s, (size_t)n * sizeof *argv);
+    if (!argv)
+        return;
+    for (uint64_t i = 0; i < n; i++) {
+        memcpy(&w, st + k + 8 + 8 * i, 8);
+        const char *str = (const char *)st + (w - lo);
+        size_t max = (size_t)(hi - w);
+        if (!memchr(str, 0, max) || !(argv[i] = cr_strndup(ci, str, max)))
+            return;
+    }
+    p->argv = argv;
+    p->argc = (uint32_t)n;
+}
+
 static int mapping_at(const struct hs_snapshot *s, uint64_t addr)
 {
     for (size_t i = 0; i < s->nmappings; i++)
@@ -307,7 +395,10 @@ int cr_modules(struct core_in *ci)
     const char *exe = k >= 0 && s->mappings[k].path[0] == '/' ? s->mappings[k].path : NULL;
     if (exe && ci->exe_override) {
         const char *was = exe;
-        char *now = cr_strndup(ci, ci->exe_override, 4096);
+        char abs[PATH_MAX];
+        if (!realpath(ci->exe_override, abs))
+            return cr_err(ci, "--exe %s: %s", ci->exe_override, strerror(errno));
+        char *now = cr_strndup(ci, abs, sizeof abs);
         if (!now)
             return cr_err(ci, "out of memory");
         for (size_t i = 0; i < s->nmappings; i++)
@@ -379,5 +470,8 @@ int cr_modules(struct core_in *ci)
         }
     }
     name_pseudo(ci, exe);
+    for (size_t i = 0; i < s->nmappings; i++)
+        if (!strcmp(s->mappings[i].path, "[stack]"))
+            argv_from_stack(ci, s->mappings[i].start, s->mappings[i].end);
     return 0;
 }

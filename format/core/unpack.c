@@ -161,18 +161,17 @@ static int un_xz(struct outbuf *o, const uint8_t *in, size_t n)
         o->len = o->cap - z.avail_out;
         if (r == LZMA_STREAM_END)
             break;
-        if (r == LZMA_BUF_ERROR || (r == LZMA_OK && z.avail_in == 0 && z.avail_out != 0)) {
+        if (r == LZMA_OK)
+            continue;
+        if (r == LZMA_BUF_ERROR) /* no progress possible: the input ended inside a stream */
             hs_set_err(o->err, "%s: xz: the stream ends early after %zu compressed bytes (a truncated .xz)",
                        o->name, n);
-            goto out;
-        }
-        if (r != LZMA_OK) {
+        else
             hs_set_err(o->err, "%s: xz: %s at compressed offset %zu", o->name,
                        r == LZMA_DATA_ERROR ? "corrupt data" : r == LZMA_FORMAT_ERROR ? "not an xz stream"
                        : r == LZMA_MEM_ERROR || r == LZMA_MEMLIMIT_ERROR ? "out of memory" : "decoder error",
                        (size_t)(n - z.avail_in));
-            goto out;
-        }
+        goto out;
     }
     rc = 0;
 out:
