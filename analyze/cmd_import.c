@@ -3,8 +3,8 @@
  * snapshot file.  The core is read by the core reader (format/core/), the
  * same as every other command reads it, and the model it gives is written
  * back out through the .hsnap writer: what the snapshot holds is exactly
- * what an analysis of the core would see, including the pages the core did
- * not hold (UNREADABLE, with the core reader's failure records saying why).
+ * what an analysis of the core would see, including what the core did not
+ * hold (no range, and the core reader's failure records saying why).
  *
  * The output's life is the capture tool's: written to a temporary file
  * beside the target, mode 0600 (it holds a process's memory), renamed into
@@ -29,13 +29,12 @@ static const char help[] =
     "\n"
     "Write the ELF core CORE (the kernel's, gcore's, or systemd-coredump's\n"
     ".zst/.lz4/.xz, read without unpacking it to disk) as a heapsnap snapshot.\n"
-    "Every command reads a core directly; import is for keeping one file, or\n"
-    "for moving a core's heap elsewhere without the pages it holds that a\n"
-    "snapshot would not need to be compressed by zstd.\n"
+    "Every command reads a core directly; import is for keeping one file (its\n"
+    "memory zstd-compressed, all-zero pages not stored).\n"
     "\n"
     "What a core does not record stays unknown in the snapshot: no smaps\n"
-    "figures, no hostname or kernel release; pages the core left out are\n"
-    "unreadable, with the reason (\"not in the core\", \"truncated\") in the\n"
+    "figures, no hostname or kernel release; memory the core left out is not\n"
+    "captured, with the reason (\"not in the core\", \"truncated\") in the\n"
     "capture statistics (heapsnap info).\n"
     "\n"
     "options:\n"

@@ -25,12 +25,12 @@
  *  - no hostname, kernel release or thread names other than the main
  *    thread's command name; capture_time_ns is the core file's mtime.
  *  - memory the core left out (p_filesz short of p_memsz, for an anonymous
- *    mapping) is HS_PAGE_UNREADABLE with a failure record "not in the core";
- *    a read of it fails, it never reads as zeros.  File-backed memory the
+ *    mapping) is in no range, with a failure record "not in the core": a
+ *    read of it fails, it never reads as zeros.  File-backed memory the
  *    core left out is simply not captured, as in a snapshot.
  *  - a core cut short (ulimit -c, a full disk) opens as truncated:
  *    hs_snapshot_truncated() is nonzero, the warning names the segment
- *    where it was cut, and the cut pages are UNREADABLE "truncated".
+ *    where it was cut, and the cut pages have failure records "truncated".
  * Other things worth knowing (files named by NT_FILE that are missing on
  * this machine, headers taken from disk) are lines of hs_snapshot_warning().
  *

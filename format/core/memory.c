@@ -3,17 +3,18 @@
  * and captured ranges.
  *
  * Each PT_LOAD is one mapping of the process (the kernel and gdb write one
- * per VMA, bytes or not).  NT_FILE says which are files.  What the core
- * holds of it is the first p_filesz bytes; for the rest:
- *  - an anonymous mapping's memory is not anywhere else, so the pages the
- *    core left out are UNREADABLE, with a failure record "not in the core":
- *    a read of them fails, and nothing takes them for zeros;
- *  - a file mapping's memory is the file's, as in a snapshot that did not
- *    capture it: the range covers only the bytes the core holds (usually
- *    the ELF header page, coredump_filter bit 4).
- * Bytes a PT_LOAD promises past the end of the file (a core cut by a size
- * limit) are UNREADABLE "truncated", and the snapshot is marked truncated.
- * Mappings without read permission get no range, as in a capture.
+ * per VMA, bytes or not).  NT_FILE says which are files.  A captured range
+ * holds exactly the whole pages the core file holds of it, so the memory an
+ * open costs is bounded by the file, whatever its headers claim.  The rest
+ * of the mapping has no range, so a read of it fails, never returns zeros,
+ * and a failure record (hs_stats.failures, `heapsnap info`) says why:
+ *  - "not in the core": the pages after p_filesz of an anonymous mapping,
+ *    which the dumper chose not to write;
+ *  - "truncated": pages p_filesz promises but the file ends before (a
+ *    core cut by a size limit); the snapshot is then marked truncated.
+ * The rest of a file mapping (usually all but its ELF header page,
+ * coredump_filter bit 4) is the file's, as in a capture that did not copy
+ * it.  Mappings without read permission get no range, as in a capture.
  *
  * A PT_LOAD that is not page-aligned is not a mapping: heapsnap's own core
  * writer adds one holding a rebuilt .dynamic (analyze/elfcore/dtdebug.c)
@@ -74,36 +75,18 @@ static int by_vaddr(const void *a, const void *b)
     return x->p_vaddr < y->p_vaddr ? -1 : x->p_vaddr > y->p_vaddr;
 }
 
-/* The range of one PT_LOAD: [start, start + npages * ps), the first
- * ndata pages from the file (of which those past 'avail' bytes are cut),
- * the rest not in the core. */
-static int add_range(struct core_in *ci, const Elf64_Phdr *ph, size_t phno, uint64_t npages, uint64_t ndata,
-                     int anon, struct fails *fl, uint64_t *cut_pages)
+/* The range of one PT_LOAD: its first npages pages, all in the file. */
+static int add_range(struct core_in *ci, const Elf64_Phdr *ph, size_t phno, uint64_t npages, int anon)
 {
     struct hs_snapshot *s = ci->s;
     uint64_t ps = ci->page_size, start = ph->p_vaddr;
-    uint64_t avail = ph->p_offset >= ci->len ? 0 : ci->len - ph->p_offset;
-    uint64_t inpages = avail / ps; /* whole pages present in the file */
     struct hs_range_store *st = &s->store[s->nranges];
     memset(st, 0, sizeof *st);
-    st->states = malloc((size_t)npages);
+    st->states = calloc((size_t)npages, 1); /* HS_PAGE_DATA is 0 */
     if (!st->states)
         return cr_err(ci, "out of memory for the %llu page states of PT_LOAD %zu", (unsigned long long)npages,
-                        phno);
+                      phno);
     s->nranges++;
-    *cut_pages = 0;
-    for (uint64_t p = 0; p < npages; p++) {
-        uint8_t state = HS_PAGE_UNREADABLE;
-        if (p < ndata && p < inpages)
-            state = HS_PAGE_DATA;
-        else if (p < ndata)
-            ++*cut_pages;
-        st->states[p] = state;
-    }
-    uint64_t have = ndata < inpages ? ndata : inpages;
-    if (add_fail(fl, start + have * ps, start + ndata * ps, 1) < 0 ||
-        add_fail(fl, start + ndata * ps, start + npages * ps, 0) < 0)
-        return cr_err(ci, "out of memory");
     st->r.start = start;
     st->r.end = start + npages * ps;
     st->r.flags = anon ? HS_MEM_ANON : 0;
@@ -114,12 +97,11 @@ static int add_range(struct core_in *ci, const Elf64_Phdr *ph, size_t phno, uint
         void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == MAP_FAILED)
             return cr_err(ci, "cannot map %zu bytes for PT_LOAD %zu (0x%llx): %s", bytes, phno,
-                            (unsigned long long)start, strerror(errno));
+                          (unsigned long long)start, strerror(errno));
         st->map = m;
         st->map_len = bytes;
         st->r.data = m;
-        if (have)
-            memcpy(m, ci->buf + ph->p_offset, (size_t)(have * ps));
+        memcpy(m, ci->buf + ph->p_offset, bytes);
         mprotect(m, bytes, PROT_READ);
     }
     return 0;
@@ -186,20 +168,26 @@ int cr_memory(struct core_in *ci)
          * address in every process): no range, as in a capture. */
         if (!(ph->p_flags & PF_R) || start >= 0xffff800000000000ull)
             continue;
-        uint64_t ndata = ph->p_filesz / ps; /* a partial last page is not whole: not read */
-        uint64_t npages = f ? ndata : ph->p_memsz / ps;
-        if (!npages)
-            continue;
-        uint64_t cut = 0;
-        if (add_range(ci, ph, phno, npages, ndata, !f, &fl, &cut) < 0)
-            goto out;
-        m->flags |= HS_MAP_CAPTURED;
+        /* What the file holds of it: whole pages only (a partial last page
+         * is not read), and none past the end of the file. */
+        uint64_t ndata = ph->p_filesz / ps;
         uint64_t avail = ph->p_offset >= ci->len ? 0 : ci->len - ph->p_offset;
         uint64_t have = ndata < avail / ps ? ndata : avail / ps;
+        if (have && add_range(ci, ph, phno, have, !f) < 0)
+            goto out;
+        if (have)
+            m->flags |= HS_MAP_CAPTURED;
+        /* The rest has no range, so a read of it fails; the failure records
+         * say why.  A file mapping's rest is the file's, as in a capture. */
+        if (add_fail(&fl, start + have * ps, start + ndata * ps, 1) < 0 ||
+            (!f && add_fail(&fl, start + ndata * ps, end, 0) < 0)) {
+            cr_err(ci, "out of memory");
+            goto out;
+        }
         data_bytes += have * ps;
-        missing_bytes += (npages - have) * ps;
-        if (cut) {
-            cut_total += cut;
+        missing_bytes += (ndata - have) * ps + (f ? 0 : end - start - ndata * ps);
+        if (have < ndata) {
+            cut_total += ndata - have;
             if (!first_cut) {
                 first_cut = ph;
                 first_cut_no = phno;
