@@ -233,6 +233,21 @@ test_expect_success 'import replaces its own snapshot but never a file heapsnap 
     test "$(cat mine.txt)" = precious
 '
 
+test_expect_success 'every command takes a core where it takes a snapshot' '
+    a=$(awk "\$1 == \"reachable\" { print \$2; exit }" k.report) &&
+    $HEAPSNAP verify k/core | grep "^k/core: ok (ELF core, [0-9]* mappings" &&
+    $HEAPSNAP top k/core >top.out && test -s top.out &&
+    $HEAPSNAP explain k/core $a >explain.out && test -s explain.out &&
+    $HEAPSNAP path k/core $a >path.out && test -s path.out &&
+    $HEAPSNAP show k/core $a >show.out && grep -q "$a" show.out &&
+    $HEAPSNAP types k/core >types.out && test -s types.out &&
+    test "$($HEAPSNAP sql k/core "SELECT count(*) FROM objects" | tail -1)" = "$(wc -l <k.objects)" &&
+    $HEAPSNAP diff --json k/core app.hsnap >diff.json &&
+    py "d = json.load(open(\"diff.json\")); assert (d[\"new_count\"], d[\"deleted_count\"]) == (0, 0) and d[\"first_words_compared\"], d" &&
+    $HEAPSNAP core k/core -o again.core && $HEAPSNAP index -q again.core &&
+    objects_of again.core.db >again.objects && test_cmp k.objects again.objects
+'
+
 # ---------------------------------------------------------------- bad input
 
 test_expect_success 'a core cut inside its notes: the note and the cut are named' '
