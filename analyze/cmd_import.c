@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "core/hscore.h"
 #include "hsnap.h"
+#include "outfile.h"
 
 static const char help[] =
     "usage: heapsnap import [options] CORE\n"
@@ -95,65 +96,39 @@ static int foreign(const char *path)
     return got != (ssize_t)sizeof magic || memcmp(magic, HS_MAGIC, HS_MAGIC_LEN) != 0;
 }
 
-static int import(const struct hs_snapshot *s, const char *out, int level)
+static int refuse_foreign(const char *out, struct hs_error *err)
 {
-    size_t len = strlen(out);
-    char *tmp = malloc(len + sizeof ".XXXXXX");
-    if (!tmp) {
-        cli_error("%s: out of memory", out);
-        return EXIT_FAIL;
+    if (!foreign(out))
+        return 0;
+    snprintf(err->msg, sizeof err->msg, "%.400s: exists and is not a heapsnap snapshot; not overwriting it", out);
+    return -1;
+}
+
+struct import_job {
+    const struct hs_snapshot *s;
+    const char *out;
+    int level;
+};
+
+static int fill_snapshot(int fd, void *u, struct hs_error *err)
+{
+    const struct import_job *j = u;
+    const struct hs_snapshot *s = j->s;
+    struct hs_writer *w = hs_writer_open(fd, j->out, j->level, err);
+    if (!w)
+        return -1;
+    size_t nm, nmod, nt;
+    const struct hs_mapping *m = hs_get_mappings(s, &nm);
+    const struct hs_module *mod = hs_get_modules(s, &nmod);
+    const struct hs_thread *t = hs_get_threads(s, &nt);
+    const struct hs_stats *st = hs_get_stats(s);
+    if (hs_write_process(w, hs_get_process(s)) || hs_write_mappings(w, m, nm) || hs_write_modules(w, mod, nmod) ||
+        hs_write_threads(w, t, nt) || write_ranges(w, s) || (st && hs_write_stats(w, st))) {
+        snprintf(err->msg, sizeof err->msg, "%s", hs_writer_error(w) ? hs_writer_error(w) : "out of memory");
+        hs_writer_abort(w);
+        return -1;
     }
-    memcpy(tmp, out, len);
-    memcpy(tmp + len, ".XXXXXX", sizeof ".XXXXXX");
-    int fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) {
-        cli_error("%s: cannot create: %s", out, strerror(errno));
-        free(tmp);
-        return EXIT_FAIL;
-    }
-    struct hs_error err = {{0}};
-    struct hs_writer *w = hs_writer_open(fd, out, level, &err);
-    int rc = w ? 0 : -1;
-    if (w) {
-        size_t nm, nmod, nt;
-        const struct hs_mapping *m = hs_get_mappings(s, &nm);
-        const struct hs_module *mod = hs_get_modules(s, &nmod);
-        const struct hs_thread *t = hs_get_threads(s, &nt);
-        const struct hs_stats *st = hs_get_stats(s);
-        rc = hs_write_process(w, hs_get_process(s)) || hs_write_mappings(w, m, nm) ||
-             hs_write_modules(w, mod, nmod) || hs_write_threads(w, t, nt) || write_ranges(w, s) ||
-             (st && hs_write_stats(w, st));
-        if (rc) {
-            snprintf(err.msg, sizeof err.msg, "%s", hs_writer_error(w) ? hs_writer_error(w) : "out of memory");
-            hs_writer_abort(w);
-        } else {
-            rc = hs_writer_finish(w, &err);
-        }
-    }
-    if (rc == 0 && fsync(fd) != 0 && errno != EINVAL) {
-        snprintf(err.msg, sizeof err.msg, "%.400s: fsync: %s", out, strerror(errno));
-        rc = -1;
-    }
-    if (close(fd) != 0 && rc == 0) {
-        snprintf(err.msg, sizeof err.msg, "%.400s: close: %s", out, strerror(errno));
-        rc = -1;
-    }
-    /* Checked again just before the rename: a file that appeared meanwhile
-     * is not ours to replace either. */
-    if (rc == 0 && foreign(out)) {
-        snprintf(err.msg, sizeof err.msg, "%.400s: exists and is not a heapsnap snapshot; not overwriting it", out);
-        rc = -1;
-    }
-    if (rc == 0 && rename(tmp, out) != 0) {
-        snprintf(err.msg, sizeof err.msg, "%.200s: rename from %.200s: %s", out, tmp, strerror(errno));
-        rc = -1;
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        cli_error("%s", err.msg);
-    }
-    free(tmp);
-    return rc == 0 ? EXIT_OK : EXIT_FAIL;
+    return hs_writer_finish(w, err);
 }
 
 int cmd_import(int argc, char **argv)
@@ -205,7 +180,9 @@ int cmd_import(int argc, char **argv)
     const char *w = hs_snapshot_warning(s);
     if (w)
         cli_warn("%s", w);
-    int rc = import(s, out, level);
+    /* Checked again just before the rename: a file that appeared meanwhile
+     * is not ours to replace either. */
+    int rc = outfile_write(out, fill_snapshot, &(struct import_job){s, out, level}, refuse_foreign);
     if (rc == EXIT_OK && hs_snapshot_truncated(s))
         rc = EXIT_FAIL; /* written as far as it goes; the status says it is not whole */
     hs_close(s);

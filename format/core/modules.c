@@ -32,9 +32,8 @@
 #define MAX_NOTE_BYTES  (64 * 1024)
 #define BRK_RANDOM      (1ull << 30) /* arch_randomize_brk on x86_64: 1 GiB (32 MiB for ia32) */
 
-/* Copy len bytes at target address addr from the core's file bytes; 0 if
- * the core holds all of them. */
-static int core_read(const struct core_in *ci, uint64_t addr, void *out, size_t len)
+/* A pointer to the len bytes at addr in the core's file bytes, or NULL. */
+static const uint8_t *core_bytes(const struct core_in *ci, uint64_t addr, uint64_t len)
 {
     for (size_t i = 0; i < ci->phnum; i++) {
         const Elf64_Phdr *ph = &ci->ph[i];
@@ -42,12 +41,20 @@ static int core_read(const struct core_in *ci, uint64_t addr, void *out, size_t 
             len > ph->p_filesz - (addr - ph->p_vaddr))
             continue;
         uint64_t off = ph->p_offset + (addr - ph->p_vaddr);
-        if (off > ci->len || len > ci->len - off)
-            return -1;
-        memcpy(out, ci->buf + off, len);
-        return 0;
+        return off <= ci->len && len <= ci->len - off ? ci->buf + off : NULL;
     }
-    return -1;
+    return NULL;
+}
+
+/* Copy len bytes at target address addr from the core's file bytes; 0 if
+ * the core holds all of them. */
+static int core_read(const struct core_in *ci, uint64_t addr, void *out, size_t len)
+{
+    const uint8_t *p = core_bytes(ci, addr, len);
+    if (!p)
+        return -1;
+    memcpy(out, p, len);
+    return 0;
 }
 
 /* Where a module's bytes are read from: the core, or a file. */
@@ -105,23 +112,7 @@ static void read_build_id(const struct src *s, struct hs_module *mod)
         uint8_t buf[MAX_NOTE_BYTES];
         if (src_read(s, ph.p_offset, buf, (size_t)ph.p_filesz) < 0)
             continue;
-        size_t off = 0, len = (size_t)ph.p_filesz, align = ph.p_align == 8 ? 8 : 4;
-        while (off + sizeof(Elf64_Nhdr) <= len) {
-            Elf64_Nhdr nh;
-            memcpy(&nh, buf + off, sizeof nh);
-            size_t name_off = off + sizeof nh;
-            size_t desc_off = name_off + ((nh.n_namesz + align - 1) & ~(align - 1));
-            size_t next = desc_off + ((nh.n_descsz + align - 1) & ~(align - 1));
-            if (desc_off > len || nh.n_descsz > len - desc_off || next <= off)
-                break;
-            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && !memcmp(buf + name_off, "GNU", 4) &&
-                nh.n_descsz > 0 && nh.n_descsz <= sizeof mod->build_id) {
-                memcpy(mod->build_id, buf + desc_off, nh.n_descsz);
-                mod->build_id_len = nh.n_descsz;
-                break;
-            }
-            off = next;
-        }
+        hs_find_build_id(buf, (size_t)ph.p_filesz, ph.p_align, mod->build_id, &mod->build_id_len);
     }
 }
 
@@ -237,20 +228,6 @@ static int one_module(struct core_in *ci, size_t fno, const char *path, const ch
     if (fd >= 0)
         close(fd);
     return 1;
-}
-
-/* A pointer to the len bytes at addr in the core's file bytes, or NULL. */
-static const uint8_t *core_bytes(const struct core_in *ci, uint64_t addr, uint64_t len)
-{
-    for (size_t i = 0; i < ci->phnum; i++) {
-        const Elf64_Phdr *ph = &ci->ph[i];
-        if (ph->p_type != PT_LOAD || addr < ph->p_vaddr || addr - ph->p_vaddr > ph->p_filesz ||
-            len > ph->p_filesz - (addr - ph->p_vaddr))
-            continue;
-        uint64_t off = ph->p_offset + (addr - ph->p_vaddr);
-        return off <= ci->len && len <= ci->len - off ? ci->buf + off : NULL;
-    }
-    return NULL;
 }
 
 /*
