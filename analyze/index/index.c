@@ -504,6 +504,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         char line[1024];
         snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), w);
         add_warning(&p, 0, "snapshot", line);
+        cli_warn("%s", line); /* what the reader could not know is said where it is met */
         w = nl ? nl + 1 : w + len;
     }
 
