@@ -15,7 +15,8 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
-DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev libiberty-dev golang-1.19-go gdb libc6-dbg clang binutils gcc
+DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev liblz4-dev liblzma-dev libiberty-dev \
+           golang-1.19-go gdb libc6-dbg clang binutils gcc zstd lz4 xz-utils
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -30,10 +31,13 @@ GO_VERSIONS := go119 go126 go127
 GO_go119    := GOTOOLCHAIN=local /usr/lib/go-1.19/bin/go
 GO_go126    := GOTOOLCHAIN=local /usr/local/go/bin/go
 GO_go127    := GOTOOLCHAIN=go1.27.3 /usr/local/go/bin/go
-ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -liberty -lm -lpthread
+ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -llz4 -llzma -liberty -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 FORMAT_SRC  := $(wildcard format/*.c)
+# The core reader (ELF cores -> snapshots) is the analyzer's, not the capture
+# tool's: it needs liblz4 and liblzma, and the capture tool needs only libc.
+CORE_SRC    := $(wildcard format/core/*.c)
 CAPTURE_SRC := $(wildcard capture/*.c)
 ANALYZE_SRC := $(shell find analyze -name '*.c' 2>/dev/null | sort)
 HEADERS     := $(shell find format capture analyze -name '*.h' 2>/dev/null)
@@ -69,14 +73,14 @@ bin/heapsnap-capture: $(CAPTURE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Icapture -o $@ $(CAPTURE_SRC) $(FORMAT_SRC) $(ZSTD_STATIC) -lpthread
 
-bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(ANALYZE_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(ANALYZE_LIBS)
 
 asan: build/asan/heapsnap
-build/asan/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+build/asan/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/asan
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(ANALYZE_LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(ANALYZE_LIBS)
 
 # Sample programs: debug info on, little optimisation, so that what they
 # report is what the heap holds.
@@ -110,9 +114,9 @@ endef
 $(foreach v,$(GO_VERSIONS),$(eval $(call GO_STRIPPED_RULE,$(v))))
 
 # The reader fuzzer (libFuzzer).  make test runs it briefly; make fuzz longer.
-build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_reader.c $(FORMAT_SRC) -lzstd
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(CORE_SRC) -lzstd -llz4 -llzma
 
 # The debuginfo probe (tests/t1000-debuginfo.sh): the debuginfo library and
 # the reader alone, under the sanitizers, answering lookups from the shell.

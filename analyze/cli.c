@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include "core/hscore.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +76,10 @@ int cli_common_option(int argc, char **argv, int *i, const char *help, int *json
     }
     if (!strcmp(a, "--json")) {
         *json = 1;
+        return 1;
+    }
+    if (!strcmp(a, "--exe") && *i + 1 < argc) {
+        hs_core_set_exe(argv[++*i]);
         return 1;
     }
     if (!strcmp(a, "--debug-dir") && *i + 1 < argc && *ndirs < maxdirs) {

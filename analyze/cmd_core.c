@@ -18,10 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/hscore.h"
 #include "cli.h"
 #include "commands.h"
 #include "elfcore/elfcore.h"
 #include "hsnap.h"
+#include "outfile.h"
 
 static const char core_help[] =
     "usage: heapsnap core [-o CORE] [--thread TID] FILE\n"
@@ -49,43 +51,16 @@ static const char core_help[] =
     "exit status: 0 ok; 1 bad or truncated snapshot, or write failure; 2 usage\n"
     "error.\n";
 
-/* Write the core to a temporary file beside 'out', then rename it. */
-static int write_file(const struct hs_snapshot *s, const struct core_options *opt, const char *out)
+struct core_job {
+    const struct hs_snapshot *s;
+    const struct core_options *opt;
+    const char *out;
+};
+
+static int fill_core(int fd, void *u, struct hs_error *err)
 {
-    size_t len = strlen(out);
-    char *tmp = malloc(len + sizeof ".XXXXXX");
-    if (!tmp) {
-        cli_error("%s: out of memory", out);
-        return EXIT_FAIL;
-    }
-    memcpy(tmp, out, len);
-    memcpy(tmp + len, ".XXXXXX", sizeof ".XXXXXX");
-    int fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) {
-        cli_error("%s: cannot create: %s", out, strerror(errno));
-        free(tmp);
-        return EXIT_FAIL;
-    }
-    struct hs_error err;
-    int rc = core_write(s, opt, fd, out, &err);
-    if (rc == 0 && fsync(fd) != 0 && errno != EINVAL) {
-        snprintf(err.msg, sizeof err.msg, "%s: fsync: %s", out, strerror(errno));
-        rc = -1;
-    }
-    if (close(fd) != 0 && rc == 0) {
-        snprintf(err.msg, sizeof err.msg, "%s: close: %s", out, strerror(errno));
-        rc = -1;
-    }
-    if (rc == 0 && rename(tmp, out) != 0) {
-        snprintf(err.msg, sizeof err.msg, "%s: rename from %s: %s", out, tmp, strerror(errno));
-        rc = -1;
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        cli_error("%s", err.msg);
-    }
-    free(tmp);
-    return rc == 0 ? EXIT_OK : EXIT_FAIL;
+    const struct core_job *j = u;
+    return core_write(j->s, j->opt, fd, j->out, err);
 }
 
 int cmd_core(int argc, char **argv)
@@ -129,7 +104,7 @@ int cmd_core(int argc, char **argv)
         return cli_usage_error("not writing a core to a terminal; use -o FILE");
 
     struct hs_error err;
-    struct hs_snapshot *s = hs_open(path, 0, &err);
+    struct hs_snapshot *s = hs_open_any(path, 0, &err);
     if (!s) {
         cli_error("%s", err.msg);
         return EXIT_FAIL;
@@ -151,7 +126,7 @@ int cmd_core(int argc, char **argv)
         if (rc != EXIT_OK)
             cli_error("%s", err.msg);
     } else
-        rc = write_file(s, &opt, out);
+        rc = outfile_write(out, fill_core, &(struct core_job){s, &opt, out}, NULL);
     /* A cut file is a bad input even though the core of its first part is
      * useful: the status says so, so that a script does not take the core
      * for the whole process. */

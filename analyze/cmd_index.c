@@ -10,22 +10,26 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/hscore.h"
 #include "commands.h"
 #include "db/db.h"
 #include "index/index.h"
 #include "json.h"
 
 static const char help[] =
-    "usage: heapsnap index [options] FILE.hsnap\n"
+    "usage: heapsnap index [options] FILE.hsnap|CORE\n"
     "\n"
     "Index a snapshot into an SQLite database: every heap object (used and\n"
     "free), the roots (globals, stacks, registers, TLS, unexplained memory),\n"
     "every reference between them, and the snapshot's metadata.  Query it with\n"
-    "'heapsnap sql'; docs/schema.md describes the tables.\n"
+    "'heapsnap sql'; docs/schema.md describes the tables.  An ELF core (the\n"
+    "kernel's, gcore's, systemd-coredump's .zst/.lz4/.xz) is read as a snapshot.\n"
     "\n"
     "options:\n"
     "  -o, --output DB        write DB (default: FILE.db beside the snapshot)\n"
     "  --debug-dir DIR        look for debug files under DIR too (repeatable)\n"
+    "  --exe PATH             a core's executable, when it is not where the core\n"
+    "                         says (its ELF headers must match the core's)\n"
     "  --no-separate-debug    ignore separate debug files\n"
     "  --go-binary PATH       the unstripped build of a Go executable built with\n"
     "                         -ldflags='-s -w' (matched by Go build ID and pclntab;\n"
@@ -69,6 +73,8 @@ int cmd_index(int argc, char **argv)
             opt.dbg.go_binary = argv[++i];
         else if (!strncmp(a, "--go-binary=", 12))
             opt.dbg.go_binary = a + 12;
+        else if (!strcmp(a, "--exe") && i + 1 < argc)
+            hs_core_set_exe(argv[++i]);
         else if (!strcmp(a, "--no-separate-debug"))
             opt.dbg.no_separate_debug = 1;
         else if (!strcmp(a, "--partial"))

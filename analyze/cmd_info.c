@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/hscore.h"
 #include "cli.h"
 #include "commands.h"
 #include "hsnap.h"
@@ -471,7 +472,7 @@ int cmd_info(int argc, char **argv)
     const char *path = argv[optind];
 
     struct hs_error err;
-    struct hs_snapshot *s = hs_open(path, HS_OPEN_METADATA_ONLY, &err);
+    struct hs_snapshot *s = hs_open_any(path, HS_OPEN_METADATA_ONLY, &err);
     if (!s) {
         cli_error("%s", err.msg);
         return EXIT_FAIL;

@@ -122,8 +122,47 @@ static void store(sqlite3 *db, const struct rss_figures *f, const char *file)
     }
 }
 
+/* A snapshot read from a core: what a core cannot tell, and what it can. */
+static void text_no_smaps(const struct rss_figures *f, const char *file)
+{
+    char a[32], b[32], c[32], d[32];
+    printf("%s: RSS unknown: the snapshot has no smaps figures.  It was read from an ELF core, which\n"
+           "records each mapping and the contents the dumper chose to write, not which pages were\n"
+           "resident, shared or swapped; so RSS, PSS and swap, and what is free yet resident, cannot\n"
+           "be told from it.  Capture the live process with heapsnap-capture for those.\n",
+           file);
+    printf("\nMappings by kind (virtual size; RSS unknown):\n");
+    for (int k = 0; k < RSS_NKINDS; k++)
+        printf("  %-24s %12s  (%" PRIu64 " mappings)\n", rss_kind_name((enum rss_kind)k),
+               cli_bytes(a, sizeof a, f->kind_size[k]), f->kind_count[k]);
+    for (size_t i = 0; i < f->narenas; i++) {
+        const struct rss_arena *r = &f->arenas[i];
+        uint64_t fr = 0;
+        for (int w = 0; w < WHERE_COUNT; w++)
+            if (w != WHERE_TOP)
+                fr += r->free[w];
+        printf("\nArena %d (%s): %s in its regions\n", r->arena, f->allocator[0] ? f->allocator : "heap",
+               cli_bytes(a, sizeof a, r->size));
+        printf("  used %s in %" PRIu64 " objects, %s of allocator overhead, %s free in %" PRIu64
+               " chunks, top chunk %s\n",
+               cli_bytes(a, sizeof a, r->used), r->used_count, cli_bytes(b, sizeof b, r->overhead),
+               cli_bytes(c, sizeof c, fr), r->free_count, cli_bytes(d, sizeof d, r->top));
+    }
+    printf("\nMmapped allocations: %" PRIu64 " (%s)\n", f->mmapped_count,
+           cli_bytes(a, sizeof a, f->mmapped_bytes));
+    printf("\nConclusion:\n  the heap holds %s in objects the program uses, %s of allocator overhead, %s free in\n"
+           "  chunks and %s in top chunks; how much of it was resident the core does not say, so\n"
+           "  there is no advice (levers are judged against RSS).\n",
+           cli_bytes(a, sizeof a, f->used), cli_bytes(b, sizeof b, f->overhead), cli_bytes(c, sizeof c, f->free),
+           cli_bytes(d, sizeof d, f->top));
+}
+
 static void text(const struct rss_figures *f, const char *file)
 {
+    if (!f->smaps_known) {
+        text_no_smaps(f, file);
+        return;
+    }
     char a[32], b[32], c[32];
     printf("%s: RSS %s", file, cli_bytes(a, sizeof a, f->total_rss));
     if (f->total_swap)
@@ -200,6 +239,7 @@ static void json(struct json *j, const struct rss_figures *f, const char *file)
     json_kv_uint(j, "rss", f->total_rss);
     json_kv_uint(j, "swap", f->total_swap);
     json_kv_bool(j, "pages_known", f->pages_known);
+    json_kv_bool(j, "smaps_known", f->smaps_known);
     json_key(j, "kinds");
     json_begin_array(j);
     for (int k = 0; k < RSS_NKINDS; k++) {
@@ -291,13 +331,15 @@ int cmd_rss(int argc, char **argv)
         json(&j, &f, a.pos[0]);
         json_key(&j, "levers");
         json_begin_array(&j);
-        if (adv)
+        if (adv && f.smaps_known)
             adv->advise(&f, say, &s);
         json_end_array(&j);
         json_end_object(&j);
     } else {
         text(&f, a.pos[0]);
-        if (adv)
+        if (!f.smaps_known)
+            ;
+        else if (adv)
             adv->advise(&f, say, &s);
         else
             printf("  (No advice for allocator '%s'.)\n", f.allocator[0] ? f.allocator : "unknown");

@@ -8,6 +8,7 @@
 int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_core(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);

@@ -13,6 +13,7 @@ static const struct command commands[] = {
     {"info", cmd_info, "print the process, mappings, modules, threads and capture statistics"},
     {"verify", cmd_verify, "check every checksum and the structure of a snapshot"},
     {"core", cmd_core, "write a standard ELF core file that gdb can open"},
+    {"import", cmd_import, "write an ELF core (gcore, the kernel's, systemd-coredump's) as a snapshot"},
     {"index", cmd_index, "build the SQLite database of a snapshot: objects, roots, references"},
     {"sql", cmd_sql, "query a snapshot's database, with heap functions (hex, sym, mem, ...)"},
     {"leaks", cmd_leaks, "allocated objects no root reaches, by type, with their leak heads"},
@@ -29,7 +30,7 @@ static const struct command commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: heapsnap COMMAND [options] FILE...\n\n"
-               "Analyse heap snapshots written by heapsnap-capture.\n\ncommands:\n");
+               "Analyse heap snapshots written by heapsnap-capture, or ELF core files.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'heapsnap COMMAND --help' describes a command.\n");

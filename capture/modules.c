@@ -51,25 +51,7 @@ static void find_build_id(int fd, const Elf64_Phdr *ph, struct hs_module *mod)
         free(buf);
         return;
     }
-    size_t off = 0, len = ph->p_filesz;
-    /* Notes are 4-byte aligned on x86_64 (8 for some PT_NOTE of .note.gnu.property). */
-    size_t align = ph->p_align == 8 ? 8 : 4;
-    while (off + sizeof(Elf64_Nhdr) <= len) {
-        Elf64_Nhdr nh;
-        memcpy(&nh, buf + off, sizeof nh);
-        size_t name_off = off + sizeof nh;
-        size_t desc_off = name_off + ((nh.n_namesz + align - 1) & ~(align - 1));
-        size_t next = desc_off + ((nh.n_descsz + align - 1) & ~(align - 1));
-        if (desc_off > len || nh.n_descsz > len - desc_off || next <= off)
-            break;
-        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && memcmp(buf + name_off, "GNU", 4) == 0 &&
-            nh.n_descsz > 0 && nh.n_descsz <= sizeof mod->build_id) {
-            memcpy(mod->build_id, buf + desc_off, nh.n_descsz);
-            mod->build_id_len = nh.n_descsz;
-            break;
-        }
-        off = next;
-    }
+    hs_find_build_id(buf, (size_t)ph->p_filesz, ph->p_align, mod->build_id, &mod->build_id_len);
     free(buf);
 }
 

@@ -306,6 +306,11 @@ int hs_verify(const char *path, FILE *log, struct hs_error *err);
 int hs_verify_memory(const void *buf, size_t len, const char *name, FILE *log,
                      struct hs_error *err);
 
+/* The NT_GNU_BUILD_ID of one PT_NOTE segment's bytes (len of them, the
+ * segment's p_align), into out (64 bytes) and *outlen; 0, or -1 if there is
+ * none.  For struct hs_module.build_id, wherever the notes are read from. */
+int hs_find_build_id(const uint8_t *notes, size_t len, uint64_t p_align, uint8_t *out, uint32_t *outlen);
+
 /* Names for display. */
 const char *hs_section_name(uint32_t type);
 const char *hs_page_state_name(unsigned state);

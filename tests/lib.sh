@@ -129,6 +129,22 @@ track_pid() { echo "$1" >>"$_PIDFILE"; }
 
 stop_sample() { kill "${1:-$SAMPLE_PID}" 2>/dev/null; wait "${1:-$SAMPLE_PID}" 2>/dev/null || true; }
 
+# kernel_core DIR NAME [ARGS]: run sample NAME in DIR with cores enabled,
+# abort it once it is ready, and leave its core in DIR/core.  Prints a
+# reason and fails if this machine cannot do it.
+kernel_core() {
+    local dir=$1 name=$2; shift 2
+    mkdir -p "$dir" && cd "$dir" || return 1
+    ulimit -c unlimited 2>/dev/null || { echo "cannot raise ulimit -c"; return 1; }
+    start_sample "$name" "$@" || return 1
+    kill -ABRT "$SAMPLE_PID"
+    wait "$SAMPLE_PID" 2>/dev/null || true
+    if [ "$(cat /proc/sys/kernel/core_uses_pid)" = 1 ] && [ -f "core.$SAMPLE_PID" ]; then
+        mv "core.$SAMPLE_PID" core
+    fi
+    cd "$TRASH" && test -s "$dir/core"
+}
+
 # capture_go_session TITLE [ARGS...]: run samples/go-session with ARGS,
 # capture it to go.hsnap (the capture tool's output in capture.out) and stop
 # it; if the sample or the capture tool is not built, skip TITLE and end.

@@ -22,6 +22,7 @@
  * 12000 x [48 bytes]" is that walk read backwards.  The walk is memoised
  * along the way, so a million-long new list costs O(n), not O(n^2).
  */
+#include "core/hscore.h"
 #include "analysis/analysis.h"
 
 #include <stdlib.h>
@@ -79,7 +80,7 @@ int dwords_load(struct dwords *w, const struct hgraph *h, const char *snapshot, 
     else if (scalar_text(h->db, "SELECT path FROM snapshot", path, sizeof path))
         return 0;
     struct hs_error herr;
-    struct hs_snapshot *snap = hs_open(path, 0, &herr);
+    struct hs_snapshot *snap = hs_open_any(path, 0, &herr);
     if (!snap)
         return 0; /* compared by address, size and type only */
     for (uint32_t i = 0; i < h->nobjs; i++)

@@ -14,6 +14,7 @@
  * trimming could give back, and it undercounts the bytes a free chunk
  * really occupies by at most two partial pages plus 48 bytes per chunk.
  */
+#include "core/hscore.h"
 #include "analysis/rss.h"
 
 #include <stdio.h>
@@ -205,7 +206,8 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
                     const struct hs_snapshot *snap, char *err, size_t errlen)
 {
     sqlite3_stmt *s, *t;
-    if (sqlite3_prepare_v2(db, "SELECT start, end, perms, coalesce(path, ''), rss, swap FROM mappings ORDER BY start",
+    if (sqlite3_prepare_v2(db, "SELECT start, end, perms, coalesce(path, ''), rss, swap, coalesce(vmflags, '')"
+                           " FROM mappings ORDER BY start",
                            -1, &s, NULL) != SQLITE_OK)
         return fail(db, file, "reading mappings", err, errlen);
     if (sqlite3_prepare_v2(db, "SELECT count(*) FROM threads WHERE stack_start < ? AND stack_end > ?", -1, &t,
@@ -220,6 +222,10 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
         const char *perms = (const char *)sqlite3_column_text(s, 2);
         const char *path = (const char *)sqlite3_column_text(s, 3);
         uint64_t rss = (uint64_t)sqlite3_column_int64(s, 4);
+        /* smaps gives every mapping a VmFlags line; a core gives none. */
+        const unsigned char *vmf = sqlite3_column_text(s, 6);
+        if (rss || (vmf && vmf[0]))
+            f->smaps_known = 1;
         f->total_rss += rss;
         f->total_swap += (uint64_t)sqlite3_column_int64(s, 5);
         sqlite3_bind_int64(t, 1, (int64_t)end);
@@ -249,6 +255,7 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
         else
             k = RSS_ANON;
         f->kind_rss[k] += rss;
+        f->kind_size[k] += end - start;
         f->kind_count[k]++;
         if (k == RSS_MMAPPED)
             f->mmapped_rss += rss;
@@ -367,7 +374,7 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
     if (snapshot)
         snprintf(path, sizeof path, "%s", snapshot);
     struct hs_error herr;
-    struct hs_snapshot *snap = path[0] ? hs_open(path, HS_OPEN_METADATA_ONLY, &herr) : NULL;
+    struct hs_snapshot *snap = path[0] ? hs_open_any(path, HS_OPEN_METADATA_ONLY, &herr) : NULL;
     f->pages_known = snap != NULL;
 
     struct region *rg = NULL;
@@ -377,6 +384,10 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
     if (load_regions(f, db, file, &rg, &nrg, err, errlen) || mappings(f, db, file, rg, nrg, snap, err, errlen) ||
         chunks(f, db, file, snap, err, errlen))
         goto out;
+    /* Without smaps (a core), the page states say what the core holds, not
+     * what was resident: no residency figure may be built on them. */
+    if (!f->smaps_known)
+        f->pages_known = 0;
     for (size_t i = 0; i < nrg; i++) {
         struct rss_arena *a = rg[i].mmapped ? NULL : arena_of(f, rg[i].heap, rg[i].arena);
         if (a)

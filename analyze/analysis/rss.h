@@ -55,6 +55,9 @@ struct rss_figures {
     const char *allocator;     /* "glibc", ... or "" */
     uint32_t page_size;
     int pages_known;           /* the snapshot's page states could be read */
+    int smaps_known;           /* the mappings carry smaps figures (a snapshot read
+                                  from a core has none: RSS is then unknown) */
+    uint64_t kind_size[RSS_NKINDS]; /* virtual bytes of each kind's mappings */
     uint64_t total_rss, total_swap;
     uint64_t kind_rss[RSS_NKINDS], kind_count[RSS_NKINDS];
     struct rss_arena arenas[RSS_MAX_ARENAS];

@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "cli.h"
+#include "core/hscore.h"
 
 static int parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos, int maxpos)
 {
@@ -44,6 +45,10 @@ static int parse(struct args *a, int argc, char **argv, const char *help, unsign
             if (i + 1 >= argc)
                 return cli_usage_error("-o takes a file name");
             a->output = argv[++i];
+        } else if (opts && !strcmp(s, "--exe")) {
+            if (i + 1 >= argc)
+                return cli_usage_error("--exe takes the executable's path");
+            hs_core_set_exe(argv[++i]);
         } else if (opts && !strcmp(s, "--debug-dir")) {
             if (i + 1 >= argc)
                 return cli_usage_error("--debug-dir takes a directory");

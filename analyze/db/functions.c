@@ -19,6 +19,7 @@
  * its addr index) so that it costs no memory.  All of this state lives in
  * one struct owned by the connection and freed when it closes.
  */
+#include "core/hscore.h"
 #include "db/db.h"
 #include "index/span_search.h"
 
@@ -97,7 +98,7 @@ static struct hs_snapshot *snapshot(sqlite3_context *ctx, struct fnstate *f)
             }
             if (!same)
                 f->snap_err = sqlite3_mprintf("%s: not the snapshot this database was built from", path);
-            else if (!(f->snap = hs_open(path, 0, &herr)))
+            else if (!(f->snap = hs_open_any(path, 0, &herr)))
                 f->snap_err = sqlite3_mprintf("%s", herr.msg);
         }
         free(id);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/hscore.h"
 #include "index/index.h"
 
 #define ID_CHUNK (64 * 1024)
@@ -172,7 +173,7 @@ sqlite3 *db_open_any(const char *file, const struct db_open_options *opt, char *
         }
         return db;
     }
-    if (!is_snapshot(file)) {
+    if (!is_snapshot(file) && !hs_core_probe(file)) {
         snprintf(err, errlen, "%s: neither a heapsnap snapshot nor a heapsnap database", file);
         return NULL;
     }

@@ -10,6 +10,7 @@
  * damaged heap is exactly what people index snapshots to look at.  Only an
  * unreadable snapshot or a failing database write stops the pipeline.
  */
+#include "core/hscore.h"
 #include "index/index.h"
 
 #include <errno.h>
@@ -544,7 +545,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     struct hs_error herr;
     phase("start");
-    if (!(s = hs_open(opt->snapshot, 0, &herr))) {
+    if (!(s = hs_open_any(opt->snapshot, 0, &herr))) {
         snprintf(err, errlen, "%s", herr.msg);
         goto out;
     }
@@ -563,8 +564,19 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         snprintf(err, errlen, "%s: out of memory reading debug info", opt->snapshot);
         goto out;
     }
-    if (hs_snapshot_truncated(s))
-        add_warning(&p, 0, "snapshot", hs_snapshot_warning(s) ? hs_snapshot_warning(s) : "truncated");
+    if (hs_snapshot_truncated(s) && !hs_snapshot_warning(s))
+        add_warning(&p, 0, "snapshot", "truncated");
+    /* One warning per line: a core's reader says several things (a cut,
+     * files missing here, headers taken from disk). */
+    for (const char *w = hs_snapshot_warning(s); w && *w;) {
+        const char *nl = strchr(w, '\n');
+        size_t len = nl ? (size_t)(nl - w) : strlen(w);
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), w);
+        add_warning(&p, 0, "snapshot", line);
+        cli_warn("%s", line); /* what the reader could not know is said where it is met */
+        w = nl ? nl + 1 : w + len;
+    }
 
     phase("debug info");
     const char *heap = walk_heap(&p, s, d);

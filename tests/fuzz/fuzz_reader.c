@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hscore.h"
 #include "encode.h"
 #include "hsnap.h"
 #include "layout.h"
@@ -142,10 +143,25 @@ static void one(const uint8_t *data, size_t size)
         __builtin_trap();
 }
 
+static void one_core(const uint8_t *data, size_t size)
+{
+    struct hs_error err;
+    for (unsigned flags = 0; flags <= HS_OPEN_METADATA_ONLY; flags++) {
+        struct hs_snapshot *s = hs_open_core_memory(data, size, "fuzz", flags, &err);
+        if (s) {
+            walk(s);
+            hs_close(s);
+        } else if (strncmp(err.msg, "fuzz: ", 6)) {
+            __builtin_trap(); /* every error names the file */
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     hs_reader_max_data = 64u << 20; /* see snapshot.h */
     one(data, size);
+    one_core(data, size);
     uint8_t *copy = malloc(size ? size : 1);
     if (!copy)
         return 0;

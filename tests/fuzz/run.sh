@@ -6,7 +6,7 @@
 #
 # The seed corpus is written afresh into build/fuzz/seeds by hsnap-synth
 # (every variant of the synthetic snapshot, a truncated one, an all-zero
-# one); what the fuzzer finds goes to build/fuzz/corpus and is kept between
+# one, and ELF cores of it, plain and compressed); what the fuzzer finds goes to build/fuzz/corpus and is kept between
 # runs.  A crash leaves its input in build/fuzz/ (crash-*) and makes this
 # script exit non-zero.
 set -eu
@@ -32,6 +32,17 @@ rm -rf "$SEEDS" && mkdir -p "$SEEDS" "$CORPUS"
 "$SYNTH" write "$SEEDS/small-cut.hsnap" --small --truncate
 "$SYNTH" zeros "$SEEDS/zeros.hsnap" 300
 head -c 2000 "$SEEDS/small.hsnap" >"$SEEDS/head.hsnap"
+# Cores for the core reader: heapsnap's own core of the synthetic snapshot,
+# cut, and compressed the ways systemd-coredump stores them.
+if [ -x "$ROOT/bin/heapsnap" ]; then
+  "$ROOT/bin/heapsnap" core --no-dt-debug -o "$SEEDS/small.core" "$SEEDS/small.hsnap" 2>/dev/null || true
+  if [ -s "$SEEDS/small.core" ]; then
+    head -c 3000 "$SEEDS/small.core" >"$SEEDS/head.core"
+    command -v zstd >/dev/null && zstd -q -f "$SEEDS/small.core" -o "$SEEDS/small.core.zst"
+    command -v lz4 >/dev/null && lz4 -q -f "$SEEDS/small.core" "$SEEDS/small.core.lz4"
+    command -v xz >/dev/null && xz -q -k -c "$SEEDS/small.core" >"$SEEDS/small.core.xz"
+  fi
+fi
 
 cd "$ROOT/build/fuzz"
 # -rss_limit_mb: the reader maps memory for what a file claims; the cap
