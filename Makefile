@@ -15,7 +15,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
-DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang
+DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang zlib1g-dev libedit-dev chromium
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -23,12 +23,15 @@ ZSTD_STATIC := -Wl,-Bstatic -lzstd -Wl,-Bdynamic
 # The Go samples are built with a named toolchain, never whatever `go` is on
 # PATH: the Go walker reads the runtime of the version it was written for.
 GO119   := /usr/lib/go-1.19/bin/go
-ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -lm -lpthread
+ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -lz -ledit -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 FORMAT_SRC  := $(wildcard format/*.c)
 CAPTURE_SRC := $(wildcard capture/*.c)
-ANALYZE_SRC := $(shell find analyze -name '*.c' 2>/dev/null | sort)
+ANALYZE_SRC := $(shell find analyze -name '*.c' -not -path 'analyze/sqlext/*' 2>/dev/null | sort)
+# The loadable SQLite extension: the analyzer's code less its commands,
+# every sqlite3_* call through the loading SQLite (analyze/sqlext/api.h).
+SQLEXT_SRC  := analyze/sqlext/extension.c $(filter-out analyze/main.c analyze/cmd_%.c,$(ANALYZE_SRC))
 HEADERS     := $(shell find format capture analyze -name '*.h' 2>/dev/null)
 
 SAMPLE_C    := $(wildcard samples/*.c)
@@ -39,7 +42,7 @@ SAMPLES     := $(patsubst samples/%.c,bin/samples/%,$(SAMPLE_C)) \
                $(patsubst %,bin/samples/go-%,$(SAMPLE_GO))
 
 .PHONY: all deps demo test bench fuzz clean samples asan
-all: deps bin/heapsnap-capture bin/heapsnap
+all: deps bin/heapsnap-capture bin/heapsnap bin/heapsnap-sqlite.so
 
 # Check (and, as root, install) the Debian packages the build needs.
 deps: build/.deps-ok
@@ -64,6 +67,12 @@ bin/heapsnap-capture: $(CAPTURE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(ANALYZE_LIBS)
+
+bin/heapsnap-sqlite.so: $(SQLEXT_SRC) analyze/sqlext/api.h $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+	@mkdir -p bin
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -fPIC -shared -fvisibility=hidden -include analyze/sqlext/api.h \
+	  -Wl,--no-undefined -Wl,--gc-sections -ffunction-sections -o $@ $(SQLEXT_SRC) $(FORMAT_SRC) \
+	  -lelf -ldwarf -lzstd -lz -lm -lpthread
 
 asan: build/asan/heapsnap
 build/asan/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
