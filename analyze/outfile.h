@@ -1,0 +1,33 @@
+/*
+ * outfile.h — the files heapsnap writes for people (pprof profiles, HTML
+ * reports): mode 0600, because they describe a process's memory; written
+ * to a temporary file beside the target and renamed into place only when
+ * complete; and never over a file heapsnap did not write.  Each kind of
+ * file says how to recognise one of its own from its first bytes.
+ */
+#ifndef HEAPSNAP_OUTFILE_H
+#define HEAPSNAP_OUTFILE_H
+
+#include <stddef.h>
+
+struct outfile {
+    char *path, *tmp;
+    int fd;
+};
+
+/* How many leading bytes is_ours() is shown (fewer if the file is shorter). */
+#define OUTFILE_HEAD 256
+
+/*
+ * Start writing path.  If path exists it must be a regular file for which
+ * is_ours(first bytes, n) is 1, else the call fails with err ("FILE: exists
+ * and was not written by heapsnap ...").  0 with o->fd open, or -1.
+ */
+int outfile_open(struct outfile *o, const char *path, int (*is_ours)(const unsigned char *head, size_t n),
+                 char *err, size_t errlen);
+/* fsync, close, rename into place; 0, or -1 with err (the temporary is removed). */
+int outfile_commit(struct outfile *o, char *err, size_t errlen);
+/* Give up: close and remove the temporary. */
+void outfile_abort(struct outfile *o);
+
+#endif
