@@ -31,7 +31,14 @@ CAPTURE_SRC := $(wildcard capture/*.c)
 ANALYZE_SRC := $(shell find analyze -name '*.c' -not -path 'analyze/sqlext/*' 2>/dev/null | sort)
 # The loadable SQLite extension: the analyzer's code less its commands,
 # every sqlite3_* call through the loading SQLite (analyze/sqlext/api.h).
-SQLEXT_SRC  := analyze/sqlext/extension.c $(filter-out analyze/main.c analyze/cmd_%.c,$(ANALYZE_SRC))
+SQLEXT_SRC  := analyze/sqlext/extension.c $(filter-out analyze/main.c analyze/cmd_%.c analyze/report/%,$(ANALYZE_SRC))
+# From npm, pinned, into build/npm/: d3-hierarchy, which the HTML report
+# embeds (analyze/report/assets.c), and playwright-core, which the browser
+# tests drive Debian's chromium with.  npm comes with Node.js; a machine
+# without it gets Debian's.
+NPM_DIR     := build/npm
+NPM_PKGS    := d3-hierarchy@3.1.3 playwright-core@1.65.1
+D3_JS       := $(NPM_DIR)/node_modules/d3-hierarchy/dist/d3-hierarchy.min.js
 HEADERS     := $(shell find format capture analyze -name '*.h' 2>/dev/null)
 
 SAMPLE_C    := $(wildcard samples/*.c)
@@ -64,7 +71,15 @@ bin/heapsnap-capture: $(CAPTURE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Icapture -o $@ $(CAPTURE_SRC) $(FORMAT_SRC) $(ZSTD_STATIC) -lpthread
 
-bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+$(D3_JS): Makefile | build/.deps-ok
+	@mkdir -p $(NPM_DIR)
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq nodejs npm >/dev/null; } || \
+	  { echo "npm is needed (Debian: apt-get install nodejs npm)"; exit 1; }
+	cd $(NPM_DIR) && echo '{"private": true}' >package.json && \
+	  npm install --no-audit --no-fund --loglevel=error $(NPM_PKGS)
+	@touch $@
+
+bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) $(D3_JS) | build/.deps-ok
 	@mkdir -p bin
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(ANALYZE_LIBS)
 
@@ -75,7 +90,7 @@ bin/heapsnap-sqlite.so: $(SQLEXT_SRC) analyze/sqlext/api.h $(FORMAT_SRC) $(HEADE
 	  -lelf -ldwarf -lzstd -lz -lm -lpthread
 
 asan: build/asan/heapsnap
-build/asan/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
+build/asan/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) $(D3_JS) | build/.deps-ok
 	@mkdir -p build/asan
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(ANALYZE_LIBS)
 
