@@ -65,25 +65,6 @@ static const char help[] =
 
 enum by { BY_RETAINER, BY_TYPE, BY_ALLOC };
 
-/* The default output name: FILE without .hsnap/.db, plus .pb.gz. */
-static char *default_output(const char *file)
-{
-    size_t n = strlen(file);
-    const char *ext[] = {".hsnap", ".db"};
-    for (size_t k = 0; k < 2; k++) {
-        size_t e = strlen(ext[k]);
-        if (n > e && !strcmp(file + n - e, ext[k])) {
-            n -= e;
-            break;
-        }
-    }
-    char *out = malloc(n + sizeof ".pb.gz");
-    if (out) {
-        memcpy(out, file, n);
-        memcpy(out + n, ".pb.gz", sizeof ".pb.gz");
-    }
-    return out;
-}
 
 /* The comment, time and mapping every profile has. */
 static void describe(struct prof *p, sqlite3 *db, const char *by)
@@ -188,7 +169,7 @@ int cmd_pprof(int argc, char **argv)
     struct outfile of = {.fd = -1};
     char err[A_ERRLEN];
     int progress = isatty(2);
-    char *out = a.output ? strdup(a.output) : default_output(a.pos[0]);
+    char *out = a.output ? strdup(a.output) : outfile_name_for(a.pos[0], ".pb.gz");
     if (!out || !(p = prof_new())) {
         cli_error("out of memory");
         goto done;

@@ -345,24 +345,6 @@ out:
     return rc;
 }
 
-static char *default_output(const char *file)
-{
-    size_t n = strlen(file);
-    const char *ext[] = {".hsnap", ".db"};
-    for (size_t k = 0; k < 2; k++) {
-        size_t e = strlen(ext[k]);
-        if (n > e && !strcmp(file + n - e, ext[k])) {
-            n -= e;
-            break;
-        }
-    }
-    char *out = malloc(n + sizeof ".html");
-    if (out) {
-        memcpy(out, file, n);
-        memcpy(out + n, ".html", sizeof ".html");
-    }
-    return out;
-}
 
 int cmd_report(int argc, char **argv)
 {
@@ -439,7 +421,7 @@ int cmd_report(int argc, char **argv)
         rc = fflush(stdout) ? (cli_error("stdout: write error"), EXIT_FAIL) : EXIT_OK;
         goto done;
     }
-    if (!(out = a.output ? strdup(a.output) : default_output(file))) {
+    if (!(out = a.output ? strdup(a.output) : outfile_name_for(file, ".html"))) {
         cli_error("out of memory");
         goto done;
     }

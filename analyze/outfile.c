@@ -92,3 +92,22 @@ void outfile_abort(struct outfile *o)
     o->tmp = o->path = NULL;
     o->fd = -1;
 }
+
+char *outfile_name_for(const char *file, const char *ext)
+{
+    size_t n = strlen(file), le = strlen(ext);
+    const char *in[] = {".hsnap", ".db"};
+    for (size_t k = 0; k < 2; k++) {
+        size_t e = strlen(in[k]);
+        if (n > e && !strcmp(file + n - e, in[k])) {
+            n -= e;
+            break;
+        }
+    }
+    char *out = malloc(n + le + 1);
+    if (out) {
+        memcpy(out, file, n);
+        memcpy(out + n, ext, le + 1);
+    }
+    return out;
+}

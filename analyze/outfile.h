@@ -29,5 +29,8 @@ int outfile_open(struct outfile *o, const char *path, int (*is_ours)(const unsig
 int outfile_commit(struct outfile *o, char *err, size_t errlen);
 /* Give up: close and remove the temporary. */
 void outfile_abort(struct outfile *o);
+/* The default output name for an input: FILE without .hsnap or .db, plus
+ * ext (".pb.gz"); malloc'd, NULL when out of memory. */
+char *outfile_name_for(const char *file, const char *ext);
 
 #endif
