@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/analysis.h"
 #include "cli.h"
 
 #define MAX_STACK 32 /* runtime.MemProfileRecord.Stack0 */
@@ -47,8 +48,9 @@ struct gen {
     struct prof *p;
     struct frame *fr;
     size_t nfr;
-    struct loc *locs;          /* the locs cache, by first PC; grown as needed */
+    struct loc *locs;          /* the locs cache; grown as needed */
     size_t nlocs, caplocs;
+    struct keymap loc_of;      /* first PC -> index in locs */
     /* the deck: PCs of one location being built */
     uint64_t deck[MAX_STACK];
     const struct frame *deckf[MAX_STACK];
@@ -76,10 +78,8 @@ static const struct frame *find_frame(const struct gen *g, uint64_t pc)
 
 static const struct loc *find_loc(const struct gen *g, uint64_t addr)
 {
-    for (size_t i = 0; i < g->nlocs; i++) /* locations are few (one per call site) */
-        if (g->locs[i].addr == addr)
-            return &g->locs[i];
-    return NULL;
+    uint32_t i = keymap_find(&g->loc_of, addr);
+    return i == GRAPH_NONE ? NULL : &g->locs[i];
 }
 
 /* Write the deck as a location; its id, 0 if the deck is empty. */
@@ -106,6 +106,11 @@ static uint64_t emit(struct gen *g)
         g->locs = n;
         g->caplocs = cap;
     }
+    uint32_t *slot = keymap_get(&g->loc_of, g->deck[0], (uint32_t)g->nlocs);
+    if (!slot)
+        g->oom = 1;
+    else
+        *slot = (uint32_t)g->nlocs; /* the latest location for a first PC, as the runtime's map keeps */
     g->locs[g->nlocs++] = (struct loc){g->deck[0], id, g->ndeck};
     g->ndeck = 0;
     if (!id)
@@ -253,7 +258,7 @@ int goalloc_profile(struct prof *p, sqlite3 *db, const char *file, int progress,
         if (progress && (nb & 0x3ff) == 0)
             cli_progress("heap profile buckets", nb, 0);
         nb++;
-        uint64_t stk[MAX_STACK], locs[2 * MAX_STACK];
+        uint64_t stk[MAX_STACK], locs[2 * MAX_STACK + 2]; /* at most two ids a PC, and the last deck */
         size_t n = 0;
         sqlite3_bind_int64(ss, 1, sqlite3_column_int64(bs, 0));
         while (n < MAX_STACK && sqlite3_step(ss) == SQLITE_ROW) {
@@ -309,6 +314,7 @@ out:
     }
     free(g.fr);
     free(g.locs);
+    keymap_free(&g.loc_of);
     sqlite3_finalize(fs);
     sqlite3_finalize(bs);
     sqlite3_finalize(ss);

@@ -52,7 +52,7 @@ func makeItems(n int) {
 //go:noinline
 func growCache(n int) {
 	for i := 0; i < n; i++ {
-		cache = append(cache, &Item{ID: int64(-i)})
+		cache = append(cache, &Item{ID: int64(-1 - i)}) // negative: the grown ones
 	}
 }
 
