@@ -75,6 +75,7 @@ struct ctx {
     unsigned flags;
     sqlite3_stmt *off, *field;
     struct keymap type_frame;  /* group key -> frame of its name */
+    struct strmap field_frame; /* "dominator's group:offset:type frame" -> frame with the field */
 };
 
 /* The frame of object i reached from node u (its immediate dominator). */
@@ -99,7 +100,10 @@ static int64_t object_frame(struct ctx *c, uint32_t u, uint32_t i)
         *slot = (uint32_t)f;
     }
     int64_t tf = *slot;
-    if (!(c->flags & RT_FIELDS) || !c->field || u == 0 || (hg_is_obj(h, u) && !h->typed))
+    /* only a typed dominator has fields to name: the two queries below are
+     * the build's cost, so an untyped one (most of a C heap) skips them */
+    if (!(c->flags & RT_FIELDS) || !c->field || u == 0 ||
+        (hg_is_obj(h, u) && (!(h->group[hg_obj_index(h, u)] & HG_TYPED) || h->group[hg_obj_index(h, u)] == HG_INTERNAL)))
         return tf;
     /* the field of u that holds the reference: the first at v's start, else the lowest */
     int64_t off = -1;
@@ -110,6 +114,14 @@ static int64_t object_frame(struct ctx *c, uint32_t u, uint32_t i)
     sqlite3_reset(c->off);
     if (off < 0)
         return tf;
+    /* the field's name depends on the dominator's type and the offset only:
+     * asked once per pair, for roots (typed one by one) once per root */
+    char key[96];
+    uint64_t memo;
+    snprintf(key, sizeof key, "%" PRIx64 ":%" PRId64 ":%" PRId64, hg_is_obj(h, u) ? h->group[hg_obj_index(h, u)]
+             : (uint64_t)u, off, tf);
+    if (strmap_get(&c->field_frame, key, &memo) == 0)
+        return (int64_t)memo;
     const char *fld = NULL;
     sqlite3_bind_int64(c->field, 1, hg_node_id(h, u));
     sqlite3_bind_int64(c->field, 2, off);
@@ -130,6 +142,8 @@ static int64_t object_frame(struct ctx *c, uint32_t u, uint32_t i)
         tf = frame(c->t, full);
     }
     sqlite3_reset(c->field);
+    if (tf >= 0 && strmap_add(&c->field_frame, key, (uint64_t)tf) < 0)
+        return -1;
     return tf;
 }
 
@@ -138,7 +152,7 @@ int rtree_build(struct rtree *t, const struct hgraph *h, const struct hresults *
     char name[256];
     struct ctx c = {.t = t, .h = h, .flags = flags};
     uint32_t *tn = NULL, *stack = NULL;
-    int rc = -1;
+    int rc = -1, in_txn = 0;
     memset(t, 0, sizeof *t);
     t->cap = 1024;
     if (!(t->v = calloc(t->cap, sizeof *t->v)) || !(t->node_of = malloc((h->nobjs + 1) * sizeof *t->node_of)))
@@ -148,6 +162,8 @@ int rtree_build(struct rtree *t, const struct hgraph *h, const struct hresults *
         goto out;
     for (uint32_t i = 0; i < h->nobjs; i++)
         t->node_of[i] = GRAPH_NONE;
+    /* one read transaction for the queries below, not one each */
+    in_txn = sqlite3_get_autocommit(h->db) && sqlite3_exec(h->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     if ((flags & RT_FIELDS) && h->typed) {
         if (sqlite3_prepare_v2(h->db, "SELECT offset FROM refs WHERE src = ? AND dst = ?"
                                       " ORDER BY interior, offset LIMIT 1", -1, &c.off, NULL) != SQLITE_OK ||
@@ -233,7 +249,10 @@ out:
         cli_progress_done();
     sqlite3_finalize(c.off);
     sqlite3_finalize(c.field);
+    if (in_txn)
+        sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
     keymap_free(&c.type_frame);
+    strmap_free(&c.field_frame);
     free(tn);
     free(stack);
     if (rc)
