@@ -16,7 +16,8 @@ CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
 DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev liblz4-dev liblzma-dev libiberty-dev \
-           golang-1.19-go gdb libc6-dbg clang binutils gcc zstd lz4 xz-utils
+           zlib1g-dev libedit-dev golang-1.19-go gdb libc6-dbg clang binutils gcc zstd lz4 xz-utils \
+           chromium
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -31,7 +32,7 @@ GO_VERSIONS := go119 go126 go127
 GO_go119    := GOTOOLCHAIN=local /usr/lib/go-1.19/bin/go
 GO_go126    := GOTOOLCHAIN=local /usr/local/go/bin/go
 GO_go127    := GOTOOLCHAIN=go1.27.3 /usr/local/go/bin/go
-ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -llz4 -llzma -liberty -lm -lpthread
+ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -llz4 -llzma -liberty -lz -ledit -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 FORMAT_SRC  := $(wildcard format/*.c)
@@ -39,7 +40,17 @@ FORMAT_SRC  := $(wildcard format/*.c)
 # tool's: it needs liblz4 and liblzma, and the capture tool needs only libc.
 CORE_SRC    := $(wildcard format/core/*.c)
 CAPTURE_SRC := $(wildcard capture/*.c)
-ANALYZE_SRC := $(shell find analyze -name '*.c' 2>/dev/null | sort)
+ANALYZE_SRC := $(shell find analyze -name '*.c' -not -path 'analyze/sqlext/*' 2>/dev/null | sort)
+# The loadable SQLite extension: the analyzer's code less its commands,
+# every sqlite3_* call through the loading SQLite (analyze/sqlext/api.h).
+SQLEXT_SRC  := analyze/sqlext/extension.c $(filter-out analyze/main.c analyze/cmd_%.c analyze/report/%,$(ANALYZE_SRC))
+# From npm, pinned, into build/npm/: d3-hierarchy, which the HTML report
+# embeds (analyze/report/assets.c), and playwright-core, which the browser
+# tests drive Debian's chromium with.  npm comes with Node.js; a machine
+# without it gets Debian's.
+NPM_DIR     := build/npm
+NPM_PKGS    := d3-hierarchy@3.1.3 playwright-core@1.65.1
+D3_JS       := $(NPM_DIR)/node_modules/d3-hierarchy/dist/d3-hierarchy.min.js
 HEADERS     := $(shell find format capture analyze -name '*.h' 2>/dev/null)
 
 SAMPLE_C    := $(wildcard samples/*.c)
@@ -51,7 +62,7 @@ SAMPLES     := $(patsubst samples/%.c,bin/samples/%,$(SAMPLE_C)) \
                $(foreach v,$(GO_VERSIONS),bin/samples/$(v)-session-stripped)
 
 .PHONY: all deps demo test bench fuzz clean samples asan
-all: deps bin/heapsnap-capture bin/heapsnap
+all: deps bin/heapsnap-capture bin/heapsnap bin/heapsnap-sqlite.so
 
 # Check (and, as root, install) the Debian packages the build needs.
 deps: build/.deps-ok
@@ -73,12 +84,26 @@ bin/heapsnap-capture: $(CAPTURE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Icapture -o $@ $(CAPTURE_SRC) $(FORMAT_SRC) $(ZSTD_STATIC) -lpthread
 
-bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) | build/.deps-ok
+$(D3_JS): Makefile | build/.deps-ok
+	@mkdir -p $(NPM_DIR)
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq nodejs npm >/dev/null; } || \
+	  { echo "npm is needed (Debian: apt-get install nodejs npm)"; exit 1; }
+	cd $(NPM_DIR) && echo '{"private": true}' >package.json && \
+	  npm install --no-audit --no-fund --loglevel=error $(NPM_PKGS)
+	@touch $@
+
+bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) $(D3_JS) | build/.deps-ok
 	@mkdir -p bin
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(ANALYZE_LIBS)
 
+bin/heapsnap-sqlite.so: $(SQLEXT_SRC) analyze/sqlext/api.h $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) | build/.deps-ok
+	@mkdir -p bin
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -fPIC -shared -fvisibility=hidden -include analyze/sqlext/api.h \
+	  -Wl,--no-undefined -Wl,--gc-sections -ffunction-sections -o $@ $(SQLEXT_SRC) $(FORMAT_SRC) $(CORE_SRC) \
+	  $(filter-out -lsqlite3,$(ANALYZE_LIBS))
+
 asan: build/asan/heapsnap
-build/asan/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) | build/.deps-ok
+build/asan/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(HEADERS) $(D3_JS) | build/.deps-ok
 	@mkdir -p build/asan
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(ANALYZE_SRC) $(FORMAT_SRC) $(CORE_SRC) $(ANALYZE_LIBS)
 

@@ -63,6 +63,13 @@ static int fill_core(int fd, void *u, struct hs_error *err)
     return core_write(j->s, j->opt, fd, j->out, err);
 }
 
+/* A file -o may replace: an ELF core (e_type ET_CORE), which is what this
+ * command writes; anything else is the user's and is left alone. */
+static int is_core(const unsigned char *head, size_t n)
+{
+    return n >= 18 && !memcmp(head, "\177ELF", 4) && head[16] == 4 && head[17] == 0;
+}
+
 int cmd_core(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -126,7 +133,7 @@ int cmd_core(int argc, char **argv)
         if (rc != EXIT_OK)
             cli_error("%s", err.msg);
     } else
-        rc = outfile_write(out, fill_core, &(struct core_job){s, &opt, out}, NULL);
+        rc = outfile_write(out, is_core, fill_core, &(struct core_job){s, &opt, out}, NULL);
     /* A cut file is a bad input even though the core of its first part is
      * useful: the status says so, so that a script does not take the core
      * for the whole process. */

@@ -182,7 +182,7 @@ int cmd_import(int argc, char **argv)
         cli_warn("%s", w);
     /* Checked again just before the rename: a file that appeared meanwhile
      * is not ours to replace either. */
-    int rc = outfile_write(out, fill_snapshot, &(struct import_job){s, out, level}, refuse_foreign);
+    int rc = outfile_write(out, NULL, fill_snapshot, &(struct import_job){s, out, level}, refuse_foreign);
     if (rc == EXIT_OK && hs_snapshot_truncated(s))
         rc = EXIT_FAIL; /* written as far as it goes; the status says it is not whole */
     hs_close(s);

@@ -2,8 +2,8 @@
  * cmd_sql.c — `heapsnap sql`: run SQL against a heapsnap database (or a
  * snapshot, indexed on first use through db_open_any()), with the heap
  * functions of db/functions.c available.  With no query it is a small
- * interactive shell: statements end with ';', a few dot-commands, no
- * readline dependency.
+ * interactive shell: statements end with ';', a few dot-commands, and on
+ * a terminal line editing and history (lineedit.h, libedit).
  *
  * Output: aligned columns for people (widths taken from the first
  * TEXT_SAMPLE rows, the rest streamed), --csv (RFC 4180) and --json (one
@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "db/db.h"
 #include "json.h"
+#include "lineedit.h"
 
 #define TEXT_SAMPLE 1000
 #define TEXT_MAXW   60
@@ -286,14 +287,13 @@ static int shell(sqlite3 *db, struct out *o, const char *dbname)
     sqlite3_str *buf = sqlite3_str_new(db);
     char *line = NULL;
     size_t cap = 0;
-    if (tty)
+    if (tty) {
         fprintf(stderr, "heapsnap sql: %s; statements end with ';', .help for help\n", dbname);
+        lineedit_begin();
+    }
     while (!quit) {
-        if (tty) {
-            fputs(sqlite3_str_length(buf) ? "   ...> " : "heapsnap> ", stderr);
-            fflush(stderr);
-        }
-        ssize_t n = getline(&line, &cap, stdin);
+        const char *prompt = sqlite3_str_length(buf) ? "   ...> " : "heapsnap> ";
+        ssize_t n = tty ? lineedit_read(prompt, &line, &cap) : getline(&line, &cap, stdin);
         if (n < 0)
             break;
         if (sqlite3_str_length(buf) == 0) {
@@ -323,8 +323,10 @@ static int shell(sqlite3 *db, struct out *o, const char *dbname)
         sqlite3_free(rest);
     }
     free(line);
-    if (tty)
+    if (tty) {
+        lineedit_end();
         fputc('\n', stderr);
+    }
     return failed ? -1 : 0;
 }
 

@@ -20,5 +20,7 @@ int cmd_rss(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_types(int argc, char **argv);
 int cmd_goroutines(int argc, char **argv);
+int cmd_pprof(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -25,6 +25,8 @@ static const struct command commands[] = {
     {"types", cmd_types, "the live heap by type: counts, bytes, and how much is typed"},
     {"rss", cmd_rss, "where resident memory goes: mappings, heap use, free memory, and what to do"},
     {"goroutines", cmd_goroutines, "a Go program's goroutines grouped by start function and wait reason"},
+    {"pprof", cmd_pprof, "the heap as a pprof profile: by retainer, by type, or (Go) by allocation site"},
+    {"report", cmd_report, "one self-contained HTML page: summary, RSS, treemap of retained memory, leaks, growth"},
 };
 
 static void usage(FILE *f)

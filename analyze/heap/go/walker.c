@@ -53,6 +53,7 @@
 
 #include "base/clock.h"
 #include "heap/go/internal.h"
+#include "heap/go/mprof.h"
 
 /* HEAPSNAP_TIMING=1: the walker's own phases on stderr, in the indexer's
  * format (bench/go-index reads them); phase(NULL) starts the clock. */
@@ -332,6 +333,9 @@ static int go_tables(struct heap_ctx *c)
     if (c->table(c, "go_itypes", icols, 4) || go_itypes_scan(w, itype_row, &k))
         return -1;
     phase("go_itypes");
+    if (go_mprof_tables(w, c)) /* the runtime's heap profile: go/mprof.c */
+        return -1;
+    phase("go_mprof");
     return 0;
 }
 
