@@ -163,8 +163,10 @@ capture_go_session() {
 # capture it to snap.hsnap (the capture tool's output in capture.out); if the
 # sample or the capture tool is not built, skip TITLE and end.
 capture_live_sample() {
-    if [ ! -x "$SAMPLES/$2" ] || [ ! -x "$CAPTURE" ]; then
-        test_skip "$1" "bin/samples/$2 or the capture tool is not built"
+    local bin=$SAMPLES/$2
+    case $2 in go-*) bin=$(go_sample "${2#go-}") ;; esac
+    if [ ! -x "$bin" ] || [ ! -x "$CAPTURE" ]; then
+        test_skip "$1" "$bin or the capture tool is not built"
         test_done
     fi
     start_sample "$2" || true

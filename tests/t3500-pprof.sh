@@ -17,8 +17,8 @@ if [ ! -x "$PPROF" ]; then
     test_skip 'pprof profiles read by go tool pprof' '/usr/local/go/bin/go (the consumer) is not installed'
     test_done
 fi
-if [ ! -x "$SAMPLES/go-mprof" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'pprof profiles of a Go sample' 'bin/samples/go-mprof or the capture tool is not built'
+if [ ! -x "$(go_sample mprof)" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'pprof profiles of a Go sample' 'the Go mprof sample or the capture tool is not built'
     test_done
 fi
 pp() { "$PPROF" tool pprof "$@"; }
@@ -28,7 +28,7 @@ json_get() { python3 -c "import json,sys; print(json.load(open('$1'))['$2'])"; }
 
 R=go-mprof.report
 rm -f $R
-"$SAMPLES/go-mprof" $R runtime.pb.gz items=1000 blobs=50 grow=200 >mprof.out 2>&1 &
+"$(go_sample mprof)" $R runtime.pb.gz items=1000 blobs=50 grow=200 >mprof.out 2>&1 &
 PID=$!
 track_pid $PID
 wait_line $R ready $PID || true

@@ -12,14 +12,14 @@
 
 NPM_DIR=$ROOT/build/npm
 export NPM_DIR
-if [ ! -x "$SAMPLES/go-mprof" ] || [ ! -x "$SAMPLES/leaky" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'heapsnap report in a browser' 'bin/samples/go-mprof, leaky or the capture tool is not built'
+if [ ! -x "$(go_sample mprof)" ] || [ ! -x "$SAMPLES/leaky" ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'heapsnap report in a browser' 'the Go mprof sample, leaky or the capture tool is not built'
     test_done
 fi
 
 R=go-mprof.report
 rm -f $R
-"$SAMPLES/go-mprof" $R runtime.pb.gz grow=300 >mprof.out 2>&1 &
+"$(go_sample mprof)" $R runtime.pb.gz grow=300 >mprof.out 2>&1 &
 PID=$!
 track_pid $PID
 wait_line $R ready $PID || true

@@ -50,7 +50,7 @@ struct gen {
     size_t nfr;
     struct loc *locs;          /* the locs cache; grown as needed */
     size_t nlocs, caplocs;
-    struct keymap loc_of;      /* first PC -> index in locs */
+    struct u64map loc_of;      /* first PC -> index in locs */
     /* the deck: PCs of one location being built */
     uint64_t deck[MAX_STACK];
     const struct frame *deckf[MAX_STACK];
@@ -78,7 +78,7 @@ static const struct frame *find_frame(const struct gen *g, uint64_t pc)
 
 static const struct loc *find_loc(const struct gen *g, uint64_t addr)
 {
-    uint32_t i = keymap_find(&g->loc_of, addr);
+    uint32_t i = u64map_find(&g->loc_of, addr, GRAPH_NONE);
     return i == GRAPH_NONE ? NULL : &g->locs[i];
 }
 
@@ -106,7 +106,7 @@ static uint64_t emit(struct gen *g)
         g->locs = n;
         g->caplocs = cap;
     }
-    uint32_t *slot = keymap_get(&g->loc_of, g->deck[0], (uint32_t)g->nlocs);
+    uint32_t *slot = u64map_slot(&g->loc_of, g->deck[0], (uint32_t)g->nlocs);
     if (!slot)
         g->oom = 1;
     else
@@ -314,7 +314,7 @@ out:
     }
     free(g.fr);
     free(g.locs);
-    keymap_free(&g.loc_of);
+    u64map_free(&g.loc_of);
     sqlite3_finalize(fs);
     sqlite3_finalize(bs);
     sqlite3_finalize(ss);

@@ -47,7 +47,7 @@ static uint32_t child(struct rtree *t, uint32_t p, int64_t f)
         if ((f = frame(t, "...")) < 0)
             return GRAPH_NONE;
     }
-    uint32_t *slot = keymap_get(&t->child, (uint64_t)p << 32 | (uint32_t)f, GRAPH_NONE);
+    uint32_t *slot = u64map_slot(&t->child, (uint64_t)p << 32 | (uint32_t)f, GRAPH_NONE);
     if (!slot)
         return GRAPH_NONE;
     if (*slot != GRAPH_NONE)
@@ -74,7 +74,7 @@ struct ctx {
     const struct hgraph *h;
     unsigned flags;
     sqlite3_stmt *off, *field;
-    struct keymap type_frame;  /* group key -> frame of its name */
+    struct u64map type_frame;  /* group key -> frame of its name */
     struct strmap field_frame; /* "dominator's group:offset:type frame" -> frame with the field */
 };
 
@@ -83,7 +83,7 @@ static int64_t object_frame(struct ctx *c, uint32_t u, uint32_t i)
 {
     const struct hgraph *h = c->h;
     char name[256], full[512];
-    uint32_t *slot = keymap_get(&c->type_frame, h->group[i], GRAPH_NONE);
+    uint32_t *slot = u64map_slot(&c->type_frame, h->group[i], GRAPH_NONE);
     if (!slot)
         return -1;
     if (*slot == GRAPH_NONE) {
@@ -251,7 +251,7 @@ out:
     sqlite3_finalize(c.field);
     if (in_txn)
         sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
-    keymap_free(&c.type_frame);
+    u64map_free(&c.type_frame);
     strmap_free(&c.field_frame);
     free(tn);
     free(stack);
@@ -265,7 +265,7 @@ void rtree_free(struct rtree *t)
     free(t->v);
     free(t->frames);
     strmap_free(&t->frame_of);
-    keymap_free(&t->child);
+    u64map_free(&t->child);
     free(t->node_of);
     memset(t, 0, sizeof *t);
 }

@@ -50,7 +50,7 @@ struct rtree {
     char **frames;             /* frame names, by index */
     size_t nframes, capframes;
     struct strmap frame_of;    /* name -> index */
-    struct keymap child;       /* parent << 32 | frame -> node */
+    struct u64map child;       /* parent << 32 | frame -> node */
     uint32_t *node_of;         /* [nobjs] the node of each object, GRAPH_NONE if not the program's */
 };
 
