@@ -32,8 +32,11 @@ static const char help[] =
     "  -q, --quiet            print nothing on success\n"
     "  -h, --help             this help\n"
     "\n"
-    "The database is written to a temporary file and renamed into place, so\n"
-    "DB is either the complete new database or left as it was.\n"
+    "The database is written to a temporary file (DB.tmp-PID, mode 0600) and\n"
+    "renamed into place, so DB is either the complete new database or left as\n"
+    "it was.  DB may replace only a database heapsnap made; any other file is\n"
+    "refused.  Indexing holds a lock on the snapshot: other heapsnap commands\n"
+    "that want its index wait, then use this one.\n"
     "exit status: 0 indexed, 1 the snapshot or the database failed, 2 usage\n";
 
 int cmd_index(int argc, char **argv)
@@ -93,7 +96,10 @@ int cmd_index(int argc, char **argv)
 
     struct index_stats st;
     char err[1024];
-    if (index_snapshot(&opt, &st, err, sizeof err)) {
+    int lock = db_lock_snapshot(opt.snapshot, err, sizeof err);
+    int failed = lock < 0 || index_snapshot(&opt, &st, err, sizeof err);
+    db_unlock_snapshot(lock);
+    if (failed) {
         cli_error("%s", err);
         rc = EXIT_FAIL;
         goto out;

@@ -28,6 +28,7 @@ struct args {
 #define ARGS_HELP_COMMON                                                                                    \
     "  --json             one JSON document\n"                                                             \
     "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"                        \
+    "  --db DB            keep the snapshot's index in DB (default: FILE.db beside it)\n"                \
     "  -h, --help         this help\n"
 
 #define ARG_ALL    0x1u  /* the command takes --all */
