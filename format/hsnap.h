@@ -35,7 +35,8 @@
 #define HS_MAGIC         "HSNAP\0\r\n" /* 8 bytes; the CR LF catches text-mode mangling */
 #define HS_MAGIC_LEN     8
 #define HS_VERSION_MAJOR 1 /* a reader refuses a newer major version */
-#define HS_VERSION_MINOR 0 /* a newer minor only adds section types or trailing fields */
+#define HS_VERSION_MINOR 1 /* a newer minor only adds section types or trailing fields;
+                              1.1: a thread record's regs_error */
 
 /* Section types.  A reader skips a type it does not know (after checking its CRC). */
 enum hs_section_type {
@@ -132,6 +133,9 @@ struct hs_thread {
     char name[16];          /* comm, NUL-terminated */
     uint64_t regs[HS_NREGS];
     uint64_t stack_start, stack_end; /* the mapping that holds regs[HS_RSP], or 0,0 */
+    /* "" if regs were read; else why not (e.g. "PTRACE_GETREGSET: No such
+     * process"), and regs are all zero.  Format 1.1; "" in older files. */
+    char regs_error[96];
 };
 
 struct hs_failure {

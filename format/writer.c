@@ -338,6 +338,7 @@ int hs_write_threads(struct hs_writer *w, const struct hs_thread *t, size_t n)
         hs_buf_u32(&b, HS_NREGS);
         for (int r = 0; r < HS_NREGS; r++)
             hs_buf_u64(&b, x->regs[r]);
+        hs_buf_str(&b, x->regs_error, sizeof x->regs_error - 1); /* 1.1 */
         hs_buf_end(&b, mk);
     }
     return emit_meta(w, HS_SEC_THREADS, &b);
