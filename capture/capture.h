@@ -37,6 +37,7 @@ struct capture_result {
     uint32_t mode;        /* enum hs_capture_mode */
     uint64_t bytes_read;
     uint64_t pause_ns, total_ns;
+    pid_t denied_tid;     /* on EPERM: the thread PTRACE_SEIZE was refused, or 0 */
 };
 
 /*
