@@ -173,7 +173,9 @@ struct hs_error {
 
 struct hs_writer;
 
-/* Start a snapshot on fd (a file or a pipe; never seeked).  zstd_level 1..19.
+/* Start a snapshot on fd (a file or a pipe; never seeked).  zstd_level 1..19,
+ * or 0: every body stored uncompressed (a file whose size does not depend
+ * on its contents; the tests use it).
  * 'name' is used in error messages only.  The caller keeps fd (the writer
  * never closes it) and decides about SIGPIPE: with it ignored, a reader
  * that goes away is an EPIPE error from the next hs_write_* call. */
