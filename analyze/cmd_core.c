@@ -36,7 +36,8 @@ static const char core_help[] =
     "\n"
     "options:\n"
     "  -o, --output CORE  where to write (default core.PID; - for stdout);\n"
-    "                     created with mode 0600\n"
+    "                     created with mode 0600; an existing CORE is replaced\n"
+    "                     only if it is a core file\n"
     "  --thread TID       the thread gdb selects first (default: the main thread)\n"
     "  --no-dt-debug      do not rebuild .dynamic's DT_DEBUG from the files on\n"
     "                     disk when it was not captured (gdb then lists no\n"
@@ -49,9 +50,29 @@ static const char core_help[] =
     "exit status: 0 ok; 1 bad or truncated snapshot, or write failure; 2 usage\n"
     "error.\n";
 
+/* 1 if 'out' may be replaced: absent, or an ELF core (a previous run's).
+ * Anything else — the snapshot itself, someone's file — is not ours. */
+static int may_replace(const char *out)
+{
+    struct stat st;
+    if (lstat(out, &st) != 0)
+        return errno == ENOENT;
+    unsigned char h[18];
+    FILE *f = S_ISREG(st.st_mode) ? fopen(out, "rb") : NULL;
+    size_t n = f ? fread(h, 1, sizeof h, f) : 0;
+    if (f)
+        fclose(f);
+    return n == sizeof h && !memcmp(h, "\177ELF", 4) && h[16] == 4 && h[17] == 0; /* ET_CORE */
+}
+
 /* Write the core to a temporary file beside 'out', then rename it. */
 static int write_file(const struct hs_snapshot *s, const struct core_options *opt, const char *out)
 {
+    if (!may_replace(out)) {
+        cli_error("%s: exists and is not a core file; heapsnap will not replace it (choose another with -o CORE, "
+                  "or move it away)", out);
+        return EXIT_FAIL;
+    }
     size_t len = strlen(out);
     char *tmp = malloc(len + sizeof ".XXXXXX");
     if (!tmp) {

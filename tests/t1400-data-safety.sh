@@ -5,7 +5,7 @@
 #
 #   - a FILE.db heapsnap did not make (another database, a text file, its
 #     index of another snapshot) is refused, never replaced; --db chooses
-#     another; index -o and diff -o likewise;
+#     another; index -o, diff -o and core -o likewise;
 #   - everything written is 0600 whatever the umask, VACUUM INTO included;
 #   - a snapshot changed in one word in the middle, same size and mtime,
 #     gets a new index, not the stale one;
@@ -45,8 +45,8 @@ sum() { md5sum <"$1"; }
 test_expect_success 'setup: leaky and bigheap were captured' '
     cat capture.out && test -s snap.hsnap && test -s other.hsnap && test -s big.hsnap &&
     test "$LEAKED" -gt 0 &&
-    $HEAPSNAP leaks --db ref.db snap.hsnap >ref.out 2>/dev/null &&
-    grep "^snap.hsnap: $LEAKED leaked objects" ref.out
+    $HEAPSNAP index -q -o ref.db snap.hsnap && $HEAPSNAP leaks ref.db >ref.out 2>/dev/null &&
+    grep "^ref.db: $LEAKED leaked objects" ref.out
 '
 
 test_expect_success 'an unrelated SQLite database at FILE.db is refused, named, and left whole' '
@@ -80,7 +80,7 @@ test_expect_success 'heapsnap'"'"'s index of another snapshot is not replaced ei
     test "$(sum theirs.db)" = "$before"
 '
 
-test_expect_success '--db chooses another file; index -o and diff -o refuse a file heapsnap did not make' '
+test_expect_success '--db chooses another file; index -o, diff -o and core -o refuse a file heapsnap did not make' '
     $HEAPSNAP leaks --db mine.db app.hsnap >out 2>err &&
     grep "^app.hsnap: $LEAKED leaked objects" out &&
     sqlite3 mine.db "PRAGMA application_id" | grep -x $((0x48534442)) &&
@@ -92,7 +92,11 @@ test_expect_success '--db chooses another file; index -o and diff -o refuse a fi
     cat err && test $rc -eq 1 && grep "app.db: exists and is not a diff output of heapsnap" err &&
     test "$(sum app.db)" = "$before" &&
     $HEAPSNAP diff -o d.db snap.hsnap other.hsnap >/dev/null 2>&1 &&
-    $HEAPSNAP diff -o d.db snap.hsnap other.hsnap >/dev/null 2>&1
+    $HEAPSNAP diff -o d.db snap.hsnap other.hsnap >/dev/null 2>&1 &&
+    rc=0; $HEAPSNAP core -o app.db app.hsnap 2>err || rc=$?
+    cat err && test $rc -eq 1 && grep "app.db: exists and is not a core file; heapsnap will not replace it" err &&
+    test "$(sum app.db)" = "$before" &&
+    $HEAPSNAP core -o k.core app.hsnap && $HEAPSNAP core -o k.core app.hsnap && test "$(mode k.core)" = 600
 '
 
 test_expect_success 'databases, diff outputs and VACUUM INTO are created 0600 under umask 022' '
@@ -126,7 +130,7 @@ test_expect_success 'one word changed in the middle, same size and mtime: indexe
     cat s2.hsnap >w.hsnap && touch -d @1700000000 w.hsnap &&
     $HEAPSNAP leaks w.hsnap >second 2>err && cat err second &&
     grep "indexing w.hsnap into w.db" err &&
-    $HEAPSNAP leaks --db fresh.db w.hsnap >fresh 2>/dev/null &&
+    $HEAPSNAP index -q -o fresh.db w.hsnap && $HEAPSNAP leaks fresh.db 2>/dev/null | sed "s/^fresh.db:/w.hsnap:/" >fresh &&
     test_cmp fresh second && ! grep "^w.hsnap: 0 leaked" second
 '
 
@@ -170,7 +174,7 @@ test_expect_success 'a failing analysis store is rolled back; what follows still
         DROP VIEW IF EXISTS objects_analysis; CREATE VIEW analysis AS SELECT 1 AS id" &&
     $HEAPSNAP leaks f.db >out 2>err && cat err &&
     grep "f.db: .*use DROP VIEW" err && ! grep "within a transaction" err &&
-    sed "s/^f.db:/snap.hsnap:/" out >got && test_cmp ref.out got &&
+    sed "s/^f.db:/ref.db:/" out >got && test_cmp ref.out got &&
     test "$(sqlite3 f.db "SELECT count(*) FROM leaks")" = "$LEAKED" &&
     test "$(sqlite3 f.db "SELECT count(*) FROM analysis_done WHERE step = '"'"'dominators'"'"'")" = 0
 '
