@@ -8,6 +8,8 @@
 #   - a thread whose registers cannot be read is recorded, with the reason;
 #     a capture in which none can be read fails, and leaves no file;
 #   - another tracer on a thread that is not the main one is named;
+#   - what users notice, as docs/capture.md says: EINTR from epoll_wait,
+#     semop and sigtimedwait after a capture (samples/waiters);
 #   - 30 SIGKILLs of heapsnap-capture at random moments: after each one the
 #     target is alive, running, and neither stopped nor traced.
 #
@@ -16,8 +18,10 @@
 # die between its stop and the register read on purpose.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$SAMPLES/secrets" ] || [ ! -x "$SAMPLES/bigheap" ] || [ ! -x "$SAMPLES/threads" ] || [ ! -x "$CAPTURE" ]; then
-    test_skip 'capture safety' 'bin/samples/secrets, bigheap, threads or the capture tool is not built'
+built=1
+for s in secrets bigheap threads waiters; do [ -x "$SAMPLES/$s" ] || built=0; done
+if [ $built = 0 ] || [ ! -x "$CAPTURE" ]; then
+    test_skip 'capture safety' 'bin/samples/secrets, bigheap, threads, waiters or the capture tool is not built'
     test_done
 fi
 command -v sqlite3 >/dev/null || { test_skip 'capture safety' 'the sqlite3 shell is not installed'; test_done; }
@@ -135,6 +139,23 @@ test_expect_success 'another tracer on a thread that is not the main one is name
     grep "its thread $tid is already traced by process $hpid (ptrace-hold)" err &&
     ! grep "(heapsnap-captur" err && ! test -e traced.hsnap &&
     for t in /proc/$TPID/task/*; do test "$(state_of ${t#/proc/})" != t; done
+'
+stop_sample
+
+# What docs/capture.md tells users they will notice: the waits of a
+# program with no signal handler return EINTR once after a capture.  The
+# capture starts only when all three waiters are inside their calls.
+start_sample waiters || true
+WPID=${SAMPLE_PID:-0}
+test_expect_success 'after a capture, epoll_wait, semop and sigtimedwait return EINTR (as documented)' '
+    test "$WPID" -gt 0 && grep -q EINTR "$ROOT/docs/capture.md" &&
+    i=0; until test "$(cat /proc/$WPID/task/*/syscall 2>/dev/null | awk "\$1 == 232 || \$1 == 281 || \$1 == 220 || \$1 == 65 || \$1 == 128" | wc -l)" = 3; do
+        i=$((i + 1)); test $i -lt 1200 || exit 1; sleep 0.05; done
+    ! test -e waiters.report.eintr &&
+    $CAPTURE -q $WPID -o waiters.hsnap &&
+    i=0; until grep -q "epoll_wait [1-9][0-9]* semop [1-9][0-9]* sigtimedwait [1-9]" waiters.report.eintr 2>/dev/null; do
+        i=$((i + 1)); test $i -lt 1200 || { cat waiters.report.eintr; exit 1; }; sleep 0.05; done
+    cat waiters.report.eintr
 '
 stop_sample
 
