@@ -402,7 +402,6 @@ int cmd_sql(int argc, char **argv)
     }
     dopt.dbg.debug_dirs = dirs;
     dopt.readonly = !writable;
-    dopt.tables_only = 1;
     char err[1024];
     sqlite3 *db = db_open_any(file, &dopt, err, sizeof err);
     if (!db) {

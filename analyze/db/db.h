@@ -68,14 +68,13 @@ struct db_open_options {
     int quiet;            /* no "indexing FILE..." note on stderr */
     const char *db;       /* --db: the snapshot's database (default FILE.db) */
     int readonly;         /* open the database read-only (heapsnap sql) */
-    int tables_only;      /* a .db whose snapshot is gone still opens (sql:
-                           * only the memory functions then fail) */
 };
 
 /*
  * Open a database for FILE.  A heapsnap database is opened as it is, once
  * the snapshot it names is checked to be the one it was built from (a
- * replaced snapshot is refused: its memory would not be the database's).
+ * replaced snapshot is refused: its memory would not be the database's; a
+ * missing one is not, the tables alone still answer).
  * A snapshot FILE.hsnap uses FILE.db (FILE.hsnap.db for other names, or
  * opt->db) if that is heapsnap's database of exactly this snapshot, and
  * indexes FILE into it first if it is absent or heapsnap's stale database

@@ -379,10 +379,9 @@ static int snapshot_row(sqlite3 *db, char *path, size_t pathlen, char *cid, size
 }
 
 /* A database given directly: find the snapshot it names and check it is
- * still that snapshot.  0 with snap set (or "" if it is gone and the
- * caller allows that), -1 with err. */
-static int check_snapshot_of(sqlite3 *db, const char *file, const struct db_open_options *opt, char *snap,
-                             size_t snaplen, char *err, size_t errlen)
+ * still that snapshot.  0 with snap set (or "" if it is gone), -1 with err. */
+static int check_snapshot_of(sqlite3 *db, const char *file, char *snap, size_t snaplen, char *err,
+                             size_t errlen)
 {
     char cid[64];
     int64_t size = 0;
@@ -408,13 +407,9 @@ static int check_snapshot_of(sqlite3 *db, const char *file, const struct db_open
     }
     int rc = 0;
     if (access(snap, F_OK) != 0) {
-        if (opt->tables_only) {
-            snap[0] = 0;
-        } else {
-            snprintf(err, errlen, "%s: its snapshot %s is not there (moved or deleted), and the analyses "
-                     "read memory from it; put it back, or index it again where it is", file, snap);
-            rc = -1;
-        }
+        /* a database carried off alone: its tables still answer, and what
+         * needs memory says the snapshot is not at hand (rss, mem(), ...) */
+        snap[0] = 0;
     } else if (db_snapshot_id(snap, id, err, errlen)) {
         rc = -1;
     } else if (id->size != size || strcmp(id->content_id, cid)) {
@@ -457,7 +452,7 @@ sqlite3 *db_open_any(const char *file, const struct db_open_options *opt, char *
     if (db_is_database(file)) {
         char snap[PATH_MAX];
         sqlite3 *db = open_db(file, opt->readonly, err, errlen);
-        if (db && check_snapshot_of(db, file, opt, snap, sizeof snap, err, errlen)) {
+        if (db && check_snapshot_of(db, file, snap, sizeof snap, err, errlen)) {
             sqlite3_close(db);
             return NULL;
         }
