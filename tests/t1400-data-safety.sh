@@ -72,12 +72,17 @@ test_expect_success 'a text file at FILE.db is refused and left whole, by every 
     test "$(cat app2.db)" = "my notes"
 '
 
-test_expect_success 'heapsnap'"'"'s index of another snapshot is not replaced either' '
+test_expect_success 'heapsnap'"'"'s index of another snapshot is not replaced either (but -o DB names it)' '
     $HEAPSNAP index -q other.hsnap -o theirs.db && before=$(sum theirs.db) &&
     rc=0; $HEAPSNAP leaks --db theirs.db snap.hsnap >out 2>err || rc=$?
     cat err && test $rc -eq 1 &&
     grep "theirs.db is heapsnap'"'"'s database of another snapshot (.*other.hsnap); heapsnap will not replace it" err &&
-    test "$(sum theirs.db)" = "$before"
+    test "$(sum theirs.db)" = "$before" &&
+    cp theirs.db snap2.db && cp snap.hsnap snap2.hsnap &&
+    rc=0; $HEAPSNAP index snap2.hsnap >out 2>err || rc=$?
+    cat err && test $rc -eq 1 && grep "snap2.db is heapsnap'"'"'s database of another snapshot" err &&
+    test "$(sum snap2.db)" = "$before" &&
+    $HEAPSNAP index -q -o snap2.db snap2.hsnap && $HEAPSNAP index -q snap2.hsnap
 '
 
 test_expect_success '--db chooses another file; index -o, diff -o and core -o refuse a file heapsnap did not make' '

@@ -91,6 +91,11 @@ sqlite3 *db_open_any(const char *file, const struct db_open_options *opt, char *
 int db_lock_snapshot(const char *snapshot, char *err, size_t errlen);
 void db_unlock_snapshot(int fd);
 
+/* Whether the index of snapshot may be written to dbpath, the default
+ * place: 0 if nothing is there or heapsnap's database of this snapshot (up
+ * to date or stale), -1 with err for anything else (as db_open_any()). */
+int db_may_index_into(const char *snapshot, const char *dbpath, char *err, size_t errlen);
+
 /* Whether path may be replaced by a new database: 0 if it does not exist
  * or is a heapsnap database (PRAGMA application_id and user_version), -1
  * with err ("PATH: why, and what to do") for anything else. */

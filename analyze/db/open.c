@@ -443,6 +443,24 @@ static void refuse(enum db_state st, const char *file, const char *dbpath, const
                  "choose another database with --db FILE (or move it away)", file, dbpath);
 }
 
+int db_may_index_into(const char *snapshot, const char *dbpath, char *err, size_t errlen)
+{
+    struct db_snapid *id = malloc(sizeof *id);
+    char other[PATH_MAX];
+    int rc = -1;
+    if (!id) {
+        snprintf(err, errlen, "%s: out of memory", snapshot);
+    } else if (!db_snapshot_id(snapshot, id, err, errlen)) {
+        enum db_state st = classify(dbpath, id, other, sizeof other);
+        if (st == DB_OTHER || st == DB_FOREIGN)
+            refuse(st, snapshot, dbpath, other, err, errlen);
+        else
+            rc = 0;
+    }
+    free(id);
+    return rc;
+}
+
 sqlite3 *db_open_any(const char *file, const struct db_open_options *opt, char *err, size_t errlen)
 {
     if (access(file, R_OK) != 0) {
