@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/session.h"
 #include "cli.h"
@@ -74,12 +75,37 @@ struct outdb {
     sqlite3_stmt *obj, *grow;
 };
 
+/* -o may name a diff output heapsnap wrote before (its tables are
+ * replaced) or a new file; never anything else. */
+static int out_ours(const char *path)
+{
+    if (access(path, F_OK) != 0)
+        return 1;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int ours = db_is_database(path) && sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+               sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_application_id WHERE application_id = ?"
+                                  " AND EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'diff_files')",
+                                  -1, &s, NULL) == SQLITE_OK &&
+               sqlite3_bind_int(s, 1, DB_APPLICATION_ID) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return ours;
+}
+
+_Static_assert(DB_APPLICATION_ID == 1213416514, "out_open's PRAGMA application_id");
+
 static int out_open(struct outdb *o, const char *path)
 {
     char *msg = NULL;
+    if (!out_ours(path)) {
+        cli_error("%s: exists and is not a diff output of heapsnap; heapsnap will not replace it "
+                  "(choose another with -o FILE, or move it away)", path);
+        return -1;
+    }
     if (sqlite3_open_v2(path, &o->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
         sqlite3_exec(o->db,
-                     "PRAGMA synchronous = OFF; BEGIN;"
+                     "PRAGMA synchronous = OFF; PRAGMA application_id = 1213416514; BEGIN;"
                      "DROP TABLE IF EXISTS diff_types; DROP TABLE IF EXISTS diff_objects;"
                      "DROP TABLE IF EXISTS diff_growth; DROP TABLE IF EXISTS diff_files;"
                      "CREATE TABLE diff_files(snapshot TEXT PRIMARY KEY, file TEXT);"
@@ -232,6 +258,11 @@ int cmd_diff(int argc, char **argv)
     int rc = args_parse(&a, argc, argv, help, ARG_OUTPUT, 2, 3);
     if (rc >= 0)
         return rc;
+    if (a.dopt.db) {
+        args_free(&a);
+        return cli_usage_error("--db names one snapshot's database and diff reads several; index each "
+                               "with heapsnap index -o DB and diff the databases");
+    }
     if (!a.limit)
         a.limit = 20;
     struct side d[3];

@@ -40,8 +40,11 @@ static const char help[] =
     "  -q, --quiet            print nothing on success\n"
     "  -h, --help             this help\n"
     "\n"
-    "The database is written to a temporary file and renamed into place, so\n"
-    "DB is either the complete new database or left as it was.\n"
+    "The database is written to a temporary file (DB.tmp-PID, mode 0600) and\n"
+    "renamed into place, so DB is either the complete new database or left as\n"
+    "it was.  DB may replace only a database heapsnap made (the default FILE.db\n"
+    "only heapsnap's database of this snapshot); any other file is refused.  Indexing holds a lock on the snapshot: other heapsnap commands\n"
+    "that want its index wait, then use this one.\n"
     "exit status: 0 indexed, 1 the snapshot or the database failed, 2 usage\n";
 
 int cmd_index(int argc, char **argv)
@@ -99,7 +102,8 @@ int cmd_index(int argc, char **argv)
     }
     opt.dbg.debug_dirs = dirs;
     char dbpath[4200];
-    if (!output) {
+    int implicit = !output;
+    if (implicit) {
         db_path_for(opt.snapshot, dbpath, sizeof dbpath);
         output = dbpath;
     }
@@ -107,7 +111,13 @@ int cmd_index(int argc, char **argv)
 
     struct index_stats st;
     char err[1024];
-    if (index_snapshot(&opt, &st, err, sizeof err)) {
+    int lock = db_lock_snapshot(opt.snapshot, err, sizeof err);
+    /* FILE.db, not named by the user, must be this snapshot's (as for the
+     * other commands); -o DB may replace any database heapsnap made */
+    int failed = lock < 0 || (implicit && db_may_index_into(opt.snapshot, output, err, sizeof err)) ||
+                 index_snapshot(&opt, &st, err, sizeof err);
+    db_unlock_snapshot(lock);
+    if (failed) {
         cli_error("%s", err);
         rc = EXIT_FAIL;
         goto out;

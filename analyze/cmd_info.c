@@ -238,7 +238,11 @@ static void text_threads(FILE *f, const struct hs_snapshot *s)
         int w = put_safe(f, name);
         fprintf(f, "%*s %-5c 0x%016" PRIx64 " 0x%016" PRIx64, w < 16 ? 16 - w : 0, "",
                 state_char(t[i].state), t[i].regs[HS_RIP], t[i].regs[HS_RSP]);
-        if (t[i].stack_start || t[i].stack_end)
+        if (t[i].regs_error[0]) {
+            fputs(" registers not captured: ", f);
+            put_safe(f, t[i].regs_error);
+            fputc('\n', f);
+        } else if (t[i].stack_start || t[i].stack_end)
             fprintf(f, " %016" PRIx64 "-%016" PRIx64 "\n", t[i].stack_start, t[i].stack_end);
         else
             fprintf(f, " (rsp is in no mapping)\n");
@@ -404,6 +408,7 @@ static void json_threads(struct json *j, const struct hs_snapshot *s)
         json_kv_hex(j, "rsp", t[i].regs[HS_RSP]);
         json_kv_hex(j, "stack_start", t[i].stack_start);
         json_kv_hex(j, "stack_end", t[i].stack_end);
+        json_kv_string(j, "registers_error", t[i].regs_error[0] ? t[i].regs_error : NULL);
         json_key(j, "registers");
         json_begin_object(j);
         for (int r = 0; r < HS_NREGS; r++)

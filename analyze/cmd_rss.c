@@ -73,8 +73,8 @@ static void store(sqlite3 *db, const struct rss_figures *f, const char *file)
     if (sqlite3_db_readonly(db, "main") == 1)
         return;
     char err[A_ERRLEN];
-    if (analysis_exec(db, file,
-                      "BEGIN; DROP TABLE IF EXISTS rss_kinds; DROP TABLE IF EXISTS rss_arenas;"
+    if (analysis_begin(db, file,
+                      "DROP TABLE IF EXISTS rss_kinds; DROP TABLE IF EXISTS rss_arenas;"
                       " DROP TABLE IF EXISTS rss_heaps;"
                       "CREATE TABLE rss_kinds(kind TEXT PRIMARY KEY, mappings INTEGER, rss INTEGER);"
                       "CREATE TABLE rss_heaps(heap TEXT PRIMARY KEY, rss INTEGER, used INTEGER, used_count INTEGER,"

@@ -42,6 +42,7 @@ static const char help[] =
     "  --gdb              print only the value, on one line, as gdb's\n"
     "                     'print *(TYPE *)ADDR' does (plus <obj ...> notes)\n"
     "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
+    "  --db DB            keep the snapshot's index in DB (default: FILE.db beside it)\n"
     "  -h, --help         this help\n"
     "\n"
     "exit status: 0 shown, 1 no such object or the file could not be read, 2 usage\n";
@@ -501,6 +502,8 @@ int cmd_show(int argc, char **argv)
         const char *a = argv[i];
         if (c) {
             continue;
+        } else if (!strcmp(a, "--db") && i + 1 < argc) {
+            dopt.db = argv[++i];
         } else if (!strcmp(a, "--gdb")) {
             gdb = 1;
         } else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {

@@ -8,6 +8,11 @@
  * Output: aligned columns for people (widths taken from the first
  * TEXT_SAMPLE rows, the rest streamed), --csv (RFC 4180) and --json (one
  * array of row objects for everything the query returns) for scripts.
+ *
+ * Read-only unless --write: the connection is opened SQLITE_OPEN_READONLY,
+ * and since that alone still lets VACUUM INTO create files and ATTACH
+ * open others, a statement that is not read-only (sqlite3_stmt_readonly)
+ * and ATTACH (the authorizer) are refused before they run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +49,9 @@ static const char help[] =
     "options:\n"
     "  --csv                  comma-separated values, with a header line\n"
     "  --json                 one JSON array of row objects\n"
+    "  --write                allow statements that change the database, ATTACH\n"
+    "                         and VACUUM INTO (files are created mode 0600)\n"
+    "  --db DB                keep a snapshot's index in DB (default FILE.db)\n"
     "  --debug-dir DIR        for indexing a snapshot: look for debug files in DIR\n"
     "  -h, --help             this help\n"
     "\n"
@@ -218,6 +226,15 @@ static int run_stmt(sqlite3 *db, sqlite3_stmt *s, struct out *o, const char *dbn
     return 0;
 }
 
+static int writable; /* --write */
+
+/* Without --write, no ATTACH: it would open (and create) any file. */
+static int authorize(void *u, int action, const char *a, const char *b, const char *c, const char *d)
+{
+    (void)u, (void)a, (void)b, (void)c, (void)d;
+    return action == SQLITE_ATTACH && !writable ? SQLITE_DENY : SQLITE_OK;
+}
+
 /* Run every statement of sql.  0, or -1 if one failed (the rest are skipped). */
 static int run_sql(sqlite3 *db, const char *sql, struct out *o, const char *dbname)
 {
@@ -225,11 +242,18 @@ static int run_sql(sqlite3 *db, const char *sql, struct out *o, const char *dbna
     while (tail && *tail) {
         sqlite3_stmt *s = NULL;
         if (sqlite3_prepare_v2(db, tail, -1, &s, &tail) != SQLITE_OK) {
-            cli_error("%s: %s", dbname, sqlite3_errmsg(db));
+            cli_error("%s: %s%s", dbname, sqlite3_errmsg(db),
+                      !writable && sqlite3_errcode(db) == SQLITE_AUTH ? " (ATTACH needs --write)" : "");
             return -1;
         }
         if (!s) /* whitespace or a comment */
             continue;
+        if (!writable && !sqlite3_stmt_readonly(s)) {
+            cli_error("%s: the database is open read-only and this statement would write (%.40s%s); "
+                      "--write allows it", dbname, sqlite3_sql(s), strlen(sqlite3_sql(s)) > 40 ? "..." : "");
+            sqlite3_finalize(s);
+            return -1;
+        }
         int rc = run_stmt(db, s, o, dbname);
         sqlite3_finalize(s);
         fflush(stdout);
@@ -356,6 +380,10 @@ int cmd_sql(int argc, char **argv)
             o.mode = MODE_CSV;
         else if (opts && !strcmp(a, "--json"))
             o.mode = MODE_JSON;
+        else if (opts && !strcmp(a, "--write"))
+            writable = 1;
+        else if (opts && !strcmp(a, "--db") && i + 1 < argc)
+            dopt.db = argv[++i];
         else if (opts && !strcmp(a, "--debug-dir") && i + 1 < argc)
             dirs[dopt.dbg.ndebug_dirs++] = argv[++i];
         else if (opts && a[0] == '-' && a[1]) {
@@ -375,6 +403,7 @@ int cmd_sql(int argc, char **argv)
         goto out;
     }
     dopt.dbg.debug_dirs = dirs;
+    dopt.readonly = !writable;
     char err[1024];
     sqlite3 *db = db_open_any(file, &dopt, err, sizeof err);
     if (!db) {
@@ -382,6 +411,7 @@ int cmd_sql(int argc, char **argv)
         rc = EXIT_FAIL;
         goto out;
     }
+    sqlite3_set_authorizer(db, authorize, NULL);
     if (o.mode == MODE_JSON) {
         json_init(&o.j, stdout, JSON_PRETTY);
         json_begin_array(&o.j);

@@ -28,6 +28,7 @@ static const char help[] =
     "  --limit N          at most N rows (default 50; 0 for all)\n"
     "  --typed            only typed rows\n"
     "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"
+    "  --db DB            keep the snapshot's index in DB (default: FILE.db beside it)\n"
     "  -h, --help         this help\n"
     "\n"
     "exit status: 0 shown, 1 the file could not be read, 2 usage\n";
@@ -61,6 +62,8 @@ int cmd_types(int argc, char **argv)
         const char *a = argv[i];
         if (c) {
             continue;
+        } else if (!strcmp(a, "--db") && i + 1 < argc) {
+            dopt.db = argv[++i];
         } else if (!strcmp(a, "--typed")) {
             typed_only = 1;
         } else if (!strcmp(a, "--limit") && i + 1 < argc) {

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -40,6 +41,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Everything heapsnap writes holds the target's memory or what was
+     * learnt from it (databases and their journals, cores, diff outputs,
+     * VACUUM INTO from `heapsnap sql --write`): owner-only, whatever the
+     * file is and whoever creates it (SQLite asks for 0644). */
+    umask(077);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -31,7 +31,7 @@ int outfile_open(struct outfile *o, const char *path, int (*is_ours)(const unsig
             close(fd);
         }
         if (n < 0 || (is_ours && !is_ours(head, (size_t)n))) {
-            snprintf(err, errlen, "%s: exists and was not written by heapsnap; remove it or choose another name",
+            snprintf(err, errlen, "%s: exists and was not written by heapsnap; heapsnap will not replace it (remove it or choose another name)",
                      path);
             return -1;
         }

@@ -178,6 +178,16 @@ static int read_process(struct ctx *c)
     p->hostname = strdup(host);
     if (procfs_read_cmdline(c->pid, &p->argv, &p->argc) < 0 || procfs_read_auxv(c->pid, &p->auxv, &p->auxv_count) < 0)
         return -1;
+    if (c->o->redact) {
+        /* what the program was told, and where: not for a redacted file */
+        for (uint32_t i = 0; i < p->argc; i++)
+            free(p->argv[i]);
+        p->argc = p->argv ? 1 : 0;
+        if (p->argc && !(p->argv[0] = strdup(SCRUB_REDACTED)))
+            p->argc = 0;
+        free(p->hostname);
+        p->hostname = strdup(SCRUB_REDACTED);
+    }
     if (procfs_env_range(c->pid, &c->sc.env_start, &c->sc.env_end) < 0)
         c->sc.env_start = c->sc.env_end = 0;
     return 0;
@@ -448,28 +458,54 @@ static const struct hs_mapping *mapping_of(const struct ctx *c, uint64_t addr)
     return NULL;
 }
 
+/*
+ * The registers of every stopped thread.  A thread whose registers cannot
+ * be read (it was SIGKILLed under us) is still recorded, with regs all
+ * zero and the reason in regs_error, so that the snapshot says what it
+ * lacks.  A capture in which no thread's registers could be read is no
+ * snapshot of a live process: it fails (the process is exiting, as a rule).
+ */
 static int read_threads(struct ctx *c)
 {
     c->th = calloc(c->stop.n ? c->stop.n : 1, sizeof *c->th);
     if (!c->th)
         return fail(c, ENOMEM, "out of memory");
+    /* A fault hook for the tests (t0110): HEAPSNAP_FAULT_REGS=N fails the
+     * register read of the first N threads as a thread that died under us
+     * does; nothing else can make that happen on purpose. */
+    const char *fault = getenv("HEAPSNAP_FAULT_REGS");
+    size_t nfault = fault ? strtoul(fault, NULL, 10) : 0;
+    size_t readable = 0;
     for (size_t i = 0; i < c->stop.n; i++) {
         const struct stop_thread *s = &c->stop.t[i];
         if (!s->stopped || s->gone)
             continue;
         struct hs_thread *t = &c->th[c->nth];
-        if (stop_get_regs(s->tid, t->regs) < 0)
-            continue; /* died under us (SIGKILL); not part of the snapshot */
         t->tid = s->tid;
         t->state = s->state;
         memcpy(t->name, s->name, sizeof t->name);
         t->name[15] = '\0';
-        const struct hs_mapping *m = mapping_of(c, t->regs[HS_RSP]);
-        if (m) {
-            t->stack_start = m->start;
-            t->stack_end = m->end;
+        int got = c->nth < nfault ? (errno = ESRCH, -1) : stop_get_regs(s->tid, t->regs);
+        if (got < 0) {
+            int e = errno;
+            memset(t->regs, 0, sizeof t->regs);
+            snprintf(t->regs_error, sizeof t->regs_error, "PTRACE_GETREGSET: %s%s", strerror(e),
+                     e == ESRCH ? " (the thread exited during the capture)" : "");
+        } else {
+            readable++;
+            const struct hs_mapping *m = mapping_of(c, t->regs[HS_RSP]);
+            if (m) {
+                t->stack_start = m->start;
+                t->stack_end = m->end;
+            }
         }
         c->nth++;
+    }
+    if (readable == 0) {
+        if (procfs_process_exited(c->pid))
+            return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
+        return fail(c, ESRCH, "no thread of process %d could be read (%s); nothing written", (int)c->pid,
+                    c->nth ? c->th[0].regs_error : "none was stopped");
     }
     return 0;
 }
@@ -609,6 +645,10 @@ static int stopped_phase(struct ctx *c, int *streamed)
     phase(c, "stopped: read pagemap");
     if (read_threads(c) < 0 || redact_targets(c) < 0)
         return -1;
+    for (size_t i = 0; i < c->nth && c->o->redact; i++) {
+        scrub_registers(&c->sc, c->th[i].regs, HS_NREGS);
+        snprintf(c->th[i].name, sizeof c->th[i].name, "%s", SCRUB_REDACTED);
+    }
     phase(c, "stopped: registers");
     if (present * c->psz > c->bufcap) {
         *streamed = 1;
@@ -723,6 +763,7 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
 
     realtime(1);
     if (stop_all(&c->stop, o->pid, o->timeout_s, err, errlen) < 0) {
+        res->denied_tid = c->stop.denied;
         realtime(0);
         goto out;
     }

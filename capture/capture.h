@@ -40,6 +40,7 @@ struct capture_result {
     uint64_t pause_ns, total_ns;
     uint32_t files;       /* --with-binaries: files carried, their bytes, and what they cost */
     uint64_t file_bytes, file_stored;
+    pid_t denied_tid;     /* on EPERM: the thread PTRACE_SEIZE was refused, or 0 */
 };
 
 /*

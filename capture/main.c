@@ -115,9 +115,13 @@ static int parse_bytes(const char *s, uint64_t *out)
 /* Why a PTRACE_SEIZE or a read of /proc/PID/smaps was refused, and what to
  * do about it.  The kernel says only EPERM/EACCES; the causes are found by
  * looking at what the kernel would have checked. */
-static void explain_denied(pid_t pid, char *buf, size_t len)
+static void explain_denied(pid_t pid, pid_t tid, char *buf, size_t len)
 {
-    long tracer = procfs_status_field(pid, "TracerPid");
+    /* The thread that was refused has the tracer: when it is not the main
+     * thread, the main thread's TracerPid is ourselves (we seized it). */
+    long tracer = tid > 0 ? procfs_task_status_field(pid, tid, "TracerPid") : procfs_status_field(pid, "TracerPid");
+    if (tracer == (long)getpid())
+        tracer = 0;
     long uid = procfs_status_field(pid, "Uid");
     long seccomp = procfs_status_field(getpid(), "Seccomp");
     uid_t me = geteuid();
@@ -130,9 +134,12 @@ static void explain_denied(pid_t pid, char *buf, size_t len)
                 comm[strcspn(comm, "\n")] = '\0';
             fclose(f);
         }
+        char who[48] = "it is";
+        if (tid > 0 && tid != pid)
+            snprintf(who, sizeof who, "its thread %d is", (int)tid);
         snprintf(buf, len,
-                 "it is already traced by process %ld (%s), and a process can have only one tracer; "
-                 "detach that debugger or tracer and retry", tracer, comm);
+                 "%s already traced by process %ld (%s), and a thread can have only one tracer; "
+                 "detach that debugger or tracer and retry", who, tracer, comm);
         return;
     }
     FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
@@ -275,7 +282,7 @@ int main(int argc, char **argv)
         stop_forget_tmp();
         if (e == EPERM || e == EACCES) {
             char why[512];
-            explain_denied(o.pid, why, sizeof why);
+            explain_denied(o.pid, res.denied_tid, why, sizeof why);
             die(o.pid, "%s (%s)", why, err);
         }
         if (e == ESRCH && stat(path, &sb) < 0)

@@ -401,9 +401,23 @@ char *procfs_read_exe(pid_t pid)
     return strdup(target);
 }
 
+static long status_field(pid_t pid, const char *file, const char *key);
+
 long procfs_status_field(pid_t pid, const char *key)
 {
-    char *buf = slurp_proc(pid, "status", NULL);
+    return status_field(pid, "status", key);
+}
+
+long procfs_task_status_field(pid_t pid, pid_t tid, const char *key)
+{
+    char file[64];
+    snprintf(file, sizeof file, "task/%d/status", (int)tid);
+    return status_field(pid, file, key);
+}
+
+static long status_field(pid_t pid, const char *file, const char *key)
+{
+    char *buf = slurp_proc(pid, file, NULL);
     if (!buf)
         return -1;
     long v = -1;

@@ -55,6 +55,8 @@ char *procfs_read_exe(pid_t pid);
 
 /* A numeric field of /proc/PID/status ("TracerPid", "Uid"), or -1. */
 long procfs_status_field(pid_t pid, const char *key);
+/* The same from /proc/PID/task/TID/status: one thread's own (TracerPid). */
+long procfs_task_status_field(pid_t pid, pid_t tid, const char *key);
 
 /* MemAvailable from /proc/meminfo, in bytes (0 if unknown). */
 uint64_t procfs_mem_available(void);

@@ -1,6 +1,7 @@
 /*
  * scrub.c — zeroing the environment strings and, with --redact, every word
- * that is not a heap pointer.  See scrub.h for what and why.
+ * (of memory or of a register) that is not a heap pointer.  See scrub.h
+ * for what and why.
  */
 #include "scrub.h"
 #include "hsnap.h"
@@ -36,6 +37,15 @@ static void redact_page(const struct scrub *s, uint8_t *page, uint32_t psz)
         if (v < lo || v >= hi || !is_target(s, v))
             memset(page + off, 0, 8);
     }
+}
+
+void scrub_registers(const struct scrub *s, uint64_t *regs, size_t n)
+{
+    if (!s->redact)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!is_target(s, regs[i]))
+            regs[i] = 0;
 }
 
 void scrub_range(const struct scrub *s, uint64_t addr, uint64_t npages, uint32_t psz, const uint8_t *state,

@@ -16,7 +16,11 @@
  * 2. With --redact, every 8-byte word that is not a pointer into captured
  *    anonymous memory (heap, anonymous mmaps, stacks) is zeroed.  The
  *    object graph survives (that is what the analyses need); strings,
- *    numbers and keys do not.
+ *    numbers and keys do not.  The same rule applies to every thread's
+ *    registers (scrub_registers), and the process's argv, the host name
+ *    and the thread names are replaced by SCRUB_REDACTED (capture.c), so
+ *    that nothing the program was given or computed survives outside the
+ *    pointers.  docs/format.md lists byte by byte what is left.
  */
 #ifndef CAPTURE_SCRUB_H
 #define CAPTURE_SCRUB_H
@@ -34,6 +38,13 @@ struct scrub {
     const struct scrub_span *targets; /* sorted, for --redact */
     size_t ntargets;
 };
+
+/* What a redacted argv, host name and thread name read as. */
+#define SCRUB_REDACTED "(redacted)"
+
+/* With --redact, zero every register that does not point into captured
+ * anonymous memory (n registers at regs). */
+void scrub_registers(const struct scrub *s, uint64_t *regs, size_t n);
 
 /* Apply the scrubbing to one written range: data holds its HS_PAGE_DATA
  * pages packed in address order, as for hs_write_memory(). */

@@ -284,6 +284,7 @@ int stop_all(struct stop_set *s, pid_t pid, double timeout_s, char *err, size_t 
                 if (errno == ESRCH || (errno == EPERM && state == 'Z'))
                     continue; /* exited, or an exited leader of live threads */
                 e = errno;
+                s->denied = tids[i];
                 snprintf(err, errlen, "PTRACE_SEIZE of thread %d: %s", (int)tids[i], strerror(e));
                 free(tids);
                 goto out;

@@ -37,6 +37,7 @@ struct stop_set {
     struct stop_thread *t;
     size_t n, cap;
     uint64_t interrupt_ns; /* CLOCK_MONOTONIC of the first PTRACE_INTERRUPT */
+    pid_t denied;          /* the thread PTRACE_SEIZE failed for, or 0 */
 };
 
 /* Install the SIGINT/SIGTERM/SIGHUP handlers.  tmp_path (may be NULL) is

@@ -379,6 +379,12 @@ int hs_decode_threads(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t
         for (int k = 0; k < HS_NREGS; k++)
             t->regs[k] = hs_cur_u64(&r);
         hs_cur_take(&r, (size_t)(nregs - HS_NREGS) * 8); /* registers of a newer minor */
+        if (!r.failed && hs_cur_left(&r) > 0) { /* 1.1: why the registers are missing */
+            char *why = get_str(&d, &r, "thread regs_error");
+            if (!why)
+                return -1;
+            snprintf(t->regs_error, sizeof t->regs_error, "%s", why);
+        }
         if (end_record(&d, &r, "thread", i) < 0)
             return -1;
     }

@@ -36,7 +36,8 @@
 #define HS_MAGIC_LEN     8
 #define HS_VERSION_MAJOR 1 /* a reader refuses a newer major version */
 #define HS_VERSION_MINOR 1 /* a newer minor only adds section types or trailing fields
-                              * (1.1: carried files, HS_SEC_FILE) */
+                              * (1.1: carried files, HS_SEC_FILE; a thread record's
+                              * regs_error) */
 
 /* Section types.  A reader skips a type it does not know (after checking its CRC). */
 enum hs_section_type {
@@ -152,6 +153,9 @@ struct hs_thread {
     char name[16];          /* comm, NUL-terminated */
     uint64_t regs[HS_NREGS];
     uint64_t stack_start, stack_end; /* the mapping that holds regs[HS_RSP], or 0,0 */
+    /* "" if regs were read; else why not (e.g. "PTRACE_GETREGSET: No such
+     * process"), and regs are all zero.  Format 1.1; "" in older files. */
+    char regs_error[96];
 };
 
 struct hs_failure {
@@ -189,7 +193,9 @@ struct hs_error {
 
 struct hs_writer;
 
-/* Start a snapshot on fd (a file or a pipe; never seeked).  zstd_level 1..19.
+/* Start a snapshot on fd (a file or a pipe; never seeked).  zstd_level 1..19,
+ * or 0: every body stored uncompressed (a file whose size does not depend
+ * on its contents; the tests use it).
  * 'name' is used in error messages only.  The caller keeps fd (the writer
  * never closes it) and decides about SIGPIPE: with it ignored, a reader
  * that goes away is an EPIPE error from the next hs_write_* call. */

@@ -76,7 +76,7 @@ static void compress_block(struct block_job *j, int level)
     }
     j->body_len = j->body_raw;
     j->compressed = 0;
-    if (j->body_raw) {
+    if (j->body_raw && level > 0) {
         size_t bound = ZSTD_compressBound(j->body_raw);
         if (grow(&j->out, &j->out_cap, bound) < 0) {
             j->zerr = (size_t)-1;

@@ -132,7 +132,7 @@ static int emit_whole(struct hs_writer *w, uint32_t type, const void *payload, s
     const void *body = payload;
     size_t body_len = len;
     uint32_t flags = 0;
-    if (compress && len > 0) {
+    if (compress && len > 0 && w->level > 0) {
         size_t bound = ZSTD_compressBound(len);
         if (bound > w->zcap) {
             uint8_t *z = realloc(w->zbuf, bound);
@@ -173,8 +173,8 @@ struct hs_writer *hs_writer_open(int fd, const char *name, int zstd_level, struc
         return NULL;
     }
     w->fd = fd;
-    if (zstd_level < 1)
-        zstd_level = 1;
+    if (zstd_level < 0)
+        zstd_level = 0; /* 0: store */
     if (zstd_level > ZSTD_maxCLevel())
         zstd_level = ZSTD_maxCLevel();
     w->level = zstd_level;
@@ -338,6 +338,7 @@ int hs_write_threads(struct hs_writer *w, const struct hs_thread *t, size_t n)
         hs_buf_u32(&b, HS_NREGS);
         for (int r = 0; r < HS_NREGS; r++)
             hs_buf_u64(&b, x->regs[r]);
+        hs_buf_str(&b, x->regs_error, sizeof x->regs_error - 1); /* 1.1 */
         hs_buf_end(&b, mk);
     }
     return emit_meta(w, HS_SEC_THREADS, &b);

@@ -66,7 +66,9 @@ one_mutant() {
         return 1
     fi
     run_cmd "$log" info "$HEAPSNAP" info "$snap" || bad=1
-    run_cmd "$log" core "$HEAPSNAP" core -o core.out "$snap" || bad=1
+    # (not -o core.out: run_cmd sends stdout there, and core -o replaces
+    # only a core file, never the empty file the redirection made)
+    run_cmd "$log" core "$HEAPSNAP" core -o mutant.core "$snap" || bad=1
     # every other seed without libc's debug file: the walker's other layout source
     local nodebug=
     [ $((seed % 2)) = 1 ] && nodebug=--no-separate-debug

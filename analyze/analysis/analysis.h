@@ -194,6 +194,10 @@ int analysis_done(sqlite3 *db, const char *step);
 int analysis_mark(sqlite3 *db, const char *step, double seconds);
 /* Run sql (DDL, several statements) with errors into err. */
 int analysis_exec(sqlite3 *db, const char *file, const char *sql, char *err, size_t errlen);
+/* BEGIN IMMEDIATE (waiting out another command's write, see open.c's busy
+ * timeout), then sql; on any failure the transaction is rolled back, so
+ * that the connection is never left inside a failed one.  0 or -1. */
+int analysis_begin(sqlite3 *db, const char *file, const char *sql, char *err, size_t errlen);
 
 /* ------------------------------------------------------------ leaks.c */
 

@@ -313,8 +313,7 @@ int leaks_store(const struct leaks *l, const struct hgraph *h, char *err, size_t
      * their group names change when types are inferred after the fact */
     if (sqlite3_db_readonly(h->db, "main") == 1)
         return 0;
-    if (analysis_exec(h->db, h->file,
-                      "BEGIN;"
+    if (analysis_begin(h->db, h->file,
                       "DROP TABLE IF EXISTS leaks; DROP TABLE IF EXISTS leak_heads;"
                       "CREATE TABLE leaks(object INTEGER PRIMARY KEY, head INTEGER NOT NULL, group_key TEXT);"
                       "CREATE TABLE leak_heads(object INTEGER PRIMARY KEY, held_count INTEGER NOT NULL,"

@@ -31,6 +31,16 @@ int analysis_exec(sqlite3 *db, const char *file, const char *sql, char *err, siz
     return -1;
 }
 
+int analysis_begin(sqlite3 *db, const char *file, const char *sql, char *err, size_t errlen)
+{
+    if (analysis_exec(db, file, "BEGIN IMMEDIATE", err, errlen))
+        return -1;
+    if (analysis_exec(db, file, sql, err, errlen) == 0)
+        return 0;
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
 int analysis_done(sqlite3 *db, const char *step)
 {
     sqlite3_stmt *s;
@@ -220,8 +230,7 @@ out:
 static int store(const struct hresults *r, const struct hgraph *h, char *err, size_t errlen)
 {
     err[0] = 0;
-    if (analysis_exec(h->db, h->file,
-                      "BEGIN;"
+    if (analysis_begin(h->db, h->file,
                       "DROP TABLE IF EXISTS analysis;"
                       "CREATE TABLE analysis(id INTEGER PRIMARY KEY, reachable INTEGER NOT NULL,"
                       " idom INTEGER, retained_size INTEGER NOT NULL, retained_count INTEGER NOT NULL);"

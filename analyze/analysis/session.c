@@ -49,6 +49,10 @@ static int parse(struct args *a, int argc, char **argv, const char *help, unsign
             if (i + 1 >= argc)
                 return cli_usage_error("--exe takes the executable's path");
             hs_core_set_exe(argv[++i]);
+        } else if (opts && !strcmp(s, "--db")) {
+            if (i + 1 >= argc)
+                return cli_usage_error("--db takes a file name");
+            a->dopt.db = argv[++i];
         } else if (opts && !strcmp(s, "--debug-dir")) {
             if (i + 1 >= argc)
                 return cli_usage_error("--debug-dir takes a directory");

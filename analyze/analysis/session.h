@@ -29,6 +29,7 @@ struct args {
     "  --json             one JSON document\n"                                                             \
     "  --debug-dir DIR    where to look for debug files when indexing a snapshot\n"                        \
     "  --exe PATH         a core's executable, when it is not where the core says\n"                      \
+    "  --db DB            keep the snapshot's index in DB (default: FILE.db beside it)\n"                \
     "  -h, --help         this help\n"
 
 #define ARG_ALL    0x1u  /* the command takes --all */

@@ -8,7 +8,8 @@
  *   functions.c  hex() sym() mem() u64() cstr() obj() for SQL
  *   open.c       "give me a database for FILE": FILE may be a .db, or a
  *                .hsnap whose FILE.db is reused when it still matches the
- *                snapshot and (re)built when it does not
+ *                snapshot and (re)built when it does not — never replacing
+ *                a file heapsnap did not make for that snapshot
  */
 #ifndef HEAPSNAP_DB_H
 #define HEAPSNAP_DB_H
@@ -24,9 +25,13 @@
 
 /* PRAGMA user_version: "HS" in the high half marks our databases, the low
  * half is the schema version.  Bump it for any incompatible change; open.c
- * then re-indexes instead of misreading an old file. */
-#define DB_SCHEMA_VERSION 2
+ * then re-indexes instead of misreading an old file.  PRAGMA application_id
+ * ("HSDB", the SQLite header's own field for this) says the file is
+ * heapsnap's; open.c replaces nothing that lacks both marks.  Version 3:
+ * the application id, and content ids over every section checksum. */
+#define DB_SCHEMA_VERSION 3
 #define DB_USER_VERSION   (0x48530000 | DB_SCHEMA_VERSION)
+#define DB_APPLICATION_ID 0x48534442
 
 /* ------------------------------------------------------------ schema.c */
 
@@ -40,11 +45,20 @@ int db_create_indexes(sqlite3 *db, char **errmsg);
 struct db_snapid {
     char path[4096];      /* absolute path when indexed */
     int64_t size;
-    int64_t mtime_ns;
-    char content_id[24];  /* hex CRC32C of size, the first and the last 64 KiB */
+    int64_t mtime_ns;     /* kept for people; not part of the match */
+    char content_id[32];  /* 24 hex digits: see db_snapshot_id() */
 };
 
-/* Fill id from the file at path; -1 with err ("FILE: why") on failure. */
+/*
+ * Fill id from the file at path; -1 with err ("FILE: why") on failure.
+ * The content id hashes (FNV-1a 64 and CRC32C) the file's size, its first
+ * 64 KiB, its footer, its trailing index and every section header — each
+ * of which holds the CRC32C of its payload — so that any change to any
+ * byte of a valid snapshot changes the id, while only a few bytes per
+ * section are read.  (A payload changed without its checksum is not a
+ * valid snapshot: the reader refuses it.)  A file without a sound footer
+ * and index (a truncated capture) is hashed whole.
+ */
 int db_snapshot_id(const char *path, struct db_snapid *id, char *err, size_t errlen);
 
 /* What to do when a .hsnap must be indexed on the way (open.c calls the
@@ -52,16 +66,40 @@ int db_snapshot_id(const char *path, struct db_snapid *id, char *err, size_t err
 struct db_open_options {
     struct dbg_options dbg;
     int quiet;            /* no "indexing FILE..." note on stderr */
+    const char *db;       /* --db: the snapshot's database (default FILE.db) */
+    int readonly;         /* open the database read-only (heapsnap sql) */
 };
 
 /*
- * Open a database for FILE: a heapsnap database is opened as it is; a
- * snapshot FILE.hsnap uses FILE.db (FILE.hsnap.db for other names) if it
- * exists and its snapshot table matches FILE's size, mtime and content id,
- * and indexes FILE into it first otherwise.  The SQL functions are
+ * Open a database for FILE.  A heapsnap database is opened as it is, once
+ * the snapshot it names is checked to be the one it was built from (a
+ * replaced snapshot is refused: its memory would not be the database's; a
+ * missing one is not, the tables alone still answer).
+ * A snapshot FILE.hsnap uses FILE.db (FILE.hsnap.db for other names, or
+ * opt->db) if that is heapsnap's database of exactly this snapshot, and
+ * indexes FILE into it first if it is absent or heapsnap's stale database
+ * of this snapshot; any other file there is refused, never replaced.
+ * Indexing holds an flock on the snapshot, so that a second command wants
+ * the same index waits and then reuses it.  The SQL functions are
  * registered on the connection.  Returns NULL with err on failure.
  */
 sqlite3 *db_open_any(const char *file, const struct db_open_options *opt, char *err, size_t errlen);
+
+/* Take the indexing lock of a snapshot (flock on it, waiting, with a note
+ * on stderr if another heapsnap holds it).  An fd to pass to
+ * db_unlock_snapshot(), or -1 with err. */
+int db_lock_snapshot(const char *snapshot, char *err, size_t errlen);
+void db_unlock_snapshot(int fd);
+
+/* Whether the index of snapshot may be written to dbpath, the default
+ * place: 0 if nothing is there or heapsnap's database of this snapshot (up
+ * to date or stale), -1 with err for anything else (as db_open_any()). */
+int db_may_index_into(const char *snapshot, const char *dbpath, char *err, size_t errlen);
+
+/* Whether path may be replaced by a new database: 0 if it does not exist
+ * or is a heapsnap database (PRAGMA application_id and user_version), -1
+ * with err ("PATH: why, and what to do") for anything else. */
+int db_may_replace(const char *path, char *err, size_t errlen);
 
 /* The database path db_open_any uses for a snapshot path. */
 void db_path_for(const char *snapshot, char *out, size_t outlen);

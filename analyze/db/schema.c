@@ -63,12 +63,13 @@ static const char indexes_sql[] =
 
 int db_create_tables(sqlite3 *db, char **errmsg)
 {
-    char sql[64];
+    char sql[128];
     if (sqlite3_exec(db, tables_sql, NULL, NULL, errmsg) != SQLITE_OK)
         return -1;
     if (ty_db_create(db, errmsg)) /* types, fields, enumerators and their views: types/store.c */
         return -1;
-    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", DB_USER_VERSION);
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d", DB_USER_VERSION,
+             DB_APPLICATION_ID);
     return sqlite3_exec(db, sql, NULL, NULL, errmsg) == SQLITE_OK ? 0 : -1;
 }
 

@@ -14,6 +14,7 @@
 #include "index/index.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,7 +542,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         snprintf(err, errlen, "%s: out of memory", opt->snapshot);
         return -1;
     }
-    if (db_snapshot_id(opt->snapshot, id, err, errlen))
+    if (db_snapshot_id(opt->snapshot, id, err, errlen) || db_may_replace(opt->output, err, errlen))
         goto out;
     struct hs_error herr;
     phase("start");
@@ -577,6 +578,15 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         cli_warn("%s", line); /* what the reader could not know is said where it is met */
         w = nl ? nl + 1 : w + len;
     }
+    size_t nth;
+    const struct hs_thread *th = hs_get_threads(s, &nth);
+    for (size_t i = 0; i < nth; i++)
+        if (th[i].regs_error[0]) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "thread %d: registers not captured: %s",
+                     (int)th[i].tid, th[i].regs_error);
+            add_warning(&p, 0, "snapshot", msg);
+        }
 
     phase("debug info");
     const char *heap = walk_heap(&p, s, d);
@@ -602,10 +612,20 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         p.objs.walker = p.ctx.walker;
     }
 
+    /* Created here, exclusively and 0600 (it will hold the target's
+     * memory and metadata): never through a name someone else put there.
+     * SQLite takes an empty file as a new database, and gives its journal
+     * the database's mode. */
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", opt->output, (long)getpid());
-    unlink(tmp);
+    int tfd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (tfd < 0) {
+        snprintf(err, errlen, "%s: cannot create: %s%s", tmp, strerror(errno),
+                 errno == EEXIST ? " (left by an earlier run of this process id? remove it)" : "");
+        goto out;
+    }
+    close(tfd);
     made_tmp = 1;
-    if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot create: %s", tmp, db ? sqlite3_errmsg(db) : "out of memory");
         goto out;
     }
@@ -656,6 +676,9 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     db = NULL;
+    /* checked again: the indexing took a while */
+    if (db_may_replace(opt->output, err, errlen))
+        goto out;
     if (rename(tmp, opt->output)) {
         snprintf(err, errlen, "%s: %s", opt->output, strerror(errno));
         goto out;

@@ -3,7 +3,7 @@
  * the analyzer (tests/t1300-hostile.sh).
  *
  *   hsnap-mutate IN.hsnap OUT.hsnap SEED [--lie NAME] [--poke ADDR VALUE]...
- *                [--module-path PATH]
+ *                [--module-path PATH] [--store]
  *
  * Reads a real snapshot and writes a copy whose checksums are all valid but
  * whose contents lie, the way a buggy target, a damaged capture or a
@@ -45,7 +45,8 @@
  * --poke ADDR VALUE (one 64-bit word, repeatable) and/or --module-path PATH
  * (every module and the executable name PATH: a FIFO, a device, ...), only
  * those changes are made, and the rest stays as captured: the targeted
- * cases.
+ * cases.  --store writes every body uncompressed (writer level 0), so that
+ * two copies that differ in a word have the same size (t1400).
  *
  * Prints "seed N", then one line per change, to stdout: the test prints
  * them with a failing seed so that the failure explains itself.
@@ -816,6 +817,8 @@ static void lie_process(unsigned which)
 
 /* ------------------------------------------------------------ writing */
 
+static int store_level = 1; /* --store: 0, every body stored as is */
+
 static int write_out(const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -824,7 +827,7 @@ static int write_out(const char *path)
         return 1;
     }
     struct hs_error err;
-    struct hs_writer *w = hs_writer_open(fd, path, 1, &err);
+    struct hs_writer *w = hs_writer_open(fd, path, store_level, &err);
     if (!w) {
         fprintf(stderr, "hsnap-mutate: %s\n", err.msg);
         close(fd);
@@ -886,7 +889,7 @@ static void lie(unsigned k)
 static int usage(void)
 {
     fprintf(stderr, "usage: hsnap-mutate IN.hsnap OUT.hsnap SEED [--lie NAME] [--poke ADDR VALUE]...\n"
-                    "       [--module-path PATH]\n"
+                    "       [--module-path PATH] [--store]\n"
                     "lies:");
     for (size_t k = 0; k < NLIES; k++)
         fprintf(stderr, " %s", lie_names[k]);
@@ -912,6 +915,9 @@ int main(int argc, char **argv)
             i += 2; /* applied once the snapshot is loaded */
         } else if (!strcmp(argv[i], "--module-path") && i + 1 < argc) {
             i++;
+        } else if (!strcmp(argv[i], "--store")) {
+            store_level = 0;
+            continue;
         } else {
             return usage();
         }

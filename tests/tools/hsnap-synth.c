@@ -162,6 +162,9 @@ static void threads_model(struct hs_thread *t)
         t[i].stack_start = 0x7ffd00000000ull + (uint64_t)i * 0x10000;
         t[i].stack_end = t[i].stack_start + 0x8000;
     }
+    /* format 1.1: a thread whose registers could not be read */
+    memset(t[2].regs, 0, sizeof t[2].regs);
+    snprintf(t[2].regs_error, sizeof t[2].regs_error, "PTRACE_GETREGSET: No such process");
 }
 
 static struct hs_failure failures_model[] = {
@@ -268,7 +271,8 @@ static int write_range(struct hs_writer *w, size_t r)
 /* ------------------------------------------------------------ writing */
 
 /* A thread record as a newer minor might write it: the 1.0 fields, four
- * more registers, and 16 bytes of some future field. */
+ * more registers, the 1.1 regs_error, and 16 bytes of some future
+ * field. */
 static void put32(uint8_t **p, uint32_t v) { memcpy(*p, &v, 4), *p += 4; }
 static void put64(uint8_t **p, uint64_t v) { memcpy(*p, &v, 8), *p += 8; }
 
@@ -291,6 +295,10 @@ static size_t newer_threads_payload(uint8_t *buf, const struct hs_thread *t, siz
             put64(&p, t[i].regs[r]);
         for (int r = 0; r < 4; r++)
             put64(&p, 0xdead0000 + (uint64_t)r);
+        uint32_t el = (uint32_t)strlen(t[i].regs_error);
+        put32(&p, el);
+        memcpy(p, t[i].regs_error, el);
+        p += el;
         memset(p, 0x5a, 16);
         p += 16;
         uint32_t l = (uint32_t)(p - len - 4);
@@ -452,7 +460,8 @@ static void check_meta(const struct hs_snapshot *s)
     for (size_t i = 0; i < n && i < NTHREADS; i++)
         CHECK(t[i].tid == et[i].tid && t[i].state == et[i].state &&
                   !strcmp(t[i].name, et[i].name) && !memcmp(t[i].regs, et[i].regs, sizeof t[i].regs) &&
-                  t[i].stack_start == et[i].stack_start && t[i].stack_end == et[i].stack_end,
+                  t[i].stack_start == et[i].stack_start && t[i].stack_end == et[i].stack_end &&
+                  !strcmp(t[i].regs_error, et[i].regs_error),
               "thread %zu", i);
 
     const struct hs_stats *st = hs_get_stats(s);
