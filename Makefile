@@ -15,11 +15,13 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
-DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang
+DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev liblz4-dev golang-1.19-go gdb libc6-dbg clang
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
 ZSTD_STATIC := -Wl,-Bstatic -lzstd -Wl,-Bdynamic
+# LZ4 (the stop-mode capture, capture/lz4stop.c) the same way.
+LZ4_STATIC  := -Wl,-Bstatic -llz4 -Wl,-Bdynamic
 # The Go samples are built with a named toolchain, never whatever `go` is on
 # PATH: the Go walker reads the runtime of the version it was written for.
 GO119   := /usr/lib/go-1.19/bin/go
@@ -59,7 +61,7 @@ build/.deps-ok: Makefile
 
 bin/heapsnap-capture: $(CAPTURE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Icapture -o $@ $(CAPTURE_SRC) $(FORMAT_SRC) $(ZSTD_STATIC) -lpthread
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Icapture -o $@ $(CAPTURE_SRC) $(FORMAT_SRC) $(ZSTD_STATIC) $(LZ4_STATIC) -lpthread
 
 bin/heapsnap: $(ANALYZE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin

@@ -37,11 +37,11 @@ void copier_free(struct copier *c)
     c->nfail = c->capfail = 0;
 }
 
-static void record_failure(struct copier *c, uint64_t addr, uint64_t len, int vm_err, int mem_err)
+void copier_note(struct copier *c, uint64_t addr, uint64_t len, int err, const char *reason)
 {
     c->bytes_unreadable += len;
     struct hs_failure *last = c->nfail ? &c->fail[c->nfail - 1] : NULL;
-    if (last && last->end == addr && last->err == mem_err) {
+    if (last && last->end == addr && last->err == err && last->reason && strcmp(last->reason, reason) == 0) {
         last->end += len; /* one record per run of like failures */
         return;
     }
@@ -53,15 +53,20 @@ static void record_failure(struct copier *c, uint64_t addr, uint64_t len, int vm
         c->fail = nf;
         c->capfail = nc;
     }
+    struct hs_failure *f = &c->fail[c->nfail++];
+    f->start = addr;
+    f->end = addr + len;
+    f->err = err;
+    f->reason = strdup(reason);
+}
+
+static void record_failure(struct copier *c, uint64_t addr, uint64_t len, int vm_err, int mem_err)
+{
     char reason[160];
     snprintf(reason, sizeof reason, "process_vm_readv: %s; /proc/%d/mem: %s",
              vm_err ? strerrorname_np(vm_err) : "short read", (int)c->pid,
              mem_err ? strerrorname_np(mem_err) : "short read");
-    struct hs_failure *f = &c->fail[c->nfail++];
-    f->start = addr;
-    f->end = addr + len;
-    f->err = mem_err;
-    f->reason = strdup(reason);
+    copier_note(c, addr, len, mem_err, reason);
 }
 
 /* One page through /proc/PID/mem.  0, or the errno. */
@@ -183,6 +188,30 @@ int copier_copy(struct copier *c, uint64_t addr, uint64_t npages, uint32_t psz, 
     return 0;
 }
 
+void copier_merge(struct copier *c, struct copier *from)
+{
+    c->bytes_read += from->bytes_read;
+    c->bytes_unreadable += from->bytes_unreadable;
+    for (size_t k = 0; k < from->nfail; k++) {
+        struct hs_failure *f = &from->fail[k];
+        if (c->nfail == c->capfail) {
+            size_t nc = c->capfail ? c->capfail * 2 : 16;
+            struct hs_failure *nf = realloc(c->fail, nc * sizeof *nf);
+            if (!nf) {
+                free(f->reason); /* out of memory: the record is lost, not leaked */
+                f->reason = NULL;
+                continue;
+            }
+            c->fail = nf;
+            c->capfail = nc;
+        }
+        c->fail[c->nfail++] = *f;
+        f->reason = NULL; /* moved */
+    }
+    from->bytes_read = from->bytes_unreadable = 0;
+    from->nfail = 0;
+}
+
 struct worker {
     struct copier cp;
     struct copy_job *jobs;
@@ -255,21 +284,7 @@ int copier_copy_jobs(struct copier *c, struct copy_job *jobs, size_t njobs, uint
             rc = -1;
             err = w[t].err;
         }
-        c->bytes_read += w[t].cp.bytes_read;
-        c->bytes_unreadable += w[t].cp.bytes_unreadable;
-        for (size_t k = 0; k < w[t].cp.nfail; k++) {
-            struct hs_failure *f = &w[t].cp.fail[k];
-            if (c->nfail == c->capfail) {
-                size_t nc = c->capfail ? c->capfail * 2 : 16;
-                struct hs_failure *nf = realloc(c->fail, nc * sizeof *nf);
-                if (!nf)
-                    break;
-                c->fail = nf;
-                c->capfail = nc;
-            }
-            c->fail[c->nfail++] = *f;
-            f->reason = NULL; /* moved */
-        }
+        copier_merge(c, &w[t].cp);
         copier_free(&w[t].cp);
     }
     if (rc < 0)

@@ -40,6 +40,14 @@ int copier_copy(struct copier *c, uint64_t addr, uint64_t npages, uint32_t page_
 
 void copier_free(struct copier *c);
 
+/* Record [addr, addr + len) as unreadable for a reason found outside the
+ * copy itself (err 0 when there is no errno to give). */
+void copier_note(struct copier *c, uint64_t addr, uint64_t len, int err, const char *reason);
+
+/* Add from's counts and failure records to c (from keeps its fd; free it
+ * as usual). */
+void copier_merge(struct copier *c, struct copier *from);
+
 /*
  * The same for many ranges at once, spread over up to nthreads threads.
  * While the target is stopped its CPUs are idle, and one thread copying

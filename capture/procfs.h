@@ -56,6 +56,10 @@ char *procfs_read_exe(pid_t pid);
 /* A numeric field of /proc/PID/status ("TracerPid", "Uid"), or -1. */
 long procfs_status_field(pid_t pid, const char *key);
 
+/* Whether the VmFlags line of smaps (vmflags, may be NULL) holds the
+ * two-letter flag f ("dc", "wf", "nr", ...). */
+int procfs_has_vmflag(const char *vmflags, const char *f);
+
 /* MemAvailable from /proc/meminfo, in bytes (0 if unknown). */
 uint64_t procfs_mem_available(void);
 

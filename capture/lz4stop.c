@@ -1,0 +1,185 @@
+/*
+ * lz4stop.c — copy and LZ4-compress pieces of the stopped target on every
+ * CPU.  See lz4stop.h.
+ */
+#include "lz4stop.h"
+#include "hsnap.h"
+
+#include <errno.h>
+#include <lz4.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+enum { MAXT = 8 };
+
+static void prefault(uint8_t *p, size_t len, uint32_t psz)
+{
+    if (madvise(p, len, MADV_POPULATE_WRITE) < 0)
+        for (size_t off = 0; off < len; off += psz)
+            ((volatile uint8_t *)p)[off] = 0;
+}
+
+int lz4stop_prepare(struct lz4stop *z, uint64_t budget, uint64_t estimate, uint32_t psz)
+{
+    memset(z, 0, sizeof *z);
+    z->psz = psz;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    z->nthreads = ncpu < 1 ? 1 : ncpu > MAXT ? MAXT : (int)ncpu;
+    z->raw_each = (size_t)HS_BLOCK_PAGES * psz;
+    z->comp_each = ((size_t)LZ4_compressBound((int)z->raw_each) + psz - 1) / psz * psz;
+    size_t slen = (size_t)z->nthreads * (z->raw_each + z->comp_each);
+    z->cap = (size_t)budget / psz * psz;
+    if (z->cap < psz)
+        z->cap = psz;
+    z->scratch = mmap(NULL, slen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    z->arena = mmap(NULL, z->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (z->scratch == MAP_FAILED || z->arena == MAP_FAILED) {
+        int e = errno;
+        if (z->scratch != MAP_FAILED)
+            munmap(z->scratch, slen);
+        if (z->arena != MAP_FAILED)
+            munmap(z->arena, z->cap);
+        z->scratch = z->arena = NULL;
+        errno = e;
+        return -1;
+    }
+    prefault(z->scratch, slen, psz);
+    /* A quarter of the resident size: about what LZ4 leaves of a heap; the
+     * rest, if needed, faults in during the stop. */
+    size_t pre = (size_t)(estimate / 4) / psz * psz;
+    prefault(z->arena, pre < z->cap ? pre : z->cap, psz);
+    return 0;
+}
+
+uint8_t *lz4stop_scratch(struct lz4stop *z)
+{
+    return z->scratch;
+}
+
+struct worker {
+    struct lz4stop *z;
+    struct copier cp;
+    struct lz4_piece *p;
+    size_t n, *next;
+    uint8_t *raw, *comp;
+    int rc, err;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct lz4stop *z = w->z;
+    for (;;) {
+        if (__atomic_load_n(&z->full, __ATOMIC_RELAXED))
+            break;
+        size_t i = __atomic_fetch_add(w->next, 1, __ATOMIC_RELAXED);
+        if (i >= w->n)
+            break;
+        struct lz4_piece *p = &w->p[i];
+        uint64_t nd = 0;
+        int any = memchr(p->state, HS_PAGE_DATA, p->npages) != NULL;
+        if (any && copier_copy(&w->cp, p->addr, p->npages, z->psz, p->state, w->raw, &nd) < 0) {
+            w->rc = -1;
+            w->err = errno;
+            __atomic_store_n(w->next, w->n, __ATOMIC_RELAXED); /* the others stop too */
+            break;
+        }
+        p->ndata = nd;
+        if (nd == 0) {
+            p->done = 1;
+            continue;
+        }
+        int clen = LZ4_compress_default((const char *)w->raw, (char *)w->comp, (int)(nd * z->psz),
+                                        (int)z->comp_each);
+        if (clen <= 0) { /* cannot happen within the bound; the caller copies it again */
+            w->cp.bytes_read -= nd * z->psz;
+            __atomic_store_n(&z->full, 1, __ATOMIC_RELAXED);
+            break;
+        }
+        size_t at = __atomic_fetch_add(&z->used, (size_t)clen, __ATOMIC_RELAXED);
+        if (at + (size_t)clen > z->cap) {
+            /* The caller copies this piece again: count it once. */
+            w->cp.bytes_read -= nd * z->psz;
+            __atomic_store_n(&z->full, 1, __ATOMIC_RELAXED);
+            break;
+        }
+        memcpy(z->arena + at, w->comp, (size_t)clen);
+        p->comp = z->arena + at;
+        p->clen = (uint32_t)clen;
+        p->done = 1;
+    }
+    return NULL;
+}
+
+int lz4stop_run(struct lz4stop *z, struct copier *cp, struct lz4_piece *p, size_t n)
+{
+    struct worker w[MAXT];
+    pthread_t th[MAXT];
+    int started[MAXT] = {0};
+    size_t next = 0;
+    int nt = z->nthreads;
+    for (int t = 0; t < nt; t++) {
+        memset(&w[t], 0, sizeof w[t]);
+        w[t].z = z;
+        copier_init(&w[t].cp, cp->pid);
+        w[t].cp.no_vm_readv = cp->no_vm_readv;
+        w[t].p = p;
+        w[t].n = n;
+        w[t].next = &next;
+        w[t].raw = z->scratch + (size_t)t * (z->raw_each + z->comp_each);
+        w[t].comp = w[t].raw + z->raw_each;
+    }
+    /* As in copy.c: the fatal-signal handler must run on this thread, the
+     * tracer, so the workers block those signals. */
+    sigset_t fatal, old;
+    sigemptyset(&fatal);
+    sigaddset(&fatal, SIGINT);
+    sigaddset(&fatal, SIGTERM);
+    sigaddset(&fatal, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &fatal, &old);
+    for (int t = 1; t < nt; t++)
+        started[t] = pthread_create(&th[t], NULL, work, &w[t]) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    work(&w[0]);
+    int rc = 0, err = 0;
+    for (int t = 0; t < nt; t++) {
+        if (t > 0 && started[t])
+            pthread_join(th[t], NULL);
+        if (w[t].rc < 0 && !rc) {
+            rc = -1;
+            err = w[t].err;
+        }
+        copier_merge(cp, &w[t].cp);
+        copier_free(&w[t].cp);
+    }
+    if (z->used > z->cap)
+        z->used = z->cap;
+    if (rc < 0)
+        errno = err;
+    return rc;
+}
+
+int lz4stop_unpack(const struct lz4stop *z, const struct lz4_piece *p, uint8_t *dst)
+{
+    if (p->ndata == 0)
+        return 0;
+    int want = (int)(p->ndata * z->psz);
+    return LZ4_decompress_safe((const char *)p->comp, (char *)dst, (int)p->clen, want) == want ? 0 : -1;
+}
+
+void lz4stop_free(struct lz4stop *z)
+{
+    if (z->scratch)
+        munmap(z->scratch, (size_t)z->nthreads * (z->raw_each + z->comp_each));
+    if (z->arena)
+        munmap(z->arena, z->cap);
+    memset(z, 0, sizeof *z);
+}
