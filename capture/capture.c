@@ -6,6 +6,7 @@
 #include "capture.h"
 #include "copy.h"
 #include "cow.h"
+#include "cowguard.h"
 #include "lz4stop.h"
 #include "modules.h"
 #include "pagemap.h"
@@ -89,7 +90,7 @@ struct ctx {
     uint32_t mode;           /* enum hs_capture_mode of this attempt */
     char reason[512];        /* why, for hs_stats.mode_reason */
     char cow_why[320];       /* why a fork was refused in the stop */
-    struct cow cow;          /* cow: the frozen copy */
+    struct cow_guard guard;  /* cow: holds the forking thread and the copy */
     struct copier cpc;       /* cow: reads the copy */
     struct lz4stop z;        /* stop-lz4 */
     struct lz4_piece *pc;    /* stop-lz4: the ranges cut into blocks */
@@ -489,6 +490,33 @@ static int read_threads(struct ctx *c)
     return 0;
 }
 
+/* cow: the thread the guard holds (cowguard.h) is not in c->stop; its
+ * record, from the guard, goes first, where the main thread usually is. */
+static int guard_thread(struct ctx *c)
+{
+    if (!c->guard.tid)
+        return 0;
+    struct hs_thread *nt = realloc(c->th, (c->nth + 1) * sizeof *nt);
+    if (!nt)
+        return fail(c, ENOMEM, "out of memory");
+    c->th = nt;
+    memmove(c->th + 1, c->th, c->nth * sizeof *c->th);
+    struct hs_thread *t = &c->th[0];
+    memset(t, 0, sizeof *t);
+    t->tid = c->guard.tid;
+    t->state = c->guard.state;
+    memcpy(t->name, c->guard.name, sizeof t->name);
+    t->name[15] = '\0';
+    memcpy(t->regs, c->guard.regs, sizeof t->regs);
+    const struct hs_mapping *m = mapping_of(c, t->regs[HS_RSP]);
+    if (m) {
+        t->stack_start = m->start;
+        t->stack_end = m->end;
+    }
+    c->nth++;
+    return 0;
+}
+
 /* Anonymous captured memory is where --redact keeps pointers to. */
 static int redact_targets(struct ctx *c)
 {
@@ -540,9 +568,9 @@ static int emit(struct ctx *c, uint64_t addr, uint64_t npages, uint32_t flags, u
 static int copy_failed(struct ctx *c)
 {
     int e = errno;
-    if (c->cow.child && e == ESRCH)
+    if (c->guard.child && e == ESRCH)
         return fail(c, ESRCH, "the frozen copy %d of the process was killed during the capture; nothing written",
-                    (int)c->cow.child);
+                    (int)c->guard.child);
     if (e == ESRCH || procfs_process_exited(c->pid))
         return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
     return fail(c, e, "copying the memory of %d: %s", (int)c->pid, strerror(e));
@@ -614,7 +642,7 @@ static int stream_all(struct ctx *c, struct copier *cp)
             p = q;
         }
     }
-    if (!c->cow.child && procfs_process_exited(c->pid))
+    if (!c->guard.child && procfs_process_exited(c->pid))
         return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
     return 0;
 }
@@ -677,8 +705,8 @@ static int check_copy(struct ctx *c)
 {
     struct hs_mapping *cm;
     size_t ncm;
-    if (procfs_read_maps(c->cow.child, 1, &cm, &ncm) < 0)
-        return fail(c, errno, "cannot read the maps of the frozen copy %d: %s", (int)c->cow.child,
+    if (procfs_read_maps(c->guard.child, 1, &cm, &ncm) < 0)
+        return fail(c, errno, "cannot read the maps of the frozen copy %d: %s", (int)c->guard.child,
                     strerror(errno));
     size_t j = 0;
     for (size_t i = 0; i < c->nr; i++) {
@@ -773,13 +801,13 @@ static int stopped_phase(struct ctx *c)
     if (plan(c, &present) < 0)
         return -1;
     phase(c, "stopped: read pagemap");
-    if (read_threads(c) < 0 || redact_targets(c) < 0)
+    if (read_threads(c) < 0 || guard_thread(c) < 0 || redact_targets(c) < 0)
         return -1;
     phase(c, "stopped: registers");
     if (c->mode == HS_MODE_COW) {
         if (copy_unfrozen(c) < 0)
             return -1;
-        if (cow_fork(&c->cow, &c->stop, c->cow_why, sizeof c->cow_why) < 0) {
+        if (guard_fork(&c->guard, c->cow_why, sizeof c->cow_why) < 0) {
             if (errno == ESRCH)
                 return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
             return -2;
@@ -819,7 +847,7 @@ static int write_metadata_resumed(struct ctx *c)
     size_t nnow;
     /* Not while a fork's copy shares the pages: PSS would be halved and
      * private pages counted as shared.  cow keeps the pre-stop figures. */
-    if (!c->cow.child && procfs_read_maps(c->pid, 1, &now, &nnow) == 0) {
+    if (!c->guard.child && procfs_read_maps(c->pid, 1, &now, &nnow) == 0) {
         merge_smaps(c->maps, c->nmaps, now, nnow);
         procfs_free_maps(now, nnow);
     }
@@ -848,7 +876,7 @@ static void hold_for_test(struct ctx *c)
     const char *path = getenv("HEAPSNAP_TEST_COW_HOLD");
     if (!path || !*path)
         return;
-    fprintf(stderr, "heapsnap-capture: holding the copy %d until %s exists\n", (int)c->cow.child, path);
+    fprintf(stderr, "heapsnap-capture: holding the copy %d until %s exists\n", (int)c->guard.child, path);
     for (int i = 0; i < 6000 && access(path, F_OK) != 0; i++)
         usleep(10000);
 }
@@ -864,11 +892,11 @@ static int write_cow(struct ctx *c)
         c->buf = NULL;
         return fail(c, ENOMEM, "out of memory");
     }
-    copier_init(&c->cpc, c->cow.child);
+    copier_init(&c->cpc, c->guard.child);
     hold_for_test(c);
     int rc = stream_all(c, &c->cpc);
     copier_merge(&c->cp, &c->cpc);
-    cow_release(&c->cow);
+    guard_end(&c->guard);
     return rc;
 }
 
@@ -989,6 +1017,7 @@ static void reset_attempt(struct ctx *c)
     copier_free(&c->cp);
     copier_init(&c->cp, c->pid);
     stop_free(&c->stop);
+    guard_end(&c->guard);
     uint64_t pause = c->st.pause_ns;
     memset(&c->st, 0, sizeof c->st);
     c->st.pause_ns = pause;
@@ -996,7 +1025,7 @@ static void reset_attempt(struct ctx *c)
 
 static void release(struct ctx *c)
 {
-    cow_release(&c->cow);
+    guard_end(&c->guard);
     struct hs_process *p = &c->proc;
     free(p->exe);
     free(p->kernel_release);
@@ -1063,13 +1092,18 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
             goto out;
         phase(c, "prepare memory");
         realtime(1);
-        if (stop_all(&c->stop, o->pid, o->timeout_s, err, errlen) < 0) {
+        if (c->mode == HS_MODE_COW && guard_start(&c->guard, o->pid, o->timeout_s, err, errlen) < 0) {
+            realtime(0);
+            goto out;
+        }
+        if (stop_all_but(&c->stop, o->pid, c->guard.tid, o->timeout_s, err, errlen) < 0) {
             realtime(0);
             goto out;
         }
         phase(c, "stop every thread");
         int r = stopped_phase(c);
         e = errno;
+        guard_detach(&c->guard);
         stop_detach_all(&c->stop);
         uint64_t resumed = stop_now_ns();
         realtime(0);

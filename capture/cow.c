@@ -176,8 +176,10 @@ int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len)
         return fail(why, len, EINVAL, "no stopped thread with a syscall instruction to run a fork at");
     pid_t tid = t->tid;
     uint64_t args[6] = {CLONE_FLAGS, POISON_SP, 0, 0, 0, 0};
-    if (seccomp_allows(tid, SYS_clone, at + 2, args, why, len) < 0)
-        return fail(why, len, EPERM, "%s", why);
+    if (seccomp_allows(tid, SYS_clone, at + 2, args, why, len) < 0) {
+        errno = EPERM;
+        return -1;
+    }
 
     sigset_t old;
     block_fatal(&old);

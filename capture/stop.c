@@ -260,6 +260,11 @@ static int wait_all(struct stop_set *s, uint64_t deadline, double timeout_s, cha
 
 int stop_all(struct stop_set *s, pid_t pid, double timeout_s, char *err, size_t errlen)
 {
+    return stop_all_but(s, pid, 0, timeout_s, err, errlen);
+}
+
+int stop_all_but(struct stop_set *s, pid_t pid, pid_t skip, double timeout_s, char *err, size_t errlen)
+{
     memset(s, 0, sizeof *s);
     s->pid = pid;
     g_set = s;
@@ -276,7 +281,7 @@ int stop_all(struct stop_set *s, pid_t pid, double timeout_s, char *err, size_t 
         }
         for (size_t i = 0; i < nt; i++) {
             char state, name[16];
-            if (find(s, tids[i]))
+            if (find(s, tids[i]) || tids[i] == skip)
                 continue;
             if (procfs_task_state(pid, tids[i], &state, name) < 0)
                 continue; /* exited since the listing */

@@ -52,6 +52,9 @@ void stop_forget_tmp(void);
  */
 int stop_all(struct stop_set *s, pid_t pid, double timeout_s, char *err, size_t errlen);
 
+/* The same, leaving thread skip alone (another tracer holds it: cowguard.h). */
+int stop_all_but(struct stop_set *s, pid_t pid, pid_t skip, double timeout_s, char *err, size_t errlen);
+
 /* Detach every stopped thread, re-injecting kept signals.  Idempotent. */
 void stop_detach_all(struct stop_set *s);
 
