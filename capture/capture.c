@@ -884,6 +884,9 @@ static void hold_for_test(struct ctx *c)
 /* cow: read the frozen copy, COW_CHUNK at a time, then end it. */
 static int write_cow(struct ctx *c)
 {
+    char why[320];
+    if (guard_hold(&c->guard, why, sizeof why) < 0)
+        return fail(c, ESRCH, "%s; nothing written", why);
     if (check_copy(c) < 0 || write_metadata_resumed(c) < 0)
         return -1;
     c->bufcap = c->bufpop = COW_CHUNK;
@@ -1108,7 +1111,10 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
         uint64_t resumed = stop_now_ns();
         realtime(0);
         phase(c, "detach");
-        c->st.pause_ns += resumed - c->stop.interrupt_ns; /* both stops, if there were two */
+        uint64_t stopped = c->stop.interrupt_ns;
+        if (c->guard.interrupt_ns && (!stopped || c->guard.interrupt_ns < stopped))
+            stopped = c->guard.interrupt_ns; /* the guard stopped its thread first */
+        c->st.pause_ns += resumed - stopped; /* both stops, if there were two */
         if (r == -2 && attempt == 0) {
             reset_attempt(c);
             fall_back(c, estimate, c->cow_why);

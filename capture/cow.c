@@ -205,7 +205,7 @@ int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len)
     /* To the system call's entry.  Anything else first (a signal for this
      * thread, a group stop) and we put everything back where it was: at
      * such a stop the kernel's own restart logic still runs on resume. */
-    int st, exitkill = 0;
+    int st;
     if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0 || (st = wait_stop(tid)) < 0)
         goto gone;
     if (WSTOPSIG(st) != (SIGTRAP | 0x80)) {
@@ -224,10 +224,6 @@ int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len)
         unsigned long msg = 0;
         ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg);
         child = (pid_t)msg;
-        /* The child first, while the parent waits: the sooner it has
-         * EXITKILL, the shorter the time in which our death would free it. */
-        exitkill = child > 0 && wait_stop(child) >= 0 &&
-                   ptrace(PTRACE_SETOPTIONS, child, NULL, (void *)(long)PTRACE_O_EXITKILL) == 0;
         if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0 || (st = wait_stop(tid)) < 0)
             goto gone;
     }
@@ -243,12 +239,9 @@ int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len)
     r = restored(&saved);
     if (ptrace(PTRACE_SETREGS, tid, NULL, &r) < 0)
         goto gone;
-    if ((long long)after.rax < 0 || child <= 0 || (pid_t)after.rax != child || !exitkill) {
-        long long e = (long long)after.rax < 0 ? -(long long)after.rax : 0;
-        if (!e)
-            fail(why, len, EAGAIN, "the forked copy %d could not be held (PTRACE_O_EXITKILL)", (int)child);
-        else
-            fail(why, len, (int)e, "the kernel refused the fork: %s",
+    if ((long long)after.rax < 0 || child <= 0 || (pid_t)after.rax != child) {
+        long long e = (long long)after.rax < 0 ? -(long long)after.rax : EAGAIN;
+        fail(why, len, (int)e, "the kernel refused the fork: %s",
                  e == EINVAL ? "EINVAL (PID 1 of a namespace cannot use CLONE_PARENT)"
                  : e == ENOMEM ? "ENOMEM (overcommit refused it, or out of memory)"
                  : e == EAGAIN ? "EAGAIN (a process limit: RLIMIT_NPROC, pids.max or threads-max)"
@@ -278,6 +271,19 @@ gone:
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     return fail(why, len, ESRCH, "process %d died while it was forking", (int)s->pid);
+}
+
+int cow_hold(struct cow *cw, char *why, size_t len)
+{
+    if (cw->child <= 0)
+        return fail(why, len, ESRCH, "no copy to hold");
+    if (wait_stop(cw->child) < 0 ||
+        ptrace(PTRACE_SETOPTIONS, cw->child, NULL, (void *)(long)PTRACE_O_EXITKILL) < 0) {
+        int e = errno;
+        cow_release(cw);
+        return fail(why, len, ESRCH, "the forked copy could not be held: %s", strerror(e));
+    }
+    return 0;
 }
 
 void cow_release(struct cow *cw)

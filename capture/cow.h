@@ -15,9 +15,9 @@
  *    interrupted system call done by hand, since no signal path will do it).
  *  - The copy (the "child") never runs a user instruction.  It is created
  *    traced (PTRACE_O_TRACECLONE on that one thread, for that one call), so
- *    the kernel stops it before it returns to user mode; then it gets
- *    PTRACE_O_EXITKILL — the child only, never the target — so our death
- *    kills it.  cow_release() kills and reaps it.
+ *    the kernel stops it before it returns to user mode; then (cow_hold) it
+ *    gets PTRACE_O_EXITKILL — the child only, never the target — so our
+ *    death kills it.  cow_release() kills and reaps it.
  *  - CLONE_PARENT with no exit signal: the child is a sibling of the
  *    target, not its child, so the target never gets SIGCHLD and never has
  *    a zombie; the target's own parent reaps it (a PID 1 cannot use
@@ -60,6 +60,14 @@ int cow_preflight(pid_t pid, const struct hs_mapping *pre, size_t npre, char *wh
  * HUP handlers are held off while a thread's registers are not its own.
  */
 int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len);
+
+/*
+ * After cow_fork(), once the target may run again: wait for the copy's
+ * first stop (it is born traced and stops before user mode, but it must be
+ * scheduled to get there, which is why this is not part of the pause) and
+ * give it PTRACE_O_EXITKILL.  0, or -1 with why (the copy is gone).
+ */
+int cow_hold(struct cow *cw, char *why, size_t len);
 
 /* Kill the copy and reap it.  Idempotent. */
 void cow_release(struct cow *cw);

@@ -23,6 +23,7 @@ struct reply {
     pid_t tid, child;
     char state, name[16];
     uint64_t regs[HS_NREGS];
+    uint64_t interrupt_ns;
     char why[320];
 };
 
@@ -61,6 +62,7 @@ static int stop_one(struct stop_thread *t, pid_t pid, double timeout_s, struct r
     free(tids);
     if (!t->tid)
         return snprintf(r->why, sizeof r->why, "process %d has no live thread", (int)pid), r->err = ESRCH, -1;
+    r->interrupt_ns = stop_now_ns();
     if (ptrace(PTRACE_SEIZE, t->tid, NULL, NULL) < 0 || ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) < 0) {
         r->err = errno;
         snprintf(r->why, sizeof r->why, "PTRACE_SEIZE of thread %d: %s", (int)t->tid, strerror(errno));
@@ -135,6 +137,8 @@ static void guard_run(int fd, pid_t pid, double timeout_s)
                 r.rc = cow_fork(&cw, &s, r.why, sizeof r.why);
                 r.err = r.rc < 0 ? errno : 0;
                 r.child = cw.child;
+            } else if (cmd == 'H') {
+                r.rc = cow_hold(&cw, r.why, sizeof r.why);
             } else if (cmd == 'D' && held) {
                 ptrace(PTRACE_DETACH, t.tid, NULL, (void *)(long)t.sig);
                 held = 0;
@@ -204,6 +208,7 @@ int guard_start(struct cow_guard *g, pid_t pid, double timeout_s, char *err, siz
     g->state = r.state;
     memcpy(g->name, r.name, sizeof g->name);
     memcpy(g->regs, r.regs, sizeof g->regs);
+    g->interrupt_ns = r.interrupt_ns;
     return 0;
 }
 
@@ -216,6 +221,18 @@ int guard_fork(struct cow_guard *g, char *why, size_t len)
         return -1;
     }
     g->child = r.child;
+    return 0;
+}
+
+int guard_hold(struct cow_guard *g, char *why, size_t len)
+{
+    struct reply r;
+    if (ask(g, 'H', &r) < 0) {
+        snprintf(why, len, "%s", r.why);
+        g->child = 0;
+        errno = ESRCH;
+        return -1;
+    }
     return 0;
 }
 
@@ -241,4 +258,6 @@ void guard_end(struct cow_guard *g)
     g->pid = 0;
     g->fd = -1;
     g->child = 0;
+    g->tid = 0;
+    g->interrupt_ns = 0;
 }

@@ -36,6 +36,7 @@ struct cow_guard {
     char name[16];
     uint64_t regs[HS_NREGS]; /* its registers at the stop */
     pid_t child;        /* the copy, once forked */
+    uint64_t interrupt_ns; /* CLOCK_MONOTONIC when it stopped its thread */
 };
 
 /* Start the guard and have it stop one thread of pid (the main thread, or
@@ -47,6 +48,10 @@ int guard_start(struct cow_guard *g, pid_t pid, double timeout_s, char *err, siz
  * 0 with g->child; -1 with why (errno ESRCH: the target died; otherwise
  * the target is as it was). */
 int guard_fork(struct cow_guard *g, char *why, size_t len);
+
+/* Once the target runs again: the guard holds the copy for good (cow_hold).
+ * 0, or -1 with why (the copy is gone). */
+int guard_hold(struct cow_guard *g, char *why, size_t len);
 
 /* Let the guard's thread go.  Idempotent. */
 void guard_detach(struct cow_guard *g);

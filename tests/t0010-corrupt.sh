@@ -207,7 +207,7 @@ test_expect_success 'garbage after the footer' '
 test_expect_success 'a major version from the future' '
     cp good.hsnap v2.hsnap &&
     printf "\\002" | dd of=v2.hsnap bs=1 seek=8 conv=notrunc 2>/dev/null &&
-    both_fail v2.hsnap "format version 2\.0 is newer than this heapsnap understands \(1\.x\)"
+    both_fail v2.hsnap "format version 2\.1 is newer than this heapsnap understands \(1\.x\)"
 '
 
 test_expect_success 'a cut every 7 bytes of the first 200 and every 5 of the last 60 exits 1 cleanly' '

@@ -48,7 +48,7 @@ assert_running() {
 # target: the moment the cases below interrupt.  Sets pid and cpid.
 start_held_capture() {
     pid=$(pid_of "$1") &&
-    { $CAPTURE -q --max-buffer=1M --level=19 $pid -o "$2" 2>err & } &&
+    { $CAPTURE -q --mode=buffer --max-buffer=1M --level=19 $pid -o "$2" 2>err & } &&
     cpid=$! && track_pid $cpid &&
     wait_state $pid t
 }
@@ -82,7 +82,7 @@ test_expect_success 'the same bytes without PAGEMAP_SCAN (kernels before 6.7)' '
 '
 
 test_expect_success 'the same bytes when streamed while stopped (--max-buffer smaller than the target)' '
-    $CAPTURE --max-buffer=64K $PAT -o pat-streamed.hsnap 2>err &&
+    $CAPTURE --mode=buffer --max-buffer=64K $PAT -o pat-streamed.hsnap 2>err &&
     grep "streamed while stopped" err &&
     grep "^region" "$TRASH/patterns.report" | while read -r _ name addr len seed; do
         $PEEK pat-streamed.hsnap pattern $addr $len $seed || { echo "region $name differs"; exit 1; }
@@ -107,7 +107,7 @@ test_expect_success 'the snapshot file is created mode 0600' '
 
 test_expect_success 'the summary line reports threads and the pause' '
     $CAPTURE $PAT -o summary.hsnap 2>err &&
-    grep -E "^captured $PAT \(2 threads, [0-9.]+ MiB read\) in [0-9.]+ s; target paused [0-9.]+ ms$" err
+    grep -E "^captured $PAT \(2 threads, [0-9.]+ MiB read, (cow|buffered)\) in [0-9.]+ s; target paused [0-9.]+ ms$" err
 '
 
 test_expect_success 'every thread and its registers are recorded' '
@@ -176,11 +176,11 @@ test_expect_success 'a signal sent to the target while it is held is delivered a
 
 test_expect_success 'a target bigger than --max-buffer is streamed while stopped, completely' '
     pid=$(pid_of beat) &&
-    $CAPTURE --max-buffer=4M $pid -o streamed.hsnap 2>err &&
+    $CAPTURE --mode=buffer --max-buffer=4M $pid -o streamed.hsnap 2>err &&
     grep "writing while the target is stopped" err &&
     grep "streamed while stopped" err &&
     $PEEK streamed.hsnap stats >st && grep "^mode 1$" st &&
-    $CAPTURE -q $pid -o buffered.hsnap &&
+    $CAPTURE -q --mode=buffer $pid -o buffered.hsnap &&
     $PEEK buffered.hsnap stats >bt && grep "^mode 0$" bt &&
     test "$(grep ^ranges st | cut -d" " -f2)" -ge "$(grep ^ranges bt | cut -d" " -f2)" &&
     assert_running $pid beat
