@@ -464,6 +464,16 @@ static const struct hs_mapping *mapping_of(const struct ctx *c, uint64_t addr)
     return NULL;
 }
 
+/* The mapping that holds a thread's rsp is its stack. */
+static void set_stack(const struct ctx *c, struct hs_thread *t)
+{
+    const struct hs_mapping *m = mapping_of(c, t->regs[HS_RSP]);
+    if (m) {
+        t->stack_start = m->start;
+        t->stack_end = m->end;
+    }
+}
+
 static int read_threads(struct ctx *c)
 {
     c->th = calloc(c->stop.n ? c->stop.n : 1, sizeof *c->th);
@@ -480,11 +490,7 @@ static int read_threads(struct ctx *c)
         t->state = s->state;
         memcpy(t->name, s->name, sizeof t->name);
         t->name[15] = '\0';
-        const struct hs_mapping *m = mapping_of(c, t->regs[HS_RSP]);
-        if (m) {
-            t->stack_start = m->start;
-            t->stack_end = m->end;
-        }
+        set_stack(c, t);
         c->nth++;
     }
     return 0;
@@ -508,11 +514,7 @@ static int guard_thread(struct ctx *c)
     memcpy(t->name, c->guard.name, sizeof t->name);
     t->name[15] = '\0';
     memcpy(t->regs, c->guard.regs, sizeof t->regs);
-    const struct hs_mapping *m = mapping_of(c, t->regs[HS_RSP]);
-    if (m) {
-        t->stack_start = m->start;
-        t->stack_end = m->end;
-    }
+    set_stack(c, t);
     c->nth++;
     return 0;
 }

@@ -64,4 +64,19 @@ struct copy_job {
 };
 int copier_copy_jobs(struct copier *c, struct copy_job *jobs, size_t njobs, uint32_t page_size, int nthreads);
 
+/*
+ * The threads of the copies above, and of lz4stop.c: run fn on n threads
+ * (this one first), each on its own element of workers, size bytes apart,
+ * each element starting with a struct copy_worker.  fn takes its work from
+ * a queue of the caller's, so a thread that cannot be created leaves its
+ * share to the others.  Each worker's copier reads c's pid; their counts
+ * and failures are merged into c.  Returns 0, or -1 with the errno of the
+ * first worker that set rc = -1.
+ */
+struct copy_worker {
+    struct copier cp;
+    int rc, err;
+};
+int copier_parallel(struct copier *c, int n, void *(*fn)(void *), void *workers, size_t size);
+
 #endif /* CAPTURE_COPY_H */

@@ -108,6 +108,48 @@ static struct user_regs_struct restored(const struct user_regs_struct *r)
     return o;
 }
 
+/* struct sched_attr (sched_setattr(2)); glibc 2.36 has no wrapper. */
+struct sattr {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+    uint32_t util_min, util_max;
+};
+#define RESET_ON_FORK 0x01
+
+/*
+ * The clone runs in the target's thread, at the target's priority: on a
+ * busy machine a thread of the default policy gets a share of a CPU, and
+ * the fork (tens of milliseconds of kernel work for a GiB of small pages)
+ * is stretched several times over, all of it pause.  So while it runs,
+ * the thread is at SCHED_FIFO 1, like our own stop and copy, and then gets
+ * back its exact attributes (policy, nice, flags; utilisation clamps are
+ * left alone by both calls).  RESET_ON_FORK keeps the copy off real time.
+ * Without CAP_SYS_NICE this quietly does nothing.  0 if raised.
+ */
+static int raise_prio(pid_t tid, struct sattr *saved)
+{
+    memset(saved, 0, sizeof *saved);
+    if (syscall(SYS_sched_getattr, tid, saved, sizeof *saved, 0) < 0)
+        return -1;
+    struct sattr fifo;
+    memset(&fifo, 0, sizeof fifo);
+    fifo.size = sizeof fifo;
+    fifo.policy = SCHED_FIFO;
+    fifo.priority = 1;
+    fifo.flags = RESET_ON_FORK;
+    return syscall(SYS_sched_setattr, tid, &fifo, 0) < 0 ? -1 : 0;
+}
+
+static void restore_prio(pid_t tid, struct sattr *saved)
+{
+    saved->size = sizeof *saved;
+    saved->flags &= RESET_ON_FORK; /* only what getattr reports that setattr takes back as is */
+    syscall(SYS_sched_setattr, tid, saved, 0);
+}
+
 /* Wait for the next stop of tid.  Returns the raw status, or -1 if tid
  * has exited (the target was killed under us). */
 static int wait_stop(pid_t tid)
@@ -120,16 +162,6 @@ static int wait_stop(pid_t tid)
         if (r < 0 && errno != EINTR)
             return -1;
     }
-}
-
-static void block_fatal(sigset_t *old)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, old);
 }
 
 /* The thread to run the clone, and where: one that is stopped by our
@@ -182,8 +214,9 @@ int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len)
     }
 
     sigset_t old;
-    block_fatal(&old);
-    int rc = -1;
+    stop_block_fatal(&old);
+    int rc = -1, raised = 0;
+    struct sattr prio;
     pid_t child = 0;
     if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD)) < 0) {
         fail(why, len, errno, "PTRACE_SETOPTIONS on thread %d: %s", (int)tid, strerror(errno));
@@ -206,6 +239,7 @@ int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len)
      * thread, a group stop) and we put everything back where it was: at
      * such a stop the kernel's own restart logic still runs on resume. */
     int st;
+    raised = raise_prio(tid, &prio) == 0;
     if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0 || (st = wait_stop(tid)) < 0)
         goto gone;
     if (WSTOPSIG(st) != (SIGTRAP | 0x80)) {
@@ -259,6 +293,8 @@ out_child:
         cow_release(cw);
     }
 out_opts:
+    if (raised)
+        restore_prio(tid, &prio);
     ptrace(PTRACE_SETOPTIONS, tid, NULL, NULL);
     sigprocmask(SIG_SETMASK, &old, NULL);
     return rc;

@@ -212,14 +212,21 @@ int guard_start(struct cow_guard *g, pid_t pid, double timeout_s, char *err, siz
     return 0;
 }
 
+/* One request whose failure has a reason for the caller. */
+static int ask_why(struct cow_guard *g, char cmd, struct reply *r, char *why, size_t len)
+{
+    if (ask(g, cmd, r) == 0)
+        return 0;
+    snprintf(why, len, "%s", r->why);
+    errno = r->err;
+    return -1;
+}
+
 int guard_fork(struct cow_guard *g, char *why, size_t len)
 {
     struct reply r;
-    if (ask(g, 'F', &r) < 0) {
-        snprintf(why, len, "%s", r.why);
-        errno = r.err;
+    if (ask_why(g, 'F', &r, why, len) < 0)
         return -1;
-    }
     g->child = r.child;
     return 0;
 }
@@ -227,13 +234,11 @@ int guard_fork(struct cow_guard *g, char *why, size_t len)
 int guard_hold(struct cow_guard *g, char *why, size_t len)
 {
     struct reply r;
-    if (ask(g, 'H', &r) < 0) {
-        snprintf(why, len, "%s", r.why);
-        g->child = 0;
-        errno = ESRCH;
-        return -1;
-    }
-    return 0;
+    if (ask_why(g, 'H', &r, why, len) == 0)
+        return 0;
+    g->child = 0;
+    errno = ESRCH;
+    return -1;
 }
 
 void guard_detach(struct cow_guard *g)

@@ -7,8 +7,6 @@
 
 #include <errno.h>
 #include <lz4.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -70,12 +68,11 @@ uint8_t *lz4stop_scratch(struct lz4stop *z)
 }
 
 struct worker {
+    struct copy_worker h;
     struct lz4stop *z;
-    struct copier cp;
     struct lz4_piece *p;
     size_t n, *next;
     uint8_t *raw, *comp;
-    int rc, err;
 };
 
 static void *work(void *arg)
@@ -91,9 +88,9 @@ static void *work(void *arg)
         struct lz4_piece *p = &w->p[i];
         uint64_t nd = 0;
         int any = memchr(p->state, HS_PAGE_DATA, p->npages) != NULL;
-        if (any && copier_copy(&w->cp, p->addr, p->npages, z->psz, p->state, w->raw, &nd) < 0) {
-            w->rc = -1;
-            w->err = errno;
+        if (any && copier_copy(&w->h.cp, p->addr, p->npages, z->psz, p->state, w->raw, &nd) < 0) {
+            w->h.rc = -1;
+            w->h.err = errno;
             __atomic_store_n(w->next, w->n, __ATOMIC_RELAXED); /* the others stop too */
             break;
         }
@@ -104,15 +101,11 @@ static void *work(void *arg)
         }
         int clen = LZ4_compress_fast((const char *)w->raw, (char *)w->comp, (int)(nd * z->psz),
                                      (int)z->comp_each, LZ4_ACCEL);
-        if (clen <= 0) { /* cannot happen within the bound; the caller copies it again */
-            w->cp.bytes_read -= nd * z->psz;
-            __atomic_store_n(&z->full, 1, __ATOMIC_RELAXED);
-            break;
-        }
-        size_t at = __atomic_fetch_add(&z->used, (size_t)clen, __ATOMIC_RELAXED);
-        if (at + (size_t)clen > z->cap) {
-            /* The caller copies this piece again: count it once. */
-            w->cp.bytes_read -= nd * z->psz;
+        size_t at = clen > 0 ? __atomic_fetch_add(&z->used, (size_t)clen, __ATOMIC_RELAXED) : 0;
+        if (clen <= 0 || at + (size_t)clen > z->cap) {
+            /* Full (or, impossibly within the bound, not compressed): the
+             * caller copies this piece again, so count it once. */
+            w->h.cp.bytes_read -= nd * z->psz;
             __atomic_store_n(&z->full, 1, __ATOMIC_RELAXED);
             break;
         }
@@ -127,48 +120,14 @@ static void *work(void *arg)
 int lz4stop_run(struct lz4stop *z, struct copier *cp, struct lz4_piece *p, size_t n)
 {
     struct worker w[MAXT];
-    pthread_t th[MAXT];
-    int started[MAXT] = {0};
     size_t next = 0;
-    int nt = z->nthreads;
-    for (int t = 0; t < nt; t++) {
-        memset(&w[t], 0, sizeof w[t]);
-        w[t].z = z;
-        copier_init(&w[t].cp, cp->pid);
-        w[t].cp.no_vm_readv = cp->no_vm_readv;
-        w[t].p = p;
-        w[t].n = n;
-        w[t].next = &next;
-        w[t].raw = z->scratch + (size_t)t * (z->raw_each + z->comp_each);
-        w[t].comp = w[t].raw + z->raw_each;
+    for (int t = 0; t < z->nthreads; t++) {
+        uint8_t *raw = z->scratch + (size_t)t * (z->raw_each + z->comp_each);
+        w[t] = (struct worker){.z = z, .p = p, .n = n, .next = &next, .raw = raw, .comp = raw + z->raw_each};
     }
-    /* As in copy.c: the fatal-signal handler must run on this thread, the
-     * tracer, so the workers block those signals. */
-    sigset_t fatal, old;
-    sigemptyset(&fatal);
-    sigaddset(&fatal, SIGINT);
-    sigaddset(&fatal, SIGTERM);
-    sigaddset(&fatal, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &fatal, &old);
-    for (int t = 1; t < nt; t++)
-        started[t] = pthread_create(&th[t], NULL, work, &w[t]) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    work(&w[0]);
-    int rc = 0, err = 0;
-    for (int t = 0; t < nt; t++) {
-        if (t > 0 && started[t])
-            pthread_join(th[t], NULL);
-        if (w[t].rc < 0 && !rc) {
-            rc = -1;
-            err = w[t].err;
-        }
-        copier_merge(cp, &w[t].cp);
-        copier_free(&w[t].cp);
-    }
+    int rc = copier_parallel(cp, z->nthreads, work, w, sizeof w[0]);
     if (z->used > z->cap)
         z->used = z->cap;
-    if (rc < 0)
-        errno = err;
     return rc;
 }
 

@@ -19,6 +19,7 @@
 #ifndef CAPTURE_STOP_H
 #define CAPTURE_STOP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -42,6 +43,8 @@ struct stop_set {
 /* Install the SIGINT/SIGTERM/SIGHUP handlers.  tmp_path (may be NULL) is
  * unlinked by them; it must stay valid until stop_forget_tmp(). */
 void stop_install_handlers(const char *tmp_path);
+/* Block those three signals in this thread (old: the mask to restore). */
+void stop_block_fatal(sigset_t *old);
 void stop_forget_tmp(void);
 
 /*

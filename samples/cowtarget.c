@@ -4,7 +4,7 @@
  * it could leak into its own life, and it has a region a writer thread
  * rewrites on demand, so a test can change memory while a capture reads.
  *
- *   bin/samples/cowtarget REPORT MIB [read|sleep]
+ *   bin/samples/cowtarget REPORT MIB [read|sleep [DIRTY_MIB]]
  *
  * The main thread blocks in read() on a pipe nobody writes (default), or
  * in nanosleep() ("sleep"): the thread a capture forks from is the first
@@ -13,8 +13,10 @@
  * call returning at all is unexpected.
  *
  * A region of MIB MiB holds generation 1: byte i = (i * 13 + gen) & 0xff.
- * SIGUSR1 makes the writer thread rewrite it with the next generation;
- * it then appends "rewritten GEN" to REPORT.
+ * SIGUSR1 makes the writer thread rewrite it with the next generation (the
+ * first DIRTY_MIB MiB only, if given: bench/capture measures what a fork's
+ * copy costs for a known number of dirtied pages); it then appends
+ * "rewritten GEN" to REPORT.
  *
  * A status thread rewrites REPORT.status every 10 ms:
  *   ticks N sigchld N unexpected N children N
@@ -44,14 +46,14 @@
 static const char *report;
 static char statusfile[4096];
 static uint8_t *region;
-static size_t region_len;
+static size_t region_len, dirty_len;
 static int never[2], wake[2];
 static volatile sig_atomic_t sigchld_runs;
 static volatile long unexpected;
 
-static void fill(unsigned gen)
+static void fill(unsigned gen, size_t len)
 {
-    for (size_t i = 0; i < region_len; i++)
+    for (size_t i = 0; i < len; i++)
         region[i] = (uint8_t)((i * 13 + gen) & 0xff);
 }
 
@@ -123,7 +125,7 @@ static void *writer(void *arg)
             unexpected++;
             continue;
         }
-        fill(++gen);
+        fill(++gen, dirty_len);
         char line[64];
         snprintf(line, sizeof line, "rewritten %u\n", gen);
         append(line);
@@ -162,17 +164,20 @@ static void *status(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: cowtarget REPORT MIB [read|sleep]\n");
+        fprintf(stderr, "usage: cowtarget REPORT MIB [read|sleep [DIRTY_MIB]]\n");
         return 2;
     }
     report = argv[1];
     snprintf(statusfile, sizeof statusfile, "%s.status", report);
     region_len = (size_t)atol(argv[2]) << 20;
     int sleeper = argc > 3 && strcmp(argv[3], "sleep") == 0;
+    dirty_len = argc > 4 ? (size_t)atol(argv[4]) << 20 : region_len;
+    if (dirty_len > region_len)
+        dirty_len = region_len;
     region = mmap(NULL, region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (region == MAP_FAILED || pipe(never) < 0 || pipe(wake) < 0)
         return 1;
-    fill(1);
+    fill(1, region_len);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
