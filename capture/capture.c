@@ -415,16 +415,31 @@ static int hinted(const struct ctx *c, uint64_t addr)
     return 0;
 }
 
-/* Which pages of every wanted mapping are resident: the plan of the copy. */
-static int plan(struct ctx *c, uint64_t *total_present)
+/* Private anonymous memory that a fork freezes exactly: the copy's page
+ * tables are the target's, so in cow mode its plan is read from the copy's
+ * pagemap after the resume, not in the pause.  (A file-backed mapping no
+ * page of which was written has no page tables in the copy; shared memory
+ * is not frozen; dontfork/wipeonfork memory is not in the copy.) */
+static int frozen_anon(const struct hs_mapping *m)
 {
-    int fd = pagemap_open(c->pid);
+    return (m->flags & (HS_MAP_ANON | HS_MAP_SHARED)) == HS_MAP_ANON && !procfs_has_vmflag(m->vmflags, "dc") &&
+           !procfs_has_vmflag(m->vmflags, "wf");
+}
+
+enum { PLAN_ALL, PLAN_UNFROZEN, PLAN_FROZEN };
+
+/* Which pages of every wanted mapping (of part) are resident, from the
+ * pagemap of from (the target, or cow's copy): the plan of the copy. */
+static int plan(struct ctx *c, pid_t from, int part, uint64_t *total_present)
+{
+    int fd = pagemap_open(from);
     if (fd < 0)
-        return fail(c, errno, "cannot open /proc/%d/pagemap: %s", (int)c->pid, strerror(errno));
+        return fail(c, errno, "cannot open /proc/%d/pagemap: %s", (int)from, strerror(errno));
     *total_present = 0;
     for (size_t i = 0; i < c->nmaps; i++) {
         struct hs_mapping *m = &c->maps[i];
-        if (!wanted(m, c->o->policy))
+        if (!wanted(m, c->o->policy) || (part == PLAN_UNFROZEN && frozen_anon(m)) ||
+            (part == PLAN_FROZEN && !frozen_anon(m)))
             continue;
         uint64_t npages = (m->end - m->start) / c->psz;
         int sparse = m->end - m->start > SPARSE_BYTES;
@@ -710,23 +725,22 @@ static int check_copy(struct ctx *c)
     if (procfs_read_maps(c->guard.child, 1, &cm, &ncm) < 0)
         return fail(c, errno, "cannot read the maps of the frozen copy %d: %s", (int)c->guard.child,
                     strerror(errno));
-    size_t j = 0;
     for (size_t i = 0; i < c->nr; i++) {
         struct range *r = &c->r[i];
         if (r->from_parent)
             continue;
+        uint64_t end = r->addr + r->npages * c->psz;
+        size_t j = 0;
         while (j < ncm && cm[j].end <= r->addr)
             j++;
-        uint64_t end = r->addr + r->npages * c->psz;
-        int ok = j < ncm && cm[j].start <= r->addr && cm[j].end >= end && !procfs_has_vmflag(cm[j].vmflags, "wf");
-        if (ok)
+        if (j < ncm && cm[j].start <= r->addr && cm[j].end >= end && !procfs_has_vmflag(cm[j].vmflags, "wf"))
             continue;
-        for (uint64_t p = 0; p < r->npages; p++)
-            if (r->state[p] == HS_PAGE_DATA) {
-                r->state[p] = HS_PAGE_UNREADABLE;
-                copier_note(&c->cp, r->addr + p * c->psz, c->psz, 0,
-                            "not in the fork's copy (MADV_DONTFORK or MADV_WIPEONFORK made during the stop)");
-            }
+        /* Planned from a copy that lacks it, or holds it as zeros: nothing
+         * in it is known. */
+        memset(r->state, HS_PAGE_UNREADABLE, r->npages);
+        r->present = 0;
+        copier_note(&c->cp, r->addr, end - r->addr, 0,
+                    "not in the fork's copy (MADV_DONTFORK or MADV_WIPEONFORK made during the stop)");
     }
     procfs_free_maps(cm, ncm);
     return 0;
@@ -800,10 +814,10 @@ static int stopped_phase(struct ctx *c)
     merge_smaps(c->maps, c->nmaps, c->pre, c->npre);
     phase(c, "stopped: read maps");
     uint64_t present = 0;
-    if (plan(c, &present) < 0)
+    if (plan(c, c->pid, c->mode == HS_MODE_COW ? PLAN_UNFROZEN : PLAN_ALL, &present) < 0)
         return -1;
     phase(c, "stopped: read pagemap");
-    if (read_threads(c) < 0 || guard_thread(c) < 0 || redact_targets(c) < 0)
+    if (read_threads(c) < 0 || guard_thread(c) < 0 || (c->mode != HS_MODE_COW && redact_targets(c) < 0))
         return -1;
     phase(c, "stopped: registers");
     if (c->mode == HS_MODE_COW) {
@@ -889,7 +903,9 @@ static int write_cow(struct ctx *c)
     char why[320];
     if (guard_hold(&c->guard, why, sizeof why) < 0)
         return fail(c, ESRCH, "%s; nothing written", why);
-    if (check_copy(c) < 0 || write_metadata_resumed(c) < 0)
+    uint64_t present;
+    if (plan(c, c->guard.child, PLAN_FROZEN, &present) < 0 || check_copy(c) < 0 || redact_targets(c) < 0 ||
+        write_metadata_resumed(c) < 0)
         return -1;
     c->bufcap = c->bufpop = COW_CHUNK;
     c->buf = mmap(NULL, c->bufcap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

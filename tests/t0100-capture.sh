@@ -6,24 +6,8 @@
 # here from format/ alone, so these tests need neither the analyzer nor gdb.
 . "$(dirname "$0")/lib.sh"
 
-PEEK=$TRASH/capture-peek
-cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/format" -o "$PEEK" "$TESTS_DIR/capture-peek.c" \
-    "$ROOT"/format/*.c -lzstd || { echo "not ok - cannot build capture-peek"; exit 1; }
+build_capture_peek || { echo "not ok - cannot build capture-peek"; exit 1; }
 
-# start_named LABEL SAMPLE ARGS...: like start_sample, with the report in
-# $TRASH/LABEL.report so that two instances of one sample can coexist.
-start_named() {
-    local label=$1 name=$2; shift 2
-    rm -f "$TRASH/$label.report"
-    "$SAMPLES/$name" "$TRASH/$label.report" "$@" >"$TRASH/$label.out" 2>&1 &
-    local pid=$!
-    track_pid $pid
-    disown $pid 2>/dev/null || true # no "Killed" notice when a test kills it
-    wait_line "$TRASH/$label.report" ready $pid || { echo "sample $name did not become ready" >&2; return 1; }
-}
-pid_of() { report_get "$TRASH/$1.report" pid; }
-# The state letter of a thread (or of the process's main thread).
-state_of() { awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null; }
 # Wait until pid's main thread is in state $2 (e.g. 't', held by a tracer).
 wait_state() {
     local i=0

@@ -11,21 +11,8 @@
 # line and still writes a snapshot in another mode.
 . "$(dirname "$0")/lib.sh"
 
-PEEK=$TRASH/capture-peek
-cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/format" -o "$PEEK" "$TESTS_DIR/capture-peek.c" \
-    "$ROOT"/format/*.c -lzstd || { echo "not ok - cannot build capture-peek"; exit 1; }
+build_capture_peek || { echo "not ok - cannot build capture-peek"; exit 1; }
 
-start_named() {
-    local label=$1 name=$2; shift 2
-    rm -f "$TRASH/$label.report"
-    "$SAMPLES/$name" "$TRASH/$label.report" "$@" >"$TRASH/$label.out" 2>&1 &
-    local pid=$!
-    track_pid $pid
-    disown $pid 2>/dev/null || true
-    wait_line "$TRASH/$label.report" ready $pid || { echo "sample $name did not become ready" >&2; return 1; }
-}
-pid_of() { report_get "$TRASH/$1.report" pid; }
-state_of() { awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null; }
 mode_of() { $PEEK "$1" stats | awk '/^mode / { print $2 }'; }
 # status LABEL KEY: a figure of cowtarget's status line, read only once the
 # status thread has written a line that began after this call (fresh).
