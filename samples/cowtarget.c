@@ -18,6 +18,10 @@
  * copy costs for a known number of dirtied pages); it then appends
  * "rewritten GEN" to REPORT.
  *
+ * It holds flock(LOCK_EX) on REPORT.lock; SIGUSR2 makes the writer close
+ * that file (which releases the lock, unless another process holds a
+ * descriptor of the same open file) and append "unlocked" to REPORT.
+ *
  * A status thread rewrites REPORT.status every 10 ms:
  *   ticks N sigchld N unexpected N children N
  * ticks counts its rounds (so a reader knows the figures are fresh),
@@ -39,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +52,7 @@ static const char *report;
 static char statusfile[4096];
 static uint8_t *region;
 static size_t region_len, dirty_len;
-static int never[2], wake[2];
+static int never[2], wake[2], lockfd = -1;
 static volatile sig_atomic_t sigchld_runs;
 static volatile long unexpected;
 
@@ -67,6 +72,14 @@ static void on_usr1(int sig)
 {
     (void)sig;
     char c = 1;
+    ssize_t w = write(wake[1], &c, 1);
+    (void)w;
+}
+
+static void on_usr2(int sig)
+{
+    (void)sig;
+    char c = 2;
     ssize_t w = write(wake[1], &c, 1);
     (void)w;
 }
@@ -123,6 +136,11 @@ static void *writer(void *arg)
             if (r < 0 && errno == EINTR)
                 continue;
             unexpected++;
+            continue;
+        }
+        if (c == 2) {
+            close(lockfd);
+            append("unlocked\n");
             continue;
         }
         fill(++gen, dirty_len);
@@ -186,6 +204,13 @@ int main(int argc, char **argv)
     sigaction(SIGCHLD, &sa, NULL);
     sa.sa_handler = on_usr1;
     sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &sa, NULL);
+    char lockpath[4200];
+    snprintf(lockpath, sizeof lockpath, "%s.lock", report);
+    lockfd = open(lockpath, O_RDWR | O_CREAT, 0644);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0)
+        return 1;
     /* Every thread but the status thread blocks SIGCHLD; the main thread
      * blocks SIGUSR1 too, so that nothing but a bug returns its call. */
     sigset_t s;
@@ -196,6 +221,7 @@ int main(int argc, char **argv)
     pthread_create(&t, NULL, status, NULL);
     pthread_create(&t, NULL, writer, NULL);
     sigaddset(&s, SIGUSR1);
+    sigaddset(&s, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &s, NULL);
 
     FILE *f = fopen(report, "w");

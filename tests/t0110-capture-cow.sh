@@ -3,7 +3,8 @@
 # forks a frozen copy of itself that the capture reads after the target has
 # resumed (capture/cow.h).  What is checked: the copy holds exactly the
 # target's bytes as they were at the stop, whatever the target writes
-# afterwards; the injected fork leaves no trace in the target (no child, no
+# afterwards; a lock the target releases meanwhile is released (CLONE_FILES:
+# the copy holds no descriptor); the injected fork leaves no trace in the target (no child, no
 # zombie, no SIGCHLD, no system call that returned when it must not, no
 # stopped thread), even when the capture is SIGKILLed at any moment; and
 # where a fork is not safe (a seccomp filter forbidding clone, a memory
@@ -130,6 +131,20 @@ test_expect_success 'a region rewritten while the copy is read is captured as it
     gen_bytes $((gen + 1)) $len now.bin &&
     dd if=/proc/$COW/mem bs=1M iflag=skip_bytes,count_bytes skip=$((addr)) count=$len 2>/dev/null >live.bin &&
     cmp now.bin live.bin &&
+    assert_untouched cow
+'
+
+# CLONE_FILES: the copy shares the target's descriptor table rather than
+# holding duplicates, so what the target closes is closed for real — here a
+# flock(), which a duplicate in the copy would keep held.
+test_expect_success 'a lock the target releases while its copy is read is released (the copy holds no descriptor)' '
+    flock -n -x "$TRASH/cow.report.lock" true && { echo "the target does not hold its lock"; exit 1; }
+    rm -f go2 &&
+    { HEAPSNAP_TEST_COW_HOLD=$TRASH/go2 $CAPTURE --mode=cow $COW -o lock.hsnap 2>lock.err & } && cpid=$! &&
+    wait_line lock.err "heapsnap-capture: holding the copy [0-9]* until $TRASH/go2 exists" $cpid &&
+    kill -USR2 $COW && wait_line "$TRASH/cow.report" unlocked &&
+    flock -n -x "$TRASH/cow.report.lock" true; rc=$?
+    touch go2; wait $cpid && test $rc = 0 &&
     assert_untouched cow
 '
 
