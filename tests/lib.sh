@@ -161,6 +161,20 @@ build_capture_peek() {
         "$ROOT"/format/*.c -lzstd
 }
 
+# patterns_gdb_dump REPORT: from samples/patterns' REPORT, dump.gdb (gdb
+# commands dumping every region to NAME.got) and NAME.expect (the bytes the
+# sample wrote there); then gdb -x dump.gdb and cmp each pair.
+patterns_gdb_dump() {
+    : >dump.gdb &&
+    while read -r kw name addr len seed; do
+        test "$kw" = region || continue
+        echo "dump binary memory $name.got $addr $addr+$len" >>dump.gdb
+        python3 -c "import sys; n, s = int(sys.argv[1]), int(sys.argv[2]); sys.stdout.buffer.write(bytes((i * 7 + s) & 0xff for i in range(n)))" \
+            "$len" "$seed" >"$name.expect"
+    done <"$1" &&
+    test "$(wc -l <dump.gdb)" = 4
+}
+
 # report_get FILE KEY: the value of "KEY value" in a sample's report.
 report_get() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 

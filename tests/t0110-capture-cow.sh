@@ -4,12 +4,13 @@
 # resumed (capture/cow.h).  What is checked: the copy holds exactly the
 # target's bytes as they were at the stop, whatever the target writes
 # afterwards; a lock the target releases meanwhile is released (CLONE_FILES:
-# the copy holds no descriptor); the injected fork leaves no trace in the target (no child, no
-# zombie, no SIGCHLD, no system call that returned when it must not, no
-# stopped thread), even when the capture is SIGKILLed at any moment; and
-# where a fork is not safe (a seccomp filter forbidding clone, a memory
-# cgroup near its limit, PID 1 of a namespace) the capture says why in one
-# line and still writes a snapshot in another mode.
+# the copy holds no descriptor); the injected fork leaves no trace in the
+# target (no child, no zombie, no SIGCHLD, no system call that returned when
+# it must not, no stopped thread, no changed priority), even when the
+# capture is SIGKILLed at any moment; and where a fork is not safe (a
+# seccomp filter forbidding clone, a memory cgroup near its limit, PID 1 of
+# a namespace) the capture says why in one line and still writes a snapshot
+# in another mode.
 . "$(dirname "$0")/lib.sh"
 
 build_capture_peek || { echo "not ok - cannot build capture-peek"; exit 1; }
@@ -94,14 +95,7 @@ assert c[\"mode_reason\"] == \"the default: a fork is safe and pauses the target
 test_expect_success 'cow through heapsnap core: gdb reads every byte of every region' '
     command -v gdb >/dev/null || { echo "gdb is not installed"; exit 1; }
     $HEAPSNAP core pat.hsnap -o pat.core &&
-    : >dump.gdb &&
-    while read -r kw name addr len seed; do
-        test "$kw" = region || continue
-        echo "dump binary memory $name.got $addr $addr+$len" >>dump.gdb
-        python3 -c "import sys; n, s = int(sys.argv[1]), int(sys.argv[2]); sys.stdout.buffer.write(bytes((i * 7 + s) & 0xff for i in range(n)))" \
-            "$len" "$seed" >"$name.expect"
-    done <"$TRASH/patterns.report" &&
-    test "$(wc -l <dump.gdb)" = 4 &&
+    patterns_gdb_dump "$TRASH/patterns.report" &&
     timeout 120 gdb -nx -batch -iex "set debuginfod enabled off" -x dump.gdb "$SAMPLES/patterns" pat.core >gdb.out 2>&1 &&
     for name in heap mmap bss stack; do cmp "$name.expect" "$name.got" || exit 1; done
 '
