@@ -192,7 +192,9 @@ test_expect_success 'a memory cgroup near its limit: one line, then a snapshot i
     wait_line "$TRASH/cg.report" ready && pid=$(pid_of cg) && track_pid $pid &&
     echo $(( $(cat $cg/memory.usage_in_bytes) + (8 << 20) )) >$cg/memory.limit_in_bytes &&
     rc=0; $CAPTURE $pid -o cg.hsnap 2>err || rc=$?
-    cat err; kill $pid; while [ -e /proc/$pid ]; do sleep 0.05; done; rmdir "$cg"
+    # Out of the cgroup, so that it can go; the target itself runs until
+    # test_done stops it (a pid killed here could be reused before then).
+    cat err; echo $pid >"$base/cgroup.procs"; rmdir "$cg"
     test $rc = 0 &&
     grep "^heapsnap-capture: no copy-on-write snapshot of $pid: its memory cgroup /.*heapsnap-t0110-$$ has [0-9]* MiB below its limit, less than the [0-9]* MiB that the copies of pages it writes could take; capturing in buffered mode$" err &&
     test "$(mode_of cg.hsnap)" = 0 &&
