@@ -22,6 +22,8 @@ DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev liblz4-dev liblzma
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
 ZSTD_STATIC := -Wl,-Bstatic -lzstd -Wl,-Bdynamic
+# LZ4 (the stop-mode capture, capture/lz4stop.c) the same way.
+LZ4_STATIC  := -Wl,-Bstatic -llz4 -Wl,-Bdynamic
 # The Go samples are built with each named toolchain, never whatever `go` is
 # on PATH: every Go sample is built once per tested Go version (go119-session,
 # go126-session, go127-session, ...) and the Go tests run against each
@@ -82,7 +84,7 @@ build/.deps-ok: Makefile
 
 bin/heapsnap-capture: $(CAPTURE_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p bin
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Icapture -o $@ $(CAPTURE_SRC) $(FORMAT_SRC) $(ZSTD_STATIC) -lpthread
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Icapture -o $@ $(CAPTURE_SRC) $(FORMAT_SRC) $(ZSTD_STATIC) $(LZ4_STATIC) -lpthread
 
 $(D3_JS): Makefile | build/.deps-ok
 	@mkdir -p $(NPM_DIR)

@@ -98,15 +98,6 @@ static const char *policy_name(unsigned p)
     }
 }
 
-static const char *mode_name(unsigned m)
-{
-    switch (m) {
-    case HS_MODE_BUFFERED: return "buffered";
-    case HS_MODE_STREAMED: return "streamed";
-    default: return "unknown";
-    }
-}
-
 static const char *reg_names[HS_NREGS] = {
     "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
     "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags",
@@ -260,7 +251,12 @@ static void text_stats(FILE *f, const struct hs_snapshot *s)
     char b[32];
     fprintf(f, "  pause        %.3f ms\n", (double)st->pause_ns / 1e6);
     fprintf(f, "  total        %.3f ms\n", (double)st->total_ns / 1e6);
-    fprintf(f, "  mode         %s\n", mode_name(st->mode));
+    fprintf(f, "  mode         %s\n", hs_mode_name(st->mode));
+    if (st->mode_reason) {
+        fprintf(f, "  why          ");
+        put_safe(f, st->mode_reason);
+        fputc('\n', f);
+    }
     fprintf(f, "  threads      %" PRIu32 "\n", st->threads);
     fprintf(f, "  read         %s\n", cli_bytes(b, sizeof b, st->bytes_read));
     fprintf(f, "  zero         %s\n", cli_bytes(b, sizeof b, st->bytes_zero));
@@ -430,7 +426,11 @@ static void json_stats(struct json *j, const struct hs_snapshot *s)
     json_begin_object(j);
     json_kv_uint(j, "pause_ns", st->pause_ns);
     json_kv_uint(j, "total_ns", st->total_ns);
-    json_kv_string(j, "mode", mode_name(st->mode));
+    json_kv_string(j, "mode", hs_mode_name(st->mode));
+    if (st->mode_reason)
+        json_kv_string(j, "mode_reason", st->mode_reason);
+    else
+        json_kv_null(j, "mode_reason");
     json_kv_uint(j, "threads", st->threads);
     json_kv_uint(j, "bytes_read", st->bytes_read);
     json_kv_uint(j, "bytes_zero", st->bytes_zero);

@@ -6,6 +6,9 @@
 #include "capture.h"
 #include "copy.h"
 #include "binaries.h"
+#include "cow.h"
+#include "cowguard.h"
+#include "lz4stop.h"
 #include "modules.h"
 #include "pagemap.h"
 #include "procfs.h"
@@ -38,14 +41,18 @@
 #define SPARSE_BYTES (4ull << 30)
 /* In streamed mode, pages are copied and written this much at a time. */
 #define STREAM_CHUNK (64ull << 20)
+/* In cow mode, the copy is read this much at a time: the capture's own
+ * memory stays small whatever the size of the target. */
+#define COW_CHUNK (8ull << 20)
 
 struct range {
     uint64_t addr, npages;
     uint32_t flags;   /* HS_MEM_* */
     uint8_t *state;   /* npages entries */
     uint64_t present; /* HS_PAGE_DATA pages before the copy */
-    uint8_t *data;    /* buffered mode: where its pages went */
+    uint8_t *data;    /* buffered mode, and cow's from_parent: where its pages went */
     uint64_t ndata;
+    int from_parent;  /* cow: a mapping the fork does not freeze, copied while stopped */
 };
 
 struct ctx {
@@ -80,6 +87,16 @@ struct ctx {
     size_t bufcap, bufpop;
     struct hs_stats st;
     uint64_t t0;
+
+    uint32_t mode;           /* enum hs_capture_mode of this attempt */
+    char reason[512];        /* why, for hs_stats.mode_reason */
+    char cow_why[320];       /* why a fork was refused in the stop */
+    struct cow_guard guard;  /* cow: holds the forking thread and the copy */
+    struct copier cpc;       /* cow: reads the copy */
+    struct lz4stop z;        /* stop-lz4 */
+    struct lz4_piece *pc;    /* stop-lz4: the ranges cut into blocks */
+    size_t npc;
+    int meta_written;        /* metadata already went out while stopped */
 };
 
 static int fail(struct ctx *c, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -286,7 +303,7 @@ static int add_range(struct ctx *c, uint64_t addr, uint64_t npages, uint32_t fla
             return fail(c, ENOMEM, "out of memory");
         c->r = nr;
     }
-    c->r[c->nr++] = (struct range){addr, npages, flags, state, present, NULL, 0};
+    c->r[c->nr++] = (struct range){addr, npages, flags, state, present, NULL, 0, 0};
     return 0;
 }
 
@@ -409,16 +426,31 @@ static int hinted(const struct ctx *c, uint64_t addr)
     return 0;
 }
 
-/* Which pages of every wanted mapping are resident: the plan of the copy. */
-static int plan(struct ctx *c, uint64_t *total_present)
+/* Private anonymous memory that a fork freezes exactly: the copy's page
+ * tables are the target's, so in cow mode its plan is read from the copy's
+ * pagemap after the resume, not in the pause.  (A file-backed mapping no
+ * page of which was written has no page tables in the copy; shared memory
+ * is not frozen; dontfork/wipeonfork memory is not in the copy.) */
+static int frozen_anon(const struct hs_mapping *m)
 {
-    int fd = pagemap_open(c->pid);
+    return (m->flags & (HS_MAP_ANON | HS_MAP_SHARED)) == HS_MAP_ANON && !procfs_has_vmflag(m->vmflags, "dc") &&
+           !procfs_has_vmflag(m->vmflags, "wf");
+}
+
+enum { PLAN_ALL, PLAN_UNFROZEN, PLAN_FROZEN };
+
+/* Which pages of every wanted mapping (of part) are resident, from the
+ * pagemap of from (the target, or cow's copy): the plan of the copy. */
+static int plan(struct ctx *c, pid_t from, int part, uint64_t *total_present)
+{
+    int fd = pagemap_open(from);
     if (fd < 0)
-        return fail(c, errno, "cannot open /proc/%d/pagemap: %s", (int)c->pid, strerror(errno));
+        return fail(c, errno, "cannot open /proc/%d/pagemap: %s", (int)from, strerror(errno));
     *total_present = 0;
     for (size_t i = 0; i < c->nmaps; i++) {
         struct hs_mapping *m = &c->maps[i];
-        if (!wanted(m, c->o->policy))
+        if (!wanted(m, c->o->policy) || (part == PLAN_UNFROZEN && frozen_anon(m)) ||
+            (part == PLAN_FROZEN && !frozen_anon(m)))
             continue;
         uint64_t npages = (m->end - m->start) / c->psz;
         int sparse = m->end - m->start > SPARSE_BYTES;
@@ -458,6 +490,16 @@ static const struct hs_mapping *mapping_of(const struct ctx *c, uint64_t addr)
     return NULL;
 }
 
+/* The mapping that holds a thread's rsp is its stack. */
+static void set_stack(const struct ctx *c, struct hs_thread *t)
+{
+    const struct hs_mapping *m = mapping_of(c, t->regs[HS_RSP]);
+    if (m) {
+        t->stack_start = m->start;
+        t->stack_end = m->end;
+    }
+}
+
 /*
  * The registers of every stopped thread.  A thread whose registers cannot
  * be read (it was SIGKILLed under us) is still recorded, with regs all
@@ -470,7 +512,7 @@ static int read_threads(struct ctx *c)
     c->th = calloc(c->stop.n ? c->stop.n : 1, sizeof *c->th);
     if (!c->th)
         return fail(c, ENOMEM, "out of memory");
-    /* A fault hook for the tests (t0110): HEAPSNAP_FAULT_REGS=N fails the
+    /* A fault hook for the tests (t0140): HEAPSNAP_FAULT_REGS=N fails the
      * register read of the first N threads as a thread that died under us
      * does; nothing else can make that happen on purpose. */
     const char *fault = getenv("HEAPSNAP_FAULT_REGS");
@@ -493,20 +535,41 @@ static int read_threads(struct ctx *c)
                      e == ESRCH ? " (the thread exited during the capture)" : "");
         } else {
             readable++;
-            const struct hs_mapping *m = mapping_of(c, t->regs[HS_RSP]);
-            if (m) {
-                t->stack_start = m->start;
-                t->stack_end = m->end;
-            }
+            set_stack(c, t);
         }
         c->nth++;
     }
-    if (readable == 0) {
+    /* In cow mode the forking thread is the guard's (guard_thread() adds it,
+     * its registers already read): it counts as a readable one. */
+    if (readable == 0 && !c->guard.tid) {
         if (procfs_process_exited(c->pid))
             return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
         return fail(c, ESRCH, "no thread of process %d could be read (%s); nothing written", (int)c->pid,
                     c->nth ? c->th[0].regs_error : "none was stopped");
     }
+    return 0;
+}
+
+/* cow: the thread the guard holds (cowguard.h) is not in c->stop; its
+ * record, from the guard, goes first, where the main thread usually is. */
+static int guard_thread(struct ctx *c)
+{
+    if (!c->guard.tid)
+        return 0;
+    struct hs_thread *nt = realloc(c->th, (c->nth + 1) * sizeof *nt);
+    if (!nt)
+        return fail(c, ENOMEM, "out of memory");
+    c->th = nt;
+    memmove(c->th + 1, c->th, c->nth * sizeof *c->th);
+    struct hs_thread *t = &c->th[0];
+    memset(t, 0, sizeof *t);
+    t->tid = c->guard.tid;
+    t->state = c->guard.state;
+    memcpy(t->name, c->guard.name, sizeof t->name);
+    t->name[15] = '\0';
+    memcpy(t->regs, c->guard.regs, sizeof t->regs);
+    set_stack(c, t);
+    c->nth++;
     return 0;
 }
 
@@ -561,6 +624,9 @@ static int emit(struct ctx *c, uint64_t addr, uint64_t npages, uint32_t flags, u
 static int copy_failed(struct ctx *c)
 {
     int e = errno;
+    if (c->guard.child && e == ESRCH)
+        return fail(c, ESRCH, "the frozen copy %d of the process was killed during the capture; nothing written",
+                    (int)c->guard.child);
     if (e == ESRCH || procfs_process_exited(c->pid))
         return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
     return fail(c, e, "copying the memory of %d: %s", (int)c->pid, strerror(e));
@@ -571,6 +637,7 @@ static int write_metadata(struct ctx *c)
     if (hs_write_process(c->w, &c->proc) < 0 || hs_write_mappings(c->w, c->maps, c->nmaps) < 0 ||
         hs_write_modules(c->w, c->mods, c->nmods) < 0 || hs_write_threads(c->w, c->th, c->nth) < 0)
         return fail(c, EIO, "writing the snapshot: %s", hs_writer_error(c->w));
+    c->meta_written = 1;
     return 0;
 }
 
@@ -603,33 +670,179 @@ static int copy_all(struct ctx *c)
     return 0;
 }
 
-/* Streamed: copy and write at most STREAM_CHUNK (or the buffer) at a time. */
-static int stream_all(struct ctx *c)
+/* Streamed, and cow's reading of the copy: copy with cp and write at most
+ * STREAM_CHUNK (or the buffer) at a time; ranges with data of their own
+ * (cow's from_parent) are written from it. */
+static int stream_all(struct ctx *c, struct copier *cp)
 {
     uint64_t chunk = (c->bufpop < STREAM_CHUNK ? c->bufpop : STREAM_CHUNK) / c->psz;
     if (chunk == 0)
         chunk = 1;
     for (size_t i = 0; i < c->nr; i++) {
         struct range *r = &c->r[i];
+        if (r->data) {
+            if (emit(c, r->addr, r->npages, r->flags, r->state, r->data, r->ndata) < 0)
+                return -1;
+            continue;
+        }
         uint64_t p = 0;
         while (p < r->npages) {
             uint64_t q = p, cnt = 0;
             while (q < r->npages && (r->state[q] != HS_PAGE_DATA || cnt < chunk))
                 cnt += r->state[q++] == HS_PAGE_DATA;
             uint64_t addr = r->addr + p * c->psz, nd = 0;
-            if (cnt && copier_copy(&c->cp, addr, q - p, c->psz, r->state + p, c->buf, &nd) < 0)
+            if (cnt && copier_copy(cp, addr, q - p, c->psz, r->state + p, c->buf, &nd) < 0)
                 return copy_failed(c);
             if (emit(c, addr, q - p, r->flags, r->state + p, c->buf, nd) < 0)
                 return -1;
             p = q;
         }
     }
+    if (!c->guard.child && procfs_process_exited(c->pid))
+        return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
+    return 0;
+}
+
+/* Said even with -q: the user's limit made the pause longer. */
+static void say_streamed(struct ctx *c, uint64_t present)
+{
+    fprintf(stderr,
+            "heapsnap-capture: %llu MiB resident is more than --max-buffer (%llu MiB): writing while "
+            "the target is stopped, so the pause is longer\n",
+            (unsigned long long)(present * c->psz >> 20), (unsigned long long)(c->o->max_buffer >> 20));
+}
+
+/* Streamed while stopped: modules now (the metadata precedes the memory
+ * in the stream), and no real-time priority: compressing while stopped
+ * can take minutes, which would take a whole CPU from everyone else. */
+static int begin_streaming(struct ctx *c, const char *why)
+{
+    realtime(0);
+    size_t l = strlen(c->reason);
+    snprintf(c->reason + l, sizeof c->reason - l, "; streamed: %s", why);
+    c->mode = HS_MODE_STREAMED;
+    if (modules_collect(c->pid, c->maps, c->nmaps, c->psz, &c->mods, &c->nmods) < 0)
+        return fail(c, ENOMEM, "out of memory");
+    return write_metadata(c);
+}
+
+/* ---------------------------------------------------------- cow, stop-lz4 */
+
+/* A fork does not freeze shared memory (the target writes it in place)
+ * and leaves out MADV_DONTFORK and MADV_WIPEONFORK memory: those ranges
+ * are copied from the target while it is stopped, like the buffered mode
+ * (in the default --mappings=writable there are none but the rare
+ * dontfork/wipeonfork ones). */
+static int copy_unfrozen(struct ctx *c)
+{
+    for (size_t i = 0; i < c->nr; i++) {
+        struct range *r = &c->r[i];
+        const struct hs_mapping *m = mapping_of(c, r->addr);
+        if (!m || !((m->flags & HS_MAP_SHARED) || procfs_has_vmflag(m->vmflags, "dc") || procfs_has_vmflag(m->vmflags, "wf")))
+            continue;
+        r->from_parent = 1;
+        r->data = malloc(r->present ? r->present * c->psz : 1);
+        if (!r->data)
+            return fail(c, ENOMEM, "out of memory");
+        if (r->present && copier_copy(&c->cp, r->addr, r->npages, c->psz, r->state, r->data, &r->ndata) < 0)
+            return copy_failed(c);
+    }
+    return 0;
+}
+
+/*
+ * After the resume: the copy lacks a MADV_DONTFORK mapping and holds a
+ * MADV_WIPEONFORK one as zeros.  Those known before the stop were copied
+ * from the target (copy_unfrozen); one made in the moment between the smaps
+ * read and the stop is found here, in the copy's own smaps, and its pages
+ * are recorded unreadable (never zeros).
+ */
+static int check_copy(struct ctx *c)
+{
+    struct hs_mapping *cm;
+    size_t ncm;
+    if (procfs_read_maps(c->guard.child, 1, &cm, &ncm) < 0)
+        return fail(c, errno, "cannot read the maps of the frozen copy %d: %s", (int)c->guard.child,
+                    strerror(errno));
+    for (size_t i = 0; i < c->nr; i++) {
+        struct range *r = &c->r[i];
+        if (r->from_parent)
+            continue;
+        uint64_t end = r->addr + r->npages * c->psz;
+        size_t j = 0;
+        while (j < ncm && cm[j].end <= r->addr)
+            j++;
+        if (j < ncm && cm[j].start <= r->addr && cm[j].end >= end && !procfs_has_vmflag(cm[j].vmflags, "wf"))
+            continue;
+        /* Planned from a copy that lacks it, or holds it as zeros: nothing
+         * in it is known. */
+        memset(r->state, HS_PAGE_UNREADABLE, r->npages);
+        r->present = 0;
+        copier_note(&c->cp, r->addr, end - r->addr, 0,
+                    "not in the fork's copy (MADV_DONTFORK or MADV_WIPEONFORK made during the stop)");
+    }
+    procfs_free_maps(cm, ncm);
+    return 0;
+}
+
+/* stop-lz4, while stopped: cut the ranges into blocks, copy and compress
+ * them on every CPU; what does not fit the budget is written with zstd
+ * now, the target still stopped. */
+static int stop_lz4(struct ctx *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nr; i++)
+        n += (c->r[i].npages + HS_BLOCK_PAGES - 1) / HS_BLOCK_PAGES;
+    c->pc = calloc(n ? n : 1, sizeof *c->pc);
+    if (!c->pc)
+        return fail(c, ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->nr; i++) {
+        struct range *r = &c->r[i];
+        for (uint64_t p = 0; p < r->npages; p += HS_BLOCK_PAGES)
+            c->pc[c->npc++] = (struct lz4_piece){
+                .addr = r->addr + p * c->psz,
+                .npages = r->npages - p < HS_BLOCK_PAGES ? r->npages - p : HS_BLOCK_PAGES,
+                .state = r->state + p,
+                .flags = r->flags,
+            };
+    }
+    if (lz4stop_run(&c->z, &c->cp, c->pc, c->npc) < 0)
+        return copy_failed(c);
+    if (!c->z.full)
+        return 0;
+    uint64_t left = 0;
+    for (size_t i = 0; i < c->npc; i++)
+        if (!c->pc[i].done)
+            for (uint64_t k = 0; k < c->pc[i].npages; k++)
+                left += c->pc[i].state[k] == HS_PAGE_DATA;
+    fprintf(stderr,
+            "heapsnap-capture: the LZ4 copy outgrew --max-buffer (%llu MiB): writing the other %llu MiB while "
+            "the target is stopped, so the pause is longer\n",
+            (unsigned long long)(c->o->max_buffer >> 20), (unsigned long long)(left * c->psz >> 20));
+    if (begin_streaming(c, "the LZ4 copy outgrew --max-buffer") < 0)
+        return -1;
+    uint8_t *scratch = lz4stop_scratch(&c->z);
+    for (size_t i = 0; i < c->npc; i++) {
+        struct lz4_piece *pc = &c->pc[i];
+        if (pc->done)
+            continue;
+        uint64_t nd = 0;
+        if (copier_copy(&c->cp, pc->addr, pc->npages, c->psz, pc->state, scratch, &nd) < 0)
+            return copy_failed(c);
+        if (emit(c, pc->addr, pc->npages, pc->flags, pc->state, scratch, nd) < 0)
+            return -1;
+    }
     if (procfs_process_exited(c->pid))
         return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
     return 0;
 }
 
-static int stopped_phase(struct ctx *c, int *streamed)
+/*
+ * Returns 0; -1 with the error; or -2 when the fork could not be made
+ * safely (c->cow_why says why; the target is as it was): the caller lets
+ * the target go and captures again in another mode.
+ */
+static int stopped_phase(struct ctx *c)
 {
     c->proc.capture_time_ns = now_real_ns();
     if (procfs_read_maps(c->pid, 0, &c->maps, &c->nmaps) < 0) {
@@ -640,31 +853,38 @@ static int stopped_phase(struct ctx *c, int *streamed)
     merge_smaps(c->maps, c->nmaps, c->pre, c->npre);
     phase(c, "stopped: read maps");
     uint64_t present = 0;
-    if (plan(c, &present) < 0)
+    if (plan(c, c->pid, c->mode == HS_MODE_COW ? PLAN_UNFROZEN : PLAN_ALL, &present) < 0)
         return -1;
     phase(c, "stopped: read pagemap");
-    if (read_threads(c) < 0 || redact_targets(c) < 0)
+    if (read_threads(c) < 0 || guard_thread(c) < 0 || (c->mode != HS_MODE_COW && redact_targets(c) < 0))
         return -1;
     for (size_t i = 0; i < c->nth && c->o->redact; i++) {
         scrub_registers(&c->sc, c->th[i].regs, HS_NREGS);
         snprintf(c->th[i].name, sizeof c->th[i].name, "%s", SCRUB_REDACTED);
     }
     phase(c, "stopped: registers");
+    if (c->mode == HS_MODE_COW) {
+        if (copy_unfrozen(c) < 0)
+            return -1;
+        if (guard_fork(&c->guard, c->cow_why, sizeof c->cow_why) < 0) {
+            if (errno == ESRCH)
+                return fail(c, ESRCH, "process %d exited during the capture; nothing written", (int)c->pid);
+            return -2;
+        }
+        phase(c, "stopped: fork the copy");
+        return 0;
+    }
+    if (c->mode == HS_MODE_STOP_LZ4) {
+        if (stop_lz4(c) < 0)
+            return -1;
+        phase(c, "stopped: copy and LZ4");
+        return 0;
+    }
     if (present * c->psz > c->bufcap) {
-        *streamed = 1;
-        /* Compressing while stopped can take minutes: not at real-time
-         * priority, which would take a whole CPU from everyone else. */
-        realtime(0);
-        /* Said even with -q: the user chose a buffer that lengthens the pause. */
-        fprintf(stderr,
-                    "heapsnap-capture: %llu MiB resident is more than --max-buffer (%llu MiB): writing while "
-                    "the target is stopped, so the pause is longer\n",
-                    (unsigned long long)(present * c->psz >> 20), (unsigned long long)(c->bufcap >> 20));
-        /* Module headers come from files, but the metadata precedes the
-         * memory in the stream, so they are read now. */
-        if (modules_collect(c->pid, c->maps, c->nmaps, c->psz, &c->mods, &c->nmods) < 0)
-            return fail(c, ENOMEM, "out of memory");
-        return write_metadata(c) < 0 ? -1 : stream_all(c);
+        say_streamed(c, present);
+        if (begin_streaming(c, "more resident memory at the stop than --max-buffer") < 0)
+            return -1;
+        return stream_all(c, &c->cp);
     }
     if (copy_all(c) < 0)
         return -1;
@@ -676,18 +896,28 @@ static int stopped_phase(struct ctx *c, int *streamed)
 
 /* ------------------------------------------------------------ after resume */
 
-static int write_buffered(struct ctx *c)
+/* The metadata, with fresher smaps figures than the pre-stop ones, now
+ * that reading them costs the target nothing. */
+static int write_metadata_resumed(struct ctx *c)
 {
-    /* Fresher smaps figures than the pre-stop ones, now that it is cheap. */
+    if (c->meta_written)
+        return 0;
     struct hs_mapping *now;
     size_t nnow;
-    if (procfs_read_maps(c->pid, 1, &now, &nnow) == 0) {
+    /* Not while a fork's copy shares the pages: PSS would be halved and
+     * private pages counted as shared.  cow keeps the pre-stop figures. */
+    if (!c->guard.child && procfs_read_maps(c->pid, 1, &now, &nnow) == 0) {
         merge_smaps(c->maps, c->nmaps, now, nnow);
         procfs_free_maps(now, nnow);
     }
     if (modules_collect(c->pid, c->maps, c->nmaps, c->psz, &c->mods, &c->nmods) < 0)
         return fail(c, ENOMEM, "out of memory");
-    if (write_metadata(c) < 0)
+    return write_metadata(c);
+}
+
+static int write_buffered(struct ctx *c)
+{
+    if (write_metadata_resumed(c) < 0)
         return -1;
     for (size_t i = 0; i < c->nr; i++) {
         struct range *r = &c->r[i];
@@ -697,8 +927,169 @@ static int write_buffered(struct ctx *c)
     return 0;
 }
 
+/* For tests/t0130: HEAPSNAP_TEST_COW_HOLD=PATH holds the copy, the target
+ * running, until PATH exists (at most a minute), so that a test can make
+ * the target rewrite memory between the stop and the reading, for certain. */
+static void hold_for_test(struct ctx *c)
+{
+    const char *path = getenv("HEAPSNAP_TEST_COW_HOLD");
+    if (!path || !*path)
+        return;
+    fprintf(stderr, "heapsnap-capture: holding the copy %d until %s exists\n", (int)c->guard.child, path);
+    for (int i = 0; i < 6000 && access(path, F_OK) != 0; i++)
+        usleep(10000);
+}
+
+/* cow: read the frozen copy, COW_CHUNK at a time, then end it. */
+static int write_cow(struct ctx *c)
+{
+    char why[320];
+    if (guard_hold(&c->guard, why, sizeof why) < 0)
+        return fail(c, ESRCH, "%s; nothing written", why);
+    uint64_t present;
+    if (plan(c, c->guard.child, PLAN_FROZEN, &present) < 0 || check_copy(c) < 0 || redact_targets(c) < 0 ||
+        write_metadata_resumed(c) < 0)
+        return -1;
+    c->bufcap = c->bufpop = COW_CHUNK;
+    c->buf = mmap(NULL, c->bufcap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c->buf == MAP_FAILED) {
+        c->buf = NULL;
+        return fail(c, ENOMEM, "out of memory");
+    }
+    copier_init(&c->cpc, c->guard.child);
+    hold_for_test(c);
+    int rc = stream_all(c, &c->cpc);
+    copier_merge(&c->cp, &c->cpc);
+    guard_end(&c->guard);
+    return rc;
+}
+
+/* stop-lz4: the blocks compressed while stopped, unpacked range by range
+ * (consecutive blocks of one range written as one) and written as zstd. */
+static int write_lz4(struct ctx *c)
+{
+    if (write_metadata_resumed(c) < 0)
+        return -1;
+    c->bufcap = (size_t)RANGE_PAGES * c->psz;
+    c->buf = mmap(NULL, c->bufcap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (c->buf == MAP_FAILED) {
+        c->buf = NULL;
+        return fail(c, ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < c->npc;) {
+        if (!c->pc[i].done) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        uint64_t nd = 0;
+        while (j < c->npc && c->pc[j].done && c->pc[j].state == c->pc[i].state + (c->pc[j].addr - c->pc[i].addr) / c->psz &&
+               nd + c->pc[j].ndata <= RANGE_PAGES) {
+            if (lz4stop_unpack(&c->z, &c->pc[j], c->buf + nd * c->psz) < 0)
+                return fail(c, EIO, "an LZ4 block at 0x%llx does not unpack", (unsigned long long)c->pc[j].addr);
+            nd += c->pc[j].ndata;
+            j++;
+        }
+        uint64_t npages = (c->pc[j - 1].addr - c->pc[i].addr) / c->psz + c->pc[j - 1].npages;
+        if (emit(c, c->pc[i].addr, npages, c->pc[i].flags, c->pc[i].state, c->buf, nd) < 0)
+            return -1;
+        i = j;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- choosing a mode */
+
+/* What a buffered capture pre-faults for estimate bytes: make_buffer(). */
+static uint64_t buffer_need(uint64_t estimate)
+{
+    return estimate + estimate / 16 + (4u << 20);
+}
+
+/* No fork (why): buffered if the buffer fits, else stop-lz4. */
+static void fall_back(struct ctx *c, uint64_t estimate, const char *why)
+{
+    int fits = buffer_need(estimate) <= c->o->max_buffer;
+    c->mode = fits ? HS_MODE_BUFFERED : HS_MODE_STOP_LZ4;
+    if (fits)
+        snprintf(c->reason, sizeof c->reason, "no copy-on-write fork: %s; the buffer fits in --max-buffer", why);
+    else
+        snprintf(c->reason, sizeof c->reason,
+                 "no copy-on-write fork: %s; and %llu MiB resident needs more than --max-buffer (%llu MiB)", why,
+                 (unsigned long long)(estimate >> 20), (unsigned long long)(c->o->max_buffer >> 20));
+    if (!c->o->quiet)
+        fprintf(stderr, "heapsnap-capture: no copy-on-write snapshot of %d: %s; capturing in %s mode\n",
+                (int)c->pid, why, hs_mode_name(c->mode));
+}
+
+/* The mode with the shortest pause within the memory limit: cow (a fork's
+ * pause, no buffer), else buffered (a copy's pause, a buffer of the target's
+ * size), else stop-lz4 (copy and compress while stopped, little memory). */
+static void choose_mode(struct ctx *c, uint64_t estimate)
+{
+    const struct capture_opts *o = c->o;
+    if (o->mode == CAPTURE_STOP) {
+        c->mode = HS_MODE_STOP_LZ4;
+        snprintf(c->reason, sizeof c->reason, "asked for with --mode=stop");
+        return;
+    }
+    if (o->mode == CAPTURE_BUFFER) {
+        c->mode = HS_MODE_BUFFERED;
+        snprintf(c->reason, sizeof c->reason, "asked for with --mode=buffer");
+        return;
+    }
+    char why[320];
+    if (cow_preflight(c->pid, c->pre, c->npre, why, sizeof why) == 0) {
+        c->mode = HS_MODE_COW;
+        snprintf(c->reason, sizeof c->reason, "%s: a fork is safe and pauses the target least",
+                 o->mode == CAPTURE_COW ? "asked for with --mode=cow" : "the default");
+        return;
+    }
+    fall_back(c, estimate, why);
+}
+
+/* Before the stop: what this mode needs in memory. */
+static int prepare_mode(struct ctx *c, uint64_t estimate)
+{
+    if (c->mode == HS_MODE_BUFFERED)
+        return make_buffer(c, estimate);
+    if (c->mode == HS_MODE_STOP_LZ4 && lz4stop_prepare(&c->z, c->o->max_buffer, estimate, c->psz) < 0)
+        return fail(c, errno, "cannot reserve %llu bytes for the LZ4 copy: %s (lower --max-buffer)",
+                    (unsigned long long)c->o->max_buffer, strerror(errno));
+    return 0;
+}
+
+static void release(struct ctx *c);
+
+/* Forget one attempt (a fork refused in the stop), keeping what was read
+ * before it. */
+static void reset_attempt(struct ctx *c)
+{
+    procfs_free_maps(c->maps, c->nmaps);
+    c->maps = NULL, c->nmaps = 0;
+    for (size_t i = 0; i < c->nr; i++) {
+        free(c->r[i].state);
+        if (c->r[i].from_parent)
+            free(c->r[i].data);
+    }
+    free(c->r);
+    c->r = NULL, c->nr = 0;
+    free(c->th);
+    c->th = NULL, c->nth = 0;
+    free(c->spans);
+    c->spans = NULL;
+    copier_free(&c->cp);
+    copier_init(&c->cp, c->pid);
+    stop_free(&c->stop);
+    guard_end(&c->guard);
+    uint64_t pause = c->st.pause_ns;
+    memset(&c->st, 0, sizeof c->st);
+    c->st.pause_ns = pause;
+}
+
 static void release(struct ctx *c)
 {
+    guard_end(&c->guard);
     struct hs_process *p = &c->proc;
     free(p->exe);
     free(p->kernel_release);
@@ -707,17 +1098,14 @@ static void release(struct ctx *c)
         free(p->argv[i]);
     free(p->argv);
     free(p->auxv);
-    procfs_free_maps(c->maps, c->nmaps);
     procfs_free_maps(c->pre, c->npre);
     modules_free(c->mods, c->nmods);
-    for (size_t i = 0; i < c->nr; i++)
-        free(c->r[i].state);
-    free(c->r);
-    free(c->th);
-    free(c->spans);
     free(c->hint);
+    reset_attempt(c);
     copier_free(&c->cp);
-    stop_free(&c->stop);
+    copier_free(&c->cpc);
+    free(c->pc);
+    lz4stop_free(&c->z);
     if (c->buf)
         munmap(c->buf, c->bufcap);
 }
@@ -736,11 +1124,12 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
     c->t0 = stop_now_ns();
     phase(c, "start");
     copier_init(&c->cp, o->pid);
-    int rc = -1, streamed = 0;
+    copier_init(&c->cpc, 0);
+    int rc = -1, e;
 
-    /* Before the stop: the estimate, the buffer, the constant facts. */
+    /* Before the stop: the estimate, the mode, its memory, the constant facts. */
     if (procfs_read_maps(o->pid, 1, &c->pre, &c->npre) < 0) {
-        int e = errno;
+        e = errno;
         if (e == ESRCH && !procfs_process_exited(o->pid))
             fail(c, EINVAL, "it has no user memory to capture (a kernel thread?)");
         else
@@ -756,37 +1145,67 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
         goto out;
     }
     sparse_hints(c);
+    choose_mode(c, estimate);
     phase(c, "read smaps, /proc facts");
-    if (make_buffer(c, estimate) < 0)
-        goto out;
-    phase(c, "pre-fault the buffer");
 
-    realtime(1);
-    if (stop_all(&c->stop, o->pid, o->timeout_s, err, errlen) < 0) {
-        res->denied_tid = c->stop.denied;
+    /* At most two stops: a fork that turns out to be unsafe while the
+     * target is stopped (a seccomp filter, the kernel's refusal) leaves
+     * it as it was, and it is captured again in the fallback mode. */
+    for (int attempt = 0;; attempt++) {
+        if (prepare_mode(c, estimate) < 0)
+            goto out;
+        phase(c, "prepare memory");
+        realtime(1);
+        if (c->mode == HS_MODE_COW && guard_start(&c->guard, o->pid, o->timeout_s, err, errlen) < 0) {
+            realtime(0);
+            goto out;
+        }
+        if (stop_all_but(&c->stop, o->pid, c->guard.tid, o->timeout_s, err, errlen) < 0) {
+            res->denied_tid = c->stop.denied;
+            realtime(0);
+            goto out;
+        }
+        phase(c, "stop every thread");
+        int r = stopped_phase(c);
+        e = errno;
+        guard_detach(&c->guard);
+        stop_detach_all(&c->stop);
+        uint64_t resumed = stop_now_ns();
         realtime(0);
-        goto out;
-    }
-    phase(c, "stop every thread");
-    int r = stopped_phase(c, &streamed);
-    int e = errno;
-    stop_detach_all(&c->stop);
-    uint64_t resumed = stop_now_ns();
-    realtime(0);
-    phase(c, "detach");
-    c->st.pause_ns = resumed - c->stop.interrupt_ns;
-    if (r < 0) {
-        errno = e;
-        goto out;
+        phase(c, "detach");
+        uint64_t stopped = c->stop.interrupt_ns;
+        if (c->guard.interrupt_ns && (!stopped || c->guard.interrupt_ns < stopped))
+            stopped = c->guard.interrupt_ns; /* the guard stopped its thread first */
+        c->st.pause_ns += resumed - stopped; /* both stops, if there were two */
+        if (r == -2 && attempt == 0) {
+            reset_attempt(c);
+            fall_back(c, estimate, c->cow_why);
+            size_t l = strlen(c->reason);
+            snprintf(c->reason + l, sizeof c->reason - l, " (found while stopped: a second stop)");
+            continue;
+        }
+        if (r < 0) {
+            if (r == -2)
+                fail(c, EAGAIN, "%s", c->cow_why);
+            errno = e;
+            goto out;
+        }
+        break;
     }
 
-    if (!streamed && write_buffered(c) < 0)
+    if (c->mode == HS_MODE_COW ? write_cow(c) < 0
+        : c->mode == HS_MODE_STOP_LZ4 ? write_lz4(c) < 0
+        : c->mode == HS_MODE_BUFFERED ? write_buffered(c) < 0
+        : 0)
+        goto out;
+    if (c->mode == HS_MODE_STREAMED && c->pc && write_lz4(c) < 0) /* stop-lz4 that streamed its overflow */
         goto out;
     phase(c, "resumed: compress and write");
     c->st.bytes_read = c->cp.bytes_read;
     c->st.bytes_unreadable = c->cp.bytes_unreadable;
     c->st.threads = (uint32_t)c->nth;
-    c->st.mode = streamed ? HS_MODE_STREAMED : HS_MODE_BUFFERED;
+    c->st.mode = c->mode;
+    c->st.mode_reason = c->reason;
     c->st.nfailures = (uint32_t)c->cp.nfail;
     c->st.failures = c->cp.fail;
     c->st.total_ns = stop_now_ns() - c->t0;
@@ -810,6 +1229,8 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
     res->bytes_read = c->st.bytes_read;
     res->pause_ns = c->st.pause_ns;
     res->total_ns = c->st.total_ns;
+    _Static_assert(sizeof res->reason == sizeof c->reason, "one size for the reason");
+    memcpy(res->reason, c->reason, sizeof res->reason);
     rc = 0;
 out:
     e = errno;

@@ -10,9 +10,16 @@
  *   resumed          re-read smaps for its figures, collect module
  *                    build-ids, scrub, compress, write
  *
- * If the resident memory would not fit in --max-buffer, the pages are
- * compressed and written while the target is stopped (HS_MODE_STREAMED):
- * a longer pause, but bounded memory.
+ * That is the buffered mode.  The others (see choose_mode() in capture.c):
+ *   cow       stopped: maps, pagemap, registers, then a fork of a frozen copy
+ *             (cow.h); resumed: read the copy, compress, write.  No buffer.
+ *   stop-lz4  stopped: copy and LZ4-compress on every CPU (lz4stop.h);
+ *             resumed: recompress to zstd, write.  Memory: the LZ4 output.
+ *   streamed  buffered or stop-lz4 outgrowing --max-buffer during the stop:
+ *             the rest is zstd-compressed and written while stopped.
+ * The default is the mode with the shortest pause within the memory limit:
+ * cow if a fork is safe, else buffered if the buffer fits, else stop-lz4.
+ * The snapshot records the mode and the reason it was chosen.
  */
 #ifndef CAPTURE_CAPTURE_H
 #define CAPTURE_CAPTURE_H
@@ -22,8 +29,16 @@
 
 #include "hsnap.h"
 
+enum capture_mode_req {
+    CAPTURE_AUTO = 0, /* the shortest pause within the memory limit */
+    CAPTURE_COW,      /* --mode=cow: cow, or say why not and fall back */
+    CAPTURE_BUFFER,   /* --mode=buffer: buffered, streamed if it outgrows --max-buffer */
+    CAPTURE_STOP,     /* --mode=stop: stop-lz4 */
+};
+
 struct capture_opts {
     pid_t pid;
+    int mode;             /* enum capture_mode_req */
     int policy;           /* enum hs_policy */
     uint64_t max_buffer;  /* bytes */
     double timeout_s;     /* bound on stopping every thread */
@@ -41,6 +56,7 @@ struct capture_result {
     uint32_t files;       /* --with-binaries: files carried, their bytes, and what they cost */
     uint64_t file_bytes, file_stored;
     pid_t denied_tid;     /* on EPERM: the thread PTRACE_SEIZE was refused, or 0 */
+    char reason[512];     /* why that mode, as recorded in the snapshot */
 };
 
 /*

@@ -3,6 +3,7 @@
  * See copy.h.
  */
 #include "copy.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,11 +38,11 @@ void copier_free(struct copier *c)
     c->nfail = c->capfail = 0;
 }
 
-static void record_failure(struct copier *c, uint64_t addr, uint64_t len, int vm_err, int mem_err)
+void copier_note(struct copier *c, uint64_t addr, uint64_t len, int err, const char *reason)
 {
     c->bytes_unreadable += len;
     struct hs_failure *last = c->nfail ? &c->fail[c->nfail - 1] : NULL;
-    if (last && last->end == addr && last->err == mem_err) {
+    if (last && last->end == addr && last->err == err && last->reason && strcmp(last->reason, reason) == 0) {
         last->end += len; /* one record per run of like failures */
         return;
     }
@@ -53,15 +54,20 @@ static void record_failure(struct copier *c, uint64_t addr, uint64_t len, int vm
         c->fail = nf;
         c->capfail = nc;
     }
+    struct hs_failure *f = &c->fail[c->nfail++];
+    f->start = addr;
+    f->end = addr + len;
+    f->err = err;
+    f->reason = strdup(reason);
+}
+
+static void record_failure(struct copier *c, uint64_t addr, uint64_t len, int vm_err, int mem_err)
+{
     char reason[160];
     snprintf(reason, sizeof reason, "process_vm_readv: %s; /proc/%d/mem: %s",
              vm_err ? strerrorname_np(vm_err) : "short read", (int)c->pid,
              mem_err ? strerrorname_np(mem_err) : "short read");
-    struct hs_failure *f = &c->fail[c->nfail++];
-    f->start = addr;
-    f->end = addr + len;
-    f->err = mem_err;
-    f->reason = strdup(reason);
+    copier_note(c, addr, len, mem_err, reason);
 }
 
 /* One page through /proc/PID/mem.  0, or the errno. */
@@ -183,13 +189,76 @@ int copier_copy(struct copier *c, uint64_t addr, uint64_t npages, uint32_t psz, 
     return 0;
 }
 
+void copier_merge(struct copier *c, struct copier *from)
+{
+    c->bytes_read += from->bytes_read;
+    c->bytes_unreadable += from->bytes_unreadable;
+    for (size_t k = 0; k < from->nfail; k++) {
+        struct hs_failure *f = &from->fail[k];
+        if (c->nfail == c->capfail) {
+            size_t nc = c->capfail ? c->capfail * 2 : 16;
+            struct hs_failure *nf = realloc(c->fail, nc * sizeof *nf);
+            if (!nf) {
+                free(f->reason); /* out of memory: the record is lost, not leaked */
+                f->reason = NULL;
+                continue;
+            }
+            c->fail = nf;
+            c->capfail = nc;
+        }
+        c->fail[c->nfail++] = *f;
+        f->reason = NULL; /* moved */
+    }
+    from->bytes_read = from->bytes_unreadable = 0;
+    from->nfail = 0;
+}
+
+int copier_parallel(struct copier *c, int n, void *(*fn)(void *), void *workers, size_t size)
+{
+    enum { MAXT = 16 };
+    pthread_t th[MAXT];
+    int started[MAXT] = {0};
+    if (n > MAXT)
+        n = MAXT;
+    for (int t = 0; t < n; t++) {
+        struct copy_worker *h = (struct copy_worker *)((char *)workers + (size_t)t * size);
+        copier_init(&h->cp, c->pid);
+        h->cp.no_vm_readv = c->no_vm_readv;
+        h->rc = h->err = 0;
+    }
+    /* Worker 0 is this thread; a thread that cannot be created just
+     * leaves its share to the others.  The workers block the fatal signals
+     * so that their handler runs on this thread, the tracer: only the
+     * tracing thread may PTRACE_DETACH (and so re-inject signals). */
+    sigset_t old;
+    stop_block_fatal(&old);
+    for (int t = 1; t < n; t++)
+        started[t] = pthread_create(&th[t], NULL, fn, (char *)workers + (size_t)t * size) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    fn(workers);
+    int rc = 0, err = 0;
+    for (int t = 0; t < n; t++) {
+        struct copy_worker *h = (struct copy_worker *)((char *)workers + (size_t)t * size);
+        if (t > 0 && started[t])
+            pthread_join(th[t], NULL);
+        if (h->rc < 0 && !rc) {
+            rc = -1;
+            err = h->err;
+        }
+        copier_merge(c, &h->cp);
+        copier_free(&h->cp);
+    }
+    if (rc < 0)
+        errno = err;
+    return rc;
+}
+
 struct worker {
-    struct copier cp;
+    struct copy_worker h;
     struct copy_job *jobs;
     size_t njobs;
     uint32_t psz;
     size_t *next; /* shared: the next job to take */
-    int rc, err;
 };
 
 static void *work(void *arg)
@@ -200,9 +269,9 @@ static void *work(void *arg)
         if (i >= w->njobs)
             break;
         struct copy_job *j = &w->jobs[i];
-        if (copier_copy(&w->cp, j->addr, j->npages, w->psz, j->state, j->dst, &j->ndata) < 0) {
-            w->rc = -1;
-            w->err = errno;
+        if (copier_copy(&w->h.cp, j->addr, j->npages, w->psz, j->state, j->dst, &j->ndata) < 0) {
+            w->h.rc = -1;
+            w->h.err = errno;
             __atomic_store_n(w->next, w->njobs, __ATOMIC_RELAXED); /* the others stop too */
             break;
         }
@@ -214,8 +283,6 @@ int copier_copy_jobs(struct copier *c, struct copy_job *jobs, size_t njobs, uint
 {
     enum { MAXT = 8 };
     struct worker w[MAXT];
-    pthread_t th[MAXT];
-    int started[MAXT] = {0};
     size_t next = 0;
     if (nthreads < 1)
         nthreads = 1;
@@ -223,56 +290,7 @@ int copier_copy_jobs(struct copier *c, struct copy_job *jobs, size_t njobs, uint
         nthreads = MAXT;
     if ((size_t)nthreads > njobs)
         nthreads = njobs ? (int)njobs : 1;
-    for (int t = 0; t < nthreads; t++) {
-        copier_init(&w[t].cp, c->pid);
-        w[t].cp.no_vm_readv = c->no_vm_readv;
-        w[t].jobs = jobs;
-        w[t].njobs = njobs;
-        w[t].psz = psz;
-        w[t].next = &next;
-        w[t].rc = 0;
-        w[t].err = 0;
-    }
-    /* Worker 0 is this thread; a thread that cannot be created just
-     * leaves its share to the others.  The workers block the fatal signals
-     * so that their handler runs on this thread, the tracer: only the
-     * tracing thread may PTRACE_DETACH (and so re-inject signals). */
-    sigset_t fatal, old;
-    sigemptyset(&fatal);
-    sigaddset(&fatal, SIGINT);
-    sigaddset(&fatal, SIGTERM);
-    sigaddset(&fatal, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &fatal, &old);
-    for (int t = 1; t < nthreads; t++)
-        started[t] = pthread_create(&th[t], NULL, work, &w[t]) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    work(&w[0]);
-    int rc = 0, err = 0;
-    for (int t = 0; t < nthreads; t++) {
-        if (t > 0 && started[t])
-            pthread_join(th[t], NULL);
-        if (w[t].rc < 0 && !rc) {
-            rc = -1;
-            err = w[t].err;
-        }
-        c->bytes_read += w[t].cp.bytes_read;
-        c->bytes_unreadable += w[t].cp.bytes_unreadable;
-        for (size_t k = 0; k < w[t].cp.nfail; k++) {
-            struct hs_failure *f = &w[t].cp.fail[k];
-            if (c->nfail == c->capfail) {
-                size_t nc = c->capfail ? c->capfail * 2 : 16;
-                struct hs_failure *nf = realloc(c->fail, nc * sizeof *nf);
-                if (!nf)
-                    break;
-                c->fail = nf;
-                c->capfail = nc;
-            }
-            c->fail[c->nfail++] = *f;
-            f->reason = NULL; /* moved */
-        }
-        copier_free(&w[t].cp);
-    }
-    if (rc < 0)
-        errno = err;
-    return rc;
+    for (int t = 0; t < nthreads; t++)
+        w[t] = (struct worker){.jobs = jobs, .njobs = njobs, .psz = psz, .next = &next};
+    return copier_parallel(c, nthreads, work, w, sizeof w[0]);
 }

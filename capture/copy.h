@@ -40,6 +40,14 @@ int copier_copy(struct copier *c, uint64_t addr, uint64_t npages, uint32_t page_
 
 void copier_free(struct copier *c);
 
+/* Record [addr, addr + len) as unreadable for a reason found outside the
+ * copy itself (err 0 when there is no errno to give). */
+void copier_note(struct copier *c, uint64_t addr, uint64_t len, int err, const char *reason);
+
+/* Add from's counts and failure records to c (from keeps its fd; free it
+ * as usual). */
+void copier_merge(struct copier *c, struct copier *from);
+
 /*
  * The same for many ranges at once, spread over up to nthreads threads.
  * While the target is stopped its CPUs are idle, and one thread copying
@@ -55,5 +63,20 @@ struct copy_job {
     uint64_t ndata; /* out */
 };
 int copier_copy_jobs(struct copier *c, struct copy_job *jobs, size_t njobs, uint32_t page_size, int nthreads);
+
+/*
+ * The threads of the copies above, and of lz4stop.c: run fn on n threads
+ * (this one first), each on its own element of workers, size bytes apart,
+ * each element starting with a struct copy_worker.  fn takes its work from
+ * a queue of the caller's, so a thread that cannot be created leaves its
+ * share to the others.  Each worker's copier reads c's pid; their counts
+ * and failures are merged into c.  Returns 0, or -1 with the errno of the
+ * first worker that set rc = -1.
+ */
+struct copy_worker {
+    struct copier cp;
+    int rc, err;
+};
+int copier_parallel(struct copier *c, int n, void *(*fn)(void *), void *workers, size_t size);
 
 #endif /* CAPTURE_COPY_H */

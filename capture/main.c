@@ -36,9 +36,17 @@ static const char usage[] =
     "usage: heapsnap-capture [options] PID -o FILE\n"
     "\n"
     "Snapshot the memory of running process PID into FILE (\"-\" for standard\n"
-    "output).  The target is stopped only while its resident pages are copied\n"
-    "into memory here; compression and writing happen after it runs again.\n"
+    "output).  The target is stopped only briefly; compression and writing\n"
+    "happen after it runs again.\n"
     "\n"
+    "      --mode=MODE        how (default auto: the shortest pause that fits):\n"
+    "                         cow: the stopped target forks a frozen copy of\n"
+    "                         itself, which is read after it resumes (pause: the\n"
+    "                         fork; memory: the pages it writes meanwhile);\n"
+    "                         buffer: copy into a buffer here, then resume;\n"
+    "                         stop: copy and LZ4-compress while stopped (for\n"
+    "                         when neither fits).  A cow that cannot be made\n"
+    "                         safely falls back, and says why\n"
     "  -o, --output=FILE      where to write the snapshot (created mode 0600)\n"
     "      --mappings=WHICH   writable (default): private writable mappings -\n"
     "                         heap, anonymous memory, .data/.bss, stacks, TLS;\n"
@@ -178,6 +186,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"mappings", required_argument, NULL, 'm'},
+        {"mode", required_argument, NULL, 'M'},
         {"max-buffer", required_argument, NULL, 'b'},
         {"timeout", required_argument, NULL, 't'},
         {"level", required_argument, NULL, 'l'},
@@ -205,6 +214,18 @@ int main(int argc, char **argv)
                 o.policy = HS_POLICY_ALL;
             else
                 return usage_error("--mappings must be 'writable' or 'all', not '%s'", optarg);
+            break;
+        case 'M':
+            if (strcmp(optarg, "auto") == 0)
+                o.mode = CAPTURE_AUTO;
+            else if (strcmp(optarg, "cow") == 0)
+                o.mode = CAPTURE_COW;
+            else if (strcmp(optarg, "buffer") == 0)
+                o.mode = CAPTURE_BUFFER;
+            else if (strcmp(optarg, "stop") == 0)
+                o.mode = CAPTURE_STOP;
+            else
+                return usage_error("--mode must be 'auto', 'cow', 'buffer' or 'stop', not '%s'", optarg);
             break;
         case 'b':
             if (parse_bytes(optarg, &o.max_buffer) < 0 || o.max_buffer == 0)
@@ -302,10 +323,10 @@ int main(int argc, char **argv)
     }
     stop_forget_tmp();
     if (!o.quiet)
-        fprintf(stderr, "captured %d (%u threads, %.1f MiB read%s) in %.2f s; target paused %.1f ms\n",
+        fprintf(stderr, "captured %d (%u threads, %.1f MiB read, %s) in %.2f s; target paused %.1f ms\n",
                 (int)o.pid, res.threads, (double)res.bytes_read / (1 << 20),
-                res.mode == HS_MODE_STREAMED ? ", streamed while stopped" : "", (double)res.total_ns / 1e9,
-                (double)res.pause_ns / 1e6);
+                res.mode == HS_MODE_STREAMED ? "streamed while stopped" : hs_mode_name(res.mode),
+                (double)res.total_ns / 1e9, (double)res.pause_ns / 1e6);
     if (!o.quiet && o.with_binaries)
         fprintf(stderr, "carried %u files (%.1f MiB, %.1f MiB in the snapshot)\n", res.files,
                 (double)res.file_bytes / (1 << 20), (double)res.file_stored / (1 << 20));

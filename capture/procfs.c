@@ -448,3 +448,11 @@ uint64_t procfs_mem_available(void)
     free(buf);
     return v;
 }
+
+int procfs_has_vmflag(const char *vmflags, const char *f)
+{
+    for (const char *p = vmflags; p && (p = strstr(p, f)); p += 2)
+        if ((p == vmflags || p[-1] == ' ') && (p[2] == ' ' || p[2] == '\0' || p[2] == '\n'))
+            return 1;
+    return 0;
+}

@@ -58,6 +58,10 @@ long procfs_status_field(pid_t pid, const char *key);
 /* The same from /proc/PID/task/TID/status: one thread's own (TracerPid). */
 long procfs_task_status_field(pid_t pid, pid_t tid, const char *key);
 
+/* Whether the VmFlags line of smaps (vmflags, may be NULL) holds the
+ * two-letter flag f ("dc", "wf", "nr", ...). */
+int procfs_has_vmflag(const char *vmflags, const char *f);
+
 /* MemAvailable from /proc/meminfo, in bytes (0 if unknown). */
 uint64_t procfs_mem_available(void);
 

@@ -8,6 +8,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,14 +118,14 @@ void stop_forget_tmp(void)
     g_tmp = NULL;
 }
 
-static void block_fatal(sigset_t *old)
+void stop_block_fatal(sigset_t *old)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, old);
+    pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
 static struct stop_thread *find(struct stop_set *s, pid_t tid)
@@ -138,7 +139,7 @@ static struct stop_thread *find(struct stop_set *s, pid_t tid)
 static int add_thread(struct stop_set *s, pid_t tid, char state, const char *name)
 {
     sigset_t old;
-    block_fatal(&old);
+    stop_block_fatal(&old);
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 64;
         struct stop_thread *nt = malloc(nc * sizeof *nt);
@@ -260,6 +261,11 @@ static int wait_all(struct stop_set *s, uint64_t deadline, double timeout_s, cha
 
 int stop_all(struct stop_set *s, pid_t pid, double timeout_s, char *err, size_t errlen)
 {
+    return stop_all_but(s, pid, 0, timeout_s, err, errlen);
+}
+
+int stop_all_but(struct stop_set *s, pid_t pid, pid_t skip, double timeout_s, char *err, size_t errlen)
+{
     memset(s, 0, sizeof *s);
     s->pid = pid;
     g_set = s;
@@ -276,7 +282,7 @@ int stop_all(struct stop_set *s, pid_t pid, double timeout_s, char *err, size_t 
         }
         for (size_t i = 0; i < nt; i++) {
             char state, name[16];
-            if (find(s, tids[i]))
+            if (find(s, tids[i]) || tids[i] == skip)
                 continue;
             if (procfs_task_state(pid, tids[i], &state, name) < 0)
                 continue; /* exited since the listing */
@@ -330,7 +336,7 @@ out:
 void stop_detach_all(struct stop_set *s)
 {
     sigset_t old;
-    block_fatal(&old);
+    stop_block_fatal(&old);
     detach_set(s);
     sigprocmask(SIG_SETMASK, &old, NULL);
 }

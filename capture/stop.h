@@ -19,6 +19,7 @@
 #ifndef CAPTURE_STOP_H
 #define CAPTURE_STOP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +44,8 @@ struct stop_set {
 /* Install the SIGINT/SIGTERM/SIGHUP handlers.  tmp_path (may be NULL) is
  * unlinked by them; it must stay valid until stop_forget_tmp(). */
 void stop_install_handlers(const char *tmp_path);
+/* Block those three signals in this thread (old: the mask to restore). */
+void stop_block_fatal(sigset_t *old);
 void stop_forget_tmp(void);
 
 /*
@@ -52,6 +55,9 @@ void stop_forget_tmp(void);
  * for a refused PTRACE_SEIZE, ESRCH if the process exited, ETIMEDOUT.
  */
 int stop_all(struct stop_set *s, pid_t pid, double timeout_s, char *err, size_t errlen);
+
+/* The same, leaving thread skip alone (another tracer holds it: cowguard.h). */
+int stop_all_but(struct stop_set *s, pid_t pid, pid_t skip, double timeout_s, char *err, size_t errlen);
 
 /* Detach every stopped thread, re-injecting kept signals.  Idempotent. */
 void stop_detach_all(struct stop_set *s);

@@ -432,6 +432,8 @@ int hs_decode_stats(struct hs_snapshot *s, struct hs_cur *c, char *why, size_t w
         if (end_record(&d, &f, "failure", i) < 0)
             return -1;
     }
+    /* 1.1 appended the reason for the mode; a 1.0 record ends here. */
+    st->mode_reason = hs_cur_left(&r) ? get_str(&d, &r, "mode_reason") : NULL;
     if (end_record(&d, &r, "stats", 0) < 0 || end_payload(&d, c) < 0)
         return -1;
     s->have_stats = 1;

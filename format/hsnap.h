@@ -37,7 +37,8 @@
 #define HS_VERSION_MAJOR 1 /* a reader refuses a newer major version */
 #define HS_VERSION_MINOR 1 /* a newer minor only adds section types or trailing fields
                               * (1.1: carried files, HS_SEC_FILE; a thread record's
-                              * regs_error) */
+                              * regs_error; the capture's mode_reason and modes
+                              * cow and stop-lz4) */
 
 /* Section types.  A reader skips a type it does not know (after checking its CRC). */
 enum hs_section_type {
@@ -167,6 +168,8 @@ struct hs_failure {
 enum hs_capture_mode {
     HS_MODE_BUFFERED = 0,   /* copied into a pre-faulted buffer, target resumed, then written */
     HS_MODE_STREAMED = 1,   /* buffer would exceed --max-buffer: written while stopped */
+    HS_MODE_COW = 2,        /* 1.1: a forked copy-on-write copy, read after the target resumed */
+    HS_MODE_STOP_LZ4 = 3,   /* 1.1: LZ4-compressed into memory while stopped, zstd after the resume */
 };
 
 struct hs_stats {
@@ -181,6 +184,7 @@ struct hs_stats {
     uint32_t mode;              /* enum hs_capture_mode */
     uint32_t nfailures;
     struct hs_failure *failures;
+    char *mode_reason;          /* 1.1: why this mode, one line; NULL in a 1.0 file */
 };
 
 /* ---------------------------------------------------------------- errors */
@@ -319,6 +323,7 @@ int hs_find_build_id(const uint8_t *notes, size_t len, uint64_t p_align, uint8_t
 
 /* Names for display. */
 const char *hs_section_name(uint32_t type);
+const char *hs_mode_name(uint32_t mode); /* enum hs_capture_mode: "buffered", "cow", ... */
 const char *hs_page_state_name(unsigned state);
 
 /* CRC32C (Castagnoli), as used for every section; exposed for tests. */

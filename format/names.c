@@ -1,5 +1,5 @@
 /*
- * names.c — display names of section types and page states, as printed by
+ * names.c — display names of section types, page states and capture modes, as printed by
  * heapsnap info/verify and used in every error message of the reader.
  */
 #include "hsnap.h"
@@ -29,4 +29,15 @@ const char *hs_page_state_name(unsigned state)
     case HS_PAGE_UNREADABLE: return "unreadable";
     }
     return "invalid";
+}
+
+const char *hs_mode_name(uint32_t mode)
+{
+    switch (mode) {
+    case HS_MODE_BUFFERED: return "buffered";
+    case HS_MODE_STREAMED: return "streamed";
+    case HS_MODE_COW: return "cow";
+    case HS_MODE_STOP_LZ4: return "stop-lz4";
+    }
+    return "unknown";
 }

@@ -373,6 +373,7 @@ int hs_write_stats(struct hs_writer *w, const struct hs_stats *s)
         hs_buf_str(&b, f->reason, HSL_STR_MAX);
         hs_buf_end(&b, fm);
     }
+    hs_buf_str(&b, s->mode_reason ? s->mode_reason : "", HSL_STR_MAX); /* 1.1 */
     hs_buf_end(&b, mk);
     int r = emit_meta(w, HS_SEC_STATS, &b);
     if (r == 0)

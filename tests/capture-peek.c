@@ -1,5 +1,5 @@
 /*
- * capture-peek.c — a small reader used by tests/t0100-capture.sh to look
+ * capture-peek.c — a small reader used by tests/t0100 and t0110 to look
  * inside what heapsnap-capture wrote, through the format library only (so
  * the capture tests do not depend on the analyzer being built).
  *
@@ -7,6 +7,7 @@
  *   capture-peek FILE stats              "KEY value" lines from hs_stats and hs_process
  *   capture-peek FILE pattern ADDR LEN SEED
  *                                        exit 0 iff byte i at ADDR is (i*7+SEED)&0xff
+ *   capture-peek FILE bytes ADDR LEN     LEN captured bytes from ADDR, to standard output
  *   capture-peek FILE dump OUT           every captured byte, range after range, to OUT
  *   capture-peek FILE redacted           exit 0 iff every nonzero word of captured
  *                                        memory points into captured anonymous memory
@@ -27,7 +28,7 @@ static int die(const char *msg)
 int main(int argc, char **argv)
 {
     if (argc < 3)
-        return die("usage: capture-peek FILE threads|stats|pattern|dump|redacted|argv ...");
+        return die("usage: capture-peek FILE threads|stats|pattern|bytes|dump|redacted|argv ...");
     struct hs_error err;
     struct hs_snapshot *s = hs_open(argv[1], 0, &err);
     if (!s)
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         const struct hs_stats *st = hs_get_stats(s);
         const struct hs_process *p = hs_get_process(s);
         printf("pid %d\nflags %u\npolicy %u\n", p->pid, p->flags, p->policy);
+        if (st && st->mode_reason)
+            printf("mode_reason %s\n", st->mode_reason);
         if (st)
             printf("pause_ns %llu\ntotal_ns %llu\nbytes_read %llu\nbytes_zero %llu\nbytes_absent %llu\n"
                    "threads %u\nmode %u\nfailures %u\n",
@@ -70,6 +73,15 @@ int main(int argc, char **argv)
                     rc = 1;
                 }
         }
+        free(b);
+    } else if (strcmp(cmd, "bytes") == 0 && argc == 5) {
+        uint64_t addr = strtoull(argv[3], NULL, 0);
+        size_t len = strtoull(argv[4], NULL, 0);
+        unsigned char *b = malloc(len ? len : 1);
+        if (!b || hs_read(s, addr, b, len) < 0)
+            rc = die("range not captured");
+        else if (fwrite(b, 1, len, stdout) != len || fflush(stdout) != 0)
+            rc = die("cannot write the bytes");
         free(b);
     } else if (strcmp(cmd, "dump") == 0 && argc == 4) {
         FILE *f = fopen(argv[3], "w");

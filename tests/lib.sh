@@ -173,6 +173,43 @@ capture_live_sample() {
     "$CAPTURE" -q "${SAMPLE_PID:-}" -o snap.hsnap >capture.out 2>&1 || true
 }
 
+# start_named LABEL SAMPLE ARGS...: like start_sample, with the report in
+# $TRASH/LABEL.report so that two instances of one sample can coexist.
+start_named() {
+    local label=$1 name=$2; shift 2
+    rm -f "$TRASH/$label.report"
+    "$SAMPLES/$name" "$TRASH/$label.report" "$@" >"$TRASH/$label.out" 2>&1 &
+    local pid=$!
+    track_pid $pid
+    disown $pid 2>/dev/null || true # no "Killed" notice when a test kills it
+    wait_line "$TRASH/$label.report" ready $pid || { echo "sample $name did not become ready" >&2; return 1; }
+}
+pid_of() { report_get "$TRASH/$1.report" pid; }
+# The state letter of a thread (or of the process's main thread).
+state_of() { awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null; }
+
+# build_capture_peek: tests/capture-peek.c, a reader from format/ alone, as
+# $PEEK (the capture tests need neither the analyzer nor gdb for it).
+build_capture_peek() {
+    PEEK=$TRASH/capture-peek
+    cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/format" -o "$PEEK" "$TESTS_DIR/capture-peek.c" \
+        "$ROOT"/format/*.c -lzstd
+}
+
+# patterns_gdb_dump REPORT: from samples/patterns' REPORT, dump.gdb (gdb
+# commands dumping every region to NAME.got) and NAME.expect (the bytes the
+# sample wrote there); then gdb -x dump.gdb and cmp each pair.
+patterns_gdb_dump() {
+    : >dump.gdb &&
+    while read -r kw name addr len seed; do
+        test "$kw" = region || continue
+        echo "dump binary memory $name.got $addr $addr+$len" >>dump.gdb
+        python3 -c "import sys; n, s = int(sys.argv[1]), int(sys.argv[2]); sys.stdout.buffer.write(bytes((i * 7 + s) & 0xff for i in range(n)))" \
+            "$len" "$seed" >"$name.expect"
+    done <"$1" &&
+    test "$(wc -l <dump.gdb)" = 4
+}
+
 # report_get FILE KEY: the value of "KEY value" in a sample's report.
 report_get() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 

@@ -6,24 +6,8 @@
 # here from format/ alone, so these tests need neither the analyzer nor gdb.
 . "$(dirname "$0")/lib.sh"
 
-PEEK=$TRASH/capture-peek
-cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/format" -o "$PEEK" "$TESTS_DIR/capture-peek.c" \
-    "$ROOT"/format/*.c -lzstd || { echo "not ok - cannot build capture-peek"; exit 1; }
+build_capture_peek || { echo "not ok - cannot build capture-peek"; exit 1; }
 
-# start_named LABEL SAMPLE ARGS...: like start_sample, with the report in
-# $TRASH/LABEL.report so that two instances of one sample can coexist.
-start_named() {
-    local label=$1 name=$2; shift 2
-    rm -f "$TRASH/$label.report"
-    "$SAMPLES/$name" "$TRASH/$label.report" "$@" >"$TRASH/$label.out" 2>&1 &
-    local pid=$!
-    track_pid $pid
-    disown $pid 2>/dev/null || true # no "Killed" notice when a test kills it
-    wait_line "$TRASH/$label.report" ready $pid || { echo "sample $name did not become ready" >&2; return 1; }
-}
-pid_of() { report_get "$TRASH/$1.report" pid; }
-# The state letter of a thread (or of the process's main thread).
-state_of() { awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null; }
 # Wait until pid's main thread is in state $2 (e.g. 't', held by a tracer).
 wait_state() {
     local i=0
@@ -48,7 +32,7 @@ assert_running() {
 # target: the moment the cases below interrupt.  Sets pid and cpid.
 start_held_capture() {
     pid=$(pid_of "$1") &&
-    { $CAPTURE -q --max-buffer=1M --level=19 $pid -o "$2" 2>err & } &&
+    { $CAPTURE -q --mode=buffer --max-buffer=1M --level=19 $pid -o "$2" 2>err & } &&
     cpid=$! && track_pid $cpid &&
     wait_state $pid t
 }
@@ -82,7 +66,7 @@ test_expect_success 'the same bytes without PAGEMAP_SCAN (kernels before 6.7)' '
 '
 
 test_expect_success 'the same bytes when streamed while stopped (--max-buffer smaller than the target)' '
-    $CAPTURE --max-buffer=64K $PAT -o pat-streamed.hsnap 2>err &&
+    $CAPTURE --mode=buffer --max-buffer=64K $PAT -o pat-streamed.hsnap 2>err &&
     grep "streamed while stopped" err &&
     grep "^region" "$TRASH/patterns.report" | while read -r _ name addr len seed; do
         $PEEK pat-streamed.hsnap pattern $addr $len $seed || { echo "region $name differs"; exit 1; }
@@ -107,7 +91,7 @@ test_expect_success 'the snapshot file is created mode 0600' '
 
 test_expect_success 'the summary line reports threads and the pause' '
     $CAPTURE $PAT -o summary.hsnap 2>err &&
-    grep -E "^captured $PAT \(2 threads, [0-9.]+ MiB read\) in [0-9.]+ s; target paused [0-9.]+ ms$" err
+    grep -E "^captured $PAT \(2 threads, [0-9.]+ MiB read, (cow|buffered)\) in [0-9.]+ s; target paused [0-9.]+ ms$" err
 '
 
 test_expect_success 'every thread and its registers are recorded' '
@@ -176,11 +160,11 @@ test_expect_success 'a signal sent to the target while it is held is delivered a
 
 test_expect_success 'a target bigger than --max-buffer is streamed while stopped, completely' '
     pid=$(pid_of beat) &&
-    $CAPTURE --max-buffer=4M $pid -o streamed.hsnap 2>err &&
+    $CAPTURE --mode=buffer --max-buffer=4M $pid -o streamed.hsnap 2>err &&
     grep "writing while the target is stopped" err &&
     grep "streamed while stopped" err &&
     $PEEK streamed.hsnap stats >st && grep "^mode 1$" st &&
-    $CAPTURE -q $pid -o buffered.hsnap &&
+    $CAPTURE -q --mode=buffer $pid -o buffered.hsnap &&
     $PEEK buffered.hsnap stats >bt && grep "^mode 0$" bt &&
     test "$(grep ^ranges st | cut -d" " -f2)" -ge "$(grep ^ranges bt | cut -d" " -f2)" &&
     assert_running $pid beat

@@ -76,14 +76,7 @@ test_expect_success 'a core written to a pipe is the same as one written to a fi
 '
 
 test_expect_success 'gdb reads every byte of every region as the sample wrote it' '
-    : >dump.gdb &&
-    while read -r kw name addr len seed; do
-        test "$kw" = region || continue
-        echo "dump binary memory $name.got $addr $addr+$len" >>dump.gdb
-        python3 -c "import sys; n, s = int(sys.argv[1]), int(sys.argv[2]); sys.stdout.buffer.write(bytes((i * 7 + s) & 0xff for i in range(n)))" \
-            "$len" "$seed" >"$name.expect"
-    done <patterns.report &&
-    test "$(wc -l <dump.gdb)" = 4 &&
+    patterns_gdb_dump patterns.report &&
     gdb_batch -x dump.gdb "$EXE" snap.core >gdb.out 2>&1 &&
     for name in heap mmap bss stack; do
         cmp "$name.expect" "$name.got" || exit 1

@@ -529,7 +529,7 @@ static int insert_snapshot(struct db_load *l, const struct hs_snapshot *snap, co
                                 st->bytes_absent, st->bytes_swapped, st->bytes_unreadable};
         for (size_t f = 0; f < sizeof fig / sizeof fig[0]; f++)
             sqlite3_bind_int64(s, k++, (int64_t)fig[f]);
-        bind_text(s, k++, st->mode == HS_MODE_STREAMED ? "streamed" : "buffered");
+        bind_text(s, k++, hs_mode_name(st->mode));
         sqlite3_bind_int(s, k++, (int)st->nfailures);
     } else {
         k += 9; /* left NULL: the capture was cut before its statistics */

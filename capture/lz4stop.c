@@ -1,0 +1,149 @@
+/*
+ * lz4stop.c — copy and LZ4-compress pieces of the stopped target on every
+ * CPU.  See lz4stop.h.
+ */
+#include "lz4stop.h"
+#include "hsnap.h"
+
+#include <errno.h>
+#include <lz4.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+enum { MAXT = 8 };
+
+/* LZ4's acceleration.  Measured on bigheap's 1.1 GiB of small objects, 2
+ * CPUs: 8 made the copy-and-compress 15% faster than 1 (580 against 680
+ * ms) for an output 1% larger (192 against 190 MiB); higher did no better. */
+#define LZ4_ACCEL 8
+
+static void prefault(uint8_t *p, size_t len, uint32_t psz)
+{
+    if (madvise(p, len, MADV_POPULATE_WRITE) < 0)
+        for (size_t off = 0; off < len; off += psz)
+            ((volatile uint8_t *)p)[off] = 0;
+}
+
+int lz4stop_prepare(struct lz4stop *z, uint64_t budget, uint64_t estimate, uint32_t psz)
+{
+    memset(z, 0, sizeof *z);
+    z->psz = psz;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    z->nthreads = ncpu < 1 ? 1 : ncpu > MAXT ? MAXT : (int)ncpu;
+    z->raw_each = (size_t)HS_BLOCK_PAGES * psz;
+    z->comp_each = ((size_t)LZ4_compressBound((int)z->raw_each) + psz - 1) / psz * psz;
+    size_t slen = (size_t)z->nthreads * (z->raw_each + z->comp_each);
+    z->cap = (size_t)budget / psz * psz;
+    if (z->cap < psz)
+        z->cap = psz;
+    z->scratch = mmap(NULL, slen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    z->arena = mmap(NULL, z->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (z->scratch == MAP_FAILED || z->arena == MAP_FAILED) {
+        int e = errno;
+        if (z->scratch != MAP_FAILED)
+            munmap(z->scratch, slen);
+        if (z->arena != MAP_FAILED)
+            munmap(z->arena, z->cap);
+        z->scratch = z->arena = NULL;
+        errno = e;
+        return -1;
+    }
+    prefault(z->scratch, slen, psz);
+    /* A quarter of the resident size: about what LZ4 leaves of a heap; the
+     * rest, if needed, faults in during the stop. */
+    size_t pre = (size_t)(estimate / 4) / psz * psz;
+    prefault(z->arena, pre < z->cap ? pre : z->cap, psz);
+    return 0;
+}
+
+uint8_t *lz4stop_scratch(struct lz4stop *z)
+{
+    return z->scratch;
+}
+
+struct worker {
+    struct copy_worker h;
+    struct lz4stop *z;
+    struct lz4_piece *p;
+    size_t n, *next;
+    uint8_t *raw, *comp;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct lz4stop *z = w->z;
+    for (;;) {
+        if (__atomic_load_n(&z->full, __ATOMIC_RELAXED))
+            break;
+        size_t i = __atomic_fetch_add(w->next, 1, __ATOMIC_RELAXED);
+        if (i >= w->n)
+            break;
+        struct lz4_piece *p = &w->p[i];
+        uint64_t nd = 0;
+        int any = memchr(p->state, HS_PAGE_DATA, p->npages) != NULL;
+        if (any && copier_copy(&w->h.cp, p->addr, p->npages, z->psz, p->state, w->raw, &nd) < 0) {
+            w->h.rc = -1;
+            w->h.err = errno;
+            __atomic_store_n(w->next, w->n, __ATOMIC_RELAXED); /* the others stop too */
+            break;
+        }
+        p->ndata = nd;
+        if (nd == 0) {
+            p->done = 1;
+            continue;
+        }
+        int clen = LZ4_compress_fast((const char *)w->raw, (char *)w->comp, (int)(nd * z->psz),
+                                     (int)z->comp_each, LZ4_ACCEL);
+        size_t at = clen > 0 ? __atomic_fetch_add(&z->used, (size_t)clen, __ATOMIC_RELAXED) : 0;
+        if (clen <= 0 || at + (size_t)clen > z->cap) {
+            /* Full (or, impossibly within the bound, not compressed): the
+             * caller copies this piece again, so count it once. */
+            w->h.cp.bytes_read -= nd * z->psz;
+            __atomic_store_n(&z->full, 1, __ATOMIC_RELAXED);
+            break;
+        }
+        memcpy(z->arena + at, w->comp, (size_t)clen);
+        p->comp = z->arena + at;
+        p->clen = (uint32_t)clen;
+        p->done = 1;
+    }
+    return NULL;
+}
+
+int lz4stop_run(struct lz4stop *z, struct copier *cp, struct lz4_piece *p, size_t n)
+{
+    struct worker w[MAXT];
+    size_t next = 0;
+    for (int t = 0; t < z->nthreads; t++) {
+        uint8_t *raw = z->scratch + (size_t)t * (z->raw_each + z->comp_each);
+        w[t] = (struct worker){.z = z, .p = p, .n = n, .next = &next, .raw = raw, .comp = raw + z->raw_each};
+    }
+    int rc = copier_parallel(cp, z->nthreads, work, w, sizeof w[0]);
+    if (z->used > z->cap)
+        z->used = z->cap;
+    return rc;
+}
+
+int lz4stop_unpack(const struct lz4stop *z, const struct lz4_piece *p, uint8_t *dst)
+{
+    if (p->ndata == 0)
+        return 0;
+    int want = (int)(p->ndata * z->psz);
+    return LZ4_decompress_safe((const char *)p->comp, (char *)dst, (int)p->clen, want) == want ? 0 : -1;
+}
+
+void lz4stop_free(struct lz4stop *z)
+{
+    if (z->scratch)
+        munmap(z->scratch, (size_t)z->nthreads * (z->raw_each + z->comp_each));
+    if (z->arena)
+        munmap(z->arena, z->cap);
+    memset(z, 0, sizeof *z);
+}

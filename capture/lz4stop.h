@@ -1,0 +1,67 @@
+/*
+ * lz4stop.h — the stop-mode capture (HS_MODE_STOP_LZ4): when neither a
+ * buffer of the target's size nor a copy-on-write fork is possible, the
+ * resident pages are copied and LZ4-compressed into memory while the
+ * target is stopped, on every CPU, and recompressed to the file's zstd
+ * after it has resumed.
+ *
+ * LZ4 compresses several times faster than zstd -1 and the CPUs are idle
+ * while the target is stopped, so the pause is about the copy plus an LZ4
+ * pass spread over all CPUs, instead of a single-threaded zstd pass plus
+ * writing.  Memory: the LZ4 output only (a heap of small objects compresses
+ * 3-5x), bounded by a budget (--max-buffer).  A piece that does not fit in
+ * what is left is not compressed here; the caller writes it with zstd while
+ * the target is still stopped, as the old streamed mode did.
+ *
+ * The caller cuts its ranges into pieces of at most HS_BLOCK_PAGES pages
+ * (one block of the file each) and owns them; this module fills them in.
+ */
+#ifndef CAPTURE_LZ4STOP_H
+#define CAPTURE_LZ4STOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "copy.h"
+
+struct lz4_piece {
+    uint64_t addr, npages;
+    uint8_t *state;   /* npages entries (the caller's); DATA pages read */
+    uint32_t flags;   /* HS_MEM_* (the caller's, not used here) */
+    uint64_t ndata;   /* out: DATA pages stored */
+    uint8_t *comp;    /* out: their LZ4 block, in the arena */
+    uint32_t clen;
+    int done;         /* out: copied and compressed (else: the caller's) */
+};
+
+struct lz4stop {
+    uint32_t psz;
+    int nthreads;
+    uint8_t *arena;           /* the compressed pieces */
+    size_t cap, used;
+    uint8_t *scratch;         /* per thread: one piece raw, then compressed */
+    size_t raw_each, comp_each;
+    int full;                 /* a piece did not fit in the arena */
+};
+
+/* Before the stop: reserve the arena (budget bytes) and pre-fault the
+ * scratch and the part of the arena that estimate_bytes of memory is
+ * likely to need.  0, or -1 with errno. */
+int lz4stop_prepare(struct lz4stop *z, uint64_t budget, uint64_t estimate_bytes, uint32_t psz);
+
+/* While stopped: copy (with cp's pid; counts and failures merged into cp)
+ * and compress every piece that fits.  0, or -1 with errno ESRCH when the
+ * target has gone away. */
+int lz4stop_run(struct lz4stop *z, struct copier *cp, struct lz4_piece *p, size_t n);
+
+/* After the resume: a done piece's pages back into dst (ndata pages).
+ * 0, or -1 if the block is damaged (never, short of a bug). */
+int lz4stop_unpack(const struct lz4stop *z, const struct lz4_piece *p, uint8_t *dst);
+
+/* One thread's raw scratch (HS_BLOCK_PAGES pages), for the caller's own
+ * use of the pieces that did not fit, while the workers are idle. */
+uint8_t *lz4stop_scratch(struct lz4stop *z);
+
+void lz4stop_free(struct lz4stop *z);
+
+#endif /* CAPTURE_LZ4STOP_H */

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# t0120-capture-stop.sh — heapsnap-capture --mode=stop (HS_MODE_STOP_LZ4):
+# when neither a copy-on-write fork nor a buffer of the target's size fits,
+# the pages are copied and LZ4-compressed on every CPU while the target is
+# stopped, then recompressed to zstd after it resumes (capture/lz4stop.h).
+# Checked: the bytes are the target's, whether the LZ4 copy fits the
+# budget or outgrows it (the rest then written with zstd while stopped);
+# the automatic choice falls back to it, and says why.
+. "$(dirname "$0")/lib.sh"
+
+build_capture_peek || { echo "not ok - cannot build capture-peek"; exit 1; }
+
+mode_of() { $PEEK "$1" stats | awk '/^mode / { print $2 }'; }
+regions_match() {
+    grep "^region" "$TRASH/$2.report" | while read -r _ name addr len seed; do
+        $PEEK "$1" pattern $addr $len $seed || { echo "region $name differs"; exit 1; }
+    done
+}
+
+start_named patterns patterns || exit 1
+PAT=$(pid_of patterns)
+
+test_expect_success 'stop mode: the known bytes, LZ4 while stopped and zstd after' '
+    $CAPTURE --mode=stop $PAT -o stop.hsnap 2>err && cat err &&
+    grep -E "^captured $PAT \(2 threads, [0-9.]+ MiB read, stop-lz4\)" err &&
+    test "$(mode_of stop.hsnap)" = 3 &&
+    $PEEK stop.hsnap stats | grep "^mode_reason asked for with --mode=stop$" &&
+    regions_match stop.hsnap patterns &&
+    $HEAPSNAP verify stop.hsnap
+'
+
+# Not byte for byte against another capture: between two captures the
+# kernel rewrites a thread's rseq area (its CPU number) in the TLS.
+test_expect_success 'stop mode captures the same ranges as buffer mode' '
+    $CAPTURE -q --mode=buffer $PAT -o buf.hsnap &&
+    $PEEK stop.hsnap stats | grep "^ranges" >stop.ranges &&
+    $PEEK buf.hsnap stats | grep "^ranges" >buf.ranges &&
+    cat stop.ranges && test_cmp buf.ranges stop.ranges
+'
+
+test_expect_success 'an LZ4 copy that outgrows --max-buffer: the rest is written while stopped, every byte there' '
+    $CAPTURE --mode=stop --max-buffer=4K $PAT -o spill.hsnap 2>err && cat err &&
+    grep "^heapsnap-capture: the LZ4 copy outgrew --max-buffer (0 MiB): writing the other [0-9]* MiB while the target is stopped, so the pause is longer$" err &&
+    test "$(mode_of spill.hsnap)" = 1 &&
+    $PEEK spill.hsnap stats | grep "^mode_reason asked for with --mode=stop; streamed: the LZ4 copy outgrew --max-buffer$" &&
+    regions_match spill.hsnap patterns &&
+    $HEAPSNAP verify spill.hsnap
+'
+
+test_expect_success 'no fork and no room for a buffer: the default falls back to stop mode, and says why' '
+    start_named ne noclone errno && pid=$(pid_of ne) &&
+    $CAPTURE --max-buffer=1M $pid -o ne.hsnap 2>err && cat err &&
+    grep "^heapsnap-capture: no copy-on-write snapshot of $pid: the seccomp filter of thread $pid forbids clone (it would fail it with Operation not permitted); capturing in stop-lz4 mode$" err &&
+    test "$(mode_of ne.hsnap)" = 3 &&
+    $PEEK ne.hsnap stats | grep "^mode_reason no copy-on-write fork: .*; and [0-9]* MiB resident needs more than --max-buffer (1 MiB) (found while stopped: a second stop)$" &&
+    regions_match ne.hsnap ne
+'
+
+test_done
