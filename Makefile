@@ -33,7 +33,10 @@ LZ4_STATIC  := -Wl,-Bstatic -llz4 -Wl,-Bdynamic
 GO_VERSIONS := go119 go126 go127
 GO_go119    := GOTOOLCHAIN=local /usr/lib/go-1.19/bin/go
 GO_go126    := GOTOOLCHAIN=local /usr/local/go/bin/go
-GO_go127    := GOTOOLCHAIN=go1.27.3 /usr/local/go/bin/go
+# The go command switches toolchains only in module mode: GO111MODULE=off
+# (which the samples' rule sets) would quietly build with 1.26.8, so 1.27.3
+# is asked for with modules on, the samples being single files of std only.
+GO_go127    := GOTOOLCHAIN=go1.27.3 GO111MODULE=on GOFLAGS= /usr/local/go/bin/go
 ANALYZE_LIBS := -lelf -ldwarf -lsqlite3 -lzstd -llz4 -llzma -liberty -lz -ledit -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

@@ -35,7 +35,10 @@ GO_VERSION=${GO_VERSION:-go126}
 case $GO_VERSION in
 go119) GO=/usr/lib/go-1.19/bin/go; GOTOOLCHAIN=local; GO_HEADER=0 ;;
 go126) GO=/usr/local/go/bin/go; GOTOOLCHAIN=local; GO_HEADER=8 ;;
-go127) GO=/usr/local/go/bin/go; GOTOOLCHAIN=go1.27.3; GO_HEADER=8 ;;
+go127) # the go command switches toolchains only in module mode, and the
+       # tests build with GO111MODULE=off: name 1.27.3's own go command
+       GO=$(GOTOOLCHAIN=go1.27.3 GO111MODULE=on /usr/local/go/bin/go env GOROOT)/bin/go
+       GOTOOLCHAIN=local; GO_HEADER=8 ;;
 *) echo "lib.sh: unknown GO_VERSION $GO_VERSION" >&2; exit 1 ;;
 esac
 export GOTOOLCHAIN

@@ -28,7 +28,7 @@ exe_size=$(stat -c %s app)
 
 # What an index says, for comparing two of them.
 answers() {
-    $HEAPSNAP sql "$1" "SELECT count(*), sum(size) FROM objects WHERE state = 'used' AND heap = 'go'" &&
+    $HEAPSNAP sql "$1" "SELECT count(*), sum(chunk_size) FROM objects WHERE state = 'used' AND heap = 'go'" &&
     $HEAPSNAP sql "$1" "SELECT name, value FROM go_memstats ORDER BY name" &&
     $HEAPSNAP sql "$1" "SELECT hex(o.addr), t.name FROM objects o JOIN types t ON t.id = o.type_id ORDER BY o.addr" &&
     $HEAPSNAP sql "$1" "SELECT source, message FROM warnings ORDER BY id" &&

@@ -75,7 +75,7 @@ ms = dict(c.execute(\"SELECT name, value FROM go_memstats\"))
 bad = [(k, rep[k], ms[k]) for k in (\"HeapObjects\", \"HeapAlloc\", \"HeapInuse\", \"HeapIdle\", \"HeapSys\",
                                     \"StackInuse\", \"MSpanInuse\", \"Sys\", \"NumGC\", \"NextGC\") if int(rep[k]) != ms[k]]
 assert not bad, bad
-n, b = c.execute(\"SELECT count(*), sum(size) FROM objects WHERE state = \x27used\x27 AND heap = \x27go\x27\").fetchone()
+n, b = c.execute(\"SELECT count(*), sum(chunk_size) FROM objects WHERE state = \x27used\x27 AND heap = \x27go\x27\").fetchone()
 assert (n, b) == (int(rep[\"HeapObjects\"]), int(rep[\"HeapAlloc\"])), (n, b)
 def ty(k):
     r = c.execute(\"SELECT t.name FROM objects o JOIN types t ON t.id = o.type_id WHERE o.addr = ?\",

@@ -26,7 +26,7 @@ test_expect_success 'both heaps are walked, with no warnings; Go stays the snaps
 '
 
 test_expect_success 'the Go heap is exact: ReadMemStats objects and bytes' '
-    test "$($HEAPSNAP sql snap.db "SELECT count(*) || \" \" || sum(size) FROM objects
+    test "$($HEAPSNAP sql snap.db "SELECT count(*) || \" \" || sum(chunk_size) FROM objects
                                    WHERE heap = \"go\" AND state = \"used\"" | tail -1)" = \
          "$(rep HeapObjects) $(rep HeapAlloc)" &&
     test "$($HEAPSNAP sql snap.db "SELECT count(*) FROM objects WHERE heap = \"go\" AND \"where\" != \"go-span\"" | tail -1)" = 0

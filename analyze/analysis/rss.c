@@ -304,7 +304,10 @@ static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const st
         int hp = heap_index(f, (const char *)sqlite3_column_text(s, 6));
         struct rss_heap *hh = &f->heaps[hp];
         if (used && w != WHERE_INTERNAL) {
-            hh->used += size;
+            /* In the runtime's own terms: Go's HeapAlloc counts whole slots,
+             * a malloc header (Go 1.22+) included; glibc's uordblks-like
+             * figure is what the program was given. */
+            hh->used += w == WHERE_GO_SPAN ? csize : size;
             hh->used_count++;
         } else if (!used) {
             hh->free += csize;
