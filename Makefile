@@ -15,7 +15,8 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
-DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang
+DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang \
+           nginx-light
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -115,6 +116,12 @@ build/tools/gomutate: tests/tools/gomutate.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORM
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/gomutate.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
 
+# glibc malloc's own figures from inside a program we did not write
+# (tests/t1130-glibc-fork.sh loads it into nginx with LD_PRELOAD).
+build/tools/mallinfo-preload.so: tests/tools/mallinfo-preload.c | build/.deps-ok
+	@mkdir -p build/tools
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -shared -fPIC -o $@ $<
+
 # Test programs for the format library (tests/t0001-format.sh): the
 # library alone, under the sanitizers.
 build/tools/%: tests/tools/%.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
@@ -128,7 +135,7 @@ demo: all samples
 	@samples/demo.sh
 
 test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk build/tools/gomutate \
-      build/tools/hsnap-mutate
+      build/tools/hsnap-mutate build/tools/mallinfo-preload.so
 	@tests/run.sh
 
 bench: all samples

@@ -56,7 +56,11 @@ struct gl_where {
     const char *arena_how;         /* "symbol", "scan", ... for the fact table */
     uint64_t mp;                   /* address of mp_, 0 if not found */
     const char *mp_how;
-    uint64_t heap_start, heap_end; /* the [heap] mapping, 0,0 if none */
+    /* The main arena's brk heap: from main_arena's own state (top, its
+     * size and system_mem) when the arena fits, else the first run of
+     * adjacent [heap] mappings; 0,0 if none.  heap_how says which. */
+    uint64_t heap_start, heap_end;
+    const char *heap_how;
 };
 
 /* Fill L from libc's DWARF, or the 2.36 fallback.  Never fails. */

@@ -4,7 +4,8 @@
  * How ptmalloc2 lays out its memory, and so how we walk it:
  *
  *   arenas     main_arena lives in libc's .data and owns the brk heap
- *              ([heap]).  Every other arena is a malloc_state placed just
+ *              (from mp_.sbrk_base to the end of its top chunk, system_mem
+ *              bytes: one or several mappings, see glibc/layout.c).  Every other arena is a malloc_state placed just
  *              after the heap_info header of its first "heap": a mapping
  *              aligned to HEAP_MAX_SIZE (64 MiB) of which heap_info.size
  *              bytes are usable.  An arena that outgrew its heap has more
@@ -1057,6 +1058,11 @@ static int glibc_walk(struct heap_ctx *c)
     if (w.mp) {
         snprintf(buf, sizeof buf, "0x%llx (%s)", (unsigned long long)w.mp, w.mp_how);
         c->fact(c, "glibc.mp_", buf);
+    }
+    if (w.heap_end) {
+        snprintf(buf, sizeof buf, "0x%llx-0x%llx (%s)", (unsigned long long)w.heap_start,
+                 (unsigned long long)w.heap_end, w.heap_how);
+        c->fact(c, "glibc.brk_heap", buf);
     }
     declare_internal(c, w.main_arena, L.ms_size, "main_arena");
     declare_internal(c, w.mp, L.mp_size, "mp_");
