@@ -16,7 +16,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
 DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang \
-           nginx-light
+           nginx-light libjemalloc-dev redis-server
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -37,7 +37,7 @@ SAMPLE_CXX  := $(wildcard samples/*.cpp)
 SAMPLE_GO   := $(patsubst samples/go/%/main.go,%,$(wildcard samples/go/*/main.go))
 SAMPLES     := $(patsubst samples/%.c,bin/samples/%,$(SAMPLE_C)) \
                $(patsubst samples/%.cpp,bin/samples/%,$(SAMPLE_CXX)) \
-               $(patsubst %,bin/samples/go-%,$(SAMPLE_GO))
+               $(patsubst %,bin/samples/go-%,$(SAMPLE_GO)) bin/samples/jemalloc_static
 
 .PHONY: all deps demo test bench fuzz clean samples asan
 all: deps bin/heapsnap-capture bin/heapsnap
@@ -77,6 +77,14 @@ samples: $(SAMPLES)
 bin/samples/%: samples/%.c samples/report.h samples/scrub.h | build/.deps-ok
 	@mkdir -p bin/samples
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -lm
+# jemalloc_heap twice: with Debian's libjemalloc.so.2, and with libjemalloc.a
+# linked into the executable (symbols, no module to name it by).
+bin/samples/jemalloc_heap: samples/jemalloc_heap.c samples/report.h | build/.deps-ok
+	@mkdir -p bin/samples
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -ljemalloc
+bin/samples/jemalloc_static: samples/jemalloc_heap.c samples/report.h | build/.deps-ok
+	@mkdir -p bin/samples
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -lm -ldl
 bin/samples/%: samples/%.cpp samples/report.h | build/.deps-ok
 	@mkdir -p bin/samples
 	g++ -std=gnu++17 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $<

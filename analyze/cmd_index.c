@@ -105,6 +105,7 @@ int cmd_index(int argc, char **argv)
         json_kv_string(&j, "snapshot", opt.snapshot);
         json_kv_string(&j, "database", output);
         json_kv_string(&j, "allocator", st.allocator[0] ? st.allocator : NULL);
+        json_kv_string(&j, "unwalked", st.unwalked[0] ? st.unwalked : NULL);
         json_kv_uint(&j, "objects", st.objects);
         json_kv_uint(&j, "used", st.used);
         json_kv_uint(&j, "free", st.free);
@@ -127,7 +128,11 @@ int cmd_index(int argc, char **argv)
                (unsigned long long)st.warnings, st.seconds,
                st.allocator[0] ? st.allocator : "no allocator found");
     }
-    if (!st.allocator[0] && !quiet)
+    if (st.unwalked[0] && !quiet)
+        cli_warn("%s: the heap is %s's, which heapsnap cannot walk: the database has mappings and "
+                 "roots but not its objects, and the analyses will refuse it",
+                 opt.snapshot, st.unwalked);
+    else if (!st.allocator[0] && !quiet)
         cli_warn("%s: no known allocator found; the database has no objects", opt.snapshot);
     rc = EXIT_OK;
 out:

@@ -241,6 +241,8 @@ int cmd_rss(int argc, char **argv)
         cli_error("%s", err);
         goto out;
     }
+    if (session_check_heap(db, a.pos[0]))
+        goto out;
     /* a snapshot named on the command line is the one to read pages from */
     if (rss_compute(&f, db, a.pos[0], db_is_database(a.pos[0]) ? NULL : a.pos[0], err, sizeof err)) {
         cli_error("%s", err);

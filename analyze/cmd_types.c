@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/session.h"
 #include "cli.h"
 #include "commands.h"
 #include "db/db.h"
@@ -84,6 +85,10 @@ int cmd_types(int argc, char **argv)
     sqlite3 *db = db_open_any(file, &dopt, err, sizeof err);
     if (!db) {
         cli_error("%s", err);
+        return EXIT_FAIL;
+    }
+    if (session_check_heap(db, file)) {
+        sqlite3_close(db);
         return EXIT_FAIL;
     }
     int rc = EXIT_FAIL;

@@ -130,7 +130,7 @@ static void first_text(sqlite3 *db, const char *sql, char *out, size_t len)
  * When the walk met damage but went on, say so once on stderr, so that no
  * figure built on a damaged heap passes silently.
  */
-static int check_heap(sqlite3 *db, const char *file)
+int session_check_heap(sqlite3 *db, const char *file)
 {
     char msg[512], count[32];
     first_text(db,
@@ -142,6 +142,11 @@ static int check_heap(sqlite3 *db, const char *file)
                   msg, file);
         return -1;
     }
+    /* an allocator on top of malloc that is not walked (heap/recognise.c) */
+    first_text(db, "SELECT message FROM warnings WHERE source = 'heap' ORDER BY id LIMIT 1", msg,
+               sizeof msg);
+    if (msg[0])
+        cli_warn("%s: %s", file, msg);
     first_text(db, "SELECT count(*) FROM warnings WHERE source = (SELECT allocator FROM snapshot)", count,
                sizeof count);
     if (count[0] && strcmp(count, "0") != 0) {
@@ -167,7 +172,7 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
         cli_error("%s", err);
         return -1;
     }
-    if (check_heap(s->db, file)) {
+    if (session_check_heap(s->db, file)) {
         sqlite3_close(s->db);
         s->db = NULL;
         return -1;

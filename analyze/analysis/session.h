@@ -63,6 +63,10 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
  * obj; 0, or -1 after printing the error (call session_close() either way). */
 int session_open_at(struct session *s, const struct args *a, unsigned flags, uint64_t addr, uint32_t *obj);
 void session_close(struct session *s);
+/* For commands that open their database themselves (rss, types): refuse,
+ * printing why, a heap that could not be walked (0), else -1; warn once of
+ * a walk that met damage.  session_open() does this itself. */
+int session_check_heap(sqlite3 *db, const char *file);
 
 /* Begin the --json document (pretty) or nothing; and finish it. */
 void out_begin(struct json *j, const struct args *a);

@@ -165,6 +165,16 @@ struct allocator {
 extern const struct allocator glibc_allocator;
 extern const struct allocator go_allocator;
 
+/*
+ * Allocators heapsnap has no walker for, recognised by their modules and
+ * symbols (heap/recognise.c): jemalloc, tcmalloc, mimalloc, musl, pymalloc.
+ * Each found (but 'walked', the one a walker did walk, or NULL) is
+ * published as a fact heap.unwalked.NAME and a problem naming it; one that
+ * replaces malloc itself says "the heap could not be walked", which makes
+ * the analyses refuse.  Returns how many replace malloc, the first in *owner.
+ */
+int heap_recognise(struct heap_ctx *c, const char *walked, const char **owner);
+
 /* All known allocators, NULL-terminated (heap/allocators.c). */
 extern const struct allocator *const allocators[];
 

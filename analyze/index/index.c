@@ -67,6 +67,7 @@ struct pipeline {
     /* The allocator that walked the heap, for its optional hooks
      * (allocator.h): extra roots, pointer maps, tables of its own. */
     const struct allocator *alloc;
+    const char *unwalked; /* an allocator that replaces malloc and that no walker knows */
     struct heap_ctx ctx;
     struct heap_root *xroots;
     size_t nxroots;
@@ -342,10 +343,14 @@ static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, st
             add_warning(p, 0, a->name, "the allocator was detected but its heap could not be walked");
         else if (a->roots)
             a->roots(ctx);
-        return a->name;
+        break;
     }
-    add_warning(p, 0, "index", "no known allocator found: the database has roots but no objects");
-    return NULL;
+    /* Never a silent zero: an allocator we cannot walk is named (heap/recognise.c). */
+    p->source = "heap";
+    const char *walked = p->alloc ? p->alloc->name : NULL;
+    if (heap_recognise(ctx, walked, &p->unwalked) == 0 && !walked)
+        add_warning(p, 0, "index", "no known allocator found: the database has roots but no objects");
+    return walked;
 }
 
 static double now_s(void)
@@ -556,6 +561,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         st->symbols = nsym;
     }
     snprintf(st->allocator, sizeof st->allocator, "%s", heap ? heap : "");
+    snprintf(st->unwalked, sizeof st->unwalked, "%s", p.unwalked ? p.unwalked : "");
     struct db_summary sum = {.id = id, .allocator = heap, .objects = st->objects, .used = st->used,
                              .free = st->free, .roots = st->roots, .refs = st->refs,
                              .typed_objects = p.typing.typed_objects,

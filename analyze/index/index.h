@@ -34,6 +34,7 @@ struct index_options {
 struct index_stats {
     uint64_t objects, used, free, roots, refs, warnings, symbols;
     char allocator[32];     /* "" if no allocator was found */
+    char unwalked[32];      /* an allocator that replaces malloc but has no walker, or "" */
     double seconds;
 };
 

@@ -222,7 +222,8 @@ static int brk_shaped(struct heap_ctx *c, uint64_t lo, uint64_t hi)
  * shaped like brk memory (brk_shaped), the top chunk's flags must be those
  * of a main-arena chunk, and the `next` ring must come back to 'a' through
  * captured arenas.  An arena in its initial state has top = the unsorted
- * bin's header (initial_top()) and no memory.
+ * bin's header (initial_top()) and no memory; one never initialised (top
+ * 0) has not even that.
  */
 static int arena_extent(struct heap_ctx *c, const struct gl_layout *L, uint64_t a, uint64_t *lo,
                         uint64_t *hi)
@@ -231,8 +232,12 @@ static int arena_extent(struct heap_ctx *c, const struct gl_layout *L, uint64_t 
     if (gl_u64(c, a + L->ms_top, &top) || gl_u64(c, a + L->ms_next, &next) ||
         gl_u64(c, a + L->ms_system_mem, &sysmem))
         return 0;
-    if (top == a + L->ms_bins - GL_HDR) {
-        if (sysmem)
+    if (top == a + L->ms_bins - GL_HDR || top == 0) {
+        /* initialised but never grown, or never initialised at all (no
+         * malloc ever ran: another allocator replaced it), when `next` is
+         * still the static &main_arena and the bins are all zero */
+        uint64_t fd;
+        if (sysmem || (top == 0 && (next != a || gl_u64(c, a + L->ms_bins, &fd) || fd)))
             return 0;
         *lo = *hi = 0;
     } else {

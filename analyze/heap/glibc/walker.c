@@ -565,6 +565,11 @@ static void walk_bins(struct walk *W, unsigned ai)
 {
     struct heap_ctx *c = W->c;
     struct gl_arena *A = &W->ar[ai];
+    uint64_t top;
+    /* main_arena before malloc's first call (or in a process whose malloc
+     * is another allocator) is all zeros: no bin heads to follow */
+    if (ai == 0 && !gl_u64(c, A->addr + W->L->ms_top, &top) && top == 0)
+        return;
     for (unsigned i = 1; i < GL_NBINS; i++) {
         uint64_t head = A->addr + W->L->ms_bins + (uint64_t)(i - 1) * 16 - 16, p, prev = head;
         if (gl_u64(c, head + 16, &p)) {
