@@ -203,6 +203,7 @@ static int where_index(const char *w)
         [WHERE_FASTBIN] = "fastbin",   [WHERE_UNSORTED] = "unsorted", [WHERE_SMALLBIN] = "smallbin",
         [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
         [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
+        [WHERE_JE_SLAB] = "slab",      [WHERE_JE_LARGE] = "large",
     };
     for (int i = 0; w && i < WHERE_COUNT; i++)
         if (names[i] && !strcmp(names[i], w))

@@ -124,6 +124,7 @@ static const char *const where_names[WHERE_COUNT] = {
     [WHERE_FASTBIN] = "fastbin",   [WHERE_UNSORTED] = "unsorted", [WHERE_SMALLBIN] = "smallbin",
     [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
     [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
+        [WHERE_JE_SLAB] = "slab",      [WHERE_JE_LARGE] = "large",
 };
 
 int db_load_object(struct db_load *l, int64_t id, const struct obj *o, const char *heap)

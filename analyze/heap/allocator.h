@@ -1,7 +1,7 @@
 /*
  * allocator.h — the one small interface every allocator walker implements.
  *
- * A walker (heap/glibc/, heap/go/: one folder each) is handed the snapshot and its
+ * A walker (heap/glibc/, heap/jemalloc/, heap/go/: one folder each) is handed the snapshot and its
  * debug info, decides whether its allocator is present, and reports every
  * chunk it finds — used or free — through the callbacks in heap_ctx.  The
  * indexer does everything else (roots, references, the database), so adding
@@ -38,6 +38,8 @@ enum obj_where {
                          * tcache_perthread_struct).  Its words point only at
                          * free chunks, so the reference scan does not read it;
                          * it stays OBJ_USED because to malloc it is. */
+    WHERE_JE_SLAB,      /* a jemalloc slab region (used or free by the slab's bitmap) */
+    WHERE_JE_LARGE,     /* a jemalloc large allocation (an extent of its own) */
     WHERE_COUNT
 };
 
@@ -164,6 +166,7 @@ struct allocator {
 
 extern const struct allocator glibc_allocator;
 extern const struct allocator go_allocator;
+extern const struct allocator jemalloc_allocator;
 
 /*
  * Allocators heapsnap has no walker for, recognised by their modules and

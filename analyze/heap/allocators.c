@@ -9,6 +9,7 @@
 
 const struct allocator *const allocators[] = {
     &go_allocator, /* before glibc: a cgo program has both, and its data is in the Go heap */
+    &jemalloc_allocator, /* before glibc: when jemalloc is loaded it is the process's malloc */
     &glibc_allocator,
     NULL,
 };

@@ -339,8 +339,11 @@ static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, st
         if (!a->detect(ctx))
             continue;
         p->alloc = a;
-        if (a->walk(ctx) != 0)
-            add_warning(p, 0, a->name, "the allocator was detected but its heap could not be walked");
+        if (a->walk(ctx) != 0) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "%s was detected but its heap could not be walked", a->name);
+            add_warning(p, 0, a->name, msg);
+        }
         else if (a->roots)
             a->roots(ctx);
         break;
