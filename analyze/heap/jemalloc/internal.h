@@ -65,6 +65,11 @@ void je_layout_load(struct heap_ctx *c, int module, struct je_layout *L);
 /* Find the rtree root.  0, or -1 with a problem saying why. */
 int je_locate(struct heap_ctx *c, const struct je_layout *L, struct je_where *w);
 
+/* Does the leaf at 'leaf' belong at root index idx (its first element
+ * names an extent holding a page of that index)?  1 yes, 0 no, -1 if it
+ * has no element that could be read. */
+int je_leaf_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t leaf, unsigned idx);
+
 /* sz_index2size(szind): the usable size of size class szind; 0 if none. */
 uint64_t je_index2size(unsigned szind);
 

@@ -165,11 +165,23 @@ static int leaf_index(struct heap_ctx *c, const struct je_layout *L, uint64_t bi
     return 0;
 }
 
-/* Does the array at r look like the root: at least one leaf, and every
- * non-zero entry a leaf whose first element sends it back to its own index? */
+int je_leaf_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t leaf, unsigned idx)
+{
+    unsigned j, i;
+    uint64_t bits = first_element(c, leaf, &j);
+    if (!bits)
+        return -1;
+    return leaf_index(c, L, bits, j, &i) && i == idx;
+}
+
+/* Does the array at r look like the root: its non-zero entries leaves
+ * whose first element sends them back to their own index — more of them
+ * than not (one damaged leaf must not hide the rest; the walker skips it,
+ * saying so), and at least one.  Leaves that were not captured count for
+ * neither. */
 static int root_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t r)
 {
-    unsigned leaves = 0;
+    unsigned leaves = 0, bad = 0;
     for (unsigned pg = 0; pg < JE_RTREE_FANOUT * 8 / JE_PAGE; pg++) {
         const uint64_t *w = hs_ptr(c->snap, r + (uint64_t)pg * JE_PAGE, JE_PAGE);
         if (!w)
@@ -177,14 +189,14 @@ static int root_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t r
         for (unsigned k = 0; k < JE_PAGE / 8; k++) {
             if (!w[k])
                 continue;
-            unsigned idx = pg * (JE_PAGE / 8) + k, j, i;
-            uint64_t bits = first_element(c, w[k], &j);
-            if (!bits || !leaf_index(c, L, bits, j, &i) || i != idx)
+            int a = je_leaf_agrees(c, L, w[k], pg * (JE_PAGE / 8) + k);
+            if (a > 0)
+                leaves++;
+            else if (a == 0 && ++bad > 64)
                 return 0;
-            leaves++;
         }
     }
-    return leaves > 0;
+    return leaves > bad;
 }
 
 /*

@@ -112,8 +112,15 @@ static void collect_extents(struct walk *W, uint64_t root)
             continue;
         for (unsigned k = 0; k < JE_PAGE / 8 && !W->oom; k++) {
             uint64_t leaf = r[k], prev = 0;
+            unsigned idx = pg * (JE_PAGE / 8) + k;
             if (!leaf)
                 continue;
+            if (je_leaf_agrees(c, W->L, leaf, idx) == 0) {
+                c->problem(c, root + 8u * idx, "jemalloc: rtree root[%u] points to 0x%llx, which "
+                                               "is not a leaf for its pages; skipped",
+                           idx, (unsigned long long)leaf);
+                continue;
+            }
             int seen = 0;
             for (unsigned lp = 0; lp < JE_RTREE_FANOUT * 8 / JE_PAGE && !W->oom; lp++) {
                 const uint64_t *e = hs_ptr(c->snap, leaf + (uint64_t)lp * JE_PAGE, JE_PAGE);
@@ -132,7 +139,7 @@ static void collect_extents(struct walk *W, uint64_t root)
             }
             if (!seen)
                 c->problem(c, leaf, "jemalloc: rtree leaf 0x%llx (root[%u]) was not captured",
-                           (unsigned long long)leaf, pg * (JE_PAGE / 8) + k);
+                           (unsigned long long)leaf, idx);
         }
     }
     if (W->n > 1)
@@ -337,7 +344,7 @@ static void report_extent(struct walk *W, const struct je_ext *x, struct totals 
     unsigned szind = (unsigned)field(bits, L->szind_shift, 8);
     unsigned arena = (unsigned)field(bits, L->arena_shift, L->arena_bits);
     uint64_t base = addr & ~(uint64_t)(JE_PAGE - 1), size = sz & ~(uint64_t)(JE_PAGE - 1);
-    if (!size || base + size < base || base >> JE_LG_VADDR) {
+    if (!size || base + size < base || (base + size) >> JE_LG_VADDR) {
         c->problem(c, x->edata, "jemalloc: edata 0x%llx: extent 0x%llx of size 0x%llx is not "
                                 "believable; skipped",
                    (unsigned long long)x->edata, (unsigned long long)addr, (unsigned long long)sz);
