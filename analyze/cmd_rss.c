@@ -260,11 +260,20 @@ int cmd_rss(int argc, char **argv)
         if (adv)
             adv->advise(&f, say, &s);
         json_end_array(&j);
+        json_key(&j, "reconcile");
+        json_begin_array(&j);
+        if (adv && adv->reconcile)
+            adv->reconcile(&f, say, &s);
+        json_end_array(&j);
         json_end_object(&j);
     } else {
         text(&f, a.pos[0]);
         if (adv)
             adv->advise(&f, say, &s);
+        if (adv && adv->reconcile) {
+            printf("\nAgainst %s's own statistics:\n", f.allocator);
+            adv->reconcile(&f, say, &s);
+        }
         else
             printf("  (No advice for allocator '%s'.)\n", f.allocator[0] ? f.allocator : "unknown");
     }

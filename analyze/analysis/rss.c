@@ -37,6 +37,7 @@ const char *rss_kind_name(enum rss_kind k)
 
 static const struct rss_advisor *const advisors[] = {
     &rss_glibc_advisor,
+    &rss_jemalloc_advisor,
     &rss_go_advisor,
     NULL,
 };
@@ -59,6 +60,26 @@ static int by_start(const void *a, const void *b)
 {
     const struct region *x = a, *y = b;
     return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int rss_scalar(sqlite3 *db, const char *sql, uint64_t *v)
+{
+    sqlite3_stmt *s;
+    int rc = -1;
+    if (!db || sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        *v = (uint64_t)sqlite3_column_int64(s, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int by_arena(const void *a, const void *b)
+{
+    const struct rss_arena *x = a, *y = b;
+    return (x->arena > y->arena) - (x->arena < y->arena);
 }
 
 static struct rss_arena *arena_of(struct rss_figures *f, int arena)
@@ -138,8 +159,19 @@ static int load_regions(sqlite3 *db, const char *file, struct region **out, size
     return 0;
 }
 
+/*
+ * Each mapping's smaps RSS goes to the kinds of memory it holds.  The
+ * allocator's regions take what is resident inside them, page by page from
+ * the snapshot's page states, and the rest of the mapping goes to what it
+ * would be without them: the kernel merges adjacent anonymous mappings, so
+ * one mapping may hold malloc's mmapped chunks and memory that is not
+ * malloc's at all (python3's own arenas), and only the ranges the allocator
+ * owns are its.  Without page states a mapping is counted whole, under the
+ * first region it holds.  Either way the kinds add up to smaps exactly.
+ * kind_count counts a mapping under every kind it gave bytes to.
+ */
 static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const struct region *rg, size_t nrg,
-                    char *err, size_t errlen)
+                    const struct hs_snapshot *snap, char *err, size_t errlen)
 {
     sqlite3_stmt *s, *t;
     if (sqlite3_prepare_v2(db, "SELECT start, end, perms, coalesce(path, ''), rss, swap FROM mappings ORDER BY start",
@@ -167,9 +199,9 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
         enum rss_kind k;
         if (perms && strlen(perms) >= 4 && perms[3] == 's')
             k = RSS_SHARED;
-        else if (r && r->mmapped)
+        else if (r && r->mmapped && !snap)
             k = RSS_MMAPPED;
-        else if (r || (path && !strcmp(path, "[heap]")))
+        else if ((r && !snap) || (path && !strcmp(path, "[heap]")))
             k = RSS_HEAP;
         else if (stack || (path && !strcmp(path, "[stack]")))
             k = RSS_STACK;
@@ -179,15 +211,38 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
             k = RSS_BINARY; /* .bss beyond the file: anonymous, right after the module's data */
         else
             k = RSS_ANON;
-        f->kind_rss[k] += rss;
-        f->kind_count[k]++;
-        if (k == RSS_MMAPPED)
-            f->mmapped_rss += rss;
-        if (k == RSS_HEAP) {
-            struct rss_arena *a = arena_of(f, r ? r->arena : 0);
-            if (a)
-                a->rss += rss;
+        uint64_t left = rss;
+        int gave[RSS_NKINDS] = {0};
+        for (const struct region *q = r; snap && k != RSS_SHARED && q && q < rg + nrg && q->start < end; q++) {
+            uint64_t lo = q->start > start ? q->start : start, hi = q->end < end ? q->end : end;
+            uint64_t ps = f->page_size;
+            uint64_t res = resident(snap, lo / ps * ps, (hi + ps - 1) / ps * ps, f->page_size);
+            uint64_t share = res < left ? res : left;
+            enum rss_kind qk = q->mmapped ? RSS_MMAPPED : RSS_HEAP;
+            left -= share;
+            f->kind_rss[qk] += share;
+            gave[qk] = 1;
+            if (qk == RSS_MMAPPED) {
+                f->mmapped_rss += share;
+            } else {
+                struct rss_arena *a = arena_of(f, q->arena);
+                if (a)
+                    a->rss += share;
+            }
         }
+        if (left || !(gave[RSS_HEAP] || gave[RSS_MMAPPED])) {
+            f->kind_rss[k] += left;
+            gave[k] = 1;
+            if (k == RSS_MMAPPED)
+                f->mmapped_rss += left;
+            if (k == RSS_HEAP) {
+                struct rss_arena *a = arena_of(f, r ? r->arena : 0);
+                if (a)
+                    a->rss += left;
+            }
+        }
+        for (int g = 0; g < RSS_NKINDS; g++)
+            f->kind_count[g] += gave[g];
         snprintf(prev_path, sizeof prev_path, "%s", k == RSS_BINARY && path[0] ? path : "");
         prev_end = end;
     }
@@ -294,7 +349,7 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
     struct region *rg = NULL;
     size_t nrg = 0;
     int rc = -1;
-    if (load_regions(db, file, &rg, &nrg, err, errlen) || mappings(f, db, file, rg, nrg, err, errlen) ||
+    if (load_regions(db, file, &rg, &nrg, err, errlen) || mappings(f, db, file, rg, nrg, snap, err, errlen) ||
         chunks(f, db, file, snap, err, errlen))
         goto out;
     for (size_t i = 0; i < nrg; i++) {
@@ -302,6 +357,8 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
         if (a)
             a->size += rg[i].end - rg[i].start;
     }
+    if (f->narenas > 1) /* printed in arena order, whatever order they were met in */
+        qsort(f->arenas, f->narenas, sizeof f->arenas[0], by_arena);
     for (size_t i = 0; i < f->narenas; i++) {
         const struct rss_arena *a = &f->arenas[i];
         f->used += a->used;
