@@ -109,6 +109,7 @@ int cmd_index(int argc, char **argv)
         json_kv_uint(&j, "objects", st.objects);
         json_kv_uint(&j, "used", st.used);
         json_kv_uint(&j, "free", st.free);
+        json_kv_uint(&j, "internal", st.internal);
         json_kv_uint(&j, "roots", st.roots);
         json_kv_uint(&j, "refs", st.refs);
         json_kv_uint(&j, "symbols", st.symbols);
@@ -121,10 +122,13 @@ int cmd_index(int argc, char **argv)
             goto out;
         }
     } else if (!quiet) {
-        printf("%s: %llu objects (%llu used, %llu free), %llu roots, %llu refs, %llu warnings"
+        char own[64] = "";
+        if (st.internal)
+            snprintf(own, sizeof own, ", %llu the allocator's own", (unsigned long long)st.internal);
+        printf("%s: %llu objects (%llu used, %llu free%s), %llu roots, %llu refs, %llu warnings"
                " in %.2fs (%s)\n",
                output, (unsigned long long)st.objects, (unsigned long long)st.used,
-               (unsigned long long)st.free, (unsigned long long)st.roots, (unsigned long long)st.refs,
+               (unsigned long long)st.free, own, (unsigned long long)st.roots, (unsigned long long)st.refs,
                (unsigned long long)st.warnings, st.seconds,
                st.allocator[0] ? st.allocator : "no allocator found");
     }

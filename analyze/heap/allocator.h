@@ -43,6 +43,10 @@ enum obj_where {
     WHERE_COUNT
 };
 
+/* heap_object.arena and heap_region.arena of memory in no arena (a glibc
+ * mmapped chunk): NULL in the database, never a number that looks like one. */
+#define HEAP_NO_ARENA 0xffffu
+
 struct heap_object {
     uint64_t addr;       /* what the program holds: malloc's return value */
     uint64_t size;       /* usable size, as malloc_usable_size() reports */

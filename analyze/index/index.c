@@ -554,6 +554,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         cli_progress_done();
     st->objects = p.objs.n;
     st->used = p.objs.nused;
+    st->internal = p.objs.ninternal;
     st->free = p.objs.nfree;
     st->roots = rs.n;
     st->refs = p.nrefs;

@@ -90,7 +90,7 @@
 
 #include "heap/glibc/internal.h"
 
-#define GL_NO_ARENA 0xffffu /* heap_object.arena of an mmapped chunk */
+#define GL_NO_ARENA HEAP_NO_ARENA /* an mmapped chunk is in no arena */
 #define MAX_ARENAS  1024u   /* glibc caps arenas at 8 per core */
 #define MAX_HEAPS   4096u   /* per arena; 64 MiB each */
 #define TLS_SCAN    8192u   /* bytes below a thread's fs_base searched for `tcache` */
