@@ -41,18 +41,7 @@ test -n "$CHILD" && track_pid "$CHILD"
 NHEAPS=$(heaps "${CHILD:-0}" 2>/dev/null || echo 0)
 "$CAPTURE" -q "${CHILD:-0}" -o child.hsnap >capture.out 2>&1 || true
 stop_sample
-{
-    echo "CREATE TABLE live(addr INTEGER, req INTEGER, usable INTEGER);"
-    echo "CREATE TABLE freed(addr INTEGER);"
-    echo "BEGIN;"
-    while read -r kind a b c; do
-        case $kind in
-        live) echo "INSERT INTO live VALUES($((a)), $b, $c);" ;;
-        freed) echo "INSERT INTO freed VALUES($((a)));" ;;
-        esac
-    done <fork_heap.report
-    echo "COMMIT;"
-} | sq truth.db 2>/dev/null || true
+report_truth fork_heap.report truth.db 2>/dev/null || true
 
 test_expect_success 'setup: the forked child grew its heap into a second mapping, and was captured' '
     grep -qx ready fork_heap.report && test -s child.hsnap &&
@@ -109,7 +98,7 @@ fi
 
 NG=$TRASH/nginx
 mkdir -p "$NG/mi" && chmod 1777 "$NG/mi" # the workers run as another user
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 cat >"$NG/nginx.conf" <<EOF
 daemon off;
 master_process on;

@@ -25,17 +25,7 @@ fact() { sq "$1" "SELECT value FROM facts WHERE key = '$2'"; }
 # (t1150), but not without its metadata, and then it must say so
 
 if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
-    PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TRASH" \
-        --daemonize no >redis.out 2>&1 &
-    RPID=$!
-    track_pid $RPID
-    for i in $(seq 1 600); do
-        redis-cli -p "$PORT" ping 2>/dev/null | grep -qx PONG && break
-        kill -0 $RPID 2>/dev/null || break
-        sleep 0.05
-    done
-    seq 1 2000 | sed 's/.*/SET key:& value-&-xxxxxxxxxxxxxxxxxxxxxxxx/' | redis-cli -p "$PORT" >/dev/null
+    start_redis 2000 || true
     redis-cli -p "$PORT" info memory >info.txt
     "$CAPTURE" -q --redact $RPID -o redis.hsnap >capture.out 2>&1 || true
     kill $RPID
@@ -71,17 +61,12 @@ fi
 
 PY=/usr/bin/python3
 if [ -x $PY ]; then
-    $PY -c '
+    capture_python py.hsnap '
 import sys, time
 keep = [str(i) * 3 for i in range(50000)]
 open(sys.argv[1], "w").write("ready\n")
 time.sleep(3600)
-' "$TRASH/py.report" >py.out 2>&1 &
-    PYPID=$!
-    track_pid $PYPID
-    wait_line py.report ready $PYPID || true
-    "$CAPTURE" -q $PYPID -o py.hsnap >capture.out 2>&1 || true
-    kill $PYPID
+'
     test_expect_success 'python3: glibc walked, pymalloc named as not walked; leaks answers with a warning' '
         $HEAPSNAP index py.hsnap -o py.db >out 2>err &&
         grep "(glibc)\$" out &&

@@ -32,18 +32,7 @@ for s in jemalloc_heap jemalloc_static; do
     start_sample $s || true
     "$CAPTURE" -q "${SAMPLE_PID:-0}" -o $s.hsnap >capture.out 2>&1 || true
     stop_sample
-    {
-        echo "CREATE TABLE live(addr INTEGER, req INTEGER, usable INTEGER);"
-        echo "CREATE TABLE freed(addr INTEGER);"
-        echo "BEGIN;"
-        while read -r kind a b c; do
-            case $kind in
-            live) echo "INSERT INTO live VALUES($((a)), $b, $c);" ;;
-            freed) echo "INSERT INTO freed VALUES($((a)));" ;;
-            esac
-        done <$s.report
-        echo "COMMIT;"
-    } | sq truth-$s.db 2>/dev/null || true
+    report_truth $s.report truth-$s.db 2>/dev/null || true
     case $s in
     jemalloc_heap) how=scan ;;
     *) how=symbol ;;
@@ -97,17 +86,7 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
     test_skip 'redis-server on jemalloc' 'redis-server is not installed'
     test_done
 fi
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TRASH" \
-    --daemonize no >redis.out 2>&1 &
-RPID=$!
-track_pid $RPID
-for i in $(seq 1 600); do
-    redis-cli -p "$PORT" ping 2>/dev/null | grep -qx PONG && break
-    kill -0 $RPID 2>/dev/null || break
-    sleep 0.05
-done
-seq 1 20000 | sed 's/.*/SET key:& value-&-xxxxxxxxxxxxxxxxxxxxxxxx/' | redis-cli -p "$PORT" >/dev/null
+start_redis 20000 || true
 # allocator figures, as INFO memory gives them
 alloc_info() { redis-cli -p "$PORT" info memory | tr -d '\r' | grep -E '^allocator_(allocated|active):'; }
 alloc_info >/dev/null

@@ -22,18 +22,13 @@ PY=/usr/bin/python3
 # ---- python3: mmapped chunks inside merged mappings
 
 if [ -x $PY ]; then
-    $PY -c '
+    capture_python py.hsnap '
 import sys, time
 big = [bytes([i]) * (300000 + 4096 * i) for i in range(120)]  # > 128 KiB: mmapped chunks, written
 small = [str(i) * 4 for i in range(200000)]         # pymalloc arenas, beside them
 open(sys.argv[1], "w").write("ready\n")
 time.sleep(3600)
-' "$TRASH/py.report" >py.out 2>&1 &
-    PYPID=$!
-    track_pid $PYPID
-    wait_line py.report ready $PYPID || true
-    "$CAPTURE" -q $PYPID -o py.hsnap >capture.out 2>&1 || true
-    kill $PYPID
+'
 
     test_expect_success 'python3: mmapped allocations are the chunks resident pages, not their mappings' '
         $HEAPSNAP index -q py.hsnap -o py.db 2>/dev/null &&

@@ -76,6 +76,20 @@ int rss_scalar(sqlite3 *db, const char *sql, uint64_t *v)
     return rc;
 }
 
+uint64_t rss_fact(const struct rss_figures *f, const char *key)
+{
+    sqlite3_stmt *s;
+    uint64_t v = 0;
+    if (!f->db || sqlite3_prepare_v2(f->db, "SELECT CAST(value AS INTEGER) FROM facts WHERE key = ?1", -1, &s,
+                                     NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = (uint64_t)sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
 static int by_arena(const void *a, const void *b)
 {
     const struct rss_arena *x = a, *y = b;

@@ -94,6 +94,8 @@ extern const struct rss_advisor rss_jemalloc_advisor;
 /* One integer from a one-row query on the advisor's database (a fact, a
  * sum over objects): 0 with *v, or -1 if there is none. */
 int rss_scalar(sqlite3 *db, const char *sql, uint64_t *v);
+/* The walker's fact KEY ("jemalloc.dirty_bytes") as a number, 0 if absent. */
+uint64_t rss_fact(const struct rss_figures *f, const char *key);
 
 /* The advisor for f->allocator, or NULL. */
 const struct rss_advisor *rss_advisor_for(const char *allocator);

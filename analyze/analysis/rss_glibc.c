@@ -98,15 +98,6 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                      "(or the free part is too small to matter).");
 }
 
-static uint64_t fact(const struct rss_figures *f, const char *key)
-{
-    char sql[128];
-    uint64_t v = 0;
-    snprintf(sql, sizeof sql, "SELECT CAST(value AS INTEGER) FROM facts WHERE key = '%s'", key);
-    rss_scalar(f->db, sql, &v);
-    return v;
-}
-
 static void line(rss_say say, void *u, const char *stat, uint64_t theirs, uint64_t ours, const char *how)
 {
     char text[512];
@@ -135,13 +126,13 @@ static void reconcile(const struct rss_figures *f, rss_say say, void *u)
     rss_scalar(f->db, "SELECT sum(chunk_size) FROM objects WHERE heap = 'glibc' AND state = 'free' AND "
                       "\"where\" <> 'tcache'", &fre);
     rss_scalar(f->db, "SELECT sum(\"end\" - start) FROM regions WHERE kind = 'mmap-chunk'", &mm);
-    uint64_t overhead = fact(f, "glibc.overhead_bytes");
-    line(say, u, "arena", fact(f, "glibc.arena_bytes"), regions, "the arenas' heaps (Σ system_mem)");
-    line(say, u, "fordblks", fact(f, "glibc.free_bytes"), fre, "top chunks, bins and fastbins");
-    line(say, u, "uordblks + hblkhd", fact(f, "glibc.used_bytes") + fact(f, "glibc.mmapped_bytes"),
+    uint64_t overhead = rss_fact(f, "glibc.overhead_bytes");
+    line(say, u, "arena", rss_fact(f, "glibc.arena_bytes"), regions, "the arenas' heaps (Σ system_mem)");
+    line(say, u, "fordblks", rss_fact(f, "glibc.free_bytes"), fre, "top chunks, bins and fastbins");
+    line(say, u, "uordblks + hblkhd", rss_fact(f, "glibc.used_bytes") + rss_fact(f, "glibc.mmapped_bytes"),
          used + tcache + overhead,
          "used chunks (mmapped ones too), tcache chunks (in use to malloc) and malloc's own headers");
-    line(say, u, "hblkhd", fact(f, "glibc.mmapped_bytes"), mm, "the mmapped chunks' mappings");
+    line(say, u, "hblkhd", rss_fact(f, "glibc.mmapped_bytes"), mm, "the mmapped chunks' mappings");
 }
 
 const struct rss_advisor rss_glibc_advisor = {"glibc", advise, reconcile};

@@ -31,20 +31,11 @@ static int worth(uint64_t bytes, uint64_t heap_rss)
     return bytes >= MIB && bytes * 10 >= heap_rss;
 }
 
-static uint64_t fact(const struct rss_figures *f, const char *key)
-{
-    char sql[128];
-    uint64_t v = 0;
-    snprintf(sql, sizeof sql, "SELECT CAST(value AS INTEGER) FROM facts WHERE key = '%s'", key);
-    rss_scalar(f->db, sql, &v);
-    return v;
-}
-
 static void advise(const struct rss_figures *f, rss_say say, void *u)
 {
     char a[32], b[32], text[1024];
     uint64_t heap = f->kind_rss[RSS_HEAP];
-    uint64_t dirty = fact(f, "jemalloc.dirty_bytes"), muzzy = fact(f, "jemalloc.muzzy_bytes");
+    uint64_t dirty = rss_fact(f, "jemalloc.dirty_bytes"), muzzy = rss_fact(f, "jemalloc.muzzy_bytes");
     uint64_t slabfree = 0;
     for (size_t i = 0; i < f->narenas; i++)
         slabfree += f->arenas[i].free[WHERE_JE_SLAB];
@@ -81,7 +72,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "%s is free inside slabs, in %s of slab regions: memory only allocations of the same "
                  "size classes can reuse.  No setting returns it; it is the cost of a heap whose live "
                  "objects are spread over many partly used slabs.",
-                 cli_bytes(a, sizeof a, slabfree), cli_bytes(b, sizeof b, fact(f, "jemalloc.active")));
+                 cli_bytes(a, sizeof a, slabfree), cli_bytes(b, sizeof b, rss_fact(f, "jemalloc.active")));
         say(u, NULL, text);
         said = 1;
     }
@@ -99,17 +90,17 @@ static void reconcile(const struct rss_figures *f, rss_say say, void *u)
     char a[32], b[32], c[32], text[512];
     snprintf(text, sizeof text, "%llu bytes: the used objects and those in tcaches (to jemalloc's "
                                 "arenas a region in a tcache is allocated)",
-             (unsigned long long)fact(f, "jemalloc.allocated"));
+             (unsigned long long)rss_fact(f, "jemalloc.allocated"));
     say(u, "stats.allocated", text);
     snprintf(text, sizeof text, "%llu bytes: the active extents, slabs and large allocations",
-             (unsigned long long)fact(f, "jemalloc.active"));
+             (unsigned long long)rss_fact(f, "jemalloc.active"));
     say(u, "stats.active", text);
     snprintf(text, sizeof text, "dirty %s, muzzy %s, retained %s (virtual only) in the extents jemalloc "
                                 "keeps for reuse; stats.resident also counts its metadata, which heapsnap "
                                 "counts as other anonymous memory",
-             cli_bytes(a, sizeof a, fact(f, "jemalloc.dirty_bytes")),
-             cli_bytes(b, sizeof b, fact(f, "jemalloc.muzzy_bytes")),
-             cli_bytes(c, sizeof c, fact(f, "jemalloc.retained_bytes")));
+             cli_bytes(a, sizeof a, rss_fact(f, "jemalloc.dirty_bytes")),
+             cli_bytes(b, sizeof b, rss_fact(f, "jemalloc.muzzy_bytes")),
+             cli_bytes(c, sizeof c, rss_fact(f, "jemalloc.retained_bytes")));
     say(u, "extents", text);
 }
 
