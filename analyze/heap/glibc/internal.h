@@ -77,6 +77,21 @@ int gl_libc_present(struct heap_ctx *c, int *libc_module);
 /* The glibc release of libc's binary (e.g. 2, 36); 0 or -1 if unknown. */
 int gl_version(struct heap_ctx *c, int libc_module, int *major, int *minor);
 
+/* Ranges glibc proves hold bytes, never pointers (glibc/stdio.c), sorted. */
+struct gl_bytes {
+    uint64_t (*v)[2];
+    size_t n, cap;
+};
+
+/* Every FILE's buffer, from _IO_list_all, into *out (emptied first). */
+void gl_stdio_buffers(struct heap_ctx *c, int libc_module, struct gl_bytes *out);
+
+/* allocator.h's pointer_words over *b: 0 if [addr, addr + size) holds none
+ * of the ranges (scan it conservatively), else 1 with mask clear for the
+ * words that overlap one. */
+int gl_bytes_mask(const struct gl_bytes *b, uint64_t addr, uint64_t size, uint64_t *mask,
+                  size_t maskwords);
+
 /* Small readers: 0 on success, -1 if the bytes were not captured. */
 static inline int gl_u64(struct heap_ctx *c, uint64_t addr, uint64_t *v)
 {

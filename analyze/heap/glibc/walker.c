@@ -1182,11 +1182,38 @@ static int glibc_walk(struct heap_ctx *c)
         c->problem(c, 0, "glibc: out of memory during the walk");
     free(W->ch);
     free(W);
+    /* Bytes are not pointers: stdio buffers are left out of the scan
+     * (glibc/stdio.c), through pointer_words, for a pipeline that keeps state. */
+    if (!rc && c->keep_state) {
+        struct gl_bytes *b = calloc(1, sizeof *b);
+        if (b) {
+            gl_stdio_buffers(c, w.libc_module, b);
+            fact_u64(c, "glibc.stdio_buffers", b->n);
+            c->walker = b;
+        }
+    }
     return rc;
+}
+
+static int glibc_pointer_words(const void *walker, uint64_t addr, uint64_t size, uint64_t *mask,
+                               size_t maskwords)
+{
+    return gl_bytes_mask(walker, addr, size, mask, maskwords);
+}
+
+static void glibc_release(struct heap_ctx *c)
+{
+    struct gl_bytes *b = c->walker;
+    if (b)
+        free(b->v);
+    free(b);
+    c->walker = NULL;
 }
 
 const struct allocator glibc_allocator = {
     .name = "glibc",
     .detect = glibc_detect,
     .walk = glibc_walk,
+    .pointer_words = glibc_pointer_words,
+    .release = glibc_release,
 };
