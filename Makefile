@@ -17,7 +17,8 @@ WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
 DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev liblz4-dev liblzma-dev libiberty-dev \
            zlib1g-dev libedit-dev golang-1.19-go gdb libc6-dbg clang binutils gcc zstd lz4 xz-utils \
-           chromium sqlite3 python3
+           chromium sqlite3 python3 \
+           nginx-light libjemalloc-dev redis-server
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -64,7 +65,8 @@ SAMPLE_GO   := $(patsubst samples/go/%/main.go,%,$(wildcard samples/go/*/main.go
 SAMPLES     := $(patsubst samples/%.c,bin/samples/%,$(SAMPLE_C)) \
                $(patsubst samples/%.cpp,bin/samples/%,$(SAMPLE_CXX)) \
                $(foreach v,$(GO_VERSIONS),$(patsubst %,bin/samples/$(v)-%,$(SAMPLE_GO))) \
-               $(foreach v,$(GO_VERSIONS),bin/samples/$(v)-session-stripped)
+               $(foreach v,$(GO_VERSIONS),bin/samples/$(v)-session-stripped) \
+               bin/samples/jemalloc_static
 
 .PHONY: all deps demo test bench fuzz clean samples asan
 all: deps bin/heapsnap-capture bin/heapsnap bin/heapsnap-sqlite.so
@@ -118,6 +120,14 @@ samples: $(SAMPLES)
 bin/samples/%: samples/%.c samples/report.h samples/scrub.h | build/.deps-ok
 	@mkdir -p bin/samples
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -lm
+# jemalloc_heap twice: with Debian's libjemalloc.so.2, and with libjemalloc.a
+# linked into the executable (symbols, no module to name it by).
+bin/samples/jemalloc_heap: samples/jemalloc_heap.c samples/report.h | build/.deps-ok
+	@mkdir -p bin/samples
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -ljemalloc
+bin/samples/jemalloc_static: samples/jemalloc_heap.c samples/report.h | build/.deps-ok
+	@mkdir -p bin/samples
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -lm -ldl
 bin/samples/%: samples/%.cpp samples/report.h | build/.deps-ok
 	@mkdir -p bin/samples
 	g++ -std=gnu++17 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $<
@@ -182,6 +192,12 @@ build/tools/demangle: tests/tools/demangle.c analyze/types/demangle.c $(HEADERS)
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/demangle.c analyze/types/demangle.c -liberty
 
+# glibc malloc's own figures from inside a program we did not write
+# (tests/t1130-glibc-fork.sh loads it into nginx with LD_PRELOAD).
+build/tools/mallinfo-preload.so: tests/tools/mallinfo-preload.c | build/.deps-ok
+	@mkdir -p build/tools
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -shared -fPIC -o $@ $<
+
 # Test programs for the format library (tests/t0001-format.sh): the
 # library alone, under the sanitizers.
 build/tools/%: tests/tools/%.c $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
@@ -195,7 +211,7 @@ demo: all samples
 	@samples/demo.sh
 
 test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk build/tools/gomutate \
-      build/tools/hsnap-mutate build/tools/demangle
+      build/tools/hsnap-mutate build/tools/demangle build/tools/mallinfo-preload.so
 	@tests/run.sh
 
 bench: all samples

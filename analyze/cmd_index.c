@@ -129,9 +129,11 @@ int cmd_index(int argc, char **argv)
         json_kv_string(&j, "snapshot", opt.snapshot);
         json_kv_string(&j, "database", output);
         json_kv_string(&j, "allocator", st.allocator[0] ? st.allocator : NULL);
+        json_kv_string(&j, "unwalked", st.unwalked[0] ? st.unwalked : NULL);
         json_kv_uint(&j, "objects", st.objects);
         json_kv_uint(&j, "used", st.used);
         json_kv_uint(&j, "free", st.free);
+        json_kv_uint(&j, "internal", st.internal);
         json_kv_uint(&j, "roots", st.roots);
         json_kv_uint(&j, "refs", st.refs);
         json_kv_uint(&j, "symbols", st.symbols);
@@ -144,14 +146,21 @@ int cmd_index(int argc, char **argv)
             goto out;
         }
     } else if (!quiet) {
-        printf("%s: %llu objects (%llu used, %llu free), %llu roots, %llu refs, %llu warnings"
+        char own[64] = "";
+        if (st.internal)
+            snprintf(own, sizeof own, ", %llu the allocator's own", (unsigned long long)st.internal);
+        printf("%s: %llu objects (%llu used, %llu free%s), %llu roots, %llu refs, %llu warnings"
                " in %.2fs (%s)\n",
                output, (unsigned long long)st.objects, (unsigned long long)st.used,
-               (unsigned long long)st.free, (unsigned long long)st.roots, (unsigned long long)st.refs,
+               (unsigned long long)st.free, own, (unsigned long long)st.roots, (unsigned long long)st.refs,
                (unsigned long long)st.warnings, st.seconds,
                st.allocator[0] ? st.allocator : "no allocator found");
     }
-    if (!st.allocator[0] && !quiet)
+    if (st.unwalked[0] && !quiet)
+        cli_warn("%s: the heap is %s's, which heapsnap cannot walk: the database has mappings and "
+                 "roots but not its objects, and the analyses will refuse it",
+                 opt.snapshot, st.unwalked);
+    else if (!st.allocator[0] && !quiet)
         cli_warn("%s: no known allocator found; the database has no objects", opt.snapshot);
     rc = EXIT_OK;
 out:

@@ -42,7 +42,7 @@ static const char help[] =
 static const char *const where_label[WHERE_COUNT] = {
     [WHERE_TCACHE] = "tcache", [WHERE_FASTBIN] = "fastbins", [WHERE_UNSORTED] = "unsorted",
     [WHERE_SMALLBIN] = "small bins", [WHERE_LARGEBIN] = "large bins", [WHERE_FREE_OTHER] = "elsewhere",
-    [WHERE_GO_SPAN] = "spans",
+    [WHERE_GO_SPAN] = "spans", [WHERE_JE_SLAB] = "slabs",
 };
 
 static double pct(uint64_t a, uint64_t b)
@@ -334,6 +334,11 @@ int cmd_rss(int argc, char **argv)
         if (adv && f.smaps_known)
             adv->advise(&f, say, &s);
         json_end_array(&j);
+        json_key(&j, "reconcile");
+        json_begin_array(&j);
+        if (adv && adv->reconcile)
+            adv->reconcile(&f, say, &s);
+        json_end_array(&j);
         json_end_object(&j);
     } else {
         text(&f, a.pos[0]);
@@ -341,6 +346,10 @@ int cmd_rss(int argc, char **argv)
             ;
         else if (adv)
             adv->advise(&f, say, &s);
+        if (adv && adv->reconcile) {
+            printf("\nAgainst %s's own statistics:\n", f.allocator);
+            adv->reconcile(&f, say, &s);
+        }
         else
             printf("  (No advice for allocator '%s'.)\n", f.allocator[0] ? f.allocator : "unknown");
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/session.h"
 #include "cli.h"
 #include "commands.h"
 #include "db/db.h"
@@ -89,12 +90,19 @@ int cmd_types(int argc, char **argv)
         cli_error("%s", err);
         return EXIT_FAIL;
     }
+    if (session_check_heap(db, file)) {
+        sqlite3_close(db);
+        return EXIT_FAIL;
+    }
     int rc = EXIT_FAIL;
     sqlite3_stmt *s = NULL;
-    int64_t n = scalar(db, "SELECT count(*) FROM objects WHERE state = 'used'");
-    int64_t bytes = scalar(db, "SELECT ifnull(sum(size), 0) FROM objects WHERE state = 'used'");
-    int64_t tn = scalar(db, "SELECT count(*) FROM objects WHERE state = 'used' AND type_id IS NOT NULL");
-    int64_t tb = scalar(db, "SELECT ifnull(sum(size), 0) FROM objects WHERE state = 'used' AND type_id IS NOT NULL");
+    /* used objects as docs/schema.md defines them: the allocator's own apart */
+#define USED "state = 'used' AND \"where\" IS NOT 'malloc-internal'"
+    int64_t n = scalar(db, "SELECT count(*) FROM objects WHERE " USED);
+    int64_t bytes = scalar(db, "SELECT ifnull(sum(size), 0) FROM objects WHERE " USED);
+    int64_t tn = scalar(db, "SELECT count(*) FROM objects WHERE " USED " AND type_id IS NOT NULL");
+    int64_t tb = scalar(db, "SELECT ifnull(sum(size), 0) FROM objects WHERE " USED " AND type_id IS NOT NULL");
+#undef USED
     int64_t conflicts = scalar(db, "SELECT ifnull(type_conflicts, 0) FROM snapshot");
     char sql[512];
     snprintf(sql, sizeof sql,
@@ -124,9 +132,12 @@ int cmd_types(int argc, char **argv)
     } else {
         char b1[32], b2[32];
         printf("typed: %" PRId64 " of %" PRId64 " live objects (%.1f%%), %s of %s (%.1f%%); %" PRId64
-               " type conflicts\n\n",
+               " type conflicts%s\n\n",
                tn, n, pct((uint64_t)tn, (uint64_t)n), cli_bytes(b1, sizeof b1, (uint64_t)tb),
-               cli_bytes(b2, sizeof b2, (uint64_t)bytes), pct((uint64_t)tb, (uint64_t)bytes), conflicts);
+               cli_bytes(b2, sizeof b2, (uint64_t)bytes), pct((uint64_t)tb, (uint64_t)bytes), conflicts,
+               conflicts ? " (objects two typing sources gave different types; the stronger source's "
+                           "type is shown: docs/schema.md, Conflicts)"
+                         : "");
         printf("%10s %14s %7s  %s\n", "count", "bytes", "share", "type");
     }
     int r;

@@ -211,6 +211,57 @@ patterns_gdb_dump() {
             "$len" "$seed" >"$name.expect"
     done <"$1" &&
     test "$(wc -l <dump.gdb)" = 4
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# start_redis [KEYS]: redis-server on a free loopback port ($PORT, pid
+# $RPID, stopped with the rest), without persistence, its files in $TRASH;
+# waits until it answers PING, then SETs KEYS keys (default none).
+start_redis() {
+    PORT=$(free_port)
+    redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TRASH" \
+        --daemonize no >"$TRASH/redis.out" 2>&1 &
+    RPID=$!
+    track_pid $RPID
+    local i
+    for i in $(seq 1 600); do
+        redis-cli -p "$PORT" ping 2>/dev/null | grep -qx PONG && break
+        kill -0 $RPID 2>/dev/null || return 1
+        sleep 0.05
+    done
+    [ "${1:-0}" -gt 0 ] || return 0
+    seq 1 "$1" | sed 's/.*/SET key:& value-&-xxxxxxxxxxxxxxxxxxxxxxxx/' | redis-cli -p "$PORT" >/dev/null
+}
+
+# capture_python OUT CODE [CAPTURE-OPTIONS]: run Debian's python3 with CODE,
+# which writes "ready" to the file sys.argv[1] once it is in the state to
+# capture; capture it to OUT and stop it.
+capture_python() {
+    local out=$1 code=$2 pid
+    shift 2
+    /usr/bin/python3 -c "$code" "$TRASH/$out.report" >"$TRASH/$out.out" 2>&1 &
+    pid=$!
+    track_pid $pid
+    wait_line "$TRASH/$out.report" ready $pid || true
+    "$CAPTURE" -q "$@" $pid -o "$out" >"$TRASH/$out.capture" 2>&1 || true
+    kill $pid
+}
+
+# report_truth REPORT DB: a sample's "live ADDR REQ USABLE" and "freed ADDR"
+# lines as tables live(addr, req, usable) and freed(addr) in DB.
+report_truth() {
+    {
+        echo "CREATE TABLE live(addr INTEGER, req INTEGER, usable INTEGER);"
+        echo "CREATE TABLE freed(addr INTEGER);"
+        echo "BEGIN;"
+        while read -r kind a b c; do
+            case $kind in
+            live) echo "INSERT INTO live VALUES($((a)), $b, $c);" ;;
+            freed) echo "INSERT INTO freed VALUES($((a)));" ;;
+            esac
+        done <"$1"
+        echo "COMMIT;"
+    } | sqlite3 -batch "$2"
 }
 
 # report_get FILE KEY: the value of "KEY value" in a sample's report.

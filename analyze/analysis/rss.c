@@ -38,6 +38,7 @@ const char *rss_kind_name(enum rss_kind k)
 
 static const struct rss_advisor *const advisors[] = {
     &rss_glibc_advisor,
+    &rss_jemalloc_advisor,
     &rss_go_advisor,
     NULL,
 };
@@ -76,6 +77,40 @@ static int by_start(const void *a, const void *b)
 {
     const struct region *x = a, *y = b;
     return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int rss_scalar(sqlite3 *db, const char *sql, uint64_t *v)
+{
+    sqlite3_stmt *s;
+    int rc = -1;
+    if (!db || sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        *v = (uint64_t)sqlite3_column_int64(s, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+uint64_t rss_fact(const struct rss_figures *f, const char *key)
+{
+    sqlite3_stmt *s;
+    uint64_t v = 0;
+    if (!f->db || sqlite3_prepare_v2(f->db, "SELECT CAST(value AS INTEGER) FROM facts WHERE key = ?1", -1, &s,
+                                     NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = (uint64_t)sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static int by_arena(const void *a, const void *b)
+{
+    const struct rss_arena *x = a, *y = b;
+    return (x->arena > y->arena) - (x->arena < y->arena);
 }
 
 /* Arena numbers are each heap's own: glibc's main arena and Go's are both 0. */
@@ -160,48 +195,16 @@ static int load_regions(struct rss_figures *f, sqlite3 *db, const char *file, st
 }
 
 /*
- * One mapping [start, end) holding several regions, from r on: its rss
- * goes to each region's heap, kind and arena in proportion to the region's
- * resident pages there (its bytes when the snapshot is not at hand).
- * Returns 1 if it did (the regions were of more than one heap or kind),
- * 0 to leave the mapping to the one-region rule.
+ * Each mapping's smaps RSS goes to the kinds of memory it holds.  The
+ * allocator's regions take what is resident inside them, page by page from
+ * the snapshot's page states, and the rest of the mapping goes to what it
+ * would be without them: the kernel merges adjacent anonymous mappings, so
+ * one mapping may hold malloc's mmapped chunks and memory that is not
+ * malloc's at all (python3's own arenas), and only the ranges the allocator
+ * owns are its.  Without page states a mapping is counted whole, under the
+ * first region it holds.  Either way the kinds add up to smaps exactly.
+ * kind_count counts a mapping under every kind it gave bytes to.
  */
-static int share_mapping(struct rss_figures *f, const struct hs_snapshot *snap, const struct region *r,
-                         const struct region *rend, uint64_t start, uint64_t end, uint64_t rss)
-{
-    int mixed = 0;
-    uint64_t total = 0;
-    for (const struct region *q = r; q < rend && q->start < end; q++)
-        mixed |= q->heap != r->heap || q->mmapped != r->mmapped;
-    if (!mixed)
-        return 0;
-    uint64_t w[64];
-    size_t n = 0;
-    for (const struct region *q = r; q < rend && q->start < end && n < 64; q++, n++) {
-        uint64_t a = q->start > start ? q->start : start, b = q->end < end ? q->end : end;
-        w[n] = snap ? resident(snap, a, b, f->page_size) : b - a;
-        total += w[n];
-    }
-    if (!total)
-        return 0;
-    uint64_t given = 0;
-    n = 0;
-    for (const struct region *q = r; q < rend && q->start < end && n < 64; q++, n++) {
-        uint64_t part = n + 1 < 64 && q + 1 < rend && q[1].start < end ? rss * w[n] / total : rss - given;
-        given += part;
-        enum rss_kind k = q->mmapped ? RSS_MMAPPED : RSS_HEAP;
-        f->kind_rss[k] += part;
-        f->heaps[q->heap].rss += part;
-        if (k == RSS_MMAPPED)
-            f->mmapped_rss += part;
-        struct rss_arena *a = k == RSS_HEAP ? arena_of(f, q->heap, q->arena) : NULL;
-        if (a)
-            a->rss += part;
-    }
-    f->kind_count[r->mmapped ? RSS_MMAPPED : RSS_HEAP]++;
-    return 1;
-}
-
 static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const struct region *rg, size_t nrg,
                     const struct hs_snapshot *snap, char *err, size_t errlen)
 {
@@ -233,18 +236,12 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
         int stack = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_int(t, 0) > 0;
         sqlite3_reset(t);
         const struct region *r = overlap(rg, nrg, start, end);
-        /* Adjacent mmaps merge into one mapping: a cgo program's glibc chunks
-         * can share one with Go's runtime memory.  Such a mapping's RSS is
-         * shared out by the resident pages of each region in it. */
-        if (r && r + 1 < rg + nrg && r[1].start < end && (!perms || strlen(perms) < 4 || perms[3] != 's') &&
-            share_mapping(f, snap, r, rg + nrg, start, end, rss))
-            goto next;
         enum rss_kind k;
         if (perms && strlen(perms) >= 4 && perms[3] == 's')
             k = RSS_SHARED;
-        else if (r && r->mmapped)
+        else if (r && r->mmapped && !snap)
             k = RSS_MMAPPED;
-        else if (r || (path && !strcmp(path, "[heap]")))
+        else if ((r && !snap) || (path && !strcmp(path, "[heap]")))
             k = RSS_HEAP;
         else if (stack || (path && !strcmp(path, "[stack]")))
             k = RSS_STACK;
@@ -254,20 +251,43 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
             k = RSS_BINARY; /* .bss beyond the file: anonymous, right after the module's data */
         else
             k = RSS_ANON;
-        f->kind_rss[k] += rss;
+        uint64_t left = rss;
+        int gave[RSS_NKINDS] = {0};
         f->kind_size[k] += end - start;
-        f->kind_count[k]++;
-        if (k == RSS_MMAPPED)
-            f->mmapped_rss += rss;
-        if (k == RSS_HEAP || k == RSS_MMAPPED)
-            f->heaps[r ? r->heap : 0].rss += rss;
-        if (k == RSS_HEAP) {
-            struct rss_arena *a = arena_of(f, r ? r->heap : 0, r ? r->arena : 0);
-            if (a)
-                a->rss += rss;
+        for (const struct region *q = r; snap && k != RSS_SHARED && q && q < rg + nrg && q->start < end; q++) {
+            uint64_t lo = q->start > start ? q->start : start, hi = q->end < end ? q->end : end;
+            uint64_t ps = f->page_size;
+            uint64_t res = resident(snap, lo / ps * ps, (hi + ps - 1) / ps * ps, f->page_size);
+            uint64_t share = res < left ? res : left;
+            enum rss_kind qk = q->mmapped ? RSS_MMAPPED : RSS_HEAP;
+            left -= share;
+            f->kind_rss[qk] += share;
+            f->heaps[q->heap].rss += share;
+            gave[qk] = 1;
+            if (qk == RSS_MMAPPED) {
+                f->mmapped_rss += share;
+            } else {
+                struct rss_arena *a = arena_of(f, q->heap, q->arena);
+                if (a)
+                    a->rss += share;
+            }
         }
+        if (left || !(gave[RSS_HEAP] || gave[RSS_MMAPPED])) {
+            f->kind_rss[k] += left;
+            gave[k] = 1;
+            if (k == RSS_MMAPPED)
+                f->mmapped_rss += left;
+            if (k == RSS_HEAP || k == RSS_MMAPPED)
+                f->heaps[r ? r->heap : 0].rss += left;
+            if (k == RSS_HEAP) {
+                struct rss_arena *a = arena_of(f, r ? r->heap : 0, r ? r->arena : 0);
+                if (a)
+                    a->rss += left;
+            }
+        }
+        for (int g = 0; g < RSS_NKINDS; g++)
+            f->kind_count[g] += gave[g];
         snprintf(prev_path, sizeof prev_path, "%s", k == RSS_BINARY && path[0] ? path : "");
-    next:
         prev_end = end;
     }
     sqlite3_finalize(s);
@@ -282,6 +302,7 @@ static int where_index(const char *w)
         [WHERE_FASTBIN] = "fastbin",   [WHERE_UNSORTED] = "unsorted", [WHERE_SMALLBIN] = "smallbin",
         [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
         [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
+        [WHERE_JE_SLAB] = "slab",      [WHERE_JE_LARGE] = "large",
     };
     for (int i = 0; w && i < WHERE_COUNT; i++)
         if (names[i] && !strcmp(names[i], w))
@@ -396,6 +417,8 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
         if (a)
             a->size += rg[i].end - rg[i].start;
     }
+    if (f->narenas > 1) /* printed in arena order, whatever order they were met in */
+        qsort(f->arenas, f->narenas, sizeof f->arenas[0], by_arena);
     for (size_t i = 0; i < f->narenas; i++) {
         const struct rss_arena *a = &f->arenas[i];
         f->used += a->used;

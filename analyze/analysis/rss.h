@@ -8,6 +8,8 @@
  *
  * The advisor is the only allocator-specific part: rss_glibc.c knows
  * malloc_trim(), MALLOC_ARENA_MAX, M_TRIM_THRESHOLD and M_MMAP_THRESHOLD;
+ * rss_jemalloc.c MALLOC_CONF's dirty_decay_ms, muzzy_decay_ms, narenas and
+ * background_thread;
  * a Go walker adds rss_go.c (GOGC, GOMEMLIMIT, debug.FreeOSMemory) and one
  * line in rss.c's table, nothing else.
  */
@@ -91,10 +93,21 @@ typedef void (*rss_say)(void *u, const char *lever, const char *text);
 struct rss_advisor {
     const char *allocator;
     void (*advise)(const struct rss_figures *f, rss_say say, void *u);
+    /* Optional: how heapsnap's figures meet the allocator's own statistics
+     * (glibc: mallinfo2; jemalloc: mallctl stats), one line per figure,
+     * the statistic's name as the lever. */
+    void (*reconcile)(const struct rss_figures *f, rss_say say, void *u);
 };
 
 extern const struct rss_advisor rss_glibc_advisor;
 extern const struct rss_advisor rss_go_advisor;
+extern const struct rss_advisor rss_jemalloc_advisor;
+
+/* One integer from a one-row query on the advisor's database (a fact, a
+ * sum over objects): 0 with *v, or -1 if there is none. */
+int rss_scalar(sqlite3 *db, const char *sql, uint64_t *v);
+/* The walker's fact KEY ("jemalloc.dirty_bytes") as a number, 0 if absent. */
+uint64_t rss_fact(const struct rss_figures *f, const char *key);
 
 /* The advisor for f->allocator, or NULL. */
 const struct rss_advisor *rss_advisor_for(const char *allocator);

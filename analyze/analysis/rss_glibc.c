@@ -98,4 +98,41 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                      "(or the free part is too small to matter).");
 }
 
-const struct rss_advisor rss_glibc_advisor = {"glibc", advise};
+static void line(rss_say say, void *u, const char *stat, uint64_t theirs, uint64_t ours, const char *how)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%llu bytes; the chunks heapsnap walked: %llu, %s%s",
+             (unsigned long long)theirs, (unsigned long long)ours, how,
+             theirs == ours ? " (they agree)" : " (they differ: see the warnings)");
+    say(u, stat, text);
+}
+
+/*
+ * mallinfo2() in the terms glibc computes it from its own state: arena is
+ * Σ system_mem, read from each malloc_state; fordblks the top chunks, bins
+ * and fastbins; uordblks the rest of arena — which holds the chunks in
+ * tcaches (free to the program, in use to malloc) and the bytes in no
+ * chunk (heap_info, malloc_state, fenceposts).  The walked chunks must add
+ * up to the same figures.
+ */
+static void reconcile(const struct rss_figures *f, rss_say say, void *u)
+{
+    uint64_t regions = 0, used = 0, tcache = 0, fre = 0, mm = 0;
+    rss_scalar(f->db, "SELECT sum(\"end\" - start) FROM regions WHERE kind IN ('main-arena', 'arena-heap')",
+               &regions);
+    rss_scalar(f->db, "SELECT sum(chunk_size) FROM objects WHERE heap = 'glibc' AND state = 'used'", &used);
+    rss_scalar(f->db, "SELECT sum(chunk_size) FROM objects WHERE heap = 'glibc' AND \"where\" = 'tcache'",
+               &tcache);
+    rss_scalar(f->db, "SELECT sum(chunk_size) FROM objects WHERE heap = 'glibc' AND state = 'free' AND "
+                      "\"where\" <> 'tcache'", &fre);
+    rss_scalar(f->db, "SELECT sum(\"end\" - start) FROM regions WHERE kind = 'mmap-chunk'", &mm);
+    uint64_t overhead = rss_fact(f, "glibc.overhead_bytes");
+    line(say, u, "arena", rss_fact(f, "glibc.arena_bytes"), regions, "the arenas' heaps (Σ system_mem)");
+    line(say, u, "fordblks", rss_fact(f, "glibc.free_bytes"), fre, "top chunks, bins and fastbins");
+    line(say, u, "uordblks + hblkhd", rss_fact(f, "glibc.used_bytes") + rss_fact(f, "glibc.mmapped_bytes"),
+         used + tcache + overhead,
+         "used chunks (mmapped ones too), tcache chunks (in use to malloc) and malloc's own headers");
+    line(say, u, "hblkhd", rss_fact(f, "glibc.mmapped_bytes"), mm, "the mmapped chunks' mappings");
+}
+
+const struct rss_advisor rss_glibc_advisor = {"glibc", advise, reconcile};

@@ -138,6 +138,11 @@ int session_check_heap(sqlite3 *db, const char *file)
                   msg, file);
         return -1;
     }
+    /* an allocator on top of malloc that is not walked (heap/recognise.c) */
+    first_text(db, "SELECT message FROM warnings WHERE source = 'heap' ORDER BY id LIMIT 1", msg,
+               sizeof msg);
+    if (msg[0])
+        cli_warn("%s: %s", file, msg);
     first_text(db, "SELECT count(*) FROM warnings WHERE source = (SELECT allocator FROM snapshot)", count,
                sizeof count);
     if (count[0] && strcmp(count, "0") != 0) {

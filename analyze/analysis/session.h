@@ -65,9 +65,9 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
  * obj; 0, or -1 after printing the error (call session_close() either way). */
 int session_open_at(struct session *s, const struct args *a, unsigned flags, uint64_t addr, uint32_t *obj);
 void session_close(struct session *s);
-/* The check session_open makes: -1 (said on stderr) if db's heap could
- * not be walked, so that no analysis answers as if it were empty; for
- * commands that open the database themselves (rss). */
+/* For commands that open their database themselves (rss, types): refuse,
+ * printing why, a heap that could not be walked (0), else -1; warn once of
+ * a walk that met damage.  session_open() does this itself. */
 int session_check_heap(sqlite3 *db, const char *file);
 
 /* Begin the --json document (pretty) or nothing; and finish it. */

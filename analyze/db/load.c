@@ -124,6 +124,7 @@ static const char *const where_names[WHERE_COUNT] = {
     [WHERE_FASTBIN] = "fastbin",   [WHERE_UNSORTED] = "unsorted", [WHERE_SMALLBIN] = "smallbin",
     [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
     [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
+        [WHERE_JE_SLAB] = "slab",      [WHERE_JE_LARGE] = "large",
 };
 
 int db_load_object(struct db_load *l, int64_t id, const struct obj *o, const char *heap)
@@ -140,7 +141,10 @@ int db_load_object(struct db_load *l, int64_t id, const struct obj *o, const cha
         sqlite3_bind_text(s, 8, where_names[o->where], -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(s, 8);
-    sqlite3_bind_int(s, 9, o->arena);
+    if (o->arena == HEAP_NO_ARENA)
+        sqlite3_bind_null(s, 9);
+    else
+        sqlite3_bind_int(s, 9, o->arena);
     return run(l, ST_OBJECT, "inserting an object");
 }
 
@@ -186,7 +190,12 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
         else
             sqlite3_result_null(ctx);
         break;
-    case 8: sqlite3_result_int(ctx, o->arena); break;
+    case 8:
+        if (o->arena == HEAP_NO_ARENA)
+            sqlite3_result_null(ctx);
+        else
+            sqlite3_result_int(ctx, o->arena);
+        break;
     default: { /* type_id, type_source, type_count: types/infer.c */
         uint32_t type = f->typing ? f->typing->obj_type[f->i] : 0;
         uint64_t count = type ? ty_count_for(f->types, type, o->size) : 0;
@@ -311,7 +320,10 @@ int db_load_region(struct db_load *l, const struct heap_region *r, const char *h
     sqlite3_bind_int64(s, 1, (int64_t)r->start);
     sqlite3_bind_int64(s, 2, (int64_t)r->end);
     bind_text(s, 3, r->kind);
-    sqlite3_bind_int(s, 4, r->arena);
+    if (r->arena == HEAP_NO_ARENA)
+        sqlite3_bind_null(s, 4);
+    else
+        sqlite3_bind_int(s, 4, r->arena);
     bind_text(s, 5, heap);
     return run(l, ST_REGION, "inserting a region");
 }

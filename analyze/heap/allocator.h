@@ -1,7 +1,7 @@
 /*
  * allocator.h — the one small interface every allocator walker implements.
  *
- * A walker (heap/glibc/, heap/go/: one folder each) is handed the snapshot and its
+ * A walker (heap/glibc/, heap/jemalloc/, heap/go/: one folder each) is handed the snapshot and its
  * debug info, decides whether its allocator is present, and reports every
  * chunk it finds — used or free — through the callbacks in heap_ctx.  The
  * indexer does everything else (roots, references, the database), so adding
@@ -38,8 +38,14 @@ enum obj_where {
                          * tcache_perthread_struct).  Its words point only at
                          * free chunks, so the reference scan does not read it;
                          * it stays OBJ_USED because to malloc it is. */
+    WHERE_JE_SLAB,      /* a jemalloc slab region (used or free by the slab's bitmap) */
+    WHERE_JE_LARGE,     /* a jemalloc large allocation (an extent of its own) */
     WHERE_COUNT
 };
+
+/* heap_object.arena and heap_region.arena of memory in no arena (a glibc
+ * mmapped chunk): NULL in the database, never a number that looks like one. */
+#define HEAP_NO_ARENA 0xffffu
 
 struct heap_object {
     uint64_t addr;       /* what the program holds: malloc's return value */
@@ -183,6 +189,17 @@ struct allocator {
 
 extern const struct allocator glibc_allocator;
 extern const struct allocator go_allocator;
+extern const struct allocator jemalloc_allocator;
+
+/*
+ * Allocators heapsnap has no walker for, recognised by their modules and
+ * symbols (heap/recognise.c): jemalloc, tcmalloc, mimalloc, musl, pymalloc.
+ * Each found (but 'walked', the one a walker did walk, or NULL) is
+ * published as a fact heap.unwalked.NAME and a problem naming it; one that
+ * replaces malloc itself says "the heap could not be walked", which makes
+ * the analyses refuse.  Returns how many replace malloc, the first in *owner.
+ */
+int heap_recognise(struct heap_ctx *c, const char *walked, const char **owner);
 
 /* All known allocators, NULL-terminated (heap/allocators.c). */
 extern const struct allocator *const allocators[];

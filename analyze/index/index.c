@@ -72,6 +72,7 @@ struct pipeline {
     /* The allocator that walked the heap, for its optional hooks
      * (allocator.h): extra roots, pointer maps, tables of its own. */
     const struct allocator *alloc;
+    const char *unwalked; /* an allocator that replaces malloc and that no walker knows */
     struct heap_ctx ctx;
     /* The process's malloc, walked beside a runtime's heap (walk_heap) */
     const struct allocator *alloc2;
@@ -369,7 +370,7 @@ static int walk_one(struct pipeline *p, const struct allocator *a, struct heap_c
     if (rc != 0) {
         /* the analyses quote this line when they refuse (session.c): give it the walker's reason */
         char msg[768];
-        snprintf(msg, sizeof msg, "the allocator was detected but its heap could not be walked%s%s",
+        snprintf(msg, sizeof msg, "%s was detected but its heap could not be walked%s%.600s", a->name,
                  first < p->nwarn ? ": " : "", first < p->nwarn ? p->warn[first].message : "");
         add_warning(p, 0, a->name, msg);
     } else if (a->roots) {
@@ -406,7 +407,10 @@ static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, st
             b = allocators[i];
     }
     if (!a) {
-        add_warning(p, 0, "index", "no known allocator found: the database has roots but no objects");
+        /* Never a silent zero: an allocator we cannot walk is named (heap/recognise.c). */
+        p->source = "heap";
+        if (heap_recognise(&p->ctx, NULL, &p->unwalked) == 0)
+            add_warning(p, 0, "index", "no known allocator found: the database has roots but no objects");
         return NULL;
     }
     if (b) {
@@ -420,6 +424,9 @@ static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, st
     walk_one(p, a, &p->ctx);
     p->ctx.claimed = NULL;
     p->ctx.nclaimed = 0;
+    /* One that replaces malloc but that no walker knows is named too. */
+    p->source = "heap";
+    heap_recognise(&p->ctx, b ? b->name : a->name, &p->unwalked);
     return a->name;
 }
 
@@ -648,6 +655,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         cli_progress_done();
     st->objects = p.objs.n;
     st->used = p.objs.nused;
+    st->internal = p.objs.ninternal;
     st->free = p.objs.nfree;
     st->roots = rs.n;
     st->refs = p.nrefs;
@@ -658,6 +666,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         st->symbols = nsym;
     }
     snprintf(st->allocator, sizeof st->allocator, "%s", heap ? heap : "");
+    snprintf(st->unwalked, sizeof st->unwalked, "%s", p.unwalked ? p.unwalked : "");
     struct db_summary sum = {.id = id, .allocator = heap, .objects = st->objects, .used = st->used,
                              .free = st->free, .roots = st->roots, .refs = st->refs,
                              .typed_objects = p.typing.typed_objects,

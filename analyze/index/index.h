@@ -33,7 +33,9 @@ struct index_options {
 
 struct index_stats {
     uint64_t objects, used, free, roots, refs, warnings, symbols;
+    uint64_t internal;      /* objects = used + free + internal (the allocator's own) */
     char allocator[32];     /* "" if no allocator was found */
+    char unwalked[32];      /* an allocator that replaces malloc but has no walker, or "" */
     double seconds;
 };
 

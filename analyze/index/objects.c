@@ -148,12 +148,14 @@ int objtab_finish(struct objtab *t, void (*dropped)(void *, const struct obj *, 
     if (!sorted)
         qsort(t->v, t->n, sizeof *t->v, cmp_obj);
     clean(t, dropped, u);
-    t->nused = t->nfree = 0;
+    t->nused = t->nfree = t->ninternal = 0;
     for (size_t i = 0; i < t->n; i++) {
-        if (t->v[i].state == OBJ_USED)
-            t->nused++;
-        else
+        if (t->v[i].state != OBJ_USED)
             t->nfree++;
+        else if (t->v[i].where == WHERE_INTERNAL)
+            t->ninternal++; /* the allocator's, not a used object (docs/schema.md) */
+        else
+            t->nused++;
     }
     return build_lookup(t);
 }

@@ -56,7 +56,8 @@ struct objtab {
     struct objseg *segs;
     size_t nsegs;
     uint32_t *buckets;
-    size_t nused, nfree;
+    size_t nused, nfree;   /* used objects (docs/schema.md: malloc-internal ones apart), free */
+    size_t ninternal;      /* used by the allocator itself (where = WHERE_INTERNAL) */
     /* The allocator's precise pointer maps, when it has them (allocator.h,
      * pointer_words), for its objects and for data roots; NULL: everything
      * is scanned conservatively. */

@@ -33,14 +33,15 @@ static const char create_sql[] =
     "           CASE WHEN substr(t.name, -1) = '*' THEN '' ELSE ' ' END || '[' || o.type_count || ']'\n"
     "         ELSE t.name END AS type_name\n"
     "  FROM objects o LEFT JOIN types t ON t.id = o.type_id;\n"
-    /* live objects by type (arrays counted under their element type) */
+    /* used objects by type (arrays counted under their element type); a
+     * used object as docs/schema.md defines it: the allocator's own apart */
     "CREATE VIEW type_histogram AS\n"
     "  SELECT ifnull(t.name, '[' || o.size || ' bytes]') AS type, o.type_id AS type_id,\n"
     "    count(*) AS count, sum(o.size) AS bytes, sum(ifnull(o.type_count, 0)) AS elements,\n"
-    "    round(100.0 * sum(o.size) / (SELECT sum(size) FROM objects WHERE state = 'used'), 2)\n"
-    "      AS percent\n"
+    "    round(100.0 * sum(o.size) / (SELECT sum(size) FROM objects WHERE state = 'used'\n"
+    "                                  AND \"where\" IS NOT 'malloc-internal'), 2) AS percent\n"
     "  FROM objects o LEFT JOIN types t ON t.id = o.type_id\n"
-    "  WHERE o.state = 'used'\n"
+    "  WHERE o.state = 'used' AND o.\"where\" IS NOT 'malloc-internal'\n"
     "  GROUP BY o.type_id, CASE WHEN o.type_id IS NULL THEN o.size END\n"
     "  ORDER BY bytes DESC;\n";
 

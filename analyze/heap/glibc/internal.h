@@ -56,7 +56,11 @@ struct gl_where {
     const char *arena_how;         /* "symbol", "scan", ... for the fact table */
     uint64_t mp;                   /* address of mp_, 0 if not found */
     const char *mp_how;
-    uint64_t heap_start, heap_end; /* the [heap] mapping, 0,0 if none */
+    /* The main arena's brk heap: from main_arena's own state (top, its
+     * size and system_mem) when the arena fits, else the first run of
+     * adjacent [heap] mappings; 0,0 if none.  heap_how says which. */
+    uint64_t heap_start, heap_end;
+    const char *heap_how;
 };
 
 /* Fill L from libc's DWARF, or the 2.36 fallback.  Never fails. */
@@ -72,6 +76,21 @@ int gl_libc_present(struct heap_ctx *c, int *libc_module);
 
 /* The glibc release of libc's binary (e.g. 2, 36); 0 or -1 if unknown. */
 int gl_version(struct heap_ctx *c, int libc_module, int *major, int *minor);
+
+/* Ranges glibc proves hold bytes, never pointers (glibc/stdio.c), sorted. */
+struct gl_bytes {
+    uint64_t (*v)[2];
+    size_t n, cap;
+};
+
+/* Every FILE's buffer, from _IO_list_all, into *out (emptied first). */
+void gl_stdio_buffers(struct heap_ctx *c, int libc_module, struct gl_bytes *out);
+
+/* allocator.h's pointer_words over *b: 0 if [addr, addr + size) holds none
+ * of the ranges (scan it conservatively), else 1 with mask clear for the
+ * words that overlap one. */
+int gl_bytes_mask(const struct gl_bytes *b, uint64_t addr, uint64_t size, uint64_t *mask,
+                  size_t maskwords);
 
 /* Small readers: 0 on success, -1 if the bytes were not captured. */
 static inline int gl_u64(struct heap_ctx *c, uint64_t addr, uint64_t *v)

@@ -12,13 +12,19 @@
  *  2. Nothing but the dynamic symbols (main_arena and mp_ are static, so
  *     they are not there): the layout of glibc 2.36 on x86_64, written down
  *     below, and main_arena found by scanning libc's writable data for the
- *     one place where a malloc_state fits the snapshot: its `top` is the
- *     last chunk of [heap] and ends where the heap ends, its system_mem is
- *     the size of the heap, and its `next` ring comes back to it.  A wrong
- *     layout cannot pass those tests by accident, which is how the fallback
- *     layout is "checked against the dump" before it is trusted.  mp_ is
- *     found the same way: its sbrk_base is the start of [heap] and its
- *     tcache settings are in range.
+ *     one place where a malloc_state fits the snapshot: its `top` chunk
+ *     ends where brk memory ends, the system_mem bytes before that end are
+ *     captured and start where brk memory starts, and its `next` ring comes
+ *     back to it.  A wrong layout cannot pass those tests by accident, which
+ *     is how the fallback layout is "checked against the dump" before it is
+ *     trusted.  mp_ is found the same way: its sbrk_base is the start of
+ *     that heap and its tcache settings are in range.
+ *
+ * The brk heap's extent comes from the arena, not from the mapping named
+ * [heap]: after a fork, a child that grows its heap gets a second mapping
+ * (the kernel cannot merge memory shared with the parent with memory that
+ * is not), and either may be the one a name-based search picks.  The
+ * [heap] names are only a hint for when the arena itself is damaged.
  *
  * When the main arena is itself damaged (its top overwritten), nothing
  * fits; then the symbol is taken unchecked, or else a weaker scan that
@@ -175,37 +181,80 @@ int gl_version(struct heap_ctx *c, int mod, int *major, int *minor)
 
 /* ------------------------------------------------------------ validation */
 
+/* A mapping brk memory may be in: writable, anonymous, named "[heap]" or
+ * nothing (after a fork the child's heap is two mappings, and the kernel
+ * names a mapping [heap] only while it overlaps the current brk range). */
+static int brk_mapping(const struct hs_mapping *m)
+{
+    return (m->flags & HS_MAP_W) && (!m->path || !m->path[0] || !strcmp(m->path, "[heap]"));
+}
+
+/* Could [lo, hi) be memory brk handed out?  It must lie in one run of
+ * adjacent brk_mapping()s, begin within a page of the run's start and end
+ * within a page of the end of the mapping holding its last byte. */
+static int brk_shaped(struct heap_ctx *c, uint64_t lo, uint64_t hi)
+{
+    size_t n;
+    const struct hs_mapping *m = hs_get_mappings(c->snap, &n);
+    uint64_t runstart = 0;
+    int inrun = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!brk_mapping(&m[i])) {
+            inrun = 0;
+            continue;
+        }
+        if (!inrun || m[i].start != m[i - 1].end)
+            runstart = m[i].start;
+        inrun = 1;
+        if (lo >= runstart && hi > m[i].start && hi <= m[i].end)
+            return lo - runstart < 4096 && m[i].end - hi < 4096;
+    }
+    return 0;
+}
+
 /*
- * Does a malloc_state at 'a' fit the snapshot?  The main arena's top chunk
- * must end where the brk heap ends (the [heap] mapping, rounded to a page),
- * its system_mem must be the size of the heap up to there, and the `next`
- * ring must come back to 'a' through captured, plausible arenas.  With no
- * [heap] at all, the arena must still be in its initial state: top is the
- * unsorted bin's header (initial_top()).
+ * Where a malloc_state at 'a' says its brk heap is, if it is believable as
+ * main_arena: 1 with [*lo, *hi) (0, 0 for an arena that never grew).  The
+ * main arena's memory is contiguous from mp_.sbrk_base to the end of its
+ * top chunk, and system_mem is its size; so the heap is [top + size -
+ * system_mem, top + size), whatever the mappings are called and however
+ * the kernel split them.  That range must be captured without a gap and
+ * shaped like brk memory (brk_shaped), the top chunk's flags must be those
+ * of a main-arena chunk, and the `next` ring must come back to 'a' through
+ * captured arenas.  An arena in its initial state has top = the unsorted
+ * bin's header (initial_top()) and no memory; one never initialised (top
+ * 0) has not even that.
  */
-static int arena_fits(struct heap_ctx *c, const struct gl_layout *L, const struct gl_where *w,
-                      uint64_t a)
+static int arena_extent(struct heap_ctx *c, const struct gl_layout *L, uint64_t a, uint64_t *lo,
+                        uint64_t *hi)
 {
     uint64_t top, next, sysmem, tsize;
     if (gl_u64(c, a + L->ms_top, &top) || gl_u64(c, a + L->ms_next, &next) ||
         gl_u64(c, a + L->ms_system_mem, &sysmem))
         return 0;
-    if (w->heap_start) {
-        if (top < w->heap_start || top >= w->heap_end || top % GL_ALIGN)
+    if (top == a + L->ms_bins - GL_HDR || top == 0) {
+        /* initialised but never grown, or never initialised at all (no
+         * malloc ever ran: another allocator replaced it), when `next` is
+         * still the static &main_arena and the bins are all zero */
+        uint64_t fd;
+        if (sysmem || (top == 0 && (next != a || gl_u64(c, a + L->ms_bins, &fd) || fd)))
             return 0;
-        if (gl_u64(c, top + 8, &tsize))
+        *lo = *hi = 0;
+    } else {
+        if (top % GL_ALIGN || gl_u64(c, top + 8, &tsize))
             return 0;
         /* main-arena chunks never carry NON_MAIN_ARENA or IS_MMAPPED */
         if (tsize & (GL_IS_MMAPPED | GL_NON_MAIN_ARENA))
             return 0;
         tsize &= ~(uint64_t)GL_FLAGS;
         uint64_t tend = top + tsize;
-        if (tsize < GL_MINSIZE || tend > w->heap_end || w->heap_end - tend >= 4096)
+        if (tsize < GL_MINSIZE || tend < top || sysmem < tsize || sysmem > tend)
             return 0;
-        if (sysmem > tend - w->heap_start || tend - sysmem - w->heap_start >= 4096)
+        uint64_t start = tend - sysmem;
+        if (gl_captured_end(c, start) < tend || !brk_shaped(c, start, tend))
             return 0;
-    } else if (top != a + L->ms_bins - GL_HDR) {
-        return 0;
+        *lo = start;
+        *hi = tend;
     }
     /* The ring: at most 1024 arenas (glibc's cap is 8 per core). */
     uint64_t p = next;
@@ -218,6 +267,14 @@ static int arena_fits(struct heap_ctx *c, const struct gl_layout *L, const struc
             return 0;
     }
     return 0;
+}
+
+static int arena_fits(struct heap_ctx *c, const struct gl_layout *L, const struct gl_where *w,
+                      uint64_t a)
+{
+    uint64_t lo, hi;
+    (void)w;
+    return arena_extent(c, L, a, &lo, &hi);
 }
 
 /*
@@ -317,13 +374,21 @@ int gl_locate(struct heap_ctx *c, const struct gl_layout *L, struct gl_where *w)
     memset(w, 0, sizeof *w);
     gl_libc_present(c, &w->libc_module);
 
+    /* The [heap] mappings are only a hint, for when the arena itself is
+     * damaged: the first run of adjacent ones (a forked child has two). */
     size_t n;
     const struct hs_mapping *m = hs_get_mappings(c->snap, &n);
-    for (size_t i = 0; i < n; i++)
-        if (m[i].path && !strcmp(m[i].path, "[heap]")) {
+    for (size_t i = 0; i < n; i++) {
+        if (!m[i].path || strcmp(m[i].path, "[heap]"))
+            continue;
+        if (!w->heap_start) {
             w->heap_start = m[i].start;
             w->heap_end = m[i].end;
+        } else if (m[i].start == w->heap_end) {
+            w->heap_end = m[i].end;
         }
+    }
+    w->heap_how = "the [heap] mappings";
 
     uint64_t addr, size, by_symbol = 0;
     if (c->dbg && w->libc_module >= 0 &&
@@ -334,14 +399,6 @@ int gl_locate(struct heap_ctx *c, const struct gl_layout *L, struct gl_where *w)
             w->arena_how = "symbol";
         } else {
             c->problem(c, addr, "glibc: main_arena (by symbol) does not fit the heap; scanning");
-        }
-    }
-    if (c->dbg && w->libc_module >= 0 && !dbg_variable(c->dbg, "mp_", w->libc_module, &addr, &size)) {
-        if (mp_fits(c, L, w, addr)) {
-            w->mp = addr;
-            w->mp_how = "symbol";
-        } else {
-            c->problem(c, addr, "glibc: mp_ (by symbol) does not fit the heap; scanning");
         }
     }
     if (!w->main_arena) {
@@ -361,6 +418,22 @@ int gl_locate(struct heap_ctx *c, const struct gl_layout *L, struct gl_where *w)
         if (w->main_arena)
             c->problem(c, w->main_arena, "glibc: main_arena found only by a weak test: its top "
                                          "chunk does not fit the heap");
+    }
+    /* The heap's extent from the arena that fits (arena_extent); mp_ is
+     * checked against it. */
+    uint64_t lo, hi;
+    if (w->main_arena && arena_extent(c, L, w->main_arena, &lo, &hi)) {
+        w->heap_start = lo;
+        w->heap_end = hi;
+        w->heap_how = "main_arena";
+    }
+    if (c->dbg && w->libc_module >= 0 && !dbg_variable(c->dbg, "mp_", w->libc_module, &addr, &size)) {
+        if (mp_fits(c, L, w, addr)) {
+            w->mp = addr;
+            w->mp_how = "symbol";
+        } else {
+            c->problem(c, addr, "glibc: mp_ (by symbol) does not fit the heap; scanning");
+        }
     }
     if (!w->mp) {
         w->mp = scan_libc_data(c, L, w, L->mp_size, "mp_", mp_fits);

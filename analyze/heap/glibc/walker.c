@@ -4,7 +4,8 @@
  * How ptmalloc2 lays out its memory, and so how we walk it:
  *
  *   arenas     main_arena lives in libc's .data and owns the brk heap
- *              ([heap]).  Every other arena is a malloc_state placed just
+ *              (from mp_.sbrk_base to the end of its top chunk, system_mem
+ *              bytes: one or several mappings, see glibc/layout.c).  Every other arena is a malloc_state placed just
  *              after the heap_info header of its first "heap": a mapping
  *              aligned to HEAP_MAX_SIZE (64 MiB) of which heap_info.size
  *              bytes are usable.  An arena that outgrew its heap has more
@@ -89,7 +90,7 @@
 
 #include "heap/glibc/internal.h"
 
-#define GL_NO_ARENA 0xffffu /* heap_object.arena of an mmapped chunk */
+#define GL_NO_ARENA HEAP_NO_ARENA /* an mmapped chunk is in no arena */
 #define MAX_ARENAS  1024u   /* glibc caps arenas at 8 per core */
 #define MAX_HEAPS   4096u   /* per arena; 64 MiB each */
 #define TLS_SCAN    8192u   /* bytes below a thread's fs_base searched for `tcache` */
@@ -564,6 +565,11 @@ static void walk_bins(struct walk *W, unsigned ai)
 {
     struct heap_ctx *c = W->c;
     struct gl_arena *A = &W->ar[ai];
+    uint64_t top;
+    /* main_arena before malloc's first call (or in a process whose malloc
+     * is another allocator) is all zeros: no bin heads to follow */
+    if (ai == 0 && !gl_u64(c, A->addr + W->L->ms_top, &top) && top == 0)
+        return;
     for (unsigned i = 1; i < GL_NBINS; i++) {
         uint64_t head = A->addr + W->L->ms_bins + (uint64_t)(i - 1) * 16 - 16, p, prev = head;
         if (gl_u64(c, head + 16, &p)) {
@@ -1058,6 +1064,11 @@ static int glibc_walk(struct heap_ctx *c)
         snprintf(buf, sizeof buf, "0x%llx (%s)", (unsigned long long)w.mp, w.mp_how);
         c->fact(c, "glibc.mp_", buf);
     }
+    if (w.heap_end) {
+        snprintf(buf, sizeof buf, "0x%llx-0x%llx (%s)", (unsigned long long)w.heap_start,
+                 (unsigned long long)w.heap_end, w.heap_how);
+        c->fact(c, "glibc.brk_heap", buf);
+    }
     declare_internal(c, w.main_arena, L.ms_size, "main_arena");
     declare_internal(c, w.mp, L.mp_size, "mp_");
 
@@ -1171,11 +1182,38 @@ static int glibc_walk(struct heap_ctx *c)
         c->problem(c, 0, "glibc: out of memory during the walk");
     free(W->ch);
     free(W);
+    /* Bytes are not pointers: stdio buffers are left out of the scan
+     * (glibc/stdio.c), through pointer_words, for a pipeline that keeps state. */
+    if (!rc && c->keep_state) {
+        struct gl_bytes *b = calloc(1, sizeof *b);
+        if (b) {
+            gl_stdio_buffers(c, w.libc_module, b);
+            fact_u64(c, "glibc.stdio_buffers", b->n);
+            c->walker = b;
+        }
+    }
     return rc;
+}
+
+static int glibc_pointer_words(const void *walker, uint64_t addr, uint64_t size, uint64_t *mask,
+                               size_t maskwords)
+{
+    return gl_bytes_mask(walker, addr, size, mask, maskwords);
+}
+
+static void glibc_release(struct heap_ctx *c)
+{
+    struct gl_bytes *b = c->walker;
+    if (b)
+        free(b->v);
+    free(b);
+    c->walker = NULL;
 }
 
 const struct allocator glibc_allocator = {
     .name = "glibc",
     .detect = glibc_detect,
     .walk = glibc_walk,
+    .pointer_words = glibc_pointer_words,
+    .release = glibc_release,
 };

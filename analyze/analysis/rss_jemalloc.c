@@ -1,0 +1,107 @@
+/*
+ * rss_jemalloc.c — what jemalloc offers to give memory back (its MALLOC_CONF
+ * settings), chosen by what the figures of rss.c and the jemalloc walker's
+ * facts show; and how heapsnap's figures meet mallctl's stats.  The
+ * jemalloc piece of `heapsnap rss` (rss.h), as rss_glibc.c is glibc's.
+ *
+ * jemalloc's free memory has three forms, each with its own lever:
+ *   free regions in slabs   reusable only by the same size class; no
+ *                           setting returns them, only fewer arenas
+ *                           (narenas) concentrate them
+ *   dirty extents           whole free pages still resident, purged after
+ *                           dirty_decay_ms (10 s by default) — and only when
+ *                           the process calls into jemalloc, unless
+ *                           background_thread is on
+ *   muzzy extents           pages given back with MADV_FREE, resident until
+ *                           the kernel wants them; muzzy_decay_ms (0 by
+ *                           default in 5.3) decides how long they stay so
+ * The thresholds are judgement, as in rss_glibc.c: 1 MiB and a tenth of
+ * the heap's RSS.
+ */
+#include "analysis/rss.h"
+
+#include <stdio.h>
+
+#include "cli.h"
+
+#define MIB ((uint64_t)1 << 20)
+
+static int worth(uint64_t bytes, uint64_t heap_rss)
+{
+    return bytes >= MIB && bytes * 10 >= heap_rss;
+}
+
+static void advise(const struct rss_figures *f, rss_say say, void *u)
+{
+    char a[32], b[32], text[1024];
+    uint64_t heap = f->kind_rss[RSS_HEAP];
+    uint64_t dirty = rss_fact(f, "jemalloc.dirty_bytes"), muzzy = rss_fact(f, "jemalloc.muzzy_bytes");
+    uint64_t slabfree = 0;
+    for (size_t i = 0; i < f->narenas; i++)
+        slabfree += f->arenas[i].free[WHERE_JE_SLAB];
+    int said = 0;
+    if (worth(dirty, heap)) {
+        snprintf(text, sizeof text,
+                 "%s is in dirty extents: whole free pages jemalloc keeps resident for reuse.  They are "
+                 "purged after dirty_decay_ms (10000 by default), and only when a thread calls into "
+                 "jemalloc: MALLOC_CONF=dirty_decay_ms:1000 returns them sooner, "
+                 "MALLOC_CONF=background_thread:true purges them on time in an idle process too.",
+                 cli_bytes(a, sizeof a, dirty));
+        say(u, "dirty_decay_ms, background_thread", text);
+        said = 1;
+    }
+    if (worth(muzzy, heap)) {
+        snprintf(text, sizeof text,
+                 "%s is in muzzy extents, given back with MADV_FREE: the kernel takes those pages only "
+                 "under memory pressure, and until then they count in RSS.  MALLOC_CONF=muzzy_decay_ms:0 "
+                 "(5.3's default) purges them with MADV_DONTNEED instead.",
+                 cli_bytes(a, sizeof a, muzzy));
+        say(u, "muzzy_decay_ms", text);
+        said = 1;
+    }
+    if (f->narenas > 1 && worth(slabfree, heap)) {
+        snprintf(text, sizeof text,
+                 "%s is free inside slabs across %zu arenas (serving %llu threads); a free region serves "
+                 "only its own size class in its own arena.  MALLOC_CONF=narenas:N with a small N "
+                 "concentrates allocations in fewer arenas, so fewer slabs stay partly empty.",
+                 cli_bytes(a, sizeof a, slabfree), f->narenas, (unsigned long long)f->threads);
+        say(u, "narenas", text);
+        said = 1;
+    } else if (worth(slabfree, heap)) {
+        snprintf(text, sizeof text,
+                 "%s is free inside slabs, in %s of slab regions: memory only allocations of the same "
+                 "size classes can reuse.  No setting returns it; it is the cost of a heap whose live "
+                 "objects are spread over many partly used slabs.",
+                 cli_bytes(a, sizeof a, slabfree), cli_bytes(b, sizeof b, rss_fact(f, "jemalloc.active")));
+        say(u, NULL, text);
+        said = 1;
+    }
+    if (!said)
+        say(u, NULL, "No jemalloc setting would give much back: its dirty and muzzy extents and the "
+                     "free regions in its slabs are too small to matter.");
+}
+
+/* The snapshot holds jemalloc's extents but not its stats counters, so
+ * the figures are given in mallctl's terms, for comparing with
+ * mallctl("stats.allocated") and the like (redis: INFO memory's
+ * allocator_allocated, allocator_active). */
+static void reconcile(const struct rss_figures *f, rss_say say, void *u)
+{
+    char a[32], b[32], c[32], text[512];
+    snprintf(text, sizeof text, "%llu bytes: the used objects and those in tcaches (to jemalloc's "
+                                "arenas a region in a tcache is allocated)",
+             (unsigned long long)rss_fact(f, "jemalloc.allocated"));
+    say(u, "stats.allocated", text);
+    snprintf(text, sizeof text, "%llu bytes: the active extents, slabs and large allocations",
+             (unsigned long long)rss_fact(f, "jemalloc.active"));
+    say(u, "stats.active", text);
+    snprintf(text, sizeof text, "dirty %s, muzzy %s, retained %s (virtual only) in the extents jemalloc "
+                                "keeps for reuse; stats.resident also counts its metadata, which heapsnap "
+                                "counts as other anonymous memory",
+             cli_bytes(a, sizeof a, rss_fact(f, "jemalloc.dirty_bytes")),
+             cli_bytes(b, sizeof b, rss_fact(f, "jemalloc.muzzy_bytes")),
+             cli_bytes(c, sizeof c, rss_fact(f, "jemalloc.retained_bytes")));
+    say(u, "extents", text);
+}
+
+const struct rss_advisor rss_jemalloc_advisor = {"jemalloc", advise, reconcile};

@@ -1,0 +1,80 @@
+/*
+ * jemalloc/internal.h — what the two halves of the jemalloc 5.x walker share.
+ *
+ * jemalloc/layout.c answers "where is jemalloc's state and what does it look
+ * like": the layout of edata_t (jemalloc's extent descriptor) from DWARF
+ * when a module describes it, else the 5.3.0 x86_64 layout written down
+ * below; the size classes (sz_index2size) for 4 KiB pages and 16-byte
+ * quantum, computed the way jemalloc's sc.c computes them; and the root of
+ * the emap radix tree (arena_emap_global.rtree.root), by symbol when the
+ * symbols are there (jemalloc linked statically) or else by a scan of
+ * jemalloc's writable data for the one array whose leaves map pages to
+ * extents that say they hold those pages.  jemalloc/walker.c walks.
+ *
+ * Nothing here is trusted because of where it came from: every pointer is
+ * checked against the snapshot before it is read, and the fallback layout
+ * is only believed once the tree it leads to agrees with itself.
+ */
+#ifndef HEAPSNAP_JEMALLOC_INT_H
+#define HEAPSNAP_JEMALLOC_INT_H
+
+#include <stdint.h>
+
+#include "heap/allocator.h"
+
+/* x86_64, LG_VADDR 48, LG_PAGE 12: rtree.h's constants for that target. */
+#define JE_PAGE         4096u
+#define JE_LG_PAGE      12u
+#define JE_LG_VADDR     48u
+#define JE_RTREE_BITS   18u                 /* per level, RTREE_HEIGHT 2 */
+#define JE_RTREE_FANOUT (1u << JE_RTREE_BITS)
+#define JE_EDATA_ALIGN  128u                /* EDATA_ALIGNMENT */
+#define JE_NSIZES       232u                /* SC_NSIZES: szind < this */
+#define JE_NBINS        36u                 /* SC_NBINS: small size classes */
+#define JE_SMALL_MAX    14336u              /* SC_SMALL_MAXCLASS */
+#define JE_SLAB_MAXREGS 512u                /* 1 << SC_LG_SLAB_MAXREGS */
+
+/* A leaf element (RTREE_LEAF_COMPACT): szind in bits 48..63, edata in
+ * 7..47 (sign-extended), state in 2..4, is_head in 1, slab in 0. */
+#define JE_LEAF_SLAB(b)   ((b) & 1u)
+#define JE_LEAF_STATE(b)  (((b) >> 2) & 7u)
+#define JE_LEAF_SZIND(b)  ((unsigned)((b) >> JE_LG_VADDR))
+#define JE_LEAF_EDATA(b)  ((uint64_t)(((int64_t)((b) << 16)) >> 16) & ~(uint64_t)(JE_EDATA_ALIGN - 1))
+
+enum je_state { JE_ACTIVE = 0, JE_DIRTY, JE_MUZZY, JE_RETAINED, JE_TRANSITION, JE_MERGING };
+
+/* Where edata_t keeps what the walker reads, and how e_bits is packed. */
+struct je_layout {
+    const char *source;          /* "dwarf" or "fallback" */
+    uint64_t ed_size;            /* sizeof(edata_t) */
+    uint64_t ed_bits, ed_addr, ed_size_esn, ed_bitmap;
+    unsigned arena_shift, arena_bits, slab_shift, state_shift, szind_shift, nfree_shift,
+        nfree_bits;
+};
+
+/* What je_locate() found. */
+struct je_where {
+    int module;                  /* the module holding jemalloc, or -1 */
+    uint64_t root;               /* &arena_emap_global.rtree.root[0], 0 if not found */
+    const char *root_how;        /* "symbol" or "scan" */
+};
+
+/* The fallback layout, or edata_s from DWARF where a module has it. */
+void je_layout_load(struct heap_ctx *c, int module, struct je_layout *L);
+
+/* Find the rtree root.  0, or -1 with a problem saying why. */
+int je_locate(struct heap_ctx *c, const struct je_layout *L, struct je_where *w);
+
+/* Does the leaf at 'leaf' belong at root index idx (its first element
+ * names an extent holding a page of that index)?  1 yes, 0 no, -1 if it
+ * has no element that could be read. */
+int je_leaf_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t leaf, unsigned idx);
+
+/* sz_index2size(szind): the usable size of size class szind; 0 if none. */
+uint64_t je_index2size(unsigned szind);
+
+/* The module that holds jemalloc (libjemalloc*, or the one defining
+ * mallctl / je_mallctl), or -1. */
+int je_module(struct heap_ctx *c);
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * jemalloc/layout.c — where jemalloc 5.x keeps its state in a snapshot, and
+ * what that state looks like (see jemalloc/internal.h; jemalloc/walker.c
+ * does the walk).
+ *
+ * The one structure that leads to every extent is the emap: a two-level
+ * radix tree (rtree) keyed by page address, whose root is a static array of
+ * 2^18 pointers to leaves inside arena_emap_global, in jemalloc's .bss.
+ * Each leaf is 2^18 words, one per page of a 1 GiB span, and a word names
+ * the extent (edata_t) holding that page with its size class, slab bit and
+ * state.  Debian's libjemalloc2 is stripped and has no DWARF, so:
+ *
+ *   the root     by the symbol (je_)arena_emap_global when there is one —
+ *                the root is its last member, so it starts 8 * 2^18 bytes
+ *                before the symbol's end — or else by scanning jemalloc's
+ *                writable data for a word that points at a leaf: the
+ *                leaf's first used element names an extent whose pages
+ *                give the leaf's index in the root, hence where the root
+ *                must start; a candidate root is believed only when every
+ *                leaf it holds agrees the same way (root_agrees).
+ *   edata_t      from DWARF (struct edata_s) when a module describes it,
+ *                else the 5.3.0 layout below: e_bits at 0 (arena_ind 12
+ *                bits, slab, committed, pai, zeroed, guarded, state 3,
+ *                szind 8, nfree 10, bin_shard 6, is_head), e_addr at 8,
+ *                e_size_esn at 16 (size in the bits above the page), and
+ *                the slab's bitmap (e_slab_data) at 64.  The walker checks
+ *                it against the tree: every leaf's slab bit, szind and
+ *                state must be the extent's own, every slab's free count
+ *                its bitmap's.
+ *   size classes computed as sc.c does for 4 KiB pages and a 16-byte
+ *                quantum (8, 16, 32, 48, ..., 4 per doubling).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <elf.h>
+
+#include "heap/jemalloc/internal.h"
+
+/* jemalloc 5.3.0, x86_64 (include/jemalloc/internal/edata.h). */
+static const struct je_layout fallback_530 = {
+    .source = "fallback", .ed_size = 128,
+    .ed_bits = 0, .ed_addr = 8, .ed_size_esn = 16, .ed_bitmap = 64,
+    .arena_shift = 0, .arena_bits = 12, .slab_shift = 12, .state_shift = 17, .szind_shift = 20,
+    .nfree_shift = 28, .nfree_bits = 10,
+};
+
+void je_layout_load(struct heap_ctx *c, int module, struct je_layout *L)
+{
+    *L = fallback_530;
+    if (!c->dbg)
+        return;
+    const struct dbg_layout *l = dbg_struct(c->dbg, "edata_s", module);
+    if (!l)
+        return;
+    int64_t b = dbg_field_offset(l, "e_bits"), a = dbg_field_offset(l, "e_addr");
+    int64_t s = dbg_field_offset(l, "e_size_esn"), m = dbg_field_offset(l, "e_slab_data");
+    if (b < 0 || a < 0 || s < 0 || m < 0 || m + 64 > (int64_t)l->size) {
+        c->problem(c, 0, "jemalloc: DWARF struct edata_s lacks e_bits/e_addr/e_size_esn/"
+                         "e_slab_data; using the 5.3.0 layout");
+        return;
+    }
+    L->source = "dwarf";
+    L->ed_size = l->size;
+    L->ed_bits = (uint64_t)b;
+    L->ed_addr = (uint64_t)a;
+    L->ed_size_esn = (uint64_t)s;
+    L->ed_bitmap = (uint64_t)m;
+}
+
+/* ------------------------------------------------------------ size classes */
+
+static uint64_t classes[JE_NSIZES];
+
+uint64_t je_index2size(unsigned szind)
+{
+    if (!classes[0]) {
+        /* 8, 16, then groups of 4 per doubling with delta = max(16, base / 4) */
+        unsigned n = 0;
+        classes[n++] = 8;
+        uint64_t s = 16;
+        while (n < JE_NSIZES) {
+            classes[n++] = s;
+            uint64_t p = 1;
+            while (p * 2 <= s)
+                p *= 2;
+            s += p / 4 > 16 ? p / 4 : 16;
+        }
+    }
+    return szind < JE_NSIZES ? classes[szind] : 0;
+}
+
+/* ------------------------------------------------------------ the module */
+
+static const char *base_name(const char *p)
+{
+    const char *s = p ? strrchr(p, '/') : NULL;
+    return s ? s + 1 : p ? p : "";
+}
+
+int je_module(struct heap_ctx *c)
+{
+    if (c->dbg) {
+        int m = dbg_find_module(c->dbg, "libjemalloc");
+        if (m >= 0)
+            return m;
+        static const char *const syms[] = {"je_mallctl", "mallctl", NULL};
+        for (size_t i = 0; syms[i]; i++) {
+            const struct dbg_symbol *s = dbg_symbol_by_name(c->dbg, syms[i], -1);
+            if (s && s->type == STT_FUNC && s->addr)
+                return s->module;
+        }
+        return -1;
+    }
+    size_t n;
+    const struct hs_module *m = hs_get_modules(c->snap, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(base_name(m[i].path), "libjemalloc", 11))
+            return (int)i;
+    return -1;
+}
+
+/* ------------------------------------------------------------ the rtree root */
+
+/* The first non-zero word of the leaf at l, with its index; 0 if none.
+ * Only captured pages are read: a leaf spans 2 MiB, mostly never touched. */
+static uint64_t first_element(struct heap_ctx *c, uint64_t l, unsigned *j)
+{
+    for (unsigned pg = 0; pg < JE_RTREE_FANOUT * 8 / JE_PAGE; pg++) {
+        const uint64_t *w = hs_ptr(c->snap, l + (uint64_t)pg * JE_PAGE, JE_PAGE);
+        if (!w)
+            continue;
+        for (unsigned k = 0; k < JE_PAGE / 8; k++)
+            if (w[k]) {
+                *j = pg * (JE_PAGE / 8) + k;
+                return w[k];
+            }
+    }
+    return 0;
+}
+
+/* Which root index a leaf holding element bits at index j must sit at:
+ * the extent it names must cover the page that (root index, j) stands
+ * for.  1 with *i, or 0 if the element names no believable extent. */
+static int leaf_index(struct heap_ctx *c, const struct je_layout *L, uint64_t bits, unsigned j,
+                      unsigned *i)
+{
+    uint64_t e = JE_LEAF_EDATA(bits), addr, sz;
+    if (!e || JE_LEAF_STATE(bits) > JE_MERGING || hs_read_u64(c->snap, e + L->ed_addr, &addr) ||
+        hs_read_u64(c->snap, e + L->ed_size_esn, &sz))
+        return 0;
+    uint64_t base = addr & ~(uint64_t)(JE_PAGE - 1);
+    sz &= ~(uint64_t)(JE_PAGE - 1);
+    if (!sz || base + sz < base || base >> JE_LG_VADDR)
+        return 0;
+    const uint64_t span = (uint64_t)1 << (JE_LG_PAGE + JE_RTREE_BITS); /* 1 GiB */
+    for (uint64_t hi = base & ~(span - 1); hi < base + sz; hi += span) {
+        uint64_t key = hi | ((uint64_t)j << JE_LG_PAGE);
+        if (key >= base && key < base + sz) {
+            *i = (unsigned)((key >> (JE_LG_PAGE + JE_RTREE_BITS)) & (JE_RTREE_FANOUT - 1));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int je_leaf_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t leaf, unsigned idx)
+{
+    unsigned j, i;
+    uint64_t bits = first_element(c, leaf, &j);
+    if (!bits)
+        return -1;
+    return leaf_index(c, L, bits, j, &i) && i == idx;
+}
+
+/* Does the array at r look like the root: its non-zero entries leaves
+ * whose first element sends them back to their own index — more of them
+ * than not (one damaged leaf must not hide the rest; the walker skips it,
+ * saying so), and at least one.  Leaves that were not captured count for
+ * neither. */
+static int root_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t r)
+{
+    unsigned leaves = 0, bad = 0;
+    for (unsigned pg = 0; pg < JE_RTREE_FANOUT * 8 / JE_PAGE; pg++) {
+        const uint64_t *w = hs_ptr(c->snap, r + (uint64_t)pg * JE_PAGE, JE_PAGE);
+        if (!w)
+            continue;
+        for (unsigned k = 0; k < JE_PAGE / 8; k++) {
+            if (!w[k])
+                continue;
+            int a = je_leaf_agrees(c, L, w[k], pg * (JE_PAGE / 8) + k);
+            if (a > 0)
+                leaves++;
+            else if (a == 0 && ++bad > 64)
+                return 0;
+        }
+    }
+    return leaves > bad;
+}
+
+/*
+ * Scan jemalloc's writable data (its rw mappings and the anonymous .bss
+ * right after them) for the root.  Only captured words are looked at; a
+ * candidate costs one leaf's captured pages, and there are few: words that
+ * are cacheline-aligned pointers to memory outside the data itself.
+ */
+static uint64_t scan_root(struct heap_ctx *c, const struct je_layout *L, int module)
+{
+    size_t n, nm;
+    const struct hs_mapping *m = hs_get_mappings(c->snap, &n);
+    const struct hs_module *mods = hs_get_modules(c->snap, &nm);
+    const char *path = NULL;
+    if (c->dbg && module >= 0) {
+        const struct dbg_module_info *mi = dbg_module(c->dbg, (size_t)module);
+        path = mi && mi->module ? mi->module->path : NULL;
+    } else if (module >= 0 && (size_t)module < nm) {
+        path = mods[module].path;
+    }
+    if (!path)
+        return 0;
+    unsigned tried = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(m[i].flags & HS_MAP_W) || !m[i].path || strcmp(m[i].path, path))
+            continue;
+        uint64_t lo = m[i].start, hi = m[i].end;
+        while (i + 1 < n && m[i + 1].start == hi && (m[i + 1].flags & HS_MAP_W) &&
+               (!m[i + 1].path || !m[i + 1].path[0] || !strcmp(m[i + 1].path, path)))
+            hi = m[++i].end;
+        for (uint64_t pa = lo; pa < hi; pa += JE_PAGE) {
+            const uint64_t *w = hs_ptr(c->snap, pa, JE_PAGE);
+            if (!w)
+                continue;
+            for (unsigned k = 0; k < JE_PAGE / 8; k++) {
+                uint64_t v = w[k];
+                if (!v || v % 64 || (v >= lo && v < hi) || !hs_ptr(c->snap, v, 8))
+                    continue;
+                unsigned j, idx;
+                uint64_t bits = first_element(c, v, &j);
+                if (!bits || !leaf_index(c, L, bits, j, &idx))
+                    continue;
+                uint64_t p = pa + 8u * k, r = p - 8u * idx;
+                if (p < 8u * idx || r < lo || r + 8u * JE_RTREE_FANOUT > hi)
+                    continue;
+                if (root_agrees(c, L, r))
+                    return r;
+                if (++tried > 64)
+                    return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+int je_locate(struct heap_ctx *c, const struct je_layout *L, struct je_where *w)
+{
+    memset(w, 0, sizeof *w);
+    w->module = je_module(c);
+    if (c->dbg) {
+        static const char *const syms[] = {"je_arena_emap_global", "arena_emap_global", NULL};
+        for (size_t i = 0; syms[i]; i++) {
+            const struct dbg_symbol *s = dbg_symbol_by_name(c->dbg, syms[i], -1);
+            if (!s || s->size < 8u * JE_RTREE_FANOUT)
+                continue;
+            uint64_t r = s->addr + s->size - 8u * JE_RTREE_FANOUT;
+            if (root_agrees(c, L, r)) {
+                w->root = r;
+                w->root_how = "symbol";
+                return 0;
+            }
+            c->problem(c, s->addr, "jemalloc: %s (by symbol) does not hold a believable rtree; "
+                                   "scanning", syms[i]);
+        }
+    }
+    w->root = scan_root(c, L, w->module);
+    w->root_how = "scan";
+    if (!w->root) {
+        c->problem(c, 0, "jemalloc: the emap's rtree root was not found in jemalloc's data (no "
+                         "array there maps pages to extents that hold them)");
+        return -1;
+    }
+    return 0;
+}
