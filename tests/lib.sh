@@ -211,6 +211,8 @@ patterns_gdb_dump() {
             "$len" "$seed" >"$name.expect"
     done <"$1" &&
     test "$(wc -l <dump.gdb)" = 4
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

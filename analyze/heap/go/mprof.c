@@ -107,8 +107,6 @@ static int layout(struct go_walk *w, struct mp_layout *M)
         field(w, "runtime.memRecord", "active", &M->r_active) || field(w, "runtime.memRecord", "future", &M->r_future) ||
         field(w, "runtime.memRecordCycle", "allocs", &M->c_allocs) ||
         field(w, "runtime.memRecordCycle", "frees", &M->c_frees) ||
-        field(w, "runtime.memRecordCycle", "alloc_bytes", &M->c_alloc_bytes) ||
-        field(w, "runtime.memRecordCycle", "free_bytes", &M->c_free_bytes) ||
         field(w, "runtime.specialprofile", "b", &M->sp_bucket) ||
         field(w, "runtime._func", "pcfile", &M->f_pcfile) || field(w, "runtime._func", "pcln", &M->f_pcln) ||
         field(w, "runtime._func", "npcdata", &M->f_npcdata) || field(w, "runtime._func", "cuOffset", &M->f_cuoffset) ||
@@ -118,6 +116,14 @@ static int layout(struct go_walk *w, struct mp_layout *M)
         field(w, "runtime.moduledata", "gofunc", &M->md_gofunc) || size_of(w, "runtime.inlinedCall", &M->inl_size) ||
         field2(w, "runtime.inlinedCall", "func_", "nameOff", &M->inl_name))
         return -1;
+    /* Until Go 1.26 a cycle counts bytes too; from 1.27 it counts objects
+     * only, every object of a bucket being of the bucket's size (the runtime
+     * multiplies the two for MemProfileRecord).  Absent fields: -1. */
+    const struct dbg_layout *cyc = dbg_struct(d, "runtime.memRecordCycle", w->module);
+    M->c_alloc_bytes = cyc ? dbg_field_offset(cyc, "alloc_bytes") : -1;
+    M->c_free_bytes = cyc ? dbg_field_offset(cyc, "free_bytes") : -1;
+    if ((M->c_alloc_bytes < 0) != (M->c_free_bytes < 0))
+        return need(w, 0, "runtime.memRecordCycle.alloc_bytes and free_bytes together");
     if (need(w, dbg_constant(d, "runtime.memProfile", w->module, &M->membucket) == 0, "runtime.memProfile") ||
         need(w, dbg_constant(d, "runtime._KindSpecialProfile", w->module, &M->kind_profile) == 0,
              "runtime._KindSpecialProfile"))
@@ -283,10 +289,19 @@ struct mp_cycle {
     uint64_t allocs, frees, alloc_bytes, free_bytes;
 };
 
-static int read_cycle(const struct go_walk *w, const struct mp_layout *M, uint64_t a, struct mp_cycle *c)
+/* One memRecordCycle at a; size is its bucket's object size, which gives
+ * the bytes where the cycle does not count them (Go 1.27+). */
+static int read_cycle(const struct go_walk *w, const struct mp_layout *M, uint64_t a, uint64_t size,
+                      struct mp_cycle *c)
 {
-    return go_field(w, a, M->c_allocs, 8, &c->allocs) || go_field(w, a, M->c_frees, 8, &c->frees) ||
-           go_field(w, a, M->c_alloc_bytes, 8, &c->alloc_bytes) || go_field(w, a, M->c_free_bytes, 8, &c->free_bytes);
+    if (go_field(w, a, M->c_allocs, 8, &c->allocs) || go_field(w, a, M->c_frees, 8, &c->frees))
+        return -1;
+    if (M->c_alloc_bytes < 0) {
+        c->alloc_bytes = c->allocs * size;
+        c->free_bytes = c->frees * size;
+        return 0;
+    }
+    return go_field(w, a, M->c_alloc_bytes, 8, &c->alloc_bytes) || go_field(w, a, M->c_free_bytes, 8, &c->free_bytes);
 }
 
 static void add_cycle(struct mp_cycle *a, const struct mp_cycle *b)
@@ -397,12 +412,12 @@ int go_mprof_tables(struct go_walk *w, struct heap_ctx *c)
         }
         x->addr = b;
         uint64_t rec = b + M.bucket_size + 8 * x->nstk;
-        if (read_cycle(w, &M, rec + (uint64_t)M.r_active, &x->active)) {
+        if (read_cycle(w, &M, rec + (uint64_t)M.r_active, x->size, &x->active)) {
             c->problem(c, b, "go: a memory profile bucket's record cannot be read");
             break;
         }
         for (int k = 0; k < 3; k++)
-            if (read_cycle(w, &M, rec + (uint64_t)M.r_future + (uint64_t)k * M.cycle_size, &x->future[k]))
+            if (read_cycle(w, &M, rec + (uint64_t)M.r_future + (uint64_t)k * M.cycle_size, x->size, &x->future[k]))
                 memset(&x->future[k], 0, sizeof x->future[k]);
         /* MemProfile: publish the current cycle's future first */
         x->published = x->active;
