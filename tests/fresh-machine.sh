@@ -146,7 +146,7 @@ cp -a "$DIR/machine" "$DIR/root"
 git clone -q --no-checkout "$(git -C "$SRC" rev-parse --path-format=absolute --git-common-dir)" \
     "$DIR/root/root/heapsnap"
 git -C "$DIR/root/root/heapsnap" checkout -q --detach "$commit"
-say "machine: $(chroot "$DIR/root" /usr/local/go/bin/go version), $(chroot "$DIR/root" gcc --version | head -1)"
+say "machine: $(in_chroot "$DIR/root" 'echo "$(go version), $(gcc --version | head -1), go first on PATH: $(command -v go)"')"
 say "testing commit $commit"
 
 demo_rc=0 test_rc=0
