@@ -15,13 +15,13 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
-# Everything the build, the demo and the tests use beyond what a new machine
-# ships (gcc, g++, make, gdb, python3, git): the tests query databases with the
-# sqlite3 shell and python3, and check how the capture tool meets a tracer
-# with strace.  gdb and python3 are named too, so that a machine without them
-# still works.
+# Everything the build, the demo, the tests and the benchmarks use beyond what
+# a new machine ships (gcc, g++, make, gdb, python3, git): the tests query
+# databases with the sqlite3 shell and python3, and check how the capture tool
+# meets a tracer with strace; bench/ measures with /usr/bin/time and bc.  gdb
+# and python3 are named too, so that a machine without them still works.
 DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev golang-1.19-go gdb libc6-dbg clang \
-           sqlite3 python3 strace
+           sqlite3 python3 strace time bc
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
