@@ -219,8 +219,10 @@ func pinSpanBases(n int) {
 // so far above the cycle's (the 4 MiB minimum heap scales with GOGC: here
 // about 82 TiB) that the scavenger's goal is beyond anything retained and
 // it stops; no allocation-triggered collection can start either, so none
-// re-paces it.  It must come after the collection: set before, the
-// cycle's own goal would be as high and the ratio back to 1.
+// re-paces it (only the runtime's forced collection after two idle minutes
+// would, long after any capture a test takes).  It must come after the
+// collection: set before, the cycle's own goal would be as high and the
+// ratio back to 1.
 func holdIdle() {
 	debug.SetGCPercent(math.MaxInt32)
 }
