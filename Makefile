@@ -15,9 +15,14 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
+# Everything the build, the demo, the tests and the benchmarks use beyond what
+# a new machine ships (gcc, g++, make, gdb, python3, git): the libraries and
+# tools the README lists, the real servers the tests start on loopback, strace
+# (how the capture tool meets a tracer), and /usr/bin/time and bc for bench/.
+# gdb and python3 are named too, so that a machine without them still works.
 DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev liblz4-dev liblzma-dev libiberty-dev \
            zlib1g-dev libedit-dev golang-1.19-go gdb libc6-dbg clang binutils gcc zstd lz4 xz-utils \
-           chromium sqlite3 python3 \
+           chromium sqlite3 python3 strace time bc \
            nginx-light libjemalloc-dev redis-server
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,

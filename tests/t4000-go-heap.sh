@@ -182,7 +182,9 @@ fi
 # equal what the walk counts, slot by slot.
 rm -f $R
 start_sample go-session after=300 || true
-i=0; while ! grep -qx after $R 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+# the state needed is "after" written: wait for it (not for a time), up to
+# wait_line's bound, and only while the sample lives
+wait_line $R after "${SAMPLE_PID:-0}" || true
 "$CAPTURE" -q "${SAMPLE_PID:-0}" -o after.hsnap >capture2.out 2>&1 || true
 stop_sample
 

@@ -14,14 +14,20 @@
 // with strconv.Append* (no allocation) and written with os.File.Write, and
 // the main goroutine then polls for signals rather than blocking on a
 // channel (see main).  With "release" it frees the OS memory before
-// reading, so that the scavenger has nothing left to do either.
+// reading, so that the scavenger has nothing left to do either; with
+// "hold" it keeps the freed memory resident instead, whatever time passes
+// before the capture (see holdIdle).  The cache grows on a goroutine of its
+// own that then exits, so that the new sessions' addresses never pass
+// through a live goroutine's stack (see grow), and into spans that do not
+// start with one of them (see pinSpanBases).
 //
-//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [release] [spin]
+//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [release|hold] [spin]
 package main
 
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"reflect"
@@ -30,6 +36,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -94,6 +101,17 @@ type Sink struct {
 }
 
 func (s *Sink) Write(p []byte) (int, error) { s.Count += int64(len(p)); return len(p), nil }
+
+// spanPin is as large as a Session and, like it, holds a pointer, so the
+// two share the runtime's spans (one size class, one scan class): see
+// pinSpanBases.
+type spanPin struct {
+	next *spanPin
+	_    [7]uint64
+}
+
+// pins keeps the spanPins that pinSpanBases found at the start of a span.
+var pins []*spanPin
 
 // recordList gives []main.Record a method, so a non-empty interface (an
 // itab) can hold it.
@@ -180,13 +198,76 @@ var memClasses = []string{
 
 var samples []metrics.Sample
 
+// grow adds n sessions on a goroutine of its own and returns when it has
+// exited.  Allocating them leaves copies of their addresses in stack slots
+// that no later frame need overwrite; on main's stack such a stale word
+// would be taken for a reference by a conservative stack scan (the walker
+// scans goroutine stacks whole), and would make one session look held by a
+// goroutine as well as by the cache.  A goroutine that has exited is dead:
+// its stack is no root.  Main waits by polling, as it waits for signals.
+func grow(n int, nap *syscall.Timespec) {
+	var done atomic.Bool
+	go func() {
+		addSessions(n)
+		done.Store(true)
+	}()
+	for !done.Load() {
+		syscall.Nanosleep(nap, nil)
+	}
+}
+
+// pinSpanBases makes room for n more sessions in spans whose first slot
+// holds a live object, so that no session grown later starts a span.  The
+// runtime leaves page-aligned addresses (span and arena bases, stack
+// bounds) in its own goroutines' stacks and on its threads' system stacks,
+// and a conservative scan takes such a word for a reference to the object
+// at that address: a new session there would look held by a stack as well
+// as by the cache.  Allocating n + 256 spanPins fills every free slot the
+// class's spans have and then fresh spans; the pins at a page boundary (the
+// first slot of a span: its spans are one 8 KiB page) are kept, the rest
+// dropped.  After the next collection every span of the class with a free
+// slot has a live first object, and they have room for n.
+func pinSpanBases(n int) {
+	const page = 8192
+	all := make([]*spanPin, n+256)
+	for i := range all {
+		p := new(spanPin)
+		all[i] = p
+		if uintptr(unsafe.Pointer(p))%page == 0 {
+			pins = append(pins, p)
+		}
+	}
+	runtime.KeepAlive(all)
+}
+
+// holdIdle keeps the heap that the collection just freed resident until
+// the capture, however late it comes: the background scavenger returns
+// idle memory to the OS until what the heap retains is about 10% over
+// HeapInuse scaled by how the heap goal moved since the cycle began (the
+// runtime's gcPaceScavenger), so on a busy machine it may have returned
+// most of a freed GiB before the capture.  A GOGC this high raises the goal
+// so far above the cycle's (the 4 MiB minimum heap scales with GOGC: here
+// about 82 TiB) that the scavenger's goal is beyond anything retained and
+// it stops; no allocation-triggered collection can start either, so none
+// re-paces it (only the runtime's forced collection after two idle minutes
+// would, long after any capture a test takes).  It must come after the
+// collection: set before, the cycle's own goal would be as high and the
+// ratio back to 1.
+func holdIdle() {
+	debug.SetGCPercent(math.MaxInt32)
+}
+
 // report collects, reads MemStats and the /memory/classes metrics (one
 // right after the other: nothing runs in between that allocates) and writes
 // everything with no allocation after ReadMemStats.  A line
 // "metric NAME VALUE" per metric.
-func report(f *os.File, buf []byte, ms *runtime.MemStats, release bool, head string) {
+func report(f *os.File, buf []byte, ms *runtime.MemStats, release, hold bool, head string) {
 	if release {
 		debug.FreeOSMemory()
+	} else if hold {
+		debug.SetGCPercent(100) // the cycle starts from an ordinary goal
+		runtime.GC()
+		holdIdle()
 	} else {
 		runtime.GC()
 	}
@@ -228,10 +309,10 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release bool, head str
 
 func main() {
 	if len(os.Args) < 2 {
-		os.Stderr.WriteString("usage: go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [release]\n")
+		os.Stderr.WriteString("usage: go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [release|hold] [spin]\n")
 		os.Exit(2)
 	}
-	nsess, grow, ngo, big, after, release, spin := 1000, 100, 0, 0, 0, false, false
+	nsess, ngrow, ngo, big, after, release, hold, spin := 1000, 100, 0, 0, 0, false, false, false
 	for _, a := range os.Args[2:] {
 		k, v, _ := strings.Cut(a, "=")
 		n, _ := strconv.Atoi(v)
@@ -239,7 +320,7 @@ func main() {
 		case "sessions":
 			nsess = n
 		case "grow":
-			grow = n
+			ngrow = n
 		case "goroutines":
 			ngo = n
 		case "bigfree":
@@ -248,6 +329,8 @@ func main() {
 			after = n
 		case "release":
 			release = true
+		case "hold":
+			hold = true
 		case "spin":
 			spin = true
 		}
@@ -316,8 +399,9 @@ func main() {
 	for i := 0; i < 5; i++ {
 		syscall.Nanosleep(&nap, nil)
 	}
+	pinSpanBases(ngrow)
 	var ms runtime.MemStats
-	report(f, buf, &ms, release, "")
+	report(f, buf, &ms, release, hold, "")
 	if after > 0 {
 		// allocate after the stats, without a GC: the per-P mcaches now
 		// hold counts ReadMemStats would flush first (go_memstats.c)
@@ -341,11 +425,11 @@ func main() {
 		if s != syscall.SIGUSR1 {
 			os.Exit(0)
 		}
-		addSessions(grow)
+		grow(ngrow, &nap)
 		grown++
 		head = append(head[:0], "grown "...)
 		head = strconv.AppendInt(head, int64(grown), 10)
 		head = append(head, '\n')
-		report(f, buf, &ms, release, string(head))
+		report(f, buf, &ms, release, hold, string(head))
 	}
 }
