@@ -84,16 +84,7 @@ static void rss(struct json *j, const struct rss_figures *f, int have)
     }
     json_begin_object(j);
     json_kv_uint(j, "rss", f->total_rss);
-    json_key(j, "kinds");
-    json_begin_array(j);
-    for (int k = 0; k < RSS_NKINDS; k++) {
-        json_begin_object(j);
-        json_kv_string(j, "kind", rss_kind_name((enum rss_kind)k));
-        json_kv_uint(j, "mappings", f->kind_count[k]);
-        json_kv_uint(j, "rss", f->kind_rss[k]);
-        json_end_object(j);
-    }
-    json_end_array(j);
+    rss_json_kinds(j, f);
     json_end_object(j);
 }
 

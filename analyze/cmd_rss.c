@@ -240,16 +240,7 @@ static void json(struct json *j, const struct rss_figures *f, const char *file)
     json_kv_uint(j, "swap", f->total_swap);
     json_kv_bool(j, "pages_known", f->pages_known);
     json_kv_bool(j, "smaps_known", f->smaps_known);
-    json_key(j, "kinds");
-    json_begin_array(j);
-    for (int k = 0; k < RSS_NKINDS; k++) {
-        json_begin_object(j);
-        json_kv_string(j, "kind", rss_kind_name((enum rss_kind)k));
-        json_kv_uint(j, "mappings", f->kind_count[k]);
-        json_kv_uint(j, "rss", f->kind_rss[k]);
-        json_end_object(j);
-    }
-    json_end_array(j);
+    rss_json_kinds(j, f);
     json_key(j, "heaps");
     json_begin_array(j);
     for (size_t i = 0; i < f->nheaps; i++) {

@@ -254,7 +254,15 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
         uint64_t left = rss;
         int gave[RSS_NKINDS] = {0};
         f->kind_size[k] += end - start;
+        /* Two passes: malloc's mmapped chunks first, then the other regions.
+         * smaps is read before the stop and the page states at it; a page
+         * that a runtime touched in between (Go's own memory beside a cgo
+         * program's chunks) would otherwise be taken from the chunks, whose
+         * pages change only when the program writes them. */
+        for (int pass = 0; pass < 2; pass++)
         for (const struct region *q = r; snap && k != RSS_SHARED && q && q < rg + nrg && q->start < end; q++) {
+            if (q->mmapped != (pass == 0))
+                continue;
             uint64_t lo = q->start > start ? q->start : start, hi = q->end < end ? q->end : end;
             uint64_t ps = f->page_size;
             uint64_t res = resident(snap, lo / ps * ps, (hi + ps - 1) / ps * ps, f->page_size);
@@ -440,4 +448,18 @@ out:
     if (snap)
         hs_close(snap);
     return rc;
+}
+
+void rss_json_kinds(struct json *j, const struct rss_figures *f)
+{
+    json_key(j, "kinds");
+    json_begin_array(j);
+    for (int k = 0; k < RSS_NKINDS; k++) {
+        json_begin_object(j);
+        json_kv_string(j, "kind", rss_kind_name((enum rss_kind)k));
+        json_kv_uint(j, "mappings", f->kind_count[k]);
+        json_kv_uint(j, "rss", f->kind_rss[k]);
+        json_end_object(j);
+    }
+    json_end_array(j);
 }

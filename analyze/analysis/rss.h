@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "heap/allocator.h"
+#include "json.h"
 
 /* Kinds of mapping RSS is split into; every mapping is exactly one. */
 enum rss_kind {
@@ -111,5 +112,8 @@ uint64_t rss_fact(const struct rss_figures *f, const char *key);
 
 /* The advisor for f->allocator, or NULL. */
 const struct rss_advisor *rss_advisor_for(const char *allocator);
+
+/* The "kinds" array of the figures' --json (rss and report share it). */
+void rss_json_kinds(struct json *j, const struct rss_figures *f);
 
 #endif

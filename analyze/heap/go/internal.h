@@ -267,6 +267,8 @@ int go_finalizers_load(struct go_walk *w);
 /* go/pclntab.c */
 int go_pclntab_load(struct go_walk *w);
 /* The name of the function holding pc into buf; 0, or -1 if unknown. */
+/* The ftab index of the function holding pc, or -1 (pclntab.c). */
+int64_t go_func_index(const struct go_walk *w, uint64_t pc);
 int go_func_name(const struct go_walk *w, uint64_t pc, char *buf, size_t len);
 
 /* go/goroutines.c */

@@ -139,23 +139,6 @@ static int layout(struct go_walk *w, struct mp_layout *M)
 
 /* ------------------------------------------------------------ symbolization */
 
-/* The ftab index of the function holding pc, or -1. */
-static int64_t find_func(const struct go_walk *w, uint64_t pc)
-{
-    if (!w->nfuncs || pc < w->text || pc - w->text >= w->funcs[w->nfuncs - 1].entryoff)
-        return -1;
-    uint32_t off = (uint32_t)(pc - w->text);
-    size_t lo = 0, hi = w->nfuncs - 1;
-    while (hi - lo > 1) {
-        size_t m = (lo + hi) / 2;
-        if (w->funcs[m].entryoff <= off)
-            lo = m;
-        else
-            hi = m;
-    }
-    return w->funcs[lo].entryoff <= off ? (int64_t)lo : -1;
-}
-
 static int read_cstr(const struct go_walk *w, uint64_t a, char *buf, size_t len)
 {
     size_t n = 0;
@@ -255,7 +238,7 @@ static int inlined_name(const struct go_walk *w, const struct mp_layout *M, uint
 static int symbolize(const struct go_walk *w, const struct mp_layout *M, uint64_t pc, struct mp_frame *f)
 {
     memset(f, 0, sizeof *f);
-    int64_t k = find_func(w, pc);
+    int64_t k = go_func_index(w, pc);
     if (k < 0)
         return -1;
     uint64_t fn = w->pclntable + w->funcs[k].funcoff, entry = w->text + w->funcs[k].entryoff,

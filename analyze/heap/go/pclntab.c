@@ -77,11 +77,8 @@ int go_pclntab_load(struct go_walk *w)
     return 0;
 }
 
-int go_func_name(const struct go_walk *w, uint64_t pc, char *buf, size_t len)
+int64_t go_func_index(const struct go_walk *w, uint64_t pc)
 {
-    if (len == 0)
-        return -1;
-    buf[0] = 0;
     if (!w->nfuncs || pc < w->text || pc - w->text >= w->funcs[w->nfuncs - 1].entryoff)
         return -1;
     uint32_t off = (uint32_t)(pc - w->text);
@@ -93,9 +90,17 @@ int go_func_name(const struct go_walk *w, uint64_t pc, char *buf, size_t len)
         else
             hi = m;
     }
+    return w->funcs[lo].entryoff <= off ? (int64_t)lo : -1;
+}
+
+int go_func_name(const struct go_walk *w, uint64_t pc, char *buf, size_t len)
+{
+    if (len == 0)
+        return -1;
+    buf[0] = 0;
+    int64_t lo = go_func_index(w, pc);
     uint64_t nameoff;
-    if (w->funcs[lo].entryoff > off ||
-        go_field(w, w->pclntable + w->funcs[lo].funcoff, w->L.f_nameoff, 4, &nameoff))
+    if (lo < 0 || go_field(w, w->pclntable + w->funcs[lo].funcoff, w->L.f_nameoff, 4, &nameoff))
         return -1;
     /* read the name in pieces: the table may end close after it */
     size_t got = 0;
