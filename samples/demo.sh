@@ -130,6 +130,8 @@ step_leaks() {
     run "$BIN/heapsnap" leaks leaky.db || return 1
     say "what holds the memory that is not leaked (the dominator tree)"
     run "$BIN/heapsnap" top leaky.db || return 1
+    say "where its resident memory goes: kinds of mapping, malloc's arenas, what would give it back"
+    run "$BIN/heapsnap" rss leaky.db || return 1
     say "the same data, in SQL"
     run "$BIN/heapsnap" sql leaky.db \
         "SELECT state, \"where\", count(*) AS n, sum(size) AS bytes FROM objects GROUP BY 1, 2 ORDER BY 4 DESC"
