@@ -589,6 +589,16 @@ static int redact_targets(struct ctx *c)
     return 0;
 }
 
+/* --redact: a thread keeps a register only when it points into captured
+ * anonymous memory (the rule for memory words), and no name. */
+static void redact_threads(struct ctx *c)
+{
+    for (size_t i = 0; i < c->nth && c->o->redact; i++) {
+        scrub_registers(&c->sc, c->th[i].regs, HS_NREGS);
+        snprintf(c->th[i].name, sizeof c->th[i].name, "%s", SCRUB_REDACTED);
+    }
+}
+
 static uint64_t zero_pages(const uint8_t *data, uint64_t npages, uint32_t psz)
 {
     uint64_t z = 0;
@@ -858,10 +868,8 @@ static int stopped_phase(struct ctx *c)
     phase(c, "stopped: read pagemap");
     if (read_threads(c) < 0 || guard_thread(c) < 0 || (c->mode != HS_MODE_COW && redact_targets(c) < 0))
         return -1;
-    for (size_t i = 0; i < c->nth && c->o->redact; i++) {
-        scrub_registers(&c->sc, c->th[i].regs, HS_NREGS);
-        snprintf(c->th[i].name, sizeof c->th[i].name, "%s", SCRUB_REDACTED);
-    }
+    if (c->mode != HS_MODE_COW)
+        redact_threads(c);
     phase(c, "stopped: registers");
     if (c->mode == HS_MODE_COW) {
         if (copy_unfrozen(c) < 0)
@@ -947,8 +955,10 @@ static int write_cow(struct ctx *c)
     if (guard_hold(&c->guard, why, sizeof why) < 0)
         return fail(c, ESRCH, "%s; nothing written", why);
     uint64_t present;
-    if (plan(c, c->guard.child, PLAN_FROZEN, &present) < 0 || check_copy(c) < 0 || redact_targets(c) < 0 ||
-        write_metadata_resumed(c) < 0)
+    if (plan(c, c->guard.child, PLAN_FROZEN, &present) < 0 || check_copy(c) < 0 || redact_targets(c) < 0)
+        return -1;
+    redact_threads(c); /* the targets are known only now, from the copy's memory */
+    if (write_metadata_resumed(c) < 0)
         return -1;
     c->bufcap = c->bufpop = COW_CHUNK;
     c->buf = mmap(NULL, c->bufcap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
