@@ -45,6 +45,7 @@ static unsigned long arena_used(void) { return mallinfo2().uordblks; }
 static unsigned long arena_free(void) { return mallinfo2().fordblks; }
 static unsigned long mmapped(void) { return mallinfo2().hblkhd; }
 static unsigned long mmapped_count(void) { return mallinfo2().hblks; }
+static void settle(void) { usleep(200000); }
 */
 import "C"
 
@@ -114,6 +115,13 @@ func main() {
 	time.Sleep(time.Millisecond)
 	runtime.GC()
 	debug.FreeOSMemory()
+	// Block in C once before measuring, as the sample will after "ready":
+	// while this goroutine sits in a cgo call, sysmon hands its P to another
+	// thread, and a thread the runtime starts then (allocm: a Go object;
+	// pthread_create: glibc's TLS) would change both heaps after the report.
+	// Started now, that thread is idle and reused when the sample blocks
+	// again, so the heaps stay as reported.
+	C.settle()
 	// Go garbage: 999 unreachable 48-byte slices that the next GC frees
 	// (not a C leak, and not a leak at all).
 	for i := 0; i < 1000; i++ {
