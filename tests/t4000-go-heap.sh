@@ -150,6 +150,22 @@ assert c.execute(\"SELECT count(*) FROM regions WHERE kind = \x27go-runtime\x27\
 "
 '
 
+# The collector never scans a thread's registers or its g0 stack: an M that
+# runs no goroutine holds no roots, and a stale word there once made a map
+# group look held by "several roots" (t4100).  The sample's threads are
+# almost all such Ms, parked in the scheduler.
+test_expect_success 'only threads running a goroutine (or in a syscall for one) have register and stack roots' '
+    python3 -c "
+import sqlite3
+c = sqlite3.connect(\"go.db\")
+busy = {t for (t,) in c.execute(\"SELECT thread FROM goroutines WHERE thread IS NOT NULL AND thread != 0\")}
+held = {t for (t,) in c.execute(\"SELECT DISTINCT thread FROM roots WHERE kind IN (\x27register\x27, \x27stack\x27) AND thread IS NOT NULL AND (name IS NULL OR name NOT LIKE \x27goroutine %\x27)\")}
+threads = c.execute(\"SELECT count(*) FROM threads\").fetchone()[0]
+assert held <= busy, (held, busy)
+assert threads > len(held), (threads, held)
+"
+'
+
 
 # Without DWARF (go build -ldflags=-w) the runtime's layouts are unknown:
 # the walk must be refused with the reason, never run on guesses.

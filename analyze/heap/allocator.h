@@ -132,6 +132,10 @@ struct heap_ctx {
      * and keeps each as an 'allocator' root that is never scanned.  A
      * walker reports only ranges it located itself, of a bounded size. */
     void (*internal)(struct heap_ctx *c, uint64_t start, uint64_t end, const char *what);
+    /* A thread whose registers and stack hold no roots: a Go M that runs
+     * no goroutine (it sleeps in the scheduler on its g0 stack, which the
+     * collector never scans).  May be NULL. */
+    void (*quiet_thread)(struct heap_ctx *c, int tid);
 
     /* Regions another allocator walked before this one holds (the
      * process's malloc, beside a runtime's own heap: see beside_malloc),

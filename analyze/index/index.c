@@ -56,6 +56,8 @@ struct pipeline {
     /* The allocator's own bookkeeping outside its regions (allocator.h:
      * internal); 'kind' holds the walker's name for it. */
     struct heap_region *internal;
+    int *quiet;             /* threads that hold no roots (heap_ctx.quiet_thread) */
+    size_t nquiet, capquiet;
     size_t ninternal, capinternal;
     struct warning *warn;
     size_t nwarn, capwarn;
@@ -176,6 +178,24 @@ static void on_internal(struct heap_ctx *c, uint64_t start, uint64_t end, const 
     struct pipeline *p = c->user;
     struct heap_region r = {.start = start, .end = end, .kind = what ? what : "allocator"};
     keep_region(p, &p->internal, &p->ninternal, &p->capinternal, &r);
+}
+
+static void on_quiet_thread(struct heap_ctx *c, int tid)
+{
+    struct pipeline *p = c->user;
+    if (p->oom)
+        return;
+    if (p->nquiet == p->capquiet) {
+        size_t cap = p->capquiet ? 2 * p->capquiet : 16;
+        int *q = realloc(p->quiet, cap * sizeof *q);
+        if (!q) {
+            p->oom = 1;
+            return;
+        }
+        p->quiet = q;
+        p->capquiet = cap;
+    }
+    p->quiet[p->nquiet++] = tid;
 }
 
 static void on_fact(struct heap_ctx *c, const char *key, const char *value)
@@ -393,7 +413,7 @@ static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, st
 {
     p->ctx = (struct heap_ctx){.snap = s, .dbg = d, .user = p, .object = on_object, .region = on_region,
                                .fact = on_fact, .problem = on_problem, .keep_state = 1, .root = on_root,
-                               .internal = on_internal};
+                               .internal = on_internal, .quiet_thread = on_quiet_thread};
     const struct allocator *a = NULL, *b = NULL;
     size_t i = 0;
     for (; allocators[i] && !a; i++) {
@@ -507,6 +527,7 @@ static void pipeline_free(struct pipeline *p)
     for (size_t i = 0; i < p->ninternal; i++)
         free((char *)p->internal[i].kind);
     free(p->internal);
+    free(p->quiet);
     for (size_t i = 0; i < p->nwarn; i++)
         free(p->warn[i].message);
     free(p->warn);
@@ -599,7 +620,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     const char *heap = walk_heap(&p, s, d);
     phase("walk heap");
     if (p.oom || objtab_finish(&p.objs, on_dropped, &p) || p.oom ||
-        roots_collect(&rs, s, d, p.regions, p.nregions, p.internal, p.ninternal) || roots_add_extra(&rs, p.xroots, p.nxroots)) {
+        roots_collect(&rs, s, d, p.regions, p.nregions, p.internal, p.ninternal, p.quiet, p.nquiet) || roots_add_extra(&rs, p.xroots, p.nxroots)) {
         snprintf(err, errlen, "%s: out of memory", opt->snapshot);
         goto out;
     }

@@ -243,7 +243,7 @@ static int allocator_roots(struct rootset *rs, const struct heap_region *interna
 
 int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d,
                   const struct heap_region *regions, size_t nregions,
-                  const struct heap_region *internal, size_t ninternal)
+                  const struct heap_region *internal, size_t ninternal, const int *quiet, size_t nquiet)
 {
     int rc = -1;
     size_t nmods = 0, nmaps = 0, nthr = 0, nsym = 0;
@@ -307,9 +307,12 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
         memcpy(tname, t->name, sizeof t->name);
         tname[sizeof t->name] = 0;
         const char *name = tname[0] ? tname : NULL;
+        int silent = 0; /* its registers and stack are no roots (an idle Go M) */
+        for (size_t q = 0; q < nquiet && !silent; q++)
+            silent = quiet[q] == t->tid;
         struct root r = {.kind = ROOT_REGISTER, .thread = t->tid, .module = -1,
                          .size = 8 * HS_NREGS, .regs = t->regs};
-        if (push_root(rs, &r, name))
+        if (!silent && push_root(rs, &r, name))
             goto out_done;
         uint64_t sp = t->regs[HS_RSP], lo = t->stack_start, hi = t->stack_end;
         if (!(lo < hi && sp >= lo && sp < hi)) {
@@ -322,7 +325,7 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
                 goto out_done;
             lo = sp - lo > ROOTS_RED_ZONE ? sp - ROOTS_RED_ZONE : lo;
             struct root st = {.kind = ROOT_STACK, .thread = t->tid, .module = -1};
-            if (push_minus(rs, &st, name, lo, hi, &tmp))
+            if (!silent && push_minus(rs, &st, name, lo, hi, &tmp))
                 goto out_done;
         }
         uint64_t fs = t->regs[HS_FS_BASE];

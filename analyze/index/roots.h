@@ -69,10 +69,12 @@ struct rootset {
 
 /* Find every root of s.  regions are the allocator's, in any order;
  * internal are its bookkeeping ranges outside them (kind: the name), in any
- * order, which become 'allocator' roots.  Returns 0, or -1 on out-of-memory. */
+ * order, which become 'allocator' roots; quiet are the threads whose
+ * registers and stack are no roots (heap_ctx.quiet_thread: an idle Go M).
+ * Returns 0, or -1 on out-of-memory. */
 int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d,
                   const struct heap_region *regions, size_t nregions,
-                  const struct heap_region *internal, size_t ninternal);
+                  const struct heap_region *internal, size_t ninternal, const int *quiet, size_t nquiet);
 void roots_free(struct rootset *rs);
 
 /* Append the allocator's extra roots (allocator.h: heap_root, e.g. goroutine

@@ -64,6 +64,37 @@ static const struct hs_thread *thread_of(const struct go_walk *w, uint64_t tid)
     return NULL;
 }
 
+/*
+ * The Ms (runtime.allm) that run no goroutine: their threads sleep in the
+ * scheduler on g0, whose stack and registers the collector never scans, so
+ * what they hold is stale and no root (a stale register there once kept a
+ * map group "held by several roots").  A thread that runs a goroutine, or
+ * is in a syscall or a cgo call for one, keeps its roots: its registers may
+ * hold what is not yet spilled to the goroutine's stack, or C's pointers.
+ * Bounded by the thread count, so a looped alllink ends.
+ */
+static void quiet_threads(struct go_walk *w)
+{
+    struct heap_ctx *c = w->c;
+    size_t nthr;
+    hs_get_threads(c->snap, &nthr);
+    uint64_t m;
+    if (!c->quiet_thread || go_u64(w, w->L.allm, &m))
+        return;
+    for (size_t k = 0; m && k <= nthr + 64; k++) {
+        uint64_t tid, next;
+        if (go_field(w, m, w->L.m_procid, 8, &tid) || go_field(w, m, w->L.m_alllink, 8, &next))
+            return;
+        const struct hs_thread *t = thread_of(w, tid);
+        int busy = 0;
+        for (size_t i = 0; t && i < w->ngs && !busy; i++)
+            busy = w->gs[i].thread == t->tid;
+        if (t && !busy)
+            c->quiet_thread(c, t->tid);
+        m = next;
+    }
+}
+
 int go_goroutines_load(struct go_walk *w)
 {
     const struct go_layout *L = &w->L;
@@ -135,5 +166,6 @@ int go_goroutines_load(struct go_walk *w)
     }
     free(ptrs);
     free(gb);
+    quiet_threads(w);
     return 0;
 }

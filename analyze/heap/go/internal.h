@@ -52,7 +52,7 @@ struct go_layout {
     int64_t tflag_gcmask_ondemand;                  /* -1: none */
     int64_t g_dead, g_scan, g_waiting, g_running, g_syscall;
     /* variables: address (and size where it matters) */
-    uint64_t mheap, allgs, allp, memstats, gc_controller, firstmoduledata, class_to_size,
+    uint64_t mheap, allgs, allm, allp, memstats, gc_controller, firstmoduledata, class_to_size,
         emptymspan, wait_reason_strings, wait_reason_strings_size;
     /* runtime.mheap */
     int64_t h_allspans, h_arenas, h_sweepgen, h_allarenas, h_inuse_ranges, h_spanalloc_inuse, h_cachealloc_inuse;
@@ -70,7 +70,7 @@ struct go_layout {
     uint64_t g_size;
     int64_t g_stack_lo, g_stack_hi, g_sched_sp, g_sched_pc, g_status, g_goid, g_waitreason, g_gopc,
         g_startpc, g_m, g_syscallsp;
-    int64_t m_procid;
+    int64_t m_procid, m_alllink;
     int64_t p_mcache;
     int64_t mc_alloc, mc_tinyallocs;
     /* runtime.mstats and heapStatsDelta */

@@ -77,6 +77,7 @@ static const struct field_need fields[] = {
     {"runtime.g", "m", OFF(g_m), 0, NONE},
     {"runtime.g", "syscallsp", OFF(g_syscallsp), 0, NONE},
     {"runtime.m", "procid", OFF(m_procid), 0, NONE},
+    {"runtime.m", "alllink", OFF(m_alllink), 0, NONE},
     {"runtime.p", "mcache", OFF(p_mcache), 0, NONE},
     {"runtime.mcache", "alloc", OFF(mc_alloc), 0, NONE},
     {"runtime.mcache", "tinyAllocs", OFF(mc_tinyallocs), 0, NONE},
@@ -187,6 +188,7 @@ struct var_need {
 static const struct var_need vars[] = {
     {"runtime.mheap_", OFF(mheap), 0},
     {"runtime.allgs", OFF(allgs), 0},
+    {"runtime.allm", OFF(allm), 0},
     {"runtime.allp", OFF(allp), 0},
     {"runtime.memstats", OFF(memstats), 0},
     {"runtime.gcController", OFF(gc_controller), 0},

@@ -196,6 +196,8 @@ var memClasses = []string{
 	"/memory/classes/total:bytes",
 }
 
+var settle = syscall.Timespec{Nsec: 200e6}
+
 var samples []metrics.Sample
 
 // grow adds n sessions on a goroutine of its own and returns when it has
@@ -271,6 +273,12 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release, hold bool, he
 	} else {
 		runtime.GC()
 	}
+	// Block in a syscall once before measuring, as main will after "ready":
+	// while it sits there sysmon hands its P on, and a thread the runtime
+	// starts then (allocm's objects, a g0 stack in StackInuse) would change
+	// the heap after the report.  Started now, that thread idles and is
+	// reused when main blocks again.  Nanosleep allocates nothing.
+	syscall.Nanosleep(&settle, nil)
 	runtime.ReadMemStats(ms)
 	metrics.Read(samples)
 	buf = buf[:0]
