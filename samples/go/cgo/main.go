@@ -124,9 +124,17 @@ func main() {
 	C.settle()
 	// Go garbage: 999 unreachable 48-byte slices that the next GC frees
 	// (not a C leak, and not a leak at all).
-	for i := 0; i < 1000; i++ {
-		sink = make([]byte, 48)
-	}
+	// Made on a goroutine that then exits: a stale copy of a slice's address
+	// in a live stack would be taken for a reference (goroutine stacks are
+	// scanned conservatively), a dead goroutine's stack is no root.
+	made := make(chan struct{})
+	go func() {
+		for i := 0; i < 1000; i++ {
+			sink = make([]byte, 48)
+		}
+		close(made)
+	}()
+	<-made
 	cArena, cFree := uint64(C.arena_used()), uint64(C.arena_free())
 	cMmapped, cMmappedCount := uint64(C.mmapped()), uint64(C.mmapped_count())
 	var ms runtime.MemStats
