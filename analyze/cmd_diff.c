@@ -291,18 +291,9 @@ int cmd_diff(int argc, char **argv)
         goto oom;
     if (!(old_b = calloc(B->nobjs + 1, 1)) || !(new_b = calloc(B->nobjs + 1, 1)))
         goto oom;
-    uint64_t nnew = 0, bnew = 0, ndel = 0, bdel = 0;
-    for (uint32_t i = 0; i < B->nobjs; i++) {
-        old_b[i] = ba[i] != GRAPH_NONE;
-        new_b[i] = hg_program(B, i) && ba[i] == GRAPH_NONE;
-        nnew += new_b[i];
-        bnew += new_b[i] ? B->osize[i] : 0;
-    }
-    for (uint32_t i = 0; i < A->nobjs; i++)
-        if (hg_program(A, i) && ab[i] == GRAPH_NONE) {
-            ndel++;
-            bdel += A->osize[i];
-        }
+    struct diff_counts dc;
+    diff_mark(A, ab, B, ba, old_b, new_b, &dc);
+    uint64_t nnew = dc.nnew, bnew = dc.bnew, ndel = dc.ndel, bdel = dc.bdel;
     if (diff_growth(B, &d[1].s.r, old_b, new_b, &growth, &ngrowth, &ret_b))
         goto oom;
     if (three) {

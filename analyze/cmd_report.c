@@ -287,16 +287,9 @@ static int diff(struct json *j, const char *fa, const char *fb, struct session *
         cli_error("%s: out of memory", fb);
         goto out;
     }
-    uint64_t nnew = 0, bnew = 0, ndel = 0, bdel = 0;
-    for (uint32_t i = 0; i < B->nobjs; i++) {
-        old[i] = ba[i] != GRAPH_NONE;
-        fresh[i] = hg_program(B, i) && ba[i] == GRAPH_NONE;
-        nnew += fresh[i];
-        bnew += fresh[i] ? B->osize[i] : 0;
-    }
-    for (uint32_t i = 0; i < A->nobjs; i++)
-        if (hg_program(A, i) && ab[i] == GRAPH_NONE)
-            ndel++, bdel += A->osize[i];
+    struct diff_counts dc;
+    diff_mark(A, ab, B, ba, old, fresh, &dc);
+    uint64_t nnew = dc.nnew, bnew = dc.bnew, ndel = dc.ndel, bdel = dc.bdel;
     if (diff_growth(B, &b->r, old, fresh, &g, &ng, &ret)) {
         cli_error("%s: out of memory", fb);
         goto out;

@@ -322,6 +322,15 @@ struct diff_growth {
  * group by (that retainer, the object's group).  retainer_of (may be NULL)
  * gets each considered object's retainer node.  Sorted by bytes.
  */
+/* From a match (diff_match): old[i] = B's object i was in A, fresh[i] = it
+ * is a program object new in B (both [B->nobjs], filled); *c the counts and
+ * bytes of new objects in B and of A's program objects that B lacks. */
+struct diff_counts {
+    uint64_t nnew, bnew, ndel, bdel;
+};
+void diff_mark(const struct hgraph *A, const uint32_t *ab, const struct hgraph *B, const uint32_t *ba, uint8_t *old,
+               uint8_t *fresh, struct diff_counts *c);
+
 int diff_growth(const struct hgraph *h, const struct hresults *r, const uint8_t *old, const uint8_t *consider,
                 struct diff_growth **out, size_t *n, uint32_t **retainer_of);
 

@@ -548,3 +548,20 @@ const char *diff_retainer_name(const struct hgraph *h, const struct hresults *r,
              hg_node_name(h, v, b, sizeof b));
     return buf;
 }
+
+void diff_mark(const struct hgraph *A, const uint32_t *ab, const struct hgraph *B, const uint32_t *ba, uint8_t *old,
+               uint8_t *fresh, struct diff_counts *c)
+{
+    *c = (struct diff_counts){0};
+    for (uint32_t i = 0; i < B->nobjs; i++) {
+        old[i] = ba[i] != GRAPH_NONE;
+        fresh[i] = hg_program(B, i) && ba[i] == GRAPH_NONE;
+        c->nnew += fresh[i];
+        c->bnew += fresh[i] ? B->osize[i] : 0;
+    }
+    for (uint32_t i = 0; i < A->nobjs; i++)
+        if (hg_program(A, i) && ab[i] == GRAPH_NONE) {
+            c->ndel++;
+            c->bdel += A->osize[i];
+        }
+}
