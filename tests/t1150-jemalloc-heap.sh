@@ -87,11 +87,23 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
     test_done
 fi
 start_redis 20000 || true
-# allocator figures, as INFO memory gives them
-alloc_info() { redis-cli -p "$PORT" info memory | tr -d '\r' | grep -E '^allocator_(allocated|active):'; }
+# Allocator figures, as INFO memory gives them.  Redis does not read them
+# when asked: serverCron samples jemalloc's stats.allocated and stats.active
+# every 100 ms (cron_malloc_stats), and INFO prints the last sample.  So the
+# figures that describe the snapshot are the first sample taken after it,
+# with no client connected in between: wait past a tick before each INFO
+# and after the capture.  Each INFO's own client changes the heap (jemalloc's
+# tcache keeps what it freed), so "before" and "after" must agree too: then
+# a client's visit leaves the heap as it found it, and the snapshot, taken
+# between two such samples, is what both describe.
+alloc_info() {
+    sleep 0.35
+    redis-cli -p "$PORT" info memory | tr -d '\r' | grep -E '^allocator_(allocated|active):'
+}
 alloc_info >/dev/null
 for try in 1 2 3 4 5 6 7 8 9 10; do
     alloc_info >before
+    sleep 0.35
     "$CAPTURE" -q $RPID -o redis.hsnap >capture.out 2>&1 || true
     alloc_info >after
     cmp -s before after && break
