@@ -65,7 +65,7 @@ struct go_layout {
     /* runtime.mspan.specials, runtime.special, runtime.specialfinalizer */
     int64_t s_specials, sp_next, sp_offset, sp_kind, sf_fn, kind_special_finalizer;
     /* runtime.heapArena */
-    int64_t ha_bitmap, ha_nomoreptrs, ha_spans;
+    int64_t ha_bitmap, ha_nomoreptrs, ha_spans, sz_ha_bitmap;
     /* runtime.g, runtime.m, runtime.p, runtime.mcache */
     uint64_t g_size;
     int64_t g_stack_lo, g_stack_hi, g_sched_sp, g_sched_pc, g_status, g_goid, g_waitreason, g_gopc,
@@ -92,7 +92,7 @@ struct go_layout {
     int64_t ph_magic, ph_nfunc, ph_textstart, ph_funcnameoff, ph_pclnoff;
     int64_t f_nameoff;
     /* derived by go_layout_load from which structures exist */
-    enum { GO_BITS_ARENA2 = 1, GO_BITS_HEADERS } bits;
+    enum { GO_BITS_ARENA2 = 1, GO_BITS_ARENA1, GO_BITS_HEADERS } bits;
     uint64_t inline_mark_bytes; /* sizeof(spanInlineMarkBits), 0 without Green Tea */
 };
 

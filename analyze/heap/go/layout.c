@@ -62,7 +62,7 @@ static const struct field_need fields[] = {
     {"runtime.special", "offset", OFF(sp_offset), 0, OFF(sz_sp_offset)},
     {"runtime.special", "kind", OFF(sp_kind), 0, NONE},
     {"runtime.specialfinalizer", "fn", OFF(sf_fn), 0, NONE},
-    {"runtime.heapArena", "bitmap", OFF(ha_bitmap), 1, NONE},
+    {"runtime.heapArena", "bitmap", OFF(ha_bitmap), 1, OFF(sz_ha_bitmap)},
     {"runtime.heapArena", "noMorePtrs", OFF(ha_nomoreptrs), 1, NONE},
     {"runtime.heapArena", "spans", OFF(ha_spans), 0, NONE},
     {"runtime.g", "stack.lo", OFF(g_stack_lo), 0, NONE},
@@ -317,18 +317,25 @@ int go_layout_load(struct go_walk *w)
     /* Which heap-bitmap design this runtime has, by its structures:
      *   Go 1.19   heapArena.bitmap of 2 bits per word (a quarter byte),
      *             no noMorePtrs
-     *   1.20-21   heapArena.bitmap of 1 bit per word plus noMorePtrs:
-     *             not read by this walker (no toolchain here builds it)
+     *   1.20-21   heapArena.bitmap of 1 bit per word plus noMorePtrs (read
+     *             from what the DWARF describes; no toolchain here builds
+     *             these versions, so this design is untested)
      *   1.22+     no arena bitmap: allocation headers (mspan.largeType,
      *             minSizeForMallocHeader), pointer bits at the end of
      *             small-object spans, and with the Green Tea collector
-     *             (1.26) a spanInlineMarkBits at the end of those spans */
-    if (L->ha_bitmap >= 0 && L->ha_nomoreptrs < 0 && L->bitmap_bytes != (uint64_t)-1 &&
-        L->bitmap_bytes == L->arena_bytes / 8 / 4) {
+     *             (1.26) a spanInlineMarkBits at the end of those spans
+     * The bitmap's size, from the DWARF's own array, tells the first two
+     * apart; heapArenaBitmapBytes, where the runtime has it, must agree. */
+    if (L->ha_bitmap >= 0 && L->ha_nomoreptrs < 0 && (uint64_t)L->sz_ha_bitmap == L->arena_bytes / 8 / 4 &&
+        (L->bitmap_bytes == (uint64_t)-1 || L->bitmap_bytes == L->arena_bytes / 8 / 4)) {
         L->bits = GO_BITS_ARENA2;
+    } else if (L->ha_bitmap >= 0 && L->ha_nomoreptrs >= 0 && (uint64_t)L->sz_ha_bitmap == L->arena_bytes / 8 / 8) {
+        L->bits = GO_BITS_ARENA1;
     } else if (L->ha_bitmap >= 0) {
-        c->problem(c, 0, "go: this runtime's heapArena.bitmap has one bit per word (with noMorePtrs: Go 1.20 or "
-                   "1.21), a heap bitmap this walker does not read; Go 1.19 and 1.22 and later are read");
+        c->problem(c, 0, "go: this runtime's heapArena.bitmap is %lld bytes for an arena of %llu (noMorePtrs %s): "
+                   "neither 2 bits per word (Go 1.19) nor 1 bit per word with noMorePtrs (Go 1.20-1.21)",
+                   (long long)L->sz_ha_bitmap, (unsigned long long)L->arena_bytes,
+                   L->ha_nomoreptrs >= 0 ? "present" : "missing");
         return -1;
     } else if (L->s_largetype >= 0 && L->min_malloc_header != (uint64_t)-1 && L->malloc_header_size == 8) {
         L->bits = GO_BITS_HEADERS;

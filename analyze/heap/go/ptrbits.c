@@ -9,6 +9,13 @@
  * four words to a byte: the low nibble's bit says "pointer", the high
  * nibble's bit "scan further" (clear: no more pointers in this object).
  *
+ * The one-bit arena bitmap (Go 1.20 and 1.21).  heapArena.bitmap holds one
+ * bit per heap word, in uintptr words read from their low bit up (so, on a
+ * little-endian machine, byte i / 8, bit i % 8).  noMorePtrs only lets the
+ * collector stop early: the bits past an object's last pointer are zero, so
+ * reading them all gives the same answer.  No toolchain here builds these
+ * versions; the design is read as the DWARF describes it, untested.
+ *
  * Allocation headers (Go 1.22 and later; mbitmap.go).  There is no arena
  * bitmap; where an object's pointer bits are depends on its size:
  *   - objects of minSizeForMallocHeader (512) bytes or less: one bit per
@@ -171,6 +178,29 @@ static int arena_words(const struct go_walk *w, uint64_t addr, size_t nw, uint64
     return 1;
 }
 
+/* Go 1.20-1.21: the arena bitmap, one bit per word. */
+static int arena1_words(const struct go_walk *w, uint64_t addr, size_t nw, uint64_t *mask)
+{
+    size_t i = 0;
+    while (i < nw) {
+        uint64_t a = addr + i * 8;
+        const struct go_arena *ar = arena_of(w, a);
+        if (!ar)
+            return 0;
+        uint64_t wi = (a - ar->base) / 8, in_arena = w->L.arena_bytes / 8 - wi;
+        size_t n = nw - i < in_arena ? nw - i : (size_t)in_arena;
+        const uint8_t *bm = hs_ptr(w->c->snap, ar->meta + (uint64_t)w->L.ha_bitmap + wi / 8, (wi % 8 + n + 7) / 8);
+        if (!bm)
+            return 0; /* bitmap not captured: let the caller be conservative */
+        for (size_t k = 0; k < n; k++, i++) {
+            uint64_t b = wi % 8 + k;
+            if (bm[b / 8] >> (b % 8) & 1)
+                mask[i / 64] |= 1ull << (i % 64);
+        }
+    }
+    return 1;
+}
+
 /* Go 1.22+, a small object: the span's own bitmap, one bit per word. */
 static int span_bits_words(const struct go_walk *w, const struct go_span *s, uint64_t addr, size_t nw,
                            uint64_t *mask)
@@ -229,6 +259,8 @@ int go_pointer_words(const struct go_walk *w, uint64_t addr, uint64_t size, uint
         return 1; /* noscan: no pointers at all */
     if (w->L.bits == GO_BITS_ARENA2)
         return arena_words(w, addr, nw, mask);
+    if (w->L.bits == GO_BITS_ARENA1)
+        return arena1_words(w, addr, nw, mask);
     uint64_t slot = s->start + (addr - s->start) / s->elemsize * s->elemsize;
     if (addr + size > slot + s->elemsize)
         return 0;
