@@ -9,9 +9,14 @@
  * saved it in g.syscallsp; one running on a thread (status _Grunning) is
  * as far as that thread's own RSP says, found through g.m.procid (the
  * thread id) in the snapshot's threads, when that RSP lies in the
- * goroutine's stack (a thread may be on its g0 or signal stack instead;
- * then the saved SP is the best there is).  Dead goroutines (_Gdead) are
- * kept by the runtime for reuse and are skipped by the consumers.
+ * goroutine's stack.  A thread may be elsewhere: on g0 inside mcall, which
+ * saved the goroutine's SP in g.sched first; or in a signal handler on its
+ * signal stack (the runtime's own preemption signal, say), where the SP the
+ * goroutine had is in the ucontext the kernel pushed there.  When none of
+ * these says where the goroutine is, its whole stack is live: scanning too
+ * much keeps a stale word alive, scanning too little would call what the
+ * goroutine holds garbage.  Dead goroutines (_Gdead) are kept by the
+ * runtime for reuse and are skipped by the consumers.
  *
  * Status and wait reason values come from the DWARF constants (_Gwaiting,
  * ...) and the runtime's own waitReasonStrings table, so the text is the
@@ -95,6 +100,42 @@ static void quiet_threads(struct go_walk *w)
     }
 }
 
+/*
+ * A running goroutine whose thread is in a signal handler: the kernel's
+ * x86-64 rt_sigframe on the thread's signal stack holds a ucontext whose
+ * uc_stack (ss_sp at +16, ss_size at +32) is that signal stack and whose
+ * uc_mcontext (from +40: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp,
+ * rip) is where the thread was, rsp at +160 and rip at +168.  Looked for in
+ * the SIGFRAME_SCAN bytes above the thread's RSP; found only when the
+ * signal stack holds the RSP and the saved rsp lies in [lo, hi).
+ */
+#define SIGFRAME_SCAN (32u << 10)
+
+static int signal_context(const struct go_walk *w, const struct hs_thread *t, uint64_t lo, uint64_t hi,
+                          uint64_t *sp, uint64_t *pc)
+{
+    uint64_t rsp = t->regs[HS_RSP] & ~7ull;
+    static const size_t n = SIGFRAME_SCAN / 8;
+    uint64_t *b = malloc(SIGFRAME_SCAN);
+    if (!b)
+        return -1;
+    size_t have = n;
+    while (have && go_read(w, rsp, b, have * 8)) /* the stack may end before */
+        have /= 2;
+    int rc = -1;
+    for (size_t i = 0; i + 22 <= have && rc; i++) {
+        uint64_t ss_sp = b[i + 2], ss_size = b[i + 4], g_sp = b[i + 20], g_pc = b[i + 21];
+        if (ss_size >= 2048 && ss_size <= (16u << 20) && ss_sp <= t->regs[HS_RSP] &&
+            t->regs[HS_RSP] - ss_sp < ss_size && g_sp >= lo && g_sp < hi) {
+            *sp = g_sp;
+            *pc = g_pc;
+            rc = 0;
+        }
+    }
+    free(b);
+    return rc;
+}
+
 int go_goroutines_load(struct go_walk *w)
 {
     const struct go_layout *L = &w->L;
@@ -148,6 +189,10 @@ int go_goroutines_load(struct go_walk *w)
                 if (rsp >= g.stack_lo && rsp < g.stack_hi) {
                     g.sp = rsp;
                     g.pc = t->regs[HS_RIP];
+                } else if ((g.sp < g.stack_lo || g.sp >= g.stack_hi) &&
+                           signal_context(w, t, g.stack_lo, g.stack_hi, &g.sp, &g.pc)) {
+                    g.sp = g.stack_lo; /* where it is is unknown: all of it */
+                    g.pc = 0;
                 }
             } else if (t && (int64_t)g.status == L->g_syscall) {
                 g.thread = t->tid;
