@@ -5,10 +5,14 @@
 # stale word left in the chunk that glibc then reused for stdout's buffer,
 # behind the text printed there.  The word is in the snapshot, the buffer is
 # a used object reachable from stdout, and still the cycle is a leak.
+# samples/stale_text does the same with objects the types prove hold bytes:
+# a char [n] (a `char *` global's) and a uint8_t [n] (a struct's `uint8_t *`
+# field's), each hiding a stale word behind its text; and one object typed
+# char [n] that a struct node * was claimed for too, which is still scanned.
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$SAMPLES/stale_stdout" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$HEAPSNAP" ]; then
-    test_skip 'bytes are not pointers' 'bin/samples/stale_stdout, the capture tool or heapsnap is not built'
+if [ ! -x "$SAMPLES/stale_stdout" ] || [ ! -x "$SAMPLES/stale_text" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$HEAPSNAP" ]; then
+    test_skip 'bytes are not pointers' 'bin/samples/stale_stdout or stale_text, the capture tool or heapsnap is not built'
     test_done
 fi
 sq() { sqlite3 -batch "$@"; }
@@ -42,6 +46,50 @@ leaked = set()
 for g in j[\"groups\"]:
     leaked.update(int(x, 16) if isinstance(x, str) else x for x in g.get(\"examples\", []))
 assert leaked == {$((A)), $((B))}, (leaked, $((A)), $((B)))
+"
+'
+
+start_sample stale_text || true
+"$CAPTURE" -q "${SAMPLE_PID:-0}" -o text.hsnap >capture.out 2>&1 || true
+stop_sample
+T=stale_text.report
+id_of() { sq text.db "SELECT id FROM objects WHERE addr = $(($1))"; }
+
+test_expect_success 'setup: the typed byte buffers took back the chunks holding the stale words' '
+    test "$(report_get $T reused1)" = 1 && test "$(report_get $T reused2)" = 1 && test -s text.hsnap &&
+    $HEAPSNAP index text.hsnap -o text.db >out 2>err &&
+    test "$($HEAPSNAP sql text.db "SELECT u64($(($(report_get $T stale1))))" | tail -n 1)" = $(($(report_get $T a1))) &&
+    test "$($HEAPSNAP sql text.db "SELECT u64($(($(report_get $T stale2))))" | tail -n 1)" = $(($(report_get $T a2)))
+'
+
+test_expect_success 'a char [n] and a uint8_t [n] are typed so, and no reference leaves them' '
+    sq text.db "SELECT type_name, type_source FROM objects_typed WHERE addr IN
+        ($(($(report_get $T text))), $(($(report_get $T payload)))) ORDER BY addr" >actual &&
+    printf "%s\n" "char [72]|dwarf-root" "unsigned char [104]|dwarf-field" >expect &&
+    test_cmp expect actual &&
+    test "$(sq text.db "SELECT count(*) FROM refs WHERE src IN ($(id_of "$(report_get $T text)"),
+        $(id_of "$(report_get $T payload)"))")" = 0 &&
+    test "$(sq text.db "SELECT value FROM facts WHERE key = \"types.byte_objects\"")" = 2 &&
+    test "$(sq text.db "SELECT value FROM facts WHERE key = \"types.byte_bytes\"")" = 176
+'
+
+test_expect_success 'a char [n] that a struct was claimed for too is scanned: what it points to is reachable' '
+    test "$(sq text.db "SELECT type_name FROM objects_typed WHERE addr = $(($(report_get $T c)))")" = "char [56]" &&
+    test "$(sq text.db "SELECT count(*) FROM refs WHERE src = $(id_of "$(report_get $T c)")
+        AND dst = $(id_of "$(report_get $T d)")")" = 1
+'
+
+test_expect_success 'the two lost cycles are leaked, all four nodes, and nothing else' '
+    $HEAPSNAP leaks --json text.db >leaks.json &&
+    python3 -c "
+import json
+j = json.load(open(\"leaks.json\"))
+assert j[\"leaked_count\"] == 4, j
+leaked = set()
+for g in j[\"groups\"]:
+    leaked.update(int(x, 16) if isinstance(x, str) else x for x in g.get(\"examples\", []))
+want = {$(($(report_get $T a1))), $(($(report_get $T b1))), $(($(report_get $T a2))), $(($(report_get $T b2)))}
+assert leaked == want, (leaked, want)
 "
 '
 

@@ -198,9 +198,8 @@ static void on_quiet_thread(struct heap_ctx *c, int tid)
     p->quiet[p->nquiet++] = tid;
 }
 
-static void on_fact(struct heap_ctx *c, const char *key, const char *value)
+static void add_fact(struct pipeline *p, const char *key, const char *value)
 {
-    struct pipeline *p = c->user;
     if (p->oom || !key)
         return;
     struct fact *f = realloc(p->facts, (p->nfacts + 1) * sizeof *f);
@@ -214,6 +213,11 @@ static void on_fact(struct heap_ctx *c, const char *key, const char *value)
     p->nfacts++;
     if (!f[p->nfacts - 1].key || (value && !f[p->nfacts - 1].value))
         p->oom = 1;
+}
+
+static void on_fact(struct heap_ctx *c, const char *key, const char *value)
+{
+    add_fact(c->user, key, value);
 }
 
 static void on_problem(struct heap_ctx *c, uint64_t addr, const char *fmt, ...)
@@ -635,6 +639,17 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     phase("types");
+    /* what the types prove holds bytes is not scanned; how much, said */
+    p.objs.bytes = p.typing.obj_bytes;
+    char num[24];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)p.typing.byte_objects);
+    add_fact(&p, "types.byte_objects", num);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)p.typing.byte_bytes);
+    add_fact(&p, "types.byte_bytes", num);
+    if (p.oom) {
+        snprintf(err, errlen, "%s: out of memory", opt->snapshot);
+        goto out;
+    }
     if (p.alloc && p.alloc->pointer_words && p.ctx.walker) {
         p.objs.pointer_words = p.alloc->pointer_words;
         p.objs.walker = p.ctx.walker;

@@ -63,6 +63,9 @@ struct objtab {
      * is scanned conservatively. */
     int (*pointer_words)(const void *walker, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
     const void *walker;
+    /* Bit i: object i holds only bytes by its type (types.h, ty_result.obj_bytes),
+     * and is not scanned; NULL: none is known to. */
+    const uint8_t *bytes;
 };
 
 /* Append one object; -1 on out-of-memory or more than 2^32-2 objects. */

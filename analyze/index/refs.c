@@ -14,11 +14,15 @@
  * (Go's gcdata/gcbss masks); stacks, registers, TLS and anonymous memory
  * are always scanned conservatively.
  *
- * Two things are not read at all: 'allocator' roots and objects whose
+ * Three things are not read at all: 'allocator' roots and objects whose
  * where is WHERE_INTERNAL.  Both are the allocator's own bookkeeping
  * (glibc's main_arena, a tcache_perthread_struct), whose pointers lead to
  * free chunks — or to a free chunk's header, which lies in the last word
- * of the block before it: read, they would keep that block alive.
+ * of the block before it: read, they would keep that block alive.  And
+ * objects whose type proves they hold only bytes (objtab.bytes: a char
+ * [n] no other type was claimed for), where a word that looks like a
+ * pointer is what the block held before it was reused (docs/analyses.md,
+ * "Bytes are not pointers").
  */
 #include "index/refs.h"
 #include "index/span_search.h"
@@ -162,7 +166,7 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
         if ((i & 0xffff) == 0 && sink->progress)
             sink->progress(sink->user, i, t->n);
         const struct obj *o = &t->v[i];
-        if (o->state != OBJ_USED || o->where == WHERE_INTERNAL)
+        if (o->state != OBJ_USED || o->where == WHERE_INTERNAL || (t->bytes && t->bytes[i >> 3] >> (i & 7) & 1))
             continue;
         if ((rc = scan_range(&sc, (int64_t)i + 1, o->addr, o->size, &mask, &maskcap))) {
             free(mask);

@@ -28,6 +28,11 @@
  * (a sweep in address order plus a stack for what lies behind it, to a
  * fixpoint; see ty_infer).
  *
+ * Bytes: an object typed as bytes (ty_holds_bytes: char [n], uint8_t [n],
+ * char [n][m]) for which no claim of any other type was made, accepted or
+ * not, is marked in obj_bytes, and the reference scan leaves it unread
+ * (docs/analyses.md, "Bytes are not pointers").
+ *
  * Conflicts: when a second, different type is claimed for a typed object,
  * the stronger source wins; between equal sources the larger type (by
  * size) wins, and the first claim wins a tie.  Every object that received
@@ -76,6 +81,7 @@ struct infer {
     const struct objtab *o;
     struct ty_result *r;
     uint8_t *queued, *conflicted; /* bitsets over objects */
+    uint8_t *notbytes;            /* ... claimed for a type that does not hold only bytes */
     uint32_t *stack;
     size_t nstack, capstack;
     int64_t pos;                  /* the sweep's position (see process_all) */
@@ -160,6 +166,10 @@ static void claim(struct infer *in, int64_t i, uint32_t type, unsigned src)
         return;
     if (src != TS_VTABLE && !ty_count_for(in->t, type, ob->size))
         return;
+    /* one claim that fits, of a type that may hold pointers, won or lost,
+     * and the object is scanned whatever it is finally typed */
+    if (!bit(in->notbytes, (size_t)i) && !ty_holds_bytes(in->t, type))
+        setbit(in->notbytes, (size_t)i);
     uint32_t cur = in->r->obj_type[i];
     if (cur == type)
         return;
@@ -421,6 +431,7 @@ void ty_result_free(struct ty_result *r)
     free(r->obj_type);
     free(r->obj_src);
     free(r->root_type);
+    free(r->obj_bytes);
     memset(r, 0, sizeof *r);
 }
 
@@ -435,7 +446,10 @@ int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
     r->root_type = calloc(rs->n ? rs->n : 1, sizeof *r->root_type);
     in.queued = calloc(n / 8 + 1, 1);
     in.conflicted = calloc(n / 8 + 1, 1);
-    if (!r->obj_type || !r->obj_src || !r->root_type || !in.queued || !in.conflicted)
+    in.notbytes = calloc(n / 8 + 1, 1);
+    r->obj_bytes = calloc(n / 8 + 1, 1);
+    if (!r->obj_type || !r->obj_src || !r->root_type || !in.queued || !in.conflicted || !in.notbytes ||
+        !r->obj_bytes)
         goto oom;
     if (vtables(&in, d) || headers(&in))
         goto oom;
@@ -483,15 +497,22 @@ int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
         if (r->obj_type[i]) {
             r->typed_objects++;
             r->typed_bytes += objs->v[i].size;
+            if (!bit(in.notbytes, i) && ty_holds_bytes(t, r->obj_type[i])) {
+                setbit(r->obj_bytes, i);
+                r->byte_objects++;
+                r->byte_bytes += objs->v[i].size;
+            }
         }
     free(in.queued);
     free(in.conflicted);
+    free(in.notbytes);
     free(in.stack);
     u64map_destroy(in.dyncache);
     return 0;
 oom:
     free(in.queued);
     free(in.conflicted);
+    free(in.notbytes);
     free(in.stack);
     u64map_destroy(in.dyncache);
     ty_result_free(r);

@@ -196,6 +196,13 @@ int ty_index_names(struct tytab *t);
  */
 uint64_t ty_count_for(const struct tytab *t, uint32_t type, uint64_t usable);
 
+/* Does a T hold only bytes: is T (through typedefs) a character type of
+ * one byte (char, signed char, unsigned char; uint8_t, u_char...), or an
+ * array of such, or an array of arrays of them?  A struct never does, even
+ * one made of chars only: its type may change (docs/analyses.md, "Bytes
+ * are not pointers"). */
+int ty_holds_bytes(const struct tytab *t, uint32_t type);
+
 /* Every place in a T where a typed pointer lives: offset and the (typedef-
  * resolved) pointee.  void *, function pointers, union members, pointers to
  * incomplete types and flexible arrays are left out: they assign no type. */
@@ -289,7 +296,12 @@ struct ty_result {
     uint32_t *obj_type;    /* [nobjs] */
     uint8_t *obj_src;      /* [nobjs] enum ty_source */
     uint32_t *root_type;   /* [nroots] */
+    /* bit i: object i holds only bytes by its type — its type holds bytes
+     * (ty_holds_bytes) and no claim of a type that does not was made for
+     * it — so the reference scan does not read it */
+    uint8_t *obj_bytes;    /* [nobjs / 8 + 1] */
     uint64_t typed_objects, typed_bytes, conflicts, vtable_objects;
+    uint64_t byte_objects, byte_bytes; /* the objects of obj_bytes, their bytes */
 };
 
 /* Type every object of objs reachable through typed pointers from the

@@ -219,6 +219,20 @@ uint64_t ty_count_for(const struct tytab *t, uint32_t type, uint64_t usable)
     return usable / S;
 }
 
+int ty_holds_bytes(const struct tytab *t, uint32_t type)
+{
+    uint32_t r = ty_resolve(t, type);
+    for (int depth = 0; r && depth < TY_MAX_DEPTH; depth++) {
+        const struct ty *y = &t->v[r];
+        if (y->kind == TY_BASE)
+            return (y->flags & TYF_CHAR) && y->size == 1;
+        if (y->kind != TY_ARRAY || !y->count)
+            return 0;
+        r = ty_resolve(t, y->target);
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ pointer slots */
 
 struct slotbuf {
