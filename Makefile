@@ -23,7 +23,7 @@ CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
 DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev liblz4-dev liblzma-dev libiberty-dev \
            zlib1g-dev libedit-dev golang-1.19-go gdb libc6-dbg clang binutils gcc zstd lz4 xz-utils \
            chromium sqlite3 python3 strace time bc \
-           nginx-light libjemalloc-dev redis-server
+           nginx-light libjemalloc-dev redis-server dpkg-dev
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -71,7 +71,7 @@ SAMPLES     := $(patsubst samples/%.c,bin/samples/%,$(SAMPLE_C)) \
                $(patsubst samples/%.cpp,bin/samples/%,$(SAMPLE_CXX)) \
                $(foreach v,$(GO_VERSIONS),$(patsubst %,bin/samples/$(v)-%,$(SAMPLE_GO))) \
                $(foreach v,$(GO_VERSIONS),bin/samples/$(v)-session-stripped) \
-               bin/samples/jemalloc_static
+               bin/samples/jemalloc_static bin/samples/jemalloc_dwarf
 
 .PHONY: all deps demo test bench fuzz clean samples asan
 all: deps bin/heapsnap-capture bin/heapsnap bin/heapsnap-sqlite.so
@@ -133,6 +133,40 @@ bin/samples/jemalloc_heap: samples/jemalloc_heap.c samples/report.h | build/.dep
 bin/samples/jemalloc_static: samples/jemalloc_heap.c samples/report.h | build/.deps-ok
 	@mkdir -p bin/samples
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -lm -ldl
+# ... and a third time with a jemalloc that has its DWARF, for the walker's
+# layouts from DWARF (t1150).  Debian's libjemalloc2 is stripped and its
+# dbgsym package lives in an archive this machine's apt is not set up for,
+# so Debian's own source package of the installed version is fetched with
+# apt-get source (deb-src entries made from this machine's Debian sources,
+# in a private apt state: the system's apt is not touched) and built as
+# debian/rules builds it (its configure options, dpkg-buildflags), keeping
+# the debug info.  Test-only: it lives in build/ and is never installed.
+JEDBG := build/jemalloc-dwarf
+JEDBG_LIB := $(JEDBG)/lib/libjemalloc.so.2
+$(JEDBG_LIB): | build/.deps-ok
+	rm -rf $(JEDBG) && mkdir -p $(JEDBG)/apt/lists/partial $(JEDBG)/apt/cache/archives/partial $(JEDBG)/apt/parts
+	@ver=$$(dpkg-query -W -f='$${Version}' libjemalloc2) && test -n "$$ver" && \
+	  { if [ -f /etc/apt/sources.list ]; then sed -n 's/^deb /deb-src /p' /etc/apt/sources.list; fi; } >$(JEDBG)/apt/sources.list && \
+	  for f in /etc/apt/sources.list.d/*.sources; do \
+	    [ -f "$$f" ] && grep -q '^URIs:.*/debian/*$$' "$$f" && \
+	      sed 's/^Types:.*/Types: deb-src/' "$$f" >$(JEDBG)/apt/parts/$${f##*/}; \
+	  done; \
+	  apt="-o Dir::Etc::SourceList=$(CURDIR)/$(JEDBG)/apt/sources.list -o Dir::Etc::SourceParts=$(CURDIR)/$(JEDBG)/apt/parts \
+	       -o Dir::State::Lists=$(CURDIR)/$(JEDBG)/apt/lists -o Dir::Cache=$(CURDIR)/$(JEDBG)/apt/cache -o Debug::NoLocking=1" && \
+	  apt-get $$apt -qq update && cd $(JEDBG) && apt-get $$apt -qq source jemalloc=$$ver >source.log 2>&1 || \
+	  { cat $(CURDIR)/$(JEDBG)/source.log 2>/dev/null; echo "cannot fetch Debian's jemalloc source $$ver"; exit 1; }
+	cd $(JEDBG)/jemalloc-5.* && \
+	  CFLAGS="$$(dpkg-buildflags --get CFLAGS)" CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
+	  LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" ./configure -q --with-version=VERSION \
+	    --with-lg-page=12 --with-lg-hugepage=21 --enable-prof --disable-doc >../configure.log && \
+	  $(MAKE) -s build_lib_shared >../build.log 2>&1
+	mkdir -p $(JEDBG)/lib $(JEDBG)/include/jemalloc
+	cp -L $(JEDBG)/jemalloc-5.*/lib/libjemalloc.so.2 $@
+	cp $(JEDBG)/jemalloc-5.*/include/jemalloc/jemalloc.h $(JEDBG)/include/jemalloc/
+bin/samples/jemalloc_dwarf: samples/jemalloc_heap.c samples/report.h $(JEDBG_LIB) | build/.deps-ok
+	@mkdir -p bin/samples
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -I$(JEDBG)/include -o $@ $< \
+	  $(JEDBG_LIB) -Wl,-rpath,$(CURDIR)/$(JEDBG)/lib
 bin/samples/%: samples/%.cpp samples/report.h | build/.deps-ok
 	@mkdir -p bin/samples
 	g++ -std=gnu++17 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $<

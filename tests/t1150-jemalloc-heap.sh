@@ -4,7 +4,11 @@
 #   - samples/jemalloc_heap, linked with Debian's libjemalloc.so.2 (stripped,
 #     no DWARF: the rtree root is found by scanning, edata read with the
 #     5.3.0 layout), and bin/samples/jemalloc_static, the same program with
-#     libjemalloc.a inside (the root found by its symbol).  Each reports every
+#     libjemalloc.a inside (the root found by its symbol), and
+#     bin/samples/jemalloc_dwarf, linked with Debian's jemalloc source package
+#     built with its debug info kept (the Makefile says how): the layouts of
+#     edata_t, cache_bin_t and the emap come from DWARF, and DWARF must agree
+#     with the 5.3.0 fallback the other two are walked with.  Each reports every
 #     block with malloc_usable_size() and mallctl stats.allocated / active
 #     after an epoch, with nothing allocated between those and the capture.
 #   - Debian's redis-server (libjemalloc.so.2) on a loopback port, with keys,
@@ -24,7 +28,7 @@ sq() { sqlite3 -batch "$@"; }
 fact() { sq "$1" "SELECT value FROM facts WHERE key = '$2'"; }
 stat() { awk -v f="$2" '$1 == "stats" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' "$1"; }
 
-for s in jemalloc_heap jemalloc_static; do
+for s in jemalloc_heap jemalloc_static jemalloc_dwarf; do
     if [ ! -x "$SAMPLES/$s" ]; then
         test_skip "$s" "bin/samples/$s is not built"
         continue
@@ -34,22 +38,33 @@ for s in jemalloc_heap jemalloc_static; do
     stop_sample
     report_truth $s.report truth-$s.db 2>/dev/null || true
     case $s in
-    jemalloc_heap) how=scan ;;
-    *) how=symbol ;;
+    jemalloc_heap) how=scan layout=fallback ;;
+    jemalloc_static) how=symbol layout=fallback ;;
+    *) how=symbol layout=dwarf ;;
     esac
 
     test_expect_success "$s: ran on jemalloc 5.3.0, reported and was captured" '
         grep -qx ready '$s'.report && grep "^version 5\.3\.0" '$s'.report && test -s '$s'.hsnap &&
         test "$(sq truth-'$s'.db "SELECT count(*) FROM live")" -gt 2000
     '
-    test_expect_success "$s: index walks jemalloc (fallback layout, rtree root by $how), no warning" '
+    test_expect_success "$s: index walks jemalloc ($layout layout, rtree root by $how), no warning" '
         $HEAPSNAP index '$s'.hsnap -o '$s'.db >out 2>err &&
         grep "(jemalloc)\$" out &&
-        test "$(fact '$s'.db jemalloc.layout)" = fallback &&
+        test "$(fact '$s'.db jemalloc.layout)" = '$layout' &&
         fact '$s'.db jemalloc.rtree_root | grep "('$how')\$" &&
         sq '$s'.db "SELECT message FROM warnings WHERE source IN (\"jemalloc\", \"heap\")" >bad &&
         test_cmp /dev/null bad
     '
+    if [ $layout = dwarf ]; then
+        test_expect_success "$s: edata_t, cache_bin_t and the emap from DWARF, which agrees with the 5.3.0 fallback" '
+            test "$(fact '$s'.db jemalloc.layout_dwarf)" = "edata_s cache_bin_s emap_s" &&
+            test "$(fact '$s'.db jemalloc.fallback_layout)" = "agrees with DWARF"
+        '
+    else
+        test_expect_success "$s: no DWARF layout is claimed where there is none" '
+            test -z "$(fact '$s'.db jemalloc.layout_dwarf)"
+        '
+    fi
     test_expect_success "$s: every live block is used at its address, of its malloc_usable_size" '
         sq '$s'.db "ATTACH \"truth-'$s'.db\" AS t;
             SELECT printf(\"0x%x want %d got %s %s\", l.addr, l.usable, o.size, o.state)

@@ -43,13 +43,23 @@
 
 enum je_state { JE_ACTIVE = 0, JE_DIRTY, JE_MUZZY, JE_RETAINED, JE_TRANSITION, JE_MERGING };
 
-/* Where edata_t keeps what the walker reads, and how e_bits is packed. */
+/* Where edata_t, cache_bin_t and the emap keep what the walker reads, and
+ * how e_bits is packed.  The offsets come from DWARF where a module
+ * describes the struct; e_bits' packing is macros (EDATA_BITS_*), which
+ * DWARF does not carry, so it is always the 5.3.0 one, checked by the walk
+ * against the rtree's own copy of slab, state and szind. */
 struct je_layout {
-    const char *source;          /* "dwarf" or "fallback" */
+    const char *source;          /* "dwarf" (edata_s from DWARF) or "fallback" */
+    char dwarf[64];              /* the structs DWARF gave: "edata_s cache_bin_s emap_s" */
+    char differs[256];           /* where DWARF says otherwise than the fallback, or "" */
     uint64_t ed_size;            /* sizeof(edata_t) */
     uint64_t ed_bits, ed_addr, ed_size_esn, ed_bitmap;
     unsigned arena_shift, arena_bits, slab_shift, state_shift, szind_shift, nfree_shift,
         nfree_bits;
+    uint64_t cb_size;            /* sizeof(cache_bin_t) */
+    uint64_t cb_head, cb_full, cb_empty; /* stack_head, low_bits_full, low_bits_empty */
+    uint64_t root_off;           /* arena_emap_global.rtree.root's offset, or UINT64_MAX: the
+                                    fallback's "the last member" (symbol end - the root's size) */
 };
 
 /* What je_locate() found. */
@@ -59,7 +69,9 @@ struct je_where {
     const char *root_how;        /* "symbol" or "scan" */
 };
 
-/* The fallback layout, or edata_s from DWARF where a module has it. */
+/* The fallback layout, with edata_s, cache_bin_s and emap_s from DWARF
+ * where a module has them (a problem where DWARF has them but they make no
+ * sense: then the fallback's). */
 void je_layout_load(struct heap_ctx *c, int module, struct je_layout *L);
 
 /* Find the rtree root.  0, or -1 with a problem saying why. */

@@ -12,18 +12,24 @@
  *
  *   the root     by the symbol (je_)arena_emap_global when there is one —
  *                the root is its last member, so it starts 8 * 2^18 bytes
- *                before the symbol's end — or else by scanning jemalloc's
+ *                before the symbol's end (or where DWARF's emap_s puts
+ *                rtree.root, when there is DWARF) — or else by scanning jemalloc's
  *                writable data for a word that points at a leaf: the
  *                leaf's first used element names an extent whose pages
  *                give the leaf's index in the root, hence where the root
  *                must start; a candidate root is believed only when every
  *                leaf it holds agrees the same way (root_agrees).
  *   edata_t      from DWARF (struct edata_s) when a module describes it,
- *                else the 5.3.0 layout below: e_bits at 0 (arena_ind 12
+ *                else the 5.3.0 layout below (and likewise cache_bin_t,
+ *                struct cache_bin_s, and the root's place in emap_s; where
+ *                DWARF says otherwise than the fallback is told, as the
+ *                fact jemalloc.fallback_layout): e_bits at 0 (arena_ind 12
  *                bits, slab, committed, pai, zeroed, guarded, state 3,
  *                szind 8, nfree 10, bin_shard 6, is_head), e_addr at 8,
  *                e_size_esn at 16 (size in the bits above the page), and
- *                the slab's bitmap (e_slab_data) at 64.  The walker checks
+ *                the slab's bitmap (e_slab_data) at 64.  e_bits' packing
+ *                is macros (EDATA_BITS_*), which DWARF does not carry: it
+ *                is 5.3.0's whatever the offsets' source.  The walker checks
  *                it against the tree: every leaf's slab bit, szind and
  *                state must be the extent's own, every slab's free count
  *                its bitmap's.
@@ -38,35 +44,126 @@
 
 #include "heap/jemalloc/internal.h"
 
-/* jemalloc 5.3.0, x86_64 (include/jemalloc/internal/edata.h). */
+/* jemalloc 5.3.0, x86_64 (include/jemalloc/internal/edata.h, cache_bin.h,
+ * rtree.h). */
 static const struct je_layout fallback_530 = {
     .source = "fallback", .ed_size = 128,
     .ed_bits = 0, .ed_addr = 8, .ed_size_esn = 16, .ed_bitmap = 64,
     .arena_shift = 0, .arena_bits = 12, .slab_shift = 12, .state_shift = 17, .szind_shift = 20,
     .nfree_shift = 28, .nfree_bits = 10,
+    .cb_size = 24, .cb_head = 0, .cb_full = 18, .cb_empty = 20,
+    .root_off = UINT64_MAX,
 };
+
+/* Note what DWARF said, and where it says otherwise than the fallback. */
+static void from_dwarf(struct je_layout *L, const char *st)
+{
+    size_t n = strlen(L->dwarf);
+    snprintf(L->dwarf + n, sizeof L->dwarf - n, "%s%s", n ? " " : "", st);
+}
+
+static void compare(struct je_layout *L, const char *what, uint64_t dwarf, uint64_t fallback)
+{
+    if (dwarf == fallback)
+        return;
+    size_t n = strlen(L->differs);
+    snprintf(L->differs + n, sizeof L->differs - n, "%s%s %llu (fallback %llu)", n ? ", " : "", what,
+             (unsigned long long)dwarf, (unsigned long long)fallback);
+}
+
+/* A field's offset, if it lies with its `need` bytes inside the struct; -1 if not. */
+static int64_t field_in(const struct dbg_layout *l, const char *name, uint64_t need)
+{
+    int64_t o = dbg_field_offset(l, name);
+    return o >= 0 && (uint64_t)o <= l->size && l->size - (uint64_t)o >= need ? o : -1;
+}
+
+static void load_edata(struct heap_ctx *c, int module, struct je_layout *L)
+{
+    const struct dbg_layout *l = dbg_struct(c->dbg, "edata_s", module);
+    if (!l)
+        return;
+    int64_t b = field_in(l, "e_bits", 8), a = field_in(l, "e_addr", 8);
+    int64_t s = field_in(l, "e_size_esn", 8), m = field_in(l, "e_slab_data", 64);
+    if (b < 0 || a < 0 || s < 0 || m < 0 || l->size % 8) {
+        c->problem(c, 0, "jemalloc: DWARF struct edata_s lacks e_bits/e_addr/e_size_esn/"
+                         "e_slab_data; using the 5.3.0 layout");
+        return;
+    }
+    L->source = "dwarf";
+    from_dwarf(L, "edata_s");
+    compare(L, "sizeof(edata_t)", l->size, L->ed_size);
+    compare(L, "edata_t.e_bits", (uint64_t)b, L->ed_bits);
+    compare(L, "edata_t.e_addr", (uint64_t)a, L->ed_addr);
+    compare(L, "edata_t.e_size_esn", (uint64_t)s, L->ed_size_esn);
+    compare(L, "edata_t.e_slab_data", (uint64_t)m, L->ed_bitmap);
+    L->ed_size = l->size;
+    L->ed_bits = (uint64_t)b;
+    L->ed_addr = (uint64_t)a;
+    L->ed_size_esn = (uint64_t)s;
+    L->ed_bitmap = (uint64_t)m;
+}
+
+static void load_cache_bin(struct heap_ctx *c, int module, struct je_layout *L)
+{
+    const struct dbg_layout *l = dbg_struct(c->dbg, "cache_bin_s", module);
+    if (!l)
+        return;
+    int64_t h = field_in(l, "stack_head", 8), f = field_in(l, "low_bits_full", 2);
+    int64_t e = field_in(l, "low_bits_empty", 2);
+    if (h < 0 || f < 0 || e < 0 || l->size < 8 || l->size > 256) {
+        c->problem(c, 0, "jemalloc: DWARF struct cache_bin_s lacks stack_head/low_bits_full/"
+                         "low_bits_empty; using the 5.3.0 layout");
+        return;
+    }
+    from_dwarf(L, "cache_bin_s");
+    compare(L, "sizeof(cache_bin_t)", l->size, L->cb_size);
+    compare(L, "cache_bin_t.stack_head", (uint64_t)h, L->cb_head);
+    compare(L, "cache_bin_t.low_bits_full", (uint64_t)f, L->cb_full);
+    compare(L, "cache_bin_t.low_bits_empty", (uint64_t)e, L->cb_empty);
+    L->cb_size = l->size;
+    L->cb_head = (uint64_t)h;
+    L->cb_full = (uint64_t)f;
+    L->cb_empty = (uint64_t)e;
+}
+
+/* rtree.root inside emap_s: its offset, and a count that must be the
+ * fanout the walker was written for (a build with another LG_VADDR or
+ * RTREE_HEIGHT is another tree). */
+static void load_emap(struct heap_ctx *c, int module, struct je_layout *L)
+{
+    const struct dbg_layout *l = dbg_struct(c->dbg, "emap_s", module);
+    if (!l)
+        return;
+    int64_t r = dbg_field_offset(l, "rtree.root");
+    const struct dbg_field *root = NULL;
+    for (size_t i = 0; i < l->nfields; i++)
+        if (!strcmp(l->fields[i].name, "rtree") && l->fields[i].layout) {
+            const struct dbg_layout *rt = l->fields[i].layout;
+            for (size_t k = 0; k < rt->nfields; k++)
+                if (!strcmp(rt->fields[k].name, "root"))
+                    root = &rt->fields[k];
+        }
+    if (r < 0 || !root || root->count != JE_RTREE_FANOUT || root->size != 8u * JE_RTREE_FANOUT ||
+        (uint64_t)r > l->size || l->size - (uint64_t)r < 8u * JE_RTREE_FANOUT) {
+        c->problem(c, 0, "jemalloc: DWARF struct emap_s has no rtree.root of %u words (a build "
+                         "with another rtree?); finding the root as 5.3.0 keeps it", JE_RTREE_FANOUT);
+        return;
+    }
+    from_dwarf(L, "emap_s");
+    /* the fallback's root: the last member, so at the end of the struct */
+    compare(L, "emap_t.rtree.root", (uint64_t)r, l->size - 8u * JE_RTREE_FANOUT);
+    L->root_off = (uint64_t)r;
+}
 
 void je_layout_load(struct heap_ctx *c, int module, struct je_layout *L)
 {
     *L = fallback_530;
     if (!c->dbg)
         return;
-    const struct dbg_layout *l = dbg_struct(c->dbg, "edata_s", module);
-    if (!l)
-        return;
-    int64_t b = dbg_field_offset(l, "e_bits"), a = dbg_field_offset(l, "e_addr");
-    int64_t s = dbg_field_offset(l, "e_size_esn"), m = dbg_field_offset(l, "e_slab_data");
-    if (b < 0 || a < 0 || s < 0 || m < 0 || m + 64 > (int64_t)l->size) {
-        c->problem(c, 0, "jemalloc: DWARF struct edata_s lacks e_bits/e_addr/e_size_esn/"
-                         "e_slab_data; using the 5.3.0 layout");
-        return;
-    }
-    L->source = "dwarf";
-    L->ed_size = l->size;
-    L->ed_bits = (uint64_t)b;
-    L->ed_addr = (uint64_t)a;
-    L->ed_size_esn = (uint64_t)s;
-    L->ed_bitmap = (uint64_t)m;
+    load_edata(c, module, L);
+    load_cache_bin(c, module, L);
+    load_emap(c, module, L);
 }
 
 /* ------------------------------------------------------------ size classes */
@@ -262,7 +359,10 @@ int je_locate(struct heap_ctx *c, const struct je_layout *L, struct je_where *w)
             const struct dbg_symbol *s = dbg_symbol_by_name(c->dbg, syms[i], -1);
             if (!s || s->size < 8u * JE_RTREE_FANOUT)
                 continue;
-            uint64_t r = s->addr + s->size - 8u * JE_RTREE_FANOUT;
+            uint64_t r = L->root_off == UINT64_MAX ? s->addr + s->size - 8u * JE_RTREE_FANOUT
+                                                    : s->addr + L->root_off;
+            if (L->root_off != UINT64_MAX && L->root_off + 8u * JE_RTREE_FANOUT > s->size)
+                continue;
             if (root_agrees(c, L, r)) {
                 w->root = r;
                 w->root_how = "symbol";

@@ -20,9 +20,10 @@
  *              holds e_addr (a random cacheline offset into the first page
  *              when cache_oblivious is on), usable size sz_index2size(szind).
  *   tcache     Each thread keeps freed pointers in its tcache, in the TLS
- *              block just below fs_base: cache_bin_t records of 24 bytes
- *              (stack_head, stats, then the low 16 bits of the low water,
- *              full and empty positions), one per size class, whose stacks
+ *              block just below fs_base: cache_bin_t records (24 bytes
+ *              in 5.3.0, or as DWARF's cache_bin_s says: stack_head,
+ *              stats, then the low 16 bits of the low water, full and
+ *              empty positions), one per size class, whose stacks
  *              lie end to end in one array — bin k's empty position is bin
  *              k+1's full one, which is how a run of them is recognised.
  *              To the slab they are allocated; to the program they are free.
@@ -173,14 +174,14 @@ struct cbin {
     uint64_t head;
     uint16_t full, empty;
 };
-static int read_bin(struct heap_ctx *c, uint64_t a, struct cbin *b)
+static int read_bin(struct heap_ctx *c, const struct je_layout *L, uint64_t a, struct cbin *b)
 {
-    const uint8_t *p = hs_ptr(c->snap, a, 24);
+    const uint8_t *p = hs_ptr(c->snap, a, L->cb_size);
     if (!p)
         return 0;
-    memcpy(&b->head, p, 8);
-    memcpy(&b->full, p + 18, 2);
-    memcpy(&b->empty, p + 20, 2);
+    memcpy(&b->head, p + L->cb_head, 8);
+    memcpy(&b->full, p + L->cb_full, 2);
+    memcpy(&b->empty, p + L->cb_empty, 2);
     uint16_t h = (uint16_t)b->head, max = (uint16_t)(b->empty - b->full),
              n = (uint16_t)(b->empty - h);
     return b->head && b->head % 8 == 0 && max % 8 == 0 && n % 8 == 0 && n <= max &&
@@ -196,13 +197,14 @@ static int read_bin(struct heap_ctx *c, uint64_t a, struct cbin *b)
 static void find_tcache(struct walk *W, uint64_t fs)
 {
     struct heap_ctx *c = W->c;
-    for (uint64_t a = fs - TLS_SCAN; a + 24 * JE_NBINS <= fs; a += 8) {
+    const uint64_t cb = W->L->cb_size;
+    for (uint64_t a = fs - TLS_SCAN; a + cb * JE_NBINS <= fs; a += 8) {
         struct cbin b0, b;
-        if (!read_bin(c, a, &b0))
+        if (!read_bin(c, W->L, a, &b0))
             continue;
         unsigned nb = 1;
         uint16_t want = b0.empty;
-        while (nb < JE_NSIZES && read_bin(c, a + 24u * nb, &b) && b.full == want) {
+        while (nb < JE_NSIZES && read_bin(c, W->L, a + cb * nb, &b) && b.full == want) {
             want = b.empty;
             nb++;
         }
@@ -211,7 +213,7 @@ static void find_tcache(struct walk *W, uint64_t fs)
         /* bins 0..nb-1 at a: size class k holds stack entries [head, empty) */
         uint64_t lo = UINT64_MAX, hi = 0;
         for (unsigned k = 0; k < nb; k++) {
-            read_bin(c, a + 24u * k, &b);
+            read_bin(c, W->L, a + cb * k, &b);
             unsigned n = (uint16_t)(b.empty - (uint16_t)b.head) / 8;
             uint16_t max = (uint16_t)(b.empty - b.full);
             uint64_t full = b.head - (uint16_t)((uint16_t)b.head - b.full);
@@ -223,7 +225,7 @@ static void find_tcache(struct walk *W, uint64_t fs)
                 uint64_t p;
                 if (hs_read_u64(c->snap, b.head + 8u * e, &p)) {
                     c->problem(c, b.head, "jemalloc: tcache bin %u at 0x%llx: stack not captured",
-                               k, (unsigned long long)(a + 24u * k));
+                               k, (unsigned long long)(a + cb * k));
                     break;
                 }
                 add_cached(W, p);
@@ -427,6 +429,10 @@ static int jemalloc_walk(struct heap_ctx *c)
         return -1;
     char buf[96];
     c->fact(c, "jemalloc.layout", L.source);
+    if (L.dwarf[0]) {
+        c->fact(c, "jemalloc.layout_dwarf", L.dwarf);
+        c->fact(c, "jemalloc.fallback_layout", L.differs[0] ? L.differs : "agrees with DWARF");
+    }
     snprintf(buf, sizeof buf, "0x%llx (%s)", (unsigned long long)w.root, w.root_how);
     c->fact(c, "jemalloc.rtree_root", buf);
 
