@@ -22,7 +22,8 @@
  * objects whose type proves they hold only bytes (objtab.bytes: a char
  * [n] no other type was claimed for), where a word that looks like a
  * pointer is what the block held before it was reused (docs/analyses.md,
- * "Bytes are not pointers").
+ * "Bytes are not pointers") — unless the allocator has the object's
+ * pointer map, which is read instead.
  */
 #include "index/refs.h"
 #include "index/span_search.h"
@@ -116,9 +117,12 @@ static int scan_masked(struct scan *sc, int64_t src, uint64_t base, uint64_t siz
 }
 
 /* Scan [addr, addr + size) for src: precisely when the allocator has its
- * pointer map (an object of its heap, or a global it describes). */
+ * pointer map (an object of its heap, or a global it describes); else not
+ * at all if the types prove it holds only bytes; else conservatively.  The
+ * allocator's map comes first: it is the runtime's own word (Go's heap
+ * bitmap), where a type is an inference. */
 static int scan_range(struct scan *sc, int64_t src, uint64_t addr, uint64_t size, uint64_t **mask,
-                      size_t *maskcap)
+                      size_t *maskcap, int bytes)
 {
     const struct objtab *t = sc->t;
     if (t->pointer_words && size >= 8 && addr % 8 == 0) {
@@ -133,7 +137,7 @@ static int scan_range(struct scan *sc, int64_t src, uint64_t addr, uint64_t size
         if (need <= *maskcap && t->pointer_words(t->walker, addr, size, *mask, *maskcap))
             return scan_masked(sc, src, addr, size, *mask);
     }
-    return scan_span(sc, src, addr, size);
+    return bytes ? 0 : scan_span(sc, src, addr, size);
 }
 
 int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct rootset *rs,
@@ -154,7 +158,7 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
             rc = scan_words(&sc, root_id(rs, i), 0, (const uint8_t *)r->regs, 0, 8 * HS_NREGS);
         else if (r->kind == ROOT_DATA || r->kind == ROOT_FINALIZER)
             /* globals, a finalized object: the allocator may know their pointers too */
-            rc = scan_range(&sc, root_id(rs, i), r->addr, r->size, &mask, &maskcap);
+            rc = scan_range(&sc, root_id(rs, i), r->addr, r->size, &mask, &maskcap, 0);
         else
             rc = scan_span(&sc, root_id(rs, i), r->addr, r->size);
         if (rc) {
@@ -166,9 +170,10 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
         if ((i & 0xffff) == 0 && sink->progress)
             sink->progress(sink->user, i, t->n);
         const struct obj *o = &t->v[i];
-        if (o->state != OBJ_USED || o->where == WHERE_INTERNAL || (t->bytes && t->bytes[i >> 3] >> (i & 7) & 1))
+        if (o->state != OBJ_USED || o->where == WHERE_INTERNAL)
             continue;
-        if ((rc = scan_range(&sc, (int64_t)i + 1, o->addr, o->size, &mask, &maskcap))) {
+        int bytes = t->bytes && (t->bytes[i >> 3] >> (i & 7) & 1);
+        if ((rc = scan_range(&sc, (int64_t)i + 1, o->addr, o->size, &mask, &maskcap, bytes))) {
             free(mask);
             return rc;
         }
