@@ -23,7 +23,7 @@ CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
 DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev liblz4-dev liblzma-dev libiberty-dev \
            zlib1g-dev libedit-dev golang-1.19-go gdb libc6-dbg clang binutils gcc zstd lz4 xz-utils \
            chromium sqlite3 python3 strace time bc \
-           nginx-light libjemalloc-dev redis-server dpkg-dev
+           nginx-light libjemalloc-dev redis-server dpkg-dev libgoogle-perftools-dev
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
@@ -167,6 +167,10 @@ bin/samples/jemalloc_dwarf: samples/jemalloc_heap.c samples/report.h $(JEDBG_LIB
 	@mkdir -p bin/samples
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -I$(JEDBG)/include -o $@ $< \
 	  $(JEDBG_LIB) -Wl,-rpath,$(CURDIR)/$(JEDBG)/lib
+# tcmalloc_heap with Debian's tcmalloc (gperftools' libtcmalloc_minimal.so.4).
+bin/samples/tcmalloc_heap: samples/tcmalloc_heap.c samples/report.h | build/.deps-ok
+	@mkdir -p bin/samples
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -ltcmalloc_minimal
 bin/samples/%: samples/%.cpp samples/report.h | build/.deps-ok
 	@mkdir -p bin/samples
 	g++ -std=gnu++17 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $<

@@ -42,7 +42,8 @@ static const char help[] =
 static const char *const where_label[WHERE_COUNT] = {
     [WHERE_TCACHE] = "tcache", [WHERE_FASTBIN] = "fastbins", [WHERE_UNSORTED] = "unsorted",
     [WHERE_SMALLBIN] = "small bins", [WHERE_LARGEBIN] = "large bins", [WHERE_FREE_OTHER] = "elsewhere",
-    [WHERE_GO_SPAN] = "spans", [WHERE_JE_SLAB] = "slabs",
+    [WHERE_GO_SPAN] = "spans", [WHERE_JE_SLAB] = "slabs", [WHERE_TC_SPAN] = "spans",
+    [WHERE_TC_TRANSFER] = "transfer caches",
 };
 
 static double pct(uint64_t a, uint64_t b)

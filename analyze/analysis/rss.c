@@ -311,6 +311,8 @@ static int where_index(const char *w)
         [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
         [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
         [WHERE_JE_SLAB] = "slab",      [WHERE_JE_LARGE] = "large",
+        [WHERE_TC_SPAN] = "span",      [WHERE_TC_LARGE] = "large-span",
+        [WHERE_TC_TRANSFER] = "transfer-cache",
     };
     for (int i = 0; w && i < WHERE_COUNT; i++)
         if (names[i] && !strcmp(names[i], w))

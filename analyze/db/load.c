@@ -125,6 +125,8 @@ static const char *const where_names[WHERE_COUNT] = {
     [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
     [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
         [WHERE_JE_SLAB] = "slab",      [WHERE_JE_LARGE] = "large",
+        [WHERE_TC_SPAN] = "span",      [WHERE_TC_LARGE] = "large-span",
+        [WHERE_TC_TRANSFER] = "transfer-cache",
 };
 
 int db_load_object(struct db_load *l, int64_t id, const struct obj *o, const char *heap)

@@ -40,6 +40,9 @@ enum obj_where {
                          * it stays OBJ_USED because to malloc it is. */
     WHERE_JE_SLAB,      /* a jemalloc slab region (used or free by the slab's bitmap) */
     WHERE_JE_LARGE,     /* a jemalloc large allocation (an extent of its own) */
+    WHERE_TC_SPAN,      /* a tcmalloc small object (used, or free in its span's list) */
+    WHERE_TC_LARGE,     /* a tcmalloc large object (a span of its own) */
+    WHERE_TC_TRANSFER,  /* a tcmalloc small object free in a central transfer cache */
     WHERE_COUNT
 };
 
@@ -194,6 +197,7 @@ struct allocator {
 extern const struct allocator glibc_allocator;
 extern const struct allocator go_allocator;
 extern const struct allocator jemalloc_allocator;
+extern const struct allocator tcmalloc_allocator;
 
 /*
  * Allocators heapsnap has no walker for, recognised by their modules and

@@ -11,6 +11,7 @@
 const struct allocator *const allocators[] = {
     &go_allocator, /* before glibc: a Go program's heap; with cgo, glibc's is walked beside it */
     &jemalloc_allocator, /* before glibc: when jemalloc is loaded it is the process's malloc */
+    &tcmalloc_allocator, /* likewise tcmalloc */
     &glibc_allocator,
     NULL,
 };
