@@ -10,8 +10,9 @@
 #   python3         CPython: pymalloc on top of glibc malloc: glibc's heap is
 #                   walked, pymalloc's arenas are said to be missing
 #   fork_heap       a glibc process: nothing foreign is claimed; and the same
-#                   snapshot with its modules renamed libtcmalloc_minimal,
-#                   libmimalloc, ld-musl (allocators not installed here)
+#                   snapshot with its modules renamed libmimalloc, ld-musl
+#                   (allocators not installed here), and libtcmalloc_minimal
+#                   (a walker that finds none of tcmalloc's state)
 . "$(dirname "$0")/lib.sh"
 
 if [ ! -x "$CAPTURE" ] || [ ! -x "$HEAPSNAP" ]; then
@@ -100,9 +101,8 @@ fi
 
 MUTATE=$ROOT/build/tools/hsnap-mutate
 if [ -x "$MUTATE" ] && [ -s glibc.hsnap ]; then
-    test_expect_success 'tcmalloc, mimalloc and musl are named by their modules, and refused' '
-        for m in "tcmalloc:/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4:tcmalloc (gperftools)" \
-                 "mimalloc:/usr/lib/x86_64-linux-gnu/libmimalloc.so.2:mimalloc" \
+    test_expect_success 'mimalloc and musl are named by their modules, and refused' '
+        for m in "mimalloc:/usr/lib/x86_64-linux-gnu/libmimalloc.so.2:mimalloc" \
                  "musl:/lib/ld-musl-x86_64.so.1:musl.s malloc"; do
             name=${m%%:*} rest=${m#*:}; path=${rest%%:*} what=${rest#*:}
             "$MUTATE" glibc.hsnap $name.hsnap 1 --module-path "$path" >/dev/null &&
@@ -112,6 +112,16 @@ if [ -x "$MUTATE" ] && [ -s glibc.hsnap ]; then
             grep "no analysis is possible: $what manages this process.s heap (${path##*/} is loaded)" err ||
             { echo "$name:"; cat err; exit 1; }
         done
+    '
+    # tcmalloc has a walker (t1170): a module named libtcmalloc with none of
+    # tcmalloc's state is walked, fails, and the analyses refuse, naming it
+    test_expect_success 'a libtcmalloc without tcmalloc'"'"'s state: the walk fails, and the analyses refuse' '
+        "$MUTATE" glibc.hsnap tcmalloc.hsnap 1 \
+            --module-path /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 >/dev/null &&
+        $HEAPSNAP index tcmalloc.hsnap -o tcmalloc.db >out 2>err &&
+        grep "(tcmalloc)\$" out &&
+        test_must_fail $HEAPSNAP leaks tcmalloc.db >out 2>err &&
+        grep "no analysis is possible: tcmalloc was detected but its heap could not be walked: tcmalloc: " err
     '
 fi
 

@@ -81,4 +81,15 @@ assert [g[\"type\"] for g in j[\"groups\"]] == [\"MallocExtension\"], j[\"groups
 "
 '
 
+test_expect_success 'rss gives MallocExtension'"'"'s figures and tcmalloc'"'"'s levers, not glibc advice' '
+    $HEAPSNAP rss tc.db >out 2>err &&
+    grep "^Against tcmalloc.s own statistics:" out &&
+    grep "^  - generic.current_allocated_bytes: $(stat $R allocated) bytes:" out &&
+    grep "^  - tcmalloc.thread_cache_free_bytes: $(stat $R thread) bytes:" out &&
+    grep "^  - tcmalloc.pageheap_free_bytes: $(stat $R pagefree) bytes:" out &&
+    test "$(stat $R pagefree)" -gt 1048576 &&
+    grep "^  - TCMALLOC_RELEASE_RATE, ReleaseFreeMemory: " out &&
+    ! grep -i "glibc\|malloc_trim\|MALLOC_CONF" out
+'
+
 test_done

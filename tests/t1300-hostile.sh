@@ -8,7 +8,7 @@
 # naming the file (exit 1) — never a crash, a hang or a sanitizer report.
 #
 # Base snapshots are captures of real samples (glibc heaps with and without
-# types, C++, Go, jemalloc).  Each gets a fixed set of seeds (12: the whole
+# types, C++, Go, jemalloc, tcmalloc).  Each gets a fixed set of seeds (12: the whole
 # script takes about 90 s on a busy 2-core machine); every mutant goes through
 # info, core, index, leaks, top, rss, diff against its base, goroutines,
 # types, and path, explain and show on a few addresses.  A failing case
@@ -128,6 +128,7 @@ capture_base typed typed
 capture_base cxx classes
 capture_base go go-session
 capture_base jemalloc jemalloc_heap
+capture_base tcmalloc tcmalloc_heap
 
 test_expect_success 'setup: base snapshots of real samples, indexed cleanly' '
     test "$(wc -l <bases)" -ge 2

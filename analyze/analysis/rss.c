@@ -39,6 +39,7 @@ const char *rss_kind_name(enum rss_kind k)
 static const struct rss_advisor *const advisors[] = {
     &rss_glibc_advisor,
     &rss_jemalloc_advisor,
+    &rss_tcmalloc_advisor,
     &rss_go_advisor,
     NULL,
 };

@@ -9,7 +9,8 @@
  * The advisor is the only allocator-specific part: rss_glibc.c knows
  * malloc_trim(), MALLOC_ARENA_MAX, M_TRIM_THRESHOLD and M_MMAP_THRESHOLD;
  * rss_jemalloc.c MALLOC_CONF's dirty_decay_ms, muzzy_decay_ms, narenas and
- * background_thread;
+ * background_thread; rss_tcmalloc.c TCMALLOC_RELEASE_RATE,
+ * ReleaseFreeMemory() and TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES;
  * a Go walker adds rss_go.c (GOGC, GOMEMLIMIT, debug.FreeOSMemory) and one
  * line in rss.c's table, nothing else.
  */
@@ -103,6 +104,7 @@ struct rss_advisor {
 extern const struct rss_advisor rss_glibc_advisor;
 extern const struct rss_advisor rss_go_advisor;
 extern const struct rss_advisor rss_jemalloc_advisor;
+extern const struct rss_advisor rss_tcmalloc_advisor;
 
 /* One integer from a one-row query on the advisor's database (a fact, a
  * sum over objects): 0 with *v, or -1 if there is none. */

@@ -200,8 +200,9 @@ extern const struct allocator jemalloc_allocator;
 extern const struct allocator tcmalloc_allocator;
 
 /*
- * Allocators heapsnap has no walker for, recognised by their modules and
- * symbols (heap/recognise.c): jemalloc, tcmalloc, mimalloc, musl, pymalloc.
+ * Allocators recognised by their modules and symbols (heap/recognise.c),
+ * for when no walker walked them: jemalloc, tcmalloc (both have walkers,
+ * which may fail), mimalloc, musl, pymalloc.
  * Each found (but 'walked', the one a walker did walk, or NULL) is
  * published as a fact heap.unwalked.NAME and a problem naming it; one that
  * replaces malloc itself says "the heap could not be walked", which makes

@@ -1,6 +1,7 @@
 /*
- * recognise.c — naming the allocators heapsnap has no walker for
- * (heap_recognise(); see allocator.h).
+ * recognise.c — naming the allocators no walker walked (heap_recognise();
+ * see allocator.h): those heapsnap has no walker for, and jemalloc and
+ * tcmalloc when theirs did not detect them.
  *
  * A process whose malloc is jemalloc, tcmalloc, mimalloc or musl's still has
  * glibc's libc loaded (or no glibc at all), and the glibc walker would find

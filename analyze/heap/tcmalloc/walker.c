@@ -291,8 +291,8 @@ static void report_small(struct walk *W, const struct tc_span *s, unsigned cl, s
 {
     struct heap_ctx *c = W->c;
     uint64_t base = s->start << TC_PAGE_SHIFT, bytes = s->length << TC_PAGE_SHIFT;
-    uint64_t size = W->w->class_size[cl], n = size ? bytes / size : 0;
-    if (cl >= W->w->nclasses || !n || n > bytes) {
+    uint64_t size = cl < W->w->nclasses ? W->w->class_size[cl] : 0, n = size ? bytes / size : 0;
+    if (!n) {
         c->problem(c, s->addr, "tcmalloc: span 0x%llx: size class %u does not fit its %llu bytes; "
                                "skipped", (unsigned long long)base, cl, (unsigned long long)bytes);
         return;
