@@ -71,7 +71,7 @@ SAMPLES     := $(patsubst samples/%.c,bin/samples/%,$(SAMPLE_C)) \
                $(patsubst samples/%.cpp,bin/samples/%,$(SAMPLE_CXX)) \
                $(foreach v,$(GO_VERSIONS),$(patsubst %,bin/samples/$(v)-%,$(SAMPLE_GO))) \
                $(foreach v,$(GO_VERSIONS),bin/samples/$(v)-session-stripped) \
-               bin/samples/jemalloc_static bin/samples/jemalloc_dwarf
+               bin/samples/jemalloc_static bin/samples/jemalloc_dwarf bin/samples/tcmalloc_static
 
 .PHONY: all deps demo test bench fuzz clean samples asan
 all: deps bin/heapsnap-capture bin/heapsnap bin/heapsnap-sqlite.so
@@ -167,10 +167,15 @@ bin/samples/jemalloc_dwarf: samples/jemalloc_heap.c samples/report.h $(JEDBG_LIB
 	@mkdir -p bin/samples
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -I$(JEDBG)/include -o $@ $< \
 	  $(JEDBG_LIB) -Wl,-rpath,$(CURDIR)/$(JEDBG)/lib
-# tcmalloc_heap with Debian's tcmalloc (gperftools' libtcmalloc_minimal.so.4).
+# tcmalloc_heap twice too: with Debian's tcmalloc (gperftools'
+# libtcmalloc_minimal.so.4), and with libtcmalloc_minimal.a inside.
 bin/samples/tcmalloc_heap: samples/tcmalloc_heap.c samples/report.h | build/.deps-ok
 	@mkdir -p bin/samples
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -ltcmalloc_minimal
+bin/samples/tcmalloc_static: samples/tcmalloc_heap.c samples/report.h | build/.deps-ok
+	@mkdir -p bin/samples
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -Wl,-Bstatic -ltcmalloc_minimal \
+	  -Wl,-Bdynamic -lstdc++ -lm
 bin/samples/%: samples/%.cpp samples/report.h | build/.deps-ok
 	@mkdir -p bin/samples
 	g++ -std=gnu++17 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $<
