@@ -296,6 +296,9 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     int threaded = 0;
     if (!(flags & HG_NO_REFS) && path && path[0] &&
         sqlite3_open_v2(path, &db2, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+        /* as patient as the first (db/open.c): another heapsnap storing its
+         * analysis tables in this database holds it for a moment */
+        sqlite3_busy_timeout(db2, 600000);
         sqlite3_exec(db2, "PRAGMA mmap_size = 68719476736; PRAGMA cache_size = -65536", NULL, NULL, NULL);
         rr.db = db2;
         threaded = pthread_create(&th, NULL, read_refs, &rr) == 0;
