@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
+#include "base/units.h"
 #include "commands.h"
 
 static const char help[] =
@@ -39,10 +40,10 @@ static void text(const struct session *s, const struct leaks *l, const struct ar
     const struct hgraph *h = &s->h;
     char b1[32], b2[32], g[128];
     printf("%s: %" PRIu64 " leaked objects, %s, of %" PRIu64 " used (%s); %zu leak heads\n", h->file, l->count,
-           cli_bytes(b1, sizeof b1, l->bytes), h->used_count, cli_bytes(b2, sizeof b2, h->used_bytes), l->nheads);
+           units_bytes(b1, sizeof b1, l->bytes), h->used_count, units_bytes(b2, sizeof b2, h->used_bytes), l->nheads);
     if (l->garbage_count)
         printf("(%" PRIu64 " unreachable Go objects, %s, are garbage the next GC frees, not leaks)\n",
-               l->garbage_count, cli_bytes(b1, sizeof b1, l->garbage_bytes));
+               l->garbage_count, units_bytes(b1, sizeof b1, l->garbage_bytes));
     if (!l->count)
         return;
     /* the example's bytes go under the type column, where the eye is */

@@ -11,8 +11,8 @@
  * rss_jemalloc.c MALLOC_CONF's dirty_decay_ms, muzzy_decay_ms, narenas and
  * background_thread; rss_tcmalloc.c TCMALLOC_RELEASE_RATE,
  * ReleaseFreeMemory() and TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES;
- * a Go walker adds rss_go.c (GOGC, GOMEMLIMIT, debug.FreeOSMemory) and one
- * line in rss.c's table, nothing else.
+ * rss_go.c GOGC, GOMEMLIMIT, debug.FreeOSMemory() and GODEBUG=madvdontneed.
+ * A new allocator adds its rss_NAME.c and one line in rss.c's table.
  */
 #ifndef HEAPSNAP_ANALYSIS_RSS_H
 #define HEAPSNAP_ANALYSIS_RSS_H
@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "heap/allocator.h"
-#include "json.h"
+#include "base/json.h"
 
 /* Kinds of mapping RSS is split into; every mapping is exactly one. */
 enum rss_kind {

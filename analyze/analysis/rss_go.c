@@ -29,7 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "base/units.h"
 
 #define MIB ((uint64_t)1 << 20)
 
@@ -100,10 +100,10 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
              "%s was returned to the OS and is not in RSS.  The heap, its idle spans and the stacks come to %s; "
              "the remaining %s of RSS is the runtime's metadata, the binaries, and memory outside the Go "
              "runtime (cgo, C libraries).",
-             cli_bytes(b[0], 32, rss), cli_bytes(b[1], 32, live), cli_bytes(b[2], 32, garbage),
-             cli_bytes(b[3], 32, slots), cli_bytes(b[4], 32, idle), cli_bytes(b[5], 32, v[STACK_INUSE]),
-             cli_bytes(b[6], 32, meta), cli_bytes(b[7], 32, v[HEAP_RELEASED]), cli_bytes(b[8], 32, go_res),
-             cli_bytes(b[9], 32, sub(rss, go_res)));
+             units_bytes(b[0], 32, rss), units_bytes(b[1], 32, live), units_bytes(b[2], 32, garbage),
+             units_bytes(b[3], 32, slots), units_bytes(b[4], 32, idle), units_bytes(b[5], 32, v[STACK_INUSE]),
+             units_bytes(b[6], 32, meta), units_bytes(b[7], 32, v[HEAP_RELEASED]), units_bytes(b[8], 32, go_res),
+             units_bytes(b[9], 32, sub(rss, go_res)));
     say(u, NULL, text);
 
     int said = 0;
@@ -114,7 +114,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "gradually, retaining about 10%% over the heap goal.  debug.FreeOSMemory() returns them at "
                  "once (it forces a GC, then releases every free page); call it after a burst that will "
                  "not recur.",
-                 cli_bytes(b[0], 32, idle), cli_bytes(b[1], 32, v[HEAP_IDLE]), cli_bytes(b[2], 32, v[HEAP_RELEASED]));
+                 units_bytes(b[0], 32, idle), units_bytes(b[1], 32, v[HEAP_IDLE]), units_bytes(b[2], 32, v[HEAP_RELEASED]));
         say(u, "debug.FreeOSMemory()", text);
         snprintf(text, sizeof text,
                  "A memory limit makes the scavenger release idle memory eagerly to stay below it (and the GC "
@@ -135,7 +135,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "%s was allocated since the last GC (%s live then): garbage waits for the next cycle, which "
                  "starts when the heap reaches NextGC = %s (live x (1 + GOGC/100), GOGC=%lld).  A lower GOGC "
                  "collects sooner and holds less garbage, at the price of more GC CPU.",
-                 cli_bytes(b[0], 32, garbage), cli_bytes(b[1], 32, live), cli_bytes(b[2], 32, v[NEXT_GC]),
+                 units_bytes(b[0], 32, garbage), units_bytes(b[1], 32, live), units_bytes(b[2], 32, v[NEXT_GC]),
                  (long long)gogc);
         say(u, "GOGC", text);
         said = 1;
@@ -146,7 +146,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "a few long-lived objects among many short-lived ones of the same size pin whole spans.  No "
                  "setting compacts the Go heap; allocating long-lived data apart, or in fewer larger "
                  "objects, does.",
-                 cli_bytes(b[0], 32, slots));
+                 units_bytes(b[0], 32, slots));
         say(u, NULL, text);
         said = 1;
     }
@@ -154,7 +154,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         snprintf(text, sizeof text,
                  "Goroutine stacks hold %s: `heapsnap goroutines` groups the goroutines by where they wait, "
                  "which is how a goroutine leak shows.",
-                 cli_bytes(b[0], 32, v[STACK_INUSE]));
+                 units_bytes(b[0], 32, v[STACK_INUSE]));
         say(u, "heapsnap goroutines", text);
         said = 1;
     }
@@ -167,8 +167,8 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "%s of RSS (%.0f%%) is the C heap (%s malloc, through cgo or C libraries): %s in %llu C "
                  "objects, %s free.  No Go setting gives it back; `heapsnap leaks` lists the C memory nothing "
                  "reaches, and `heapsnap top` what holds the rest.",
-                 cli_bytes(b[0], 32, h->rss), rss ? 100.0 * (double)h->rss / (double)rss : 0.0, h->name,
-                 cli_bytes(b[1], 32, h->used), (unsigned long long)h->used_count, cli_bytes(b[2], 32, h->free));
+                 units_bytes(b[0], 32, h->rss), rss ? 100.0 * (double)h->rss / (double)rss : 0.0, h->name,
+                 units_bytes(b[1], 32, h->used), (unsigned long long)h->used_count, units_bytes(b[2], 32, h->free));
         say(u, "heapsnap leaks", text);
         said = 1;
     }

@@ -25,7 +25,7 @@
 
 #include <stdio.h>
 
-#include "cli.h"
+#include "base/units.h"
 
 #define MIB ((uint64_t)1 << 20)
 
@@ -50,7 +50,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "TCMALLOC_RELEASE_RATE=10 returns them sooner, and a call to "
                  "MallocExtension::ReleaseFreeMemory() (MallocExtension_ReleaseFreeMemory() from C) "
                  "returns them all at once.",
-                 cli_bytes(a, sizeof a, pagefree));
+                 units_bytes(a, sizeof a, pagefree));
         say(u, "TCMALLOC_RELEASE_RATE, ReleaseFreeMemory", text);
         said = 1;
     }
@@ -58,7 +58,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         snprintf(text, sizeof text,
                  "%s is free in thread caches (%llu of them), which only their own threads reuse.  "
                  "TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES (32 MiB by default) caps them all together.",
-                 cli_bytes(a, sizeof a, thread), (unsigned long long)rss_fact(f, "tcmalloc.thread_caches"));
+                 units_bytes(a, sizeof a, thread), (unsigned long long)rss_fact(f, "tcmalloc.thread_caches"));
         say(u, "TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES", text);
         said = 1;
     }
@@ -67,7 +67,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "%s is free inside spans of small objects (their own lists, the transfer caches and "
                  "the tails no object fits in): memory only allocations of the same size classes can "
                  "reuse.  No setting returns it.",
-                 cli_bytes(a, sizeof a, spans));
+                 units_bytes(a, sizeof a, spans));
         say(u, NULL, text);
         said = 1;
     }

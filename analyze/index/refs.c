@@ -26,7 +26,7 @@
  * pointer map, which is read instead.
  */
 #include "index/refs.h"
-#include "index/span_search.h"
+#include "model/span_search.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -84,13 +84,6 @@ static int cmp_cached(const void *a, const void *b)
     return x->p < y->p ? -1 : x->p > y->p;
 }
 
-static void fact_u64(struct heap_ctx *c, const char *key, uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    c->fact(c, key, buf);
-}
-
 /* ------------------------------------------------------------ spans */
 
 static void add_span(struct walk *W, uint64_t s)
@@ -415,7 +408,7 @@ static int tcmalloc_walk(struct heap_ctx *c)
     c->fact(c, "tcmalloc.layout", "fallback (gperftools 2.10, x86_64)");
     snprintf(buf, sizeof buf, "0x%llx (scan)", (unsigned long long)w.root);
     c->fact(c, "tcmalloc.pagemap_root", buf);
-    fact_u64(c, "tcmalloc.size_classes", w.nclasses);
+    heap_fact_u64(c, "tcmalloc.size_classes", w.nclasses);
 
     struct walk W = {.c = c, .w = &w};
     thread_caches(&W);
@@ -430,17 +423,17 @@ static int tcmalloc_walk(struct heap_ctx *c)
         c->problem(c, 0, "tcmalloc: %llu pointers are in thread and transfer caches, but %llu of "
                          "them are objects of in-use spans",
                    (unsigned long long)W.ncached, (unsigned long long)t.matched);
-    fact_u64(c, "tcmalloc.spans", W.nspans);
-    fact_u64(c, "tcmalloc.small_spans", t.small);
-    fact_u64(c, "tcmalloc.large_spans", t.large);
-    fact_u64(c, "tcmalloc.stale_pagemap_elements", W.stale);
-    fact_u64(c, "tcmalloc.thread_caches", W.caches);
-    fact_u64(c, "tcmalloc.current_allocated_bytes", t.allocated);
-    fact_u64(c, "tcmalloc.thread_cache_free_bytes", t.thread);
-    fact_u64(c, "tcmalloc.central_cache_free_bytes", t.central);
-    fact_u64(c, "tcmalloc.transfer_cache_free_bytes", t.transfer);
-    fact_u64(c, "tcmalloc.pageheap_free_bytes", t.pagefree);
-    fact_u64(c, "tcmalloc.pageheap_unmapped_bytes", t.unmapped);
+    heap_fact_u64(c, "tcmalloc.spans", W.nspans);
+    heap_fact_u64(c, "tcmalloc.small_spans", t.small);
+    heap_fact_u64(c, "tcmalloc.large_spans", t.large);
+    heap_fact_u64(c, "tcmalloc.stale_pagemap_elements", W.stale);
+    heap_fact_u64(c, "tcmalloc.thread_caches", W.caches);
+    heap_fact_u64(c, "tcmalloc.current_allocated_bytes", t.allocated);
+    heap_fact_u64(c, "tcmalloc.thread_cache_free_bytes", t.thread);
+    heap_fact_u64(c, "tcmalloc.central_cache_free_bytes", t.central);
+    heap_fact_u64(c, "tcmalloc.transfer_cache_free_bytes", t.transfer);
+    heap_fact_u64(c, "tcmalloc.pageheap_free_bytes", t.pagefree);
+    heap_fact_u64(c, "tcmalloc.pageheap_unmapped_bytes", t.unmapped);
     int rc = W.oom ? -1 : 0;
     if (W.oom)
         c->problem(c, 0, "tcmalloc: out of memory (or more than %u spans) during the walk", MAX_SPANS);
