@@ -21,7 +21,12 @@
 // through a live goroutine's stack (see grow), and into spans that do not
 // start with one of them (see pinSpanBases).
 //
-//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [release|hold] [spin]
+// With garbage=N it allocates N objects of 4096 bytes (a size class of
+// its own, no pointers, no malloc header) right after the first collection
+// and drops those that do not start a span (see makeGarbage): garbage that
+// only the next GC frees; the report says "Garbage BYTES".
+//
+//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [garbage=N] [release|hold] [spin]
 package main
 
 import (
@@ -200,6 +205,43 @@ var settle = syscall.Timespec{Nsec: 200e6}
 
 var samples []metrics.Sample
 
+// garbageN objects of 4096 bytes are allocated after the first
+// collection and dropped (see the top), but those that start a span: the
+// runtime leaves span bases in its own goroutines' stacks (see
+// pinSpanBases), where a conservative scan takes them for references, so
+// those are kept in garbageKept, and garbageBytes counts the others.  They
+// are made on a goroutine that then exits, so that no copy of their
+// addresses stays in a live stack (see grow).
+var (
+	garbageN     int
+	garbageKept  []*[4096]byte
+	garbageBytes uint64
+	garbageMade  bool
+)
+
+func makeGarbage(nap *syscall.Timespec) {
+	if garbageN == 0 || garbageMade {
+		return
+	}
+	garbageMade = true
+	garbageKept = make([]*[4096]byte, 0, garbageN)
+	var done atomic.Bool
+	go func() {
+		for i := 0; i < garbageN; i++ {
+			p := new([4096]byte)
+			if uintptr(unsafe.Pointer(p))%8192 == 0 {
+				garbageKept = append(garbageKept, p)
+			} else {
+				garbageBytes += 4096
+			}
+		}
+		done.Store(true)
+	}()
+	for !done.Load() {
+		syscall.Nanosleep(nap, nil)
+	}
+}
+
 // grow adds n sessions on a goroutine of its own and returns when it has
 // exited.  Allocating them leaves copies of their addresses in stack slots
 // that no later frame need overwrite; on main's stack such a stale word
@@ -273,6 +315,7 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release, hold bool, he
 	} else {
 		runtime.GC()
 	}
+	makeGarbage(&settle)
 	// Block in a syscall once before measuring, as main will after "ready":
 	// while it sits there sysmon hands its P on, and a thread the runtime
 	// starts then (allocm's objects, a g0 stack in StackInuse) would change
@@ -296,6 +339,7 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release, hold bool, he
 	buf = appendKV(buf, "NumGC", uint64(ms.NumGC))
 	buf = appendKV(buf, "NextGC", ms.NextGC)
 	buf = appendKV(buf, "Sessions", uint64(len(cache)))
+	buf = appendKV(buf, "Garbage", garbageBytes)
 	buf = appendAddr(buf, "known", unsafe.Pointer(known))
 	buf = appendAddr(buf, "records", unsafe.Pointer(&records[0]))
 	buf = appendAddr(buf, "banner", unsafe.Pointer((*reflect.StringHeader)(unsafe.Pointer(&banner)).Data))
@@ -317,7 +361,7 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release, hold bool, he
 
 func main() {
 	if len(os.Args) < 2 {
-		os.Stderr.WriteString("usage: go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [release|hold] [spin]\n")
+		os.Stderr.WriteString("usage: go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [garbage=N] [release|hold] [spin]\n")
 		os.Exit(2)
 	}
 	nsess, ngrow, ngo, big, after, release, hold, spin := 1000, 100, 0, 0, 0, false, false, false
@@ -335,6 +379,8 @@ func main() {
 			big = n
 		case "after":
 			after = n
+		case "garbage":
+			garbageN = n
 		case "release":
 			release = true
 		case "hold":
