@@ -157,7 +157,13 @@ static void text_no_smaps(const struct rss_figures *f, const char *file)
            cli_bytes(d, sizeof d, f->top));
 }
 
-static void text(const struct rss_figures *f, const char *file)
+/* 1 if arena r is the snapshot's own heap and its advisor describes it in its own terms */
+static int described(const struct rss_figures *f, const struct rss_advisor *adv, const struct rss_arena *r)
+{
+    return adv && adv->describe && r->heap == 0 && f->nheaps && !strcmp(f->heaps[0].name, adv->allocator);
+}
+
+static void text(const struct rss_figures *f, const char *file, const struct rss_advisor *adv)
 {
     if (!f->smaps_known) {
         text_no_smaps(f, file);
@@ -184,6 +190,8 @@ static void text(const struct rss_figures *f, const char *file)
     }
     for (size_t i = 0; i < f->narenas; i++) {
         const struct rss_arena *r = &f->arenas[i];
+        if (described(f, adv, r))
+            continue; /* said below, in the allocator's terms */
         const char *hn = r->heap < (int)f->nheaps && f->heaps[r->heap].name[0] ? f->heaps[r->heap].name : "heap";
         printf("\nArena %d (%s): %s in its regions, RSS %s\n", r->arena, hn,
                cli_bytes(a, sizeof a, r->size), cli_bytes(b, sizeof b, r->rss));
@@ -213,6 +221,16 @@ static void text(const struct rss_figures *f, const char *file)
         if (fr)
             printf(" (%.0f%% fragmented)", 100.0 - pct(r->largest_free, fr));
         putchar('\n');
+    }
+    if (adv && adv->describe) {
+        /* the allocator's own account (Go: /memory/classes), and malloc's
+         * chunks only where a C heap sits beside it (cgo) */
+        if (f->mmapped_count)
+            printf("\nC mmapped allocations: %" PRIu64 " (%s), RSS %s\n", f->mmapped_count,
+                   cli_bytes(a, sizeof a, f->mmapped_bytes), cli_bytes(b, sizeof b, f->mmapped_rss));
+        adv->describe(f, stdout);
+        printf("\nConclusion:\n");
+        return;
     }
     printf("\nMmapped allocations: %" PRIu64 " (%s), RSS %s\n", f->mmapped_count,
            cli_bytes(a, sizeof a, f->mmapped_bytes), cli_bytes(b, sizeof b, f->mmapped_rss));
@@ -320,6 +338,8 @@ int cmd_rss(int argc, char **argv)
     if (a.json) {
         json_begin_object(&j);
         json(&j, &f, a.pos[0]);
+        if (adv && adv->describe_json)
+            adv->describe_json(&f, &j);
         json_key(&j, "levers");
         json_begin_array(&j);
         if (adv && f.smaps_known)
@@ -332,17 +352,17 @@ int cmd_rss(int argc, char **argv)
         json_end_array(&j);
         json_end_object(&j);
     } else {
-        text(&f, a.pos[0]);
+        text(&f, a.pos[0], adv);
         if (!f.smaps_known)
             ;
         else if (adv)
             adv->advise(&f, say, &s);
+        else
+            printf("  (No advice for allocator '%s'.)\n", f.allocator[0] ? f.allocator : "unknown");
         if (adv && adv->reconcile) {
             printf("\nAgainst %s's own statistics:\n", f.allocator);
             adv->reconcile(&f, say, &s);
         }
-        else
-            printf("  (No advice for allocator '%s'.)\n", f.allocator[0] ? f.allocator : "unknown");
     }
     rc = out_finish(&j, &a);
 out:
