@@ -51,6 +51,8 @@ struct show {
     sqlite3 *db;
     struct tytab t;
     sqlite3_stmt *mem, *sym, *obj;
+    sqlite3_stmt *rtype, *tyname; /* Go: a type by its descriptor, by its name */
+    uint64_t types_base;          /* Go: moduledata.types (the symbol runtime.types), 0 if unknown */
 };
 
 static int rd(void *u, uint64_t addr, void *buf, size_t len)
@@ -120,6 +122,61 @@ static void names(void *u, uint64_t p, char *sym, size_t symlen, char *obj, size
         obj[0] = 0;
 }
 
+/* The type id of the Go type named exactly name (a pointer *T, a named
+ * type's typedef), 0 if none. */
+static uint32_t type_named(struct show *s, const char *name, size_t n)
+{
+    sqlite3_stmt *q = s->tyname;
+    uint32_t id = 0;
+    if (!q || n > INT32_MAX)
+        return 0;
+    sqlite3_bind_text(q, 1, name, (int)n, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        id = (uint32_t)sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return id < s->t.n ? id : 0;
+}
+
+/* ty_env.go_type: a static itab by its symbol (go:itab.T,I names T), a
+ * runtime type descriptor by the DW_AT_go_runtime_type DWARF gave its type
+ * (an offset from moduledata.types, or an address), an itab made at run
+ * time by the descriptor in its second word (Inter, Type). */
+static uint32_t go_type(void *u, uint64_t w, int *ptr_to)
+{
+    struct show *s = u;
+    *ptr_to = 0;
+    char sym[512];
+    sym_name(s, w, sym, sizeof sym);
+    if (!strncmp(sym, "go:itab.", 8) || !strncmp(sym, "go.itab.", 8)) {
+        const char *p = sym + 8;
+        int depth = 0;
+        size_t n = 0;
+        for (; p[n] && !(p[n] == ',' && depth == 0); n++)
+            depth += (p[n] == '(' || p[n] == '[' || p[n] == '{') - (p[n] == ')' || p[n] == ']' || p[n] == '}');
+        if (p[n] != ',')
+            return 0;
+        uint32_t id = type_named(s, p, n);
+        if (!id && n > 1 && p[0] == '*' && (id = type_named(s, p + 1, n - 1)))
+            *ptr_to = 1;
+        return id;
+    }
+    for (int hop = 0; hop < 2 && s->rtype; hop++) {
+        uint32_t id = 0;
+        sqlite3_bind_int64(s->rtype, 1, (int64_t)w);
+        sqlite3_bind_int64(s->rtype, 2, (int64_t)(s->types_base && w > s->types_base ? w - s->types_base : w));
+        if (sqlite3_step(s->rtype) == SQLITE_ROW)
+            id = (uint32_t)sqlite3_column_int64(s->rtype, 0);
+        sqlite3_reset(s->rtype);
+        if (id && id < s->t.n)
+            return id;
+        uint8_t itab[16];
+        if (hop || rd(s, w, itab, sizeof itab))
+            break;
+        memcpy(&w, itab + 8, 8);
+    }
+    return 0;
+}
+
 static void hexdump(FILE *f, const uint8_t *b, size_t n, uint64_t addr, uint64_t from)
 {
     for (size_t i = 0; i < n; i += 16) {
@@ -154,15 +211,123 @@ static const char *source_text(const char *src)
     return src;
 }
 
-/* One value (of type `type` at byte off of the object) as a string. */
+/* One value (of type `type` at byte off of the object) as a string: as
+ * gdb prints it, or for a Go type as Go's %#v does, with what a pointer,
+ * string or slice points at after it. */
 static char *value_str(struct show *s, uint32_t type, unsigned bits, unsigned bitoff, const uint8_t *b,
                        size_t n, uint64_t off, uint64_t addr)
 {
-    struct ty_env env = {rd, names, s};
+    struct ty_env env = {rd, names, s, go_type};
     struct tybuf out = {0};
-    ty_format_bits(&s->t, type, bits, bitoff, off <= n ? b + off : b, off <= n ? n - off : 0,
-                   addr + off, &env, &out);
+    const uint8_t *p = off <= n ? b + off : b;
+    size_t len = off <= n ? n - off : 0;
+    if (!bits && ty_is_go(&s->t, type)) {
+        ty_format_go(&s->t, type, p, len, &env, &out);
+        uint64_t data, cnt, cap;
+        char sym[512] = "", obj[512] = "";
+        int k = ty_go_extent(&s->t, type, p, len, &data, &cnt, &cap);
+        uint32_t r = ty_resolve(&s->t, type);
+        if (k == 's')
+            tybuf_printf(&out, "  (len %llu)", (unsigned long long)cnt);
+        else if (k == 'l')
+            tybuf_printf(&out, "  (len %llu, cap %llu)", (unsigned long long)cnt, (unsigned long long)cap);
+        if (k || (r && s->t.v[r].kind == TY_POINTER && len >= 8 && (memcpy(&data, p, 8), 1))) {
+            if (data)
+                names(s, data, sym, sizeof sym, obj, sizeof obj);
+            if (obj[0])
+                tybuf_printf(&out, "%s<%s>", k ? " " : "  ", obj);
+            else if (sym[0])
+                tybuf_printf(&out, "%s<%s>", k ? " " : "  ", sym);
+        }
+    } else {
+        ty_format_bits(&s->t, type, bits, bitoff, p, len, addr + off, &env, &out);
+    }
     return out.s ? out.s : strdup("");
+}
+
+/* A Go map's group (Swiss tables, Go 1.24+: {ctrl uint64, slots [8]{key,
+ * elem}}) or bucket (Go 1.19: {tophash [8]uint8, keys [8]K, elems [8]V,
+ * overflow}): its entries as key → value, the slots a control byte or a
+ * tophash marks full (a ctrl byte with its top bit clear; a tophash of
+ * minTopHash = 5 or more).  1 if the type is one. */
+static int go_map_entries(struct show *s, uint32_t type, const uint8_t *b, size_t n, int json, struct json *j)
+{
+    uint32_t r = ty_resolve(&s->t, type);
+    const struct ty *y = r ? &s->t.v[r] : NULL;
+    if (!y || y->kind != TY_STRUCT || !(y->flags & TYF_GO) || y->size > n)
+        return 0;
+    uint64_t koff[8], voff[8];
+    uint32_t kt = 0, vt = 0;
+    int full[8], nslots = 0;
+    const struct ty_field *f0 = y->n ? &s->t.f[y->first] : NULL;
+    const char *n0 = f0 ? ty_str(&s->t, f0->name) : "";
+    if (y->n == 2 && !strcmp(n0, "ctrl") && !strcmp(ty_str(&s->t, s->t.f[y->first + 1].name), "slots")) {
+        const struct ty_field *sl = &s->t.f[y->first + 1];
+        uint32_t ar = ty_resolve(&s->t, sl->type), st = ar ? ty_resolve(&s->t, s->t.v[ar].target) : 0;
+        if (!ar || s->t.v[ar].kind != TY_ARRAY || s->t.v[ar].count != 8 || !st || s->t.v[st].n != 2)
+            return 0;
+        const struct ty_field *kf = &s->t.f[s->t.v[st].first], *vf = kf + 1;
+        uint64_t ctrl = 0;
+        memcpy(&ctrl, b + f0->offset, 8);
+        kt = kf->type, vt = vf->type;
+        for (int i = 0; i < 8; i++) {
+            koff[i] = sl->offset + (uint64_t)i * s->t.v[st].size + kf->offset;
+            voff[i] = sl->offset + (uint64_t)i * s->t.v[st].size + vf->offset;
+            full[i] = !((ctrl >> (8 * i)) & 0x80);
+        }
+        nslots = 8;
+    } else if (y->n >= 3 && !strcmp(n0, "tophash") && !strcmp(ty_str(&s->t, s->t.f[y->first + 1].name), "keys") &&
+               !strcmp(ty_str(&s->t, s->t.f[y->first + 2].name), "elems")) {
+        const struct ty_field *kf = &s->t.f[y->first + 1], *vf = kf + 1;
+        uint32_t ka = ty_resolve(&s->t, kf->type), va = ty_resolve(&s->t, vf->type);
+        if (!ka || !va || s->t.v[ka].kind != TY_ARRAY || s->t.v[va].kind != TY_ARRAY || s->t.v[ka].count != 8 ||
+            s->t.v[va].count != 8)
+            return 0;
+        kt = s->t.v[ka].target, vt = s->t.v[va].target;
+        uint32_t kr = ty_resolve(&s->t, kt), vr = ty_resolve(&s->t, vt);
+        if (!kr || !vr)
+            return 0;
+        for (int i = 0; i < 8; i++) {
+            koff[i] = kf->offset + (uint64_t)i * s->t.v[kr].size;
+            voff[i] = vf->offset + (uint64_t)i * s->t.v[vr].size;
+            full[i] = b[f0->offset + (uint64_t)i] >= 5;
+        }
+        nslots = 8;
+    } else {
+        return 0;
+    }
+    if (json) {
+        json_key(j, "entries");
+        json_begin_array(j);
+    } else {
+        printf("entries (key → value):\n");
+    }
+    int shown = 0;
+    for (int i = 0; i < nslots; i++) {
+        if (!full[i])
+            continue;
+        struct ty_env env = {rd, names, s, go_type};
+        struct tybuf k = {0}, v = {0};
+        ty_format_go(&s->t, kt, b + koff[i], n - koff[i], &env, &k);
+        ty_format_go(&s->t, vt, b + voff[i], n - voff[i], &env, &v);
+        if (json) {
+            json_begin_object(j);
+            json_kv_uint(j, "slot", (uint64_t)i);
+            json_kv_string(j, "key", k.s ? k.s : "");
+            json_kv_string(j, "value", v.s ? v.s : "");
+            json_end_object(j);
+        } else {
+            printf("  [%d] %s → %s\n", i, k.s ? k.s : "", v.s ? v.s : "");
+        }
+        shown++;
+        tybuf_free(&k);
+        tybuf_free(&v);
+    }
+    if (json)
+        json_end_array(j);
+    else if (!shown)
+        printf("  (none)\n");
+    return 1;
 }
 
 struct objrow {
@@ -220,7 +385,9 @@ static void type_label(const struct tytab *t, const struct objrow *o, char *buf,
     }
     const char *n = ty_name(t, o->type);
     size_t l = strlen(n);
-    if (o->count > 1)
+    if (o->count > 1 && (t->v[o->type].flags & TYF_GO))
+        snprintf(buf, len, "[%" PRIu64 "]%s", o->count, n);
+    else if (o->count > 1)
         snprintf(buf, len, "%s%s[%" PRIu64 "]", n, l && n[l - 1] == '*' ? "" : " ", o->count);
     else
         snprintf(buf, len, "%s", n);
@@ -321,7 +488,8 @@ static int show_object(struct show *s, const struct objrow *o, int json, int gdb
         covered = blen;
     char label[600];
     type_label(&s->t, o, label, sizeof label);
-    struct ty_env env = {rd, names, s};
+    struct ty_env env = {rd, names, s, go_type};
+    int go = r && ty_is_go(&s->t, o->type);
 
     if (gdb) {
         if (!r) {
@@ -374,6 +542,29 @@ static int show_object(struct show *s, const struct objrow *o, int json, int gdb
                o->has_source ? ": " : ": ", source_text(o->has_source ? o->source : NULL));
         if (!have)
             printf("(its bytes were not captured)\n");
+    }
+    if (go && have) {
+        /* the whole value as Go's %#v prints it; N of T as [N]T{...} */
+        struct tybuf v = {0}, e = {0};
+        if (o->count > 1) {
+            tybuf_printf(&v, "%s{", label);
+            for (uint64_t k = 0; k < o->count && (k + 1) * S <= blen && k < 200; k++) {
+                ty_format_go(&s->t, o->type, b + k * S, blen - k * S, &env, &e);
+                tybuf_printf(&v, "%s%s", k ? ", " : "", e.s ? e.s : "");
+                e.n = 0;
+            }
+            tybuf_add(&v, o->count > 200 ? ", ...}" : "}", o->count > 200 ? 6 : 1);
+        } else {
+            ty_format_go(&s->t, o->type, b, blen, &env, &v);
+        }
+        if (json)
+            json_kv_string(&j, "go_value", v.s ? v.s : "");
+        else
+            printf("value: %s\n", v.s ? v.s : "");
+        tybuf_free(&v);
+        tybuf_free(&e);
+        if (o->count <= 1)
+            go_map_entries(s, o->type, b, blen, json, &j);
     }
 
     /* the fields: one line per member (per element for an array) */
@@ -544,6 +735,23 @@ int cmd_show(int argc, char **argv)
         cli_error("%s: %s (a database from an older heapsnap? index it again)", pos[0], sqlite3_errmsg(s.db));
         goto out;
     }
+    /* Go: interface values' dynamic types (go_type); a database from before
+     * go_rtype has none, and its interfaces print their words */
+    if (sqlite3_prepare_v2(s.db, "SELECT id FROM types WHERE go_rtype IN (?1, ?2) ORDER BY kind = 'typedef' DESC"
+                                 " LIMIT 1", -1, &s.rtype, NULL) != SQLITE_OK)
+        s.rtype = NULL;
+    if (sqlite3_prepare_v2(s.db, "SELECT id FROM types WHERE name = ?1 AND flags & 1024"
+                                 " ORDER BY kind = 'typedef' DESC LIMIT 1", -1, &s.tyname, NULL) != SQLITE_OK)
+        s.tyname = NULL;
+    {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(s.db, "SELECT addr FROM symbols WHERE name = 'runtime.types' LIMIT 1", -1, &q,
+                               NULL) == SQLITE_OK) {
+            if (sqlite3_step(q) == SQLITE_ROW)
+                s.types_base = (uint64_t)sqlite3_column_int64(q, 0);
+            sqlite3_finalize(q);
+        }
+    }
     struct objrow o;
     if (find_object(&s, arg, &o, pos[0]) == 0 && show_object(&s, &o, json, gdb) == 0)
         rc = EXIT_OK;
@@ -551,6 +759,8 @@ out:
     sqlite3_finalize(s.mem);
     sqlite3_finalize(s.sym);
     sqlite3_finalize(s.obj);
+    sqlite3_finalize(s.rtype);
+    sqlite3_finalize(s.tyname);
     ty_free(&s.t);
     sqlite3_close(s.db);
     return rc;

@@ -98,6 +98,23 @@ var (
 // finalize is fin's finalizer; fin stays reachable, so it never runs.
 func finalize(s *Session) { s.Score = -1 }
 
+// Shown is what tests/t4400 shows with `heapsnap show` and compares with
+// what Go's %#v printed (the report's "gofmt" lines): a string, a slice of
+// strings, an interface holding a pointer, and one holding an itab.
+type Shown struct {
+	Name string
+	Tags []string
+	Any  interface{}
+	W    io.Writer
+	N    uint16
+}
+
+var (
+	shown *Shown
+	// gofmt holds the %#v lines, made before the report is measured
+	gofmt []string
+)
+
 // Sink is a concrete io.Writer for sink.
 type Sink struct {
 	Name  string
@@ -353,6 +370,11 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release, hold bool, he
 		buf = append(buf, "metric "...)
 		buf = appendKV(buf, samples[i].Name, samples[i].Value.Uint64())
 	}
+	buf = appendAddr(buf, "shown", unsafe.Pointer(shown))
+	for _, l := range gofmt {
+		buf = append(buf, l...)
+		buf = append(buf, '\n')
+	}
 	buf = appendAddr(buf, "fin", unsafe.Pointer(fin))
 	buf = appendAddr(buf, "finpeer", unsafe.Pointer(fin.Peer))
 	buf = append(buf, "ready\n"...)
@@ -421,6 +443,12 @@ func main() {
 		samples[i].Name = memClasses[i]
 	}
 	metrics.Read(samples)
+	shown = &Shown{Name: "shown-" + strconv.Itoa(len(cache)), Any: known, W: sink, N: 513}
+	shown.Tags = []string{"tag-" + strconv.Itoa(1), "tag \"two\"\t" + strconv.Itoa(2)}
+	gofmt = []string{
+		"gofmt shown " + fmt.Sprintf("%#v", *shown),
+		"gofmt smallentry " + fmt.Sprintf("%#v", map[string]*Session{"small-1": small["small-1"]}),
+	}
 	fin = &Session{ID: -2, User: "finalized", Peer: &Session{ID: -3, User: "fin-peer"}}
 	runtime.SetFinalizer(fin, finalize)
 	parked = make(chan int)
