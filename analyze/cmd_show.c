@@ -2,9 +2,10 @@
  * cmd_show.c — `heapsnap show FILE ADDR|ID`: one heap object, read through
  * its type: where it is, its size and state, its type and how that was
  * inferred, each field's value as gdb's print would show it (pointers
- * annotated with the object or symbol they point at), a hex dump of what
- * the type does not cover, and every reference into the object with the
- * field that holds it.
+ * annotated with the object or symbol they point at) — or for a Go type as
+ * Go's %#v does (types/gofmt.c), with a map group's entries — a hex dump of
+ * what the type does not cover, and every reference into the object with
+ * the field that holds it.
  *
  * Everything comes from the database (types, fields, objects, refs,
  * symbols) and the captured bytes through the SQL function mem(), so it
@@ -34,6 +35,8 @@ static const char help[] =
     "was inferred (vtable, dwarf-root, dwarf-field), its fields decoded as\n"
     "gdb's print shows them (pointers annotated <obj N: TYPE> or <symbol>),\n"
     "a hex dump of the bytes no type covers, and the references into it.\n"
+    "A Go value prints as Go's %#v does (a value: line, then its fields), and a\n"
+    "Go map's group or bucket lists its entries as key -> value.\n"
     "ADDR is hex (0x..., the start or any address inside the object); a\n"
     "decimal number is an object id.\n"
     "\n"
