@@ -11,10 +11,13 @@
  * symbols) and the captured bytes through the SQL function mem(), so it
  * works wherever the database and its snapshot are.
  */
+#include <elf.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -27,6 +30,8 @@
 #define SHOW_HEX       512         /* bytes of hex dump for untyped parts */
 #define SHOW_ELEMS     64          /* array elements listed one per line */
 #define SHOW_REFS      100
+#define SHOW_FILES     16          /* module files read for read-only data */
+#define SHOW_PHDRS     64
 
 static const char help[] =
     "usage: heapsnap show [options] FILE.hsnap|FILE.db ADDR|ID\n"
@@ -56,7 +61,68 @@ struct show {
     sqlite3_stmt *mem, *sym, *obj;
     sqlite3_stmt *rtype, *tyname; /* Go: a type by its descriptor, by its name */
     uint64_t types_base;          /* Go: moduledata.types (the symbol runtime.types), 0 if unknown */
+    /* The modules' files, for the read-only data a default capture leaves
+     * out (string constants, Go's type descriptors and static itabs): the
+     * indexer named a file only when its build-id matched the snapshot's */
+    struct rofile {
+        int fd;
+        uint64_t base;
+        Elf64_Phdr ph[SHOW_PHDRS];
+        size_t nph;
+    } files[SHOW_FILES];
+    size_t nfiles;
 };
+
+/* Open the modules' files and keep their read-only PT_LOAD segments. */
+static void open_files(struct show *s)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT elf_path, base FROM modules WHERE elf_path IS NOT NULL ORDER BY id", -1,
+                           &q, NULL) != SQLITE_OK)
+        return;
+    while (s->nfiles < SHOW_FILES && sqlite3_step(q) == SQLITE_ROW) {
+        struct rofile *f = &s->files[s->nfiles];
+        const char *path = (const char *)sqlite3_column_text(q, 0);
+        Elf64_Ehdr eh;
+        f->nph = 0;
+        f->base = (uint64_t)sqlite3_column_int64(q, 1);
+        f->fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        if (f->fd < 0)
+            continue;
+        if (pread(f->fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+            eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr)) {
+            close(f->fd);
+            continue;
+        }
+        for (unsigned k = 0; k < eh.e_phnum && f->nph < SHOW_PHDRS; k++) {
+            Elf64_Phdr ph;
+            if (pread(f->fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)k * sizeof ph)) != (ssize_t)sizeof ph)
+                break;
+            /* what no process writes: the same bytes in every process of the binary */
+            if (ph.p_type == PT_LOAD && !(ph.p_flags & PF_W))
+                f->ph[f->nph++] = ph;
+        }
+        s->nfiles++;
+    }
+    sqlite3_finalize(q);
+}
+
+static int file_rd(struct show *s, uint64_t addr, void *buf, size_t len)
+{
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const struct rofile *f = &s->files[i];
+        if (addr < f->base || addr + len < addr)
+            continue;
+        uint64_t v = addr - f->base;
+        for (size_t k = 0; k < f->nph; k++) {
+            const Elf64_Phdr *ph = &f->ph[k];
+            if (v < ph->p_vaddr || v - ph->p_vaddr >= ph->p_filesz || len > ph->p_filesz - (v - ph->p_vaddr))
+                continue;
+            return pread(f->fd, buf, len, (off_t)(ph->p_offset + (v - ph->p_vaddr))) == (ssize_t)len ? 0 : -1;
+        }
+    }
+    return -1;
+}
 
 static int rd(void *u, uint64_t addr, void *buf, size_t len)
 {
@@ -69,7 +135,7 @@ static int rd(void *u, uint64_t addr, void *buf, size_t len)
     if (ok)
         memcpy(buf, sqlite3_column_blob(q, 0), len);
     sqlite3_reset(q);
-    return ok ? 0 : -1;
+    return ok ? 0 : file_rd(s, addr, buf, len);
 }
 
 /* "obj 12: struct session", "obj 12+16: struct item [6]", "obj 9: [48 bytes]" */
@@ -140,6 +206,52 @@ static uint32_t type_named(struct show *s, const char *name, size_t n)
     return id < s->t.n ? id : 0;
 }
 
+/* The offset of field fname of the struct named one of tnames (Go's
+ * runtime._type before 1.21, internal/abi.Type since), from the DWARF; -1. */
+static int64_t rt_field(struct show *s, const char *tnames, const char *fnames)
+{
+    sqlite3_stmt *q;
+    int64_t off = -1;
+    char *sql = sqlite3_mprintf("SELECT f.offset FROM fields f JOIN types t ON t.id = f.type_id WHERE t.kind = 'struct'"
+                                " AND t.name IN (%s) AND f.name IN (%s) LIMIT 1", tnames, fnames);
+    if (sql && sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW)
+            off = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
+    sqlite3_free(sql);
+    return off;
+}
+
+/* A type descriptor's name as the runtime spells it ("*main.Sink"), read
+ * as reflect reads it: Str, a nameOff from moduledata.types, to a flags
+ * byte, a varint length and the bytes; with tflagExtraStar (1 << 1 in
+ * every Go from 1.9 on) the stored name has one '*' too many.  0 or -1. */
+static int desc_name(struct show *s, uint64_t w, char *buf, size_t len)
+{
+    static const char *const T = "'internal/abi.Type', 'runtime._type'";
+    int64_t tf = rt_field(s, T, "'TFlag', 'tflag'"), so = rt_field(s, T, "'Str', 'str'");
+    uint8_t flag;
+    int32_t off;
+    uint8_t hdr[12];
+    if (tf < 0 || so < 0 || !s->types_base || len < 2 || rd(s, w + (uint64_t)tf, &flag, 1) ||
+        rd(s, w + (uint64_t)so, &off, 4) || off <= 0 || rd(s, s->types_base + (uint64_t)off, hdr, sizeof hdr))
+        return -1;
+    uint64_t n = 0;
+    size_t i = 1;
+    for (unsigned shift = 0; i < sizeof hdr && shift < 35; shift += 7) {
+        n |= (uint64_t)(hdr[i] & 0x7f) << shift;
+        if (!(hdr[i++] & 0x80))
+            break;
+    }
+    size_t skip = (flag & 2) ? 1 : 0;
+    if (n <= skip || n - skip >= len ||
+        rd(s, s->types_base + (uint64_t)off + i + skip, buf, (size_t)(n - skip)))
+        return -1;
+    buf[n - skip] = 0;
+    return memchr(buf, 0, (size_t)(n - skip)) ? -1 : 0;
+}
+
 /* ty_env.go_type: a static itab by its symbol (go:itab.T,I names T), a
  * runtime type descriptor by the DW_AT_go_runtime_type DWARF gave its type
  * (an offset from moduledata.types, or an address), an itab made at run
@@ -172,6 +284,18 @@ static uint32_t go_type(void *u, uint64_t w, int *ptr_to)
         sqlite3_reset(s->rtype);
         if (id && id < s->t.n)
             return id;
+        /* by the runtime's own name, when DWARF has the name but not the descriptor */
+        char nm[512];
+        if (!desc_name(s, w, nm, sizeof nm)) {
+            size_t n = strlen(nm);
+            if ((id = type_named(s, nm, n)))
+                return id;
+            if (nm[0] == '*' && (id = type_named(s, nm + 1, n - 1))) {
+                *ptr_to = 1;
+                return id;
+            }
+        }
+        /* an itab (Inter, Type): its second word is the dynamic type */
         uint8_t itab[16];
         if (hop || rd(s, w, itab, sizeof itab))
             break;
@@ -250,7 +374,7 @@ static char *value_str(struct show *s, uint32_t type, unsigned bits, unsigned bi
 
 /* A Go map's group (Swiss tables, Go 1.24+: {ctrl uint64, slots [8]{key,
  * elem}}) or bucket (Go 1.19: {tophash [8]uint8, keys [8]K, elems [8]V,
- * overflow}): its entries as key → value, the slots a control byte or a
+ * overflow}, "values" in its DWARF): its entries as key → value, the slots a control byte or a
  * tophash marks full (a ctrl byte with its top bit clear; a tophash of
  * minTopHash = 5 or more).  1 if the type is one. */
 static int go_map_entries(struct show *s, uint32_t type, const uint8_t *b, size_t n, int json, struct json *j)
@@ -280,7 +404,8 @@ static int go_map_entries(struct show *s, uint32_t type, const uint8_t *b, size_
         }
         nslots = 8;
     } else if (y->n >= 3 && !strcmp(n0, "tophash") && !strcmp(ty_str(&s->t, s->t.f[y->first + 1].name), "keys") &&
-               !strcmp(ty_str(&s->t, s->t.f[y->first + 2].name), "elems")) {
+               (!strcmp(ty_str(&s->t, s->t.f[y->first + 2].name), "elems") ||
+                !strcmp(ty_str(&s->t, s->t.f[y->first + 2].name), "values"))) {
         const struct ty_field *kf = &s->t.f[y->first + 1], *vf = kf + 1;
         uint32_t ka = ty_resolve(&s->t, kf->type), va = ty_resolve(&s->t, vf->type);
         if (!ka || !va || s->t.v[ka].kind != TY_ARRAY || s->t.v[va].kind != TY_ARRAY || s->t.v[ka].count != 8 ||
@@ -738,6 +863,7 @@ int cmd_show(int argc, char **argv)
         cli_error("%s: %s (a database from an older heapsnap? index it again)", pos[0], sqlite3_errmsg(s.db));
         goto out;
     }
+    open_files(&s);
     /* Go: interface values' dynamic types (go_type); a database from before
      * go_rtype has none, and its interfaces print their words */
     if (sqlite3_prepare_v2(s.db, "SELECT id FROM types WHERE go_rtype IN (?1, ?2) ORDER BY kind = 'typedef' DESC"
@@ -764,6 +890,8 @@ out:
     sqlite3_finalize(s.obj);
     sqlite3_finalize(s.rtype);
     sqlite3_finalize(s.tyname);
+    for (size_t i = 0; i < s.nfiles; i++)
+        close(s.files[i].fd);
     ty_free(&s.t);
     sqlite3_close(s.db);
     return rc;

@@ -183,7 +183,7 @@ test_expect_success 'a newer minor may grow the file header before its checksum'
     test $(stat -c %s gh.hsnap) = $(($(stat -c %s a.hsnap) + 8)) &&
     "$SYNTH" check gh.hsnap &&
     "$SYNTH" verify gh.hsnap >log &&
-    grep -q "^file header at offset 0: version 1.2, 32 bytes, ok" log &&
+    grep -q "^file header at offset 0: version 1.3, 32 bytes, ok" log &&
     grep -q "^section 1 at offset 32: process" log
 '
 
