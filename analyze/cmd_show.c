@@ -372,58 +372,17 @@ static char *value_str(struct show *s, uint32_t type, unsigned bits, unsigned bi
     return out.s ? out.s : strdup("");
 }
 
-/* A Go map's group (Swiss tables, Go 1.24+: {ctrl uint64, slots [8]{key,
- * elem}}) or bucket (Go 1.19: {tophash [8]uint8, keys [8]K, elems [8]V,
- * overflow}, "values" in its DWARF): its entries as key → value, the slots a control byte or a
- * tophash marks full (a ctrl byte with its top bit clear; a tophash of
- * minTopHash = 5 or more).  1 if the type is one. */
+/* A Go map's group or bucket (types/gofmt.c, ty_go_group): its entries as
+ * key → value.  1 if the type is one. */
 static int go_map_entries(struct show *s, uint32_t type, const uint8_t *b, size_t n, int json, struct json *j)
 {
-    uint32_t r = ty_resolve(&s->t, type);
-    const struct ty *y = r ? &s->t.v[r] : NULL;
-    if (!y || y->kind != TY_STRUCT || !(y->flags & TYF_GO) || y->size > n)
+    struct ty_go_slots sl;
+    int nslots = ty_go_group(&s->t, type, b, n, &sl);
+    if (!nslots)
         return 0;
-    uint64_t koff[8], voff[8];
-    uint32_t kt = 0, vt = 0;
-    int full[8], nslots = 0;
-    const struct ty_field *f0 = y->n ? &s->t.f[y->first] : NULL;
-    const char *n0 = f0 ? ty_str(&s->t, f0->name) : "";
-    if (y->n == 2 && !strcmp(n0, "ctrl") && !strcmp(ty_str(&s->t, s->t.f[y->first + 1].name), "slots")) {
-        const struct ty_field *sl = &s->t.f[y->first + 1];
-        uint32_t ar = ty_resolve(&s->t, sl->type), st = ar ? ty_resolve(&s->t, s->t.v[ar].target) : 0;
-        if (!ar || s->t.v[ar].kind != TY_ARRAY || s->t.v[ar].count != 8 || !st || s->t.v[st].n != 2)
-            return 0;
-        const struct ty_field *kf = &s->t.f[s->t.v[st].first], *vf = kf + 1;
-        uint64_t ctrl = 0;
-        memcpy(&ctrl, b + f0->offset, 8);
-        kt = kf->type, vt = vf->type;
-        for (int i = 0; i < 8; i++) {
-            koff[i] = sl->offset + (uint64_t)i * s->t.v[st].size + kf->offset;
-            voff[i] = sl->offset + (uint64_t)i * s->t.v[st].size + vf->offset;
-            full[i] = !((ctrl >> (8 * i)) & 0x80);
-        }
-        nslots = 8;
-    } else if (y->n >= 3 && !strcmp(n0, "tophash") && !strcmp(ty_str(&s->t, s->t.f[y->first + 1].name), "keys") &&
-               (!strcmp(ty_str(&s->t, s->t.f[y->first + 2].name), "elems") ||
-                !strcmp(ty_str(&s->t, s->t.f[y->first + 2].name), "values"))) {
-        const struct ty_field *kf = &s->t.f[y->first + 1], *vf = kf + 1;
-        uint32_t ka = ty_resolve(&s->t, kf->type), va = ty_resolve(&s->t, vf->type);
-        if (!ka || !va || s->t.v[ka].kind != TY_ARRAY || s->t.v[va].kind != TY_ARRAY || s->t.v[ka].count != 8 ||
-            s->t.v[va].count != 8)
-            return 0;
-        kt = s->t.v[ka].target, vt = s->t.v[va].target;
-        uint32_t kr = ty_resolve(&s->t, kt), vr = ty_resolve(&s->t, vt);
-        if (!kr || !vr)
-            return 0;
-        for (int i = 0; i < 8; i++) {
-            koff[i] = kf->offset + (uint64_t)i * s->t.v[kr].size;
-            voff[i] = vf->offset + (uint64_t)i * s->t.v[vr].size;
-            full[i] = b[f0->offset + (uint64_t)i] >= 5;
-        }
-        nslots = 8;
-    } else {
-        return 0;
-    }
+    uint32_t kt = sl.key_type, vt = sl.value_type;
+    const int *full = sl.full;
+    const uint64_t *koff = sl.key_off, *voff = sl.value_off;
     if (json) {
         json_key(j, "entries");
         json_begin_array(j);

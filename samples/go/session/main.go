@@ -100,13 +100,17 @@ func finalize(s *Session) { s.Score = -1 }
 
 // Shown is what tests/t4400 shows with `heapsnap show` and compares with
 // what Go's %#v printed (the report's "gofmt" lines): a string, a slice of
-// strings, an interface holding a pointer, and one holding an itab.
+// strings, an interface holding a pointer, one holding an itab, and maps.
 type Shown struct {
 	Name string
 	Tags []string
 	Any  interface{}
 	W    io.Writer
 	N    uint16
+	// Props is a small map (one group, or one bucket in Go 1.19), Big one
+	// of 20 entries (a table of groups; four buckets)
+	Props map[string]int
+	Big   map[int]string
 }
 
 var (
@@ -443,7 +447,11 @@ func main() {
 		samples[i].Name = memClasses[i]
 	}
 	metrics.Read(samples)
-	shown = &Shown{Name: "shown-" + strconv.Itoa(len(cache)), Any: known, W: sink, N: 513}
+	shown = &Shown{Name: "shown-" + strconv.Itoa(len(cache)), Any: known, W: sink, N: 513,
+		Props: map[string]int{"b": 2, "a": -1}, Big: map[int]string{}}
+	for i := 0; i < 20; i++ {
+		shown.Big[i*7-30] = "v" + strconv.Itoa(i)
+	}
 	shown.Tags = []string{"tag-" + strconv.Itoa(1), "tag \"two\"\t" + strconv.Itoa(2)}
 	gofmt = []string{
 		"gofmt shown " + fmt.Sprintf("%#v", *shown),
