@@ -260,6 +260,8 @@ static void describe(const struct rss_figures *f, FILE *out)
             fprintf(out, "; for GOMEMLIMIT, down to %s", g.opt[SCAV_LIMIT_GOAL] == NONE_GOAL ? "no goal (below 95%% "
                     "of the limit)" : cli_bytes(b[4], 32, g.opt[SCAV_LIMIT_GOAL]));
         fprintf(out, ".\n");
+    } else {
+        fprintf(out, "Scavenger: its goals are unknown (this runtime's DWARF has no runtime.scavenge).\n");
     }
 }
 

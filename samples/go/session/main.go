@@ -447,7 +447,7 @@ func main() {
 		samples[i].Name = memClasses[i]
 	}
 	metrics.Read(samples)
-	shown = &Shown{Name: "shown-" + strconv.Itoa(len(cache)), Any: known, W: sink, N: 513,
+	shown = &Shown{Name: "shown-" + strconv.Itoa(len(cache)), Any: &Session{ID: -20, User: "in-shown"}, W: sink, N: 513,
 		Props: map[string]int{"b": 2, "a": -1}, Big: map[int]string{}}
 	for i := 0; i < 20; i++ {
 		shown.Big[i*7-30] = "v" + strconv.Itoa(i)
