@@ -52,9 +52,12 @@ FORMAT_SRC  := $(wildcard format/*.c)
 CORE_SRC    := $(wildcard format/core/*.c)
 CAPTURE_SRC := $(wildcard capture/*.c)
 ANALYZE_SRC := $(shell find analyze -name '*.c' -not -path 'analyze/sqlext/*' 2>/dev/null | sort)
-# The loadable SQLite extension: the analyzer's code less its commands,
-# every sqlite3_* call through the loading SQLite (analyze/sqlext/api.h).
-SQLEXT_SRC  := analyze/sqlext/extension.c $(filter-out analyze/main.c analyze/cmd_%.c analyze/report/%,$(ANALYZE_SRC))
+# The loadable SQLite extension: the analyzer's library layers without the
+# command line (analyze/*.c: the commands, their session, options and
+# output) or the HTML report, every sqlite3_* call through the loading
+# SQLite (analyze/sqlext/api.h).  That it links --no-undefined without them
+# is part of the proof that no library layer reaches up to the command line.
+SQLEXT_SRC  := analyze/sqlext/extension.c $(filter-out $(wildcard analyze/*.c) analyze/report/%,$(ANALYZE_SRC))
 # From npm, pinned, into build/npm/: d3-hierarchy, which the HTML report
 # embeds (analyze/report/assets.c), and playwright-core, which the browser
 # tests drive Debian's chromium with.  npm comes with Node.js; a machine

@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include "base/notify.h"
+
 #include "core/hscore.h"
 
 #include <getopt.h>
@@ -118,18 +120,23 @@ void cli_progress_done(void)
     }
 }
 
-char *cli_bytes(char *buf, size_t n, uint64_t bytes)
+/* The command line's sink for what the layers below it say (base/notify.h):
+ * the same lines as cli_warn() and cli_progress(). */
+static void sink_warn(const char *msg)
 {
-    static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)bytes;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, n, "%llu B", (unsigned long long)bytes);
-    else
-        snprintf(buf, n, "%.1f %s", v, unit[u]);
-    return buf;
+    cli_warn("%s", msg);
+}
+
+static void sink_note(const char *msg)
+{
+    cli_progress_done();
+    fprintf(stderr, "heapsnap %s: %s\n", cli_command, msg);
+}
+
+static const struct notify_sink cli_sink = {
+    .progress = cli_progress, .progress_done = cli_progress_done, .warn = sink_warn, .note = sink_note};
+
+void cli_install_sink(void)
+{
+    notify_install(&cli_sink);
 }

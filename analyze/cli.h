@@ -63,7 +63,9 @@ int cli_common_option(int argc, char **argv, int *i, const char *help, int *json
 void cli_progress(const char *what, uint64_t done, uint64_t total);
 void cli_progress_done(void);
 
-/* "1.5 GiB", "12.0 KiB", "512 B" into buf; returns buf. */
-char *cli_bytes(char *buf, size_t n, uint64_t bytes);
+/* Send what the library layers say (base/notify.h) to stderr, as the
+ * messages above: main() calls it once. */
+void cli_install_sink(void);
+
 
 #endif

@@ -14,8 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
+#include "base/units.h"
 #include "commands.h"
 
 static const char help[] =
@@ -325,7 +326,7 @@ int cmd_diff(int argc, char **argv)
     } else {
         printf("%s -> %s: %" PRIu64 " new objects (%s), %" PRIu64 " deleted (%s), net %+" PRId64 " objects, %+" PRId64
                " bytes\n",
-               a.pos[0], a.pos[1], nnew, cli_bytes(b1, sizeof b1, bnew), ndel, cli_bytes(b2, sizeof b2, bdel),
+               a.pos[0], a.pos[1], nnew, units_bytes(b1, sizeof b1, bnew), ndel, units_bytes(b2, sizeof b2, bdel),
                (int64_t)nnew - (int64_t)ndel, (int64_t)bnew - (int64_t)bdel);
     }
     print_types(groups, ng, &a, &j);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
 #include "commands.h"
 

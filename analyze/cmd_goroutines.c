@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
 #include "commands.h"
 
@@ -78,7 +78,7 @@ int cmd_goroutines(int argc, char **argv)
     }
     const char *file = a.pos[0];
     char err[1024];
-    sqlite3 *db = db_open_any(file, &a.dopt, err, sizeof err);
+    sqlite3 *db = open_snapshot_db(file, &a.dopt, err, sizeof err);
     args_free(&a);
     if (!db) {
         cli_error("%s", err);

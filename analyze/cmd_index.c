@@ -2,7 +2,7 @@
  * cmd_index.c — `heapsnap index`: build the SQLite database of a snapshot
  * (objects, roots, references, metadata; docs/schema.md) with the indexer
  * pipeline of index/index.h.  Other commands index on first use through
- * db_open_any(); this command is for doing it explicitly, elsewhere, or
+ * open_snapshot_db(); this command is for doing it explicitly, elsewhere, or
  * with particular debug-file options.
  */
 #include <stdio.h>
@@ -13,8 +13,9 @@
 #include "core/hscore.h"
 #include "commands.h"
 #include "db/db.h"
+#include "open.h"
 #include "index/index.h"
-#include "json.h"
+#include "base/json.h"
 
 static const char help[] =
     "usage: heapsnap index [options] FILE.hsnap|CORE\n"
@@ -111,7 +112,7 @@ int cmd_index(int argc, char **argv)
 
     struct index_stats st;
     char err[1024];
-    int lock = db_lock_snapshot(opt.snapshot, err, sizeof err);
+    int lock = open_lock_snapshot(opt.snapshot, err, sizeof err);
     /* FILE.db, not named by the user, must be this snapshot's (as for the
      * other commands); -o DB may replace any database heapsnap made */
     int failed = lock < 0 || (implicit && db_may_index_into(opt.snapshot, output, err, sizeof err)) ||

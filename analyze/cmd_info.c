@@ -22,9 +22,10 @@
 
 #include "core/hscore.h"
 #include "cli.h"
+#include "base/units.h"
 #include "commands.h"
 #include "hsnap.h"
-#include "json.h"
+#include "base/json.h"
 
 static const char info_help[] =
     "usage: heapsnap info [--json] FILE\n"
@@ -258,11 +259,11 @@ static void text_stats(FILE *f, const struct hs_snapshot *s)
         fputc('\n', f);
     }
     fprintf(f, "  threads      %" PRIu32 "\n", st->threads);
-    fprintf(f, "  read         %s\n", cli_bytes(b, sizeof b, st->bytes_read));
-    fprintf(f, "  zero         %s\n", cli_bytes(b, sizeof b, st->bytes_zero));
-    fprintf(f, "  absent       %s\n", cli_bytes(b, sizeof b, st->bytes_absent));
-    fprintf(f, "  swapped      %s\n", cli_bytes(b, sizeof b, st->bytes_swapped));
-    fprintf(f, "  unreadable   %s\n", cli_bytes(b, sizeof b, st->bytes_unreadable));
+    fprintf(f, "  read         %s\n", units_bytes(b, sizeof b, st->bytes_read));
+    fprintf(f, "  zero         %s\n", units_bytes(b, sizeof b, st->bytes_zero));
+    fprintf(f, "  absent       %s\n", units_bytes(b, sizeof b, st->bytes_absent));
+    fprintf(f, "  swapped      %s\n", units_bytes(b, sizeof b, st->bytes_swapped));
+    fprintf(f, "  unreadable   %s\n", units_bytes(b, sizeof b, st->bytes_unreadable));
     fprintf(f, "  failures     %" PRIu32 "\n", st->nfailures);
     for (uint32_t i = 0; i < st->nfailures; i++) {
         const struct hs_failure *x = &st->failures[i];

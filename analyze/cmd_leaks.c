@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
+#include "base/units.h"
 #include "commands.h"
 
 static const char help[] =
@@ -64,7 +65,7 @@ static void text_go(const struct leaks *l, const struct go_leaks *gl, const stru
     printf("\nGo garbage: %" PRIu64 " unreachable objects, %s, that the next GC frees: not leaks.\n"
            "  HeapAlloc - HeapMarked = %s was allocated since the last GC (cycle %" PRIu64 ", %s before the "
            "capture), garbage or not;\n  an object that died after that cycle's mark is garbage too.\n",
-           l->garbage_count, cli_bytes(b1, sizeof b1, l->garbage_bytes), cli_bytes(b2, sizeof b2, since),
+           l->garbage_count, units_bytes(b1, sizeof b1, l->garbage_bytes), units_bytes(b2, sizeof b2, since),
            gl->num_gc, duration(b3, sizeof b3, gl->since_gc_ns));
     if (gl->problem[0]) {
         printf("\nBlocked goroutines: unknown (%s).\n", gl->problem);
@@ -100,17 +101,17 @@ static void text(const struct session *s, const struct leaks *l, const struct go
     if (gl->go)
         printf("%s: %" PRIu64 " leaked C objects (memory no root reaches outside Go's heap), %s, of %" PRIu64
                " used (%s); %zu leak heads\n",
-               h->file, l->count, cli_bytes(b1, sizeof b1, l->bytes), h->used_count,
-               cli_bytes(b2, sizeof b2, h->used_bytes), l->nheads);
+               h->file, l->count, units_bytes(b1, sizeof b1, l->bytes), h->used_count,
+               units_bytes(b2, sizeof b2, h->used_bytes), l->nheads);
     else
         printf("%s: %" PRIu64 " leaked objects, %s, of %" PRIu64 " used (%s); %zu leak heads\n", h->file, l->count,
-               cli_bytes(b1, sizeof b1, l->bytes), h->used_count, cli_bytes(b2, sizeof b2, h->used_bytes),
+               units_bytes(b1, sizeof b1, l->bytes), h->used_count, units_bytes(b2, sizeof b2, h->used_bytes),
                l->nheads);
     if (gl->go)
         text_go(l, gl, a);
     else if (l->garbage_count)
         printf("(%" PRIu64 " unreachable Go objects, %s, are garbage the next GC frees, not leaks)\n",
-               l->garbage_count, cli_bytes(b1, sizeof b1, l->garbage_bytes));
+               l->garbage_count, units_bytes(b1, sizeof b1, l->garbage_bytes));
     if (!l->count)
         return;
     /* the example's bytes go under the type column, where the eye is */

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
 #include "commands.h"
 

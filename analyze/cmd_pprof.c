@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
 #include "commands.h"
 #include "outfile.h"

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "analysis/rss.h"
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
 #include "commands.h"
 #include "outfile.h"

@@ -12,8 +12,9 @@
 #include <string.h>
 
 #include "analysis/rss.h"
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
+#include "base/units.h"
 #include "commands.h"
 
 static const char help[] =
@@ -140,7 +141,7 @@ static void text_no_smaps(const struct rss_figures *f, const char *file)
     printf("\nMappings by kind (virtual size; RSS unknown):\n");
     for (int k = 0; k < RSS_NKINDS; k++)
         printf("  %-24s %12s  (%" PRIu64 " mappings)\n", rss_kind_name((enum rss_kind)k),
-               cli_bytes(a, sizeof a, f->kind_size[k]), f->kind_count[k]);
+               units_bytes(a, sizeof a, f->kind_size[k]), f->kind_count[k]);
     for (size_t i = 0; i < f->narenas; i++) {
         const struct rss_arena *r = &f->arenas[i];
         uint64_t fr = 0;
@@ -148,19 +149,19 @@ static void text_no_smaps(const struct rss_figures *f, const char *file)
             if (w != WHERE_TOP)
                 fr += r->free[w];
         printf("\nArena %d (%s): %s in its regions\n", r->arena, f->allocator[0] ? f->allocator : "heap",
-               cli_bytes(a, sizeof a, r->size));
+               units_bytes(a, sizeof a, r->size));
         printf("  used %s in %" PRIu64 " objects, %s of allocator overhead, %s free in %" PRIu64
                " chunks, top chunk %s\n",
-               cli_bytes(a, sizeof a, r->used), r->used_count, cli_bytes(b, sizeof b, r->overhead),
-               cli_bytes(c, sizeof c, fr), r->free_count, cli_bytes(d, sizeof d, r->top));
+               units_bytes(a, sizeof a, r->used), r->used_count, units_bytes(b, sizeof b, r->overhead),
+               units_bytes(c, sizeof c, fr), r->free_count, units_bytes(d, sizeof d, r->top));
     }
     printf("\nMmapped allocations: %" PRIu64 " (%s)\n", f->mmapped_count,
-           cli_bytes(a, sizeof a, f->mmapped_bytes));
+           units_bytes(a, sizeof a, f->mmapped_bytes));
     printf("\nConclusion:\n  the heap holds %s in objects the program uses, %s of allocator overhead, %s free in\n"
            "  chunks and %s in top chunks; how much of it was resident the core does not say, so\n"
            "  there is no advice (levers are judged against RSS).\n",
-           cli_bytes(a, sizeof a, f->used), cli_bytes(b, sizeof b, f->overhead), cli_bytes(c, sizeof c, f->free),
-           cli_bytes(d, sizeof d, f->top));
+           units_bytes(a, sizeof a, f->used), units_bytes(b, sizeof b, f->overhead), units_bytes(c, sizeof c, f->free),
+           units_bytes(d, sizeof d, f->top));
 }
 
 /* 1 if arena r is the snapshot's own heap and its advisor describes it in its own terms */
@@ -176,9 +177,9 @@ static void text(const struct rss_figures *f, const char *file, const struct rss
         return;
     }
     char a[32], b[32], c[32];
-    printf("%s: RSS %s", file, cli_bytes(a, sizeof a, f->total_rss));
+    printf("%s: RSS %s", file, units_bytes(a, sizeof a, f->total_rss));
     if (f->total_swap)
-        printf(", swap %s", cli_bytes(b, sizeof b, f->total_swap));
+        printf(", swap %s", units_bytes(b, sizeof b, f->total_swap));
     printf("\n\nRSS by kind of mapping:\n");
     for (int k = 0; k < RSS_NKINDS; k++)
         printf("  %-24s %12" PRIu64 " bytes  %5.1f%%  (%" PRIu64 " mappings)\n", rss_kind_name((enum rss_kind)k),
@@ -190,8 +191,8 @@ static void text(const struct rss_figures *f, const char *file, const struct rss
         for (size_t i = 0; i < f->nheaps; i++) {
             const struct rss_heap *h = &f->heaps[i];
             printf("  %-8s %12" PRIu64 " bytes  %5.1f%%  (used %s in %" PRIu64 " objects, free %s)\n", h->name,
-                   h->rss, pct(h->rss, f->total_rss), cli_bytes(a, sizeof a, h->used), h->used_count,
-                   cli_bytes(b, sizeof b, h->free));
+                   h->rss, pct(h->rss, f->total_rss), units_bytes(a, sizeof a, h->used), h->used_count,
+                   units_bytes(b, sizeof b, h->free));
         }
     }
     for (size_t i = 0; i < f->narenas; i++) {
@@ -200,7 +201,7 @@ static void text(const struct rss_figures *f, const char *file, const struct rss
             continue; /* said below, in the allocator's terms */
         const char *hn = r->heap < (int)f->nheaps && f->heaps[r->heap].name[0] ? f->heaps[r->heap].name : "heap";
         printf("\nArena %d (%s): %s in its regions, RSS %s\n", r->arena, hn,
-               cli_bytes(a, sizeof a, r->size), cli_bytes(b, sizeof b, r->rss));
+               units_bytes(a, sizeof a, r->size), units_bytes(b, sizeof b, r->rss));
         printf("  used        %12" PRIu64 " bytes in %" PRIu64 " objects, plus %" PRIu64 " bytes of allocator overhead",
                r->used, r->used_count, r->overhead);
         if (r->internal)
@@ -222,8 +223,8 @@ static void text(const struct rss_figures *f, const char *file, const struct rss
         printf("  top chunk   %12" PRIu64 " bytes", r->top);
         if (f->pages_known)
             printf(", %" PRIu64 " resident", r->top_resident);
-        printf("\n  largest free block %s of %s free", cli_bytes(a, sizeof a, r->largest_free),
-               cli_bytes(b, sizeof b, fr));
+        printf("\n  largest free block %s of %s free", units_bytes(a, sizeof a, r->largest_free),
+               units_bytes(b, sizeof b, fr));
         if (fr)
             printf(" (%.0f%% fragmented)", 100.0 - pct(r->largest_free, fr));
         putchar('\n');
@@ -239,18 +240,18 @@ static void text(const struct rss_figures *f, const char *file, const struct rss
         return;
     }
     printf("\nMmapped allocations: %" PRIu64 " (%s), RSS %s\n", f->mmapped_count,
-           cli_bytes(a, sizeof a, f->mmapped_bytes), cli_bytes(b, sizeof b, f->mmapped_rss));
+           units_bytes(a, sizeof a, f->mmapped_bytes), units_bytes(b, sizeof b, f->mmapped_rss));
     uint64_t heap = f->kind_rss[RSS_HEAP];
-    printf("\nConclusion:\n  %s of RSS, %s (%.0f%%) is heap arenas", cli_bytes(a, sizeof a, f->total_rss),
-           cli_bytes(b, sizeof b, heap), pct(heap, f->total_rss));
-    printf(": %s in objects the program uses, %s of allocator overhead", cli_bytes(a, sizeof a, f->used),
-           cli_bytes(c, sizeof c, f->overhead));
+    printf("\nConclusion:\n  %s of RSS, %s (%.0f%%) is heap arenas", units_bytes(a, sizeof a, f->total_rss),
+           units_bytes(b, sizeof b, heap), pct(heap, f->total_rss));
+    printf(": %s in objects the program uses, %s of allocator overhead", units_bytes(a, sizeof a, f->used),
+           units_bytes(c, sizeof c, f->overhead));
     if (f->internal)
-        printf(" (of which %s in malloc's own per-thread caches)", cli_bytes(b, sizeof b, f->internal));
+        printf(" (of which %s in malloc's own per-thread caches)", units_bytes(b, sizeof b, f->internal));
     if (f->pages_known)
         printf(", and %s free yet resident (%s inside free chunks, %s in the top chunk)",
-               cli_bytes(b, sizeof b, f->free_resident + f->top_resident), cli_bytes(a, sizeof a, f->free_resident),
-               cli_bytes(c, sizeof c, f->top_resident));
+               units_bytes(b, sizeof b, f->free_resident + f->top_resident), units_bytes(a, sizeof a, f->free_resident),
+               units_bytes(c, sizeof c, f->top_resident));
     printf(".\n");
     if (!f->pages_known)
         printf("  (The snapshot is not at hand: which free pages are resident is unknown.)\n");
@@ -325,7 +326,7 @@ int cmd_rss(int argc, char **argv)
     char err[A_ERRLEN];
     struct json j;
     rc = EXIT_FAIL;
-    sqlite3 *db = db_open_any(a.pos[0], &a.dopt, err, sizeof err);
+    sqlite3 *db = open_snapshot_db(a.pos[0], &a.dopt, err, sizeof err);
     if (!db) {
         cli_error("%s", err);
         goto out;

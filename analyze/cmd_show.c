@@ -22,7 +22,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "db/db.h"
-#include "json.h"
+#include "open.h"
+#include "base/json.h"
 #include "types/decode.h"
 #include "types/store.h"
 
@@ -772,7 +773,7 @@ int cmd_show(int argc, char **argv)
     const char *pos[2];
     int npos = 0, json = 0, gdb = 0;
     const char *dirs[64];
-    struct db_open_options dopt = {0};
+    struct open_options dopt = {0};
     for (int i = 1; i < argc; i++) {
         int c = cli_common_option(argc, argv, &i, help, &json, dirs, &dopt.dbg.ndebug_dirs, 64);
         if (c < 0)
@@ -802,7 +803,7 @@ int cmd_show(int argc, char **argv)
     char err[1024];
     struct show s = {0};
     int rc = EXIT_FAIL;
-    if (!(s.db = db_open_any(pos[0], &dopt, err, sizeof err))) {
+    if (!(s.db = open_snapshot_db(pos[0], &dopt, err, sizeof err))) {
         cli_error("%s", err);
         return EXIT_FAIL;
     }

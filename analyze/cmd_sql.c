@@ -1,6 +1,6 @@
 /*
  * cmd_sql.c — `heapsnap sql`: run SQL against a heapsnap database (or a
- * snapshot, indexed on first use through db_open_any()), with the heap
+ * snapshot, indexed on first use through open_snapshot_db()), with the heap
  * functions of db/functions.c available.  With no query it is a small
  * interactive shell: statements end with ';', a few dot-commands, and on
  * a terminal line editing and history (lineedit.h, libedit).
@@ -22,7 +22,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "db/db.h"
-#include "json.h"
+#include "open.h"
+#include "base/json.h"
 #include "lineedit.h"
 
 #define TEXT_SAMPLE 1000
@@ -361,7 +362,7 @@ int cmd_sql(int argc, char **argv)
         return EXIT_OK;
     }
     struct out o = {.mode = MODE_TEXT};
-    struct db_open_options dopt = {0};
+    struct open_options dopt = {0};
     const char *file = NULL, *query = NULL;
     const char **dirs = calloc((size_t)argc, sizeof *dirs);
     if (!dirs) {
@@ -405,7 +406,7 @@ int cmd_sql(int argc, char **argv)
     dopt.dbg.debug_dirs = dirs;
     dopt.readonly = !writable;
     char err[1024];
-    sqlite3 *db = db_open_any(file, &dopt, err, sizeof err);
+    sqlite3 *db = open_snapshot_db(file, &dopt, err, sizeof err);
     if (!db) {
         cli_error("%s", err);
         rc = EXIT_FAIL;

@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
+#include "base/units.h"
 #include "commands.h"
 
 #define SUSPECT_PERCENT 10
@@ -148,8 +149,8 @@ int cmd_top(int argc, char **argv)
         json_end_object(&j);
     } else {
         printf("%s: %" PRIu64 " used objects, %s; reachable %" PRIu64 " (%s), leaked %" PRIu64 "\n", h->file,
-               h->used_count, cli_bytes(b1, sizeof b1, h->used_bytes), s.r.reachable_count,
-               cli_bytes(b2, sizeof b2, s.r.reachable_bytes), h->used_count - s.r.reachable_count);
+               h->used_count, units_bytes(b1, sizeof b1, h->used_bytes), s.r.reachable_count,
+               units_bytes(b2, sizeof b2, s.r.reachable_bytes), h->used_count - s.r.reachable_count);
         printf("\nLargest retainers, objects:\n  %12s  %10s  %s\n", "retained", "objects", "object");
         for (size_t k = 0; k < no; k++)
             printf("  %12" PRIu64 "  %10" PRIu64 "  %s\n", objs[k].retained_size, objs[k].retained_count,
@@ -175,7 +176,7 @@ int cmd_top(int argc, char **argv)
         for (size_t k = 0; k < ns; k++) {
             uint32_t v = sus[k], r = dominating_root(&s, v);
             printf("  %s retains %.1f%% (%s in %u objects)", hg_node_name(h, v, name, sizeof name),
-                   pct(s.r.retained_size[v], h->used_bytes), cli_bytes(b1, sizeof b1, s.r.retained_size[v]),
+                   pct(s.r.retained_size[v], h->used_bytes), units_bytes(b1, sizeof b1, s.r.retained_size[v]),
                    s.r.retained_count[v]);
             if (hg_is_obj(h, v))
                 printf(", held by %s", hg_node_name(h, r, name, sizeof name));

@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/session.h"
+#include "session.h"
 #include "cli.h"
+#include "base/units.h"
 #include "commands.h"
 #include "db/db.h"
-#include "json.h"
+#include "open.h"
+#include "base/json.h"
 
 static const char help[] =
     "usage: heapsnap types [options] FILE.hsnap|FILE.db\n"
@@ -55,7 +57,7 @@ int cmd_types(int argc, char **argv)
     int json = 0, typed_only = 0;
     long limit = 50;
     const char *dirs[64];
-    struct db_open_options dopt = {0};
+    struct open_options dopt = {0};
     for (int i = 1; i < argc; i++) {
         int c = cli_common_option(argc, argv, &i, help, &json, dirs, &dopt.dbg.ndebug_dirs, 64);
         if (c < 0)
@@ -85,7 +87,7 @@ int cmd_types(int argc, char **argv)
     dopt.dbg.debug_dirs = dirs;
     dopt.quiet = 1;
     char err[1024];
-    sqlite3 *db = db_open_any(file, &dopt, err, sizeof err);
+    sqlite3 *db = open_snapshot_db(file, &dopt, err, sizeof err);
     if (!db) {
         cli_error("%s", err);
         return EXIT_FAIL;
@@ -133,8 +135,8 @@ int cmd_types(int argc, char **argv)
         char b1[32], b2[32];
         printf("typed: %" PRId64 " of %" PRId64 " live objects (%.1f%%), %s of %s (%.1f%%); %" PRId64
                " type conflicts%s\n\n",
-               tn, n, pct((uint64_t)tn, (uint64_t)n), cli_bytes(b1, sizeof b1, (uint64_t)tb),
-               cli_bytes(b2, sizeof b2, (uint64_t)bytes), pct((uint64_t)tb, (uint64_t)bytes), conflicts,
+               tn, n, pct((uint64_t)tn, (uint64_t)n), units_bytes(b1, sizeof b1, (uint64_t)tb),
+               units_bytes(b2, sizeof b2, (uint64_t)bytes), pct((uint64_t)tb, (uint64_t)bytes), conflicts,
                conflicts ? " (objects two typing sources gave different types; the stronger source's "
                            "type is shown: docs/schema.md, Conflicts)"
                          : "");

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "base/units.h"
 #include "commands.h"
 #include "core/hscore.h"
 #include "hsnap.h"
@@ -81,7 +82,7 @@ static int verify_core(const char *path, int verbose)
         char size[32] = "";
         struct stat st;
         if (stat(path, &st) == 0)
-            cli_bytes(size, sizeof size, (uint64_t)st.st_size);
+            units_bytes(size, sizeof size, (uint64_t)st.st_size);
         printf("%s: ok (ELF core, %zu mapping%s, %zu with memory, %zu thread%s, %zu module%s%s%s)\n", path, nmaps,
                nmaps == 1 ? "" : "s", nranges, nthreads, nthreads == 1 ? "" : "s", nmods, nmods == 1 ? "" : "s",
                size[0] ? ", " : "", size);
@@ -127,7 +128,7 @@ static int verify_one(const char *path, int verbose)
     struct stat st;
     if (strcmp(path, "-") != 0) {
         if (stat(path, &st) == 0)
-            cli_bytes(size, sizeof size, (uint64_t)st.st_size);
+            units_bytes(size, sizeof size, (uint64_t)st.st_size);
         struct hs_snapshot *s = hs_open(path, HS_OPEN_METADATA_ONLY, &err);
         if (!s) {
             /* hs_verify passed but the reader refuses: report, as a failure. */

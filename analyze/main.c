@@ -57,6 +57,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (!strcmp(argv[1], commands[i].name)) {
             cli_command = commands[i].name;
+            cli_install_sink();
             return commands[i].fn(argc - 1, argv + 1);
         }
     }

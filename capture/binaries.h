@@ -4,8 +4,8 @@
  * file the host has for each module by build-id, compressed, as file
  * sections (format 1.1, docs/format.md).  See binaries.c.
  */
-#ifndef CAPTURE_BINARIES_H
-#define CAPTURE_BINARIES_H
+#ifndef HEAPSNAP_CAPTURE_BINARIES_H
+#define HEAPSNAP_CAPTURE_BINARIES_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,4 +25,4 @@ struct binaries_result {
 int binaries_carry(struct hs_writer *w, pid_t pid, const struct hs_module *mods, size_t n, int quiet,
                    struct binaries_result *res);
 
-#endif /* CAPTURE_BINARIES_H */
+#endif /* HEAPSNAP_CAPTURE_BINARIES_H */

@@ -21,8 +21,8 @@
  * cow if a fork is safe, else buffered if the buffer fits, else stop-lz4.
  * The snapshot records the mode and the reason it was chosen.
  */
-#ifndef CAPTURE_CAPTURE_H
-#define CAPTURE_CAPTURE_H
+#ifndef HEAPSNAP_CAPTURE_CAPTURE_H
+#define HEAPSNAP_CAPTURE_CAPTURE_H
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -69,4 +69,4 @@ struct capture_result {
 int capture_run(const struct capture_opts *opts, struct hs_writer *w, struct capture_result *res, char *err,
                 size_t errlen);
 
-#endif /* CAPTURE_CAPTURE_H */
+#endif /* HEAPSNAP_CAPTURE_CAPTURE_H */

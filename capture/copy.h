@@ -8,8 +8,8 @@
  * read some mappings that it cannot); if both fail the page is marked
  * HS_PAGE_UNREADABLE and the failure is recorded for hs_stats, never fatal.
  */
-#ifndef CAPTURE_COPY_H
-#define CAPTURE_COPY_H
+#ifndef HEAPSNAP_CAPTURE_COPY_H
+#define HEAPSNAP_CAPTURE_COPY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -79,4 +79,4 @@ struct copy_worker {
 };
 int copier_parallel(struct copier *c, int n, void *(*fn)(void *), void *workers, size_t size);
 
-#endif /* CAPTURE_COPY_H */
+#endif /* HEAPSNAP_CAPTURE_COPY_H */

@@ -30,8 +30,8 @@
  *    and there is no fork.
  * Whatever fails, the target is left as it was, and the caller falls back.
  */
-#ifndef CAPTURE_COW_H
-#define CAPTURE_COW_H
+#ifndef HEAPSNAP_CAPTURE_COW_H
+#define HEAPSNAP_CAPTURE_COW_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -72,4 +72,4 @@ int cow_hold(struct cow *cw, char *why, size_t len);
 /* Kill the copy and reap it.  Idempotent. */
 void cow_release(struct cow *cw);
 
-#endif /* CAPTURE_COW_H */
+#endif /* HEAPSNAP_CAPTURE_COW_H */

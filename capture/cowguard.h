@@ -19,8 +19,8 @@
  * and SIGHUP: the capture's handlers detach their threads and exit, and
  * the guard follows by the closed socket.
  */
-#ifndef CAPTURE_COWGUARD_H
-#define CAPTURE_COWGUARD_H
+#ifndef HEAPSNAP_CAPTURE_COWGUARD_H
+#define HEAPSNAP_CAPTURE_COWGUARD_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -59,4 +59,4 @@ void guard_detach(struct cow_guard *g);
 /* Kill the copy, end the guard and reap it.  Idempotent. */
 void guard_end(struct cow_guard *g);
 
-#endif /* CAPTURE_COWGUARD_H */
+#endif /* HEAPSNAP_CAPTURE_COWGUARD_H */

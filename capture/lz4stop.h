@@ -16,8 +16,8 @@
  * The caller cuts its ranges into pieces of at most HS_BLOCK_PAGES pages
  * (one block of the file each) and owns them; this module fills them in.
  */
-#ifndef CAPTURE_LZ4STOP_H
-#define CAPTURE_LZ4STOP_H
+#ifndef HEAPSNAP_CAPTURE_LZ4STOP_H
+#define HEAPSNAP_CAPTURE_LZ4STOP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -64,4 +64,4 @@ uint8_t *lz4stop_scratch(struct lz4stop *z);
 
 void lz4stop_free(struct lz4stop *z);
 
-#endif /* CAPTURE_LZ4STOP_H */
+#endif /* HEAPSNAP_CAPTURE_LZ4STOP_H */

@@ -8,8 +8,8 @@
  * or lives in another mount namespace) or else /proc/PID/root/PATH — never
  * from the target's memory, so this can run after the target is resumed.
  */
-#ifndef CAPTURE_MODULES_H
-#define CAPTURE_MODULES_H
+#ifndef HEAPSNAP_CAPTURE_MODULES_H
+#define HEAPSNAP_CAPTURE_MODULES_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -23,4 +23,4 @@ int modules_collect(pid_t pid, const struct hs_mapping *maps, size_t n, uint32_t
                     struct hs_module **out, size_t *nout);
 void modules_free(struct hs_module *m, size_t n);
 
-#endif /* CAPTURE_MODULES_H */
+#endif /* HEAPSNAP_CAPTURE_MODULES_H */

@@ -11,8 +11,8 @@
  * nothing behind.  So no half-written file is ever left under the final
  * name.  "-" means standard output, for pipes.
  */
-#ifndef CAPTURE_OUTFILE_H
-#define CAPTURE_OUTFILE_H
+#ifndef HEAPSNAP_CAPTURE_OUTFILE_H
+#define HEAPSNAP_CAPTURE_OUTFILE_H
 
 #include <stddef.h>
 
@@ -32,4 +32,4 @@ int outfile_commit(struct outfile *o, char *err, size_t errlen);
 /* Remove the temporary file. */
 void outfile_abort(struct outfile *o);
 
-#endif /* CAPTURE_OUTFILE_H */
+#endif /* HEAPSNAP_CAPTURE_OUTFILE_H */

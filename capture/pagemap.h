@@ -7,8 +7,8 @@
  * page.  pagemap gives one 64-bit entry per virtual page; bit 63 says
  * "present in RAM", bit 62 "in swap" (proc(5)).
  */
-#ifndef CAPTURE_PAGEMAP_H
-#define CAPTURE_PAGEMAP_H
+#ifndef HEAPSNAP_CAPTURE_PAGEMAP_H
+#define HEAPSNAP_CAPTURE_PAGEMAP_H
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,4 +30,4 @@ int64_t pagemap_states(int fd, uint64_t addr, uint64_t npages, uint32_t page_siz
 int pagemap_runs(int fd, uint64_t start, uint64_t end, int (*fn)(void *arg, uint64_t start, uint64_t end),
                  void *arg);
 
-#endif /* CAPTURE_PAGEMAP_H */
+#endif /* HEAPSNAP_CAPTURE_PAGEMAP_H */

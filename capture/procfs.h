@@ -11,8 +11,8 @@
  * Functions return 0 on success and -1 with errno set (ENOENT/ESRCH when the
  * process or thread is gone, EACCES/EPERM when we may not look).
  */
-#ifndef CAPTURE_PROCFS_H
-#define CAPTURE_PROCFS_H
+#ifndef HEAPSNAP_CAPTURE_PROCFS_H
+#define HEAPSNAP_CAPTURE_PROCFS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -65,4 +65,4 @@ int procfs_has_vmflag(const char *vmflags, const char *f);
 /* MemAvailable from /proc/meminfo, in bytes (0 if unknown). */
 uint64_t procfs_mem_available(void);
 
-#endif /* CAPTURE_PROCFS_H */
+#endif /* HEAPSNAP_CAPTURE_PROCFS_H */

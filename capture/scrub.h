@@ -22,8 +22,8 @@
  *    that nothing the program was given or computed survives outside the
  *    pointers.  docs/format.md lists byte by byte what is left.
  */
-#ifndef CAPTURE_SCRUB_H
-#define CAPTURE_SCRUB_H
+#ifndef HEAPSNAP_CAPTURE_SCRUB_H
+#define HEAPSNAP_CAPTURE_SCRUB_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -51,4 +51,4 @@ void scrub_registers(const struct scrub *s, uint64_t *regs, size_t n);
 void scrub_range(const struct scrub *s, uint64_t addr, uint64_t npages, uint32_t page_size,
                  const uint8_t *state, uint8_t *data);
 
-#endif /* CAPTURE_SCRUB_H */
+#endif /* HEAPSNAP_CAPTURE_SCRUB_H */

@@ -7,8 +7,8 @@
  * (CAP_SYS_ADMIN, a stopped tracee) hands them over one by one, and they are
  * run here exactly as the kernel would run them on the call's seccomp_data.
  */
-#ifndef CAPTURE_SECCOMP_H
-#define CAPTURE_SECCOMP_H
+#ifndef HEAPSNAP_CAPTURE_SECCOMP_H
+#define HEAPSNAP_CAPTURE_SECCOMP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,4 +22,4 @@
  */
 int seccomp_allows(pid_t tid, int nr, uint64_t ip, const uint64_t args[6], char *why, size_t len);
 
-#endif /* CAPTURE_SECCOMP_H */
+#endif /* HEAPSNAP_CAPTURE_SECCOMP_H */

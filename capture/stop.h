@@ -16,8 +16,8 @@
  *  - SIGINT, SIGTERM and SIGHUP detach every thread from the signal handler
  *    (async-signal-safe), remove the temporary output file and exit.
  */
-#ifndef CAPTURE_STOP_H
-#define CAPTURE_STOP_H
+#ifndef HEAPSNAP_CAPTURE_STOP_H
+#define HEAPSNAP_CAPTURE_STOP_H
 
 #include <signal.h>
 #include <stddef.h>
@@ -69,4 +69,4 @@ void stop_free(struct stop_set *s);
 
 uint64_t stop_now_ns(void); /* CLOCK_MONOTONIC in ns */
 
-#endif /* CAPTURE_STOP_H */
+#endif /* HEAPSNAP_CAPTURE_STOP_H */

@@ -9,8 +9,8 @@
  * a whole record and check cur.failed once.  Allocation failure in a
  * buffer is likewise sticky (buf.failed).
  */
-#ifndef HSNAP_ENCODE_H
-#define HSNAP_ENCODE_H
+#ifndef HEAPSNAP_FORMAT_ENCODE_H
+#define HEAPSNAP_FORMAT_ENCODE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -87,4 +87,4 @@ static inline void hs_st64(uint8_t *p, uint64_t v)
 /* hs_crc32c() without the SSE4.2 instruction, so tests can compare the two. */
 uint32_t hs_crc32c_portable(uint32_t crc, const void *buf, size_t len);
 
-#endif /* HSNAP_ENCODE_H */
+#endif /* HEAPSNAP_FORMAT_ENCODE_H */

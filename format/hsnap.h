@@ -25,8 +25,8 @@
  *  - The reader is safe to use from several threads once open (it is
  *    read-only); a writer belongs to one thread.
  */
-#ifndef HSNAP_H
-#define HSNAP_H
+#ifndef HEAPSNAP_FORMAT_HSNAP_H
+#define HEAPSNAP_FORMAT_HSNAP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -333,4 +333,4 @@ const char *hs_page_state_name(unsigned state);
 /* CRC32C (Castagnoli), as used for every section; exposed for tests. */
 uint32_t hs_crc32c(uint32_t crc, const void *buf, size_t len);
 
-#endif /* HSNAP_H */
+#endif /* HEAPSNAP_FORMAT_HSNAP_H */

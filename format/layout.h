@@ -6,8 +6,8 @@
  * other must too.  Everything here is a byte count or offset in the file,
  * little-endian.
  */
-#ifndef HSNAP_LAYOUT_H
-#define HSNAP_LAYOUT_H
+#ifndef HEAPSNAP_FORMAT_LAYOUT_H
+#define HEAPSNAP_FORMAT_LAYOUT_H
 
 #include <stdint.h>
 
@@ -64,4 +64,4 @@
 /* Fixed part of a thread record before the registers. */
 #define HSL_THREAD_NAME    16u
 
-#endif /* HSNAP_LAYOUT_H */
+#endif /* HEAPSNAP_FORMAT_LAYOUT_H */

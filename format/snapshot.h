@@ -11,8 +11,8 @@
  * lives in an arena freed at once by hs_close(); the record arrays are
  * plain realloc'd arrays because several sections may append to them.
  */
-#ifndef HSNAP_SNAPSHOT_H
-#define HSNAP_SNAPSHOT_H
+#ifndef HEAPSNAP_FORMAT_SNAPSHOT_H
+#define HEAPSNAP_FORMAT_SNAPSHOT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -87,4 +87,4 @@ struct hs_snapshot *hs_parse(const uint8_t *buf, size_t len, const char *name, u
 int hs_load(const char *path, const uint8_t **buf, size_t *len, int *mapped, struct hs_error *err);
 void hs_unload(const uint8_t *buf, size_t len, int mapped);
 
-#endif /* HSNAP_SNAPSHOT_H */
+#endif /* HEAPSNAP_FORMAT_SNAPSHOT_H */

@@ -3,8 +3,8 @@
  * (the walk itself, section by section), materialise.c (memory blocks into
  * ranges) and load.c.  Internal to format/.
  */
-#ifndef HSNAP_WALK_H
-#define HSNAP_WALK_H
+#ifndef HEAPSNAP_FORMAT_WALK_H
+#define HEAPSNAP_FORMAT_WALK_H
 
 #include <stdio.h>
 
@@ -67,4 +67,4 @@ int hs_unzstd_with(struct walk *w, ZSTD_DCtx *dctx, void *dst, size_t raw, const
  * w->flags has HS_OPEN_METADATA_ONLY decompress them into place. */
 int hs_build_ranges(struct walk *w);
 
-#endif /* HSNAP_WALK_H */
+#endif /* HEAPSNAP_FORMAT_WALK_H */

@@ -3,8 +3,8 @@
  * sections, metadata, finish) and wmemory.c (memory blocks and the
  * compression helper thread).  Internal to format/.
  */
-#ifndef HSNAP_WRITER_H
-#define HSNAP_WRITER_H
+#ifndef HEAPSNAP_FORMAT_WRITER_H
+#define HEAPSNAP_FORMAT_WRITER_H
 
 #include <pthread.h>
 #include <stddef.h>
@@ -83,4 +83,4 @@ int hs_writer_emit_section(struct hs_writer *w, uint32_t type, uint32_t flags, c
 /* Stop the helper thread (if it runs) and free the block jobs' buffers. */
 void hs_writer_free_blocks(struct hs_writer *w);
 
-#endif /* HSNAP_WRITER_H */
+#endif /* HEAPSNAP_FORMAT_WRITER_H */

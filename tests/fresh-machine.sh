@@ -7,9 +7,11 @@
 # It builds, once, a "machine image" in DIR/machine (default DIR is
 # /var/tmp/heapsnap-fresh): `debootstrap --variant=minbase bookworm`, plus
 # what a new machine of this kind ships and nothing else — gcc g++ make gdb
-# python3 git from Debian (without their Recommends: gdb's would bring
-# libc6-dbg, which the Makefile must install itself), and Go 1.26.8 at
-# /usr/local/go, first on PATH (copied from this host's /usr/local/go).
+# python3 git ca-certificates from Debian (without their Recommends: gdb's
+# would bring libc6-dbg, which the Makefile must install itself), the
+# certificate authorities the machine adds (/usr/local/share/ca-certificates,
+# and NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, SSL_CERT_DIR as it sets them), and
+# Go 1.26.8 at /usr/local/go, first on PATH (copied from this host's).
 # Package lists are dropped, as on a new machine, so the Makefile's own
 # `apt-get update` is needed.  Then, for every run, it copies that image to
 # DIR/root, clones the repository's HEAD commit into /root/heapsnap there,
@@ -37,10 +39,16 @@ set -eu
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SECURITY=${SECURITY:-http://deb.debian.org/debian-security}
 HOST_GO=${HOST_GO:-/usr/local/go}
-MACHINE_DEBS="gcc g++ make gdb python3 git"
-# The environment of a root login on the new machine: Go first on PATH.
+MACHINE_DEBS="gcc g++ make gdb python3 git ca-certificates"
+# The environment of a root login on the new machine: Go first on PATH, and
+# the machine's own word on which certificate authorities to trust (its
+# network reaches the registries through a TLS proxy whose CA it trusts:
+# Node.js and others are told where the bundle is).
 CHROOT_ENV="HOME=/root LANG=C.UTF-8 TERM=dumb USER=root LOGNAME=root SHELL=/bin/bash
 PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR; do
+    [ -n "${!v:-}" ] && CHROOT_ENV="$CHROOT_ENV $v=${!v}"
+done
 
 say() { echo "fresh-machine: $*"; }
 die() { echo "fresh-machine: $*" >&2; exit 1; }
@@ -143,6 +151,13 @@ fi
 remove "$DIR/root"
 say "copying the machine image to $DIR/root"
 cp -a "$DIR/machine" "$DIR/root"
+# The certificate authorities this machine kind adds to Debian's (the TLS
+# proxy's CA is made when the machine boots, so it is copied for each run,
+# not kept in the image).
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    cp /usr/local/share/ca-certificates/*.crt "$DIR/root/usr/local/share/ca-certificates/"
+    in_chroot "$DIR/root" 'update-ca-certificates >/dev/null 2>&1' || die "update-ca-certificates failed in the machine"
+fi
 git clone -q --no-checkout "$(git -C "$SRC" rev-parse --path-format=absolute --git-common-dir)" \
     "$DIR/root/root/heapsnap"
 git -C "$DIR/root/root/heapsnap" checkout -q --detach "$commit"

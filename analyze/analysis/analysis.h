@@ -43,8 +43,8 @@
  * Errors: functions returning int give 0 or -1 with a message in err
  * ("FILE: what failed"), for the caller to print with cli_error().
  */
-#ifndef HEAPSNAP_ANALYSIS_H
-#define HEAPSNAP_ANALYSIS_H
+#ifndef HEAPSNAP_ANALYSIS_ANALYSIS_H
+#define HEAPSNAP_ANALYSIS_ANALYSIS_H
 
 #include <sqlite3.h>
 #include <stddef.h>
@@ -53,7 +53,7 @@
 
 #include "base/u64map.h"
 #include "graph/graph.h"
-#include "json.h"
+#include "base/json.h"
 
 #define A_ERRLEN 1024
 
@@ -87,7 +87,7 @@ struct hgraph {
     struct graph g;         /* forward edges only; results.c adds the reverse */
 };
 
-/* Load the whole graph from db (opened by db_open_any on file). */
+/* Load the whole graph from db (opened by open_snapshot_db on file). */
 int hgraph_load(struct hgraph *h, sqlite3 *db, const char *file, char *err, size_t errlen);
 /* The same with flags: HG_NO_REFS loads objects and roots but no refs (the
  * graph then has only the super-root's edges), for a diff's older side. */

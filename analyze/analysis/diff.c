@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
 #include "hsnap.h"
 
 static int64_t scalar_text(sqlite3 *db, const char *sql, char *out, size_t len)

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "base/notify.h"
 
 #define UNSET GRAPH_NONE
 
@@ -206,7 +206,7 @@ static int hold(struct leaks *l, const struct hgraph *h, const struct hresults *
             }
         }
         if (k % 4096 == 0)
-            cli_progress("leak heads", k, l->nheads);
+            notify_progress("leak heads", k, l->nheads);
     }
     free(stamp);
     free(stack);
@@ -302,7 +302,7 @@ int leaks_find(struct leaks *l, const struct hgraph *h, const struct hresults *r
                      group(l, h, r)
                  ? -1
                  : 0;
-    cli_progress_done();
+    notify_progress_done();
     free(comp);
     return rc;
 }

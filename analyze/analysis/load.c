@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "base/notify.h"
 
 static int sql_fail(const struct hgraph *h, const char *what, char *err, size_t errlen)
 {
@@ -103,7 +103,7 @@ static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen
         }
         i++;
         if (progress && (i & 0xfffff) == 0)
-            cli_progress("loading objects", i, h->nobjs);
+            notify_progress("loading objects", i, h->nobjs);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
@@ -203,7 +203,7 @@ static void *read_refs(void *u)
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         uint32_t a = id_node(r, sqlite3_column_int64(s, 0)), b = id_node(r, sqlite3_column_int64(s, 1));
         if (r->progress && (++seen & 0xfffff) == 0)
-            cli_progress("loading references", seen, r->want);
+            notify_progress("loading references", seen, r->want);
         if (a == GRAPH_NONE || b == GRAPH_NONE || b <= r->nroots)
             continue; /* refs only ever lead to objects */
         if (graph_edges_add(&r->el, a, b)) {
@@ -296,6 +296,9 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     int threaded = 0;
     if (!(flags & HG_NO_REFS) && path && path[0] &&
         sqlite3_open_v2(path, &db2, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+        /* as patient as the first (db/open.c): another heapsnap storing its
+         * analysis tables in this database holds it for a moment */
+        sqlite3_busy_timeout(db2, 600000);
         sqlite3_exec(db2, "PRAGMA mmap_size = 68719476736; PRAGMA cache_size = -65536", NULL, NULL, NULL);
         rr.db = db2;
         threaded = pthread_create(&th, NULL, read_refs, &rr) == 0;
@@ -313,7 +316,7 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     if (rc == 0)
         rc = build(h, &rr.el, err, errlen);
     graph_edges_free(&rr.el);
-    cli_progress_done();
+    notify_progress_done();
     return rc;
 }
 

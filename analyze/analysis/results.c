@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "base/clock.h"
-#include "cli.h"
+#include "base/notify.h"
 
 #define STEP "dominators"
 
@@ -249,7 +249,7 @@ static int store(const struct hresults *r, const struct hgraph *h, char *err, si
         if (hg_is_obj(h, v) && !h->used[hg_obj_index(h, v)])
             continue;
         if ((v & 0xfffff) == 0)
-            cli_progress("storing results", v, h->n);
+            notify_progress("storing results", v, h->n);
         int reach = r->idom[v] != GRAPH_NONE;
         sqlite3_bind_int64(s, 1, hg_node_id(h, v));
         sqlite3_bind_int(s, 2, reach);
@@ -311,7 +311,7 @@ static int read_back(struct hresults *r, const struct hgraph *h)
         r->retained_size[v] = (uint64_t)sqlite3_column_int64(s, 3);
         r->retained_count[v] = (uint32_t)sqlite3_column_int64(s, 4);
         if ((++rows & 0xfffff) == 0)
-            cli_progress("reading results", rows, h->n);
+            notify_progress("reading results", rows, h->n);
     }
     sqlite3_finalize(s);
     if (!ok || rc != SQLITE_DONE)
@@ -343,7 +343,7 @@ int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, 
         r->from_db = 1;
         r->seconds = clock_wall_s() - t0;
         if (progress)
-            cli_progress_done();
+            notify_progress_done();
         count_reachable(r, h);
         return 0;
     }
@@ -354,22 +354,22 @@ int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, 
     r->retained_size = NULL;
     r->retained_count = NULL;
     if (progress)
-        cli_progress("dominator tree", 0, 0);
+        notify_progress("dominator tree", 0, 0);
     if (compute(r, h, err, errlen))
         return -1;
     r->seconds = clock_wall_s() - t0;
     count_reachable(r, h);
     double t1 = clock_wall_s();
     if (sqlite3_db_readonly(h->db, "main") == 1) {
-        cli_warn("%s: read-only database: the analysis is not stored", h->file);
+        notify_warn("%s: read-only database: the analysis is not stored", h->file);
     } else if (store(r, h, err, errlen)) {
         /* answers are still good; the next command just computes again */
-        cli_warn("%s", err);
+        notify_warn("%s", err);
         err[0] = 0;
     }
     r->store_seconds = clock_wall_s() - t1;
     if (progress)
-        cli_progress_done();
+        notify_progress_done();
     return 0;
 }
 

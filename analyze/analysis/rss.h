@@ -10,8 +10,8 @@
  * malloc_trim(), MALLOC_ARENA_MAX, M_TRIM_THRESHOLD and M_MMAP_THRESHOLD;
  * rss_jemalloc.c MALLOC_CONF's dirty_decay_ms, muzzy_decay_ms, narenas and
  * background_thread;
- * a Go walker adds rss_go.c (GOGC, GOMEMLIMIT, debug.FreeOSMemory) and one
- * line in rss.c's table, nothing else.
+ * rss_go.c GOGC, GOMEMLIMIT, debug.FreeOSMemory() and GODEBUG=madvdontneed.
+ * A new allocator adds its rss_NAME.c and one line in rss.c's table.
  */
 #ifndef HEAPSNAP_ANALYSIS_RSS_H
 #define HEAPSNAP_ANALYSIS_RSS_H
@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "heap/allocator.h"
-#include "json.h"
+#include "base/json.h"
 
 /* Kinds of mapping RSS is split into; every mapping is exactly one. */
 enum rss_kind {

@@ -12,7 +12,7 @@
 
 #include <stdio.h>
 
-#include "cli.h"
+#include "base/units.h"
 
 #define MIB              ((uint64_t)1 << 20)
 #define TRIM_DEFAULT     (128 * 1024)          /* M_TRIM_THRESHOLD and M_MMAP_THRESHOLD defaults */
@@ -34,8 +34,8 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "%s of free heap memory is resident: %s in whole pages inside free chunks and %s in the "
                  "top chunk.  malloc_trim(0) returns both to the system (it releases the whole pages "
                  "inside every free chunk, which free() never does); call it after a burst of frees.",
-                 cli_bytes(a, sizeof a, f->free_resident + f->top_resident),
-                 cli_bytes(b, sizeof b, f->free_resident), cli_bytes(c, sizeof c, f->top_resident));
+                 units_bytes(a, sizeof a, f->free_resident + f->top_resident),
+                 units_bytes(b, sizeof b, f->free_resident), units_bytes(c, sizeof c, f->top_resident));
         say(u, "malloc_trim(0)", text);
         said = 1;
     }
@@ -44,7 +44,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "The top chunk holds %s resident.  free() shrinks the top only above M_TRIM_THRESHOLD "
                  "(128 KiB, but glibc raises it up to 32 MiB after freeing large mmapped blocks); setting "
                  "it explicitly (mallopt(M_TRIM_THRESHOLD, ...) or MALLOC_TRIM_THRESHOLD_=) keeps it low.",
-                 cli_bytes(a, sizeof a, f->top_resident));
+                 units_bytes(a, sizeof a, f->top_resident));
         say(u, "M_TRIM_THRESHOLD", text);
         said = 1;
     }
@@ -55,7 +55,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "When such a block is freed it leaves a hole only malloc_trim() returns.  Setting "
                  "M_MMAP_THRESHOLD (mallopt or MALLOC_MMAP_THRESHOLD_=131072) fixes the threshold, so "
                  "large blocks get their own mapping and free() returns them to the system.",
-                 (unsigned long long)f->large_count, cli_bytes(a, sizeof a, f->large_bytes));
+                 (unsigned long long)f->large_count, units_bytes(a, sizeof a, f->large_bytes));
         say(u, "M_MMAP_THRESHOLD", text);
         said = 1;
     }
@@ -64,8 +64,8 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "The free memory is fragmented: %s in %llu chunks, the largest only %s.  No setting "
                  "joins chunks between live blocks; malloc_trim(0) still returns their whole pages, and "
                  "allocating long-lived and short-lived data apart avoids the interleaving.",
-                 cli_bytes(a, sizeof a, f->free), (unsigned long long)f->free_count,
-                 cli_bytes(b, sizeof b, f->largest_free));
+                 units_bytes(a, sizeof a, f->free), (unsigned long long)f->free_count,
+                 units_bytes(b, sizeof b, f->largest_free));
         say(u, NULL, text);
         said = 1;
     }
@@ -80,7 +80,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                      "%zu arenas serve %llu threads, and the arenas other than the main one hold %s of free "
                      "memory that no other arena can use.  MALLOC_ARENA_MAX=2 (or another small number) "
                      "makes threads share fewer arenas, trading some lock contention for memory.",
-                     f->narenas, (unsigned long long)f->threads, cli_bytes(a, sizeof a, other));
+                     f->narenas, (unsigned long long)f->threads, units_bytes(a, sizeof a, other));
             say(u, "MALLOC_ARENA_MAX", text);
             said = 1;
         }
@@ -89,7 +89,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         snprintf(text, sizeof text,
                  "%llu allocations have a mapping of their own (%s): each costs system calls and page "
                  "rounding.  A higher M_MMAP_THRESHOLD keeps blocks of that size in the arena.",
-                 (unsigned long long)f->mmapped_count, cli_bytes(a, sizeof a, f->mmapped_bytes));
+                 (unsigned long long)f->mmapped_count, units_bytes(a, sizeof a, f->mmapped_bytes));
         say(u, "M_MMAP_THRESHOLD", text);
         said = 1;
     }

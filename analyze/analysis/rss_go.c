@@ -37,7 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "base/units.h"
 
 #define MIB ((uint64_t)1 << 20)
 #define NONE_GOAL UINT64_MAX /* the scavenger's "nothing to do" (^uint64(0)) */
@@ -192,7 +192,7 @@ static void describe(const struct rss_figures *f, FILE *out)
     } else {
         fprintf(out, "  %-28s %14" PRIu64 "\n", "total", g.total);
         fprintf(out, "  %-28s %14" PRIu64 "   resident %s (its arenas' pages)\n", "heap", go_heap,
-                cli_bytes(b[0], 32, g.heap_rss));
+                units_bytes(b[0], 32, g.heap_rss));
         static const char *const what[NCLASS] = {
             "live and not yet swept objects", "free slots in in-use spans", "free spans, not yet returned",
             "returned to the OS", "goroutine stacks", "", "", "", "", "GC bitmaps, work buffers, ...", "", "",
@@ -200,13 +200,13 @@ static void describe(const struct rss_figures *f, FILE *out)
         for (int i = 0; i < NCLASS; i++) {
             fprintf(out, "    %-26s %14" PRIu64 "%s%s", class_names[i], g.cls[i], what[i][0] ? "   " : "", what[i]);
             if (i == 2 && f->pages_known)
-                fprintf(out, "; resident %s", cli_bytes(b[0], 32, sub(g.free_res, g.lazy)));
+                fprintf(out, "; resident %s", units_bytes(b[0], 32, sub(g.free_res, g.lazy)));
             if (i == 3 && f->lazyfree_known)
-                fprintf(out, "; resident %s (LazyFree)", cli_bytes(b[0], 32, g.lazy));
+                fprintf(out, "; resident %s (LazyFree)", units_bytes(b[0], 32, g.lazy));
             fputc('\n', out);
             if (i == 4)
                 fprintf(out, "  %-28s %14" PRIu64 "   outside the heap arenas; resident %s\n",
-                        "runtime, outside the heap", g.total - go_heap, cli_bytes(b[0], 32, g.meta_res));
+                        "runtime, outside the heap", g.total - go_heap, units_bytes(b[0], 32, g.meta_res));
         }
     }
     fprintf(out, "\nResident memory by what holds it (these add up to RSS):\n");
@@ -238,27 +238,27 @@ static void describe(const struct rss_figures *f, FILE *out)
     fprintf(out, "\nGC at the capture: %" PRIu64 " cycles (NumGC), the last ended %s before; HeapMarked %s (live "
                  "then: what pprof's inuse_space shows), HeapAlloc %s now; the next cycle starts at NextGC %s "
                  "(GOGC=%lld, GOMEMLIMIT=%s).\n",
-            g.v[NUM_GC], secs(b[0], 32, since), cli_bytes(b[1], 32, g.v[HEAP_MARKED]),
-            cli_bytes(b[2], 32, g.v[HEAP_ALLOC]), cli_bytes(b[3], 32, g.v[NEXT_GC]), (long long)(int32_t)g.v[GOGC],
-            limited ? cli_bytes(b[4], 32, g.v[GOMEMLIMIT]) : "off (math.MaxInt64)");
+            g.v[NUM_GC], secs(b[0], 32, since), units_bytes(b[1], 32, g.v[HEAP_MARKED]),
+            units_bytes(b[2], 32, g.v[HEAP_ALLOC]), units_bytes(b[3], 32, g.v[NEXT_GC]), (long long)(int32_t)g.v[GOGC],
+            limited ? units_bytes(b[4], 32, g.v[GOMEMLIMIT]) : "off (math.MaxInt64)");
     uint64_t retained = g.v[HEAP_INUSE] + sub(g.v[HEAP_IDLE], g.v[HEAP_RELEASED]);
     if (g.has[SCAV_GC_GOAL]) {
         fprintf(out, "Scavenger: the heap retains %s (HeapInuse + free spans).  For GOGC it returns memory down "
                      "to %s",
-                cli_bytes(b[0], 32, retained),
-                g.opt[SCAV_GC_GOAL] == NONE_GOAL ? "no goal" : cli_bytes(b[1], 32, g.opt[SCAV_GC_GOAL]));
+                units_bytes(b[0], 32, retained),
+                g.opt[SCAV_GC_GOAL] == NONE_GOAL ? "no goal" : units_bytes(b[1], 32, g.opt[SCAV_GC_GOAL]));
         if (g.opt[SCAV_GC_GOAL] == NONE_GOAL)
             fprintf(out, " (it has nothing to return: retained is within a page of 1.1 x HeapInuse at the last GC"
                          " (%s) scaled by how the heap goal moved, or no cycle has ended yet)",
-                    g.has[LAST_HEAP_INUSE] ? cli_bytes(b[2], 32, g.opt[LAST_HEAP_INUSE]) : "?");
+                    g.has[LAST_HEAP_INUSE] ? units_bytes(b[2], 32, g.opt[LAST_HEAP_INUSE]) : "?");
         else
             fprintf(out, " = 1.1 x HeapInuse at the last GC (%s) x heap goal / last heap goal: %s to go, returned "
                          "in the background at about 1%% of one CPU",
-                    g.has[LAST_HEAP_INUSE] ? cli_bytes(b[2], 32, g.opt[LAST_HEAP_INUSE]) : "?",
-                    cli_bytes(b[3], 32, sub(retained, g.opt[SCAV_GC_GOAL])));
+                    g.has[LAST_HEAP_INUSE] ? units_bytes(b[2], 32, g.opt[LAST_HEAP_INUSE]) : "?",
+                    units_bytes(b[3], 32, sub(retained, g.opt[SCAV_GC_GOAL])));
         if (limited)
             fprintf(out, "; for GOMEMLIMIT, down to %s", g.opt[SCAV_LIMIT_GOAL] == NONE_GOAL ? "no goal (below 95%% "
-                    "of the limit)" : cli_bytes(b[4], 32, g.opt[SCAV_LIMIT_GOAL]));
+                    "of the limit)" : units_bytes(b[4], 32, g.opt[SCAV_LIMIT_GOAL]));
         fprintf(out, ".\n");
     } else {
         fprintf(out, "Scavenger: its goals are unknown (this runtime's DWARF has no runtime.scavenge).\n");
@@ -357,7 +357,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "gives back %s now: the free spans still resident (heap/free %s).  It forces a GC and then "
                  "returns every free page; the background scavenger would return them only down to its goal.  "
                  "Call it after a burst that will not recur.",
-                 cli_bytes(b[0], 32, idle_res), cli_bytes(b[1], 32, idle));
+                 units_bytes(b[0], 32, idle_res), units_bytes(b[1], 32, idle));
         say(u, "debug.FreeOSMemory()", text);
         uint64_t inuse = sub(g.total, g.cls[2] + g.cls[3]);
         if (limit_goal_broken(&g))
@@ -366,16 +366,16 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                      "runtime return up to %s of them — in Go 1.19 only as the heap grows past the limit: its "
                      "background scavenger's limit goal is computed as 95 x the limit (mgcscavenge.go), so it "
                      "never works for it.  debug.SetMemoryLimit() sets it at run time.",
-                     limited ? cli_bytes(b[2], 32, g.v[GOMEMLIMIT]) : "off", cli_bytes(b[0], 32, inuse),
-                     cli_bytes(b[1], 32, idle_res));
+                     limited ? units_bytes(b[2], 32, g.v[GOMEMLIMIT]) : "off", units_bytes(b[0], 32, inuse),
+                     units_bytes(b[1], 32, idle_res));
         else
             snprintf(text, sizeof text,
                      "(now %s) the background scavenger keeps what the runtime has mapped under 95%% of the "
                      "limit, so a limit of %s (what the program uses without its free spans, / 0.95) would "
                      "return up to %s of them, and the GC runs sooner as the heap nears it.  "
                      "debug.SetMemoryLimit() sets it at run time.",
-                     limited ? cli_bytes(b[2], 32, g.v[GOMEMLIMIT]) : "off",
-                     cli_bytes(b[0], 32, inuse * 100 / 95), cli_bytes(b[1], 32, idle_res));
+                     limited ? units_bytes(b[2], 32, g.v[GOMEMLIMIT]) : "off",
+                     units_bytes(b[0], 32, inuse * 100 / 95), units_bytes(b[1], 32, idle_res));
         say(u, "GOMEMLIMIT", text);
         said = 1;
     }
@@ -385,7 +385,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "(GODEBUG=madvdontneed=0), which the kernel reclaims only under memory pressure.  "
                  "GODEBUG=madvdontneed=1, the default on Linux since Go 1.16, makes released pages leave RSS "
                  "at once: it would give back those %s.",
-                 cli_bytes(b[0], 32, g.lazy), cli_bytes(b[1], 32, g.lazy));
+                 units_bytes(b[0], 32, g.lazy), units_bytes(b[1], 32, g.lazy));
         say(u, "GODEBUG=madvdontneed=1", text);
         said = 1;
     } else if (worth(idle_res, rss) || g.v[HEAP_RELEASED] >= MIB) {
@@ -395,7 +395,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "the memory.  Nothing to give back here.",
                  !f->lazyfree_known ? "LazyFree is unknown (a snapshot before format 1.2)"
                                     : "no page of the heap is LazyFree",
-                 cli_bytes(b[0], 32, g.v[HEAP_RELEASED]));
+                 units_bytes(b[0], 32, g.v[HEAP_RELEASED]));
         say(u, "GODEBUG=madvdontneed=1", text);
     }
     if (worth(garbage, rss) || worth(sub(g.v[NEXT_GC], g.v[HEAP_ALLOC]), rss)) {
@@ -404,8 +404,8 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "(now %lld) the heap grows to NextGC = HeapMarked x (1 + GOGC/100) = %s before the next cycle; "
                  "%s of it is allocated since the last GC, garbage or not.  Half the GOGC would start the cycle "
                  "at %s, %s lower at the peak, at the price of GC CPU.",
-                 (long long)gogc, cli_bytes(b[0], 32, g.v[NEXT_GC]), cli_bytes(b[1], 32, garbage),
-                 cli_bytes(b[2], 32, half), cli_bytes(b[3], 32, sub(g.v[NEXT_GC], half)));
+                 (long long)gogc, units_bytes(b[0], 32, g.v[NEXT_GC]), units_bytes(b[1], 32, garbage),
+                 units_bytes(b[2], 32, half), units_bytes(b[3], 32, sub(g.v[NEXT_GC], half)));
         say(u, "GOGC", text);
         said = 1;
     }
@@ -415,7 +415,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "objects lives, so a few long-lived objects among many short-lived ones of the same size "
                  "pin whole spans.  No setting compacts the Go heap; allocating long-lived data apart, or in "
                  "fewer larger objects, does.",
-                 cli_bytes(b[0], 32, g.cls[1]));
+                 units_bytes(b[0], 32, g.cls[1]));
         say(u, NULL, text);
         said = 1;
     }
@@ -423,7 +423,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         snprintf(text, sizeof text,
                  "Goroutine stacks hold %s (heap/stacks): `heapsnap goroutines` groups the goroutines by where "
                  "they wait, which is how a goroutine leak shows; `heapsnap leaks` lists those a GC found blocked.",
-                 cli_bytes(b[0], 32, g.cls[4]));
+                 units_bytes(b[0], 32, g.cls[4]));
         say(u, "heapsnap goroutines", text);
         said = 1;
     }
@@ -436,8 +436,8 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "%s of RSS (%.0f%%) is the C heap (%s malloc, through cgo or C libraries): %s in %llu C "
                  "objects, %s free.  No Go setting gives it back; `heapsnap leaks` lists the C memory nothing "
                  "reaches, and `heapsnap top` what holds the rest.",
-                 cli_bytes(b[0], 32, h->rss), rss ? 100.0 * (double)h->rss / (double)rss : 0.0, h->name,
-                 cli_bytes(b[1], 32, h->used), (unsigned long long)h->used_count, cli_bytes(b[2], 32, h->free));
+                 units_bytes(b[0], 32, h->rss), rss ? 100.0 * (double)h->rss / (double)rss : 0.0, h->name,
+                 units_bytes(b[1], 32, h->used), (unsigned long long)h->used_count, units_bytes(b[2], 32, h->free));
         say(u, "heapsnap leaks", text);
         said = 1;
     }

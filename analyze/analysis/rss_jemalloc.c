@@ -22,7 +22,7 @@
 
 #include <stdio.h>
 
-#include "cli.h"
+#include "base/units.h"
 
 #define MIB ((uint64_t)1 << 20)
 
@@ -46,7 +46,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "purged after dirty_decay_ms (10000 by default), and only when a thread calls into "
                  "jemalloc: MALLOC_CONF=dirty_decay_ms:1000 returns them sooner, "
                  "MALLOC_CONF=background_thread:true purges them on time in an idle process too.",
-                 cli_bytes(a, sizeof a, dirty));
+                 units_bytes(a, sizeof a, dirty));
         say(u, "dirty_decay_ms, background_thread", text);
         said = 1;
     }
@@ -55,7 +55,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "%s is in muzzy extents, given back with MADV_FREE: the kernel takes those pages only "
                  "under memory pressure, and until then they count in RSS.  MALLOC_CONF=muzzy_decay_ms:0 "
                  "(5.3's default) purges them with MADV_DONTNEED instead.",
-                 cli_bytes(a, sizeof a, muzzy));
+                 units_bytes(a, sizeof a, muzzy));
         say(u, "muzzy_decay_ms", text);
         said = 1;
     }
@@ -64,7 +64,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "%s is free inside slabs across %zu arenas (serving %llu threads); a free region serves "
                  "only its own size class in its own arena.  MALLOC_CONF=narenas:N with a small N "
                  "concentrates allocations in fewer arenas, so fewer slabs stay partly empty.",
-                 cli_bytes(a, sizeof a, slabfree), f->narenas, (unsigned long long)f->threads);
+                 units_bytes(a, sizeof a, slabfree), f->narenas, (unsigned long long)f->threads);
         say(u, "narenas", text);
         said = 1;
     } else if (worth(slabfree, heap)) {
@@ -72,7 +72,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "%s is free inside slabs, in %s of slab regions: memory only allocations of the same "
                  "size classes can reuse.  No setting returns it; it is the cost of a heap whose live "
                  "objects are spread over many partly used slabs.",
-                 cli_bytes(a, sizeof a, slabfree), cli_bytes(b, sizeof b, rss_fact(f, "jemalloc.active")));
+                 units_bytes(a, sizeof a, slabfree), units_bytes(b, sizeof b, rss_fact(f, "jemalloc.active")));
         say(u, NULL, text);
         said = 1;
     }
@@ -98,9 +98,9 @@ static void reconcile(const struct rss_figures *f, rss_say say, void *u)
     snprintf(text, sizeof text, "dirty %s, muzzy %s, retained %s (virtual only) in the extents jemalloc "
                                 "keeps for reuse; stats.resident also counts its metadata, which heapsnap "
                                 "counts as other anonymous memory",
-             cli_bytes(a, sizeof a, rss_fact(f, "jemalloc.dirty_bytes")),
-             cli_bytes(b, sizeof b, rss_fact(f, "jemalloc.muzzy_bytes")),
-             cli_bytes(c, sizeof c, rss_fact(f, "jemalloc.retained_bytes")));
+             units_bytes(a, sizeof a, rss_fact(f, "jemalloc.dirty_bytes")),
+             units_bytes(b, sizeof b, rss_fact(f, "jemalloc.muzzy_bytes")),
+             units_bytes(c, sizeof c, rss_fact(f, "jemalloc.retained_bytes")));
     say(u, "extents", text);
 }
 

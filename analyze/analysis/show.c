@@ -1,5 +1,6 @@
 /*
- * show.c — how the analysis commands name things for people and for JSON,
+ * show.c — how the analysis commands name things for people and for JSON
+ * (not `heapsnap show`, which is cmd_show.c and types/decode.c),
  * so that `leaks`, `explain`, `top`, `path` and `diff` all say "global
  * g_cache", "stack of thread 1234 (worker)" and "[48 bytes]" the same way,
  * and print a reference path and an object's first bytes identically.

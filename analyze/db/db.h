@@ -6,13 +6,15 @@
  *   schema.c     CREATE statements; the schema version in PRAGMA user_version
  *   load.c       bulk loading, in one transaction, rows in key order
  *   functions.c  hex() sym() mem() u64() cstr() obj() for SQL
- *   open.c       "give me a database for FILE": FILE may be a .db, or a
- *                .hsnap whose FILE.db is reused when it still matches the
- *                snapshot and (re)built when it does not — never replacing
- *                a file heapsnap did not make for that snapshot
+ *   fn_field.c   field() and field_name() for SQL
+ *   feed.c       the virtual tables the bulk load selects from
+ *   open.c       which database is whose: a snapshot's content id, what
+ *                lies at a database path for it, the indexing lock, and
+ *                opening one of ours (analyze/open.c, above the indexer,
+ *                decides whether to reuse, build or refuse)
  */
-#ifndef HEAPSNAP_DB_H
-#define HEAPSNAP_DB_H
+#ifndef HEAPSNAP_DB_DB_H
+#define HEAPSNAP_DB_DB_H
 
 #include <sqlite3.h>
 #include <stddef.h>
@@ -20,8 +22,8 @@
 
 #include "debuginfo/debuginfo.h"
 #include "hsnap.h"
-#include "index/objects.h"
-#include "index/roots.h"
+#include "model/objects.h"
+#include "model/roots.h"
 
 /* PRAGMA user_version: "HS" in the high half marks our databases, the low
  * half is the schema version.  Bump it for any incompatible change; open.c
@@ -61,39 +63,48 @@ struct db_snapid {
  */
 int db_snapshot_id(const char *path, struct db_snapid *id, char *err, size_t errlen);
 
-/* What to do when a .hsnap must be indexed on the way (open.c calls the
- * indexer with these). */
-struct db_open_options {
-    struct dbg_options dbg;
-    int quiet;            /* no "indexing FILE..." note on stderr */
-    const char *db;       /* --db: the snapshot's database (default FILE.db) */
-    int readonly;         /* open the database read-only (heapsnap sql) */
+/* What lies at a database path, for a given snapshot. */
+enum db_state {
+    DB_ABSENT,  /* nothing: free to create */
+    DB_CURRENT, /* heapsnap's database of exactly this snapshot */
+    DB_STALE,   /* heapsnap's, for this snapshot's path, but outdated */
+    DB_OTHER,   /* heapsnap's database of another snapshot (its path in other) */
+    DB_FOREIGN, /* not heapsnap's, or not a regular file */
 };
+enum db_state db_classify(const char *dbpath, const struct db_snapid *id, char *other, size_t otherlen);
+/* The refusal of what db_classify() found at dbpath (DB_OTHER, DB_FOREIGN)
+ * for file: "FILE: DBPATH is ...; choose another database with --db FILE". */
+void db_refusal(enum db_state st, const char *file, const char *dbpath, const char *other, char *err,
+                size_t errlen);
 
 /*
- * Open a database for FILE.  A heapsnap database is opened as it is, once
- * the snapshot it names is checked to be the one it was built from (a
- * replaced snapshot is refused: its memory would not be the database's; a
- * missing one is not, the tables alone still answer).
- * A snapshot FILE.hsnap uses FILE.db (FILE.hsnap.db for other names, or
- * opt->db) if that is heapsnap's database of exactly this snapshot, and
- * indexes FILE into it first if it is absent or heapsnap's stale database
- * of this snapshot; any other file there is refused, never replaced.
- * Indexing holds an flock on the snapshot, so that a second command wants
- * the same index waits and then reuses it.  The SQL functions are
- * registered on the connection.  Returns NULL with err on failure.
+ * A heapsnap database given directly: opened (read-only if asked, or if
+ * the file allows no more), once the snapshot it names is checked to be the
+ * one it was built from (a replaced snapshot is refused: its memory would
+ * not be the database's; a missing one is not, the tables alone still
+ * answer).  The SQL functions are registered on the connection.  NULL with
+ * err ("FILE: why") on failure.
  */
-sqlite3 *db_open_any(const char *file, const struct db_open_options *opt, char *err, size_t errlen);
+sqlite3 *db_open_database(const char *file, int readonly, char *err, size_t errlen);
+/* Our database at dbpath, that db_classify() found DB_CURRENT for snapshot
+ * (or that was just built from it), with the SQL functions reading
+ * snapshot.  NULL with err. */
+sqlite3 *db_open_index(const char *dbpath, const char *snapshot, int readonly, char *err, size_t errlen);
 
-/* Take the indexing lock of a snapshot (flock on it, waiting, with a note
- * on stderr if another heapsnap holds it).  An fd to pass to
- * db_unlock_snapshot(), or -1 with err. */
-int db_lock_snapshot(const char *snapshot, char *err, size_t errlen);
+/* Take the indexing lock of a snapshot (an flock on it): an fd to pass to
+ * db_unlock_snapshot(); DB_LOCK_BUSY if another process holds it and wait
+ * is 0 (then call again with wait 1, after saying so); -1 with err. */
+#define DB_LOCK_BUSY (-2)
+int db_lock_snapshot(const char *snapshot, int wait, char *err, size_t errlen);
 void db_unlock_snapshot(int fd);
+
+/* 1 if path is worth indexing: a .hsnap file or an ELF core (either one,
+ * compressed or not, as format/core reads them). */
+int db_is_snapshot(const char *path);
 
 /* Whether the index of snapshot may be written to dbpath, the default
  * place: 0 if nothing is there or heapsnap's database of this snapshot (up
- * to date or stale), -1 with err for anything else (as db_open_any()). */
+ * to date or stale), -1 with err for anything else (db_refusal()'s). */
 int db_may_index_into(const char *snapshot, const char *dbpath, char *err, size_t errlen);
 
 /* Whether path may be replaced by a new database: 0 if it does not exist
@@ -101,7 +112,8 @@ int db_may_index_into(const char *snapshot, const char *dbpath, char *err, size_
  * with err ("PATH: why, and what to do") for anything else. */
 int db_may_replace(const char *path, char *err, size_t errlen);
 
-/* The database path db_open_any uses for a snapshot path. */
+/* The default database path of a snapshot: FILE.db for FILE.hsnap, else
+ * FILE.db appended to the whole name. */
 void db_path_for(const char *snapshot, char *out, size_t outlen);
 
 /* 1 if the file begins with SQLite's magic header. */

@@ -21,7 +21,7 @@
  */
 #include "core/hscore.h"
 #include "db/db.h"
-#include "index/span_search.h"
+#include "model/span_search.h"
 
 #include <stdio.h>
 #include <stdlib.h>

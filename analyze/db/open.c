@@ -1,6 +1,7 @@
 /*
- * open.c — "accept either the snapshot or the database", shared by every
- * analysis command (see db_open_any() in db.h).
+ * open.c — which database belongs to which snapshot, and opening one of
+ * ours (see db.h).  The command line's "a snapshot or its database"
+ * (analyze/open.c) is built on these; this file never indexes.
  *
  * A database remembers which snapshot it was built from: the snapshot's
  * path, size and a content id that changes with any byte of it (see
@@ -13,8 +14,9 @@
  *  - A database whose snapshot has changed since is refused by every
  *    command, not just when memory happens to be read: its objects and
  *    the memory in the file would disagree silently.
- *  - Indexing on the way takes an flock on the snapshot: a second command
- *    wanting the same index waits for the first and reuses what it built.
+ *  - Indexing takes an flock on the snapshot (db_lock_snapshot): a second
+ *    command wanting the same index waits for the first and reuses what it
+ *    built.
  */
 #include "db/db.h"
 
@@ -28,9 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "core/hscore.h"
-#include "index/index.h"
 #include "layout.h"
 
 #define ID_CHUNK (64 * 1024)
@@ -179,8 +179,8 @@ void db_path_for(const char *snapshot, char *out, size_t outlen)
         snprintf(out, outlen, "%s.db", snapshot);
 }
 
-/* 1 if the file begins with the .hsnap magic: worth trying to index. */
-static int is_snapshot(const char *path)
+/* 1 if the file begins with the .hsnap magic. */
+static int has_snapshot_magic(const char *path)
 {
     char magic[HS_MAGIC_LEN];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -189,6 +189,11 @@ static int is_snapshot(const char *path)
     ssize_t n = read(fd, magic, sizeof magic);
     close(fd);
     return n == (ssize_t)sizeof magic && !memcmp(magic, HS_MAGIC, HS_MAGIC_LEN);
+}
+
+int db_is_snapshot(const char *path)
+{
+    return has_snapshot_magic(path) || hs_core_probe(path);
 }
 
 int db_is_database(const char *path)
@@ -226,16 +231,7 @@ static int our_marks(sqlite3 *db)
     return (v & 0xffff) < 3 ? 2 : 0;
 }
 
-/* What lies at a database path, for a given snapshot. */
-enum db_state {
-    DB_ABSENT,      /* nothing: free to create */
-    DB_CURRENT,     /* heapsnap's database of exactly this snapshot */
-    DB_STALE,       /* heapsnap's, for this snapshot's path, but outdated */
-    DB_OTHER,       /* heapsnap's database of another snapshot */
-    DB_FOREIGN,     /* not heapsnap's, or not a regular file */
-};
-
-static enum db_state classify(const char *dbpath, const struct db_snapid *id, char *other, size_t otherlen)
+enum db_state db_classify(const char *dbpath, const struct db_snapid *id, char *other, size_t otherlen)
 {
     struct stat st;
     other[0] = 0;
@@ -294,23 +290,21 @@ int db_may_replace(const char *path, char *err, size_t errlen)
 
 /* ---------------------------------------------------------- the lock */
 
-int db_lock_snapshot(const char *snapshot, char *err, size_t errlen)
+int db_lock_snapshot(const char *snapshot, int wait, char *err, size_t errlen)
 {
     int fd = open(snapshot, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", snapshot, strerror(errno));
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+    int r;
+    while ((r = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+        ;
+    if (r == 0)
         return fd;
     if (errno == EWOULDBLOCK) {
-        fprintf(stderr, "heapsnap %s: waiting for another heapsnap that is indexing %s\n", cli_command,
-                snapshot);
-        int r;
-        while ((r = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
-            ;
-        if (r == 0)
-            return fd;
+        close(fd);
+        return DB_LOCK_BUSY;
     }
     /* a file system without locks: index unlocked, as before */
     if (errno == ENOLCK || errno == EOPNOTSUPP)
@@ -432,9 +426,8 @@ static sqlite3 *with_functions(sqlite3 *db, const char *snapshot, const char *db
     return db;
 }
 
-/* Refusal of what is at dbpath, naming it and the way out. */
-static void refuse(enum db_state st, const char *file, const char *dbpath, const char *other, char *err,
-                   size_t errlen)
+void db_refusal(enum db_state st, const char *file, const char *dbpath, const char *other, char *err,
+                size_t errlen)
 {
     if (st == DB_OTHER)
         snprintf(err, errlen, "%s: %s is heapsnap's database of another snapshot (%s); heapsnap will not "
@@ -452,9 +445,9 @@ int db_may_index_into(const char *snapshot, const char *dbpath, char *err, size_
     if (!id) {
         snprintf(err, errlen, "%s: out of memory", snapshot);
     } else if (!db_snapshot_id(snapshot, id, err, errlen)) {
-        enum db_state st = classify(dbpath, id, other, sizeof other);
+        enum db_state st = db_classify(dbpath, id, other, sizeof other);
         if (st == DB_OTHER || st == DB_FOREIGN)
-            refuse(st, snapshot, dbpath, other, err, errlen);
+            db_refusal(st, snapshot, dbpath, other, err, errlen);
         else
             rc = 0;
     }
@@ -462,62 +455,18 @@ int db_may_index_into(const char *snapshot, const char *dbpath, char *err, size_
     return rc;
 }
 
-sqlite3 *db_open_any(const char *file, const struct db_open_options *opt, char *err, size_t errlen)
+sqlite3 *db_open_database(const char *file, int readonly, char *err, size_t errlen)
 {
-    if (access(file, R_OK) != 0) {
-        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+    char snap[PATH_MAX];
+    sqlite3 *db = open_db(file, readonly, err, errlen);
+    if (db && check_snapshot_of(db, file, snap, sizeof snap, err, errlen)) {
+        sqlite3_close(db);
         return NULL;
     }
-    if (db_is_database(file)) {
-        char snap[PATH_MAX];
-        sqlite3 *db = open_db(file, opt->readonly, err, errlen);
-        if (db && check_snapshot_of(db, file, snap, sizeof snap, err, errlen)) {
-            sqlite3_close(db);
-            return NULL;
-        }
-        return with_functions(db, snap, file, err, errlen);
-    }
-    if (!is_snapshot(file) && !hs_core_probe(file)) {
-        snprintf(err, errlen, "%s: neither a heapsnap snapshot nor a heapsnap database", file);
-        return NULL;
-    }
-    char dbpath[PATH_MAX + 8], other[PATH_MAX];
-    if (opt->db)
-        snprintf(dbpath, sizeof dbpath, "%s", opt->db);
-    else
-        db_path_for(file, dbpath, sizeof dbpath);
-    struct db_snapid *id = malloc(sizeof *id);
-    if (!id) {
-        snprintf(err, errlen, "%s: out of memory", file);
-        return NULL;
-    }
-    sqlite3 *db = NULL;
-    int lock = -1;
-    if (db_snapshot_id(file, id, err, errlen))
-        goto out;
-    enum db_state st = classify(dbpath, id, other, sizeof other);
-    if (st == DB_ABSENT || st == DB_STALE) {
-        /* build it under the lock, unless the holder just did */
-        if ((lock = db_lock_snapshot(file, err, errlen)) < 0)
-            goto out;
-        st = classify(dbpath, id, other, sizeof other);
-        if (st == DB_ABSENT || st == DB_STALE) {
-            struct index_options io = {.snapshot = file, .output = dbpath, .dbg = opt->dbg, .progress = 1};
-            struct index_stats is;
-            if (!opt->quiet)
-                fprintf(stderr, "heapsnap %s: indexing %s into %s\n", cli_command, file, dbpath);
-            if (index_snapshot(&io, &is, err, errlen))
-                goto out;
-            st = DB_CURRENT;
-        }
-    }
-    if (st != DB_CURRENT) {
-        refuse(st, file, dbpath, other, err, errlen);
-        goto out;
-    }
-    db = with_functions(open_db(dbpath, opt->readonly, err, errlen), file, dbpath, err, errlen);
-out:
-    db_unlock_snapshot(lock);
-    free(id);
-    return db;
+    return db ? with_functions(db, snap, file, err, errlen) : NULL;
+}
+
+sqlite3 *db_open_index(const char *dbpath, const char *snapshot, int readonly, char *err, size_t errlen)
+{
+    return with_functions(open_db(dbpath, readonly, err, errlen), snapshot, dbpath, err, errlen);
 }

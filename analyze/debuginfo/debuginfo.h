@@ -33,8 +33,8 @@
  * their offset in the module's TLS block.  DWARF 4 and 5 and compressed
  * sections (SHF_COMPRESSED, .zdebug) are read.
  */
-#ifndef HEAPSNAP_DEBUGINFO_H
-#define HEAPSNAP_DEBUGINFO_H
+#ifndef HEAPSNAP_DEBUGINFO_DEBUGINFO_H
+#define HEAPSNAP_DEBUGINFO_DEBUGINFO_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -8,8 +8,8 @@
  * because debug files are input we do not trust and a damaged DIE must cost
  * us only what it describes.
  */
-#ifndef HEAPSNAP_DWHELP_H
-#define HEAPSNAP_DWHELP_H
+#ifndef HEAPSNAP_DEBUGINFO_DWHELP_H
+#define HEAPSNAP_DEBUGINFO_DWHELP_H
 
 #include <dwarf.h>
 #include <libdwarf.h>

@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "base/notify.h"
 #include "internal.h"
 
 #define MAX_DYNAMIC (1u << 20) /* a .dynamic is a few hundred bytes */
@@ -178,7 +178,7 @@ static uint64_t find_symbol(Elf *elf, const char *name)
 
 static void warn_no_libs(const struct hs_snapshot *s, const char *what)
 {
-    cli_warn("%s: %s; gdb will not list the shared libraries (use --mappings=all when "
+    notify_warn("%s: %s; gdb will not list the shared libraries (use --mappings=all when "
              "capturing, or gdb's 'sharedlibrary' by hand)",
              hs_snapshot_path(s), what);
 }

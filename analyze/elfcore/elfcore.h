@@ -30,8 +30,8 @@
  * Pages that were not stored (zero, absent, swapped, unreadable) read as
  * zeros.  On a regular file they are left as holes (the file is sparse).
  */
-#ifndef HEAPSNAP_ELFCORE_H
-#define HEAPSNAP_ELFCORE_H
+#ifndef HEAPSNAP_ELFCORE_ELFCORE_H
+#define HEAPSNAP_ELFCORE_ELFCORE_H
 
 #include "hsnap.h"
 

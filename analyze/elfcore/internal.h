@@ -10,8 +10,8 @@
  * The core is x86_64 little-endian; so is every host this builds on (the
  * build checks), so integers are stored with memcpy.
  */
-#ifndef HEAPSNAP_CORE_INTERNAL_H
-#define HEAPSNAP_CORE_INTERNAL_H
+#ifndef HEAPSNAP_ELFCORE_INTERNAL_H
+#define HEAPSNAP_ELFCORE_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -32,8 +32,8 @@
  * list freed once built) peaks at about 615 MiB RSS, its 80 MB of node
  * sizes included.
  */
-#ifndef HEAPSNAP_GRAPH_H
-#define HEAPSNAP_GRAPH_H
+#ifndef HEAPSNAP_GRAPH_GRAPH_H
+#define HEAPSNAP_GRAPH_GRAPH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,18 +4,22 @@
  * A walker (heap/glibc/, heap/jemalloc/, heap/go/: one folder each) is handed the snapshot and its
  * debug info, decides whether its allocator is present, and reports every
  * chunk it finds — used or free — through the callbacks in heap_ctx.  The
- * indexer does everything else (roots, references, the database), so adding
- * an allocator touches only its own file and the table in heap/allocators.c.
+ * indexer does everything else (roots, references, the database).  Adding
+ * an allocator today touches its folder, the table in heap/allocators.c,
+ * the WHERE_* list below if its free lists are kinds of their own (with
+ * their names in db/load.c and cmd_rss.c), and its advisor for `rss`
+ * (analysis/rss_NAME.c, listed in analysis/rss.c).
  *
  * Walkers trust nothing: every pointer is checked against the captured
  * ranges before use, every list walk is bounded and detects cycles, and a
  * corrupt structure is reported with ctx->problem() and skipped, never
  * allowed to stop the rest of the walk.
  */
-#ifndef HEAPSNAP_ALLOCATOR_H
-#define HEAPSNAP_ALLOCATOR_H
+#ifndef HEAPSNAP_HEAP_ALLOCATOR_H
+#define HEAPSNAP_HEAP_ALLOCATOR_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "debuginfo/debuginfo.h"
 #include "hsnap.h"
@@ -207,5 +211,20 @@ int heap_recognise(struct heap_ctx *c, const char *walked, const char **owner);
 
 /* All known allocators, NULL-terminated (heap/allocators.c). */
 extern const struct allocator *const allocators[];
+
+/* A number as a fact (ctx->fact takes text): decimal, or 0x-hex. */
+static inline void heap_fact_u64(struct heap_ctx *c, const char *key, uint64_t v)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%llu", (unsigned long long)v);
+    c->fact(c, key, b);
+}
+
+static inline void heap_fact_hex(struct heap_ctx *c, const char *key, uint64_t v)
+{
+    char b[24];
+    snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+    c->fact(c, key, b);
+}
 
 #endif

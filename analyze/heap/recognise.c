@@ -21,7 +21,7 @@
  * Each is published as the fact heap.unwalked.NAME (the evidence) and a
  * warning from source NAME.  The first four replace malloc itself: the
  * warning then says the heap could not be walked, which is what makes the
- * analyses refuse to answer (analysis/session.c), naming the allocator.
+ * analyses refuse to answer (session.c), naming the allocator.
  * pymalloc sits on top of malloc: what glibc holds is still walked, and the
  * warning says what is missing.
  */

@@ -14,8 +14,8 @@
  * trusted: debuginfo checks each file against its module as it does any
  * other (build-id, or ELF headers for a Go binary without one).
  */
-#ifndef HEAPSNAP_CARRIED_H
-#define HEAPSNAP_CARRIED_H
+#ifndef HEAPSNAP_INDEX_CARRIED_H
+#define HEAPSNAP_INDEX_CARRIED_H
 
 #include <stddef.h>
 

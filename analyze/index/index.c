@@ -23,14 +23,14 @@
 #include <unistd.h>
 
 #include "base/clock.h"
-#include "cli.h"
+#include "base/notify.h"
 #include "db/db.h"
 #include "heap/allocator.h"
 #include "index/carried.h"
-#include "index/objects.h"
+#include "model/objects.h"
 #include "index/refqueue.h"
 #include "index/refs.h"
-#include "index/roots.h"
+#include "model/roots.h"
 #include "types/store.h"
 #include "types/types.h"
 
@@ -257,7 +257,7 @@ static int pull_ref(void *u, struct db_ref *r)
             return 0;
         p->qpos = 0;
         if (p->opt->progress)
-            cli_progress("scanning references", refq_progress(p->q), p->objs.n);
+            notify_progress("scanning references", refq_progress(p->q), p->objs.n);
     }
     const struct ref_row *row = &p->qrows[p->qpos++];
     r->src = row->src;
@@ -271,14 +271,14 @@ static int pull_ref(void *u, struct db_ref *r)
 static void on_store_progress(void *u, uint64_t done, uint64_t total)
 {
     (void)u;
-    cli_progress("storing objects", done, total);
+    notify_progress("storing objects", done, total);
 }
 
 static void on_progress(void *u, uint64_t done, uint64_t total)
 {
     struct pipeline *p = u;
     if (p->opt->progress)
-        cli_progress("scanning references", done, total);
+        notify_progress("scanning references", done, total);
 }
 
 /* ---- the allocator's optional hooks (allocator.h) */
@@ -603,7 +603,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         char line[1024];
         snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), w);
         add_warning(&p, 0, "snapshot", line);
-        cli_warn("%s", line); /* what the reader could not know is said where it is met */
+        notify_warn("%s", line); /* what the reader could not know is said where it is met */
         w = nl ? nl + 1 : w + len;
     }
     size_t nth;
@@ -673,7 +673,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     if (p.opt->progress)
-        cli_progress_done();
+        notify_progress_done();
     st->objects = p.objs.n;
     st->used = p.objs.nused;
     st->internal = p.objs.ninternal;
@@ -718,7 +718,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     rc = 0;
 out:
     if (opt->progress)
-        cli_progress_done();
+        notify_progress_done();
     db_load_free(p.load);
     if (db)
         sqlite3_close(db);

@@ -12,11 +12,11 @@
  *
  * The database appears under its final name only when complete: on any
  * failure the temporary file is removed and nothing is left behind.
- * `heapsnap index` (cmd_index.c) and db_open_any() (indexing on first use)
+ * `heapsnap index` (cmd_index.c) and open_snapshot_db() (indexing on first use)
  * both come through here.
  */
-#ifndef HEAPSNAP_INDEX_H
-#define HEAPSNAP_INDEX_H
+#ifndef HEAPSNAP_INDEX_INDEX_H
+#define HEAPSNAP_INDEX_INDEX_H
 
 #include <stddef.h>
 #include <stdint.h>

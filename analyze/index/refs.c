@@ -21,7 +21,7 @@
  * of the block before it: read, they would keep that block alive.
  */
 #include "index/refs.h"
-#include "index/span_search.h"
+#include "model/span_search.h"
 
 #include <stdlib.h>
 #include <string.h>

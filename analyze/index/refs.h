@@ -19,8 +19,8 @@
 #include <stdint.h>
 
 #include "hsnap.h"
-#include "index/objects.h"
-#include "index/roots.h"
+#include "model/objects.h"
+#include "model/roots.h"
 
 struct ref_sink {
     void *user;

@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
-#include "cli.h"
+#include "base/notify.h"
 
 #define MAX_STACK 32 /* runtime.MemProfileRecord.Stack0 */
 
@@ -256,7 +256,7 @@ int goalloc_profile(struct prof *p, sqlite3 *db, const char *file, int progress,
     uint64_t nb = 0;
     while (sqlite3_step(bs) == SQLITE_ROW) {
         if (progress && (nb & 0x3ff) == 0)
-            cli_progress("heap profile buckets", nb, 0);
+            notify_progress("heap profile buckets", nb, 0);
         nb++;
         uint64_t stk[MAX_STACK], locs[2 * MAX_STACK + 2]; /* at most two ids a PC, and the last deck */
         size_t n = 0;
@@ -296,7 +296,7 @@ int goalloc_profile(struct prof *p, sqlite3 *db, const char *file, int progress,
             goto oom;
     }
     if (progress)
-        cli_progress_done();
+        notify_progress_done();
     if (nb == 0) {
         snprintf(err, errlen, "%s: the Go runtime's heap profile has no buckets (runtime.MemProfileRate was 0?)",
                  file);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "base/notify.h"
 
 static int64_t frame(struct rtree *t, const char *name)
 {
@@ -194,7 +194,7 @@ int rtree_build(struct rtree *t, const struct hgraph *h, const struct hresults *
         uint32_t leaked = GRAPH_NONE;
         for (uint32_t i = 0; i < h->nobjs; i++) {
             if (progress && (i & 0xffff) == 0)
-                cli_progress("retention paths", i, h->nobjs);
+                notify_progress("retention paths", i, h->nobjs);
             if (!hg_program(h, i))
                 continue;
             uint32_t v = hg_obj_node(h, i);
@@ -225,7 +225,7 @@ int rtree_build(struct rtree *t, const struct hgraph *h, const struct hresults *
             if (hg_program(h, i))
                 t->node_of[i] = tn[hg_obj_node(h, i)];
         if (progress)
-            cli_progress_done();
+            notify_progress_done();
     }
     for (uint32_t i = 0; i < h->nobjs; i++) {
         uint32_t k = t->node_of[i];
@@ -246,7 +246,7 @@ int rtree_build(struct rtree *t, const struct hgraph *h, const struct hresults *
     rc = 0;
 out:
     if (rc && progress)
-        cli_progress_done();
+        notify_progress_done();
     sqlite3_finalize(c.off);
     sqlite3_finalize(c.field);
     if (in_txn)

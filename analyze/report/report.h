@@ -7,8 +7,8 @@
  * d3-hierarchy (its treemap layout; ISC licence, installed from npm at
  * build time and embedded by assets.c) so that the page needs nothing else.
  */
-#ifndef HEAPSNAP_REPORT_H
-#define HEAPSNAP_REPORT_H
+#ifndef HEAPSNAP_REPORT_REPORT_H
+#define HEAPSNAP_REPORT_REPORT_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -40,8 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index/objects.h"
-#include "index/roots.h"
+#include "model/objects.h"
+#include "model/roots.h"
 #include "base/u64map.h"
 #include "types/types.h"
 

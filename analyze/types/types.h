@@ -27,8 +27,8 @@
  * (TY_MAX_DEPTH, TY_MAX_FLAT), type graphs may be cyclic (typedef loops,
  * self-referential structs) and every memory read goes through hs_read.
  */
-#ifndef HEAPSNAP_TYPES_H
-#define HEAPSNAP_TYPES_H
+#ifndef HEAPSNAP_TYPES_TYPES_H
+#define HEAPSNAP_TYPES_TYPES_H
 
 #include <stddef.h>
 #include <stdint.h>

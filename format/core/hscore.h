@@ -37,8 +37,8 @@
  * Compressed cores (zstd, lz4 frame, xz: systemd-coredump's .zst/.lz4/.xz)
  * are recognised by their magic and decompressed into memory, never to disk.
  */
-#ifndef HSNAP_CORE_H
-#define HSNAP_CORE_H
+#ifndef HEAPSNAP_FORMAT_CORE_HSCORE_H
+#define HEAPSNAP_FORMAT_CORE_HSCORE_H
 
 #include <stddef.h>
 

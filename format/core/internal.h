@@ -11,8 +11,8 @@
  * Each step returns 0, or -1 with ci->err set to a message that names the
  * file and the header or note at fault.
  */
-#ifndef HSNAP_CORE_INTERNAL_H
-#define HSNAP_CORE_INTERNAL_H
+#ifndef HEAPSNAP_FORMAT_CORE_INTERNAL_H
+#define HEAPSNAP_FORMAT_CORE_INTERNAL_H
 
 #include <elf.h>
 #include <stddef.h>

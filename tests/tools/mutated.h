@@ -8,8 +8,8 @@
  * source file plus the libraries (see the Makefile's build/tools rules).
  * Uses the writer and reader of format/ (hsnap.h) and nothing else.
  */
-#ifndef HEAPSNAP_TESTS_MUTATED_H
-#define HEAPSNAP_TESTS_MUTATED_H
+#ifndef HEAPSNAP_TESTS_TOOLS_MUTATED_H
+#define HEAPSNAP_TESTS_TOOLS_MUTATED_H
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -10,8 +10,8 @@
  * given.  Nothing here is trusted because it came from DWARF: every address
  * is still checked against the snapshot before it is read.
  */
-#ifndef HEAPSNAP_GLIBC_INT_H
-#define HEAPSNAP_GLIBC_INT_H
+#ifndef HEAPSNAP_HEAP_GLIBC_INTERNAL_H
+#define HEAPSNAP_HEAP_GLIBC_INTERNAL_H
 
 #include <stdint.h>
 

@@ -908,13 +908,6 @@ static int glibc_detect(struct heap_ctx *c)
     return gl_libc_present(c, &mod);
 }
 
-static void fact_u64(struct heap_ctx *c, const char *key, uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    c->fact(c, key, buf);
-}
-
 /* Report every chunk of the (sorted) array; count what the totals need. */
 static void report_chunks(struct walk *W, uint64_t *used_chunk_bytes)
 {
@@ -1094,7 +1087,7 @@ static int glibc_walk(struct heap_ctx *c)
     }
 
     find_arenas(W);
-    fact_u64(c, "glibc.arenas", W->nar);
+    heap_fact_u64(c, "glibc.arenas", W->nar);
 
     walk_main_arena(W);
     for (unsigned ai = 1; ai < W->nar; ai++)
@@ -1125,7 +1118,7 @@ static int glibc_walk(struct heap_ctx *c)
         if (k && k->where == WHERE_INUSE)
             k->where = WHERE_INTERNAL;
     }
-    fact_u64(c, "glibc.tcaches", W->ntcaches);
+    heap_fact_u64(c, "glibc.tcaches", W->ntcaches);
     walk_tcaches(W);
     for (unsigned ai = 0; ai < W->nar; ai++) {
         walk_fastbins(W, ai);
@@ -1169,13 +1162,13 @@ static int glibc_walk(struct heap_ctx *c)
                                     "%llu unwalkable) do not add up to system_mem (%llu bytes)",
                    (unsigned long long)walked, (unsigned long long)W->overhead,
                    (unsigned long long)W->lost, (unsigned long long)sys);
-    fact_u64(c, "glibc.arena_bytes", sys);
-    fact_u64(c, "glibc.free_bytes", fre);
-    fact_u64(c, "glibc.used_bytes", sys - fre);
-    fact_u64(c, "glibc.mmapped_bytes", mmbytes);
-    fact_u64(c, "glibc.mmapped_chunks", nmm);
-    fact_u64(c, "glibc.tcache_bytes", W->tcache_bytes);
-    fact_u64(c, "glibc.overhead_bytes", W->overhead + mmslack);
+    heap_fact_u64(c, "glibc.arena_bytes", sys);
+    heap_fact_u64(c, "glibc.free_bytes", fre);
+    heap_fact_u64(c, "glibc.used_bytes", sys - fre);
+    heap_fact_u64(c, "glibc.mmapped_bytes", mmbytes);
+    heap_fact_u64(c, "glibc.mmapped_chunks", nmm);
+    heap_fact_u64(c, "glibc.tcache_bytes", W->tcache_bytes);
+    heap_fact_u64(c, "glibc.overhead_bytes", W->overhead + mmslack);
 
     int rc = W->oom ? -1 : 0;
     if (W->oom)
@@ -1188,7 +1181,7 @@ static int glibc_walk(struct heap_ctx *c)
         struct gl_bytes *b = calloc(1, sizeof *b);
         if (b) {
             gl_stdio_buffers(c, w.libc_module, b);
-            fact_u64(c, "glibc.stdio_buffers", b->n);
+            heap_fact_u64(c, "glibc.stdio_buffers", b->n);
             c->walker = b;
         }
     }

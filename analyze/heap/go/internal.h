@@ -27,8 +27,8 @@
  * Nothing read from the snapshot is trusted: counts are bounded, pointers
  * are checked by reading them (a failed read is a problem, not a crash).
  */
-#ifndef HEAPSNAP_GO_INT_H
-#define HEAPSNAP_GO_INT_H
+#ifndef HEAPSNAP_HEAP_GO_INTERNAL_H
+#define HEAPSNAP_HEAP_GO_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * go/mprof.h — the Go runtime's heap profile as it stands in the snapshot
  * (go/mprof.c), written into the database by the walker's tables() hook.
  */
-#ifndef HEAPSNAP_GO_MPROF_H
-#define HEAPSNAP_GO_MPROF_H
+#ifndef HEAPSNAP_HEAP_GO_MPROF_H
+#define HEAPSNAP_HEAP_GO_MPROF_H
 
 #include "heap/go/internal.h"
 

@@ -96,13 +96,6 @@ static void go_free(struct go_walk *w)
     free(w);
 }
 
-static void fact_u64(struct heap_ctx *c, const char *key, uint64_t v, int hex)
-{
-    char b[32];
-    snprintf(b, sizeof b, hex ? "0x%llx" : "%llu", (unsigned long long)v);
-    c->fact(c, key, b);
-}
-
 /* runtime.buildVersion, a Go string: "go1.19.8". */
 static void version_fact(struct go_walk *w)
 {
@@ -156,11 +149,11 @@ static int go_walk_heap(struct heap_ctx *c)
         return -1;
     }
     version_fact(w);
-    fact_u64(c, "go.arena_base_offset", w->arena_offset, 1);
-    fact_u64(c, "go.arenas", w->narenas, 0);
-    fact_u64(c, "go.objects", w->objects, 0);
-    fact_u64(c, "go.object_bytes", w->object_bytes, 0);
-    fact_u64(c, "go.unswept_spans", w->unswept, 0);
+    heap_fact_hex(c, "go.arena_base_offset", w->arena_offset);
+    heap_fact_u64(c, "go.arenas", w->narenas);
+    heap_fact_u64(c, "go.objects", w->objects);
+    heap_fact_u64(c, "go.object_bytes", w->object_bytes);
+    heap_fact_u64(c, "go.unswept_spans", w->unswept);
     if (go_pclntab_load(w))
         c->problem(c, 0, "go: the pclntab could not be read: goroutines have no function names");
     go_goroutines_load(w);
@@ -169,12 +162,12 @@ static int go_walk_heap(struct heap_ctx *c)
         c->problem(c, 0, "go: the module data's sections could not be read: globals are scanned conservatively");
     if (go_types_load(w))
         c->problem(c, 0, "go: the module's type descriptors could not be found: interface values are not typed");
-    fact_u64(c, "go.goroutines", w->ngs, 0);
+    heap_fact_u64(c, "go.goroutines", w->ngs);
     if (go_finalizers_load(w)) {
         go_free(w);
         return -1;
     }
-    fact_u64(c, "go.finalizers", w->nfins, 0);
+    heap_fact_u64(c, "go.finalizers", w->nfins);
     go_memstats_compute(w);
     phase("memstats");
     int rc = w->nspans ? 0 : -1;

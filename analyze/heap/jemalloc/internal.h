@@ -15,8 +15,8 @@
  * checked against the snapshot before it is read, and the fallback layout
  * is only believed once the tree it leads to agrees with itself.
  */
-#ifndef HEAPSNAP_JEMALLOC_INT_H
-#define HEAPSNAP_JEMALLOC_INT_H
+#ifndef HEAPSNAP_HEAP_JEMALLOC_INTERNAL_H
+#define HEAPSNAP_HEAP_JEMALLOC_INTERNAL_H
 
 #include <stdint.h>
 

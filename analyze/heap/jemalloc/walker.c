@@ -400,13 +400,6 @@ static void report_extent(struct walk *W, const struct je_ext *x, struct totals 
     c->object(c, &o);
 }
 
-static void fact_u64(struct heap_ctx *c, const char *key, uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    c->fact(c, key, buf);
-}
-
 static int jemalloc_detect(struct heap_ctx *c)
 {
     return je_module(c) >= 0;
@@ -448,16 +441,16 @@ static int jemalloc_walk(struct heap_ctx *c)
         c->problem(c, 0, "jemalloc: %llu pointers are in tcaches but %llu of them are allocated "
                          "regions or large extents",
                    (unsigned long long)W.ncached, (unsigned long long)t.cached);
-    fact_u64(c, "jemalloc.extents", W.n);
-    fact_u64(c, "jemalloc.slabs", t.slabs);
-    fact_u64(c, "jemalloc.large", t.large);
-    fact_u64(c, "jemalloc.tcaches", W.tcaches);
-    fact_u64(c, "jemalloc.tcache_objects", t.cached);
-    fact_u64(c, "jemalloc.allocated", t.allocated);
-    fact_u64(c, "jemalloc.active", t.active);
-    fact_u64(c, "jemalloc.dirty_bytes", t.dirty);
-    fact_u64(c, "jemalloc.muzzy_bytes", t.muzzy);
-    fact_u64(c, "jemalloc.retained_bytes", t.retained);
+    heap_fact_u64(c, "jemalloc.extents", W.n);
+    heap_fact_u64(c, "jemalloc.slabs", t.slabs);
+    heap_fact_u64(c, "jemalloc.large", t.large);
+    heap_fact_u64(c, "jemalloc.tcaches", W.tcaches);
+    heap_fact_u64(c, "jemalloc.tcache_objects", t.cached);
+    heap_fact_u64(c, "jemalloc.allocated", t.allocated);
+    heap_fact_u64(c, "jemalloc.active", t.active);
+    heap_fact_u64(c, "jemalloc.dirty_bytes", t.dirty);
+    heap_fact_u64(c, "jemalloc.muzzy_bytes", t.muzzy);
+    heap_fact_u64(c, "jemalloc.retained_bytes", t.retained);
     int rc = W.oom ? -1 : 0;
     if (W.oom)
         c->problem(c, 0, "jemalloc: out of memory (or more than %u extents) during the walk",

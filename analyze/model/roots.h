@@ -34,8 +34,8 @@
  * of this array (the order they are scanned and stored), and objects keep the
  * positive ids.
  */
-#ifndef HEAPSNAP_INDEX_ROOTS_H
-#define HEAPSNAP_INDEX_ROOTS_H
+#ifndef HEAPSNAP_MODEL_ROOTS_H
+#define HEAPSNAP_MODEL_ROOTS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
  * every range is clipped rather than trusted.  Roots may name memory that
  * was not captured; the scan simply finds nothing there.
  */
-#include "index/roots.h"
-#include "index/span_search.h"
+#include "model/roots.h"
+#include "model/span_search.h"
 
 #include <elf.h>
 #include <stdlib.h>

@@ -10,8 +10,8 @@
  * hold a.  Header-only (static inline) so each hot loop gets it inlined
  * for its own element type.
  */
-#ifndef HEAPSNAP_INDEX_SPAN_SEARCH_H
-#define HEAPSNAP_INDEX_SPAN_SEARCH_H
+#ifndef HEAPSNAP_MODEL_SPAN_SEARCH_H
+#define HEAPSNAP_MODEL_SPAN_SEARCH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
  * (see session.h), so that every one of them takes --json, --limit N,
  * --debug-dir DIR and -h/--help the same way and fails the same way.
  */
-#include "analysis/session.h"
+#include "session.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -164,7 +164,7 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
     char err[A_ERRLEN];
     double t0 = clock_wall_s(), c0 = clock_cpu_s();
     memset(s, 0, sizeof *s);
-    if (!(s->db = db_open_any(file, &a->dopt, err, sizeof err))) {
+    if (!(s->db = open_snapshot_db(file, &a->dopt, err, sizeof err))) {
         cli_error("%s", err);
         return -1;
     }

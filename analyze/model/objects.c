@@ -5,7 +5,7 @@
  * Walkers report chunks arena by arena, so the input is usually a few
  * sorted runs; we check for "already sorted" before paying for a sort.
  */
-#include "index/objects.h"
+#include "model/objects.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -20,8 +20,8 @@
  * objtab_finish(), "the last object starting at or below p" is the only
  * candidate.  Memory: 32 bytes per object plus about 8 per object of buckets.
  */
-#ifndef HEAPSNAP_INDEX_OBJECTS_H
-#define HEAPSNAP_INDEX_OBJECTS_H
+#ifndef HEAPSNAP_MODEL_OBJECTS_H
+#define HEAPSNAP_MODEL_OBJECTS_H
 
 #include <stddef.h>
 #include <stdint.h>

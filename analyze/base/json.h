@@ -38,8 +38,8 @@
  * wrong to stderr and aborts, so tests catch it.  I/O errors are sticky and
  * reported once, by json_finish().
  */
-#ifndef HEAPSNAP_JSON_H
-#define HEAPSNAP_JSON_H
+#ifndef HEAPSNAP_BASE_JSON_H
+#define HEAPSNAP_BASE_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -8,7 +8,7 @@
  * locale, because the strings come from a snapshot of another machine and
  * may be anything.
  */
-#include "json.h"
+#include "base/json.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -1,15 +1,16 @@
 /*
  * session.h — the common shape of an analysis command (leaks, explain, top,
  * path, diff, rss): the same options parsed the same way, a database opened
- * for each FILE (snapshot or .db, through db_open_any), the heap graph and
+ * for each FILE (snapshot or .db, through open_snapshot_db), the heap graph and
  * its shared results loaded, and everything closed again.  Each cmd_*.c
  * keeps only what is its own: its help text, its printing.
  */
-#ifndef HEAPSNAP_ANALYSIS_SESSION_H
-#define HEAPSNAP_ANALYSIS_SESSION_H
+#ifndef HEAPSNAP_SESSION_H
+#define HEAPSNAP_SESSION_H
 
 #include "analysis/analysis.h"
 #include "db/db.h"
+#include "open.h"
 
 #define ARGS_MAX_POS 3
 
@@ -21,7 +22,7 @@ struct args {
     long limit;                /* --limit N (default set by the caller) */
     int all;                   /* --all (if the command takes it) */
     const char *output;        /* -o FILE (if the command takes it) */
-    struct db_open_options dopt;
+    struct open_options dopt;
 };
 
 /* The end of every analysis command's option list in its help text. */
