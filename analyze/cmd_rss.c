@@ -234,7 +234,7 @@ static void text(const struct rss_figures *f, const char *file, const struct rss
          * chunks only where a C heap sits beside it (cgo) */
         if (f->mmapped_count)
             printf("\nC mmapped allocations: %" PRIu64 " (%s), RSS %s\n", f->mmapped_count,
-                   cli_bytes(a, sizeof a, f->mmapped_bytes), cli_bytes(b, sizeof b, f->mmapped_rss));
+                   units_bytes(a, sizeof a, f->mmapped_bytes), units_bytes(b, sizeof b, f->mmapped_rss));
         adv->describe(f, stdout);
         printf("\nConclusion:\n");
         return;
