@@ -398,7 +398,9 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  units_bytes(b[0], 32, g.v[HEAP_RELEASED]));
         say(u, "GODEBUG=madvdontneed=1", text);
     }
-    if (worth(garbage, rss) || worth(sub(g.v[NEXT_GC], g.v[HEAP_ALLOC]), rss)) {
+    /* what a lower GOGC gives back is the garbage in RSS now (the headroom
+     * up to NextGC is growth still to come, not memory held) */
+    if (worth(garbage, rss)) {
         uint64_t half = g.v[HEAP_MARKED] + g.v[HEAP_MARKED] * (uint64_t)(gogc > 0 ? gogc : 100) / 200;
         snprintf(text, sizeof text,
                  "(now %lld) the heap grows to NextGC = HeapMarked x (1 + GOGC/100) = %s before the next cycle; "
