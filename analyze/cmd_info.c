@@ -339,6 +339,10 @@ static void json_mappings(struct json *j, const struct hs_snapshot *s)
         json_kv_uint(j, "swap", m[i].swap);
         json_kv_uint(j, "anon", m[i].anonymous);
         json_kv_uint(j, "anon_huge", m[i].anon_huge);
+        if (m[i].has_lazyfree) /* format 1.2 */
+            json_kv_uint(j, "lazyfree", m[i].lazyfree);
+        else
+            json_kv_null(j, "lazyfree");
         json_kv_string(j, "vmflags", m[i].vmflags);
         json_end_object(j);
     }

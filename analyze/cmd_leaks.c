@@ -28,6 +28,14 @@ static const char help[] =
     "group_key) and leak_heads(object, held_count, held_bytes, scc_size), and\n"
     "analysis(id, reachable, idom, ...) for every object (docs/schema.md).\n"
     "\n"
+    "On a Go heap an unreachable object is garbage the next GC frees, not a leak:\n"
+    "it is counted apart, beside HeapAlloc - HeapMarked (what was allocated since\n"
+    "the last GC).  What leaks in Go is goroutines blocked for ever: those a GC\n"
+    "found blocked (the runtime's g.waitsince) are grouped by status, wait reason,\n"
+    "start function and creator, with how long they have waited as Go's traceback\n"
+    "reckons it (the capture time - waitsince).\n"
+    "Leaks stay the C memory (cgo) that nothing reaches.\n"
+    "\n"
     "options:\n"
     "  --limit N          show N groups and N heads (default 20)\n"
     "  --all              also list every leaked object with its head\n"
@@ -35,13 +43,73 @@ static const char help[] =
     "\n"
     "exit status: 0 success (leaks or not), 1 the file could not be analysed, 2 usage\n";
 
-static void text(const struct session *s, const struct leaks *l, const struct args *a)
+static const char *duration(char *buf, size_t len, int64_t ns)
+{
+    double s = (double)ns / 1e9;
+    if (ns < 0)
+        snprintf(buf, len, "?");
+    else if (s < 120)
+        snprintf(buf, len, "%.1f s", s);
+    else if (s < 7200)
+        snprintf(buf, len, "%.0f min", s / 60);
+    else
+        snprintf(buf, len, "%.1f h", s / 3600);
+    return buf;
+}
+
+/* A Go heap: its garbage, said as garbage, and the goroutines a GC found blocked. */
+static void text_go(const struct leaks *l, const struct go_leaks *gl, const struct args *a)
+{
+    char b1[32], b2[32], b3[32];
+    uint64_t since = gl->heap_alloc > gl->heap_marked ? gl->heap_alloc - gl->heap_marked : 0;
+    printf("\nGo garbage: %" PRIu64 " unreachable objects, %s, that the next GC frees: not leaks.\n"
+           "  HeapAlloc - HeapMarked = %s was allocated since the last GC (cycle %" PRIu64 ", %s before the "
+           "capture), garbage or not;\n  an object that died after that cycle's mark is garbage too.\n",
+           l->garbage_count, units_bytes(b1, sizeof b1, l->garbage_bytes), units_bytes(b2, sizeof b2, since),
+           gl->num_gc, duration(b3, sizeof b3, gl->since_gc_ns));
+    if (gl->problem[0]) {
+        printf("\nBlocked goroutines: unknown (%s).\n", gl->problem);
+    } else {
+        printf("\nGoroutines blocked since a GC found them waiting (%" PRIu64 "; a goroutine leak is one large "
+               "group):\n", gl->blocked);
+        if (gl->ngroups)
+            printf("  %7s  %-11s  %-10s  %-22s  %-30s  %s\n", "count", "waiting", "status", "wait reason",
+                   "start function", "created by");
+        for (size_t k = 0; k < gl->ngroups && k < (size_t)a->limit; k++) {
+            const struct go_blocked *b = &gl->groups[k];
+            printf("  %7" PRIu64 "  %-11s  %-10s  %-22s  %-30s  %s\n", b->count,
+                   duration(b1, sizeof b1, b->shortest_ns), b->status, b->wait_reason[0] ? b->wait_reason : "-",
+                   b->start_func, b->created_by);
+        }
+        if (gl->ngroups > (size_t)a->limit)
+            printf("  ... %zu more groups (--limit)\n", gl->ngroups - (size_t)a->limit);
+        if (gl->runtime_blocked)
+            printf("  (%" PRIu64 " of the runtime's own goroutines, blocked by design, left out)\n",
+                   gl->runtime_blocked);
+        if (gl->unreadable)
+            printf("  (%" PRIu64 " goroutines whose g was not captured, left out)\n", gl->unreadable);
+        printf("  `heapsnap goroutines` lists every goroutine by where it waits.\n");
+    }
+    printf("\nGrowth: a heap that grows while the program runs shows between two snapshots: "
+           "`heapsnap diff OLD NEW` names what grew and what holds it.\n");
+}
+
+static void text(const struct session *s, const struct leaks *l, const struct go_leaks *gl, const struct args *a)
 {
     const struct hgraph *h = &s->h;
     char b1[32], b2[32], g[128];
-    printf("%s: %" PRIu64 " leaked objects, %s, of %" PRIu64 " used (%s); %zu leak heads\n", h->file, l->count,
-           units_bytes(b1, sizeof b1, l->bytes), h->used_count, units_bytes(b2, sizeof b2, h->used_bytes), l->nheads);
-    if (l->garbage_count)
+    if (gl->go)
+        printf("%s: %" PRIu64 " leaked C objects (memory no root reaches outside Go's heap), %s, of %" PRIu64
+               " used (%s); %zu leak heads\n",
+               h->file, l->count, units_bytes(b1, sizeof b1, l->bytes), h->used_count,
+               units_bytes(b2, sizeof b2, h->used_bytes), l->nheads);
+    else
+        printf("%s: %" PRIu64 " leaked objects, %s, of %" PRIu64 " used (%s); %zu leak heads\n", h->file, l->count,
+               units_bytes(b1, sizeof b1, l->bytes), h->used_count, units_bytes(b2, sizeof b2, h->used_bytes),
+               l->nheads);
+    if (gl->go)
+        text_go(l, gl, a);
+    else if (l->garbage_count)
         printf("(%" PRIu64 " unreachable Go objects, %s, are garbage the next GC frees, not leaks)\n",
                l->garbage_count, units_bytes(b1, sizeof b1, l->garbage_bytes));
     if (!l->count)
@@ -82,7 +150,43 @@ static void text(const struct session *s, const struct leaks *l, const struct ar
     }
 }
 
-static void json(struct json *j, const struct session *s, const struct leaks *l, const struct args *a)
+static void json_go(struct json *j, const struct go_leaks *gl, const struct args *a)
+{
+    json_key(j, "go");
+    if (!gl->go) {
+        json_null(j);
+        return;
+    }
+    json_begin_object(j);
+    json_kv_uint(j, "heap_alloc", gl->heap_alloc);
+    json_kv_uint(j, "heap_marked", gl->heap_marked);
+    json_kv_uint(j, "num_gc", gl->num_gc);
+    json_kv_int(j, "since_gc_ns", gl->since_gc_ns);
+    if (gl->problem[0])
+        json_kv_string(j, "blocked_problem", gl->problem);
+    json_kv_uint(j, "blocked_goroutines", gl->blocked);
+    json_kv_uint(j, "runtime_blocked_goroutines", gl->runtime_blocked);
+    json_key(j, "blocked");
+    json_begin_array(j);
+    for (size_t k = 0; k < gl->ngroups && k < (size_t)a->limit; k++) {
+        const struct go_blocked *b = &gl->groups[k];
+        json_begin_object(j);
+        json_kv_uint(j, "count", b->count);
+        json_kv_string(j, "status", b->status);
+        json_kv_string(j, "wait_reason", b->wait_reason);
+        json_kv_string(j, "func", b->func);
+        json_kv_string(j, "start_func", b->start_func);
+        json_kv_string(j, "created_by", b->created_by);
+        json_kv_int(j, "waited_ns", b->shortest_ns);
+        json_kv_int(j, "longest_waited_ns", b->longest_ns);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_end_object(j);
+}
+
+static void json(struct json *j, const struct session *s, const struct leaks *l, const struct go_leaks *gl,
+                 const struct args *a)
 {
     const struct hgraph *h = &s->h;
     char g[128];
@@ -96,6 +200,7 @@ static void json(struct json *j, const struct session *s, const struct leaks *l,
     json_kv_uint(j, "garbage_bytes", l->garbage_bytes);
     json_kv_uint(j, "heads_count", l->nheads);
     json_kv_bool(j, "held_partial", l->held_partial);
+    json_go(j, gl, a);
     json_key(j, "groups");
     json_begin_array(j);
     for (size_t k = 0; k < l->ngroups && k < (size_t)a->limit; k++) {
@@ -154,6 +259,7 @@ int cmd_leaks(int argc, char **argv)
         a.limit = 20;
     struct session s;
     struct leaks l = {0};
+    struct go_leaks gl = {0};
     struct json j;
     char err[A_ERRLEN];
     rc = EXIT_FAIL;
@@ -163,16 +269,21 @@ int cmd_leaks(int argc, char **argv)
         cli_error("%s: out of memory finding leaks", a.pos[0]);
         goto out;
     }
+    if (go_leaks_find(&gl, s.h.db)) {
+        cli_error("%s: out of memory grouping blocked goroutines", a.pos[0]);
+        goto out;
+    }
     if (leaks_store(&l, &s.h, err, sizeof err))
         cli_warn("%s", err);
     out_begin(&j, &a);
     if (a.json)
-        json(&j, &s, &l, &a);
+        json(&j, &s, &l, &gl, &a);
     else
-        text(&s, &l, &a);
+        text(&s, &l, &gl, &a);
     rc = out_finish(&j, &a);
 out:
     leaks_free(&l);
+    go_leaks_free(&gl);
     session_close(&s);
     args_free(&a);
     return rc;

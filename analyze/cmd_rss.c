@@ -31,6 +31,12 @@ static const char help[] =
     "per arena.  Ends with a conclusion and the allocator settings that would\n"
     "help, chosen from the numbers.\n"
     "\n"
+    "A Go heap is told in the runtime's own terms instead: the /memory/classes\n"
+    "tree with what is resident in each class, the resident memory by what holds\n"
+    "it, the GC state and the scavenger's goals at the capture, and GOGC,\n"
+    "GOMEMLIMIT, debug.FreeOSMemory() and GODEBUG=madvdontneed with the figure\n"
+    "each would give back (docs/go.md).\n"
+    "\n"
     "Resident free memory counts the whole pages inside free chunks, as\n"
     "malloc_trim() finds them (docs/analyses.md); the snapshot file is needed\n"
     "for the page states.  Tables rss_kinds and rss_arenas keep the figures.\n"
@@ -159,7 +165,13 @@ static void text_no_smaps(const struct rss_figures *f, const char *file)
            units_bytes(d, sizeof d, f->top));
 }
 
-static void text(const struct rss_figures *f, const char *file)
+/* 1 if arena r is the snapshot's own heap and its advisor describes it in its own terms */
+static int described(const struct rss_figures *f, const struct rss_advisor *adv, const struct rss_arena *r)
+{
+    return adv && adv->describe && r->heap == 0 && f->nheaps && !strcmp(f->heaps[0].name, adv->allocator);
+}
+
+static void text(const struct rss_figures *f, const char *file, const struct rss_advisor *adv)
 {
     if (!f->smaps_known) {
         text_no_smaps(f, file);
@@ -186,6 +198,8 @@ static void text(const struct rss_figures *f, const char *file)
     }
     for (size_t i = 0; i < f->narenas; i++) {
         const struct rss_arena *r = &f->arenas[i];
+        if (described(f, adv, r))
+            continue; /* said below, in the allocator's terms */
         const char *hn = r->heap < (int)f->nheaps && f->heaps[r->heap].name[0] ? f->heaps[r->heap].name : "heap";
         printf("\nArena %d (%s): %s in its regions, RSS %s\n", r->arena, hn,
                units_bytes(a, sizeof a, r->size), units_bytes(b, sizeof b, r->rss));
@@ -215,6 +229,16 @@ static void text(const struct rss_figures *f, const char *file)
         if (fr)
             printf(" (%.0f%% fragmented)", 100.0 - pct(r->largest_free, fr));
         putchar('\n');
+    }
+    if (adv && adv->describe) {
+        /* the allocator's own account (Go: /memory/classes), and malloc's
+         * chunks only where a C heap sits beside it (cgo) */
+        if (f->mmapped_count)
+            printf("\nC mmapped allocations: %" PRIu64 " (%s), RSS %s\n", f->mmapped_count,
+                   units_bytes(a, sizeof a, f->mmapped_bytes), units_bytes(b, sizeof b, f->mmapped_rss));
+        adv->describe(f, stdout);
+        printf("\nConclusion:\n");
+        return;
     }
     printf("\nMmapped allocations: %" PRIu64 " (%s), RSS %s\n", f->mmapped_count,
            units_bytes(a, sizeof a, f->mmapped_bytes), units_bytes(b, sizeof b, f->mmapped_rss));
@@ -322,6 +346,8 @@ int cmd_rss(int argc, char **argv)
     if (a.json) {
         json_begin_object(&j);
         json(&j, &f, a.pos[0]);
+        if (adv && adv->describe_json)
+            adv->describe_json(&f, &j);
         json_key(&j, "levers");
         json_begin_array(&j);
         if (adv && f.smaps_known)
@@ -334,17 +360,17 @@ int cmd_rss(int argc, char **argv)
         json_end_array(&j);
         json_end_object(&j);
     } else {
-        text(&f, a.pos[0]);
+        text(&f, a.pos[0], adv);
         if (!f.smaps_known)
             ;
         else if (adv)
             adv->advise(&f, say, &s);
+        else
+            printf("  (No advice for allocator '%s'.)\n", f.allocator[0] ? f.allocator : "unknown");
         if (adv && adv->reconcile) {
             printf("\nAgainst %s's own statistics:\n", f.allocator);
             adv->reconcile(&f, say, &s);
         }
-        else
-            printf("  (No advice for allocator '%s'.)\n", f.allocator[0] ? f.allocator : "unknown");
     }
     rc = out_finish(&j, &a);
 out:

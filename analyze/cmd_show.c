@@ -2,18 +2,22 @@
  * cmd_show.c — `heapsnap show FILE ADDR|ID`: one heap object, read through
  * its type: where it is, its size and state, its type and how that was
  * inferred, each field's value as gdb's print would show it (pointers
- * annotated with the object or symbol they point at), a hex dump of what
- * the type does not cover, and every reference into the object with the
- * field that holds it.
+ * annotated with the object or symbol they point at) — or for a Go type as
+ * Go's %#v does (types/gofmt.c), with a map group's entries — a hex dump of
+ * what the type does not cover, and every reference into the object with
+ * the field that holds it.
  *
  * Everything comes from the database (types, fields, objects, refs,
  * symbols) and the captured bytes through the SQL function mem(), so it
  * works wherever the database and its snapshot are.
  */
+#include <elf.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -27,6 +31,8 @@
 #define SHOW_HEX       512         /* bytes of hex dump for untyped parts */
 #define SHOW_ELEMS     64          /* array elements listed one per line */
 #define SHOW_REFS      100
+#define SHOW_FILES     16          /* module files read for read-only data */
+#define SHOW_PHDRS     64
 
 static const char help[] =
     "usage: heapsnap show [options] FILE.hsnap|FILE.db ADDR|ID\n"
@@ -35,6 +41,8 @@ static const char help[] =
     "was inferred (vtable, dwarf-root, dwarf-field), its fields decoded as\n"
     "gdb's print shows them (pointers annotated <obj N: TYPE> or <symbol>),\n"
     "a hex dump of the bytes no type covers, and the references into it.\n"
+    "A Go value prints as Go's %#v does (a value: line, then its fields), and a\n"
+    "Go map's group or bucket lists its entries as key -> value.\n"
     "ADDR is hex (0x..., the start or any address inside the object); a\n"
     "decimal number is an object id.\n"
     "\n"
@@ -52,7 +60,70 @@ struct show {
     sqlite3 *db;
     struct tytab t;
     sqlite3_stmt *mem, *sym, *obj;
+    sqlite3_stmt *rtype, *tyname; /* Go: a type by its descriptor, by its name */
+    uint64_t types_base;          /* Go: moduledata.types (the symbol runtime.types), 0 if unknown */
+    /* The modules' files, for the read-only data a default capture leaves
+     * out (string constants, Go's type descriptors and static itabs): the
+     * indexer named a file only when its build-id matched the snapshot's */
+    struct rofile {
+        int fd;
+        uint64_t base;
+        Elf64_Phdr ph[SHOW_PHDRS];
+        size_t nph;
+    } files[SHOW_FILES];
+    size_t nfiles;
 };
+
+/* Open the modules' files and keep their read-only PT_LOAD segments. */
+static void open_files(struct show *s)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT elf_path, base FROM modules WHERE elf_path IS NOT NULL ORDER BY id", -1,
+                           &q, NULL) != SQLITE_OK)
+        return;
+    while (s->nfiles < SHOW_FILES && sqlite3_step(q) == SQLITE_ROW) {
+        struct rofile *f = &s->files[s->nfiles];
+        const char *path = (const char *)sqlite3_column_text(q, 0);
+        Elf64_Ehdr eh;
+        f->nph = 0;
+        f->base = (uint64_t)sqlite3_column_int64(q, 1);
+        f->fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        if (f->fd < 0)
+            continue;
+        if (pread(f->fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+            eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr)) {
+            close(f->fd);
+            continue;
+        }
+        for (unsigned k = 0; k < eh.e_phnum && f->nph < SHOW_PHDRS; k++) {
+            Elf64_Phdr ph;
+            if (pread(f->fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)k * sizeof ph)) != (ssize_t)sizeof ph)
+                break;
+            /* what no process writes: the same bytes in every process of the binary */
+            if (ph.p_type == PT_LOAD && !(ph.p_flags & PF_W))
+                f->ph[f->nph++] = ph;
+        }
+        s->nfiles++;
+    }
+    sqlite3_finalize(q);
+}
+
+static int file_rd(struct show *s, uint64_t addr, void *buf, size_t len)
+{
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const struct rofile *f = &s->files[i];
+        if (addr < f->base || addr + len < addr)
+            continue;
+        uint64_t v = addr - f->base;
+        for (size_t k = 0; k < f->nph; k++) {
+            const Elf64_Phdr *ph = &f->ph[k];
+            if (v < ph->p_vaddr || v - ph->p_vaddr >= ph->p_filesz || len > ph->p_filesz - (v - ph->p_vaddr))
+                continue;
+            return pread(f->fd, buf, len, (off_t)(ph->p_offset + (v - ph->p_vaddr))) == (ssize_t)len ? 0 : -1;
+        }
+    }
+    return -1;
+}
 
 static int rd(void *u, uint64_t addr, void *buf, size_t len)
 {
@@ -65,7 +136,7 @@ static int rd(void *u, uint64_t addr, void *buf, size_t len)
     if (ok)
         memcpy(buf, sqlite3_column_blob(q, 0), len);
     sqlite3_reset(q);
-    return ok ? 0 : -1;
+    return ok ? 0 : file_rd(s, addr, buf, len);
 }
 
 /* "obj 12: struct session", "obj 12+16: struct item [6]", "obj 9: [48 bytes]" */
@@ -121,6 +192,119 @@ static void names(void *u, uint64_t p, char *sym, size_t symlen, char *obj, size
         obj[0] = 0;
 }
 
+/* The type id of the Go type named exactly name (a pointer *T, a named
+ * type's typedef), 0 if none. */
+static uint32_t type_named(struct show *s, const char *name, size_t n)
+{
+    sqlite3_stmt *q = s->tyname;
+    uint32_t id = 0;
+    if (!q || n > INT32_MAX)
+        return 0;
+    sqlite3_bind_text(q, 1, name, (int)n, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        id = (uint32_t)sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return id < s->t.n ? id : 0;
+}
+
+/* The offset of field fname of the struct named one of tnames (Go's
+ * runtime._type before 1.21, internal/abi.Type since), from the DWARF; -1. */
+static int64_t rt_field(struct show *s, const char *tnames, const char *fnames)
+{
+    sqlite3_stmt *q;
+    int64_t off = -1;
+    char *sql = sqlite3_mprintf("SELECT f.offset FROM fields f JOIN types t ON t.id = f.type_id WHERE t.kind = 'struct'"
+                                " AND t.name IN (%s) AND f.name IN (%s) LIMIT 1", tnames, fnames);
+    if (sql && sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW)
+            off = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
+    sqlite3_free(sql);
+    return off;
+}
+
+/* A type descriptor's name as the runtime spells it ("*main.Sink"), read
+ * as reflect reads it: Str, a nameOff from moduledata.types, to a flags
+ * byte, a varint length and the bytes; with tflagExtraStar (1 << 1 in
+ * every Go from 1.9 on) the stored name has one '*' too many.  0 or -1. */
+static int desc_name(struct show *s, uint64_t w, char *buf, size_t len)
+{
+    static const char *const T = "'internal/abi.Type', 'runtime._type'";
+    int64_t tf = rt_field(s, T, "'TFlag', 'tflag'"), so = rt_field(s, T, "'Str', 'str'");
+    uint8_t flag;
+    int32_t off;
+    uint8_t hdr[12];
+    if (tf < 0 || so < 0 || !s->types_base || len < 2 || rd(s, w + (uint64_t)tf, &flag, 1) ||
+        rd(s, w + (uint64_t)so, &off, 4) || off <= 0 || rd(s, s->types_base + (uint64_t)off, hdr, sizeof hdr))
+        return -1;
+    uint64_t n = 0;
+    size_t i = 1;
+    for (unsigned shift = 0; i < sizeof hdr && shift < 35; shift += 7) {
+        n |= (uint64_t)(hdr[i] & 0x7f) << shift;
+        if (!(hdr[i++] & 0x80))
+            break;
+    }
+    size_t skip = (flag & 2) ? 1 : 0;
+    if (n <= skip || n - skip >= len ||
+        rd(s, s->types_base + (uint64_t)off + i + skip, buf, (size_t)(n - skip)))
+        return -1;
+    buf[n - skip] = 0;
+    return memchr(buf, 0, (size_t)(n - skip)) ? -1 : 0;
+}
+
+/* ty_env.go_type: a static itab by its symbol (go:itab.T,I names T), a
+ * runtime type descriptor by the DW_AT_go_runtime_type DWARF gave its type
+ * (an offset from moduledata.types, or an address), an itab made at run
+ * time by the descriptor in its second word (Inter, Type). */
+static uint32_t go_type(void *u, uint64_t w, int *ptr_to)
+{
+    struct show *s = u;
+    *ptr_to = 0;
+    char sym[512];
+    sym_name(s, w, sym, sizeof sym);
+    if (!strncmp(sym, "go:itab.", 8) || !strncmp(sym, "go.itab.", 8)) {
+        const char *p = sym + 8;
+        int depth = 0;
+        size_t n = 0;
+        for (; p[n] && !(p[n] == ',' && depth == 0); n++)
+            depth += (p[n] == '(' || p[n] == '[' || p[n] == '{') - (p[n] == ')' || p[n] == ']' || p[n] == '}');
+        if (p[n] != ',')
+            return 0;
+        uint32_t id = type_named(s, p, n);
+        if (!id && n > 1 && p[0] == '*' && (id = type_named(s, p + 1, n - 1)))
+            *ptr_to = 1;
+        return id;
+    }
+    for (int hop = 0; hop < 2 && s->rtype; hop++) {
+        uint32_t id = 0;
+        sqlite3_bind_int64(s->rtype, 1, (int64_t)w);
+        sqlite3_bind_int64(s->rtype, 2, (int64_t)(s->types_base && w > s->types_base ? w - s->types_base : w));
+        if (sqlite3_step(s->rtype) == SQLITE_ROW)
+            id = (uint32_t)sqlite3_column_int64(s->rtype, 0);
+        sqlite3_reset(s->rtype);
+        if (id && id < s->t.n)
+            return id;
+        /* by the runtime's own name, when DWARF has the name but not the descriptor */
+        char nm[512];
+        if (!desc_name(s, w, nm, sizeof nm)) {
+            size_t n = strlen(nm);
+            if ((id = type_named(s, nm, n)))
+                return id;
+            if (nm[0] == '*' && (id = type_named(s, nm + 1, n - 1))) {
+                *ptr_to = 1;
+                return id;
+            }
+        }
+        /* an itab (Inter, Type): its second word is the dynamic type */
+        uint8_t itab[16];
+        if (hop || rd(s, w, itab, sizeof itab))
+            break;
+        memcpy(&w, itab + 8, 8);
+    }
+    return 0;
+}
+
 static void hexdump(FILE *f, const uint8_t *b, size_t n, uint64_t addr, uint64_t from)
 {
     for (size_t i = 0; i < n; i += 16) {
@@ -155,15 +339,83 @@ static const char *source_text(const char *src)
     return src;
 }
 
-/* One value (of type `type` at byte off of the object) as a string. */
+/* One value (of type `type` at byte off of the object) as a string: as
+ * gdb prints it, or for a Go type as Go's %#v does, with what a pointer,
+ * string or slice points at after it. */
 static char *value_str(struct show *s, uint32_t type, unsigned bits, unsigned bitoff, const uint8_t *b,
                        size_t n, uint64_t off, uint64_t addr)
 {
-    struct ty_env env = {rd, names, s};
+    struct ty_env env = {rd, names, s, go_type};
     struct tybuf out = {0};
-    ty_format_bits(&s->t, type, bits, bitoff, off <= n ? b + off : b, off <= n ? n - off : 0,
-                   addr + off, &env, &out);
+    const uint8_t *p = off <= n ? b + off : b;
+    size_t len = off <= n ? n - off : 0;
+    if (!bits && ty_is_go(&s->t, type)) {
+        ty_format_go(&s->t, type, p, len, &env, &out);
+        uint64_t data, cnt, cap;
+        char sym[512] = "", obj[512] = "";
+        int k = ty_go_extent(&s->t, type, p, len, &data, &cnt, &cap);
+        uint32_t r = ty_resolve(&s->t, type);
+        if (k == 's')
+            tybuf_printf(&out, "  (len %llu)", (unsigned long long)cnt);
+        else if (k == 'l')
+            tybuf_printf(&out, "  (len %llu, cap %llu)", (unsigned long long)cnt, (unsigned long long)cap);
+        if (k || (r && s->t.v[r].kind == TY_POINTER && len >= 8 && (memcpy(&data, p, 8), 1))) {
+            if (data)
+                names(s, data, sym, sizeof sym, obj, sizeof obj);
+            if (obj[0])
+                tybuf_printf(&out, "%s<%s>", k ? " " : "  ", obj);
+            else if (sym[0])
+                tybuf_printf(&out, "%s<%s>", k ? " " : "  ", sym);
+        }
+    } else {
+        ty_format_bits(&s->t, type, bits, bitoff, p, len, addr + off, &env, &out);
+    }
     return out.s ? out.s : strdup("");
+}
+
+/* A Go map's group or bucket (types/gofmt.c, ty_go_group): its entries as
+ * key → value.  1 if the type is one. */
+static int go_map_entries(struct show *s, uint32_t type, const uint8_t *b, size_t n, int json, struct json *j)
+{
+    struct ty_go_slots sl;
+    int nslots = ty_go_group(&s->t, type, b, n, &sl);
+    if (!nslots)
+        return 0;
+    uint32_t kt = sl.key_type, vt = sl.value_type;
+    const int *full = sl.full;
+    const uint64_t *koff = sl.key_off, *voff = sl.value_off;
+    if (json) {
+        json_key(j, "entries");
+        json_begin_array(j);
+    } else {
+        printf("entries (key → value):\n");
+    }
+    int shown = 0;
+    for (int i = 0; i < nslots; i++) {
+        if (!full[i])
+            continue;
+        struct ty_env env = {rd, names, s, go_type};
+        struct tybuf k = {0}, v = {0};
+        ty_format_go(&s->t, kt, b + koff[i], n - koff[i], &env, &k);
+        ty_format_go(&s->t, vt, b + voff[i], n - voff[i], &env, &v);
+        if (json) {
+            json_begin_object(j);
+            json_kv_uint(j, "slot", (uint64_t)i);
+            json_kv_string(j, "key", k.s ? k.s : "");
+            json_kv_string(j, "value", v.s ? v.s : "");
+            json_end_object(j);
+        } else {
+            printf("  [%d] %s → %s\n", i, k.s ? k.s : "", v.s ? v.s : "");
+        }
+        shown++;
+        tybuf_free(&k);
+        tybuf_free(&v);
+    }
+    if (json)
+        json_end_array(j);
+    else if (!shown)
+        printf("  (none)\n");
+    return 1;
 }
 
 struct objrow {
@@ -221,7 +473,9 @@ static void type_label(const struct tytab *t, const struct objrow *o, char *buf,
     }
     const char *n = ty_name(t, o->type);
     size_t l = strlen(n);
-    if (o->count > 1)
+    if (o->count > 1 && (t->v[o->type].flags & TYF_GO))
+        snprintf(buf, len, "[%" PRIu64 "]%s", o->count, n);
+    else if (o->count > 1)
         snprintf(buf, len, "%s%s[%" PRIu64 "]", n, l && n[l - 1] == '*' ? "" : " ", o->count);
     else
         snprintf(buf, len, "%s", n);
@@ -322,7 +576,8 @@ static int show_object(struct show *s, const struct objrow *o, int json, int gdb
         covered = blen;
     char label[600];
     type_label(&s->t, o, label, sizeof label);
-    struct ty_env env = {rd, names, s};
+    struct ty_env env = {rd, names, s, go_type};
+    int go = r && ty_is_go(&s->t, o->type);
 
     if (gdb) {
         if (!r) {
@@ -375,6 +630,29 @@ static int show_object(struct show *s, const struct objrow *o, int json, int gdb
                o->has_source ? ": " : ": ", source_text(o->has_source ? o->source : NULL));
         if (!have)
             printf("(its bytes were not captured)\n");
+    }
+    if (go && have) {
+        /* the whole value as Go's %#v prints it; N of T as [N]T{...} */
+        struct tybuf v = {0}, e = {0};
+        if (o->count > 1) {
+            tybuf_printf(&v, "%s{", label);
+            for (uint64_t k = 0; k < o->count && (k + 1) * S <= blen && k < 200; k++) {
+                ty_format_go(&s->t, o->type, b + k * S, blen - k * S, &env, &e);
+                tybuf_printf(&v, "%s%s", k ? ", " : "", e.s ? e.s : "");
+                e.n = 0;
+            }
+            tybuf_add(&v, o->count > 200 ? ", ...}" : "}", o->count > 200 ? 6 : 1);
+        } else {
+            ty_format_go(&s->t, o->type, b, blen, &env, &v);
+        }
+        if (json)
+            json_kv_string(&j, "go_value", v.s ? v.s : "");
+        else
+            printf("value: %s\n", v.s ? v.s : "");
+        tybuf_free(&v);
+        tybuf_free(&e);
+        if (o->count <= 1)
+            go_map_entries(s, o->type, b, blen, json, &j);
     }
 
     /* the fields: one line per member (per element for an array) */
@@ -545,6 +823,24 @@ int cmd_show(int argc, char **argv)
         cli_error("%s: %s (a database from an older heapsnap? index it again)", pos[0], sqlite3_errmsg(s.db));
         goto out;
     }
+    open_files(&s);
+    /* Go: interface values' dynamic types (go_type); a database from before
+     * go_rtype has none, and its interfaces print their words */
+    if (sqlite3_prepare_v2(s.db, "SELECT id FROM types WHERE go_rtype IN (?1, ?2) ORDER BY kind = 'typedef' DESC"
+                                 " LIMIT 1", -1, &s.rtype, NULL) != SQLITE_OK)
+        s.rtype = NULL;
+    if (sqlite3_prepare_v2(s.db, "SELECT id FROM types WHERE name = ?1 AND flags & 1024"
+                                 " ORDER BY kind = 'typedef' DESC LIMIT 1", -1, &s.tyname, NULL) != SQLITE_OK)
+        s.tyname = NULL;
+    {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(s.db, "SELECT addr FROM symbols WHERE name = 'runtime.types' LIMIT 1", -1, &q,
+                               NULL) == SQLITE_OK) {
+            if (sqlite3_step(q) == SQLITE_ROW)
+                s.types_base = (uint64_t)sqlite3_column_int64(q, 0);
+            sqlite3_finalize(q);
+        }
+    }
     struct objrow o;
     if (find_object(&s, arg, &o, pos[0]) == 0 && show_object(&s, &o, json, gdb) == 0)
         rc = EXIT_OK;
@@ -552,6 +848,10 @@ out:
     sqlite3_finalize(s.mem);
     sqlite3_finalize(s.sym);
     sqlite3_finalize(s.obj);
+    sqlite3_finalize(s.rtype);
+    sqlite3_finalize(s.tyname);
+    for (size_t i = 0; i < s.nfiles; i++)
+        close(s.files[i].fd);
     ty_free(&s.t);
     sqlite3_close(s.db);
     return rc;

@@ -157,6 +157,7 @@ static void merge_smaps(struct hs_mapping *dst, size_t n, const struct hs_mappin
         d->private_clean = s->private_clean, d->private_dirty = s->private_dirty;
         d->shared_clean = s->shared_clean, d->shared_dirty = s->shared_dirty;
         d->swap = s->swap, d->anonymous = s->anonymous, d->anon_huge = s->anon_huge;
+        d->lazyfree = s->lazyfree;
         char *vf = strdup(s->vmflags ? s->vmflags : "");
         if (vf) {
             free(d->vmflags);

@@ -120,6 +120,7 @@ static void smaps_key(struct hs_mapping *m, const char *line)
         {"Swap:", offsetof(struct hs_mapping, swap)},
         {"Anonymous:", offsetof(struct hs_mapping, anonymous)},
         {"AnonHugePages:", offsetof(struct hs_mapping, anon_huge)},
+        {"LazyFree:", offsetof(struct hs_mapping, lazyfree)},
     };
     if (strncmp(line, "VmFlags:", 8) == 0) {
         const char *p = line + 8;

@@ -310,6 +310,10 @@ int hs_decode_mappings(struct hs_snapshot *s, struct hs_cur *c, char *why, size_
         m->anonymous = hs_cur_u64(&r);
         m->anon_huge = hs_cur_u64(&r);
         m->vmflags = get_str(&d, &r, "vmflags");
+        if (!r.failed && hs_cur_left(&r) >= 8) { /* 1.2: LazyFree */
+            m->lazyfree = hs_cur_u64(&r);
+            m->has_lazyfree = 1;
+        }
         if (end_record(&d, &r, "mapping", i) < 0)
             return -1;
         if (m->end < m->start)

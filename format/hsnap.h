@@ -35,7 +35,7 @@
 #define HS_MAGIC         "HSNAP\0\r\n" /* 8 bytes; the CR LF catches text-mode mangling */
 #define HS_MAGIC_LEN     8
 #define HS_VERSION_MAJOR 1 /* a reader refuses a newer major version */
-#define HS_VERSION_MINOR 1 /* a newer minor only adds section types or trailing fields
+#define HS_VERSION_MINOR 2 /* a newer minor only adds section types or trailing fields
                               * (1.1: carried files, HS_SEC_FILE; a thread record's
                               * regs_error; the capture's mode_reason and modes
                               * cow and stop-lz4) */
@@ -126,6 +126,10 @@ struct hs_mapping {
     uint64_t rss, pss, private_clean, private_dirty, shared_clean, shared_dirty;
     uint64_t swap, anonymous, anon_huge;
     char *vmflags;  /* the VmFlags line, e.g. "rd wr mr mw me ac sd" */
+    /* 1.2: smaps LazyFree, pages freed with MADV_FREE that the kernel has
+     * not reclaimed yet (still in rss); has_lazyfree 0 in older files */
+    uint64_t lazyfree;
+    int has_lazyfree;
 };
 
 struct hs_module {

@@ -287,6 +287,7 @@ int hs_write_mappings(struct hs_writer *w, const struct hs_mapping *m, size_t n)
         hs_buf_u64(&b, x->anonymous);
         hs_buf_u64(&b, x->anon_huge);
         hs_buf_str(&b, x->vmflags, HSL_STR_MAX);
+        hs_buf_u64(&b, x->lazyfree); /* 1.2 */
         hs_buf_end(&b, mk);
     }
     return emit_meta(w, HS_SEC_MAPPINGS, &b);

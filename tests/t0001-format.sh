@@ -24,7 +24,7 @@ test_expect_success 'every field round-trips (full and metadata-only open)' '
 
 test_expect_success 'the verifier accepts it and logs every section' '
     "$SYNTH" verify a.hsnap >log &&
-    grep -q "^file header at offset 0: version 1.1" log &&
+    grep -q "^file header at offset 0: version 1.2" log &&
     for t in process mappings modules threads memory stats index; do
         grep -q "^section [0-9]* at offset [0-9]*: $t (type" log || { echo "no $t"; exit 1; }
     done &&
@@ -71,7 +71,7 @@ test_expect_success 'a truncated file reads up to the cut and says so' '
     cut=$(($2 + 100)) &&
     head -c $cut a.hsnap >cut.hsnap &&
     "$SYNTH" dump cut.hsnap >dump &&
-    grep -q "^version 1.1 truncated 1" dump &&
+    grep -q "^version 1.2 truncated 1" dump &&
     grep -q "^warning cut.hsnap: truncated at offset $cut: section $1 (memory) at offset $2" dump &&
     grep -q "^range 10000000-10200000 " dump &&
     ! grep -q "^stats" dump &&
@@ -80,7 +80,7 @@ test_expect_success 'a truncated file reads up to the cut and says so' '
 
 test_expect_success 'a stream cut off in a pipe reads up to the cut' '
     head -c 200000 a.hsnap | "$SYNTH" dump - >dump &&
-    grep -q "^version 1.1 truncated 1" dump &&
+    grep -q "^version 1.2 truncated 1" dump &&
     grep -q "^warning (stdin): truncated at offset 200000: section 6 (memory)" dump &&
     grep -q "^range 10000000-10100000 " dump
 '
@@ -103,7 +103,7 @@ test_expect_success 'every cut point either opens truncated or fails cleanly' '
 test_expect_success 'a writer that stops early leaves a readable, truncated snapshot' '
     "$SYNTH" write ab.hsnap --truncate &&
     "$SYNTH" dump ab.hsnap >dump &&
-    grep -q "^version 1.1 truncated 1" dump &&
+    grep -q "^version 1.2 truncated 1" dump &&
     grep -q "before the index" dump &&
     grep -q "^stats " dump &&
     test $(grep -c "^range" dump) = 3 &&
@@ -183,7 +183,7 @@ test_expect_success 'a newer minor may grow the file header before its checksum'
     test $(stat -c %s gh.hsnap) = $(($(stat -c %s a.hsnap) + 8)) &&
     "$SYNTH" check gh.hsnap &&
     "$SYNTH" verify gh.hsnap >log &&
-    grep -q "^file header at offset 0: version 1.2, 32 bytes, ok" log &&
+    grep -q "^file header at offset 0: version 1.3, 32 bytes, ok" log &&
     grep -q "^section 1 at offset 32: process" log
 '
 

@@ -39,6 +39,13 @@ cp $R big.report
 start_sample go-session bigfree=256 release || true
 "$CAPTURE" -q "${SAMPLE_PID:-0}" -o rel.hsnap >capture2.out 2>&1 || true
 stop_sample
+cp $R rel.report
+# MADV_FREE instead of MADV_DONTNEED: what FreeOSMemory releases stays in
+# RSS as smaps' LazyFree until the kernel reclaims it
+GODEBUG=madvdontneed=0 start_sample go-session bigfree=64 release || true
+lazy_before=$(awk '/^LazyFree:/ { print $2 * 1024 }' /proc/${SAMPLE_PID:-0}/smaps_rollup 2>/dev/null)
+"$CAPTURE" -q "${SAMPLE_PID:-0}" -o lazy.hsnap >capture3.out 2>&1 || true
+stop_sample
 
 test_expect_success 'the snapshot agrees with the program, but for thread starts and spans allocated after ReadMemStats' '
     $HEAPSNAP index big.hsnap >/dev/null &&
@@ -78,12 +85,71 @@ assert \"debug.FreeOSMemory()\" in levers and \"GOMEMLIMIT\" in levers, levers
 "
 '
 
-test_expect_success 'the text says where RES goes and what gives it back' '
+test_expect_success 'the text says where RES goes and what gives it back, in the runtime'"'"'s words' '
     $HEAPSNAP rss big.hsnap >rss.out &&
-    grep -q "idle spans kept for reuse" rss.out &&
+    grep -q "^Go runtime memory, runtime/metrics /memory/classes at the capture:" rss.out &&
+    grep -qE "^    heap/free +[0-9]+   free spans, not yet returned; resident " rss.out &&
     grep -q "what pprof" rss.out &&
-    grep -q "debug.FreeOSMemory()" rss.out &&
-    grep -q "GODEBUG=madvdontneed=1" rss.out
+    grep -q "^GC at the capture: [0-9]* cycles (NumGC), the last ended [0-9.]* s before" rss.out &&
+    grep -q "debug.FreeOSMemory(): gives back " rss.out &&
+    grep -q "GODEBUG=madvdontneed=1" rss.out &&
+    ! grep -qE "top chunk|allocator overhead|free, resident|fragmented|chunks|No advice" rss.out
+'
+
+test_expect_success 'the rss classes are the program'"'"'s own /memory/classes, and the resident parts add up to smaps' '
+    $HEAPSNAP rss --json rel.hsnap >rel.json &&
+    python3 -c "
+import json, sqlite3
+d = json.load(open(\"rel.json\"))
+rep = {l.split()[1]: int(l.split()[2]) for l in open(\"rel.report\") if l.startswith(\"metric \")}
+cls = d[\"go\"][\"classes\"]
+assert len(rep) == 14 and set(cls) == set(rep), (sorted(cls), sorted(rep))
+# the program reads its metrics and then stays quiet (t4000): exactly
+bad = [(k, rep[k], cls[k]) for k in rep if rep[k] != cls[k]]
+assert not bad, bad
+for name in (\"rel\", \"big\"):
+    r = json.load(open(name + \".json\")) if name == \"rel\" else json.load(open(\"rss.json\"))
+    res = r[\"go\"][\"resident\"]
+    parts = sum(v for k, v in res.items() if k != \"heap_lazyfree\" and v is not None)
+    assert parts == r[\"rss\"], (name, parts, r[\"rss\"], res)
+    smaps = sqlite3.connect(name + \".db\").execute(\"SELECT sum(rss) FROM mappings\").fetchone()[0]
+    assert r[\"rss\"] == smaps, (name, r[\"rss\"], smaps)
+rep = dict(l.split()[:2] for l in open(\"rel.report\") if len(l.split()) == 2)
+gc = d[\"go\"][\"gc\"]
+assert (gc[\"num_gc\"], gc[\"gogc\"], gc[\"next_gc\"]) == (int(rep[\"NumGC\"]), 100, int(rep[\"NextGC\"])), gc
+assert gc[\"since_last_gc_ns\"] > 0, gc
+"
+'
+
+test_expect_success 'the scavenger'"'"'s goal is the runtime'"'"'s: none while GOGC is that high (hold)' '
+    python3 -c "
+import json
+sc = json.load(open(\"rss.json\"))[\"go\"][\"scavenger\"]
+# holdIdle raised GOGC so far that 1.1 x HeapInuse x the goal ratio is above
+# what is retained: gcPaceScavenger stored ^0, nothing to do
+assert sc[\"gc_percent_goal\"] is None and sc[\"memory_limit_goal\"] is None, sc
+assert sc[\"last_heap_inuse\"] > 0, sc
+"
+'
+
+test_expect_success 'pages released with MADV_FREE are LazyFree: recorded, and rss says they are still resident' '
+    test -n "$lazy_before" && test "$lazy_before" -gt $((16 << 20)) &&
+    $HEAPSNAP rss --json lazy.hsnap >lazy.json &&
+    $HEAPSNAP rss lazy.hsnap >lazy.out &&
+    python3 -c "
+import json, sqlite3
+d = json.load(open(\"lazy.json\"))
+snap = sqlite3.connect(\"lazy.db\").execute(\"SELECT sum(lazyfree), count(*) FROM mappings WHERE lazyfree IS NULL\").fetchone()
+total = sqlite3.connect(\"lazy.db\").execute(\"SELECT sum(lazyfree) FROM mappings\").fetchone()[0]
+assert snap[1] == 0, snap
+# the kernel may reclaim some between smaps_rollup and the capture, never add
+assert 0 < total <= $lazy_before, (total, $lazy_before)
+lazy = d[\"go\"][\"resident\"][\"heap_lazyfree\"]
+assert 0 < lazy <= total, (lazy, total)
+levers = {l[\"lever\"]: l[\"text\"] for l in d[\"levers\"]}
+assert \"still in RSS as LazyFree\" in levers[\"GODEBUG=madvdontneed=1\"], levers
+" &&
+    grep -q "heap/released .*; resident .* (LazyFree)" lazy.out
 '
 
 test_expect_success 'after debug.FreeOSMemory() there is nothing idle to give back' '

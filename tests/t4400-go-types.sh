@@ -53,7 +53,7 @@ test_expect_success 'a []main.Record backing array is main.Record x its size cla
 if [ "$GO_HEADER" != 0 ]; then
     test_expect_success 'a large object is typed by its span largeType: malloc-header, above inference' '
         # []*main.Session of 5000: 40000 bytes in a span of its own (40960)
-        test "$(ty bigptrs)" = "main.Session *|malloc-header|5120|40960" &&
+        test "$(ty bigptrs)" = "*main.Session|malloc-header|5120|40960" &&
         $HEAPSNAP show go.hsnap $(report_get $R bigptrs) >show-big.out &&
         grep -q "malloc-header: the allocator recorded the type it was allocated as" show-big.out
     '
@@ -85,7 +85,7 @@ test_expect_success 'map entries are typed: every value of main.cache and of a 3
         test "$(sqlite3 go.db "SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id
                                WHERE t.name = '"'"'table<string,*main.Session>'"'"'")" -ge 1 &&
         test "$(sqlite3 go.db "SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id
-                               WHERE t.name LIKE '"'"'table<string,*main.Session> *'"'"'")" = 1
+                               WHERE t.name = '"'"'*table<string,*main.Session>'"'"'")" = 1
     fi
 '
 
@@ -96,6 +96,51 @@ test_expect_success 'a string header types its bytes: uint8 x the size class' '
 
 test_expect_success 'the known objects keep their static types' '
     test "$(ty known)" = "main.Session|dwarf-root|1|64"
+'
+
+test_expect_success 'Go types are named as Go spells them: *T, [N]T, and N of T as [N]T' '
+    test "$(sqlite3 go.db "SELECT count(*) FROM types WHERE name = '"'"'*main.Session'"'"' AND kind = '"'"'pointer'"'"'")" = 1 &&
+    test "$(sqlite3 go.db "SELECT count(*) FROM types WHERE flags & 1024 AND kind IN ('"'"'pointer'"'"', '"'"'array'"'"')
+                           AND (name LIKE '"'"'% *'"'"' OR name LIKE '"'"'% [%]'"'"')")" = 0 &&
+    test "$(sqlite3 go.db "SELECT type_name FROM objects_typed WHERE addr = $(($(report_get $R banner)))")" = "[160]uint8" &&
+    $HEAPSNAP show go.hsnap $(report_get $R records) >show-rec.out &&
+    grep -q "^type: \[$(((16384 - GO_HEADER) / 32))\]main.Record — " show-rec.out &&
+    $HEAPSNAP leaks go.db >/dev/null && $HEAPSNAP top go.db >top.out &&
+    ! grep -qE "uint8 \[|main\.Session \*" top.out
+'
+
+# gofmt NAME: the %#v line the sample printed for NAME
+gofmt() { sed -n "s/^gofmt $1 //p" $R; }
+
+test_expect_success 'show prints a Go value as %#v does: a string, a []string, an interface holding a pointer, an itab' '
+    $HEAPSNAP show go.hsnap $(report_get $R shown) >show-shown.out &&
+    want=$(gofmt shown) && test -n "$want" &&
+    echo "value: $want" >want && grep "^value: " show-shown.out >got && test_cmp want got &&
+    python3 -c "
+import re
+lines = open(\"show-shown.out\").read().splitlines()
+tags = [l for l in lines if l.startswith(\"  Tags = \")]
+assert tags and tags[0].startswith(\"  Tags = []string{\\\"tag-1\\\", \\\"tag \\\\\\\"two\\\\\\\"\\\\t2\\\"}  (len 2, cap 2) <obj \"), tags
+assert any(re.match(r\"  Name = .shown-[0-9]+.  \\(len [0-9]+\\)\", l) for l in lines), lines
+"
+'
+
+test_expect_success 'show lists a map'"'"'s entries as key → value, as %#v prints the map' '
+    grp=$(sqlite3 go.db "SELECT r.src FROM refs r JOIN objects o ON o.id = r.dst
+                         WHERE o.addr = $(($(report_get $R smallval))) AND r.src > 0") &&
+    $HEAPSNAP show go.hsnap $grp >show-map.out &&
+    python3 -c "
+import re
+rep = [l.rstrip(\"\\n\") for l in open(\"$R\")]
+want = [l.split(\" \", 2)[2] for l in rep if l.startswith(\"gofmt smallentry \")][0]
+lines = open(\"show-map.out\").read().splitlines()
+i = lines.index(\"entries (key \u2192 value):\")
+ents = [re.match(r\"  \\[([0-7])\\] (.*) \u2192 (.*)\", l) for l in lines[i + 1:i + 4]]
+assert all(ents) and sorted(e.group(2) for e in ents) == [chr(34) + \"small-%d\" % k + chr(34) for k in range(3)], lines
+one = [e for e in ents if e.group(2) == chr(34) + \"small-1\" + chr(34)][0]
+got = \"map[string]*main.Session{%s:%s}\" % (one.group(2), one.group(3))
+assert got == want, (got, want)
+"
 '
 
 # SQL string literals for the cases below (their bodies are single-quoted)

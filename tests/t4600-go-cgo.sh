@@ -76,7 +76,7 @@ assert l[\"garbage_count\"] >= 999, l
 " &&
     $HEAPSNAP sql snap.db "SELECT count(*) FROM leaks l JOIN objects o ON o.id = l.object WHERE o.heap <> \"glibc\"" | tail -1 | grep -qx 0 &&
     $HEAPSNAP leaks snap.db >leaks.out &&
-    grep -q "unreachable Go objects, .*, are garbage the next GC frees, not leaks" leaks.out
+    grep -q "^Go garbage: [0-9]* unreachable objects, .*, that the next GC frees: not leaks" leaks.out
 '
 
 test_expect_success 'rss splits the resident memory between the Go and the C heap, and says the C heap is most of it' '

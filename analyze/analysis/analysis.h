@@ -232,6 +232,33 @@ int leaks_find(struct leaks *l, const struct hgraph *h, const struct hresults *r
 int leaks_store(const struct leaks *l, const struct hgraph *h, char *err, size_t errlen);
 void leaks_free(struct leaks *l);
 
+/* ------------------------------------------------------------ goleaks.c */
+
+/* Goroutines blocked in one place, as a group (goleaks.c has the rules). */
+struct go_blocked {
+    char status[16], wait_reason[64], func[160], start_func[160], created_by[160];
+    uint64_t count;
+    int64_t first_goid;
+    int64_t longest_ns, shortest_ns; /* waited (capture - g.waitsince): the oldest and newest */
+};
+
+struct go_leaks {
+    int go;                    /* the database has a Go heap's MemStats */
+    uint64_t heap_alloc, heap_marked, num_gc;
+    int64_t since_gc_ns;       /* capture time - the last GC's end; -1 unknown */
+    struct go_blocked *groups; /* largest first */
+    size_t ngroups;
+    uint64_t blocked;          /* the program's goroutines a GC saw blocked */
+    uint64_t runtime_blocked;  /* the runtime's own, left out of the groups */
+    uint64_t unreadable;       /* goroutines whose g was not captured */
+    char problem[160];         /* why the blocked goroutines are unknown, or "" */
+};
+
+/* Fill g from db: nothing (g->go 0) unless it has a Go heap; -1 only on
+ * out-of-memory. */
+int go_leaks_find(struct go_leaks *g, sqlite3 *db);
+void go_leaks_free(struct go_leaks *g);
+
 /* ------------------------------------------------------------ retainers.c */
 
 struct retainer {

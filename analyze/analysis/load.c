@@ -271,7 +271,7 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     h->nroots = (uint32_t)nroots;
     h->n = 1 + h->nroots + h->nobjs;
     h->typed = scalar(db, "SELECT count(*) FROM pragma_table_info('types') WHERE name = 'name'", 0) > 0;
-    if (h->typed && sqlite3_prepare_v2(db, "SELECT name FROM types WHERE id = ?", -1, &h->type_name, NULL) != SQLITE_OK)
+    if (h->typed && sqlite3_prepare_v2(db, "SELECT name, flags FROM types WHERE id = ?", -1, &h->type_name, NULL) != SQLITE_OK)
         h->type_name = NULL;
     h->roots = calloc(h->nroots + 1, sizeof *h->roots);
     h->addr = malloc((h->nobjs + 1) * sizeof *h->addr);

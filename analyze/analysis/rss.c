@@ -57,6 +57,7 @@ struct region {
     int arena;
     int mmapped;
     int heap;       /* index into rss_figures.heaps */
+    int runtime;    /* the allocator's own metadata (kind '...-runtime': Go's) */
 };
 
 /* The index of heap 'name' in f->heaps, added if new (the last slot takes
@@ -171,7 +172,7 @@ static int load_regions(struct rss_figures *f, sqlite3 *db, const char *file, st
     size_t cap = 0;
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(db, "SELECT start, end, arena, kind = 'mmap-chunk', heap FROM regions", -1, &s, NULL) !=
+    if (sqlite3_prepare_v2(db, "SELECT start, end, arena, kind = 'mmap-chunk', heap, kind LIKE '%-runtime' FROM regions", -1, &s, NULL) !=
         SQLITE_OK)
         return fail(db, file, "reading regions", err, errlen);
     while (sqlite3_step(s) == SQLITE_ROW) {
@@ -187,7 +188,8 @@ static int load_regions(struct rss_figures *f, sqlite3 *db, const char *file, st
         }
         (*out)[(*n)++] = (struct region){(uint64_t)sqlite3_column_int64(s, 0), (uint64_t)sqlite3_column_int64(s, 1),
                                          sqlite3_column_int(s, 2), sqlite3_column_int(s, 3),
-                                         heap_index(f, (const char *)sqlite3_column_text(s, 4))};
+                                         heap_index(f, (const char *)sqlite3_column_text(s, 4)),
+                                         sqlite3_column_int(s, 5)};
     }
     sqlite3_finalize(s);
     if (*n > 1)
@@ -210,10 +212,16 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
                     const struct hs_snapshot *snap, char *err, size_t errlen)
 {
     sqlite3_stmt *s, *t;
-    if (sqlite3_prepare_v2(db, "SELECT start, end, perms, coalesce(path, ''), rss, swap, coalesce(vmflags, '')"
-                           " FROM mappings ORDER BY start",
+    /* lazyfree came with format 1.2 (NULL before it); a database from an
+     * older heapsnap has no such column at all */
+    if (sqlite3_prepare_v2(db, "SELECT start, end, perms, coalesce(path, ''), rss, swap, coalesce(vmflags, ''),"
+                           " lazyfree FROM mappings ORDER BY start",
+                           -1, &s, NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT start, end, perms, coalesce(path, ''), rss, swap, coalesce(vmflags, ''),"
+                           " NULL FROM mappings ORDER BY start",
                            -1, &s, NULL) != SQLITE_OK)
         return fail(db, file, "reading mappings", err, errlen);
+    f->lazyfree_known = 1;
     if (sqlite3_prepare_v2(db, "SELECT count(*) FROM threads WHERE stack_start < ? AND stack_end > ?", -1, &t,
                            NULL) != SQLITE_OK) {
         sqlite3_finalize(s);
@@ -232,6 +240,10 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
             f->smaps_known = 1;
         f->total_rss += rss;
         f->total_swap += (uint64_t)sqlite3_column_int64(s, 5);
+        uint64_t lazy = (uint64_t)sqlite3_column_int64(s, 7);
+        if (sqlite3_column_type(s, 7) == SQLITE_NULL)
+            f->lazyfree_known = 0;
+        f->total_lazyfree += lazy;
         sqlite3_bind_int64(t, 1, (int64_t)end);
         sqlite3_bind_int64(t, 2, (int64_t)start);
         int stack = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_int(t, 0) > 0;
@@ -279,6 +291,8 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
                 struct rss_arena *a = arena_of(f, q->heap, q->arena);
                 if (a)
                     a->rss += share;
+                if (a && q->runtime)
+                    a->runtime_rss += share;
             }
         }
         if (left || !(gave[RSS_HEAP] || gave[RSS_MMAPPED])) {
@@ -294,6 +308,8 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
                     a->rss += left;
             }
         }
+        if (r && r->heap == 0 && !r->mmapped)
+            f->heap_lazyfree += lazy; /* smaps says it per mapping: the mapping's, whatever else it holds */
         for (int g = 0; g < RSS_NKINDS; g++)
             f->kind_count[g] += gave[g];
         snprintf(prev_path, sizeof prev_path, "%s", k == RSS_BINARY && path[0] ? path : "");

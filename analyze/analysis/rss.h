@@ -19,6 +19,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "heap/allocator.h"
@@ -45,6 +46,8 @@ struct rss_arena {
     int heap;                  /* index into rss_figures.heaps */
     uint64_t size;             /* bytes of its regions */
     uint64_t rss;              /* smaps RSS of the mappings holding them */
+    uint64_t runtime_rss;      /* of it, in the allocator's own metadata regions (Go's
+                                  'go-runtime': spans, bitmaps, profiling buckets...) */
     uint64_t used, used_count, overhead;  /* used chunks: usable bytes, headers and padding;
                                              overhead includes 'internal' */
     uint64_t internal;         /* whole chunks malloc uses itself (where 'malloc-internal') */
@@ -63,6 +66,12 @@ struct rss_figures {
                                   from a core has none: RSS is then unknown) */
     uint64_t kind_size[RSS_NKINDS]; /* virtual bytes of each kind's mappings */
     uint64_t total_rss, total_swap;
+    /* smaps LazyFree (format 1.2): MADV_FREE'd pages the kernel has not
+     * reclaimed, inside RSS; heap_lazyfree of the mappings holding the
+     * snapshot's heap (heaps[0]) regions.  lazyfree_known 0 if any mapping
+     * lacks the figure (an older snapshot, a core). */
+    uint64_t total_lazyfree, heap_lazyfree;
+    int lazyfree_known;
     uint64_t kind_rss[RSS_NKINDS], kind_count[RSS_NKINDS];
     struct rss_arena arenas[RSS_MAX_ARENAS];
     size_t narenas;
@@ -99,6 +108,11 @@ struct rss_advisor {
      * (glibc: mallinfo2; jemalloc: mallctl stats), one line per figure,
      * the statistic's name as the lever. */
     void (*reconcile)(const struct rss_figures *f, rss_say say, void *u);
+    /* Optional: the allocator's heap in its own terms, replacing the
+     * generic arena figures (malloc's words: chunks, top, overhead) for
+     * the arenas of the snapshot's own heap; text and --json ("go": ...). */
+    void (*describe)(const struct rss_figures *f, FILE *out);
+    void (*describe_json)(const struct rss_figures *f, struct json *j);
 };
 
 extern const struct rss_advisor rss_glibc_advisor;

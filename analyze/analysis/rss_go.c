@@ -1,37 +1,46 @@
 /*
  * rss_go.c — why a Go program's RES is higher than pprof says, and what
- * gives memory back: the Go side of `heapsnap rss` (rss.h's advisor).
+ * gives memory back: the Go side of `heapsnap rss` (rss.h's advisor), in
+ * the runtime's own terms.
  *
- * pprof's inuse_space is the heap the last GC found live.  RES holds more:
- *   garbage not yet collected   allocated since the last GC (HeapAlloc −
- *                               HeapMarked): the GC runs when the heap
- *                               reaches NextGC = live × (1 + GOGC/100)
- *   free slots in in-use spans  HeapInuse − HeapAlloc: spans are per size
- *                               class, a span with one live object stays
- *   idle spans kept for reuse   HeapIdle − HeapReleased: freed spans the
- *                               runtime keeps resident; the background
- *                               scavenger returns them slowly (about 1% of
- *                               a CPU, keeping ~10% above the heap goal)
- *   released                    HeapReleased: returned to the OS (not in
- *                               RES, still in VSZ)
- *   goroutine stacks            StackInuse
- *   runtime metadata            MSpanSys, MCacheSys, GCSys (heap bitmaps,
- *                               work buffers), BuckHashSys, OtherSys
- *   outside the Go runtime      the rest of RES: binaries, cgo and C
- *                               libraries' allocations
- * The figures come from the go_memstats table the Go walker filled
- * (heap/go/memstats.c: what runtime.ReadMemStats() would have said), the
- * resident split from rss.c's page states.  Levers are said when the
- * numbers make them worth it (1 MiB and a tenth of RSS, as for glibc).
+ * What the runtime holds is runtime/metrics' /memory/classes tree, which
+ * the walker rebuilt as metrics.Read computes it (go_metrics); what is
+ * resident comes from rss.c's page states:
+ *   heap, in-use spans   heap/objects + heap/unused + heap/stacks: the
+ *                        arenas' resident pages less those of free spans
+ *   heap, free spans     heap/free (+ heap/released pages still resident):
+ *                        whole pages inside free spans.  Released pages
+ *                        leave RSS at once with MADV_DONTNEED (the Linux
+ *                        default since Go 1.16); with GODEBUG=madvdontneed=0
+ *                        they are MADV_FREE'd and stay in RSS, as smaps'
+ *                        LazyFree, until the kernel wants the memory
+ *   outside the arenas   metadata/..., os-stacks, other, profiling/buckets
+ *                        live in the runtime's own mappings, which the
+ *                        walker lists as 'go-runtime' regions: what is
+ *                        resident in them (rss.c's runtime_rss)
+ * The GC state at the capture comes from go_memstats (heap/go/memstats.c):
+ * NumGC, LastGC against the capture time, HeapMarked (live at the last
+ * GC's end: pprof's inuse_space), NextGC, GOGC, GOMEMLIMIT; and the
+ * scavenger's goals as the runtime computed them (runtime.scavenge), whose
+ * rule is the same in Go 1.19 and 1.26-1.27 (mgcscavenge.go,
+ * gcPaceScavenger): retain heapInuse + heapFree down to gcPercentGoal =
+ * 1.1 x HeapInuse at the last GC x (heap goal / last heap goal), page
+ * aligned; and, under a memory limit, what the runtime has mapped down to
+ * memoryLimitGoal = 95% of GOMEMLIMIT — in Go 1.19 the code multiplies by
+ * 95 rather than 0.95, so its background scavenger never works for the
+ * limit (only allocation does, once past it).  Levers are said with the
+ * figure each would give back, when worth it (1 MiB and a tenth of RSS).
  */
 #include "analysis/rss.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/units.h"
 
 #define MIB ((uint64_t)1 << 20)
+#define NONE_GOAL UINT64_MAX /* the scavenger's "nothing to do" (^uint64(0)) */
 
 enum {
     HEAP_ALLOC, HEAP_MARKED, HEAP_INUSE, HEAP_IDLE, HEAP_RELEASED, STACK_INUSE, MSPAN_SYS, MCACHE_SYS, GC_SYS,
@@ -43,24 +52,100 @@ static const char *const names[NSTAT] = {
     "GCSys", "BuckHashSys", "OtherSys", "NextGC", "GOGC", "GOMEMLIMIT", "NumGC", "Sys",
 };
 
-/* 0 if every figure was found. */
-static int load(sqlite3 *db, uint64_t v[NSTAT])
+/* Figures a newer walker adds: 0 with *v, -1 if absent. */
+enum { LAST_GC, LAST_HEAP_INUSE, SCAV_GC_GOAL, SCAV_LIMIT_GOAL, NOPT };
+static const char *const opt_names[NOPT] = {"LastGC", "LastHeapInuse", "ScavengeGCPercentGoal",
+                                            "ScavengeMemoryLimitGoal"};
+
+/* The /memory/classes metrics, in the tree's order. */
+#define NCLASS 13
+static const char *const class_names[NCLASS] = {
+    "heap/objects", "heap/unused", "heap/free", "heap/released", "heap/stacks", "metadata/mcache/inuse",
+    "metadata/mcache/free", "metadata/mspan/inuse", "metadata/mspan/free", "metadata/other", "os-stacks",
+    "other", "profiling/buckets",
+};
+
+struct gofig {
+    uint64_t v[NSTAT];
+    uint64_t opt[NOPT];
+    int has[NOPT];
+    uint64_t cls[NCLASS], total;
+    int classes;               /* go_metrics had every class */
+    char version[32];          /* go.version, "" if unknown */
+    int64_t capture_ns;
+    /* resident, from the figures */
+    uint64_t heap_rss, free_res, inuse_res, lazy, outside, meta_res;
+};
+
+static int load(sqlite3 *db, struct gofig *g)
 {
     sqlite3_stmt *s;
     int found = 0;
-    memset(v, 0, NSTAT * sizeof *v);
+    memset(g, 0, sizeof *g);
     if (!db || sqlite3_prepare_v2(db, "SELECT name, value FROM go_memstats", -1, &s, NULL) != SQLITE_OK)
         return -1;
     while (sqlite3_step(s) == SQLITE_ROW) {
         const char *n = (const char *)sqlite3_column_text(s, 0);
         for (int i = 0; n && i < NSTAT; i++)
             if (!strcmp(n, names[i])) {
-                v[i] = (uint64_t)sqlite3_column_int64(s, 1);
+                g->v[i] = (uint64_t)sqlite3_column_int64(s, 1);
                 found++;
+            }
+        for (int i = 0; n && i < NOPT; i++)
+            if (!strcmp(n, opt_names[i])) {
+                g->opt[i] = (uint64_t)sqlite3_column_int64(s, 1);
+                g->has[i] = 1;
             }
     }
     sqlite3_finalize(s);
+    if (sqlite3_prepare_v2(db, "SELECT name, value FROM go_metrics", -1, &s, NULL) == SQLITE_OK) {
+        int n = 0;
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            const char *m = (const char *)sqlite3_column_text(s, 0);
+            if (!m || strncmp(m, "/memory/classes/", 16))
+                continue;
+            char k[64];
+            snprintf(k, sizeof k, "%.*s", (int)strcspn(m + 16, ":"), m + 16);
+            if (!strcmp(k, "total"))
+                g->total = (uint64_t)sqlite3_column_int64(s, 1);
+            for (int i = 0; i < NCLASS; i++)
+                if (!strcmp(k, class_names[i])) {
+                    g->cls[i] = (uint64_t)sqlite3_column_int64(s, 1);
+                    n++;
+                }
+        }
+        sqlite3_finalize(s);
+        g->classes = n == NCLASS;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT value FROM facts WHERE key = 'go.version'", -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+            snprintf(g->version, sizeof g->version, "%s", (const char *)sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+    }
+    uint64_t t = 0;
+    if (!rss_scalar(db, "SELECT capture_time_ns FROM snapshot", &t))
+        g->capture_ns = (int64_t)t;
     return found == NSTAT ? 0 : -1;
+}
+
+/* The resident split (see the top): the Go heap's arenas from rss.c. */
+static void resident(const struct rss_figures *f, struct gofig *g)
+{
+    for (size_t i = 0; i < f->narenas; i++) {
+        const struct rss_arena *a = &f->arenas[i];
+        if (a->heap < (int)f->nheaps && !strcmp(f->heaps[a->heap].name, "go")) {
+            g->heap_rss += a->rss - (a->runtime_rss < a->rss ? a->runtime_rss : a->rss);
+            g->meta_res += a->runtime_rss < a->rss ? a->runtime_rss : a->rss;
+            g->free_res += a->free_resident;
+        }
+    }
+    if (g->free_res > g->heap_rss)
+        g->free_res = g->heap_rss;
+    g->inuse_res = g->heap_rss - g->free_res;
+    g->lazy = f->lazyfree_known && !strcmp(f->allocator, "go") ? f->heap_lazyfree : 0;
+    if (g->lazy > g->free_res)
+        g->lazy = g->free_res;
+    g->outside = f->kind_rss[RSS_ANON];
 }
 
 static int worth(uint64_t bytes, uint64_t rss)
@@ -73,88 +158,274 @@ static uint64_t sub(uint64_t a, uint64_t b)
     return a > b ? a - b : 0;
 }
 
-static void advise(const struct rss_figures *f, rss_say say, void *u)
+/* Go 1.19's memory-limit goal is 95 x the limit (see the top). */
+static int limit_goal_broken(const struct gofig *g)
 {
-    uint64_t v[NSTAT];
-    char b[10][32], text[2048];
-    if (load(f->db, v)) {
-        say(u, NULL, "The Go walker's go_memstats table is missing or incomplete (see the warnings table): no "
-                     "Go breakdown.");
+    return !strncmp(g->version, "go1.19", 6) && (g->version[6] == 0 || g->version[6] == '.');
+}
+
+static const char *secs(char *buf, size_t len, int64_t ns)
+{
+    if (ns < 0)
+        snprintf(buf, len, "?");
+    else if (ns < 120000000000ll)
+        snprintf(buf, len, "%.1f s", (double)ns / 1e9);
+    else
+        snprintf(buf, len, "%.0f min", (double)ns / 6e10);
+    return buf;
+}
+
+static void describe(const struct rss_figures *f, FILE *out)
+{
+    struct gofig g;
+    char b[8][32];
+    if (load(f->db, &g)) {
+        fprintf(out, "\nThe Go walker's go_memstats table is missing or incomplete (see the warnings table): no Go "
+                     "breakdown.\n");
         return;
     }
+    resident(f, &g);
+    uint64_t go_heap = g.cls[0] + g.cls[1] + g.cls[2] + g.cls[3] + g.cls[4];
+    fprintf(out, "\nGo runtime memory, runtime/metrics /memory/classes at the capture:\n");
+    if (!g.classes) {
+        fprintf(out, "  (the go_metrics table is missing or incomplete)\n");
+    } else {
+        fprintf(out, "  %-28s %14" PRIu64 "\n", "total", g.total);
+        fprintf(out, "  %-28s %14" PRIu64 "   resident %s (its arenas' pages)\n", "heap", go_heap,
+                units_bytes(b[0], 32, g.heap_rss));
+        static const char *const what[NCLASS] = {
+            "live and not yet swept objects", "free slots in in-use spans", "free spans, not yet returned",
+            "returned to the OS", "goroutine stacks", "", "", "", "", "GC bitmaps, work buffers, ...", "", "",
+            ""};
+        for (int i = 0; i < NCLASS; i++) {
+            fprintf(out, "    %-26s %14" PRIu64 "%s%s", class_names[i], g.cls[i], what[i][0] ? "   " : "", what[i]);
+            if (i == 2 && f->pages_known)
+                fprintf(out, "; resident %s", units_bytes(b[0], 32, sub(g.free_res, g.lazy)));
+            if (i == 3 && f->lazyfree_known)
+                fprintf(out, "; resident %s (LazyFree)", units_bytes(b[0], 32, g.lazy));
+            fputc('\n', out);
+            if (i == 4)
+                fprintf(out, "  %-28s %14" PRIu64 "   outside the heap arenas; resident %s\n",
+                        "runtime, outside the heap", g.total - go_heap, units_bytes(b[0], 32, g.meta_res));
+        }
+    }
+    fprintf(out, "\nResident memory by what holds it (these add up to RSS):\n");
+    uint64_t c_heap = sub(f->kind_rss[RSS_HEAP], g.heap_rss + g.meta_res);
+    const struct { const char *n; uint64_t v; const char *why; } rows[] = {
+        {"Go heap, in-use spans", g.inuse_res, "heap/objects + heap/unused + heap/stacks"},
+        {"Go heap, free pages", g.free_res, f->lazyfree_known ? "whole pages in free spans and slots: heap/free, and released ones not yet "
+                                                                  "reclaimed (LazyFree)" : "whole pages in free spans and slots: heap/free"},
+        {"Go runtime metadata", g.meta_res, "the runtime's own mappings: metadata/..., other, profiling/buckets"},
+        {"other anonymous memory", g.outside, "not the Go runtime's (C libraries' own mmaps)"},
+        {"C heap (cgo)", c_heap, "malloc's arenas"},
+        {"C mmapped allocations", f->kind_rss[RSS_MMAPPED], "malloc's mmapped chunks"},
+        {"thread stacks", f->kind_rss[RSS_STACK], "the OS stacks of threads"},
+        {"binaries and libraries", f->kind_rss[RSS_BINARY], ""},
+        {"shared memory", f->kind_rss[RSS_SHARED], ""},
+    };
+    uint64_t sum = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        sum += rows[i].v;
+        if (rows[i].v || i < 3)
+            fprintf(out, "  %-26s %14" PRIu64 "   %s\n", rows[i].n, rows[i].v, rows[i].why);
+    }
+    fprintf(out, "  %-26s %14" PRIu64 "%s\n", "total", sum, sum == f->total_rss ? "" : "   (not RSS: see the warnings)");
+    if (!f->pages_known)
+        fprintf(out, "  (The snapshot is not at hand: its page states say which free pages are resident.)\n");
+
+    int64_t since = g.has[LAST_GC] && g.opt[LAST_GC] && g.capture_ns ? g.capture_ns - (int64_t)g.opt[LAST_GC] : -1;
+    int limited = g.v[GOMEMLIMIT] < ((uint64_t)1 << 62);
+    fprintf(out, "\nGC at the capture: %" PRIu64 " cycles (NumGC), the last ended %s before; HeapMarked %s (live "
+                 "then: what pprof's inuse_space shows), HeapAlloc %s now; the next cycle starts at NextGC %s "
+                 "(GOGC=%lld, GOMEMLIMIT=%s).\n",
+            g.v[NUM_GC], secs(b[0], 32, since), units_bytes(b[1], 32, g.v[HEAP_MARKED]),
+            units_bytes(b[2], 32, g.v[HEAP_ALLOC]), units_bytes(b[3], 32, g.v[NEXT_GC]), (long long)(int32_t)g.v[GOGC],
+            limited ? units_bytes(b[4], 32, g.v[GOMEMLIMIT]) : "off (math.MaxInt64)");
+    uint64_t retained = g.v[HEAP_INUSE] + sub(g.v[HEAP_IDLE], g.v[HEAP_RELEASED]);
+    if (g.has[SCAV_GC_GOAL]) {
+        fprintf(out, "Scavenger: the heap retains %s (HeapInuse + free spans).  For GOGC it returns memory down "
+                     "to %s",
+                units_bytes(b[0], 32, retained),
+                g.opt[SCAV_GC_GOAL] == NONE_GOAL ? "no goal" : units_bytes(b[1], 32, g.opt[SCAV_GC_GOAL]));
+        if (g.opt[SCAV_GC_GOAL] == NONE_GOAL)
+            fprintf(out, " (it has nothing to return: retained is within a page of 1.1 x HeapInuse at the last GC"
+                         " (%s) scaled by how the heap goal moved, or no cycle has ended yet)",
+                    g.has[LAST_HEAP_INUSE] ? units_bytes(b[2], 32, g.opt[LAST_HEAP_INUSE]) : "?");
+        else
+            fprintf(out, " = 1.1 x HeapInuse at the last GC (%s) x heap goal / last heap goal: %s to go, returned "
+                         "in the background at about 1%% of one CPU",
+                    g.has[LAST_HEAP_INUSE] ? units_bytes(b[2], 32, g.opt[LAST_HEAP_INUSE]) : "?",
+                    units_bytes(b[3], 32, sub(retained, g.opt[SCAV_GC_GOAL])));
+        if (limited)
+            fprintf(out, "; for GOMEMLIMIT, down to %s", g.opt[SCAV_LIMIT_GOAL] == NONE_GOAL ? "no goal (below 95%% "
+                    "of the limit)" : units_bytes(b[4], 32, g.opt[SCAV_LIMIT_GOAL]));
+        fprintf(out, ".\n");
+    } else {
+        fprintf(out, "Scavenger: its goals are unknown (this runtime's DWARF has no runtime.scavenge).\n");
+    }
+}
+
+static void describe_json(const struct rss_figures *f, struct json *j)
+{
+    struct gofig g;
+    json_key(j, "go");
+    if (load(f->db, &g)) {
+        json_null(j);
+        return;
+    }
+    resident(f, &g);
+    json_begin_object(j);
+    json_key(j, "classes");
+    json_begin_object(j);
+    char k[64];
+    for (int i = 0; g.classes && i < NCLASS; i++) {
+        snprintf(k, sizeof k, "/memory/classes/%s:bytes", class_names[i]);
+        json_kv_uint(j, k, g.cls[i]);
+    }
+    if (g.classes)
+        json_kv_uint(j, "/memory/classes/total:bytes", g.total);
+    json_end_object(j);
+    json_key(j, "resident");
+    json_begin_object(j);
+    json_kv_uint(j, "heap_inuse_spans", g.inuse_res);
+    json_kv_uint(j, "heap_free_spans", g.free_res);
+    if (f->lazyfree_known)
+        json_kv_uint(j, "heap_lazyfree", g.lazy);
+    else
+        json_kv_null(j, "heap_lazyfree");
+    json_kv_uint(j, "runtime_metadata", g.meta_res);
+    json_kv_uint(j, "other_anonymous", g.outside);
+    json_kv_uint(j, "c_heap", sub(f->kind_rss[RSS_HEAP], g.heap_rss + g.meta_res));
+    json_kv_uint(j, "c_mmapped", f->kind_rss[RSS_MMAPPED]);
+    json_kv_uint(j, "thread_stacks", f->kind_rss[RSS_STACK]);
+    json_kv_uint(j, "binaries", f->kind_rss[RSS_BINARY]);
+    json_kv_uint(j, "shared", f->kind_rss[RSS_SHARED]);
+    json_end_object(j);
+    json_key(j, "gc");
+    json_begin_object(j);
+    json_kv_uint(j, "num_gc", g.v[NUM_GC]);
+    if (g.has[LAST_GC] && g.opt[LAST_GC] && g.capture_ns)
+        json_kv_int(j, "since_last_gc_ns", g.capture_ns - (int64_t)g.opt[LAST_GC]);
+    else
+        json_kv_null(j, "since_last_gc_ns");
+    json_kv_uint(j, "heap_marked", g.v[HEAP_MARKED]);
+    json_kv_uint(j, "heap_alloc", g.v[HEAP_ALLOC]);
+    json_kv_uint(j, "next_gc", g.v[NEXT_GC]);
+    json_kv_int(j, "gogc", (int32_t)g.v[GOGC]);
+    json_kv_uint(j, "gomemlimit", g.v[GOMEMLIMIT]);
+    json_end_object(j);
+    json_key(j, "scavenger");
+    if (!g.has[SCAV_GC_GOAL]) {
+        json_null(j);
+    } else {
+        json_begin_object(j);
+        json_kv_uint(j, "retained", g.v[HEAP_INUSE] + sub(g.v[HEAP_IDLE], g.v[HEAP_RELEASED]));
+        if (g.opt[SCAV_GC_GOAL] == NONE_GOAL)
+            json_kv_null(j, "gc_percent_goal");
+        else
+            json_kv_uint(j, "gc_percent_goal", g.opt[SCAV_GC_GOAL]);
+        if (g.opt[SCAV_LIMIT_GOAL] == NONE_GOAL)
+            json_kv_null(j, "memory_limit_goal");
+        else
+            json_kv_uint(j, "memory_limit_goal", g.opt[SCAV_LIMIT_GOAL]);
+        if (g.has[LAST_HEAP_INUSE])
+            json_kv_uint(j, "last_heap_inuse", g.opt[LAST_HEAP_INUSE]);
+        json_end_object(j);
+    }
+    json_end_object(j);
+}
+
+static void advise(const struct rss_figures *f, rss_say say, void *u)
+{
+    struct gofig g;
+    char b[8][32], text[2048];
+    if (load(f->db, &g)) {
+        say(u, NULL, "The Go walker's go_memstats table is missing or incomplete (see the warnings table): no "
+                     "Go levers.");
+        return;
+    }
+    resident(f, &g);
     uint64_t rss = f->total_rss;
-    uint64_t garbage = sub(v[HEAP_ALLOC], v[HEAP_MARKED]);
-    uint64_t live = v[HEAP_ALLOC] - garbage;
-    uint64_t slots = sub(v[HEAP_INUSE], v[HEAP_ALLOC]);
-    uint64_t idle = sub(v[HEAP_IDLE], v[HEAP_RELEASED]);
-    uint64_t meta = v[MSPAN_SYS] + v[MCACHE_SYS] + v[GC_SYS] + v[BUCKHASH_SYS] + v[OTHER_SYS];
-    uint64_t go_res = v[HEAP_INUSE] + idle + v[STACK_INUSE];
-    int64_t gogc = (int64_t)v[GOGC];
-    int limited = v[GOMEMLIMIT] < ((uint64_t)1 << 62);
-
-    snprintf(text, sizeof text,
-             "Go's view of this RSS (%s): live heap at the last GC %s (what pprof's inuse_space shows); "
-             "allocated since, garbage or not, %s; free slots in in-use spans %s; idle spans kept for reuse "
-             "%s (freed, not yet returned to the OS); goroutine stacks %s; runtime metadata %s of address "
-             "space (spans, GC bitmaps and buffers, profiling buckets; only its touched pages are resident).  "
-             "%s was returned to the OS and is not in RSS.  The heap, its idle spans and the stacks come to %s; "
-             "the remaining %s of RSS is the runtime's metadata, the binaries, and memory outside the Go "
-             "runtime (cgo, C libraries).",
-             units_bytes(b[0], 32, rss), units_bytes(b[1], 32, live), units_bytes(b[2], 32, garbage),
-             units_bytes(b[3], 32, slots), units_bytes(b[4], 32, idle), units_bytes(b[5], 32, v[STACK_INUSE]),
-             units_bytes(b[6], 32, meta), units_bytes(b[7], 32, v[HEAP_RELEASED]), units_bytes(b[8], 32, go_res),
-             units_bytes(b[9], 32, sub(rss, go_res)));
-    say(u, NULL, text);
-
+    uint64_t garbage = sub(g.v[HEAP_ALLOC], g.v[HEAP_MARKED]);
+    uint64_t idle = sub(g.v[HEAP_IDLE], g.v[HEAP_RELEASED]);
+    uint64_t idle_res = f->pages_known ? sub(g.free_res, g.lazy) : idle;
+    int64_t gogc = (int32_t)g.v[GOGC];
+    int limited = g.v[GOMEMLIMIT] < ((uint64_t)1 << 62);
     int said = 0;
-    if (worth(idle, rss)) {
+    if (worth(idle_res, rss)) {
         snprintf(text, sizeof text,
-                 "%s of freed heap is still resident in idle spans (HeapIdle %s minus HeapReleased %s): the "
-                 "runtime keeps freed spans for reuse and its background scavenger returns them only "
-                 "gradually, retaining about 10%% over the heap goal.  debug.FreeOSMemory() returns them at "
-                 "once (it forces a GC, then releases every free page); call it after a burst that will "
-                 "not recur.",
-                 units_bytes(b[0], 32, idle), units_bytes(b[1], 32, v[HEAP_IDLE]), units_bytes(b[2], 32, v[HEAP_RELEASED]));
+                 "gives back %s now: the free spans still resident (heap/free %s).  It forces a GC and then "
+                 "returns every free page; the background scavenger would return them only down to its goal.  "
+                 "Call it after a burst that will not recur.",
+                 units_bytes(b[0], 32, idle_res), units_bytes(b[1], 32, idle));
         say(u, "debug.FreeOSMemory()", text);
-        snprintf(text, sizeof text,
-                 "A memory limit makes the scavenger release idle memory eagerly to stay below it (and the GC "
-                 "run before the heap outgrows it): GOMEMLIMIT=%s or debug.SetMemoryLimit() near the memory "
-                 "the container may use.  %s",
-                 limited ? "(now set)" : "<bytes>",
-                 limited ? "One is in force already; it is above what the process uses." :
-                           "None is set now (math.MaxInt64).");
+        uint64_t inuse = sub(g.total, g.cls[2] + g.cls[3]);
+        if (limit_goal_broken(&g))
+            snprintf(text, sizeof text,
+                     "(now %s) a limit near what the program uses without its free spans, %s, would have the "
+                     "runtime return up to %s of them — in Go 1.19 only as the heap grows past the limit: its "
+                     "background scavenger's limit goal is computed as 95 x the limit (mgcscavenge.go), so it "
+                     "never works for it.  debug.SetMemoryLimit() sets it at run time.",
+                     limited ? units_bytes(b[2], 32, g.v[GOMEMLIMIT]) : "off", units_bytes(b[0], 32, inuse),
+                     units_bytes(b[1], 32, idle_res));
+        else
+            snprintf(text, sizeof text,
+                     "(now %s) the background scavenger keeps what the runtime has mapped under 95%% of the "
+                     "limit, so a limit of %s (what the program uses without its free spans, / 0.95) would "
+                     "return up to %s of them, and the GC runs sooner as the heap nears it.  "
+                     "debug.SetMemoryLimit() sets it at run time.",
+                     limited ? units_bytes(b[2], 32, g.v[GOMEMLIMIT]) : "off",
+                     units_bytes(b[0], 32, inuse * 100 / 95), units_bytes(b[1], 32, idle_res));
         say(u, "GOMEMLIMIT", text);
-        say(u, "GODEBUG=madvdontneed=1",
-            "Released pages leave RSS at once only with MADV_DONTNEED, the default on Linux since Go 1.16.  "
-            "If the process runs with GODEBUG=madvdontneed=0, the kernel reclaims MADV_FREE pages only under "
-            "memory pressure and RSS keeps counting them; set madvdontneed=1 (or leave the default).");
         said = 1;
     }
-    if (worth(garbage, rss)) {
+    if (f->lazyfree_known && g.lazy) {
         snprintf(text, sizeof text,
-                 "%s was allocated since the last GC (%s live then): garbage waits for the next cycle, which "
-                 "starts when the heap reaches NextGC = %s (live x (1 + GOGC/100), GOGC=%lld).  A lower GOGC "
-                 "collects sooner and holds less garbage, at the price of more GC CPU.",
-                 units_bytes(b[0], 32, garbage), units_bytes(b[1], 32, live), units_bytes(b[2], 32, v[NEXT_GC]),
-                 (long long)gogc);
+                 "%s of released heap is still in RSS as LazyFree: the runtime returned it with MADV_FREE "
+                 "(GODEBUG=madvdontneed=0), which the kernel reclaims only under memory pressure.  "
+                 "GODEBUG=madvdontneed=1, the default on Linux since Go 1.16, makes released pages leave RSS "
+                 "at once: it would give back those %s.",
+                 units_bytes(b[0], 32, g.lazy), units_bytes(b[1], 32, g.lazy));
+        say(u, "GODEBUG=madvdontneed=1", text);
+        said = 1;
+    } else if (worth(idle_res, rss) || g.v[HEAP_RELEASED] >= MIB) {
+        snprintf(text, sizeof text,
+                 "%s: released pages (heap/released %s) leave RSS at once with MADV_DONTNEED, the Linux default "
+                 "since Go 1.16; under GODEBUG=madvdontneed=0 they would stay as LazyFree until the kernel needs "
+                 "the memory.  Nothing to give back here.",
+                 !f->lazyfree_known ? "LazyFree is unknown (a snapshot before format 1.2)"
+                                    : "no page of the heap is LazyFree",
+                 units_bytes(b[0], 32, g.v[HEAP_RELEASED]));
+        say(u, "GODEBUG=madvdontneed=1", text);
+    }
+    /* what a lower GOGC gives back is the garbage in RSS now (the headroom
+     * up to NextGC is growth still to come, not memory held) */
+    if (worth(garbage, rss)) {
+        uint64_t half = g.v[HEAP_MARKED] + g.v[HEAP_MARKED] * (uint64_t)(gogc > 0 ? gogc : 100) / 200;
+        snprintf(text, sizeof text,
+                 "(now %lld) the heap grows to NextGC = HeapMarked x (1 + GOGC/100) = %s before the next cycle; "
+                 "%s of it is allocated since the last GC, garbage or not.  Half the GOGC would start the cycle "
+                 "at %s, %s lower at the peak, at the price of GC CPU.",
+                 (long long)gogc, units_bytes(b[0], 32, g.v[NEXT_GC]), units_bytes(b[1], 32, garbage),
+                 units_bytes(b[2], 32, half), units_bytes(b[3], 32, sub(g.v[NEXT_GC], half)));
         say(u, "GOGC", text);
         said = 1;
     }
-    if (worth(slots, rss)) {
+    if (worth(g.cls[1], rss)) {
         snprintf(text, sizeof text,
-                 "%s of in-use spans is free slots: a span keeps its pages while any of its objects lives, so "
-                 "a few long-lived objects among many short-lived ones of the same size pin whole spans.  No "
-                 "setting compacts the Go heap; allocating long-lived data apart, or in fewer larger "
-                 "objects, does.",
-                 units_bytes(b[0], 32, slots));
+                 "%s of in-use spans is free slots (heap/unused): a span keeps its pages while any of its "
+                 "objects lives, so a few long-lived objects among many short-lived ones of the same size "
+                 "pin whole spans.  No setting compacts the Go heap; allocating long-lived data apart, or in "
+                 "fewer larger objects, does.",
+                 units_bytes(b[0], 32, g.cls[1]));
         say(u, NULL, text);
         said = 1;
     }
-    if (worth(v[STACK_INUSE], rss)) {
+    if (worth(g.cls[4], rss)) {
         snprintf(text, sizeof text,
-                 "Goroutine stacks hold %s: `heapsnap goroutines` groups the goroutines by where they wait, "
-                 "which is how a goroutine leak shows.",
-                 units_bytes(b[0], 32, v[STACK_INUSE]));
+                 "Goroutine stacks hold %s (heap/stacks): `heapsnap goroutines` groups the goroutines by where "
+                 "they wait, which is how a goroutine leak shows; `heapsnap leaks` lists those a GC found blocked.",
+                 units_bytes(b[0], 32, g.cls[4]));
         say(u, "heapsnap goroutines", text);
         said = 1;
     }
@@ -177,4 +448,4 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                      "the rest is too small to matter).");
 }
 
-const struct rss_advisor rss_go_advisor = {"go", advise};
+const struct rss_advisor rss_go_advisor = {"go", advise, NULL, describe, describe_json};

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "types/types.h"
+
 #define SHOW_HEX     32  /* bytes of hex dump */
 #define SHOW_SCAN    256 /* bytes searched for strings */
 #define SHOW_STRMIN  6   /* shorter runs are mostly chance bytes of integers */
@@ -46,16 +48,21 @@ const char *hg_group_name(const struct hgraph *h, uint64_t key, char *buf, size_
     } else if (key & HG_TYPED) {
         sqlite3_stmt *s = h->type_name;
         char name[112];
+        int go = 0;
         snprintf(name, sizeof name, "type#%" PRIu32, hg_key_type(key));
         if (s) {
             sqlite3_bind_int64(s, 1, hg_key_type(key));
-            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) {
                 snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(s, 0));
+                go = (sqlite3_column_int(s, 1) & TYF_GO) != 0;
+            }
             sqlite3_reset(s);
         }
-        /* an array as the objects_typed view says it: "struct item [3]", "char *[4]" */
+        /* an array as the objects_typed view says it: "struct item [3]", "char *[4]", Go's "[3]main.T" */
         size_t n = strlen(name);
-        if (hg_key_count(key) > 1)
+        if (hg_key_count(key) > 1 && go)
+            snprintf(buf, len, "[%" PRIu32 "]%s", hg_key_count(key), name);
+        else if (hg_key_count(key) > 1)
             snprintf(buf, len, "%s%s[%" PRIu32 "]", name, n && name[n - 1] == '*' ? "" : " ", hg_key_count(key));
         else
             snprintf(buf, len, "%s", name);

@@ -37,7 +37,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_REGION] = "INSERT INTO regions(start, end, kind, arena, heap) VALUES(?,?,?,?,?)",
     [ST_MAPPING] = "INSERT INTO mappings(id, start, end, perms, offset, dev, inode, path, captured,"
                    " rss, pss, private_clean, private_dirty, shared_clean, shared_dirty, swap,"
-                   " anonymous, anon_huge, vmflags) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   " anonymous, anon_huge, vmflags, lazyfree) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_MODULE] = "INSERT INTO modules(id, path, base, lowest, build_id, elf_path, debug_path,"
                   " has_symtab, has_dwarf, problem) VALUES(?,?,?,?,?,?,?,?,?,?)",
     [ST_THREAD] = "INSERT OR IGNORE INTO threads(tid, name, state, pc, sp, fp, fs_base, stack_start,"
@@ -356,6 +356,10 @@ static int load_mappings(struct db_load *l, const struct hs_snapshot *snap)
         for (size_t f = 0; f < sizeof fig / sizeof fig[0]; f++)
             sqlite3_bind_int64(s, k++, (int64_t)fig[f]);
         bind_text(s, k++, m[i].vmflags);
+        if (m[i].has_lazyfree) /* NULL: a file before 1.2, or a core */
+            sqlite3_bind_int64(s, k++, (int64_t)m[i].lazyfree);
+        else
+            sqlite3_bind_null(s, k++);
         if (run(l, ST_MAPPING, "inserting a mapping"))
             return -1;
     }

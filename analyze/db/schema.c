@@ -30,7 +30,7 @@ static const char tables_sql[] =
     "  perms TEXT, offset INTEGER, dev TEXT, inode INTEGER, path TEXT,\n"
     "  captured INTEGER, rss INTEGER, pss INTEGER, private_clean INTEGER,\n"
     "  private_dirty INTEGER, shared_clean INTEGER, shared_dirty INTEGER,\n"
-    "  swap INTEGER, anonymous INTEGER, anon_huge INTEGER, vmflags TEXT);\n"
+    "  swap INTEGER, anonymous INTEGER, anon_huge INTEGER, vmflags TEXT, lazyfree INTEGER);\n"
     "CREATE TABLE modules(id INTEGER PRIMARY KEY, path TEXT, base INTEGER,\n"
     "  lowest INTEGER, build_id TEXT, elf_path TEXT, debug_path TEXT,\n"
     "  has_symtab INTEGER, has_dwarf INTEGER, problem TEXT);\n"

@@ -34,6 +34,11 @@ struct ty_env {
      * ("obj 12: struct session") into obj; either left "" if none. */
     void (*name)(void *u, uint64_t ptr, char *sym, size_t symlen, char *obj, size_t objlen);
     void *u;
+    /* Go: the type id of the type an interface value's type word (a
+     * runtime type descriptor, or an itab) names; 0 if unknown.  When the
+     * DWARF has no *T but a T, the id of T with *ptr_to set.  May be NULL
+     * (interfaces then print their words). */
+    uint32_t (*go_type)(void *u, uint64_t word, int *ptr_to);
 };
 
 /*
@@ -47,6 +52,31 @@ struct ty_env {
  */
 void ty_format(const struct tytab *t, uint32_t type, const uint8_t *bytes, size_t len,
                uint64_t addr, const struct ty_env *env, struct tybuf *b);
+
+/* gofmt.c: the value printed as Go's fmt prints it with %#v (Go types:
+ * ty_is_go): main.T{A:1, S:"x", P:(*main.T)(nil), B:[]uint8{0x1}}. */
+void ty_format_go(const struct tytab *t, uint32_t type, const uint8_t *bytes, size_t len,
+                  const struct ty_env *env, struct tybuf *b);
+/* A Go map's group (Swiss maps, Go 1.24+: {ctrl uint64, slots [8]{key,
+ * elem}}) or bucket (Go 1.19: {tophash [8]uint8, keys [8]K, elems or
+ * values [8]V, overflow *bucket}) whose bytes are b[0..n): its 8 slots,
+ * each with the offsets of its key and value and whether a control byte
+ * (top bit clear) or a tophash (minTopHash = 5 or more) marks it full.
+ * 8, or 0 if the type is neither. */
+struct ty_go_slots {
+    uint32_t key_type, value_type;
+    uint64_t key_off[8], value_off[8];
+    int full[8];
+    int64_t overflow_off;      /* a bucket's overflow pointer; -1 in a group */
+};
+int ty_go_group(const struct tytab *t, uint32_t type, const uint8_t *b, size_t n, struct ty_go_slots *s);
+
+/* 1 if type (or what its typedefs name) came from Go's DWARF (TYF_GO). */
+int ty_is_go(const struct tytab *t, uint32_t type);
+/* A Go string or slice header: 's' or 'l' with its data address, len and
+ * cap (a string's cap is its len); 0 if type is neither. */
+int ty_go_extent(const struct tytab *t, uint32_t type, const uint8_t *bytes, size_t len, uint64_t *addr,
+                 uint64_t *n, uint64_t *cap);
 
 /* The same for a bit-field (bit_size 0: a plain value). */
 void ty_format_bits(const struct tytab *t, uint32_t type, unsigned bit_size, unsigned bit_offset,

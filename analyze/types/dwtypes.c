@@ -71,7 +71,8 @@ struct dw {
     Dwarf_Debug dbg;
     int module;
     const struct dbg *d;       /* for the module's addresses (dbg_module_addr) */
-    int cplus;                 /* the unit being read is C++ */
+    int cplus;                 /* the unit being read is C++ (or another language that names
+                                  types alone); 2: Go (TYF_GO, Go's spelling of *T and [N]T) */
     struct u64map *done;        /* DIE offset -> type id (IN_PROGRESS while resolving) */
     struct strmap defs;        /* qualified display name -> DIE offset of the definition */
     struct u64map *qual;        /* DIE offset -> str offset of its namespace-qualified name */
@@ -157,6 +158,8 @@ static uint32_t attr_type(struct dw *w, Dwarf_Die d, int depth)
 static uint32_t add(struct dw *w, uint64_t h, struct ty *y, int *isnew)
 {
     int dummy;
+    if (w->cplus == 2)
+        y->flags |= TYF_GO;
     uint32_t id = ty_add(w->t, h, y, isnew ? isnew : &dummy);
     if (!id)
         w->oom = 1;
@@ -208,15 +211,18 @@ static uint32_t base_type(struct dw *w, Dwarf_Die d)
     return add(w, h, &y, NULL);
 }
 
-/* "T *", or "T*" after another star: gdb's spelling. */
-static uint32_t pointer_name(struct tytab *t, uint32_t target, int refkind)
+/* "T *", or "T*" after another star: gdb's spelling; Go's is "*T". */
+static uint32_t pointer_name(struct tytab *t, uint32_t target, int refkind, int go)
 {
     const char *tn = ty_name(t, target);
     size_t len = strlen(tn);
     char *buf = malloc(len + 4);
     if (!buf)
         return 0;
-    snprintf(buf, len + 4, "%s%s%s", tn, len && tn[len - 1] == '*' ? "" : " ", refkind ? "&" : "*");
+    if (go)
+        snprintf(buf, len + 4, "*%s", target ? tn : "unsafe.Pointer");
+    else
+        snprintf(buf, len + 4, "%s%s%s", tn, len && tn[len - 1] == '*' ? "" : " ", refkind ? "&" : "*");
     uint32_t off = ty_intern(t, buf);
     free(buf);
     return off;
@@ -254,11 +260,12 @@ static uint32_t pointer_type(struct dw *w, Dwarf_Die d, int tag, int depth)
     int refkind = tag != DW_TAG_pointer_type;
     struct ty y = {.kind = TY_POINTER, .module = w->module, .target = target, .size = 8,
                    .flags = refkind ? TYF_REF : 0};
-    uint64_t h = hnum(hnum(hnum(TY_HASH0, 'P'), target), refkind);
+    /* a Go pointer is spelled apart (*T): it must not share a C pointer's id */
+    uint64_t h = hnum(hnum(hnum(hnum(TY_HASH0, 'P'), target), refkind), w->cplus == 2);
     uint32_t id;
     if (u64map_get(w->t->dedup, h, &id))
         return id;
-    y.name = pointer_name(w->t, target, refkind);
+    y.name = pointer_name(w->t, target, refkind, w->cplus == 2);
     return add(w, h, &y, NULL);
 }
 
@@ -316,15 +323,23 @@ static uint32_t array_type(struct dw *w, Dwarf_Die d, int depth)
     uint64_t esize = r ? w->t->v[r].size : 0;
     for (int i = dm.n - 1; i >= 0; i--) {
         char name[1024];
-        size_t el = strlen(en); /* gdb: "char [4]", "char *[4]" */
-        int len = snprintf(name, sizeof name, "%s%s", en, el && en[el - 1] == '*' ? "" : " ");
-        for (int j = i; j < dm.n && len > 0 && (size_t)len < sizeof name; j++)
-            len += snprintf(name + len, sizeof name - (size_t)len, "[%llu]",
-                            (unsigned long long)dm.c[j]);
+        size_t el = strlen(en); /* gdb: "char [4]", "char *[4]"; Go: "[4]uint8" */
+        int len = 0;
+        if (w->cplus == 2) {
+            for (int j = i; j < dm.n && len >= 0 && (size_t)len < sizeof name; j++)
+                len += snprintf(name + len, sizeof name - (size_t)len, "[%llu]", (unsigned long long)dm.c[j]);
+            if (len >= 0 && (size_t)len < sizeof name)
+                snprintf(name + len, sizeof name - (size_t)len, "%s", en);
+        } else {
+            len = snprintf(name, sizeof name, "%s%s", en, el && en[el - 1] == '*' ? "" : " ");
+            for (int j = i; j < dm.n && len > 0 && (size_t)len < sizeof name; j++)
+                len += snprintf(name + len, sizeof name - (size_t)len, "[%llu]",
+                                (unsigned long long)dm.c[j]);
+        }
         uint64_t size = dm.c[i] && esize > UINT64_MAX / dm.c[i] ? 0 : esize * dm.c[i];
         struct ty y = {.kind = TY_ARRAY, .module = w->module, .target = id, .count = dm.c[i],
                        .size = size};
-        uint64_t h = hnum(hnum(hnum(TY_HASH0, 'A'), id), dm.c[i]);
+        uint64_t h = hnum(hnum(hnum(hnum(TY_HASH0, 'A'), id), dm.c[i]), w->cplus == 2);
         uint32_t nid;
         if (!u64map_get(w->t->dedup, h, &nid)) {
             y.name = ty_intern(w->t, name);
@@ -543,6 +558,8 @@ static void runtime_type(struct dw *w, Dwarf_Die d, uint32_t id)
         return;
     if ((!w->t->byrtype && !(w->t->byrtype = u64map_new())) || u64map_set(w->t->byrtype, addr, id))
         w->oom = 1;
+    if (!w->t->v[id].go_rtype)
+        w->t->v[id].go_rtype = addr;
 }
 
 static uint32_t type_of(struct dw *w, Dwarf_Off off, int depth)
@@ -859,6 +876,8 @@ static int is_cplus(struct dw *w, Dwarf_Die cu)
     int64_t lang = 0;
     if (dwh_sdata(w->dbg, cu, DW_AT_language, &lang))
         return 0;
+    if (lang == DW_LANG_Go)
+        return 2;
     return !(lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 || lang == DW_LANG_C11);
 }
 

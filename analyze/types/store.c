@@ -13,7 +13,7 @@
 
 static const char create_sql[] =
     "CREATE TABLE types(id INTEGER PRIMARY KEY, name TEXT, kind TEXT, size INTEGER,\n"
-    "  module INTEGER, target INTEGER, count INTEGER, flags INTEGER);\n"
+    "  module INTEGER, target INTEGER, count INTEGER, flags INTEGER, go_rtype INTEGER);\n"
     "CREATE TABLE fields(type_id INTEGER NOT NULL, idx INTEGER NOT NULL, name TEXT,\n"
     "  offset INTEGER, size INTEGER, field_type_id INTEGER, bit_size INTEGER,\n"
     "  bit_offset INTEGER, base INTEGER, PRIMARY KEY(type_id, idx)) WITHOUT ROWID;\n"
@@ -23,12 +23,14 @@ static const char create_sql[] =
      * so that path and explain can say which local holds a stack ref */
     "CREATE TABLE stack_vars(thread INTEGER, frame INTEGER, func TEXT, name TEXT,\n"
     "  addr INTEGER, size INTEGER, type_id INTEGER);\n"
-    /* an object's type as people say it: the type's name, "T[n]" for an
-     * array of n, "[48 bytes]" when untyped */
+    /* an object's type as people say it: the type's name, "T [n]" for an
+     * array of n ("[n]T" for a Go type: flags 1024 is TYF_GO), "[48 bytes]"
+     * when untyped */
     "CREATE VIEW objects_typed AS\n"
     "  SELECT o.id, o.addr, o.size, o.state, o.type_id, t.name AS type, t.kind AS kind,\n"
     "    ifnull(o.type_source, 'none') AS type_source, o.type_count,\n"
     "    CASE WHEN t.id IS NULL THEN '[' || o.size || ' bytes]'\n"
+    "         WHEN o.type_count > 1 AND t.flags & 1024 THEN '[' || o.type_count || ']' || t.name\n"
     "         WHEN o.type_count > 1 THEN t.name ||\n"
     "           CASE WHEN substr(t.name, -1) = '*' THEN '' ELSE ' ' END || '[' || o.type_count || ']'\n"
     "         ELSE t.name END AS type_name\n"
@@ -68,7 +70,7 @@ int ty_db_write(sqlite3 *db, const struct tytab *t, char *err, size_t errlen)
 {
     sqlite3_stmt *st[4] = {NULL, NULL, NULL, NULL};
     static const char *const sql[4] = {
-        "INSERT INTO types(id, name, kind, size, module, target, count, flags) VALUES(?,?,?,?,?,?,?,?)",
+        "INSERT INTO types(id, name, kind, size, module, target, count, flags, go_rtype) VALUES(?,?,?,?,?,?,?,?,?)",
         "INSERT INTO fields(type_id, idx, name, offset, size, field_type_id, bit_size, bit_offset,"
         " base) VALUES(?,?,?,?,?,?,?,?,?)",
         "INSERT INTO enumerators(type_id, idx, name, value) VALUES(?,?,?,?)",
@@ -103,6 +105,10 @@ int ty_db_write(sqlite3 *db, const struct tytab *t, char *err, size_t errlen)
         else
             sqlite3_bind_null(s, 7);
         sqlite3_bind_int(s, 8, y->flags);
+        if (y->go_rtype)
+            sqlite3_bind_int64(s, 9, (int64_t)y->go_rtype);
+        else
+            sqlite3_bind_null(s, 9);
         int r = sqlite3_step(s);
         sqlite3_reset(s);
         if (r != SQLITE_DONE) {

@@ -62,6 +62,8 @@ enum ty_kind {
                             * names (a Go interface value; see dynamic.c) */
 #define TYF_GOMAP 0x200u   /* struct: a Go Swiss map, whose dirPtr points at a group when
                             * dirLen is 0 (gomaps.c) */
+#define TYF_GO    0x400u   /* from a Go unit: named as Go spells it (*T, [N]T, and N of T
+                            * as [N]T); decode.c prints its values as Go's %#v does */
 
 struct ty {
     uint8_t kind;          /* enum ty_kind */
@@ -72,6 +74,9 @@ struct ty {
     uint64_t size;         /* bytes; 0 if unknown */
     uint64_t count;        /* array: elements (0: flexible) */
     uint32_t first, n;     /* struct/union/class: fields [first, first+n); enum: enumerators */
+    uint64_t go_rtype;     /* Go: DW_AT_go_runtime_type as written (the runtime's descriptor of
+                              the type: an offset from moduledata.types, or before Go 1.2x an
+                              address), 0 if none */
 };
 
 /* field.flags */

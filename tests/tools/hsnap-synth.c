@@ -116,6 +116,8 @@ static void mappings_model(struct hs_mapping *m)
         m[i].shared_clean = 500u + i;
         m[i].shared_dirty = 600u + i;
         m[i].swap = 700u + i;
+        m[i].lazyfree = 800u + i; /* 1.2 */
+        m[i].has_lazyfree = 1;
         m[i].anonymous = 800u + i;
         m[i].anon_huge = 1ull << 40 | (uint64_t)i;
         m[i].vmflags = i == 2 ? "" : "rd wr mr mw me ac sd";
@@ -429,7 +431,8 @@ static void check_meta(const struct hs_snapshot *s)
         CHECK(a->rss == b->rss && a->pss == b->pss && a->private_clean == b->private_clean &&
                   a->private_dirty == b->private_dirty && a->shared_clean == b->shared_clean &&
                   a->shared_dirty == b->shared_dirty && a->swap == b->swap &&
-                  a->anonymous == b->anonymous && a->anon_huge == b->anon_huge,
+                  a->anonymous == b->anonymous && a->anon_huge == b->anon_huge &&
+                  a->lazyfree == b->lazyfree && a->has_lazyfree == b->has_lazyfree,
               "mapping %zu smaps", i);
         CHECK(str_eq(a->path, b->path) && str_eq(a->vmflags, b->vmflags),
               "mapping %zu strings", i);

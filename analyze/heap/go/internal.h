@@ -76,6 +76,11 @@ struct go_layout {
     /* runtime.mstats and heapStatsDelta */
     int64_t ms_stats, ms_stacks_sys, ms_mspan_sys, ms_mcache_sys, ms_buckhash_sys, ms_gcmisc_sys,
         ms_other_sys, ms_numgc, ms_numforcedgc, ms_pause_total;
+    /* optional (-1 if absent): the last GC's end in both clocks, HeapInuse then */
+    int64_t ms_last_gc_unix, ms_last_gc_nanotime, ms_last_heap_inuse;
+    /* runtime.scavenge (Go 1.19+): the retained-memory goals the background
+     * scavenger works toward; scavenge 0 if the variable is absent */
+    uint64_t scavenge, scavenge_size;
     uint64_t delta_size;
     int64_t d_committed, d_released, d_inheap, d_instacks, d_inworkbufs, d_inptrscalar, d_tiny,
         d_large_alloc, d_large_count, d_small_alloc, d_large_free, d_large_free_count, d_small_free;
@@ -159,7 +164,7 @@ struct go_stat {
     uint64_t value;
 };
 
-#define GO_NSTATS 40
+#define GO_NSTATS 48
 #define GO_NMETRICS 16
 
 struct go_walk {

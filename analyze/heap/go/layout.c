@@ -91,6 +91,10 @@ static const struct field_need fields[] = {
     {"runtime.mstats", "numgc", OFF(ms_numgc), 0, NONE},
     {"runtime.mstats", "numforcedgc", OFF(ms_numforcedgc), 0, NONE},
     {"runtime.mstats", "pause_total_ns", OFF(ms_pause_total), 0, NONE},
+    /* for the GC state at the capture (rss, leaks): optional, never needed by the walk */
+    {"runtime.mstats", "last_gc_unix", OFF(ms_last_gc_unix), 1, NONE},
+    {"runtime.mstats", "last_gc_nanotime", OFF(ms_last_gc_nanotime), 1, NONE},
+    {"runtime.mstats", "lastHeapInUse|last_heap_inuse", OFF(ms_last_heap_inuse), 1, NONE},
     {"runtime.heapStatsDelta", "committed", OFF(d_committed), 0, NONE},
     {"runtime.heapStatsDelta", "released", OFF(d_released), 0, NONE},
     {"runtime.heapStatsDelta", "inHeap", OFF(d_inheap), 0, NONE},
@@ -183,6 +187,7 @@ static const struct const_need consts[] = {
 struct var_need {
     const char *name;
     size_t dst, size_dst; /* size_dst 0: size not kept */
+    int opt;              /* 1: the walk does without it (left 0) */
 };
 
 static const struct var_need vars[] = {
@@ -196,6 +201,8 @@ static const struct var_need vars[] = {
     {"runtime.class_to_size|internal/runtime/gc.SizeClassToSize", OFF(class_to_size), 0},
     {"runtime.emptymspan", OFF(emptymspan), 0},
     {"runtime.waitReasonStrings", OFF(wait_reason_strings), OFF(wait_reason_strings_size)},
+    /* the scavenger's goals (memstats.c reports them; rss explains them) */
+    {"runtime.scavenge", OFF(scavenge), OFF(scavenge_size), 1},
 };
 
 /* The k-th of the '|'-separated names in alts, into buf; 0, or -1 past the last. */
@@ -291,7 +298,7 @@ int go_layout_load(struct go_walk *w)
     }
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         uint64_t a = 0, sz = 0;
-        if (find_variable(w, vars[i].name, &a, &sz)) {
+        if (find_variable(w, vars[i].name, &a, &sz) && !vars[i].opt) {
             c->problem(c, 0, "go: no variable %s in the DWARF or the symbols; the walk needs it", vars[i].name);
             missing++;
         }

@@ -183,6 +183,24 @@ int go_memstats_compute(struct go_walk *w)
     put(w, "GOMEMLIMIT", f64(w, gc, L->gc_memlimit, 8));
     put(w, "HeapLive", f64(w, gc, L->gc_heaplive, 8));
     put(w, "HeapMarked", f64(w, gc, L->gc_heapmarked, 8));
+    /* The GC state at the capture, where this runtime's DWARF has it: when
+     * the last cycle ended (LastGC as MemStats has it, and in nanotime()'s
+     * clock, which g.waitsince uses too), HeapInuse then, and the
+     * scavenger's goals (mgcscavenge.go, gcPaceScavenger: gcPercentGoal
+     * 1.1 x lastHeapInUse x heapGoal/lastHeapGoal, memoryLimitGoal 95% of
+     * GOMEMLIMIT in 1.20+ and 95 x it in 1.19; ^0 when the scavenger has
+     * nothing to do for that goal).  runtime.scavenge is an anonymous
+     * struct whose first two fields are those goals, in 1.19 to 1.27. */
+    if (L->ms_last_gc_unix >= 0)
+        put(w, "LastGC", f64(w, ms, L->ms_last_gc_unix, 8));
+    if (L->ms_last_gc_nanotime >= 0)
+        put(w, "LastGCNanotime", f64(w, ms, L->ms_last_gc_nanotime, 8));
+    if (L->ms_last_heap_inuse >= 0)
+        put(w, "LastHeapInuse", f64(w, ms, L->ms_last_heap_inuse, 8));
+    if (L->scavenge && L->scavenge_size >= 16) {
+        put(w, "ScavengeGCPercentGoal", f64(w, L->scavenge, 0, 8));
+        put(w, "ScavengeMemoryLimitGoal", f64(w, L->scavenge, 8, 8));
+    }
     put(w, "unflushed.mcache_objects", unflushed);
     put(w, "walk.HeapObjects", w->objects);
     put(w, "walk.HeapAlloc", w->object_bytes);

@@ -21,7 +21,12 @@
 // through a live goroutine's stack (see grow), and into spans that do not
 // start with one of them (see pinSpanBases).
 //
-//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [release|hold] [spin]
+// With garbage=N it allocates N objects of 4096 bytes (a size class of
+// its own, no pointers, no malloc header) right after the first collection
+// and drops those that do not start a span (see makeGarbage): garbage that
+// only the next GC frees; the report says "Garbage BYTES".
+//
+//   go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [garbage=N] [release|hold] [spin]
 package main
 
 import (
@@ -92,6 +97,27 @@ var (
 
 // finalize is fin's finalizer; fin stays reachable, so it never runs.
 func finalize(s *Session) { s.Score = -1 }
+
+// Shown is what tests/t4400 shows with `heapsnap show` and compares with
+// what Go's %#v printed (the report's "gofmt" lines): a string, a slice of
+// strings, an interface holding a pointer, one holding an itab, and maps.
+type Shown struct {
+	Name string
+	Tags []string
+	Any  interface{}
+	W    io.Writer
+	N    uint16
+	// Props is a small map (one group, or one bucket in Go 1.19), Big one
+	// of 20 entries (a table of groups; four buckets)
+	Props map[string]int
+	Big   map[int]string
+}
+
+var (
+	shown *Shown
+	// gofmt holds the %#v lines, made before the report is measured
+	gofmt []string
+)
 
 // Sink is a concrete io.Writer for sink.
 type Sink struct {
@@ -200,6 +226,43 @@ var settle = syscall.Timespec{Nsec: 200e6}
 
 var samples []metrics.Sample
 
+// garbageN objects of 4096 bytes are allocated after the first
+// collection and dropped (see the top), but those that start a span: the
+// runtime leaves span bases in its own goroutines' stacks (see
+// pinSpanBases), where a conservative scan takes them for references, so
+// those are kept in garbageKept, and garbageBytes counts the others.  They
+// are made on a goroutine that then exits, so that no copy of their
+// addresses stays in a live stack (see grow).
+var (
+	garbageN     int
+	garbageKept  []*[4096]byte
+	garbageBytes uint64
+	garbageMade  bool
+)
+
+func makeGarbage(nap *syscall.Timespec) {
+	if garbageN == 0 || garbageMade {
+		return
+	}
+	garbageMade = true
+	garbageKept = make([]*[4096]byte, 0, garbageN)
+	var done atomic.Bool
+	go func() {
+		for i := 0; i < garbageN; i++ {
+			p := new([4096]byte)
+			if uintptr(unsafe.Pointer(p))%8192 == 0 {
+				garbageKept = append(garbageKept, p)
+			} else {
+				garbageBytes += 4096
+			}
+		}
+		done.Store(true)
+	}()
+	for !done.Load() {
+		syscall.Nanosleep(nap, nil)
+	}
+}
+
 // grow adds n sessions on a goroutine of its own and returns when it has
 // exited.  Allocating them leaves copies of their addresses in stack slots
 // that no later frame need overwrite; on main's stack such a stale word
@@ -273,6 +336,7 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release, hold bool, he
 	} else {
 		runtime.GC()
 	}
+	makeGarbage(&settle)
 	// Block in a syscall once before measuring, as main will after "ready":
 	// while it sits there sysmon hands its P on, and a thread the runtime
 	// starts then (allocm's objects, a g0 stack in StackInuse) would change
@@ -296,6 +360,7 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release, hold bool, he
 	buf = appendKV(buf, "NumGC", uint64(ms.NumGC))
 	buf = appendKV(buf, "NextGC", ms.NextGC)
 	buf = appendKV(buf, "Sessions", uint64(len(cache)))
+	buf = appendKV(buf, "Garbage", garbageBytes)
 	buf = appendAddr(buf, "known", unsafe.Pointer(known))
 	buf = appendAddr(buf, "records", unsafe.Pointer(&records[0]))
 	buf = appendAddr(buf, "banner", unsafe.Pointer((*reflect.StringHeader)(unsafe.Pointer(&banner)).Data))
@@ -309,6 +374,11 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release, hold bool, he
 		buf = append(buf, "metric "...)
 		buf = appendKV(buf, samples[i].Name, samples[i].Value.Uint64())
 	}
+	buf = appendAddr(buf, "shown", unsafe.Pointer(shown))
+	for _, l := range gofmt {
+		buf = append(buf, l...)
+		buf = append(buf, '\n')
+	}
 	buf = appendAddr(buf, "fin", unsafe.Pointer(fin))
 	buf = appendAddr(buf, "finpeer", unsafe.Pointer(fin.Peer))
 	buf = append(buf, "ready\n"...)
@@ -317,7 +387,7 @@ func report(f *os.File, buf []byte, ms *runtime.MemStats, release, hold bool, he
 
 func main() {
 	if len(os.Args) < 2 {
-		os.Stderr.WriteString("usage: go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [release|hold] [spin]\n")
+		os.Stderr.WriteString("usage: go-session REPORT [sessions=N] [grow=K] [goroutines=N] [bigfree=MiB] [after=N] [garbage=N] [release|hold] [spin]\n")
 		os.Exit(2)
 	}
 	nsess, ngrow, ngo, big, after, release, hold, spin := 1000, 100, 0, 0, 0, false, false, false
@@ -335,6 +405,8 @@ func main() {
 			big = n
 		case "after":
 			after = n
+		case "garbage":
+			garbageN = n
 		case "release":
 			release = true
 		case "hold":
@@ -375,6 +447,16 @@ func main() {
 		samples[i].Name = memClasses[i]
 	}
 	metrics.Read(samples)
+	shown = &Shown{Name: "shown-" + strconv.Itoa(len(cache)), Any: &Session{ID: -20, User: "in-shown"}, W: sink, N: 513,
+		Props: map[string]int{"b": 2, "a": -1}, Big: map[int]string{}}
+	for i := 0; i < 20; i++ {
+		shown.Big[i*7-30] = "v" + strconv.Itoa(i)
+	}
+	shown.Tags = []string{"tag-" + strconv.Itoa(1), "tag \"two\"\t" + strconv.Itoa(2)}
+	gofmt = []string{
+		"gofmt shown " + fmt.Sprintf("%#v", *shown),
+		"gofmt smallentry " + fmt.Sprintf("%#v", map[string]*Session{"small-1": small["small-1"]}),
+	}
 	fin = &Session{ID: -2, User: "finalized", Peer: &Session{ID: -3, User: "fin-peer"}}
 	runtime.SetFinalizer(fin, finalize)
 	parked = make(chan int)
