@@ -77,6 +77,19 @@ static const char *thread_name(const struct hgraph *h, int32_t tid, char *buf, s
     return buf;
 }
 
+/* A stack root the allocator's walker named ("goroutine 19 (main.handler)"),
+ * not a thread's stack, which is named after its thread. */
+static int walker_named(const struct hgraph *h, const struct hroot *r, char *tn, size_t len)
+{
+    if (!r->name || !r->name[0])
+        return 0;
+    if (!r->thread)
+        return 1;
+    thread_name(h, r->thread, tn, len); /* " (name)" */
+    size_t n = strlen(tn);
+    return !(n > 3 && strlen(r->name) == n - 3 && !strncmp(tn + 2, r->name, n - 3));
+}
+
 const char *hg_root_name(const struct hgraph *h, uint32_t node, char *buf, size_t len)
 {
     const struct hroot *r = &h->roots[node - 1];
@@ -86,10 +99,18 @@ const char *hg_root_name(const struct hgraph *h, uint32_t node, char *buf, size_
             snprintf(buf, len, "global %s", r->name);
         else
             snprintf(buf, len, "data at 0x%" PRIx64, r->addr);
+    } else if (!strcmp(r->kind, "stack") && walker_named(h, r, tn, sizeof tn)) {
+        /* a runtime's own stack (a goroutine's frame): named as it names it */
+        if (r->thread)
+            snprintf(buf, len, "%s on thread %d", r->name, r->thread);
+        else
+            snprintf(buf, len, "%s", r->name);
     } else if (!strcmp(r->kind, "stack")) {
         snprintf(buf, len, "stack of thread %d%s", r->thread, thread_name(h, r->thread, tn, sizeof tn));
     } else if (!strcmp(r->kind, "register")) {
         snprintf(buf, len, "registers of thread %d%s", r->thread, thread_name(h, r->thread, tn, sizeof tn));
+    } else if (!strcmp(r->kind, "runtime") && r->name) {
+        snprintf(buf, len, "%s", r->name);
     } else if (!strcmp(r->kind, "tls")) {
         snprintf(buf, len, "TLS of thread %d%s", r->thread, thread_name(h, r->thread, tn, sizeof tn));
     } else {

@@ -73,7 +73,10 @@ struct heap_region {
 
 /* An extra root the walker knows of (a goroutine stack inside its heap). */
 enum heap_root_kind {
-    HEAP_ROOT_STACK = 0,  /* a stack (scanned conservatively) */
+    HEAP_ROOT_STACK = 0,  /* a stack, or a frame of one: conservatively, or by its mask */
+    HEAP_ROOT_RUNTIME,    /* a word through which the runtime itself keeps an object
+                           * alive (Go: a P's active tiny-allocation block, which the
+                           * collector greys at each cycle's start) */
     HEAP_ROOT_FINALIZER   /* what a runtime keeps for a finalizer: an object's memory
                            * (its referents live, not the object) or the function */
 };
@@ -83,6 +86,12 @@ struct heap_root {
     const char *name;    /* "goroutine 7 (main.worker)"; copied by the pipeline */
     int32_t thread;      /* the thread running it, or 0 */
     uint8_t kind;        /* enum heap_root_kind */
+    /* A stack root the runtime scans precisely (a Go frame, by its stack
+     * maps): bit i set if the word at addr + 8 i holds a pointer, size / 8
+     * bits (addr and size multiples of 8); only those words are read.
+     * NULL: every word may be one (a conservative scan).  Copied by the
+     * pipeline. */
+    const uint64_t *mask;
 };
 
 /* A column of an allocator-specific table: name and SQL declaration. */

@@ -21,6 +21,8 @@
  *                    its version and build ID, and the refusal saying
  *                    what to pass
  *   go/goroutines.c  allgs: every goroutine's state, stack and functions
+ *   go/stacks.c      the goroutines' stacks as precise roots: frames
+ *                    unwound by the pclntab, scanned by their stack maps
  *   go/memstats.c    runtime.ReadMemStats() rebuilt from the runtime's own
  *                    counters, including what per-P mcaches have not flushed
  *
@@ -72,7 +74,7 @@ struct go_layout {
         g_startpc, g_m, g_syscallsp;
     int64_t m_procid, m_alllink;
     int64_t p_mcache;
-    int64_t mc_alloc, mc_tinyallocs;
+    int64_t mc_alloc, mc_tinyallocs, mc_tiny;
     /* runtime.mstats and heapStatsDelta */
     int64_t ms_stats, ms_stacks_sys, ms_mspan_sys, ms_mcache_sys, ms_buckhash_sys, ms_gcmisc_sys,
         ms_other_sys, ms_numgc, ms_numforcedgc, ms_pause_total;
@@ -91,6 +93,12 @@ struct go_layout {
     /* runtime.pcHeader, runtime._func */
     int64_t ph_magic, ph_nfunc, ph_textstart, ph_funcnameoff, ph_pclnoff;
     int64_t f_nameoff;
+    /* precise stacks (go/stacks.c): all optional, -1 if missing */
+    int64_t f_args, f_deferreturn, f_pcsp, f_npcdata, f_flag, f_nfuncdata, md_pctab, md_gofunc, md_rodata;
+    int64_t so_off, so_size, so_ptrdata, so_gcdataoff, g_syscallpc, g_defer, g_panic;
+    uint64_t so_bytes;        /* sizeof(runtime.stackObjectRecord), 0 if unknown */
+    int64_t pcdata_stackmap, funcdata_locals, funcdata_args, funcdata_stackobjs, args_unknown, flag_topframe,
+        flag_spwrite;
     /* derived by go_layout_load from which structures exist */
     enum { GO_BITS_ARENA2 = 1, GO_BITS_ARENA1, GO_BITS_HEADERS } bits;
     uint64_t inline_mark_bytes; /* sizeof(spanInlineMarkBits), 0 without Green Tea */
@@ -144,6 +152,10 @@ struct go_g {
     uint8_t waitreason;
     uint64_t stack_lo, stack_hi, sp, pc, gopc, startpc;
     int32_t thread;           /* the thread running it, 0 if none */
+    uint64_t defer_rec, panic_rec; /* g._defer, g._panic (0 if none or unknown) */
+    uint8_t saved;            /* sp and pc are where the runtime stopped it, at a call
+                               * (g.sched, g.syscallsp/pc): 0 if it was stopped anywhere
+                               * (a running thread's registers, a signal context) */
 };
 
 /* A section of the executable's globals and its GC pointer mask
@@ -270,6 +282,11 @@ int go_pclntab_load(struct go_walk *w);
 /* The ftab index of the function holding pc, or -1 (pclntab.c). */
 int64_t go_func_index(const struct go_walk *w, uint64_t pc);
 int go_func_name(const struct go_walk *w, uint64_t pc, char *buf, size_t len);
+
+/* go/stacks.c: every live goroutine's stack as roots, through c->root,
+ * scanned as the collector scans it: frame by frame by its stack maps,
+ * conservatively only where the runtime is or the unwind fails. */
+void go_stack_roots(struct go_walk *w, struct heap_ctx *c);
 
 /* go/goroutines.c */
 int go_goroutines_load(struct go_walk *w);

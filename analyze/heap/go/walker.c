@@ -23,8 +23,10 @@
  *   facts    go.version, go.arena_base_offset, go.objects, go.object_bytes,
  *            go.unswept_spans, go.goroutines, ...
  * and, through the optional hooks:
- *   roots          each live goroutine's stack from its saved SP (or the SP
- *                  of the thread running it) to stack.hi, conservatively
+ *   roots          each live goroutine's stack, one root per frame with the
+ *                  mask of its pointer words from the function's stack maps
+ *                  at that pc, conservatively only where the runtime is
+ *                  (go/stacks.c)
  *   object_type_word  the type an object was allocated as (1.22+: its
  *                  malloc header or its span's largeType), for the typing
  *                  pass's 'malloc-header' source
@@ -35,7 +37,8 @@
  *                  typing pass meeting an interface value (go/types.c);
  *                  interface_types names the runtime.iface/eface structs
  *                  that such values are in the DWARF
- *   roots          also, per finalizer (go/finalizers.c): the object's
+ *   roots          also each P's tiny-allocation block (mcache.tiny, as a
+ *                  'runtime' root), and per finalizer (go/finalizers.c): the object's
  *                  memory (its referents, not itself) and the funcval
  *   tables         go_finalizers, goroutines (go/goroutines.c), go_memstats
  *                  and go_metrics (go/memstats.c), and go_itypes: the dynamic types of
@@ -190,14 +193,23 @@ static void go_roots(struct heap_ctx *c)
     struct go_walk *w = c->walker;
     if (!w || !c->root)
         return;
-    for (size_t i = 0; i < w->ngs; i++) {
-        const struct go_g *g = &w->gs[i];
-        if (g->status == (uint32_t)w->L.g_dead || g->sp < g->stack_lo || g->sp >= g->stack_hi)
+    go_stack_roots(w, c); /* go/stacks.c: frame by frame, by the stack maps */
+    /* Each P's active tiny-allocation block: mcache.tiny is a uintptr,
+     * which points at no object for a scan, but the collector greys the
+     * block at each cycle's start (mgcmark.go gcMarkTinyAllocs), so what
+     * was packed into it lives; the word is the root. */
+    uint64_t parr = 0, plen = 0;
+    if (go_u64(w, w->L.allp, &parr) || go_u64(w, w->L.allp + 8, &plen))
+        c->problem(c, w->L.allp, "go: runtime.allp was not captured: the Ps' tiny blocks are no roots");
+    for (uint64_t i = 0; i < plen && i < GO_MAX_PS; i++) {
+        uint64_t p, mc, tiny;
+        char name[48];
+        if (go_u64(w, parr + i * 8, &p) || !p || go_field(w, p, w->L.p_mcache, 8, &mc) || !mc ||
+            go_field(w, mc, w->L.mc_tiny, 8, &tiny) || !tiny)
             continue;
-        char fn[128] = "?", name[192];
-        go_func_name(w, g->startpc, fn, sizeof fn);
-        snprintf(name, sizeof name, "goroutine %llu (%s)", (unsigned long long)g->goid, fn);
-        struct heap_root r = {.addr = g->sp, .size = g->stack_hi - g->sp, .name = name, .thread = g->thread};
+        snprintf(name, sizeof name, "tiny block of P %llu", (unsigned long long)i);
+        struct heap_root r = {.addr = mc + (uint64_t)w->L.mc_tiny, .size = 8, .name = name,
+                              .kind = HEAP_ROOT_RUNTIME};
         c->root(c, &r);
     }
     /* Finalizers, as the collector roots them (go/finalizers.c): what the
