@@ -115,17 +115,21 @@ test_expect_success 'nothing live is lost: every object the collector kept (used
     cat lost && test ! -s lost
 '
 
-# the root a path from it to ADDR starts at, in snapshot B
-first_root() { $HEAPSNAP path B.hsnap "$1" | sed -n 2p; }
-
-# (the stack object, an array, is in main.holdStackObject's frame: found
-# through the pointer to it that main.parkWith's argument holds)
-test_expect_success 'a live local, a live argument and a stack object hold their Entries, named by goroutine and frame' '
-    for x in local:holdLocal arg:holdArg stackobj:holdStackObject; do
-        a=$(get ${x%%:*}) fn=main.${x#*:} g=$(gid ${x#*:}) &&
-        first_root $a >root.out &&
-        want="goroutine $g ($fn)" &&
-        grep -qF "  $want  (stack root, " root.out || { echo "$fn: $(cat root.out), want $want"; exit 1; }
+# Part of issue 11: a root is named as Go names it — the goroutine, its
+# frame's function — and the reference by the local DWARF places there at
+# that pc (a location list entry: Go's optimized code describes nearly every
+# variable so), "goroutine 21 (main.holdLocal)" then "--[local e]-->".
+# (The stack object, an array, is in main.holdStackObject's frame: found
+# through the pointer to it that main.parkWith's argument holds.)
+test_expect_success 'a live local, a live argument and a stack object hold their Entries, named by goroutine, frame and local' '
+    for x in local:holdLocal:e arg:holdArg:e stackobj:holdStackObject:arr; do
+        IFS=: read -r what fn var <<<"$x" &&
+        a=$(get $what) g=$(gid $fn) &&
+        $HEAPSNAP path B.hsnap $a >p.out &&
+        sed -n 1p p.out | grep -q "^Path 1 of 1, 1 references:" &&
+        sed -n 2p p.out | grep -qF "  goroutine $g (main.$fn)  (stack root, " &&
+        sed -n 3p p.out | grep -qF -- "--[local $var]--> $a main.Entry" ||
+            { echo "main.$fn:"; cat p.out; exit 1; }
     done
 '
 

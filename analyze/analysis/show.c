@@ -297,9 +297,12 @@ static const char *typed_field(const struct hgraph *h, uint32_t src, int64_t off
 }
 
 /* The typed local of thread tid's unwound frames (the indexer's stack_vars
- * table) that holds addr, as "local p in make_points (thread 1234)"; NULL
- * when none does or the database has no such table. */
-static const char *stack_var(const struct hgraph *h, int32_t tid, uint64_t addr, char *buf, size_t len)
+ * table; tid 0: the frames of goroutines no thread runs) that holds addr, as
+ * "local p in make_points (thread 1234)", or as "local p" when the root
+ * already names the frame (brief); NULL when none does or the database has
+ * no such table. */
+static const char *stack_var(const struct hgraph *h, int32_t tid, uint64_t addr, int brief, char *buf,
+                             size_t len)
 {
     sqlite3_stmt *s;
     const char *got = NULL;
@@ -311,9 +314,15 @@ static const char *stack_var(const struct hgraph *h, int32_t tid, uint64_t addr,
     sqlite3_bind_int(s, 1, tid);
     sqlite3_bind_int64(s, 2, (int64_t)addr);
     sqlite3_bind_int64(s, 3, (int64_t)addr);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) && sqlite3_column_text(s, 1))
-        got = buf, snprintf(buf, len, "local %s in %s (thread %d)", (const char *)sqlite3_column_text(s, 0),
-                            (const char *)sqlite3_column_text(s, 1), tid);
+    const char *name = NULL, *func = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        name = (const char *)sqlite3_column_text(s, 0);
+        func = (const char *)sqlite3_column_text(s, 1);
+    }
+    if (name && func && brief)
+        got = buf, snprintf(buf, len, "local %s", name);
+    else if (name && func)
+        got = buf, snprintf(buf, len, "local %s in %s (thread %d)", name, func, tid);
     sqlite3_finalize(s);
     return got;
 }
@@ -335,7 +344,9 @@ static const char *field_name(const struct hgraph *h, uint32_t src, int64_t off,
             return snprintf(buf, len, "%s%s%s", r->name, dot, f), buf;
         if (!strcmp(r->kind, "data") && r->name)
             return snprintf(buf, len, "%s+0x%" PRIx64, r->name, (uint64_t)off), buf;
-        if (!strcmp(r->kind, "stack") && stack_var(h, r->thread, r->addr + (uint64_t)off, buf, len))
+        char tn[48];
+        if (!strcmp(r->kind, "stack") &&
+            stack_var(h, r->thread, r->addr + (uint64_t)off, walker_named(h, r, tn, sizeof tn), buf, len))
             return buf;
         return snprintf(buf, len, "0x%" PRIx64, r->addr + (uint64_t)off), buf;
     }

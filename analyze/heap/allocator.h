@@ -92,6 +92,11 @@ struct heap_root {
      * NULL: every word may be one (a conservative scan).  Copied by the
      * pipeline. */
     const uint64_t *mask;
+    /* A stack frame's root: the pc to look its locals up at (a return
+     * address less 1: inside the CALL) and its canonical frame address
+     * (the caller's SP before the call), so that the typing pass can name
+     * and type the locals DWARF places in it; 0 and 0 if it is no frame. */
+    uint64_t frame_pc, frame_cfa;
 };
 
 /* A column of an allocator-specific table: name and SQL declaration. */

@@ -393,7 +393,7 @@ int roots_add_extra(struct rootset *rs, const struct heap_root *r, size_t n)
                        : r[i].kind == HEAP_ROOT_RUNTIME ? ROOT_RUNTIME : ROOT_STACK;
         struct root x = {.kind = kind,
                          .thread = r[i].thread, .module = -1, .addr = r[i].addr,
-                         .size = r[i].size};
+                         .size = r[i].size, .frame_pc = r[i].frame_pc, .frame_cfa = r[i].frame_cfa};
         if (r[i].size && push_root(rs, &x, r[i].name))
             return -1;
         if (r[i].size && r[i].mask && r[i].size % 8 == 0 && r[i].addr % 8 == 0) {

@@ -63,6 +63,7 @@ struct root {
     uint64_t addr, size; /* for a register root: addr 0, size 8 * HS_NREGS */
     char *name;         /* owned; NULL for an unnamed stretch */
     const uint64_t *regs; /* register roots: the thread's registers (in the snapshot) */
+    uint64_t frame_pc, frame_cfa; /* a frame's root: heap_root.frame_pc/frame_cfa, else 0 */
     uint64_t *mask;     /* owned; a precisely scanned stack root (heap_root.mask): bit i
                          * for the word at addr + 8 i; NULL: scanned conservatively */
 };

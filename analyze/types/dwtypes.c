@@ -670,24 +670,100 @@ static int pc_range(struct dw *w, Dwarf_Die d, uint64_t *lo, uint64_t *hi)
     return h > l ? 0 : -1;
 }
 
-/* A local's stack address in frame f from a single-operation location:
- * DW_OP_fbreg N (the frame base being DW_OP_call_frame_cfa), or
- * DW_OP_breg7 (rsp) / DW_OP_breg6 (rbp) N.  -1 for anything else. */
-static int local_addr(const uint8_t *x, long n, const struct ty_frame *f, int fb_cfa, uint64_t *addr)
+/* One memory operation of a location: DW_OP_fbreg N (the frame base being
+ * DW_OP_call_frame_cfa), DW_OP_call_frame_cfa itself (Go: an argument at
+ * the CFA), or DW_OP_breg7 (rsp) / DW_OP_breg6 (rbp) N.  -1 otherwise. */
+static int op_addr(Dwarf_Small atom, Dwarf_Unsigned op1, const struct ty_frame *f, int fb_cfa, uint64_t *addr)
 {
-    size_t pos = 1;
-    int64_t off;
-    if (n < 2 || dwh_sleb(x, (size_t)n, &pos, &off) || pos != (size_t)n)
-        return -1;
-    if (x[0] == DW_OP_fbreg && fb_cfa)
+    int64_t off = (int64_t)op1;
+    if (atom == DW_OP_fbreg && fb_cfa)
         *addr = f->cfa + (uint64_t)off;
-    else if (x[0] == DW_OP_breg7)
+    else if (atom == DW_OP_call_frame_cfa)
+        *addr = f->cfa;
+    else if (atom == DW_OP_breg7)
         *addr = f->sp + (uint64_t)off;
-    else if (x[0] == DW_OP_breg6 && f->bp)
+    else if (atom == DW_OP_breg6 && f->bp)
         *addr = f->bp + (uint64_t)off;
     else
         return -1;
     return 0;
+}
+
+/* A location description as one stack address: a single memory operation,
+ * or pieces that are each one and lie end to end (Go spells a slice held
+ * on the stack that way).  -1 for a register, an empty piece, or anything
+ * else. */
+static int desc_addr(Dwarf_Locdesc_c ld, Dwarf_Unsigned nops, const struct ty_frame *f, int fb_cfa,
+                     uint64_t *addr)
+{
+    uint64_t first = 0, next = 0;
+    int have = 0, pending = 0;
+    if (nops == 0 || nops > 64)
+        return -1;
+    for (Dwarf_Unsigned i = 0; i < nops; i++) {
+        Dwarf_Small atom = 0;
+        Dwarf_Unsigned op1 = 0, op2 = 0, op3 = 0, br = 0;
+        Dwarf_Error e = NULL;
+        if (dwarf_get_location_op_value_c(ld, i, &atom, &op1, &op2, &op3, &br, &e) != DW_DLV_OK)
+            return -1; /* errors here belong to the head; freed with it */
+        if (atom == DW_OP_piece) {
+            if (!pending)
+                return -1; /* a piece with no location: optimized out */
+            next += op1;
+            pending = 0;
+            continue;
+        }
+        uint64_t a;
+        if (pending || op_addr(atom, op1, f, fb_cfa, &a))
+            return -1;
+        if (!have)
+            first = next = a;
+        else if (a != next)
+            return -1;
+        have = pending = 1;
+    }
+    if (!have)
+        return -1;
+    *addr = first;
+    return 0;
+}
+
+/* A local's stack address in frame f at vpc: its location expression, or
+ * the entry of its location list that covers vpc (Go's optimized code
+ * describes nearly every variable by a list of pc ranges).  -1 when it is
+ * not in memory there. */
+static int local_addr(struct dw *w, Dwarf_Die d, const struct ty_frame *f, uint64_t vpc, int fb_cfa,
+                      uint64_t *addr)
+{
+    Dwarf_Attribute a = dwh_attr(w->dbg, d, DW_AT_location);
+    if (!a)
+        return -1;
+    Dwarf_Loc_Head_c head = NULL;
+    Dwarf_Unsigned n = 0;
+    Dwarf_Error e = NULL;
+    int rc = -1;
+    if (dwarf_get_loclist_c(a, &head, &n, &e) == DW_DLV_OK) {
+        for (Dwarf_Unsigned i = 0; i < n && i < 4096; i++) {
+            Dwarf_Small lle = 0, src = 0;
+            Dwarf_Unsigned rlo = 0, rhi = 0, nops = 0, eoff = 0, doff = 0;
+            Dwarf_Bool unavailable = 0;
+            Dwarf_Addr lo = 0, hi = 0;
+            Dwarf_Locdesc_c ld = NULL;
+            if (dwarf_get_locdesc_entry_d(head, i, &lle, &rlo, &rhi, &unavailable, &lo, &hi, &nops, &ld, &src,
+                                          &eoff, &doff, &e) != DW_DLV_OK)
+                break;
+            if (nops == 0)
+                continue; /* a base address or the end of the list */
+            if (src != 0 && (unavailable || vpc < lo || vpc >= hi))
+                continue; /* a list entry for other pcs (src 0: one expression for all) */
+            rc = desc_addr(ld, nops, f, fb_cfa, addr);
+            break;
+        }
+        dwarf_loc_head_c_dealloc(head);
+    }
+    dwh_drop(w->dbg, &e);
+    dwarf_dealloc_attribute(a);
+    return rc;
 }
 
 struct fscope {
@@ -712,11 +788,10 @@ static int local_die(struct dw *w, Dwarf_Die d, void *u)
     }
     if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
         return 0;
-    uint8_t x[32];
-    long n = dwh_expr(w->dbg, d, DW_AT_location, x, sizeof x);
     uint64_t addr;
     Dwarf_Off type = 0;
-    if (local_addr(x, n, &w->t->frames[sc->frame], sc->fb_cfa, &addr) || dwh_ref(w->dbg, d, DW_AT_type, &type))
+    if (local_addr(w, d, &w->t->frames[sc->frame], sc->vpc, sc->fb_cfa, &addr) ||
+        dwh_ref(w->dbg, d, DW_AT_type, &type))
         return 0;
     if (push((void **)&w->locals, &w->nlocals, &w->caplocals, sizeof *w->locals))
         return -1;

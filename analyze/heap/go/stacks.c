@@ -41,11 +41,13 @@
  * A frame that sigpanic interrupted continues at its deferreturn, or is
  * dead (continpc 0: no pointers), as the runtime says.
  *
- * Roots: one per frame holding pointers, named "goroutine 19 (main.handler)"
- * after the frame's function, [its start, the end of its arguments) with
- * the mask of its pointer words (heap_root.mask); the arguments the caller
- * passed belong to the callee's root, so the roots of one stack never
- * overlap.  A conservative rest is one root with no mask.
+ * Roots: one per frame, named "goroutine 19 (main.handler)" after the
+ * frame's function, [its start, the end of its arguments) with the mask of
+ * its pointer words (heap_root.mask; none set for a frame that holds no
+ * pointer, which is kept so that `roots` shows the whole stack), and its pc
+ * and CFA for the typing pass to find its locals in the DWARF; the
+ * arguments the caller passed belong to the callee's root, so the roots of
+ * one stack never overlap.  A conservative rest is one root with no mask.
  *
  * Every table is read through go_read (the pclntab is often only in the
  * executable's file), every offset and count is bounded, and the walk of a
@@ -124,6 +126,7 @@ struct sobj {
 /* A frame's root, kept until the stack objects are resolved. */
 struct froot {
     uint64_t lo, hi;
+    uint64_t pc, cfa;          /* heap_root.frame_pc, frame_cfa */
     char name[160];
 };
 
@@ -352,13 +355,15 @@ static int frame_precise(struct stk *k, const struct fn *f, uint64_t sp, uint64_
     return mark_objects(k, f, sp, varp, argp);
 }
 
-static void emit(struct stk *k, const struct go_g *g, uint64_t lo, uint64_t hi, const char *fn, int masked)
+static void emit(struct stk *k, const struct go_g *g, uint64_t lo, uint64_t hi, const char *fn, int masked,
+                 uint64_t pc, uint64_t cfa)
 {
     char name[224];
     if (lo >= hi)
         return;
     snprintf(name, sizeof name, "goroutine %llu (%s)", (unsigned long long)g->goid, fn);
-    struct heap_root r = {.addr = lo, .size = hi - lo, .name = name, .thread = g->thread};
+    struct heap_root r = {.addr = lo, .size = hi - lo, .name = name, .thread = g->thread, .frame_pc = pc,
+                          .frame_cfa = cfa};
     if (!masked) {
         k->c->root(k->c, &r);
         return;
@@ -371,19 +376,16 @@ static void emit(struct stk *k, const struct go_g *g, uint64_t lo, uint64_t hi, 
         k->c->root(k->c, &r);
         return;
     }
-    uint64_t w0 = (lo - k->base) / 8, any = 0;
+    uint64_t w0 = (lo - k->base) / 8;
     for (uint64_t i = 0; i < (hi - lo) / 8; i++)
-        if (k->mask[(w0 + i) / 64] >> ((w0 + i) % 64) & 1) {
+        if (k->mask[(w0 + i) / 64] >> ((w0 + i) % 64) & 1)
             m[i / 64] |= 1ull << (i % 64);
-            any = 1;
-        }
-    r.mask = m;
-    if (any)
-        k->c->root(k->c, &r);
+    r.mask = m; /* all zero for a frame that holds no pointer: a root that reads nothing */
+    k->c->root(k->c, &r);
     free(m);
 }
 
-static int add_frame(struct stk *k, uint64_t lo, uint64_t hi, const char *name)
+static int add_frame(struct stk *k, uint64_t lo, uint64_t hi, const char *name, uint64_t pc, uint64_t cfa)
 {
     if (lo >= hi)
         return 0;
@@ -398,6 +400,8 @@ static int add_frame(struct stk *k, uint64_t lo, uint64_t hi, const char *name)
     struct froot *f = &k->fr[k->nfr++];
     f->lo = lo;
     f->hi = hi;
+    f->pc = pc;
+    f->cfa = cfa;
     snprintf(f->name, sizeof f->name, "%s", name);
     return 0;
 }
@@ -471,7 +475,7 @@ static void stack_roots(struct stk *k, const struct go_g *g)
     if (need > k->maskcap) {
         uint64_t *m = realloc(k->mask, need * sizeof *m);
         if (!m) {
-            emit(k, g, g->sp, g->stack_hi, startfn, 0);
+            emit(k, g, g->sp, g->stack_hi, startfn, 0, 0, 0);
             return;
         }
         k->mask = m;
@@ -536,7 +540,9 @@ static void stack_roots(struct stk *k, const struct go_g *g)
         }
         /* the frame's root: from where the callee's arguments ended to
          * the end of its own */
-        if (add_frame(k, start, end, f.name)) {
+        /* DWARF's locations hold inside the CALL the frame returns to;
+         * Go's CFA is the frame's fp */
+        if (add_frame(k, start, end, f.name, pc > f.entry && (g->saved || !innermost) ? pc - 1 : pc, fp)) {
             why = "could not be kept (out of memory)";
             break;
         }
@@ -562,9 +568,9 @@ static void stack_roots(struct stk *k, const struct go_g *g)
     }
     resolve_objects(k, g);
     for (size_t i = 0; i < k->nfr; i++)
-        emit(k, g, k->fr[i].lo, k->fr[i].hi, k->fr[i].name, 1);
+        emit(k, g, k->fr[i].lo, k->fr[i].hi, k->fr[i].name, 1, k->fr[i].pc, k->fr[i].cfa);
     if (why)
-        emit(k, g, start, k->hi, startfn, 0);
+        emit(k, g, start, k->hi, startfn, 0, 0, 0);
     objects_free(k);
 }
 
@@ -611,7 +617,7 @@ void go_stack_roots(struct go_walk *w, struct heap_ctx *c)
         if (missing) {
             char fn[160] = "?";
             go_func_name(w, g->startpc, fn, sizeof fn);
-            emit(&k, g, g->sp, g->stack_hi, fn, 0);
+            emit(&k, g, g->sp, g->stack_hi, fn, 0, 0, 0);
             continue;
         }
         stack_roots(&k, g);
