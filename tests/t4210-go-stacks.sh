@@ -65,8 +65,9 @@ test_expect_success 'dead slots of main.stale hold the big object and the cache 
 test_expect_success 'the big object is garbage: unreachable in A and B, and the collector freed it (C)' '
     $HEAPSNAP top A.hsnap >/dev/null && $HEAPSNAP top B.hsnap >top.out &&
     for s in A B; do
-        test "$(q $s.db "SELECT a.reachable FROM objects o JOIN analysis a ON a.id = o.id
-                         WHERE o.addr = $(get bigaddr) AND o.state = \"used\" AND o.size >= 8388608")" = 0 || exit 1
+        r=$(q $s.db "SELECT a.reachable FROM objects o JOIN analysis a ON a.id = o.id
+                     WHERE o.addr = $(get bigaddr) AND o.state = \"used\" AND o.size >= 8388608") &&
+        test "$r" = 0 || { echo "$s: reachable \"$r\""; $HEAPSNAP path $s.hsnap $(get bigaddr); exit 1; }
     done &&
     test "$(q C.db "SELECT count(*) FROM objects WHERE addr = $(get bigaddr) AND state = \"used\"")" = 0
 '

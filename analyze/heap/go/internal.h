@@ -97,6 +97,9 @@ struct go_layout {
     int64_t f_args, f_deferreturn, f_pcsp, f_npcdata, f_flag, f_nfuncdata, md_pctab, md_gofunc, md_rodata;
     int64_t so_off, so_size, so_ptrdata, so_gcdataoff, g_syscallpc, g_defer, g_panic;
     uint64_t so_bytes;        /* sizeof(runtime.stackObjectRecord), 0 if unknown */
+    int64_t f_pcfile, f_pcln, f_cuoffset, md_cutab, md_filetab, ic_nameoff, ic_parentpc, pcdata_inltree,
+        funcdata_inltree;
+    uint64_t ic_bytes;        /* sizeof(runtime.inlinedCall), 0 if unknown */
     int64_t pcdata_stackmap, funcdata_locals, funcdata_args, funcdata_stackobjs, args_unknown, flag_topframe,
         flag_spwrite;
     /* derived by go_layout_load from which structures exist */
@@ -190,6 +193,9 @@ struct go_walk {
     uint64_t inuse_span_bytes, manual_span_bytes;
     /* pclntab */
     uint64_t text, ftab, pclntable, funcnametab;
+    /* its pc-value tables, funcdata, file names (0 when unknown: no
+     * go_fn_at, so stacks are conservative and frames have no file:line) */
+    uint64_t pctab, pctab_len, gofunc, rodata, cutab, cutab_len, filetab, filetab_len;
     struct go_func *funcs;
     size_t nfuncs;
     /* goroutines and memstats */
@@ -278,6 +284,30 @@ int go_finalizers_load(struct go_walk *w);
 
 /* go/pclntab.c */
 int go_pclntab_load(struct go_walk *w);
+
+/* A function's _func record as the unwinder and the symbolizer need it. */
+struct go_fn {
+    uint64_t entry, tabs;      /* tabs: pcdata[0], right after nfuncdata */
+    int32_t args;
+    uint32_t deferreturn, pcsp, pcfile, pcln, cuoff, npcdata, nfuncdata, flag;
+    uint32_t len;              /* bytes of text, to bound pcvalue */
+    char name[160];
+};
+/* The function holding pc; 0, or -1 if none (or the tables are unknown). */
+int go_fn_at(const struct go_walk *w, uint64_t pc, struct go_fn *f);
+/* symtab.go pcvalue: table off (an offset into pctab) at target; 0 with
+ * *out, or -1 if the table is absent or unreadable. */
+int go_pcvalue(const struct go_walk *w, const struct go_fn *f, uint32_t off, uint64_t target, int32_t *out);
+/* pcdatavalue(f, table, target); -1 if absent. */
+int go_pcdata(const struct go_walk *w, const struct go_fn *f, int64_t table, uint64_t target, int32_t *out);
+/* funcdata(f, i): *addr, 0 if the function has none; -1 unreadable. */
+int go_funcdata(const struct go_walk *w, const struct go_fn *f, int64_t i, uint64_t *addr);
+/* The source frames at pc (a pc inside the CALL for a return address),
+ * innermost first, inlined calls expanded as the runtime's
+ * inlineUnwinder does: emit(u, function, file, line) for each, at most
+ * max; returns how many, or -1 if pc is in no function. */
+int go_pc_frames(const struct go_walk *w, uint64_t pc, int max,
+                 void (*emit)(void *u, const char *func, const char *file, int32_t line), void *u);
 /* The name of the function holding pc into buf; 0, or -1 if unknown. */
 /* The ftab index of the function holding pc, or -1 (pclntab.c). */
 int64_t go_func_index(const struct go_walk *w, uint64_t pc);

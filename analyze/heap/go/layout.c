@@ -162,6 +162,14 @@ static const struct field_need fields[] = {
     {"runtime.stackObjectRecord", "_ptrdata|ptrBytes", OFF(so_ptrdata), 1, NONE},
     {"runtime.stackObjectRecord", "gcdataoff", OFF(so_gcdataoff), 1, NONE},
     {"runtime.g", "syscallpc", OFF(g_syscallpc), 1, NONE},
+    /* file:line and inlined frames (go/pclntab.c: go_pc_frames) */
+    {"runtime._func", "pcfile", OFF(f_pcfile), 1, NONE},
+    {"runtime._func", "pcln", OFF(f_pcln), 1, NONE},
+    {"runtime._func", "cuOffset", OFF(f_cuoffset), 1, NONE},
+    {"runtime.moduledata", "cutab", OFF(md_cutab), 1, NONE},
+    {"runtime.moduledata", "filetab", OFF(md_filetab), 1, NONE},
+    {"runtime.inlinedCall", "func_|nameOff", OFF(ic_nameoff), 1, NONE},
+    {"runtime.inlinedCall", "parentPc", OFF(ic_parentpc), 1, NONE},
     {"runtime.g", "_defer", OFF(g_defer), 1, NONE},
     {"runtime.g", "_panic", OFF(g_panic), 1, NONE},
 };
@@ -205,6 +213,8 @@ static const struct const_need consts[] = {
     {"runtime._ArgsSizeUnknown|internal/abi.ArgsSizeUnknown", OFF(args_unknown), 1, 1},
     {"runtime.funcFlag_TOPFRAME|internal/abi.FuncFlagTopFrame", OFF(flag_topframe), 1, 1},
     {"runtime.funcFlag_SPWRITE|internal/abi.FuncFlagSPWrite", OFF(flag_spwrite), 1, 1},
+    {"runtime._PCDATA_InlTreeIndex|internal/abi.PCDATA_InlTreeIndex", OFF(pcdata_inltree), 1, 1},
+    {"runtime._FUNCDATA_InlTree|internal/abi.FUNCDATA_InlTree", OFF(funcdata_inltree), 1, 1},
 };
 
 struct var_need {
@@ -332,6 +342,8 @@ int go_layout_load(struct go_walk *w)
         missing++;
     const struct dbg_layout *sor = dbg_struct(c->dbg, "runtime.stackObjectRecord", w->module);
     w->L.so_bytes = sor ? sor->size : 0; /* 0: stack objects unknown (go/stacks.c says so) */
+    const struct dbg_layout *ic = dbg_struct(c->dbg, "runtime.inlinedCall", w->module);
+    w->L.ic_bytes = ic ? ic->size : 0;   /* 0: inlined frames are not expanded */
     if (missing)
         return -1;
     struct go_layout *L = &w->L;

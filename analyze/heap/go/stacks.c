@@ -66,54 +66,12 @@
 
 enum fn_kind { FN_PLAIN = 0, FN_INJECTED, FN_SIGPANIC };
 
-/* A function as the unwinder needs it: the _func record's fields. */
+/* A function as the unwinder needs it (go/pclntab.c), and how the
+ * collector treats it. */
 struct fn {
-    uint64_t entry, tabs;      /* tabs: pcdata[0], right after nfuncdata */
-    int32_t args;
-    uint32_t deferreturn, pcsp, npcdata, nfuncdata, flag;
-    uint32_t len;              /* bytes of text, to bound pcvalue */
+    struct go_fn f;
     uint8_t kind;              /* enum fn_kind */
-    char name[160];
 };
-
-/* A small read-through cache over go_read, for the varint tables. */
-struct rd {
-    const struct go_walk *w;
-    uint64_t at;
-    size_t n;
-    uint8_t buf[256];
-};
-
-static int rd_byte(struct rd *r, uint64_t a, uint8_t *b)
-{
-    if (a < r->at || a - r->at >= r->n) {
-        size_t want = sizeof r->buf;
-        while (want && go_read(r->w, a, r->buf, want)) /* the table may end close by */
-            want /= 2;
-        if (!want)
-            return -1;
-        r->at = a;
-        r->n = want;
-    }
-    *b = r->buf[a - r->at];
-    return 0;
-}
-
-static int rd_varint(struct rd *r, uint64_t *a, uint32_t *v)
-{
-    uint32_t x = 0;
-    for (unsigned shift = 0; shift < 35; shift += 7) {
-        uint8_t b;
-        if (rd_byte(r, (*a)++, &b))
-            return -1;
-        x |= (uint32_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return -1;
-}
 
 /* A stack object of a frame walked: [addr, addr + 8 words), its pointer
  * words (bits, LSB first; NULL: every word, a type with a GC program). */
@@ -133,8 +91,7 @@ struct froot {
 struct stk {
     struct go_walk *w;
     struct heap_ctx *c;
-    uint64_t pctab, pctab_len, gofunc, rodata;
-    struct rd rd;
+
     /* the goroutine being scanned: bit i of mask for the word at base + 8 i */
     uint64_t base, hi;
     uint64_t *mask;
@@ -143,90 +100,22 @@ struct stk {
     size_t nobjs, objcap;
     struct froot *fr;
     size_t nfr, frcap;
-    int oom;
     /* totals, for the facts */
     uint64_t frames, frames_cons, stacks_cons, stacks_cons_bytes;
     unsigned reported;
 };
 
-/* symtab.go pcvalue: the value of table off at targetpc; -1 if absent. */
-static int pcvalue(struct stk *k, const struct fn *f, uint32_t off, uint64_t target, int32_t *out)
+static int fn_at(const struct go_walk *w, uint64_t pc, struct fn *f)
 {
-    if (off == 0 || off >= k->pctab_len)
+    if (go_fn_at(w, pc, &f->f))
         return -1;
-    uint64_t p = k->pctab + off, pc = f->entry;
-    int32_t val = -1;
-    for (uint64_t step = 0; step <= (uint64_t)f->len + 16; step++) {
-        uint32_t uv, pcd;
-        uint8_t b0;
-        if (rd_byte(&k->rd, p, &b0) || (b0 == 0 && step) || rd_varint(&k->rd, &p, &uv) ||
-            rd_varint(&k->rd, &p, &pcd))
-            return -1;
-        val += (int32_t)(-(uv & 1) ^ (uv >> 1));
-        pc += pcd; /* PCQuantum is 1 on amd64 */
-        if (target < pc) {
-            *out = val;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* The function holding pc; 0, or -1 if there is none or it is unreadable. */
-static int fn_at(struct stk *k, uint64_t pc, struct fn *f)
-{
-    const struct go_walk *w = k->w;
-    const struct go_layout *L = &w->L;
-    int64_t i = go_func_index(w, pc);
-    uint8_t h[MAX_FUNC_HDR];
-    uint64_t rec;
-    if (i < 0 || (size_t)i + 1 >= w->nfuncs)
-        return -1;
-    rec = w->pclntable + w->funcs[i].funcoff;
-    if (go_read(w, rec, h, (size_t)L->f_nfuncdata + 1))
-        return -1;
-    memset(f, 0, sizeof *f);
-    f->entry = w->text + w->funcs[i].entryoff;
-    f->len = w->funcs[i + 1].entryoff - w->funcs[i].entryoff;
-    f->tabs = rec + (uint64_t)L->f_nfuncdata + 1;
-    f->args = (int32_t)go_get(h, L->f_args, 4);
-    f->deferreturn = (uint32_t)go_get(h, L->f_deferreturn, 4);
-    f->pcsp = (uint32_t)go_get(h, L->f_pcsp, 4);
-    f->npcdata = (uint32_t)go_get(h, L->f_npcdata, 4);
-    f->flag = (uint32_t)go_get(h, L->f_flag, 1);
-    f->nfuncdata = (uint32_t)go_get(h, L->f_nfuncdata, 1);
-    if (f->npcdata > 1024)
-        return -1;
-    if (go_func_name(w, pc, f->name, sizeof f->name))
-        snprintf(f->name, sizeof f->name, "?");
     /* the frames the runtime scans conservatively, and the one that makes
      * its caller's continuation its deferreturn (mgcmark.go, traceback.go) */
-    if (!strcmp(f->name, "runtime.asyncPreempt") || !strcmp(f->name, "runtime.debugCallV2"))
+    f->kind = FN_PLAIN;
+    if (!strcmp(f->f.name, "runtime.asyncPreempt") || !strcmp(f->f.name, "runtime.debugCallV2"))
         f->kind = FN_INJECTED;
-    else if (!strcmp(f->name, "runtime.sigpanic"))
+    else if (!strcmp(f->f.name, "runtime.sigpanic"))
         f->kind = FN_SIGPANIC;
-    return 0;
-}
-
-static int pcdata(struct stk *k, const struct fn *f, int64_t table, uint64_t target, int32_t *out)
-{
-    uint64_t off;
-    if (table < 0 || (uint64_t)table >= f->npcdata || go_field(k->w, f->tabs, table * 4, 4, &off))
-        return -1;
-    return pcvalue(k, f, (uint32_t)off, target, out);
-}
-
-/* funcdata(f, i): its address, 0 if the function has none; -1 unreadable. */
-static int funcdata(struct stk *k, const struct fn *f, int64_t i, uint64_t *addr)
-{
-    uint64_t off;
-    *addr = 0;
-    if (i < 0 || (uint64_t)i >= f->nfuncdata)
-        return 0;
-    if (go_field(k->w, f->tabs, (int64_t)f->npcdata * 4 + i * 4, 4, &off))
-        return -1;
-    if (off != 0xffffffffu)
-        *addr = k->gofunc + off;
     return 0;
 }
 
@@ -292,7 +181,7 @@ static int mark_objects(struct stk *k, const struct fn *f, uint64_t sp, uint64_t
 {
     const struct go_layout *L = &k->w->L;
     uint64_t p, n;
-    if (funcdata(k, f, L->funcdata_stackobjs, &p))
+    if (go_funcdata(k->w, &f->f, L->funcdata_stackobjs, &p))
         return -1;
     if (!p)
         return 0;
@@ -322,7 +211,7 @@ static int mark_objects(struct stk *k, const struct fn *f, uint64_t sp, uint64_t
         if (ptrdata > size || words > MAX_NBIT)
             return -1;
         uint8_t *b = malloc(bytes);
-        if (!b || go_read(k->w, k->rodata + gcoff, b, bytes)) {
+        if (!b || go_read(k->w, k->w->rodata + gcoff, b, bytes)) {
             free(b);
             return -1;
         }
@@ -340,17 +229,17 @@ static int frame_precise(struct stk *k, const struct fn *f, uint64_t sp, uint64_
     if (!continpc)
         return 0; /* dead: sigpanic ended it and it has no deferreturn */
     int32_t idx = -1;
-    if (continpc != f->entry && pcdata(k, f, L->pcdata_stackmap, continpc - 1, &idx))
+    if (continpc != f->f.entry && go_pcdata(k->w, &f->f, L->pcdata_stackmap, continpc - 1, &idx))
         idx = -1;
     if (idx == -1)
         idx = 0; /* the prologue: the runtime assumes the entry's map */
     uint64_t map;
-    if (varp > sp && (funcdata(k, f, L->funcdata_locals, &map) || mark_map(k, map, idx, varp, 0)))
+    if (varp > sp && (go_funcdata(k->w, &f->f, L->funcdata_locals, &map) || mark_map(k, map, idx, varp, 0)))
         return -1;
-    if (f->args == (int32_t)L->args_unknown)
+    if (f->f.args == (int32_t)L->args_unknown)
         return -1; /* reflect's stubs: their maps come from reflect, not the pclntab */
-    if (f->args >= 8 &&
-        (funcdata(k, f, L->funcdata_args, &map) || mark_map(k, map, idx, argp, 1)))
+    if (f->f.args >= 8 &&
+        (go_funcdata(k->w, &f->f, L->funcdata_args, &map) || mark_map(k, map, idx, argp, 1)))
         return -1;
     return mark_objects(k, f, sp, varp, argp);
 }
@@ -492,22 +381,22 @@ static void stack_roots(struct stk *k, const struct go_g *g)
             why = "does not end";
             break;
         }
-        if (fn_at(k, pc, &f)) {
+        if (fn_at(k->w, pc, &f)) {
             why = "has a pc in no function";
             break;
         }
         int32_t delta;
-        if (!f.pcsp || pcvalue(k, &f, f.pcsp, pc, &delta) || delta < 0 || delta % 8) {
+        if (!f.f.pcsp || go_pcvalue(k->w, &f.f, f.f.pcsp, pc, &delta) || delta < 0 || delta % 8) {
             why = "has a frame of no known size";
             break;
         }
         uint64_t fp = sp + (uint64_t)delta + 8, lr = 0;
-        int top = (f.flag & (uint32_t)L->flag_topframe) != 0;
+        int top = (f.f.flag & (uint32_t)L->flag_topframe) != 0;
         if (fp > k->hi) {
             why = "has a frame above the stack";
             break;
         }
-        if (!top && (f.flag & (uint32_t)L->flag_spwrite) && !innermost) {
+        if (!top && (f.f.flag & (uint32_t)L->flag_spwrite) && !innermost) {
             why = "has a function that writes SP";
             break;
         }
@@ -520,8 +409,8 @@ static void stack_roots(struct stk *k, const struct go_g *g)
             varp -= 8; /* the saved frame pointer */
         uint64_t continpc = pc;
         if (callee_sigpanic)
-            continpc = f.deferreturn ? f.entry + f.deferreturn + 1 : 0;
-        uint64_t argbytes = f.args > 0 ? (uint64_t)f.args : 0, end = argp + argbytes;
+            continpc = f.f.deferreturn ? f.f.entry + f.f.deferreturn + 1 : 0;
+        uint64_t argbytes = f.f.args > 0 ? (uint64_t)f.f.args : 0, end = argp + argbytes;
         if (end > k->hi)
             end = k->hi;
         if (conservative || f.kind == FN_INJECTED) {
@@ -542,7 +431,7 @@ static void stack_roots(struct stk *k, const struct go_g *g)
          * the end of its own */
         /* DWARF's locations hold inside the CALL the frame returns to;
          * Go's CFA is the frame's fp */
-        if (add_frame(k, start, end, f.name, pc > f.entry && (g->saved || !innermost) ? pc - 1 : pc, fp)) {
+        if (add_frame(k, start, end, f.f.name, pc > f.f.entry && (g->saved || !innermost) ? pc - 1 : pc, fp)) {
             why = "could not be kept (out of memory)";
             break;
         }
@@ -584,8 +473,7 @@ static void fact(struct heap_ctx *c, const char *key, uint64_t v)
 void go_stack_roots(struct go_walk *w, struct heap_ctx *c)
 {
     const struct go_layout *L = &w->L;
-    struct stk k = {.w = w, .c = c, .rd = {.w = w}};
-    uint64_t md = L->firstmoduledata;
+    struct stk k = {.w = w, .c = c};
     const char *missing = NULL;
     if (!w->nfuncs)
         missing = "the pclntab";
@@ -603,9 +491,7 @@ void go_stack_roots(struct go_walk *w, struct heap_ctx *c)
         missing = "runtime.stackObjectRecord";
     else if (L->g_defer < 0 || L->g_panic < 0)
         missing = "runtime.g's _defer and _panic";
-    else if (go_u64(w, md + (uint64_t)L->md_pctab, &k.pctab) ||
-             go_u64(w, md + (uint64_t)L->md_pctab + 8, &k.pctab_len) ||
-             go_u64(w, md + (uint64_t)L->md_gofunc, &k.gofunc) || go_u64(w, md + (uint64_t)L->md_rodata, &k.rodata))
+    else if (!w->pctab_len)
         missing = "the module data's pctab, gofunc and rodata (not captured)";
     if (missing)
         c->problem(c, 0, "go: %s could not be read: goroutine stacks are scanned conservatively", missing);
