@@ -134,4 +134,51 @@ test_expect_success 'a live local, a live argument and a stack object hold their
     done
 '
 
+# Part 6 of issue 11: goroutines grouped by stack, as the sample's own
+# goroutine profile (pprof, debug=1) groups them: the same function and
+# file:line per frame (the inlined main.waitInlined a frame of its own) and
+# the same count per stack.  Compared are the stacks of the program's own
+# goroutines; main.main's differs (it was writing the profile).
+test_expect_success 'goroutines: groups by stack with file:line equal the goroutine profile (debug=1)' '
+    $HEAPSNAP goroutines --json A.hsnap >gr.json &&
+    $HEAPSNAP goroutines A.hsnap >gr.out &&
+    python3 -c "
+import json, re
+def mine(stack):
+    return any(f.startswith(\"main.\") for f, _ in stack) and not any(f == \"main.main\" for f, _ in stack)
+want = {}
+for block in open(\"$R.goroutines\").read().split(\"\\n\\n\"):
+    lines = [l for l in block.strip().splitlines() if not l.startswith(\"goroutine profile:\")]
+    if not lines or not re.match(r\"^\\d+ @\", lines[0]):
+        continue
+    stack = []
+    for l in lines[1:]:
+        f = [x for x in l.split(\"\\t\") if x]  # pprof pads with tabs
+        if len(f) == 4 and f[0] == \"#\":
+            stack.append((re.sub(r\"\\+0x[0-9a-f]+$\", \"\", f[2]), f[3]))
+    stack = tuple(stack)
+    if mine(stack):
+        want[stack] = want.get(stack, 0) + int(lines[0].split()[0])
+got = {}
+for g in json.load(open(\"gr.json\"))[\"groups\"]:
+    stack = tuple((f[\"func\"], \"%s:%d\" % (f[\"file\"], f[\"line\"])) for f in g[\"frames\"])
+    if mine(stack):
+        got[stack] = got.get(stack, 0) + g[\"count\"]
+assert want and got == want, (got, want)
+assert $(grep -c "main.waitInlined" $R.goroutines) >= 1
+assert max(want.values()) == 7, want
+" &&
+    grep -E "^ +7 +waiting +chan receive +main\.main\.func2 +main\.main$" gr.out &&
+    grep -A4 -E "^ +7 +waiting" gr.out | grep -qE "^ +main\.waitInlined  .*/main\.go:[0-9]+$"
+'
+
+test_expect_success 'go.goroutines counts the live goroutines, not the dead ones allgs keeps for reuse' '
+    for s in A B C; do
+        test "$(q $s.db "SELECT value FROM facts WHERE key = \"go.goroutines\"")" = \
+             "$(q $s.db "SELECT count(*) FROM goroutines")" &&
+        test "$(q $s.db "SELECT value FROM facts WHERE key = \"go.goroutines_dead\"")" -ge 0 || exit 1
+    done &&
+    test "$(q B.db "SELECT value FROM facts WHERE key = \"go.goroutines_dead\"")" -ge 1
+'
+
 test_done

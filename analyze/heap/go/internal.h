@@ -23,6 +23,7 @@
  *   go/goroutines.c  allgs: every goroutine's state, stack and functions
  *   go/stacks.c      the goroutines' stacks as precise roots: frames
  *                    unwound by the pclntab, scanned by their stack maps
+ *   go/frames.c      those frames as function, file and line (go_frames)
  *   go/memstats.c    runtime.ReadMemStats() rebuilt from the runtime's own
  *                    counters, including what per-P mcaches have not flushed
  *
@@ -201,6 +202,12 @@ struct go_walk {
     /* goroutines and memstats */
     struct go_g *gs;
     size_t ngs;
+    /* each goroutine's frames as go/stacks.c unwound them: the pcs to look
+     * up (inside the CALL for a return address), innermost first;
+     * goroutine i's are gpc[gpc_off[i] .. + gpc_n[i]) */
+    uint64_t *gpc;
+    size_t ngpc, capgpc;
+    uint32_t *gpc_off, *gpc_n;
     struct go_stat stats[GO_NSTATS];
     size_t nstats;
     struct go_stat metrics[GO_NMETRICS]; /* runtime/metrics /memory/classes/... */
@@ -317,6 +324,10 @@ int go_func_name(const struct go_walk *w, uint64_t pc, char *buf, size_t len);
  * scanned as the collector scans it: frame by frame by its stack maps,
  * conservatively only where the runtime is or the unwind fails. */
 void go_stack_roots(struct go_walk *w, struct heap_ctx *c);
+
+/* go/frames.c: table go_frames(goid, depth, pc, func, file, line), each
+ * goroutine's frames innermost first, inlined calls expanded; 0 or -1. */
+int go_frames_table(struct go_walk *w, struct heap_ctx *c);
 
 /* go/goroutines.c */
 int go_goroutines_load(struct go_walk *w);

@@ -351,8 +351,28 @@ static void objects_free(struct stk *k)
     k->nobjs = 0;
 }
 
-/* One goroutine: its frames' roots through c->root. */
-static void stack_roots(struct stk *k, const struct go_g *g)
+/* Keep the frame's pc for goroutine gi's stack (go_walk.gpc). */
+static void keep_pc(struct stk *k, size_t gi, uint64_t pc)
+{
+    struct go_walk *w = k->w;
+    if (!w->gpc_off || w->ngpc >= (1u << 26))
+        return;
+    if (w->ngpc == w->capgpc) {
+        size_t cap = w->capgpc ? 2 * w->capgpc : 1024;
+        uint64_t *v = realloc(w->gpc, cap * sizeof *v);
+        if (!v)
+            return;
+        w->gpc = v;
+        w->capgpc = cap;
+    }
+    if (!w->gpc_n[gi])
+        w->gpc_off[gi] = (uint32_t)w->ngpc;
+    w->gpc[w->ngpc++] = pc;
+    w->gpc_n[gi]++;
+}
+
+/* One goroutine (gs[gi]): its frames' roots through c->root. */
+static void stack_roots(struct stk *k, const struct go_g *g, size_t gi)
 {
     const struct go_layout *L = &k->w->L;
     char startfn[160] = "?";
@@ -431,7 +451,9 @@ static void stack_roots(struct stk *k, const struct go_g *g)
          * the end of its own */
         /* DWARF's locations hold inside the CALL the frame returns to;
          * Go's CFA is the frame's fp */
-        if (add_frame(k, start, end, f.f.name, pc > f.f.entry && (g->saved || !innermost) ? pc - 1 : pc, fp)) {
+        uint64_t look = pc > f.f.entry && (g->saved || !innermost) ? pc - 1 : pc;
+        keep_pc(k, gi, look);
+        if (add_frame(k, start, end, f.f.name, look, fp)) {
             why = "could not be kept (out of memory)";
             break;
         }
@@ -496,6 +518,15 @@ void go_stack_roots(struct go_walk *w, struct heap_ctx *c)
     if (missing)
         c->problem(c, 0, "go: %s could not be read: goroutine stacks are scanned conservatively", missing);
     c->fact(c, "go.stacks", missing ? "conservative" : "precise");
+    if (w->ngs && !w->gpc_off) {
+        w->gpc_off = calloc(w->ngs, sizeof *w->gpc_off);
+        w->gpc_n = calloc(w->ngs, sizeof *w->gpc_n);
+        if (!w->gpc_off || !w->gpc_n) {
+            free(w->gpc_off);
+            free(w->gpc_n);
+            w->gpc_off = w->gpc_n = NULL; /* no frames for the goroutines table: they are only listed */
+        }
+    }
     for (size_t i = 0; i < w->ngs; i++) {
         const struct go_g *g = &w->gs[i];
         if (g->status == (uint32_t)L->g_dead || g->sp < g->stack_lo || g->sp >= g->stack_hi)
@@ -506,7 +537,7 @@ void go_stack_roots(struct go_walk *w, struct heap_ctx *c)
             emit(&k, g, g->sp, g->stack_hi, fn, 0, 0, 0);
             continue;
         }
-        stack_roots(&k, g);
+        stack_roots(&k, g, i);
     }
     free(k.mask);
     free(k.objs);

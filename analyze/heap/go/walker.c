@@ -40,7 +40,8 @@
  *   roots          also each P's tiny-allocation block (mcache.tiny, as a
  *                  'runtime' root), and per finalizer (go/finalizers.c): the object's
  *                  memory (its referents, not itself) and the funcval
- *   tables         go_finalizers, goroutines (go/goroutines.c), go_memstats
+ *   tables         go_finalizers, goroutines (go/goroutines.c), go_frames
+ *                  (go/frames.c: each goroutine's stack as file:line), go_memstats
  *                  and go_metrics (go/memstats.c), and go_itypes: the dynamic types of
  *                  the objects interface values point to (go/types.c)
  *
@@ -95,6 +96,9 @@ static void go_free(struct go_walk *w)
     free(w->spans);
     free(w->funcs);
     free(w->gs);
+    free(w->gpc);
+    free(w->gpc_off);
+    free(w->gpc_n);
     free(w->fins);
     free(w);
 }
@@ -172,7 +176,12 @@ static int go_walk_heap(struct heap_ctx *c)
         c->problem(c, 0, "go: the module data's sections could not be read: globals are scanned conservatively");
     if (go_types_load(w))
         c->problem(c, 0, "go: the module's type descriptors could not be found: interface values are not typed");
-    fact_u64(c, "go.goroutines", w->ngs, 0);
+    /* allgs keeps dead goroutines for reuse: they are not the program's */
+    uint64_t dead = 0;
+    for (size_t i = 0; i < w->ngs; i++)
+        dead += w->gs[i].status == (uint32_t)w->L.g_dead;
+    fact_u64(c, "go.goroutines", w->ngs - dead, 0);
+    fact_u64(c, "go.goroutines_dead", dead, 0);
     if (go_finalizers_load(w)) {
         go_free(w);
         return -1;
@@ -323,6 +332,8 @@ static int go_tables(struct heap_ctx *c)
         if (c->row(c, "go_metrics", v, 2))
             return -1;
     }
+    if (go_frames_table(w, c)) /* each goroutine's frames: go/frames.c */
+        return -1;
     phase("goroutines, memstats");
     /* typing hints: what interface values say their targets are */
     static const struct heap_column icols[] = {

@@ -13,7 +13,11 @@
 //   - main.holdArg keeps its *Entry argument live across park;
 //   - main.holdStackObject keeps an *Entry in an address-taken array (a
 //     stack object) that parkWith reads after park.
-// Those three Entries are held by nothing else.  The main goroutine waits
+// Those three Entries are held by nothing else.  Seven more goroutines
+// park through main.waitInlined, which the compiler inlines into their
+// closure: one stack, seven goroutines, a frame that exists only in the
+// inline tree.  The sample's own goroutine profile (runtime/pprof, debug=1)
+// goes to REPORT.goroutines once all are parked.  The main goroutine waits
 // in a nanosleep system call; on SIGUSR1 the cache grows by exactly `grow`
 // entries, on a goroutine that then exits, and the report gets "grown N";
 // on SIGUSR2 it runs the collector once (runtime.GC returns when the heap
@@ -37,6 +41,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -107,6 +112,11 @@ func parkWith(p *[4]*Entry) {
 	use(p[1].Data)
 }
 
+// waitInlined is small enough to be inlined where it is called.
+func waitInlined() { park() }
+
+const inlined = 7
+
 //go:noinline
 func holdStackObject() {
 	var arr [4]*Entry
@@ -138,14 +148,18 @@ func grow(n int, nap *syscall.Timespec) {
 
 // parkedIDs finds, in runtime.Stack's dump of every goroutine, the ids of
 // the goroutines blocked in main.park under each of the functions; ok when
-// all are.
+// all are, and the `inlined` goroutines of main.waitInlined too.
 func parkedIDs(buf []byte, fns []string) (ids []string, ok bool) {
 	n := runtime.Stack(buf, true)
 	ids = make([]string, len(fns))
+	waiting := 0
 	for _, g := range bytes.Split(buf[:n], []byte("\n\n")) {
 		s := string(g)
 		if !strings.Contains(s, "[chan receive]") || !strings.Contains(s, "\nmain.park(") {
 			continue
+		}
+		if strings.Contains(s, "\nmain.waitInlined(") {
+			waiting++
 		}
 		for i, fn := range fns {
 			if strings.Contains(s, "\nmain."+fn+"(") {
@@ -159,7 +173,7 @@ func parkedIDs(buf []byte, fns []string) (ids []string, ok bool) {
 			return ids, false
 		}
 	}
-	return ids, true
+	return ids, waiting == inlined
 }
 
 func main() {
@@ -186,6 +200,9 @@ func main() {
 	go holdLocal()
 	go func() { holdArg(newEntry("held-by-arg")) }()
 	go holdStackObject()
+	for i := 0; i < inlined; i++ {
+		go func() { waitInlined() }()
+	}
 	fns := []string{"stale", "holdLocal", "holdArg", "holdStackObject"}
 	buf := make([]byte, 1<<20)
 	nap := syscall.Timespec{Nsec: 20 * 1000 * 1000}
@@ -194,6 +211,13 @@ func main() {
 		syscall.Nanosleep(&nap, nil)
 		ids, ok = parkedIDs(buf, fns)
 	}
+	prof, err := os.Create(os.Args[1] + ".goroutines")
+	if err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		os.Exit(1)
+	}
+	pprof.Lookup("goroutine").WriteTo(prof, 1)
+	prof.Close()
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM, syscall.SIGINT)
 	collected := []byte("collected\n")
