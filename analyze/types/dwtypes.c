@@ -66,6 +66,18 @@ struct wanted { /* pass 1 found it; pass 2 materialises it */
     size_t frame;     /* locals: index into tytab.frames */
 };
 
+/* A frame of this module: its pc as an ELF vaddr, and its index in tytab.frames. */
+struct fvpc {
+    uint64_t vpc;
+    size_t frame;
+};
+
+static int cmp_fvpc(const void *a, const void *b)
+{
+    const struct fvpc *x = a, *y = b;
+    return x->vpc < y->vpc ? -1 : x->vpc > y->vpc;
+}
+
 struct dw {
     struct tytab *t;
     Dwarf_Debug dbg;
@@ -80,6 +92,8 @@ struct dw {
     struct wanted *types, *vars, *locals;
     size_t ntypes, captypes, nvars, capvars, nlocals, caplocals;
     int has_frames;            /* some frame of tytab.frames runs this module's code */
+    struct fvpc *fv;           /* those frames by their pc as an ELF vaddr, ascending */
+    size_t nfv;
     int all;
     int oom;
 };
@@ -808,13 +822,19 @@ static int frame_locals(struct dw *w, Dwarf_Die d)
     uint64_t lo, hi;
     if (pc_range(w, d, &lo, &hi))
         return 0;
-    const struct tytab *t = w->t;
-    for (size_t i = 0; i < t->nframes; i++) {
-        const struct ty_frame *f = &t->frames[i];
-        uint64_t vpc;
-        if (f->module != w->module || dbg_module_vaddr(w->d, (size_t)w->module, f->pc, &vpc) || vpc < lo ||
-            vpc >= hi)
-            continue;
+    /* the frames whose pc it holds: a run of w->fv (thousands of goroutine
+     * frames meet thousands of functions) */
+    size_t a = 0, b = w->nfv;
+    while (a < b) {
+        size_t m = (a + b) / 2;
+        if (w->fv[m].vpc < lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    for (size_t k = a; k < w->nfv && w->fv[k].vpc < hi; k++) {
+        size_t i = w->fv[k].frame;
+        uint64_t vpc = w->fv[k].vpc;
         uint8_t fb[8];
         long n = dwh_expr(w->dbg, d, DW_AT_frame_base, fb, sizeof fb);
         const char *func = dwh_name(w->dbg, d);
@@ -997,9 +1017,20 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
         snprintf(err, errlen, "%s: libdwarf cannot read its DWARF", mi->debug_path);
         return -1;
     }
-    for (size_t i = 0; i < t->nframes; i++)
-        if (t->frames[i].module == module)
-            w.has_frames = 1;
+    if (t->nframes && !(w.fv = malloc(t->nframes * sizeof *w.fv))) {
+        t->oom = 1;
+        dwarf_finish(w.dbg, NULL);
+        close(fd);
+        snprintf(err, errlen, "%s: out of memory reading types", mi->debug_path);
+        return -1;
+    }
+    for (size_t i = 0; i < t->nframes; i++) {
+        uint64_t vpc;
+        if (t->frames[i].module == module && !dbg_module_vaddr(d, (size_t)module, t->frames[i].pc, &vpc))
+            w.fv[w.nfv++] = (struct fvpc){vpc, i};
+    }
+    w.has_frames = w.nfv > 0;
+    qsort(w.fv, w.nfv, sizeof *w.fv, cmp_fvpc);
     w.done = u64map_new();
     w.qual = u64map_new();
     if (!w.done || !w.qual || scan_units(&w) < 0) {
@@ -1053,6 +1084,7 @@ out:
     free(w.types);
     free(w.vars);
     free(w.locals);
+    free(w.fv);
     u64map_destroy(w.done);
     u64map_destroy(w.qual);
     strmap_free(&w.defs);

@@ -44,6 +44,7 @@
 #define GO_MAX_PS        4096u       /* GOMAXPROCS */
 #define GO_MAX_CLASSES   256u        /* size classes (68 in Go 1.19) */
 #define GO_MAX_FUNCS     (1u << 24)  /* pclntab functions */
+#define GO_MAX_FUNC_HDR  128         /* bytes of a _func record through nfuncdata */
 
 /* Offsets and constants from DWARF (go/layout.c).  -1 never survives
  * go_layout_load(): a name that is missing fails the whole load. */
@@ -183,6 +184,8 @@ struct go_walk {
     struct go_layout L;
     int module;               /* the executable's module index */
     int fd;                   /* the executable's file, for read-only data; -1 if none */
+    void *map;                /* that file mapped read-only (NULL: pread) */
+    uint64_t map_len;
     uint64_t arena_offset;    /* arenaBaseOffset, derived (go/spans.c) */
     struct go_arena *arenas;
     size_t narenas;

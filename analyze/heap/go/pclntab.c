@@ -152,7 +152,6 @@ int go_func_name(const struct go_walk *w, uint64_t pc, char *buf, size_t len)
 
 /* ---- pc-value tables and function records */
 
-#define MAX_FUNC_HDR 128 /* _func through nfuncdata */
 
 /* A small read-through cache over go_read, for the varint tables (which
  * usually come from the executable's file). */
@@ -220,9 +219,9 @@ int go_fn_at(const struct go_walk *w, uint64_t pc, struct go_fn *f)
 {
     const struct go_layout *L = &w->L;
     int64_t i = go_func_index(w, pc);
-    uint8_t h[MAX_FUNC_HDR];
+    uint8_t h[GO_MAX_FUNC_HDR];
     if (i < 0 || (size_t)i + 1 >= w->nfuncs || !w->pctab_len || L->f_nfuncdata < 0 ||
-        L->f_nfuncdata + 1 > MAX_FUNC_HDR)
+        L->f_nfuncdata + 1 > GO_MAX_FUNC_HDR)
         return -1;
     uint64_t rec = w->pclntable + w->funcs[i].funcoff;
     if (go_read(w, rec, h, (size_t)L->f_nfuncdata + 1))

@@ -62,7 +62,6 @@
 #define MAX_NBIT       (1u << 20)   /* words in one stack map: an 8 MiB frame */
 #define MAX_NMAPS      (1u << 16)   /* stack maps of one function */
 #define MAX_STACKOBJS  (1u << 12)   /* stack objects of one function */
-#define MAX_FUNC_HDR   128          /* _func through nfuncdata */
 
 enum fn_kind { FN_PLAIN = 0, FN_INJECTED, FN_SIGPANIC };
 
@@ -295,12 +294,29 @@ static int add_frame(struct stk *k, uint64_t lo, uint64_t hi, const char *name, 
     return 0;
 }
 
+/* Out of memory for the work list: every object counts as reached, so
+ * that none is dropped. */
+static void reach_all(struct stk *k)
+{
+    for (size_t m = 0; m < k->nobjs; m++)
+        if (!k->objs[m].scanned) {
+            k->objs[m].scanned = 1;
+            mark(k, k->objs[m].addr, k->objs[m].words, k->objs[m].bits);
+        }
+}
+
 /* A word of the stack pointing into a stack object not yet scanned: scan
- * it (mark its pointer words) and follow what they point to in turn. */
+ * it (mark its pointer words) and follow what they point to in turn.  The
+ * work list is bounded: each object is scanned once, and each scan adds at
+ * most its own words. */
 static void reach_object(struct stk *k, uint64_t v)
 {
-    uint64_t todo[64];
-    size_t n = 0;
+    uint64_t *todo = malloc(64 * sizeof *todo);
+    size_t n = 0, cap = 64;
+    if (!todo) {
+        reach_all(k);
+        return;
+    }
     todo[n++] = v;
     while (n) {
         v = todo[--n];
@@ -314,16 +330,24 @@ static void reach_object(struct stk *k, uint64_t v)
             mark(k, o->addr, o->words, o->bits); /* add_object checked the bounds */
             for (uint64_t j = 0; j < o->words; j++) {
                 uint64_t x;
-                if ((!o->bits || (o->bits[j / 8] >> (j % 8) & 1)) && !go_u64(k->w, o->addr + 8 * j, &x) &&
-                    x >= k->base && x < k->hi) {
-                    if (n == sizeof todo / sizeof todo[0])
-                        reach_object(k, x); /* deeper: objects are each scanned once, so this ends */
-                    else
-                        todo[n++] = x;
+                if ((o->bits && !(o->bits[j / 8] >> (j % 8) & 1)) || go_u64(k->w, o->addr + 8 * j, &x) ||
+                    x < k->base || x >= k->hi)
+                    continue;
+                if (n == cap) {
+                    uint64_t *t = realloc(todo, 2 * cap * sizeof *t);
+                    if (!t) {
+                        free(todo);
+                        reach_all(k);
+                        return;
+                    }
+                    todo = t;
+                    cap *= 2;
                 }
+                todo[n++] = x;
             }
         }
     }
+    free(todo);
 }
 
 /* mgcmark.go scanstack: stack objects are scanned only when something
@@ -500,7 +524,7 @@ void go_stack_roots(struct go_walk *w, struct heap_ctx *c)
     if (!w->nfuncs)
         missing = "the pclntab";
     else if (L->f_args < 0 || L->f_deferreturn < 0 || L->f_pcsp < 0 || L->f_npcdata < 0 || L->f_flag < 0 ||
-             L->f_nfuncdata < 0 || L->f_nfuncdata + 1 > MAX_FUNC_HDR || L->f_args + 4 > L->f_nfuncdata ||
+             L->f_nfuncdata < 0 || L->f_nfuncdata + 1 > GO_MAX_FUNC_HDR || L->f_args + 4 > L->f_nfuncdata ||
              L->f_deferreturn + 4 > L->f_nfuncdata || L->f_pcsp + 4 > L->f_nfuncdata ||
              L->f_npcdata + 4 > L->f_nfuncdata || L->f_flag >= L->f_nfuncdata)
         missing = "runtime._func's args, deferreturn, pcsp, npcdata, flag or nfuncdata";
