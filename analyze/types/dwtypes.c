@@ -1030,7 +1030,8 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
             w.fv[w.nfv++] = (struct fvpc){vpc, i};
     }
     w.has_frames = w.nfv > 0;
-    qsort(w.fv, w.nfv, sizeof *w.fv, cmp_fvpc);
+    if (w.nfv)
+        qsort(w.fv, w.nfv, sizeof *w.fv, cmp_fvpc);
     w.done = u64map_new();
     w.qual = u64map_new();
     if (!w.done || !w.qual || scan_units(&w) < 0) {

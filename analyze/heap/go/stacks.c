@@ -90,7 +90,6 @@ struct froot {
 struct stk {
     struct go_walk *w;
     struct heap_ctx *c;
-
     /* the goroutine being scanned: bit i of mask for the word at base + 8 i */
     uint64_t base, hi;
     uint64_t *mask;
@@ -122,7 +121,7 @@ static int fn_at(const struct go_walk *w, uint64_t pc, struct fn *f)
  * in bits (LSB first).  -1 if they leave the stack. */
 static int mark(struct stk *k, uint64_t a, uint64_t n, const uint8_t *bits)
 {
-    if (a % 8 || a < k->base || n > (k->hi - a) / 8)
+    if (a % 8 || a < k->base || a > k->hi || n > (k->hi - a) / 8)
         return -1;
     uint64_t w0 = (a - k->base) / 8;
     for (uint64_t i = 0; i < n; i++)
@@ -155,7 +154,7 @@ static int mark_map(struct stk *k, uint64_t map, int32_t idx, uint64_t a, int ar
 
 static int add_object(struct stk *k, uint64_t addr, uint64_t words, uint8_t *bits)
 {
-    if (addr % 8 || addr < k->base || words > (k->hi - addr) / 8 || k->nobjs >= (1u << 20)) {
+    if (addr % 8 || addr < k->base || addr > k->hi || words > (k->hi - addr) / 8 || k->nobjs >= (1u << 20)) {
         free(bits);
         return -1;
     }
