@@ -60,7 +60,7 @@
 /* ------------------------------------------------------------ load.c */
 
 struct hroot {
-    char kind[10];      /* data stack register tls anon */
+    char kind[10];      /* data stack register tls anon allocator finalizer runtime */
     int32_t thread;     /* 0 if none */
     uint64_t addr, size;
     char *name;         /* NULL if unnamed */

@@ -85,6 +85,19 @@ static const char *thread_name(const struct hgraph *h, int32_t tid, char *buf, s
     return buf;
 }
 
+/* A stack root the allocator's walker named ("goroutine 19 (main.handler)"),
+ * not a thread's stack, which is named after its thread. */
+static int walker_named(const struct hgraph *h, const struct hroot *r, char *tn, size_t len)
+{
+    if (!r->name || !r->name[0])
+        return 0;
+    if (!r->thread)
+        return 1;
+    thread_name(h, r->thread, tn, len); /* " (name)" */
+    size_t n = strlen(tn);
+    return !(n > 3 && strlen(r->name) == n - 3 && !strncmp(tn + 2, r->name, n - 3));
+}
+
 const char *hg_root_name(const struct hgraph *h, uint32_t node, char *buf, size_t len)
 {
     const struct hroot *r = &h->roots[node - 1];
@@ -94,10 +107,18 @@ const char *hg_root_name(const struct hgraph *h, uint32_t node, char *buf, size_
             snprintf(buf, len, "global %s", r->name);
         else
             snprintf(buf, len, "data at 0x%" PRIx64, r->addr);
+    } else if (!strcmp(r->kind, "stack") && walker_named(h, r, tn, sizeof tn)) {
+        /* a runtime's own stack (a goroutine's frame): named as it names it */
+        if (r->thread)
+            snprintf(buf, len, "%s on thread %d", r->name, r->thread);
+        else
+            snprintf(buf, len, "%s", r->name);
     } else if (!strcmp(r->kind, "stack")) {
         snprintf(buf, len, "stack of thread %d%s", r->thread, thread_name(h, r->thread, tn, sizeof tn));
     } else if (!strcmp(r->kind, "register")) {
         snprintf(buf, len, "registers of thread %d%s", r->thread, thread_name(h, r->thread, tn, sizeof tn));
+    } else if (!strcmp(r->kind, "runtime") && r->name) {
+        snprintf(buf, len, "%s", r->name);
     } else if (!strcmp(r->kind, "tls")) {
         snprintf(buf, len, "TLS of thread %d%s", r->thread, thread_name(h, r->thread, tn, sizeof tn));
     } else {
@@ -284,9 +305,12 @@ static const char *typed_field(const struct hgraph *h, uint32_t src, int64_t off
 }
 
 /* The typed local of thread tid's unwound frames (the indexer's stack_vars
- * table) that holds addr, as "local p in make_points (thread 1234)"; NULL
- * when none does or the database has no such table. */
-static const char *stack_var(const struct hgraph *h, int32_t tid, uint64_t addr, char *buf, size_t len)
+ * table; tid 0: the frames of goroutines no thread runs) that holds addr, as
+ * "local p in make_points (thread 1234)", or as "local p" when the root
+ * already names the frame (brief); NULL when none does or the database has
+ * no such table. */
+static const char *stack_var(const struct hgraph *h, int32_t tid, uint64_t addr, int brief, char *buf,
+                             size_t len)
 {
     sqlite3_stmt *s;
     const char *got = NULL;
@@ -298,9 +322,15 @@ static const char *stack_var(const struct hgraph *h, int32_t tid, uint64_t addr,
     sqlite3_bind_int(s, 1, tid);
     sqlite3_bind_int64(s, 2, (int64_t)addr);
     sqlite3_bind_int64(s, 3, (int64_t)addr);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) && sqlite3_column_text(s, 1))
-        got = buf, snprintf(buf, len, "local %s in %s (thread %d)", (const char *)sqlite3_column_text(s, 0),
-                            (const char *)sqlite3_column_text(s, 1), tid);
+    const char *name = NULL, *func = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        name = (const char *)sqlite3_column_text(s, 0);
+        func = (const char *)sqlite3_column_text(s, 1);
+    }
+    if (name && func && brief)
+        got = buf, snprintf(buf, len, "local %s", name);
+    else if (name && func)
+        got = buf, snprintf(buf, len, "local %s in %s (thread %d)", name, func, tid);
     sqlite3_finalize(s);
     return got;
 }
@@ -322,7 +352,9 @@ static const char *field_name(const struct hgraph *h, uint32_t src, int64_t off,
             return snprintf(buf, len, "%s%s%s", r->name, dot, f), buf;
         if (!strcmp(r->kind, "data") && r->name)
             return snprintf(buf, len, "%s+0x%" PRIx64, r->name, (uint64_t)off), buf;
-        if (!strcmp(r->kind, "stack") && stack_var(h, r->thread, r->addr + (uint64_t)off, buf, len))
+        char tn[48];
+        if (!strcmp(r->kind, "stack") &&
+            stack_var(h, r->thread, r->addr + (uint64_t)off, walker_named(h, r, tn, sizeof tn), buf, len))
             return buf;
         return snprintf(buf, len, "0x%" PRIx64, r->addr + (uint64_t)off), buf;
     }

@@ -43,7 +43,7 @@ struct core_options {
 /*
  * Write the core of s to fd.  outname names fd in messages.  fd may be a
  * pipe: then nothing is seeked and holes are written as zeros.  Warnings
- * (what gdb will lack) go to stderr through cli_warn.  Returns 0, or -1 with
+ * (what gdb will lack) are said through base/notify.h (notify_warn).  Returns 0, or -1 with
  * err->msg saying what went wrong ("OUT: write: No space left on device").
  */
 int core_write(const struct hs_snapshot *s, const struct core_options *opt, int fd,

@@ -80,7 +80,10 @@ struct heap_region {
 
 /* An extra root the walker knows of (a goroutine stack inside its heap). */
 enum heap_root_kind {
-    HEAP_ROOT_STACK = 0,  /* a stack (scanned conservatively) */
+    HEAP_ROOT_STACK = 0,  /* a stack, or a frame of one: conservatively, or by its mask */
+    HEAP_ROOT_RUNTIME,    /* a word through which the runtime itself keeps an object
+                           * alive (Go: a P's active tiny-allocation block, which the
+                           * collector greys at each cycle's start) */
     HEAP_ROOT_FINALIZER   /* what a runtime keeps for a finalizer: an object's memory
                            * (its referents live, not the object) or the function */
 };
@@ -90,6 +93,17 @@ struct heap_root {
     const char *name;    /* "goroutine 7 (main.worker)"; copied by the pipeline */
     int32_t thread;      /* the thread running it, or 0 */
     uint8_t kind;        /* enum heap_root_kind */
+    /* A stack root the runtime scans precisely (a Go frame, by its stack
+     * maps): bit i set if the word at addr + 8 i holds a pointer, size / 8
+     * bits (addr and size multiples of 8); only those words are read.
+     * NULL: every word may be one (a conservative scan).  Copied by the
+     * pipeline. */
+    const uint64_t *mask;
+    /* A stack frame's root: the pc to look its locals up at (a return
+     * address less 1: inside the CALL) and its canonical frame address
+     * (the caller's SP before the call), so that the typing pass can name
+     * and type the locals DWARF places in it; 0 and 0 if it is no frame. */
+    uint64_t frame_pc, frame_cfa;
 };
 
 /* A column of an allocator-specific table: name and SQL declaration. */

@@ -299,11 +299,23 @@ static void on_root(struct heap_ctx *c, const struct heap_root *r)
     }
     p->xroots = v;
     v[p->nxroots] = *r;
-    if (r->name && !(v[p->nxroots].name = strdup(r->name))) {
+    v[p->nxroots].name = NULL;
+    v[p->nxroots].mask = NULL;
+    p->nxroots++; /* from here on it is freed with the others */
+    if (r->name && !(v[p->nxroots - 1].name = strdup(r->name))) {
         p->oom = 1;
         return;
     }
-    p->nxroots++;
+    if (r->mask && r->size % 8 == 0 && r->addr % 8 == 0) {
+        size_t nw = (size_t)((r->size / 8 + 63) / 64);
+        uint64_t *m = malloc(nw * sizeof *m);
+        if (!m) {
+            p->oom = 1;
+            return;
+        }
+        memcpy(m, r->mask, nw * sizeof *m);
+        v[p->nxroots - 1].mask = m;
+    }
 }
 
 static int sql_name_ok(const char *s)
@@ -520,8 +532,10 @@ static void pipeline_free(struct pipeline *p)
     if (p->alloc2 && p->alloc2->release && p->ctx2.walker)
         p->alloc2->release(&p->ctx2);
     free(p->rheap);
-    for (size_t i = 0; i < p->nxroots; i++)
+    for (size_t i = 0; i < p->nxroots; i++) {
         free((char *)p->xroots[i].name);
+        free((uint64_t *)p->xroots[i].mask);
+    }
     free(p->xroots);
     sqlite3_finalize(p->trow);
     objtab_free(&p->objs);

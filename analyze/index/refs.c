@@ -11,8 +11,9 @@
  * bitmap; objtab.pointer_words) has its objects scanned by that map
  * instead: only the marked words are read, and an object with none (a
  * noscan span) costs nothing.  Data roots (globals) are offered to it too
- * (Go's gcdata/gcbss masks); stacks, registers, TLS and anonymous memory
- * are always scanned conservatively.
+ * (Go's gcdata/gcbss masks), and a stack root that came with a mask (a Go
+ * frame, by its stack maps: root.mask) has only those words read; other
+ * stacks, registers, TLS and anonymous memory are scanned conservatively.
  *
  * Three things are not read at all: 'allocator' roots and objects whose
  * where is WHERE_INTERNAL.  Both are the allocator's own bookkeeping
@@ -156,6 +157,8 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
             continue;
         if (r->kind == ROOT_REGISTER && r->regs)
             rc = scan_words(&sc, root_id(rs, i), 0, (const uint8_t *)r->regs, 0, 8 * HS_NREGS);
+        else if (r->kind == ROOT_STACK && r->mask)
+            rc = scan_masked(&sc, root_id(rs, i), r->addr, r->size, r->mask);
         else if (r->kind == ROOT_DATA || r->kind == ROOT_FINALIZER)
             /* globals, a finalized object: the allocator may know their pointers too */
             rc = scan_range(&sc, root_id(rs, i), r->addr, r->size, &mask, &maskcap, 0);

@@ -77,6 +77,7 @@ static int push_root(struct rootset *rs, const struct root *r, const char *name)
     struct root *d = &rs->v[rs->n];
     *d = *r;
     d->name = NULL;
+    d->mask = NULL;
     if (name && !(d->name = strdup(name)))
         return -1;
     rs->n++;
@@ -388,25 +389,37 @@ out:
 int roots_add_extra(struct rootset *rs, const struct heap_root *r, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        struct root x = {.kind = r[i].kind == HEAP_ROOT_FINALIZER ? ROOT_FINALIZER : ROOT_STACK,
+        uint8_t kind = r[i].kind == HEAP_ROOT_FINALIZER ? ROOT_FINALIZER
+                       : r[i].kind == HEAP_ROOT_RUNTIME ? ROOT_RUNTIME : ROOT_STACK;
+        struct root x = {.kind = kind,
                          .thread = r[i].thread, .module = -1, .addr = r[i].addr,
-                         .size = r[i].size};
+                         .size = r[i].size, .frame_pc = r[i].frame_pc, .frame_cfa = r[i].frame_cfa};
         if (r[i].size && push_root(rs, &x, r[i].name))
             return -1;
+        if (r[i].size && r[i].mask && r[i].size % 8 == 0 && r[i].addr % 8 == 0) {
+            size_t nw = (size_t)((r[i].size / 8 + 63) / 64);
+            uint64_t *m = malloc(nw * sizeof *m);
+            if (!m)
+                return -1;
+            memcpy(m, r[i].mask, nw * sizeof *m);
+            rs->v[rs->n - 1].mask = m;
+        }
     }
     return 0;
 }
 
 void roots_free(struct rootset *rs)
 {
-    for (size_t i = 0; i < rs->n; i++)
+    for (size_t i = 0; i < rs->n; i++) {
         free(rs->v[i].name);
+        free(rs->v[i].mask);
+    }
     free(rs->v);
     memset(rs, 0, sizeof *rs);
 }
 
 const char *root_kind_name(unsigned kind)
 {
-    static const char *const names[] = {"data", "stack", "register", "tls", "anon", "allocator", "finalizer"};
+    static const char *const names[] = {"data", "stack", "register", "tls", "anon", "allocator", "finalizer", "runtime"};
     return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }

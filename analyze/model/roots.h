@@ -50,8 +50,11 @@
 #define ROOTS_RED_ZONE 128
 
 /* ROOT_FINALIZER: what a runtime keeps alive for a pending finalizer
- * (heap_root kind HEAP_ROOT_FINALIZER), read like a data root. */
-enum root_kind { ROOT_DATA, ROOT_STACK, ROOT_REGISTER, ROOT_TLS, ROOT_ANON, ROOT_ALLOCATOR, ROOT_FINALIZER };
+ * (heap_root kind HEAP_ROOT_FINALIZER), read like a data root; ROOT_RUNTIME:
+ * a word of the runtime's own that keeps an object alive (HEAP_ROOT_RUNTIME,
+ * Go's tiny-allocation blocks), scanned like a stack. */
+enum root_kind { ROOT_DATA, ROOT_STACK, ROOT_REGISTER, ROOT_TLS, ROOT_ANON, ROOT_ALLOCATOR, ROOT_FINALIZER,
+                 ROOT_RUNTIME };
 
 struct root {
     uint8_t kind;       /* enum root_kind */
@@ -60,6 +63,9 @@ struct root {
     uint64_t addr, size; /* for a register root: addr 0, size 8 * HS_NREGS */
     char *name;         /* owned; NULL for an unnamed stretch */
     const uint64_t *regs; /* register roots: the thread's registers (in the snapshot) */
+    uint64_t frame_pc, frame_cfa; /* a frame's root: heap_root.frame_pc/frame_cfa, else 0 */
+    uint64_t *mask;     /* owned; a precisely scanned stack root (heap_root.mask): bit i
+                         * for the word at addr + 8 i; NULL: scanned conservatively */
 };
 
 struct rootset {
@@ -78,9 +84,10 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
 void roots_free(struct rootset *rs);
 
 /* Append the allocator's extra roots (allocator.h: heap_root, e.g. goroutine
- * stacks inside the Go heap) as 'stack' roots, after roots_collect().  They
- * lie in the allocator's own regions, which no other root covers.  0 or -1
- * on out-of-memory. */
+ * stacks inside the Go heap, or their frames) as 'stack' roots, after
+ * roots_collect(), each with a copy of its mask.  They lie in the
+ * allocator's own regions, which no other root covers.  0 or -1 on
+ * out-of-memory. */
 int roots_add_extra(struct rootset *rs, const struct heap_root *r, size_t n);
 
 const char *root_kind_name(unsigned kind);

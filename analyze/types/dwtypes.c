@@ -66,6 +66,18 @@ struct wanted { /* pass 1 found it; pass 2 materialises it */
     size_t frame;     /* locals: index into tytab.frames */
 };
 
+/* A frame of this module: its pc as an ELF vaddr, and its index in tytab.frames. */
+struct fvpc {
+    uint64_t vpc;
+    size_t frame;
+};
+
+static int cmp_fvpc(const void *a, const void *b)
+{
+    const struct fvpc *x = a, *y = b;
+    return x->vpc < y->vpc ? -1 : x->vpc > y->vpc;
+}
+
 struct dw {
     struct tytab *t;
     Dwarf_Debug dbg;
@@ -81,6 +93,8 @@ struct dw {
     struct wanted *types, *vars, *locals;
     size_t ntypes, captypes, nvars, capvars, nlocals, caplocals;
     int has_frames;            /* some frame of tytab.frames runs this module's code */
+    struct fvpc *fv;           /* those frames by their pc as an ELF vaddr, ascending */
+    size_t nfv;
     int all;
     int oom;
 };
@@ -687,24 +701,100 @@ static int pc_range(struct dw *w, Dwarf_Die d, uint64_t *lo, uint64_t *hi)
     return h > l ? 0 : -1;
 }
 
-/* A local's stack address in frame f from a single-operation location:
- * DW_OP_fbreg N (the frame base being DW_OP_call_frame_cfa), or
- * DW_OP_breg7 (rsp) / DW_OP_breg6 (rbp) N.  -1 for anything else. */
-static int local_addr(const uint8_t *x, long n, const struct ty_frame *f, int fb_cfa, uint64_t *addr)
+/* One memory operation of a location: DW_OP_fbreg N (the frame base being
+ * DW_OP_call_frame_cfa), DW_OP_call_frame_cfa itself (Go: an argument at
+ * the CFA), or DW_OP_breg7 (rsp) / DW_OP_breg6 (rbp) N.  -1 otherwise. */
+static int op_addr(Dwarf_Small atom, Dwarf_Unsigned op1, const struct ty_frame *f, int fb_cfa, uint64_t *addr)
 {
-    size_t pos = 1;
-    int64_t off;
-    if (n < 2 || dwh_sleb(x, (size_t)n, &pos, &off) || pos != (size_t)n)
-        return -1;
-    if (x[0] == DW_OP_fbreg && fb_cfa)
+    int64_t off = (int64_t)op1;
+    if (atom == DW_OP_fbreg && fb_cfa)
         *addr = f->cfa + (uint64_t)off;
-    else if (x[0] == DW_OP_breg7)
+    else if (atom == DW_OP_call_frame_cfa)
+        *addr = f->cfa;
+    else if (atom == DW_OP_breg7)
         *addr = f->sp + (uint64_t)off;
-    else if (x[0] == DW_OP_breg6 && f->bp)
+    else if (atom == DW_OP_breg6 && f->bp)
         *addr = f->bp + (uint64_t)off;
     else
         return -1;
     return 0;
+}
+
+/* A location description as one stack address: a single memory operation,
+ * or pieces that are each one and lie end to end (Go spells a slice held
+ * on the stack that way).  -1 for a register, an empty piece, or anything
+ * else. */
+static int desc_addr(Dwarf_Locdesc_c ld, Dwarf_Unsigned nops, const struct ty_frame *f, int fb_cfa,
+                     uint64_t *addr)
+{
+    uint64_t first = 0, next = 0;
+    int have = 0, pending = 0;
+    if (nops == 0 || nops > 64)
+        return -1;
+    for (Dwarf_Unsigned i = 0; i < nops; i++) {
+        Dwarf_Small atom = 0;
+        Dwarf_Unsigned op1 = 0, op2 = 0, op3 = 0, br = 0;
+        Dwarf_Error e = NULL;
+        if (dwarf_get_location_op_value_c(ld, i, &atom, &op1, &op2, &op3, &br, &e) != DW_DLV_OK)
+            return -1; /* errors here belong to the head; freed with it */
+        if (atom == DW_OP_piece) {
+            if (!pending)
+                return -1; /* a piece with no location: optimized out */
+            next += op1;
+            pending = 0;
+            continue;
+        }
+        uint64_t a;
+        if (pending || op_addr(atom, op1, f, fb_cfa, &a))
+            return -1;
+        if (!have)
+            first = next = a;
+        else if (a != next)
+            return -1;
+        have = pending = 1;
+    }
+    if (!have)
+        return -1;
+    *addr = first;
+    return 0;
+}
+
+/* A local's stack address in frame f at vpc: its location expression, or
+ * the entry of its location list that covers vpc (Go's optimized code
+ * describes nearly every variable by a list of pc ranges).  -1 when it is
+ * not in memory there. */
+static int local_addr(struct dw *w, Dwarf_Die d, const struct ty_frame *f, uint64_t vpc, int fb_cfa,
+                      uint64_t *addr)
+{
+    Dwarf_Attribute a = dwh_attr(w->dbg, d, DW_AT_location);
+    if (!a)
+        return -1;
+    Dwarf_Loc_Head_c head = NULL;
+    Dwarf_Unsigned n = 0;
+    Dwarf_Error e = NULL;
+    int rc = -1;
+    if (dwarf_get_loclist_c(a, &head, &n, &e) == DW_DLV_OK) {
+        for (Dwarf_Unsigned i = 0; i < n && i < 4096; i++) {
+            Dwarf_Small lle = 0, src = 0;
+            Dwarf_Unsigned rlo = 0, rhi = 0, nops = 0, eoff = 0, doff = 0;
+            Dwarf_Bool unavailable = 0;
+            Dwarf_Addr lo = 0, hi = 0;
+            Dwarf_Locdesc_c ld = NULL;
+            if (dwarf_get_locdesc_entry_d(head, i, &lle, &rlo, &rhi, &unavailable, &lo, &hi, &nops, &ld, &src,
+                                          &eoff, &doff, &e) != DW_DLV_OK)
+                break;
+            if (nops == 0)
+                continue; /* a base address or the end of the list */
+            if (src != 0 && (unavailable || vpc < lo || vpc >= hi))
+                continue; /* a list entry for other pcs (src 0: one expression for all) */
+            rc = desc_addr(ld, nops, f, fb_cfa, addr);
+            break;
+        }
+        dwarf_loc_head_c_dealloc(head);
+    }
+    dwh_drop(w->dbg, &e);
+    dwarf_dealloc_attribute(a);
+    return rc;
 }
 
 struct fscope {
@@ -729,11 +819,10 @@ static int local_die(struct dw *w, Dwarf_Die d, void *u)
     }
     if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
         return 0;
-    uint8_t x[32];
-    long n = dwh_expr(w->dbg, d, DW_AT_location, x, sizeof x);
     uint64_t addr;
     Dwarf_Off type = 0;
-    if (local_addr(x, n, &w->t->frames[sc->frame], sc->fb_cfa, &addr) || dwh_ref(w->dbg, d, DW_AT_type, &type))
+    if (local_addr(w, d, &w->t->frames[sc->frame], sc->vpc, sc->fb_cfa, &addr) ||
+        dwh_ref(w->dbg, d, DW_AT_type, &type))
         return 0;
     if (push((void **)&w->locals, &w->nlocals, &w->caplocals, sizeof *w->locals))
         return -1;
@@ -750,13 +839,19 @@ static int frame_locals(struct dw *w, Dwarf_Die d)
     uint64_t lo, hi;
     if (pc_range(w, d, &lo, &hi))
         return 0;
-    const struct tytab *t = w->t;
-    for (size_t i = 0; i < t->nframes; i++) {
-        const struct ty_frame *f = &t->frames[i];
-        uint64_t vpc;
-        if (f->module != w->module || dbg_module_vaddr(w->d, (size_t)w->module, f->pc, &vpc) || vpc < lo ||
-            vpc >= hi)
-            continue;
+    /* the frames whose pc it holds: a run of w->fv (thousands of goroutine
+     * frames meet thousands of functions) */
+    size_t a = 0, b = w->nfv;
+    while (a < b) {
+        size_t m = (a + b) / 2;
+        if (w->fv[m].vpc < lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    for (size_t k = a; k < w->nfv && w->fv[k].vpc < hi; k++) {
+        size_t i = w->fv[k].frame;
+        uint64_t vpc = w->fv[k].vpc;
         uint8_t fb[8];
         long n = dwh_expr(w->dbg, d, DW_AT_frame_base, fb, sizeof fb);
         const char *func = dwh_name(w->dbg, d);
@@ -941,9 +1036,21 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
         snprintf(err, errlen, "%s: libdwarf cannot read its DWARF", mi->debug_path);
         return -1;
     }
-    for (size_t i = 0; i < t->nframes; i++)
-        if (t->frames[i].module == module)
-            w.has_frames = 1;
+    if (t->nframes && !(w.fv = malloc(t->nframes * sizeof *w.fv))) {
+        t->oom = 1;
+        dwarf_finish(w.dbg, NULL);
+        close(fd);
+        snprintf(err, errlen, "%s: out of memory reading types", mi->debug_path);
+        return -1;
+    }
+    for (size_t i = 0; i < t->nframes; i++) {
+        uint64_t vpc;
+        if (t->frames[i].module == module && !dbg_module_vaddr(d, (size_t)module, t->frames[i].pc, &vpc))
+            w.fv[w.nfv++] = (struct fvpc){vpc, i};
+    }
+    w.has_frames = w.nfv > 0;
+    if (w.nfv)
+        qsort(w.fv, w.nfv, sizeof *w.fv, cmp_fvpc);
     w.done = u64map_new();
     w.qual = u64map_new();
     if (!w.done || !w.qual || scan_units(&w) < 0) {
@@ -997,6 +1104,7 @@ out:
     free(w.types);
     free(w.vars);
     free(w.locals);
+    free(w.fv);
     u64map_destroy(w.done);
     u64map_destroy(w.qual);
     strmap_free(&w.defs);

@@ -575,7 +575,7 @@ int ty_index(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
 {
     struct want_ctx wc = {s, objs};
     size_t nm = d ? dbg_nmodules(d) : 0;
-    if (ty_unwind(t, s, d))
+    if (ty_unwind(t, s, d) || ty_root_frames(t, d, rs))
         return -1;
     for (size_t m = 0; m < nm; m++) {
         const struct dbg_module_info *mi = dbg_module(d, m);

@@ -249,6 +249,12 @@ const struct ty_var *ty_var_at(const struct tytab *t, uint64_t addr);
 /* Unwind every thread of s through the CFI of the modules of d into
  * t->frames.  A thread's walk ends quietly where the CFI ends.  0 or -1 (oom). */
 int ty_unwind(struct tytab *t, const struct hs_snapshot *s, struct dbg *d);
+/* The frames a runtime unwound itself (Go's goroutines: stack roots with a
+ * frame_pc and frame_cfa, go/stacks.c), appended to t->frames as frames of
+ * thread 0 (or of the thread running the goroutine), numbered after that
+ * thread's frames.  0 or -1 (oom). */
+struct rootset;
+int ty_root_frames(struct tytab *t, struct dbg *d, const struct rootset *rs);
 
 /* ------------------------------------------------------------ dynamic.c */
 

@@ -2,7 +2,9 @@
  * unwind.c — each thread's call stack, recovered from its registers and the
  * call frame information (.eh_frame, else .debug_frame) of the module that
  * holds each pc, so that the typing pass can find each frame's local
- * variables (dwtypes.c) and type what they point at (infer.c: dwarf-local).
+ * variables (dwtypes.c) and type what they point at (infer.c: dwarf-local);
+ * and the frames a runtime's walker unwound itself (Go's goroutines, which
+ * run on stacks no thread's registers lead to), from their stack roots.
  *
  * Only what locals need is tracked: pc, rsp, rbp and each frame's CFA.  A
  * frame whose CFA rule is not "register rsp or rbp plus offset" (an
@@ -19,6 +21,7 @@
 #include <dwarf.h>
 #include <libdwarf.h>
 
+#include "model/roots.h"
 #include "types/types.h"
 
 #define REG_RBP 6
@@ -205,4 +208,35 @@ int ty_unwind(struct tytab *t, const struct hs_snapshot *s, struct dbg *d)
         cfi_close(&cf[m]);
     free(cf);
     return rc;
+}
+
+int ty_root_frames(struct tytab *t, struct dbg *d, const struct rootset *rs)
+{
+    if (!d || !rs)
+        return 0;
+    uint32_t next = 0; /* frame numbers of thread 0 (goroutines that no thread runs) */
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct root *r = &rs->v[i];
+        if (r->kind != ROOT_STACK || !r->frame_pc || !r->frame_cfa)
+            continue;
+        int m = module_at(d, r->frame_pc), dup = 0;
+        if (m < 0)
+            continue;
+        for (size_t k = 0; k < t->nframes && r->thread && !dup; k++) /* its thread's CFI found it too */
+            dup = t->frames[k].thread == r->thread && t->frames[k].cfa == r->frame_cfa;
+        if (dup)
+            continue;
+        uint32_t index = next++;
+        if (r->thread) { /* after the thread's own frames */
+            index = 0;
+            for (size_t k = 0; k < t->nframes; k++)
+                if (t->frames[k].thread == r->thread && t->frames[k].index >= index)
+                    index = t->frames[k].index + 1;
+        }
+        struct ty_frame f = {.thread = r->thread, .index = index, .module = m, .pc = r->frame_pc,
+                             .cfa = r->frame_cfa, .sp = r->addr};
+        if (add_frame(t, &f))
+            return -1;
+    }
+    return 0;
 }

@@ -12,7 +12,12 @@
  * goroutine's stack.  A thread may be elsewhere: on g0 inside mcall, which
  * saved the goroutine's SP in g.sched first; or in a signal handler on its
  * signal stack (the runtime's own preemption signal, say), where the SP the
- * goroutine had is in the ucontext the kernel pushed there.  When none of
+ * goroutine had is in the ucontext the kernel pushed there (looked for
+ * first: a goroutine interrupted by a signal left a stale g.sched).  Only
+ * g.sched and g.syscallsp/pc are places where the runtime itself stopped
+ * the goroutine at a call (go_g.saved); a thread's registers and a signal
+ * context stop it anywhere, which go/stacks.c treats as the runtime treats
+ * an asynchronous preemption.  When none of
  * these says where the goroutine is, its whole stack is live: scanning too
  * much keeps a stale word alive, scanning too little would call what the
  * goroutine holds garbage.  Dead goroutines (_Gdead) are kept by the
@@ -180,7 +185,10 @@ int go_goroutines_load(struct go_walk *w)
         g.pc = go_get(gb, L->g_sched_pc, 8);
         g.gopc = go_get(gb, L->g_gopc, 8);
         g.startpc = go_get(gb, L->g_startpc, 8);
+        g.defer_rec = L->g_defer >= 0 ? go_get(gb, L->g_defer, 8) : 0;
+        g.panic_rec = L->g_panic >= 0 ? go_get(gb, L->g_panic, 8) : 0;
         uint64_t m = go_get(gb, L->g_m, 8), tid = 0, sysp = go_get(gb, L->g_syscallsp, 8);
+        g.saved = 1;
         if (m && !go_field(w, m, L->m_procid, 8, &tid)) {
             const struct hs_thread *t = thread_of(w, tid);
             if (t && (int64_t)g.status == L->g_running) {
@@ -189,17 +197,28 @@ int go_goroutines_load(struct go_walk *w)
                 if (rsp >= g.stack_lo && rsp < g.stack_hi) {
                     g.sp = rsp;
                     g.pc = t->regs[HS_RIP];
-                } else if ((g.sp < g.stack_lo || g.sp >= g.stack_hi) &&
-                           signal_context(w, t, g.stack_lo, g.stack_hi, &g.sp, &g.pc)) {
+                    g.saved = 0;
+                } else if (!signal_context(w, t, g.stack_lo, g.stack_hi, &g.sp, &g.pc)) {
+                    g.saved = 0; /* interrupted anywhere, as by asyncPreempt */
+                } else if (g.sp < g.stack_lo || g.sp >= g.stack_hi) {
                     g.sp = g.stack_lo; /* where it is is unknown: all of it */
                     g.pc = 0;
-                }
+                    g.saved = 0;
+                } /* else on g0, in mcall or systemstack, which saved g.sched */
             } else if (t && (int64_t)g.status == L->g_syscall) {
                 g.thread = t->tid;
             }
         }
-        if ((int64_t)g.status == L->g_syscall && sysp)
+        /* entersyscall saved where its caller was; the runtime's unwinder
+         * starts there (traceback.go: syscallsp, syscallpc) */
+        if (sysp) {
             g.sp = sysp;
+            uint64_t spc = 0;
+            if (L->g_syscallpc >= 0 && (spc = go_get(gb, L->g_syscallpc, 8)))
+                g.pc = spc;
+            else
+                g.saved = 0;
+        }
         if (g.stack_hi <= g.stack_lo || g.stack_hi - g.stack_lo > (1ull << 30)) {
             if ((int64_t)g.status != L->g_dead)
                 c->problem(c, g.addr, "go: goroutine %llu has a stack of [0x%llx, 0x%llx); not believable",

@@ -21,6 +21,9 @@
  *                    its version and build ID, and the refusal saying
  *                    what to pass
  *   go/goroutines.c  allgs: every goroutine's state, stack and functions
+ *   go/stacks.c      the goroutines' stacks as precise roots: frames
+ *                    unwound by the pclntab, scanned by their stack maps
+ *   go/frames.c      those frames as function, file and line (go_frames)
  *   go/memstats.c    runtime.ReadMemStats() rebuilt from the runtime's own
  *                    counters, including what per-P mcaches have not flushed
  *
@@ -41,6 +44,7 @@
 #define GO_MAX_PS        4096u       /* GOMAXPROCS */
 #define GO_MAX_CLASSES   256u        /* size classes (68 in Go 1.19) */
 #define GO_MAX_FUNCS     (1u << 24)  /* pclntab functions */
+#define GO_MAX_FUNC_HDR  128         /* bytes of a _func record through nfuncdata */
 
 /* Offsets and constants from DWARF (go/layout.c).  -1 never survives
  * go_layout_load(): a name that is missing fails the whole load. */
@@ -72,7 +76,7 @@ struct go_layout {
         g_startpc, g_m, g_syscallsp;
     int64_t m_procid, m_alllink;
     int64_t p_mcache;
-    int64_t mc_alloc, mc_tinyallocs;
+    int64_t mc_alloc, mc_tinyallocs, mc_tiny;
     /* runtime.mstats and heapStatsDelta */
     int64_t ms_stats, ms_stacks_sys, ms_mspan_sys, ms_mcache_sys, ms_buckhash_sys, ms_gcmisc_sys,
         ms_other_sys, ms_numgc, ms_numforcedgc, ms_pause_total;
@@ -96,6 +100,15 @@ struct go_layout {
     /* runtime.pcHeader, runtime._func */
     int64_t ph_magic, ph_nfunc, ph_textstart, ph_funcnameoff, ph_pclnoff;
     int64_t f_nameoff;
+    /* precise stacks (go/stacks.c): all optional, -1 if missing */
+    int64_t f_args, f_deferreturn, f_pcsp, f_npcdata, f_flag, f_nfuncdata, md_pctab, md_gofunc, md_rodata;
+    int64_t so_off, so_size, so_ptrdata, so_gcdataoff, g_syscallpc, g_defer, g_panic;
+    uint64_t so_bytes;        /* sizeof(runtime.stackObjectRecord), 0 if unknown */
+    int64_t f_pcfile, f_pcln, f_cuoffset, md_cutab, md_filetab, ic_nameoff, ic_parentpc, pcdata_inltree,
+        funcdata_inltree;
+    uint64_t ic_bytes;        /* sizeof(runtime.inlinedCall), 0 if unknown */
+    int64_t pcdata_stackmap, funcdata_locals, funcdata_args, funcdata_stackobjs, args_unknown, flag_topframe,
+        flag_spwrite;
     /* derived by go_layout_load from which structures exist */
     enum { GO_BITS_ARENA2 = 1, GO_BITS_ARENA1, GO_BITS_HEADERS } bits;
     uint64_t inline_mark_bytes; /* sizeof(spanInlineMarkBits), 0 without Green Tea */
@@ -149,6 +162,10 @@ struct go_g {
     uint8_t waitreason;
     uint64_t stack_lo, stack_hi, sp, pc, gopc, startpc;
     int32_t thread;           /* the thread running it, 0 if none */
+    uint64_t defer_rec, panic_rec; /* g._defer, g._panic (0 if none or unknown) */
+    uint8_t saved;            /* sp and pc are where the runtime stopped it, at a call
+                               * (g.sched, g.syscallsp/pc): 0 if it was stopped anywhere
+                               * (a running thread's registers, a signal context) */
 };
 
 /* A section of the executable's globals and its GC pointer mask
@@ -172,6 +189,8 @@ struct go_walk {
     struct go_layout L;
     int module;               /* the executable's module index */
     int fd;                   /* the executable's file, for read-only data; -1 if none */
+    void *map;                /* that file mapped read-only (NULL: pread) */
+    uint64_t map_len;
     uint64_t arena_offset;    /* arenaBaseOffset, derived (go/spans.c) */
     struct go_arena *arenas;
     size_t narenas;
@@ -183,11 +202,20 @@ struct go_walk {
     uint64_t inuse_span_bytes, manual_span_bytes;
     /* pclntab */
     uint64_t text, ftab, pclntable, funcnametab;
+    /* its pc-value tables, funcdata, file names (0 when unknown: no
+     * go_fn_at, so stacks are conservative and frames have no file:line) */
+    uint64_t pctab, pctab_len, gofunc, rodata, cutab, cutab_len, filetab, filetab_len;
     struct go_func *funcs;
     size_t nfuncs;
     /* goroutines and memstats */
     struct go_g *gs;
     size_t ngs;
+    /* each goroutine's frames as go/stacks.c unwound them: the pcs to look
+     * up (inside the CALL for a return address), innermost first;
+     * goroutine i's are gpc[gpc_off[i] .. + gpc_n[i]) */
+    uint64_t *gpc;
+    size_t ngpc, capgpc;
+    uint32_t *gpc_off, *gpc_n;
     struct go_stat stats[GO_NSTATS];
     size_t nstats;
     struct go_stat metrics[GO_NMETRICS]; /* runtime/metrics /memory/classes/... */
@@ -271,10 +299,43 @@ int go_finalizers_load(struct go_walk *w);
 
 /* go/pclntab.c */
 int go_pclntab_load(struct go_walk *w);
+
+/* A function's _func record as the unwinder and the symbolizer need it. */
+struct go_fn {
+    uint64_t entry, tabs;      /* tabs: pcdata[0], right after nfuncdata */
+    int32_t args;
+    uint32_t deferreturn, pcsp, pcfile, pcln, cuoff, npcdata, nfuncdata, flag;
+    uint32_t len;              /* bytes of text, to bound pcvalue */
+    char name[160];
+};
+/* The function holding pc; 0, or -1 if none (or the tables are unknown). */
+int go_fn_at(const struct go_walk *w, uint64_t pc, struct go_fn *f);
+/* symtab.go pcvalue: table off (an offset into pctab) at target; 0 with
+ * *out, or -1 if the table is absent or unreadable. */
+int go_pcvalue(const struct go_walk *w, const struct go_fn *f, uint32_t off, uint64_t target, int32_t *out);
+/* pcdatavalue(f, table, target); -1 if absent. */
+int go_pcdata(const struct go_walk *w, const struct go_fn *f, int64_t table, uint64_t target, int32_t *out);
+/* funcdata(f, i): *addr, 0 if the function has none; -1 unreadable. */
+int go_funcdata(const struct go_walk *w, const struct go_fn *f, int64_t i, uint64_t *addr);
+/* The source frames at pc (a pc inside the CALL for a return address),
+ * innermost first, inlined calls expanded as the runtime's
+ * inlineUnwinder does: emit(u, function, file, line) for each, at most
+ * max; returns how many, or -1 if pc is in no function. */
+int go_pc_frames(const struct go_walk *w, uint64_t pc, int max,
+                 void (*emit)(void *u, const char *func, const char *file, int32_t line), void *u);
 /* The name of the function holding pc into buf; 0, or -1 if unknown. */
 /* The ftab index of the function holding pc, or -1 (pclntab.c). */
 int64_t go_func_index(const struct go_walk *w, uint64_t pc);
 int go_func_name(const struct go_walk *w, uint64_t pc, char *buf, size_t len);
+
+/* go/stacks.c: every live goroutine's stack as roots, through c->root,
+ * scanned as the collector scans it: frame by frame by its stack maps,
+ * conservatively only where the runtime is or the unwind fails. */
+void go_stack_roots(struct go_walk *w, struct heap_ctx *c);
+
+/* go/frames.c: table go_frames(goid, depth, pc, func, file, line), each
+ * goroutine's frames innermost first, inlined calls expanded; 0 or -1. */
+int go_frames_table(struct go_walk *w, struct heap_ctx *c);
 
 /* go/goroutines.c */
 int go_goroutines_load(struct go_walk *w);

@@ -81,6 +81,7 @@ static const struct field_need fields[] = {
     {"runtime.p", "mcache", OFF(p_mcache), 0, NONE},
     {"runtime.mcache", "alloc", OFF(mc_alloc), 0, NONE},
     {"runtime.mcache", "tinyAllocs", OFF(mc_tinyallocs), 0, NONE},
+    {"runtime.mcache", "tiny", OFF(mc_tiny), 0, NONE},
     {"runtime.mstats", "heapStats.stats", OFF(ms_stats), 0, NONE},
     {"runtime.mstats", "stacks_sys", OFF(ms_stacks_sys), 0, NONE},
     {"runtime.mstats", "mspan_sys", OFF(ms_mspan_sys), 0, NONE},
@@ -149,6 +150,32 @@ static const struct field_need fields[] = {
     {"runtime.pcHeader", "funcnameOffset", OFF(ph_funcnameoff), 0, NONE},
     {"runtime.pcHeader", "pclnOffset", OFF(ph_pclnoff), 0, NONE},
     {"runtime._func", "nameoff|nameOff", OFF(f_nameoff), 0, NONE},
+    /* precise goroutine stacks (go/stacks.c); without any of these the
+     * stacks are scanned conservatively, and a problem says which */
+    {"runtime._func", "args", OFF(f_args), 1, NONE},
+    {"runtime._func", "deferreturn", OFF(f_deferreturn), 1, NONE},
+    {"runtime._func", "pcsp", OFF(f_pcsp), 1, NONE},
+    {"runtime._func", "npcdata", OFF(f_npcdata), 1, NONE},
+    {"runtime._func", "flag", OFF(f_flag), 1, NONE},
+    {"runtime._func", "nfuncdata", OFF(f_nfuncdata), 1, NONE},
+    {"runtime.moduledata", "pctab", OFF(md_pctab), 1, NONE},
+    {"runtime.moduledata", "gofunc", OFF(md_gofunc), 1, NONE},
+    {"runtime.moduledata", "rodata", OFF(md_rodata), 1, NONE},
+    {"runtime.stackObjectRecord", "off", OFF(so_off), 1, NONE},
+    {"runtime.stackObjectRecord", "size", OFF(so_size), 1, NONE},
+    {"runtime.stackObjectRecord", "_ptrdata|ptrBytes", OFF(so_ptrdata), 1, NONE},
+    {"runtime.stackObjectRecord", "gcdataoff", OFF(so_gcdataoff), 1, NONE},
+    {"runtime.g", "syscallpc", OFF(g_syscallpc), 1, NONE},
+    /* file:line and inlined frames (go/pclntab.c: go_pc_frames) */
+    {"runtime._func", "pcfile", OFF(f_pcfile), 1, NONE},
+    {"runtime._func", "pcln", OFF(f_pcln), 1, NONE},
+    {"runtime._func", "cuOffset", OFF(f_cuoffset), 1, NONE},
+    {"runtime.moduledata", "cutab", OFF(md_cutab), 1, NONE},
+    {"runtime.moduledata", "filetab", OFF(md_filetab), 1, NONE},
+    {"runtime.inlinedCall", "func_|nameOff", OFF(ic_nameoff), 1, NONE},
+    {"runtime.inlinedCall", "parentPc", OFF(ic_parentpc), 1, NONE},
+    {"runtime.g", "_defer", OFF(g_defer), 1, NONE},
+    {"runtime.g", "_panic", OFF(g_panic), 1, NONE},
 };
 
 struct const_need {
@@ -182,6 +209,16 @@ static const struct const_need consts[] = {
     /* Go 1.24+: a large type's GCData points at a slot for a mask the
      * runtime builds on first use */
     {"internal/abi.TFlagGCMaskOnDemand", OFF(tflag_gcmask_ondemand), 1, 1},
+    /* the symbol table's indices and flags, for precise stacks (go/stacks.c) */
+    {"runtime._PCDATA_StackMapIndex|internal/abi.PCDATA_StackMapIndex", OFF(pcdata_stackmap), 1, 1},
+    {"runtime._FUNCDATA_LocalsPointerMaps|internal/abi.FUNCDATA_LocalsPointerMaps", OFF(funcdata_locals), 1, 1},
+    {"runtime._FUNCDATA_ArgsPointerMaps|internal/abi.FUNCDATA_ArgsPointerMaps", OFF(funcdata_args), 1, 1},
+    {"runtime._FUNCDATA_StackObjects|internal/abi.FUNCDATA_StackObjects", OFF(funcdata_stackobjs), 1, 1},
+    {"runtime._ArgsSizeUnknown|internal/abi.ArgsSizeUnknown", OFF(args_unknown), 1, 1},
+    {"runtime.funcFlag_TOPFRAME|internal/abi.FuncFlagTopFrame", OFF(flag_topframe), 1, 1},
+    {"runtime.funcFlag_SPWRITE|internal/abi.FuncFlagSPWrite", OFF(flag_spwrite), 1, 1},
+    {"runtime._PCDATA_InlTreeIndex|internal/abi.PCDATA_InlTreeIndex", OFF(pcdata_inltree), 1, 1},
+    {"runtime._FUNCDATA_InlTree|internal/abi.FUNCDATA_InlTree", OFF(funcdata_inltree), 1, 1},
 };
 
 struct var_need {
@@ -310,6 +347,10 @@ int go_layout_load(struct go_walk *w)
         struct_size(w, "runtime.heapStatsDelta", &w->L.delta_size) ||
         struct_size(w, "runtime.addrRange", &w->L.addr_range_size))
         missing++;
+    const struct dbg_layout *sor = dbg_struct(c->dbg, "runtime.stackObjectRecord", w->module);
+    w->L.so_bytes = sor ? sor->size : 0; /* 0: stack objects unknown (go/stacks.c says so) */
+    const struct dbg_layout *ic = dbg_struct(c->dbg, "runtime.inlinedCall", w->module);
+    w->L.ic_bytes = ic ? ic->size : 0;   /* 0: inlined frames are not expanded */
     if (missing)
         return -1;
     struct go_layout *L = &w->L;

@@ -9,11 +9,15 @@
  * running the binary, so reading them from the file is exact — debuginfo
  * only hands out a file whose build-id matches the snapshot's module.  Only
  * file-backed bytes of PT_LOAD segments are read this way; .bss and the heap
- * come from the snapshot or not at all.
+ * come from the snapshot or not at all.  The file is mapped read-only when
+ * it can be (the stack unwinder reads the pclntab's tables for every
+ * frame), else read with pread.
  */
 #include <elf.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "heap/go/internal.h"
@@ -24,11 +28,25 @@ int go_mem_open(struct go_walk *w)
     w->fd = -1;
     if (mi && mi->elf_path)
         w->fd = open(mi->elf_path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    w->map = NULL;
+    w->map_len = 0;
+    if (w->fd >= 0 && !fstat(w->fd, &st) && st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, w->fd, 0);
+        if (m != MAP_FAILED) {
+            w->map = m;
+            w->map_len = (uint64_t)st.st_size;
+        }
+    }
     return w->fd >= 0 ? 0 : -1;
 }
 
 void go_mem_close(struct go_walk *w)
 {
+    if (w->map)
+        munmap(w->map, (size_t)w->map_len);
+    w->map = NULL;
+    w->map_len = 0;
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
@@ -48,8 +66,12 @@ static int file_read(const struct go_walk *w, uint64_t addr, void *buf, size_t l
         if (ph.p_type != PT_LOAD || v < ph.p_vaddr || v - ph.p_vaddr >= ph.p_filesz ||
             len > ph.p_filesz - (v - ph.p_vaddr))
             continue;
-        off_t off = (off_t)(ph.p_offset + (v - ph.p_vaddr));
-        return pread(w->fd, buf, len, off) == (ssize_t)len ? 0 : -1;
+        uint64_t off = ph.p_offset + (v - ph.p_vaddr);
+        if (w->map && off <= w->map_len && len <= w->map_len - off) {
+            memcpy(buf, (const uint8_t *)w->map + off, len);
+            return 0;
+        }
+        return pread(w->fd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -1;
     }
     return -1;
 }

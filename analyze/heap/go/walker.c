@@ -23,8 +23,10 @@
  *   facts    go.version, go.arena_base_offset, go.objects, go.object_bytes,
  *            go.unswept_spans, go.goroutines, ...
  * and, through the optional hooks:
- *   roots          each live goroutine's stack from its saved SP (or the SP
- *                  of the thread running it) to stack.hi, conservatively
+ *   roots          each live goroutine's stack, one root per frame with the
+ *                  mask of its pointer words from the function's stack maps
+ *                  at that pc, conservatively only where the runtime is
+ *                  (go/stacks.c)
  *   object_type_word  the type an object was allocated as (1.22+: its
  *                  malloc header or its span's largeType), for the typing
  *                  pass's 'malloc-header' source
@@ -35,9 +37,11 @@
  *                  typing pass meeting an interface value (go/types.c);
  *                  interface_types names the runtime.iface/eface structs
  *                  that such values are in the DWARF
- *   roots          also, per finalizer (go/finalizers.c): the object's
+ *   roots          also each P's tiny-allocation block (mcache.tiny, as a
+ *                  'runtime' root), and per finalizer (go/finalizers.c): the object's
  *                  memory (its referents, not itself) and the funcval
- *   tables         go_finalizers, goroutines (go/goroutines.c), go_memstats
+ *   tables         go_finalizers, goroutines (go/goroutines.c), go_frames
+ *                  (go/frames.c: each goroutine's stack as file:line), go_memstats
  *                  and go_metrics (go/memstats.c), and go_itypes: the dynamic types of
  *                  the objects interface values point to (go/types.c)
  *
@@ -92,6 +96,9 @@ static void go_free(struct go_walk *w)
     free(w->spans);
     free(w->funcs);
     free(w->gs);
+    free(w->gpc);
+    free(w->gpc_off);
+    free(w->gpc_n);
     free(w->fins);
     free(w);
 }
@@ -162,7 +169,12 @@ static int go_walk_heap(struct heap_ctx *c)
         c->problem(c, 0, "go: the module data's sections could not be read: globals are scanned conservatively");
     if (go_types_load(w))
         c->problem(c, 0, "go: the module's type descriptors could not be found: interface values are not typed");
-    heap_fact_u64(c, "go.goroutines", w->ngs);
+    /* allgs keeps dead goroutines for reuse: they are not the program's */
+    uint64_t dead = 0;
+    for (size_t i = 0; i < w->ngs; i++)
+        dead += w->gs[i].status == (uint32_t)w->L.g_dead;
+    heap_fact_u64(c, "go.goroutines", w->ngs - dead);
+    heap_fact_u64(c, "go.goroutines_dead", dead);
     if (go_finalizers_load(w)) {
         go_free(w);
         return -1;
@@ -183,14 +195,23 @@ static void go_roots(struct heap_ctx *c)
     struct go_walk *w = c->walker;
     if (!w || !c->root)
         return;
-    for (size_t i = 0; i < w->ngs; i++) {
-        const struct go_g *g = &w->gs[i];
-        if (g->status == (uint32_t)w->L.g_dead || g->sp < g->stack_lo || g->sp >= g->stack_hi)
+    go_stack_roots(w, c); /* go/stacks.c: frame by frame, by the stack maps */
+    /* Each P's active tiny-allocation block: mcache.tiny is a uintptr,
+     * which points at no object for a scan, but the collector greys the
+     * block at each cycle's start (mgcmark.go gcMarkTinyAllocs), so what
+     * was packed into it lives; the word is the root. */
+    uint64_t parr = 0, plen = 0;
+    if (go_u64(w, w->L.allp, &parr) || go_u64(w, w->L.allp + 8, &plen))
+        c->problem(c, w->L.allp, "go: runtime.allp was not captured: the Ps' tiny blocks are no roots");
+    for (uint64_t i = 0; i < plen && i < GO_MAX_PS; i++) {
+        uint64_t p, mc, tiny;
+        char name[48];
+        if (go_u64(w, parr + i * 8, &p) || !p || go_field(w, p, w->L.p_mcache, 8, &mc) || !mc ||
+            go_field(w, mc, w->L.mc_tiny, 8, &tiny) || !tiny)
             continue;
-        char fn[128] = "?", name[192];
-        go_func_name(w, g->startpc, fn, sizeof fn);
-        snprintf(name, sizeof name, "goroutine %llu (%s)", (unsigned long long)g->goid, fn);
-        struct heap_root r = {.addr = g->sp, .size = g->stack_hi - g->sp, .name = name, .thread = g->thread};
+        snprintf(name, sizeof name, "tiny block of P %llu", (unsigned long long)i);
+        struct heap_root r = {.addr = mc + (uint64_t)w->L.mc_tiny, .size = 8, .name = name,
+                              .kind = HEAP_ROOT_RUNTIME};
         c->root(c, &r);
     }
     /* Finalizers, as the collector roots them (go/finalizers.c): what the
@@ -304,6 +325,8 @@ static int go_tables(struct heap_ctx *c)
         if (c->row(c, "go_metrics", v, 2))
             return -1;
     }
+    if (go_frames_table(w, c)) /* each goroutine's frames: go/frames.c */
+        return -1;
     phase("goroutines, memstats");
     /* typing hints: what interface values say their targets are */
     static const struct heap_column icols[] = {
