@@ -9,13 +9,17 @@ cd "$(dirname "$0")" || exit 1
 passed=0 failed=0 skipped=0
 scripts=("$@")
 [ ${#scripts[@]} -eq 0 ] && scripts=(t[0-9]*.sh)
-# The Go tests (t4xxx) run once per tested Go version (the Makefile's
-# GO_VERSIONS; tests/lib.sh maps a version to its samples and toolchain).
+# The Go tests (t4xxx, and any script whose header has a line beginning
+# "# Runs for each Go version") run once per tested Go version (the
+# Makefile's GO_VERSIONS; tests/lib.sh maps a version to its samples and
+# toolchain).
 go_versions=${GO_VERSIONS:-go119 go126 go127}
 for t in "${scripts[@]}"; do
     [ -f "$t" ] || continue
     versions=-
     case $t in t4[0-9]*) versions=$go_versions ;; esac
+    # a script of another area that reads Go heaps says so in its header
+    grep -q '^# Runs for each Go version' "$t" && versions=$go_versions
     for v in $versions; do
         if [ "$v" = - ]; then
             echo "*** $t"

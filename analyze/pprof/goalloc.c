@@ -8,8 +8,9 @@
  *    in use too), values alloc_objects, alloc_space, inuse_objects,
  *    inuse_space scaled as scaleHeapSample does for the sampling rate, and
  *    a "bytes" label with the average object size;
- *  - a stack's leading runtime.* frames (by runtime.FuncForPC of the PC)
- *    left out, unless that leaves nothing;
+ *  - the runtime's own frames at the top of a stack left out, unless that
+ *    leaves nothing: go_mprof_stacks.shown_depth says which (go/mprof.c
+ *    applies writeHeapProto's rule, by runtime.FuncForPC of each PC);
  *  - runtime.goexit frames left out;
  *  - the PCs of one physical frame (the stack has one PC per inlined call)
  *    folded into one location whose lines are the inlined calls, innermost
@@ -34,7 +35,7 @@
 
 struct frame {
     uint64_t pc, entry;
-    char *func, *file, *funcforpc;
+    char *func, *file;
     int64_t line;
     int inlined;
 };
@@ -193,15 +194,23 @@ static void scale(int64_t count, int64_t size, int64_t rate, int64_t *c, int64_t
     *s = (int64_t)((double)size * k);
 }
 
-/* runtime.MemProfileRate at the capture (table go_mprof), or -1. */
-static int64_t profile_rate(sqlite3 *db)
+/* runtime.MemProfileRate at the capture (table go_mprof), or -1; and in
+ * *objects whether the runtime's records carry only object counts of the
+ * bucket's size (Go 1.27: every sample then has a "bytes" label, the
+ * object size, even with nothing allocated yet) rather than byte counts
+ * (to 1.26: a label only where something was, of the average size). */
+static int64_t profile_rate(sqlite3 *db, int *objects)
 {
     sqlite3_stmt *s;
     int64_t v = -1;
-    if (sqlite3_prepare_v2(db, "SELECT rate FROM go_mprof", -1, &s, NULL) != SQLITE_OK)
+    *objects = 0;
+    if (sqlite3_prepare_v2(db, "SELECT rate, records FROM go_mprof", -1, &s, NULL) != SQLITE_OK)
         return -1;
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_INTEGER)
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_INTEGER) {
         v = sqlite3_column_int64(s, 0);
+        const unsigned char *r = sqlite3_column_text(s, 1);
+        *objects = r && !strcmp((const char *)r, "objects");
+    }
     sqlite3_finalize(s);
     return v;
 }
@@ -212,11 +221,11 @@ int goalloc_profile(struct prof *p, sqlite3 *db, const char *file, int progress,
     sqlite3_stmt *fs = NULL, *bs = NULL, *ss = NULL;
     size_t cap = 0;
     int rc = -1;
-    if (sqlite3_prepare_v2(db, "SELECT pc, func, file, line, entry, inlined, funcforpc FROM go_mprof_frames"
+    if (sqlite3_prepare_v2(db, "SELECT pc, func, file, line, entry, inlined FROM go_mprof_frames"
                                " ORDER BY pc", -1, &fs, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT id, allocs, frees, alloc_bytes, free_bytes FROM go_mprof_buckets"
+        sqlite3_prepare_v2(db, "SELECT id, allocs, frees, alloc_bytes, free_bytes, size FROM go_mprof_buckets"
                                " ORDER BY id", -1, &bs, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT pc FROM go_mprof_stacks WHERE bucket = ? ORDER BY depth", -1, &ss,
+        sqlite3_prepare_v2(db, "SELECT pc, shown_depth FROM go_mprof_stacks WHERE bucket = ? ORDER BY depth", -1, &ss,
                            NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: no Go heap profile in the database (--by alloc is for Go programs; "
                  "heapsnap sql %s 'SELECT * FROM warnings' says why a Go heap's was not read)", file, file);
@@ -237,11 +246,11 @@ int goalloc_profile(struct prof *p, sqlite3 *db, const char *file, int progress,
         f->line = sqlite3_column_int64(fs, 3);
         f->entry = (uint64_t)sqlite3_column_int64(fs, 4);
         f->inlined = sqlite3_column_int(fs, 5);
-        f->funcforpc = dup(sqlite3_column_text(fs, 6));
-        if (!f->func || !f->file || !f->funcforpc)
+        if (!f->func || !f->file)
             goto oom;
     }
-    int64_t rate = profile_rate(db);
+    int objects;
+    int64_t rate = profile_rate(db, &objects);
     if (rate < 0) {
         snprintf(err, errlen, "%s: runtime.MemProfileRate could not be read: the profile's values cannot be scaled",
                  file);
@@ -259,27 +268,25 @@ int goalloc_profile(struct prof *p, sqlite3 *db, const char *file, int progress,
             notify_progress("heap profile buckets", nb, 0);
         nb++;
         uint64_t stk[MAX_STACK], locs[2 * MAX_STACK + 2]; /* at most two ids a PC, and the last deck */
-        size_t n = 0;
+        size_t n = 0, shown = 0;
+        int seen_shown = 0;
         sqlite3_bind_int64(ss, 1, sqlite3_column_int64(bs, 0));
         while (n < MAX_STACK && sqlite3_step(ss) == SQLITE_ROW) {
             uint64_t pc = (uint64_t)sqlite3_column_int64(ss, 0);
             if (!pc)
                 break; /* MemProfileRecord.Stack stops at the first 0 */
+            if (!seen_shown && sqlite3_column_type(ss, 1) != SQLITE_NULL) {
+                shown = n; /* the first frame the runtime's profile shows (go/mprof.c) */
+                seen_shown = 1;
+            }
             stk[n++] = pc;
         }
         sqlite3_reset(ss);
         size_t nl = 0;
+        /* as writeHeapProto: the shown frames, and all of them if those
+         * give no location */
         for (int hide = 1; hide >= 0; hide--) {
-            size_t from = 0;
-            if (hide) {
-                for (size_t i = 0; i < n; i++) {
-                    const struct frame *f = find_frame(&g, stk[i]);
-                    if (f && !strncmp(f->funcforpc, "runtime.", 8))
-                        continue;
-                    from = i;
-                    break;
-                }
-            }
+            size_t from = hide ? shown : 0;
             nl = locs_for_stack(&g, stk + from, n - from, locs);
             if (nl > 0 || g.oom)
                 break;
@@ -291,7 +298,7 @@ int goalloc_profile(struct prof *p, sqlite3 *db, const char *file, int progress,
         int64_t v[4];
         scale(allocs, ab, rate, &v[0], &v[1]);
         scale(allocs - frees, ab - fb, rate, &v[2], &v[3]);
-        int64_t block = allocs > 0 ? ab / allocs : 0;
+        int64_t block = objects ? sqlite3_column_int64(bs, 5) : allocs > 0 ? ab / allocs : 0;
         if (prof_sample(p, locs, nl, v, block ? "bytes" : NULL, block, NULL))
             goto oom;
     }
@@ -310,7 +317,6 @@ out:
     for (size_t i = 0; i < g.nfr; i++) {
         free(g.fr[i].func);
         free(g.fr[i].file);
-        free(g.fr[i].funcforpc);
     }
     free(g.fr);
     free(g.locs);

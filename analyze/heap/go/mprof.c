@@ -37,6 +37,8 @@
 
 #include "heap/go/mprof.h"
 
+#include "base/u64map.h"
+
 #define MP_MAX_BUCKETS (1u << 22)
 #define MP_MAX_STACK   1024u     /* the runtime's maxStack is 32; bounded generously */
 #define MP_NAME        256
@@ -208,6 +210,15 @@ struct mp_frame {
     int inlined;
 };
 
+/* The frames runtime/pprof's heap profile hides at the top of a stack: the
+ * runtime's own, by the name runtime.FuncForPC gives the return PC.  Go
+ * 1.19 hides "runtime."; later releases "internal/runtime/" too, a prefix
+ * no 1.19 program can have, so one rule serves every version. */
+static int is_runtime_func(const char *name)
+{
+    return !strncmp(name, "runtime.", 8) || !strncmp(name, "internal/runtime/", 17);
+}
+
 /* The inline tree's innermost function at pc, into name; 1 if pc is in an
  * inlined body, 0 if not, -1 if unreadable. */
 static int inlined_name(const struct go_walk *w, const struct mp_layout *M, uint64_t fn, uint64_t entry,
@@ -311,40 +322,6 @@ static struct heap_value vtext(const char *s)
 }
 
 /* Symbolize each distinct PC once (a small open-addressing set). */
-struct pcset {
-    uint64_t *pc;
-    size_t cap, len;
-};
-
-static int pcset_add(struct pcset *s, uint64_t pc)
-{
-    if (2 * (s->len + 1) > s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 1024;
-        uint64_t *n = calloc(cap, sizeof *n);
-        if (!n)
-            return -1;
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->pc[i]) {
-                size_t j = (s->pc[i] * 0x9e3779b97f4a7c15ull >> 20) & (cap - 1);
-                while (n[j])
-                    j = (j + 1) & (cap - 1);
-                n[j] = s->pc[i];
-            }
-        free(s->pc);
-        s->pc = n;
-        s->cap = cap;
-    }
-    size_t j = (pc * 0x9e3779b97f4a7c15ull >> 20) & (s->cap - 1);
-    while (s->pc[j]) {
-        if (s->pc[j] == pc)
-            return 0;
-        j = (j + 1) & (s->cap - 1);
-    }
-    s->pc[j] = pc;
-    s->len++;
-    return 1;
-}
-
 struct baddr {
     uint64_t addr;
     int64_t id;
@@ -421,26 +398,31 @@ int go_mprof_tables(struct go_walk *w, struct heap_ctx *c)
         {"allocs", "INTEGER"}, {"frees", "INTEGER"}, {"alloc_bytes", "INTEGER"}, {"free_bytes", "INTEGER"},
         {"active_allocs", "INTEGER"}, {"active_frees", "INTEGER"}, {"unpublished_allocs", "INTEGER"},
         {"unpublished_frees", "INTEGER"}};
-    static const struct heap_column scols[] = {{"bucket", "INTEGER"}, {"depth", "INTEGER"}, {"pc", "INTEGER"}};
+    static const struct heap_column scols[] = {
+        {"bucket", "INTEGER"}, {"depth", "INTEGER"}, {"pc", "INTEGER"}, {"shown_depth", "INTEGER"}};
     static const struct heap_column fcols[] = {
         {"pc", "INTEGER PRIMARY KEY"}, {"func", "TEXT"}, {"file", "TEXT"}, {"line", "INTEGER"},
         {"entry", "INTEGER"}, {"inlined", "INTEGER"}, {"funcforpc", "TEXT"}};
     static const struct heap_column ocols[] = {{"addr", "INTEGER"}, {"bucket", "INTEGER"}};
-    struct pcset seen = {0};
+    struct u64map seen = {0}; /* pc -> 1, or 2 if runtime/pprof hides it at a stack's top */
     uint64_t *pcs = NULL; /* every bucket's stack, one after the other */
     size_t npcs = 0;
     struct mp_frame fr;
     /* the profile as a whole: one row */
     static const struct heap_column mcols[] = {
-        {"cycle", "INTEGER"}, {"flushed", "INTEGER"}, {"rate", "INTEGER"}, {"published", "TEXT"}};
+        {"cycle", "INTEGER"}, {"flushed", "INTEGER"}, {"rate", "INTEGER"}, {"published", "TEXT"},
+        {"records", "TEXT"}};
     uint64_t rate_addr, rate_size, rate, raw = 0;
     go_field(w, M.cycle_var, M.cycle_value, 4, &raw);
     int have_rate = dbg_variable(w->c->dbg, "runtime.MemProfileRate", w->module, &rate_addr, &rate_size) == 0 &&
                     go_u64(w, rate_addr, &rate) == 0; /* runtime.MemProfileRate: the profile's period */
     struct heap_value mv[] = {vint((int64_t)cycle), vint((int64_t)(raw & 1)),
                               have_rate ? vint((int64_t)rate) : vtext(NULL),
-                              vtext(clear ? "every cycle (no GC had published one)" : "active + current cycle")};
-    if (c->table(c, "go_mprof", mcols, 4) || c->row(c, "go_mprof", mv, 4)) {
+                              vtext(clear ? "every cycle (no GC had published one)" : "active + current cycle"),
+                              /* what a MemProfileRecord carries, told by memRecordCycle's fields: byte
+                               * counts (to Go 1.26), or only objects of the bucket's size (1.27) */
+                              vtext(M.c_alloc_bytes >= 0 ? "bytes" : "objects")};
+    if (c->table(c, "go_mprof", mcols, 5) || c->row(c, "go_mprof", mv, 5)) {
         rc = -1;
         goto out;
     }
@@ -479,28 +461,45 @@ int go_mprof_tables(struct go_walk *w, struct heap_ctx *c)
                                  vint((int64_t)x->active.frees), vint((int64_t)unp_a), vint((int64_t)unp_f)};
         rc = c->row(c, "go_mprof_buckets", v, 12);
     }
-    if (rc || c->table(c, "go_mprof_stacks", scols, 3)) {
-        rc = -1;
-        goto out;
-    }
-    for (size_t i = 0, at = 0; i < nb && !rc; at += bs[i].nstk, i++)
-        for (uint64_t d = 0; d < bs[i].nstk && !rc; d++) {
-            struct heap_value v[] = {vint((int64_t)i + 1), vint((int64_t)d), vint((int64_t)pcs[at + d])};
-            rc = c->row(c, "go_mprof_stacks", v, 3);
-        }
     if (rc || c->table(c, "go_mprof_frames", fcols, 7)) {
         rc = -1;
         goto out;
     }
     for (size_t k = 0; k < npcs && !rc; k++) {
-        int fresh = pcset_add(&seen, pcs[k]);
-        if (fresh < 0)
+        uint32_t *slot = u64map_slot(&seen, pcs[k], 0);
+        if (!slot) {
             rc = -1;
-        if (fresh <= 0 || symbolize(w, &M, pcs[k], &fr))
+            break;
+        }
+        if (*slot)
             continue;
+        *slot = 1; /* not in the pclntab: FuncForPC gives nil, and it is shown */
+        if (symbolize(w, &M, pcs[k], &fr))
+            continue;
+        if (is_runtime_func(fr.funcforpc))
+            *slot = 2;
         struct heap_value f[] = {vint((int64_t)pcs[k]), vtext(fr.func), vtext(fr.file), vint(fr.line),
                                  vint((int64_t)fr.entry), vint(fr.inlined), vtext(fr.funcforpc)};
         rc = c->row(c, "go_mprof_frames", f, 7);
+    }
+    /* Each stack, with each frame's depth as runtime/pprof's heap profile
+     * shows it (writeHeapProto): the runtime's own frames at the top are
+     * hidden, unless every frame is the runtime's. */
+    if (rc || c->table(c, "go_mprof_stacks", scols, 4)) {
+        rc = -1;
+        goto out;
+    }
+    for (size_t i = 0, at = 0; i < nb && !rc; at += bs[i].nstk, i++) {
+        uint64_t top = 0;
+        while (top < bs[i].nstk && u64map_find(&seen, pcs[at + top], 1) == 2)
+            top++;
+        if (top == bs[i].nstk)
+            top = 0;
+        for (uint64_t d = 0; d < bs[i].nstk && !rc; d++) {
+            struct heap_value v[] = {vint((int64_t)i + 1), vint((int64_t)d), vint((int64_t)pcs[at + d]),
+                                     d >= top ? vint((int64_t)(d - top)) : vtext(NULL)};
+            rc = c->row(c, "go_mprof_stacks", v, 4);
+        }
     }
     if (rc || c->table(c, "go_alloc_objects", ocols, 2)) {
         rc = -1;
@@ -550,7 +549,7 @@ int go_mprof_tables(struct go_walk *w, struct heap_ctx *c)
     free(byaddr);
 out:
     free(pcs);
-    free(seen.pc);
+    u64map_free(&seen);
     free(bs);
     return rc;
 }
