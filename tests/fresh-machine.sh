@@ -10,8 +10,10 @@
 # python3 git ca-certificates from Debian (without their Recommends: gdb's
 # would bring libc6-dbg, which the Makefile must install itself), the
 # certificate authorities the machine adds (/usr/local/share/ca-certificates,
-# and NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, SSL_CERT_DIR as it sets them), and
-# Go 1.26.8 at /usr/local/go, first on PATH (copied from this host's).
+# and NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, SSL_CERT_DIR as it sets them),
+# its Node.js 20 and npm (copied from this host's /usr/bin/node and
+# /usr/lib/node_modules/npm), and Go 1.26.8 at /usr/local/go, first on PATH
+# (copied from this host's).
 # Package lists are dropped, as on a new machine, so the Makefile's own
 # `apt-get update` is needed.  Then, for every run, it copies that image to
 # DIR/root, clones the repository's HEAD commit into /root/heapsnap there,
@@ -151,6 +153,17 @@ fi
 remove "$DIR/root"
 say "copying the machine image to $DIR/root"
 cp -a "$DIR/machine" "$DIR/root"
+# Node.js and npm as this machine kind ships them (not Debian's: its nodejs
+# 18 is older than the browser tests' playwright-core accepts), copied from
+# the host for each run, as Go is into the image.
+if [ -x /usr/bin/node ] && [ -d /usr/lib/node_modules/npm ]; then
+    cp -a /usr/bin/node "$DIR/root/usr/bin/node"
+    mkdir -p "$DIR/root/usr/lib/node_modules"
+    cp -a /usr/lib/node_modules/npm "$DIR/root/usr/lib/node_modules/npm"
+    ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$DIR/root/usr/bin/npm"
+    ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$DIR/root/usr/bin/npx"
+    [ -f /root/.npmrc ] && grep -v -i 'token\|auth' /root/.npmrc >"$DIR/root/root/.npmrc"
+fi
 # The certificate authorities this machine kind adds to Debian's (the TLS
 # proxy's CA is made when the machine boots, so it is copied for each run,
 # not kept in the image).

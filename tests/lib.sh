@@ -59,6 +59,7 @@ _stop_all() {
     local p
     for p in $(cat "$_PIDFILE" 2>/dev/null); do kill "$p" 2>/dev/null; done
     for p in $(cat "$_PIDFILE" 2>/dev/null); do kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null; done
+    for p in $(cat "$TRASH/.shared" 2>/dev/null); do case $p in /tmp/heapsnap-shared.*) rm -rf "$p" ;; esac; done
 }
 trap '_stop_all' EXIT
 cd "$TRASH" || exit 1
@@ -129,6 +130,15 @@ wait_line() {
 }
 
 track_pid() { echo "$1" >>"$_PIDFILE"; }
+
+# shared_dir: a new directory that every user may write into, for a server
+# that drops root (nginx's workers) to leave its reports in.  Under /tmp,
+# since the tree may lie under a home only its owner can enter (a clone in
+# /root); removed when the script ends.
+shared_dir() {
+    local d
+    d=$(mktemp -d /tmp/heapsnap-shared.XXXXXX) && chmod 1777 "$d" && echo "$d" >>"$TRASH/.shared" && echo "$d"
+}
 
 stop_sample() { kill "${1:-$SAMPLE_PID}" 2>/dev/null; wait "${1:-$SAMPLE_PID}" 2>/dev/null || true; }
 

@@ -97,7 +97,8 @@ if ! command -v nginx >/dev/null || [ ! -f "$PRELOAD" ]; then
 fi
 
 NG=$TRASH/nginx
-mkdir -p "$NG/mi" && chmod 1777 "$NG/mi" # the workers run as another user
+mkdir -p "$NG"
+MI=$(shared_dir) # the workers run as another user
 PORT=$(free_port)
 cat >"$NG/nginx.conf" <<EOF
 daemon off;
@@ -116,7 +117,7 @@ http {
     server { listen 127.0.0.1:$PORT; location / { return 200 "ok\n"; } }
 }
 EOF
-MALLINFO_DIR=$NG/mi LD_PRELOAD=$PRELOAD nginx -p "$NG" -c "$NG/nginx.conf" >"$NG/out" 2>&1 &
+MALLINFO_DIR=$MI LD_PRELOAD=$PRELOAD nginx -p "$NG" -c "$NG/nginx.conf" >"$NG/out" 2>&1 &
 MASTER=$!
 track_pid $MASTER
 
@@ -134,8 +135,8 @@ done
 
 # ask PID for its report; wait until it is there; keep it as FILE
 ask_report() {
-    rm -f "$NG/mi/mallinfo.$1"
-    kill -s SIGRTMIN+7 "$1" && wait_line "$NG/mi/mallinfo.$1" ready "$1" && cp "$NG/mi/mallinfo.$1" "$2"
+    rm -f "$MI/mallinfo.$1"
+    kill -s SIGRTMIN+7 "$1" && wait_line "$MI/mallinfo.$1" ready "$1" && cp "$MI/mallinfo.$1" "$2"
 }
 for w in $WORKERS; do
     ask_report $w before.$w || true
