@@ -31,12 +31,7 @@
 #define REPORT_BUF_SIZE (1 << 20)
 #include "report.h"
 
-struct rec {
-    void *p;
-    size_t req;
-    int live;
-};
-static struct rec recs[4100];
+static struct report_block recs[4100];
 static size_t nrecs;
 
 static size_t stat(const char *name)
@@ -57,7 +52,7 @@ int main(int argc, char **argv)
         if (!p)
             abort();
         memset(p, 0x6A, n);
-        recs[nrecs++] = (struct rec){p, n, 1};
+        recs[nrecs++] = (struct report_block){p, n, 1};
     }
     for (size_t i = 0; i < 40; i++) {
         size_t n = (20 << 10) + i * (25 << 10);
@@ -65,7 +60,7 @@ int main(int argc, char **argv)
         if (!p)
             abort();
         memset(p, 0x6B, n);
-        recs[nrecs++] = (struct rec){p, n, 1};
+        recs[nrecs++] = (struct report_block){p, n, 1};
     }
     for (size_t i = 0; i < nrecs; i += 3) {
         free(recs[i].p);
@@ -84,17 +79,7 @@ int main(int argc, char **argv)
     if (fd < 0)
         return 1;
     report_line("pid %d\n", (int)getpid());
-    for (size_t i = 0; i < nrecs; i++) {
-        if (recs[i].live) {
-            report_line("live %p %zu %zu\n", recs[i].p, recs[i].req, malloc_usable_size(recs[i].p));
-            continue;
-        }
-        int reused = 0;
-        for (size_t j = 0; j < nrecs && !reused; j++)
-            reused = recs[j].live && recs[j].p == recs[i].p;
-        if (!reused)
-            report_line("freed %p\n", recs[i].p);
-    }
+    report_blocks(recs, nrecs, malloc_usable_size);
     report_line("stats allocated %zu active %zu resident %zu mapped %zu\n", allocated, active,
                 resident, mapped);
     report_line("version %s\n", version ? version : "?");

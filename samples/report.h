@@ -58,4 +58,30 @@ static inline int report_flush(int fd)
     return 0;
 }
 
+/* A block a sample allocated: where, the size it asked for, and whether it
+ * is still live (0: freed since). */
+struct report_block {
+    void *p;
+    size_t req;
+    int live;
+};
+
+/* "live ADDR REQ USABLE" for each live block (USABLE from the allocator's
+ * own usable_size), and "freed ADDR" for each freed one whose address no
+ * live block has taken again: the lines tests/lib.sh's report_truth reads. */
+static inline void report_blocks(const struct report_block *b, size_t n, size_t (*usable_size)(void *))
+{
+    for (size_t i = 0; i < n; i++) {
+        if (b[i].live) {
+            report_line("live %p %zu %zu\n", b[i].p, b[i].req, usable_size(b[i].p));
+            continue;
+        }
+        int reused = 0;
+        for (size_t j = 0; j < n && !reused; j++)
+            reused = b[j].live && b[j].p == b[i].p;
+        if (!reused)
+            report_line("freed %p\n", b[i].p);
+    }
+}
+
 #endif

@@ -37,12 +37,7 @@
 #define REPORT_BUF_SIZE (1 << 20)
 #include "report.h"
 
-struct rec {
-    void *p;
-    size_t req;
-    int live;
-};
-static struct rec recs[4800];
+static struct report_block recs[4800];
 static size_t nrecs;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -65,7 +60,7 @@ static void allocate(size_t n_small, size_t n_large, size_t salt)
         if (!p)
             abort();
         memset(p, 0x6A, n);
-        recs[nrecs++] = (struct rec){p, n, 1};
+        recs[nrecs++] = (struct report_block){p, n, 1};
     }
     for (size_t i = 0; i < n_large; i++) {
         size_t n = (20 << 10) + i * (25 << 10) + salt;
@@ -73,7 +68,7 @@ static void allocate(size_t n_small, size_t n_large, size_t salt)
         if (!p)
             abort();
         memset(p, 0x6B, n);
-        recs[nrecs++] = (struct rec){p, n, 1};
+        recs[nrecs++] = (struct report_block){p, n, 1};
     }
     for (size_t i = first; i < nrecs; i += 3) {
         free(recs[i].p);
@@ -104,7 +99,7 @@ static void burst(void)
         void *p = malloc(64);
         if (!p)
             abort();
-        recs[nrecs++] = (struct rec){p, 64, 1};
+        recs[nrecs++] = (struct report_block){p, 64, 1};
     }
     for (size_t i = first; i < nrecs; i++) {
         free(recs[i].p);
@@ -130,17 +125,7 @@ int main(int argc, char **argv)
     if (fd < 0)
         return 1;
     report_line("pid %d\n", (int)getpid());
-    for (size_t i = 0; i < nrecs; i++) {
-        if (recs[i].live) {
-            report_line("live %p %zu %zu\n", recs[i].p, recs[i].req, tc_malloc_size(recs[i].p));
-            continue;
-        }
-        int reused = 0;
-        for (size_t j = 0; j < nrecs && !reused; j++)
-            reused = recs[j].live && recs[j].p == recs[i].p;
-        if (!reused)
-            report_line("freed %p\n", recs[i].p);
-    }
+    report_blocks(recs, nrecs, tc_malloc_size);
     size_t allocated = prop("generic.current_allocated_bytes"), heap = prop("generic.heap_size");
     size_t thread = prop("tcmalloc.thread_cache_free_bytes");
     size_t central = prop("tcmalloc.central_cache_free_bytes");

@@ -228,6 +228,15 @@ extern const struct allocator tcmalloc_allocator;
  */
 int heap_recognise(struct heap_ctx *c, const char *walked, const char **owner);
 
+/*
+ * The module that holds an allocator (heap/recognise.c): the one the debug
+ * info names LIBPREFIX (e.g. "libjemalloc"), else the one that defines any
+ * of the function symbols syms (NULL-terminated: a static link), else,
+ * without debug info, a loaded module whose file name starts with
+ * LIBPREFIX.  Its index, or -1.
+ */
+int heap_allocator_module(struct heap_ctx *c, const char *libprefix, const char *const *syms);
+
 /* All known allocators, NULL-terminated (heap/allocators.c). */
 extern const struct allocator *const allocators[];
 

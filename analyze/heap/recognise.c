@@ -109,3 +109,24 @@ int heap_recognise(struct heap_ctx *c, const char *walked, const char **owner)
     }
     return owners;
 }
+
+int heap_allocator_module(struct heap_ctx *c, const char *libprefix, const char *const *syms)
+{
+    if (c->dbg) {
+        int m = dbg_find_module(c->dbg, libprefix);
+        if (m >= 0)
+            return m;
+        for (size_t i = 0; syms && syms[i]; i++) {
+            const struct dbg_symbol *s = dbg_symbol_by_name(c->dbg, syms[i], -1);
+            if (s && s->type == STT_FUNC && s->addr)
+                return s->module;
+        }
+        return -1;
+    }
+    size_t n;
+    const struct hs_module *m = hs_get_modules(c->snap, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(base_name(m[i].path), libprefix, strlen(libprefix)))
+            return (int)i;
+    return -1;
+}

@@ -190,32 +190,10 @@ uint64_t je_index2size(unsigned szind)
 
 /* ------------------------------------------------------------ the module */
 
-static const char *base_name(const char *p)
-{
-    const char *s = p ? strrchr(p, '/') : NULL;
-    return s ? s + 1 : p ? p : "";
-}
-
 int je_module(struct heap_ctx *c)
 {
-    if (c->dbg) {
-        int m = dbg_find_module(c->dbg, "libjemalloc");
-        if (m >= 0)
-            return m;
-        static const char *const syms[] = {"je_mallctl", "mallctl", NULL};
-        for (size_t i = 0; syms[i]; i++) {
-            const struct dbg_symbol *s = dbg_symbol_by_name(c->dbg, syms[i], -1);
-            if (s && s->type == STT_FUNC && s->addr)
-                return s->module;
-        }
-        return -1;
-    }
-    size_t n;
-    const struct hs_module *m = hs_get_modules(c->snap, &n);
-    for (size_t i = 0; i < n; i++)
-        if (!strncmp(base_name(m[i].path), "libjemalloc", 11))
-            return (int)i;
-    return -1;
+    static const char *const syms[] = {"je_mallctl", "mallctl", NULL};
+    return heap_allocator_module(c, "libjemalloc", syms);
 }
 
 /* ------------------------------------------------------------ the rtree root */

@@ -41,27 +41,10 @@
 
 #define MAX_CANDIDATES 64u
 
-static const char *base_name(const char *p)
-{
-    const char *s = p ? strrchr(p, '/') : NULL;
-    return s ? s + 1 : p ? p : "";
-}
-
 int tc_module(struct heap_ctx *c)
 {
-    if (c->dbg) {
-        int m = dbg_find_module(c->dbg, "libtcmalloc");
-        if (m >= 0)
-            return m;
-        const struct dbg_symbol *s = dbg_symbol_by_name(c->dbg, "tc_malloc", -1);
-        return s && s->type == STT_FUNC && s->addr ? s->module : -1;
-    }
-    size_t n;
-    const struct hs_module *m = hs_get_modules(c->snap, &n);
-    for (size_t i = 0; i < n; i++)
-        if (!strncmp(base_name(m[i].path), "libtcmalloc", 11))
-            return (int)i;
-    return -1;
+    static const char *const syms[] = {"tc_malloc", NULL};
+    return heap_allocator_module(c, "libtcmalloc", syms);
 }
 
 int tc_read_span(struct heap_ctx *c, uint64_t addr, struct tc_span *s)
