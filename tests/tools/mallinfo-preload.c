@@ -23,12 +23,23 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* 1 if the word at a lies in mapped memory.  With several arenas (a
+ * threaded server: memcached), mallinfo2's 'arena' is their sum, and
+ * brk - arena may lie below the heap, in a gap: the walk then stops there
+ * instead of faulting (mincore is a system call, safe in a handler). */
+static int mapped(uintptr_t a)
+{
+    unsigned char v;
+    return mincore((void *)(a & ~(uintptr_t)4095), 1, &v) == 0;
+}
 
 /* Read at load time: nginx empties its workers' environment. */
 static char dir[256];
@@ -53,6 +64,10 @@ static void report(int sig)
     size_t chunks = 0, inuse = 0;
     int ok = mi.arena && mi.arena <= hi;
     while (ok && p + 16 <= hi) {
+        if (!mapped(p + 8)) {
+            ok = 0;
+            break;
+        }
         size_t sz = *(size_t *)(p + 8) & ~(size_t)7;
         if (sz < 32 || sz % 16 || sz > hi - p) {
             ok = 0;
@@ -61,6 +76,10 @@ static void report(int sig)
         if (p + sz == hi) /* the top chunk: not counted */
             break;
         chunks++;
+        if (!mapped(p + sz + 8)) {
+            ok = 0;
+            break;
+        }
         if (*(size_t *)(p + sz + 8) & 1)
             inuse++;
         p += sz;
