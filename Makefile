@@ -23,7 +23,7 @@ CPPFLAGS += -Iformat -Ianalyze -I/usr/include/libdwarf -D_GNU_SOURCE
 DEBS    := libelf-dev libdwarf-dev libsqlite3-dev libzstd-dev liblz4-dev liblzma-dev libiberty-dev \
            zlib1g-dev libedit-dev golang-1.19-go gdb libc6-dbg clang binutils gcc zstd lz4 xz-utils \
            chromium sqlite3 python3 strace time bc \
-           nginx-light libjemalloc-dev redis-server dpkg-dev libgoogle-perftools-dev curl
+           nginx-light libjemalloc-dev redis-server memcached dpkg-dev libgoogle-perftools-dev curl
 # zstd is linked statically into the capture tool by name, at link time: a
 # path computed when make reads this file would be empty on a fresh machine,
 # where the deps step installs libzstd-dev only after that.
