@@ -160,7 +160,7 @@ grown() {
 alone() {
     sqlite3 $1 "SELECT count(*) FROM analysis n JOIN objects o ON o.id = n.id JOIN types t ON t.id = o.type_id
         WHERE t.name = 'main.Item' AND n.idom = (SELECT o.id FROM objects o JOIN types t ON t.id = o.type_id
-        WHERE t.name LIKE 'main.Item *%' ORDER BY o.size DESC LIMIT 1)"
+        WHERE t.name = '*main.Item' ORDER BY o.size DESC LIMIT 1)"
 }
 test_expect_success 'pprof -diff_base shows the known growth under its retainer' '
     test -s b.hsnap && $HEAPSNAP pprof b.hsnap -o b.pb.gz 2>/dev/null &&

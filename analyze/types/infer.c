@@ -435,6 +435,26 @@ void ty_result_free(struct ty_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/*
+ * The bytes of a char-typed object, checked before the type is believed: a
+ * char * proves little (it may view any memory, and a stale one in a
+ * global outlives the block it pointed to: in redis, one typed a live
+ * dictEntry char [32], and its key and value were called leaked).  Text
+ * and binary payloads do not begin with an address, while a struct mostly
+ * begins with a pointer: an object whose first word points into a used
+ * object is read, whatever char type was claimed for it.
+ */
+static int begins_with_pointer(const struct hs_snapshot *s, const struct objtab *objs, const struct obj *ob)
+{
+    uint64_t w;
+    const uint8_t *b = ob->size >= 8 ? hs_ptr(s, ob->addr, 8) : NULL;
+    if (!b)
+        return 0;
+    memcpy(&w, b, 8);
+    int64_t j = objtab_find(objs, w);
+    return j >= 0 && objs->v[j].state == OBJ_USED;
+}
+
 int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const struct objtab *objs,
              const struct rootset *rs, struct ty_result *r)
 {
@@ -497,7 +517,8 @@ int ty_infer(struct tytab *t, const struct hs_snapshot *s, struct dbg *d, const 
         if (r->obj_type[i]) {
             r->typed_objects++;
             r->typed_bytes += objs->v[i].size;
-            if (!bit(in.notbytes, i) && ty_holds_bytes(t, r->obj_type[i])) {
+            if (!bit(in.notbytes, i) && ty_holds_bytes(t, r->obj_type[i]) &&
+                !begins_with_pointer(s, objs, &objs->v[i])) {
                 setbit(r->obj_bytes, i);
                 r->byte_objects++;
                 r->byte_bytes += objs->v[i].size;
