@@ -236,6 +236,8 @@ int heap_recognise(struct heap_ctx *c, const char *walked, const char **owner);
  * LIBPREFIX.  Its index, or -1.
  */
 int heap_allocator_module(struct heap_ctx *c, const char *libprefix, const char *const *syms);
+/* The file path of module (an index as above), or NULL. */
+const char *heap_module_path(struct heap_ctx *c, int module);
 
 /* All known allocators, NULL-terminated (heap/allocators.c). */
 extern const struct allocator *const allocators[];

@@ -130,3 +130,16 @@ int heap_allocator_module(struct heap_ctx *c, const char *libprefix, const char 
             return (int)i;
     return -1;
 }
+
+const char *heap_module_path(struct heap_ctx *c, int module)
+{
+    if (module < 0)
+        return NULL;
+    if (c->dbg) {
+        const struct dbg_module_info *mi = dbg_module(c->dbg, (size_t)module);
+        return mi && mi->module ? mi->module->path : NULL;
+    }
+    size_t nm;
+    const struct hs_module *mods = hs_get_modules(c->snap, &nm);
+    return (size_t)module < nm ? mods[module].path : NULL;
+}

@@ -282,16 +282,9 @@ static int root_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t r
  */
 static uint64_t scan_root(struct heap_ctx *c, const struct je_layout *L, int module)
 {
-    size_t n, nm;
+    size_t n;
     const struct hs_mapping *m = hs_get_mappings(c->snap, &n);
-    const struct hs_module *mods = hs_get_modules(c->snap, &nm);
-    const char *path = NULL;
-    if (c->dbg && module >= 0) {
-        const struct dbg_module_info *mi = dbg_module(c->dbg, (size_t)module);
-        path = mi && mi->module ? mi->module->path : NULL;
-    } else if (module >= 0 && (size_t)module < nm) {
-        path = mods[module].path;
-    }
+    const char *path = heap_module_path(c, module);
     if (!path)
         return 0;
     unsigned tried = 0;

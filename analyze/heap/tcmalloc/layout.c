@@ -132,16 +132,9 @@ static int root_agrees(struct heap_ctx *c, uint64_t r)
  * right after them (a big .bss); 0 if none. */
 static int data_range(struct heap_ctx *c, int module, uint64_t *lo, uint64_t *hi)
 {
-    size_t n, nm;
+    size_t n;
     const struct hs_mapping *m = hs_get_mappings(c->snap, &n);
-    const struct hs_module *mods = hs_get_modules(c->snap, &nm);
-    const char *path = NULL;
-    if (c->dbg && module >= 0) {
-        const struct dbg_module_info *mi = dbg_module(c->dbg, (size_t)module);
-        path = mi && mi->module ? mi->module->path : NULL;
-    } else if (module >= 0 && (size_t)module < nm) {
-        path = mods[module].path;
-    }
+    const char *path = heap_module_path(c, module);
     if (!path)
         return 0;
     for (size_t i = 0; i < n; i++) {
