@@ -6,7 +6,10 @@
 # walked side by side, exactly (ReadMemStats for Go; mallinfo2, by the
 # formulas of t1100, for glibc); each object carries its heap; the C leaks
 # are reported and nothing else (Go garbage is not a leak); rss splits the
-# resident memory between the two heaps.
+# resident memory between the two heaps.  The sample then blocks in a cgo
+# call with a Go object's and a C block's addresses in two registers and
+# nowhere else: the collector never scans a thread in a cgo call, so the Go
+# object is garbage, while C holds what its registers hold.
 . "$(dirname "$0")/lib.sh"
 
 R=go-cgo.report
@@ -62,6 +65,29 @@ held, big, item = obj(\"c_held0\"), obj(\"c_big0\"), obj(\"item0\")
 assert held[1] == \"glibc\" and held[2] >= 200 and big[1] == \"glibc\" and item[1] == \"go\", (held, big, item)
 # the first Item (Go) holds the first held C block
 assert c.execute(\"SELECT count(*) FROM refs WHERE src = ? AND dst = ?\", (item[0], held[0])).fetchone()[0] == 1
+"
+'
+
+test_expect_success 'a thread blocked in a cgo call roots C blocks from its registers, never Go objects' '
+    $HEAPSNAP top snap.hsnap >/dev/null &&
+    python3 -c "
+import sqlite3, struct
+rep = dict(l.split()[:2] for l in open(\"$R\") if len(l.split()) == 2)
+ghost, creg = int(rep[\"ghost\"], 16), int(rep[\"c_reg\"], 16)
+c = sqlite3.connect(\"snap.db\")
+# the premise: one thread holds both, r12 and r13 (HS_R12 = 3, HS_R13 = 2)
+regs = [struct.unpack(\"<27Q\", b) for (b,) in c.execute(\"SELECT registers FROM threads\")]
+assert [r for r in regs if r[3] == ghost and r[2] == creg], [hex(r[3]) for r in regs]
+def obj(a):
+    r = c.execute(\"SELECT o.id, o.heap, a.reachable FROM objects o JOIN analysis a ON a.id = o.id WHERE o.addr = ? AND o.state = \x27used\x27\", (a,)).fetchone()
+    assert r, hex(a)
+    return r
+g, b = obj(ghost), obj(creg)
+assert g[1:] == (\"go\", 0), g
+assert b[1:] == (\"glibc\", 1), b
+# and what holds the C block is that thread\x27s register root
+k = c.execute(\"SELECT group_concat(DISTINCT r.kind) FROM refs JOIN roots r ON r.id = refs.src WHERE refs.dst = ?\", (b[0],)).fetchone()[0]
+assert k and \"register\" in k.split(\",\"), k
 "
 '
 

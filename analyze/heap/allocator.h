@@ -153,10 +153,15 @@ struct heap_ctx {
      * and keeps each as an 'allocator' root that is never scanned.  A
      * walker reports only ranges it located itself, of a bounded size. */
     void (*internal)(struct heap_ctx *c, uint64_t start, uint64_t end, const char *what);
-    /* A thread whose registers and stack hold no roots: a Go M that runs
-     * no goroutine (it sleeps in the scheduler on its g0 stack, which the
-     * collector never scans).  May be NULL. */
-    void (*quiet_thread)(struct heap_ctx *c, int tid);
+    /* A thread whose registers and stack hold no roots into this
+     * allocator's objects.  whole: none at all, for any heap (a Go M that
+     * runs no goroutine sleeps in the scheduler on its g0 stack, which the
+     * collector never scans).  Else they still reach other allocators'
+     * objects (a goroutine in a system call or a cgo call: the collector
+     * scans its stack from where it entered the call, never the thread's
+     * registers or the C frames, while C's malloc heap may be held from
+     * them).  May be NULL. */
+    void (*quiet_thread)(struct heap_ctx *c, int tid, int whole);
 
     /* Regions another allocator walked before this one holds (the
      * process's malloc, beside a runtime's own heap: see beside_malloc),

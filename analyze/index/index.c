@@ -56,7 +56,9 @@ struct pipeline {
     /* The allocator's own bookkeeping outside its regions (allocator.h:
      * internal); 'kind' holds the walker's name for it. */
     struct heap_region *internal;
-    int *quiet;             /* threads that hold no roots (heap_ctx.quiet_thread) */
+    /* threads that hold no roots (heap_ctx.quiet_thread): into any heap
+     * (heap NULL) or into the named allocator's regions only */
+    struct quiet { int tid; const char *heap; } *quiet;
     size_t nquiet, capquiet;
     size_t ninternal, capinternal;
     struct warning *warn;
@@ -180,14 +182,14 @@ static void on_internal(struct heap_ctx *c, uint64_t start, uint64_t end, const 
     keep_region(p, &p->internal, &p->ninternal, &p->capinternal, &r);
 }
 
-static void on_quiet_thread(struct heap_ctx *c, int tid)
+static void on_quiet_thread(struct heap_ctx *c, int tid, int whole)
 {
     struct pipeline *p = c->user;
     if (p->oom)
         return;
     if (p->nquiet == p->capquiet) {
         size_t cap = p->capquiet ? 2 * p->capquiet : 16;
-        int *q = realloc(p->quiet, cap * sizeof *q);
+        struct quiet *q = realloc(p->quiet, cap * sizeof *q);
         if (!q) {
             p->oom = 1;
             return;
@@ -195,7 +197,44 @@ static void on_quiet_thread(struct heap_ctx *c, int tid)
         p->quiet = q;
         p->capquiet = cap;
     }
-    p->quiet[p->nquiet++] = tid;
+    p->quiet[p->nquiet++] = (struct quiet){tid, whole || !p->walking ? NULL : p->walking->name};
+}
+
+static int region_cmp(const void *a, const void *b)
+{
+    const struct heap_region *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The quiet threads as roots_collect wants them: a thread quieted for one
+ * allocator's heap only gets that allocator's regions, sorted; *regs holds
+ * them (one copy per entry: a handful of threads, a few regions each).
+ * -1 on out-of-memory.
+ */
+static int quiet_roots(const struct pipeline *p, struct roots_quiet **out, struct heap_region **regs)
+{
+    size_t nr = 0;
+    for (size_t q = 0; q < p->nquiet; q++)
+        for (size_t i = 0; p->quiet[q].heap && i < p->nregions; i++)
+            nr += p->rheap[i] && !strcmp(p->rheap[i], p->quiet[q].heap);
+    *out = calloc(p->nquiet ? p->nquiet : 1, sizeof **out);
+    *regs = malloc((nr ? nr : 1) * sizeof **regs);
+    if (!*out || !*regs)
+        return -1;
+    size_t k = 0;
+    for (size_t q = 0; q < p->nquiet; q++) {
+        struct roots_quiet *r = &(*out)[q];
+        r->tid = p->quiet[q].tid;
+        r->whole = !p->quiet[q].heap;
+        r->regions = *regs + k;
+        for (size_t i = 0; p->quiet[q].heap && i < p->nregions; i++)
+            if (p->rheap[i] && !strcmp(p->rheap[i], p->quiet[q].heap))
+                (*regs)[k++] = p->regions[i];
+        r->nregions = (size_t)(*regs + k - r->regions);
+        qsort((void *)r->regions, r->nregions, sizeof *r->regions, region_cmp);
+    }
+    return 0;
 }
 
 static void add_fact(struct pipeline *p, const char *key, const char *value)
@@ -575,6 +614,8 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     double t0 = clock_wall_s();
     struct pipeline p = {.opt = opt};
     struct rootset rs = {0};
+    struct roots_quiet *quiet = NULL;
+    struct heap_region *quiet_regions = NULL; /* what quiet points into, until the refs are scanned */
     struct hs_snapshot *s = NULL;
     struct dbg *d = NULL;
     sqlite3 *db = NULL;
@@ -638,7 +679,9 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     const char *heap = walk_heap(&p, s, d);
     phase("walk heap");
     if (p.oom || objtab_finish(&p.objs, on_dropped, &p) || p.oom ||
-        roots_collect(&rs, s, d, p.regions, p.nregions, p.internal, p.ninternal, p.quiet, p.nquiet) || roots_add_extra(&rs, p.xroots, p.nxroots)) {
+        quiet_roots(&p, &quiet, &quiet_regions) ||
+        roots_collect(&rs, s, d, p.regions, p.nregions, p.internal, p.ninternal, quiet, p.nquiet) ||
+        roots_add_extra(&rs, p.xroots, p.nxroots)) {
         snprintf(err, errlen, "%s: out of memory", opt->snapshot);
         goto out;
     }
@@ -754,6 +797,8 @@ out:
     if (made_tmp)
         unlink(tmp);
     roots_free(&rs);
+    free(quiet);
+    free(quiet_regions);
     pipeline_free(&p);
     if (d)
         dbg_close(d);

@@ -38,7 +38,16 @@ struct scan {
     size_t nranges;
     const struct objtab *t;
     const struct ref_sink *sink;
+    const struct heap_region *unreached; /* the root being scanned reaches no object in these */
+    size_t nunreached;
 };
+
+/* Whether a lies in one of the scanned root's unreached regions (sorted). */
+static int unreached(const struct scan *sc, uint64_t a)
+{
+    size_t i = SPAN_FIRST_ENDING_ABOVE(sc->unreached, sc->nunreached, end, a);
+    return i < sc->nunreached && sc->unreached[i].start <= a;
+}
 
 /* The captured range holding a, else the first one above a (or NULL). */
 static const struct hs_mem_range *range_from(struct scan *sc, uint64_t a)
@@ -62,7 +71,7 @@ static int scan_words(struct scan *sc, int64_t src, uint64_t base, const uint8_t
         if (w - lo >= span)
             continue;
         int64_t i = objtab_find(t, w);
-        if (i < 0 || t->v[i].state != OBJ_USED)
+        if (i < 0 || t->v[i].state != OBJ_USED || (sc->nunreached && unreached(sc, w)))
             continue;
         int rc = sc->sink->ref(sc->sink->user, src, a - base, i + 1, w != t->v[i].addr);
         if (rc)
@@ -155,6 +164,8 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
         const struct root *r = &rs->v[i];
         if (r->kind == ROOT_ALLOCATOR)
             continue;
+        sc.unreached = r->unreached;
+        sc.nunreached = r->nunreached;
         if (r->kind == ROOT_REGISTER && r->regs)
             rc = scan_words(&sc, root_id(rs, i), 0, (const uint8_t *)r->regs, 0, 8 * HS_NREGS);
         else if (r->kind == ROOT_STACK && r->mask)
@@ -169,6 +180,8 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
             return rc;
         }
     }
+    sc.unreached = NULL;
+    sc.nunreached = 0;
     for (size_t i = 0; i < t->n; i++) {
         if ((i & 0xffff) == 0 && sink->progress)
             sink->progress(sink->user, i, t->n);

@@ -244,7 +244,8 @@ static int allocator_roots(struct rootset *rs, const struct heap_region *interna
 
 int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d,
                   const struct heap_region *regions, size_t nregions,
-                  const struct heap_region *internal, size_t ninternal, const int *quiet, size_t nquiet)
+                  const struct heap_region *internal, size_t ninternal,
+                  const struct roots_quiet *quiet, size_t nquiet)
 {
     int rc = -1;
     size_t nmods = 0, nmaps = 0, nthr = 0, nsym = 0;
@@ -309,10 +310,15 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
         tname[sizeof t->name] = 0;
         const char *name = tname[0] ? tname : NULL;
         int silent = 0; /* its registers and stack are no roots (an idle Go M) */
+        const struct roots_quiet *part = NULL; /* ... or none into one heap */
         for (size_t q = 0; q < nquiet && !silent; q++)
-            silent = quiet[q] == t->tid;
+            if (quiet[q].tid == t->tid) {
+                silent = quiet[q].whole;
+                part = &quiet[q];
+            }
         struct root r = {.kind = ROOT_REGISTER, .thread = t->tid, .module = -1,
-                         .size = 8 * HS_NREGS, .regs = t->regs};
+                         .size = 8 * HS_NREGS, .regs = t->regs,
+                         .unreached = part ? part->regions : NULL, .nunreached = part ? part->nregions : 0};
         if (!silent && push_root(rs, &r, name))
             goto out_done;
         uint64_t sp = t->regs[HS_RSP], lo = t->stack_start, hi = t->stack_end;
@@ -325,7 +331,8 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
             if (iv_push(&stacks, lo, hi)) /* the dead part below SP is no one's */
                 goto out_done;
             lo = sp - lo > ROOTS_RED_ZONE ? sp - ROOTS_RED_ZONE : lo;
-            struct root st = {.kind = ROOT_STACK, .thread = t->tid, .module = -1};
+            struct root st = {.kind = ROOT_STACK, .thread = t->tid, .module = -1, .unreached = r.unreached,
+                              .nunreached = r.nunreached};
             if (!silent && push_minus(rs, &st, name, lo, hi, &tmp))
                 goto out_done;
         }

@@ -66,6 +66,20 @@ struct root {
     uint64_t frame_pc, frame_cfa; /* a frame's root: heap_root.frame_pc/frame_cfa, else 0 */
     uint64_t *mask;     /* owned; a precisely scanned stack root (heap_root.mask): bit i
                          * for the word at addr + 8 i; NULL: scanned conservatively */
+    /* Objects inside these regions are no targets of this root (a thread
+     * its runtime quiets for its own heap only: roots_quiet); not owned,
+     * sorted by start, valid while the regions given to roots_collect are. */
+    const struct heap_region *unreached;
+    size_t nunreached;
+};
+
+/* A thread whose registers and stack are no roots (heap_ctx.quiet_thread):
+ * for any object when whole, else for the objects in regions (the quieting
+ * allocator's own, sorted by start). */
+struct roots_quiet {
+    int tid, whole;
+    const struct heap_region *regions;
+    size_t nregions;
 };
 
 struct rootset {
@@ -76,11 +90,12 @@ struct rootset {
 /* Find every root of s.  regions are the allocator's, in any order;
  * internal are its bookkeeping ranges outside them (kind: the name), in any
  * order, which become 'allocator' roots; quiet are the threads whose
- * registers and stack are no roots (heap_ctx.quiet_thread: an idle Go M).
- * Returns 0, or -1 on out-of-memory. */
+ * registers and stack are no roots, or no roots into one allocator's
+ * regions (struct roots_quiet).  Returns 0, or -1 on out-of-memory. */
 int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d,
                   const struct heap_region *regions, size_t nregions,
-                  const struct heap_region *internal, size_t ninternal, const int *quiet, size_t nquiet);
+                  const struct heap_region *internal, size_t ninternal,
+                  const struct roots_quiet *quiet, size_t nquiet);
 void roots_free(struct rootset *rs);
 
 /* Append the allocator's extra roots (allocator.h: heap_root, e.g. goroutine

@@ -77,10 +77,16 @@ static const struct hs_thread *thread_of(const struct go_walk *w, uint64_t tid)
 /*
  * The Ms (runtime.allm) that run no goroutine: their threads sleep in the
  * scheduler on g0, whose stack and registers the collector never scans, so
- * what they hold is stale and no root (a stale register there once kept a
- * map group "held by several roots").  A thread that runs a goroutine, or
- * is in a syscall or a cgo call for one, keeps its roots: its registers may
- * hold what is not yet spilled to the goroutine's stack, or C's pointers.
+ * what they hold is stale and no root at all (a stale register there once
+ * kept a map group "held by several roots").  A thread whose goroutine is
+ * in a system call or a cgo call (_Gsyscall) holds no roots into the Go
+ * heap: the collector scans that goroutine's stack from g.syscallsp, and
+ * never the thread's registers, which still hold whatever an earlier
+ * goroutine on that M left in them (once the 8 MiB a parked goroutine had
+ * dropped), nor the C frames of a cgo call on g0; C's malloc heap may still
+ * be held from them.  A thread running a goroutine keeps its registers:
+ * they may hold what is not yet spilled to the stack, and the collector
+ * too scans them, conservatively, when it preempts it (asyncPreempt).
  * Bounded by the thread count, so a looped alllink ends.
  */
 static void quiet_threads(struct go_walk *w)
@@ -96,11 +102,14 @@ static void quiet_threads(struct go_walk *w)
         if (go_field(w, m, w->L.m_procid, 8, &tid) || go_field(w, m, w->L.m_alllink, 8, &next))
             return;
         const struct hs_thread *t = thread_of(w, tid);
-        int busy = 0;
+        int busy = 0, insyscall = 0;
         for (size_t i = 0; t && i < w->ngs && !busy; i++)
-            busy = w->gs[i].thread == t->tid;
-        if (t && !busy)
-            c->quiet_thread(c, t->tid);
+            if (w->gs[i].thread == t->tid) {
+                busy = 1;
+                insyscall = (int64_t)w->gs[i].status == w->L.g_syscall;
+            }
+        if (t && (!busy || insyscall))
+            c->quiet_thread(c, t->tid, !busy);
         m = next;
     }
 }

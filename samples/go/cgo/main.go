@@ -10,13 +10,17 @@
 // Then it collects Go garbage, makes 999 objects of new garbage, reads runtime.ReadMemStats() and glibc's
 // mallinfo2() (read before: it is C), writes those figures, the addresses of the known blocks and
 // the leaked blocks' total to the report file (argv[1]), then "ready", and
-// waits without allocating.
+// waits without allocating, blocked in C with two addresses in its
+// registers and nowhere else: a Go object Go holds only as a uintptr
+// ("ghost": garbage to the collector, which never scans a thread in a cgo
+// call) and a C block ("c_reg": held, as C holds what its registers hold).
 //
 //   go-cgo REPORT
 package main
 
 /*
 #include <malloc.h>
+#include <stdint.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +50,18 @@ static unsigned long arena_free(void) { return mallinfo2().fordblks; }
 static unsigned long mmapped(void) { return mallinfo2().hblkhd; }
 static unsigned long mmapped_count(void) { return mallinfo2().hblks; }
 static void settle(void) { usleep(200000); }
+
+// Block for good in pause(2) with go_obj in r12 and c_block in r13: both
+// callee-saved, so no call in between moves them, and the syscall is made
+// here, not by a libc wrapper that might spill and reuse them.
+static void block_holding(uintptr_t go_obj, uintptr_t c_block) {
+	register uintptr_t r12 __asm__("r12") = go_obj;
+	register uintptr_t r13 __asm__("r13") = c_block;
+	for (;;) {
+		long rax = 34; // SYS_pause on x86-64
+		__asm__ volatile("syscall" : "+a"(rax) : "r"(r12), "r"(r13) : "rcx", "r11", "memory");
+	}
+}
 */
 import "C"
 
@@ -70,7 +86,19 @@ var (
 	cBig   [3]unsafe.Pointer
 	buf    []byte
 	sink   []byte
+	ghostp []byte
 )
+
+// A 5000-byte Go object that nothing holds once this returns: the global
+// only makes it escape to the heap, and is cleared.
+//
+//go:noinline
+func newGhost() uintptr {
+	ghostp = make([]byte, 5000)
+	a := uintptr(unsafe.Pointer(&ghostp[0]))
+	ghostp = nil
+	return a
+}
 
 func line(k string, v uint64, hex bool) {
 	buf = append(buf, k...)
@@ -135,6 +163,8 @@ func main() {
 		close(made)
 	}()
 	<-made
+	ghost := newGhost()
+	cReg := uintptr(C.malloc(333))
 	cArena, cFree := uint64(C.arena_used()), uint64(C.arena_free())
 	cMmapped, cMmappedCount := uint64(C.mmapped()), uint64(C.mmapped_count())
 	var ms runtime.MemStats
@@ -153,11 +183,11 @@ func main() {
 	line("c_held0", uint64(uintptr(cHeld[0])), true)
 	line("c_big0", uint64(uintptr(cBig[0])), true)
 	line("item0", uint64(uintptr(unsafe.Pointer(items[0]))), true)
+	line("ghost", uint64(ghost), true)
+	line("c_reg", uint64(cReg), true)
 	buf = append(buf, "ready\n"...)
 	f.Write(buf) // left open: closing allocates
 	// Wait in C: a Go time.Sleep here would grow the P's timer heap (an
 	// allocation after ReadMemStats).
-	for {
-		C.pause()
-	}
+	C.block_holding(C.uintptr_t(ghost), C.uintptr_t(cReg))
 }
