@@ -46,10 +46,15 @@ static int is_suspect(const struct session *s, uint32_t v)
 }
 
 /* The root that dominates v, or 0 if several roots share it. */
-static uint32_t dominating_root(const struct session *s, uint32_t v)
+/* The root that dominates v (0: several), and in *first the object right
+ * below it on v's dominator chain, the one the root points at. */
+static uint32_t dominating_root(const struct session *s, uint32_t v, uint32_t *first)
 {
-    while (v != 0 && !hg_is_root(&s->h, v))
+    *first = v;
+    while (v != 0 && !hg_is_root(&s->h, v)) {
+        *first = v;
         v = s->r.idom[v];
+    }
     return v;
 }
 
@@ -135,14 +140,14 @@ int cmd_top(int argc, char **argv)
         json_key(&j, "suspects");
         json_begin_array(&j);
         for (size_t k = 0; k < ns; k++) {
-            uint32_t v = sus[k], r = dominating_root(&s, v);
+            uint32_t v = sus[k], first, r = dominating_root(&s, v, &first);
             json_begin_object(&j);
             json_key(&j, "node");
             show_node_json(&j, h, v);
             json_kv_uint(&j, "retained_size", s.r.retained_size[v]);
             json_kv_uint(&j, "retained_count", s.r.retained_count[v]);
             json_kv_double(&j, "percent", pct(s.r.retained_size[v], h->used_bytes));
-            json_kv_string(&j, "held_by", hg_node_name(h, r, name, sizeof name));
+            json_kv_string(&j, "held_by", hg_holder_name(h, r, first, name, sizeof name));
             json_end_object(&j);
         }
         json_end_array(&j);
@@ -174,12 +179,12 @@ int cmd_top(int argc, char **argv)
         if (!ns)
             printf("  none\n");
         for (size_t k = 0; k < ns; k++) {
-            uint32_t v = sus[k], r = dominating_root(&s, v);
+            uint32_t v = sus[k], first, r = dominating_root(&s, v, &first);
             printf("  %s retains %.1f%% (%s in %u objects)", hg_node_name(h, v, name, sizeof name),
                    pct(s.r.retained_size[v], h->used_bytes), units_bytes(b1, sizeof b1, s.r.retained_size[v]),
                    s.r.retained_count[v]);
             if (hg_is_obj(h, v))
-                printf(", held by %s", hg_node_name(h, r, name, sizeof name));
+                printf(", held by %s", hg_holder_name(h, r, first, name, sizeof name));
             putchar('\n');
         }
     }

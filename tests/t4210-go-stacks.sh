@@ -85,6 +85,17 @@ assert r and r[0][\"retained_size\"] >= s[0][\"retained_size\"], (r, s)
 "
 '
 
+test_expect_success 'top: the Entry a live local holds is a suspect held by its goroutine, frame and local' '
+    grep -E "^  $(get local) main\.Entry retains .*, held by goroutine $(gid holdLocal) \(main\.holdLocal\) local e$" top.out &&
+    python3 -c "
+import json
+d = json.load(open(\"top.json\"))
+s = [x for x in d[\"suspects\"] if x[\"node\"][\"addr\"] == \"$(get local)\"]
+assert len(s) == 1 and s[0][\"held_by\"] == \"goroutine $(gid holdLocal) (main.holdLocal) local e\", s
+assert s[0][\"retained_size\"] >= 2 << 20, s
+"
+'
+
 test_expect_success 'diff: K new entries, all retained through global main.cache' '
     $HEAPSNAP diff --json A.hsnap B.hsnap >diff.json &&
     python3 -c "

@@ -362,7 +362,8 @@ int diff_growth(const struct hgraph *h, const struct hresults *r, const uint8_t 
                 struct diff_growth **out, size_t *n, uint32_t **retainer_of);
 
 /* "global cache → 0x55.. [4096 bytes]": a retainer with the root that
- * dominates it when it is an object. */
+ * dominates it when it is an object (named by hg_holder_name, with its
+ * local). */
 const char *diff_retainer_name(const struct hgraph *h, const struct hresults *r, uint32_t v, char *buf,
                                size_t len);
 
@@ -374,6 +375,12 @@ const char *hg_group_name(const struct hgraph *h, uint64_t key, char *buf, size_
 const char *hg_root_name(const struct hgraph *h, uint32_t node, char *buf, size_t len);
 /* A node for people: a root's name, "0x55..0 [48 bytes]", or "super-root". */
 const char *hg_node_name(const struct hgraph *h, uint32_t node, char *buf, size_t len);
+/* The root that holds object first (a reference from root to first) for
+ * people, as top and diff name what holds a suspect or a growth: the
+ * root's name, and the local of its frame that holds first where the stack
+ * has one ("goroutine 21 (main.holdLocal) local e", "stack of thread 1234
+ * (app) local p in make_points"). */
+const char *hg_holder_name(const struct hgraph *h, uint32_t root, uint32_t first, char *buf, size_t len);
 /* Print the first up to 32 bytes of object i as hex + printable, and the
  * strings in its first 256 bytes (>= 6 printable bytes, none of them in
  * an 8-byte word that points into the heap or a captured mapping),

@@ -540,10 +540,12 @@ const char *diff_retainer_name(const struct hgraph *h, const struct hresults *r,
     char a[256], b[256];
     if (!hg_is_obj(h, v))
         return hg_node_name(h, v, buf, len);
-    uint32_t up = v;
-    while (up != 0 && !hg_is_root(h, up) && up != GRAPH_NONE)
+    uint32_t up = v, first = v; /* first: the object right below the root */
+    while (up != 0 && !hg_is_root(h, up) && up != GRAPH_NONE) {
+        first = up;
         up = r->idom[up];
-    snprintf(buf, len, "%s -> %s", hg_node_name(h, up == GRAPH_NONE ? 0 : up, a, sizeof a),
+    }
+    snprintf(buf, len, "%s -> %s", hg_holder_name(h, up == GRAPH_NONE ? 0 : up, first, a, sizeof a),
              hg_node_name(h, v, b, sizeof b));
     return buf;
 }

@@ -304,11 +304,16 @@ static const char *typed_field(const struct hgraph *h, uint32_t src, int64_t off
     return got;
 }
 
+/* How much of a local stack_var says: all of it, only its name (the root
+ * already names the frame: a goroutine's), or its name and function (the
+ * root already names the thread). */
+enum { VAR_FULL, VAR_NAME, VAR_IN_FUNC };
+
 /* The typed local of thread tid's unwound frames (the indexer's stack_vars
  * table; tid 0: the frames of goroutines no thread runs) that holds addr, as
- * "local p in make_points (thread 1234)", or as "local p" when the root
- * already names the frame (brief); NULL when none does or the database has
- * no such table. */
+ * "local p in make_points (thread 1234)" (VAR_FULL), "local p" (VAR_NAME)
+ * or "local p in make_points" (VAR_IN_FUNC); NULL when none does or the
+ * database has no such table. */
 static const char *stack_var(const struct hgraph *h, int32_t tid, uint64_t addr, int brief, char *buf,
                              size_t len)
 {
@@ -327,8 +332,10 @@ static const char *stack_var(const struct hgraph *h, int32_t tid, uint64_t addr,
         name = (const char *)sqlite3_column_text(s, 0);
         func = (const char *)sqlite3_column_text(s, 1);
     }
-    if (name && func && brief)
+    if (name && func && brief == VAR_NAME)
         got = buf, snprintf(buf, len, "local %s", name);
+    else if (name && func && brief == VAR_IN_FUNC)
+        got = buf, snprintf(buf, len, "local %s in %s", name, func);
     else if (name && func)
         got = buf, snprintf(buf, len, "local %s in %s (thread %d)", name, func, tid);
     sqlite3_finalize(s);
@@ -354,13 +361,33 @@ static const char *field_name(const struct hgraph *h, uint32_t src, int64_t off,
             return snprintf(buf, len, "%s+0x%" PRIx64, r->name, (uint64_t)off), buf;
         char tn[48];
         if (!strcmp(r->kind, "stack") &&
-            stack_var(h, r->thread, r->addr + (uint64_t)off, walker_named(h, r, tn, sizeof tn), buf, len))
+            stack_var(h, r->thread, r->addr + (uint64_t)off, walker_named(h, r, tn, sizeof tn) ? VAR_NAME : VAR_FULL,
+                      buf, len))
             return buf;
         return snprintf(buf, len, "0x%" PRIx64, r->addr + (uint64_t)off), buf;
     }
     if (typed)
         return snprintf(buf, len, "%s%s (+0x%" PRIx64 ")", dot, f, (uint64_t)off), buf;
     return snprintf(buf, len, "+0x%" PRIx64, (uint64_t)off), buf;
+}
+
+const char *hg_holder_name(const struct hgraph *h, uint32_t root, uint32_t first, char *buf, size_t len)
+{
+    hg_node_name(h, root, buf, len);
+    if (!hg_is_root(h, root) || !hg_is_obj(h, first))
+        return buf;
+    const struct hroot *r = &h->roots[root - 1];
+    int interior;
+    int64_t off;
+    char tn[48], var[160];
+    if (strcmp(r->kind, "stack") || (off = show_ref_offset(h, root, first, &interior)) < 0 ||
+        !stack_var(h, r->thread, r->addr + (uint64_t)off, walker_named(h, r, tn, sizeof tn) ? VAR_NAME : VAR_IN_FUNC,
+                   var, sizeof var))
+        return buf;
+    size_t n = strlen(buf);
+    if (n + 1 < len)
+        snprintf(buf + n, len - n, " %s", var);
+    return buf;
 }
 
 void show_path(FILE *f, const struct hgraph *h, const uint32_t *nodes, uint32_t len)

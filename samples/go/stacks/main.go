@@ -9,7 +9,9 @@
 //     both dead: their stack slots still hold the pointers, so a
 //     conservative scan keeps the big object alive and shares the map with
 //     main.cache; the collector does neither (the big object is garbage);
-//   - main.holdLocal keeps an *Entry in a local that is live across park;
+//   - main.holdLocal keeps an *Entry in a local that is live across park,
+//     with 2 MiB of Data: a leak suspect that `top` names by its holder,
+//     the goroutine, its frame and the local;
 //   - main.holdArg keeps its *Entry argument live across park;
 //   - main.holdStackObject keeps an *Entry in an address-taken array (a
 //     stack object) that parkWith reads after park.
@@ -94,6 +96,7 @@ func stale() {
 //go:noinline
 func holdLocal() {
 	e := newEntry("held-by-local")
+	e.Data = make([]byte, 2<<20)
 	localAddr = uintptr(unsafe.Pointer(e))
 	park()
 	use(e.Data)
