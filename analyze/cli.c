@@ -8,7 +8,6 @@
 
 #include "core/hscore.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -48,47 +47,6 @@ int cli_usage_error(const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "Try 'heapsnap %s --help'.\n", cli_command);
     return EXIT_USAGE;
-}
-
-int cli_bad_option(char **argv)
-{
-    if (optopt)
-        return cli_usage_error("unknown option '-%c'", optopt);
-    return cli_usage_error("unknown option '%s'", argv[optind - 1]);
-}
-
-int cli_wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--"))
-            break;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return 1;
-    }
-    return 0;
-}
-
-int cli_common_option(int argc, char **argv, int *i, const char *help, int *json, const char **dirs,
-                      size_t *ndirs, size_t maxdirs)
-{
-    const char *a = argv[*i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-        fputs(help, stdout);
-        return -1;
-    }
-    if (!strcmp(a, "--json")) {
-        *json = 1;
-        return 1;
-    }
-    if (!strcmp(a, "--exe") && *i + 1 < argc) {
-        hs_core_set_exe(argv[++*i]);
-        return 1;
-    }
-    if (!strcmp(a, "--debug-dir") && *i + 1 < argc && *ndirs < maxdirs) {
-        dirs[(*ndirs)++] = argv[++*i];
-        return 1;
-    }
-    return 0;
 }
 
 static int progress_shown;

@@ -38,25 +38,6 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * For getopt_long run with opterr = 0, when it returned '?': a usage error
- * naming the option the user gave ("-x", or the whole "--long" word, which
- * getopt leaves in optopt as 0); returns EXIT_USAGE.
- */
-int cli_bad_option(char **argv);
-
-/* True if argv holds -h or --help (then print 'help' and return EXIT_OK). */
-int cli_wants_help(int argc, char **argv);
-
-/*
- * For a hand-written argv loop, the options the database-reading commands
- * share: -h/--help (prints 'help'; returns -1, then return EXIT_OK), --json
- * (sets *json) and --debug-dir DIR (appended to dirs while *ndirs < maxdirs;
- * moves *i past DIR).  Returns 1 for one of those, 0 for anything else.
- */
-int cli_common_option(int argc, char **argv, int *i, const char *help, int *json, const char **dirs,
-                      size_t *ndirs, size_t maxdirs);
-
-/*
  * A progress line on stderr, only when stderr is a terminal: rewritten in
  * place at most ~10 times a second.  cli_progress_done() clears it.
  */

@@ -10,7 +10,6 @@
  * failure never leaves a half core that gdb would half believe.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "core/hscore.h"
 #include "cli.h"
+#include "options.h"
 #include "commands.h"
 #include "elfcore/elfcore.h"
 #include "hsnap.h"
@@ -71,43 +71,46 @@ static int is_core(const unsigned char *head, size_t n)
     return n >= 18 && !memcmp(head, "\177ELF", 4) && head[16] == 4 && head[17] == 0;
 }
 
+enum { C_OUTPUT = 1, C_THREAD, C_NO_DT_DEBUG };
+
+struct core_args {
+    struct core_options *opt;
+    const char *out;
+};
+
+static int on_core_option(void *u, int id, const char *v)
+{
+    struct core_args *x = u;
+    long tid;
+    if (id == C_OUTPUT)
+        x->out = v;
+    else if (id == C_NO_DT_DEBUG)
+        x->opt->no_dtdebug = 1;
+    else if (options_number(v, 1, INT_MAX, &tid))
+        return cli_usage_error("--thread wants a thread id, not '%s'", v);
+    else
+        x->opt->first_tid = (int)tid;
+    return -1;
+}
+
 int cmd_core(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(core_help, stdout);
-        return EXIT_OK;
-    }
-    enum { OPT_THREAD = 256, OPT_NO_DT_DEBUG };
-    static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"thread", required_argument, NULL, OPT_THREAD},
-        {"no-dt-debug", no_argument, NULL, OPT_NO_DT_DEBUG},
-        {0, 0, 0, 0},
+    static const struct option_spec opts[] = {
+        {"--output", "-o", "a file name", C_OUTPUT},
+        {"--thread", NULL, "a thread id", C_THREAD},
+        {"--no-dt-debug", NULL, NULL, C_NO_DT_DEBUG},
+        {0},
     };
     struct core_options opt = {0};
-    const char *out = NULL;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case OPT_THREAD: {
-            char *end;
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || v <= 0 || v > INT_MAX)
-                return cli_usage_error("--thread wants a thread id, not '%s'", optarg);
-            opt.first_tid = (int)v;
-            break;
-        }
-        case OPT_NO_DT_DEBUG: opt.no_dtdebug = 1; break;
-        case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return cli_bad_option(argv);
-        }
-    }
-    if (argc - optind != 1)
-        return cli_usage_error(argc - optind ? "one FILE at a time" : "which snapshot? (FILE is missing)");
-    const char *path = argv[optind];
+    struct core_args x = {&opt, NULL};
+    const char *pos[2];
+    int npos;
+    int rc = options_parse(argc, argv, core_help, opts, NULL, on_core_option, &x, pos, 2, &npos);
+    if (rc >= 0)
+        return rc;
+    if (npos != 1)
+        return cli_usage_error(npos ? "one FILE at a time" : "which snapshot? (FILE is missing)");
+    const char *path = pos[0], *out = x.out;
     if (out && !strcmp(out, "-") && isatty(STDOUT_FILENO))
         return cli_usage_error("not writing a core to a terminal; use -o FILE");
 
@@ -128,7 +131,6 @@ int cmd_core(int argc, char **argv)
         snprintf(defname, sizeof defname, "core.%d", (int)hs_get_process(s)->pid);
         out = defname;
     }
-    int rc;
     if (!strcmp(out, "-")) {
         rc = core_write(s, &opt, STDOUT_FILENO, "stdout", &err) == 0 ? EXIT_OK : EXIT_FAIL;
         if (rc != EXIT_OK)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "options.h"
 #include "commands.h"
 #include "core/hscore.h"
 #include "hsnap.h"
@@ -131,35 +132,44 @@ static int fill_snapshot(int fd, void *u, struct hs_error *err)
     return hs_writer_finish(w, err);
 }
 
+enum { M_OUTPUT = 1, M_EXE, M_LEVEL };
+static const struct option_spec import_options[] = {
+    {"--output", "-o", "a file name", M_OUTPUT},
+    {"--exe", NULL, "the executable's path", M_EXE},
+    {"--level", NULL, "a zstd level from 1 to 19", M_LEVEL},
+    {0},
+};
+
+struct import_args {
+    const char *out;
+    long level;
+};
+
+static int on_import_option(void *u, int id, const char *v)
+{
+    struct import_args *x = u;
+    if (id == M_OUTPUT)
+        x->out = v;
+    else if (id == M_EXE)
+        hs_core_set_exe(v);
+    else if (options_number(v, 1, 19, &x->level))
+        return cli_usage_error("--level wants a zstd level from 1 to 19, not '%s'", v);
+    return -1;
+}
+
 int cmd_import(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return EXIT_OK;
-    }
-    const char *in = NULL, *out = NULL;
-    int level = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strcmp(a, "--exe") && i + 1 < argc) {
-            hs_core_set_exe(argv[++i]);
-        } else if (!strcmp(a, "--level") && i + 1 < argc) {
-            char *end;
-            level = (int)strtol(argv[++i], &end, 10);
-            if (*end || level < 1 || level > 19)
-                return cli_usage_error("--level wants a zstd level from 1 to 19, not '%s'", argv[i]);
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("unknown or incomplete option '%s'", a);
-        } else if (in) {
-            return cli_usage_error("one core at a time ('%s' and '%s')", in, a);
-        } else {
-            in = a;
-        }
-    }
-    if (!in)
-        return cli_usage_error("which core? (CORE is missing)");
+    struct import_args x = {NULL, 1};
+    const char *pos[2];
+    int npos;
+    int rc = options_parse(argc, argv, help, import_options, NULL, on_import_option, &x, pos, 2, &npos);
+    if (rc >= 0)
+        return rc;
+    if (npos != 1)
+        return cli_usage_error(npos ? "one core at a time ('%s' and '%s')" : "which core? (CORE is missing)",
+                               pos[0], npos > 1 ? pos[1] : "");
+    const char *in = pos[0], *out = x.out;
+    int level = (int)x.level;
     char defname[4200];
     if (!out) {
         snprintf(defname, sizeof defname, "%s.hsnap", in);
@@ -182,7 +192,7 @@ int cmd_import(int argc, char **argv)
         cli_warn("%s", w);
     /* Checked again just before the rename: a file that appeared meanwhile
      * is not ours to replace either. */
-    int rc = outfile_write(out, NULL, fill_snapshot, &(struct import_job){s, out, level}, refuse_foreign);
+    rc = outfile_write(out, NULL, fill_snapshot, &(struct import_job){s, out, level}, refuse_foreign);
     if (rc == EXIT_OK && hs_snapshot_truncated(s))
         rc = EXIT_FAIL; /* written as far as it goes; the status says it is not whole */
     hs_close(s);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "core/hscore.h"
 #include "commands.h"
 #include "db/db.h"
@@ -48,59 +49,62 @@ static const char help[] =
     "that want its index wait, then use this one.\n"
     "exit status: 0 indexed, 1 the snapshot or the database failed, 2 usage\n";
 
+enum { I_OUTPUT = 1, I_DEBUG_DIR, I_GO_BINARY, I_EXE, I_NO_SEPARATE_DEBUG, I_PARTIAL, I_JSON, I_QUIET };
+static const struct option_spec index_options_spec[] = {
+    {"--output", "-o", "a file name", I_OUTPUT},
+    {"--debug-dir", NULL, "a directory", I_DEBUG_DIR},
+    {"--go-binary", NULL, "the Go executable's path", I_GO_BINARY},
+    {"--exe", NULL, "the executable's path", I_EXE},
+    {"--no-separate-debug", NULL, NULL, I_NO_SEPARATE_DEBUG},
+    {"--partial", NULL, NULL, I_PARTIAL},
+    {"--json", NULL, NULL, I_JSON},
+    {"--quiet", "-q", NULL, I_QUIET},
+    {0},
+};
+
+struct index_args {
+    struct index_options *opt;
+    const char **dirs;
+    const char *output;
+    int json, quiet;
+};
+
+static int on_index_option(void *u, int id, const char *v)
+{
+    struct index_args *x = u;
+    switch (id) {
+    case I_OUTPUT: x->output = v; break;
+    case I_DEBUG_DIR: x->dirs[x->opt->dbg.ndebug_dirs++] = v; break;
+    case I_GO_BINARY: x->opt->dbg.go_binary = v; break;
+    case I_EXE: hs_core_set_exe(v); break;
+    case I_NO_SEPARATE_DEBUG: x->opt->dbg.no_separate_debug = 1; break;
+    case I_PARTIAL: x->opt->partial = 1; break;
+    case I_JSON: x->json = 1; break;
+    case I_QUIET: x->quiet = 1; break;
+    }
+    return -1;
+}
+
 int cmd_index(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return EXIT_OK;
-    }
     struct index_options opt = {.progress = 1};
-    const char *output = NULL;
-    int json = 0, quiet = 0;
-    const char **dirs = calloc((size_t)argc, sizeof *dirs);
+    const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
     if (!dirs) {
         cli_error("out of memory");
         return EXIT_FAIL;
     }
-    int rc = EXIT_USAGE;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc)
-            output = argv[++i];
-        else if (!strncmp(a, "--output=", 9))
-            output = a + 9;
-        else if (!strcmp(a, "--debug-dir") && i + 1 < argc)
-            dirs[opt.dbg.ndebug_dirs++] = argv[++i];
-        else if (!strncmp(a, "--debug-dir=", 12))
-            dirs[opt.dbg.ndebug_dirs++] = a + 12;
-        else if (!strcmp(a, "--go-binary") && i + 1 < argc)
-            opt.dbg.go_binary = argv[++i];
-        else if (!strncmp(a, "--go-binary=", 12))
-            opt.dbg.go_binary = a + 12;
-        else if (!strcmp(a, "--exe") && i + 1 < argc)
-            hs_core_set_exe(argv[++i]);
-        else if (!strcmp(a, "--no-separate-debug"))
-            opt.dbg.no_separate_debug = 1;
-        else if (!strcmp(a, "--partial"))
-            opt.partial = 1;
-        else if (!strcmp(a, "--json"))
-            json = 1;
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
-            quiet = 1;
-        else if (a[0] == '-' && a[1]) {
-            rc = cli_usage_error("unknown or incomplete option '%s'", a);
-            goto out;
-        } else if (opt.snapshot) {
-            rc = cli_usage_error("one snapshot at a time ('%s' and '%s')", opt.snapshot, a);
-            goto out;
-        } else {
-            opt.snapshot = a;
-        }
-    }
-    if (!opt.snapshot) {
-        rc = cli_usage_error("which snapshot?");
+    struct index_args x = {.opt = &opt, .dirs = dirs};
+    const char *pos[2];
+    int npos;
+    int rc = options_parse(argc, argv, help, index_options_spec, NULL, on_index_option, &x, pos, 2, &npos);
+    if (rc < 0 && npos != 1)
+        rc = cli_usage_error(npos ? "one snapshot at a time ('%s' and '%s')" : "which snapshot?", pos[0],
+                             npos > 1 ? pos[1] : "");
+    if (rc >= 0)
         goto out;
-    }
+    opt.snapshot = pos[0];
+    const char *output = x.output;
+    int json = x.json, quiet = x.quiet;
     opt.dbg.debug_dirs = dirs;
     char dbpath[4200];
     int implicit = !output;

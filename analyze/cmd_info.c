@@ -14,7 +14,6 @@
  * mode non-printable bytes are shown as \xNN so a hostile file cannot send
  * escape sequences to the terminal.  JSON output escapes them per json.h.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 #include "core/hscore.h"
 #include "cli.h"
+#include "options.h"
 #include "base/units.h"
 #include "commands.h"
 #include "hsnap.h"
@@ -459,27 +459,25 @@ static void json_stats(struct json *j, const struct hs_snapshot *s)
 
 /* ------------------------------------------------------------ command */
 
+static int on_info_option(void *u, int id, const char *v)
+{
+    (void)id; /* --json, info's one option */
+    (void)v;
+    *(int *)u = 1;
+    return -1;
+}
+
 int cmd_info(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(info_help, stdout);
-        return EXIT_OK;
-    }
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {0, 0, 0, 0},
-    };
-    int as_json = 0, c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j': as_json = 1; break;
-        default: return cli_bad_option(argv);
-        }
-    }
-    if (argc - optind != 1)
-        return cli_usage_error(argc - optind ? "one FILE at a time" : "which snapshot? (FILE is missing)");
-    const char *path = argv[optind];
+    static const struct option_spec opts[] = {{"--json", NULL, NULL, 1}, {0}};
+    int as_json = 0, npos;
+    const char *pos[2];
+    int rc = options_parse(argc, argv, info_help, opts, NULL, on_info_option, &as_json, pos, 2, &npos);
+    if (rc >= 0)
+        return rc;
+    if (npos != 1)
+        return cli_usage_error(npos ? "one FILE at a time" : "which snapshot? (FILE is missing)");
+    const char *path = pos[0];
 
     struct hs_error err;
     struct hs_snapshot *s = hs_open_any(path, HS_OPEN_METADATA_ONLY, &err);

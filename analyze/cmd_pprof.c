@@ -124,42 +124,33 @@ static int tree_profile(struct prof *p, const struct rtree *t)
     return rc;
 }
 
+struct by_choice {
+    enum by by;
+    const char *name;
+};
+
+static int on_by(void *u, int id, const char *v)
+{
+    struct by_choice *c = u;
+    (void)id; /* --by, the one option of pprof's own */
+    static const char *const names[] = {[BY_RETAINER] = "retainer", [BY_TYPE] = "type", [BY_ALLOC] = "alloc"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (!strcmp(v, names[k])) {
+            c->by = (enum by)k;
+            c->name = names[k];
+            return -1;
+        }
+    return cli_usage_error("--by takes retainer, type or alloc, not '%s'", v);
+}
+
 int cmd_pprof(int argc, char **argv)
 {
-    enum by by = BY_RETAINER;
-    const char *by_name = "retainer";
-    /* --by is this command's own; the rest are every analysis command's */
-    char **av = malloc(((size_t)argc + 1) * sizeof *av);
-    int ac = 0;
-    if (!av) {
-        cli_error("out of memory");
-        return EXIT_FAIL;
-    }
-    for (int i = 0; i < argc; i++) {
-        if (i > 0 && !strcmp(argv[i], "--by")) {
-            if (i + 1 >= argc) {
-                free(av);
-                return cli_usage_error("--by takes retainer, type or alloc");
-            }
-            by_name = argv[++i];
-            if (!strcmp(by_name, "retainer"))
-                by = BY_RETAINER;
-            else if (!strcmp(by_name, "type"))
-                by = BY_TYPE;
-            else if (!strcmp(by_name, "alloc"))
-                by = BY_ALLOC;
-            else {
-                free(av);
-                return cli_usage_error("--by takes retainer, type or alloc, not '%s'", by_name);
-            }
-            continue;
-        }
-        av[ac++] = argv[i];
-    }
-    av[ac] = NULL;
+    static const struct option_spec own[] = {{"--by", NULL, "retainer, type or alloc", ARGS_OWN}, {0}};
+    struct by_choice choice = {BY_RETAINER, "retainer"};
     struct args a;
-    int rc = args_parse(&a, ac, av, help, ARG_OUTPUT, 1, 1);
-    free(av);
+    int rc = args_parse_own(&a, argc, argv, help, ARG_OUTPUT, 1, 1, own, on_by, &choice);
+    enum by by = choice.by;
+    const char *by_name = choice.name;
     if (rc >= 0)
         return rc;
     rc = EXIT_FAIL;

@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "db/db.h"
 #include "open.h"
+#include "session.h"
 #include "base/json.h"
 #include "types/decode.h"
 #include "types/store.h"
@@ -768,42 +769,26 @@ static int valid_target(const char *a)
     return *d && strspn(d, hex ? "0123456789abcdefABCDEF" : "0123456789") == strlen(d);
 }
 
-int cmd_show(int argc, char **argv)
+/* show's own option: --gdb */
+static int on_gdb(void *u, int id, const char *v)
 {
-    const char *pos[2];
-    int npos = 0, json = 0, gdb = 0;
-    const char *dirs[64];
-    struct open_options dopt = {0};
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_option(argc, argv, &i, help, &json, dirs, &dopt.dbg.ndebug_dirs, 64);
-        if (c < 0)
-            return EXIT_OK;
-        const char *a = argv[i];
-        if (c) {
-            continue;
-        } else if (!strcmp(a, "--db") && i + 1 < argc) {
-            dopt.db = argv[++i];
-        } else if (!strcmp(a, "--gdb")) {
-            gdb = 1;
-        } else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
-            return cli_usage_error("unknown option '%s'", a);
-        } else if (npos < 2) {
-            pos[npos++] = a;
-        } else {
-            return cli_usage_error("too many arguments");
-        }
-    }
-    if (npos != 2)
-        return cli_usage_error("expected FILE and ADDR|ID");
+    (void)id;
+    (void)v;
+    *(int *)u = 1;
+    return -1;
+}
+
+/* Show arg (an address or an id) of pos[0], once the options are read. */
+static int show_run(const char *const *pos, struct open_options *dopt, int json, int gdb)
+{
     const char *arg = pos[1];
     if (!valid_target(arg))
         return cli_usage_error("'%s' is not an address (0x...) or an object id", arg);
-    dopt.dbg.debug_dirs = dirs;
-    dopt.quiet = 1;
+    dopt->quiet = 1;
     char err[1024];
     struct show s = {0};
     int rc = EXIT_FAIL;
-    if (!(s.db = open_snapshot_db(pos[0], &dopt, err, sizeof err))) {
+    if (!(s.db = open_snapshot_db(pos[0], dopt, err, sizeof err))) {
         cli_error("%s", err);
         return EXIT_FAIL;
     }
@@ -854,5 +839,18 @@ out:
         close(s.files[i].fd);
     ty_free(&s.t);
     sqlite3_close(s.db);
+    return rc;
+}
+
+int cmd_show(int argc, char **argv)
+{
+    static const struct option_spec own[] = {{"--gdb", NULL, NULL, ARGS_OWN}, {0}};
+    struct args a;
+    int gdb = 0;
+    int rc = args_parse_own(&a, argc, argv, help, 0, 2, 2, own, on_gdb, &gdb);
+    if (rc >= 0)
+        return rc;
+    rc = show_run(a.pos, &a.dopt, a.json, gdb);
+    args_free(&a);
     return rc;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "options.h"
 #include "commands.h"
 #include "db/db.h"
 #include "open.h"
@@ -355,54 +356,56 @@ static int shell(sqlite3 *db, struct out *o, const char *dbname)
     return failed ? -1 : 0;
 }
 
+enum { S_CSV = 1, S_JSON, S_WRITE, S_DB, S_DEBUG_DIR };
+static const struct option_spec sql_options[] = {
+    {"--csv", NULL, NULL, S_CSV},
+    {"--json", NULL, NULL, S_JSON},
+    {"--write", NULL, NULL, S_WRITE},
+    {"--db", NULL, "a file name", S_DB},
+    {"--debug-dir", NULL, "a directory", S_DEBUG_DIR},
+    {0},
+};
+
+struct sql_args {
+    struct out *o;
+    struct open_options *dopt;
+    const char **dirs;
+};
+
+static int on_sql_option(void *u, int id, const char *v)
+{
+    struct sql_args *x = u;
+    switch (id) {
+    case S_CSV: x->o->mode = MODE_CSV; break;
+    case S_JSON: x->o->mode = MODE_JSON; break;
+    case S_WRITE: writable = 1; break;
+    case S_DB: x->dopt->db = v; break;
+    case S_DEBUG_DIR: x->dirs[x->dopt->dbg.ndebug_dirs++] = v; break;
+    }
+    return -1;
+}
+
 int cmd_sql(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return EXIT_OK;
-    }
     struct out o = {.mode = MODE_TEXT};
     struct open_options dopt = {0};
-    const char *file = NULL, *query = NULL;
-    const char **dirs = calloc((size_t)argc, sizeof *dirs);
+    const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
     if (!dirs) {
         cli_error("out of memory");
         return EXIT_FAIL;
     }
-    int rc = EXIT_USAGE;
-    int opts = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (opts && !strcmp(a, "--")) {
-            opts = 0; /* what follows is DB and QUERY even if it starts with '-' */
-            continue;
-        }
-        if (opts && !strcmp(a, "--csv"))
-            o.mode = MODE_CSV;
-        else if (opts && !strcmp(a, "--json"))
-            o.mode = MODE_JSON;
-        else if (opts && !strcmp(a, "--write"))
-            writable = 1;
-        else if (opts && !strcmp(a, "--db") && i + 1 < argc)
-            dopt.db = argv[++i];
-        else if (opts && !strcmp(a, "--debug-dir") && i + 1 < argc)
-            dirs[dopt.dbg.ndebug_dirs++] = argv[++i];
-        else if (opts && a[0] == '-' && a[1]) {
-            rc = cli_usage_error("unknown or incomplete option '%s'", a);
-            goto out;
-        } else if (!file)
-            file = a;
-        else if (!query)
-            query = a;
-        else {
-            rc = cli_usage_error("one query argument (separate statements with ';')");
-            goto out;
-        }
-    }
-    if (!file) {
+    struct sql_args x = {&o, &dopt, dirs};
+    const char *pos[3];
+    int npos;
+    /* after "--", DB and QUERY may start with '-' */
+    int rc = options_parse(argc, argv, help, sql_options, NULL, on_sql_option, &x, pos, 3, &npos);
+    if (rc < 0 && npos > 2)
+        rc = cli_usage_error("one query argument (separate statements with ';')");
+    else if (rc < 0 && !npos)
         rc = cli_usage_error("which database or snapshot?");
+    if (rc >= 0)
         goto out;
-    }
+    const char *file = pos[0], *query = npos > 1 ? pos[1] : NULL;
     dopt.dbg.debug_dirs = dirs;
     dopt.readonly = !writable;
     char err[1024];

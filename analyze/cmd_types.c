@@ -51,43 +51,29 @@ static double pct(uint64_t a, uint64_t b)
     return b ? 100.0 * (double)a / (double)b : 0.0;
 }
 
-int cmd_types(int argc, char **argv)
+/* types' own options: --typed, and --limit N that may be 0 (all) */
+enum { T_TYPED = ARGS_OWN, T_LIMIT };
+struct types_opts {
+    int typed_only;
+    long limit;
+};
+
+static int on_types_option(void *u, int id, const char *v)
 {
-    const char *file = NULL;
-    int json = 0, typed_only = 0;
-    long limit = 50;
-    const char *dirs[64];
-    struct open_options dopt = {0};
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_option(argc, argv, &i, help, &json, dirs, &dopt.dbg.ndebug_dirs, 64);
-        if (c < 0)
-            return EXIT_OK;
-        const char *a = argv[i];
-        if (c) {
-            continue;
-        } else if (!strcmp(a, "--db") && i + 1 < argc) {
-            dopt.db = argv[++i];
-        } else if (!strcmp(a, "--typed")) {
-            typed_only = 1;
-        } else if (!strcmp(a, "--limit") && i + 1 < argc) {
-            char *end;
-            limit = strtol(argv[++i], &end, 10);
-            if (*end || limit < 0)
-                return cli_usage_error("--limit wants a number >= 0, not '%s'", argv[i]);
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("unknown option '%s'", a);
-        } else if (!file) {
-            file = a;
-        } else {
-            return cli_usage_error("too many arguments");
-        }
-    }
-    if (!file)
-        return cli_usage_error("expected FILE");
-    dopt.dbg.debug_dirs = dirs;
-    dopt.quiet = 1;
+    struct types_opts *o = u;
+    if (id == T_TYPED)
+        o->typed_only = 1;
+    else if (options_number(v, 0, 1L << 40, &o->limit))
+        return cli_usage_error("--limit wants a number >= 0, not '%s'", v);
+    return -1;
+}
+
+/* The table of types in file, once the options are read. */
+static int types_run(const char *file, struct open_options *dopt, int json, int typed_only, long limit)
+{
+    dopt->quiet = 1;
     char err[1024];
-    sqlite3 *db = open_snapshot_db(file, &dopt, err, sizeof err);
+    sqlite3 *db = open_snapshot_db(file, dopt, err, sizeof err);
     if (!db) {
         cli_error("%s", err);
         return EXIT_FAIL;
@@ -186,5 +172,19 @@ int cmd_types(int argc, char **argv)
 out:
     sqlite3_finalize(s);
     sqlite3_close(db);
+    return rc;
+}
+
+int cmd_types(int argc, char **argv)
+{
+    static const struct option_spec own[] = {
+        {"--typed", NULL, NULL, T_TYPED}, {"--limit", NULL, "a number >= 0", T_LIMIT}, {0}};
+    struct types_opts o = {0, 50};
+    struct args a;
+    int rc = args_parse_own(&a, argc, argv, help, 0, 1, 1, own, on_types_option, &o);
+    if (rc >= 0)
+        return rc;
+    rc = types_run(a.pos[0], &a.dopt, a.json, o.typed_only, o.limit);
+    args_free(&a);
     return rc;
 }

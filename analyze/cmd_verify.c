@@ -13,13 +13,13 @@
  *   FILE: ok (N sections, M mappings, T threads, S bytes)     exit 0
  *   heapsnap verify: FILE: section 3 (threads) at offset ...   exit 1
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "options.h"
 #include "base/units.h"
 #include "commands.h"
 #include "core/hscore.h"
@@ -150,30 +150,33 @@ static int verify_one(const char *path, int verbose)
     return 0;
 }
 
+static int on_verify_option(void *u, int id, const char *v)
+{
+    (void)id; /* -v, --verbose: verify's one option */
+    (void)v;
+    *(int *)u = 1;
+    return -1;
+}
+
 int cmd_verify(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(verify_help, stdout);
-        return EXIT_OK;
+    static const struct option_spec opts[] = {{"--verbose", "-v", NULL, 1}, {0}};
+    int verbose = 0, npos;
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    if (!pos) {
+        cli_error("out of memory");
+        return EXIT_FAIL;
     }
-    static const struct option opts[] = {
-        {"verbose", no_argument, NULL, 'v'},
-        {0, 0, 0, 0},
-    };
-    int verbose = 0, c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
-        switch (c) {
-        case 'v': verbose = 1; break;
-        default: return cli_bad_option(argv);
-        }
-    }
-    if (optind >= argc)
-        return cli_usage_error("which snapshot? (FILE is missing)");
+    int rc = options_parse(argc, argv, verify_help, opts, NULL, on_verify_option, &verbose, pos, argc, &npos);
+    if (rc < 0 && !npos)
+        rc = cli_usage_error("which snapshot? (FILE is missing)");
     int failed = 0;
-    for (int i = optind; i < argc; i++)
-        if (verify_one(argv[i], verbose) != 0)
+    for (int i = 0; rc < 0 && i < npos; i++)
+        if (verify_one(pos[i], verbose) != 0)
             failed = 1;
+    free(pos);
+    if (rc >= 0)
+        return rc;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("stdout: write error");
         return EXIT_FAIL;

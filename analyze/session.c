@@ -12,71 +12,90 @@
 
 #include "base/clock.h"
 #include "cli.h"
+#include "options.h"
 #include "core/hscore.h"
 
-static int parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos, int maxpos)
+/* The options every analysis command takes (session.h: struct args). */
+enum { A_JSON = 1, A_LIMIT, A_ALL, A_OUTPUT, A_EXE, A_DB, A_DEBUG_DIR };
+static const struct option_spec common[] = {
+    {"--json", NULL, NULL, A_JSON},
+    {"--limit", NULL, "a positive number", A_LIMIT},
+    {"--all", NULL, NULL, A_ALL},
+    {"--output", "-o", "a file name", A_OUTPUT},
+    {"--exe", NULL, "the executable's path", A_EXE},
+    {"--db", NULL, "a file name", A_DB},
+    {"--debug-dir", NULL, "a directory", A_DEBUG_DIR},
+    {0},
+};
+
+struct parsing {
+    struct args *a;
+    unsigned flags;
+    option_fn own;
+    void *u;
+};
+
+static int on_common(void *u, int id, const char *v)
+{
+    struct parsing *p = u;
+    struct args *a = p->a;
+    switch (id) {
+    case A_JSON: a->json = 1; return -1;
+    case A_LIMIT:
+        if (options_number(v, 1, 1L << 40, &a->limit))
+            return cli_usage_error("--limit takes a positive number");
+        return -1;
+    case A_ALL:
+        if (!(p->flags & ARG_ALL))
+            return cli_usage_error("unknown option '--all'");
+        a->all = 1;
+        return -1;
+    case A_OUTPUT:
+        if (!(p->flags & ARG_OUTPUT))
+            return cli_usage_error("unknown option '-o'");
+        a->output = v;
+        return -1;
+    case A_EXE: hs_core_set_exe(v); return -1;
+    case A_DB: a->dopt.db = v; return -1;
+    case A_DEBUG_DIR: a->dopt.dbg.debug_dirs[a->dopt.dbg.ndebug_dirs++] = v; return -1;
+    }
+    return p->own(p->u, id, v);
+}
+
+static int parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos, int maxpos,
+                 const struct option_spec *own, option_fn on, void *u)
 {
     memset(a, 0, sizeof *a);
-    if (cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return EXIT_OK;
-    }
     const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
     if (!dirs) {
         cli_error("out of memory");
         return EXIT_FAIL;
     }
     a->dopt.dbg.debug_dirs = dirs;
-    int opts = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if (opts && !strcmp(s, "--")) {
-            opts = 0;
-        } else if (opts && !strcmp(s, "--json")) {
-            a->json = 1;
-        } else if (opts && !strcmp(s, "--limit")) {
-            char *end;
-            if (i + 1 >= argc || (a->limit = strtol(argv[i + 1], &end, 10)) <= 0 || *end)
-                return cli_usage_error("--limit takes a positive number");
-            i++;
-        } else if (opts && !strcmp(s, "--all") && (flags & ARG_ALL)) {
-            a->all = 1;
-        } else if (opts && !strcmp(s, "-o") && (flags & ARG_OUTPUT)) {
-            if (i + 1 >= argc)
-                return cli_usage_error("-o takes a file name");
-            a->output = argv[++i];
-        } else if (opts && !strcmp(s, "--exe")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("--exe takes the executable's path");
-            hs_core_set_exe(argv[++i]);
-        } else if (opts && !strcmp(s, "--db")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("--db takes a file name");
-            a->dopt.db = argv[++i];
-        } else if (opts && !strcmp(s, "--debug-dir")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("--debug-dir takes a directory");
-            dirs[a->dopt.dbg.ndebug_dirs++] = argv[++i];
-        } else if (opts && s[0] == '-' && s[1]) {
-            return cli_usage_error("unknown option '%s'", s);
-        } else if (a->npos < maxpos) {
-            a->pos[a->npos++] = s;
-        } else {
-            return cli_usage_error("too many arguments ('%s')", s);
-        }
-    }
+    struct parsing p = {a, flags, on, u};
+    if (maxpos > ARGS_MAX_POS)
+        maxpos = ARGS_MAX_POS;
+    int rc = options_parse(argc, argv, help, common, own, on_common, &p, a->pos, maxpos, &a->npos);
+    if (rc >= 0)
+        return rc;
     if (a->npos < minpos)
         return cli_usage_error(minpos == 1 ? "which snapshot or database?" : "missing arguments");
     return -1;
 }
 
-int args_parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos,
-               int maxpos)
+int args_parse_own(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos,
+                   int maxpos, const struct option_spec *own, option_fn on, void *u)
 {
-    int rc = parse(a, argc, argv, help, flags, minpos, maxpos);
+    int rc = parse(a, argc, argv, help, flags, minpos, maxpos, own, on, u);
     if (rc >= 0)
         args_free(a); /* the caller only returns rc */
     return rc;
+}
+
+int args_parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos,
+               int maxpos)
+{
+    return args_parse_own(a, argc, argv, help, flags, minpos, maxpos, NULL, NULL, NULL);
 }
 
 int args_parse_addr(struct args *a, int argc, char **argv, const char *help, unsigned flags, uint64_t *addr)

@@ -11,6 +11,7 @@
 #include "analysis/analysis.h"
 #include "db/db.h"
 #include "open.h"
+#include "options.h"
 
 #define ARGS_MAX_POS 3
 
@@ -44,6 +45,11 @@ struct args {
  */
 int args_parse(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos,
                int maxpos);
+/* The same, with the command's own options beside the shared ones (ids
+ * from ARGS_OWN, handed to on; options.h). */
+#define ARGS_OWN 100
+int args_parse_own(struct args *a, int argc, char **argv, const char *help, unsigned flags, int minpos,
+                   int maxpos, const struct option_spec *own, option_fn on, void *u);
 /* The same for "FILE ADDR" commands (explain, path): ADDR into addr. */
 int args_parse_addr(struct args *a, int argc, char **argv, const char *help, unsigned flags, uint64_t *addr);
 void args_free(struct args *a);
