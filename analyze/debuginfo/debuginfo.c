@@ -78,6 +78,7 @@ void dbg_close(struct dbg *d)
     for (size_t i = 0; i < d->nmods; i++) {
         struct dbg_mod *m = &d->mods[i];
         dbg_dwarf_free(m->dw);
+        dbg_cfi_close(m);
         if (m->debug != m->elf)
             elffile_close(m->debug);
         elffile_close(m->elf);

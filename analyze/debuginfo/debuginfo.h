@@ -39,6 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libdwarf.h>
+
 #include "hsnap.h"
 
 struct dbg;
@@ -111,6 +113,19 @@ struct dbg *dbg_open(const struct hs_snapshot *s, const struct dbg_options *opt)
 /* The same from a module list (tests, probes); mods must outlive the dbg. */
 struct dbg *dbg_open_modules(const struct hs_module *mods, size_t n, const struct dbg_options *opt);
 void dbg_close(struct dbg *d);
+
+/*
+ * Module m's one libdwarf handle on its debug file, opened on first use
+ * and shared by every reader of it (debuginfo's own index, types/): owned
+ * by d, never finished by the caller.  The unit cursor
+ * (dwarf_next_cu_header_d) is the handle's: rewind it (dwh_cu_rewind)
+ * before walking the units.  NULL when m has no readable DWARF.
+ */
+Dwarf_Debug dbg_module_dwarf(struct dbg *d, size_t m);
+/* The handle on m's binary, for its call frame information (.eh_frame;
+ * a separate debug file has none): the same handle when the binary is its
+ * own debug file, else one of its own, opened once; NULL if unreadable. */
+Dwarf_Debug dbg_module_cfi(struct dbg *d, size_t m);
 
 size_t dbg_nmodules(const struct dbg *d);
 const struct dbg_module_info *dbg_module(const struct dbg *d, size_t i);

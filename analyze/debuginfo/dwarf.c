@@ -47,7 +47,8 @@ struct owned_layout {
 
 struct dbg_dwarf {
     int fd;
-    Dwarf_Debug dbg;
+    Dwarf_Debug dbg;         /* the module's one handle on its debug file (dbg_module_dwarf) */
+    int indexed;             /* 0: not yet, 1: done, -1: failed (out of memory) */
     struct strmap structs;   /* name -> DIE offset of a complete definition */
     struct strmap typedefs;  /* name -> DIE offset */
     struct strmap vars;      /* name -> DIE offset of a variable with a location */
@@ -139,6 +140,7 @@ static int index_die(struct dbg_dwarf *dw, Dwarf_Die die, int depth, uint64_t *b
 static int index_module(struct dbg_dwarf *dw)
 {
     uint64_t budget = MAX_TOP_DIES;
+    dwh_cu_rewind(dw->dbg); /* the handle is shared: another reader may have stopped halfway */
     for (;;) {
         Dwarf_Unsigned hdr_len, abbrev_off, next_off, typeoff;
         Dwarf_Half version, addr_size, off_size, ext_size, hdr_type;
@@ -193,7 +195,8 @@ void dbg_dwarf_free(struct dbg_dwarf *dw)
     free(dw);
 }
 
-struct dbg_dwarf *dbg_dwarf_get(struct dbg_mod *mod)
+/* Open mod's debug file with libdwarf, once; NULL if it has no readable DWARF. */
+static struct dbg_dwarf *dwarf_open(struct dbg_mod *mod)
 {
     if (mod->dwarf_tried)
         return mod->dw;
@@ -214,11 +217,55 @@ struct dbg_dwarf *dbg_dwarf_get(struct dbg_mod *mod)
         dbg_dwarf_free(dw);
         return NULL;
     }
-    if (index_module(dw) < 0) {
-        dbg_dwarf_free(dw);
-        return NULL;
-    }
     return mod->dw = dw;
+}
+
+struct dbg_dwarf *dbg_dwarf_get(struct dbg_mod *mod)
+{
+    struct dbg_dwarf *dw = dwarf_open(mod);
+    if (dw && !dw->indexed)
+        dw->indexed = index_module(dw) < 0 ? -1 : 1;
+    return dw && dw->indexed > 0 ? dw : NULL;
+}
+
+Dwarf_Debug dbg_module_dwarf(struct dbg *d, size_t m)
+{
+    struct dbg_dwarf *dw = m < d->nmods ? dwarf_open(&d->mods[m]) : NULL;
+    return dw ? dw->dbg : NULL;
+}
+
+Dwarf_Debug dbg_module_cfi(struct dbg *d, size_t m)
+{
+    if (m >= d->nmods)
+        return NULL;
+    struct dbg_mod *mod = &d->mods[m];
+    const char *path = mod->info.elf_path ? mod->info.elf_path : mod->info.debug_path;
+    if (path && mod->info.debug_path && !strcmp(path, mod->info.debug_path) && dbg_module_dwarf(d, m))
+        return mod->dw->dbg; /* the binary is its own debug file: one handle */
+    if (mod->cfi_tried)
+        return mod->cfi_dbg;
+    mod->cfi_tried = 1;
+    Dwarf_Error err = NULL;
+    if (!path || (mod->cfi_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return NULL;
+    if (dwarf_init_b(mod->cfi_fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &mod->cfi_dbg, &err) != DW_DLV_OK) {
+        dwh_drop(NULL, &err);
+        close(mod->cfi_fd);
+        mod->cfi_fd = -1;
+        mod->cfi_dbg = NULL;
+    }
+    return mod->cfi_dbg;
+}
+
+void dbg_cfi_close(struct dbg_mod *mod)
+{
+    if (mod->cfi_dbg) {
+        Dwarf_Error err = NULL;
+        if (dwarf_finish(mod->cfi_dbg, &err) != DW_DLV_OK)
+            dwh_drop(NULL, &err);
+        close(mod->cfi_fd);
+    }
+    mod->cfi_dbg = NULL;
 }
 
 /* ------------------------------------------------------------ types */

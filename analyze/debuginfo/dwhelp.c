@@ -14,6 +14,21 @@ void dwh_drop(Dwarf_Debug dbg, Dwarf_Error *err)
     }
 }
 
+void dwh_cu_rewind(Dwarf_Debug dbg)
+{
+    for (unsigned k = 0; k < (1u << 24); k++) {
+        Dwarf_Unsigned hlen, abbrev, next, toff;
+        Dwarf_Half ver, asz, osz, xsz, htype;
+        Dwarf_Sig8 sig;
+        Dwarf_Error e = NULL;
+        if (dwarf_next_cu_header_d(dbg, 1, &hlen, &ver, &abbrev, &asz, &osz, &xsz, &sig, &toff, &next, &htype,
+                                   &e) != DW_DLV_OK) {
+            dwh_drop(dbg, &e);
+            return;
+        }
+    }
+}
+
 Dwarf_Die dwh_die_at(Dwarf_Debug dbg, Dwarf_Off off)
 {
     Dwarf_Die die = NULL;

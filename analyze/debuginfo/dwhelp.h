@@ -19,6 +19,11 @@
 /* Free *err if set, and clear it. */
 void dwh_drop(Dwarf_Debug dbg, Dwarf_Error *err);
 
+/* Run dbg's unit cursor to its end, so that the next
+ * dwarf_next_cu_header_d gives the first unit (a shared handle:
+ * dbg_module_dwarf).  Bounded: a file has fewer than 2^24 units. */
+void dwh_cu_rewind(Dwarf_Debug dbg);
+
 /* The DIE at a .debug_info offset, or NULL. */
 Dwarf_Die dwh_die_at(Dwarf_Debug dbg, Dwarf_Off off);
 

@@ -8,6 +8,8 @@
 #ifndef HEAPSNAP_DEBUGINFO_INTERNAL_H
 #define HEAPSNAP_DEBUGINFO_INTERNAL_H
 
+#include <libdwarf.h>
+
 #include "debuginfo/debuginfo.h"
 #include "debuginfo/elffile.h"
 #include "debuginfo/strmap.h"
@@ -21,6 +23,8 @@ struct dbg_mod {
     char *problem;
     int dwarf_tried;             /* dwarf.c opened (or failed to open) debug already */
     struct dbg_dwarf *dw;        /* NULL until then, or if it failed */
+    int cfi_tried, cfi_fd;       /* the binary's own handle, for its .eh_frame, when it is */
+    Dwarf_Debug cfi_dbg;         /* not the debug file (dbg_module_cfi); else NULL */
     struct dbg_go go;            /* gobuild.c: a Go executable's facts (info.go points here) */
     struct dbg_remap *remap;     /* a stripped Go executable's debug build: its sections' moves */
     size_t nremap;
@@ -61,6 +65,7 @@ void dbg_free_symbols(struct dbg *d);
 
 /* dwarf.c */
 void dbg_dwarf_free(struct dbg_dwarf *dw);
+void dbg_cfi_close(struct dbg_mod *mod);
 /* Open mod's DWARF and index it, once; the index or NULL. */
 struct dbg_dwarf *dbg_dwarf_get(struct dbg_mod *mod);
 const struct dbg_layout *dbg_dwarf_struct(struct dbg_dwarf *dw, const char *name);

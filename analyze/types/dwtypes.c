@@ -978,6 +978,7 @@ static int is_cplus(struct dw *w, Dwarf_Die cu)
 
 static int scan_units(struct dw *w)
 {
+    dwh_cu_rewind(w->dbg); /* a shared handle: start from the first unit */
     for (unsigned units = 0; units < MAX_TOP; units++) {
         Dwarf_Unsigned hlen, abbrev, next, toff;
         Dwarf_Half ver, asz, osz, xsz, htype;
@@ -1024,22 +1025,14 @@ int ty_load_dwarf(struct tytab *t, struct dbg *d, int module, int all,
     if (!mi || !mi->has_dwarf || !mi->debug_path)
         return 0;
     struct dw w = {.t = t, .module = module, .d = d, .all = all};
-    int fd = open(mi->debug_path, O_RDONLY | O_CLOEXEC), rc = -1;
-    Dwarf_Error e = NULL;
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open for types", mi->debug_path);
-        return -1;
-    }
-    if (dwarf_init_b(fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &w.dbg, &e) != DW_DLV_OK) {
-        dwh_drop(NULL, &e);
-        close(fd);
+    int rc = -1;
+    /* the module's own handle, which debuginfo/ reads too: not ours to finish */
+    if (!(w.dbg = dbg_module_dwarf(d, (size_t)module))) {
         snprintf(err, errlen, "%s: libdwarf cannot read its DWARF", mi->debug_path);
         return -1;
     }
     if (t->nframes && !(w.fv = malloc(t->nframes * sizeof *w.fv))) {
         t->oom = 1;
-        dwarf_finish(w.dbg, NULL);
-        close(fd);
         snprintf(err, errlen, "%s: out of memory reading types", mi->debug_path);
         return -1;
     }
@@ -1108,9 +1101,6 @@ out:
     u64map_destroy(w.done);
     u64map_destroy(w.qual);
     strmap_free(&w.defs);
-    if (dwarf_finish(w.dbg, &e) != DW_DLV_OK)
-        dwh_drop(NULL, &e);
-    close(fd);
     return rc;
 }
 

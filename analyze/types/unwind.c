@@ -29,8 +29,8 @@
 #define REG_RA  16   /* x86-64 psABI: the return address column */
 
 struct cfi {
-    int tried, ok, fd;
-    Dwarf_Debug dbg;
+    int tried, ok;
+    Dwarf_Debug dbg; /* the module's (dbg_module_cfi): not ours to finish */
     Dwarf_Cie *cies;
     Dwarf_Fde *fdes;
     Dwarf_Signed ncies, nfdes;
@@ -44,23 +44,17 @@ static void drop(Dwarf_Debug dbg, Dwarf_Error *e)
     }
 }
 
-/* The module's CFI, opened on first use: .eh_frame of the binary itself
- * (a separate debug file has no .eh_frame), else its .debug_frame. */
-static struct cfi *cfi_of(struct cfi *c, const struct dbg_module_info *mi)
+/* Module m's CFI, read on first use: .eh_frame of the binary itself (a
+ * separate debug file has no .eh_frame), else its .debug_frame.  The lists
+ * belong to the module's handle, which libdwarf frees them with. */
+static struct cfi *cfi_of(struct cfi *c, struct dbg *d, size_t m)
 {
     if (c->tried)
         return c->ok ? c : NULL;
     c->tried = 1;
-    const char *path = mi->elf_path ? mi->elf_path : mi->debug_path;
-    if (!path || (c->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    if (!(c->dbg = dbg_module_cfi(d, m)))
         return NULL;
     Dwarf_Error e = NULL;
-    if (dwarf_init_b(c->fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &c->dbg, &e) != DW_DLV_OK) {
-        drop(NULL, &e);
-        close(c->fd);
-        c->dbg = NULL;
-        return NULL;
-    }
     if (dwarf_get_fde_list_eh(c->dbg, &c->cies, &c->ncies, &c->fdes, &c->nfdes, &e) != DW_DLV_OK) {
         drop(c->dbg, &e);
         if (dwarf_get_fde_list(c->dbg, &c->cies, &c->ncies, &c->fdes, &c->nfdes, &e) != DW_DLV_OK) {
@@ -72,18 +66,6 @@ static struct cfi *cfi_of(struct cfi *c, const struct dbg_module_info *mi)
     }
     c->ok = 1;
     return c;
-}
-
-static void cfi_close(struct cfi *c)
-{
-    if (!c->dbg)
-        return;
-    if (c->fdes)
-        dwarf_fde_cie_list_dealloc(c->dbg, c->cies, c->ncies, c->fdes, c->nfdes);
-    Dwarf_Error e = NULL;
-    if (dwarf_finish(c->dbg, &e) != DW_DLV_OK)
-        drop(NULL, &e);
-    close(c->fd);
 }
 
 /* The module whose lowest mapped address is the greatest not above pc;
@@ -159,7 +141,7 @@ int ty_unwind(struct tytab *t, const struct hs_snapshot *s, struct dbg *d)
             if (m < 0)
                 break;
             const struct dbg_module_info *mi = dbg_module(d, (size_t)m);
-            struct cfi *c = cfi_of(&cf[m], mi);
+            struct cfi *c = cfi_of(&cf[m], d, (size_t)m);
             if (!c)
                 break;
             Dwarf_Addr vpc = look - mi->module->base, lo, hi;
@@ -204,8 +186,6 @@ int ty_unwind(struct tytab *t, const struct hs_snapshot *s, struct dbg *d)
             bp = nbp;
         }
     }
-    for (size_t m = 0; m < nm; m++)
-        cfi_close(&cf[m]);
     free(cf);
     return rc;
 }
