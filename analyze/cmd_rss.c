@@ -76,60 +76,6 @@ static void say(void *u, const char *lever, const char *text)
     }
 }
 
-static void store(sqlite3 *db, const struct rss_figures *f, const char *file)
-{
-    if (sqlite3_db_readonly(db, "main") == 1)
-        return;
-    char err[A_ERRLEN];
-    if (analysis_begin(db, file,
-                      "DROP TABLE IF EXISTS rss_kinds; DROP TABLE IF EXISTS rss_arenas;"
-                      " DROP TABLE IF EXISTS rss_heaps;"
-                      "CREATE TABLE rss_kinds(kind TEXT PRIMARY KEY, mappings INTEGER, rss INTEGER);"
-                      "CREATE TABLE rss_heaps(heap TEXT PRIMARY KEY, rss INTEGER, used INTEGER, used_count INTEGER,"
-                      " free INTEGER);"
-                      "CREATE TABLE rss_arenas(arena INTEGER, size INTEGER, rss INTEGER,"
-                      " used INTEGER, used_count INTEGER, overhead INTEGER, tcache INTEGER, fastbin INTEGER,"
-                      " unsorted INTEGER, smallbin INTEGER, largebin INTEGER, other_free INTEGER,"
-                      " free_count INTEGER, free_resident INTEGER, largest_free INTEGER, top INTEGER,"
-                      " top_resident INTEGER, heap TEXT, UNIQUE(heap, arena));",
-                      err, sizeof err)) {
-        cli_warn("%s", err);
-        return;
-    }
-    int ok = 1;
-    for (int k = 0; k < RSS_NKINDS && ok; k++) {
-        char *q = sqlite3_mprintf("INSERT INTO rss_kinds VALUES(%Q, %lld, %lld)", rss_kind_name((enum rss_kind)k),
-                                  (long long)f->kind_count[k], (long long)f->kind_rss[k]);
-        ok = q && sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK;
-        sqlite3_free(q);
-    }
-    for (size_t i = 0; i < f->narenas && ok; i++) {
-        const struct rss_arena *a = &f->arenas[i];
-        char *q = sqlite3_mprintf(
-            "INSERT INTO rss_arenas VALUES(%d, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld,"
-            " %lld, %lld, %lld, %lld, %lld, %Q)",
-            a->arena, (long long)a->size, (long long)a->rss, (long long)a->used, (long long)a->used_count,
-            (long long)a->overhead, (long long)a->free[WHERE_TCACHE], (long long)a->free[WHERE_FASTBIN],
-            (long long)a->free[WHERE_UNSORTED], (long long)a->free[WHERE_SMALLBIN], (long long)a->free[WHERE_LARGEBIN],
-            (long long)a->free[WHERE_FREE_OTHER], (long long)a->free_count, (long long)a->free_resident,
-            (long long)a->largest_free, (long long)a->top, (long long)a->top_resident,
-            a->heap < (int)f->nheaps ? f->heaps[a->heap].name : NULL);
-        ok = q && sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK;
-        sqlite3_free(q);
-    }
-    for (size_t i = 0; i < f->nheaps && ok; i++) {
-        const struct rss_heap *h = &f->heaps[i];
-        char *q = sqlite3_mprintf("INSERT INTO rss_heaps VALUES(%Q, %lld, %lld, %lld, %lld)", h->name,
-                                  (long long)h->rss, (long long)h->used, (long long)h->used_count, (long long)h->free);
-        ok = q && sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK;
-        sqlite3_free(q);
-    }
-    if (!ok || analysis_mark(db, "rss", 0) || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        cli_warn("%s: storing rss figures: %s", file, sqlite3_errmsg(db));
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    }
-}
-
 /* A snapshot read from a core: what a core cannot tell, and what it can. */
 static void text_no_smaps(const struct rss_figures *f, const char *file)
 {
@@ -339,7 +285,11 @@ int cmd_rss(int argc, char **argv)
         cli_error("%s", err);
         goto out;
     }
-    store(db, &f, a.pos[0]);
+    {
+        char err[A_ERRLEN];
+        if (rss_store(db, &f, a.pos[0], err, sizeof err))
+            cli_warn("%s", err); /* the figures are printed all the same */
+    }
     const struct rss_advisor *adv = rss_advisor_for(f.allocator);
     struct sayer s = {&j, a.json};
     out_begin(&j, &a);

@@ -98,6 +98,10 @@ struct rss_figures {
 int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char *snapshot, char *err,
                 size_t errlen);
 
+/* Store f as db's rss_kinds, rss_heaps and rss_arenas tables (nothing on
+ * a read-only database).  0, or -1 with err (the transaction rolled back). */
+int rss_store(sqlite3 *db, const struct rss_figures *f, const char *file, char *err, size_t errlen);
+
 /* How an advisor speaks: one lever and why, in plain words. */
 typedef void (*rss_say)(void *u, const char *lever, const char *text);
 
