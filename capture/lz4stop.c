@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -73,7 +74,15 @@ struct worker {
     struct lz4_piece *p;
     size_t n, *next;
     uint8_t *raw, *comp;
+    uint64_t copy_ns, lz4_ns; /* this thread's CPU time in each */
 };
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void *work(void *arg)
 {
@@ -86,7 +95,7 @@ static void *work(void *arg)
         if (i >= w->n)
             break;
         struct lz4_piece *p = &w->p[i];
-        uint64_t nd = 0;
+        uint64_t nd = 0, t0 = thread_cpu_ns();
         int any = memchr(p->state, HS_PAGE_DATA, p->npages) != NULL;
         if (any && copier_copy(&w->h.cp, p->addr, p->npages, z->psz, p->state, w->raw, &nd) < 0) {
             w->h.rc = -1;
@@ -94,6 +103,8 @@ static void *work(void *arg)
             __atomic_store_n(w->next, w->n, __ATOMIC_RELAXED); /* the others stop too */
             break;
         }
+        uint64_t t1 = thread_cpu_ns();
+        w->copy_ns += t1 - t0;
         p->ndata = nd;
         if (nd == 0) {
             p->done = 1;
@@ -101,6 +112,7 @@ static void *work(void *arg)
         }
         int clen = LZ4_compress_fast((const char *)w->raw, (char *)w->comp, (int)(nd * z->psz),
                                      (int)z->comp_each, LZ4_ACCEL);
+        w->lz4_ns += thread_cpu_ns() - t1;
         size_t at = clen > 0 ? __atomic_fetch_add(&z->used, (size_t)clen, __ATOMIC_RELAXED) : 0;
         if (clen <= 0 || at + (size_t)clen > z->cap) {
             /* Full (or, impossibly within the bound, not compressed): the
@@ -126,6 +138,10 @@ int lz4stop_run(struct lz4stop *z, struct copier *cp, struct lz4_piece *p, size_
         w[t] = (struct worker){.z = z, .p = p, .n = n, .next = &next, .raw = raw, .comp = raw + z->raw_each};
     }
     int rc = copier_parallel(cp, z->nthreads, work, w, sizeof w[0]);
+    for (int t = 0; t < z->nthreads; t++) {
+        z->copy_cpu_ns += w[t].copy_ns;
+        z->lz4_cpu_ns += w[t].lz4_ns;
+    }
     if (z->used > z->cap)
         z->used = z->cap;
     return rc;

@@ -42,6 +42,8 @@ struct lz4stop {
     uint8_t *scratch;         /* per thread: one piece raw, then compressed */
     size_t raw_each, comp_each;
     int full;                 /* a piece did not fit in the arena */
+    uint64_t copy_cpu_ns;     /* out: CPU time of all threads in the copy, */
+    uint64_t lz4_cpu_ns;      /* and in LZ4 (for -v: what the pause is made of) */
 };
 
 /* Before the stop: reserve the arena (budget bytes) and pre-fault the
