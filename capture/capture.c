@@ -907,8 +907,11 @@ static int stopped_phase(struct ctx *c)
             return -1;
         phase(c, "stopped: copy and LZ4");
         if (c->o->verbose)
-            fprintf(stderr, "heapsnap-capture:   CPU time on %d threads: copy %.1f ms, LZ4 %.1f ms\n", c->z.nthreads,
-                    (double)c->z.copy_cpu_ns / 1e6, (double)c->z.lz4_cpu_ns / 1e6);
+            fprintf(stderr,
+                    "heapsnap-capture:   CPU time on %d threads: copy %.1f ms, LZ4 %.1f ms; %.1f MiB stored raw, "
+                    "%.1f MiB LZ4-compressed to %.1f MiB\n",
+                    c->z.nthreads, (double)c->z.copy_cpu_ns / 1e6, (double)c->z.lz4_cpu_ns / 1e6,
+                    (double)c->z.raw_bytes / 1048576, (double)c->z.lz_in / 1048576, (double)c->z.lz_out / 1048576);
         return 0;
     }
     if (present * c->psz > c->bufcap) {
