@@ -24,13 +24,6 @@ enum { MAXT = 8 };
  * ms) for an output 1% larger (192 against 190 MiB); higher did no better. */
 #define LZ4_ACCEL 8
 
-/* A piece is stored raw only once this much has been compressed (the ratio
- * is known) and when, at 1.25 times the ratio seen so far, what is left
- * still fits in 90% of the arena: a wrong guess costs pause (the rest is
- * written with zstd while stopped), never a byte of the snapshot. */
-#define RAW_AFTER (8u << 20)
-#define RAW_RATIO_MARGIN 1.25
-#define RAW_ARENA_SHARE 0.9
 
 static void prefault(uint8_t *p, size_t len, uint32_t psz)
 {
@@ -104,15 +97,21 @@ static int reserve(struct lz4stop *z, size_t n, size_t *at)
     return 0;
 }
 
-/* Store a piece of want bytes raw, with left bytes still to come after it? */
+/*
+ * Store a piece of want bytes raw, with left bytes still to come after it?
+ * Only if the arena would still hold all of those even if none of them
+ * compressed (LZ4's bound), and the pieces the other threads are
+ * compressing now: so a raw piece never makes the copy outgrow the budget
+ * when storing everything compressed would not have.  The arena fills
+ * with compressed pieces first; the last ones, once what is left fits as
+ * it is, are copied raw.  No guess of the ratio is needed, and memory that
+ * does not compress is not compressed at the end.
+ */
 static int raw_fits(struct lz4stop *z, size_t want, uint64_t left)
 {
-    uint64_t in = __atomic_load_n(&z->lz_in, __ATOMIC_RELAXED), out = __atomic_load_n(&z->lz_out, __ATOMIC_RELAXED);
-    if (in < RAW_AFTER)
-        return 0;
-    double ratio = (double)out / (double)in * RAW_RATIO_MARGIN;
-    double need = (double)__atomic_load_n(&z->used, __ATOMIC_RELAXED) + (double)want + ratio * (double)left;
-    return need <= RAW_ARENA_SHARE * (double)z->cap;
+    uint64_t need = __atomic_load_n(&z->used, __ATOMIC_RELAXED) + want + left + left / 255 + 16 +
+                    (uint64_t)z->nthreads * z->comp_each;
+    return need <= z->cap;
 }
 
 static void *work(void *arg)

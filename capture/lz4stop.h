@@ -8,14 +8,13 @@
  * LZ4 compresses several times faster than zstd -1 and the CPUs are idle
  * while the target is stopped, so the pause is about the copy plus an LZ4
  * pass spread over all CPUs, instead of a single-threaded zstd pass plus
- * writing.  Memory: a budget (--max-buffer), the arena.  Compressing is half
- * of the stop's CPU time, so the budget is spent on the pause: once the
- * ratio LZ4 achieves on this target is known (from the first pieces), a
- * piece is stored raw, copied straight into the arena, whenever what is
- * left would still fit at that ratio (with a margin); the others are
- * compressed.  A piece that does not fit in what is left is not stored
- * here; the caller writes it with zstd while the target is still stopped,
- * as the old streamed mode did.
+ * writing.  Memory: a budget (--max-buffer), the arena.  Compressing is over
+ * half of the stop's CPU time, so the budget is spent on the pause: pieces
+ * are compressed until what is left would fit in the arena as it is (LZ4's
+ * bound: even if none of it compressed), and the rest are copied raw,
+ * straight into the arena.  A piece that does not fit in what is left is
+ * not stored here; the caller writes it with zstd while the target is
+ * still stopped, as the old streamed mode did.
  *
  * The caller cuts its ranges into pieces of at most HS_BLOCK_PAGES pages
  * (one block of the file each) and owns them; this module fills them in.
