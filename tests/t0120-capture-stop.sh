@@ -70,6 +70,36 @@ test_expect_success 'a budget larger than the LZ4 copy: pieces stored raw in it,
     $HEAPSNAP verify raw.hsnap
 '
 
+# Raw pieces must never make the copy outgrow a budget that compressing
+# everything fits: 32 MiB that LZ4 packs to almost nothing, then 32 MiB of
+# random bytes, in a 48 MiB budget (a rule that guessed the ratio from the
+# first pieces stored the random half raw and spilled into zstd while
+# stopped).  No spill, and every byte as it was.
+cat >"$TRASH/mixtarget.py" <<'EOF'
+import ctypes, mmap, os, signal, sys
+n = 64 << 20
+m = mmap.mmap(-1, n, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+m[0:n // 2] = bytes((i * 13 + 1) & 0xff for i in range(256)) * (n // 512)
+m[n // 2:n] = os.urandom(n // 2)
+with open(sys.argv[1] + ".bin", "wb") as f:
+    f.write(m[:])
+addr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+with open(sys.argv[1], "w") as f:
+    f.write("pid %d\nregion 0x%x %d\nready\n" % (os.getpid(), addr, n))
+while True:
+    signal.pause()
+EOF
+test_expect_success 'memory that compresses well, then not at all: the raw pieces never outgrow a budget LZ4 fits' '
+    rm -f "$TRASH/mix.report" &&
+    { python3 "$TRASH/mixtarget.py" "$TRASH/mix.report" >/dev/null 2>&1 & } && mpid=$! && track_pid $mpid &&
+    wait_line "$TRASH/mix.report" ready $mpid 400 && pid=$(pid_of mix) &&
+    $CAPTURE -v --mode=stop --max-buffer=48M $pid -o mix.hsnap 2>err && cat err &&
+    ! grep "outgrew" err && test "$(mode_of mix.hsnap)" = 3 &&
+    grep "^heapsnap-capture:   CPU time on [0-9]* threads: copy .* MiB stored raw" err &&
+    read -r _ addr len <<<"$(grep "^region" "$TRASH/mix.report")" &&
+    $PEEK mix.hsnap bytes $addr $len >mix.bin && cmp "$TRASH/mix.report.bin" mix.bin
+'
+
 test_expect_success 'no fork and no room for a buffer: the default falls back to stop mode, and says why' '
     start_named ne noclone errno && pid=$(pid_of ne) &&
     $CAPTURE --max-buffer=1M $pid -o ne.hsnap 2>err && cat err &&
