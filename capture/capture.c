@@ -120,6 +120,24 @@ static void phase(struct ctx *c, const char *what)
     last = t;
 }
 
+/* -v, cow: what the fork step of the pause is made of (cow.h's stamps). */
+static void fork_steps(struct ctx *c)
+{
+    static const char *const what[COW_NT] = {NULL, "find the thread", "seccomp check", "to the clone's entry",
+                                             "the kernel's fork", "to its exit", "restore"};
+    const uint64_t *t = c->guard.fork_t;
+    if (!c->o->verbose || !t[COW_T_BEGIN])
+        return;
+    fprintf(stderr, "heapsnap-capture:   of which");
+    uint64_t last = t[COW_T_BEGIN];
+    for (int k = 1; k < COW_NT; k++)
+        if (t[k]) {
+            fprintf(stderr, "%s %s %.1f", k > 1 ? "," : "", what[k], (double)(t[k] - last) / 1e6);
+            last = t[k];
+        }
+    fprintf(stderr, " ms\n");
+}
+
 static int wanted(const struct hs_mapping *m, int policy)
 {
     if (!(m->flags & HS_MAP_R))
@@ -881,12 +899,19 @@ static int stopped_phase(struct ctx *c)
             return -2;
         }
         phase(c, "stopped: fork the copy");
+        fork_steps(c);
         return 0;
     }
     if (c->mode == HS_MODE_STOP_LZ4) {
         if (stop_lz4(c) < 0)
             return -1;
         phase(c, "stopped: copy and LZ4");
+        if (c->o->verbose)
+            fprintf(stderr,
+                    "heapsnap-capture:   CPU time on %d threads: copy %.1f ms, LZ4 %.1f ms; %.1f MiB stored raw, "
+                    "%.1f MiB LZ4-compressed to %.1f MiB\n",
+                    c->z.nthreads, (double)c->z.copy_cpu_ns / 1e6, (double)c->z.lz4_cpu_ns / 1e6,
+                    (double)c->z.raw_bytes / 1048576, (double)c->z.lz_in / 1048576, (double)c->z.lz_out / 1048576);
         return 0;
     }
     if (present * c->psz > c->bufcap) {
@@ -1177,6 +1202,9 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
             goto out;
         }
         phase(c, "stop every thread");
+        if (o->verbose && c->guard.interrupt_ns && c->stop.interrupt_ns)
+            fprintf(stderr, "heapsnap-capture:   the guard's thread stopped first, the others %.1f ms later\n",
+                    (double)(stop_now_ns() - c->guard.interrupt_ns) / 1e6);
         int r = stopped_phase(c);
         e = errno;
         guard_detach(&c->guard);
@@ -1188,6 +1216,9 @@ int capture_run(const struct capture_opts *o, struct hs_writer *w, struct captur
         if (c->guard.interrupt_ns && (!stopped || c->guard.interrupt_ns < stopped))
             stopped = c->guard.interrupt_ns; /* the guard stopped its thread first */
         c->st.pause_ns += resumed - stopped; /* both stops, if there were two */
+        if (o->verbose) /* for bench/capture, to find this window in the target's own record of its gaps */
+            fprintf(stderr, "heapsnap-capture: stopped from %llu to %llu us (CLOCK_MONOTONIC)\n",
+                    (unsigned long long)(stopped / 1000), (unsigned long long)(resumed / 1000));
         if (r == -2 && attempt == 0) {
             reset_attempt(c);
             fall_back(c, estimate, c->cow_why);

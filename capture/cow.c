@@ -201,17 +201,20 @@ static struct stop_thread *choose(struct stop_set *s, uint64_t *at, struct user_
 int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len)
 {
     memset(cw, 0, sizeof *cw);
+    cw->t[COW_T_BEGIN] = stop_now_ns();
     uint64_t at = 0;
     struct user_regs_struct saved, r;
     struct stop_thread *t = choose(s, &at, &saved);
     if (!t)
         return fail(why, len, EINVAL, "no stopped thread with a syscall instruction to run a fork at");
+    cw->t[COW_T_CHOSEN] = stop_now_ns();
     pid_t tid = t->tid;
     uint64_t args[6] = {CLONE_FLAGS, POISON_SP, 0, 0, 0, 0};
     if (seccomp_allows(tid, SYS_clone, at + 2, args, why, len) < 0) {
         errno = EPERM;
         return -1;
     }
+    cw->t[COW_T_CHECKED] = stop_now_ns();
 
     sigset_t old;
     stop_block_fatal(&old);
@@ -242,6 +245,7 @@ int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len)
     raised = raise_prio(tid, &prio) == 0;
     if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0 || (st = wait_stop(tid)) < 0)
         goto gone;
+    cw->t[COW_T_ENTRY] = stop_now_ns();
     if (WSTOPSIG(st) != (SIGTRAP | 0x80)) {
         if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
             t->sig = WSTOPSIG(st); /* given back on detach */
@@ -254,6 +258,7 @@ int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len)
      * stops before it reaches user mode. */
     if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0 || (st = wait_stop(tid)) < 0)
         goto gone;
+    cw->t[COW_T_CLONED] = stop_now_ns();
     if ((st >> 8) == (SIGTRAP | (PTRACE_EVENT_CLONE << 8))) {
         unsigned long msg = 0;
         ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg);
@@ -261,6 +266,7 @@ int cow_fork(struct cow *cw, struct stop_set *s, char *why, size_t len)
         if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0 || (st = wait_stop(tid)) < 0)
             goto gone;
     }
+    cw->t[COW_T_EXIT] = stop_now_ns();
     /* Only the system call's exit can come after its entry and the clone
      * event (signals are handled later on the way out); a SIGKILL would have
      * made wait_stop() fail. */
@@ -297,6 +303,7 @@ out_opts:
         restore_prio(tid, &prio);
     ptrace(PTRACE_SETOPTIONS, tid, NULL, NULL);
     sigprocmask(SIG_SETMASK, &old, NULL);
+    cw->t[COW_T_END] = stop_now_ns();
     return rc;
 gone:
     /* The thread has exited under us: the target is being killed. */

@@ -40,9 +40,23 @@
 #include "hsnap.h"
 #include "stop.h"
 
+/* The steps of cow_fork(), stamped (CLOCK_MONOTONIC ns) so that -v can say
+ * what the pause of a cow capture is made of. */
+enum {
+    COW_T_BEGIN,   /* cow_fork() called */
+    COW_T_CHOSEN,  /* the thread and its syscall instruction found */
+    COW_T_CHECKED, /* its seccomp filters run on the clone */
+    COW_T_ENTRY,   /* the thread stopped at the clone's entry */
+    COW_T_CLONED,  /* the kernel's fork done (PTRACE_EVENT_CLONE) */
+    COW_T_EXIT,    /* the thread stopped at the clone's exit */
+    COW_T_END,     /* registers and priority restored */
+    COW_NT
+};
+
 struct cow {
     pid_t child;  /* the frozen copy, stopped, our tracee; 0 when none */
     pid_t via;    /* the thread that ran the clone */
+    uint64_t t[COW_NT]; /* when each step ended (0: not reached) */
 };
 
 /*

@@ -24,6 +24,7 @@ struct reply {
     char state, name[16];
     uint64_t regs[HS_NREGS];
     uint64_t interrupt_ns;
+    uint64_t t[COW_NT];
     char why[320];
 };
 
@@ -137,6 +138,7 @@ static void guard_run(int fd, pid_t pid, double timeout_s)
                 r.rc = cow_fork(&cw, &s, r.why, sizeof r.why);
                 r.err = r.rc < 0 ? errno : 0;
                 r.child = cw.child;
+                memcpy(r.t, cw.t, sizeof r.t);
             } else if (cmd == 'H') {
                 r.rc = cow_hold(&cw, r.why, sizeof r.why);
             } else if (cmd == 'D' && held) {
@@ -225,7 +227,9 @@ static int ask_why(struct cow_guard *g, char cmd, struct reply *r, char *why, si
 int guard_fork(struct cow_guard *g, char *why, size_t len)
 {
     struct reply r;
-    if (ask_why(g, 'F', &r, why, len) < 0)
+    int rc = ask_why(g, 'F', &r, why, len);
+    memcpy(g->fork_t, r.t, sizeof g->fork_t);
+    if (rc < 0)
         return -1;
     g->child = r.child;
     return 0;

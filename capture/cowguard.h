@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cow.h"
 #include "hsnap.h"
 
 struct cow_guard {
@@ -37,6 +38,7 @@ struct cow_guard {
     uint64_t regs[HS_NREGS]; /* its registers at the stop */
     pid_t child;        /* the copy, once forked */
     uint64_t interrupt_ns; /* CLOCK_MONOTONIC when it stopped its thread */
+    uint64_t fork_t[COW_NT]; /* the steps of the fork (cow.h), for -v */
 };
 
 /* Start the guard and have it stop one thread of pid (the main thread, or

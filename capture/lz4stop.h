@@ -8,10 +8,13 @@
  * LZ4 compresses several times faster than zstd -1 and the CPUs are idle
  * while the target is stopped, so the pause is about the copy plus an LZ4
  * pass spread over all CPUs, instead of a single-threaded zstd pass plus
- * writing.  Memory: the LZ4 output only (a heap of small objects compresses
- * 3-5x), bounded by a budget (--max-buffer).  A piece that does not fit in
- * what is left is not compressed here; the caller writes it with zstd while
- * the target is still stopped, as the old streamed mode did.
+ * writing.  Memory: a budget (--max-buffer), the arena.  Compressing is over
+ * half of the stop's CPU time, so the budget is spent on the pause: pieces
+ * are compressed until what is left would fit in the arena as it is (LZ4's
+ * bound: even if none of it compressed), and the rest are copied raw,
+ * straight into the arena.  A piece that does not fit in what is left is
+ * not stored here; the caller writes it with zstd while the target is
+ * still stopped, as the old streamed mode did.
  *
  * The caller cuts its ranges into pieces of at most HS_BLOCK_PAGES pages
  * (one block of the file each) and owns them; this module fills them in.
@@ -30,8 +33,9 @@ struct lz4_piece {
     uint32_t flags;   /* HS_MEM_* (the caller's, not used here) */
     uint64_t ndata;   /* out: DATA pages stored */
     uint8_t *comp;    /* out: their LZ4 block, in the arena */
-    uint32_t clen;
-    int done;         /* out: copied and compressed (else: the caller's) */
+    uint32_t clen;    /* its length (ndata pages when raw) */
+    int raw;          /* out: stored as it is, not compressed */
+    int done;         /* out: copied and stored (else: the caller's) */
 };
 
 struct lz4stop {
@@ -42,19 +46,26 @@ struct lz4stop {
     uint8_t *scratch;         /* per thread: one piece raw, then compressed */
     size_t raw_each, comp_each;
     int full;                 /* a piece did not fit in the arena */
+    uint64_t total;           /* bytes of DATA pages in all the pieces */
+    uint64_t claimed;         /* of which workers have taken so far */
+    uint64_t lz_in, lz_out;   /* out: bytes compressed, and what they became */
+    uint64_t raw_bytes;       /* out: bytes stored raw */
+    uint64_t copy_cpu_ns;     /* out: CPU time of all threads in the copy, */
+    uint64_t lz4_cpu_ns;      /* and in LZ4 (for -v: what the pause is made of) */
 };
 
 /* Before the stop: reserve the arena (budget bytes) and pre-fault the
- * scratch and the part of the arena that estimate_bytes of memory is
- * likely to need.  0, or -1 with errno. */
+ * scratch and as much of the arena as estimate_bytes of memory can fill
+ * (raw pieces fill it to the budget).  0, or -1 with errno. */
 int lz4stop_prepare(struct lz4stop *z, uint64_t budget, uint64_t estimate_bytes, uint32_t psz);
 
 /* While stopped: copy (with cp's pid; counts and failures merged into cp)
- * and compress every piece that fits.  0, or -1 with errno ESRCH when the
+ * and store, raw or compressed, every piece that fits.  0, or -1 with errno ESRCH when the
  * target has gone away. */
 int lz4stop_run(struct lz4stop *z, struct copier *cp, struct lz4_piece *p, size_t n);
 
-/* After the resume: a done piece's pages back into dst (ndata pages).
+/* After the resume: a done piece's pages back into dst (ndata pages; a
+ * raw piece is copied).
  * 0, or -1 if the block is damaged (never, short of a bug). */
 int lz4stop_unpack(const struct lz4stop *z, const struct lz4_piece *p, uint8_t *dst);
 

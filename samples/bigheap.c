@@ -14,7 +14,10 @@
  * (REPORT.beat) with "beats N maxgap_us M": N counts beats, M is the longest
  * gap between two beats since the start or since the last SIGUSR1.  A
  * capture stops the whole process, so M after a capture is the pause the
- * program itself saw.  REPORT receives:
+ * program itself saw.  On a busy machine a thread also waits for a CPU now
+ * and then, so every gap longer than 2 ms is appended to REPORT.gaps as
+ * "gap START_US END_US" (CLOCK_MONOTONIC): bench/capture picks out the one
+ * that spans the capture's own stop window.  REPORT receives:
  *
  *   pid N
  *   heap_bytes B
@@ -39,7 +42,7 @@ struct obj {
 };
 
 static volatile sig_atomic_t reset_gap;
-static char beatfile[4096];
+static char beatfile[4096], gapfile[4096];
 static struct obj *lists[1024];
 
 static uint64_t now_us(void)
@@ -59,7 +62,8 @@ static void *heartbeat(void *arg)
 {
     (void)arg;
     int fd = open(beatfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
+    int gfd = open(gapfile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    if (fd < 0 || gfd < 0)
         return NULL;
     uint64_t beats = 0, maxgap = 0, last = now_us();
     for (;;) {
@@ -71,6 +75,12 @@ static void *heartbeat(void *arg)
             maxgap = 0;
         } else if (t - last > maxgap) {
             maxgap = t - last;
+        }
+        if (t - last > 2000) {
+            char g[64];
+            int gn = snprintf(g, sizeof g, "gap %llu %llu\n", (unsigned long long)last, (unsigned long long)t);
+            if (write(gfd, g, (size_t)gn) < 0)
+                break;
         }
         last = t;
         beats++;
@@ -119,6 +129,7 @@ int main(int argc, char **argv)
         total += size;
     }
     snprintf(beatfile, sizeof beatfile, "%s.beat", argv[1]);
+    snprintf(gapfile, sizeof gapfile, "%s.gaps", argv[1]);
     signal(SIGUSR1, on_usr1);
     pthread_t t;
     if (pthread_create(&t, NULL, heartbeat, NULL) != 0)

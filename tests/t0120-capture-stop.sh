@@ -4,7 +4,8 @@
 # the pages are copied and LZ4-compressed on every CPU while the target is
 # stopped, then recompressed to zstd after it resumes (capture/lz4stop.h).
 # Checked: the bytes are the target's, whether the LZ4 copy fits the
-# budget or outgrows it (the rest then written with zstd while stopped);
+# budget (with pieces stored raw where the budget has room) or outgrows it
+# (the rest then written with zstd while stopped);
 # the automatic choice falls back to it, and says why.
 . "$(dirname "$0")/lib.sh"
 
@@ -45,6 +46,58 @@ test_expect_success 'an LZ4 copy that outgrows --max-buffer: the rest is written
     $PEEK spill.hsnap stats | grep "^mode_reason asked for with --mode=stop; streamed: the LZ4 copy outgrew --max-buffer$" &&
     regions_match spill.hsnap patterns &&
     $HEAPSNAP verify spill.hsnap
+'
+
+# A budget larger than the LZ4 copy is spent on the pause: once LZ4's ratio
+# on this target is known, pieces are stored raw, straight from the copy,
+# while the rest still fits at that ratio.  cowtarget's 64 MiB region
+# (byte i = (i * 13 + 1) & 0xff) in a 40 MiB budget: some of it raw, some
+# LZ4, every byte as it is, and nothing written while stopped.
+test_expect_success 'a budget larger than the LZ4 copy: pieces stored raw in it, every byte there' '
+    start_named rawtarget cowtarget 64 && pid=$(pid_of rawtarget) &&
+    $CAPTURE -v --mode=stop --max-buffer=40M $pid -o raw.hsnap 2>err && cat err &&
+    ! grep "outgrew" err &&
+    test "$(mode_of raw.hsnap)" = 3 &&
+    line=$(grep "^heapsnap-capture:   CPU time on [0-9]* threads: copy" err) &&
+    raw=$(echo "$line" | sed -n "s/.*; \([0-9.]*\) MiB stored raw, \([0-9.]*\) MiB LZ4-compressed.*/\1/p") &&
+    lz=$(echo "$line" | sed -n "s/.*; \([0-9.]*\) MiB stored raw, \([0-9.]*\) MiB LZ4-compressed.*/\2/p") &&
+    echo "raw $raw lz4 $lz" &&
+    awk -v r="$raw" -v l="$lz" "BEGIN { exit !(r >= 16 && l >= 8) }" &&
+    read -r _ addr len <<<"$(grep "^region" "$TRASH/rawtarget.report")" &&
+    $PEEK raw.hsnap bytes $addr $len >raw.bin &&
+    python3 -c "import sys; n = int(sys.argv[1]); sys.stdout.buffer.write(bytes((i * 13 + 1) & 0xff for i in range(n)))" $len >rawwant.bin &&
+    cmp rawwant.bin raw.bin &&
+    $HEAPSNAP verify raw.hsnap
+'
+
+# Raw pieces must never make the copy outgrow a budget that compressing
+# everything fits: 32 MiB that LZ4 packs to almost nothing, then 32 MiB of
+# random bytes, in a 48 MiB budget (a rule that guessed the ratio from the
+# first pieces stored the random half raw and spilled into zstd while
+# stopped).  No spill, and every byte as it was.
+cat >"$TRASH/mixtarget.py" <<'EOF'
+import ctypes, mmap, os, signal, sys
+n = 64 << 20
+m = mmap.mmap(-1, n, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+m[0:n // 2] = bytes((i * 13 + 1) & 0xff for i in range(256)) * (n // 512)
+m[n // 2:n] = os.urandom(n // 2)
+with open(sys.argv[1] + ".bin", "wb") as f:
+    f.write(m[:])
+addr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+with open(sys.argv[1], "w") as f:
+    f.write("pid %d\nregion 0x%x %d\nready\n" % (os.getpid(), addr, n))
+while True:
+    signal.pause()
+EOF
+test_expect_success 'memory that compresses well, then not at all: the raw pieces never outgrow a budget LZ4 fits' '
+    rm -f "$TRASH/mix.report" &&
+    { python3 "$TRASH/mixtarget.py" "$TRASH/mix.report" >/dev/null 2>&1 & } && mpid=$! && track_pid $mpid &&
+    wait_line "$TRASH/mix.report" ready $mpid 400 && pid=$(pid_of mix) &&
+    rc=0 && { $CAPTURE -v --mode=stop --max-buffer=48M $pid -o mix.hsnap 2>err || rc=$?; } && cat err &&
+    test $rc = 0 && ! grep "outgrew" err && test "$(mode_of mix.hsnap)" = 3 &&
+    grep "^heapsnap-capture:   CPU time on [0-9]* threads: copy .* MiB stored raw" err &&
+    read -r _ addr len <<<"$(grep "^region" "$TRASH/mix.report")" &&
+    $PEEK mix.hsnap bytes $addr $len >mix.bin && cmp "$TRASH/mix.report.bin" mix.bin
 '
 
 test_expect_success 'no fork and no room for a buffer: the default falls back to stop mode, and says why' '

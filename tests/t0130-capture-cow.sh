@@ -8,9 +8,11 @@
 # target (no child, no zombie, no SIGCHLD, no system call that returned when
 # it must not, no stopped thread, no changed priority), even when the
 # capture is SIGKILLed at any moment; and where a fork is not safe (a
-# seccomp filter forbidding clone, a memory cgroup near its limit, PID 1 of
-# a namespace) the capture says why in one line and still writes a snapshot
-# in another mode.
+# seccomp filter forbidding clone, a memory cgroup near its limit, overcommit
+# that would refuse it, PID 1 of a namespace) or the kernel refuses it while
+# the target is stopped (a pids cgroup at its limit), the capture says why in
+# one line and still writes a snapshot in another mode.  Each is a real
+# condition, made for the case, never a figure injected for the test.
 . "$(dirname "$0")/lib.sh"
 
 build_capture_peek || { echo "not ok - cannot build capture-peek"; exit 1; }
@@ -37,11 +39,9 @@ assert_untouched() {
     pid=$(pid_of "$label")
     for t in /proc/$pid/task/*; do
         [ "$(state_of "${t#/proc/}")" != t ] || { echo "thread ${t##*/} left in tracing stop" >&2; return 1; }
-        # policy and nice as they were (the fork ran at SCHED_FIFO for a
-        # moment): as this shell's, whose the target inherited (make test
-        # may run under nice)
-        [ "$(awk "{ sub(/.*\\) /, \"\"); print \$17, \$39 }" $t/stat)" = \
-          "$(awk "{ sub(/.*\\) /, \"\"); print \$17, \$39 }" /proc/$$/stat)" ] ||
+        # policy and nice as they were (the fork ran at SCHED_FIFO for a moment):
+        # SCHED_OTHER, and the nice it inherited from this shell
+        [ "$(awk "{ sub(/.*\\) /, \"\"); print \$17, \$39 }" $t/stat)" = "$(nice) 0" ] ||
             { echo "thread ${t##*/} has nice/policy $(awk "{ sub(/.*\\) /, \"\"); print \$17, \$39 }" $t/stat)" >&2; return 1; }
     done
     [ "$(status "$label" children)" = 0 ] || { echo "the target has a child" >&2; return 1; }
@@ -211,6 +211,92 @@ test_expect_success 'a memory cgroup near its limit: one line, then a snapshot i
 else
     test_skip 'a memory cgroup near its limit: one line, then a snapshot in another mode' \
         "no writable v1 memory cgroup at $cg_base"
+fi
+
+# The kernel's own refusal of the injected clone, found while the target is
+# stopped: a pids cgroup at its limit makes clone fail with EAGAIN (root is
+# not exempt, as it is from RLIMIT_NPROC).  The thread's registers and its
+# blocked read() are put back, the target is let go and stopped again for a
+# buffered capture.  It needs a pids cgroup it may make a child in.
+pids_base=/sys/fs/cgroup/pids$(awk -F: '$2 ~ /(^|,)pids(,|$)/ { print $3 }' /proc/self/cgroup)
+if [ -w "$pids_base" ] && [ -f "$pids_base/cgroup.procs" ] && mkdir "$pids_base/heapsnap-t0130-probe-$$" 2>/dev/null &&
+   rmdir "$pids_base/heapsnap-t0130-probe-$$"; then
+test_expect_success 'the kernel refuses the fork (pids.max): one line, a second stop, a buffered snapshot, the target unharmed' '
+    cg=$pids_base/heapsnap-t0130-$$ && mkdir -p "$cg" &&
+    rm -f "$TRASH/pc.report" &&
+    { sh -c "echo \$\$ >$cg/cgroup.procs && exec $SAMPLES/cowtarget $TRASH/pc.report 64" >/dev/null 2>&1 & } &&
+    wait_line "$TRASH/pc.report" ready && pid=$(pid_of pc) && track_pid $pid &&
+    cat $cg/pids.current >$cg/pids.max &&
+    rc=0; $CAPTURE $pid -o pc.hsnap 2>err || rc=$?
+    events=$(awk "\$1 == \"max\" { print \$2 }" $cg/pids.events)
+    cat err; echo $pid >"$pids_base/cgroup.procs"; rmdir "$cg"
+    test $rc = 0 &&
+    test "$events" -ge 1 &&
+    test "$(grep -c "no copy-on-write snapshot" err)" = 1 &&
+    grep "^heapsnap-capture: no copy-on-write snapshot of $pid: the kernel refused the fork: EAGAIN (a process limit: RLIMIT_NPROC, pids.max or threads-max); capturing in buffered mode$" err &&
+    test "$(mode_of pc.hsnap)" = 0 &&
+    $HEAPSNAP info pc.hsnap | grep -E "^  why +no copy-on-write fork: the kernel refused the fork: EAGAIN .*\(found while stopped: a second stop\)$" &&
+    read -r _ addr len <<<"$(grep "^region" "$TRASH/pc.report")" &&
+    $PEEK pc.hsnap bytes $addr $len >pc.bin && gen_bytes 1 $len pcwant.bin && cmp pcwant.bin pc.bin &&
+    assert_untouched pc
+'
+else
+    test_skip 'the kernel refuses the fork (pids.max): one line, a second stop, a buffered snapshot, the target unharmed' \
+        "no pids cgroup at $pids_base that this user may make a child in"
+fi
+
+# A target whose own fork the kernel refuses for overcommit.  In the
+# heuristic mode (vm.overcommit_memory=0) mmap checks each mapping alone
+# against RAM and swap, but fork checks them all together: two private
+# writable mappings of 0.6 of RAM and swap each are made, and then the
+# kernel refuses the target's own fork() with ENOMEM (asserted first: the
+# real condition), so a capture must not try one.  Nothing on the machine
+# is changed (the mappings are address space, never touched but 1 MiB).
+cat >"$TRASH/octarget.py" <<'EOF'
+import ctypes, errno, mmap, os, signal, sys
+rep, sizes = sys.argv[1], [int(a) for a in sys.argv[2:]]
+maps = [mmap.mmap(-1, s, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, prot=mmap.PROT_READ | mmap.PROT_WRITE) for s in sizes]
+n = 1 << 20
+maps[0][0:n] = bytes((i * 13 + 5) & 0xff for i in range(n))
+addr = ctypes.addressof(ctypes.c_char.from_buffer(maps[0]))
+def try_fork(sig, frame):
+    try:
+        pid = os.fork()
+    except OSError as e:
+        r = errno.errorcode.get(e.errno, str(e.errno))
+    else:
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        r = "ok"
+    with open(rep, "a") as f:
+        f.write("fork %s\n" % r)
+signal.signal(signal.SIGUSR1, try_fork)
+with open(rep, "w") as f:
+    f.write("pid %d\nregion 0x%x %d\nready\n" % (os.getpid(), addr, n))
+while True:
+    signal.pause()
+EOF
+ram_swap=$(awk '$1 == "MemTotal:" || $1 == "SwapTotal:" { s += $2 } END { printf "%.0f\n", s * 1024 }' /proc/meminfo)
+if [ "$(cat /proc/sys/vm/overcommit_memory)" = 0 ]; then
+test_expect_success 'overcommit that refuses the fork: one line, a buffered snapshot' '
+    rm -f "$TRASH/oc.report" &&
+    { python3 "$TRASH/octarget.py" "$TRASH/oc.report" $((ram_swap * 6 / 10)) $((ram_swap * 6 / 10)) >/dev/null 2>&1 & } &&
+    opid=$! && track_pid $opid && wait_line "$TRASH/oc.report" ready $opid &&
+    pid=$(pid_of oc) && kill -USR1 $pid &&
+    wait_line "$TRASH/oc.report" "fork ENOMEM" $pid 200 &&
+    $CAPTURE $pid -o oc.hsnap 2>err && cat err &&
+    test "$(grep -c "no copy-on-write snapshot" err)" = 1 &&
+    grep "^heapsnap-capture: no copy-on-write snapshot of $pid: overcommit would refuse the fork ([0-9]* MiB of private writable memory is more than RAM and swap); capturing in buffered mode$" err &&
+    test "$(mode_of oc.hsnap)" = 0 &&
+    read -r _ addr len <<<"$(grep "^region" "$TRASH/oc.report")" &&
+    $PEEK oc.hsnap bytes $addr $len >oc.bin &&
+    python3 -c "import sys; sys.stdout.buffer.write(bytes((i * 13 + 5) & 0xff for i in range(int(sys.argv[1]))))" $len >ocwant.bin &&
+    cmp ocwant.bin oc.bin
+'
+else
+    test_skip 'overcommit that refuses the fork: one line, a buffered snapshot' \
+        "vm.overcommit_memory is $(cat /proc/sys/vm/overcommit_memory) here, not the heuristic mode 0 the case is made for"
 fi
 
 test_expect_success 'PID 1 of a PID namespace: one line, then a snapshot in another mode' '
