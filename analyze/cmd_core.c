@@ -103,14 +103,11 @@ int cmd_core(int argc, char **argv)
     };
     struct core_options opt = {0};
     struct core_args x = {&opt, NULL};
-    const char *pos[2];
-    int npos;
-    int rc = options_parse(argc, argv, core_help, opts, NULL, on_core_option, &x, pos, 2, &npos);
+    const char *path;
+    int rc = options_parse_file(argc, argv, core_help, opts, on_core_option, &x, "snapshot", "FILE", &path);
     if (rc >= 0)
         return rc;
-    if (npos != 1)
-        return cli_usage_error(npos ? "one FILE at a time" : "which snapshot? (FILE is missing)");
-    const char *path = pos[0], *out = x.out;
+    const char *out = x.out;
     if (out && !strcmp(out, "-") && isatty(STDOUT_FILENO))
         return cli_usage_error("not writing a core to a terminal; use -o FILE");
 

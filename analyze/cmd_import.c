@@ -160,15 +160,11 @@ static int on_import_option(void *u, int id, const char *v)
 int cmd_import(int argc, char **argv)
 {
     struct import_args x = {NULL, 1};
-    const char *pos[2];
-    int npos;
-    int rc = options_parse(argc, argv, help, import_options, NULL, on_import_option, &x, pos, 2, &npos);
+    const char *in;
+    int rc = options_parse_file(argc, argv, help, import_options, on_import_option, &x, "core", "CORE", &in);
     if (rc >= 0)
         return rc;
-    if (npos != 1)
-        return cli_usage_error(npos ? "one core at a time ('%s' and '%s')" : "which core? (CORE is missing)",
-                               pos[0], npos > 1 ? pos[1] : "");
-    const char *in = pos[0], *out = x.out;
+    const char *out = x.out;
     int level = (int)x.level;
     char defname[4200];
     if (!out) {

@@ -94,15 +94,10 @@ int cmd_index(int argc, char **argv)
         return EXIT_FAIL;
     }
     struct index_args x = {.opt = &opt, .dirs = dirs};
-    const char *pos[2];
-    int npos;
-    int rc = options_parse(argc, argv, help, index_options_spec, NULL, on_index_option, &x, pos, 2, &npos);
-    if (rc < 0 && npos != 1)
-        rc = cli_usage_error(npos ? "one snapshot at a time ('%s' and '%s')" : "which snapshot?", pos[0],
-                             npos > 1 ? pos[1] : "");
+    int rc = options_parse_file(argc, argv, help, index_options_spec, on_index_option, &x, "snapshot", "FILE",
+                                &opt.snapshot);
     if (rc >= 0)
         goto out;
-    opt.snapshot = pos[0];
     const char *output = x.output;
     int json = x.json, quiet = x.quiet;
     opt.dbg.debug_dirs = dirs;

@@ -470,14 +470,11 @@ static int on_info_option(void *u, int id, const char *v)
 int cmd_info(int argc, char **argv)
 {
     static const struct option_spec opts[] = {{"--json", NULL, NULL, 1}, {0}};
-    int as_json = 0, npos;
-    const char *pos[2];
-    int rc = options_parse(argc, argv, info_help, opts, NULL, on_info_option, &as_json, pos, 2, &npos);
+    int as_json = 0;
+    const char *path;
+    int rc = options_parse_file(argc, argv, info_help, opts, on_info_option, &as_json, "snapshot", "FILE", &path);
     if (rc >= 0)
         return rc;
-    if (npos != 1)
-        return cli_usage_error(npos ? "one FILE at a time" : "which snapshot? (FILE is missing)");
-    const char *path = pos[0];
 
     struct hs_error err;
     struct hs_snapshot *s = hs_open_any(path, HS_OPEN_METADATA_ONLY, &err);

@@ -74,6 +74,22 @@ int options_parse(int argc, char **argv, const char *help, const struct option_s
     return -1;
 }
 
+int options_parse_file(int argc, char **argv, const char *help, const struct option_spec *spec, option_fn on,
+                       void *u, const char *noun, const char *arg, const char **file)
+{
+    const char *pos[2];
+    int npos;
+    int rc = options_parse(argc, argv, help, spec, NULL, on, u, pos, 2, &npos);
+    if (rc >= 0)
+        return rc;
+    if (npos == 0)
+        return cli_usage_error("which %s? (%s is missing)", noun, arg);
+    if (npos > 1)
+        return cli_usage_error("one %s at a time ('%s' and '%s')", noun, pos[0], pos[1]);
+    *file = pos[0];
+    return -1;
+}
+
 int options_number(const char *value, long min, long max, long *out)
 {
     char *end;

@@ -40,6 +40,12 @@ int options_parse(int argc, char **argv, const char *help, const struct option_s
                   const struct option_spec *more, option_fn on, void *u, const char **pos, int maxpos,
                   int *npos);
 
+/* options_parse for a command of one file: into *file, else the usage
+ * error "which NOUN? (ARG is missing)" or "one NOUN at a time ('a' and
+ * 'b')" (noun "snapshot", arg "FILE"). */
+int options_parse_file(int argc, char **argv, const char *help, const struct option_spec *spec, option_fn on,
+                       void *u, const char *noun, const char *arg, const char **file);
+
 /* value as a number in [min, max] into *out: 0, else -1 */
 int options_number(const char *value, long min, long max, long *out);
 
