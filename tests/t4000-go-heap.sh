@@ -68,6 +68,45 @@ assert c.execute(\"SELECT count(*) FROM objects WHERE \\\"where\\\" != \x27go-sp
 "
 '
 
+test_expect_success 'free slots are counts on their spans, not objects: go_spans adds up to the MemStats' '
+    python3 -c "
+import sqlite3
+rep = dict(l.split()[:2] for l in open(\"$R\") if len(l.split()) == 2)
+met = {l.split()[1]: int(l.split()[2]) for l in open(\"$R\") if l.startswith(\"metric \")}
+c = sqlite3.connect(\"go.db\")
+# the objects table holds objects: no free slot, no free page run
+assert c.execute(\"SELECT count(*) FROM objects WHERE heap = \x27go\x27 AND state != \x27used\x27\").fetchone()[0] == 0
+def one(q):
+    return c.execute(q).fetchone()
+PAGE = 8192
+inuse, nobj, alloc, free_n, free_b, tail = one(\"SELECT sum(npages) * 8192, sum(allocated), sum(allocated * elemsize), \"
+    \"sum(free_count), sum(free_bytes), sum(npages * 8192 - nelems * elemsize) FROM go_spans WHERE state = \x27in-use\x27\")
+assert inuse == int(rep[\"HeapInuse\"]), (inuse, rep[\"HeapInuse\"])
+assert (nobj, alloc) == (int(rep[\"HeapObjects\"]), int(rep[\"HeapAlloc\"])), (nobj, alloc, rep)
+# HeapInuse - HeapAlloc (heap/unused) is the free slots and each span'"'"'s tail
+assert free_b + tail == int(rep[\"HeapInuse\"]) - int(rep[\"HeapAlloc\"]), (free_b, tail, rep)
+assert free_b + tail == met[\"/memory/classes/heap/unused:bytes\"], (free_b, tail, met)
+assert free_n > 0 and free_b > 0, (free_n, free_b)
+# the runtime'"'"'s own count agrees with the bits, span by span, once swept
+bad = c.execute(\"SELECT count(*) FROM go_spans WHERE state = \x27in-use\x27 AND (alloc_count != allocated \"
+    \"OR free_count != nelems - allocated OR free_bytes != free_count * elemsize OR unswept)\").fetchone()[0]
+assert bad == 0, bad
+stacks, = one(\"SELECT sum(npages) * 8192 FROM go_spans WHERE state = \x27manual\x27\")
+assert stacks == int(rep[\"StackInuse\"]), (stacks, rep[\"StackInuse\"])
+idle, = one(\"SELECT sum(free_bytes) FROM go_spans WHERE state = \x27free\x27\")
+assert idle == int(rep[\"HeapIdle\"]), (idle, rep[\"HeapIdle\"])
+f = dict(c.execute(\"SELECT key, value FROM facts WHERE key LIKE \x27go.%\x27\"))
+assert (int(f[\"go.free_slots\"]), int(f[\"go.free_slot_bytes\"])) == (free_n, free_b), f
+assert int(f[\"go.spans\"]) == one(\"SELECT count(*) FROM go_spans WHERE state = \x27in-use\x27\")[0], f
+# spans and runs tile the heap in address order
+rows = c.execute(\"SELECT base, npages FROM go_spans ORDER BY base\").fetchall()
+assert all(a[0] + a[1] * PAGE <= b[0] for a, b in zip(rows, rows[1:])), rows[:4]
+open(\"free.expect\", \"w\").write(\"; %d free slots on %s Go spans\\n\" % (free_n, f[\"go.spans\"]))
+" &&
+    sed -n "s/.*(\([0-9]* used, [0-9]* free\)\(; .*\)), .*/\2/p" index.out >free.actual &&
+    test_cmp free.expect free.actual
+'
+
 test_expect_success 'known objects are found, at their size class, typed, held through main.cache' '
     python3 -c "
 import sqlite3
