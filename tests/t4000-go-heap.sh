@@ -107,6 +107,18 @@ open(\"free.expect\", \"w\").write(\"; %d free slots on %s Go spans\\n\" % (free
     test_cmp free.expect free.actual
 '
 
+test_expect_success 'explain names a free Go slot and a free page run for what they are: no objects' '
+    slot=$($HEAPSNAP sql --csv go.db "SELECT printf(\"0x%x %d %d %d\", base + freeindex * elemsize, elemsize, sizeclass, base)
+        FROM go_spans WHERE state = \"in-use\" AND allocated = freeindex AND freeindex < nelems LIMIT 1" | tail -1) &&
+    set -- $slot && test -n "$4" &&
+    test_must_fail $HEAPSNAP explain go.db $1 2>err &&
+    grep -q "$1 is in a free $2-byte slot (size class $3) of the Go span at $(printf 0x%x $4): no object" err &&
+    run=$($HEAPSNAP sql --csv go.db "SELECT printf(\"0x%x\", base) FROM go_spans WHERE state = \"free\" LIMIT 1" | tail -1) &&
+    test -n "$run" &&
+    test_must_fail $HEAPSNAP explain go.db $run 2>err &&
+    grep -q "$run is in a free page run of the Go heap at $run (" err
+'
+
 test_expect_success 'known objects are found, at their size class, typed, held through main.cache' '
     python3 -c "
 import sqlite3

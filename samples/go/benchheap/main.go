@@ -46,7 +46,9 @@ func main() {
 		free, _ = strconv.Atoi(os.Args[4])
 	}
 	nodes = make([]*Node, n)
-	junk := make([]*Node, 0, free)
+	// all garbage stays reachable until every Node is made, so that no
+	// collection before then frees a slot for a later Node to take
+	junk := make([]*Node, 0, free*n)
 	var prev *Node
 	seed := uint64(88172645463325252)
 	for i := range nodes {
@@ -56,7 +58,6 @@ func main() {
 		}
 		nodes[i] = x
 		prev = x
-		junk = junk[:0]
 		for k := 0; k < free; k++ {
 			junk = append(junk, &Node{Value: int64(k)})
 		}
