@@ -108,12 +108,17 @@ open(\"free.expect\", \"w\").write(\"; %d free slots on %s Go spans\\n\" % (free
 '
 
 test_expect_success 'explain names a free Go slot and a free page run for what they are: no objects' '
-    slot=$($HEAPSNAP sql --csv go.db "SELECT printf(\"0x%x %d %d %d\", base + freeindex * elemsize, elemsize, sizeclass, base)
-        FROM go_spans WHERE state = \"in-use\" AND allocated = freeindex AND freeindex < nelems LIMIT 1" | tail -1) &&
+    # a slot of a span with free slots that no object covers: a free one
+    slot=$($HEAPSNAP sql --csv go.db "WITH s AS (SELECT base, elemsize, sizeclass, nelems FROM go_spans
+            WHERE state = \"in-use\" AND free_count > 0 AND sizeclass > 0 LIMIT 1),
+        k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k, s WHERE i + 1 < s.nelems)
+        SELECT printf(\"0x%x %d %d 0x%x\", s.base + i * s.elemsize, s.elemsize, s.sizeclass, s.base) FROM s, k
+        WHERE NOT EXISTS (SELECT 1 FROM objects WHERE addr >= s.base + i * s.elemsize
+                          AND addr < s.base + (i + 1) * s.elemsize) LIMIT 1" | tail -1 | tr -d \") &&
     set -- $slot && test -n "$4" &&
     test_must_fail $HEAPSNAP explain go.db $1 2>err &&
-    grep -q "$1 is in a free $2-byte slot (size class $3) of the Go span at $(printf 0x%x $4): no object" err &&
-    run=$($HEAPSNAP sql --csv go.db "SELECT printf(\"0x%x\", base) FROM go_spans WHERE state = \"free\" LIMIT 1" | tail -1) &&
+    grep -q "$1 is in a free $2-byte slot (size class $3) of the Go span at $4: no object" err &&
+    run=$($HEAPSNAP sql --csv go.db "SELECT printf(\"0x%x\", base) FROM go_spans WHERE state = \"free\" LIMIT 1" | tail -1 | tr -d \") &&
     test -n "$run" &&
     test_must_fail $HEAPSNAP explain go.db $run 2>err &&
     grep -q "$run is in a free page run of the Go heap at $run (" err

@@ -318,32 +318,34 @@ const struct go_span *go_span_of(const struct go_walk *w, uint64_t a)
 
 /* Bytes of the whole pages of [a, b) that the snapshot has resident
  * (DATA or ZERO: present in the process; ABSENT and SWAPPED were not), at
- * each range's own page size.  Bounded by the pages of [a, b). */
+ * each range's own page size.  Only the captured ranges that overlap
+ * [a, b) are visited, so the work is bounded by the captured pages there,
+ * however large a damaged span or run claims to be. */
 static uint64_t resident_bytes(const struct go_walk *w, uint64_t a, uint64_t b)
 {
-    const struct hs_snapshot *snap = w->c->snap;
-    const struct hs_mem_range *r = NULL;
-    uint64_t n = 0, p = a;
-    while (snap && p < b) {
-        if (!r || p < r->start || p >= r->end)
-            r = hs_find_range(snap, p);
-        if (!r || !r->page_size || !r->page_state) {
-            p = (p | 4095) + 1; /* not captured: on to the next 4 KiB */
-            continue;
-        }
-        uint64_t ps = r->page_size, lo = (p + ps - 1) / ps * ps;
-        if (lo != p) { /* a partial page: not whole */
-            p = lo;
-            continue;
-        }
-        if (p + ps > b)
-            break;
-        uint8_t st = r->page_state[(p - r->start) / ps];
-        if (st == HS_PAGE_DATA || st == HS_PAGE_ZERO)
-            n += ps;
-        p += ps;
+    size_t n = 0, lo = 0, hi;
+    const struct hs_mem_range *rs = w->c->snap ? hs_get_ranges(w->c->snap, &n) : NULL;
+    uint64_t bytes = 0;
+    for (hi = n; lo < hi;) { /* the first range ending after a (ranges are sorted, disjoint) */
+        size_t m = lo + (hi - lo) / 2;
+        if (rs[m].end <= a)
+            lo = m + 1;
+        else
+            hi = m;
     }
-    return n;
+    for (size_t i = lo; i < n && rs[i].start < b; i++) {
+        const struct hs_mem_range *r = &rs[i];
+        uint64_t ps = r->page_size;
+        if (!ps || !r->page_state)
+            continue;
+        uint64_t from = a > r->start ? a : r->start, to = b < r->end ? b : r->end;
+        for (uint64_t p = (from + ps - 1) / ps * ps; p + ps <= to && p >= from; p += ps) {
+            uint8_t st = r->page_state[(p - r->start) / ps];
+            if (st == HS_PAGE_DATA || st == HS_PAGE_ZERO)
+                bytes += ps;
+        }
+    }
+    return bytes;
 }
 
 static int report_free(struct go_walk *w, uint64_t a, uint64_t b)
