@@ -22,7 +22,8 @@ static const char help[] =
     "usage: heapsnap index [options] FILE.hsnap|CORE\n"
     "\n"
     "Index a snapshot into an SQLite database: every heap object (used and\n"
-    "free), the roots (globals, stacks, registers, TLS, unexplained memory),\n"
+    "free; a Go heap's free slots are counts on their spans, go_spans, not\n"
+    "objects), the roots (globals, stacks, registers, TLS, unexplained memory),\n"
     "every reference between them, and the snapshot's metadata.  Query it with\n"
     "'heapsnap sql'; docs/schema.md describes the tables.  An ELF core (the\n"
     "kernel's, gcore's, systemd-coredump's .zst/.lz4/.xz) is read as a snapshot.\n"
@@ -85,6 +86,30 @@ static int on_index_option(void *u, int id, const char *v)
     return -1;
 }
 
+/* A Go heap's free slots are not objects (heap/go/spans.c): the walker's
+ * facts go.free_slots and go.spans say how many are on how many spans.
+ * 0 with both, -1 if the database has no such facts (not a Go heap). */
+static int go_free_slots(const char *dbpath, unsigned long long *slots, unsigned long long *spans)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int found = 0;
+    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT key, CAST(value AS INTEGER) FROM facts WHERE key IN ('go.free_slots', 'go.spans')",
+                           -1, &s, NULL) == SQLITE_OK)
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            const char *k = (const char *)sqlite3_column_text(s, 0);
+            unsigned long long v = (unsigned long long)sqlite3_column_int64(s, 1);
+            if (k && !strcmp(k, "go.free_slots"))
+                *slots = v, found |= 1;
+            else if (k)
+                *spans = v, found |= 2;
+        }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return found == 3 ? 0 : -1;
+}
+
 int cmd_index(int argc, char **argv)
 {
     struct index_options opt = {.progress = 1};
@@ -122,6 +147,8 @@ int cmd_index(int argc, char **argv)
         rc = EXIT_FAIL;
         goto out;
     }
+    unsigned long long go_slots = 0, go_spans = 0;
+    int go = (json || !quiet) && go_free_slots(output, &go_slots, &go_spans) == 0;
     if (json) {
         struct json j;
         json_init(&j, stdout, JSON_PRETTY);
@@ -134,6 +161,10 @@ int cmd_index(int argc, char **argv)
         json_kv_uint(&j, "used", st.used);
         json_kv_uint(&j, "free", st.free);
         json_kv_uint(&j, "internal", st.internal);
+        if (go) {
+            json_kv_uint(&j, "go_free_slots", go_slots);
+            json_kv_uint(&j, "go_spans", go_spans);
+        }
         json_kv_uint(&j, "roots", st.roots);
         json_kv_uint(&j, "refs", st.refs);
         json_kv_uint(&j, "symbols", st.symbols);
@@ -146,9 +177,12 @@ int cmd_index(int argc, char **argv)
             goto out;
         }
     } else if (!quiet) {
-        char own[64] = "";
+        char own[128] = "";
+        int n = 0;
         if (st.internal)
-            snprintf(own, sizeof own, ", %llu the allocator's own", (unsigned long long)st.internal);
+            n = snprintf(own, sizeof own, ", %llu the allocator's own", (unsigned long long)st.internal);
+        if (go)
+            snprintf(own + n, sizeof own - (size_t)n, "; %llu free slots on %llu Go spans", go_slots, go_spans);
         printf("%s: %llu objects (%llu used, %llu free%s), %llu roots, %llu refs, %llu warnings"
                " in %.2fs (%s)\n",
                output, (unsigned long long)st.objects, (unsigned long long)st.used,

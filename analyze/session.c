@@ -6,6 +6,7 @@
 #include "session.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -108,11 +109,45 @@ int args_parse_addr(struct args *a, int argc, char **argv, const char *help, uns
     return rc;
 }
 
+/* A Go heap's free memory is no object (heap/go/spans.c): what go_spans
+ * says of addr — "a free 48-byte slot of the Go span at 0x...", "a free
+ * page run of the Go heap at 0x..." — into buf; 0 if addr is in neither. */
+static int go_free_memory(sqlite3 *db, uint64_t addr, char *buf, size_t len)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (!db || sqlite3_prepare_v2(db, "SELECT base, npages * 8192, state, ifnull(elemsize, 0), ifnull(sizeclass, 0) "
+                                  "FROM go_spans WHERE base <= ?1 ORDER BY base DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, (int64_t)addr);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        uint64_t base = (uint64_t)sqlite3_column_int64(st, 0), bytes = (uint64_t)sqlite3_column_int64(st, 1);
+        const char *state = (const char *)sqlite3_column_text(st, 2);
+        uint64_t elem = (uint64_t)sqlite3_column_int64(st, 3);
+        if (addr - base < bytes && state && !strcmp(state, "free")) {
+            snprintf(buf, len, "a free page run of the Go heap at 0x%" PRIx64 " (%" PRIu64 " bytes)", base, bytes);
+            found = 1;
+        } else if (addr - base < bytes && state && !strcmp(state, "in-use") && elem) {
+            snprintf(buf, len, "a free %" PRIu64 "-byte slot (size class %d) of the Go span at 0x%" PRIx64, elem,
+                     sqlite3_column_int(st, 4), base);
+            found = 1;
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 int session_open_at(struct session *s, const struct args *a, unsigned flags, uint64_t addr, uint32_t *obj)
 {
     if (session_open(s, a->pos[0], a, flags))
         return -1;
     int64_t found = hgraph_find(&s->h, addr);
+    char what[160];
+    if (found < 0 && go_free_memory(s->db, addr, what, sizeof what)) {
+        cli_error("%s: 0x%" PRIx64 " is in %s: no object, nothing holds it; the memory is the runtime's",
+                  a->pos[0], addr, what);
+        return -1;
+    }
     if (found < 0) {
         cli_error("%s: 0x%" PRIx64 " is not inside any heap object", a->pos[0], addr);
         return -1;

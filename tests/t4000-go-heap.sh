@@ -68,6 +68,62 @@ assert c.execute(\"SELECT count(*) FROM objects WHERE \\\"where\\\" != \x27go-sp
 "
 '
 
+test_expect_success 'free slots are counts on their spans, not objects: go_spans adds up to the MemStats' '
+    python3 -c "
+import sqlite3
+rep = dict(l.split()[:2] for l in open(\"$R\") if len(l.split()) == 2)
+met = {l.split()[1]: int(l.split()[2]) for l in open(\"$R\") if l.startswith(\"metric \")}
+c = sqlite3.connect(\"go.db\")
+# the objects table holds objects: no free slot, no free page run
+assert c.execute(\"SELECT count(*) FROM objects WHERE heap = \x27go\x27 AND state != \x27used\x27\").fetchone()[0] == 0
+def one(q):
+    return c.execute(q).fetchone()
+PAGE = 8192
+inuse, nobj, alloc, free_n, free_b, tail = one(\"SELECT sum(npages) * 8192, sum(allocated), sum(allocated * elemsize), \"
+    \"sum(free_count), sum(free_bytes), sum(npages * 8192 - nelems * elemsize) FROM go_spans WHERE state = \x27in-use\x27\")
+assert inuse == int(rep[\"HeapInuse\"]), (inuse, rep[\"HeapInuse\"])
+assert (nobj, alloc) == (int(rep[\"HeapObjects\"]), int(rep[\"HeapAlloc\"])), (nobj, alloc, rep)
+# HeapInuse - HeapAlloc (heap/unused) is the free slots and each span'"'"'s tail
+assert free_b + tail == int(rep[\"HeapInuse\"]) - int(rep[\"HeapAlloc\"]), (free_b, tail, rep)
+assert free_b + tail == met[\"/memory/classes/heap/unused:bytes\"], (free_b, tail, met)
+assert free_n > 0 and free_b > 0, (free_n, free_b)
+# the runtime'"'"'s own count agrees with the bits, span by span, once swept
+bad = c.execute(\"SELECT count(*) FROM go_spans WHERE state = \x27in-use\x27 AND (alloc_count != allocated \"
+    \"OR free_count != nelems - allocated OR free_bytes != free_count * elemsize OR unswept)\").fetchone()[0]
+assert bad == 0, bad
+stacks, = one(\"SELECT sum(npages) * 8192 FROM go_spans WHERE state = \x27manual\x27\")
+assert stacks == int(rep[\"StackInuse\"]), (stacks, rep[\"StackInuse\"])
+idle, = one(\"SELECT sum(free_bytes) FROM go_spans WHERE state = \x27free\x27\")
+assert idle == int(rep[\"HeapIdle\"]), (idle, rep[\"HeapIdle\"])
+f = dict(c.execute(\"SELECT key, value FROM facts WHERE key LIKE \x27go.%\x27\"))
+assert (int(f[\"go.free_slots\"]), int(f[\"go.free_slot_bytes\"])) == (free_n, free_b), f
+assert int(f[\"go.spans\"]) == one(\"SELECT count(*) FROM go_spans WHERE state = \x27in-use\x27\")[0], f
+# spans and runs tile the heap in address order
+rows = c.execute(\"SELECT base, npages FROM go_spans ORDER BY base\").fetchall()
+assert all(a[0] + a[1] * PAGE <= b[0] for a, b in zip(rows, rows[1:])), rows[:4]
+open(\"free.expect\", \"w\").write(\"; %d free slots on %s Go spans\\n\" % (free_n, f[\"go.spans\"]))
+" &&
+    sed -n "s/.*(\([0-9]* used, [0-9]* free\)\(; .*\)), .*/\2/p" index.out >free.actual &&
+    test_cmp free.expect free.actual
+'
+
+test_expect_success 'explain names a free Go slot and a free page run for what they are: no objects' '
+    # a slot of a span with free slots that no object covers: a free one
+    slot=$($HEAPSNAP sql --csv go.db "WITH s AS (SELECT base, elemsize, sizeclass, nelems FROM go_spans
+            WHERE state = \"in-use\" AND free_count > 0 AND sizeclass > 0 LIMIT 1),
+        k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k, s WHERE i + 1 < s.nelems)
+        SELECT printf(\"0x%x %d %d 0x%x\", s.base + i * s.elemsize, s.elemsize, s.sizeclass, s.base) FROM s, k
+        WHERE NOT EXISTS (SELECT 1 FROM objects WHERE addr >= s.base + i * s.elemsize
+                          AND addr < s.base + (i + 1) * s.elemsize) LIMIT 1" | tail -1 | tr -d \") &&
+    set -- $slot && test -n "$4" &&
+    test_must_fail $HEAPSNAP explain go.db $1 2>err &&
+    grep -q "$1 is in a free $2-byte slot (size class $3) of the Go span at $4: no object" err &&
+    run=$($HEAPSNAP sql --csv go.db "SELECT printf(\"0x%x\", base) FROM go_spans WHERE state = \"free\" LIMIT 1" | tail -1 | tr -d \") &&
+    test -n "$run" &&
+    test_must_fail $HEAPSNAP explain go.db $run 2>err &&
+    grep -q "$run is in a free page run of the Go heap at $run (" err
+'
+
 test_expect_success 'known objects are found, at their size class, typed, held through main.cache' '
     python3 -c "
 import sqlite3

@@ -13,6 +13,8 @@
  * the process; ABSENT and SWAPPED pages were not).  So the figure is what
  * trimming could give back, and it undercounts the bytes a free chunk
  * really occupies by at most two partial pages plus 48 bytes per chunk.
+ * Go's free slots and free page runs are no objects: their counts, bytes
+ * and resident bytes come from the go_spans table (go_spans() below).
  */
 #include "core/hscore.h"
 #include "analysis/analysis.h"
@@ -401,6 +403,46 @@ static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const st
     return 0;
 }
 
+/* The Go heap's free memory, which is not in objects: each in-use span's
+ * free slots (go_spans free_count, free_bytes; the largest free block is a
+ * slot, elemsize) and each free page run (one free block of free_bytes),
+ * with the resident bytes of the whole pages inside them that the walker
+ * took from the page states (free_resident; Go's free memory carries no
+ * links, so the whole pages of each slot or run count).  Go's objects and
+ * regions are arena 0 of heap 'go'.  No go_spans table: nothing to add. */
+static int go_spans(struct rss_figures *f, sqlite3 *db, const char *file, const struct hs_snapshot *snap, char *err,
+                    size_t errlen)
+{
+    sqlite3_stmt *s;
+    uint64_t have = 0;
+    if (rss_scalar(db, "SELECT count(*) FROM sqlite_master WHERE name = 'go_spans'", &have) || !have)
+        return 0;
+    if (sqlite3_prepare_v2(db, "SELECT state = 'free', ifnull(free_count, 0), ifnull(free_bytes, 0), "
+                           "ifnull(free_resident, 0), ifnull(elemsize, 0) FROM go_spans "
+                           "WHERE state = 'free' OR free_count > 0", -1, &s, NULL) != SQLITE_OK)
+        return fail(db, file, "reading go_spans", err, errlen);
+    int hp = heap_index(f, "go");
+    struct rss_heap *hh = &f->heaps[hp];
+    struct rss_arena *a = arena_of(f, hp, 0);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int run = sqlite3_column_int(s, 0);
+        uint64_t n = (uint64_t)sqlite3_column_int64(s, 1), bytes = (uint64_t)sqlite3_column_int64(s, 2);
+        uint64_t res = (uint64_t)sqlite3_column_int64(s, 3), elem = (uint64_t)sqlite3_column_int64(s, 4);
+        uint64_t largest = run ? bytes : elem;
+        hh->free += bytes;
+        if (!a)
+            continue;
+        a->free[WHERE_GO_SPAN] += bytes;
+        a->free_count += run ? 1 : n;
+        if (snap) /* as for the chunks: resident only with the snapshot's page states at hand */
+            a->free_resident += res;
+        if (largest > a->largest_free)
+            a->largest_free = largest;
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
 int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char *snapshot, char *err, size_t errlen)
 {
     static char allocator[32];
@@ -434,7 +476,7 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
     int rc = -1;
     heap_index(f, f->allocator); /* the snapshot's heap is heaps[0] */
     if (load_regions(f, db, file, &rg, &nrg, err, errlen) || mappings(f, db, file, rg, nrg, snap, err, errlen) ||
-        chunks(f, db, file, snap, err, errlen))
+        chunks(f, db, file, snap, err, errlen) || go_spans(f, db, file, snap, err, errlen))
         goto out;
     /* Without smaps (a core), the page states say what the core holds, not
      * what was resident: no residency figure may be built on them. */

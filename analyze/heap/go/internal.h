@@ -7,7 +7,8 @@
  *   go/mem.c         reading target memory: the snapshot, else the
  *                    executable's file (read-only data such as the pclntab
  *                    and string contents is not in a "writable" capture)
- *   go/spans.c       arenas, spans, objects, free page runs, regions
+ *   go/spans.c       arenas, spans, objects, free page runs, regions, and
+ *                    the go_spans table (free slots as counts on their span)
  *   go/ptrbits.c     which words of an object are pointers: the arena
  *                    bitmap (1.19), or span bitmaps and type headers (1.22+)
  *   go/offheap.c     the runtime's own anonymous memory, claimed so that
@@ -64,7 +65,7 @@ struct go_layout {
     /* runtime.mspan */
     uint64_t span_size;
     int64_t s_start, s_npages, s_freeindex, s_nelems, s_allocbits, s_gcmarkbits, s_sweepgen,
-        s_alloccount, s_spanclass, s_state, s_acbc, s_elemsize, s_largetype;
+        s_alloccount, s_spanclass, s_state, s_acbc, s_elemsize, s_largetype, s_needzero;
     int64_t sz_freeindex, sz_nelems, sz_alloccount, sz_acbc, sz_sp_offset; /* field sizes */
     /* runtime.mspan.specials, runtime.special, runtime.specialfinalizer */
     int64_t s_specials, sp_next, sp_offset, sp_kind, sf_fn, kind_special_finalizer;
@@ -122,9 +123,12 @@ struct go_span {
     uint64_t elemsize;
     uint32_t nelems;
     uint32_t allocated;       /* slots in use, counted by the walk */
+    uint32_t alloc_count;     /* mspan.allocCount, as the runtime keeps it */
+    uint64_t free_resident;   /* bytes of whole snapshot pages inside free slots, resident at the capture */
     uint8_t state;            /* 1 in use (heap), 2 manual (stacks) */
     uint8_t spanclass;
     uint8_t unswept;
+    uint8_t needzero;         /* mspan.needzero (0 if the runtime has no such field) */
     uint8_t header;           /* 1.22+: objects begin with a malloc header (an *abi.Type) */
     uint32_t arena;           /* index into go_walk.arenas */
     uint32_t hb_off;          /* 1.22+: the span's pointer bitmap, from start; 0 if none */
@@ -196,6 +200,12 @@ struct go_walk {
     size_t narenas;
     struct go_span *spans;    /* in-use and manual spans, sorted by start */
     size_t nspans;
+    /* free page runs (no mspan: the page allocator's free pages inside
+     * mheap_.pages.inUse), sorted by start, with their resident bytes */
+    struct go_run {
+        uint64_t start, end, resident;
+    } *runs;
+    size_t nruns, capruns;
     uint64_t sweepgen;
     /* walk totals */
     uint64_t objects, object_bytes, free_slots, free_slot_bytes, free_pages_bytes, unswept;
@@ -257,6 +267,10 @@ uint64_t go_get(const uint8_t *buf, int64_t off, unsigned size);
 
 /* go/spans.c */
 int go_spans_walk(struct go_walk *w);
+/* Table go_spans: every in-use and manual span and every free page run, in
+ * address order, with each span's free slots as a count and bytes (free
+ * slots are not objects).  0 or -1. */
+int go_spans_table(struct go_walk *w, struct heap_ctx *c);
 const struct go_span *go_span_of(const struct go_walk *w, uint64_t addr);
 /* Slot k of in-use span s as the program holds it: after the malloc
  * header if the span's objects have one. */

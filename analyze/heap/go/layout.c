@@ -58,6 +58,7 @@ static const struct field_need fields[] = {
     {"runtime.mspan", "elemsize", OFF(s_elemsize), 0, NONE},
     {"runtime.mspan", "specials", OFF(s_specials), 0, NONE},
     {"runtime.mspan", "largeType", OFF(s_largetype), 1, NONE},
+    {"runtime.mspan", "needzero", OFF(s_needzero), 1, NONE},
     {"runtime.special", "next", OFF(sp_next), 0, NONE},
     {"runtime.special", "offset", OFF(sp_offset), 0, OFF(sz_sp_offset)},
     {"runtime.special", "kind", OFF(sp_kind), 0, NONE},

@@ -30,11 +30,17 @@
  * reported as used, as ReadMemStats counts them (HeapAlloc includes them),
  * and the number of such spans is the fact go.unswept_spans.
  *
- * Free memory.  Free slots of in-use spans are free objects; pages of an
+ * Free memory is not objects.  A span's free slots are a count and bytes
+ * on the span (go_spans: free_count, free_bytes), as the runtime itself
+ * keeps them — a bit clear in allocBits, not a block of its own — and a
+ * large heap has several times more of them than objects.  Pages of an
  * arena in no span are free page runs ("idle" in MemStats terms; released
- * to the OS or not, the page states of the snapshot say) and are reported
- * as free objects as well, one per run — within the page allocator's
- * inUse ranges, the memory the heap has grown into (mheap_.pages.inUse).
+ * to the OS or not, the page states of the snapshot say), go_spans rows
+ * of state 'free' — within the page allocator's inUse ranges, the memory
+ * the heap has grown into (mheap_.pages.inUse).  Each span and run also
+ * carries the bytes of the whole snapshot pages inside its free memory
+ * that were resident (DATA or ZERO) at the capture: what `rss` counts as
+ * free yet resident, computed here once, where the pages are at hand.
  *
  * Regions.  In-use spans and free runs are claimed as "go-heap" regions.
  * Manual spans hold goroutine stacks, which are roots: when the pipeline
@@ -184,6 +190,8 @@ static int read_spans(struct go_walk *w)
             s.elemsize = go_get(sb, L->s_elemsize, 8);
             uint64_t nelems = go_get(sb, L->s_nelems, (unsigned)L->sz_nelems);
             s.spanclass = (uint8_t)go_get(sb, L->s_spanclass, 1);
+            s.alloc_count = (uint32_t)go_get(sb, L->s_alloccount, (unsigned)L->sz_alloccount);
+            s.needzero = L->s_needzero >= 0 && go_get(sb, L->s_needzero, 1) != 0;
             uint64_t ssg = go_get(sb, L->s_sweepgen, 4);
             /* mheap sweepgen - 2: needs sweeping; - 1: being swept (mheap.go) */
             s.unswept = s.state == 1 && ((uint32_t)(ssg + 2) == (uint32_t)sg || (uint32_t)(ssg + 1) == (uint32_t)sg);
@@ -308,14 +316,53 @@ const struct go_span *go_span_of(const struct go_walk *w, uint64_t a)
     return lo < w->nspans && w->spans[lo].start <= a ? &w->spans[lo] : NULL;
 }
 
-static void report_free(struct go_walk *w, uint64_t a, uint64_t b)
+/* Bytes of the whole pages of [a, b) that the snapshot has resident
+ * (DATA or ZERO: present in the process; ABSENT and SWAPPED were not), at
+ * each range's own page size.  Only the captured ranges that overlap
+ * [a, b) are visited, so the work is bounded by the captured pages there,
+ * however large a damaged span or run claims to be. */
+static uint64_t resident_bytes(const struct go_walk *w, uint64_t a, uint64_t b)
+{
+    size_t n = 0, lo = 0, hi;
+    const struct hs_mem_range *rs = w->c->snap ? hs_get_ranges(w->c->snap, &n) : NULL;
+    uint64_t bytes = 0;
+    for (hi = n; lo < hi;) { /* the first range ending after a (ranges are sorted, disjoint) */
+        size_t m = lo + (hi - lo) / 2;
+        if (rs[m].end <= a)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    for (size_t i = lo; i < n && rs[i].start < b; i++) {
+        const struct hs_mem_range *r = &rs[i];
+        uint64_t ps = r->page_size;
+        if (!ps || !r->page_state)
+            continue;
+        uint64_t from = a > r->start ? a : r->start, to = b < r->end ? b : r->end;
+        for (uint64_t p = (from + ps - 1) / ps * ps; p + ps <= to && p >= from; p += ps) {
+            uint8_t st = r->page_state[(p - r->start) / ps];
+            if (st == HS_PAGE_DATA || st == HS_PAGE_ZERO)
+                bytes += ps;
+        }
+    }
+    return bytes;
+}
+
+static int report_free(struct go_walk *w, uint64_t a, uint64_t b)
 {
     if (a >= b)
-        return;
-    struct heap_object o = {.addr = a, .size = b - a, .chunk = a, .chunk_size = b - a, .state = OBJ_FREE,
-                            .where = WHERE_GO_SPAN};
-    w->c->object(w->c, &o);
+        return 0;
+    if (w->nruns == w->capruns) {
+        size_t n = w->capruns ? 2 * w->capruns : 256;
+        struct go_run *v = realloc(w->runs, n * sizeof *v);
+        if (!v)
+            return -1;
+        w->runs = v;
+        w->capruns = n;
+    }
+    w->runs[w->nruns++] = (struct go_run){a, b, resident_bytes(w, a, b)};
     w->free_pages_bytes += b - a;
+    return 0;
 }
 
 static void region(struct go_walk *w, uint64_t a, uint64_t b)
@@ -351,25 +398,29 @@ static int span_objects(struct go_walk *w, struct go_span *s, uint8_t **bits, si
         freeindex = s->nelems;
     s->freeindex = freeindex;
     s->allocbits = ab;
+    /* a free slot holds a whole page only if it is at least one long (the
+     * snapshot's pages are 4 KiB or more) */
+    int big = s->elemsize >= 4096;
     for (uint32_t i = 0; i < s->nelems; i++) {
         int used = i < freeindex || ((*bits)[i / 8] >> (i % 8) & 1);
-        uint64_t a = s->start + (uint64_t)i * s->elemsize, oa = a, os = s->elemsize;
-        if (used)
-            go_slot_object(w, s, i, &oa, &os);
-        struct heap_object o = {.addr = oa, .size = os, .chunk = a, .chunk_size = s->elemsize,
-                                .state = used ? OBJ_USED : OBJ_FREE, .where = WHERE_GO_SPAN};
-        c->object(c, &o);
-        uint64_t t;
-        if (used && s->header && !go_u64(w, a, &t) && t && go_gctype_add(w, t))
-            return -1;
-        if (used) {
-            s->allocated++;
-            w->objects++;
-            w->object_bytes += s->elemsize;
-        } else {
+        uint64_t a = s->start + (uint64_t)i * s->elemsize, oa, os;
+        if (!used) { /* a count on the span, not an object (see the top) */
             w->free_slots++;
             w->free_slot_bytes += s->elemsize;
+            if (big)
+                s->free_resident += resident_bytes(w, a, a + s->elemsize);
+            continue;
         }
+        go_slot_object(w, s, i, &oa, &os);
+        struct heap_object o = {.addr = oa, .size = os, .chunk = a, .chunk_size = s->elemsize,
+                                .state = OBJ_USED, .where = WHERE_GO_SPAN};
+        c->object(c, &o);
+        uint64_t t;
+        if (s->header && !go_u64(w, a, &t) && t && go_gctype_add(w, t))
+            return -1;
+        s->allocated++;
+        w->objects++;
+        w->object_bytes += s->elemsize;
     }
     return 0;
 }
@@ -429,17 +480,66 @@ int go_spans_walk(struct go_walk *w)
             k++;
         for (; k < w->nspans && w->spans[k].start < hi; k++) {
             const struct go_span *sp = &w->spans[k];
-            if (sp->start > pos)
-                report_free(w, pos, sp->start);
+            if (sp->start > pos && report_free(w, pos, sp->start))
+                return -1;
             if (sp->state == 2 && !w->c->root) { /* a manual span ends a region (see the top) */
                 region(w, reg, sp->start);
                 reg = sp->end;
             }
             pos = sp->end;
         }
-        if (pos < hi)
-            report_free(w, pos, hi);
+        if (pos < hi && report_free(w, pos, hi))
+            return -1;
         region(w, reg, pos > hi ? pos : hi);
+    }
+    return 0;
+}
+
+/* One go_spans row; NULL for what a free run or a manual span has not. */
+static int span_row(struct heap_ctx *c, const struct go_walk *w, const struct go_span *s, const struct go_run *r)
+{
+    struct heap_value v[17] = {{0}};
+    uint64_t start = s ? s->start : r->start, end = s ? s->end : r->end;
+    v[0] = (struct heap_value){HV_INT, (int64_t)start, 0, NULL};
+    v[1] = (struct heap_value){HV_INT, (int64_t)((end - start) / w->L.page_size), 0, NULL};
+    v[2] = (struct heap_value){HV_TEXT, 0, 0, !s ? "free" : s->state == 1 ? "in-use" : "manual"};
+    if (s && s->state == 1) {
+        uint64_t nfree = s->nelems - s->allocated;
+        const int64_t iv[] = {s->spanclass, s->spanclass >> 1, s->spanclass & 1, (int64_t)s->elemsize, s->nelems,
+                              (int64_t)s->freeindex, s->allocated, s->alloc_count, (int64_t)nfree,
+                              (int64_t)(nfree * s->elemsize), (int64_t)s->free_resident, s->unswept};
+        for (size_t i = 0; i < sizeof iv / sizeof iv[0]; i++)
+            v[3 + i] = (struct heap_value){HV_INT, iv[i], 0, NULL};
+    } else if (!s) {
+        v[12] = (struct heap_value){HV_INT, (int64_t)(end - start), 0, NULL};
+        v[13] = (struct heap_value){HV_INT, (int64_t)r->resident, 0, NULL};
+    }
+    if (s) {
+        if (w->L.s_needzero >= 0)
+            v[15] = (struct heap_value){HV_INT, s->needzero, 0, NULL};
+        v[16] = (struct heap_value){HV_INT, (int64_t)s->mspan, 0, NULL};
+    }
+    return c->row(c, "go_spans", v, 17);
+}
+
+int go_spans_table(struct go_walk *w, struct heap_ctx *c)
+{
+    static const struct heap_column cols[] = {
+        {"base", "INTEGER PRIMARY KEY"}, {"npages", "INTEGER"},       {"state", "TEXT"},
+        {"spanclass", "INTEGER"},        {"sizeclass", "INTEGER"},    {"noscan", "INTEGER"},
+        {"elemsize", "INTEGER"},         {"nelems", "INTEGER"},       {"freeindex", "INTEGER"},
+        {"allocated", "INTEGER"},        {"alloc_count", "INTEGER"},  {"free_count", "INTEGER"},
+        {"free_bytes", "INTEGER"},       {"free_resident", "INTEGER"}, {"unswept", "INTEGER"},
+        {"needzero", "INTEGER"},         {"mspan", "INTEGER"},
+    };
+    if (c->table(c, "go_spans", cols, sizeof cols / sizeof cols[0]))
+        return -1;
+    /* spans and runs are each sorted and never overlap: merge them */
+    size_t i = 0, k = 0;
+    while (i < w->nspans || k < w->nruns) {
+        int span = k == w->nruns || (i < w->nspans && w->spans[i].start < w->runs[k].start);
+        if (span ? span_row(c, w, &w->spans[i++], NULL) : span_row(c, w, NULL, &w->runs[k++]))
+            return -1;
     }
     return 0;
 }

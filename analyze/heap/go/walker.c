@@ -12,8 +12,10 @@
  * walk is refused with a problem saying so.
  *
  * What the walk reports (the pieces live in go_*.c, see go/internal.h):
- *   objects  every slot of every in-use span, used or free, and every free
- *            page run of the arenas (go/spans.c); where = 'go-span'
+ *   objects  every allocated slot of every in-use span (go/spans.c);
+ *            where = 'go-span'.  Free slots and free page runs are no
+ *            objects: they are counts and bytes on their span in the
+ *            go_spans table (below)
  *   regions  "go-heap": the arenas' in-use spans and free runs; the spans
  *            holding goroutine stacks too when the pipeline takes the
  *            goroutines as roots (otherwise they stay anonymous memory, a
@@ -21,7 +23,8 @@
  *            anonymous memory outside the arenas, which Go never scans
  *            (go/offheap.c)
  *   facts    go.version, go.arena_base_offset, go.objects, go.object_bytes,
- *            go.unswept_spans, go.goroutines, ...
+ *            go.free_slots, go.free_slot_bytes, go.spans, go.unswept_spans,
+ *            go.goroutines, ...
  * and, through the optional hooks:
  *   roots          each live goroutine's stack, one root per frame with the
  *                  mask of its pointer words from the function's stack maps
@@ -40,7 +43,9 @@
  *   roots          also each P's tiny-allocation block (mcache.tiny, as a
  *                  'runtime' root), and per finalizer (go/finalizers.c): the object's
  *                  memory (its referents, not itself) and the funcval
- *   tables         go_finalizers, goroutines (go/goroutines.c), go_frames
+ *   tables         go_spans (go/spans.c: every span and free page run, with
+ *                  its free slots' count, bytes and resident bytes),
+ *                  go_finalizers, goroutines (go/goroutines.c), go_frames
  *                  (go/frames.c: each goroutine's stack as file:line), go_memstats
  *                  and go_metrics (go/memstats.c), and go_itypes: the dynamic types of
  *                  the objects interface values point to (go/types.c)
@@ -94,6 +99,7 @@ static void go_free(struct go_walk *w)
     go_gctypes_free(w);
     free(w->arenas);
     free(w->spans);
+    free(w->runs);
     free(w->funcs);
     free(w->gs);
     free(w->gpc);
@@ -160,6 +166,13 @@ static int go_walk_heap(struct heap_ctx *c)
     heap_fact_u64(c, "go.arenas", w->narenas);
     heap_fact_u64(c, "go.objects", w->objects);
     heap_fact_u64(c, "go.object_bytes", w->object_bytes);
+    /* free slots are counts on their spans (go_spans), not objects */
+    heap_fact_u64(c, "go.free_slots", w->free_slots);
+    heap_fact_u64(c, "go.free_slot_bytes", w->free_slot_bytes);
+    uint64_t inuse_spans = 0;
+    for (size_t i = 0; i < w->nspans; i++)
+        inuse_spans += w->spans[i].state == 1;
+    heap_fact_u64(c, "go.spans", inuse_spans);
     heap_fact_u64(c, "go.unswept_spans", w->unswept);
     if (go_pclntab_load(w))
         c->problem(c, 0, "go: the pclntab could not be read: goroutines have no function names");
@@ -327,7 +340,9 @@ static int go_tables(struct heap_ctx *c)
     }
     if (go_frames_table(w, c)) /* each goroutine's frames: go/frames.c */
         return -1;
-    phase("goroutines, memstats");
+    if (go_spans_table(w, c)) /* spans, free runs, free slots as counts: go/spans.c */
+        return -1;
+    phase("goroutines, memstats, spans");
     /* typing hints: what interface values say their targets are */
     static const struct heap_column icols[] = {
         {"addr", "INTEGER"}, {"type", "TEXT"}, {"holder", "INTEGER"}, {"offset", "INTEGER"}};

@@ -3,13 +3,17 @@
 // samples/bench_heap.c builds for malloc), a fifth as many []byte buffers
 // (noscan), and G goroutines parked on a channel, so that the heap walk,
 // the precise reference scan, the goroutines table and MemStats all have
-// work.  Writes "ready" to the report file (argv[1]) and waits.
+// work.  With F (default 0), F garbage Nodes are allocated beside each
+// kept one and collected before "ready": F x N free slots in spans the
+// kept Nodes hold in use, as a service's heap has them after a burst.
+// Writes "ready" to the report file (argv[1]) and waits.
 //
-//   go-benchheap REPORT N [G]
+//   go-benchheap REPORT N [G [F]]
 package main
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 )
@@ -29,7 +33,7 @@ func park() { <-block }
 
 func main() {
 	if len(os.Args) < 3 {
-		os.Stderr.WriteString("usage: go-benchheap REPORT N [G]\n")
+		os.Stderr.WriteString("usage: go-benchheap REPORT N [G [F]]\n")
 		os.Exit(2)
 	}
 	n, _ := strconv.Atoi(os.Args[2])
@@ -37,7 +41,14 @@ func main() {
 	if len(os.Args) > 3 {
 		g, _ = strconv.Atoi(os.Args[3])
 	}
+	free := 0
+	if len(os.Args) > 4 {
+		free, _ = strconv.Atoi(os.Args[4])
+	}
 	nodes = make([]*Node, n)
+	// all garbage stays reachable until every Node is made, so that no
+	// collection before then frees a slot for a later Node to take
+	junk := make([]*Node, 0, free*n)
 	var prev *Node
 	seed := uint64(88172645463325252)
 	for i := range nodes {
@@ -47,6 +58,13 @@ func main() {
 		}
 		nodes[i] = x
 		prev = x
+		for k := 0; k < free; k++ {
+			junk = append(junk, &Node{Value: int64(k)})
+		}
+	}
+	junk = nil
+	if free > 0 {
+		runtime.GC() // the garbage Nodes become free slots, swept
 	}
 	for _, x := range nodes {
 		seed ^= seed << 13
