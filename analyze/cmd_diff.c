@@ -69,81 +69,6 @@ static void side_close(struct side *d)
     }
 }
 
-/* ------------------------------------------------------------ output db */
-
-struct outdb {
-    sqlite3 *db;
-    sqlite3_stmt *obj, *grow;
-};
-
-/* -o may name a diff output heapsnap wrote before (its tables are
- * replaced) or a new file; never anything else. */
-static int out_ours(const char *path)
-{
-    if (access(path, F_OK) != 0)
-        return 1;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    int ours = db_is_database(path) && sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-               sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_application_id WHERE application_id = ?"
-                                  " AND EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'diff_files')",
-                                  -1, &s, NULL) == SQLITE_OK &&
-               sqlite3_bind_int(s, 1, DB_APPLICATION_ID) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return ours;
-}
-
-_Static_assert(DB_APPLICATION_ID == 1213416514, "out_open's PRAGMA application_id");
-
-static int out_open(struct outdb *o, const char *path)
-{
-    char *msg = NULL;
-    if (!out_ours(path)) {
-        cli_error("%s: exists and is not a diff output of heapsnap; heapsnap will not replace it "
-                  "(choose another with -o FILE, or move it away)", path);
-        return -1;
-    }
-    if (sqlite3_open_v2(path, &o->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
-        sqlite3_exec(o->db,
-                     "PRAGMA synchronous = OFF; PRAGMA application_id = 1213416514; BEGIN;"
-                     "DROP TABLE IF EXISTS diff_types; DROP TABLE IF EXISTS diff_objects;"
-                     "DROP TABLE IF EXISTS diff_growth; DROP TABLE IF EXISTS diff_files;"
-                     "CREATE TABLE diff_files(snapshot TEXT PRIMARY KEY, file TEXT);"
-                     "CREATE TABLE diff_types(type TEXT, new_count INTEGER, deleted_count INTEGER,"
-                     " delta_count INTEGER, alloc_size INTEGER, freed_size INTEGER, size_delta INTEGER);"
-                     "CREATE TABLE diff_objects(snapshot TEXT, addr INTEGER, size INTEGER, type TEXT,"
-                     " status TEXT, retainer TEXT);"
-                     "CREATE TABLE diff_growth(kind TEXT, retainer TEXT, type TEXT, count INTEGER,"
-                     " bytes INTEGER, example INTEGER);",
-                     NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_prepare_v2(o->db, "INSERT INTO diff_objects VALUES(?,?,?,?,?,?)", -1, &o->obj, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(o->db, "INSERT INTO diff_growth VALUES(?,?,?,?,?,?)", -1, &o->grow, NULL) != SQLITE_OK) {
-        cli_error("%s: %s", path, msg ? msg : o->db ? sqlite3_errmsg(o->db) : "out of memory");
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int out_object(struct outdb *o, const char *snap, const struct hgraph *h, uint32_t i, const char *status,
-                      const char *retainer)
-{
-    char g[128];
-    sqlite3_bind_text(o->obj, 1, snap, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(o->obj, 2, (int64_t)h->addr[i]);
-    sqlite3_bind_int64(o->obj, 3, (int64_t)h->osize[i]);
-    sqlite3_bind_text(o->obj, 4, hg_group_name(h, h->group[i], g, sizeof g), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(o->obj, 5, status, -1, SQLITE_STATIC);
-    if (retainer)
-        sqlite3_bind_text(o->obj, 6, retainer, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(o->obj, 6);
-    int rc = sqlite3_step(o->obj) == SQLITE_DONE ? 0 : -1;
-    sqlite3_reset(o->obj);
-    return rc;
-}
-
 /* Retainer names, computed once per retainer node. */
 struct names {
     struct u64map m;
@@ -273,7 +198,7 @@ int cmd_diff(int argc, char **argv)
     struct diff_group *groups = NULL;
     struct diff_growth *growth = NULL, *surv = NULL;
     size_t ng = 0, ngrowth = 0, nsurv = 0;
-    struct outdb o = {0};
+    struct diff_out o = {0};
     struct dtypes tab = {0}, tbc = {0};
     char err[A_ERRLEN];
     struct names nb = {0}, nc = {0};
@@ -341,55 +266,52 @@ int cmd_diff(int argc, char **argv)
 
     if (a.output && rc == EXIT_OK) {
         rc = EXIT_FAIL;
-        if (out_open(&o, a.output))
+        if (!diff_out_may_write(a.output)) {
+            cli_error("%s: exists and is not a diff output of heapsnap; heapsnap will not replace it "
+                      "(choose another with -o FILE, or move it away)", a.output);
             goto out;
+        }
+        if (diff_out_open(&o, a.output, err, sizeof err)) {
+            cli_error("%s", err);
+            goto out;
+        }
         int ok = 1;
-        char gn[128], sql[256];
-        for (int k = 0; k < a.npos && ok; k++) {
-            char *q = sqlite3_mprintf("INSERT INTO diff_files VALUES('%c', %Q)", 'A' + k, a.pos[k]);
-            ok = q && sqlite3_exec(o.db, q, NULL, NULL, NULL) == SQLITE_OK;
-            sqlite3_free(q);
-        }
-        for (size_t k = 0; k < ng && ok; k++) {
-            char *q = sqlite3_mprintf("INSERT INTO diff_types VALUES(%Q, %lld, %lld, %lld, %lld, %lld, %lld)",
-                                      hg_group_name(groups[k].from, groups[k].own, gn, sizeof gn), (long long)groups[k].nnew,
-                                      (long long)groups[k].ndel, (long long)groups[k].nnew - (long long)groups[k].ndel,
-                                      (long long)groups[k].alloc, (long long)groups[k].freed,
-                                      (long long)groups[k].alloc - (long long)groups[k].freed);
-            ok = q && sqlite3_exec(o.db, q, NULL, NULL, NULL) == SQLITE_OK;
-            sqlite3_free(q);
-        }
+        char gn[128];
+        for (int k = 0; k < a.npos && ok; k++)
+            ok = diff_out_file(&o, (char[]){(char)('A' + k), 0}, a.pos[k]) == 0;
+        for (size_t k = 0; k < ng && ok; k++)
+            ok = diff_out_type(&o, hg_group_name(groups[k].from, groups[k].own, gn, sizeof gn),
+                               (int64_t)groups[k].nnew, (int64_t)groups[k].ndel, (int64_t)groups[k].alloc,
+                               (int64_t)groups[k].freed) == 0;
         for (uint32_t i = 0; i < A->nobjs && ok; i++)
             if (hg_program(A, i) && ab[i] == GRAPH_NONE)
-                ok = out_object(&o, "A", A, i, "deleted", NULL) == 0;
+                ok = diff_out_object(&o, "A", A, i, "deleted", NULL) == 0;
         for (uint32_t i = 0; i < B->nobjs && ok; i++)
             if (new_b[i])
-                ok = out_object(&o, "B", B, i, "new",
-                                ret_b[i] == GRAPH_NONE ? NULL : name_of(&nb, B, &d[1].s.r, ret_b[i])) == 0;
+                ok = diff_out_object(&o, "B", B, i, "new",
+                                     ret_b[i] == GRAPH_NONE ? NULL : name_of(&nb, B, &d[1].s.r, ret_b[i])) == 0;
         for (uint32_t k = 0; three && k < C->nobjs && ok; k++)
             if (surv_c[k] && hg_program(C, k))
-                ok = out_object(&o, "C", C, k, "survivor",
-                                ret_c[k] == GRAPH_NONE ? NULL : name_of(&nc, C, &d[2].s.r, ret_c[k])) == 0;
+                ok = diff_out_object(&o, "C", C, k, "survivor",
+                                     ret_c[k] == GRAPH_NONE ? NULL : name_of(&nc, C, &d[2].s.r, ret_c[k])) == 0;
         for (int pass = 0; pass < 1 + three && ok; pass++) {
             const struct diff_growth *g = pass ? surv : growth;
             size_t n = pass ? nsurv : ngrowth;
             const struct side *sd = &d[pass ? 2 : 1];
             for (size_t k = 0; k < n && ok; k++) {
                 char name[600];
-                sqlite3_bind_text(o.grow, 1, pass ? "survivor" : "growth", -1, SQLITE_STATIC);
-                sqlite3_bind_text(o.grow, 2, diff_retainer_name(&sd->s.h, &sd->s.r, g[k].retainer, name, sizeof name),
-                                  -1, SQLITE_TRANSIENT);
-                sqlite3_bind_text(o.grow, 3, hg_group_name(&sd->s.h, g[k].key, gn, sizeof gn), -1, SQLITE_TRANSIENT);
-                sqlite3_bind_int64(o.grow, 4, (int64_t)g[k].count);
-                sqlite3_bind_int64(o.grow, 5, (int64_t)g[k].bytes);
-                sqlite3_bind_int64(o.grow, 6, (int64_t)sd->s.h.addr[g[k].example]);
-                ok = sqlite3_step(o.grow) == SQLITE_DONE;
-                sqlite3_reset(o.grow);
+                ok = diff_out_growth(&o, pass ? "survivor" : "growth",
+                                     diff_retainer_name(&sd->s.h, &sd->s.r, g[k].retainer, name, sizeof name),
+                                     hg_group_name(&sd->s.h, g[k].key, gn, sizeof gn), g[k].count, g[k].bytes,
+                                     sd->s.h.addr[g[k].example]) == 0;
             }
         }
-        snprintf(sql, sizeof sql, "COMMIT");
-        if (!ok || sqlite3_exec(o.db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        if (!ok) {
             cli_error("%s: %s", a.output, sqlite3_errmsg(o.db));
+            goto out;
+        }
+        if (diff_out_commit(&o, a.output, err, sizeof err)) {
+            cli_error("%s", err);
             goto out;
         }
         rc = EXIT_OK;
@@ -399,11 +321,7 @@ oom:
     cli_error("out of memory comparing the snapshots");
     rc = EXIT_FAIL;
 out:
-    if (o.db) {
-        sqlite3_finalize(o.obj);
-        sqlite3_finalize(o.grow);
-        sqlite3_close(o.db);
-    }
+    diff_out_close(&o);
     dtypes_free(&tab);
     dtypes_free(&tbc);
     names_free(&nb);

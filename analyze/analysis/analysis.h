@@ -367,6 +367,30 @@ int diff_growth(const struct hgraph *h, const struct hresults *r, const uint8_t 
 const char *diff_retainer_name(const struct hgraph *h, const struct hresults *r, uint32_t v, char *buf,
                                size_t len);
 
+/* ------------------------------------------------------------ diffout.c */
+
+/* The database `diff -o FILE` writes (docs/schema.md: diff_files,
+ * diff_types, diff_objects, diff_growth), in one transaction. */
+struct diff_out {
+    sqlite3 *db;
+    sqlite3_stmt *file, *type, *obj, *grow;
+};
+
+/* 1 if path may be written: absent, or a diff output heapsnap made. */
+int diff_out_may_write(const char *path);
+/* Create or replace the tables; 0, or -1 with err (diff_out_close still). */
+int diff_out_open(struct diff_out *o, const char *path, char *err, size_t errlen);
+/* One row of each table; 0 or -1 (sqlite3_errmsg(o->db) says why). */
+int diff_out_file(struct diff_out *o, const char *snapshot, const char *file);
+int diff_out_type(struct diff_out *o, const char *type, int64_t nnew, int64_t ndel, int64_t alloc, int64_t freed);
+int diff_out_object(struct diff_out *o, const char *snapshot, const struct hgraph *h, uint32_t i, const char *status,
+                    const char *retainer);
+int diff_out_growth(struct diff_out *o, const char *kind, const char *retainer, const char *type, uint64_t count,
+                    uint64_t bytes, uint64_t example);
+int diff_out_commit(struct diff_out *o, const char *path, char *err, size_t errlen);
+/* Close; what was not committed is rolled back. */
+void diff_out_close(struct diff_out *o);
+
 /* ------------------------------------------------------------ show.c */
 
 /* "[48 bytes]", the type's name, or "malloc tcache" (HG_INTERNAL), into buf. */
