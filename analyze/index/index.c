@@ -503,6 +503,9 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
         rc = refs_scan(s, &p->objs, rs, &sink);
     }
     phase("scan refs");
+    /* the objects are stored and scanned: the sort needs their room more */
+    if (!rc)
+        objtab_release(&p->objs);
     if (rc || refsort_finish(p->refs))
         return db_load_fail(l, refsort_count(p->refs) >= UINT32_MAX ? "2^32 references or more: too many to index"
                                                                    : "out of memory for the references");
