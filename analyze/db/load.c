@@ -163,15 +163,16 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
         break;
     default: { /* type_id, tsrc, type_count: types/infer.c */
         uint32_t type = f->typing ? f->typing->obj_type[f->i] : 0;
-        uint64_t count = type ? ty_count_for(f->types, type, o->size) : 0;
-        if (!type)
+        if (!type) {
             sqlite3_result_null(ctx);
-        else if (col == 7)
+        } else if (col == 7) {
             sqlite3_result_int64(ctx, type);
-        else if (col == 8)
+        } else if (col == 8) {
             sqlite3_result_int(ctx, f->typing->obj_src[f->i]);
-        else
+        } else { /* the count only here: it resolves the type's size */
+            uint64_t count = ty_count_for(f->types, type, o->size);
             sqlite3_result_int64(ctx, (int64_t)(count ? count : 1));
+        }
         break;
     }
     }
