@@ -110,8 +110,8 @@ int main(int argc, char **argv)
     if (db_create_tables(db, &msg))
         die(db, msg);
     sqlite3_stmt *so, *sr, *sf;
-    if (sqlite3_prepare_v2(db, "INSERT INTO objects(id, addr, size, state, chunk, chunk_size, heap, \"where\", arena)"
-                           " VALUES(?,?,?,?,?,?,'glibc',?,0)", -1, &so, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(db, "INSERT INTO objects(id, addr, size, bits, chunk_off, chunk_extra, arena)"
+                           " VALUES(?,?,?,?,16,8,0)", -1, &so, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO roots(id, kind, name, thread, addr, size) VALUES(?,?,?,?,?,?)", -1, &sr,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO refs(src, dst, offset, interior) VALUES(?,?,?,0)", -1, &sf, NULL) !=
@@ -121,10 +121,8 @@ int main(int argc, char **argv)
         sqlite3_bind_int64(so, 1, (int64_t)i + 1);
         sqlite3_bind_int64(so, 2, (int64_t)addr[i]);
         sqlite3_bind_int64(so, 3, (int64_t)size[i]);
-        sqlite3_bind_text(so, 4, used[i] ? "used" : "free", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(so, 5, (int64_t)addr[i] - 16);
-        sqlite3_bind_int64(so, 6, (int64_t)size[i] + 8);
-        sqlite3_bind_text(so, 7, used[i] ? "inuse" : "unsorted", -1, SQLITE_STATIC);
+        /* state, where and heap are generated from bits (db.h) */
+        sqlite3_bind_int(so, 4, db_object_bits(used[i], used[i] ? WHERE_INUSE : WHERE_UNSORTED, "glibc"));
         step(db, so, "object");
     }
     int nroots = NROOTS + NSTACK;

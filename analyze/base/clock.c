@@ -38,8 +38,9 @@ static int timing_on(void)
 
 void phase_mark(struct phase_clock *pc, const char *label)
 {
-    double t = clock_wall_s();
+    double t = clock_wall_s(), c = clock_cpu_s();
     if (label && timing_on())
-        fprintf(stderr, "timing: %-22s %8.3f s\n", label, t - pc->last);
+        fprintf(stderr, "timing: %-22s cpu %7.3f s %8.3f s\n", label, c - pc->cpu, t - pc->last);
     pc->last = t;
+    pc->cpu = c;
 }

@@ -3,8 +3,10 @@
  * and the HEAPSNAP_TIMING phase lines the benchmarks read.
  *
  * With HEAPSNAP_TIMING set (and not "0"), each phase_mark() prints
- * "timing: LABEL  SECONDS s" on stderr, the seconds since the previous mark
- * on the same clock; bench/index and bench/go-index parse those lines.
+ * "timing: LABEL  cpu CPU s  SECONDS s" on stderr, the CPU seconds (of the
+ * whole process, every thread) and the wall seconds since the previous mark
+ * on the same clock; bench/index and bench/go-index print those lines, and
+ * bench/types reads the wall seconds as the next-to-last field.
  * Without it, phase_mark() prints nothing and costs one clock read.
  */
 #ifndef HEAPSNAP_BASE_CLOCK_H
@@ -15,7 +17,7 @@ double clock_wall_s(void);
 double clock_cpu_s(void);
 
 struct phase_clock {
-    double last;
+    double last, cpu;
 };
 
 /* Start the clock (label NULL), or end a phase: print its line when timing

@@ -30,8 +30,10 @@
  * then re-indexes instead of misreading an old file.  PRAGMA application_id
  * ("HSDB", the SQLite header's own field for this) says the file is
  * heapsnap's; open.c replaces nothing that lacks both marks.  Version 3:
- * the application id, and content ids over every section checksum. */
-#define DB_SCHEMA_VERSION 3
+ * the application id, and content ids over every section checksum.
+ * Version 4: refs clustered by (dst, src, offset) with no index on dst;
+ * objects' text columns generated from small integers (schema.c). */
+#define DB_SCHEMA_VERSION 4
 #define DB_USER_VERSION   (0x48530000 | DB_SCHEMA_VERSION)
 #define DB_APPLICATION_ID 0x48534442
 
@@ -40,6 +42,16 @@
 /* Tables only, no secondary indexes (they are built after the load). */
 int db_create_tables(sqlite3 *db, char **errmsg);
 int db_create_indexes(sqlite3 *db, char **errmsg);
+
+/* objects.bits, from which the state, where and heap columns are generated:
+ * bits 0-4 the where (enum obj_where; DB_BITS_WHERE_NONE: none), bits 5-7
+ * the heap (its allocator's place in allocators[]; DB_BITS_HEAP_NONE:
+ * none), bit 8 (DB_BITS_FREE) set for a free object.  A readers' own query
+ * may test them directly: bits & 256 = 0 is state = 'used'. */
+#define DB_BITS_WHERE_NONE 31u
+#define DB_BITS_HEAP_NONE  7u
+#define DB_BITS_FREE       256u
+int db_object_bits(int used, unsigned where, const char *heap);
 
 /* ------------------------------------------------------------ open.c */
 
@@ -140,12 +152,11 @@ struct db_load *db_load_begin(sqlite3 *db, char *err, size_t errlen);
 /* The snapshot's own metadata: mappings, modules (with the debug files
  * found for them), threads and symbols. */
 int db_load_metadata(struct db_load *l, const struct hs_snapshot *s, struct dbg *d);
-int db_load_object(struct db_load *l, int64_t id, const struct obj *o, const char *heap);
 int db_load_root(struct db_load *l, int64_t id, const struct root *r);
-int db_load_ref(struct db_load *l, int64_t src, uint64_t offset, int64_t dst, int interior);
 
 /* The bulk paths (through db_feed_insert): all objects, ids i + 1; and all
- * refs, as pull() hands them over (1 a row, 0 the end, -1 failure). */
+ * refs, as pull() hands them over (1 a row, 0 the end, -1 failure), in
+ * the table's key order (dst, src, offset): index/refsort.h sorts them. */
 int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *const heap[WHERE_COUNT],
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user);
 struct db_ref {
@@ -198,6 +209,8 @@ int db_load_finish(struct db_load *l, const struct hs_snapshot *s, const struct 
 uint64_t db_load_warnings(const struct db_load *l);
 /* The last error, "what failed: sqlite's message". */
 const char *db_load_error(const struct db_load *l);
+/* Fail the load with msg (a failure outside SQLite): db_load_error() says it.  -1. */
+int db_load_fail(struct db_load *l, const char *msg);
 /* Free the statements (rolling back if db_load_finish was not reached). */
 void db_load_free(struct db_load *l);
 

@@ -22,16 +22,13 @@
 #include "types/types.h"
 
 enum {
-    ST_OBJECT, ST_ROOT, ST_REF, ST_WARNING, ST_FACT, ST_REGION,
+    ST_ROOT, ST_WARNING, ST_FACT, ST_REGION,
     ST_MAPPING, ST_MODULE, ST_THREAD, ST_SYMBOL, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_OBJECT] = "INSERT INTO objects(id, addr, size, state, chunk, chunk_size, heap, \"where\", arena)"
-                  " VALUES(?,?,?,?,?,?,?,?,?)",
     [ST_ROOT] = "INSERT INTO roots(id, kind, name, thread, addr, size, module, type_id)"
                 " VALUES(?,?,?,?,?,?,?,?)",
-    [ST_REF] = "INSERT INTO refs(src, dst, offset, interior) VALUES(?,?,?,?)",
     [ST_WARNING] = "INSERT INTO warnings(addr, source, message) VALUES(?,?,?)",
     [ST_FACT] = "INSERT OR REPLACE INTO facts(key, value) VALUES(?,?)",
     [ST_REGION] = "INSERT INTO regions(start, end, kind, arena, heap) VALUES(?,?,?,?,?)",
@@ -119,37 +116,6 @@ struct db_load *db_load_begin(sqlite3 *db, char *err, size_t errlen)
     return l;
 }
 
-static const char *const where_names[WHERE_COUNT] = {
-    [WHERE_INUSE] = "inuse",       [WHERE_MMAPPED] = "mmapped",   [WHERE_TCACHE] = "tcache",
-    [WHERE_FASTBIN] = "fastbin",   [WHERE_UNSORTED] = "unsorted", [WHERE_SMALLBIN] = "smallbin",
-    [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
-    [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
-        [WHERE_JE_SLAB] = "slab",      [WHERE_JE_LARGE] = "large",
-        [WHERE_TC_SPAN] = "span",      [WHERE_TC_LARGE] = "large-span",
-        [WHERE_TC_TRANSFER] = "transfer-cache",
-};
-
-int db_load_object(struct db_load *l, int64_t id, const struct obj *o, const char *heap)
-{
-    sqlite3_stmt *s = l->st[ST_OBJECT];
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, (int64_t)o->addr);
-    sqlite3_bind_int64(s, 3, (int64_t)o->size);
-    sqlite3_bind_text(s, 4, o->state == OBJ_USED ? "used" : "free", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, (int64_t)(o->addr - o->chunk_off));
-    sqlite3_bind_int64(s, 6, (int64_t)o->chunk_size);
-    sqlite3_bind_text(s, 7, heap, -1, SQLITE_STATIC);
-    if (o->where < WHERE_COUNT && where_names[o->where])
-        sqlite3_bind_text(s, 8, where_names[o->where], -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, 8);
-    if (o->arena == HEAP_NO_ARENA)
-        sqlite3_bind_null(s, 9);
-    else
-        sqlite3_bind_int(s, 9, o->arena);
-    return run(l, ST_OBJECT, "inserting an object");
-}
-
 /* ---- the fast paths: objects and refs through db_feed_insert() */
 
 struct obj_feed {
@@ -158,7 +124,7 @@ struct obj_feed {
     const struct obj *v;
     size_t n, i;
     int started;
-    const char *const *heap;         /* by o->where */
+    int bits[WHERE_COUNT][2];        /* objects.bits by o->where and used (db.h) */
     void (*progress)(void *u, uint64_t done, uint64_t total);
     void *user;
 };
@@ -174,6 +140,7 @@ static int obj_next(void *u)
     return f->i < f->n;
 }
 
+/* The stored columns only: the rest are generated from them (schema.c). */
 static void obj_column(void *u, sqlite3_context *ctx, int col)
 {
     struct obj_feed *f = u;
@@ -182,33 +149,30 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
     case 0: sqlite3_result_int64(ctx, (int64_t)f->i + 1); break;
     case 1: sqlite3_result_int64(ctx, (int64_t)o->addr); break;
     case 2: sqlite3_result_int64(ctx, (int64_t)o->size); break;
-    case 3: sqlite3_result_text(ctx, o->state == OBJ_USED ? "used" : "free", -1, SQLITE_STATIC); break;
-    case 4: sqlite3_result_int64(ctx, (int64_t)(o->addr - o->chunk_off)); break;
-    case 5: sqlite3_result_int64(ctx, (int64_t)o->chunk_size); break;
-    case 6: sqlite3_result_text(ctx, o->where < WHERE_COUNT ? f->heap[o->where] : f->heap[0], -1, SQLITE_STATIC); break;
-    case 7:
-        if (o->where < WHERE_COUNT && where_names[o->where])
-            sqlite3_result_text(ctx, where_names[o->where], -1, SQLITE_STATIC);
-        else
-            sqlite3_result_null(ctx);
+    case 3:
+        sqlite3_result_int(ctx, o->where < WHERE_COUNT ? f->bits[o->where][o->state == OBJ_USED]
+                                                       : db_object_bits(o->state == OBJ_USED, o->where, NULL));
         break;
-    case 8:
+    case 4: sqlite3_result_int64(ctx, (int64_t)o->chunk_off); break;
+    case 5: sqlite3_result_int64(ctx, (int64_t)(o->chunk_size - o->size)); break;
+    case 6:
         if (o->arena == HEAP_NO_ARENA)
             sqlite3_result_null(ctx);
         else
             sqlite3_result_int(ctx, o->arena);
         break;
-    default: { /* type_id, type_source, type_count: types/infer.c */
+    default: { /* type_id, tsrc, type_count: types/infer.c */
         uint32_t type = f->typing ? f->typing->obj_type[f->i] : 0;
-        uint64_t count = type ? ty_count_for(f->types, type, o->size) : 0;
-        if (!type)
+        if (!type) {
             sqlite3_result_null(ctx);
-        else if (col == 9)
+        } else if (col == 7) {
             sqlite3_result_int64(ctx, type);
-        else if (col == 10)
-            sqlite3_result_text(ctx, ty_source_name(f->typing->obj_src[f->i]), -1, SQLITE_STATIC);
-        else
+        } else if (col == 8) {
+            sqlite3_result_int(ctx, f->typing->obj_src[f->i]);
+        } else { /* the count only here: it resolves the type's size */
+            uint64_t count = ty_count_for(f->types, type, o->size);
             sqlite3_result_int64(ctx, (int64_t)(count ? count : 1));
+        }
         break;
     }
     }
@@ -217,14 +181,16 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
 int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *const heap[WHERE_COUNT],
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user)
 {
-    struct obj_feed of = {.types = l->types, .typing = l->typing, .v = v, .n = n, .heap = heap,
+    struct obj_feed of = {.types = l->types, .typing = l->typing, .v = v, .n = n,
                           .progress = progress, .user = user};
-    struct db_feed f = {.decl = "CREATE TABLE x(id, addr, size, state, chunk, chunk_size, heap, w, arena,"
-                                " type_id, type_source, type_count)",
+    for (unsigned w = 0; w < WHERE_COUNT; w++)
+        for (int used = 0; used < 2; used++)
+            of.bits[w][used] = db_object_bits(used, w, heap[w]);
+    struct db_feed f = {.decl = "CREATE TABLE x(id, addr, size, bits, chunk_off, chunk_extra, arena,"
+                                " type_id, tsrc, type_count)",
                         .user = &of, .next = obj_next, .column = obj_column};
-    return db_feed_insert(l->db, "INSERT INTO objects(id, addr, size, state, chunk, chunk_size, heap,"
-                                 " \"where\", arena, type_id, type_source, type_count)", &f, l->err,
-                          sizeof l->err);
+    return db_feed_insert(l->db, "INSERT INTO objects(id, addr, size, bits, chunk_off, chunk_extra, arena,"
+                                 " type_id, tsrc, type_count)", &f, l->err, sizeof l->err);
 }
 
 struct ref_feed {
@@ -283,16 +249,6 @@ int db_load_root(struct db_load *l, int64_t id, const struct root *r)
     else
         sqlite3_bind_null(s, 8);
     return run(l, ST_ROOT, "inserting a root");
-}
-
-int db_load_ref(struct db_load *l, int64_t src, uint64_t offset, int64_t dst, int interior)
-{
-    sqlite3_stmt *s = l->st[ST_REF];
-    sqlite3_bind_int64(s, 1, src);
-    sqlite3_bind_int64(s, 2, dst);
-    sqlite3_bind_int64(s, 3, (int64_t)offset);
-    sqlite3_bind_int(s, 4, interior);
-    return run(l, ST_REF, "inserting a reference");
 }
 
 int db_load_warning(struct db_load *l, uint64_t addr, const char *source, const char *message)
@@ -597,6 +553,12 @@ void db_load_set_typing(struct db_load *l, const struct tytab *t, const struct t
 uint64_t db_load_warnings(const struct db_load *l)
 {
     return l->nwarnings;
+}
+
+int db_load_fail(struct db_load *l, const char *msg)
+{
+    snprintf(l->err, sizeof l->err, "%s", msg);
+    return -1;
 }
 
 const char *db_load_error(const struct db_load *l)

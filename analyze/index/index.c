@@ -28,8 +28,8 @@
 #include "heap/allocator.h"
 #include "index/carried.h"
 #include "model/objects.h"
-#include "index/refqueue.h"
 #include "index/refs.h"
+#include "index/refsort.h"
 #include "model/roots.h"
 #include "types/store.h"
 #include "types/types.h"
@@ -70,9 +70,7 @@ struct pipeline {
     int oom;
     struct db_load *load;
     uint64_t nrefs;
-    struct refq *q;             /* the scanner, while refs are loaded */
-    const struct ref_row *qrows;
-    size_t qpos, qlen;
+    struct refsort *refs;       /* the references, into key order (refsort.h) */
     /* The allocator that walked the heap, for its optional hooks
      * (allocator.h): extra roots, pointer maps, tables of its own. */
     const struct allocator *alloc;
@@ -282,33 +280,18 @@ static void on_dropped(void *u, const struct obj *o, const char *why)
     add_warning(u, o->addr, "index", msg);
 }
 
-/* ---- the reference sink: rows go straight to SQLite */
+/* ---- the references: scanned into the sorter, loaded from it in key order */
 
 static int on_ref(void *u, int64_t src, uint64_t offset, int64_t dst, int interior)
 {
     struct pipeline *p = u;
-    p->nrefs++;
-    return db_load_ref(p->load, src, offset, dst, interior) ? -1 : 0;
+    return refsort_add(p->refs, src, offset, dst, interior) ? -1 : 0;
 }
 
-/* The loader's side of the queue: one ref at a time out of the batches. */
 static int pull_ref(void *u, struct db_ref *r)
 {
     struct pipeline *p = u;
-    if (p->qpos == p->qlen) {
-        if ((p->qlen = refq_next(p->q, &p->qrows)) == 0)
-            return 0;
-        p->qpos = 0;
-        if (p->opt->progress)
-            notify_progress("scanning references", refq_progress(p->q), p->objs.n);
-    }
-    const struct ref_row *row = &p->qrows[p->qpos++];
-    r->src = row->src;
-    r->dst = row->dst;
-    r->offset = row->offset & ~REF_ROW_INTERIOR;
-    r->interior = !!(row->offset & REF_ROW_INTERIOR);
-    p->nrefs++;
-    return 1;
+    return refsort_next(p->refs, r);
 }
 
 static void on_store_progress(void *u, uint64_t done, uint64_t total)
@@ -529,8 +512,11 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
         if (db_load_fact(l, p->facts[i].key, p->facts[i].value))
             return -1;
     allocator_tables(p);
-    /* the scan runs beside the object and root inserts (refqueue.h) */
-    struct refq *q = refq_start(s, &p->objs, rs);
+    /* the scan runs on a second thread while the objects and roots are
+     * stored, straight into the sorter (refsort.h) */
+    if (!(p->refs = refsort_new(p->objs.n)))
+        return db_load_fail(l, "out of memory for the references");
+    int threaded = refsort_scan(p->refs, s, &p->objs, rs) == 0;
     const char *by_where[WHERE_COUNT];
     for (int w = 0; w < WHERE_COUNT; w++)
         by_where[w] = p->where_heap[w] ? p->where_heap[w] : heap;
@@ -538,19 +524,37 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     for (size_t i = 0; i < rs->n && !rc; i++)
         rc = db_load_root(l, root_id(rs, i), &rs->v[i]);
     phase("load objects, roots");
-    if (q) {
-        p->q = q;
-        if (!rc)
-            rc = db_load_refs(l, pull_ref, p);
-        refq_finish(q);
-        p->q = NULL;
-    } else if (!rc) { /* no second thread to be had: scan here */
+    if (rc)
+        return -1;
+    if (threaded) {
+        int done = 0;
+        for (;;) {
+            uint64_t k = refsort_scanned(p->refs, &done);
+            if (done)
+                break;
+            if (p->opt->progress)
+                notify_progress("scanning references", k, p->objs.n);
+            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        }
+        rc = refsort_join(p->refs);
+    } else { /* no second thread to be had: scan here */
         struct ref_sink sink = {.user = p, .ref = on_ref, .progress = on_progress};
         rc = refs_scan(s, &p->objs, rs, &sink);
     }
-    if (rc)
+    phase("scan refs");
+    /* the objects are stored and scanned: the sort needs their room more */
+    if (!rc)
+        objtab_release(&p->objs);
+    if (rc || refsort_finish(p->refs))
+        return db_load_fail(l, refsort_count(p->refs) >= UINT32_MAX ? "2^32 references or more: too many to index"
+                                                                   : "out of memory for the references");
+    phase("sort refs");
+    p->nrefs = refsort_count(p->refs);
+    if (db_load_refs(l, pull_ref, p))
         return -1;
-    phase("scan + load refs");
+    refsort_free(p->refs);
+    p->refs = NULL;
+    phase("load refs");
     if (p->warn_dropped) {
         char msg[128];
         snprintf(msg, sizeof msg, "%llu more warnings were not kept",
@@ -566,6 +570,7 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
 
 static void pipeline_free(struct pipeline *p)
 {
+    refsort_free(p->refs);
     if (p->alloc && p->alloc->release && p->ctx.walker)
         p->alloc->release(&p->ctx);
     if (p->alloc2 && p->alloc2->release && p->ctx2.walker)
@@ -789,6 +794,8 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
     st->seconds = clock_wall_s() - t0;
     rc = 0;
 out:
+    refsort_free(p.refs); /* first: it ends a scan still reading the objects and roots */
+    p.refs = NULL;
     if (opt->progress)
         notify_progress_done();
     db_load_free(p.load);

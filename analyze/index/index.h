@@ -6,8 +6,9 @@
  *            --objtab: objects sorted by address, ids 1..n in that order
  *            --roots:  data, stack, register, tls, anon (ids -n..-1)
  *            --refs:   every word of every root and live object that points
- *                      into a live object (on a second thread, refqueue.h,
- *                      while the main thread inserts)
+ *                      into a live object (on a second thread while the
+ *                      main thread stores the objects), sorted by target
+ *                      in memory (refsort.h) and stored in that order
  *            --db/load: one transaction into OUT.tmp-PID, indexes, rename
  *
  * The database appears under its final name only when complete: on any

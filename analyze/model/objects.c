@@ -160,6 +160,18 @@ int objtab_finish(struct objtab *t, void (*dropped)(void *, const struct obj *, 
     return build_lookup(t);
 }
 
+void objtab_release(struct objtab *t)
+{
+    free(t->v);
+    free(t->segs);
+    free(t->buckets);
+    t->v = NULL;
+    t->segs = NULL;
+    t->buckets = NULL;
+    t->nsegs = 0;
+    t->lo = t->hi = 0; /* objtab_find() finds nothing from here on */
+}
+
 void objtab_free(struct objtab *t)
 {
     free(t->v);

@@ -77,6 +77,10 @@ int objtab_finish(struct objtab *t,
                   void (*dropped)(void *u, const struct obj *o, const char *why), void *u);
 
 void objtab_free(struct objtab *t);
+/* Free the objects and the lookup but keep the counts (n, nused, nfree,
+ * ninternal), for a caller done with the objects themselves: the indexer
+ * once they are stored and scanned. */
+void objtab_release(struct objtab *t);
 
 /* The index of the object whose [addr, addr+size) holds p (an object of
  * size 0 holds only its own address), or -1.  Free objects are found too;

@@ -1,0 +1,69 @@
+/*
+ * refsort.h — the references of a snapshot, put in the refs table's key
+ * order (dst, src, offset) in memory, so that the database takes them as
+ * appends to a table clustered by target and no CREATE INDEX has to sort
+ * them again on disk (db/schema.c).
+ *
+ * The scan (refs.h) produces references grouped by source, in ascending
+ * (src, offset) order; it runs on a thread of its own (refsort_scan), at
+ * the same time as the loader stores the objects, and appends each
+ * reference here in 12 bytes (src, dst, offset and the interior bit),
+ * counting how many point at each object as it goes.  refsort_finish()
+ * then places them by a counting sort on dst: one sequential pass over
+ * what was appended, freed block by block as it goes, into an array of 8
+ * bytes per reference.  The sort is stable, so within one target the
+ * references keep the scan's (src, offset) order: the whole key order,
+ * with no comparison at all.  A reference that does not fit the compact
+ * form (a source id beyond 2^31, an offset of 2 GiB or more: a huge root)
+ * is kept whole on a side list, sorted, and merged in as they are read.
+ *
+ * Memory, for m references and n objects: 12m while scanning, at most 20m
+ * while sorting, then 8m until freed; plus 4n for the counts.
+ */
+#ifndef HEAPSNAP_INDEX_REFSORT_H
+#define HEAPSNAP_INDEX_REFSORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "hsnap.h"
+#include "model/objects.h"
+#include "model/roots.h"
+
+struct refsort;
+
+/* An empty sorter for references to objects 1..nobjs; NULL without memory. */
+struct refsort *refsort_new(size_t nobjs);
+
+/* Append one reference; they must come in ascending (src, offset) order,
+ * as the scan makes them.  0, or -1 out of memory or on a dst out of range. */
+int refsort_add(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst, int interior);
+
+/* Run the reference scan into rs on a new thread; s, t and roots must stay
+ * unchanged until refsort_join().  -1 if no thread could be had (then
+ * scan with refs_scan() and refsort_add() instead). */
+int refsort_scan(struct refsort *rs, const struct hs_snapshot *s, const struct objtab *t,
+                 const struct rootset *roots);
+/* Objects scanned so far, for progress; 1 once the scan has ended. */
+uint64_t refsort_scanned(struct refsort *rs, int *done);
+/* Wait for the scan thread; 0, or -1 if it ran out of memory. */
+int refsort_join(struct refsort *rs);
+
+/* Sort what was added.  0, or -1 out of memory or with 2^32 references or
+ * more (more than the analyses' graph can hold). */
+int refsort_finish(struct refsort *rs);
+
+/* How many references were added. */
+uint64_t refsort_count(const struct refsort *rs);
+
+/* The next reference in (dst, src, offset) order: 1, or 0 at the end.
+ * Only after refsort_finish(). */
+int refsort_next(struct refsort *rs, struct db_ref *r);
+
+/* Free everything (waiting for a scan still running: call refsort_stop()
+ * first to end it early). */
+void refsort_stop(struct refsort *rs);
+void refsort_free(struct refsort *rs);
+
+#endif
