@@ -101,6 +101,17 @@ static inline void eval(struct ltv *t, uint32_t v)
 }
 
 /*
+ * Per preorder number, semi-NCA's forest record: eval() needs only the
+ * ancestor and the smallest semidominator on the compressed path (no
+ * label node, since semi-NCA has no buckets to resolve), so a record is
+ * 8 bytes and the forest half the size of LT's.
+ */
+struct snv {
+    uint32_t ancestor; /* forest parent once linked, else NONE */
+    uint32_t best;     /* linked: the smallest semi on the path; before: as ltv.semi */
+};
+
+/*
  * Step 1: iterative DFS from root.  Fills pre[] (node -> number, NONE if
  * unreached), vertex[] (number -> node) and parent[]; cursor[] holds each
  * node's next edge to try.  Returns the number of nodes reached.
@@ -109,10 +120,18 @@ static inline void eval(struct ltv *t, uint32_t v)
  * every edge from a reached node exactly once and already knows both
  * numbers: an edge to a lower number (back or cross) is counted in
  * poff[]; one to a higher number (tree or forward) can only lower the
- * semidominator to its source, which is folded into t[].semi at once.
+ * semidominator to its source, which is folded into the record at once.
+ * Exactly one of lt and sn is not NULL: the records of the algorithm
+ * that runs (the function is inlined into each, so the test costs nothing).
+ *
+ * Each node's successors are prefetched in pre[] when the node is entered:
+ * the DFS is a chain of dependent misses (off[], adj[], pre[] of a child,
+ * then the child's off[]...), and the lookups of a node's other edges can
+ * at least overlap with each other.
  */
-static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_t *vertex,
-                    uint32_t *parent, uint32_t *cursor, struct ltv *t, uint32_t *poff)
+static inline __attribute__((always_inline)) uint32_t
+dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_t *vertex, uint32_t *parent,
+    uint32_t *cursor, struct ltv *lt, struct snv *sn, uint32_t *poff)
 {
     for (uint32_t v = 0; v < g->n; v++)
         pre[v] = NONE;
@@ -120,7 +139,10 @@ static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_
     vertex[0] = root;
     parent[0] = NONE;
     cursor[0] = g->off[root];
-    t[0] = (struct ltv){NONE, NONE, 0, 0};
+    if (lt)
+        lt[0] = (struct ltv){NONE, NONE, 0, 0};
+    else
+        sn[0] = (struct snv){NONE, 0};
     uint32_t r = 1, i = 0;
     for (;;) {
         uint32_t e = cursor[i], end = g->off[vertex[i] + 1], pc = NONE;
@@ -130,8 +152,12 @@ static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_
                 break;
             if (pc < i)
                 poff[pc]++;
-            else if (pc > i && i < t[pc].semi)
-                t[pc].semi = i;
+            else if (pc > i) {
+                if (lt && i < lt[pc].semi)
+                    lt[pc].semi = i;
+                else if (sn && i < sn[pc].best)
+                    sn[pc].best = i;
+            }
         }
         if (e < end) {
             uint32_t c = g->adj[e];
@@ -139,9 +165,15 @@ static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_
             pre[c] = r;
             vertex[r] = c;
             parent[r] = i;
-            cursor[r] = g->off[c];
+            uint32_t ce = g->off[c], cend = g->off[c + 1];
+            cursor[r] = ce;
+            for (uint32_t k = ce; k < cend && k < ce + 8; k++)
+                __builtin_prefetch(&pre[g->adj[k]]);
             /* Unlinked, an empty bucket, and the parent as semi so far. */
-            t[r] = (struct ltv){NONE, NONE, 0, i};
+            if (lt)
+                lt[r] = (struct ltv){NONE, NONE, 0, i};
+            else
+                sn[r] = (struct snv){NONE, i};
             i = r++;
         } else {
             if (i == 0)
@@ -205,13 +237,21 @@ static int preds_build(const struct graph *g, const uint32_t *pre, uint32_t r, u
 #define PF_FAR 16
 #define PF_NEAR 8
 
-int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
+/*
+ * The last step of both algorithms: from preorder numbers back to node
+ * ids, in place over pre[].  Driven by vertex[] rather than by pre[], so
+ * that idom[] is read in order and vertex[idom[i]] mostly near i (an idom
+ * is a DFS ancestor, often a close one); pre[] is only written, and its
+ * entries for unreached nodes are NONE already.
+ */
+static void to_node_ids(uint32_t *pre, const uint32_t *vertex, const uint32_t *idom, uint32_t r)
 {
-    memset(d, 0, sizeof *d);
-    if (root >= g->n) {
-        errno = EINVAL;
-        return -1;
-    }
+    for (uint32_t i = 0; i < r; i++)
+        pre[vertex[i]] = vertex[idom[i]];
+}
+
+static int build_lt(struct domtree *d, const struct graph *g, uint32_t root)
+{
     uint32_t n = g->n;
     uint32_t *pre = graph_alloc((size_t)n * sizeof *pre);
     uint32_t *vertex = graph_alloc((size_t)n * sizeof *vertex);
@@ -223,7 +263,7 @@ int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
         goto nomem;
 
     /* idom[] is the DFS's edge cursor until step 3 needs it. */
-    uint32_t r = dfs(g, root, pre, vertex, parent, idom, t, poff);
+    uint32_t r = dfs(g, root, pre, vertex, parent, idom, t, NULL, poff);
     /* Sized by r from here: an unreachable half of the heap costs nothing. */
     vertex = shrink(vertex, (size_t)r * sizeof *vertex);
     parent = shrink(parent, (size_t)r * sizeof *parent);
@@ -279,11 +319,7 @@ int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
         if (idom[w] != t[w].semi)
             idom[w] = idom[idom[w]];
 
-    /* From preorder numbers back to node ids, in place over pre[]. */
-    for (uint32_t v = 0; v < n; v++) {
-        uint32_t i = pre[v];
-        pre[v] = i == NONE ? NONE : vertex[idom[i]];
-    }
+    to_node_ids(pre, vertex, idom, r);
     free(parent);
     free(idom);
     free(t);
@@ -292,6 +328,7 @@ int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
     d->reached = r;
     d->idom = pre;
     d->order = vertex;
+    d->algo = DOMTREE_LT;
     return 0;
 nomem:
     free(pre);
@@ -303,6 +340,152 @@ nomem:
     free(padj);
     errno = ENOMEM;
     return -1;
+}
+
+/* compress() over semi-NCA's 8-byte records: the same walk, best for lsemi. */
+static void snca_compress(struct snv *t, uint32_t v)
+{
+    uint32_t below = NONE, x = v;
+    while (t[t[x].ancestor].ancestor != NONE) {
+        uint32_t up = t[x].ancestor;
+        t[x].ancestor = below;
+        below = x;
+        x = up;
+    }
+    uint32_t root = t[x].ancestor, above = x;
+    while (below != NONE) {
+        uint32_t next = t[below].ancestor;
+        if (t[above].best < t[below].best)
+            t[below].best = t[above].best;
+        t[below].ancestor = root;
+        above = below;
+        below = next;
+    }
+}
+
+/*
+ * Semi-NCA (Georgiadis and Tarjan): semidominators as in LT, by eval()
+ * over the forest in reverse preorder, but no buckets; then, in preorder,
+ * idom(w) is the nearest common ancestor of parent(w) and semi(w) in the
+ * dominator tree built so far, which is the first node at or above
+ * parent(w) numbered no higher than semi(w) (tree ancestors are DFS
+ * ancestors, so numbers fall on the way up).
+ *
+ * That walk is what makes semi-NCA quadratic on some shapes (a list whose
+ * payloads a table also holds: each payload walks the list's whole chain).
+ * So it is given a budget of steps, the size of the graph: past it, this
+ * returns 1 having freed everything, and the caller runs LT, whose cost is
+ * bounded; the time lost is at most about one more semi-NCA run.
+ *
+ * Arrays: cursor[] becomes semi[] once the DFS is done, and idom[] is
+ * written over parent[] (parent(w) is read just before idom(w) is written,
+ * and an ancestor's entry, already its idom, is all the walk reads).
+ */
+static int build_snca(struct domtree *d, const struct graph *g, uint32_t root, uint64_t budget)
+{
+    uint32_t n = g->n;
+    uint32_t *pre = graph_alloc((size_t)n * sizeof *pre);
+    uint32_t *vertex = graph_alloc((size_t)n * sizeof *vertex);
+    uint32_t *parent = graph_alloc((size_t)n * sizeof *parent);
+    uint32_t *semi = graph_alloc((size_t)n * sizeof *semi);
+    uint32_t *poff = graph_zalloc(((size_t)n + 1) * sizeof *poff), *padj = NULL;
+    struct snv *t = graph_alloc((size_t)n * sizeof *t);
+    if (!pre || !vertex || !parent || !semi || !poff || !t)
+        goto nomem;
+
+    uint32_t r = dfs(g, root, pre, vertex, parent, semi, NULL, t, poff);
+    vertex = shrink(vertex, (size_t)r * sizeof *vertex);
+    parent = shrink(parent, (size_t)r * sizeof *parent);
+    semi = shrink(semi, (size_t)r * sizeof *semi);
+    t = shrink(t, (size_t)r * sizeof *t);
+    poff = shrink(poff, ((size_t)r + 1) * sizeof *poff);
+    if (preds_build(g, pre, r, poff, &padj) < 0)
+        goto nomem;
+
+    for (uint32_t w = r - 1; w > 0; w--) {
+        uint32_t s = t[w].best;
+        for (uint32_t k = poff[w + 1]; k-- > poff[w];) {
+            if (k >= PF_FAR)
+                __builtin_prefetch(&t[padj[k - PF_FAR]]);
+            if (k >= PF_NEAR) {
+                uint32_t a = t[padj[k - PF_NEAR]].ancestor;
+                if (a != NONE)
+                    __builtin_prefetch(&t[a]);
+            }
+            uint32_t pu = padj[k];
+            if (t[t[pu].ancestor].ancestor != NONE)
+                snca_compress(t, pu);
+            if (t[pu].best < s)
+                s = t[pu].best;
+        }
+        semi[w] = s;
+        t[w].ancestor = parent[w];
+        t[w].best = s;
+    }
+    free(poff);
+    free(padj);
+    free(t);
+    poff = padj = NULL;
+    t = NULL;
+
+    uint32_t *idom = parent;
+    uint64_t steps = 0;
+    idom[0] = 0;
+    for (uint32_t w = 1; w < r; w++) {
+        uint32_t x = parent[w], s = semi[w];
+        while (x > s) {
+            x = idom[x];
+            if (++steps > budget) {
+                free(pre);
+                free(vertex);
+                free(parent);
+                free(semi);
+                return 1;
+            }
+        }
+        idom[w] = x;
+    }
+    to_node_ids(pre, vertex, idom, r);
+    free(parent);
+    free(semi);
+    d->n = n;
+    d->root = root;
+    d->reached = r;
+    d->idom = pre;
+    d->order = vertex;
+    d->algo = DOMTREE_SNCA;
+    return 0;
+nomem:
+    free(pre);
+    free(vertex);
+    free(parent);
+    free(semi);
+    free(t);
+    free(poff);
+    free(padj);
+    errno = ENOMEM;
+    return -1;
+}
+
+int domtree_build_with(struct domtree *d, const struct graph *g, uint32_t root,
+                       enum domtree_algo algo)
+{
+    memset(d, 0, sizeof *d);
+    if (root >= g->n || (algo != DOMTREE_SNCA && algo != DOMTREE_LT && algo != DOMTREE_SNCA_ONLY)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (algo == DOMTREE_LT)
+        return build_lt(d, g, root);
+    int rc = build_snca(d, g, root, algo == DOMTREE_SNCA_ONLY ? UINT64_MAX : (uint64_t)g->n + g->m);
+    if (rc != 1)
+        return rc;
+    return build_lt(d, g, root);
+}
+
+int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
+{
+    return domtree_build_with(d, g, root, DOMTREE_SNCA);
 }
 
 int domtree_retained(struct domtree *d, const uint64_t *size)

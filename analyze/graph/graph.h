@@ -180,6 +180,10 @@ int graph_disjoint_paths(const struct graph *g, const uint32_t *roots, uint32_t 
 
 /* --------------------------------------------------------- dominators */
 
+/* The algorithms domtree_build_with() offers (described there). */
+enum domtree_algo { DOMTREE_SNCA, DOMTREE_LT, DOMTREE_SNCA_ONLY };
+
+
 /*
  * The dominator tree of g from one root: d dominates v if every path from
  * the root to v passes through d.  Retained size of v is the total size of
@@ -208,16 +212,32 @@ struct domtree {
      */
     uint64_t *retained_size;   /* [n], NULL until domtree_retained() */
     uint32_t *retained_count;  /* [n], NULL until domtree_retained() */
+    enum domtree_algo algo; /* which algorithm built it */
 };
 
 /*
- * Compute the dominator tree of g from root, by Lengauer-Tarjan with path
- * compression (the "simple" link-eval): O(m log n), and linear in practice,
- * also on million-long chains where the iterative Cooper-Harvey-Kennedy
- * algorithm and semi-NCA can go quadratic.  Needs only the forward graph:
- * it builds its own predecessor lists, numbered in DFS order, and frees
- * them before returning.
+ * Compute the dominator tree of g from root.  Needs only the forward graph:
+ * each algorithm builds its own predecessor lists, numbered in DFS order,
+ * and frees them before returning.  Both give the same tree and the same
+ * order[] (the same DFS numbers it), so which one ran changes no answer.
+ *
+ *  DOMTREE_SNCA  semi-NCA (Georgiadis and Tarjan), the default: LT's
+ *                semidominators with half its forest records and no
+ *                buckets, then each idom by a walk up the tree built so
+ *                far.  That walk can go quadratic (a million-long list
+ *                whose payloads a table also holds), so it has a budget of
+ *                n + m steps; past it the work is dropped and LT runs.
+ *  DOMTREE_LT    Lengauer-Tarjan with path compression (the "simple"
+ *                link-eval): O(m log n), linear in practice, on every shape.
+ *  DOMTREE_SNCA_ONLY  semi-NCA with no budget, never LT: for the tests that
+ *                compare the two algorithms; quadratic where said above.
+ *
+ * d->algo says which algorithm built the tree (DOMTREE_SNCA or DOMTREE_LT).
  */
+int domtree_build_with(struct domtree *d, const struct graph *g, uint32_t root,
+                       enum domtree_algo algo);
+
+/* domtree_build_with(d, g, root, DOMTREE_SNCA). */
 int domtree_build(struct domtree *d, const struct graph *g, uint32_t root);
 
 /*
