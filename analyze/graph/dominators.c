@@ -1,14 +1,18 @@
 /*
- * dominators.c — the dominator tree and retained sizes of graph.h, by the
- * Lengauer-Tarjan algorithm with simple (path-compressing) link and eval.
+ * dominators.c — the dominator tree and retained sizes of graph.h, by
+ * semi-NCA (the default) or by Lengauer-Tarjan with simple (path-
+ * compressing) link and eval; both share the DFS and the predecessor CSR.
  *
- * Why this algorithm: heap graphs are deep.  A linked list of a million
- * nodes whose payloads are also held by a table from the roots makes both
- * the iterative Cooper-Harvey-Kennedy algorithm and semi-NCA walk the
- * list's dominator chain once per payload, which is quadratic.  LT's
- * path-compressed eval does the same work in O(m log n).
+ * Why two: semi-NCA (Georgiadis and Tarjan) does less on the graphs heaps
+ * make (on bench/graph's 10 M nodes and 30 M edges, about 55 % of LT's
+ * time and 88 % of its memory): no buckets, and forest records of 8 bytes
+ * instead of 16.  But its last step walks up the dominator tree, and on a
+ * linked list of a million nodes whose payloads a table also holds from
+ * the roots, each payload walks the list's whole chain: quadratic.  LT's
+ * path-compressed eval does that in O(m log n).  So semi-NCA's walk has a
+ * budget of n + m steps, and past it LT computes the tree instead.
  *
- * Outline (Lengauer and Tarjan, 1979), everything numbered by DFS preorder
+ * LT's outline (Lengauer and Tarjan, 1979), everything numbered by DFS preorder
  * so that "smaller number" means "visited earlier":
  *  1. Depth-first search from the root: preorder numbers and DFS parents.
  *  2. In reverse preorder, the semidominator of each w: the smallest
@@ -18,6 +22,10 @@
  *     then for each v in the parent's bucket, eval(v) tells whether
  *     idom(v) is the semidominator or is deferred to that of another node.
  *  4. In preorder, resolve the deferred ones: idom(w) = idom(idom(w)).
+ * Semi-NCA runs steps 1 and 2 alike (its records keep only the smallest
+ * semi on the path, not the node holding it) and replaces 3 and 4 by one
+ * pass in preorder: idom(w) is the nearest common ancestor of parent(w)
+ * and semi(w) in the tree built so far (build_snca()).
  *
  * At 10 M nodes every array is far bigger than the caches and is indexed
  * at random, so the cost is cache and TLB misses, and memory is tight:
@@ -124,10 +132,10 @@ struct snv {
  * Exactly one of lt and sn is not NULL: the records of the algorithm
  * that runs (the function is inlined into each, so the test costs nothing).
  *
- * Each node's successors are prefetched in pre[] when the node is entered:
- * the DFS is a chain of dependent misses (off[], adj[], pre[] of a child,
- * then the child's off[]...), and the lookups of a node's other edges can
- * at least overlap with each other.
+ * Each node's successors are prefetched in pre[] and off[] when the node
+ * is entered: the DFS is a chain of dependent misses (off[], adj[], pre[]
+ * of a child, then the child's off[]...); this way the lookups of a node's
+ * edges overlap, and the off[] of the child it descends into is there.
  */
 static inline __attribute__((always_inline)) uint32_t
 dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_t *vertex, uint32_t *parent,
@@ -167,8 +175,10 @@ dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_t *vertex, uint3
             parent[r] = i;
             uint32_t ce = g->off[c], cend = g->off[c + 1];
             cursor[r] = ce;
-            for (uint32_t k = ce; k < cend && k < ce + 8; k++)
+            for (uint32_t k = ce; k < cend && k < ce + 8; k++) {
                 __builtin_prefetch(&pre[g->adj[k]]);
+                __builtin_prefetch(&g->off[g->adj[k]]);
+            }
             /* Unlinked, an empty bucket, and the parent as semi so far. */
             if (lt)
                 lt[r] = (struct ltv){NONE, NONE, 0, i};
@@ -198,8 +208,11 @@ static void *shrink(void *a, size_t bytes)
  * lower number pu, eval(pu) is pu itself (pu is not yet processed when its
  * successor is), so dfs() folded those into t[].semi.  Storing numbers
  * rather than node ids spares step 2 a random lookup in pre[] per edge,
- * and lets it read its predecessors as one stream.
+ * and lets it read its predecessors as one stream.  Its own lookups in
+ * pre[] are independent of each other, so they are prefetched well ahead.
  */
+#define PREDS_AHEAD 32 /* edges ahead that preds_build() prefetches pre[] for */
+
 static int preds_build(const struct graph *g, const uint32_t *pre, uint32_t r, uint32_t *poff,
                        uint32_t **padj_out)
 {
@@ -218,6 +231,8 @@ static int preds_build(const struct graph *g, const uint32_t *pre, uint32_t r, u
         if (pu == NONE)
             continue;
         for (uint32_t e = g->off[u]; e < g->off[u + 1]; e++) {
+            if (e + PREDS_AHEAD < g->m)
+                __builtin_prefetch(&pre[g->adj[e + PREDS_AHEAD]]);
             uint32_t pc = pre[g->adj[e]]; /* reachable, as u is */
             if (pu > pc)
                 padj[poff[pc]++] = pu;
