@@ -53,10 +53,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/notify.h"
 #include "graph/graph.h"
 #include "graph/internal.h"
 
 #define NONE GRAPH_NONE
+
+/*
+ * Progress: one phase, named as the analyses name it, counted in nodes:
+ * the DFS's n (the nodes it numbers), then the reverse-preorder pass's r.
+ * Only a graph of more than PROGRESS_EVERY nodes says anything (and ends
+ * the phase when done): a small one is over before a line could show.
+ */
+#define DOM_PHASE "dominator tree"
+#define PROGRESS_EVERY 0xffffu
 
 /*
  * Per preorder number, the fields eval() touches together, in one 16-byte
@@ -173,6 +183,8 @@ dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_t *vertex, uint3
             pre[c] = r;
             vertex[r] = c;
             parent[r] = i;
+            if ((r & PROGRESS_EVERY) == 0)
+                notify_progress(DOM_PHASE, r, 2 * (uint64_t)g->n);
             uint32_t ce = g->off[c], cend = g->off[c + 1];
             cursor[r] = ce;
             for (uint32_t k = ce; k < cend && k < ce + 8; k++) {
@@ -289,6 +301,8 @@ static int build_lt(struct domtree *d, const struct graph *g, uint32_t root)
         goto nomem;
 
     for (uint32_t w = r - 1; w > 0; w--) {
+        if ((w & PROGRESS_EVERY) == 0)
+            notify_progress(DOM_PHASE, r + (r - w), 2 * (uint64_t)r);
         /*
          * Step 2: the semidominator.  t[w].semi already holds the lowest
          * predecessor numbered below w; those above are processed, hence
@@ -418,6 +432,8 @@ static int build_snca(struct domtree *d, const struct graph *g, uint32_t root, u
         goto nomem;
 
     for (uint32_t w = r - 1; w > 0; w--) {
+        if ((w & PROGRESS_EVERY) == 0)
+            notify_progress(DOM_PHASE, r + (r - w), 2 * (uint64_t)r);
         uint32_t s = t[w].best;
         for (uint32_t k = poff[w + 1]; k-- > poff[w];) {
             if (k >= PF_FAR)
@@ -490,12 +506,15 @@ int domtree_build_with(struct domtree *d, const struct graph *g, uint32_t root,
         errno = EINVAL;
         return -1;
     }
+    int rc;
     if (algo == DOMTREE_LT)
-        return build_lt(d, g, root);
-    int rc = build_snca(d, g, root, algo == DOMTREE_SNCA_ONLY ? UINT64_MAX : (uint64_t)g->n + g->m);
-    if (rc != 1)
-        return rc;
-    return build_lt(d, g, root);
+        rc = build_lt(d, g, root);
+    else if ((rc = build_snca(d, g, root,
+                              algo == DOMTREE_SNCA_ONLY ? UINT64_MAX : (uint64_t)g->n + g->m)) == 1)
+        rc = build_lt(d, g, root);
+    if (g->n > PROGRESS_EVERY)
+        notify_progress_done();
+    return rc;
 }
 
 int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/notify.h"
 #include "graph/graph.h"
 #include "graph/internal.h"
 
@@ -57,6 +58,7 @@ int graph_reach(const struct graph *g, const uint32_t *roots, uint32_t nroots,
      * pop it at once.  Each node is queued once, so n entries suffice.
      */
     uint32_t head = 0, tail = 0, reached = 0;
+    int said = 0; /* a progress line was begun: end it */
     for (uint32_t i = 0; i < nroots; i++) {
         if (graph_bit(seen, roots[i]))
             continue;
@@ -69,6 +71,10 @@ int graph_reach(const struct graph *g, const uint32_t *roots, uint32_t nroots,
             __builtin_prefetch(&g->off[stack[head + REACH_OFF_AHEAD]]);
         if (head + REACH_ADJ_AHEAD < tail)
             __builtin_prefetch(&g->adj[g->off[stack[head + REACH_ADJ_AHEAD]]]);
+        if ((head & 0xffffu) == 0xffffu) {
+            notify_progress("reachability", head, g->n);
+            said = 1;
+        }
         uint32_t v = stack[head++];
         const uint32_t *succ = graph_out(g, v);
         for (uint32_t j = 0, deg = graph_out_degree(g, v); j < deg; j++) {
@@ -81,6 +87,8 @@ int graph_reach(const struct graph *g, const uint32_t *roots, uint32_t nroots,
         }
     }
     free(stack);
+    if (said)
+        notify_progress_done();
     *out = seen;
     if (count)
         *count = reached;
