@@ -10,8 +10,8 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 const char *cli_command = "heapsnap";
@@ -135,9 +135,17 @@ static const struct notify_sink cli_sink = {
     .progress = cli_progress, .progress_done = cli_progress_done, .warn = sink_warn, .note = sink_note};
 static const struct notify_sink cli_sink_quiet = {.warn = sink_warn, .note = sink_note};
 
+/* A phase some path forgot to end must not leave its line, or a redraw
+ * after the command's last output, on the terminal. */
+static void end_progress_at_exit(void)
+{
+    notify_progress_done();
+}
+
 void cli_install_sink(void)
 {
     notify_install(isatty(STDERR_FILENO) ? &cli_sink : &cli_sink_quiet);
+    atexit(end_progress_at_exit);
 }
 
 void cli_progress_off(void)
