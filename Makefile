@@ -218,12 +218,13 @@ build/tools/dbgprobe: tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HE
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
 
-# The graph core's checker (tests/t3000-dominators.sh): analyze/graph/ alone,
-# under the sanitizers, against brute force.  bench/graph builds it with -O2.
-GRAPH_SRC := $(wildcard analyze/graph/*.c)
+# The graph core's checker (tests/t3000-dominators.sh): analyze/graph/ alone
+# with the base it reports progress through, under the sanitizers, against
+# brute force.  bench/graph builds it with -O2.
+GRAPH_SRC := $(wildcard analyze/graph/*.c) $(BASE_SRC)
 build/tools/graphcheck: tests/tools/graphcheck.c $(GRAPH_SRC) analyze/graph/graph.h | build/.deps-ok
 	@mkdir -p build/tools
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/graphcheck.c $(GRAPH_SRC)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/graphcheck.c $(GRAPH_SRC) -lm -lpthread
 
 # The allocator walkers alone (tests/t1110-glibc-mutate.sh, and a debugging
 # aid): analyze/heap/ with the reader and debuginfo, under the sanitizers.

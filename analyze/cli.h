@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/notify.h"
+
 #define EXIT_OK    0
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
@@ -38,15 +40,21 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * A progress line on stderr, only when stderr is a terminal: rewritten in
- * place at most ~10 times a second.  cli_progress_done() clears it.
+ * The progress line on stderr (base/notify.h decides when and what; this
+ * draws it): "PHASE: DONE/TOTAL (P%), T left", or the time so far where
+ * the total is not known, rewritten in place with \r.  Only when stderr
+ * is a terminal and cli_progress_off() was not called; cli_progress_done()
+ * clears it, and every message above clears it before it prints.
  */
-void cli_progress(const char *what, uint64_t done, uint64_t total);
+void cli_progress(const struct notify_progress_line *line);
 void cli_progress_done(void);
 
 /* Send what the library layers say (base/notify.h) to stderr, as the
  * messages above: main() calls it once. */
 void cli_install_sink(void);
+
+/* No progress line from here on (--quiet). */
+void cli_progress_off(void);
 
 
 #endif

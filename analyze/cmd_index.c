@@ -81,7 +81,7 @@ static int on_index_option(void *u, int id, const char *v)
     case I_NO_SEPARATE_DEBUG: x->opt->dbg.no_separate_debug = 1; break;
     case I_PARTIAL: x->opt->partial = 1; break;
     case I_JSON: x->json = 1; break;
-    case I_QUIET: x->quiet = 1; break;
+    case I_QUIET: x->quiet = 1; cli_progress_off(); break;
     }
     return -1;
 }

@@ -350,21 +350,21 @@ int cmd_report(int argc, char **argv)
     if (session_open(&s, file, &a, SESSION_RESULTS))
         goto done;
     if (progress)
-        cli_progress("report: leaks", 0, 4);
+        notify_progress("report: leaks", 0, 4);
     if (leaks_find(&l, &s.h, &s.r)) {
         cli_error("%s: out of memory finding leaks", file);
         goto done;
     }
     have_leaks = 1;
     if (progress)
-        cli_progress("report: resident memory", 1, 4);
+        notify_progress("report: resident memory", 1, 4);
     memset(&f, 0, sizeof f);
     if (rss_compute(&f, s.db, file, db_is_database(file) ? NULL : file, err, sizeof err) == 0)
         have_rss = 1;
     else
         cli_warn("%s (the page has no RSS chart)", err);
     if (progress)
-        cli_progress("report: retention paths", 2, 4);
+        notify_progress("report: retention paths", 2, 4);
     if (rtree_build(&t, &s.h, &s.r, RT_FIELDS, progress)) {
         cli_error("%s: out of memory", file);
         goto done;
@@ -387,7 +387,7 @@ int cmd_report(int argc, char **argv)
     goroutines(&j, s.db);
     if (a.npos == 2) {
         if (progress)
-            cli_progress("report: growth", 3, 4);
+            notify_progress("report: growth", 3, 4);
         if (diff(&j, a.pos[0], file, &s, &a))
             goto done;
     } else {
@@ -395,7 +395,7 @@ int cmd_report(int argc, char **argv)
     }
     json_end_object(&j);
     if (progress)
-        cli_progress_done();
+        notify_progress_done();
     if (json_finish(&j) || fflush(m)) {
         cli_error("out of memory");
         goto done;
@@ -434,7 +434,7 @@ int cmd_report(int argc, char **argv)
     rc = EXIT_OK;
 done:
     if (progress)
-        cli_progress_done();
+        notify_progress_done();
     if (m)
         fclose(m);
     free(buf);

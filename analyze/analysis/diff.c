@@ -24,6 +24,7 @@
  */
 #include "core/hscore.h"
 #include "analysis/analysis.h"
+#include "base/notify.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -349,8 +350,10 @@ int diff_match(const struct hgraph *a, const struct dwords *wa, const struct hgr
         (*ab)[i] = GRAPH_NONE;
     for (uint32_t j = 0; j < b->nobjs; j++)
         (*ba)[j] = GRAPH_NONE;
-    uint32_t i = 0, j = 0;
+    uint32_t i = 0, j = 0, steps = 0;
     while (i < a->nobjs && j < b->nobjs) {
+        if ((++steps & 0xffffu) == 0)
+            notify_progress("matching objects", i, a->nobjs);
         if (a->addr[i] < b->addr[j]) {
             i++;
         } else if (a->addr[i] > b->addr[j]) {
@@ -364,6 +367,7 @@ int diff_match(const struct hgraph *a, const struct dwords *wa, const struct hgr
             j++;
         }
     }
+    notify_progress_done();
     return 0;
 }
 

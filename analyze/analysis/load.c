@@ -106,7 +106,7 @@ static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen
             h->used_count++;
         }
         i++;
-        if (progress && (i & 0xfffff) == 0)
+        if (progress && (i & 0xffff) == 0)
             notify_progress("loading objects", i, h->nobjs);
     }
     sqlite3_finalize(s);
@@ -206,7 +206,7 @@ static void *read_refs(void *u)
     uint64_t seen = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         uint32_t a = id_node(r, sqlite3_column_int64(s, 0)), b = id_node(r, sqlite3_column_int64(s, 1));
-        if (r->progress && (++seen & 0xfffff) == 0)
+        if (r->progress && (++seen & 0xffff) == 0)
             notify_progress("loading references", seen, r->want);
         if (a == GRAPH_NONE || b == GRAPH_NONE || b <= r->nroots)
             continue; /* refs only ever lead to objects */

@@ -248,7 +248,7 @@ static int store(const struct hresults *r, const struct hgraph *h, char *err, si
     for (uint32_t v = 1; v < h->n; v++) {
         if (hg_is_obj(h, v) && !h->used[hg_obj_index(h, v)])
             continue;
-        if ((v & 0xfffff) == 0)
+        if ((v & 0xffff) == 0)
             notify_progress("storing results", v, h->n);
         int reach = r->idom[v] != GRAPH_NONE;
         sqlite3_bind_int64(s, 1, hg_node_id(h, v));
@@ -310,7 +310,7 @@ static int read_back(struct hresults *r, const struct hgraph *h)
         }
         r->retained_size[v] = (uint64_t)sqlite3_column_int64(s, 3);
         r->retained_count[v] = (uint32_t)sqlite3_column_int64(s, 4);
-        if ((++rows & 0xfffff) == 0)
+        if ((++rows & 0xffff) == 0)
             notify_progress("reading results", rows, h->n);
     }
     sqlite3_finalize(s);

@@ -1,6 +1,7 @@
 /*
  * notify.c — the sink of notify.h: one pointer, set by the program, and the
- * formatting of a message before it goes there.
+ * formatting of a message before it goes there.  The progress line's
+ * bookkeeping is progress.c's.
  */
 #include "base/notify.h"
 
@@ -14,16 +15,9 @@ void notify_install(const struct notify_sink *s)
     sink = s;
 }
 
-void notify_progress(const char *what, uint64_t done, uint64_t total)
+const struct notify_sink *notify_current_sink(void)
 {
-    if (sink && sink->progress)
-        sink->progress(what, done, total);
-}
-
-void notify_progress_done(void)
-{
-    if (sink && sink->progress_done)
-        sink->progress_done();
+    return sink;
 }
 
 static void say(void (*to)(const char *), const char *fmt, va_list ap)

@@ -14,17 +14,43 @@
 
 #include <stdint.h>
 
+/* What the progress line says (progress.c works it out). */
+struct notify_progress_line {
+    const char *what;  /* the phase */
+    uint64_t done;     /* how far through, in its own units */
+    uint64_t total;    /* of how many; 0 if not known */
+    double elapsed_s;  /* since the phase began */
+    double eta_s;      /* the time left, or < 0 if it cannot be told */
+};
+
 struct notify_sink {
-    /* long work: 'done' of 'total' (0 if unknown) units of 'what' */
-    void (*progress)(const char *what, uint64_t done, uint64_t total);
+    /*
+     * Long work: draw this line in place of the last one.  Called from
+     * progress.c's ticker thread as well as from the working thread, never
+     * two at once, never after progress_done() until a new phase begins.
+     * NULL: the program wants no progress (stderr is no terminal, --quiet),
+     * and no ticker runs.
+     */
+    void (*progress)(const struct notify_progress_line *line);
     void (*progress_done)(void); /* the work is over: clear the line */
     void (*warn)(const char *msg); /* something the user must know */
     void (*note)(const char *msg); /* what is being done on their behalf */
 };
 
-/* Install s (kept by pointer; NULL: say nothing). */
+/* Install s (kept by pointer; NULL: say nothing), and the one installed. */
 void notify_install(const struct notify_sink *s);
+const struct notify_sink *notify_current_sink(void);
 
+/*
+ * The progress of a phase of long work (progress.c): 'done' of 'total' (0
+ * if unknown) units of 'what'.  A call with a 'what' other than the last
+ * one's begins a new phase; call it at the start of a phase (done 0) and
+ * then as often as is cheap (every few thousand items: it takes a mutex,
+ * and never writes).  The sink is asked to draw once the phase has run a
+ * second, a few times a second, with an estimate of the time left from the
+ * rate so far; notify_progress_done() ends the phase and clears the line.
+ * Safe from any thread.
+ */
 void notify_progress(const char *what, uint64_t done, uint64_t total);
 void notify_progress_done(void);
 void notify_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

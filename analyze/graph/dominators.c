@@ -1,14 +1,18 @@
 /*
- * dominators.c — the dominator tree and retained sizes of graph.h, by the
- * Lengauer-Tarjan algorithm with simple (path-compressing) link and eval.
+ * dominators.c — the dominator tree and retained sizes of graph.h, by
+ * semi-NCA (the default) or by Lengauer-Tarjan with simple (path-
+ * compressing) link and eval; both share the DFS and the predecessor CSR.
  *
- * Why this algorithm: heap graphs are deep.  A linked list of a million
- * nodes whose payloads are also held by a table from the roots makes both
- * the iterative Cooper-Harvey-Kennedy algorithm and semi-NCA walk the
- * list's dominator chain once per payload, which is quadratic.  LT's
- * path-compressed eval does the same work in O(m log n).
+ * Why two: semi-NCA (Georgiadis and Tarjan) does less on the graphs heaps
+ * make (on bench/graph's 10 M nodes and 30 M edges, about 55 % of LT's
+ * time and 88 % of its memory): no buckets, and forest records of 8 bytes
+ * instead of 16.  But its last step walks up the dominator tree, and on a
+ * linked list of a million nodes whose payloads a table also holds from
+ * the roots, each payload walks the list's whole chain: quadratic.  LT's
+ * path-compressed eval does that in O(m log n).  So semi-NCA's walk has a
+ * budget of n + m steps, and past it LT computes the tree instead.
  *
- * Outline (Lengauer and Tarjan, 1979), everything numbered by DFS preorder
+ * LT's outline (Lengauer and Tarjan, 1979), everything numbered by DFS preorder
  * so that "smaller number" means "visited earlier":
  *  1. Depth-first search from the root: preorder numbers and DFS parents.
  *  2. In reverse preorder, the semidominator of each w: the smallest
@@ -18,6 +22,10 @@
  *     then for each v in the parent's bucket, eval(v) tells whether
  *     idom(v) is the semidominator or is deferred to that of another node.
  *  4. In preorder, resolve the deferred ones: idom(w) = idom(idom(w)).
+ * Semi-NCA runs steps 1 and 2 alike (its records keep only the smallest
+ * semi on the path, not the node holding it) and replaces 3 and 4 by one
+ * pass in preorder: idom(w) is the nearest common ancestor of parent(w)
+ * and semi(w) in the tree built so far (build_snca()).
  *
  * At 10 M nodes every array is far bigger than the caches and is indexed
  * at random, so the cost is cache and TLB misses, and memory is tight:
@@ -45,10 +53,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/notify.h"
 #include "graph/graph.h"
 #include "graph/internal.h"
 
 #define NONE GRAPH_NONE
+
+/*
+ * Progress: one phase, named as the analyses name it, counted in nodes:
+ * the DFS's n (the nodes it numbers), then the reverse-preorder pass's r.
+ * Only a graph of more than PROGRESS_EVERY nodes says anything (and ends
+ * the phase when done): a small one is over before a line could show.
+ */
+#define DOM_PHASE "dominator tree"
+#define PROGRESS_EVERY 0xffffu
 
 /*
  * Per preorder number, the fields eval() touches together, in one 16-byte
@@ -101,6 +119,17 @@ static inline void eval(struct ltv *t, uint32_t v)
 }
 
 /*
+ * Per preorder number, semi-NCA's forest record: eval() needs only the
+ * ancestor and the smallest semidominator on the compressed path (no
+ * label node, since semi-NCA has no buckets to resolve), so a record is
+ * 8 bytes and the forest half the size of LT's.
+ */
+struct snv {
+    uint32_t ancestor; /* forest parent once linked, else NONE */
+    uint32_t best;     /* linked: the smallest semi on the path; before: as ltv.semi */
+};
+
+/*
  * Step 1: iterative DFS from root.  Fills pre[] (node -> number, NONE if
  * unreached), vertex[] (number -> node) and parent[]; cursor[] holds each
  * node's next edge to try.  Returns the number of nodes reached.
@@ -109,10 +138,18 @@ static inline void eval(struct ltv *t, uint32_t v)
  * every edge from a reached node exactly once and already knows both
  * numbers: an edge to a lower number (back or cross) is counted in
  * poff[]; one to a higher number (tree or forward) can only lower the
- * semidominator to its source, which is folded into t[].semi at once.
+ * semidominator to its source, which is folded into the record at once.
+ * Exactly one of lt and sn is not NULL: the records of the algorithm
+ * that runs (the function is inlined into each, so the test costs nothing).
+ *
+ * Each node's successors are prefetched in pre[] and off[] when the node
+ * is entered: the DFS is a chain of dependent misses (off[], adj[], pre[]
+ * of a child, then the child's off[]...); this way the lookups of a node's
+ * edges overlap, and the off[] of the child it descends into is there.
  */
-static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_t *vertex,
-                    uint32_t *parent, uint32_t *cursor, struct ltv *t, uint32_t *poff)
+static inline __attribute__((always_inline)) uint32_t
+dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_t *vertex, uint32_t *parent,
+    uint32_t *cursor, struct ltv *lt, struct snv *sn, uint32_t *poff)
 {
     for (uint32_t v = 0; v < g->n; v++)
         pre[v] = NONE;
@@ -120,7 +157,10 @@ static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_
     vertex[0] = root;
     parent[0] = NONE;
     cursor[0] = g->off[root];
-    t[0] = (struct ltv){NONE, NONE, 0, 0};
+    if (lt)
+        lt[0] = (struct ltv){NONE, NONE, 0, 0};
+    else
+        sn[0] = (struct snv){NONE, 0};
     uint32_t r = 1, i = 0;
     for (;;) {
         uint32_t e = cursor[i], end = g->off[vertex[i] + 1], pc = NONE;
@@ -130,8 +170,12 @@ static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_
                 break;
             if (pc < i)
                 poff[pc]++;
-            else if (pc > i && i < t[pc].semi)
-                t[pc].semi = i;
+            else if (pc > i) {
+                if (lt && i < lt[pc].semi)
+                    lt[pc].semi = i;
+                else if (sn && i < sn[pc].best)
+                    sn[pc].best = i;
+            }
         }
         if (e < end) {
             uint32_t c = g->adj[e];
@@ -139,9 +183,19 @@ static uint32_t dfs(const struct graph *g, uint32_t root, uint32_t *pre, uint32_
             pre[c] = r;
             vertex[r] = c;
             parent[r] = i;
-            cursor[r] = g->off[c];
+            if ((r & PROGRESS_EVERY) == 0)
+                notify_progress(DOM_PHASE, r, 2 * (uint64_t)g->n);
+            uint32_t ce = g->off[c], cend = g->off[c + 1];
+            cursor[r] = ce;
+            for (uint32_t k = ce; k < cend && k < ce + 8; k++) {
+                __builtin_prefetch(&pre[g->adj[k]]);
+                __builtin_prefetch(&g->off[g->adj[k]]);
+            }
             /* Unlinked, an empty bucket, and the parent as semi so far. */
-            t[r] = (struct ltv){NONE, NONE, 0, i};
+            if (lt)
+                lt[r] = (struct ltv){NONE, NONE, 0, i};
+            else
+                sn[r] = (struct snv){NONE, i};
             i = r++;
         } else {
             if (i == 0)
@@ -166,8 +220,11 @@ static void *shrink(void *a, size_t bytes)
  * lower number pu, eval(pu) is pu itself (pu is not yet processed when its
  * successor is), so dfs() folded those into t[].semi.  Storing numbers
  * rather than node ids spares step 2 a random lookup in pre[] per edge,
- * and lets it read its predecessors as one stream.
+ * and lets it read its predecessors as one stream.  Its own lookups in
+ * pre[] are independent of each other, so they are prefetched well ahead.
  */
+#define PREDS_AHEAD 32 /* edges ahead that preds_build() prefetches pre[] for */
+
 static int preds_build(const struct graph *g, const uint32_t *pre, uint32_t r, uint32_t *poff,
                        uint32_t **padj_out)
 {
@@ -186,6 +243,8 @@ static int preds_build(const struct graph *g, const uint32_t *pre, uint32_t r, u
         if (pu == NONE)
             continue;
         for (uint32_t e = g->off[u]; e < g->off[u + 1]; e++) {
+            if (e + PREDS_AHEAD < g->m)
+                __builtin_prefetch(&pre[g->adj[e + PREDS_AHEAD]]);
             uint32_t pc = pre[g->adj[e]]; /* reachable, as u is */
             if (pu > pc)
                 padj[poff[pc]++] = pu;
@@ -204,14 +263,30 @@ static int preds_build(const struct graph *g, const uint32_t *pre, uint32_t r, u
  */
 #define PF_FAR 16
 #define PF_NEAR 8
+/*
+ * Semi-NCA's records are half the size, and it prefetches half as far
+ * ahead: on bench/graph 8 and 4 came out at or below 16 and 8, and 32 and
+ * 16 above both (two runs each, semidominator pass 1.5-1.7 s against
+ * 1.5-2.0 s and 1.9-2.1 s of CPU, on a loaded machine).
+ */
+#define SN_PF_FAR 8
+#define SN_PF_NEAR 4
 
-int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
+/*
+ * The last step of both algorithms: from preorder numbers back to node
+ * ids, in place over pre[].  Driven by vertex[] rather than by pre[], so
+ * that idom[] is read in order and vertex[idom[i]] mostly near i (an idom
+ * is a DFS ancestor, often a close one); pre[] is only written, and its
+ * entries for unreached nodes are NONE already.
+ */
+static void to_node_ids(uint32_t *pre, const uint32_t *vertex, const uint32_t *idom, uint32_t r)
 {
-    memset(d, 0, sizeof *d);
-    if (root >= g->n) {
-        errno = EINVAL;
-        return -1;
-    }
+    for (uint32_t i = 0; i < r; i++)
+        pre[vertex[i]] = vertex[idom[i]];
+}
+
+static int build_lt(struct domtree *d, const struct graph *g, uint32_t root)
+{
     uint32_t n = g->n;
     uint32_t *pre = graph_alloc((size_t)n * sizeof *pre);
     uint32_t *vertex = graph_alloc((size_t)n * sizeof *vertex);
@@ -223,7 +298,7 @@ int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
         goto nomem;
 
     /* idom[] is the DFS's edge cursor until step 3 needs it. */
-    uint32_t r = dfs(g, root, pre, vertex, parent, idom, t, poff);
+    uint32_t r = dfs(g, root, pre, vertex, parent, idom, t, NULL, poff);
     /* Sized by r from here: an unreachable half of the heap costs nothing. */
     vertex = shrink(vertex, (size_t)r * sizeof *vertex);
     parent = shrink(parent, (size_t)r * sizeof *parent);
@@ -234,6 +309,8 @@ int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
         goto nomem;
 
     for (uint32_t w = r - 1; w > 0; w--) {
+        if ((w & PROGRESS_EVERY) == 0)
+            notify_progress(DOM_PHASE, r + (r - w), 2 * (uint64_t)r);
         /*
          * Step 2: the semidominator.  t[w].semi already holds the lowest
          * predecessor numbered below w; those above are processed, hence
@@ -279,11 +356,7 @@ int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
         if (idom[w] != t[w].semi)
             idom[w] = idom[idom[w]];
 
-    /* From preorder numbers back to node ids, in place over pre[]. */
-    for (uint32_t v = 0; v < n; v++) {
-        uint32_t i = pre[v];
-        pre[v] = i == NONE ? NONE : vertex[idom[i]];
-    }
+    to_node_ids(pre, vertex, idom, r);
     free(parent);
     free(idom);
     free(t);
@@ -292,6 +365,7 @@ int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
     d->reached = r;
     d->idom = pre;
     d->order = vertex;
+    d->algo = DOMTREE_LT;
     return 0;
 nomem:
     free(pre);
@@ -303,6 +377,157 @@ nomem:
     free(padj);
     errno = ENOMEM;
     return -1;
+}
+
+/* compress() over semi-NCA's 8-byte records: the same walk, best for lsemi. */
+static void snca_compress(struct snv *t, uint32_t v)
+{
+    uint32_t below = NONE, x = v;
+    while (t[t[x].ancestor].ancestor != NONE) {
+        uint32_t up = t[x].ancestor;
+        t[x].ancestor = below;
+        below = x;
+        x = up;
+    }
+    uint32_t root = t[x].ancestor, above = x;
+    while (below != NONE) {
+        uint32_t next = t[below].ancestor;
+        if (t[above].best < t[below].best)
+            t[below].best = t[above].best;
+        t[below].ancestor = root;
+        above = below;
+        below = next;
+    }
+}
+
+/*
+ * Semi-NCA (Georgiadis and Tarjan): semidominators as in LT, by eval()
+ * over the forest in reverse preorder, but no buckets; then, in preorder,
+ * idom(w) is the nearest common ancestor of parent(w) and semi(w) in the
+ * dominator tree built so far, which is the first node at or above
+ * parent(w) numbered no higher than semi(w) (tree ancestors are DFS
+ * ancestors, so numbers fall on the way up).
+ *
+ * That walk is what makes semi-NCA quadratic on some shapes (a list whose
+ * payloads a table also holds: each payload walks the list's whole chain).
+ * So it is given a budget of steps, the size of the graph: past it, this
+ * returns 1 having freed everything, and the caller runs LT, whose cost is
+ * bounded; the time lost is at most about one more semi-NCA run.
+ *
+ * Arrays: cursor[] becomes semi[] once the DFS is done, and idom[] is
+ * written over parent[] (parent(w) is read just before idom(w) is written,
+ * and an ancestor's entry, already its idom, is all the walk reads).
+ */
+static int build_snca(struct domtree *d, const struct graph *g, uint32_t root, uint64_t budget)
+{
+    uint32_t n = g->n;
+    uint32_t *pre = graph_alloc((size_t)n * sizeof *pre);
+    uint32_t *vertex = graph_alloc((size_t)n * sizeof *vertex);
+    uint32_t *parent = graph_alloc((size_t)n * sizeof *parent);
+    uint32_t *semi = graph_alloc((size_t)n * sizeof *semi);
+    uint32_t *poff = graph_zalloc(((size_t)n + 1) * sizeof *poff), *padj = NULL;
+    struct snv *t = graph_alloc((size_t)n * sizeof *t);
+    if (!pre || !vertex || !parent || !semi || !poff || !t)
+        goto nomem;
+
+    uint32_t r = dfs(g, root, pre, vertex, parent, semi, NULL, t, poff);
+    vertex = shrink(vertex, (size_t)r * sizeof *vertex);
+    parent = shrink(parent, (size_t)r * sizeof *parent);
+    semi = shrink(semi, (size_t)r * sizeof *semi);
+    t = shrink(t, (size_t)r * sizeof *t);
+    poff = shrink(poff, ((size_t)r + 1) * sizeof *poff);
+    if (preds_build(g, pre, r, poff, &padj) < 0)
+        goto nomem;
+
+    for (uint32_t w = r - 1; w > 0; w--) {
+        if ((w & PROGRESS_EVERY) == 0)
+            notify_progress(DOM_PHASE, r + (r - w), 2 * (uint64_t)r);
+        uint32_t s = t[w].best;
+        for (uint32_t k = poff[w + 1]; k-- > poff[w];) {
+            if (k >= SN_PF_FAR)
+                __builtin_prefetch(&t[padj[k - SN_PF_FAR]]);
+            if (k >= SN_PF_NEAR) {
+                uint32_t a = t[padj[k - SN_PF_NEAR]].ancestor;
+                if (a != NONE)
+                    __builtin_prefetch(&t[a]);
+            }
+            uint32_t pu = padj[k];
+            if (t[t[pu].ancestor].ancestor != NONE)
+                snca_compress(t, pu);
+            if (t[pu].best < s)
+                s = t[pu].best;
+        }
+        semi[w] = s;
+        t[w].ancestor = parent[w];
+        t[w].best = s;
+    }
+    free(poff);
+    free(padj);
+    free(t);
+    poff = padj = NULL;
+    t = NULL;
+
+    uint32_t *idom = parent;
+    uint64_t steps = 0;
+    idom[0] = 0;
+    for (uint32_t w = 1; w < r; w++) {
+        uint32_t x = parent[w], s = semi[w];
+        while (x > s) {
+            x = idom[x];
+            if (++steps > budget) {
+                free(pre);
+                free(vertex);
+                free(parent);
+                free(semi);
+                return 1;
+            }
+        }
+        idom[w] = x;
+    }
+    to_node_ids(pre, vertex, idom, r);
+    free(parent);
+    free(semi);
+    d->n = n;
+    d->root = root;
+    d->reached = r;
+    d->idom = pre;
+    d->order = vertex;
+    d->algo = DOMTREE_SNCA;
+    return 0;
+nomem:
+    free(pre);
+    free(vertex);
+    free(parent);
+    free(semi);
+    free(t);
+    free(poff);
+    free(padj);
+    errno = ENOMEM;
+    return -1;
+}
+
+int domtree_build_with(struct domtree *d, const struct graph *g, uint32_t root,
+                       enum domtree_algo algo)
+{
+    memset(d, 0, sizeof *d);
+    if (root >= g->n || (algo != DOMTREE_SNCA && algo != DOMTREE_LT && algo != DOMTREE_SNCA_ONLY)) {
+        errno = EINVAL;
+        return -1;
+    }
+    int rc;
+    if (algo == DOMTREE_LT)
+        rc = build_lt(d, g, root);
+    else if ((rc = build_snca(d, g, root,
+                              algo == DOMTREE_SNCA_ONLY ? UINT64_MAX : (uint64_t)g->n + g->m)) == 1)
+        rc = build_lt(d, g, root);
+    if (g->n > PROGRESS_EVERY)
+        notify_progress_done();
+    return rc;
+}
+
+int domtree_build(struct domtree *d, const struct graph *g, uint32_t root)
+{
+    return domtree_build_with(d, g, root, DOMTREE_SNCA);
 }
 
 int domtree_retained(struct domtree *d, const uint64_t *size)

@@ -26,11 +26,13 @@
  *
  * Memory, for n nodes and m edges: the forward graph is 4(n+1) + 4m bytes,
  * the reverse graph (built only on request) the same again.  Dominators
- * need, while they run, about 36n + 4m bytes of their own (less when part
- * of the graph is unreachable) and keep 4n + 4r (r reachable nodes);
- * retained sizes add 12n.  bench/graph (10 M nodes, 30 M edges, the edge
- * list freed once built) peaks at about 615 MiB RSS, its 80 MB of node
- * sizes included.
+ * need, while they run, about 28n + 4b bytes of their own by semi-NCA and
+ * 36n + 4b by Lengauer-Tarjan (b: the edges that point back to an earlier
+ * DFS number, at most m; less when part of the graph is unreachable) and
+ * keep 4n + 4r (r reachable nodes); retained sizes add 12n.  bench/graph
+ * (10 M nodes, 30 M edges, the edge list freed once built) peaks at about
+ * 540 MiB RSS by semi-NCA and 615 MiB by LT, the graph and its 80 MB of
+ * node sizes included.
  */
 #ifndef HEAPSNAP_GRAPH_GRAPH_H
 #define HEAPSNAP_GRAPH_GRAPH_H
@@ -128,7 +130,7 @@ static inline size_t graph_bitmap_words(uint32_t n)
 /*
  * The set of nodes reachable from any of roots[0..nroots-1] (the roots
  * included), as a newly allocated bitmap in *out; *count (if not NULL)
- * gets its size.  Iterative, with an explicit stack of at most n entries.
+ * gets its size.  Iterative, with an explicit work list of at most n entries.
  */
 int graph_reach(const struct graph *g, const uint32_t *roots, uint32_t nroots,
                 uint64_t **out, uint32_t *count);
@@ -180,6 +182,10 @@ int graph_disjoint_paths(const struct graph *g, const uint32_t *roots, uint32_t 
 
 /* --------------------------------------------------------- dominators */
 
+/* The algorithms domtree_build_with() offers (described there). */
+enum domtree_algo { DOMTREE_SNCA, DOMTREE_LT, DOMTREE_SNCA_ONLY };
+
+
 /*
  * The dominator tree of g from one root: d dominates v if every path from
  * the root to v passes through d.  Retained size of v is the total size of
@@ -208,16 +214,32 @@ struct domtree {
      */
     uint64_t *retained_size;   /* [n], NULL until domtree_retained() */
     uint32_t *retained_count;  /* [n], NULL until domtree_retained() */
+    enum domtree_algo algo; /* which algorithm built it */
 };
 
 /*
- * Compute the dominator tree of g from root, by Lengauer-Tarjan with path
- * compression (the "simple" link-eval): O(m log n), and linear in practice,
- * also on million-long chains where the iterative Cooper-Harvey-Kennedy
- * algorithm and semi-NCA can go quadratic.  Needs only the forward graph:
- * it builds its own predecessor lists, numbered in DFS order, and frees
- * them before returning.
+ * Compute the dominator tree of g from root.  Needs only the forward graph:
+ * each algorithm builds its own predecessor lists, numbered in DFS order,
+ * and frees them before returning.  Both give the same tree and the same
+ * order[] (the same DFS numbers it), so which one ran changes no answer.
+ *
+ *  DOMTREE_SNCA  semi-NCA (Georgiadis and Tarjan), the default: LT's
+ *                semidominators with half its forest records and no
+ *                buckets, then each idom by a walk up the tree built so
+ *                far.  That walk can go quadratic (a million-long list
+ *                whose payloads a table also holds), so it has a budget of
+ *                n + m steps; past it the work is dropped and LT runs.
+ *  DOMTREE_LT    Lengauer-Tarjan with path compression (the "simple"
+ *                link-eval): O(m log n), linear in practice, on every shape.
+ *  DOMTREE_SNCA_ONLY  semi-NCA with no budget, never LT: for the tests that
+ *                compare the two algorithms; quadratic where said above.
+ *
+ * d->algo says which algorithm built the tree (DOMTREE_SNCA or DOMTREE_LT).
  */
+int domtree_build_with(struct domtree *d, const struct graph *g, uint32_t root,
+                       enum domtree_algo algo);
+
+/* domtree_build_with(d, g, root, DOMTREE_SNCA). */
 int domtree_build(struct domtree *d, const struct graph *g, uint32_t root);
 
 /*

@@ -3,9 +3,10 @@
  * one shortest path, and up to k node-disjoint paths (graph.h gives the
  * exact semantics).
  *
- * Reachability is a depth-first walk with an explicit stack; a node is
- * marked when pushed, so the stack never holds more than n entries and a
- * million-long list costs no C stack at all.  Paths come from breadth-first
+ * Reachability is a walk with an explicit work list (a FIFO, so that what
+ * it will read next can be prefetched); a node is marked when queued, so
+ * the list never holds more than n entries and a million-long list costs
+ * no C stack at all.  Paths come from breadth-first
  * search from all roots at once, recording each node's BFS parent; the
  * queue doubles as the list of visited nodes, so a search that stops early
  * resets only what it touched, which keeps repeated searches (disjoint
@@ -16,8 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/notify.h"
 #include "graph/graph.h"
 #include "graph/internal.h"
+
+/* How far ahead of the FIFO's head graph_reach() prefetches off[], then adj[]. */
+#define REACH_OFF_AHEAD 16
+#define REACH_ADJ_AHEAD 8
 
 static int roots_valid(const struct graph *g, const uint32_t *roots, uint32_t nroots)
 {
@@ -45,27 +51,44 @@ int graph_reach(const struct graph *g, const uint32_t *roots, uint32_t nroots,
         errno = ENOMEM;
         return -1;
     }
-    uint32_t sp = 0, reached = 0;
+    /*
+     * Order does not matter for a set, so the work list is a FIFO: a node
+     * waits long enough between being queued and being scanned for its
+     * off[] and then its successors to be prefetched, where a stack would
+     * pop it at once.  Each node is queued once, so n entries suffice.
+     */
+    uint32_t head = 0, tail = 0, reached = 0;
+    int said = 0; /* a progress line was begun: end it */
     for (uint32_t i = 0; i < nroots; i++) {
         if (graph_bit(seen, roots[i]))
             continue;
         graph_bit_set(seen, roots[i]);
         reached++;
-        stack[sp++] = roots[i];
-        while (sp > 0) {
-            uint32_t v = stack[--sp];
-            const uint32_t *succ = graph_out(g, v);
-            for (uint32_t j = 0, deg = graph_out_degree(g, v); j < deg; j++) {
-                uint32_t w = succ[j];
-                if (!graph_bit(seen, w)) {
-                    graph_bit_set(seen, w);
-                    reached++;
-                    stack[sp++] = w;
-                }
+        stack[tail++] = roots[i];
+    }
+    while (head < tail) {
+        if (head + REACH_OFF_AHEAD < tail)
+            __builtin_prefetch(&g->off[stack[head + REACH_OFF_AHEAD]]);
+        if (head + REACH_ADJ_AHEAD < tail)
+            __builtin_prefetch(&g->adj[g->off[stack[head + REACH_ADJ_AHEAD]]]);
+        if ((head & 0xffffu) == 0xffffu) {
+            notify_progress("reachability", head, g->n);
+            said = 1;
+        }
+        uint32_t v = stack[head++];
+        const uint32_t *succ = graph_out(g, v);
+        for (uint32_t j = 0, deg = graph_out_degree(g, v); j < deg; j++) {
+            uint32_t w = succ[j];
+            if (!graph_bit(seen, w)) {
+                graph_bit_set(seen, w);
+                reached++;
+                stack[tail++] = w;
             }
         }
     }
     free(stack);
+    if (said)
+        notify_progress_done();
     *out = seen;
     if (count)
         *count = reached;

@@ -125,6 +125,8 @@ static void on_object(struct heap_ctx *c, const struct heap_object *o)
         p->where_heap[o->where] = p->walking->name;
     if (!p->oom && objtab_add(&p->objs, o))
         p->oom = 1;
+    if ((p->objs.n & 0xffff) == 0 && p->opt->progress)
+        notify_progress("walking the heap (objects found)", p->objs.n, 0);
 }
 
 /* Append a copy of r to the array *v (n used, cap allocated). */
@@ -681,6 +683,8 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         }
 
     phase("debug info");
+    if (opt->progress)
+        notify_progress("walking the heap (objects found)", 0, 0);
     const char *heap = walk_heap(&p, s, d);
     phase("walk heap");
     if (p.oom || objtab_finish(&p.objs, on_dropped, &p) || p.oom ||
@@ -691,6 +695,8 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     phase("objects, roots");
+    if (opt->progress)
+        notify_progress("typing objects", 0, 0);
     int tyfail = ty_init(&p.types);
     if (!tyfail) {
         set_dynamic(&p);
@@ -771,6 +777,8 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
                              .typed_bytes = p.typing.typed_bytes,
                              .type_conflicts = p.typing.conflicts,
                              .index_seconds = clock_wall_s() - t0};
+    if (opt->progress)
+        notify_progress("building indexes, committing", 0, 0);
     if (db_load_finish(p.load, s, &sum)) {
         snprintf(err, errlen, "%s: %s", tmp, db_load_error(p.load));
         goto out;
