@@ -69,7 +69,7 @@ struct pipeline {
     const char *source; /* the allocator being walked, for its warnings */
     int oom;
     struct db_load *load;
-    uint64_t nrefs;
+    uint64_t nrefs, refs_pulled; /* refs_pulled: how many db_load_refs took so far */
     struct refsort *refs;       /* the references, into key order (refsort.h) */
     /* The allocator that walked the heap, for its optional hooks
      * (allocator.h): extra roots, pointer maps, tables of its own. */
@@ -293,6 +293,8 @@ static int on_ref(void *u, int64_t src, uint64_t offset, int64_t dst, int interi
 static int pull_ref(void *u, struct db_ref *r)
 {
     struct pipeline *p = u;
+    if ((p->refs_pulled++ & 0xffff) == 0 && p->opt->progress)
+        notify_progress("storing references", p->refs_pulled - 1, p->nrefs);
     return refsort_next(p->refs, r);
 }
 
@@ -529,14 +531,14 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     if (rc)
         return -1;
     if (threaded) {
-        int done = 0;
-        for (;;) {
+        /* said at least once, done or not: the scan may have ended with
+         * the objects' storing, or long after it */
+        for (int done = 0; !done;) {
             uint64_t k = refsort_scanned(p->refs, &done);
-            if (done)
-                break;
             if (p->opt->progress)
-                notify_progress("scanning references", k, p->objs.n);
-            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+                notify_progress("scanning references", done ? p->objs.n : k, p->objs.n);
+            if (!done)
+                nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
         }
         rc = refsort_join(p->refs);
     } else { /* no second thread to be had: scan here */
@@ -778,7 +780,7 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
                              .type_conflicts = p.typing.conflicts,
                              .index_seconds = clock_wall_s() - t0};
     if (opt->progress)
-        notify_progress("building indexes, committing", 0, 0);
+        notify_progress("committing", 0, 0);
     if (db_load_finish(p.load, s, &sum)) {
         snprintf(err, errlen, "%s: %s", tmp, db_load_error(p.load));
         goto out;
