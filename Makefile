@@ -238,6 +238,19 @@ build/tools/gomutate: tests/tools/gomutate.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORM
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/gomutate.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
 
+# The database layer with only what lies below it (docs/architecture.md's
+# layers 1-8: format, base, debuginfo, heap, model, types, db), no indexer,
+# analysis or command line: bench/analyze's synthetic databases are written
+# by bench/synthdb.c linked against it, which shows db/ needs nothing above.
+MODEL_SRC := $(wildcard analyze/model/*.c)
+TYPES_SRC := $(wildcard analyze/types/*.c)
+DB_SRC    := $(wildcard analyze/db/*.c)
+DB_STACK_SRC := $(DB_SRC) $(TYPES_SRC) $(MODEL_SRC) $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) $(CORE_SRC)
+build/tools/synthdb: bench/synthdb.c $(DB_STACK_SRC) $(HEADERS) | build/.deps-ok
+	@mkdir -p build/tools
+	$(CC) $(WARN) -O2 -g $(CPPFLAGS) -o $@ bench/synthdb.c $(DB_STACK_SRC) -lelf -ldwarf -lsqlite3 -lzstd -llz4 -llzma \
+	    -liberty -lz -lm -lpthread
+
 # The C++ class-name demangler alone (tests/t2110-demangle.sh), against
 # c++filt on every vtable and typeinfo symbol of libstdc++.
 build/tools/demangle: tests/tools/demangle.c analyze/types/demangle.c $(HEADERS) | build/.deps-ok
@@ -263,7 +276,7 @@ demo: all samples
 	@samples/demo.sh
 
 test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk build/tools/gomutate \
-      build/tools/hsnap-mutate build/tools/demangle build/tools/mallinfo-preload.so
+      build/tools/hsnap-mutate build/tools/demangle build/tools/mallinfo-preload.so build/tools/synthdb
 	@tests/run.sh
 
 bench: all samples

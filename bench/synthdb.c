@@ -3,7 +3,7 @@
  * bench/analyze: the analyses (leaks, top, diff) read only the database, so
  * a heap of 10 M objects can be timed without a 10 M-object process.
  *
- *   synthdb OUT.db NOBJECTS [--refs-per-object R] [--seed S] [--variant]
+ *   synthdb OUT.db NOBJECTS [--refs-per-object R] [--seed S] [--variant] [--reach]
  *
  * The shape is heap-like rather than uniform: objects of a few sizes laid
  * out by address; 1000 data roots and a few stacks pointing into them; most
@@ -13,6 +13,11 @@
  * to (the leaks).  --variant writes the "later snapshot" of the same heap: every
  * 20th object freed and 5% more allocated at higher addresses, for diff.
  * The tables and indexes are the indexer's own (analyze/db/schema.c).
+ *
+ * --reach also works out, here and by itself (a breadth-first walk of the
+ * edges it wrote, from every root), which used objects nothing reaches,
+ * and prints "unreachable N BYTES": the ground truth tests/t3100-leaks.sh
+ * holds `heapsnap leaks` to on a graph no program made.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +61,67 @@ static void step(sqlite3 *db, sqlite3_stmt *s, const char *what)
     sqlite3_reset(s);
 }
 
+/* --reach: the edges as written (src < 0: a root), kept to be walked */
+struct edges {
+    int64_t *src;
+    uint64_t *dst;
+    size_t n, cap;
+};
+
+static void keep_edge(struct edges *e, int64_t src, uint64_t dst)
+{
+    if (e->n == e->cap) {
+        e->cap = e->cap ? 2 * e->cap : 1024;
+        e->src = realloc(e->src, e->cap * sizeof *e->src);
+        e->dst = realloc(e->dst, e->cap * sizeof *e->dst);
+        if (!e->src || !e->dst)
+            exit(1);
+    }
+    e->src[e->n] = src;
+    e->dst[e->n++] = dst;
+}
+
+/* Print how many used objects (and their bytes) no root reaches. */
+static void print_unreachable(const struct edges *e, uint64_t n, const uint8_t *used, const uint64_t *size)
+{
+    size_t *first = calloc(n + 1, sizeof *first), *adj = malloc((e->n + 1) * sizeof *adj);
+    uint64_t *queue = malloc((n + 1) * sizeof *queue);
+    uint8_t *seen = calloc(n + 1, 1);
+    if (!first || !adj || !queue || !seen)
+        exit(1);
+    for (size_t k = 0; k < e->n; k++) /* objects' out-edges, as a CSR */
+        if (e->src[k] > 0)
+            first[e->src[k] - 1 + 1]++;
+    for (uint64_t i = 0; i < n; i++)
+        first[i + 1] += first[i];
+    size_t *fill = calloc(n + 1, sizeof *fill);
+    if (!fill)
+        exit(1);
+    for (size_t k = 0; k < e->n; k++)
+        if (e->src[k] > 0) {
+            uint64_t s = (uint64_t)e->src[k] - 1;
+            adj[first[s] + fill[s]++] = e->dst[k];
+        }
+    size_t qn = 0;
+    for (size_t k = 0; k < e->n; k++)
+        if (e->src[k] < 0 && !seen[e->dst[k]])
+            seen[e->dst[k]] = 1, queue[qn++] = e->dst[k];
+    for (size_t q = 0; q < qn; q++)
+        for (size_t j = first[queue[q]]; j < first[queue[q] + 1]; j++)
+            if (!seen[adj[j]])
+                seen[adj[j]] = 1, queue[qn++] = adj[j];
+    uint64_t count = 0, bytes = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (used[i] && !seen[i])
+            count++, bytes += size[i];
+    printf("unreachable %llu %llu\n", (unsigned long long)count, (unsigned long long)bytes);
+    free(first);
+    free(fill);
+    free(adj);
+    free(queue);
+    free(seen);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -65,7 +131,8 @@ int main(int argc, char **argv)
     const char *out = argv[1];
     uint64_t n0 = strtoull(argv[2], NULL, 10);
     unsigned per = 5;
-    int variant = 0;
+    int variant = 0, reach = 0;
+    struct edges kept = {0};
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--refs-per-object") && i + 1 < argc)
             per = (unsigned)atoi(argv[++i]);
@@ -73,6 +140,8 @@ int main(int argc, char **argv)
             rng ^= strtoull(argv[++i], NULL, 10) * 0x9e3779b97f4a7c15ULL;
         else if (!strcmp(argv[i], "--variant"))
             variant = 1;
+        else if (!strcmp(argv[i], "--reach"))
+            reach = 1;
     }
     uint64_t n = variant ? n0 + n0 / 20 : n0;
     uint64_t *addr = malloc(n * sizeof *addr), *size = malloc(n * sizeof *size);
@@ -153,6 +222,8 @@ int main(int argc, char **argv)
                 continue;
             sqlite3_bind_int64(sf, 1, r - nroots);
             sqlite3_bind_int64(sf, 2, (int64_t)t + 1);
+            if (reach)
+                keep_edge(&kept, r - nroots, t);
             sqlite3_bind_int64(sf, 3, 8 * e);
             step(db, sf, "ref");
             nrefs++;
@@ -170,6 +241,8 @@ int main(int argc, char **argv)
         if (first != UINT64_MAX) {
             sqlite3_bind_int64(sf, 1, (int64_t)i + 1);
             sqlite3_bind_int64(sf, 2, (int64_t)first + 1);
+            if (reach)
+                keep_edge(&kept, (int64_t)i + 1, first);
             sqlite3_bind_int64(sf, 3, 0);
             step(db, sf, "ref");
             nrefs++;
@@ -181,6 +254,8 @@ int main(int argc, char **argv)
                 continue;
             sqlite3_bind_int64(sf, 1, (int64_t)i + 1);
             sqlite3_bind_int64(sf, 2, (int64_t)t + 1);
+            if (reach)
+                keep_edge(&kept, (int64_t)i + 1, t);
             sqlite3_bind_int64(sf, 3, 8 * k);
             step(db, sf, "ref");
             nrefs++;
@@ -194,8 +269,9 @@ int main(int argc, char **argv)
         nused += used[i];
     char sql[512];
     snprintf(sql, sizeof sql,
-             "INSERT INTO snapshot(path, size, page_size, allocator, objects, used, free, roots, refs, schema_version)"
-             " VALUES('/nonexistent/synthetic.hsnap', 0, 4096, 'glibc', %llu, %llu, %llu, %d, %llu, %d)",
+             "INSERT INTO snapshot(path, size, content_id, page_size, allocator, objects, used, free, roots, refs,"
+             " schema_version)"
+             " VALUES('/nonexistent/synthetic.hsnap', 0, 'synthetic', 4096, 'glibc', %llu, %llu, %llu, %d, %llu, %d)",
              (unsigned long long)n, (unsigned long long)nused, (unsigned long long)(n - nused), nroots,
              (unsigned long long)nrefs, DB_SCHEMA_VERSION);
     exec(db, sql);
@@ -207,6 +283,10 @@ int main(int argc, char **argv)
     exec(db, "COMMIT");
     sqlite3_close(db);
     printf("%s: %llu objects, %d roots, %llu refs\n", out, (unsigned long long)n, nroots, (unsigned long long)nrefs);
+    if (reach)
+        print_unreachable(&kept, n, used, size);
+    free(kept.src);
+    free(kept.dst);
     free(addr);
     free(size);
     free(used);

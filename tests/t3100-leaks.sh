@@ -5,7 +5,8 @@
 # no block it keeps may be called leaked, the leak heads (one per lost
 # structure, cycles included) must hold what it says, and the results must
 # be left in the database.  explain must give a root-to-object chain for
-# kept blocks and name the head for leaked ones.
+# kept blocks and name the head for leaked ones.  Last, a synthetic graph
+# (bench/synthdb.c --reach) whose generator counts what it left unreached.
 . "$(dirname "$0")/lib.sh"
 
 if [ ! -x "$SAMPLES/leaky" ] || [ ! -x "$CAPTURE" ]; then
@@ -205,6 +206,19 @@ test_expect_success 'problems met while walking the heap are said on stderr, onc
     $HEAPSNAP leaks smash.db >out 2>err &&
     test $(grep -c "heap walk met 1 problem(s), first 0x1000: chunk size smashed" err) = 1 &&
     grep "leaked objects" out
+'
+
+# A graph no program made (bench/synthdb.c, linked against the database
+# layer and what lies below it alone): its generator walks its own edges
+# from every root, and leaks must find exactly the used objects it left
+# unreached, by count and by bytes.
+SYNTHDB=$ROOT/build/tools/synthdb
+test_expect_success 'leaks on a synthetic graph equals its generator'"'"'s own walk, count and bytes' '
+    "$SYNTHDB" syn.db 20000 --refs-per-object 3 --seed 7 --reach 2>/dev/null >syn.out &&
+    set -- $(sed -n "s/^unreachable //p" syn.out) && test "$1" -gt 100 &&
+    $HEAPSNAP leaks --json syn.db >syn.json &&
+    python3 -c "import json; d = json.load(open(\"syn.json\")); print(d[\"leaked_count\"], d[\"leaked_bytes\"])" >got &&
+    echo "$1 $2" >want && test_cmp want got
 '
 
 stop_sample
