@@ -46,12 +46,6 @@ static const char help[] =
     "\n"
     "exit status: 0 success, 1 the file could not be analysed, 2 usage\n";
 
-static const char *const where_label[WHERE_COUNT] = {
-    [WHERE_TCACHE] = "tcache", [WHERE_FASTBIN] = "fastbins", [WHERE_UNSORTED] = "unsorted",
-    [WHERE_SMALLBIN] = "small bins", [WHERE_LARGEBIN] = "large bins", [WHERE_FREE_OTHER] = "elsewhere",
-    [WHERE_GO_SPAN] = "spans", [WHERE_JE_SLAB] = "slabs", [WHERE_TC_SPAN] = "spans",
-    [WHERE_TC_TRANSFER] = "transfer caches",
-};
 
 static double pct(uint64_t a, uint64_t b)
 {
@@ -160,8 +154,8 @@ static void text(const struct rss_figures *f, const char *file, const struct rss
         printf("  free        %12" PRIu64 " bytes in %" PRIu64 " chunks:", fr, r->free_count);
         int first = 1;
         for (int w = 0; w < WHERE_COUNT; w++)
-            if (where_label[w] && r->free[w]) {
-                printf("%s %s %" PRIu64, first ? "" : ",", where_label[w], r->free[w]);
+            if (heap_where_label(w) && r->free[w]) {
+                printf("%s %s %" PRIu64, first ? "" : ",", heap_where_label(w), r->free[w]);
                 first = 0;
             }
         printf("%s\n", first ? " none" : "");
@@ -240,8 +234,8 @@ static void json(struct json *j, const struct rss_figures *f, const char *file)
         json_key(j, "free");
         json_begin_object(j);
         for (int w = 0; w < WHERE_COUNT; w++)
-            if (where_label[w])
-                json_kv_uint(j, where_label[w], r->free[w]);
+            if (heap_where_label(w))
+                json_kv_uint(j, heap_where_label(w), r->free[w]);
         json_end_object(j);
         json_kv_uint(j, "free_count", r->free_count);
         json_kv_uint(j, "free_resident", r->free_resident);

@@ -323,21 +323,12 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
     return 0;
 }
 
+/* The where named w; free memory of a kind no allocator names counts as
+ * free elsewhere. */
 static int where_index(const char *w)
 {
-    static const char *const names[WHERE_COUNT] = {
-        [WHERE_INUSE] = "inuse",       [WHERE_MMAPPED] = "mmapped",   [WHERE_TCACHE] = "tcache",
-        [WHERE_FASTBIN] = "fastbin",   [WHERE_UNSORTED] = "unsorted", [WHERE_SMALLBIN] = "smallbin",
-        [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
-        [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
-        [WHERE_JE_SLAB] = "slab",      [WHERE_JE_LARGE] = "large",
-        [WHERE_TC_SPAN] = "span",      [WHERE_TC_LARGE] = "large-span",
-        [WHERE_TC_TRANSFER] = "transfer-cache",
-    };
-    for (int i = 0; w && i < WHERE_COUNT; i++)
-        if (names[i] && !strcmp(names[i], w))
-            return i;
-    return WHERE_FREE_OTHER;
+    int k = heap_where_by_name(w);
+    return k >= 0 ? k : WHERE_FREE_OTHER;
 }
 
 static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const struct hs_snapshot *snap, char *err,

@@ -64,21 +64,12 @@ static const char indexes_sql[] =
     "CREATE INDEX symbols_addr ON symbols(addr);\n"
     "CREATE INDEX symbols_name ON symbols(name);\n";
 
-static const char *const where_names[WHERE_COUNT] = {
-    [WHERE_INUSE] = "inuse",       [WHERE_MMAPPED] = "mmapped",   [WHERE_TCACHE] = "tcache",
-    [WHERE_FASTBIN] = "fastbin",   [WHERE_UNSORTED] = "unsorted", [WHERE_SMALLBIN] = "smallbin",
-    [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
-    [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
-    [WHERE_JE_SLAB] = "slab",      [WHERE_JE_LARGE] = "large",
-    [WHERE_TC_SPAN] = "span",      [WHERE_TC_LARGE] = "large-span",
-    [WHERE_TC_TRANSFER] = "transfer-cache",
-};
 
 _Static_assert(WHERE_COUNT <= DB_BITS_WHERE_NONE, "objects.bits has 5 bits for where");
 
 int db_object_bits(int used, unsigned where, const char *heap)
 {
-    unsigned w = where < WHERE_COUNT && where_names[where] ? where : DB_BITS_WHERE_NONE, h = DB_BITS_HEAP_NONE;
+    unsigned w = where < WHERE_COUNT && heap_where_name(where) ? where : DB_BITS_WHERE_NONE, h = DB_BITS_HEAP_NONE;
     for (unsigned i = 0; heap && allocators[i] && i < DB_BITS_HEAP_NONE; i++)
         if (!strcmp(allocators[i]->name, heap))
             h = i;
@@ -111,8 +102,8 @@ static char *objects_sql(void)
         sqlite3_str_appendf(b, " WHEN %u THEN %Q", i, allocators[i]->name);
     sqlite3_str_appendall(b, " END) VIRTUAL,\n  \"where\" TEXT GENERATED ALWAYS AS (CASE bits & 31");
     for (unsigned w = 0; w < WHERE_COUNT; w++)
-        if (where_names[w])
-            sqlite3_str_appendf(b, " WHEN %u THEN %Q", w, where_names[w]);
+        if (heap_where_name(w))
+            sqlite3_str_appendf(b, " WHEN %u THEN %Q", w, heap_where_name(w));
     sqlite3_str_appendall(b, " END) VIRTUAL,\n  arena INTEGER,\n"
                              "  type_source TEXT GENERATED ALWAYS AS (CASE tsrc");
     for (unsigned k = 1; ty_source_name(k); k++)

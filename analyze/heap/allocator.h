@@ -171,8 +171,20 @@ struct heap_ctx {
     size_t nclaimed;
 };
 
+/* One of the where values an allocator reports, named: as the database
+ * stores it (objects."where": "fastbin") and as rss lists free memory by
+ * it ("fastbins"; NULL: not a kind of free memory rss lists). */
+struct heap_where_kind {
+    uint8_t where; /* enum obj_where */
+    const char *name, *label;
+};
+
 struct allocator {
     const char *name; /* "glibc", "go" */
+    /* The where values it reports, ended by one with a NULL name.  Two
+     * allocators may share a value (a thread cache, the allocator's own
+     * blocks) and then give it the same names. */
+    const struct heap_where_kind *wheres;
     /* 1 for a language runtime whose heap lives beside the process's
      * malloc (Go with cgo): the indexer then also walks the next allocator
      * that detects, first, and hands this one its regions as 'claimed'.
@@ -246,6 +258,12 @@ const char *heap_module_path(struct heap_ctx *c, int module);
 
 /* All known allocators, NULL-terminated (heap/allocators.c). */
 extern const struct allocator *const allocators[];
+
+/* Of every allocator's where kinds (allocators[]): the database's name of
+ * where, its rss label, or NULL; and the where named name, or -1. */
+const char *heap_where_name(unsigned where);
+const char *heap_where_label(unsigned where);
+int heap_where_by_name(const char *name);
 
 /* A number as a fact (ctx->fact takes text): decimal, or 0x-hex. */
 static inline void heap_fact_u64(struct heap_ctx *c, const char *key, uint64_t v)

@@ -413,8 +413,18 @@ static void glibc_release(struct heap_ctx *c)
     c->walker = NULL;
 }
 
+static const struct heap_where_kind glibc_wheres[] = {
+    {WHERE_INUSE, "inuse", NULL},           {WHERE_MMAPPED, "mmapped", NULL},
+    {WHERE_TCACHE, "tcache", "tcache"},     {WHERE_FASTBIN, "fastbin", "fastbins"},
+    {WHERE_UNSORTED, "unsorted", "unsorted"}, {WHERE_SMALLBIN, "smallbin", "small bins"},
+    {WHERE_LARGEBIN, "largebin", "large bins"}, {WHERE_TOP, "top", NULL},
+    {WHERE_FREE_OTHER, "free-other", "elsewhere"}, {WHERE_INTERNAL, "malloc-internal", NULL},
+    {0, NULL, NULL},
+};
+
 const struct allocator glibc_allocator = {
     .name = "glibc",
+    .wheres = glibc_wheres,
     .detect = glibc_detect,
     .walk = glibc_walk,
     .pointer_words = glibc_pointer_words,

@@ -404,8 +404,14 @@ static void go_release(struct heap_ctx *c)
     c->walker = NULL;
 }
 
+static const struct heap_where_kind go_wheres[] = {
+    {WHERE_GO_SPAN, "go-span", "spans"},
+    {0, NULL, NULL},
+};
+
 const struct allocator go_allocator = {
     .name = "go",
+    .wheres = go_wheres,
     .beside_malloc = 1, /* cgo: glibc's heap is walked too (index.c) */
     .detect = go_detect,
     .walk = go_walk_heap,

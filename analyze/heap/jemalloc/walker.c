@@ -466,8 +466,16 @@ static int jemalloc_walk(struct heap_ctx *c)
     return rc;
 }
 
+static const struct heap_where_kind jemalloc_wheres[] = {
+    {WHERE_JE_SLAB, "slab", "slabs"},
+    {WHERE_JE_LARGE, "large", NULL},
+    {WHERE_INTERNAL, "malloc-internal", NULL}, /* each tcache's stack array */
+    {0, NULL, NULL},
+};
+
 const struct allocator jemalloc_allocator = {
     .name = "jemalloc",
+    .wheres = jemalloc_wheres,
     .detect = jemalloc_detect,
     .walk = jemalloc_walk,
 };

@@ -442,8 +442,17 @@ static int tcmalloc_walk(struct heap_ctx *c)
     return rc;
 }
 
+static const struct heap_where_kind tcmalloc_wheres[] = {
+    {WHERE_TC_SPAN, "span", "spans"},
+    {WHERE_TC_LARGE, "large-span", NULL},
+    {WHERE_TC_TRANSFER, "transfer-cache", "transfer caches"},
+    {WHERE_TCACHE, "tcache", "tcache"}, /* free in a thread cache */
+    {0, NULL, NULL},
+};
+
 const struct allocator tcmalloc_allocator = {
     .name = "tcmalloc",
+    .wheres = tcmalloc_wheres,
     .detect = tcmalloc_detect,
     .walk = tcmalloc_walk,
 };
