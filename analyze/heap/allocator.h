@@ -5,10 +5,11 @@
  * debug info, decides whether its allocator is present, and reports every
  * chunk it finds — used or free — through the callbacks in heap_ctx.  The
  * indexer does everything else (roots, references, the database).  Adding
- * an allocator today touches its folder, the table in heap/allocators.c,
- * the WHERE_* list below if its free lists are kinds of their own (with
- * their names in db/load.c and cmd_rss.c), and its advisor for `rss`
- * (analysis/rss_NAME.c, listed in analysis/rss.c).
+ * an allocator touches its folder (its walker, and the names of its where
+ * kinds: struct allocator.wheres), the table in heap/allocators.c, a value
+ * in the WHERE_* list below for each kind of its own, and its advisor for
+ * `rss` (analysis/rss_NAME.c, listed in analysis/rss.c, the one part that
+ * is not in its folder: it reads the database, a layer above heap/).
  *
  * Walkers trust nothing: every pointer is checked against the captured
  * ranges before use, every list walk is bounded and detects cycles, and a
