@@ -175,8 +175,8 @@ int main(int argc, char **argv)
         die(db, out);
     exec(db, "PRAGMA page_size = 65536; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
              "PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -262144; BEGIN");
-    char *msg = NULL;
-    if (db_create_tables(db, &msg))
+    char msg[256];
+    if (db_create_tables(db, msg, sizeof msg))
         die(db, msg);
     sqlite3_stmt *so, *sr, *sf;
     if (sqlite3_prepare_v2(db, "INSERT INTO objects(id, addr, size, bits, chunk_off, chunk_extra, arena)"
@@ -278,7 +278,7 @@ int main(int argc, char **argv)
     sqlite3_finalize(so);
     sqlite3_finalize(sr);
     sqlite3_finalize(sf);
-    if (db_create_indexes(db, &msg))
+    if (db_create_indexes(db, msg, sizeof msg))
         die(db, msg);
     exec(db, "COMMIT");
     sqlite3_close(db);

@@ -40,8 +40,8 @@
 /* ------------------------------------------------------------ schema.c */
 
 /* Tables only, no secondary indexes (they are built after the load). */
-int db_create_tables(sqlite3 *db, char **errmsg);
-int db_create_indexes(sqlite3 *db, char **errmsg);
+int db_create_tables(sqlite3 *db, char *err, size_t errlen);
+int db_create_indexes(sqlite3 *db, char *err, size_t errlen);
 
 /* objects.bits, from which the state, where and heap columns are generated:
  * bits 0-4 the where (enum obj_where; DB_BITS_WHERE_NONE: none), bits 5-7

@@ -98,10 +98,15 @@ struct db_load *db_load_begin(sqlite3 *db, char *err, size_t errlen)
                       * small chunks.  Appends need no cache.  threads: the sorter
                       * may use the second core. */
                      "PRAGMA cache_size = -8192; PRAGMA threads = 2; BEGIN",
-                     NULL, NULL, &msg) != SQLITE_OK ||
-        (l->in_txn = 1, db_create_tables(db, &msg))) {
+                     NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "creating the database: %s", msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
+        db_load_free(l);
+        return NULL;
+    }
+    char why[256];
+    if ((l->in_txn = 1, db_create_tables(db, why, sizeof why))) {
+        snprintf(err, errlen, "creating the database: %s", why);
         db_load_free(l);
         return NULL;
     }
@@ -533,7 +538,12 @@ int db_load_finish(struct db_load *l, const struct hs_snapshot *s, const struct 
         sqlite3_finalize(l->st[k]);
         l->st[k] = NULL;
     }
-    if (db_create_indexes(l->db, &msg) || sqlite3_exec(l->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+    char why[256];
+    if (db_create_indexes(l->db, why, sizeof why)) {
+        snprintf(l->err, sizeof l->err, "finishing the database: %s", why);
+        return -1;
+    }
+    if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(l->err, sizeof l->err, "finishing the database: %s", msg ? msg : sqlite3_errmsg(l->db));
         sqlite3_free(msg);
         return -1;

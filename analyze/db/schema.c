@@ -114,25 +114,35 @@ static char *objects_sql(void)
     return sqlite3_str_finish(b);
 }
 
-int db_create_tables(sqlite3 *db, char **errmsg)
+/* Run sql; 0, or -1 with SQLite's message in err. */
+static int run(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sql && sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    snprintf(err, errlen, "%s", msg ? msg : sql ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_free(msg);
+    return -1;
+}
+
+int db_create_tables(sqlite3 *db, char *err, size_t errlen)
 {
     char sql[128];
-    if (sqlite3_exec(db, tables_sql, NULL, NULL, errmsg) != SQLITE_OK)
+    if (run(db, tables_sql, err, errlen))
         return -1;
     char *objects = objects_sql();
-    int rc = objects ? sqlite3_exec(db, objects, NULL, NULL, errmsg) : SQLITE_NOMEM;
+    int rc = run(db, objects, err, errlen);
     sqlite3_free(objects);
-    if (rc != SQLITE_OK ||
-        sqlite3_exec(db, "CREATE INDEX objects_addr ON objects(addr)", NULL, NULL, errmsg) != SQLITE_OK)
+    if (rc || run(db, "CREATE INDEX objects_addr ON objects(addr)", err, errlen))
         return -1;
-    if (ty_db_create(db, errmsg)) /* types, fields, enumerators and their views: types/store.c */
+    if (ty_db_create(db, err, errlen)) /* types, fields, enumerators and their views: types/store.c */
         return -1;
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d", DB_USER_VERSION,
              DB_APPLICATION_ID);
-    return sqlite3_exec(db, sql, NULL, NULL, errmsg) == SQLITE_OK ? 0 : -1;
+    return run(db, sql, err, errlen);
 }
 
-int db_create_indexes(sqlite3 *db, char **errmsg)
+int db_create_indexes(sqlite3 *db, char *err, size_t errlen)
 {
-    return sqlite3_exec(db, indexes_sql, NULL, NULL, errmsg) == SQLITE_OK ? 0 : -1;
+    return run(db, indexes_sql, err, errlen);
 }

@@ -47,9 +47,14 @@ static const char create_sql[] =
     "  GROUP BY o.type_id, CASE WHEN o.type_id IS NULL THEN o.size END\n"
     "  ORDER BY bytes DESC;\n";
 
-int ty_db_create(sqlite3 *db, char **errmsg)
+int ty_db_create(sqlite3 *db, char *err, size_t errlen)
 {
-    return sqlite3_exec(db, create_sql, NULL, NULL, errmsg) == SQLITE_OK ? 0 : -1;
+    char *msg = NULL;
+    if (sqlite3_exec(db, create_sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    snprintf(err, errlen, "creating the type tables: %s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return -1;
 }
 
 static int fail(sqlite3 *db, char *err, size_t errlen, const char *what)

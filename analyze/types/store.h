@@ -21,7 +21,7 @@
 #include "types/types.h"
 
 /* CREATE the type tables and views (inside the loader's transaction). */
-int ty_db_create(sqlite3 *db, char **errmsg);
+int ty_db_create(sqlite3 *db, char *err, size_t errlen);
 /* Insert every row of t.  0, or -1 with err. */
 int ty_db_write(sqlite3 *db, const struct tytab *t, char *err, size_t errlen);
 /* Read the tables back into t (ty_init'ed here).  A database without them
