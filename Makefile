@@ -137,7 +137,7 @@ bin/samples/jemalloc_static: samples/jemalloc_heap.c samples/report.h | build/.d
 	@mkdir -p bin/samples
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -Wl,-Bstatic -ljemalloc -Wl,-Bdynamic -lm -ldl
 # ... and a third time with a jemalloc that has its DWARF, for the walker's
-# layouts from DWARF (t1150).  Debian's libjemalloc2 is stripped and its
+# layouts from DWARF (t3200).  Debian's libjemalloc2 is stripped and its
 # dbgsym package lives in an archive this machine's apt is not set up for,
 # so Debian's own source package of the installed version is fetched with
 # apt-get source (deb-src entries made from this machine's Debian sources,
@@ -191,9 +191,9 @@ bin/samples/$(1)-%: samples/go/%/main.go | build/.deps-ok
 endef
 $(foreach v,$(GO_VERSIONS),$(eval $(call GO_SAMPLE_RULE,$(v))))
 
-# Stripped Go (tests/t4500-go-stripped.sh): the session sample built with
+# Stripped Go (tests/t3440-go-stripped.sh): the session sample built with
 # -ldflags='-s -w', as production builds are, by each toolchain; its
-# unstripped build (<version>-session) is what t4500 matches it with.  The
+# unstripped build (<version>-session) is what t3440 matches it with.  The
 # cgo sample (samples/go/cgo) builds through the rule above: cgo is on
 # wherever gcc is, and gcc is in DEBS.
 define GO_STRIPPED_RULE
@@ -209,7 +209,7 @@ build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(CORE_SRC) $(HEA
 	@mkdir -p build/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_reader.c $(FORMAT_SRC) $(CORE_SRC) -lzstd -llz4 -llzma
 
-# The debuginfo probe (tests/t1000-debuginfo.sh): the debuginfo library and
+# The debuginfo probe (tests/t2000-debuginfo.sh): the debuginfo library and
 # the reader alone, under the sanitizers, answering lookups from the shell.
 DEBUGINFO_SRC := $(wildcard analyze/debuginfo/*.c)
 # analyze/base/: the containers and clocks every layer may use.
@@ -218,7 +218,7 @@ build/tools/dbgprobe: tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HE
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/dbgprobe.c $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
 
-# The graph core's checker (tests/t3000-dominators.sh): analyze/graph/ alone
+# The graph core's checker (tests/t2100-dominators.sh): analyze/graph/ alone
 # with the base it reports progress through, under the sanitizers, against
 # brute force.  bench/graph builds it with -O2.
 GRAPH_SRC := $(wildcard analyze/graph/*.c) $(BASE_SRC)
@@ -226,14 +226,14 @@ build/tools/graphcheck: tests/tools/graphcheck.c $(GRAPH_SRC) analyze/graph/grap
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/graphcheck.c $(GRAPH_SRC) -lm -lpthread
 
-# The allocator walkers alone (tests/t1110-glibc-mutate.sh, and a debugging
+# The allocator walkers alone (tests/t3110-glibc-mutate.sh, and a debugging
 # aid): analyze/heap/ with the reader and debuginfo, under the sanitizers.
 HEAP_SRC := $(shell find analyze/heap -name '*.c' | sort) $(BASE_SRC)
 build/tools/heapwalk: tests/tools/heapwalk.c tests/tools/mutated.h $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/heapwalk.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
 
-# The Go walker against damaged runtime metadata (tests/t4010-go-mutate.sh).
+# The Go walker against damaged runtime metadata (tests/t3410-go-mutate.sh).
 build/tools/gomutate: tests/tools/gomutate.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/gomutate.c $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) -lelf -ldwarf -lzstd -lpthread
@@ -251,14 +251,14 @@ build/tools/synthdb: bench/synthdb.c $(DB_STACK_SRC) $(HEADERS) | build/.deps-ok
 	$(CC) $(WARN) -O2 -g $(CPPFLAGS) -o $@ bench/synthdb.c $(DB_STACK_SRC) -lelf -ldwarf -lsqlite3 -lzstd -llz4 -llzma \
 	    -liberty -lz -lm -lpthread
 
-# The C++ class-name demangler alone (tests/t2110-demangle.sh), against
+# The C++ class-name demangler alone (tests/t4110-demangle.sh), against
 # c++filt on every vtable and typeinfo symbol of libstdc++.
 build/tools/demangle: tests/tools/demangle.c analyze/types/demangle.c $(HEADERS) | build/.deps-ok
 	@mkdir -p build/tools
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/demangle.c analyze/types/demangle.c -liberty
 
 # glibc malloc's own figures from inside a program we did not write
-# (tests/t1130-glibc-fork.sh loads it into nginx with LD_PRELOAD).
+# (tests/t3130-glibc-fork.sh loads it into nginx with LD_PRELOAD).
 build/tools/mallinfo-preload.so: tests/tools/mallinfo-preload.c | build/.deps-ok
 	@mkdir -p build/tools
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -shared -fPIC -o $@ $<

@@ -16,7 +16,7 @@
  *
  * --reach also works out, here and by itself (a breadth-first walk of the
  * edges it wrote, from every root), which used objects nothing reaches,
- * and prints "unreachable N BYTES": the ground truth tests/t3100-leaks.sh
+ * and prints "unreachable N BYTES": the ground truth tests/t6000-leaks.sh
  * holds `heapsnap leaks` to on a graph no program made.
  */
 #include <stdint.h>

@@ -531,7 +531,7 @@ static int read_threads(struct ctx *c)
     c->th = calloc(c->stop.n ? c->stop.n : 1, sizeof *c->th);
     if (!c->th)
         return fail(c, ENOMEM, "out of memory");
-    /* A fault hook for the tests (t0140): HEAPSNAP_FAULT_REGS=N fails the
+    /* A fault hook for the tests (t1040): HEAPSNAP_FAULT_REGS=N fails the
      * register read of the first N threads as a thread that died under us
      * does; nothing else can make that happen on purpose. */
     const char *fault = getenv("HEAPSNAP_FAULT_REGS");
@@ -961,7 +961,7 @@ static int write_buffered(struct ctx *c)
     return 0;
 }
 
-/* For tests/t0130: HEAPSNAP_TEST_COW_HOLD=PATH holds the copy, the target
+/* For tests/t1030: HEAPSNAP_TEST_COW_HOLD=PATH holds the copy, the target
  * running, until PATH exists (at most a minute), so that a test can make
  * the target rewrite memory between the stop and the reading, for certain. */
 static void hold_for_test(struct ctx *c)

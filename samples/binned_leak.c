@@ -1,7 +1,7 @@
 /*
  * binned_leak.c — leaked blocks that each lie just before a free chunk
  * malloc keeps in a list (a fastbin, a small bin, the unsorted bin) or
- * before the top chunk: the ground truth for tests/t1120-glibc-internal.sh.
+ * before the top chunk: the ground truth for tests/t3120-glibc-internal.sh.
  *
  *   binned_leak REPORT
  *

@@ -1,6 +1,6 @@
 /*
  * cache_grow.c — a process whose global cache grows by a known set of
- * objects between snapshots, the ground truth for tests/t3300-diff.sh.
+ * objects between snapshots, the ground truth for tests/t6200-diff.sh.
  *
  *   cache_grow REPORT [K [J]]
  *
@@ -29,7 +29,7 @@
  * Rounds run in a frame that dies and is scrubbed, so no stale stack word
  * makes a second owner of an entry.  (main_arena's pointers to free chunk
  * headers, which land in the block before each free chunk, are no owner:
- * the indexer never scans main_arena, see tests/t1120-glibc-internal.sh.)
+ * the indexer never scans main_arena, see tests/t3120-glibc-internal.sh.)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /*
  * classes.cpp — a process whose heap holds C++ objects of known dynamic
- * classes, for tests/t2100-cxx.sh: every object with virtual functions
+ * classes, for tests/t4100-cxx.sh: every object with virtual functions
  * must get its dynamic class from its vtable, whatever pointer reaches it
  * (a Shape * holding a Square), with DWARF and without (the test runs a
  * copy of this binary with its debug info stripped).

@@ -1,6 +1,6 @@
 /*
  * cowtarget.c — a sample target for the copy-on-write capture (--mode=cow,
- * tests/t0110-capture-cow.sh): it notices every way a fork injected into
+ * tests/t1030-capture-cow.sh): it notices every way a fork injected into
  * it could leak into its own life, and it has a region a writer thread
  * rewrites on demand, so a test can change memory while a capture reads.
  *

@@ -1,6 +1,6 @@
 /*
  * dbg_target.c — the sample program behind the debuginfo tests
- * (tests/t1000-debuginfo.sh).
+ * (tests/t2000-debuginfo.sh).
  *
  * It holds a global struct with the shapes struct layouts come in (nested
  * structs, anonymous unions and structs, bit-fields, arrays, a flexible

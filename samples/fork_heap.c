@@ -3,7 +3,7 @@
  * brk heap, forks, and the child grows it further, so that the child's
  * heap is two mappings (the kernel cannot merge the part shared with the
  * parent with the part that is the child's alone).  The child then writes
- * the truth about its heap for tests/t1130-glibc-fork.sh.
+ * the truth about its heap for tests/t3130-glibc-fork.sh.
  *
  *   fork_heap REPORT
  *

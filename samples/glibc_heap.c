@@ -1,7 +1,7 @@
 /*
  * glibc_heap.c — a process whose glibc heap holds every case the glibc
  * walker (analyze/heap/glibc.c) must tell apart, and which writes down the
- * truth about it for tests/t1100-glibc-heap.sh to compare with.
+ * truth about it for tests/t3100-glibc-heap.sh to compare with.
  *
  *   glibc_heap REPORT [corrupt|grow]
  *

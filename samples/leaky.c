@@ -1,6 +1,6 @@
 /*
  * leaky.c — a process with known leaks and known survivors, the ground
- * truth for tests/t3100-leaks.sh and t3200-top-path.sh.
+ * truth for tests/t6000-leaks.sh and t6100-top-path.sh.
  *
  *   leaky REPORT
  *

@@ -1,6 +1,6 @@
 /*
  * linked.c — a process whose heap holds a known reference graph, written
- * down so that tests/t1200-index.sh and t1210-sql.sh can compare the
+ * down so that tests/t5000-index.sh and t5010-sql.sh can compare the
  * indexer's roots and refs tables with the truth.
  *
  *   linked REPORT

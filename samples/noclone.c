@@ -1,6 +1,6 @@
 /*
  * noclone.c — a sample target under a seccomp filter that forbids clone,
- * for the cow capture's fallback (tests/t0110-capture-cow.sh).
+ * for the cow capture's fallback (tests/t1030-capture-cow.sh).
  *
  *   bin/samples/noclone REPORT errno|kill
  *

@@ -1,6 +1,6 @@
 /*
  * rss_hole.c — a heap with a known resident hole in the middle, the ground
- * truth for tests/t3400-rss.sh.
+ * truth for tests/t6300-rss.sh.
  *
  *   rss_hole REPORT
  *

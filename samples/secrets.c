@@ -1,7 +1,7 @@
 /*
  * secrets.c — a sample target that holds one secret in every place a
  * snapshot could carry it, for checking what --redact leaves
- * (tests/t0110-capture-safety.sh).
+ * (tests/t1040-capture-safety.sh).
  *
  *   bin/samples/secrets REPORT SECRET
  *

@@ -1,6 +1,6 @@
 /*
  * stale_stdout.c — a lost two-node cycle whose only "reference" is a stale
- * word in stdout's buffer, for tests/t3120-bytes-not-pointers.sh.
+ * word in stdout's buffer, for tests/t5200-bytes-not-pointers.sh.
  *
  *   stale_stdout REPORT        (stdout must be a regular file: fully buffered)
  *

@@ -1,6 +1,6 @@
 /*
  * stale_text.c — lost cycles whose only "references" are stale words in
- * objects typed as character arrays, for tests/t3120-bytes-not-pointers.sh.
+ * objects typed as character arrays, for tests/t5200-bytes-not-pointers.sh.
  *
  *   stale_text REPORT
  *

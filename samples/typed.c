@@ -1,7 +1,7 @@
 /*
  * typed.c — a process whose heap holds blocks of known C types, written
- * down so that tests/t2000-types.sh can check type inference and
- * t2200-show.sh can compare `heapsnap show` with gdb's print.
+ * down so that tests/t4000-types.sh can check type inference and
+ * t4200-show.sh can compare `heapsnap show` with gdb's print.
  *
  *   typed REPORT
  *

@@ -1,6 +1,6 @@
 /*
  * typed_locals.c — heap blocks that only typed local variables of blocked
- * stack frames point at, the ground truth for tests/t2300-stack-locals.sh
+ * stack frames point at, the ground truth for tests/t4300-stack-locals.sh
  * (the typing pass's dwarf-local source).
  *
  *   typed_locals REPORT

@@ -3,7 +3,7 @@
  * involved, in the calls that a stop and resume by a tracer interrupts with
  * EINTR (signal(7)): epoll_wait, semop and sigtimedwait.  It checks what
  * docs/capture.md says users will notice after a capture
- * (tests/t0110-capture-safety.sh).
+ * (tests/t1040-capture-safety.sh).
  *
  *   bin/samples/waiters REPORT
  *

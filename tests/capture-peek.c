@@ -1,5 +1,5 @@
 /*
- * capture-peek.c — a small reader used by tests/t0100 and t0110 to look
+ * capture-peek.c — a small reader used by tests/t1000 and t1010 to look
  * inside what heapsnap-capture wrote, through the format library only (so
  * the capture tests do not depend on the analyzer being built).
  *

@@ -24,7 +24,7 @@ SAMPLES=$ROOT/bin/samples
 # The analyzer under test is the sanitizer build; leaks are errors.
 HEAPSNAP=${HEAPSNAP:-$ROOT/build/asan/heapsnap}
 CAPTURE=${CAPTURE:-$ROOT/bin/heapsnap-capture}
-# The Go version under test: the Go tests (t4xxx) run once per tested
+# The Go version under test: the Go tests (tests/run.sh) run once per tested
 # version (tests/run.sh sets GO_VERSION to each of the Makefile's
 # GO_VERSIONS); a Go sample named go-NAME is bin/samples/$GO_VERSION-NAME,
 # built by that version's toolchain, which GO and GOTOOLCHAIN name here too.

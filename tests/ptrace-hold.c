@@ -1,5 +1,5 @@
 /*
- * ptrace-hold.c — "another tracer" for tests/t0110-capture-safety.sh: it
+ * ptrace-hold.c — "another tracer" for tests/t1040-capture-safety.sh: it
  * PTRACE_SEIZEs one thread (without stopping it), says "ready" on stdout
  * and waits until killed, when the kernel detaches it.  Seizing one thread
  * of a process, not the main one, is what a debugger attached to a single

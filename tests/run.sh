@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
 # tests/run.sh — run every tests/tNNNN-*.sh script and sum their results.
 #
-# Scripts are numbered by area: 0xxx format and capture, 1xxx indexer,
-# 2xxx types, 3xxx analyses, 4xxx Go.  The last line is the summary a CI
-# reads: "N passed, N failed".  Run one area with: tests/run.sh t0*.sh
+# Scripts are numbered by the layer they test (docs/architecture.md), a
+# thousand each: 0xxx the format, 1xxx capture and ELF cores read, 2xxx
+# debug info and the graph, 3xxx the heap walkers (31xx glibc, 32xx
+# jemalloc, 33xx tcmalloc, 34xx Go; 3000 what no walker walks), 4xxx types,
+# 5xxx the index and its database, 6xxx the analyses (and cores written),
+# 7xxx pprof, the SQLite extension and the report, 8xxx the command line
+# as a whole.  The last line is the summary a CI reads: "N passed, N
+# failed".  Run one layer with: tests/run.sh t3*.sh
 set -u
 cd "$(dirname "$0")" || exit 1
 passed=0 failed=0 skipped=0
 scripts=("$@")
 [ ${#scripts[@]} -eq 0 ] && scripts=(t[0-9]*.sh)
-# The Go tests (t4xxx, and any script whose header has a line beginning
-# "# Runs for each Go version") run once per tested Go version (the
-# Makefile's GO_VERSIONS; tests/lib.sh maps a version to its samples and
-# toolchain).
+# The Go tests (every script whose header has a line beginning "# Runs
+# for each Go version") run once per tested Go version (the Makefile's
+# GO_VERSIONS; tests/lib.sh maps a version to its samples and toolchain).
 go_versions=${GO_VERSIONS:-go119 go126 go127}
 for t in "${scripts[@]}"; do
     [ -f "$t" ] || continue
     versions=-
-    case $t in t4[0-9]*) versions=$go_versions ;; esac
-    # a script of another area that reads Go heaps says so in its header
     grep -q '^# Runs for each Go version' "$t" && versions=$go_versions
     for v in $versions; do
         if [ "$v" = - ]; then

@@ -7,6 +7,7 @@
 # of slices and strings get their element types from the headers' typed
 # pointers (array *T, str *uint8); and runtime.SetFinalizer's objects are
 # listed (go_finalizers) and rooted as the collector roots them.
+# Runs for each Go version (tests/run.sh).
 . "$(dirname "$0")/lib.sh"
 
 R=go-session.report

@@ -2,7 +2,7 @@
  * dbgprobe.c — a test driver for analyze/debuginfo/: open the debug info
  * behind a snapshot (or behind a live process) and answer lookups given on
  * the command line, one line of output per answer, in a form the shell
- * tests (tests/t1000-debuginfo.sh) compare with gdb's.
+ * tests (tests/t2000-debuginfo.sh) compare with gdb's.
  *
  *   dbgprobe [options] SNAPSHOT.hsnap LOOKUP...
  *   dbgprobe [options] --pid PID LOOKUP...

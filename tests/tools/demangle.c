@@ -1,7 +1,7 @@
 /*
  * demangle.c — the class-name demangler (analyze/types/demangle.c) alone:
  * reads one symbol a line on stdin and prints, a line each, the class name
- * heapsnap gives it, or "-" where it gives none.  t2110 compares the output
+ * heapsnap gives it, or "-" where it gives none.  t4110 compares the output
  * with c++filt's on libstdc++'s vtable and typeinfo symbols.
  */
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * gomutate.c — the Go walker against damaged runtime metadata: the driver
- * of tests/t4010-go-mutate.sh.
+ * of tests/t3410-go-mutate.sh.
  *
  *   gomutate ROUNDS [--seed N] SNAPSHOT.hsnap
  *

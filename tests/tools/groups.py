@@ -2,7 +2,7 @@
 # (analysis/show.c, hg_group_name), for the analysis tests to compute what
 # leaks, top and diff must print: the type's name, "T [n]" / "T *[n]" for
 # an array of n (as the objects_typed view says it), "[SIZE bytes]" for an
-# object without a type.  Imported by tests/t3100, t3200, t3300 through
+# object without a type.  Imported by tests/t6000, t6100, t6200 through
 # sys.path (their python3 -c scripts add tests/tools).
 import sqlite3
 

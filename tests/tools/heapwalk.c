@@ -1,7 +1,7 @@
 /*
  * heapwalk.c — the allocator walkers (analyze/heap/) on their own, without
  * the indexer: a debugging aid, and the driver of the walker's robustness
- * test (tests/t1110-glibc-mutate.sh).
+ * test (tests/t3110-glibc-mutate.sh).
  *
  *   heapwalk [--no-separate-debug] SNAPSHOT.hsnap
  *       print what the walker reports, one line each:

@@ -1,6 +1,6 @@
 /*
  * hsnap-mutate.c — hostile snapshots for the end-to-end robustness test of
- * the analyzer (tests/t1300-hostile.sh).
+ * the analyzer (tests/t5100-hostile.sh).
  *
  *   hsnap-mutate IN.hsnap OUT.hsnap SEED [--lie NAME] [--poke ADDR VALUE]...
  *                [--module-path PATH] [--store]
@@ -46,7 +46,7 @@
  * (every module and the executable name PATH: a FIFO, a device, ...), only
  * those changes are made, and the rest stays as captured: the targeted
  * cases.  --store writes every body uncompressed (writer level 0), so that
- * two copies that differ in a word have the same size (t1400).
+ * two copies that differ in a word have the same size (t8100).
  *
  * Prints "seed N", then one line per change, to stdout: the test prints
  * them with a failing seed so that the failure explains itself.

@@ -1,6 +1,6 @@
 /*
  * hsnap-odd.c — a snapshot with an awkward shape, for the tests of the
- * commands that turn metadata into other files (tests/t0200-core.sh):
+ * commands that turn metadata into other files (tests/t6400-core.sh):
  * what the reader accepts but a real capture rarely produces.
  *
  *   hsnap-odd FILE NMAPPINGS

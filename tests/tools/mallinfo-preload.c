@@ -1,7 +1,7 @@
 /*
  * mallinfo-preload.c — glibc malloc's own account of a process that
  * heapsnap did not write (nginx, ...), for the tests that compare a walk
- * with it (tests/t1130-glibc-fork.sh).  Built as build/tools/mallinfo-preload.so
+ * with it (tests/t3130-glibc-fork.sh).  Built as build/tools/mallinfo-preload.so
  * and loaded with LD_PRELOAD; MALLINFO_DIR names a directory (read when the
  * library loads, so children that lose their environment keep it).
  *

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """ptyrun.py — run a command with its stderr on a pseudo-terminal, for the
-progress-line tests (tests/t1250-progress.sh): heapsnap draws its progress
+progress-line tests (tests/t8000-progress.sh): heapsnap draws its progress
 line only when stderr is a terminal.
 
     ptyrun.py TTYFILE [--all] -- COMMAND [ARGS...]

@@ -1,5 +1,5 @@
 // report-check.js — opens a heapsnap report page in Debian's chromium through
-// playwright-core (tests/t3520-report.sh), the way a user opens it: from
+// playwright-core (tests/t7200-report.sh), the way a user opens it: from
 // disk, headless, with background networking off.  It fails on any console
 // error, page error or request that is not the file itself; prints the
 // figures the page shows as one JSON document on stdout (for the test to

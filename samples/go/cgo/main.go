@@ -1,4 +1,4 @@
-// cgo — the cgo sample behind tests/t4600-go-cgo.sh: one process, two heaps.
+// cgo — the cgo sample behind tests/t3450-go-cgo.sh: one process, two heaps.
 //
 // The Go side holds known Go objects (a global slice of *Item, each with a
 // 64-byte payload).  The C side (glibc malloc, through import "C") has

@@ -1,4 +1,4 @@
-// mprof — the Go sample behind tests/t3500-pprof.sh: a heap whose
+// mprof — the Go sample behind tests/t7000-pprof.sh: a heap whose
 // allocation sites the test knows, and the runtime's own heap profile of
 // it to compare heapsnap's with.
 //

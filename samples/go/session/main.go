@@ -1,4 +1,4 @@
-// session — the Go sample behind tests/t4000..t4300 (heapsnap's Go walker).
+// session — the Go sample behind most Go tests (t34xx, t4400, t6xx0: heapsnap's Go walker).
 //
 // It builds a heap whose contents the tests know: a global map cache of
 // *Session, a slice of Record structs, some strings; optionally N goroutines

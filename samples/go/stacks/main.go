@@ -1,4 +1,4 @@
-// stacks — the Go sample behind tests/t4210-go-stacks.sh: goroutine stacks
+// stacks — the Go sample behind tests/t3430-go-stacks.sh: goroutine stacks
 // as Go's collector scans them, precisely, by the compiler's stack maps.
 //
 // It fills a global map cache, turns the collector off (so that what it
