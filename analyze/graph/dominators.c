@@ -285,27 +285,54 @@ static void to_node_ids(uint32_t *pre, const uint32_t *vertex, const uint32_t *i
         pre[vertex[i]] = vertex[idom[i]];
 }
 
+/*
+ * What both algorithms start from, in arrays of their own that the caller
+ * frees: the DFS numbering of what root reaches (r vertices: pre, vertex,
+ * parent), aux (the DFS's edge cursor, then the caller's: LT's idom,
+ * SNCA's semi), the algorithm's per-vertex records (lt or sn, of tsize
+ * bytes each), and the predecessor lists by preorder number (poff, padj).
+ * Sized by r once the DFS is done: an unreachable half of the heap costs
+ * nothing.  0, or -1 on out of memory with whatever was had set.
+ */
+struct dom_start {
+    uint32_t r;
+    uint32_t *pre, *vertex, *parent, *aux, *poff, *padj;
+    void *t;
+};
+
+static inline __attribute__((always_inline)) int dom_start(struct dom_start *x, const struct graph *g, uint32_t root,
+                                                           size_t tsize, int lt)
+{
+    uint32_t n = g->n;
+    *x = (struct dom_start){0};
+    x->pre = graph_alloc((size_t)n * sizeof *x->pre);
+    x->vertex = graph_alloc((size_t)n * sizeof *x->vertex);
+    x->parent = graph_alloc((size_t)n * sizeof *x->parent);
+    x->aux = graph_alloc((size_t)n * sizeof *x->aux);
+    x->poff = graph_zalloc(((size_t)n + 1) * sizeof *x->poff);
+    x->t = graph_alloc((size_t)n * tsize);
+    if (!x->pre || !x->vertex || !x->parent || !x->aux || !x->poff || !x->t)
+        return -1;
+    uint32_t r = x->r = dfs(g, root, x->pre, x->vertex, x->parent, x->aux, lt ? x->t : NULL, lt ? NULL : x->t,
+                            x->poff);
+    x->vertex = shrink(x->vertex, (size_t)r * sizeof *x->vertex);
+    x->parent = shrink(x->parent, (size_t)r * sizeof *x->parent);
+    x->aux = shrink(x->aux, (size_t)r * sizeof *x->aux);
+    x->t = shrink(x->t, (size_t)r * tsize);
+    x->poff = shrink(x->poff, ((size_t)r + 1) * sizeof *x->poff);
+    return preds_build(g, x->pre, r, x->poff, &x->padj) < 0 ? -1 : 0;
+}
+
 static int build_lt(struct domtree *d, const struct graph *g, uint32_t root)
 {
     uint32_t n = g->n;
-    uint32_t *pre = graph_alloc((size_t)n * sizeof *pre);
-    uint32_t *vertex = graph_alloc((size_t)n * sizeof *vertex);
-    uint32_t *parent = graph_alloc((size_t)n * sizeof *parent);
-    uint32_t *idom = graph_alloc((size_t)n * sizeof *idom);
-    uint32_t *poff = graph_zalloc(((size_t)n + 1) * sizeof *poff), *padj = NULL;
-    struct ltv *t = graph_alloc((size_t)n * sizeof *t);
-    if (!pre || !vertex || !parent || !idom || !poff || !t)
-        goto nomem;
-
-    /* idom[] is the DFS's edge cursor until step 3 needs it. */
-    uint32_t r = dfs(g, root, pre, vertex, parent, idom, t, NULL, poff);
-    /* Sized by r from here: an unreachable half of the heap costs nothing. */
-    vertex = shrink(vertex, (size_t)r * sizeof *vertex);
-    parent = shrink(parent, (size_t)r * sizeof *parent);
-    idom = shrink(idom, (size_t)r * sizeof *idom);
-    t = shrink(t, (size_t)r * sizeof *t);
-    poff = shrink(poff, ((size_t)r + 1) * sizeof *poff);
-    if (preds_build(g, pre, r, poff, &padj) < 0)
+    struct dom_start x;
+    int failed = dom_start(&x, g, root, sizeof(struct ltv), 1);
+    /* aux is the DFS's edge cursor until step 3 needs it as idom */
+    uint32_t *pre = x.pre, *vertex = x.vertex, *parent = x.parent, *idom = x.aux, *poff = x.poff, *padj = x.padj;
+    struct ltv *t = x.t;
+    uint32_t r = x.r;
+    if (failed)
         goto nomem;
 
     for (uint32_t w = r - 1; w > 0; w--) {
@@ -421,22 +448,12 @@ static void snca_compress(struct snv *t, uint32_t v)
 static int build_snca(struct domtree *d, const struct graph *g, uint32_t root, uint64_t budget)
 {
     uint32_t n = g->n;
-    uint32_t *pre = graph_alloc((size_t)n * sizeof *pre);
-    uint32_t *vertex = graph_alloc((size_t)n * sizeof *vertex);
-    uint32_t *parent = graph_alloc((size_t)n * sizeof *parent);
-    uint32_t *semi = graph_alloc((size_t)n * sizeof *semi);
-    uint32_t *poff = graph_zalloc(((size_t)n + 1) * sizeof *poff), *padj = NULL;
-    struct snv *t = graph_alloc((size_t)n * sizeof *t);
-    if (!pre || !vertex || !parent || !semi || !poff || !t)
-        goto nomem;
-
-    uint32_t r = dfs(g, root, pre, vertex, parent, semi, NULL, t, poff);
-    vertex = shrink(vertex, (size_t)r * sizeof *vertex);
-    parent = shrink(parent, (size_t)r * sizeof *parent);
-    semi = shrink(semi, (size_t)r * sizeof *semi);
-    t = shrink(t, (size_t)r * sizeof *t);
-    poff = shrink(poff, ((size_t)r + 1) * sizeof *poff);
-    if (preds_build(g, pre, r, poff, &padj) < 0)
+    struct dom_start x;
+    int failed = dom_start(&x, g, root, sizeof(struct snv), 0);
+    uint32_t *pre = x.pre, *vertex = x.vertex, *parent = x.parent, *semi = x.aux, *poff = x.poff, *padj = x.padj;
+    struct snv *t = x.t;
+    uint32_t r = x.r;
+    if (failed)
         goto nomem;
 
     for (uint32_t w = r - 1; w > 0; w--) {
