@@ -186,6 +186,30 @@ capture_live_sample() {
     "$CAPTURE" -q "${SAMPLE_PID:-}" -o snap.hsnap >capture.out 2>&1 || true
 }
 
+# mutate_base SAMPLE WALKER: the start of a script that damages one
+# allocator's metadata (t3210, t3310): skip unless SAMPLE, the capture tool
+# and hsnap-mutate ($MUTATE) are built; capture SAMPLE as base.hsnap and
+# index it into base.db; and define the helpers such a script uses: sq
+# (sqlite3), word ADDR (a word of base.db's snapshot), hex N, used DB (its
+# used objects) and warned DB (WALKER's warnings, "0xADDR message").
+mutate_base() {
+    MUTATE=$ROOT/build/tools/hsnap-mutate
+    if [ ! -x "$SAMPLES/$1" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$MUTATE" ]; then
+        test_skip "damaged $2 metadata" "bin/samples/$1, the capture tool or hsnap-mutate is not built"
+        test_done
+    fi
+    MUTATED_WALKER=$2
+    sq() { sqlite3 -batch "$@"; }
+    word() { "$HEAPSNAP" sql base.db "select u64($1)" | tail -n 1; }
+    hex() { printf '0x%x' "$1"; }
+    used() { sq "$1" "SELECT count(*) FROM objects WHERE state = 'used'"; }
+    warned() { sq "$1" "SELECT printf('0x%x %s', addr, message) FROM warnings WHERE source = '$MUTATED_WALKER'"; }
+    start_sample "$1" || true
+    "$CAPTURE" -q "${SAMPLE_PID:-0}" -o base.hsnap >capture.out 2>&1 || true
+    stop_sample
+    "$HEAPSNAP" index -q base.hsnap -o base.db 2>/dev/null || true
+}
+
 # start_named LABEL SAMPLE ARGS...: like start_sample, with the report in
 # $TRASH/LABEL.report so that two instances of one sample can coexist.
 start_named() {

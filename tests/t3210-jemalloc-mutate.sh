@@ -9,21 +9,7 @@
 # t5100, which has this sample among its bases).
 . "$(dirname "$0")/lib.sh"
 
-MUTATE=$ROOT/build/tools/hsnap-mutate
-if [ ! -x "$SAMPLES/jemalloc_heap" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$MUTATE" ]; then
-    test_skip 'damaged jemalloc metadata' 'bin/samples/jemalloc_heap, the capture tool or hsnap-mutate is not built'
-    test_done
-fi
-sq() { sqlite3 -batch "$@"; }
-word() { "$HEAPSNAP" sql base.db "select u64($1)" | tail -n 1; }
-hex() { printf '0x%x' "$1"; }
-used() { sq "$1" "SELECT count(*) FROM objects WHERE state = 'used'"; }
-warned() { sq "$1" "SELECT printf('0x%x %s', addr, message) FROM warnings WHERE source = 'jemalloc'"; }
-
-start_sample jemalloc_heap || true
-"$CAPTURE" -q "${SAMPLE_PID:-0}" -o base.hsnap >capture.out 2>&1 || true
-stop_sample
-"$HEAPSNAP" index -q base.hsnap -o base.db 2>/dev/null || true
+mutate_base jemalloc_heap jemalloc
 
 # The structures to damage, found through the clean walk: the rtree root,
 # the leaf and element for the first page of a slab and of a large extent,

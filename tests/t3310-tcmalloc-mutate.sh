@@ -8,23 +8,9 @@
 # report.
 . "$(dirname "$0")/lib.sh"
 
-MUTATE=$ROOT/build/tools/hsnap-mutate
-if [ ! -x "$SAMPLES/tcmalloc_heap" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$MUTATE" ]; then
-    test_skip 'damaged tcmalloc metadata' 'bin/samples/tcmalloc_heap, the capture tool or hsnap-mutate is not built'
-    test_done
-fi
-sq() { sqlite3 -batch "$@"; }
-word() { "$HEAPSNAP" sql base.db "select u64($1)" | tail -n 1; }
-hex() { printf '0x%x' "$1"; }
-used() { sq "$1" "SELECT count(*) FROM objects WHERE state = 'used'"; }
+mutate_base tcmalloc_heap tcmalloc
 # used objects outside [$2, $3)
 used_outside() { sq "$1" "SELECT count(*) FROM objects WHERE state = 'used' AND (addr < $2 OR addr >= $3)"; }
-warned() { sq "$1" "SELECT printf('0x%x %s', addr, message) FROM warnings WHERE source = 'tcmalloc'"; }
-
-start_sample tcmalloc_heap || true
-"$CAPTURE" -q "${SAMPLE_PID:-0}" -o base.hsnap >capture.out 2>&1 || true
-stop_sample
-"$HEAPSNAP" index -q base.hsnap -o base.db 2>/dev/null || true
 
 # The structures to damage, found through the clean walk: the page map
 # root; a span of small objects with free objects on its own list, and its
