@@ -74,18 +74,8 @@ static const struct hs_mem_range *range_from(struct scan *sc, uint64_t a)
 /* The bucket entry objtab_find() will read first for p (in [t->lo, t->hi)). */
 static const uint32_t *bucket_of(const struct objtab *t, uint64_t p)
 {
-    size_t a = 0, b = t->nsegs;
-    while (b - a > 1) {
-        size_t m = (a + b) / 2;
-        if (t->segs[m].lo <= p)
-            a = m;
-        else
-            b = m;
-    }
-    const struct objseg *s = &t->segs[a];
-    if (p < s->lo || p >= s->hi)
-        return NULL;
-    return t->buckets + s->bucket0 + ((p - s->lo) >> s->shift);
+    const uint32_t *bk;
+    return objtab_bucket_of(t, p, &bk) ? bk : NULL;
 }
 
 static int flush(struct scan *sc, int64_t src, uint64_t base, const uint64_t *ca, const uint64_t *cw, size_t n)

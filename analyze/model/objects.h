@@ -82,13 +82,11 @@ void objtab_free(struct objtab *t);
  * once they are stored and scanned. */
 void objtab_release(struct objtab *t);
 
-/* The index of the object whose [addr, addr+size) holds p (an object of
- * size 0 holds only its own address), or -1.  Free objects are found too;
- * callers that want only live targets check state. */
-static inline int64_t objtab_find(const struct objtab *t, uint64_t p)
+/* The segment holding p and, in *bucket, the bucket entry objtab_find()
+ * reads first for it (p in [t->lo, t->hi)); NULL when p falls between
+ * segments, where no object is.  A batch of lookups prefetches it. */
+static inline const struct objseg *objtab_bucket_of(const struct objtab *t, uint64_t p, const uint32_t **bucket)
 {
-    if (p - t->lo >= t->hi - t->lo)
-        return -1;
     size_t a = 0, b = t->nsegs;
     while (b - a > 1) { /* the last segment with lo <= p */
         size_t m = (a + b) / 2;
@@ -99,12 +97,25 @@ static inline int64_t objtab_find(const struct objtab *t, uint64_t p)
     }
     const struct objseg *s = &t->segs[a];
     if (p < s->lo || p >= s->hi)
+        return NULL;
+    *bucket = t->buckets + s->bucket0 + ((p - s->lo) >> s->shift);
+    return s;
+}
+
+/* The index of the object whose [addr, addr+size) holds p (an object of
+ * size 0 holds only its own address), or -1.  Free objects are found too;
+ * callers that want only live targets check state. */
+static inline int64_t objtab_find(const struct objtab *t, uint64_t p)
+{
+    if (p - t->lo >= t->hi - t->lo)
         return -1;
-    const uint32_t *bk = t->buckets + s->bucket0;
-    uint64_t k = (p - s->lo) >> s->shift;
+    const uint32_t *bk;
+    const struct objseg *s = objtab_bucket_of(t, p, &bk);
+    if (!s)
+        return -1;
     /* objects starting in bucket k are [bk[k], bk[k+1]); the holder of p
      * is the last of them starting at or below p, else the one before. */
-    uint32_t lo = bk[k], hi = bk[k + 1];
+    uint32_t lo = bk[0], hi = bk[1];
     while (lo < hi) {
         uint32_t m = lo + (hi - lo) / 2;
         if (t->v[m].addr <= p)
