@@ -276,7 +276,8 @@ demo: all samples
 	@samples/demo.sh
 
 test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk build/tools/gomutate \
-      build/tools/hsnap-mutate build/tools/demangle build/tools/mallinfo-preload.so build/tools/synthdb
+      build/tools/hsnap-mutate build/tools/demangle build/tools/mallinfo-preload.so build/tools/synthdb \
+      build/tools/capture-peek
 	@tests/run.sh
 
 bench: all samples

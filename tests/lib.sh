@@ -225,12 +225,12 @@ pid_of() { report_get "$TRASH/$1.report" pid; }
 # The state letter of a thread (or of the process's main thread).
 state_of() { awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null; }
 
-# build_capture_peek: tests/capture-peek.c, a reader from format/ alone, as
-# $PEEK (the capture tests need neither the analyzer nor gdb for it).
+# build_capture_peek: tests/tools/capture-peek.c, a reader from format/
+# alone, as $PEEK (the capture tests need neither the analyzer nor gdb for
+# it); make test builds it with the project's flags and the sanitizers.
 build_capture_peek() {
-    PEEK=$TRASH/capture-peek
-    cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/format" -o "$PEEK" "$TESTS_DIR/capture-peek.c" \
-        "$ROOT"/format/*.c -lzstd
+    PEEK=$ROOT/build/tools/capture-peek
+    [ -x "$PEEK" ]
 }
 
 # patterns_gdb_dump REPORT: from samples/patterns' REPORT, dump.gdb (gdb

@@ -2,8 +2,9 @@
 # t1000-capture.sh — heapsnap-capture: what it writes, and that it never
 # harms the target (the target always runs on, whatever happens to us).
 #
-# The snapshot is inspected with tests/capture-peek.c, a small reader built
-# here from format/ alone, so these tests need neither the analyzer nor gdb.
+# The snapshot is inspected with tests/tools/capture-peek.c, a small reader built
+# from format/ alone (make test builds it with the project's flags and the
+# sanitizers), so these tests need neither the analyzer nor gdb.
 . "$(dirname "$0")/lib.sh"
 
 build_capture_peek || { echo "not ok - cannot build capture-peek"; exit 1; }
