@@ -58,7 +58,7 @@ static const char *duration(char *buf, size_t len, int64_t ns)
 }
 
 /* A Go heap: its garbage, said as garbage, and the goroutines a GC found blocked. */
-static void text_go(const struct leaks *l, const struct go_leaks *gl, const struct args *a)
+static void text_go(const struct leaks_answer *l, const struct go_leaks *gl, const struct args *a)
 {
     char b1[32], b2[32], b3[32];
     uint64_t since = gl->heap_alloc > gl->heap_marked ? gl->heap_alloc - gl->heap_marked : 0;
@@ -94,18 +94,50 @@ static void text_go(const struct leaks *l, const struct go_leaks *gl, const stru
            "`heapsnap diff OLD NEW` names what grew and what holds it.\n");
 }
 
-static void text(const struct session *s, const struct leaks *l, const struct go_leaks *gl, const struct args *a)
+/* Every leaked object (--all): from the graph when it was loaded, else from
+ * the leaks table stored with the answer; one printer for both. */
+struct every {
+    struct json *j;            /* NULL: text */
+};
+
+static void every_one(void *u, uint64_t addr, uint64_t size, uint64_t head)
 {
+    struct every *e = u;
+    if (!e->j) {
+        printf("  0x%-16" PRIx64 "  %10" PRIu64 "  0x%" PRIx64 "\n", addr, size, head);
+        return;
+    }
+    json_begin_object(e->j);
+    json_kv_hex(e->j, "addr", addr);
+    json_kv_uint(e->j, "size", size);
+    json_kv_hex(e->j, "head", head);
+    json_end_object(e->j);
+}
+
+static int every(const struct session *s, const struct leaks *l, struct json *j)
+{
+    struct every e = {j};
     const struct hgraph *h = &s->h;
-    char b1[32], b2[32], g[128];
+    if (!s->have_graph)
+        return leaks_answer_objects(s->db, every_one, &e);
+    for (uint32_t i = 0; i < h->nobjs; i++)
+        if (l->head_of[i] != GRAPH_NONE)
+            every_one(&e, h->addr[i], h->osize[i], h->addr[l->head_of[i]]);
+    return 0;
+}
+
+static int text(const struct session *s, const char *file, const struct leaks_answer *l, const struct leaks *lk,
+                const struct go_leaks *gl, const struct args *a)
+{
+    char b1[32], b2[32];
     if (gl->go)
         printf("%s: %" PRIu64 " leaked C objects (memory no root reaches outside Go's heap), %s, of %" PRIu64
-               " used (%s); %zu leak heads\n",
-               h->file, l->count, units_bytes(b1, sizeof b1, l->bytes), h->used_count,
-               units_bytes(b2, sizeof b2, h->used_bytes), l->nheads);
+               " used (%s); %" PRIu64 " leak heads\n",
+               file, l->count, units_bytes(b1, sizeof b1, l->bytes), l->used_count,
+               units_bytes(b2, sizeof b2, l->used_bytes), l->nheads);
     else
-        printf("%s: %" PRIu64 " leaked objects, %s, of %" PRIu64 " used (%s); %zu leak heads\n", h->file, l->count,
-               units_bytes(b1, sizeof b1, l->bytes), h->used_count, units_bytes(b2, sizeof b2, h->used_bytes),
+        printf("%s: %" PRIu64 " leaked objects, %s, of %" PRIu64 " used (%s); %" PRIu64 " leak heads\n", file,
+               l->count, units_bytes(b1, sizeof b1, l->bytes), l->used_count, units_bytes(b2, sizeof b2, l->used_bytes),
                l->nheads);
     if (gl->go)
         text_go(l, gl, a);
@@ -113,41 +145,39 @@ static void text(const struct session *s, const struct leaks *l, const struct go
         printf("(%" PRIu64 " unreachable Go objects, %s, are garbage the next GC frees, not leaks)\n",
                l->garbage_count, units_bytes(b1, sizeof b1, l->garbage_bytes));
     if (!l->count)
-        return;
+        return 0;
     /* the example's bytes go under the type column, where the eye is */
     static const char under_type[] = "                            "; /* 2 + 10 + 2 + 12 + 2 */
     printf("\nLeaked objects by type:\n  %10s  %12s  %-20s  %s\n", "count", "bytes", "type", "examples");
-    for (size_t k = 0; k < l->ngroups && k < (size_t)a->limit; k++) {
-        const struct leak_group *lg = &l->groups[k];
-        printf("  %10" PRIu64 "  %12" PRIu64 "  %-20s ", lg->count, lg->bytes, hg_group_name(h, lg->key, g, sizeof g));
+    for (size_t k = 0; k < l->groups_len && k < (size_t)a->limit; k++) {
+        const struct leaks_answer_group *lg = &l->groups[k];
+        printf("  %10" PRIu64 "  %12" PRIu64 "  %-20s ", lg->count, lg->bytes, lg->type);
         for (uint32_t e = 0; e < lg->nexamples; e++)
-            printf(" 0x%" PRIx64, h->addr[lg->examples[e]]);
+            printf(" 0x%" PRIx64, lg->examples[e]);
         printf("%s\n", lg->count > lg->nexamples ? " ..." : "");
-        show_bytes(stdout, h, lg->examples[0], under_type);
+        abytes_print(stdout, &lg->ex, under_type);
     }
-    if (l->ngroups > (size_t)a->limit)
-        printf("  ... %zu more groups (--limit)\n", l->ngroups - (size_t)a->limit);
+    if (l->ngroups > (uint64_t)a->limit)
+        printf("  ... %" PRIu64 " more groups (--limit)\n", l->ngroups - (uint64_t)a->limit);
     printf("\nLeak heads (what each holds within the leak):\n  %-18s  %-14s  %10s  %12s\n", "head", "type", "objects",
            "bytes");
-    for (size_t k = 0; k < l->nheads && k < (size_t)a->limit; k++) {
-        const struct leak_head *hd = &l->heads[k];
-        printf("  0x%-16" PRIx64 "  %-14s  %10" PRIu64 "  %12" PRIu64, h->addr[hd->obj],
-               hg_group_name(h, h->group[hd->obj], g, sizeof g), hd->held_count, hd->held_bytes);
+    for (size_t k = 0; k < l->heads_len && k < (size_t)a->limit; k++) {
+        const struct leaks_answer_head *hd = &l->heads[k];
+        printf("  0x%-16" PRIx64 "  %-14s  %10" PRIu64 "  %12" PRIu64, hd->addr, hd->type, hd->held_count,
+               hd->held_bytes);
         if (hd->scc_size > 1)
             printf("  (a cycle of %u objects)", hd->scc_size);
         putchar('\n');
     }
-    if (l->nheads > (size_t)a->limit)
-        printf("  ... %zu more heads (--limit)\n", l->nheads - (size_t)a->limit);
+    if (l->nheads > (uint64_t)a->limit)
+        printf("  ... %" PRIu64 " more heads (--limit)\n", l->nheads - (uint64_t)a->limit);
     if (l->held_partial)
         printf("  (many heads share the same lost objects: for some, what they hold is a lower bound)\n");
     if (a->all) {
         printf("\nEvery leaked object:\n  %-18s  %10s  %s\n", "object", "size", "head");
-        for (uint32_t i = 0; i < h->nobjs; i++)
-            if (l->head_of[i] != GRAPH_NONE)
-                printf("  0x%-16" PRIx64 "  %10" PRIu64 "  0x%" PRIx64 "\n", h->addr[i], h->osize[i],
-                       h->addr[l->head_of[i]]);
+        return every(s, lk, NULL);
     }
+    return 0;
 }
 
 static void json_go(struct json *j, const struct go_leaks *gl, const struct args *a)
@@ -185,15 +215,14 @@ static void json_go(struct json *j, const struct go_leaks *gl, const struct args
     json_end_object(j);
 }
 
-static void json(struct json *j, const struct session *s, const struct leaks *l, const struct go_leaks *gl,
-                 const struct args *a)
+static int json(struct json *j, const struct session *s, const char *file, const struct leaks_answer *l,
+                const struct leaks *lk, const struct go_leaks *gl, const struct args *a)
 {
-    const struct hgraph *h = &s->h;
-    char g[128];
+    int rc = 0;
     json_begin_object(j);
-    json_kv_string(j, "file", h->file);
-    json_kv_uint(j, "used_count", h->used_count);
-    json_kv_uint(j, "used_bytes", h->used_bytes);
+    json_kv_string(j, "file", file);
+    json_kv_uint(j, "used_count", l->used_count);
+    json_kv_uint(j, "used_bytes", l->used_bytes);
     json_kv_uint(j, "leaked_count", l->count);
     json_kv_uint(j, "leaked_bytes", l->bytes);
     json_kv_uint(j, "garbage_count", l->garbage_count);
@@ -203,29 +232,29 @@ static void json(struct json *j, const struct session *s, const struct leaks *l,
     json_go(j, gl, a);
     json_key(j, "groups");
     json_begin_array(j);
-    for (size_t k = 0; k < l->ngroups && k < (size_t)a->limit; k++) {
-        const struct leak_group *lg = &l->groups[k];
+    for (size_t k = 0; k < l->groups_len && k < (size_t)a->limit; k++) {
+        const struct leaks_answer_group *lg = &l->groups[k];
         json_begin_object(j);
-        json_kv_string(j, "type", hg_group_name(h, lg->key, g, sizeof g));
+        json_kv_string(j, "type", lg->type);
         json_kv_uint(j, "count", lg->count);
         json_kv_uint(j, "bytes", lg->bytes);
         json_key(j, "examples");
         json_begin_array(j);
         for (uint32_t e = 0; e < lg->nexamples; e++)
-            json_hex(j, h->addr[lg->examples[e]]);
+            json_hex(j, lg->examples[e]);
         json_end_array(j);
-        show_bytes_json(j, h, lg->examples[0]);
+        abytes_json(j, &lg->ex);
         json_end_object(j);
     }
     json_end_array(j);
     json_key(j, "heads");
     json_begin_array(j);
-    for (size_t k = 0; k < l->nheads && k < (size_t)a->limit; k++) {
-        const struct leak_head *hd = &l->heads[k];
+    for (size_t k = 0; k < l->heads_len && k < (size_t)a->limit; k++) {
+        const struct leaks_answer_head *hd = &l->heads[k];
         json_begin_object(j);
-        json_kv_hex(j, "addr", h->addr[hd->obj]);
-        json_kv_uint(j, "size", h->osize[hd->obj]);
-        json_kv_string(j, "type", hg_group_name(h, h->group[hd->obj], g, sizeof g));
+        json_kv_hex(j, "addr", hd->addr);
+        json_kv_uint(j, "size", hd->size);
+        json_kv_string(j, "type", hd->type);
         json_kv_uint(j, "held_count", hd->held_count);
         json_kv_uint(j, "held_bytes", hd->held_bytes);
         json_kv_uint(j, "scc_size", hd->scc_size);
@@ -235,18 +264,11 @@ static void json(struct json *j, const struct session *s, const struct leaks *l,
     if (a->all) {
         json_key(j, "objects");
         json_begin_array(j);
-        for (uint32_t i = 0; i < h->nobjs; i++) {
-            if (l->head_of[i] == GRAPH_NONE)
-                continue;
-            json_begin_object(j);
-            json_kv_hex(j, "addr", h->addr[i]);
-            json_kv_uint(j, "size", h->osize[i]);
-            json_kv_hex(j, "head", h->addr[l->head_of[i]]);
-            json_end_object(j);
-        }
+        rc = every(s, lk, j);
         json_end_array(j);
     }
     json_end_object(j);
+    return rc;
 }
 
 int cmd_leaks(int argc, char **argv)
@@ -259,30 +281,49 @@ int cmd_leaks(int argc, char **argv)
         a.limit = 20;
     struct session s;
     struct leaks l = {0};
+    struct leaks_answer ans = {0};
     struct go_leaks gl = {0};
     struct json j;
     char err[A_ERRLEN];
     rc = EXIT_FAIL;
-    if (session_open(&s, a.pos[0], &a, 1))
+    if (session_open_db(&s, a.pos[0], &a))
         goto out;
-    if (leaks_find(&l, &s.h, &s.r)) {
-        cli_error("%s: out of memory finding leaks", a.pos[0]);
+    /* a second leaks answers from what the first stored (analysis/answers.c) */
+    int stored = leaks_answer_read(&ans, s.db, a.limit);
+    if (stored < 0) {
+        cli_error("%s: out of memory reading the stored answer", a.pos[0]);
         goto out;
     }
-    if (go_leaks_find(&gl, s.h.db)) {
+    if (stored && a.all && !analysis_done(s.db, "leaks")) {
+        leaks_answer_free(&ans); /* --all reads the leaks table, which is not there */
+        stored = 0;
+    }
+    if (stored) {
+        session_timing_answer(&s, a.pos[0]);
+    } else {
+        if (session_load(&s, a.pos[0], SESSION_RESULTS))
+            goto out;
+        if (leaks_find(&l, &s.h, &s.r) || leaks_answer_build(&ans, &l, &s.h, a.limit)) {
+            cli_error("%s: out of memory finding leaks", a.pos[0]);
+            goto out;
+        }
+        if (leaks_store(&l, &s.h, &ans, err, sizeof err))
+            cli_warn("%s", err);
+    }
+    if (go_leaks_find(&gl, s.db)) {
         cli_error("%s: out of memory grouping blocked goroutines", a.pos[0]);
         goto out;
     }
-    if (leaks_store(&l, &s.h, err, sizeof err))
-        cli_warn("%s", err);
     out_begin(&j, &a);
-    if (a.json)
-        json(&j, &s, &l, &gl, &a);
-    else
-        text(&s, &l, &gl, &a);
+    int bad = a.json ? json(&j, &s, a.pos[0], &ans, &l, &gl, &a) : text(&s, a.pos[0], &ans, &l, &gl, &a);
     rc = out_finish(&j, &a);
+    if (bad) {
+        cli_error("%s: reading the stored leaks: %s", a.pos[0], sqlite3_errmsg(s.db));
+        rc = EXIT_FAIL;
+    }
 out:
     leaks_free(&l);
+    leaks_answer_free(&ans);
     go_leaks_free(&gl);
     session_close(&s);
     args_free(&a);

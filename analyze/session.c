@@ -211,13 +211,12 @@ int session_check_heap(sqlite3 *db, const char *file)
     return 0;
 }
 
-/* HEAPSNAP_TIMING=1 in the environment: where the time goes, on stderr
- * (bench/analyze reads it). */
-int session_open(struct session *s, const char *file, const struct args *a, unsigned flags)
+int session_open_db(struct session *s, const char *file, const struct args *a)
 {
     char err[A_ERRLEN];
-    double t0 = clock_wall_s(), c0 = clock_cpu_s();
     memset(s, 0, sizeof *s);
+    s->t_open = clock_wall_s();
+    s->c_open = clock_cpu_s();
     if (!(s->db = open_snapshot_db(file, &a->dopt, err, sizeof err))) {
         cli_error("%s", err);
         return -1;
@@ -227,6 +226,15 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
         s->db = NULL;
         return -1;
     }
+    return 0;
+}
+
+/* HEAPSNAP_TIMING=1 in the environment: where the time goes, on stderr
+ * (bench/analyze reads it). */
+int session_load(struct session *s, const char *file, unsigned flags)
+{
+    char err[A_ERRLEN];
+    double t0 = s->t_open, c0 = s->c_open;
     if (hgraph_load_flags(&s->h, s->db, file, flags & SESSION_NO_REFS ? HG_NO_REFS : 0, err, sizeof err)) {
         cli_error("%s", err);
         hgraph_free(&s->h);
@@ -249,6 +257,20 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
                 !s->have_results ? ", no results " : s->r.from_db ? ", results read back " : ", dominators ",
                 s->have_results ? s->r.seconds : 0.0, s->have_results ? s->r.store_seconds : 0.0, clock_cpu_s() - c1);
     return 0;
+}
+
+void session_timing_answer(const struct session *s, const char *file)
+{
+    if (getenv("HEAPSNAP_TIMING"))
+        fprintf(stderr, "heapsnap %s: timing %s: stored answer %.2f s (cpu %.2f)\n", cli_command, file,
+                clock_wall_s() - s->t_open, clock_cpu_s() - s->c_open);
+}
+
+int session_open(struct session *s, const char *file, const struct args *a, unsigned flags)
+{
+    if (session_open_db(s, file, a))
+        return -1;
+    return session_load(s, file, flags);
 }
 
 void session_close(struct session *s)

@@ -60,6 +60,7 @@ struct session {
     struct hgraph h;
     struct hresults r;
     int have_graph, have_results;
+    double t_open, c_open;     /* wall and cpu clocks when opening began (HEAPSNAP_TIMING) */
 };
 
 /* Open file and load its graph; flags: SESSION_RESULTS also gets the
@@ -68,6 +69,14 @@ struct session {
 #define SESSION_RESULTS 0x1u
 #define SESSION_NO_REFS 0x2u
 int session_open(struct session *s, const char *file, const struct args *a, unsigned flags);
+/* session_open() in two halves, for a command that may answer from what
+ * the database already holds (answers.c) before loading any graph: open
+ * and check the database, then load.  0, or -1 after printing the error
+ * (call session_close() either way). */
+int session_open_db(struct session *s, const char *file, const struct args *a);
+int session_load(struct session *s, const char *file, unsigned flags);
+/* HEAPSNAP_TIMING: the time an answer read back took, on stderr. */
+void session_timing_answer(const struct session *s, const char *file);
 /* session_open() on a->pos[0], then the object (index) holding addr into
  * obj; 0, or -1 after printing the error (call session_close() either way). */
 int session_open_at(struct session *s, const struct args *a, unsigned flags, uint64_t addr, uint32_t *obj);

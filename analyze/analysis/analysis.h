@@ -10,6 +10,7 @@
  *   leaks.c      the leaked set, its heads (one per source SCC), what each
  *                head holds; tables leaks and leak_heads
  *   retainers.c  the largest retainers: objects, types (MAT's rule), roots
+ *   answers.c    what leaks and top print, stored, read back without the graph
  *   diff.c       matching objects across snapshots; tables diff_types,
  *                diff_objects
  *   show.c       shared printing: names of roots and groups, object bytes,
@@ -228,8 +229,11 @@ struct leaks {
 
 /* Find the leaks from r (unreachable used objects), their heads and groups. */
 int leaks_find(struct leaks *l, const struct hgraph *h, const struct hresults *r);
-/* (Re)write the leaks and leak_heads tables (not on a read-only database). */
-int leaks_store(const struct leaks *l, const struct hgraph *h, char *err, size_t errlen);
+struct leaks_answer;
+/* (Re)write the leaks and leak_heads tables (not on a read-only database),
+ * and answer a (if not NULL) in the same transaction. */
+int leaks_store(const struct leaks *l, const struct hgraph *h, const struct leaks_answer *a, char *err,
+                size_t errlen);
 void leaks_free(struct leaks *l);
 
 /* ------------------------------------------------------------ goleaks.c */
@@ -393,6 +397,39 @@ void diff_out_close(struct diff_out *o);
 
 /* ------------------------------------------------------------ show.c */
 
+/* An object's first bytes as show_bytes prints them, read once so that an
+ * answer can be stored and printed again the same (answers.c). */
+#define ABYTES_HEX 32
+struct abytes {
+    int present;               /* 0: not captured (or the snapshot is gone): nothing shown */
+    int n;                     /* bytes in b (<= ABYTES_HEX) */
+    uint8_t b[ABYTES_HEX];
+    int nstrings;
+    char *strings[4];          /* the strings found in the first 256 bytes */
+    int oom;
+};
+/* Fill ab for object i; 0, or -1 on out-of-memory. */
+int show_bytes_read(const struct hgraph *h, uint32_t i, struct abytes *ab);
+void abytes_print(FILE *f, const struct abytes *ab, const char *indent);
+void abytes_json(struct json *j, const struct abytes *ab);
+void abytes_free(struct abytes *ab);
+
+/* A node as show_node_json describes it, and hg_node_name's text, held
+ * apart from the graph so that an answer can be stored and printed again. */
+enum { ANODE_SUPER, ANODE_ROOT, ANODE_OBJECT };
+struct anode {
+    int64_t id;
+    int kind;                  /* ANODE_* */
+    char *root_kind, *name, *label; /* roots; name may be NULL */
+    int32_t thread;            /* roots, 0 if none */
+    uint64_t addr, size;       /* size: objects */
+    char *type;                /* objects: hg_group_name */
+    char *text;                /* hg_node_name */
+};
+int anode_fill(struct anode *a, const struct hgraph *h, uint32_t v);
+void anode_json(struct json *j, const struct anode *a);
+void anode_free(struct anode *a);
+
 /* "[48 bytes]", the type's name, or "malloc tcache" (HG_INTERNAL), into buf. */
 const char *hg_group_name(const struct hgraph *h, uint64_t key, char *buf, size_t len);
 /* A root for people: "data g_cache (libfoo.so)", "stack of thread 1234 (worker)", ... */
@@ -426,5 +463,84 @@ void show_node_json(struct json *j, const struct hgraph *h, uint32_t v);
 /* The members an answer about one address starts with (explain, path):
  * "file", "query" (addr as asked) and "object" (node v, which holds it). */
 void show_query_json(struct json *j, const struct hgraph *h, uint64_t addr, uint32_t v);
+
+/* ------------------------------------------------------------ answers.c */
+
+/*
+ * Stored answers.  What `leaks` and `top` print is kept in the database
+ * (docs/schema.md: answer_leaks, answer_leak_groups, answer_leak_heads,
+ * answer_top, answer_top_nodes, answer_top_types) when it is computed, so
+ * that the same command on the same database prints it again without
+ * loading the graph.  An answer holds `rows` rows of each list (the
+ * --limit it was made for) and serves any --limit up to that; it counts
+ * only while analysis_done says 'dominators' and its own step ('leaks
+ * answer', 'top answer'), and results.c drops every answer when it stores
+ * new dominators.  The commands print a fresh answer from these same
+ * structures, so a stored one prints the same bytes.
+ */
+struct leaks_answer_group {
+    char *type;
+    uint64_t count, bytes;
+    uint32_t nexamples;
+    uint64_t examples[4];      /* addresses */
+    struct abytes ex;          /* the first example's bytes */
+};
+struct leaks_answer_head {
+    uint64_t addr, size;
+    char *type;
+    uint64_t held_count, held_bytes;
+    uint32_t scc_size;
+};
+struct leaks_answer {
+    int64_t rows;              /* rows kept of each list */
+    uint64_t used_count, used_bytes;
+    uint64_t count, bytes, garbage_count, garbage_bytes;
+    uint64_t ngroups, nheads;  /* in all, beyond the rows kept */
+    int held_partial;
+    struct leaks_answer_group *groups;
+    size_t groups_len;
+    struct leaks_answer_head *heads;
+    size_t heads_len;
+};
+/* The answer of l for --limit rows; 0 or -1 (out of memory). */
+int leaks_answer_build(struct leaks_answer *a, const struct leaks *l, const struct hgraph *h, int64_t rows);
+/* 1 if db holds a current answer of at least rows rows (read into a), 0 if
+ * not (a is then empty), -1 on out-of-memory. */
+int leaks_answer_read(struct leaks_answer *a, sqlite3 *db, int64_t rows);
+/* Write a into db inside the caller's transaction (leaks_store's); 0 or -1
+ * (sqlite3_errmsg says why). */
+int leaks_answer_write(const struct leaks_answer *a, sqlite3 *db);
+/* Every leaked object as the leaks table has it, by id: addr, size, head's addr. */
+int leaks_answer_objects(sqlite3 *db, void (*fn)(void *u, uint64_t addr, uint64_t size, uint64_t head), void *u);
+void leaks_answer_free(struct leaks_answer *a);
+
+struct top_answer_row {
+    struct anode node;
+    uint64_t retained_size, retained_count;
+    char *held_by;             /* suspects: hg_holder_name */
+};
+struct top_answer_type {
+    char *type;
+    uint64_t count, shallow, retained_size, retained_count;
+};
+struct top_answer {
+    int64_t rows;
+    uint64_t used_count, used_bytes, reachable_count, reachable_bytes;
+    int shared;                /* the "shared by several roots" line, of shared_bytes */
+    uint64_t shared_bytes;
+    struct top_answer_row *objs, *roots, *sus;
+    size_t nobjs, nroots, nsus;
+    struct top_answer_type *types;
+    size_t ntypes;
+};
+/* Store a (not on a read-only database); 0, or -1 with err. */
+int top_answer_store(const struct top_answer *a, sqlite3 *db, const char *file, char *err, size_t errlen);
+int top_answer_read(struct top_answer *a, sqlite3 *db, int64_t rows);
+void top_answer_free(struct top_answer *a);
+
+/* The answer tables, dropped when the dominators they come from are stored anew. */
+#define ANSWER_TABLES "answer_leaks", "answer_leak_groups", "answer_leak_heads", "answer_top", \
+                      "answer_top_nodes", "answer_top_types"
+int answers_drop(sqlite3 *db);
 
 #endif

@@ -307,7 +307,8 @@ int leaks_find(struct leaks *l, const struct hgraph *h, const struct hresults *r
     return rc;
 }
 
-int leaks_store(const struct leaks *l, const struct hgraph *h, char *err, size_t errlen)
+int leaks_store(const struct leaks *l, const struct hgraph *h, const struct leaks_answer *ans, char *err,
+                size_t errlen)
 {
     /* written every time, not once: the leaks are cheap to find again, and
      * their group names change when types are inferred after the fact */
@@ -343,6 +344,8 @@ int leaks_store(const struct leaks *l, const struct hgraph *h, char *err, size_t
     }
     sqlite3_finalize(a);
     sqlite3_finalize(b);
+    /* the answer goes with the tables it was found with: both or neither */
+    ok = ok && (!ans || leaks_answer_write(ans, h->db) == 0);
     if (!ok || analysis_mark(h->db, "leaks", 0) || analysis_exec(h->db, h->file, "COMMIT", err, errlen)) {
         snprintf(err, errlen, "%s: storing leaks: %s", h->file, sqlite3_errmsg(h->db));
         sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);

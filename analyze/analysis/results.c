@@ -268,7 +268,8 @@ static int store(const struct hresults *r, const struct hgraph *h, char *err, si
         sqlite3_reset(s);
     }
     sqlite3_finalize(s);
-    if (analysis_mark(h->db, STEP, r->seconds) ||
+    /* answers made from earlier results are not answers of these (answers.c) */
+    if (answers_drop(h->db) || analysis_mark(h->db, STEP, r->seconds) ||
         analysis_exec(h->db, h->file, "COMMIT", err, errlen)) {
         if (!err[0])
             snprintf(err, errlen, "%s: %s", h->file, sqlite3_errmsg(h->db));

@@ -19,7 +19,7 @@
 
 #include "types/types.h"
 
-#define SHOW_HEX     32  /* bytes of hex dump */
+#define SHOW_HEX     ABYTES_HEX /* bytes of hex dump */
 #define SHOW_SCAN    256 /* bytes searched for strings */
 #define SHOW_STRMIN  6   /* shorter runs are mostly chance bytes of integers */
 #define SHOW_STRINGS 4
@@ -208,62 +208,98 @@ static void each_string(const uint8_t *b, const uint8_t *text, int n, void (*fn)
     }
 }
 
-static void print_string(void *u, const uint8_t *s, int len)
+static void keep_string(void *u, const uint8_t *s, int len)
 {
-    FILE *f = ((void **)u)[0];
-    const char *indent = ((void **)u)[1];
-    fprintf(f, "%sstring \"%.*s\"\n", indent, len > 80 ? 80 : len, (const char *)s);
+    struct abytes *ab = u;
+    char *c = malloc((size_t)len + 1);
+    if (!c) {
+        ab->oom = 1;
+        return;
+    }
+    memcpy(c, s, (size_t)len);
+    c[len] = 0;
+    ab->strings[ab->nstrings++] = c;
 }
 
-void show_bytes(FILE *f, const struct hgraph *h, uint32_t i, const char *indent)
+int show_bytes_read(const struct hgraph *h, uint32_t i, struct abytes *ab)
 {
     const uint8_t *b;
     int n;
+    memset(ab, 0, sizeof *ab);
     sqlite3_stmt *s = object_bytes(h, i, SHOW_SCAN, &b, &n);
     if (!s)
-        return;
-    int k = n < SHOW_HEX ? n : SHOW_HEX;
-    fprintf(f, "%s", indent);
-    for (int x = 0; x < k; x++)
-        fprintf(f, "%02x%s", b[x], x % 8 == 7 ? "  " : " ");
-    fputc('|', f);
-    for (int x = 0; x < k; x++)
-        fputc(b[x] >= 0x20 && b[x] < 0x7f ? b[x] : '.', f);
-    fputs("|\n", f);
-    void *u[2] = {f, (void *)indent};
+        return 0;
+    ab->present = 1;
+    ab->n = n < SHOW_HEX ? n : SHOW_HEX;
+    memcpy(ab->b, b, (size_t)ab->n);
     uint8_t text[SHOW_SCAN];
     text_mask(h, b, n, text);
-    each_string(b, text, n, print_string, u);
+    each_string(b, text, n, keep_string, ab);
     sqlite3_finalize(s);
+    if (ab->oom) {
+        abytes_free(ab);
+        return -1;
+    }
+    return 0;
 }
 
-static void json_str(void *u, const uint8_t *s, int len)
+void abytes_free(struct abytes *ab)
 {
-    json_string_n(u, (const char *)s, (size_t)len);
+    for (int k = 0; k < ab->nstrings; k++)
+        free(ab->strings[k]);
+    memset(ab, 0, sizeof *ab);
 }
 
-void show_bytes_json(struct json *j, const struct hgraph *h, uint32_t i)
+void abytes_print(FILE *f, const struct abytes *ab, const char *indent)
 {
-    const uint8_t *b;
-    int n;
-    sqlite3_stmt *s = object_bytes(h, i, SHOW_SCAN, &b, &n);
-    if (!s) {
+    if (!ab->present)
+        return;
+    fprintf(f, "%s", indent);
+    for (int x = 0; x < ab->n; x++)
+        fprintf(f, "%02x%s", ab->b[x], x % 8 == 7 ? "  " : " ");
+    fputc('|', f);
+    for (int x = 0; x < ab->n; x++)
+        fputc(ab->b[x] >= 0x20 && ab->b[x] < 0x7f ? ab->b[x] : '.', f);
+    fputs("|\n", f);
+    for (int k = 0; k < ab->nstrings; k++) {
+        int len = (int)strlen(ab->strings[k]);
+        fprintf(f, "%sstring \"%.*s\"\n", indent, len > 80 ? 80 : len, ab->strings[k]);
+    }
+}
+
+void abytes_json(struct json *j, const struct abytes *ab)
+{
+    if (!ab->present) {
         json_kv_null(j, "bytes");
         return;
     }
     char hex[2 * SHOW_HEX + 1];
-    int k = n < SHOW_HEX ? n : SHOW_HEX;
-    for (int x = 0; x < k; x++)
-        snprintf(hex + 2 * x, 3, "%02x", b[x]);
-    hex[2 * k] = 0;
+    for (int x = 0; x < ab->n; x++)
+        snprintf(hex + 2 * x, 3, "%02x", ab->b[x]);
+    hex[2 * ab->n] = 0;
     json_kv_string(j, "bytes", hex);
     json_key(j, "strings");
     json_begin_array(j);
-    uint8_t text[SHOW_SCAN];
-    text_mask(h, b, n, text);
-    each_string(b, text, n, json_str, j);
+    for (int k = 0; k < ab->nstrings; k++)
+        json_string_n(j, ab->strings[k], strlen(ab->strings[k]));
     json_end_array(j);
-    sqlite3_finalize(s);
+}
+
+void show_bytes(FILE *f, const struct hgraph *h, uint32_t i, const char *indent)
+{
+    struct abytes ab;
+    if (show_bytes_read(h, i, &ab))
+        return;
+    abytes_print(f, &ab, indent);
+    abytes_free(&ab);
+}
+
+void show_bytes_json(struct json *j, const struct hgraph *h, uint32_t i)
+{
+    struct abytes ab;
+    show_bytes_read(h, i, &ab);
+    abytes_json(j, &ab);
+    abytes_free(&ab);
 }
 
 /* The reference from src to dst that a step shows: a pointer to dst's start
@@ -419,32 +455,89 @@ void show_path(FILE *f, const struct hgraph *h, const uint32_t *nodes, uint32_t 
     }
 }
 
-void show_node_json(struct json *j, const struct hgraph *h, uint32_t v)
+static char *dup_or_null(const char *s, int *oom)
+{
+    char *c = s ? strdup(s) : NULL;
+    if (s && !c)
+        *oom = 1;
+    return c;
+}
+
+int anode_fill(struct anode *a, const struct hgraph *h, uint32_t v)
 {
     char buf[256];
-    json_begin_object(j);
-    json_kv_int(j, "id", hg_node_id(h, v));
+    int oom = 0;
+    memset(a, 0, sizeof *a);
+    a->id = hg_node_id(h, v);
     if (v == 0) {
-        json_kv_string(j, "kind", "super-root");
+        a->kind = ANODE_SUPER;
     } else if (hg_is_root(h, v)) {
         const struct hroot *r = &h->roots[v - 1];
-        json_kv_string(j, "kind", "root");
-        json_kv_string(j, "root_kind", r->kind);
-        json_kv_string(j, "name", r->name);
-        if (r->thread)
-            json_kv_int(j, "thread", r->thread);
-        else
-            json_kv_null(j, "thread");
-        json_kv_hex(j, "addr", r->addr);
-        json_kv_string(j, "label", hg_root_name(h, v, buf, sizeof buf));
+        a->kind = ANODE_ROOT;
+        a->root_kind = dup_or_null(r->kind, &oom);
+        a->name = dup_or_null(r->name, &oom);
+        a->thread = r->thread;
+        a->addr = r->addr;
+        a->label = dup_or_null(hg_root_name(h, v, buf, sizeof buf), &oom);
     } else {
         uint32_t i = hg_obj_index(h, v);
+        a->kind = ANODE_OBJECT;
+        a->addr = h->addr[i];
+        a->size = h->osize[i];
+        a->type = dup_or_null(hg_group_name(h, h->group[i], buf, sizeof buf), &oom);
+    }
+    a->text = dup_or_null(hg_node_name(h, v, buf, sizeof buf), &oom);
+    if (oom) {
+        anode_free(a);
+        return -1;
+    }
+    return 0;
+}
+
+void anode_free(struct anode *a)
+{
+    free(a->root_kind);
+    free(a->name);
+    free(a->label);
+    free(a->type);
+    free(a->text);
+    memset(a, 0, sizeof *a);
+}
+
+void anode_json(struct json *j, const struct anode *a)
+{
+    json_begin_object(j);
+    json_kv_int(j, "id", a->id);
+    if (a->kind == ANODE_SUPER) {
+        json_kv_string(j, "kind", "super-root");
+    } else if (a->kind == ANODE_ROOT) {
+        json_kv_string(j, "kind", "root");
+        json_kv_string(j, "root_kind", a->root_kind);
+        json_kv_string(j, "name", a->name);
+        if (a->thread)
+            json_kv_int(j, "thread", a->thread);
+        else
+            json_kv_null(j, "thread");
+        json_kv_hex(j, "addr", a->addr);
+        json_kv_string(j, "label", a->label);
+    } else {
         json_kv_string(j, "kind", "object");
-        json_kv_hex(j, "addr", h->addr[i]);
-        json_kv_uint(j, "size", h->osize[i]);
-        json_kv_string(j, "type", hg_group_name(h, h->group[i], buf, sizeof buf));
+        json_kv_hex(j, "addr", a->addr);
+        json_kv_uint(j, "size", a->size);
+        json_kv_string(j, "type", a->type);
     }
     json_end_object(j);
+}
+
+void show_node_json(struct json *j, const struct hgraph *h, uint32_t v)
+{
+    struct anode a;
+    if (anode_fill(&a, h, v)) {
+        json_null(j);
+        return;
+    }
+    anode_json(j, &a);
+    anode_free(&a);
 }
 
 void show_query_json(struct json *j, const struct hgraph *h, uint64_t addr, uint32_t v)
