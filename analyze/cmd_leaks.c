@@ -294,7 +294,7 @@ int cmd_leaks(int argc, char **argv)
         cli_error("%s: out of memory reading the stored answer", a.pos[0]);
         goto out;
     }
-    if (stored && a.all && !analysis_done(s.db, "leaks")) {
+    if (stored && a.all && leaks_answer_objects(s.db, NULL, NULL)) {
         leaks_answer_free(&ans); /* --all reads the leaks table, which is not there */
         stored = 0;
     }

@@ -18,6 +18,19 @@ start_sample leaky || true
 PID=${SAMPLE_PID:-}
 "$CAPTURE" -q "$PID" -o snap.hsnap >capture.out 2>&1 || true
 R=leaky.report
+# Stored answers (analysis/answers.c): fresh_copy N makes wN.db, a copy of
+# snap.db with no stored answer; run_on N ARGS... runs heapsnap ARGS... wN.db
+# into outN and says in howN whether it printed a stored answer
+# (HEAPSNAP_TIMING's line) or computed one; same M N compares outM and outN
+# but for the file name.
+fresh_copy() { cp snap.db w$1.db && sqlite3 w$1.db "DELETE FROM analysis_done WHERE step LIKE '% answer'"; }
+run_on() {
+    n=$1; shift
+    HEAPSNAP_TIMING=1 $HEAPSNAP "$@" w$n.db >out$n 2>err$n || { cat err$n; return 1; }
+    if grep -q "timing w$n.db: stored answer" err$n; then echo stored; else echo computed; fi >how$n
+}
+same() { sed "s/w$2\.db/w$1.db/g" out$2 >out$2.renamed && test_cmp out$1 out$2.renamed; }
+
 q() { sqlite3 -batch snap.db "$@"; }
 # py SCRIPT: python3 with the report's lines in 'rep' (lists of fields)
 # tname(DB, ADDR) (tests/tools/groups.py): the group heapsnap shows an
@@ -124,6 +137,42 @@ test_expect_success 'results are stored: leaks, leak_heads, analysis tables' '
 test_expect_success 'a second run reads the stored results and says the same' '
     $HEAPSNAP leaks --json --all snap.db >again.json &&
     cmp leaks.json again.json
+'
+
+test_expect_success 'a second leaks prints what the first stored, byte for byte, text and --json, without the graph' '
+    for args in "" "--json" "--all" "--json --all --limit 3"; do
+        fresh_copy 1 && run_on 1 leaks $args && test "$(cat how1)" = computed && cp out1 first &&
+        run_on 1 leaks $args && test "$(cat how1)" = stored && test_cmp first out1 || exit 1
+    done &&
+    fresh_copy 1 && run_on 1 leaks && run_on 1 leaks && test "$(cat how1)" = stored &&
+    grep "^w1.db: 20 leaked objects" out1 && grep -E "^ {28}string \"leaked-list-0\"$" out1 &&
+    grep -E "^ {28}[0-9a-f]{2} [0-9a-f]{2} " out1 && grep "a cycle of 4 objects" out1
+'
+
+test_expect_success 'another --limit: a larger one computes again, a smaller one is answered from the stored rows' '
+    fresh_copy 1 && run_on 1 leaks --limit 2 && test "$(cat how1)" = computed &&
+    run_on 1 leaks --limit 5 && test "$(cat how1)" = computed &&
+    test "$(sqlite3 w1.db "SELECT rows FROM answer_leaks")" = 5 &&
+    fresh_copy 2 && run_on 2 leaks --limit 5 && same 1 2 &&
+    run_on 1 leaks --limit 3 --json && test "$(cat how1)" = stored &&
+    fresh_copy 2 && run_on 2 leaks --limit 3 --json && test "$(cat how2)" = computed && same 1 2 &&
+    run_on 1 leaks --limit 3 && test "$(cat how1)" = stored &&
+    fresh_copy 2 && run_on 2 leaks --limit 3 && same 1 2 &&
+    grep "^  ... 5 more heads (--limit)$" out1
+'
+
+test_expect_success 'a stored answer counts only beside the results it came from; a damaged one is computed again' '
+    fresh_copy 1 && run_on 1 leaks && cp out1 first &&
+    sqlite3 w1.db "DELETE FROM analysis_done WHERE step = '"'"'dominators'"'"'" &&
+    run_on 1 leaks && test "$(cat how1)" = computed && test_cmp first out1 &&
+    test "$(sqlite3 w1.db "SELECT count(*) FROM analysis_done WHERE step IN ('"'"'dominators'"'"', '"'"'leaks answer'"'"')")" = 2 &&
+    sqlite3 w1.db "UPDATE answer_leak_groups SET examples = '"'"'junk'"'"' WHERE rank = 0" &&
+    run_on 1 leaks && test "$(cat how1)" = computed && test_cmp first out1 &&
+    sqlite3 w1.db "DELETE FROM answer_leak_heads WHERE rank = 1" &&
+    run_on 1 leaks && test "$(cat how1)" = computed && test_cmp first out1 &&
+    sqlite3 w1.db "DROP TABLE leaks" &&
+    run_on 1 leaks --all && test "$(cat how1)" = computed &&
+    run_on 1 leaks && test "$(cat how1)" = stored && test_cmp first out1
 '
 
 test_expect_success 'explain: a kept list node is reached from global g_keep, one step per node' '

@@ -18,6 +18,19 @@ start_sample leaky || true
 PID=${SAMPLE_PID:-}
 "$CAPTURE" -q "$PID" -o snap.hsnap >capture.out 2>&1 || true
 R=leaky.report
+# Stored answers (analysis/answers.c): fresh_copy N makes wN.db, a copy of
+# snap.db with no stored answer; run_on N ARGS... runs heapsnap ARGS... wN.db
+# into outN and says in howN whether it printed a stored answer
+# (HEAPSNAP_TIMING's line) or computed one; same M N compares outM and outN
+# but for the file name.
+fresh_copy() { cp snap.db w$1.db && sqlite3 w$1.db "DELETE FROM analysis_done WHERE step LIKE '% answer'"; }
+run_on() {
+    n=$1; shift
+    HEAPSNAP_TIMING=1 $HEAPSNAP "$@" w$n.db >out$n 2>err$n || { cat err$n; return 1; }
+    if grep -q "timing w$n.db: stored answer" err$n; then echo stored; else echo computed; fi >how$n
+}
+same() { sed "s/w$2\.db/w$1.db/g" out$2 >out$2.renamed && test_cmp out$1 out$2.renamed; }
+
 py() { python3 -c "import json, sys, sqlite3
 sys.dont_write_bytecode = True; sys.path.insert(0, '$TESTS_DIR/tools'); from groups import group_name
 rep = [l.split() for l in open('$R')]
@@ -175,6 +188,30 @@ test_expect_success 'path: a leaked block has none (exit 1), a bad address is an
     test_must_fail $HEAPSNAP path snap.db $a >p.txt &&
     grep "no root reaches it (leaked" p.txt &&
     test_must_fail $HEAPSNAP path snap.db 0x10 2>err && grep "not inside any heap object" err
+'
+
+test_expect_success 'a second top prints what the first stored, byte for byte, text and --json, without the graph' '
+    for args in "" "--json" "--limit 3" "--json --limit 100000"; do
+        fresh_copy 1 && run_on 1 top $args && test "$(cat how1)" = computed && cp out1 first &&
+        run_on 1 top $args && test "$(cat how1)" = stored && test_cmp first out1 || exit 1
+    done &&
+    grep "\"suspects\"" out1 && grep "\"held_by\"" out1 && grep "\"label\": \"global g_keep\"" out1 &&
+    fresh_copy 1 && run_on 1 top && run_on 1 top && test "$(cat how1)" = stored &&
+    grep "^w1.db: .* used objects" out1 && grep "global g_keep" out1 && grep "shared by several roots" out1
+'
+
+test_expect_success 'top: another --limit computes again when larger, answers from the stored rows when smaller' '
+    fresh_copy 1 && run_on 1 top --limit 2 && test "$(cat how1)" = computed &&
+    run_on 1 top --limit 6 && test "$(cat how1)" = computed &&
+    test "$(sqlite3 w1.db "SELECT rows FROM answer_top")" = 6 &&
+    fresh_copy 2 && run_on 2 top --limit 6 && same 1 2 &&
+    run_on 1 top --limit 4 --json && test "$(cat how1)" = stored &&
+    fresh_copy 2 && run_on 2 top --limit 4 --json && test "$(cat how2)" = computed && same 1 2 &&
+    sqlite3 w1.db "UPDATE answer_top_nodes SET kind = '"'"'nonsense'"'"' WHERE rank = 0" &&
+    run_on 1 top --limit 4 --json && test "$(cat how1)" = computed && same 1 2 &&
+    sqlite3 w1.db "DELETE FROM analysis_done WHERE step = '"'"'dominators'"'"'" &&
+    run_on 1 top --limit 4 --json && test "$(cat how1)" = computed && same 1 2 &&
+    test "$(sqlite3 w1.db "SELECT count(*) FROM answer_top")" = 1
 '
 
 test_expect_success 'command line: --help exits 0; bad usage exits 2' '

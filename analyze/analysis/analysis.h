@@ -510,7 +510,8 @@ int leaks_answer_read(struct leaks_answer *a, sqlite3 *db, int64_t rows);
 /* Write a into db inside the caller's transaction (leaks_store's); 0 or -1
  * (sqlite3_errmsg says why). */
 int leaks_answer_write(const struct leaks_answer *a, sqlite3 *db);
-/* Every leaked object as the leaks table has it, by id: addr, size, head's addr. */
+/* Every leaked object as the leaks table has it, by id: addr, size, head's
+ * addr; 0, or -1 if the table cannot be read.  fn NULL: only whether it can. */
 int leaks_answer_objects(sqlite3 *db, void (*fn)(void *u, uint64_t addr, uint64_t size, uint64_t head), void *u);
 void leaks_answer_free(struct leaks_answer *a);
 

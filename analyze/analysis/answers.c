@@ -370,6 +370,10 @@ int leaks_answer_objects(sqlite3 *db, void (*fn)(void *u, uint64_t addr, uint64_
     if (sqlite3_prepare_v2(db, "SELECT o.addr, o.size, hd.addr FROM leaks l JOIN objects o ON o.id = l.object"
                            " JOIN objects hd ON hd.id = l.head ORDER BY l.object", -1, &s, NULL) != SQLITE_OK)
         return -1;
+    if (!fn) {
+        sqlite3_finalize(s);
+        return 0;
+    }
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         fn(u, col_u(s, 0), col_u(s, 1), col_u(s, 2));
