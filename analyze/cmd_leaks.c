@@ -2,7 +2,9 @@
  * cmd_leaks.c — `heapsnap leaks FILE`: the used objects no root reaches,
  * grouped by type (by size until types exist), and the leak heads that
  * hold them (analysis/leaks.c has the rules).  The answer is also left in
- * the database as the leaks and leak_heads tables.
+ * the database as the leaks and leak_heads tables, and the printed answer
+ * itself (analysis/answers.c), which a second run prints without loading
+ * the graph.
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -3,7 +3,9 @@
  * dominator tree (roots are nodes under the super-root, so each object that
  * one root alone keeps alive belongs to that root): the objects, types and
  * roots with the largest retained sizes, and the leak suspects — any
- * retainer holding 10% or more of the used heap.
+ * retainer holding 10% or more of the used heap.  The answer is built once
+ * (build()), stored (analysis/answers.c) and printed; a second run prints
+ * the stored one through the same printers, without loading the graph.
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -2,6 +2,9 @@
  * session.c — option parsing and opening shared by the analysis commands
  * (see session.h), so that every one of them takes --json, --limit N,
  * --debug-dir DIR and -h/--help the same way and fails the same way.
+ * Opening comes in two halves (the database, then its graph), so that leaks
+ * and top can print a stored answer (analysis/answers.c) in between and
+ * never load the graph at all.
  */
 #include "session.h"
 
