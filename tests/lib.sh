@@ -210,6 +210,19 @@ mutate_base() {
     "$HEAPSNAP" index -q base.hsnap -o base.db 2>/dev/null || true
 }
 
+# Stored answers (analysis/answers.c), for t6000 and t6100: fresh_copy N
+# makes wN.db, a copy of snap.db with no stored answer; run_on N ARGS...
+# runs heapsnap ARGS... wN.db into outN and says in howN whether it printed
+# a stored answer (HEAPSNAP_TIMING's line) or computed one; same M N
+# compares outM and outN but for the file name.
+fresh_copy() { cp snap.db w$1.db && sqlite3 w$1.db "DELETE FROM analysis_done WHERE step LIKE '% answer'"; }
+run_on() {
+    n=$1; shift
+    HEAPSNAP_TIMING=1 $HEAPSNAP "$@" w$n.db >out$n 2>err$n || { cat err$n; return 1; }
+    if grep -q "timing w$n.db: stored answer" err$n; then echo stored; else echo computed; fi >how$n
+}
+same() { sed "s/w$2\.db/w$1.db/g" out$2 >out$2.renamed && test_cmp out$1 out$2.renamed; }
+
 # start_named LABEL SAMPLE ARGS...: like start_sample, with the report in
 # $TRASH/LABEL.report so that two instances of one sample can coexist.
 start_named() {

@@ -18,18 +18,7 @@ start_sample leaky || true
 PID=${SAMPLE_PID:-}
 "$CAPTURE" -q "$PID" -o snap.hsnap >capture.out 2>&1 || true
 R=leaky.report
-# Stored answers (analysis/answers.c): fresh_copy N makes wN.db, a copy of
-# snap.db with no stored answer; run_on N ARGS... runs heapsnap ARGS... wN.db
-# into outN and says in howN whether it printed a stored answer
-# (HEAPSNAP_TIMING's line) or computed one; same M N compares outM and outN
-# but for the file name.
-fresh_copy() { cp snap.db w$1.db && sqlite3 w$1.db "DELETE FROM analysis_done WHERE step LIKE '% answer'"; }
-run_on() {
-    n=$1; shift
-    HEAPSNAP_TIMING=1 $HEAPSNAP "$@" w$n.db >out$n 2>err$n || { cat err$n; return 1; }
-    if grep -q "timing w$n.db: stored answer" err$n; then echo stored; else echo computed; fi >how$n
-}
-same() { sed "s/w$2\.db/w$1.db/g" out$2 >out$2.renamed && test_cmp out$1 out$2.renamed; }
+# Stored answers: fresh_copy, run_on and same (tests/lib.sh).
 
 py() { python3 -c "import json, sys, sqlite3
 sys.dont_write_bytecode = True; sys.path.insert(0, '$TESTS_DIR/tools'); from groups import group_name
