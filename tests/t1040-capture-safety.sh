@@ -25,10 +25,8 @@ if [ $built = 0 ] || [ ! -x "$CAPTURE" ]; then
     test_done
 fi
 command -v sqlite3 >/dev/null || { test_skip 'capture safety' 'the sqlite3 shell is not installed'; test_done; }
-PEEK=$TRASH/capture-peek
 HOLD=$TRASH/ptrace-hold
-cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/format" -o "$PEEK" "$TESTS_DIR/capture-peek.c" \
-    "$ROOT"/format/*.c -lzstd -lpthread &&
+build_capture_peek &&
 cc -std=gnu11 -O1 -o "$HOLD" "$TESTS_DIR/ptrace-hold.c" || { echo "not ok - cannot build the helpers"; exit 1; }
 
 state_of() { awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null; }
