@@ -97,11 +97,16 @@ test_expect_success 'leaks with stderr a file: the same answer, nothing on stder
     test_must_fail test -s err
 '
 
+# top computes on copies with no stored answer: a second top would print
+# the first one's answer without loading anything (analysis/answers.c)
 test_expect_success 'top on a terminal: its phases drawn, its answer unchanged' '
-    $HEAPSNAP top a.db >want 2>err &&
+    for d in t1 t2; do
+        cp a.db $d.db && sqlite3 $d.db "DELETE FROM analysis_done WHERE step LIKE '"'"'% answer'"'"'" || exit 1
+    done &&
+    $HEAPSNAP top t1.db >want 2>err &&
     test_must_fail test -s err &&
-    HEAPSNAP_PROGRESS_DELAY=0 $PTY tty -- $HEAPSNAP top a.db >out &&
-    test_cmp want out &&
+    HEAPSNAP_PROGRESS_DELAY=0 $PTY tty -- $HEAPSNAP top t2.db >out &&
+    sed "s/t2\.db/t1.db/g" out >out.renamed && test_cmp want out.renamed &&
     lines tty | grep -E "^loading references: [0-9]+/[0-9]+ "
 '
 
