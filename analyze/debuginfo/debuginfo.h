@@ -118,8 +118,9 @@ void dbg_close(struct dbg *d);
  * Module m's one libdwarf handle on its debug file, opened on first use
  * and shared by every reader of it (debuginfo's own index, types/): owned
  * by d, never finished by the caller.  The unit cursor
- * (dwarf_next_cu_header_d) is the handle's: rewind it (dwh_cu_rewind)
- * before walking the units.  NULL when m has no readable DWARF.
+ * (dwarf_next_cu_header_d) is the handle's: a walk of the units that stops
+ * before their end rewinds it (dwh_cu_rewind), so that the next reader
+ * starts at the first.  NULL when m has no readable DWARF.
  */
 Dwarf_Debug dbg_module_dwarf(struct dbg *d, size_t m);
 /* The handle on m's binary, for its call frame information (.eh_frame;

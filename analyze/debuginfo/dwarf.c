@@ -140,7 +140,8 @@ static int index_die(struct dbg_dwarf *dw, Dwarf_Die die, int depth, uint64_t *b
 static int index_module(struct dbg_dwarf *dw)
 {
     uint64_t budget = MAX_TOP_DIES;
-    dwh_cu_rewind(dw->dbg); /* the handle is shared: another reader may have stopped halfway */
+    /* the handle is shared (dbg_module_dwarf): a walk that stops before the
+     * last unit rewinds the cursor for the next reader */
     for (;;) {
         Dwarf_Unsigned hdr_len, abbrev_off, next_off, typeoff;
         Dwarf_Half version, addr_size, off_size, ext_size, hdr_type;
@@ -161,8 +162,10 @@ static int index_module(struct dbg_dwarf *dw)
         }
         r = index_children(dw, cu, 0, &budget);
         dwarf_dealloc_die(cu);
-        if (r < 0)
+        if (r < 0) {
+            dwh_cu_rewind(dw->dbg);
             return budget ? -1 : 0; /* out of memory, or a hostile file's budget spent */
+        }
     }
 }
 

@@ -978,7 +978,8 @@ static int is_cplus(struct dw *w, Dwarf_Die cu)
 
 static int scan_units(struct dw *w)
 {
-    dwh_cu_rewind(w->dbg); /* a shared handle: start from the first unit */
+    /* the handle is shared (dbg_module_dwarf): a walk that stops before the
+     * last unit rewinds the cursor for the next reader */
     for (unsigned units = 0; units < MAX_TOP; units++) {
         Dwarf_Unsigned hlen, abbrev, next, toff;
         Dwarf_Half ver, asz, osz, xsz, htype;
@@ -999,9 +1000,12 @@ static int scan_units(struct dw *w)
         struct scope sc = {"", 0, 0};
         r = each_child(w, cu, scan_die, &sc);
         dwarf_dealloc_die(cu);
-        if (r < 0)
+        if (r < 0) {
+            dwh_cu_rewind(w->dbg);
             return -1;
+        }
     }
+    dwh_cu_rewind(w->dbg); /* MAX_TOP units read: the rest are left */
     return 0;
 }
 
