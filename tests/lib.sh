@@ -191,7 +191,9 @@ capture_live_sample() {
 # and hsnap-mutate ($MUTATE) are built; capture SAMPLE as base.hsnap and
 # index it into base.db; and define the helpers such a script uses: sq
 # (sqlite3), word ADDR (a word of base.db's snapshot), hex N, used DB (its
-# used objects) and warned DB (WALKER's warnings, "0xADDR message").
+# used objects), warned DB (WALKER's warnings, "0xADDR message") and mutant
+# NAME ADDR VALUE [ADDR VALUE...] (poke base.hsnap there into NAME.hsnap,
+# index it, exit 0 expected, into NAME.db).
 mutate_base() {
     MUTATE=$ROOT/build/tools/hsnap-mutate
     if [ ! -x "$SAMPLES/$1" ] || [ ! -x "$CAPTURE" ] || [ ! -x "$MUTATE" ]; then
@@ -204,6 +206,13 @@ mutate_base() {
     hex() { printf '0x%x' "$1"; }
     used() { sq "$1" "SELECT count(*) FROM objects WHERE state = 'used'"; }
     warned() { sq "$1" "SELECT printf('0x%x %s', addr, message) FROM warnings WHERE source = '$MUTATED_WALKER'"; }
+    mutant() {
+        local name=$1; shift
+        local pokes=
+        while [ $# -ge 2 ]; do pokes="$pokes --poke $(hex "$1") $(hex "$2")"; shift 2; done
+        "$MUTATE" base.hsnap $name.hsnap 1 $pokes >$name.mut &&
+        timeout 120 "$HEAPSNAP" index -q $name.hsnap -o $name.db
+    }
     start_sample "$1" || true
     "$CAPTURE" -q "${SAMPLE_PID:-0}" -o base.hsnap >capture.out 2>&1 || true
     stop_sample

@@ -35,15 +35,6 @@ test_expect_success 'setup: a clean jemalloc heap, walked without a warning' '
     test -z "$(warned base.db)" && test "$(used base.db)" -gt 2000
 '
 
-# mutant NAME ADDR VALUE [ADDR VALUE]: poke, index (exit 0), keep NAME.db
-mutant() {
-    local name=$1; shift
-    local pokes=
-    while [ $# -ge 2 ]; do pokes="$pokes --poke $(hex "$1") $(hex "$2")"; shift 2; done
-    "$MUTATE" base.hsnap $name.hsnap 1 $pokes >$name.mut &&
-    timeout 120 "$HEAPSNAP" index -q $name.hsnap -o $name.db
-}
-
 test_expect_success 'a slab bitmap that disagrees with nfree: named at its edata, the rest found' '
     bm=$(word $((SLAB_ED + 64))) &&
     mutant bitmap $((SLAB_ED + 64)) $((bm ^ 1)) &&

@@ -47,15 +47,6 @@ test_expect_success 'setup: a clean tcmalloc heap, walked without a warning' '
     test -z "$(warned base.db)" && test "$(used base.db)" -gt 2000
 '
 
-# mutant NAME ADDR VALUE [ADDR VALUE]: poke, index (exit 0), keep NAME.db
-mutant() {
-    local name=$1; shift
-    local pokes=
-    while [ $# -ge 2 ]; do pokes="$pokes --poke $(hex "$1") $(hex "$2")"; shift 2; done
-    "$MUTATE" base.hsnap $name.hsnap 1 $pokes >$name.mut &&
-    timeout 120 "$HEAPSNAP" index -q $name.hsnap -o $name.db
-}
-
 test_expect_success 'a span whose free list leaves it: cut there and named, the rest found' '
     mutant freelist $((SPAN + 32)) 0x414141414140 &&
     warned freelist.db | grep "^$(hex $SPAN) tcmalloc: span $(hex $SP): its free list holds 0x414141414140, which is not one of its objects; cut there" &&
