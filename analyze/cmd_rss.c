@@ -4,7 +4,7 @@
  * then inside the allocator: used bytes, chunk overhead, free chunks by
  * where they sit and how much of them is still resident, fragmentation per
  * arena; then a plain-language conclusion and the allocator's levers
- * (analysis/rss.h; rss_glibc.c for glibc).  Also stored as tables
+ * (analysis/rss.h; each allocator's advisor in its folder, heap/NAME/advice.c).  Also stored as tables
  * rss_kinds and rss_arenas.
  */
 #include <inttypes.h>
@@ -85,10 +85,7 @@ static void text_no_smaps(const struct rss_figures *f, const char *file)
                units_bytes(a, sizeof a, f->kind_size[k]), f->kind_count[k]);
     for (size_t i = 0; i < f->narenas; i++) {
         const struct rss_arena *r = &f->arenas[i];
-        uint64_t fr = 0;
-        for (int w = 0; w < WHERE_COUNT; w++)
-            if (w != WHERE_TOP)
-                fr += r->free[w];
+        uint64_t fr = rss_arena_free(r);
         printf("\nArena %d (%s): %s in its regions\n", r->arena, f->allocator[0] ? f->allocator : "heap",
                units_bytes(a, sizeof a, r->size));
         printf("  used %s in %" PRIu64 " objects, %s of allocator overhead, %s free in %" PRIu64
@@ -106,12 +103,12 @@ static void text_no_smaps(const struct rss_figures *f, const char *file)
 }
 
 /* 1 if arena r is the snapshot's own heap and its advisor describes it in its own terms */
-static int described(const struct rss_figures *f, const struct rss_advisor *adv, const struct rss_arena *r)
+static int described(const struct rss_figures *f, const struct heap_advisor *adv, const struct rss_arena *r)
 {
-    return adv && adv->describe && r->heap == 0 && f->nheaps && !strcmp(f->heaps[0].name, adv->allocator);
+    return adv && adv->describe && r->heap == 0 && f->nheaps && !strcmp(f->heaps[0].name, f->allocator);
 }
 
-static void text(const struct rss_figures *f, const char *file, const struct rss_advisor *adv)
+static void text(const struct rss_figures *f, const char *file, const struct heap_advisor *adv)
 {
     if (!f->smaps_known) {
         text_no_smaps(f, file);
@@ -148,16 +145,17 @@ static void text(const struct rss_figures *f, const char *file, const struct rss
         if (r->internal)
             printf(" (%" PRIu64 " in malloc's own chunks)", r->internal);
         putchar('\n');
-        uint64_t fr = 0;
-        for (int w = 0; w < WHERE_COUNT; w++)
-            fr += w == WHERE_TOP ? 0 : r->free[w];
+        uint64_t fr = rss_arena_free(r);
         printf("  free        %12" PRIu64 " bytes in %" PRIu64 " chunks:", fr, r->free_count);
         int first = 1;
-        for (int w = 0; w < WHERE_COUNT; w++)
-            if (heap_where_label(w) && r->free[w]) {
-                printf("%s %s %" PRIu64, first ? "" : ",", heap_where_label(w), r->free[w]);
+        for (unsigned w = 0; w <= HEAP_WHERE_MAX; w++) {
+            const char *label = rss_free_label(w);
+            uint64_t n = label ? rss_free_labelled(r, label) : 0;
+            if (n) {
+                printf("%s %s %" PRIu64, first ? "" : ",", label, n);
                 first = 0;
             }
+        }
         printf("%s\n", first ? " none" : "");
         if (f->pages_known)
             printf("  free, resident %9" PRIu64 " bytes (whole pages inside free chunks)\n", r->free_resident);
@@ -233,9 +231,9 @@ static void json(struct json *j, const struct rss_figures *f, const char *file)
         json_kv_uint(j, "internal", r->internal);
         json_key(j, "free");
         json_begin_object(j);
-        for (int w = 0; w < WHERE_COUNT; w++)
-            if (heap_where_label(w))
-                json_kv_uint(j, heap_where_label(w), r->free[w]);
+        for (unsigned w = 0; w <= HEAP_WHERE_MAX; w++)
+            if (rss_free_label(w) && (w != RSS_FREE_UNNAMED || r->free[w]))
+                json_kv_uint(j, rss_free_label(w), rss_free_labelled(r, rss_free_label(w)));
         json_end_object(j);
         json_kv_uint(j, "free_count", r->free_count);
         json_kv_uint(j, "free_resident", r->free_resident);
@@ -284,7 +282,7 @@ int cmd_rss(int argc, char **argv)
         if (rss_store(db, &f, a.pos[0], err, sizeof err))
             cli_warn("%s", err); /* the figures are printed all the same */
     }
-    const struct rss_advisor *adv = rss_advisor_for(f.allocator);
+    const struct heap_advisor *adv = rss_advisor_for(f.allocator);
     struct sayer s = {&j, a.json};
     out_begin(&j, &a);
     if (a.json) {

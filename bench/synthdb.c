@@ -191,7 +191,7 @@ int main(int argc, char **argv)
         sqlite3_bind_int64(so, 2, (int64_t)addr[i]);
         sqlite3_bind_int64(so, 3, (int64_t)size[i]);
         /* state, where and heap are generated from bits (db.h) */
-        sqlite3_bind_int(so, 4, db_object_bits(used[i], used[i] ? WHERE_INUSE : WHERE_UNSORTED, "glibc"));
+        sqlite3_bind_int(so, 4, db_object_bits(used[i], (unsigned)heap_where_find("glibc", used[i] ? "inuse" : "unsorted")));
         step(db, so, "object");
     }
     int nroots = NROOTS + NSTACK;

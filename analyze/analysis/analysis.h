@@ -16,7 +16,8 @@
  *   show.c       shared printing: names of roots and groups, object bytes,
  *                the field/offset of one reference
  *   session.c    (session.h) the options and opening every command shares
- *   rss.c        (rss.h) where RSS goes; rss_glibc.c the glibc levers
+ *   rss.c        (rss.h) where RSS goes; the levers are each allocator's
+ *                advisor's, in its folder (heap/NAME/advice.c)
  *
  * Node numbering, shared by everything here and by graph/graph.h:
  *

@@ -71,11 +71,15 @@ static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen
      * heap = 'go': a collected heap, where unreachable is garbage
      * (analysis.h).  Read from the stored bits those columns are generated
      * from (db.h), which skips three CASEs a row. */
-    char sql[320];
+    char internal[4 * HEAP_WHERE_MAX + 8] = "", sql[480];
+    size_t k = 0;
+    for (unsigned w = 0; w < heap_where_count() && k + 5 < sizeof internal; w++)
+        if (heap_where_flags(w) & HW_INTERNAL)
+            k += (size_t)snprintf(internal + k, sizeof internal - k, "%s%u", k ? ", " : "", w);
     snprintf(sql, sizeof sql,
-             "SELECT id, addr, size, (bits & %u) = 0, %s, (bits & 31) = %u, %s, ((bits >> 5) & 7) = %u"
-             " FROM objects ORDER BY id", DB_BITS_FREE, h->typed ? "type_id" : "NULL", (unsigned)WHERE_INTERNAL,
-             h->typed ? "type_count" : "NULL", ((unsigned)db_object_bits(1, WHERE_INUSE, "go") >> 5) & 7);
+             "SELECT id, addr, size, (bits & %u) = 0, %s, (bits & 31) IN (%s), %s, ((bits >> 5) & 7) = %d"
+             " FROM objects ORDER BY id", DB_BITS_FREE, h->typed ? "type_id" : "NULL", k ? internal : "-1",
+             h->typed ? "type_count" : "NULL", heap_allocator_index("go"));
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(h->db, sql, -1, &s, NULL) != SQLITE_OK)
         return sql_fail(h, "reading objects", err, errlen);

@@ -13,8 +13,10 @@
  * the process; ABSENT and SWAPPED pages were not).  So the figure is what
  * trimming could give back, and it undercounts the bytes a free chunk
  * really occupies by at most two partial pages plus 48 bytes per chunk.
- * Go's free slots and free page runs are no objects: their counts, bytes
- * and resident bytes come from the go_spans table (go_spans() below).
+ * Free memory a walker keeps out of the objects table (Go's free slots and
+ * free page runs, per span in go_spans) its advisor reads and hands over
+ * (heap_advisor.unlisted_free).  Where kinds are told apart by their flags
+ * (allocator.h), never by an allocator's name.
  */
 #include "core/hscore.h"
 #include "analysis/analysis.h"
@@ -39,20 +41,80 @@ const char *rss_kind_name(enum rss_kind k)
     return k < RSS_NKINDS ? kind_names[k] : "?";
 }
 
-static const struct rss_advisor *const advisors[] = {
-    &rss_glibc_advisor,
-    &rss_jemalloc_advisor,
-    &rss_tcmalloc_advisor,
-    &rss_go_advisor,
-    NULL,
-};
-
-const struct rss_advisor *rss_advisor_for(const char *allocator)
+const struct heap_advisor *rss_advisor_for(const char *allocator)
 {
-    for (size_t i = 0; allocator && advisors[i]; i++)
-        if (!strcmp(advisors[i]->allocator, allocator))
-            return advisors[i];
-    return NULL;
+    const struct allocator *a = heap_allocator_named(allocator);
+    return a ? a->advisor : NULL;
+}
+
+#define UNNAMED "unnamed"
+
+const char *rss_free_label(unsigned where)
+{
+    if (where == RSS_FREE_UNNAMED)
+        return UNNAMED;
+    const char *l = heap_where_label(where);
+    for (unsigned w = 0; l && w < where; w++)
+        if (heap_where_label(w) && !strcmp(heap_where_label(w), l))
+            return NULL;
+    return l;
+}
+
+uint64_t rss_free_labelled(const struct rss_arena *a, const char *label)
+{
+    uint64_t n = strcmp(label, UNNAMED) ? 0 : a->free[RSS_FREE_UNNAMED];
+    for (unsigned w = 0; w < heap_where_count(); w++)
+        if (heap_where_label(w) && !strcmp(heap_where_label(w), label))
+            n += a->free[w];
+    return n;
+}
+
+uint64_t rss_arena_free(const struct rss_arena *a)
+{
+    uint64_t n = 0;
+    for (unsigned w = 0; w <= HEAP_WHERE_MAX; w++)
+        if (!(heap_where_flags(w) & HW_TOP))
+            n += a->free[w];
+    return n;
+}
+
+/* The free bytes of arena a under where kinds named name, of whichever
+ * allocator (an arena is one heap's, so only its own have any). */
+static uint64_t free_named(const struct rss_arena *a, const char *name)
+{
+    uint64_t n = 0;
+    for (unsigned w = 0; w < heap_where_count(); w++)
+        if (heap_where_name(w) && !strcmp(heap_where_name(w), name))
+            n += a->free[w];
+    return n;
+}
+
+/* heap_reader.rows on the database (advice.h): an advisor's reads. */
+static int reader_rows(void *u, const char *sql, const char *param, size_t ncols,
+                       void (*each)(void *arg, const struct heap_value *v), void *arg)
+{
+    sqlite3 *db = u;
+    sqlite3_stmt *s;
+    struct heap_value v[8];
+    if (!db || ncols > sizeof v / sizeof *v || sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    if (param)
+        sqlite3_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        for (size_t c = 0; c < ncols; c++) {
+            v[c] = (struct heap_value){0};
+            switch (sqlite3_column_type(s, (int)c)) {
+            case SQLITE_INTEGER: v[c].kind = HV_INT; v[c].i = sqlite3_column_int64(s, (int)c); break;
+            case SQLITE_FLOAT: v[c].kind = HV_REAL; v[c].d = sqlite3_column_double(s, (int)c); break;
+            case SQLITE_NULL: v[c].kind = HV_NULL; break;
+            default: v[c].kind = HV_TEXT; v[c].s = (const char *)sqlite3_column_text(s, (int)c); break;
+            }
+        }
+        each(arg, v);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 struct region {
@@ -82,34 +144,6 @@ static int by_start(const void *a, const void *b)
 {
     const struct region *x = a, *y = b;
     return x->start < y->start ? -1 : x->start > y->start;
-}
-
-int rss_scalar(sqlite3 *db, const char *sql, uint64_t *v)
-{
-    sqlite3_stmt *s;
-    int rc = -1;
-    if (!db || sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-        *v = (uint64_t)sqlite3_column_int64(s, 0);
-        rc = 0;
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-uint64_t rss_fact(const struct rss_figures *f, const char *key)
-{
-    sqlite3_stmt *s;
-    uint64_t v = 0;
-    if (!f->db || sqlite3_prepare_v2(f->db, "SELECT CAST(value AS INTEGER) FROM facts WHERE key = ?1", -1, &s,
-                                     NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        v = (uint64_t)sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
 }
 
 static int by_arena(const void *a, const void *b)
@@ -323,12 +357,12 @@ static int mappings(struct rss_figures *f, sqlite3 *db, const char *file, const 
     return 0;
 }
 
-/* The where named w; free memory of a kind no allocator names counts as
- * free elsewhere. */
-static int where_index(const char *w)
+/* Heap heap's where named w; free memory of a kind no allocator names
+ * has a slot of its own. */
+static int where_index(const char *heap, const char *w)
 {
-    int k = heap_where_by_name(w);
-    return k >= 0 ? k : WHERE_FREE_OTHER;
+    int k = heap_where_find(heap, w);
+    return k >= 0 ? k : (int)RSS_FREE_UNNAMED;
 }
 
 static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const struct hs_snapshot *snap, char *err,
@@ -340,21 +374,23 @@ static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const st
         return fail(db, file, "reading objects", err, errlen);
     while (sqlite3_step(s) == SQLITE_ROW) {
         int used = sqlite3_column_int(s, 1);
-        int w = where_index((const char *)sqlite3_column_text(s, 2));
+        const char *heap = (const char *)sqlite3_column_text(s, 6);
+        int w = where_index(heap ? heap : f->allocator, (const char *)sqlite3_column_text(s, 2));
+        unsigned flags = heap_where_flags((unsigned)w);
         uint64_t size = (uint64_t)sqlite3_column_int64(s, 3), chunk = (uint64_t)sqlite3_column_int64(s, 4);
         uint64_t csize = (uint64_t)sqlite3_column_int64(s, 5);
-        int hp = heap_index(f, (const char *)sqlite3_column_text(s, 6));
+        int hp = heap_index(f, heap);
         struct rss_heap *hh = &f->heaps[hp];
-        if (used && w != WHERE_INTERNAL) {
+        if (used && !(flags & HW_INTERNAL)) {
             /* In the runtime's own terms: Go's HeapAlloc counts whole slots,
              * a malloc header (Go 1.22+) included; glibc's uordblks-like
              * figure is what the program was given. */
-            hh->used += w == WHERE_GO_SPAN ? csize : size;
+            hh->used += flags & HW_WHOLE_SLOT ? csize : size;
             hh->used_count++;
         } else if (!used) {
             hh->free += csize;
         }
-        if (used && w == WHERE_MMAPPED) {
+        if (used && (flags & HW_OWN_MAPPING)) {
             f->mmapped_count++;
             f->mmapped_bytes += size;
             continue;
@@ -362,8 +398,8 @@ static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const st
         struct rss_arena *a = arena_of(f, hp, sqlite3_column_int(s, 0));
         if (!a)
             continue;
-        if (used && w == WHERE_INTERNAL) {
-            /* malloc's own chunk (a thread's tcache): overhead, not the program's data */
+        if (used && (flags & HW_INTERNAL)) {
+            /* the allocator's own block (glibc: a thread's tcache): overhead, not the program's data */
             a->internal += csize;
             a->overhead += csize;
             continue;
@@ -380,7 +416,7 @@ static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const st
         }
         a->free[w] += csize;
         uint64_t res = snap && csize > FREE_LINKS ? resident(snap, chunk + FREE_LINKS, chunk + csize, f->page_size) : 0;
-        if (w == WHERE_TOP) {
+        if (flags & HW_TOP) {
             a->top += csize;
             a->top_resident += res;
         } else {
@@ -394,44 +430,30 @@ static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const st
     return 0;
 }
 
-/* The Go heap's free memory, which is not in objects: each in-use span's
- * free slots (go_spans free_count, free_bytes; the largest free block is a
- * slot, elemsize) and each free page run (one free block of free_bytes),
- * with the resident bytes of the whole pages inside them that the walker
- * took from the page states (free_resident; Go's free memory carries no
- * links, so the whole pages of each slot or run count).  Go's objects and
- * regions are arena 0 of heap 'go'.  No go_spans table: nothing to add. */
-static int go_spans(struct rss_figures *f, sqlite3 *db, const char *file, const struct hs_snapshot *snap, char *err,
-                    size_t errlen)
+/* Free memory with no object rows, as each allocator's advisor reads it
+ * (heap_advisor.unlisted_free: Go's free slots and free page runs, whose
+ * resident bytes the walker took from the page states).  Its largest free
+ * block is one slot, or one run. */
+static void unlisted(struct rss_figures *f, const struct hs_snapshot *snap)
 {
-    sqlite3_stmt *s;
-    uint64_t have = 0;
-    if (rss_scalar(db, "SELECT count(*) FROM sqlite_master WHERE name = 'go_spans'", &have) || !have)
-        return 0;
-    if (sqlite3_prepare_v2(db, "SELECT state = 'free', ifnull(free_count, 0), ifnull(free_bytes, 0), "
-                           "ifnull(free_resident, 0), ifnull(elemsize, 0) FROM go_spans "
-                           "WHERE state = 'free' OR free_count > 0", -1, &s, NULL) != SQLITE_OK)
-        return fail(db, file, "reading go_spans", err, errlen);
-    int hp = heap_index(f, "go");
-    struct rss_heap *hh = &f->heaps[hp];
-    struct rss_arena *a = arena_of(f, hp, 0);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int run = sqlite3_column_int(s, 0);
-        uint64_t n = (uint64_t)sqlite3_column_int64(s, 1), bytes = (uint64_t)sqlite3_column_int64(s, 2);
-        uint64_t res = (uint64_t)sqlite3_column_int64(s, 3), elem = (uint64_t)sqlite3_column_int64(s, 4);
-        uint64_t largest = run ? bytes : elem;
-        hh->free += bytes;
+    for (size_t i = 0; allocators[i]; i++) {
+        const struct heap_advisor *adv = allocators[i]->advisor;
+        struct rss_unlisted u = {0};
+        if (!adv || !adv->unlisted_free || adv->unlisted_free(&f->reader, &u) != 1)
+            continue;
+        int hp = heap_index(f, allocators[i]->name);
+        f->heaps[hp].free += u.bytes;
+        struct rss_arena *a = arena_of(f, hp, u.arena);
         if (!a)
             continue;
-        a->free[WHERE_GO_SPAN] += bytes;
-        a->free_count += run ? 1 : n;
+        int w = where_index(allocators[i]->name, u.where);
+        a->free[w] += u.bytes;
+        a->free_count += u.count;
         if (snap) /* as for the chunks: resident only with the snapshot's page states at hand */
-            a->free_resident += res;
-        if (largest > a->largest_free)
-            a->largest_free = largest;
+            a->free_resident += u.resident;
+        if (u.largest > a->largest_free)
+            a->largest_free = u.largest;
     }
-    sqlite3_finalize(s);
-    return 0;
 }
 
 int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char *snapshot, char *err, size_t errlen)
@@ -439,7 +461,7 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
     static char allocator[32];
     char path[4096] = "";
     memset(f, 0, sizeof *f);
-    f->db = db;
+    f->reader = (struct heap_reader){.u = db, .rows = reader_rows};
     f->allocator = "";
     f->page_size = 4096;
     sqlite3_stmt *s;
@@ -467,8 +489,9 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
     int rc = -1;
     heap_index(f, f->allocator); /* the snapshot's heap is heaps[0] */
     if (load_regions(f, db, file, &rg, &nrg, err, errlen) || mappings(f, db, file, rg, nrg, snap, err, errlen) ||
-        chunks(f, db, file, snap, err, errlen) || go_spans(f, db, file, snap, err, errlen))
+        chunks(f, db, file, snap, err, errlen))
         goto out;
+    unlisted(f, snap);
     /* Without smaps (a core), the page states say what the core holds, not
      * what was resident: no residency figure may be built on them. */
     if (!f->smaps_known)
@@ -485,9 +508,7 @@ int rss_compute(struct rss_figures *f, sqlite3 *db, const char *file, const char
         f->used += a->used;
         f->overhead += a->overhead;
         f->internal += a->internal;
-        for (int w = 0; w < WHERE_COUNT; w++)
-            if (w != WHERE_TOP)
-                f->free += a->free[w];
+        f->free += rss_arena_free(a);
         f->free_resident += a->free_resident;
         f->free_count += a->free_count;
         f->top += a->top;
@@ -549,9 +570,10 @@ int rss_store(sqlite3 *db, const struct rss_figures *f, const char *file, char *
             "INSERT INTO rss_arenas VALUES(%d, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld,"
             " %lld, %lld, %lld, %lld, %lld, %Q)",
             a->arena, (long long)a->size, (long long)a->rss, (long long)a->used, (long long)a->used_count,
-            (long long)a->overhead, (long long)a->free[WHERE_TCACHE], (long long)a->free[WHERE_FASTBIN],
-            (long long)a->free[WHERE_UNSORTED], (long long)a->free[WHERE_SMALLBIN], (long long)a->free[WHERE_LARGEBIN],
-            (long long)a->free[WHERE_FREE_OTHER], (long long)a->free_count, (long long)a->free_resident,
+            (long long)a->overhead, (long long)free_named(a, "tcache"), (long long)free_named(a, "fastbin"),
+            (long long)free_named(a, "unsorted"), (long long)free_named(a, "smallbin"),
+            (long long)free_named(a, "largebin"), (long long)(free_named(a, "free-other") + a->free[RSS_FREE_UNNAMED]),
+            (long long)a->free_count, (long long)a->free_resident,
             (long long)a->largest_free, (long long)a->top, (long long)a->top_resident,
             a->heap < (int)f->nheaps ? f->heaps[a->heap].name : NULL);
         ok = q && sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK;

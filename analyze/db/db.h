@@ -33,7 +33,7 @@
  * the application id, and content ids over every section checksum.
  * Version 4: refs clustered by (dst, src, offset) with no index on dst;
  * objects' text columns generated from small integers (schema.c). */
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 #define DB_USER_VERSION   (0x48530000 | DB_SCHEMA_VERSION)
 #define DB_APPLICATION_ID 0x48534442
 
@@ -44,14 +44,15 @@ int db_create_tables(sqlite3 *db, char *err, size_t errlen);
 int db_create_indexes(sqlite3 *db, char *err, size_t errlen);
 
 /* objects.bits, from which the state, where and heap columns are generated:
- * bits 0-4 the where (enum obj_where; DB_BITS_WHERE_NONE: none), bits 5-7
- * the heap (its allocator's place in allocators[]; DB_BITS_HEAP_NONE:
- * none), bit 8 (DB_BITS_FREE) set for a free object.  A readers' own query
+ * bits 0-4 the where (heap_where_base's numbering, allocator.h;
+ * DB_BITS_WHERE_NONE: none), bits 5-7 the heap (the where's allocator's
+ * place in allocators[]; DB_BITS_HEAP_NONE: none), bit 8 (DB_BITS_FREE)
+ * set for a free object.  A readers' own query
  * may test them directly: bits & 256 = 0 is state = 'used'. */
 #define DB_BITS_WHERE_NONE 31u
 #define DB_BITS_HEAP_NONE  7u
 #define DB_BITS_FREE       256u
-int db_object_bits(int used, unsigned where, const char *heap);
+int db_object_bits(int used, unsigned where);
 
 /* ------------------------------------------------------------ open.c */
 
@@ -157,7 +158,7 @@ int db_load_root(struct db_load *l, int64_t id, const struct root *r);
 /* The bulk paths (through db_feed_insert): all objects, ids i + 1; and all
  * refs, as pull() hands them over (1 a row, 0 the end, -1 failure), in
  * the table's key order (dst, src, offset): index/refsort.h sorts them. */
-int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *const heap[WHERE_COUNT],
+int db_load_objects(struct db_load *l, const struct obj *v, size_t n,
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user);
 struct db_ref {
     int64_t src, dst;

@@ -129,7 +129,7 @@ struct obj_feed {
     const struct obj *v;
     size_t n, i;
     int started;
-    int bits[WHERE_COUNT][2];        /* objects.bits by o->where and used (db.h) */
+    int bits[HEAP_WHERE_MAX][2];     /* objects.bits by o->where and used (db.h) */
     void (*progress)(void *u, uint64_t done, uint64_t total);
     void *user;
 };
@@ -155,8 +155,8 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
     case 1: sqlite3_result_int64(ctx, (int64_t)o->addr); break;
     case 2: sqlite3_result_int64(ctx, (int64_t)o->size); break;
     case 3:
-        sqlite3_result_int(ctx, o->where < WHERE_COUNT ? f->bits[o->where][o->state == OBJ_USED]
-                                                       : db_object_bits(o->state == OBJ_USED, o->where, NULL));
+        sqlite3_result_int(ctx, o->where < HEAP_WHERE_MAX ? f->bits[o->where][o->state == OBJ_USED]
+                                                          : db_object_bits(o->state == OBJ_USED, o->where));
         break;
     case 4: sqlite3_result_int64(ctx, (int64_t)o->chunk_off); break;
     case 5: sqlite3_result_int64(ctx, (int64_t)(o->chunk_size - o->size)); break;
@@ -175,7 +175,7 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
         } else if (col == 8) {
             sqlite3_result_int(ctx, f->typing->obj_src[f->i]);
         } else { /* the count only here: it resolves the type's size */
-            uint64_t count = ty_count_for(f->types, type, o->size);
+            uint64_t count = ty_count_for(f->types, type, o->size, heap_where_type_slack(o->where));
             sqlite3_result_int64(ctx, (int64_t)(count ? count : 1));
         }
         break;
@@ -183,14 +183,14 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
     }
 }
 
-int db_load_objects(struct db_load *l, const struct obj *v, size_t n, const char *const heap[WHERE_COUNT],
+int db_load_objects(struct db_load *l, const struct obj *v, size_t n,
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user)
 {
     struct obj_feed of = {.types = l->types, .typing = l->typing, .v = v, .n = n,
                           .progress = progress, .user = user};
-    for (unsigned w = 0; w < WHERE_COUNT; w++)
+    for (unsigned w = 0; w < HEAP_WHERE_MAX; w++)
         for (int used = 0; used < 2; used++)
-            of.bits[w][used] = db_object_bits(used, w, heap[w]);
+            of.bits[w][used] = db_object_bits(used, w);
     struct db_feed f = {.decl = "CREATE TABLE x(id, addr, size, bits, chunk_off, chunk_extra, arena,"
                                 " type_id, tsrc, type_count)",
                         .user = &of, .next = obj_next, .column = obj_column};

@@ -65,14 +65,13 @@ static const char indexes_sql[] =
     "CREATE INDEX symbols_name ON symbols(name);\n";
 
 
-_Static_assert(WHERE_COUNT <= DB_BITS_WHERE_NONE, "objects.bits has 5 bits for where");
+_Static_assert(HEAP_WHERE_MAX <= DB_BITS_WHERE_NONE, "objects.bits has 5 bits for where");
 
-int db_object_bits(int used, unsigned where, const char *heap)
+int db_object_bits(int used, unsigned where)
 {
-    unsigned w = where < WHERE_COUNT && heap_where_name(where) ? where : DB_BITS_WHERE_NONE, h = DB_BITS_HEAP_NONE;
-    for (unsigned i = 0; heap && allocators[i] && i < DB_BITS_HEAP_NONE; i++)
-        if (!strcmp(allocators[i]->name, heap))
-            h = i;
+    int a = heap_allocator_index(heap_where_heap(where));
+    unsigned w = heap_where_name(where) ? where : DB_BITS_WHERE_NONE;
+    unsigned h = a >= 0 && a < (int)DB_BITS_HEAP_NONE ? (unsigned)a : DB_BITS_HEAP_NONE;
     return (int)(w | h << 5 | (used ? 0 : DB_BITS_FREE));
 }
 
@@ -101,7 +100,7 @@ static char *objects_sql(void)
     for (unsigned i = 0; allocators[i] && i < DB_BITS_HEAP_NONE; i++)
         sqlite3_str_appendf(b, " WHEN %u THEN %Q", i, allocators[i]->name);
     sqlite3_str_appendall(b, " END) VIRTUAL,\n  \"where\" TEXT GENERATED ALWAYS AS (CASE bits & 31");
-    for (unsigned w = 0; w < WHERE_COUNT; w++)
+    for (unsigned w = 0; w < heap_where_count(); w++)
         if (heap_where_name(w))
             sqlite3_str_appendf(b, " WHEN %u THEN %Q", w, heap_where_name(w));
     sqlite3_str_appendall(b, " END) VIRTUAL,\n  arena INTEGER,\n"
@@ -128,6 +127,11 @@ static int run(sqlite3 *db, const char *sql, char *err, size_t errlen)
 int db_create_tables(sqlite3 *db, char *err, size_t errlen)
 {
     char sql[128];
+    if (heap_where_count() > HEAP_WHERE_MAX) { /* a build with more kinds than objects.bits holds */
+        snprintf(err, errlen, "the allocators name %u where kinds, more than the %u objects.bits can hold",
+                 heap_where_count(), HEAP_WHERE_MAX);
+        return -1;
+    }
     if (run(db, tables_sql, err, errlen))
         return -1;
     char *objects = objects_sql();

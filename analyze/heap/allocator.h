@@ -5,11 +5,11 @@
  * debug info, decides whether its allocator is present, and reports every
  * chunk it finds — used or free — through the callbacks in heap_ctx.  The
  * indexer does everything else (roots, references, the database).  Adding
- * an allocator touches its folder (its walker, and the names of its where
- * kinds: struct allocator.wheres), the table in heap/allocators.c, a value
- * in the WHERE_* list below for each kind of its own, and its advisor for
- * `rss` (analysis/rss_NAME.c, listed in analysis/rss.c, the one part that
- * is not in its folder: it reads the database, a layer above heap/).
+ * an allocator touches its folder and the table in heap/allocators.c,
+ * nothing else: the folder holds its walker, its where kinds and their
+ * names (struct allocator.wheres), and its advisor for `heapsnap rss`
+ * (heap/advice.h), which reads back through an interface what the walker
+ * stored, so that no allocator's code lives above heap/.
  *
  * Walkers trust nothing: every pointer is checked against the captured
  * ranges before use, every list walk is bounded and detects cycles, and a
@@ -27,30 +27,12 @@
 
 enum obj_state { OBJ_USED = 0, OBJ_FREE = 1 };
 
-/* Where an object sits, for free chunks in particular. */
-enum obj_where {
-    WHERE_INUSE = 0,    /* an allocated chunk in an arena */
-    WHERE_MMAPPED,      /* an allocated chunk with its own mmap */
-    WHERE_TCACHE,
-    WHERE_FASTBIN,
-    WHERE_UNSORTED,
-    WHERE_SMALLBIN,
-    WHERE_LARGEBIN,
-    WHERE_TOP,          /* the top chunk of an arena */
-    WHERE_FREE_OTHER,   /* free, but in no list we walked (reported as a problem) */
-    WHERE_GO_SPAN,      /* a Go span slot (used or free by its span's bits) */
-    WHERE_INTERNAL,     /* in use, but by the allocator itself (glibc: a thread's
-                         * tcache_perthread_struct).  Its words point only at
-                         * free chunks, so the reference scan does not read it;
-                         * it stays OBJ_USED because to malloc it is. */
-    WHERE_JE_SLAB,      /* a jemalloc slab region (used or free by the slab's bitmap) */
-    WHERE_JE_LARGE,     /* a jemalloc large allocation (an extent of its own) */
-    WHERE_TC_SPAN,      /* a tcmalloc small object (used, or free in its span's list) */
-    WHERE_TC_LARGE,     /* a tcmalloc large object (a span of its own) */
-    WHERE_TC_TRANSFER,  /* a tcmalloc small object free in a central transfer cache */
-    WHERE_COUNT
-};
-
+/* Where an object sits (heap_object.where) is the allocator's own: an
+ * index into its 'wheres' table (struct allocator), from 0, which its
+ * folder enumerates (glibc: in use, mmapped, tcache, fastbin, ...).  The
+ * pipeline makes it one number across the allocators (heap_where_base,
+ * below) before anything above heap/ sees it: what is told by a where
+ * from there on is told by its kind's flags (HW_*), never by its number. */
 /* heap_object.arena and heap_region.arena of memory in no arena (a glibc
  * mmapped chunk): NULL in the database, never a number that looks like one. */
 #define HEAP_NO_ARENA 0xffffu
@@ -61,7 +43,7 @@ struct heap_object {
     uint64_t chunk;      /* the allocator's own start of the block (header) */
     uint64_t chunk_size; /* the whole block, header included */
     uint8_t state;       /* enum obj_state */
-    uint8_t where;       /* enum obj_where */
+    uint8_t where;       /* the allocator's own: an index into its wheres */
     uint16_t arena;      /* index of the arena it belongs to (walker-defined) */
 };
 
@@ -172,25 +154,53 @@ struct heap_ctx {
     size_t nclaimed;
 };
 
+/* What the layers above may know of a where kind: the only way they tell
+ * one kind from another (the reference scan, leaks, rss). */
+enum heap_where_flag {
+    HW_INTERNAL = 1,     /* in use, but by the allocator itself (glibc: a thread's
+                          * tcache_perthread_struct; jemalloc: a tcache's stack
+                          * array): its words point only at free blocks, so the
+                          * reference scan does not read it, and it is the
+                          * allocator's overhead, not the program's data; it stays
+                          * OBJ_USED because to the allocator it is */
+    HW_OWN_MAPPING = 2,  /* a used block with a mapping of its own (glibc's
+                          * mmapped chunks): in no arena */
+    HW_TOP = 4,          /* free space at the end of an arena that the allocator
+                          * extends into and trims (glibc's top chunk) */
+    HW_WHOLE_SLOT = 8,   /* the runtime counts a used object by its whole slot
+                          * (Go's HeapAlloc), not by what the program asked for */
+};
+
 /* One of the where values an allocator reports, named: as the database
  * stores it (objects."where": "fastbin") and as rss lists free memory by
  * it ("fastbins"; NULL: not a kind of free memory rss lists). */
 struct heap_where_kind {
-    uint8_t where; /* enum obj_where */
     const char *name, *label;
+    unsigned flags;      /* enum heap_where_flag */
 };
+
+struct heap_advisor; /* heap/advice.h: what an allocator offers `heapsnap rss` */
 
 struct allocator {
     const char *name; /* "glibc", "go" */
-    /* The where values it reports, ended by one with a NULL name.  Two
-     * allocators may share a value (a thread cache, the allocator's own
-     * blocks) and then give it the same names. */
+    /* The where values it reports: heap_object.where indexes wheres,
+     * nwheres of them.  Two allocators may give a kind the same names (a
+     * thread cache, the allocator's own blocks): each is still its own. */
     const struct heap_where_kind *wheres;
+    unsigned nwheres;
+    /* The most bytes beyond a small request that the allocator hands out
+     * (glibc: 24, rounding up to 16 with 8 bytes of header and a 24-byte
+     * minimum): typing takes a block of usable size below S + type_slack
+     * for one T of S bytes, not an array (types.h, ty_count_for). */
+    unsigned type_slack;
+    /* How `heapsnap rss` advises on this allocator's memory (heap/advice.h,
+     * in its folder), or NULL. */
+    const struct heap_advisor *advisor;
     /* 1 for a language runtime whose heap lives beside the process's
      * malloc (Go with cgo): the indexer then also walks the next allocator
      * that detects, first, and hands this one its regions as 'claimed'.
-     * The two must report disjoint 'where' values (each object's heap is
-     * told by its where). */
+     * Each object's heap is told by its where, which is each allocator's
+     * own. */
     int beside_malloc;
     /* 1 if this allocator's structures are in the snapshot. */
     int (*detect)(struct heap_ctx *c);
@@ -260,11 +270,35 @@ const char *heap_module_path(struct heap_ctx *c, int module);
 /* All known allocators, NULL-terminated (heap/allocators.c). */
 extern const struct allocator *const allocators[];
 
-/* Of every allocator's where kinds (allocators[]): the database's name of
- * where, its rss label, or NULL; and the where named name, or -1. */
+/* The allocator named name ("glibc"), or NULL; its place in allocators[]
+ * (what the database numbers heaps by), or -1. */
+const struct allocator *heap_allocator_named(const char *name);
+int heap_allocator_index(const char *name);
+
+/*
+ * Where values as one number across the allocators (heap/allocators.c):
+ * allocator a's where w is heap_where_base(a) + w, in allocators[] order,
+ * fewer than HEAP_WHERE_MAX in all (the database keeps 5 bits, and 31
+ * says "none").  The tables are const, so these are pure and may be
+ * called from any thread.
+ */
+#define HEAP_WHERE_MAX 31u
+unsigned heap_where_base(const struct allocator *a);
+unsigned heap_where_count(void);
+/* The kind of where, or NULL if there is none of that number. */
+const struct heap_where_kind *heap_where_kind(unsigned where);
+/* The database's name of where, its rss label, or NULL; its flags or 0;
+ * the name of the allocator it belongs to, or NULL. */
 const char *heap_where_name(unsigned where);
 const char *heap_where_label(unsigned where);
-int heap_where_by_name(const char *name);
+unsigned heap_where_flags(unsigned where);
+const char *heap_where_heap(unsigned where);
+/* The type_slack of where's allocator; HEAP_TYPE_SLACK for a where of
+ * none (glibc's, the widest). */
+#define HEAP_TYPE_SLACK 24u
+unsigned heap_where_type_slack(unsigned where);
+/* The where of allocator heap named name, or -1. */
+int heap_where_find(const char *heap, const char *name);
 
 /* A number as a fact (ctx->fact takes text): decimal, or 0x-hex. */
 static inline void heap_fact_u64(struct heap_ctx *c, const char *key, uint64_t v)

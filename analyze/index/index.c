@@ -80,7 +80,6 @@ struct pipeline {
     const struct allocator *alloc2;
     struct heap_ctx ctx2;
     const struct allocator *walking; /* the one whose callbacks are running */
-    const char *where_heap[WHERE_COUNT]; /* the allocator whose objects sit in each 'where' */
     const char **rheap;              /* per region: its allocator's name */
     size_t caprheap;
     struct heap_root *xroots;
@@ -121,9 +120,12 @@ static void add_warning(struct pipeline *p, uint64_t addr, const char *source, c
 static void on_object(struct heap_ctx *c, const struct heap_object *o)
 {
     struct pipeline *p = c->user;
-    if (o->where < WHERE_COUNT && p->walking)
-        p->where_heap[o->where] = p->walking->name;
-    if (!p->oom && objtab_add(&p->objs, o))
+    /* the walker's own where, made the one numbering (allocator.h); a
+     * value its table does not name is no where at all */
+    struct heap_object g = *o;
+    g.where = p->walking && o->where < p->walking->nwheres ? (uint8_t)(heap_where_base(p->walking) + o->where)
+                                                           : UINT8_MAX;
+    if (!p->oom && objtab_add(&p->objs, &g))
         p->oom = 1;
     if ((p->objs.n & 0xffff) == 0 && p->opt->progress)
         notify_progress("walking the heap (objects found)", p->objs.n, 0);
@@ -449,7 +451,7 @@ static int walk_one(struct pipeline *p, const struct allocator *a, struct heap_c
  * so the next allocator that recognises the snapshot is walked first,
  * and the runtime's walker is told which regions malloc holds (claimed),
  * so that it does not take them for its own memory.  Each object's heap
- * is its walker's (where_heap); the first allocator stays the snapshot's.
+ * is its where's allocator; the first allocator stays the snapshot's.
  */
 static const char *walk_heap(struct pipeline *p, const struct hs_snapshot *s, struct dbg *d)
 {
@@ -521,10 +523,7 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     if (!(p->refs = refsort_new(p->objs.n)))
         return db_load_fail(l, "out of memory for the references");
     int threaded = refsort_scan(p->refs, s, &p->objs, rs) == 0;
-    const char *by_where[WHERE_COUNT];
-    for (int w = 0; w < WHERE_COUNT; w++)
-        by_where[w] = p->where_heap[w] ? p->where_heap[w] : heap;
-    int rc = db_load_objects(l, p->objs.v, p->objs.n, by_where, p->opt->progress ? on_store_progress : NULL, p);
+    int rc = db_load_objects(l, p->objs.v, p->objs.n, p->opt->progress ? on_store_progress : NULL, p);
     for (size_t i = 0; i < rs->n && !rc; i++)
         rc = db_load_root(l, root_id(rs, i), &rs->v[i]);
     phase("load objects, roots");

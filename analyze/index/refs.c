@@ -16,7 +16,7 @@
  * stacks, registers, TLS and anonymous memory are scanned conservatively.
  *
  * Three things are not read at all: 'allocator' roots and objects whose
- * where is WHERE_INTERNAL.  Both are the allocator's own bookkeeping
+ * where is HW_INTERNAL (allocator.h).  Both are the allocator's own bookkeeping
  * (glibc's main_arena, a tcache_perthread_struct), whose pointers lead to
  * free chunks — or to a free chunk's header, which lies in the last word
  * of the block before it: read, they would keep that block alive.  And
@@ -231,7 +231,7 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
         if ((i & 0xffff) == 0 && sink->progress)
             sink->progress(sink->user, i, t->n);
         const struct obj *o = &t->v[i];
-        if (o->state != OBJ_USED || o->where == WHERE_INTERNAL)
+        if (o->state != OBJ_USED || (heap_where_flags(o->where) & HW_INTERNAL))
             continue;
         int bytes = t->bytes && (t->bytes[i >> 3] >> (i & 7) & 1);
         if ((rc = scan_range(&sc, (int64_t)i + 1, o->addr, o->size, &mask, &maskcap, bytes))) {

@@ -3,7 +3,7 @@
  * as 8-byte-aligned little-endian words, and each word that points into an
  * in-use object becomes a reference (src, offset, dst, interior).
  *
- * (The allocator's own bookkeeping — 'allocator' roots and WHERE_INTERNAL
+ * (The allocator's own bookkeeping — 'allocator' roots and HW_INTERNAL
  * objects — is not read: refs.c says why.)
  *
  * The scan is conservative, as a leak checker must be: any word that looks

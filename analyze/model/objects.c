@@ -152,7 +152,7 @@ int objtab_finish(struct objtab *t, void (*dropped)(void *, const struct obj *, 
     for (size_t i = 0; i < t->n; i++) {
         if (t->v[i].state != OBJ_USED)
             t->nfree++;
-        else if (t->v[i].where == WHERE_INTERNAL)
+        else if (heap_where_flags(t->v[i].where) & HW_INTERNAL)
             t->ninternal++; /* the allocator's, not a used object (docs/schema.md) */
         else
             t->nused++;

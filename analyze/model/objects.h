@@ -37,7 +37,7 @@ struct obj {
     uint64_t chunk_size;
     uint32_t chunk_off;   /* addr - chunk; 0 if the walker's value made no sense */
     uint8_t state;        /* enum obj_state */
-    uint8_t where;        /* enum obj_where */
+    uint8_t where;        /* heap_where_base's numbering (heap/allocator.h) */
     uint16_t arena;
 };
 
@@ -57,7 +57,7 @@ struct objtab {
     size_t nsegs;
     uint32_t *buckets;
     size_t nused, nfree;   /* used objects (docs/schema.md: malloc-internal ones apart), free */
-    size_t ninternal;      /* used by the allocator itself (where = WHERE_INTERNAL) */
+    size_t ninternal;      /* used by the allocator itself (its where is HW_INTERNAL) */
     /* The allocator's precise pointer maps, when it has them (allocator.h,
      * pointer_words), for its objects and for data roots; NULL: everything
      * is scanned conservatively. */

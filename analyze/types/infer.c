@@ -22,7 +22,7 @@
  *               type word names the type (dynamic.c); the strongest source.
  * A claim is accepted only if the type fits (ty_count_for: the pointee fits
  * the usable size; a struct is one T unless the block holds more than
- * TY_SLACK bytes beyond it, then an array of usable/S), and only at the
+ * its allocator's type_slack bytes beyond it, then an array of usable/S), and only at the
  * object's start: interior pointers, void *, unions and function pointers
  * claim nothing.  Accepted claims propagate from the object in turn
  * (a sweep in address order plus a stack for what lies behind it, to a
@@ -164,7 +164,7 @@ static void claim(struct infer *in, int64_t i, uint32_t type, unsigned src)
     const struct obj *ob = &in->o->v[i];
     if (ob->state != OBJ_USED || !type)
         return;
-    if (src != TS_VTABLE && !ty_count_for(in->t, type, ob->size))
+    if (src != TS_VTABLE && !ty_count_for(in->t, type, ob->size, heap_where_type_slack(ob->where)))
         return;
     /* one claim that fits, of a type that may hold pointers, won or lost,
      * and the object is scanned whatever it is finally typed */
@@ -420,7 +420,7 @@ static void read_object(struct infer *in, size_t i)
 {
     const struct obj *ob = &in->o->v[i];
     uint32_t type = in->r->obj_type[i];
-    uint64_t count = ty_count_for(in->t, type, ob->size);
+    uint64_t count = ty_count_for(in->t, type, ob->size, heap_where_type_slack(ob->where));
     if (!count && in->r->obj_src[i] == TS_VTABLE)
         count = rsize(in->t, type) ? 1 : 0; /* a derived object bigger than the block? trust the vptr */
     from_memory(in, ob->addr, ob->size, type, count, TS_FIELD);

@@ -40,10 +40,6 @@
 #define TY_MAX_FLAT  65536     /* pointer slots of one flattened type */
 #define TY_MAX_SLOTS (16u << 20) /* slots of all types together (16 bytes each): hostile
                                     DWARF could make many types of 64 Ki slots each */
-/* glibc hands out at most this many bytes more than were asked for
- * (requests are rounded up to 16 with 8 bytes of header, 24-byte minimum). */
-#define TY_SLACK 24
-
 enum ty_kind {
     TY_NONE, TY_BASE, TY_STRUCT, TY_UNION, TY_CLASS, TY_ENUM, TY_POINTER, TY_ARRAY,
     TY_TYPEDEF, TY_FUNCPTR, TY_KIND_COUNT
@@ -196,10 +192,12 @@ int ty_index_names(struct tytab *t);
  * a T * points at its start, or 0 if a T does not fit.  With S = size of T:
  *   S == 0 or S > usable             -> 0 (incompatible: no type)
  *   T a scalar (base, enum, pointer) -> usable / S (a buffer of them)
- *   otherwise usable < S + TY_SLACK  -> 1 (one T; the rest is malloc's rounding)
+ *   otherwise usable < S + slack     -> 1 (one T; the rest is the allocator's
+ *                                       rounding: slack is its type_slack,
+ *                                       heap_where_type_slack of the object)
  *   otherwise                        -> usable / S (an array of T)
  */
-uint64_t ty_count_for(const struct tytab *t, uint32_t type, uint64_t usable);
+uint64_t ty_count_for(const struct tytab *t, uint32_t type, uint64_t usable, unsigned slack);
 
 /* Does a T hold only bytes: is T (through typedefs) a character type of
  * one byte (char, signed char, unsigned char; uint8_t, u_char...), or an

@@ -203,7 +203,7 @@ uint32_t ty_by_name(const struct tytab *t, const char *name)
     return id < t->n && !strcmp(t->str + t->v[id].name, name) ? id : 0;
 }
 
-uint64_t ty_count_for(const struct tytab *t, uint32_t type, uint64_t usable)
+uint64_t ty_count_for(const struct tytab *t, uint32_t type, uint64_t usable, unsigned slack)
 {
     uint32_t r = ty_resolve(t, type);
     if (!r)
@@ -214,7 +214,7 @@ uint64_t ty_count_for(const struct tytab *t, uint32_t type, uint64_t usable)
         return 0;
     int scalar = y->kind == TY_BASE || y->kind == TY_ENUM || y->kind == TY_POINTER ||
                  y->kind == TY_FUNCPTR;
-    if (!scalar && usable < S + TY_SLACK)
+    if (!scalar && usable < S + slack)
         return 1;
     return usable / S;
 }

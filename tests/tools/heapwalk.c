@@ -34,17 +34,11 @@
 #include "hsnap.h"
 #include "mutated.h"
 
-static const char *const where_names[WHERE_COUNT] = {
-    [WHERE_INUSE] = "inuse",       [WHERE_MMAPPED] = "mmapped",   [WHERE_TCACHE] = "tcache",
-    [WHERE_FASTBIN] = "fastbin",   [WHERE_UNSORTED] = "unsorted", [WHERE_SMALLBIN] = "smallbin",
-    [WHERE_LARGEBIN] = "largebin", [WHERE_TOP] = "top",           [WHERE_FREE_OTHER] = "free-other",
-    [WHERE_GO_SPAN] = "go-span",   [WHERE_INTERNAL] = "malloc-internal",
-};
-
 /* What a walk reported; in --mutate mode, only counted. */
 struct tally {
     int print;        /* print every report */
     int collect;      /* keep chunk addresses and regions (the clean walk) */
+    const struct allocator *walking; /* whose wheres the objects' are */
     uint64_t objects, problems;
     uint64_t *chunks; /* chunk header addresses of the clean walk */
     size_t nchunks, capchunks;
@@ -73,7 +67,7 @@ static void on_object(struct heap_ctx *c, const struct heap_object *o)
         printf("object 0x%llx %llu 0x%llx %llu %s %s %u\n", (unsigned long long)o->addr,
                (unsigned long long)o->size, (unsigned long long)o->chunk,
                (unsigned long long)o->chunk_size, o->state == OBJ_USED ? "used" : "free",
-               o->where < WHERE_COUNT ? where_names[o->where] : "?", o->arena);
+               t->walking && o->where < t->walking->nwheres ? t->walking->wheres[o->where].name : "?", o->arena);
     if (t->collect)
         push(&t->chunks, &t->nchunks, &t->capchunks, o->chunk);
 }
@@ -118,6 +112,7 @@ static void walk(const struct hs_snapshot *s, struct dbg *d, struct tally *t)
                          .region = on_region, .fact = on_fact, .problem = on_problem};
     for (size_t i = 0; allocators[i]; i++)
         if (allocators[i]->detect(&c)) {
+            t->walking = allocators[i];
             if (allocators[i]->walk(&c) && t->print)
                 printf("walk failed (%s)\n", allocators[i]->name);
             return;

@@ -77,7 +77,7 @@ static uint64_t walk_single(struct walk *W, uint64_t head, int where, int arena,
                             const char *list, uint64_t limit)
 {
     struct heap_ctx *c = W->c;
-    const uint64_t bias = where == WHERE_TCACHE ? GL_HDR : 0; /* list value - chunk */
+    const uint64_t bias = where == GL_WHERE_TCACHE ? GL_HDR : 0; /* list value - chunk */
     uint64_t v = head, n = 0, from = 0;
     while (v && n <= limit) {
         if (v % GL_ALIGN || v < bias) {
@@ -92,7 +92,7 @@ static uint64_t walk_single(struct walk *W, uint64_t head, int where, int arena,
             break;
         n++;
         from = p + 16;
-        if (where == WHERE_TCACHE)
+        if (where == GL_WHERE_TCACHE)
             W->tcache_bytes += k->size;
         else
             W->ar[k->arena].free_bytes += k->size;
@@ -116,7 +116,7 @@ void gl_walk_fastbins(struct walk *W, unsigned ai)
             continue;
         char list[64];
         snprintf(list, sizeof list, "fastbin[%u] of arena %u", i, ai);
-        walk_single(W, head, WHERE_FASTBIN, (int)ai, (i + 2) * GL_ALIGN, list, W->n);
+        walk_single(W, head, GL_WHERE_FASTBIN, (int)ai, (i + 2) * GL_ALIGN, list, W->n);
     }
 }
 
@@ -138,13 +138,13 @@ void gl_walk_bins(struct walk *W, unsigned ai)
             c->problem(c, head, "glibc arena %u: bins not captured", ai);
             return;
         }
-        int where = i == 1 ? WHERE_UNSORTED : i < GL_NSMALLBINS ? WHERE_SMALLBIN : WHERE_LARGEBIN;
+        int where = i == 1 ? GL_WHERE_UNSORTED : i < GL_NSMALLBINS ? GL_WHERE_SMALLBIN : GL_WHERE_LARGEBIN;
         char list[64];
         snprintf(list, sizeof list, "%s %u of arena %u",
                  i == 1 ? "unsorted bin" : i < GL_NSMALLBINS ? "small bin" : "large bin", i, ai);
         for (size_t steps = 0; p != head && steps <= W->n; steps++) {
             struct gl_chunk *k =
-                gl_claim(W, p, where, (int)ai, where == WHERE_SMALLBIN ? i * GL_ALIGN : 0, list,
+                gl_claim(W, p, where, (int)ai, where == GL_WHERE_SMALLBIN ? i * GL_ALIGN : 0, list,
                       prev == head ? 0 : prev + 16);
             if (!k)
                 break;
@@ -180,7 +180,7 @@ static int tcache_plausible(struct walk *W, uint64_t u)
 {
     const struct gl_layout *L = W->L;
     struct gl_chunk *k = gl_find_chunk(W, u - GL_HDR);
-    if (!k || k->where != WHERE_INUSE || k->size != tcache_chunk_size(L))
+    if (!k || k->where != GL_WHERE_INUSE || k->size != tcache_chunk_size(L))
         return 0;
     for (unsigned i = 0; i < GL_TCACHE_BINS; i++) {
         uint64_t e, cw;
@@ -302,7 +302,7 @@ void gl_find_tcaches(struct walk *W)
         struct gl_chunk *k = &W->ch[j];
         if (k->arena < MAX_ARENAS && !seen[k->arena]) {
             seen[k->arena] = 1;
-            if (k->where == WHERE_INUSE)
+            if (k->where == GL_WHERE_INUSE)
                 add_tcache(W, k->addr + GL_HDR);
         }
     }
@@ -330,7 +330,7 @@ void gl_walk_tcaches(struct walk *W)
             unsigned count = (unsigned)(cw >> (16 * (i & 3))) & 0xffff;
             char list[64];
             snprintf(list, sizeof list, "tcache 0x%llx bin %u", (unsigned long long)u, i);
-            uint64_t n = walk_single(W, e, WHERE_TCACHE, -1, (i + 2) * GL_ALIGN, list,
+            uint64_t n = walk_single(W, e, GL_WHERE_TCACHE, -1, (i + 2) * GL_ALIGN, list,
                                      limit > count ? limit : count);
             if (n != count)
                 c->problem(c, u, "glibc: %s holds %llu chunks, its count says %u", list,

@@ -73,7 +73,7 @@ static uint64_t mmapped_at(struct walk *W, uint64_t p, uint64_t hi, uint64_t *co
     c->region(c, &r);
     struct heap_object o = {.addr = p + lead + GL_HDR, .size = sz - lead - GL_HDR,
                             .chunk = p + lead, .chunk_size = sz - lead, .state = OBJ_USED,
-                            .where = WHERE_MMAPPED, .arena = GL_NO_ARENA};
+                            .where = GL_WHERE_MMAPPED, .arena = GL_NO_ARENA};
     c->object(c, &o);
     (*count)++;
     *bytes += sz; /* the whole mapping, as mp_.mmapped_mem counts it */

@@ -17,12 +17,28 @@
 #define MAX_HEAPS   4096u   /* per arena; 64 MiB each */
 #define TLS_SCAN    8192u   /* bytes below a thread's fs_base searched for `tcache` */
 
+/* Where a glibc chunk sits: its where value (allocator.h), named in
+ * walker.c's glibc_wheres. */
+enum gl_where_kind {
+    GL_WHERE_INUSE = 0,  /* an allocated chunk in an arena */
+    GL_WHERE_MMAPPED,    /* an allocated chunk with its own mmap */
+    GL_WHERE_TCACHE,
+    GL_WHERE_FASTBIN,
+    GL_WHERE_UNSORTED,
+    GL_WHERE_SMALLBIN,
+    GL_WHERE_LARGEBIN,
+    GL_WHERE_TOP,        /* the top chunk of an arena */
+    GL_WHERE_FREE_OTHER, /* free, but in no list we walked (reported as a problem) */
+    GL_WHERE_INTERNAL,   /* a thread's tcache_perthread_struct: malloc's own */
+    GL_WHERE_COUNT
+};
+
 /* One chunk found by the contiguous walk. */
 struct gl_chunk {
     uint64_t addr;  /* header */
     uint64_t size;  /* chunksize(), flags stripped */
     uint16_t arena;
-    uint8_t where;  /* WHERE_INUSE until a list claims it */
+    uint8_t where;  /* GL_WHERE_INUSE until a list claims it */
     uint8_t flags;  /* CH_* */
 };
 #define CH_NEXT_INUSE 0x1 /* the following header has PREV_INUSE set */
@@ -59,7 +75,7 @@ struct walk {
 struct gl_chunk *gl_add_chunk(struct walk *W, uint64_t addr, uint64_t size, unsigned arena);
 struct gl_chunk *gl_find_chunk(struct walk *W, uint64_t addr);
 /* a where value in words, for problems ("a fastbin") */
-extern const char *const gl_where_name[WHERE_COUNT];
+extern const char *const gl_where_name[GL_WHERE_COUNT];
 
 /* arenas.c: the arenas (from main_arena's ring and from the heaps), then
  * each one's heaps into the chunk array */
@@ -79,5 +95,8 @@ void gl_walk_tcaches(struct walk *W);
 
 /* mmapped.c: the mmapped chunks, reported as they are found */
 void gl_walk_mmapped(struct walk *W, uint64_t *count, uint64_t *bytes, uint64_t *slack);
+
+/* advice.c: what `heapsnap rss` says of this allocator (heap/advice.h) */
+extern const struct heap_advisor glibc_advisor;
 
 #endif

@@ -58,11 +58,11 @@
  * heap_info, inside an 'arena-heap' region: never a root, nothing to do.
  * Each thread's tcache_perthread_struct is a chunk malloc allocated for
  * itself: it stays a used object (mallinfo2 counts it in uordblks) but with
- * where = WHERE_INTERNAL, so its entries — pointers to free chunks — are
+ * where = GL_WHERE_INTERNAL, so its entries — pointers to free chunks — are
  * not scanned either.
  *
  * A chunk that looks free (its neighbour's PREV_INUSE is clear) but is in
- * no list is reported free with where = WHERE_FREE_OTHER, and a problem.
+ * no list is reported free with where = GL_WHERE_FREE_OTHER, and a problem.
  *
  * Sizes reported (heap_object.size):
  *   in use, in an arena  chunk_size - 8 (malloc_usable_size: the next chunk's
@@ -93,12 +93,12 @@
 #include "heap/glibc/walk.h"
 
 
-const char *const gl_where_name[WHERE_COUNT] = {
-    [WHERE_INUSE] = "in use", [WHERE_MMAPPED] = "mmapped", [WHERE_TCACHE] = "tcache",
-    [WHERE_FASTBIN] = "a fastbin", [WHERE_UNSORTED] = "the unsorted bin",
-    [WHERE_SMALLBIN] = "a small bin", [WHERE_LARGEBIN] = "a large bin",
-    [WHERE_TOP] = "the top chunk", [WHERE_FREE_OTHER] = "free elsewhere",
-    [WHERE_INTERNAL] = "a tcache_perthread_struct",
+const char *const gl_where_name[GL_WHERE_COUNT] = {
+    [GL_WHERE_INUSE] = "in use", [GL_WHERE_MMAPPED] = "mmapped", [GL_WHERE_TCACHE] = "tcache",
+    [GL_WHERE_FASTBIN] = "a fastbin", [GL_WHERE_UNSORTED] = "the unsorted bin",
+    [GL_WHERE_SMALLBIN] = "a small bin", [GL_WHERE_LARGEBIN] = "a large bin",
+    [GL_WHERE_TOP] = "the top chunk", [GL_WHERE_FREE_OTHER] = "free elsewhere",
+    [GL_WHERE_INTERNAL] = "a tcache_perthread_struct",
 };
 
 /* ------------------------------------------------------------ chunk array */
@@ -157,19 +157,19 @@ static void report_chunks(struct walk *W, uint64_t *used_chunk_bytes)
         struct heap_object o = {.addr = k->addr + GL_HDR, .size = k->size - GL_SIZE_SZ,
                                 .chunk = k->addr, .chunk_size = k->size, .state = OBJ_FREE,
                                 .where = k->where, .arena = k->arena};
-        if (k->where == WHERE_TOP) {
+        if (k->where == GL_WHERE_TOP) {
             o.size = k->size - GL_HDR;
         } else if (!(k->flags & CH_CLAIMED)) {
             if (k->flags & (CH_NEXT_INUSE | CH_NEXT_UNKNOWN)) {
                 o.state = OBJ_USED;
                 *used_chunk_bytes += k->size;
             } else {
-                o.where = WHERE_FREE_OTHER;
+                o.where = GL_WHERE_FREE_OTHER;
                 c->problem(c, k->addr, "glibc arena %u: chunk 0x%llx (size 0x%llx) is free but "
                                        "in no bin",
                            k->arena, (unsigned long long)k->addr, (unsigned long long)k->size);
             }
-        } else if (k->where == WHERE_TCACHE || k->where == WHERE_FASTBIN) {
+        } else if (k->where == GL_WHERE_TCACHE || k->where == GL_WHERE_FASTBIN) {
             /* Still marked in use by its neighbour; free to the program. */
         } else if (k->flags & CH_NEXT_INUSE) {
             c->problem(c, k->addr, "glibc arena %u: chunk 0x%llx is in %s but the next chunk "
@@ -258,7 +258,7 @@ static void add_tops_and_sort(struct walk *W)
         if (A->top_ok) {
             struct gl_chunk *k = gl_add_chunk(W, A->top, A->top_size, ai);
             if (k) {
-                k->where = WHERE_TOP;
+                k->where = GL_WHERE_TOP;
                 k->flags = CH_CLAIMED;
                 A->free_bytes += A->top_size;
             }
@@ -280,8 +280,8 @@ static void walk_lists(struct walk *W)
     gl_find_tcaches(W);
     for (unsigned t = 0; t < W->ntcaches; t++) {
         struct gl_chunk *k = gl_find_chunk(W, W->tcaches[t] - GL_HDR);
-        if (k && k->where == WHERE_INUSE)
-            k->where = WHERE_INTERNAL;
+        if (k && k->where == GL_WHERE_INUSE)
+            k->where = GL_WHERE_INTERNAL;
     }
     heap_fact_u64(W->c, "glibc.tcaches", W->ntcaches);
     gl_walk_tcaches(W);
@@ -413,18 +413,25 @@ static void glibc_release(struct heap_ctx *c)
     c->walker = NULL;
 }
 
-static const struct heap_where_kind glibc_wheres[] = {
-    {WHERE_INUSE, "inuse", NULL},           {WHERE_MMAPPED, "mmapped", NULL},
-    {WHERE_TCACHE, "tcache", "tcache"},     {WHERE_FASTBIN, "fastbin", "fastbins"},
-    {WHERE_UNSORTED, "unsorted", "unsorted"}, {WHERE_SMALLBIN, "smallbin", "small bins"},
-    {WHERE_LARGEBIN, "largebin", "large bins"}, {WHERE_TOP, "top", NULL},
-    {WHERE_FREE_OTHER, "free-other", "elsewhere"}, {WHERE_INTERNAL, "malloc-internal", NULL},
-    {0, NULL, NULL},
+static const struct heap_where_kind glibc_wheres[GL_WHERE_COUNT] = {
+    [GL_WHERE_INUSE] = {"inuse", NULL, 0},
+    [GL_WHERE_MMAPPED] = {"mmapped", NULL, HW_OWN_MAPPING},
+    [GL_WHERE_TCACHE] = {"tcache", "tcache", 0},
+    [GL_WHERE_FASTBIN] = {"fastbin", "fastbins", 0},
+    [GL_WHERE_UNSORTED] = {"unsorted", "unsorted", 0},
+    [GL_WHERE_SMALLBIN] = {"smallbin", "small bins", 0},
+    [GL_WHERE_LARGEBIN] = {"largebin", "large bins", 0},
+    [GL_WHERE_TOP] = {"top", NULL, HW_TOP},
+    [GL_WHERE_FREE_OTHER] = {"free-other", "elsewhere", 0},
+    [GL_WHERE_INTERNAL] = {"malloc-internal", NULL, HW_INTERNAL},
 };
 
 const struct allocator glibc_allocator = {
     .name = "glibc",
     .wheres = glibc_wheres,
+    .advisor = &glibc_advisor,
+    .type_slack = 24, /* requests round up to 16 with 8 bytes of header, 24 bytes at least */
+    .nwheres = GL_WHERE_COUNT,
     .detect = glibc_detect,
     .walk = glibc_walk,
     .pointer_words = glibc_pointer_words,

@@ -49,6 +49,10 @@
 
 /* Offsets and constants from DWARF (go/layout.c).  -1 never survives
  * go_layout_load(): a name that is missing fails the whole load. */
+/* Where a Go object sits: its where value (allocator.h), named in
+ * walker.c's go_wheres.  One kind: a used slot of an in-use span. */
+enum go_where { GO_WHERE_SPAN = 0, GO_WHERE_COUNT };
+
 struct go_layout {
     /* constants */
     uint64_t arena_bytes, page_size, page_shift, l1_bits, l2_bits, bitmap_bytes;
@@ -359,5 +363,8 @@ void go_wait_reason(const struct go_walk *w, uint8_t reason, char *buf, size_t l
 
 /* go/memstats.c */
 int go_memstats_compute(struct go_walk *w);
+
+/* advice.c: what `heapsnap rss` says of this allocator (heap/advice.h) */
+extern const struct heap_advisor go_advisor;
 
 #endif

@@ -413,7 +413,7 @@ static int span_objects(struct go_walk *w, struct go_span *s, uint8_t **bits, si
         }
         go_slot_object(w, s, i, &oa, &os);
         struct heap_object o = {.addr = oa, .size = os, .chunk = a, .chunk_size = s->elemsize,
-                                .state = OBJ_USED, .where = WHERE_GO_SPAN};
+                                .state = OBJ_USED, .where = GO_WHERE_SPAN};
         c->object(c, &o);
         uint64_t t;
         if (s->header && !go_u64(w, a, &t) && t && go_gctype_add(w, t))

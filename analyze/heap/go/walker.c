@@ -404,14 +404,17 @@ static void go_release(struct heap_ctx *c)
     c->walker = NULL;
 }
 
-static const struct heap_where_kind go_wheres[] = {
-    {WHERE_GO_SPAN, "go-span", "spans"},
-    {0, NULL, NULL},
+/* A used object in a span (Go's free slots are no objects: go_spans). */
+static const struct heap_where_kind go_wheres[GO_WHERE_COUNT] = {
+    [GO_WHERE_SPAN] = {"go-span", "spans", HW_WHOLE_SLOT},
 };
 
 const struct allocator go_allocator = {
     .name = "go",
     .wheres = go_wheres,
+    .advisor = &go_advisor,
+    .type_slack = 16, /* Go's size classes are 8 to 16 bytes apart up to 256 */
+    .nwheres = GO_WHERE_COUNT,
     .beside_malloc = 1, /* cgo: glibc's heap is walked too (index.c) */
     .detect = go_detect,
     .walk = go_walk_heap,

@@ -48,6 +48,16 @@ enum je_state { JE_ACTIVE = 0, JE_DIRTY, JE_MUZZY, JE_RETAINED, JE_TRANSITION, J
  * describes the struct; e_bits' packing is macros (EDATA_BITS_*), which
  * DWARF does not carry, so it is always the 5.3.0 one, checked by the walk
  * against the rtree's own copy of slab, state and szind. */
+/* Where a jemalloc block sits: its where value (allocator.h), named in
+ * walker.c's jemalloc_wheres. */
+enum je_where_kind {
+    JE_WHERE_SLAB = 0,   /* a slab region (used or free by the slab's bitmap) */
+    JE_WHERE_LARGE,      /* a large allocation: an extent of its own */
+    JE_WHERE_TCACHE,     /* free in a thread's tcache bin */
+    JE_WHERE_INTERNAL,   /* a tcache's stack array: jemalloc's own */
+    JE_WHERE_COUNT
+};
+
 struct je_layout {
     const char *source;          /* "dwarf" (edata_s from DWARF) or "fallback" */
     char dwarf[64];              /* the structs DWARF gave: "edata_s cache_bin_s emap_s" */
@@ -88,5 +98,8 @@ uint64_t je_index2size(unsigned szind);
 /* The module that holds jemalloc (libjemalloc*, or the one defining
  * mallctl / je_mallctl), or -1. */
 int je_module(struct heap_ctx *c);
+
+/* advice.c: what `heapsnap rss` says of this allocator (heap/advice.h) */
+extern const struct heap_advisor jemalloc_advisor;
 
 #endif

@@ -43,7 +43,7 @@
  * of base memory would keep each of those alive.  The edata are reported
  * through ctx->internal, and never scanned.  A tcache's stack array, which
  * points only at free regions, is a large allocation of jemalloc's own: it
- * is reported used with where = WHERE_INTERNAL, and not scanned either.
+ * is reported used with where = JE_WHERE_INTERNAL, and not scanned either.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,11 +316,11 @@ static void report_slab(struct walk *W, uint64_t e, uint64_t base, uint64_t size
         uint64_t a = base + r * reg;
         int isfree = (bm[r / 64] >> (r % 64)) & 1;
         struct heap_object o = {.addr = a, .size = reg, .chunk = a, .chunk_size = reg,
-                                .state = isfree ? OBJ_FREE : OBJ_USED, .where = WHERE_JE_SLAB,
+                                .state = isfree ? OBJ_FREE : OBJ_USED, .where = JE_WHERE_SLAB,
                                 .arena = (uint16_t)arena};
         if (!isfree && take_cached(W, a)) {
             o.state = OBJ_FREE;
-            o.where = WHERE_TCACHE;
+            o.where = JE_WHERE_TCACHE;
             t->cached++;
         }
         if (!isfree)
@@ -385,10 +385,10 @@ static void report_extent(struct walk *W, const struct je_ext *x, struct totals 
                              .kind = "jemalloc-large"};
     c->region(c, &rg);
     struct heap_object o = {.addr = addr, .size = usize, .chunk = base, .chunk_size = size,
-                            .state = OBJ_USED, .where = WHERE_JE_LARGE, .arena = (uint16_t)arena};
+                            .state = OBJ_USED, .where = JE_WHERE_LARGE, .arena = (uint16_t)arena};
     if (take_cached(W, addr)) {
         o.state = OBJ_FREE;
-        o.where = WHERE_TCACHE;
+        o.where = JE_WHERE_TCACHE;
         t->cached++;
     }
     /* A tcache's stack array is an allocation jemalloc made for itself:
@@ -396,7 +396,7 @@ static void report_extent(struct walk *W, const struct je_ext *x, struct totals 
      * regions, so it is not scanned (like glibc's tcache_perthread_struct). */
     for (uint64_t k = 0; k < W->tcaches; k++)
         if (W->stacks[k][0] >= addr && W->stacks[k][1] <= addr + usize && W->stacks[k][1])
-            o.where = WHERE_INTERNAL;
+            o.where = JE_WHERE_INTERNAL;
     t->allocated += usize;
     t->large++;
     c->object(c, &o);
@@ -466,16 +466,19 @@ static int jemalloc_walk(struct heap_ctx *c)
     return rc;
 }
 
-static const struct heap_where_kind jemalloc_wheres[] = {
-    {WHERE_JE_SLAB, "slab", "slabs"},
-    {WHERE_JE_LARGE, "large", NULL},
-    {WHERE_INTERNAL, "malloc-internal", NULL}, /* each tcache's stack array */
-    {0, NULL, NULL},
+static const struct heap_where_kind jemalloc_wheres[JE_WHERE_COUNT] = {
+    [JE_WHERE_SLAB] = {"slab", "slabs", 0},
+    [JE_WHERE_LARGE] = {"large", NULL, 0},
+    [JE_WHERE_TCACHE] = {"tcache", "tcache", 0},
+    [JE_WHERE_INTERNAL] = {"malloc-internal", NULL, HW_INTERNAL},
 };
 
 const struct allocator jemalloc_allocator = {
     .name = "jemalloc",
     .wheres = jemalloc_wheres,
+    .advisor = &jemalloc_advisor,
+    .type_slack = 16, /* its small size classes are 16 bytes apart up to 128: a request gets at most 15 more */
+    .nwheres = JE_WHERE_COUNT,
     .detect = jemalloc_detect,
     .walk = jemalloc_walk,
 };

@@ -42,6 +42,16 @@
 #define TC_SPAN_CLASS(b)     (((b) >> 16) & 0xffu)
 #define TC_SPAN_LOCATION(b)  (((b) >> 24) & 3u)
 #define TC_SPAN_SAMPLE(b)    (((b) >> 26) & 1u)
+/* Where a tcmalloc object sits: its where value (allocator.h), named in
+ * walker.c's tcmalloc_wheres. */
+enum tc_where_kind {
+    TC_WHERE_SPAN = 0,   /* a small object (used, or free in its span's list) */
+    TC_WHERE_LARGE,      /* a large object: a span of its own */
+    TC_WHERE_TRANSFER,   /* a small object free in a central transfer cache */
+    TC_WHERE_TCACHE,     /* a small object free in a thread cache */
+    TC_WHERE_COUNT
+};
+
 enum tc_location { TC_IN_USE = 0, TC_ON_NORMAL_FREELIST, TC_ON_RETURNED_FREELIST };
 
 /* class CentralFreeListPadded (sizeof 1216: 1164 bytes padded to 64) */
@@ -84,5 +94,8 @@ int tc_read_span(struct heap_ctx *c, uint64_t addr, struct tc_span *s);
 /* The module that holds tcmalloc (libtcmalloc*, or the one defining
  * tc_malloc), or -1. */
 int tc_module(struct heap_ctx *c);
+
+/* advice.c: what `heapsnap rss` says of this allocator (heap/advice.h) */
+extern const struct heap_advisor tcmalloc_advisor;
 
 #endif

@@ -328,7 +328,7 @@ static void report_small(struct walk *W, const struct tc_span *s, unsigned cl, s
     for (uint64_t i = 0; i < n; i++) {
         uint64_t a = base + i * size;
         struct heap_object o = {.addr = a, .size = size, .chunk = a, .chunk_size = size,
-                                .state = OBJ_USED, .where = WHERE_TC_SPAN};
+                                .state = OBJ_USED, .where = TC_WHERE_SPAN};
         const struct cached *k;
         if (isfree[i / 8] >> (i % 8) & 1) {
             o.state = OBJ_FREE;
@@ -338,7 +338,7 @@ static void report_small(struct walk *W, const struct tc_span *s, unsigned cl, s
                 c->problem(c, a, "tcmalloc: 0x%llx is on a free list of class %u, its span is of "
                                  "class %u", (unsigned long long)a, k->cl, cl);
             o.state = OBJ_FREE;
-            o.where = k->how == CACHED_THREAD ? WHERE_TCACHE : WHERE_TC_TRANSFER;
+            o.where = k->how == CACHED_THREAD ? TC_WHERE_TCACHE : TC_WHERE_TRANSFER;
             *(k->how == CACHED_THREAD ? &t->thread : &t->transfer) += size;
             t->matched++;
         } else {
@@ -382,7 +382,7 @@ static void report_span(struct walk *W, uint64_t addr, struct totals *t)
     struct heap_region rg = {.start = base, .end = base + bytes, .kind = "tcmalloc-large"};
     c->region(c, &rg);
     struct heap_object o = {.addr = base, .size = bytes, .chunk = base, .chunk_size = bytes,
-                            .state = OBJ_USED, .where = WHERE_TC_LARGE};
+                            .state = OBJ_USED, .where = TC_WHERE_LARGE};
     t->allocated += bytes;
     t->large++;
     c->object(c, &o);
@@ -442,17 +442,19 @@ static int tcmalloc_walk(struct heap_ctx *c)
     return rc;
 }
 
-static const struct heap_where_kind tcmalloc_wheres[] = {
-    {WHERE_TC_SPAN, "span", "spans"},
-    {WHERE_TC_LARGE, "large-span", NULL},
-    {WHERE_TC_TRANSFER, "transfer-cache", "transfer caches"},
-    {WHERE_TCACHE, "tcache", "tcache"}, /* free in a thread cache */
-    {0, NULL, NULL},
+static const struct heap_where_kind tcmalloc_wheres[TC_WHERE_COUNT] = {
+    [TC_WHERE_SPAN] = {"span", "spans", 0},
+    [TC_WHERE_LARGE] = {"large-span", NULL, 0},
+    [TC_WHERE_TRANSFER] = {"transfer-cache", "transfer caches", 0},
+    [TC_WHERE_TCACHE] = {"tcache", "tcache", 0}, /* free in a thread cache */
 };
 
 const struct allocator tcmalloc_allocator = {
     .name = "tcmalloc",
     .wheres = tcmalloc_wheres,
+    .advisor = &tcmalloc_advisor,
+    .type_slack = 16, /* its small size classes are 8 to 16 bytes apart up to 128 */
+    .nwheres = TC_WHERE_COUNT,
     .detect = tcmalloc_detect,
     .walk = tcmalloc_walk,
 };

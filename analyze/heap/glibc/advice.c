@@ -1,27 +1,21 @@
 /*
- * rss_glibc.c — what glibc's malloc offers to give memory back, chosen by
- * what the figures of rss.c show.  The one allocator-specific piece of
- * `heapsnap rss` (rss.h): each lever is said only when the numbers make it
+ * glibc/advice.c — what glibc's malloc offers to give memory back, chosen
+ * by what the figures of `heapsnap rss` show: glibc's advisor (heap/
+ * advice.h), beside its walker, whose facts it reads back.  Each lever is said only when the numbers make it
  * worth trying, with the numbers that make it so.
  *
  * The thresholds are judgement, not law: a lever must concern at least
  * 1 MiB and a tenth of the heap's RSS, because below that the setting is
  * not worth a deployment.
  */
-#include "analysis/rss.h"
-
 #include <stdio.h>
 
 #include "base/units.h"
+#include "heap/advice.h"
 
 #define MIB              ((uint64_t)1 << 20)
 #define TRIM_DEFAULT     (128 * 1024)          /* M_TRIM_THRESHOLD and M_MMAP_THRESHOLD defaults */
 #define MANY_MMAPPED     256
-
-static int worth(uint64_t bytes, uint64_t heap_rss)
-{
-    return bytes >= MIB && bytes * 10 >= heap_rss;
-}
 
 static void advise(const struct rss_figures *f, rss_say say, void *u)
 {
@@ -29,7 +23,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
     uint64_t heap = f->kind_rss[RSS_HEAP];
     int said = 0;
 
-    if (f->pages_known && worth(f->free_resident + f->top_resident, heap)) {
+    if (f->pages_known && rss_worth(f->free_resident + f->top_resident, heap)) {
         snprintf(text, sizeof text,
                  "%s of free heap memory is resident: %s in whole pages inside free chunks and %s in the "
                  "top chunk.  malloc_trim(0) returns both to the system (it releases the whole pages "
@@ -39,7 +33,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         say(u, "malloc_trim(0)", text);
         said = 1;
     }
-    if (f->pages_known && f->top_resident > TRIM_DEFAULT && worth(f->top_resident, heap)) {
+    if (f->pages_known && f->top_resident > TRIM_DEFAULT && rss_worth(f->top_resident, heap)) {
         snprintf(text, sizeof text,
                  "The top chunk holds %s resident.  free() shrinks the top only above M_TRIM_THRESHOLD "
                  "(128 KiB, but glibc raises it up to 32 MiB after freeing large mmapped blocks); setting "
@@ -48,17 +42,13 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         say(u, "M_TRIM_THRESHOLD", text);
         said = 1;
     }
-    if (worth(f->large_bytes, heap)) {
-        snprintf(text, sizeof text,
+    said |= rss_lever(say, u, f->large_bytes, heap, "M_MMAP_THRESHOLD",
                  "%llu blocks of 128 KiB or more (%s) live inside the arena rather than in mappings of "
                  "their own: glibc raises its mmap threshold up to 32 MiB after large blocks are freed.  "
                  "When such a block is freed it leaves a hole only malloc_trim() returns.  Setting "
                  "M_MMAP_THRESHOLD (mallopt or MALLOC_MMAP_THRESHOLD_=131072) fixes the threshold, so "
                  "large blocks get their own mapping and free() returns them to the system.",
                  (unsigned long long)f->large_count, units_bytes(a, sizeof a, f->large_bytes));
-        say(u, "M_MMAP_THRESHOLD", text);
-        said = 1;
-    }
     if (f->free >= MIB && f->largest_free * 2 < f->free) {
         snprintf(text, sizeof text,
                  "The free memory is fragmented: %s in %llu chunks, the largest only %s.  No setting "
@@ -73,9 +63,9 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         uint64_t other = 0;
         for (size_t i = 0; i < f->narenas; i++)
             if (f->arenas[i].arena != 0)
-                for (int w = 0; w < WHERE_COUNT; w++)
+                for (unsigned w = 0; w <= HEAP_WHERE_MAX; w++)
                     other += f->arenas[i].free[w];
-        if (worth(other, heap)) {
+        if (rss_worth(other, heap)) {
             snprintf(text, sizeof text,
                      "%zu arenas serve %llu threads, and the arenas other than the main one hold %s of free "
                      "memory that no other arena can use.  MALLOC_ARENA_MAX=2 (or another small number) "
@@ -118,14 +108,14 @@ static void line(rss_say say, void *u, const char *stat, uint64_t theirs, uint64
 static void reconcile(const struct rss_figures *f, rss_say say, void *u)
 {
     uint64_t regions = 0, used = 0, tcache = 0, fre = 0, mm = 0;
-    rss_scalar(f->db, "SELECT sum(\"end\" - start) FROM regions WHERE kind IN ('main-arena', 'arena-heap')",
+    rss_scalar(&f->reader, "SELECT sum(\"end\" - start) FROM regions WHERE kind IN ('main-arena', 'arena-heap')",
                &regions);
-    rss_scalar(f->db, "SELECT sum(chunk_size) FROM objects WHERE heap = 'glibc' AND state = 'used'", &used);
-    rss_scalar(f->db, "SELECT sum(chunk_size) FROM objects WHERE heap = 'glibc' AND \"where\" = 'tcache'",
+    rss_scalar(&f->reader, "SELECT sum(chunk_size) FROM objects WHERE heap = 'glibc' AND state = 'used'", &used);
+    rss_scalar(&f->reader, "SELECT sum(chunk_size) FROM objects WHERE heap = 'glibc' AND \"where\" = 'tcache'",
                &tcache);
-    rss_scalar(f->db, "SELECT sum(chunk_size) FROM objects WHERE heap = 'glibc' AND state = 'free' AND "
+    rss_scalar(&f->reader, "SELECT sum(chunk_size) FROM objects WHERE heap = 'glibc' AND state = 'free' AND "
                       "\"where\" <> 'tcache'", &fre);
-    rss_scalar(f->db, "SELECT sum(\"end\" - start) FROM regions WHERE kind = 'mmap-chunk'", &mm);
+    rss_scalar(&f->reader, "SELECT sum(\"end\" - start) FROM regions WHERE kind = 'mmap-chunk'", &mm);
     uint64_t overhead = rss_fact(f, "glibc.overhead_bytes");
     line(say, u, "arena", rss_fact(f, "glibc.arena_bytes"), regions, "the arenas' heaps (Σ system_mem)");
     line(say, u, "fordblks", rss_fact(f, "glibc.free_bytes"), fre, "top chunks, bins and fastbins");
@@ -135,4 +125,4 @@ static void reconcile(const struct rss_figures *f, rss_say say, void *u)
     line(say, u, "hblkhd", rss_fact(f, "glibc.mmapped_bytes"), mm, "the mmapped chunks' mappings");
 }
 
-const struct rss_advisor rss_glibc_advisor = {"glibc", advise, reconcile};
+const struct heap_advisor glibc_advisor = {.advise = advise, .reconcile = reconcile};

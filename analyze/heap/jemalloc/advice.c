@@ -1,8 +1,9 @@
 /*
- * rss_jemalloc.c — what jemalloc offers to give memory back (its MALLOC_CONF
- * settings), chosen by what the figures of rss.c and the jemalloc walker's
- * facts show; and how heapsnap's figures meet mallctl's stats.  The
- * jemalloc piece of `heapsnap rss` (rss.h), as rss_glibc.c is glibc's.
+ * jemalloc/advice.c — what jemalloc offers to give memory back (its
+ * MALLOC_CONF settings), chosen by what the figures of `heapsnap rss` and
+ * the jemalloc walker's facts show; and how heapsnap's figures meet
+ * mallctl's stats.  jemalloc's advisor (heap/advice.h), as glibc/advice.c
+ * is glibc's.
  *
  * jemalloc's free memory has three forms, each with its own lever:
  *   free regions in slabs   reusable only by the same size class; no
@@ -15,21 +16,15 @@
  *   muzzy extents           pages given back with MADV_FREE, resident until
  *                           the kernel wants them; muzzy_decay_ms (0 by
  *                           default in 5.3) decides how long they stay so
- * The thresholds are judgement, as in rss_glibc.c: 1 MiB and a tenth of
+ * The thresholds are judgement, as in glibc/advice.c: 1 MiB and a tenth of
  * the heap's RSS.
  */
-#include "analysis/rss.h"
-
 #include <stdio.h>
 
 #include "base/units.h"
+#include "heap/advice.h"
+#include "heap/jemalloc/internal.h"
 
-#define MIB ((uint64_t)1 << 20)
-
-static int worth(uint64_t bytes, uint64_t heap_rss)
-{
-    return bytes >= MIB && bytes * 10 >= heap_rss;
-}
 
 static void advise(const struct rss_figures *f, rss_say say, void *u)
 {
@@ -37,29 +32,22 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
     uint64_t heap = f->kind_rss[RSS_HEAP];
     uint64_t dirty = rss_fact(f, "jemalloc.dirty_bytes"), muzzy = rss_fact(f, "jemalloc.muzzy_bytes");
     uint64_t slabfree = 0;
+    unsigned slab = heap_where_base(&jemalloc_allocator) + JE_WHERE_SLAB;
     for (size_t i = 0; i < f->narenas; i++)
-        slabfree += f->arenas[i].free[WHERE_JE_SLAB];
+        slabfree += f->arenas[i].free[slab];
     int said = 0;
-    if (worth(dirty, heap)) {
-        snprintf(text, sizeof text,
+    said |= rss_lever(say, u, dirty, heap, "dirty_decay_ms, background_thread",
                  "%s is in dirty extents: whole free pages jemalloc keeps resident for reuse.  They are "
                  "purged after dirty_decay_ms (10000 by default), and only when a thread calls into "
                  "jemalloc: MALLOC_CONF=dirty_decay_ms:1000 returns them sooner, "
                  "MALLOC_CONF=background_thread:true purges them on time in an idle process too.",
                  units_bytes(a, sizeof a, dirty));
-        say(u, "dirty_decay_ms, background_thread", text);
-        said = 1;
-    }
-    if (worth(muzzy, heap)) {
-        snprintf(text, sizeof text,
+    said |= rss_lever(say, u, muzzy, heap, "muzzy_decay_ms",
                  "%s is in muzzy extents, given back with MADV_FREE: the kernel takes those pages only "
                  "under memory pressure, and until then they count in RSS.  MALLOC_CONF=muzzy_decay_ms:0 "
                  "(5.3's default) purges them with MADV_DONTNEED instead.",
                  units_bytes(a, sizeof a, muzzy));
-        say(u, "muzzy_decay_ms", text);
-        said = 1;
-    }
-    if (f->narenas > 1 && worth(slabfree, heap)) {
+    if (f->narenas > 1 && rss_worth(slabfree, heap)) {
         snprintf(text, sizeof text,
                  "%s is free inside slabs across %zu arenas (serving %llu threads); a free region serves "
                  "only its own size class in its own arena.  MALLOC_CONF=narenas:N with a small N "
@@ -67,7 +55,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  units_bytes(a, sizeof a, slabfree), f->narenas, (unsigned long long)f->threads);
         say(u, "narenas", text);
         said = 1;
-    } else if (worth(slabfree, heap)) {
+    } else if (rss_worth(slabfree, heap)) {
         snprintf(text, sizeof text,
                  "%s is free inside slabs, in %s of slab regions: memory only allocations of the same "
                  "size classes can reuse.  No setting returns it; it is the cost of a heap whose live "
@@ -104,4 +92,4 @@ static void reconcile(const struct rss_figures *f, rss_say say, void *u)
     say(u, "extents", text);
 }
 
-const struct rss_advisor rss_jemalloc_advisor = {"jemalloc", advise, reconcile};
+const struct heap_advisor jemalloc_advisor = {.advise = advise, .reconcile = reconcile};

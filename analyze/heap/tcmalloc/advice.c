@@ -1,8 +1,8 @@
 /*
- * rss_tcmalloc.c — what tcmalloc (gperftools) offers to give memory back,
- * chosen by what the tcmalloc walker's facts show; and how heapsnap's
- * figures meet MallocExtension's.  The tcmalloc piece of `heapsnap rss`
- * (rss.h), as rss_jemalloc.c is jemalloc's.
+ * tcmalloc/advice.c — what tcmalloc (gperftools) offers to give memory
+ * back, chosen by what the tcmalloc walker's facts show; and how
+ * heapsnap's figures meet MallocExtension's.  tcmalloc's advisor (heap/
+ * advice.h), as jemalloc/advice.c is jemalloc's.
  *
  * tcmalloc's free memory has three forms, each with its own lever:
  *   free spans in the page heap   whole free pages still resident; tcmalloc
@@ -18,21 +18,14 @@
  *   objects free in spans         central and transfer caches: reusable
  *                                 only by the same size class; no setting
  *                                 returns them
- * The thresholds are judgement, as in rss_glibc.c: 1 MiB and a tenth of
+ * The thresholds are judgement, as in glibc/advice.c: 1 MiB and a tenth of
  * the heap's RSS.
  */
-#include "analysis/rss.h"
-
 #include <stdio.h>
 
 #include "base/units.h"
+#include "heap/advice.h"
 
-#define MIB ((uint64_t)1 << 20)
-
-static int worth(uint64_t bytes, uint64_t heap_rss)
-{
-    return bytes >= MIB && bytes * 10 >= heap_rss;
-}
 
 static void advise(const struct rss_figures *f, rss_say say, void *u)
 {
@@ -43,26 +36,18 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
     uint64_t spans = rss_fact(f, "tcmalloc.central_cache_free_bytes") +
                      rss_fact(f, "tcmalloc.transfer_cache_free_bytes");
     int said = 0;
-    if (worth(pagefree, heap)) {
-        snprintf(text, sizeof text,
+    said |= rss_lever(say, u, pagefree, heap, "TCMALLOC_RELEASE_RATE, ReleaseFreeMemory",
                  "%s is in free spans of the page heap: whole free pages tcmalloc keeps resident.  It "
                  "returns them to the system only a few at a time as the program frees pages: "
                  "TCMALLOC_RELEASE_RATE=10 returns them sooner, and a call to "
                  "MallocExtension::ReleaseFreeMemory() (MallocExtension_ReleaseFreeMemory() from C) "
                  "returns them all at once.",
                  units_bytes(a, sizeof a, pagefree));
-        say(u, "TCMALLOC_RELEASE_RATE, ReleaseFreeMemory", text);
-        said = 1;
-    }
-    if (worth(thread, heap)) {
-        snprintf(text, sizeof text,
+    said |= rss_lever(say, u, thread, heap, "TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES",
                  "%s is free in thread caches (%llu of them), which only their own threads reuse.  "
                  "TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES (32 MiB by default) caps them all together.",
                  units_bytes(a, sizeof a, thread), (unsigned long long)rss_fact(f, "tcmalloc.thread_caches"));
-        say(u, "TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES", text);
-        said = 1;
-    }
-    if (worth(spans, heap)) {
+    if (rss_worth(spans, heap)) {
         snprintf(text, sizeof text,
                  "%s is free inside spans of small objects (their own lists, the transfer caches and "
                  "the tails no object fits in): memory only allocations of the same size classes can "
@@ -103,4 +88,4 @@ static void reconcile(const struct rss_figures *f, rss_say say, void *u)
     }
 }
 
-const struct rss_advisor rss_tcmalloc_advisor = {"tcmalloc", advise, reconcile};
+const struct heap_advisor tcmalloc_advisor = {.advise = advise, .reconcile = reconcile};

@@ -1,11 +1,11 @@
 /*
- * rss_go.c — why a Go program's RES is higher than pprof says, and what
- * gives memory back: the Go side of `heapsnap rss` (rss.h's advisor), in
- * the runtime's own terms.
+ * go/advice.c — why a Go program's RES is higher than pprof says, and what
+ * gives memory back: the Go side of `heapsnap rss` (the go walker's
+ * advisor, heap/advice.h), in the runtime's own terms.
  *
  * What the runtime holds is runtime/metrics' /memory/classes tree, which
  * the walker rebuilt as metrics.Read computes it (go_metrics); what is
- * resident comes from rss.c's page states:
+ * resident comes from the page states (analysis/rss.c):
  *   heap, in-use spans   heap/objects + heap/unused + heap/stacks: the
  *                        arenas' resident pages less those of free spans
  *   heap, free spans     heap/free (+ heap/released pages still resident):
@@ -17,7 +17,7 @@
  *   outside the arenas   metadata/..., os-stacks, other, profiling/buckets
  *                        live in the runtime's own mappings, which the
  *                        walker lists as 'go-runtime' regions: what is
- *                        resident in them (rss.c's runtime_rss)
+ *                        resident in them (rss_arena.runtime_rss)
  * The GC state at the capture comes from go_memstats (heap/go/memstats.c):
  * NumGC, LastGC against the capture time, HeapMarked (live at the last
  * GC's end: pprof's inuse_space), NextGC, GOGC, GOMEMLIMIT; and the
@@ -31,13 +31,13 @@
  * limit (only allocation does, once past it).  Levers are said with the
  * figure each would give back, when worth it (1 MiB and a tenth of RSS).
  */
-#include "analysis/rss.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/units.h"
+#include "heap/advice.h"
+#include "heap/go/internal.h"
 
 #define MIB ((uint64_t)1 << 20)
 #define NONE_GOAL UINT64_MAX /* the scavenger's "nothing to do" (^uint64(0)) */
@@ -71,64 +71,64 @@ struct gofig {
     int has[NOPT];
     uint64_t cls[NCLASS], total;
     int classes;               /* go_metrics had every class */
+    int found, nclasses;       /* while loading: MemStats and classes seen */
     char version[32];          /* go.version, "" if unknown */
     int64_t capture_ns;
     /* resident, from the figures */
     uint64_t heap_rss, free_res, inuse_res, lazy, outside, meta_res;
 };
 
-static int load(sqlite3 *db, struct gofig *g)
+/* A row of go_memstats (name, value) into g. */
+static void memstat(void *arg, const struct heap_value *v)
 {
-    sqlite3_stmt *s;
-    int found = 0;
-    memset(g, 0, sizeof *g);
-    if (!db || sqlite3_prepare_v2(db, "SELECT name, value FROM go_memstats", -1, &s, NULL) != SQLITE_OK)
-        return -1;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *n = (const char *)sqlite3_column_text(s, 0);
-        for (int i = 0; n && i < NSTAT; i++)
-            if (!strcmp(n, names[i])) {
-                g->v[i] = (uint64_t)sqlite3_column_int64(s, 1);
-                found++;
-            }
-        for (int i = 0; n && i < NOPT; i++)
-            if (!strcmp(n, opt_names[i])) {
-                g->opt[i] = (uint64_t)sqlite3_column_int64(s, 1);
-                g->has[i] = 1;
-            }
-    }
-    sqlite3_finalize(s);
-    if (sqlite3_prepare_v2(db, "SELECT name, value FROM go_metrics", -1, &s, NULL) == SQLITE_OK) {
-        int n = 0;
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            const char *m = (const char *)sqlite3_column_text(s, 0);
-            if (!m || strncmp(m, "/memory/classes/", 16))
-                continue;
-            char k[64];
-            snprintf(k, sizeof k, "%.*s", (int)strcspn(m + 16, ":"), m + 16);
-            if (!strcmp(k, "total"))
-                g->total = (uint64_t)sqlite3_column_int64(s, 1);
-            for (int i = 0; i < NCLASS; i++)
-                if (!strcmp(k, class_names[i])) {
-                    g->cls[i] = (uint64_t)sqlite3_column_int64(s, 1);
-                    n++;
-                }
+    struct gofig *g = arg;
+    const char *n = v[0].kind == HV_TEXT ? v[0].s : NULL;
+    for (int i = 0; n && i < NSTAT; i++)
+        if (!strcmp(n, names[i])) {
+            g->v[i] = (uint64_t)v[1].i;
+            g->found++;
         }
-        sqlite3_finalize(s);
-        g->classes = n == NCLASS;
-    }
-    if (sqlite3_prepare_v2(db, "SELECT value FROM facts WHERE key = 'go.version'", -1, &s, NULL) == SQLITE_OK) {
-        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-            snprintf(g->version, sizeof g->version, "%s", (const char *)sqlite3_column_text(s, 0));
-        sqlite3_finalize(s);
-    }
-    uint64_t t = 0;
-    if (!rss_scalar(db, "SELECT capture_time_ns FROM snapshot", &t))
-        g->capture_ns = (int64_t)t;
-    return found == NSTAT ? 0 : -1;
+    for (int i = 0; n && i < NOPT; i++)
+        if (!strcmp(n, opt_names[i])) {
+            g->opt[i] = (uint64_t)v[1].i;
+            g->has[i] = 1;
+        }
 }
 
-/* The resident split (see the top): the Go heap's arenas from rss.c. */
+/* A row of go_metrics (name, value) into g: the /memory/classes tree. */
+static void metric(void *arg, const struct heap_value *v)
+{
+    struct gofig *g = arg;
+    const char *m = v[0].kind == HV_TEXT ? v[0].s : NULL;
+    if (!m || strncmp(m, "/memory/classes/", 16))
+        return;
+    char k[64];
+    snprintf(k, sizeof k, "%.*s", (int)strcspn(m + 16, ":"), m + 16);
+    if (!strcmp(k, "total"))
+        g->total = (uint64_t)v[1].i;
+    for (int i = 0; i < NCLASS; i++)
+        if (!strcmp(k, class_names[i])) {
+            g->cls[i] = (uint64_t)v[1].i;
+            g->nclasses++;
+        }
+}
+
+static int load(const struct heap_reader *r, struct gofig *g)
+{
+    memset(g, 0, sizeof *g);
+    if (r->rows(r->u, "SELECT name, value FROM go_memstats", NULL, 2, memstat, g))
+        return -1;
+    if (!r->rows(r->u, "SELECT name, value FROM go_metrics", NULL, 2, metric, g))
+        g->classes = g->nclasses == NCLASS;
+    if (rss_fact_text(r, "go.version", g->version, sizeof g->version))
+        g->version[0] = 0;
+    uint64_t t = 0;
+    if (!rss_scalar(r, "SELECT capture_time_ns FROM snapshot", &t))
+        g->capture_ns = (int64_t)t;
+    return g->found == NSTAT ? 0 : -1;
+}
+
+/* The resident split (see the top): the Go heap's arenas in the figures. */
 static void resident(const struct rss_figures *f, struct gofig *g)
 {
     for (size_t i = 0; i < f->narenas; i++) {
@@ -146,11 +146,6 @@ static void resident(const struct rss_figures *f, struct gofig *g)
     if (g->lazy > g->free_res)
         g->lazy = g->free_res;
     g->outside = f->kind_rss[RSS_ANON];
-}
-
-static int worth(uint64_t bytes, uint64_t rss)
-{
-    return bytes >= MIB && bytes * 10 >= rss;
 }
 
 static uint64_t sub(uint64_t a, uint64_t b)
@@ -179,7 +174,7 @@ static void describe(const struct rss_figures *f, FILE *out)
 {
     struct gofig g;
     char b[8][32];
-    if (load(f->db, &g)) {
+    if (load(&f->reader, &g)) {
         fprintf(out, "\nThe Go walker's go_memstats table is missing or incomplete (see the warnings table): no Go "
                      "breakdown.\n");
         return;
@@ -269,7 +264,7 @@ static void describe_json(const struct rss_figures *f, struct json *j)
 {
     struct gofig g;
     json_key(j, "go");
-    if (load(f->db, &g)) {
+    if (load(&f->reader, &g)) {
         json_null(j);
         return;
     }
@@ -339,7 +334,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
 {
     struct gofig g;
     char b[8][32], text[2048];
-    if (load(f->db, &g)) {
+    if (load(&f->reader, &g)) {
         say(u, NULL, "The Go walker's go_memstats table is missing or incomplete (see the warnings table): no "
                      "Go levers.");
         return;
@@ -352,7 +347,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
     int64_t gogc = (int32_t)g.v[GOGC];
     int limited = g.v[GOMEMLIMIT] < ((uint64_t)1 << 62);
     int said = 0;
-    if (worth(idle_res, rss)) {
+    if (rss_worth(idle_res, rss)) {
         snprintf(text, sizeof text,
                  "gives back %s now: the free spans still resident (heap/free %s).  It forces a GC and then "
                  "returns every free page; the background scavenger would return them only down to its goal.  "
@@ -388,7 +383,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  units_bytes(b[0], 32, g.lazy), units_bytes(b[1], 32, g.lazy));
         say(u, "GODEBUG=madvdontneed=1", text);
         said = 1;
-    } else if (worth(idle_res, rss) || g.v[HEAP_RELEASED] >= MIB) {
+    } else if (rss_worth(idle_res, rss) || g.v[HEAP_RELEASED] >= MIB) {
         snprintf(text, sizeof text,
                  "%s: released pages (heap/released %s) leave RSS at once with MADV_DONTNEED, the Linux default "
                  "since Go 1.16; under GODEBUG=madvdontneed=0 they would stay as LazyFree until the kernel needs "
@@ -400,7 +395,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
     }
     /* what a lower GOGC gives back is the garbage in RSS now (the headroom
      * up to NextGC is growth still to come, not memory held) */
-    if (worth(garbage, rss)) {
+    if (rss_worth(garbage, rss)) {
         uint64_t half = g.v[HEAP_MARKED] + g.v[HEAP_MARKED] * (uint64_t)(gogc > 0 ? gogc : 100) / 200;
         snprintf(text, sizeof text,
                  "(now %lld) the heap grows to NextGC = HeapMarked x (1 + GOGC/100) = %s before the next cycle; "
@@ -411,7 +406,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         say(u, "GOGC", text);
         said = 1;
     }
-    if (worth(g.cls[1], rss)) {
+    if (rss_worth(g.cls[1], rss)) {
         snprintf(text, sizeof text,
                  "%s of in-use spans is free slots (heap/unused): a span keeps its pages while any of its "
                  "objects lives, so a few long-lived objects among many short-lived ones of the same size "
@@ -421,7 +416,7 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         say(u, NULL, text);
         said = 1;
     }
-    if (worth(g.cls[4], rss)) {
+    if (rss_worth(g.cls[4], rss)) {
         snprintf(text, sizeof text,
                  "Goroutine stacks hold %s (heap/stacks): `heapsnap goroutines` groups the goroutines by where "
                  "they wait, which is how a goroutine leak shows; `heapsnap leaks` lists those a GC found blocked.",
@@ -429,10 +424,10 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
         say(u, "heapsnap goroutines", text);
         said = 1;
     }
-    /* cgo: the C heap beside Go's (rss.c's heaps), which no Go setting touches */
+    /* cgo: the C heap beside Go's (the figures' heaps), which no Go setting touches */
     for (size_t i = 0; i < f->nheaps; i++) {
         const struct rss_heap *h = &f->heaps[i];
-        if (!strcmp(h->name, "go") || !worth(h->rss, rss))
+        if (!strcmp(h->name, "go") || !rss_worth(h->rss, rss))
             continue;
         snprintf(text, sizeof text,
                  "%s of RSS (%.0f%%) is the C heap (%s malloc, through cgo or C libraries): %s in %llu C "
@@ -448,4 +443,38 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                      "the rest is too small to matter).");
 }
 
-const struct rss_advisor rss_go_advisor = {"go", advise, NULL, describe, describe_json};
+/* The Go heap's free memory, which is not in objects: each in-use span's
+ * free slots (go_spans free_count, free_bytes; the largest free block is a
+ * slot, elemsize) and each free page run (one free block of free_bytes),
+ * with the resident bytes of the whole pages inside them that the walker
+ * took from the page states (free_resident; Go's free memory carries no
+ * links, so the whole pages of each slot or run count).  Go's objects and
+ * regions are arena 0 of heap 'go'. */
+static void span_row(void *arg, const struct heap_value *v)
+{
+    struct rss_unlisted *u = arg;
+    int run = v[0].i != 0;
+    uint64_t n = (uint64_t)v[1].i, bytes = (uint64_t)v[2].i, elem = (uint64_t)v[4].i;
+    uint64_t largest = run ? bytes : elem;
+    u->bytes += bytes;
+    u->count += run ? 1 : n;
+    u->resident += (uint64_t)v[3].i;
+    if (largest > u->largest)
+        u->largest = largest;
+}
+
+static int unlisted_free(const struct heap_reader *r, struct rss_unlisted *u)
+{
+    *u = (struct rss_unlisted){.where = go_allocator.wheres[GO_WHERE_SPAN].name, .arena = 0};
+    uint64_t have = 0;
+    if (rss_scalar(r, "SELECT count(*) FROM sqlite_master WHERE name = 'go_spans'", &have) || !have)
+        return 0;
+    if (r->rows(r->u, "SELECT state = 'free', ifnull(free_count, 0), ifnull(free_bytes, 0), "
+                      "ifnull(free_resident, 0), ifnull(elemsize, 0) FROM go_spans "
+                      "WHERE state = 'free' OR free_count > 0", NULL, 5, span_row, u))
+        return 0;
+    return 1;
+}
+
+const struct heap_advisor go_advisor = {.advise = advise, .describe = describe, .describe_json = describe_json,
+                                        .unlisted_free = unlisted_free};
