@@ -136,15 +136,19 @@ struct heap_ctx {
      * and keeps each as an 'allocator' root that is never scanned.  A
      * walker reports only ranges it located itself, of a bounded size. */
     void (*internal)(struct heap_ctx *c, uint64_t start, uint64_t end, const char *what);
-    /* A thread whose registers and stack hold no roots into this
-     * allocator's objects.  whole: none at all, for any heap (a Go M that
-     * runs no goroutine sleeps in the scheduler on its g0 stack, which the
-     * collector never scans).  Else they still reach other allocators'
-     * objects (a goroutine in a system call or a cgo call: the collector
-     * scans its stack from where it entered the call, never the thread's
-     * registers or the C frames, while C's malloc heap may be held from
-     * them).  May be NULL. */
-    void (*quiet_thread)(struct heap_ctx *c, int tid, int whole);
+    /* A thread that holds no roots into this allocator's objects, by how
+     * (enum heap_quiet): HEAP_QUIET_ALL, its registers and stack none at
+     * all, for any heap (a Go M that runs no goroutine sleeps in the
+     * scheduler on its g0 stack, which the collector never scans);
+     * HEAP_QUIET_HEAP, they still reach other allocators' objects (a
+     * goroutine in a system call or a cgo call: the collector scans its
+     * stack from where it entered the call, never the thread's registers
+     * or the C frames, while C's malloc heap may be held from them);
+     * HEAP_QUIET_OWN_STACK, only the thread's own stack, while it runs on
+     * another (a Go M running a goroutine: below it, on the thread's own
+     * stack, lie g0's frames, which the collector never scans; C frames
+     * of a cgo callback there may still hold C's heap).  May be NULL. */
+    void (*quiet_thread)(struct heap_ctx *c, int tid, int how);
 
     /* Regions another allocator walked before this one holds (the
      * process's malloc, beside a runtime's own heap: see beside_malloc),
@@ -153,6 +157,8 @@ struct heap_ctx {
     const struct heap_region *claimed;
     size_t nclaimed;
 };
+
+enum heap_quiet { HEAP_QUIET_HEAP = 0, HEAP_QUIET_ALL = 1, HEAP_QUIET_OWN_STACK = 2 };
 
 /* What the layers above may know of a where kind: the only way they tell
  * one kind from another (the reference scan, leaks, rss). */

@@ -58,7 +58,7 @@ struct pipeline {
     struct heap_region *internal;
     /* threads that hold no roots (heap_ctx.quiet_thread): into any heap
      * (heap NULL) or into the named allocator's regions only */
-    struct quiet { int tid; const char *heap; } *quiet;
+    struct quiet { int tid, how; const char *heap; } *quiet;
     size_t nquiet, capquiet;
     size_t ninternal, capinternal;
     struct warning *warn;
@@ -184,7 +184,7 @@ static void on_internal(struct heap_ctx *c, uint64_t start, uint64_t end, const 
     keep_region(p, &p->internal, &p->ninternal, &p->capinternal, &r);
 }
 
-static void on_quiet_thread(struct heap_ctx *c, int tid, int whole)
+static void on_quiet_thread(struct heap_ctx *c, int tid, int how)
 {
     struct pipeline *p = c->user;
     if (p->oom)
@@ -199,7 +199,8 @@ static void on_quiet_thread(struct heap_ctx *c, int tid, int whole)
         p->quiet = q;
         p->capquiet = cap;
     }
-    p->quiet[p->nquiet++] = (struct quiet){tid, whole || !p->walking ? NULL : p->walking->name};
+    int whole = how == HEAP_QUIET_ALL;
+    p->quiet[p->nquiet++] = (struct quiet){tid, how, whole || !p->walking ? NULL : p->walking->name};
 }
 
 static int region_cmp(const void *a, const void *b)
@@ -229,6 +230,7 @@ static int quiet_roots(const struct pipeline *p, struct roots_quiet **out, struc
         struct roots_quiet *r = &(*out)[q];
         r->tid = p->quiet[q].tid;
         r->whole = !p->quiet[q].heap;
+        r->own_stack_only = p->quiet[q].how == HEAP_QUIET_OWN_STACK;
         r->regions = *regs + k;
         for (size_t i = 0; p->quiet[q].heap && i < p->nregions; i++)
             if (p->rheap[i] && !strcmp(p->rheap[i], p->quiet[q].heap))

@@ -311,17 +311,33 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
         const char *name = tname[0] ? tname : NULL;
         int silent = 0; /* its registers and stack are no roots (an idle Go M) */
         const struct roots_quiet *part = NULL; /* ... or none into one heap */
+        const struct roots_quiet *own_part = NULL; /* ... from its own stack alone */
         for (size_t q = 0; q < nquiet && !silent; q++)
             if (quiet[q].tid == t->tid) {
                 silent = quiet[q].whole;
                 part = &quiet[q];
             }
+        if (part && part->own_stack_only) {
+            own_part = part;
+            part = NULL;
+        }
         struct root r = {.kind = ROOT_REGISTER, .thread = t->tid, .module = -1,
                          .size = 8 * HS_NREGS, .regs = t->regs,
                          .unreached = part ? part->regions : NULL, .nunreached = part ? part->nregions : 0};
         if (!silent && push_root(rs, &r, name))
             goto out_done;
         uint64_t sp = t->regs[HS_RSP], lo = t->stack_start, hi = t->stack_end;
+        if (lo < hi && !(sp >= lo && sp < hi)) {
+            /* running on another stack (a goroutine's, a coroutine's): its
+             * own holds the frames it switched from, a stack still */
+            if (iv_push(&stacks, lo, hi))
+                goto out_done;
+            struct root os = {.kind = ROOT_STACK, .thread = t->tid, .module = -1,
+                              .unreached = own_part ? own_part->regions : r.unreached,
+                              .nunreached = own_part ? own_part->nregions : r.nunreached};
+            if (!silent && push_minus(rs, &os, name, lo, hi, &tmp))
+                goto out_done;
+        }
         if (!(lo < hi && sp >= lo && sp < hi)) {
             const struct hs_mapping *m = mapping_at(maps, nmaps, sp);
             lo = m ? m->start : 0;

@@ -78,6 +78,9 @@ struct root {
  * allocator's own, sorted by start). */
 struct roots_quiet {
     int tid, whole;
+    /* the regions are unreached from the thread's own stack only, when it
+     * runs on another (heap_ctx.quiet_thread, HEAP_QUIET_OWN_STACK) */
+    int own_stack_only;
     const struct heap_region *regions;
     size_t nregions;
 };

@@ -86,7 +86,9 @@ static const struct hs_thread *thread_of(const struct go_walk *w, uint64_t tid)
  * dropped), nor the C frames of a cgo call on g0; C's malloc heap may still
  * be held from them.  A thread running a goroutine keeps its registers:
  * they may hold what is not yet spilled to the stack, and the collector
- * too scans them, conservatively, when it preempts it (asyncPreempt).
+ * too scans them, conservatively, when it preempts it (asyncPreempt); but
+ * the thread's own stack, below the goroutine's, holds g0's frames, which
+ * the collector never scans (m0's is the process's main stack).
  * Bounded by the thread count, so a looped alllink ends.
  */
 static void quiet_threads(struct go_walk *w)
@@ -108,8 +110,8 @@ static void quiet_threads(struct go_walk *w)
                 busy = 1;
                 insyscall = (int64_t)w->gs[i].status == w->L.g_syscall;
             }
-        if (t && (!busy || insyscall))
-            c->quiet_thread(c, t->tid, !busy);
+        if (t)
+            c->quiet_thread(c, t->tid, !busy ? HEAP_QUIET_ALL : insyscall ? HEAP_QUIET_HEAP : HEAP_QUIET_OWN_STACK);
         m = next;
     }
 }
