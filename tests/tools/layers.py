@@ -5,6 +5,12 @@ file may include its own folder's headers and those of lower layers only.
 
     tests/tools/layers.py [REPO]
 
+Inside a layer of subfolders ("heap/**": one folder per allocator), each
+subfolder is private: a file may include its own subfolder's headers and
+the layer's top folder's (the interface), never a sibling's, and nothing
+outside the layer may include a subfolder's header.  That is what lets a
+new allocator touch only its folder and one table.
+
 Prints one line per violation ("FILE: includes HEADER, layer N over M"),
 per file in no listed folder, and per header that resolves nowhere; exits 1
 if there is any, 0 otherwise.  An include is resolved as the compiler
@@ -95,5 +101,10 @@ for f in sorted(files):
             bad += 1
         elif t[0] != u[0] and t[1] >= u[1]:
             print(f"{f}:{n}: includes {target}: {t[0]} is layer {t[1]}, not below {u[0]} (layer {u[1]})")
+            bad += 1
+        elif t[0].endswith("/**") and os.path.dirname(target) != t[0][:-3] and \
+                os.path.dirname(target) != os.path.dirname(f):
+            print(f"{f}:{n}: includes {target}, private to {os.path.dirname(target)}/ "
+                  f"(only its own files and {t[0][:-3]}/'s interface may be shared)")
             bad += 1
 sys.exit(1 if bad else 0)
