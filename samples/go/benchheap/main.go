@@ -90,11 +90,12 @@ func main() {
 	if err != nil {
 		os.Exit(1)
 	}
-	f.WriteString("ready\n")
+	// made before "ready", so that nothing is allocated once it is said
 	sig := make(chan os.Signal, 1)
 	if leak > 0 {
 		signal.Notify(sig, syscall.SIGUSR1)
 	}
+	f.WriteString("ready\n")
 	nap := syscall.Timespec{Nsec: 100000000}
 	for grown := 0; ; {
 		select {
