@@ -6,13 +6,17 @@
 // work.  With F (default 0), F garbage Nodes are allocated beside each
 // kept one and collected before "ready": F x N free slots in spans the
 // kept Nodes hold in use, as a service's heap has them after a burst.
-// Writes "ready" to the report file (argv[1]) and waits.
+// Writes "ready" to the report file (argv[1]) and waits.  With L (default
+// 0), each SIGUSR1 leaks L more Nodes (a list a global holds, each linked
+// to a kept Node) and appends "grown K" (K signals so far) to the report:
+// the growing service bench/diff captures between leaks.
 //
-//   go-benchheap REPORT N [G [F]]
+//   go-benchheap REPORT N [G [F [L]]]
 package main
 
 import (
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -25,8 +29,9 @@ type Node struct {
 }
 
 var (
-	nodes []*Node
-	block chan int
+	nodes  []*Node
+	leaked []*Node
+	block  chan int
 )
 
 func park() { <-block }
@@ -44,6 +49,10 @@ func main() {
 	free := 0
 	if len(os.Args) > 4 {
 		free, _ = strconv.Atoi(os.Args[4])
+	}
+	leak := 0
+	if len(os.Args) > 5 {
+		leak, _ = strconv.Atoi(os.Args[5])
 	}
 	nodes = make([]*Node, n)
 	// all garbage stays reachable until every Node is made, so that no
@@ -81,9 +90,27 @@ func main() {
 	if err != nil {
 		os.Exit(1)
 	}
+	// made before "ready", so that nothing is allocated once it is said
+	sig := make(chan os.Signal, 1)
+	if leak > 0 {
+		signal.Notify(sig, syscall.SIGUSR1)
+	}
 	f.WriteString("ready\n")
-	nap := syscall.Timespec{Sec: 1}
-	for {
+	nap := syscall.Timespec{Nsec: 100000000}
+	for grown := 0; ; {
+		select {
+		case <-sig:
+			for i := 0; i < leak; i++ {
+				seed ^= seed << 13
+				seed ^= seed >> 7
+				seed ^= seed << 17
+				leaked = append(leaked, &Node{Value: int64(i), A: nodes[seed%uint64(n)]})
+			}
+			runtime.GC()
+			grown++
+			f.WriteString("grown " + strconv.Itoa(grown) + "\n")
+		default:
+		}
 		syscall.Nanosleep(&nap, nil)
 	}
 }
