@@ -28,7 +28,7 @@
 
 static void advise(const struct rss_figures *f, rss_say say, void *u)
 {
-    char a[32], b[32], text[1024];
+    char a[32], b[32];
     uint64_t heap = f->kind_rss[RSS_HEAP];
     uint64_t dirty = rss_fact(f, "jemalloc.dirty_bytes"), muzzy = rss_fact(f, "jemalloc.muzzy_bytes");
     uint64_t slabfree = 0;
@@ -47,23 +47,18 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "under memory pressure, and until then they count in RSS.  MALLOC_CONF=muzzy_decay_ms:0 "
                  "(5.3's default) purges them with MADV_DONTNEED instead.",
                  units_bytes(a, sizeof a, muzzy));
-    if (f->narenas > 1 && rss_worth(slabfree, heap)) {
-        snprintf(text, sizeof text,
+    if (f->narenas > 1)
+        said |= rss_lever(say, u, slabfree, heap, "narenas",
                  "%s is free inside slabs across %zu arenas (serving %llu threads); a free region serves "
                  "only its own size class in its own arena.  MALLOC_CONF=narenas:N with a small N "
                  "concentrates allocations in fewer arenas, so fewer slabs stay partly empty.",
                  units_bytes(a, sizeof a, slabfree), f->narenas, (unsigned long long)f->threads);
-        say(u, "narenas", text);
-        said = 1;
-    } else if (rss_worth(slabfree, heap)) {
-        snprintf(text, sizeof text,
+    else
+        said |= rss_lever(say, u, slabfree, heap, NULL,
                  "%s is free inside slabs, in %s of slab regions: memory only allocations of the same "
                  "size classes can reuse.  No setting returns it; it is the cost of a heap whose live "
                  "objects are spread over many partly used slabs.",
                  units_bytes(a, sizeof a, slabfree), units_bytes(b, sizeof b, rss_fact(f, "jemalloc.active")));
-        say(u, NULL, text);
-        said = 1;
-    }
     if (!said)
         say(u, NULL, "No jemalloc setting would give much back: its dirty and muzzy extents and the "
                      "free regions in its slabs are too small to matter.");

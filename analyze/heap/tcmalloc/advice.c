@@ -29,7 +29,7 @@
 
 static void advise(const struct rss_figures *f, rss_say say, void *u)
 {
-    char a[32], text[1024];
+    char a[32];
     uint64_t heap = f->kind_rss[RSS_HEAP];
     uint64_t pagefree = rss_fact(f, "tcmalloc.pageheap_free_bytes");
     uint64_t thread = rss_fact(f, "tcmalloc.thread_cache_free_bytes");
@@ -47,15 +47,11 @@ static void advise(const struct rss_figures *f, rss_say say, void *u)
                  "%s is free in thread caches (%llu of them), which only their own threads reuse.  "
                  "TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES (32 MiB by default) caps them all together.",
                  units_bytes(a, sizeof a, thread), (unsigned long long)rss_fact(f, "tcmalloc.thread_caches"));
-    if (rss_worth(spans, heap)) {
-        snprintf(text, sizeof text,
+    said |= rss_lever(say, u, spans, heap, NULL,
                  "%s is free inside spans of small objects (their own lists, the transfer caches and "
                  "the tails no object fits in): memory only allocations of the same size classes can "
                  "reuse.  No setting returns it.",
                  units_bytes(a, sizeof a, spans));
-        say(u, NULL, text);
-        said = 1;
-    }
     if (!said)
         say(u, NULL, "No tcmalloc setting would give much back: its free spans, thread caches and the "
                      "free objects in its spans are too small to matter.");
