@@ -205,11 +205,10 @@ int cmd_diff(int argc, char **argv)
     struct json j;
     int three = a.npos == 3;
     rc = EXIT_FAIL;
-    if (side_open(&d[0], a.pos[0], &a, SESSION_NO_REFS) || side_open(&d[1], a.pos[1], &a, SESSION_RESULTS) ||
-        (three && side_open(&d[2], a.pos[2], &a, SESSION_RESULTS)))
+    if (side_open(&d[0], a.pos[0], &a, SESSION_NO_REFS) || side_open(&d[1], a.pos[1], &a, SESSION_RESULTS))
         goto out;
-    const struct hgraph *A = &d[0].s.h, *B = &d[1].s.h, *C = three ? &d[2].s.h : NULL;
-    if (dtypes_build(&tab, A, B, err, sizeof err) || (three && dtypes_build(&tbc, B, C, err, sizeof err))) {
+    const struct hgraph *A = &d[0].s.h, *B = &d[1].s.h, *C = NULL;
+    if (dtypes_build(&tab, A, B, err, sizeof err)) {
         cli_error("%s", err);
         goto out;
     }
@@ -223,6 +222,21 @@ int cmd_diff(int argc, char **argv)
     if (diff_growth(B, &d[1].s.r, old_b, new_b, &growth, &ngrowth, &ret_b))
         goto oom;
     if (three) {
+        /* B's references and retained sizes have served (growth is
+         * computed; its names need only the dominators): freed before C is
+         * loaded, so that a three-way diff holds one whole graph, not two */
+        graph_free(&d[1].s.h.g);
+        free(d[1].s.r.retained_size);
+        free(d[1].s.r.retained_count);
+        d[1].s.r.retained_size = NULL;
+        d[1].s.r.retained_count = NULL;
+        if (side_open(&d[2], a.pos[2], &a, SESSION_RESULTS))
+            goto out;
+        C = &d[2].s.h;
+        if (dtypes_build(&tbc, B, C, err, sizeof err)) {
+            cli_error("%s", err);
+            goto out;
+        }
         if (diff_match(B, &d[1].w, C, &d[2].w, &tbc, &bc, &cb) || !(old_c = calloc(C->nobjs + 1, 1)) ||
             !(surv_c = calloc(C->nobjs + 1, 1)))
             goto oom;
