@@ -327,18 +327,18 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
         if (!silent && push_root(rs, &r, name))
             goto out_done;
         uint64_t sp = t->regs[HS_RSP], lo = t->stack_start, hi = t->stack_end;
-        if (lo < hi && !(sp >= lo && sp < hi)) {
-            /* running on another stack (a goroutine's, a coroutine's): its
-             * own holds the frames it switched from, a stack still */
-            if (iv_push(&stacks, lo, hi))
-                goto out_done;
-            struct root os = {.kind = ROOT_STACK, .thread = t->tid, .module = -1,
-                              .unreached = own_part ? own_part->regions : r.unreached,
-                              .nunreached = own_part ? own_part->nregions : r.nunreached};
-            if (!silent && push_minus(rs, &os, name, lo, hi, &tmp))
-                goto out_done;
-        }
         if (!(lo < hi && sp >= lo && sp < hi)) {
+            if (lo < hi) {
+                /* running on another stack (a goroutine's, a coroutine's):
+                 * its own holds the frames it switched from, a stack still */
+                if (iv_push(&stacks, lo, hi))
+                    goto out_done;
+                struct root os = {.kind = ROOT_STACK, .thread = t->tid, .module = -1,
+                                  .unreached = own_part ? own_part->regions : r.unreached,
+                                  .nunreached = own_part ? own_part->nregions : r.nunreached};
+                if (!silent && push_minus(rs, &os, name, lo, hi, &tmp))
+                    goto out_done;
+            }
             const struct hs_mapping *m = mapping_at(maps, nmaps, sp);
             lo = m ? m->start : 0;
             hi = m ? m->end : 0;
