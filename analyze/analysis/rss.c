@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "hsnap.h"
+#include "db/db.h"
 
 #define FREE_LINKS 48 /* sizeof(struct malloc_chunk): header + fd/bk + fd/bk_nextsize */
 
@@ -369,13 +370,18 @@ static int chunks(struct rss_figures *f, sqlite3 *db, const char *file, const st
                   size_t errlen)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db, "SELECT arena, state = 'used', \"where\", size, chunk, chunk_size, heap FROM objects",
-                           -1, &s, NULL) != SQLITE_OK)
+    /* the where as stored (db.h: this build's numbering, which the schema
+     * version pins), not its generated name looked up again per row */
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT arena, (bits & %u) = 0, bits & 31, size, chunk, chunk_size, heap FROM objects",
+             DB_BITS_FREE);
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
         return fail(db, file, "reading objects", err, errlen);
     while (sqlite3_step(s) == SQLITE_ROW) {
         int used = sqlite3_column_int(s, 1);
         const char *heap = (const char *)sqlite3_column_text(s, 6);
-        int w = where_index(heap ? heap : f->allocator, (const char *)sqlite3_column_text(s, 2));
+        unsigned bw = (unsigned)sqlite3_column_int(s, 2);
+        int w = heap_where_name(bw) ? (int)bw : (int)RSS_FREE_UNNAMED;
         unsigned flags = heap_where_flags((unsigned)w);
         uint64_t size = (uint64_t)sqlite3_column_int64(s, 3), chunk = (uint64_t)sqlite3_column_int64(s, 4);
         uint64_t csize = (uint64_t)sqlite3_column_int64(s, 5);
