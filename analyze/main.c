@@ -3,6 +3,7 @@
  * command's function.  Each command parses its own options (see cli.h for
  * the conventions they share).
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,6 +47,13 @@ int main(int argc, char **argv)
      * VACUUM INTO from `heapsnap sql --write`): owner-only, whatever the
      * file is and whoever creates it (SQLite asks for 0644). */
     umask(077);
+    /* The analyses live on arrays of megabytes, one per object field, freed
+     * as a command moves on (diff frees one snapshot before it loads the
+     * next).  glibc raises its mmap threshold to 32 MiB after the first
+     * large free, so later arrays would come from the brk heap and their
+     * pages stay in RSS once freed; a fixed threshold keeps every large
+     * array in a mapping of its own, returned to the system by free(). */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -103,8 +103,6 @@ static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen
             h->group[i] = hg_type_key((uint32_t)sqlite3_column_int64(s, 4), (uint64_t)sqlite3_column_int64(s, 6));
         else
             h->group[i] = h->osize[i];
-        /* malloc's own chunk retains nothing for the program: size 0 */
-        h->nsize[hg_obj_node(h, i)] = hg_program(h, i) ? h->osize[i] : 0;
         if (hg_program(h, i)) {
             h->used_bytes += h->osize[i];
             h->used_count++;
@@ -253,6 +251,8 @@ static int build(struct hgraph *h, struct graph_edges *el, char *err, size_t err
     return 0;
 }
 
+#define LOAD_PRAGMAS "PRAGMA mmap_size = 0; PRAGMA cache_size = -2048"
+
 int hgraph_load(struct hgraph *h, sqlite3 *db, const char *file, char *err, size_t errlen)
 {
     return hgraph_load_flags(h, db, file, 0, err, errlen);
@@ -264,9 +264,12 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     memset(h, 0, sizeof *h);
     h->db = db;
     h->file = file;
-    /* reading through a memory map skips a copy per page: the load is most
-     * of an analysis's time on a big heap */
-    sqlite3_exec(db, "PRAGMA mmap_size = 68719476736; PRAGMA cache_size = -65536", NULL, NULL, NULL);
+    /* Each page is read once, in key order, so a big cache buys nothing,
+     * and a memory map leaves every page read in RSS for the rest of the
+     * command.  Measured on 10M objects and 27M refs, leaks: 1.43 GB peak
+     * with a map and 64 MiB caches, 0.90 GB with neither, the same load
+     * time (3.5-3.7 s).  The connection keeps this small cache after. */
+    sqlite3_exec(db, LOAD_PRAGMAS, NULL, NULL, NULL);
     int64_t nobjs = scalar(db, "SELECT count(*) FROM objects", -1);
     int64_t nroots = scalar(db, "SELECT count(*) FROM roots", -1);
     if (nobjs < 0 || nroots < 0)
@@ -288,8 +291,7 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     h->internal = malloc(h->nobjs + 1);
     h->collected = malloc(h->nobjs + 1);
     h->group = malloc((h->nobjs + 1) * sizeof *h->group);
-    h->nsize = calloc(h->n, sizeof *h->nsize);
-    if (!h->roots || !h->addr || !h->osize || !h->used || !h->internal || !h->collected || !h->group || !h->nsize) {
+    if (!h->roots || !h->addr || !h->osize || !h->used || !h->internal || !h->collected || !h->group) {
         snprintf(err, errlen, "%s: out of memory for %u objects", file, h->nobjs);
         return -1;
     }
@@ -307,7 +309,7 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
         /* as patient as the first (db/open.c): another heapsnap storing its
          * analysis tables in this database holds it for a moment */
         sqlite3_busy_timeout(db2, 600000);
-        sqlite3_exec(db2, "PRAGMA mmap_size = 68719476736; PRAGMA cache_size = -65536", NULL, NULL, NULL);
+        sqlite3_exec(db2, LOAD_PRAGMAS, NULL, NULL, NULL);
         rr.db = db2;
         threaded = pthread_create(&th, NULL, read_refs, &rr) == 0;
     }
@@ -340,7 +342,6 @@ void hgraph_free(struct hgraph *h)
     free(h->internal);
     free(h->collected);
     free(h->group);
-    free(h->nsize);
     graph_free(&h->g);
     sqlite3_finalize(h->type_name);
     memset(h, 0, sizeof *h);

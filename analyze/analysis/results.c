@@ -199,7 +199,7 @@ static int compute(struct hresults *r, struct hgraph *h, char *err, size_t errle
         if (r->idom[p.order[k]] != GRAPH_NONE)
             order[len++] = p.order[k];
     for (uint32_t v = 0; v < n; v++) {
-        r->retained_size[v] = r->idom[v] == GRAPH_NONE ? 0 : h->nsize[v];
+        r->retained_size[v] = r->idom[v] == GRAPH_NONE ? 0 : hg_nsize(h, v);
         /* malloc's own chunks are not objects of the program: count 0 (analysis.h) */
         r->retained_count[v] = r->idom[v] == GRAPH_NONE ? 0 : !hg_is_obj(h, v) || hg_program(h, hg_obj_index(h, v));
     }

@@ -145,7 +145,7 @@ int retainers_top(const struct hgraph *h, const struct hresults *r, size_t k, st
         if (hg_is_obj(h, v) && !hg_program(h, hg_obj_index(h, v)))
             continue; /* malloc's own chunk: never the program's retainer */
         struct retainer c = {.node = v, .count = 1, .retained_size = r->retained_size[v],
-                             .retained_count = r->retained_count[v], .shallow = h->nsize[v]};
+                             .retained_count = r->retained_count[v], .shallow = hg_nsize(h, v)};
         if (hg_is_root(h, v))
             offer(*roots, k, nroots, &c);
         else

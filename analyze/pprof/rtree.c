@@ -232,7 +232,7 @@ int rtree_build(struct rtree *t, const struct hgraph *h, const struct hresults *
         if (k == GRAPH_NONE)
             continue;
         t->v[k].count++;
-        t->v[k].bytes += h->nsize[hg_obj_node(h, i)];
+        t->v[k].bytes += hg_nsize(h, hg_obj_node(h, i));
     }
     for (size_t k = t->n; k-- > 0;) {
         struct rt_node *x = &t->v[k];
