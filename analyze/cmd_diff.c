@@ -16,6 +16,7 @@
 
 #include "session.h"
 #include "cli.h"
+#include "base/clock.h"
 #include "base/units.h"
 #include "commands.h"
 
@@ -46,12 +47,24 @@ struct side {
     int open;
 };
 
-static int side_open(struct side *d, const char *file, const struct args *a, unsigned flags)
+/* Open file's database (indexing a snapshot first), cheaply: every file
+ * is opened before any graph is loaded, so that a bad one is said at once. */
+static int side_open_db(struct side *d, const char *file, const struct args *a)
 {
-    char err[A_ERRLEN];
-    if (session_open(&d->s, file, a, flags))
+    if (session_open_db(&d->s, file, a))
         return -1;
     d->open = 1;
+    return 0;
+}
+
+/* Load d's graph (session_load's flags) and the first words of its objects. */
+static int side_load(struct side *d, const char *file, unsigned flags)
+{
+    char err[A_ERRLEN];
+    d->s.t_open = clock_wall_s(); /* HEAPSNAP_TIMING's "load": this load, not the wait since opening */
+    d->s.c_open = clock_cpu_s();
+    if (session_load(&d->s, file, flags))
+        return -1;
     if (dwords_load(&d->w, &d->s.h, NULL, err, sizeof err)) {
         cli_error("%s", err);
         return -1;
@@ -59,6 +72,17 @@ static int side_open(struct side *d, const char *file, const struct args *a, uns
     if (!d->w.available)
         cli_warn("%s: the snapshot is not at hand: objects are matched by address, size and type only", file);
     return 0;
+}
+
+/* After its dominators: what diff needs of a newer side is the tree (idom,
+ * for the retainers), not its references or retained sizes. */
+static void side_keep_dominators(struct side *d)
+{
+    graph_free(&d->s.h.g);
+    free(d->s.r.retained_size);
+    free(d->s.r.retained_count);
+    d->s.r.retained_size = NULL;
+    d->s.r.retained_count = NULL;
 }
 
 static void side_close(struct side *d)
@@ -105,7 +129,7 @@ static void names_free(struct names *nm)
 
 /* ------------------------------------------------------------ printing */
 
-static void print_growth(const char *title, const struct diff_growth *g, size_t n, const struct side *d,
+static void print_growth(FILE *f, const char *title, const struct diff_growth *g, size_t n, const struct side *d,
                          const struct args *a, struct json *j, const char *key)
 {
     const struct hgraph *h = &d->s.h;
@@ -114,9 +138,9 @@ static void print_growth(const char *title, const struct diff_growth *g, size_t 
         json_key(j, key);
         json_begin_array(j);
     } else {
-        printf("\n%s\n", title);
+        fprintf(f, "\n%s\n", title);
         if (!n)
-            printf("  none\n");
+            fprintf(f, "  none\n");
     }
     for (size_t k = 0; k < n && k < (size_t)a->limit; k++) {
         diff_retainer_name(h, &d->s.r, g[k].retainer, name, sizeof name);
@@ -132,24 +156,24 @@ static void print_growth(const char *title, const struct diff_growth *g, size_t 
             json_kv_hex(j, "example", h->addr[g[k].example]);
             json_end_object(j);
         } else {
-            printf("  %12" PRIu64 " bytes  %s -> %" PRIu64 " x %s  (e.g. 0x%" PRIx64 ")\n", g[k].bytes, name, g[k].count,
+            fprintf(f, "  %12" PRIu64 " bytes  %s -> %" PRIu64 " x %s  (e.g. 0x%" PRIx64 ")\n", g[k].bytes, name, g[k].count,
                    gn, h->addr[g[k].example]);
         }
     }
     if (a->json)
         json_end_array(j);
     else if (n > (size_t)a->limit)
-        printf("  ... %zu more (--limit)\n", n - (size_t)a->limit);
+        fprintf(f, "  ... %zu more (--limit)\n", n - (size_t)a->limit);
 }
 
-static void print_types(const struct diff_group *g, size_t n, const struct args *a, struct json *j)
+static void print_types(FILE *f, const struct diff_group *g, size_t n, const struct args *a, struct json *j)
 {
     char gn[128];
     if (a->json) {
         json_key(j, "types");
         json_begin_array(j);
     } else {
-        printf("\n  %9s  %9s  %9s  %12s  %12s  %12s  %s\n", "# New", "# Deleted", "# Delta", "Alloc. Size",
+        fprintf(f, "\n  %9s  %9s  %9s  %12s  %12s  %12s  %s\n", "# New", "# Deleted", "# Delta", "Alloc. Size",
                "Freed Size", "Size Delta", "Type");
     }
     for (size_t k = 0; k < n && k < (size_t)a->limit; k++) {
@@ -166,18 +190,80 @@ static void print_types(const struct diff_group *g, size_t n, const struct args 
             json_kv_int(j, "size_delta", ds);
             json_end_object(j);
         } else {
-            printf("  %9" PRIu64 "  %9" PRIu64 "  %+9" PRId64 "  %12" PRIu64 "  %12" PRIu64 "  %+12" PRId64 "  %s\n",
+            fprintf(f, "  %9" PRIu64 "  %9" PRIu64 "  %+9" PRId64 "  %12" PRIu64 "  %12" PRIu64 "  %+12" PRId64 "  %s\n",
                    g[k].nnew, g[k].ndel, dc, g[k].alloc, g[k].freed, ds, gn);
         }
     }
     if (a->json)
         json_end_array(j);
     else if (n > (size_t)a->limit)
-        printf("  ... %zu more types (--limit)\n", n - (size_t)a->limit);
+        fprintf(f, "  ... %zu more types (--limit)\n", n - (size_t)a->limit);
 }
 
 /* ------------------------------------------------------------ the command */
 
+/* The rows -o keeps of A and B: the files, the types, A's deleted objects,
+ * B's new ones with their retainers, B's growth.  0, or -1 (the database's
+ * error is in o->db). */
+static int out_ab(struct diff_out *o, const struct args *a, const struct diff_group *groups, size_t ng,
+                  const struct hgraph *A, const uint32_t *ab, const struct side *b, const uint8_t *new_b,
+                  const uint32_t *ret_b, const struct diff_growth *growth, size_t ngrowth, struct names *nb)
+{
+    const struct hgraph *B = &b->s.h;
+    char gn[128], name[600];
+    for (int k = 0; k < a->npos; k++)
+        if (diff_out_file(o, (char[]){(char)('A' + k), 0}, a->pos[k]))
+            return -1;
+    for (size_t k = 0; k < ng; k++)
+        if (diff_out_type(o, hg_group_name(groups[k].from, groups[k].own, gn, sizeof gn), (int64_t)groups[k].nnew,
+                          (int64_t)groups[k].ndel, (int64_t)groups[k].alloc, (int64_t)groups[k].freed))
+            return -1;
+    for (uint32_t i = 0; i < A->nobjs; i++)
+        if (hg_program(A, i) && ab[i] == GRAPH_NONE && diff_out_object(o, "A", A, i, "deleted", NULL))
+            return -1;
+    for (uint32_t i = 0; i < B->nobjs; i++)
+        if (new_b[i] && diff_out_object(o, "B", B, i, "new",
+                                        ret_b[i] == GRAPH_NONE ? NULL : name_of(nb, B, &b->s.r, ret_b[i])))
+            return -1;
+    for (size_t k = 0; k < ngrowth; k++)
+        if (diff_out_growth(o, "growth", diff_retainer_name(B, &b->s.r, growth[k].retainer, name, sizeof name),
+                            hg_group_name(B, growth[k].key, gn, sizeof gn), growth[k].count, growth[k].bytes,
+                            B->addr[growth[k].example]))
+            return -1;
+    return 0;
+}
+
+/* The rows -o keeps of C: its survivors, and what holds them. */
+static int out_c(struct diff_out *o, const struct side *c, const uint8_t *surv_c, const uint32_t *ret_c,
+                 const struct diff_growth *surv, size_t nsurv, struct names *nc)
+{
+    const struct hgraph *C = &c->s.h;
+    char gn[128], name[600];
+    for (uint32_t k = 0; k < C->nobjs; k++)
+        if (surv_c[k] && hg_program(C, k) &&
+            diff_out_object(o, "C", C, k, "survivor",
+                            ret_c[k] == GRAPH_NONE ? NULL : name_of(nc, C, &c->s.r, ret_c[k])))
+            return -1;
+    for (size_t k = 0; k < nsurv; k++)
+        if (diff_out_growth(o, "survivor", diff_retainer_name(C, &c->s.r, surv[k].retainer, name, sizeof name),
+                            hg_group_name(C, surv[k].key, gn, sizeof gn), surv[k].count, surv[k].bytes,
+                            C->addr[surv[k].example]))
+            return -1;
+    return 0;
+}
+
+/*
+ * The order of the work is the memory bound of a diff.  B's graph is
+ * loaded and its dominators computed while nothing else is held; then
+ * only its dominator tree is kept, and A's objects (no references) are
+ * loaded beside it.  A and B are compared, and everything said of them is
+ * said then: the report's first part (into memory when C follows) and
+ * -o's rows of A and B.  With C, A is then closed and B cut down to what
+ * an object's identity needs; C's graph is loaded and matched against B;
+ * B is closed; and only then are C's dominators computed.  So one graph is
+ * whole at a time, beside at most one other side's objects, never three.
+ * Nothing reaches stdout until every file could be read.
+ */
 int cmd_diff(int argc, char **argv)
 {
     struct args a;
@@ -202,10 +288,25 @@ int cmd_diff(int argc, char **argv)
     struct dtypes tab = {0}, tbc = {0};
     char err[A_ERRLEN];
     struct names nb = {0}, nc = {0};
-    struct json j;
-    int three = a.npos == 3;
+    struct json j = {0};
+    FILE *mem = NULL;
+    char *membuf = NULL;
+    size_t memlen = 0;
+    int three = a.npos == 3, created = 0;
     rc = EXIT_FAIL;
-    if (side_open(&d[0], a.pos[0], &a, SESSION_NO_REFS) || side_open(&d[1], a.pos[1], &a, SESSION_RESULTS))
+    if (a.output && !diff_out_may_write(a.output)) {
+        cli_error("%s: exists and is not a diff output of heapsnap; heapsnap will not replace it "
+                  "(choose another with -o FILE, or move it away)", a.output);
+        goto out;
+    }
+    /* B's dominators first, while nothing else is held; then A's objects */
+    for (int k = 0; k < a.npos; k++)
+        if (side_open_db(&d[k], a.pos[k], &a))
+            goto out;
+    if (side_load(&d[1], a.pos[1], SESSION_RESULTS))
+        goto out;
+    side_keep_dominators(&d[1]);
+    if (side_load(&d[0], a.pos[0], SESSION_NO_REFS))
         goto out;
     const struct hgraph *A = &d[0].s.h, *B = &d[1].s.h, *C = NULL;
     if (dtypes_build(&tab, A, B, err, sizeof err)) {
@@ -218,19 +319,58 @@ int cmd_diff(int argc, char **argv)
         goto oom;
     struct diff_counts dc;
     diff_mark(A, ab, B, ba, old_b, new_b, &dc);
-    uint64_t nnew = dc.nnew, bnew = dc.bnew, ndel = dc.ndel, bdel = dc.bdel;
     if (diff_growth(B, &d[1].s.r, old_b, new_b, &growth, &ngrowth, &ret_b))
         goto oom;
+
+    FILE *f = stdout;
+    if (three && !(f = mem = open_memstream(&membuf, &memlen)))
+        goto oom;
+    out_begin(&j, &a);
+    j.out = f;
+    char b1[32], b2[32];
+    if (a.json) {
+        json_begin_object(&j);
+        json_key(&j, "files");
+        json_begin_array(&j);
+        for (int k = 0; k < a.npos; k++)
+            json_string(&j, a.pos[k]);
+        json_end_array(&j);
+        json_kv_uint(&j, "new_count", dc.nnew);
+        json_kv_uint(&j, "new_bytes", dc.bnew);
+        json_kv_uint(&j, "deleted_count", dc.ndel);
+        json_kv_uint(&j, "deleted_bytes", dc.bdel);
+        json_kv_bool(&j, "first_words_compared", d[0].w.available && d[1].w.available);
+    } else {
+        fprintf(f, "%s -> %s: %" PRIu64 " new objects (%s), %" PRIu64 " deleted (%s), net %+" PRId64 " objects, %+" PRId64
+                " bytes\n",
+                a.pos[0], a.pos[1], dc.nnew, units_bytes(b1, sizeof b1, dc.bnew), dc.ndel,
+                units_bytes(b2, sizeof b2, dc.bdel), (int64_t)dc.nnew - (int64_t)dc.ndel,
+                (int64_t)dc.bnew - (int64_t)dc.bdel);
+    }
+    print_types(f, groups, ng, &a, &j);
+    print_growth(f, "Retained growth: new objects of B that are reachable, by what holds them:", growth, ngrowth,
+                 &d[1], &a, &j, "growth");
+    if (a.output) {
+        created = access(a.output, F_OK) != 0;
+        if (diff_out_open(&o, a.output, err, sizeof err)) {
+            cli_error("%s", err);
+            goto out;
+        }
+        if (out_ab(&o, &a, groups, ng, A, ab, &d[1], new_b, ret_b, growth, ngrowth, &nb))
+            goto out_failed;
+    }
+
     if (three) {
-        /* B's references and retained sizes have served (growth is
-         * computed; its names need only the dominators): freed before C is
-         * loaded, so that a three-way diff holds one whole graph, not two */
-        graph_free(&d[1].s.h.g);
-        free(d[1].s.r.retained_size);
-        free(d[1].s.r.retained_count);
-        d[1].s.r.retained_size = NULL;
-        d[1].s.r.retained_count = NULL;
-        if (side_open(&d[2], a.pos[2], &a, SESSION_RESULTS))
+        /* A is done with, and of B only its objects' identity is needed */
+        side_close(&d[0]);
+        names_free(&nb);
+        memset(&nb, 0, sizeof nb);
+        free(groups), free(growth), free(ab), free(ret_b), free(old_b), free(new_b);
+        groups = NULL, growth = NULL, ab = NULL, ret_b = NULL, old_b = new_b = NULL;
+        hresults_free(&d[1].s.r);
+        d[1].s.have_results = 0;
+        hgraph_trim_to_identity(&d[1].s.h);
+        if (side_load(&d[2], a.pos[2], 0))
             goto out;
         C = &d[2].s.h;
         if (dtypes_build(&tbc, B, C, err, sizeof err)) {
@@ -244,98 +384,59 @@ int cmd_diff(int argc, char **argv)
             old_c[k] = cb[k] != GRAPH_NONE && ba[cb[k]] != GRAPH_NONE;
             surv_c[k] = cb[k] != GRAPH_NONE && ba[cb[k]] == GRAPH_NONE;
         }
+        dtypes_free(&tbc);
+        dwords_free(&d[2].w); /* matched: C's first words are not needed again */
+        free(bc), free(cb), free(ba);
+        bc = cb = ba = NULL;
+        side_close(&d[1]);
+        B = NULL;
+        if (session_results(&d[2].s, a.pos[2]))
+            goto out;
+        side_keep_dominators(&d[2]);
         if (diff_growth(C, &d[2].s.r, old_c, surv_c, &surv, &nsurv, &ret_c))
             goto oom;
+        /* the first part, then the rest straight to stdout */
+        mem = NULL;
+        if (fclose(f) != 0)
+            goto oom;
+        f = stdout;
+        j.out = f;
+        if (fwrite(membuf, 1, memlen, f) != memlen) {
+            cli_error("stdout: write error");
+            goto out;
+        }
+        print_growth(f, "Survivors: new in B and still alive in C (the strongest leak candidates), held in C by:",
+                     surv, nsurv, &d[2], &a, &j, "survivors");
+        if (a.output && out_c(&o, &d[2], surv_c, ret_c, surv, nsurv, &nc))
+            goto out_failed;
     }
-
-    out_begin(&j, &a);
-    char b1[32], b2[32];
-    if (a.json) {
-        json_begin_object(&j);
-        json_key(&j, "files");
-        json_begin_array(&j);
-        for (int k = 0; k < a.npos; k++)
-            json_string(&j, a.pos[k]);
-        json_end_array(&j);
-        json_kv_uint(&j, "new_count", nnew);
-        json_kv_uint(&j, "new_bytes", bnew);
-        json_kv_uint(&j, "deleted_count", ndel);
-        json_kv_uint(&j, "deleted_bytes", bdel);
-        json_kv_bool(&j, "first_words_compared", d[0].w.available && d[1].w.available);
-    } else {
-        printf("%s -> %s: %" PRIu64 " new objects (%s), %" PRIu64 " deleted (%s), net %+" PRId64 " objects, %+" PRId64
-               " bytes\n",
-               a.pos[0], a.pos[1], nnew, units_bytes(b1, sizeof b1, bnew), ndel, units_bytes(b2, sizeof b2, bdel),
-               (int64_t)nnew - (int64_t)ndel, (int64_t)bnew - (int64_t)bdel);
-    }
-    print_types(groups, ng, &a, &j);
-    print_growth("Retained growth: new objects of B that are reachable, by what holds them:", growth, ngrowth, &d[1],
-                 &a, &j, "growth");
-    if (three)
-        print_growth("Survivors: new in B and still alive in C (the strongest leak candidates), held in C by:", surv,
-                     nsurv, &d[2], &a, &j, "survivors");
     if (a.json)
         json_end_object(&j);
     rc = out_finish(&j, &a);
-
     if (a.output && rc == EXIT_OK) {
         rc = EXIT_FAIL;
-        if (!diff_out_may_write(a.output)) {
-            cli_error("%s: exists and is not a diff output of heapsnap; heapsnap will not replace it "
-                      "(choose another with -o FILE, or move it away)", a.output);
-            goto out;
-        }
-        if (diff_out_open(&o, a.output, err, sizeof err)) {
-            cli_error("%s", err);
-            goto out;
-        }
-        int ok = 1;
-        char gn[128];
-        for (int k = 0; k < a.npos && ok; k++)
-            ok = diff_out_file(&o, (char[]){(char)('A' + k), 0}, a.pos[k]) == 0;
-        for (size_t k = 0; k < ng && ok; k++)
-            ok = diff_out_type(&o, hg_group_name(groups[k].from, groups[k].own, gn, sizeof gn),
-                               (int64_t)groups[k].nnew, (int64_t)groups[k].ndel, (int64_t)groups[k].alloc,
-                               (int64_t)groups[k].freed) == 0;
-        for (uint32_t i = 0; i < A->nobjs && ok; i++)
-            if (hg_program(A, i) && ab[i] == GRAPH_NONE)
-                ok = diff_out_object(&o, "A", A, i, "deleted", NULL) == 0;
-        for (uint32_t i = 0; i < B->nobjs && ok; i++)
-            if (new_b[i])
-                ok = diff_out_object(&o, "B", B, i, "new",
-                                     ret_b[i] == GRAPH_NONE ? NULL : name_of(&nb, B, &d[1].s.r, ret_b[i])) == 0;
-        for (uint32_t k = 0; three && k < C->nobjs && ok; k++)
-            if (surv_c[k] && hg_program(C, k))
-                ok = diff_out_object(&o, "C", C, k, "survivor",
-                                     ret_c[k] == GRAPH_NONE ? NULL : name_of(&nc, C, &d[2].s.r, ret_c[k])) == 0;
-        for (int pass = 0; pass < 1 + three && ok; pass++) {
-            const struct diff_growth *g = pass ? surv : growth;
-            size_t n = pass ? nsurv : ngrowth;
-            const struct side *sd = &d[pass ? 2 : 1];
-            for (size_t k = 0; k < n && ok; k++) {
-                char name[600];
-                ok = diff_out_growth(&o, pass ? "survivor" : "growth",
-                                     diff_retainer_name(&sd->s.h, &sd->s.r, g[k].retainer, name, sizeof name),
-                                     hg_group_name(&sd->s.h, g[k].key, gn, sizeof gn), g[k].count, g[k].bytes,
-                                     sd->s.h.addr[g[k].example]) == 0;
-            }
-        }
-        if (!ok) {
-            cli_error("%s: %s", a.output, sqlite3_errmsg(o.db));
-            goto out;
-        }
         if (diff_out_commit(&o, a.output, err, sizeof err)) {
             cli_error("%s", err);
             goto out;
         }
+        created = 0;
         rc = EXIT_OK;
     }
+    goto out;
+out_failed:
+    cli_error("%s: %s", a.output, sqlite3_errmsg(o.db));
+    rc = EXIT_FAIL;
     goto out;
 oom:
     cli_error("out of memory comparing the snapshots");
     rc = EXIT_FAIL;
 out:
     diff_out_close(&o);
+    if (created && rc != EXIT_OK)
+        unlink(a.output); /* made by this run, and left unfinished */
+    if (mem)
+        fclose(mem);
+    free(membuf);
     dtypes_free(&tab);
     dtypes_free(&tbc);
     names_free(&nb);

@@ -233,7 +233,7 @@ int session_open_db(struct session *s, const char *file, const struct args *a)
 }
 
 /* HEAPSNAP_TIMING=1 in the environment: where the time goes, on stderr
- * (bench/analyze reads it). */
+ * (bench/analyze and bench/diff read it). */
 int session_load(struct session *s, const char *file, unsigned flags)
 {
     char err[A_ERRLEN];
@@ -244,21 +244,26 @@ int session_load(struct session *s, const char *file, unsigned flags)
         return -1;
     }
     s->have_graph = 1;
-    double t1 = clock_wall_s(), c1 = clock_cpu_s();
-    if (flags & SESSION_RESULTS) {
-        if (hresults_get(&s->r, &s->h, 1, err, sizeof err)) {
-            cli_error("%s", err);
-            hresults_free(&s->r);
-            return -1;
-        }
-        s->have_results = 1;
-    }
     if (getenv("HEAPSNAP_TIMING"))
-        fprintf(stderr, "heapsnap %s: timing %s: load %.2f s (cpu %.2f; %u nodes, %u edges)%s%.2f s, store %.2f s"
-                " (cpu for both %.2f)\n",
-                cli_command, file, t1 - t0, c1 - c0, s->h.n, s->h.g.m,
-                !s->have_results ? ", no results " : s->r.from_db ? ", results read back " : ", dominators ",
-                s->have_results ? s->r.seconds : 0.0, s->have_results ? s->r.store_seconds : 0.0, clock_cpu_s() - c1);
+        fprintf(stderr, "heapsnap %s: timing %s: load %.2f s (cpu %.2f; %u nodes, %u edges)\n", cli_command, file,
+                clock_wall_s() - t0, clock_cpu_s() - c0, s->h.n, s->h.g.m);
+    return flags & SESSION_RESULTS ? session_results(s, file) : 0;
+}
+
+int session_results(struct session *s, const char *file)
+{
+    char err[A_ERRLEN];
+    double c0 = clock_cpu_s();
+    if (hresults_get(&s->r, &s->h, 1, err, sizeof err)) {
+        cli_error("%s", err);
+        hresults_free(&s->r);
+        return -1;
+    }
+    s->have_results = 1;
+    if (getenv("HEAPSNAP_TIMING"))
+        fprintf(stderr, "heapsnap %s: timing %s: %s %.2f s, store %.2f s (cpu for both %.2f)\n", cli_command, file,
+                s->r.from_db ? "results read back" : "dominators", s->r.seconds, s->r.store_seconds,
+                clock_cpu_s() - c0);
     return 0;
 }
 

@@ -75,6 +75,10 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
  * (call session_close() either way). */
 int session_open_db(struct session *s, const char *file, const struct args *a);
 int session_load(struct session *s, const char *file, unsigned flags);
+/* The shared results of a session loaded without SESSION_RESULTS, later
+ * (diff loads its newest side's graph, matches it, frees the older side,
+ * and only then computes dominators).  0, or -1 after printing the error. */
+int session_results(struct session *s, const char *file);
 /* HEAPSNAP_TIMING: the time an answer read back took, on stderr. */
 void session_timing_answer(const struct session *s, const char *file);
 /* session_open() on a->pos[0], then the object (index) holding addr into

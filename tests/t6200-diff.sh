@@ -162,5 +162,13 @@ test_expect_success 'command line: --help exits 0; one snapshot or four exit 2; 
     test_must_fail $HEAPSNAP diff -o /nonexistent/x.db A.db B.db 2>err && grep "/nonexistent/x.db" err
 '
 
+test_expect_success 'a three-way diff that cannot read C prints nothing and leaves no -o file' '
+    test_must_fail $HEAPSNAP diff -o gone.db A.db B.db missing.hsnap >out 2>err &&
+    grep "missing.hsnap" err && test_must_fail test -s out && test_must_fail test -e gone.db &&
+    cp C.db broken.db && sqlite3 broken.db "DROP TABLE refs" &&
+    test_must_fail $HEAPSNAP diff -o gone.db A.db B.db broken.db >out 2>err &&
+    cat err && grep "broken.db" err && test_must_fail test -s out && test_must_fail test -e gone.db
+'
+
 stop_sample
 test_done

@@ -96,6 +96,11 @@ int hgraph_load(struct hgraph *h, sqlite3 *db, const char *file, char *err, size
 int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned flags, char *err,
                       size_t errlen);
 void hgraph_free(struct hgraph *h);
+/* Keep only what an object's identity needs (diff_match, dtypes_build):
+ * addr, osize, used, group, the database and its type names.  Frees the
+ * roots, the references and the other per-object arrays; h is then fit
+ * for nothing else but hgraph_free(). */
+void hgraph_trim_to_identity(struct hgraph *h);
 
 static inline uint32_t hg_obj_node(const struct hgraph *h, uint32_t obj_index)
 {

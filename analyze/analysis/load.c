@@ -330,6 +330,19 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     return rc;
 }
 
+void hgraph_trim_to_identity(struct hgraph *h)
+{
+    if (h->roots)
+        for (uint32_t i = 0; i < h->nroots; i++)
+            free(h->roots[i].name);
+    free(h->roots);
+    free(h->internal);
+    free(h->collected);
+    h->roots = NULL;
+    h->internal = h->collected = NULL;
+    graph_free(&h->g);
+}
+
 void hgraph_free(struct hgraph *h)
 {
     if (h->roots)
