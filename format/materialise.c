@@ -37,7 +37,7 @@ static int cmp_span(const void *a, const void *b)
  * only ever moves up, so nothing is overwritten before it is moved) and
  * clear what is left in the slots of the other pages.  w as for
  * hs_unzstd_with(). */
-static int place_block(struct walk *w, ZSTD_DCtx *dctx, const struct block *b, uint8_t *dst)
+int hs_place_block(struct walk *w, ZSTD_DCtx *dctx, const struct block *b, uint8_t *dst)
 {
     size_t ps = b->page_size;
     if (b->body_raw == 0)
@@ -81,7 +81,7 @@ static void place_some(struct placer *p, ZSTD_DCtx *dctx)
         size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
         if (i >= p->n)
             return;
-        p->jobs[i].failed = place_block(NULL, dctx, p->jobs[i].b, p->jobs[i].dst) < 0;
+        p->jobs[i].failed = hs_place_block(NULL, dctx, p->jobs[i].b, p->jobs[i].dst) < 0;
     }
 }
 
@@ -127,7 +127,7 @@ static int place_all(struct walk *w, struct place_job *jobs, size_t n)
         w->secno = jobs[i].b->secno;
         w->off = jobs[i].b->off;
         w->type = HS_SEC_MEMORY;
-        if (place_block(w, w->dctx, jobs[i].b, jobs[i].dst) == 0)
+        if (hs_place_block(w, w->dctx, jobs[i].b, jobs[i].dst) == 0)
             hs_sec_err(w, "could not be decompressed");
         return -1;
     }

@@ -433,8 +433,11 @@ static int walk_sections(struct walk *w)
 
 /* ------------------------------------------------------------- entry */
 
-struct hs_snapshot *hs_parse(const uint8_t *buf, size_t len, const char *name, unsigned flags,
-                             int verify, FILE *log, struct hs_error *err)
+/* hs_parse(), and with each, hs_parse_blocks()'s call on the walk before
+ * it is freed (its result in *each_rc). */
+static struct hs_snapshot *parse(const uint8_t *buf, size_t len, const char *name, unsigned flags, int verify,
+                                 FILE *log, struct hs_error *err, int (*each)(struct walk *w, void *arg), void *arg,
+                                 int *each_rc)
 {
     struct hs_snapshot *s = calloc(1, sizeof *s);
     struct walk w = {.buf = buf,
@@ -467,6 +470,8 @@ struct hs_snapshot *hs_parse(const uint8_t *buf, size_t len, const char *name, u
         w.flags |= HS_OPEN_METADATA_ONLY;
         r = hs_build_ranges(&w);
     }
+    if (r == 0 && each)
+        *each_rc = each(&w, arg);
     ZSTD_freeDCtx(w.dctx);
     free(w.scratch);
     free(w.blocks);
@@ -476,6 +481,23 @@ struct hs_snapshot *hs_parse(const uint8_t *buf, size_t len, const char *name, u
         return NULL;
     }
     return s;
+}
+
+struct hs_snapshot *hs_parse(const uint8_t *buf, size_t len, const char *name, unsigned flags,
+                             int verify, FILE *log, struct hs_error *err)
+{
+    return parse(buf, len, name, flags, verify, log, err, NULL, NULL, NULL);
+}
+
+int hs_parse_blocks(const uint8_t *buf, size_t len, const char *name, struct hs_error *err,
+                    int (*each)(struct walk *w, void *arg), void *arg)
+{
+    int rc = -1;
+    struct hs_snapshot *s = parse(buf, len, name, HS_OPEN_METADATA_ONLY, 0, NULL, err, each, arg, &rc);
+    if (!s)
+        return -1;
+    hs_close(s);
+    return rc;
 }
 
 struct hs_snapshot *hs_open(const char *path, unsigned flags, struct hs_error *err)

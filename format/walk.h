@@ -66,5 +66,16 @@ int hs_unzstd_with(struct walk *w, ZSTD_DCtx *dctx, void *dst, size_t raw, const
 /* Group w's memory blocks into ranges of w->s, check them, and unless
  * w->flags has HS_OPEN_METADATA_ONLY decompress them into place. */
 int hs_build_ranges(struct walk *w);
+/* Put block b's pages in place at dst (npages * page_size bytes): its DATA
+ * pages decompressed and spread to their slots.  The slots of its other
+ * pages below its last DATA page are cleared; those above are left as
+ * they were (a fresh mapping is zero).  w, dctx as for hs_unzstd_with(). */
+int hs_place_block(struct walk *w, ZSTD_DCtx *dctx, const struct block *b, uint8_t *dst);
+/* reader.c: walk buf as hs_open_memory() does, metadata only, and hand
+ * the walk, its blocks noted and its ranges checked, to each() before it
+ * is freed.  Returns each()'s result, or -1 with err if the file does not
+ * open. */
+int hs_parse_blocks(const uint8_t *buf, size_t len, const char *name, struct hs_error *err,
+                    int (*each)(struct walk *w, void *arg), void *arg);
 
 #endif /* HEAPSNAP_FORMAT_WALK_H */

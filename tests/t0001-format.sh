@@ -22,6 +22,13 @@ test_expect_success 'every field round-trips (full and metadata-only open)' '
     grep "every field round-trips" out
 '
 
+test_expect_success 'gathering words block by block reads what the opened snapshot reads' '
+    "$SYNTH" gather a.hsnap >out &&
+    grep "^gather: [0-9]* words agree, [0-9]* readable$" out &&
+    test "$(sed -n "s/^gather: \([0-9]*\) words agree, \([0-9]*\) readable$/\2/p" out)" -gt 0 &&
+    grep "^refused: a.hsnap: addresses to gather are not in ascending order$" out
+'
+
 test_expect_success 'the verifier accepts it and logs every section' '
     "$SYNTH" verify a.hsnap >log &&
     grep -q "^file header at offset 0: version 1.2" log &&
@@ -234,6 +241,7 @@ test_expect_success 'a large snapshot reads the same on one thread or two' '
     "$SYNTH" big big.hsnap 24 2>/dev/null &&
     HSNAP_WRITER_THREADS=1 "$SYNTH" big big1.hsnap 24 2>/dev/null &&
     cmp big.hsnap big1.hsnap &&
+    "$SYNTH" gather big.hsnap | grep "^gather: 3145730 words agree, 3145728 readable$" &&
     "$SYNTH" dump big.hsnap >d2 &&
     HSNAP_READER_THREADS=1 "$SYNTH" dump big.hsnap >d1 &&
     test_cmp d1 d2 &&

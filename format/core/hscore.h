@@ -58,6 +58,10 @@ struct hs_snapshot *hs_open_core_memory(const void *buf, size_t len, const char 
 /* hs_open() for a snapshot, hs_open_core() for a core: what every command
  * of the analyzer calls. */
 struct hs_snapshot *hs_open_any(const char *path, unsigned flags, struct hs_error *err);
+/* hs_gather_u64() for either.  A core is opened whole and read word by
+ * word: its memory is copied out of the file, as hs_open_any() does. */
+int hs_gather_u64_any(const char *path, const uint64_t *addr, size_t n, uint64_t *out, uint8_t *ok,
+                      struct hs_error *err);
 
 /* The executable to use for cores opened from now on, instead of the one
  * NT_FILE names (`--exe PATH`: the core came from another machine, or the

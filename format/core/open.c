@@ -122,3 +122,20 @@ struct hs_snapshot *hs_open_any(const char *path, unsigned flags, struct hs_erro
         return hs_open_core(path, flags, err);
     return hs_open(path, flags, err);
 }
+
+int hs_gather_u64_any(const char *path, const uint64_t *addr, size_t n, uint64_t *out, uint8_t *ok,
+                      struct hs_error *err)
+{
+    if (!strcmp(path, "-") || !hs_core_probe(path))
+        return hs_gather_u64(path, addr, n, out, ok, err);
+    struct hs_snapshot *s = hs_open_core(path, 0, err);
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        ok[i] = addr[i] % 8 == 0 && hs_read_u64(s, addr[i], &out[i]) == 0;
+        if (!ok[i])
+            out[i] = 0;
+    }
+    hs_close(s);
+    return 0;
+}

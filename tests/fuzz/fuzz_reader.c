@@ -5,7 +5,8 @@
  * hs_error or a sound snapshot: never a crash, a sanitizer report, a hang
  * or a huge allocation.  Each input is opened both ways (full and
  * metadata-only), every getter is walked, memory is read at range edges
- * and page boundaries, and the strict walk of hs_verify_memory runs too.
+ * and page boundaries (and gathered there, hs_gather_u64_memory, which must
+ * read the same words), and the strict walk of hs_verify_memory runs too.
  * Built by `make build/fuzz/fuzz_reader`; run by tests/fuzz/run.sh.
  */
 #include <stdint.h>
@@ -116,6 +117,41 @@ static void fix_checksums(uint8_t *b, size_t n)
     }
 }
 
+static int by_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* hs_gather_u64_memory must read what the opened snapshot s reads, word
+ * for word, at each range's edges and first pages (and just outside). */
+static void gather_agrees(const uint8_t *data, size_t size, const struct hs_snapshot *s)
+{
+    enum { MAX = 2048 };
+    static uint64_t addr[MAX], out[MAX];
+    static uint8_t ok[MAX];
+    size_t n = 0, nr;
+    const struct hs_mem_range *r = hs_get_ranges(s, &nr);
+    for (size_t i = 0; i < nr && n + 12 <= MAX; i++) {
+        uint64_t base = r[i].start & ~(uint64_t)7;
+        uint64_t probes[] = {base - 8, base, base + 8, base + r[i].page_size - 8, base + r[i].page_size,
+                             base + 2 * r[i].page_size, (r[i].end & ~(uint64_t)7) - 8, r[i].end & ~(uint64_t)7,
+                             (r[i].end & ~(uint64_t)7) + 8, base + 13 * 8};
+        for (size_t k = 0; k < sizeof probes / sizeof probes[0]; k++)
+            addr[n++] = probes[k];
+    }
+    qsort(addr, n, sizeof *addr, by_u64);
+    struct hs_error err;
+    if (hs_gather_u64_memory(data, size, "fuzz", addr, n, out, ok, &err))
+        __builtin_trap(); /* the file opened whole: its blocks all decompress */
+    for (size_t k = 0; k < n; k++) {
+        uint64_t v = 0;
+        int want = hs_read_u64(s, addr[k], &v) == 0;
+        if (ok[k] != want || (want && out[k] != v) || (!want && out[k]))
+            __builtin_trap();
+    }
+}
+
 static void one(const uint8_t *data, size_t size)
 {
     struct hs_error err;
@@ -125,6 +161,8 @@ static void one(const uint8_t *data, size_t size)
         if (s) {
             opened[flags] = !hs_snapshot_truncated(s);
             walk(s);
+            if (flags == 0)
+                gather_agrees(data, size, s);
             hs_close(s);
         } else if (strncmp(err.msg, "fuzz: ", 6)) {
             __builtin_trap(); /* every error names the file */
