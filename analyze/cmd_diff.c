@@ -69,7 +69,10 @@ static int side_load(struct side *d, const char *file, unsigned flags)
         cli_error("%s", err);
         return -1;
     }
-    if (!d->w.available)
+    if (!d->w.available && d->w.why[0])
+        cli_warn("%s: the snapshot could not be read (%s): objects are matched by address, size and type only",
+                 file, d->w.why);
+    else if (!d->w.available)
         cli_warn("%s: the snapshot is not at hand: objects are matched by address, size and type only", file);
     return 0;
 }

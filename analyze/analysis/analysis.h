@@ -308,13 +308,15 @@ struct dwords {
     uint8_t *known;            /* [nobjs] 1 if word was captured */
     uint64_t (*ro)[2];         /* read-only module mappings [start, end) */
     size_t nro;
-    int available;             /* 0 if the snapshot could not be opened */
+    int available;             /* 0 if the snapshot could not be read */
+    char why[512];             /* then why not: the reader's message ("" if none named) */
 };
 
 /* Read the first word of every used object of h from its snapshot (the
- * file the snapshot table names, or 'snapshot' if not NULL).  A snapshot
- * that cannot be opened is not an error: available = 0, only address, size
- * and type are compared. */
+ * file the snapshot table names, or 'snapshot' if not NULL), a block at a
+ * time (hs_gather_u64_any).  A snapshot that cannot be read is not an
+ * error: available = 0, why says what the reader said, and only address,
+ * size and type are compared. */
 int dwords_load(struct dwords *w, const struct hgraph *h, const char *snapshot, char *err, size_t errlen);
 void dwords_free(struct dwords *w);
 

@@ -28,6 +28,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hsnap.h"
 
@@ -79,14 +80,19 @@ int dwords_load(struct dwords *w, const struct hgraph *h, const char *snapshot, 
         snprintf(path, sizeof path, "%s", snapshot);
     else if (scalar_text(h->db, "SELECT path FROM snapshot", path, sizeof path))
         return 0;
+    /* gathered, not opened: a block at a time, not the whole heap in RSS
+     * beside the graphs (objects are in address order, as gathering wants) */
     struct hs_error herr;
-    struct hs_snapshot *snap = hs_open_any(path, 0, &herr);
-    if (!snap)
+    if (hs_gather_u64_any(path, h->addr, h->nobjs, w->word, w->known, &herr)) {
+        if (access(path, F_OK) == 0) /* there, but refused: say why; absent is the usual case */
+            snprintf(w->why, sizeof w->why, "%s", herr.msg);
         return 0; /* compared by address, size and type only */
+    }
     for (uint32_t i = 0; i < h->nobjs; i++)
-        if (h->used[i] && h->osize[i] >= 8 && hs_read_u64(snap, h->addr[i], &w->word[i]) == 0)
-            w->known[i] = 1;
-    hs_close(snap);
+        if (!h->used[i] || h->osize[i] < 8) {
+            w->known[i] = 0;
+            w->word[i] = 0;
+        }
     w->available = 1;
     return 0;
 }
