@@ -36,11 +36,34 @@ static int timing_on(void)
     return on;
 }
 
+/* VmHWM and VmRSS of /proc/self/status, in MiB (0 where unreadable). */
+static void rss_mib(long *peak, long *now)
+{
+    char line[128];
+    FILE *f = fopen("/proc/self/status", "r");
+    *peak = *now = 0;
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        long kb;
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            *peak = kb / 1024;
+        else if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            *now = kb / 1024;
+    }
+    fclose(f);
+}
+
 void phase_mark(struct phase_clock *pc, const char *label)
 {
     double t = clock_wall_s(), c = clock_cpu_s();
-    if (label && timing_on())
-        fprintf(stderr, "timing: %-22s cpu %7.3f s %8.3f s\n", label, c - pc->cpu, t - pc->last);
+    /* a clock's first mark starts it: there is no phase before to time */
+    if (label && pc->last != 0 && timing_on()) {
+        long peak, now;
+        rss_mib(&peak, &now);
+        fprintf(stderr, "timing: %-22s rss %6ld MiB peak %6ld MiB  cpu %7.3f s %8.3f s\n", label, now, peak,
+                c - pc->cpu, t - pc->last);
+    }
     pc->last = t;
     pc->cpu = c;
 }
