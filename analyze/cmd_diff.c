@@ -205,6 +205,24 @@ static void print_types(FILE *f, const struct diff_group *g, size_t n, const str
 
 /* ------------------------------------------------------------ the command */
 
+/* The rows -o keeps of one newer side d (snapshot letter snap): its
+ * objects marked, with status and retainer, and its growth rows of kind. */
+static int out_side(struct diff_out *o, const char *snap, const char *status, const char *kind, const struct side *d,
+                    const uint8_t *mark, const uint32_t *ret, const struct diff_growth *g, size_t n, struct names *nm)
+{
+    const struct hgraph *h = &d->s.h;
+    char gn[128], name[600];
+    for (uint32_t i = 0; i < h->nobjs; i++)
+        if (mark[i] && hg_program(h, i) &&
+            diff_out_object(o, snap, h, i, status, ret[i] == GRAPH_NONE ? NULL : name_of(nm, h, &d->s.r, ret[i])))
+            return -1;
+    for (size_t k = 0; k < n; k++)
+        if (diff_out_growth(o, kind, diff_retainer_name(h, &d->s.r, g[k].retainer, name, sizeof name),
+                            hg_group_name(h, g[k].key, gn, sizeof gn), g[k].count, g[k].bytes, h->addr[g[k].example]))
+            return -1;
+    return 0;
+}
+
 /* The rows -o keeps of A and B: the files, the types, A's deleted objects,
  * B's new ones with their retainers, B's growth.  0, or -1 (the database's
  * error is in o->db). */
@@ -212,8 +230,7 @@ static int out_ab(struct diff_out *o, const struct args *a, const struct diff_gr
                   const struct hgraph *A, const uint32_t *ab, const struct side *b, const uint8_t *new_b,
                   const uint32_t *ret_b, const struct diff_growth *growth, size_t ngrowth, struct names *nb)
 {
-    const struct hgraph *B = &b->s.h;
-    char gn[128], name[600];
+    char gn[128];
     for (int k = 0; k < a->npos; k++)
         if (diff_out_file(o, (char[]){(char)('A' + k), 0}, a->pos[k]))
             return -1;
@@ -224,35 +241,7 @@ static int out_ab(struct diff_out *o, const struct args *a, const struct diff_gr
     for (uint32_t i = 0; i < A->nobjs; i++)
         if (hg_program(A, i) && ab[i] == GRAPH_NONE && diff_out_object(o, "A", A, i, "deleted", NULL))
             return -1;
-    for (uint32_t i = 0; i < B->nobjs; i++)
-        if (new_b[i] && diff_out_object(o, "B", B, i, "new",
-                                        ret_b[i] == GRAPH_NONE ? NULL : name_of(nb, B, &b->s.r, ret_b[i])))
-            return -1;
-    for (size_t k = 0; k < ngrowth; k++)
-        if (diff_out_growth(o, "growth", diff_retainer_name(B, &b->s.r, growth[k].retainer, name, sizeof name),
-                            hg_group_name(B, growth[k].key, gn, sizeof gn), growth[k].count, growth[k].bytes,
-                            B->addr[growth[k].example]))
-            return -1;
-    return 0;
-}
-
-/* The rows -o keeps of C: its survivors, and what holds them. */
-static int out_c(struct diff_out *o, const struct side *c, const uint8_t *surv_c, const uint32_t *ret_c,
-                 const struct diff_growth *surv, size_t nsurv, struct names *nc)
-{
-    const struct hgraph *C = &c->s.h;
-    char gn[128], name[600];
-    for (uint32_t k = 0; k < C->nobjs; k++)
-        if (surv_c[k] && hg_program(C, k) &&
-            diff_out_object(o, "C", C, k, "survivor",
-                            ret_c[k] == GRAPH_NONE ? NULL : name_of(nc, C, &c->s.r, ret_c[k])))
-            return -1;
-    for (size_t k = 0; k < nsurv; k++)
-        if (diff_out_growth(o, "survivor", diff_retainer_name(C, &c->s.r, surv[k].retainer, name, sizeof name),
-                            hg_group_name(C, surv[k].key, gn, sizeof gn), surv[k].count, surv[k].bytes,
-                            C->addr[surv[k].example]))
-            return -1;
-    return 0;
+    return out_side(o, "B", "new", "growth", b, new_b, ret_b, growth, ngrowth, nb);
 }
 
 /*
@@ -262,9 +251,12 @@ static int out_c(struct diff_out *o, const struct side *c, const uint8_t *surv_c
  * loaded beside it.  A and B are compared, and everything said of them is
  * said then: the report's first part (into memory when C follows) and
  * -o's rows of A and B.  With C, A is then closed and B cut down to what
- * an object's identity needs; C's graph is loaded and matched against B;
- * B is closed; and only then are C's dominators computed.  So one graph is
- * whole at a time, beside at most one other side's objects, never three.
+ * an object's identity needs; C's objects are loaded and matched against
+ * B's; B is closed; and only then are C's references loaded and its
+ * dominators computed.  So one graph is whole at a time, beside nothing of
+ * another side but its dominator tree, never three.  (C's objects and
+ * references are read one after the other, not on two threads as a single
+ * load does: some seconds more, for not holding B beside C's references.)
  * Nothing reaches stdout until every file could be read.
  */
 int cmd_diff(int argc, char **argv)
@@ -306,7 +298,7 @@ int cmd_diff(int argc, char **argv)
     for (int k = 0; k < a.npos; k++)
         if (side_open_db(&d[k], a.pos[k], &a))
             goto out;
-    if (side_load(&d[1], a.pos[1], SESSION_RESULTS))
+    if (side_load(&d[1], a.pos[1], SESSION_RESULTS | SESSION_REFS_FOR_RESULTS))
         goto out;
     side_keep_dominators(&d[1]);
     if (side_load(&d[0], a.pos[0], SESSION_NO_REFS))
@@ -373,7 +365,7 @@ int cmd_diff(int argc, char **argv)
         hresults_free(&d[1].s.r);
         d[1].s.have_results = 0;
         hgraph_trim_to_identity(&d[1].s.h);
-        if (side_load(&d[2], a.pos[2], 0))
+        if (side_load(&d[2], a.pos[2], SESSION_NO_REFS))
             goto out;
         C = &d[2].s.h;
         if (dtypes_build(&tbc, B, C, err, sizeof err)) {
@@ -393,7 +385,7 @@ int cmd_diff(int argc, char **argv)
         bc = cb = ba = NULL;
         side_close(&d[1]);
         B = NULL;
-        if (session_results(&d[2].s, a.pos[2]))
+        if (session_load_refs(&d[2].s, a.pos[2]) || session_results(&d[2].s, a.pos[2], SESSION_REFS_FOR_RESULTS))
             goto out;
         side_keep_dominators(&d[2]);
         if (diff_growth(C, &d[2].s.r, old_c, surv_c, &surv, &nsurv, &ret_c))
@@ -410,7 +402,7 @@ int cmd_diff(int argc, char **argv)
         }
         print_growth(f, "Survivors: new in B and still alive in C (the strongest leak candidates), held in C by:",
                      surv, nsurv, &d[2], &a, &j, "survivors");
-        if (a.output && out_c(&o, &d[2], surv_c, ret_c, surv, nsurv, &nc))
+        if (a.output && out_side(&o, "C", "survivor", "survivor", &d[2], surv_c, ret_c, surv, nsurv, &nc))
             goto out_failed;
     }
     if (a.json)

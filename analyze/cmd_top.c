@@ -263,7 +263,7 @@ int cmd_top(int argc, char **argv)
     if (stored) {
         session_timing_answer(&s, a.pos[0]);
     } else {
-        if (session_load(&s, a.pos[0], SESSION_RESULTS))
+        if (session_load(&s, a.pos[0], SESSION_RESULTS | SESSION_REFS_FOR_RESULTS))
             goto out;
         if (build(&t, &s, a.limit)) {
             cli_error("%s: out of memory", a.pos[0]);

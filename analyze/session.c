@@ -247,14 +247,28 @@ int session_load(struct session *s, const char *file, unsigned flags)
     if (getenv("HEAPSNAP_TIMING"))
         fprintf(stderr, "heapsnap %s: timing %s: load %.2f s (cpu %.2f; %u nodes, %u edges)\n", cli_command, file,
                 clock_wall_s() - t0, clock_cpu_s() - c0, s->h.n, s->h.g.m);
-    return flags & SESSION_RESULTS ? session_results(s, file) : 0;
+    return flags & SESSION_RESULTS ? session_results(s, file, flags & SESSION_REFS_FOR_RESULTS) : 0;
 }
 
-int session_results(struct session *s, const char *file)
+int session_load_refs(struct session *s, const char *file)
+{
+    char err[A_ERRLEN];
+    double t0 = clock_wall_s(), c0 = clock_cpu_s();
+    if (hgraph_load_refs(&s->h, err, sizeof err)) {
+        cli_error("%s", err);
+        return -1;
+    }
+    if (getenv("HEAPSNAP_TIMING"))
+        fprintf(stderr, "heapsnap %s: timing %s: references %.2f s (cpu %.2f; %u edges)\n", cli_command, file,
+                clock_wall_s() - t0, clock_cpu_s() - c0, s->h.g.m);
+    return 0;
+}
+
+int session_results(struct session *s, const char *file, unsigned flags)
 {
     char err[A_ERRLEN];
     double c0 = clock_cpu_s();
-    if (hresults_get(&s->r, &s->h, 1, err, sizeof err)) {
+    if (hresults_get(&s->r, &s->h, 1, flags & SESSION_REFS_FOR_RESULTS ? HR_REFS_NOT_AFTER : 0, err, sizeof err)) {
         cli_error("%s", err);
         hresults_free(&s->r);
         return -1;

@@ -96,6 +96,11 @@ int hgraph_load(struct hgraph *h, sqlite3 *db, const char *file, char *err, size
 int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned flags, char *err,
                       size_t errlen);
 void hgraph_free(struct hgraph *h);
+/* After a load with HG_NO_REFS: read the references and build the graph,
+ * on h's own connection, as hgraph_load would have (a diff loads its
+ * newest side's objects, matches them, frees the older side, and only
+ * then the references).  0, or -1 with err. */
+int hgraph_load_refs(struct hgraph *h, char *err, size_t errlen);
 /* Keep only what an object's identity needs (diff_match, dtypes_build):
  * addr, osize, used, group, the database and its type names.  Frees the
  * roots, the references and the other per-object arrays; h is then fit
@@ -199,7 +204,11 @@ static inline int hr_reachable(const struct hresults *r, uint32_t v)
 /* Read the results from the database if an earlier command stored them,
  * else compute them and store them (if the database is writable; a
  * read-only one only gets a note on stderr).  progress: a progress line. */
-int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, size_t errlen);
+int hresults_get(struct hresults *r, struct hgraph *h, int progress, unsigned flags, char *err, size_t errlen);
+/* hresults_get's flags: the caller needs no references after the results,
+ * so h->g is freed as soon as the computation is done with it (before the
+ * dominator tree, the largest step, when peeling builds its own graph). */
+#define HR_REFS_NOT_AFTER 0x1u
 void hresults_free(struct hresults *r);
 
 /* 1 if step is recorded in analysis_done, 0 if not. */

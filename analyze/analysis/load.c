@@ -330,6 +330,23 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     return rc;
 }
 
+int hgraph_load_refs(struct hgraph *h, char *err, size_t errlen)
+{
+    struct refreader rr = {.db = h->db, .nroots = h->nroots, .nobjs = h->nobjs, .progress = 1};
+    int64_t want = scalar(h->db, "SELECT refs FROM snapshot", 0);
+    rr.want = want < 0 ? 0 : (size_t)want;
+    graph_free(&h->g); /* the super-root's edges alone, from HG_NO_REFS */
+    read_refs(&rr);
+    int rc = -1;
+    if (rr.rc)
+        snprintf(err, errlen, "%s: %s", h->file, rr.err);
+    else
+        rc = build(h, &rr.el, err, errlen);
+    graph_edges_free(&rr.el);
+    notify_progress_done();
+    return rc;
+}
+
 void hgraph_trim_to_identity(struct hgraph *h)
 {
     if (h->roots)
@@ -345,17 +362,11 @@ void hgraph_trim_to_identity(struct hgraph *h)
 
 void hgraph_free(struct hgraph *h)
 {
-    if (h->roots)
-        for (uint32_t i = 0; i < h->nroots; i++)
-            free(h->roots[i].name);
-    free(h->roots);
+    hgraph_trim_to_identity(h);
     free(h->addr);
     free(h->osize);
     free(h->used);
-    free(h->internal);
-    free(h->collected);
     free(h->group);
-    graph_free(&h->g);
     sqlite3_finalize(h->type_name);
     memset(h, 0, sizeof *h);
 }

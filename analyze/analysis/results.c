@@ -157,7 +157,7 @@ static int reduced(struct graph *rg, const struct graph *g, const uint8_t *peele
     return 0;
 }
 
-static int compute(struct hresults *r, struct hgraph *h, char *err, size_t errlen)
+static int compute(struct hresults *r, struct hgraph *h, unsigned flags, char *err, size_t errlen)
 {
     struct domtree d = {0};
     struct peel p = {0};
@@ -172,6 +172,8 @@ static int compute(struct hresults *r, struct hgraph *h, char *err, size_t errle
         peeled[p.order[k]] = 1;
     if (use_peel && reduced(&rg, &h->g, peeled))
         goto oom;
+    if (use_peel && flags & HR_REFS_NOT_AFTER)
+        graph_free(&h->g); /* rg is all the tree needs */
     if (domtree_build(&d, use_peel ? &rg : &h->g, GRAPH_SUPER_ROOT)) {
         snprintf(err, errlen, "%s: dominator tree: %s", h->file, strerror(errno));
         goto out;
@@ -361,7 +363,7 @@ static int read_back(struct hresults *r, const struct hgraph *h)
     return 1;
 }
 
-int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, size_t errlen)
+int hresults_get(struct hresults *r, struct hgraph *h, int progress, unsigned flags, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     double t0 = clock_wall_s();
@@ -388,7 +390,7 @@ int hresults_get(struct hresults *r, struct hgraph *h, int progress, char *err, 
     r->retained_count = NULL;
     if (progress)
         notify_progress("dominator tree", 0, 0);
-    if (compute(r, h, err, errlen))
+    if (compute(r, h, flags, err, errlen))
         return -1;
     r->seconds = clock_wall_s() - t0;
     count_reachable(r, h);
