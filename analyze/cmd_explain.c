@@ -20,12 +20,13 @@ static const char help[] =
     "not leaked: the shortest chain of references from a root (a global, a\n"
     "thread's stack, registers or TLS) down to it, one step per line with the\n"
     "field or offset holding each pointer.  For a leaked object, say so and\n"
-    "name the leak head it hangs under.  ADDR is hex (0x...) or decimal.\n"
+    "name the leak head it hangs under; an unreachable Go object is garbage\n"
+    "the collector frees, not a leak.  ADDR is hex (0x...) or decimal.\n"
     "\n"
     "options:\n"
     ARGS_HELP_COMMON
     "\n"
-    "exit status: 0 explained (reachable, leaked, free or malloc's own), 1 ADDR\n"
+    "exit status: 0 explained (reachable, leaked, garbage, free or malloc's own), 1 ADDR\n"
     "is in no heap object or the file could not be analysed, 2 usage\n";
 
 /* The leak head of leaked object i (its index), by running the leak analysis. */
@@ -58,6 +59,7 @@ int cmd_explain(int argc, char **argv)
     const char *status = !h->used[i]            ? "free"
                          : h->internal[i]       ? "malloc-internal"
                          : hr_reachable(&s.r, v) ? "reachable"
+                         : h->collected[i]      ? "garbage"
                                                  : "leaked";
     int64_t head = !strcmp(status, "leaked") ? head_of(&s, i) : -1;
     uint32_t root0 = GRAPH_SUPER_ROOT;
@@ -96,6 +98,8 @@ int cmd_explain(int argc, char **argv)
             else
                 printf("It hangs under the leak head 0x%" PRIx64 " %s.\n", h->addr[head],
                        hg_group_name(h, h->group[head], g, sizeof g));
+        } else if (!strcmp(status, "garbage")) {
+            printf(" is garbage: no root reaches it, and the Go collector frees it at its next cycle (not a leak).\n");
         } else if (p.count) {
             printf(" is reachable, %u references from a root; it retains %" PRIu64 " bytes in %u objects.\n",
                    p.start[1] - 2, s.r.retained_size[v], s.r.retained_count[v]);

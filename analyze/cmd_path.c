@@ -26,7 +26,7 @@ static const char help[] =
     "  --limit N          at most N chains with --all\n"
     ARGS_HELP_COMMON
     "\n"
-    "exit status: 0 a path was found, 1 none (leaked or free), ADDR is in no\n"
+    "exit status: 0 a path was found, 1 none (leaked, garbage or free), ADDR is in no\n"
     "object, or the file could not be analysed; 2 usage\n";
 
 int cmd_path(int argc, char **argv)
@@ -69,6 +69,7 @@ int cmd_path(int argc, char **argv)
         json_kv_string(&j, "status", !h->used[i]      ? "free"
                                      : h->internal[i] ? "malloc-internal"
                                      : p.count        ? "reachable"
+                                     : h->collected[i] ? "garbage"
                                                       : "leaked");
         json_key(&j, "paths");
         json_begin_array(&j);
@@ -78,7 +79,9 @@ int cmd_path(int argc, char **argv)
         json_end_object(&j);
     } else if (!p.count) {
         printf("0x%" PRIx64 " %s: no root reaches it (%s)\n", h->addr[i], hg_group_name(h, h->group[i], g, sizeof g),
-               h->used[i] ? "leaked; see heapsnap leaks" : "a free chunk");
+               !h->used[i]      ? "a free chunk"
+               : h->collected[i] ? "garbage: the collector frees it at its next cycle, not a leak"
+                                 : "leaked; see heapsnap leaks");
     } else {
         for (uint32_t k = 0; k < p.count; k++) {
             uint32_t len = p.start[k + 1] - p.start[k];
