@@ -255,6 +255,11 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
     const struct dbg_symbol *sym = d ? dbg_symbols(d, &nsym) : NULL;
     struct ivec segs = {0}, owner = {0}, claimed = {0}, tls = {0}, tmp = {0}, stacks = {0};
     uint64_t static_tls = 0;
+    int main_tid = hs_get_process(s)->pid;
+    const struct hs_mapping *main_stack = NULL;
+    for (size_t i = 0; i < nmaps && !main_stack; i++)
+        if (!strcmp(maps[i].path, "[stack]"))
+            main_stack = &maps[i];
 
     if (add_segment_ranges(&segs, &owner, mods, nmods, &static_tls))
         goto out;
@@ -327,6 +332,16 @@ int roots_collect(struct rootset *rs, const struct hs_snapshot *s, struct dbg *d
         if (!silent && push_root(rs, &r, name))
             goto out_done;
         uint64_t sp = t->regs[HS_RSP], lo = t->stack_start, hi = t->stack_end;
+        /* A snapshot records the mapping that holds SP as a thread's stack
+         * (docs/format.md).  The process's main thread has one of its own
+         * whatever SP says: [stack], where m0's g0 runs the Go scheduler and
+         * every cgo call of a goroutine locked to it.  When it runs on
+         * another (a goroutine's), [stack] is still its stack, not anonymous
+         * memory to scan whole. */
+        if (t->tid == main_tid && main_stack && !(sp >= main_stack->start && sp < main_stack->end)) {
+            lo = main_stack->start;
+            hi = main_stack->end;
+        }
         if (!(lo < hi && sp >= lo && sp < hi)) {
             if (lo < hi) {
                 /* running on another stack (a goroutine's, a coroutine's):
