@@ -385,7 +385,8 @@ int cmd_diff(int argc, char **argv)
         bc = cb = ba = NULL;
         side_close(&d[1]);
         B = NULL;
-        if (session_load_refs(&d[2].s, a.pos[2]) || session_results(&d[2].s, a.pos[2], SESSION_REFS_FOR_RESULTS))
+        /* read back if C's are stored, else its references are read first */
+        if (session_results(&d[2].s, a.pos[2], SESSION_REFS_FOR_RESULTS))
             goto out;
         side_keep_dominators(&d[2]);
         if (diff_growth(C, &d[2].s.r, old_c, surv_c, &surv, &nsurv, &ret_c))

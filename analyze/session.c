@@ -238,7 +238,11 @@ int session_load(struct session *s, const char *file, unsigned flags)
 {
     char err[A_ERRLEN];
     double t0 = s->t_open, c0 = s->c_open;
-    if (hgraph_load_flags(&s->h, s->db, file, flags & SESSION_NO_REFS ? HG_NO_REFS : 0, err, sizeof err)) {
+    /* references wanted for the dominators alone, which are stored: not read
+     * (hresults_get reads them if the stored rows prove unusable) */
+    int no_refs = flags & SESSION_NO_REFS ||
+                  ((flags & SESSION_RESULTS) && (flags & SESSION_REFS_FOR_RESULTS) && hresults_stored(s->db));
+    if (hgraph_load_flags(&s->h, s->db, file, no_refs ? HG_NO_REFS : 0, err, sizeof err)) {
         cli_error("%s", err);
         hgraph_free(&s->h);
         return -1;
@@ -248,20 +252,6 @@ int session_load(struct session *s, const char *file, unsigned flags)
         fprintf(stderr, "heapsnap %s: timing %s: load %.2f s (cpu %.2f; %u nodes, %u edges)\n", cli_command, file,
                 clock_wall_s() - t0, clock_cpu_s() - c0, s->h.n, s->h.g.m);
     return flags & SESSION_RESULTS ? session_results(s, file, flags & SESSION_REFS_FOR_RESULTS) : 0;
-}
-
-int session_load_refs(struct session *s, const char *file)
-{
-    char err[A_ERRLEN];
-    double t0 = clock_wall_s(), c0 = clock_cpu_s();
-    if (hgraph_load_refs(&s->h, err, sizeof err)) {
-        cli_error("%s", err);
-        return -1;
-    }
-    if (getenv("HEAPSNAP_TIMING"))
-        fprintf(stderr, "heapsnap %s: timing %s: references %.2f s (cpu %.2f; %u edges)\n", cli_command, file,
-                clock_wall_s() - t0, clock_cpu_s() - c0, s->h.g.m);
-    return 0;
 }
 
 int session_results(struct session *s, const char *file, unsigned flags)

@@ -70,7 +70,8 @@ struct session {
 #define SESSION_NO_REFS 0x2u
 /* The references are wanted for the dominators only (top, diff): they are
  * freed as soon as the computation is done with them, before its largest
- * step.  Not for commands that walk the graph after (leaks, explain). */
+ * step, and not read at all when the dominators are stored.  Not for
+ * commands that walk the graph after (leaks, explain). */
 #define SESSION_REFS_FOR_RESULTS 0x4u
 int session_open(struct session *s, const char *file, const struct args *a, unsigned flags);
 /* session_open() in two halves, for a command that may answer from what
@@ -80,13 +81,11 @@ int session_open(struct session *s, const char *file, const struct args *a, unsi
 int session_open_db(struct session *s, const char *file, const struct args *a);
 int session_load(struct session *s, const char *file, unsigned flags);
 /* The shared results of a session loaded without SESSION_RESULTS, later
- * (diff loads its newest side's graph, matches it, frees the older side,
- * and only then computes dominators); flags: SESSION_REFS_FOR_RESULTS or 0.
- * 0, or -1 after printing the error. */
+ * (diff loads its newest side's objects, matches them, frees the older
+ * side, and only then gets dominators: read back if stored, else computed,
+ * the references read first if the load left them out); flags:
+ * SESSION_REFS_FOR_RESULTS or 0.  0, or -1 after printing the error. */
 int session_results(struct session *s, const char *file, unsigned flags);
-/* The references of a session loaded with SESSION_NO_REFS, later
- * (hgraph_load_refs).  0, or -1 after printing the error. */
-int session_load_refs(struct session *s, const char *file);
 /* HEAPSNAP_TIMING: the time an answer read back took, on stderr. */
 void session_timing_answer(const struct session *s, const char *file);
 /* session_open() on a->pos[0], then the object (index) holding addr into

@@ -107,6 +107,22 @@ assert got == set(hx(l[1]) for l in rows(\"added\")), len(got)
     $HEAPSNAP diff A.hsnap B.hsnap C.hsnap | grep -A1 "^Survivors" | grep -F " -> $K x $entry"
 '
 
+test_expect_success 'stored dominators: B and C are read back without their references; damaged rows are computed again' '
+    cp A.db wa.db && cp B.db wb.db && cp C.db wc.db &&
+    for f in wb wc; do sqlite3 $f.db "DELETE FROM analysis_done" || exit 1; done &&
+    HEAPSNAP_TIMING=1 $HEAPSNAP diff --json wa.db wb.db wc.db >cold.json 2>cold.err &&
+    grep "timing wb.db: dominators" cold.err && grep "timing wc.db: dominators" cold.err &&
+    HEAPSNAP_TIMING=1 $HEAPSNAP diff --json wa.db wb.db wc.db >warm.json 2>warm.err &&
+    test_cmp cold.json warm.json &&
+    grep "timing wb.db: results read back" warm.err && grep "timing wc.db: results read back" warm.err &&
+    roots=$(sqlite3 wb.db "SELECT count(*) FROM roots") &&
+    grep "timing wb.db: load .*, $roots edges)" warm.err &&
+    sqlite3 wc.db "UPDATE analysis SET idom = 1000000000 WHERE id = (SELECT max(id) FROM analysis WHERE reachable)" &&
+    HEAPSNAP_TIMING=1 $HEAPSNAP diff --json wa.db wb.db wc.db >again.json 2>again.err &&
+    test_cmp cold.json again.json &&
+    grep "timing wc.db: dominators" again.err
+'
+
 test_expect_success 'a snapshot against itself: nothing new, nothing deleted' '
     $HEAPSNAP diff --json A.hsnap A.db >aa.json &&
     py "
@@ -165,7 +181,7 @@ test_expect_success 'command line: --help exits 0; one snapshot or four exit 2; 
 test_expect_success 'a three-way diff that cannot read C prints nothing and leaves no -o file' '
     test_must_fail $HEAPSNAP diff -o gone.db A.db B.db missing.hsnap >out 2>err &&
     grep "missing.hsnap" err && test_must_fail test -s out && test_must_fail test -e gone.db &&
-    cp C.db broken.db && sqlite3 broken.db "DROP TABLE refs" &&
+    cp C.db broken.db && sqlite3 broken.db "DROP TABLE refs; DELETE FROM analysis_done" &&
     test_must_fail $HEAPSNAP diff -o gone.db A.db B.db broken.db >out 2>err &&
     cat err && grep "broken.db" err && test_must_fail test -s out && test_must_fail test -e gone.db
 '

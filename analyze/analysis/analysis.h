@@ -86,6 +86,7 @@ struct hgraph {
     int typed;              /* the database has a types table with names */
     sqlite3_stmt *type_name;   /* SELECT name FROM types WHERE id = ?, when typed */
     struct graph g;         /* forward edges only; results.c adds the reverse */
+    int refs_loaded;        /* g holds the references (not HG_NO_REFS, or hgraph_load_refs) */
 };
 
 /* Load the whole graph from db (opened by open_snapshot_db on file). */
@@ -205,6 +206,10 @@ static inline int hr_reachable(const struct hresults *r, uint32_t v)
  * else compute them and store them (if the database is writable; a
  * read-only one only gets a note on stderr).  progress: a progress line. */
 int hresults_get(struct hresults *r, struct hgraph *h, int progress, unsigned flags, char *err, size_t errlen);
+/* 1 if an earlier command stored results in db (hresults_get may then
+ * read them back: a graph loaded without references will do, and is
+ * given them only if the stored rows turn out unusable). */
+int hresults_stored(sqlite3 *db);
 /* hresults_get's flags: the caller needs no references after the results,
  * so h->g is freed as soon as the computation is done with it (before the
  * dominator tree, the largest step, when peeling builds its own graph). */

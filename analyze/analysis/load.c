@@ -327,6 +327,7 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
         rc = build(h, &rr.el, err, errlen);
     graph_edges_free(&rr.el);
     notify_progress_done();
+    h->refs_loaded = rc == 0 && !(flags & HG_NO_REFS);
     return rc;
 }
 
@@ -344,6 +345,7 @@ int hgraph_load_refs(struct hgraph *h, char *err, size_t errlen)
         rc = build(h, &rr.el, err, errlen);
     graph_edges_free(&rr.el);
     notify_progress_done();
+    h->refs_loaded = rc == 0;
     return rc;
 }
 

@@ -363,6 +363,11 @@ static int read_back(struct hresults *r, const struct hgraph *h)
     return 1;
 }
 
+int hresults_stored(sqlite3 *db)
+{
+    return analysis_done(db, STEP);
+}
+
 int hresults_get(struct hresults *r, struct hgraph *h, int progress, unsigned flags, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
@@ -388,6 +393,10 @@ int hresults_get(struct hresults *r, struct hgraph *h, int progress, unsigned fl
     r->idom = NULL;
     r->retained_size = NULL;
     r->retained_count = NULL;
+    /* loaded without references in the hope of reading back: they are
+     * needed after all */
+    if (!h->refs_loaded && hgraph_load_refs(h, err, errlen))
+        return -1;
     if (progress)
         notify_progress("dominator tree", 0, 0);
     if (compute(r, h, flags, err, errlen))
