@@ -97,11 +97,12 @@ test_expect_success 'leaks with stderr a file: the same answer, nothing on stder
     test_must_fail test -s err
 '
 
-# top computes on copies with no stored answer: a second top would print
-# the first one's answer without loading anything (analysis/answers.c)
+# top computes on copies with nothing stored: a second top would print the
+# first one's answer without loading anything (analysis/answers.c), and
+# with the dominators stored it reads them back without the references
 test_expect_success 'top on a terminal: its phases drawn, its answer unchanged' '
     for d in t1 t2; do
-        cp a.db $d.db && sqlite3 $d.db "DELETE FROM analysis_done WHERE step LIKE '"'"'% answer'"'"'" || exit 1
+        cp a.db $d.db && sqlite3 $d.db "DELETE FROM analysis_done" || exit 1
     done &&
     $HEAPSNAP top t1.db >want 2>err &&
     test_must_fail test -s err &&
