@@ -314,9 +314,9 @@ int hs_read_u64(const struct hs_snapshot *s, uint64_t addr, uint64_t *out);
  * holds one of them is decompressed once, into one block's room, so the
  * cost is the file's mapping and a block, not the heap.  ok[i] = 1 where
  * hs_read_u64() on the opened snapshot would succeed, with the same word
- * in out[i]; else ok[i] = 0 and out[i] = 0.  An address not a multiple of
- * 8 gets ok[i] = 0.  0, or -1 with err (a file hs_open() refuses, memory,
- * or addresses out of order).  The _memory form reads a file image. */
+ * in out[i]; else ok[i] = 0 and out[i] = 0.  0, or -1 with err (a file
+ * hs_open() refuses, memory, or addresses out of order).  The _memory form
+ * reads a file image. */
 int hs_gather_u64(const char *path, const uint64_t *addr, size_t n, uint64_t *out, uint8_t *ok,
                   struct hs_error *err);
 int hs_gather_u64_memory(const void *buf, size_t len, const char *name, const uint64_t *addr, size_t n,

@@ -26,7 +26,9 @@ test_expect_success 'gathering words block by block reads what the opened snapsh
     "$SYNTH" gather a.hsnap >out &&
     grep "^gather: [0-9]* words agree, [0-9]* readable$" out &&
     test "$(sed -n "s/^gather: \([0-9]*\) words agree, \([0-9]*\) readable$/\2/p" out)" -gt 0 &&
-    grep "^refused: a.hsnap: addresses to gather are not in ascending order$" out
+    grep "^refused: a.hsnap: addresses to gather are not in ascending order$" out &&
+    "$SYNTH" write odd.hsnap --odd && "$SYNTH" gather odd.hsnap >odd.out &&
+    grep "^gather: [0-9]* words agree, [0-9]* readable$" odd.out
 '
 
 test_expect_success 'the verifier accepts it and logs every section' '

@@ -132,7 +132,7 @@ int hs_gather_u64_any(const char *path, const uint64_t *addr, size_t n, uint64_t
     if (!s)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        ok[i] = addr[i] % 8 == 0 && hs_read_u64(s, addr[i], &out[i]) == 0;
+        ok[i] = hs_read_u64(s, addr[i], &out[i]) == 0;
         if (!ok[i])
             out[i] = 0;
     }

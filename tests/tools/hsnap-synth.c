@@ -9,6 +9,7 @@
  *       --newer        records with trailing fields a newer minor might add
  *       --truncate     stop without the index and footer (hs_writer_abort)
  *       --small        a smaller, compressible variant (fuzzer seeds)
+ *       --odd          ranges 3 bytes past a page (a forged file; for gather only)
  *   hsnap-synth check FILE             read it back; every field must be what
  *                                      write put there; prints a digest
  *   hsnap-synth dump FILE              print every field and a digest of memory
@@ -208,6 +209,13 @@ static const struct range_model ranges_small[] = {
     {0x10000000, 260, HS_MEM_ANON},
     {0x10000000 + 260 * PAGE, 4, 0},
 };
+/* --odd: what no writer of ours makes, and a forged file may: ranges that
+ * start 3 bytes past a page, so that aligned words cross pages, blocks and
+ * (A into B, which touch) ranges; for the gather test, not for check. */
+static const struct range_model ranges_odd[] = {
+    {0x10000003, 600, HS_MEM_ANON},
+    {0x10000003 + 600 * PAGE, 10, 0},
+};
 static const struct range_model *ranges = ranges_full;
 static size_t nranges = 3;
 
@@ -334,6 +342,8 @@ static int cmd_write(const char *path, int argc, char **argv)
             trunc = 1;
         else if (!strcmp(argv[i], "--small"))
             ranges = ranges_small, nranges = 2;
+        else if (!strcmp(argv[i], "--odd"))
+            ranges = ranges_odd, nranges = 2;
         else {
             fprintf(stderr, "write: unknown option %s\n", argv[i]);
             return 1;
