@@ -52,8 +52,15 @@ int main(int argc, char **argv)
      * next).  glibc raises its mmap threshold to 32 MiB after the first
      * large free, so later arrays would come from the brk heap and their
      * pages stay in RSS once freed; a fixed threshold keeps every large
-     * array in a mapping of its own, returned to the system by free(). */
+     * array in a mapping of its own, returned to the system by free().
+     * A fixed threshold also fixes the trim threshold at its 128 KiB
+     * default, and then the small allocations of SQLite and the typing
+     * phase, growing and shrinking the heap's top, cost the indexer 230,000
+     * brk calls on 10 M objects (1.4 s of 23, with the pages zeroed again
+     * each time).  32 MiB of free top kept is what glibc's own dynamic
+     * threshold would allow after a 16 MiB free. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
