@@ -204,6 +204,12 @@ struct go_walk {
     size_t narenas;
     struct go_span *spans;    /* in-use and manual spans, sorted by start */
     size_t nspans;
+    /* go_span_of's page directory over [spans[0].start, the last end), a
+     * page_size step each: the first span ending after the step's start;
+     * NULL (binary search) when the spans are too sparse for one */
+    uint32_t *span_dir;
+    uint64_t span_dir_lo;
+    size_t span_dir_n;
     /* free page runs (no mspan: the page allocator's free pages inside
      * mheap_.pages.inUse), sorted by start, with their resident bytes */
     struct go_run {

@@ -303,8 +303,57 @@ static int read_arenas(struct go_walk *w)
     return 0;
 }
 
+/*
+ * The page directory.  The typing and reference scans ask for the span of
+ * every pointer they meet, and a binary search over 100,000 spans for a
+ * random address costs a cache miss a step: 80% of the interface scan
+ * (go_itypes_scan) of an 18 M-object heap.  The runtime answers from its
+ * arenas' page tables; this is our own, made from the spans as walked, so
+ * that it answers exactly what the search does: each page-size step of the
+ * heap's extent holds the first span that ends after the step begins, and
+ * a lookup moves on from there past the spans that end at or before the
+ * address (at most one or two: spans are at least a page long and do not
+ * overlap).  A snapshot whose spans are scattered across the address space
+ * gets no directory, so its size stays bounded by the spans themselves.
+ */
+#define SPAN_DIR_SLACK (1u << 20) /* steps allowed beyond 8 per span */
+
+static int span_directory(struct go_walk *w)
+{
+    uint64_t ps = w->L.page_size;
+    free(w->span_dir);
+    w->span_dir = NULL;
+    w->span_dir_n = 0;
+    if (!w->nspans || !ps || w->nspans >= UINT32_MAX)
+        return 0;
+    uint64_t lo = w->spans[0].start, hi = w->spans[w->nspans - 1].end;
+    uint64_t steps = (hi - lo + ps - 1) / ps;
+    if (hi <= lo || steps > 8 * (uint64_t)w->nspans + SPAN_DIR_SLACK)
+        return 0;
+    if (!(w->span_dir = malloc(steps * sizeof *w->span_dir)))
+        return -1;
+    size_t k = 0;
+    for (uint64_t p = 0; p < steps; p++) {
+        uint64_t at = lo + p * ps;
+        while (k < w->nspans && w->spans[k].end <= at)
+            k++;
+        w->span_dir[p] = (uint32_t)k;
+    }
+    w->span_dir_lo = lo;
+    w->span_dir_n = steps;
+    return 0;
+}
+
 const struct go_span *go_span_of(const struct go_walk *w, uint64_t a)
 {
+    if (w->span_dir) {
+        if (a - w->span_dir_lo >= (uint64_t)w->span_dir_n * w->L.page_size)
+            return NULL; /* below the first span or past the last */
+        size_t k = w->span_dir[(a - w->span_dir_lo) / w->L.page_size];
+        while (k < w->nspans && w->spans[k].end <= a)
+            k++;
+        return k < w->nspans && w->spans[k].start <= a ? &w->spans[k] : NULL;
+    }
     size_t lo = 0, hi = w->nspans;
     while (lo < hi) {
         size_t m = (lo + hi) / 2;
@@ -428,7 +477,7 @@ static int span_objects(struct go_walk *w, struct go_span *s, uint8_t **bits, si
 int go_spans_walk(struct go_walk *w)
 {
     const struct go_layout *L = &w->L;
-    if (read_spans(w) || read_arenas(w))
+    if (read_spans(w) || read_arenas(w) || span_directory(w))
         return -1;
     uint8_t *bits = NULL;
     size_t bitcap = 0;

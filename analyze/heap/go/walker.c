@@ -99,6 +99,7 @@ static void go_free(struct go_walk *w)
     go_gctypes_free(w);
     free(w->arenas);
     free(w->spans);
+    free(w->span_dir);
     free(w->runs);
     free(w->funcs);
     free(w->gs);
