@@ -32,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SCAN_BATCH 64 /* lookups in flight: see flush */
+
 struct scan {
     const struct hs_snapshot *s;
     const struct hs_mem_range *ranges, *last;
@@ -40,6 +42,12 @@ struct scan {
     const struct ref_sink *sink;
     const struct heap_region *unreached; /* the root being scanned reaches no object in these */
     size_t nunreached;
+    /* candidates waiting for their lookup (see flush), in scan order */
+    struct cand {
+        int64_t src;
+        uint64_t off, w;
+    } batch[SCAN_BATCH];
+    size_t nbatch;
 };
 
 /* Whether a lies in one of the scanned root's unreached regions (sorted). */
@@ -61,16 +69,17 @@ static const struct hs_mem_range *range_from(struct scan *sc, uint64_t a)
 }
 
 /*
- * The lookups of a run of words are batched: a word that passes the range
- * filter is a random address, and its lookup (objects.h) costs two cache
- * misses, the bucket and then the object, which one at a time is most of
- * the scan's time.  So up to SCAN_BATCH candidates are gathered with their
- * buckets prefetched, then their objects prefetched, and only then looked
- * up and passed to the sink, in their order: the misses overlap instead of
- * queueing.
+ * The lookups are batched: a word that passes the range filter is a random
+ * address, and its lookup (objects.h) costs two cache misses, the bucket
+ * and then the object, which one at a time is most of the scan's time.  So
+ * candidates are gathered with their buckets prefetched, then their objects
+ * prefetched, and only then looked up and passed to the sink, in their
+ * order: the misses overlap instead of queueing.  A batch runs across
+ * objects, since a Go object's pointer map marks a word or two of it
+ * (batched per object, a Go heap's scan took as long as its objects' load);
+ * it is flushed before the scan moves to another root, whose unreached
+ * regions flush reads, and at the end.
  */
-#define SCAN_BATCH 32
-
 /* The bucket entry objtab_find() will read first for p (in [t->lo, t->hi)). */
 static const uint32_t *bucket_of(const struct objtab *t, uint64_t p)
 {
@@ -78,32 +87,35 @@ static const uint32_t *bucket_of(const struct objtab *t, uint64_t p)
     return objtab_bucket_of(t, p, &bk) ? bk : NULL;
 }
 
-static int flush(struct scan *sc, int64_t src, uint64_t base, const uint64_t *ca, const uint64_t *cw, size_t n)
+static int flush(struct scan *sc)
 {
     const struct objtab *t = sc->t;
+    size_t n = sc->nbatch;
+    sc->nbatch = 0;
     for (size_t k = 0; k < n; k++) {
-        const uint32_t *bk = bucket_of(t, cw[k]);
+        const uint32_t *bk = bucket_of(t, sc->batch[k].w);
         if (bk && bk[0] > 0)
             __builtin_prefetch(&t->v[bk[0] - 1]);
     }
     for (size_t k = 0; k < n; k++) {
-        int64_t i = objtab_find(t, cw[k]);
-        if (i < 0 || t->v[i].state != OBJ_USED || (sc->nunreached && unreached(sc, cw[k])))
+        const struct cand *c = &sc->batch[k];
+        int64_t i = objtab_find(t, c->w);
+        if (i < 0 || t->v[i].state != OBJ_USED || (sc->nunreached && unreached(sc, c->w)))
             continue;
-        int rc = sc->sink->ref(sc->sink->user, src, ca[k] - base, i + 1, cw[k] != t->v[i].addr);
+        int rc = sc->sink->ref(sc->sink->user, c->src, c->off, i + 1, c->w != t->v[i].addr);
         if (rc)
             return rc;
     }
     return 0;
 }
 
+/* The words of [a, stop), read from p, as references of src at offsets
+ * from base: into the batch. */
 static int scan_words(struct scan *sc, int64_t src, uint64_t base, const uint8_t *p, uint64_t a,
                       uint64_t stop)
 {
     const struct objtab *t = sc->t;
     uint64_t lo = t->lo, span = t->hi - t->lo;
-    uint64_t ca[SCAN_BATCH], cw[SCAN_BATCH];
-    size_t n = 0;
     for (; a + 8 <= stop; a += 8, p += 8) {
         uint64_t w;
         memcpy(&w, p, 8);
@@ -113,16 +125,14 @@ static int scan_words(struct scan *sc, int64_t src, uint64_t base, const uint8_t
         if (!bk)
             continue; /* in a gap between segments: no object holds it */
         __builtin_prefetch(bk);
-        ca[n] = a;
-        cw[n] = w;
-        if (++n == SCAN_BATCH) {
-            int rc = flush(sc, src, base, ca, cw, n);
+        sc->batch[sc->nbatch++] = (struct cand){src, a - base, w};
+        if (sc->nbatch == SCAN_BATCH) {
+            int rc = flush(sc);
             if (rc)
                 return rc;
-            n = 0;
         }
     }
-    return n ? flush(sc, src, base, ca, cw, n) : 0;
+    return 0;
 }
 
 /* Scan [base, base + len) as far as it was captured. */
@@ -220,6 +230,8 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
             rc = scan_range(&sc, root_id(rs, i), r->addr, r->size, &mask, &maskcap, 0);
         else
             rc = scan_span(&sc, root_id(rs, i), r->addr, r->size);
+        if (!rc)
+            rc = flush(&sc); /* under this root's unreached regions */
         if (rc) {
             free(mask);
             return rc;
@@ -240,6 +252,8 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
         }
     }
     free(mask);
+    if ((rc = flush(&sc)))
+        return rc;
     if (sink->progress)
         sink->progress(sink->user, t->n, t->n);
     return 0;
