@@ -327,13 +327,17 @@ static sqlite3 *open_db(const char *path, int readonly, char *err, size_t errlen
 {
     sqlite3 *db = NULL;
     int rc = SQLITE_CANTOPEN;
+    /* NOMUTEX: a connection of ours is only ever used by the thread that
+     * opened it (a second thread reads through its own: analysis/load.c),
+     * and SQLite's per-call mutex was 4.5% of a first leaks on 10 M
+     * objects, taken by every sqlite3_column_* of the load */
     if (!readonly)
-        rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+        rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         /* a database on read-only media is still worth reading */
         sqlite3_close(db);
         db = NULL;
-        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
             snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
             sqlite3_close(db);
             return NULL;
