@@ -324,10 +324,10 @@ static int span_directory(struct go_walk *w)
     free(w->span_dir);
     w->span_dir = NULL;
     w->span_dir_n = 0;
-    if (!w->nspans || !ps || w->nspans >= UINT32_MAX)
+    if (!w->nspans || !ps || ps > (1ull << 32) || w->nspans >= UINT32_MAX)
         return 0;
     uint64_t lo = w->spans[0].start, hi = w->spans[w->nspans - 1].end;
-    uint64_t steps = (hi - lo + ps - 1) / ps;
+    uint64_t steps = (hi - lo) / ps + ((hi - lo) % ps != 0); /* no overflow, however far apart */
     if (hi <= lo || steps > 8 * (uint64_t)w->nspans + SPAN_DIR_SLACK)
         return 0;
     if (!(w->span_dir = malloc(steps * sizeof *w->span_dir)))
