@@ -282,6 +282,8 @@ int go_spans_walk(struct go_walk *w);
  * slots are not objects).  0 or -1. */
 int go_spans_table(struct go_walk *w, struct heap_ctx *c);
 const struct go_span *go_span_of(const struct go_walk *w, uint64_t addr);
+/* go/ptrbits.c: the arena holding addr (a binary search: arenas are sorted), or NULL. */
+const struct go_arena *go_arena_of(const struct go_walk *w, uint64_t addr);
 /* Slot k of in-use span s as the program holds it: after the malloc
  * header if the span's objects have one. */
 void go_slot_object(const struct go_walk *w, const struct go_span *s, uint64_t k, uint64_t *addr, uint64_t *size);

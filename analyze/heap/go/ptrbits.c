@@ -135,7 +135,7 @@ void go_gctypes_free(struct go_walk *w)
     w->gct_cap = w->gct_n = 0;
 }
 
-static const struct go_arena *arena_of(const struct go_walk *w, uint64_t a)
+const struct go_arena *go_arena_of(const struct go_walk *w, uint64_t a)
 {
     size_t lo = 0, hi = w->narenas;
     while (lo < hi) {
@@ -157,7 +157,7 @@ static int arena_words(const struct go_walk *w, uint64_t addr, size_t nw, uint64
     for (size_t i = 0; i < nw; i++) {
         uint64_t a = addr + i * 8;
         if (!ar || a - ar->base >= w->L.arena_bytes) {
-            if (!(ar = arena_of(w, a)))
+            if (!(ar = go_arena_of(w, a)))
                 return 0;
             first = (a - ar->base) / 32;
             bmlen = bitmap_bytes - first;
@@ -184,7 +184,7 @@ static int arena1_words(const struct go_walk *w, uint64_t addr, size_t nw, uint6
     size_t i = 0;
     while (i < nw) {
         uint64_t a = addr + i * 8;
-        const struct go_arena *ar = arena_of(w, a);
+        const struct go_arena *ar = go_arena_of(w, a);
         if (!ar)
             return 0;
         uint64_t wi = (a - ar->base) / 8, in_arena = w->L.arena_bytes / 8 - wi;

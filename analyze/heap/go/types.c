@@ -106,17 +106,15 @@ static int heap_object(const struct go_walk *w, uint64_t a, uint64_t *base)
 /* Could t be a type word?  A descriptor lies in the types section, an itab
  * there too or in the runtime's own memory — never in the heap arenas.
  * This refuses the common case, a heap pointer before a heap pointer,
- * without reading anything: the arenas (a few, in cache) are asked before
- * the spans (a lookup that misses the cache, and was most of this scan). */
+ * without reading anything: the arenas (a short search, in cache) are
+ * asked before the spans (a lookup that misses the cache, and was most of
+ * this scan). */
 static int maybe_type(const struct go_walk *w, uint64_t t)
 {
     if (in_types(w, t))
         return 1;
-    if (!t || t % 8)
+    if (!t || t % 8 || go_arena_of(w, t))
         return 0;
-    for (size_t i = 0; i < w->narenas; i++)
-        if (t - w->arenas[i].base < w->L.arena_bytes)
-            return 0;
     if (go_span_of(w, t))
         return 0;
     return hs_find_range(w->c->snap, t) != NULL;
