@@ -278,7 +278,7 @@ int main(int argc, char **argv)
     sqlite3_finalize(so);
     sqlite3_finalize(sr);
     sqlite3_finalize(sf);
-    if (db_create_indexes(db, msg, sizeof msg))
+    if (db_finish_tables(db, msg, sizeof msg))
         die(db, msg);
     exec(db, "COMMIT");
     sqlite3_close(db);

@@ -27,7 +27,7 @@ test_expect_success 'index: exit 0, writes snap.db beside the snapshot, one summ
     test -s snap.db &&
     grep "^snap.db: [0-9]* objects ([0-9]* used, [0-9]* free\(, [0-9]* the allocator.s own\)\?), [0-9]* roots, [0-9]* refs" out &&
     grep "(glibc)\$" out &&
-    test "$(q "PRAGMA user_version")" = $((0x48530005)) &&
+    test "$(q "PRAGMA user_version")" = $((0x48530006)) &&
     test "$(q "PRAGMA application_id")" = $((0x48534442)) &&
     ! ls snap.db.tmp-* 2>/dev/null
 '

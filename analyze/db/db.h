@@ -32,16 +32,21 @@
  * heapsnap's; open.c replaces nothing that lacks both marks.  Version 3:
  * the application id, and content ids over every section checksum.
  * Version 4: refs clustered by (dst, src, offset) with no index on dst;
- * objects' text columns generated from small integers (schema.c). */
-#define DB_SCHEMA_VERSION 5
+ * objects' text columns generated from small integers (schema.c).
+ * Version 5: each allocator's where kinds numbered end to end.  Version 6:
+ * objects' generated columns after its stored ones (added after the load). */
+#define DB_SCHEMA_VERSION 6
 #define DB_USER_VERSION   (0x48530000 | DB_SCHEMA_VERSION)
 #define DB_APPLICATION_ID 0x48534442
 
 /* ------------------------------------------------------------ schema.c */
 
-/* Tables only, no secondary indexes (they are built after the load). */
+/* The tables, as the load fills them: objects without its generated columns,
+ * and no secondary index but objects_addr.  db_finish_tables(), after the
+ * rows are in and before the commit, adds the rest (schema.c says why):
+ * until then, read objects by its stored columns only. */
 int db_create_tables(sqlite3 *db, char *err, size_t errlen);
-int db_create_indexes(sqlite3 *db, char *err, size_t errlen);
+int db_finish_tables(sqlite3 *db, char *err, size_t errlen);
 
 /* objects.bits, from which the state, where and heap columns are generated:
  * bits 0-4 the where (heap_where_base's numbering, allocator.h;

@@ -539,7 +539,7 @@ int db_load_finish(struct db_load *l, const struct hs_snapshot *s, const struct 
         l->st[k] = NULL;
     }
     char why[256];
-    if (db_create_indexes(l->db, why, sizeof why)) {
+    if (db_finish_tables(l->db, why, sizeof why)) {
         snprintf(l->err, sizeof l->err, "finishing the database: %s", why);
         return -1;
     }
