@@ -67,19 +67,18 @@ int64_t hgraph_find(const struct hgraph *h, uint64_t addr)
 
 static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen)
 {
-    /* where = 'malloc-internal': the allocator's own chunk (analysis.h);
-     * heap = 'go': a collected heap, where unreachable is garbage
-     * (analysis.h).  Read from the stored bits those columns are generated
-     * from (db.h), which skips three CASEs a row. */
-    char internal[4 * HEAP_WHERE_MAX + 8] = "", sql[480];
-    size_t k = 0;
-    for (unsigned w = 0; w < heap_where_count() && k + 5 < sizeof internal; w++)
-        if (heap_where_flags(w) & HW_INTERNAL)
-            k += (size_t)snprintf(internal + k, sizeof internal - k, "%s%u", k ? ", " : "", w);
-    snprintf(sql, sizeof sql,
-             "SELECT id, addr, size, (bits & %u) = 0, %s, (bits & 31) IN (%s), %s, ((bits >> 5) & 7) = %d"
-             " FROM objects ORDER BY id", DB_BITS_FREE, h->typed ? "type_id" : "NULL", k ? internal : "-1",
-             h->typed ? "type_count" : "NULL", heap_allocator_index("go"));
+    /* The state, where and heap columns are generated from the stored bits
+     * (db.h), which are read here and taken apart in C: the three
+     * expressions in SQL were a fifth of the rows' reading.  where =
+     * 'malloc-internal' is the allocator's own chunk (analysis.h); heap =
+     * 'go' a collected heap, where unreachable is garbage (analysis.h). */
+    uint8_t internal[DB_BITS_WHERE_NONE + 1] = {0};
+    for (unsigned w = 0; w < heap_where_count() && w <= DB_BITS_WHERE_NONE; w++)
+        internal[w] = !!(heap_where_flags(w) & HW_INTERNAL);
+    int go = heap_allocator_index("go");
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT id, addr, size, bits, %s FROM objects ORDER BY id",
+             h->typed ? "type_id, type_count" : "NULL, NULL");
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(h->db, sql, -1, &s, NULL) != SQLITE_OK)
         return sql_fail(h, "reading objects", err, errlen);
@@ -94,13 +93,14 @@ static int load_objects(struct hgraph *h, int progress, char *err, size_t errlen
         }
         h->addr[i] = (uint64_t)sqlite3_column_int64(s, 1);
         h->osize[i] = (uint64_t)sqlite3_column_int64(s, 2);
-        h->used[i] = (uint8_t)sqlite3_column_int(s, 3);
-        h->internal[i] = h->used[i] && sqlite3_column_int(s, 5);
-        h->collected[i] = (uint8_t)sqlite3_column_int(s, 7);
+        uint64_t bits = (uint64_t)sqlite3_column_int64(s, 3);
+        h->used[i] = !(bits & DB_BITS_FREE);
+        h->internal[i] = h->used[i] && internal[bits & DB_BITS_WHERE_NONE];
+        h->collected[i] = go >= 0 && ((bits >> 5) & DB_BITS_HEAP_NONE) == (uint64_t)go;
         if (h->internal[i])
             h->group[i] = HG_INTERNAL; /* whatever type it has, it is malloc's */
         else if (sqlite3_column_type(s, 4) != SQLITE_NULL)
-            h->group[i] = hg_type_key((uint32_t)sqlite3_column_int64(s, 4), (uint64_t)sqlite3_column_int64(s, 6));
+            h->group[i] = hg_type_key((uint32_t)sqlite3_column_int64(s, 4), (uint64_t)sqlite3_column_int64(s, 5));
         else
             h->group[i] = h->osize[i];
         if (hg_program(h, i)) {
