@@ -160,4 +160,27 @@ else
 fi
 
 stop_sample
+
+# The sorter (index/refsort.h) keeps references by buckets of 65536 targets,
+# so a heap of 200,000 objects spans four.  bench_heap's objects each hold
+# three pointers, at offsets 0, 8 and 16 (the chain's last, two): every
+# ref must name a word of its source that points at its target's start.
+if [ -x "$SAMPLES/bench_heap" ]; then
+    start_sample bench_heap 200000 || true
+    "$CAPTURE" -q "${SAMPLE_PID:-0}" -o big.hsnap >capture.out 2>&1 || true
+    stop_sample
+    test_expect_success 'refs across several target buckets: each names the word that points at its target' '
+        $HEAPSNAP index -q big.hsnap &&
+        test "$(sqlite3 big.db "SELECT count(*) FROM refs WHERE src > 0")" = 599999 &&
+        test "$(sqlite3 big.db "SELECT count(*) FROM (SELECT src, count(*) AS c, group_concat(DISTINCT offset) AS o
+                 FROM refs WHERE src > 0 GROUP BY src) WHERE c = 3 OR (c = 2 AND o IN (\"8,16\", \"16,8\"))")" = 200000 &&
+        test "$(sqlite3 big.db "SELECT max(dst) > 3 * 65536 FROM refs")" = 1 &&
+        test "$($HEAPSNAP sql big.db "SELECT count(*) FROM refs r JOIN objects s ON s.id = r.src
+                 JOIN objects d ON d.id = r.dst WHERE r.src > 0 AND u64(s.addr + r.offset) = d.addr AND NOT r.interior" |
+              tail -1)" = 599999
+    '
+else
+    test_skip 'refs across several target buckets' 'bin/samples/bench_heap is not built'
+fi
+
 test_done

@@ -553,7 +553,7 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     if (rc || refsort_finish(p->refs))
         return db_load_fail(l, refsort_count(p->refs) >= UINT32_MAX ? "2^32 references or more: too many to index"
                                                                    : "out of memory for the references");
-    phase("sort refs");
+    /* the load pulls them in key order, each bucket sorted as it is reached */
     p->nrefs = refsort_count(p->refs);
     if (db_load_refs(l, pull_ref, p))
         return -1;

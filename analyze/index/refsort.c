@@ -1,6 +1,7 @@
 /*
  * refsort.c — references into the refs table's key order by a counting sort
- * on their target (see refsort.h), and the scan thread that feeds it.
+ * on their target, one bucket of targets at a time (see refsort.h), and the
+ * scan thread that feeds it.
  */
 #include "index/refsort.h"
 
@@ -11,36 +12,57 @@
 
 #include "index/refs.h"
 
-/* Appended in scan order: off is offset << 1 | interior. */
-struct cref {
-    int32_t src;
-    uint32_t dst;
-    uint32_t off;
+/*
+ * While scanning, the references are kept by target bucket: BUCKET_BITS of
+ * targets per bucket, each bucket a chain of chunks holding its references
+ * in scan order, encoded:
+ *   the source, as the zigzag varint of its difference from the bucket's
+ *     previous source (the scan's sources only grow, so mostly 1 byte);
+ *   the target's place in its bucket, 2 bytes;
+ *   offset << 1 | interior, a varint (1 byte below offset 64).
+ * About 4 bytes a reference instead of 12, appended in a few hundred
+ * places that stay in cache, with no per-object counter to bump at random.
+ */
+#define BUCKET_BITS 16
+#define BUCKET_SIZE (1u << BUCKET_BITS)
+#define CHUNK_BYTES (64u << 10)
+#define MAX_CODE 22 /* 10 + 2 + 10: the longest a reference can encode */
+#define OFF_LIMIT (1ull << 31) /* below it, offset << 1 | interior fits a placed one */
+
+struct chunk {
+    struct chunk *next;
+    uint32_t len;
+    uint8_t b[CHUNK_BYTES - 16];
 };
 
-/* Placed by target: the target is implicit in the position. */
+struct bucket {
+    struct chunk *head, *tail;
+    int64_t last;  /* the source the next difference is from */
+    uint64_t n;    /* references in it */
+};
+
+/* Placed by target within one bucket: the target is implicit in the position. */
 struct pref {
     int32_t src;
     uint32_t off;
 };
 
-#define BLOCK (1u << 20) /* crefs per block: 12 MiB */
-#define OFF_LIMIT (1ull << 31)
-
 struct refsort {
     size_t nobjs;
-    struct cref **blocks;
-    size_t nblocks, capblocks, fill; /* fill: crefs in the last block */
-    uint32_t *count;                 /* [nobjs + 1]: refs to dst, then (finish) the end of dst's run */
+    struct bucket *buckets;
+    size_t nbuckets;
     uint64_t n;                      /* every ref, the big ones included */
-    struct db_ref *big;              /* the ones the compact form cannot hold */
+    struct db_ref *big;              /* the ones a placed ref cannot hold */
     size_t nbig, capbig;
     int oom;
-    /* after refsort_finish */
-    struct pref *placed;
-    size_t ncompact;
-    uint32_t dst;                    /* reading: the current target, its run's end */
-    size_t pos, bigpos;
+    /* after refsort_finish: one bucket at a time is placed */
+    struct pref *placed;             /* [the largest bucket's n] */
+    uint32_t *end;                   /* [BUCKET_SIZE + 1]: where each target's run starts, then ends */
+    size_t cur, next;                /* the bucket placed now, the next to place */
+    uint64_t ncur, pos;              /* its references, the next one's place */
+    uint32_t low;                    /* the current target's place in the bucket */
+    size_t bigpos;
+    int finished;
     /* the scan thread */
     pthread_t thread;
     int threaded;
@@ -57,7 +79,8 @@ struct refsort *refsort_new(size_t nobjs)
     if (!rs)
         return NULL;
     rs->nobjs = nobjs;
-    if (!(rs->count = calloc(nobjs + 1, sizeof *rs->count))) {
+    rs->nbuckets = (nobjs >> BUCKET_BITS) + 1;
+    if (!(rs->buckets = calloc(rs->nbuckets, sizeof *rs->buckets))) {
         free(rs);
         return NULL;
     }
@@ -78,6 +101,30 @@ static int add_big(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst
     return 0;
 }
 
+static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static inline uint64_t get_varint(const uint8_t **pp)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        uint8_t c = *p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            break;
+    }
+    *pp = p;
+    return v;
+}
+
 int refsort_add(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst, int interior)
 {
     if (dst < 1 || (uint64_t)dst > rs->nobjs) {
@@ -87,27 +134,32 @@ int refsort_add(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst, i
     rs->n++;
     if (src < INT32_MIN || src > INT32_MAX || offset >= OFF_LIMIT)
         return add_big(rs, src, offset, dst, interior) ? (rs->oom = 1, -1) : 0;
-    if (rs->nblocks == 0 || rs->fill == BLOCK) {
-        if (rs->nblocks == rs->capblocks) {
-            size_t cap = rs->capblocks ? 2 * rs->capblocks : 16;
-            struct cref **v = realloc(rs->blocks, cap * sizeof *v);
-            if (!v) {
-                rs->oom = 1;
-                return -1;
-            }
-            rs->blocks = v;
-            rs->capblocks = cap;
-        }
-        if (!(rs->blocks[rs->nblocks] = malloc(BLOCK * sizeof **rs->blocks))) {
+    struct bucket *b = &rs->buckets[(uint64_t)dst >> BUCKET_BITS];
+    struct chunk *c = b->tail;
+    if (!c || c->len + MAX_CODE > sizeof c->b) {
+        struct chunk *f = malloc(sizeof *f);
+        if (!f) {
             rs->oom = 1;
             return -1;
         }
-        rs->nblocks++;
-        rs->fill = 0;
+        f->next = NULL;
+        f->len = 0;
+        if (c)
+            c->next = f;
+        else
+            b->head = f;
+        b->tail = c = f;
     }
-    rs->blocks[rs->nblocks - 1][rs->fill++] =
-        (struct cref){.src = (int32_t)src, .dst = (uint32_t)dst, .off = (uint32_t)(offset << 1 | !!interior)};
-    rs->count[dst]++; /* cannot wrap: refsort_finish refuses 2^32 refs before using it */
+    uint8_t *p = c->b + c->len;
+    int64_t d = src - b->last; /* both within int32: no overflow */
+    p = put_varint(p, (uint64_t)d << 1 ^ (uint64_t)(d >> 63));
+    uint32_t low = (uint32_t)dst & (BUCKET_SIZE - 1);
+    *p++ = (uint8_t)low;
+    *p++ = (uint8_t)(low >> 8);
+    p = put_varint(p, offset << 1 | !!interior);
+    c->len = (uint32_t)(p - c->b);
+    b->last = src;
+    b->n++;
     return 0;
 }
 
@@ -187,33 +239,60 @@ int refsort_finish(struct refsort *rs)
 {
     if (rs->oom || rs->n >= UINT32_MAX)
         return -1;
-    size_t ncompact = rs->n - rs->nbig;
-    /* count[d] becomes where d's run starts; after placing, where it ends */
-    uint32_t sum = 0;
-    for (size_t d = 0; d <= rs->nobjs; d++) {
-        uint32_t c = rs->count[d];
-        rs->count[d] = sum;
-        sum += c;
-    }
-    if (!(rs->placed = malloc((ncompact ? ncompact : 1) * sizeof *rs->placed)))
+    uint64_t most = 1;
+    for (size_t k = 0; k < rs->nbuckets; k++)
+        if (rs->buckets[k].n > most)
+            most = rs->buckets[k].n;
+    if (!(rs->placed = malloc(most * sizeof *rs->placed)) ||
+        !(rs->end = malloc((BUCKET_SIZE + 1) * sizeof *rs->end)))
         return -1;
-    for (size_t b = 0; b < rs->nblocks; b++) {
-        size_t len = b + 1 == rs->nblocks ? rs->fill : BLOCK;
-        const struct cref *c = rs->blocks[b];
-        for (size_t i = 0; i < len; i++)
-            rs->placed[rs->count[c[i].dst]++] = (struct pref){c[i].src, c[i].off};
-        free(rs->blocks[b]);
-        rs->blocks[b] = NULL;
-    }
-    free(rs->blocks);
-    rs->blocks = NULL;
-    rs->nblocks = 0;
-    rs->ncompact = ncompact;
     if (rs->nbig)
         qsort(rs->big, rs->nbig, sizeof *rs->big, cmp_ref);
-    rs->dst = 1;
-    rs->pos = 0;
+    rs->finished = 1;
     return 0;
+}
+
+/* Walk one bucket's chunks, decoding each reference; with place set, put it
+ * at end[low]++, else count it in end[low + 1].  The stream is our own, in
+ * memory, written by refsort_add: each chunk holds whole references. */
+static void decode(struct refsort *rs, const struct bucket *b, int place)
+{
+    int64_t src = 0;
+    for (const struct chunk *c = b->head; c; c = c->next) {
+        const uint8_t *p = c->b, *e = c->b + c->len;
+        while (p < e) {
+            uint64_t z = get_varint(&p);
+            src += (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+            uint32_t low = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+            p += 2;
+            uint32_t off = (uint32_t)get_varint(&p);
+            if (place)
+                rs->placed[rs->end[low]++] = (struct pref){(int32_t)src, off};
+            else
+                rs->end[low + 1]++;
+        }
+    }
+}
+
+/* Place the references of bucket k, a counting sort on the target's place
+ * in it.  Stable: within a target they keep the scan's (src, offset) order,
+ * the whole key order with no comparison.  Then its chunks are freed. */
+static void place_bucket(struct refsort *rs, size_t k)
+{
+    struct bucket *b = &rs->buckets[k];
+    memset(rs->end, 0, (BUCKET_SIZE + 1) * sizeof *rs->end);
+    decode(rs, b, 0);
+    for (uint32_t i = 1; i <= BUCKET_SIZE; i++) /* end[low]: where low's run starts */
+        rs->end[i] += rs->end[i - 1];
+    decode(rs, b, 1); /* and now where it ends */
+    for (struct chunk *c = b->head, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    b->head = b->tail = NULL;
+    rs->ncur = b->n;
+    rs->pos = 0;
+    rs->low = 0;
 }
 
 uint64_t refsort_count(const struct refsort *rs)
@@ -223,14 +302,25 @@ uint64_t refsort_count(const struct refsort *rs)
 
 int refsort_next(struct refsort *rs, struct db_ref *r)
 {
-    /* the next compact one: skip the targets whose runs are used up */
-    while (rs->dst <= rs->nobjs && rs->pos >= rs->count[rs->dst])
-        rs->dst++;
-    int have = rs->pos < rs->ncompact && rs->dst <= rs->nobjs;
+    if (!rs->finished)
+        return 0;
+    /* the next placed one: the next bucket once this one is used up, then
+     * skip the targets whose runs are */
+    while (rs->pos >= rs->ncur && rs->next < rs->nbuckets) {
+        rs->cur = rs->next++;
+        if (rs->buckets[rs->cur].n)
+            place_bucket(rs, rs->cur);
+        else
+            rs->ncur = rs->pos = 0;
+    }
+    int have = rs->pos < rs->ncur;
     struct db_ref c = {0};
     if (have) {
+        while (rs->pos >= rs->end[rs->low])
+            rs->low++;
         const struct pref *p = &rs->placed[rs->pos];
-        c = (struct db_ref){.src = p->src, .dst = rs->dst, .offset = p->off >> 1, .interior = p->off & 1};
+        c = (struct db_ref){.src = p->src, .dst = (int64_t)(rs->cur << BUCKET_BITS | rs->low),
+                            .offset = p->off >> 1, .interior = p->off & 1};
     }
     if (rs->bigpos < rs->nbig && (!have || cmp_ref(&rs->big[rs->bigpos], &c) < 0)) {
         *r = rs->big[rs->bigpos++];
@@ -248,11 +338,14 @@ void refsort_free(struct refsort *rs)
     if (!rs)
         return;
     refsort_stop(rs);
-    for (size_t b = 0; b < rs->nblocks; b++)
-        free(rs->blocks[b]);
-    free(rs->blocks);
-    free(rs->count);
+    for (size_t k = 0; k < rs->nbuckets; k++)
+        for (struct chunk *c = rs->buckets[k].head, *next; c; c = next) {
+            next = c->next;
+            free(c);
+        }
+    free(rs->buckets);
     free(rs->big);
     free(rs->placed);
+    free(rs->end);
     free(rs);
 }

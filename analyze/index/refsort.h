@@ -7,18 +7,19 @@
  * The scan (refs.h) produces references grouped by source, in ascending
  * (src, offset) order; it runs on a thread of its own (refsort_scan), at
  * the same time as the loader stores the objects, and appends each
- * reference here in 12 bytes (src, dst, offset and the interior bit),
- * counting how many point at each object as it goes.  refsort_finish()
- * then places them by a counting sort on dst: one sequential pass over
- * what was appended, freed block by block as it goes, into an array of 8
- * bytes per reference.  The sort is stable, so within one target the
+ * reference to the bucket of its target (65536 targets a bucket), encoded
+ * in about 4 bytes (refsort.c).  refsort_next() then places one bucket at
+ * a time by a counting sort on the target, as the loader asks for the
+ * next reference: each bucket's counts fit in the cache, and its stream is
+ * freed once placed.  The sort is stable, so within one target the
  * references keep the scan's (src, offset) order: the whole key order,
- * with no comparison at all.  A reference that does not fit the compact
- * form (a source id beyond 2^31, an offset of 2 GiB or more: a huge root)
- * is kept whole on a side list, sorted, and merged in as they are read.
+ * with no comparison at all.  A reference that does not fit a placed one
+ * (a source id beyond 2^31, an offset of 2 GiB or more: a huge root) is
+ * kept whole on a side list, sorted, and merged in as they are read.
  *
- * Memory, for m references and n objects: 12m while scanning, at most 20m
- * while sorting, then 8m until freed; plus 4n for the counts.
+ * Memory, for m references: about 4m while scanning (5m at worst for
+ * long offsets), then 8 bytes for each reference of the largest bucket
+ * while they are read; the streams shrink as they are.
  */
 #ifndef HEAPSNAP_INDEX_REFSORT_H
 #define HEAPSNAP_INDEX_REFSORT_H
@@ -50,8 +51,9 @@ uint64_t refsort_scanned(struct refsort *rs, int *done);
 /* Wait for the scan thread; 0, or -1 if it ran out of memory. */
 int refsort_join(struct refsort *rs);
 
-/* Sort what was added.  0, or -1 out of memory or with 2^32 references or
- * more (more than the analyses' graph can hold). */
+/* End the adding: what refsort_next() will place needs its room now.  0,
+ * or -1 out of memory or with 2^32 references or more (more than the
+ * analyses' graph can hold). */
 int refsort_finish(struct refsort *rs);
 
 /* How many references were added. */
