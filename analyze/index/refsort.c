@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "index/refs.h"
 
 /*
@@ -89,14 +90,10 @@ struct refsort *refsort_new(size_t nobjs)
 
 static int add_big(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst, int interior)
 {
-    if (rs->nbig == rs->capbig) {
-        size_t cap = rs->capbig ? 2 * rs->capbig : 64;
-        struct db_ref *v = realloc(rs->big, cap * sizeof *v);
-        if (!v)
-            return -1;
-        rs->big = v;
-        rs->capbig = cap;
-    }
+    struct db_ref *v = grow_for_one(rs->big, rs->nbig, &rs->capbig, sizeof *v, 64);
+    if (!v)
+        return -1;
+    rs->big = v;
     rs->big[rs->nbig++] = (struct db_ref){.src = src, .dst = dst, .offset = offset, .interior = !!interior};
     return 0;
 }

@@ -10,6 +10,8 @@
 #include "model/roots.h"
 #include "model/span_search.h"
 
+#include "base/grow.h"
+
 #include <elf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +30,10 @@ static int iv_push(struct ivec *a, uint64_t lo, uint64_t hi)
 {
     if (lo >= hi)
         return 0;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 64;
-        struct iv *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        a->v = v;
-        a->cap = cap;
-    }
+    struct iv *v = grow_for_one(a->v, a->n, &a->cap, sizeof *v, 64);
+    if (!v)
+        return -1;
+    a->v = v;
     a->v[a->n++] = (struct iv){lo, hi};
     return 0;
 }
