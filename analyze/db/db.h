@@ -160,10 +160,11 @@ struct db_load *db_load_begin(sqlite3 *db, char *err, size_t errlen);
 int db_load_metadata(struct db_load *l, const struct hs_snapshot *s, struct dbg *d);
 int db_load_root(struct db_load *l, int64_t id, const struct root *r);
 
-/* The bulk paths (through db_feed_insert): all objects, ids i + 1; and all
- * refs, as pull() hands them over (1 a row, 0 the end, -1 failure), in
- * the table's key order (dst, src, offset): index/refsort.h sorts them. */
-int db_load_objects(struct db_load *l, const struct obj *v, size_t n,
+/* The bulk paths (through db_feed_insert): all objects of a finished table,
+ * ids i + 1; and all refs, as pull() hands them over (1 a row, 0 the end,
+ * -1 failure), in the table's key order (dst, src, offset): index/refsort.h
+ * sorts them. */
+int db_load_objects(struct db_load *l, const struct objtab *t,
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user);
 struct db_ref {
     int64_t src, dst;

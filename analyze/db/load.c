@@ -126,6 +126,7 @@ struct db_load *db_load_begin(sqlite3 *db, char *err, size_t errlen)
 struct obj_feed {
     const struct tytab *types;       /* the typing columns (NULL: none) */
     const struct ty_result *typing;
+    const struct objtab *t;
     const struct obj *v;
     size_t n, i;
     int started;
@@ -158,8 +159,13 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
         sqlite3_result_int(ctx, o->where < HEAP_WHERE_MAX ? f->bits[o->where][o->state == OBJ_USED]
                                                           : db_object_bits(o->state == OBJ_USED, o->where));
         break;
-    case 4: sqlite3_result_int64(ctx, (int64_t)o->chunk_off); break;
-    case 5: sqlite3_result_int64(ctx, (int64_t)(o->chunk_size - o->size)); break;
+    case 4:
+    case 5: {
+        uint64_t off, extra;
+        objtab_chunk(f->t, o, &off, &extra);
+        sqlite3_result_int64(ctx, (int64_t)(col == 4 ? off : extra));
+        break;
+    }
     case 6:
         if (o->arena == HEAP_NO_ARENA)
             sqlite3_result_null(ctx);
@@ -183,10 +189,10 @@ static void obj_column(void *u, sqlite3_context *ctx, int col)
     }
 }
 
-int db_load_objects(struct db_load *l, const struct obj *v, size_t n,
+int db_load_objects(struct db_load *l, const struct objtab *t,
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user)
 {
-    struct obj_feed of = {.types = l->types, .typing = l->typing, .v = v, .n = n,
+    struct obj_feed of = {.types = l->types, .typing = l->typing, .t = t, .v = t->v, .n = t->n,
                           .progress = progress, .user = user};
     for (unsigned w = 0; w < HEAP_WHERE_MAX; w++)
         for (int used = 0; used < 2; used++)

@@ -525,7 +525,7 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     if (!(p->refs = refsort_new(p->objs.n)))
         return db_load_fail(l, "out of memory for the references");
     int threaded = refsort_scan(p->refs, s, &p->objs, rs) == 0;
-    int rc = db_load_objects(l, p->objs.v, p->objs.n, p->opt->progress ? on_store_progress : NULL, p);
+    int rc = db_load_objects(l, &p->objs, p->opt->progress ? on_store_progress : NULL, p);
     for (size_t i = 0; i < rs->n && !rc; i++)
         rc = db_load_root(l, root_id(rs, i), &rs->v[i]);
     phase("load objects, roots");

@@ -7,8 +7,23 @@
  */
 #include "model/objects.h"
 
+#include "base/grow.h"
+
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(sizeof(struct obj) == 24, "struct obj is 24 bytes (objects.h)");
+
+static int add_wide(struct objtab *t, uint64_t addr, uint64_t chunk_off, uint64_t chunk_size)
+{
+    struct objwide *v = grow_for_one(t->wide, t->nwide, &t->capwide, sizeof *v, 64);
+    if (!v)
+        return -1;
+    t->wide = v;
+    t->wide[t->nwide] = (struct objwide){addr, chunk_off, chunk_size, t->nwide};
+    t->nwide++;
+    return 0;
+}
 
 int objtab_add(struct objtab *t, const struct heap_object *o)
 {
@@ -24,18 +39,51 @@ int objtab_add(struct objtab *t, const struct heap_object *o)
         t->v = v;
         t->cap = cap;
     }
+    /* The chunk header sits just below addr; anything else is a walker
+     * mistake we do not want to carry into the database as a huge number. */
+    uint64_t off = (o->chunk <= o->addr && o->addr - o->chunk <= UINT32_MAX) ? o->addr - o->chunk : 0;
+    uint64_t extra = o->chunk_size - o->size;
+    int wide = off >= OBJ_WIDE || o->chunk_size < o->size || extra > UINT16_MAX;
+    if (wide && add_wide(t, o->addr, off, o->chunk_size))
+        return -1;
     struct obj *d = &t->v[t->n++];
     d->addr = o->addr;
     d->size = o->size;
-    d->chunk_size = o->chunk_size;
-    /* The chunk header sits just below addr; anything else is a walker
-     * mistake we do not want to carry into the database as a huge number. */
-    d->chunk_off = (o->chunk <= o->addr && o->addr - o->chunk <= UINT32_MAX)
-                       ? (uint32_t)(o->addr - o->chunk) : 0;
+    d->chunk_off = wide ? OBJ_WIDE : (uint16_t)off;
+    d->chunk_extra = wide ? 0 : (uint16_t)extra;
     d->state = o->state;
     d->where = o->where;
     d->arena = o->arena;
     return 0;
+}
+
+static int cmp_wide(const void *a, const void *b)
+{
+    const struct objwide *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void objtab_chunk(const struct objtab *t, const struct obj *o, uint64_t *chunk_off, uint64_t *chunk_extra)
+{
+    *chunk_off = o->chunk_off;
+    *chunk_extra = o->chunk_extra;
+    if (o->chunk_off != OBJ_WIDE)
+        return;
+    size_t a = 0, b = t->nwide;
+    while (a < b) { /* the first entry at or above o->addr */
+        size_t m = a + (b - a) / 2;
+        if (t->wide[m].addr < o->addr)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *chunk_off = *chunk_extra = 0;
+    if (a < t->nwide && t->wide[a].addr == o->addr) {
+        *chunk_off = t->wide[a].chunk_off;
+        *chunk_extra = t->wide[a].chunk_size - o->size;
+    }
 }
 
 static int cmp_obj(const void *a, const void *b)
@@ -147,6 +195,8 @@ int objtab_finish(struct objtab *t, void (*dropped)(void *, const struct obj *, 
         sorted = t->v[i - 1].addr <= t->v[i].addr;
     if (!sorted)
         qsort(t->v, t->n, sizeof *t->v, cmp_obj);
+    if (t->nwide)
+        qsort(t->wide, t->nwide, sizeof *t->wide, cmp_wide);
     clean(t, dropped, u);
     t->nused = t->nfree = t->ninternal = 0;
     for (size_t i = 0; i < t->n; i++) {
@@ -162,6 +212,9 @@ int objtab_finish(struct objtab *t, void (*dropped)(void *, const struct obj *, 
 
 void objtab_release(struct objtab *t)
 {
+    free(t->wide);
+    t->wide = NULL;
+    t->nwide = t->capwide = 0;
     free(t->v);
     free(t->segs);
     free(t->buckets);
@@ -174,6 +227,7 @@ void objtab_release(struct objtab *t)
 
 void objtab_free(struct objtab *t)
 {
+    free(t->wide);
     free(t->v);
     free(t->segs);
     free(t->buckets);
