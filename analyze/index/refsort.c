@@ -56,14 +56,13 @@ struct refsort {
     struct db_ref *big;              /* the ones a placed ref cannot hold */
     size_t nbig, capbig;
     int oom;
-    /* after refsort_finish: one bucket at a time is placed */
+    /* after refsort_finish (end set): one bucket at a time is placed */
     struct pref *placed;             /* [the largest bucket's n] */
     uint32_t *end;                   /* [BUCKET_SIZE + 1]: where each target's run starts, then ends */
     size_t cur, next;                /* the bucket placed now, the next to place */
     uint64_t ncur, pos;              /* its references, the next one's place */
     uint32_t low;                    /* the current target's place in the bucket */
     size_t bigpos;
-    int finished;
     /* the scan thread */
     pthread_t thread;
     int threaded;
@@ -245,7 +244,6 @@ int refsort_finish(struct refsort *rs)
         return -1;
     if (rs->nbig)
         qsort(rs->big, rs->nbig, sizeof *rs->big, cmp_ref);
-    rs->finished = 1;
     return 0;
 }
 
@@ -299,8 +297,8 @@ uint64_t refsort_count(const struct refsort *rs)
 
 int refsort_next(struct refsort *rs, struct db_ref *r)
 {
-    if (!rs->finished)
-        return 0;
+    if (!rs->end)
+        return 0; /* not finished */
     /* the next placed one: the next bucket once this one is used up, then
      * skip the targets whose runs are */
     while (rs->pos >= rs->ncur && rs->next < rs->nbuckets) {
