@@ -65,12 +65,8 @@ static int cmp_wide(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-void objtab_chunk(const struct objtab *t, const struct obj *o, uint64_t *chunk_off, uint64_t *chunk_extra)
+void objtab_chunk_wide(const struct objtab *t, const struct obj *o, uint64_t *chunk_off, uint64_t *chunk_extra)
 {
-    *chunk_off = o->chunk_off;
-    *chunk_extra = o->chunk_extra;
-    if (o->chunk_off != OBJ_WIDE)
-        return;
     size_t a = 0, b = t->nwide;
     while (a < b) { /* the first entry at or above o->addr */
         size_t m = a + (b - a) / 2;

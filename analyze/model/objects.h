@@ -91,8 +91,20 @@ struct objtab {
 int objtab_add(struct objtab *t, const struct heap_object *o);
 
 /* Object o's chunk offset (addr - chunk) and chunk_size - size, as the
- * walker reported them (the difference wraps if the chunk was smaller). */
-void objtab_chunk(const struct objtab *t, const struct obj *o, uint64_t *chunk_off, uint64_t *chunk_extra);
+ * walker reported them (the difference wraps if the chunk was smaller).
+ * Inline for the database load, which asks for every object; an OBJ_WIDE
+ * one is looked up in the side list. */
+void objtab_chunk_wide(const struct objtab *t, const struct obj *o, uint64_t *chunk_off, uint64_t *chunk_extra);
+static inline void objtab_chunk(const struct objtab *t, const struct obj *o, uint64_t *chunk_off,
+                                uint64_t *chunk_extra)
+{
+    if (o->chunk_off == OBJ_WIDE) {
+        objtab_chunk_wide(t, o, chunk_off, chunk_extra);
+        return;
+    }
+    *chunk_off = o->chunk_off;
+    *chunk_extra = o->chunk_extra;
+}
 
 /* Sort, clean and index.  'dropped' (may be NULL) hears of each object
  * thrown away and why.  -1 on out-of-memory. */
