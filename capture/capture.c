@@ -833,6 +833,7 @@ static int stop_lz4(struct ctx *c)
                 .npages = r->npages - p < HS_BLOCK_PAGES ? r->npages - p : HS_BLOCK_PAGES,
                 .state = r->state + p,
                 .flags = r->flags,
+                .range = i,
             };
     }
     if (lz4stop_run(&c->z, &c->cp, c->pc, c->npc) < 0)
@@ -1019,7 +1020,14 @@ static int write_lz4(struct ctx *c)
         }
         size_t j = i;
         uint64_t nd = 0;
-        while (j < c->npc && c->pc[j].done && c->pc[j].state == c->pc[i].state + (c->pc[j].addr - c->pc[i].addr) / c->psz &&
+        /* Only the pieces of one range go into one emit: its state array
+         * and flags are the first piece's.  (Comparing the state pointers
+         * with the addresses was not enough: two ranges' arrays can lie as
+         * far apart in malloc's heap as the ranges do in the target, and
+         * then the emit read past the first array, into malloc's own
+         * header of the next: "page 72 has invalid state 33", once, with
+         * both cores busy.) */
+        while (j < c->npc && c->pc[j].done && c->pc[j].range == c->pc[i].range &&
                nd + c->pc[j].ndata <= RANGE_PAGES) {
             if (lz4stop_unpack(&c->z, &c->pc[j], c->buf + nd * c->psz) < 0)
                 return fail(c, EIO, "an LZ4 block at 0x%llx does not unpack", (unsigned long long)c->pc[j].addr);

@@ -31,6 +31,7 @@ struct lz4_piece {
     uint64_t addr, npages;
     uint8_t *state;   /* npages entries (the caller's); DATA pages read */
     uint32_t flags;   /* HS_MEM_* (the caller's, not used here) */
+    size_t range;     /* which of the caller's ranges it is cut from (not used here) */
     uint64_t ndata;   /* out: DATA pages stored */
     uint8_t *comp;    /* out: their LZ4 block, in the arena */
     uint32_t clen;    /* its length (ndata pages when raw) */
