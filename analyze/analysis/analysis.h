@@ -216,10 +216,7 @@ int hresults_stored(sqlite3 *db);
 #define HR_REFS_NOT_AFTER 0x1u
 void hresults_free(struct hresults *r);
 
-/* 1 if step is recorded in analysis_done, 0 if not. */
-int analysis_done(sqlite3 *db, const char *step);
-/* Record step as done (INSERT OR REPLACE), with the seconds it took. */
-int analysis_mark(sqlite3 *db, const char *step, double seconds);
+/* Which steps a database holds: db_step_done() and db_step_mark() (db.h). */
 /* Run sql (DDL, several statements) with errors into err. */
 int analysis_exec(sqlite3 *db, const char *file, const char *sql, char *err, size_t errlen);
 /* BEGIN IMMEDIATE (waiting out another command's write, see open.c's busy

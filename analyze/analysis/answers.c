@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/db.h"
+
 #define LEAKS_STEP "leaks answer"
 #define TOP_STEP "top answer"
 #define SUSPECTS_MAX 64 /* as cmd_top.c keeps */
@@ -66,7 +68,7 @@ int answers_drop(sqlite3 *db)
 /* 1 if the answer of step may be used: results and answer both recorded. */
 static int current(sqlite3 *db, const char *step)
 {
-    return analysis_done(db, "dominators") && analysis_done(db, step);
+    return db_step_done(db, DB_STEP_DOMINATORS) && db_step_done(db, step);
 }
 
 /* Bytes and strings of an example, as stored: bytes BLOB (NULL: not
@@ -255,7 +257,7 @@ int leaks_answer_write(const struct leaks_answer *a, sqlite3 *db)
     sqlite3_finalize(s);
     sqlite3_finalize(g);
     sqlite3_finalize(hd);
-    return ok && analysis_mark(db, LEAKS_STEP, 0) == 0 ? 0 : -1;
+    return ok && db_step_mark(db, LEAKS_STEP, 0) == 0 ? 0 : -1;
 }
 
 static int read_leaks(struct leaks_answer *a, sqlite3 *db, int64_t rows, int *oom)
@@ -478,7 +480,7 @@ int top_answer_store(const struct top_answer *a, sqlite3 *db, const char *file, 
     sqlite3_finalize(s);
     sqlite3_finalize(n);
     sqlite3_finalize(t);
-    if (!ok || analysis_mark(db, TOP_STEP, 0) || analysis_exec(db, file, "COMMIT", err, errlen)) {
+    if (!ok || db_step_mark(db, TOP_STEP, 0) || analysis_exec(db, file, "COMMIT", err, errlen)) {
         snprintf(err, errlen, "%s: storing the answer of top: %s", file, sqlite3_errmsg(db));
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return -1;

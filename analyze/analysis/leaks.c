@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "base/notify.h"
+#include "db/db.h"
 
 #define UNSET GRAPH_NONE
 
@@ -346,7 +347,7 @@ int leaks_store(const struct leaks *l, const struct hgraph *h, const struct leak
     sqlite3_finalize(b);
     /* the answer goes with the tables it was found with: both or neither */
     ok = ok && (!ans || leaks_answer_write(ans, h->db) == 0);
-    if (!ok || analysis_mark(h->db, "leaks", 0) || analysis_exec(h->db, h->file, "COMMIT", err, errlen)) {
+    if (!ok || db_step_mark(h->db, "leaks", 0) || analysis_exec(h->db, h->file, "COMMIT", err, errlen)) {
         snprintf(err, errlen, "%s: storing leaks: %s", h->file, sqlite3_errmsg(h->db));
         sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;

@@ -592,7 +592,7 @@ int rss_store(sqlite3 *db, const struct rss_figures *f, const char *file, char *
         ok = q && sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK;
         sqlite3_free(q);
     }
-    if (!ok || analysis_mark(db, "rss", 0) || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (!ok || db_step_mark(db, "rss", 0) || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: storing rss figures: %s", file, sqlite3_errmsg(db));
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return -1;

@@ -221,4 +221,31 @@ int db_load_fail(struct db_load *l, const char *msg);
 /* Free the statements (rolling back if db_load_finish was not reached). */
 void db_load_free(struct db_load *l);
 
+/* ------------------------------------------------------------ analysis.c */
+
+/*
+ * The analysis table (docs/schema.md), from a dominator tree worked out on
+ * the heap graph of graph.h: node 0 the super-root, nodes 1..nroots the
+ * roots (ids -nroots..-1), then the objects (ids 1..nobjs).  Every root
+ * and every used object gets a row; a free chunk none.
+ */
+struct db_analysis {
+    uint32_t nroots, nobjs;
+    const uint8_t *used;              /* [nobjs] */
+    const uint32_t *idom;             /* [n], GRAPH_NONE if unreachable */
+    const uint64_t *retained_size;    /* [n] */
+    const uint32_t *retained_count;   /* [n] */
+    int progress;                     /* say "storing results" as it goes */
+};
+/* (Re)create the table and its view, and fill it; inside the caller's
+ * transaction.  0, or -1 with err. */
+int db_analysis_write(sqlite3 *db, const struct db_analysis *a, char *err, size_t errlen);
+/* The step that the analysis table is: analysis_done's row for it says the
+ * table holds the answer (and answers made from it are current). */
+#define DB_STEP_DOMINATORS "dominators"
+/* 1 if step is recorded in analysis_done, 0 if not (or no such table). */
+int db_step_done(sqlite3 *db, const char *step);
+/* Record step as done (INSERT OR REPLACE), with the seconds it took. */
+int db_step_mark(sqlite3 *db, const char *step, double seconds);
+
 #endif

@@ -252,4 +252,28 @@ int domtree_retained(struct domtree *d, const uint64_t *size);
 
 void domtree_free(struct domtree *d);
 
+/* ------------------------------------------------------------ heaptree.c */
+
+/*
+ * The dominator tree of a heap graph, the super-root (node 0) at its top,
+ * with what each node retains: its own share and those of all it
+ * dominates.  What a node's own share is (bytes, and whether it counts as
+ * an object) is the caller's: it fills retained_size[v] and
+ * retained_count[v] with them, [n] each, before heaptree_build(), which
+ * sets idom, zeroes the shares of what the super-root does not reach, and
+ * adds every subtree into its dominator.  Leaves are peeled first
+ * (heaptree.c); the tree is the same as domtree_build()'s.
+ */
+struct heaptree {
+    uint32_t *idom;             /* [n], allocated here: GRAPH_NONE if unreachable, idom[0] = 0 */
+    uint64_t *retained_size;    /* [n], the caller's */
+    uint32_t *retained_count;   /* [n], the caller's */
+    uint32_t reached;           /* nodes the super-root reaches, itself included */
+};
+/* heaptree_build's flags: g is needed no more, so it may be freed as soon
+ * as peeling has made the smaller graph the tree is built from. */
+#define HEAPTREE_FREE_GRAPH 0x1u
+/* 0, or -1 with errno (ENOMEM) and t->idom NULL. */
+int heaptree_build(struct heaptree *t, struct graph *g, unsigned flags);
+
 #endif
