@@ -284,6 +284,11 @@ struct hs_snapshot *hs_open(const char *path, unsigned flags, struct hs_error *e
 struct hs_snapshot *hs_open_memory(const void *buf, size_t len, const char *name, unsigned flags,
                                    struct hs_error *err);
 void hs_close(struct hs_snapshot *s);
+/* Give back the captured memory, keeping the metadata and page states:
+ * afterwards every range's data is NULL and hs_read/hs_ptr fail, as if
+ * opened HS_OPEN_METADATA_ONLY.  For a reader done with the bytes (the
+ * indexer, once the references are scanned) that has more work to do. */
+void hs_drop_memory(struct hs_snapshot *s);
 
 const char *hs_snapshot_path(const struct hs_snapshot *s);
 unsigned hs_snapshot_version_minor(const struct hs_snapshot *s);

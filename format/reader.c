@@ -520,6 +520,18 @@ struct hs_snapshot *hs_open_memory(const void *buf, size_t len, const char *name
     return hs_parse(buf, len, name ? name : "(memory)", flags, 0, NULL, err);
 }
 
+void hs_drop_memory(struct hs_snapshot *s)
+{
+    for (size_t i = 0; i < s->nranges; i++) {
+        if (s->store[i].map)
+            munmap(s->store[i].map, s->store[i].map_len);
+        s->store[i].map = NULL;
+        s->store[i].map_len = 0;
+        s->store[i].r.data = NULL;
+        s->ranges[i].data = NULL;
+    }
+}
+
 void hs_close(struct hs_snapshot *s)
 {
     if (!s)
