@@ -85,6 +85,14 @@ test_expect_success 'ids: objects 1..n in address order, roots negative, refs la
     test "$(q "SELECT count(*) FROM refs WHERE src > 0 AND src NOT IN (SELECT id FROM objects)")" = 0
 '
 
+test_expect_success 'the index stores the dominator tree: a row per root and used object, the step recorded' '
+    test "$(q "SELECT count(*) FROM analysis")" = "$(q "SELECT (SELECT count(*) FROM roots) + count(*) FROM objects WHERE state = \"used\"")" &&
+    test "$(q "SELECT count(*) FROM analysis WHERE id < 0 AND reachable = 1")" = "$(q "SELECT count(*) FROM roots")" &&
+    test "$(q "SELECT step FROM analysis_done")" = dominators &&
+    test "$(q "SELECT sum(retained_size) FROM analysis WHERE idom IS NULL AND reachable")" = \
+         "$(q "SELECT sum(size) FROM objects_analysis WHERE reachable AND \"where\" IS NOT \"malloc-internal\"")"
+'
+
 test_expect_success 'roots never overlap one another' '
     test "$(q "SELECT count(*) FROM (SELECT addr, size, lag(addr + size) OVER (ORDER BY addr) AS prev_end
                FROM roots WHERE addr IS NOT NULL) WHERE addr < prev_end")" = 0

@@ -22,6 +22,16 @@ test_expect_success 'the snapshot indexes with no warnings' '
     test "$(sqlite3 go.db "SELECT count(*) FROM warnings")" = 0
 '
 
+test_expect_success 'the tree the index stored is the one leaks computes from the database, row for row' '
+    cp go.db again.db &&
+    sqlite3 again.db "DROP VIEW objects_analysis; DROP TABLE analysis; DELETE FROM analysis_done" &&
+    $HEAPSNAP leaks again.db >/dev/null &&
+    sqlite3 go.db "SELECT * FROM analysis ORDER BY id" >tree.index &&
+    sqlite3 again.db "SELECT * FROM analysis ORDER BY id" >tree.leaks &&
+    test -s tree.index &&
+    test_cmp tree.leaks tree.index
+'
+
 test_expect_success 'the garbage leaks reports is the garbage the program made, inside HeapAlloc - HeapMarked' '
     $HEAPSNAP leaks --json go.db >leaks.json &&
     python3 -c "

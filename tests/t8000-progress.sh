@@ -41,6 +41,7 @@ test_expect_success 'index on a terminal: every long phase is drawn, with how fa
     grep -E "^storing objects: [0-9]+/200002 \([0-9]+%\), .* left$" drawn &&
     grep -E "^scanning references: [0-9]+/200002 \([0-9]+%\), .* left$" drawn &&
     grep -E "^storing references: [0-9]+/600002 \([0-9]+%\), .* left$" drawn &&
+    grep -E "^storing the dominator tree: [0-9]+/[0-9]+ \([0-9]+%\), .* left$" drawn &&
     grep "^committing: " drawn
 '
 
@@ -81,8 +82,11 @@ test_expect_success 'a phase shorter than the delay is never drawn' '
     test_must_fail test -s tty
 '
 
+# the index stored the dominator tree; a copy without it has leaks compute it
 test_expect_success 'leaks on a terminal: loading, the dominator tree (with counts) and storing results' '
-    HEAPSNAP_PROGRESS_DELAY=0 $PTY tty -- $HEAPSNAP leaks a.db >out &&
+    cp a.db c.db && sqlite3 c.db "DELETE FROM analysis_done" &&
+    HEAPSNAP_PROGRESS_DELAY=0 $PTY tty -- $HEAPSNAP leaks c.db >out.c &&
+    sed "s/c\.db/a.db/g" out.c >out &&
     grep "^a.db: 0 leaked objects" out &&
     lines tty >drawn &&
     grep -E "^loading references: [0-9]+/600002 \([0-9]+%\), .* left$" drawn &&

@@ -88,7 +88,7 @@ static int store(const struct hresults *r, const struct hgraph *h, char *err, si
         return -1;
     struct db_analysis a = {.nroots = h->nroots, .nobjs = h->nobjs, .used = h->used, .idom = r->idom,
                             .retained_size = r->retained_size, .retained_count = r->retained_count,
-                            .progress = 1};
+                            .progress = "storing results"};
     char msg[400];
     if (db_analysis_write(h->db, &a, msg, sizeof msg)) {
         snprintf(err, errlen, "%s: storing the analysis: %s", h->file, msg);

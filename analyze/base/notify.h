@@ -53,6 +53,11 @@ const struct notify_sink *notify_current_sink(void);
  */
 void notify_progress(const char *what, uint64_t done, uint64_t total);
 void notify_progress_done(void);
+/* From now on, progress from the calling thread is dropped (mute 1) or
+ * said again (0): a thread that works beside the one whose phase the line
+ * shows would otherwise start a phase of its own at each report, and end
+ * the other's with its progress_done. */
+void notify_progress_mute_thread(int mute);
 void notify_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void notify_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -40,6 +40,14 @@ static double started;    /* when the phase began, monotonic seconds */
 static double last_draw;
 static double delay_s = 1.0;
 
+/* notify_progress_mute_thread(): this thread says nothing */
+static _Thread_local int muted;
+
+void notify_progress_mute_thread(int mute)
+{
+    muted = mute;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -118,7 +126,7 @@ static void ticker_start_locked(void)
 void notify_progress(const char *what, uint64_t done, uint64_t total)
 {
     const struct notify_sink *s = notify_current_sink();
-    if (!s || !s->progress)
+    if (!s || !s->progress || muted)
         return;
     pthread_mutex_lock(&lock);
     ticker_start_locked();
@@ -143,6 +151,8 @@ void notify_progress(const char *what, uint64_t done, uint64_t total)
 void notify_progress_done(void)
 {
     const struct notify_sink *s = notify_current_sink();
+    if (muted)
+        return;
     pthread_mutex_lock(&lock);
     if (drawn && s && s->progress_done)
         s->progress_done();

@@ -67,7 +67,7 @@ static int feed_next(void *u)
         if (f->v > a->nroots && !a->used[f->v - a->nroots - 1])
             continue; /* free chunks have no row (docs/schema.md) */
         if ((f->v & 0xffff) == 0 && a->progress)
-            notify_progress("storing results", f->v, f->n);
+            notify_progress(a->progress, f->v, f->n);
         return 1;
     }
     return 0;
@@ -102,18 +102,14 @@ static void feed_column(void *u, sqlite3_context *ctx, int col)
 
 int db_analysis_write(sqlite3 *db, const struct db_analysis *a, char *err, size_t errlen)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db,
-                     "DROP TABLE IF EXISTS analysis;"
-                     "CREATE TABLE analysis(id INTEGER PRIMARY KEY, reachable INTEGER NOT NULL,"
-                     " idom INTEGER, retained_size INTEGER NOT NULL, retained_count INTEGER NOT NULL);"
-                     "CREATE VIEW IF NOT EXISTS objects_analysis AS SELECT o.*, a.reachable, a.idom,"
-                     " a.retained_size, a.retained_count FROM objects o LEFT JOIN analysis a ON a.id = o.id;",
-                     NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
+    if (db_exec(db,
+                "DROP TABLE IF EXISTS analysis;"
+                "CREATE TABLE analysis(id INTEGER PRIMARY KEY, reachable INTEGER NOT NULL,"
+                " idom INTEGER, retained_size INTEGER NOT NULL, retained_count INTEGER NOT NULL);"
+                "CREATE VIEW IF NOT EXISTS objects_analysis AS SELECT o.*, a.reachable, a.idom,"
+                " a.retained_size, a.retained_count FROM objects o LEFT JOIN analysis a ON a.id = o.id;",
+                err, errlen))
         return -1;
-    }
     struct rowfeed rf = {.a = a, .n = 1 + a->nroots + a->nobjs};
     struct db_feed f = {.decl = "CREATE TABLE x(id, reachable, idom, retained_size, retained_count)",
                         .user = &rf, .next = feed_next, .column = feed_column};

@@ -41,6 +41,9 @@
 
 /* ------------------------------------------------------------ schema.c */
 
+/* Run sql (several statements); 0, or -1 with SQLite's message in err
+ * (sql NULL, from a failed sqlite3_mprintf, is "out of memory"). */
+int db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
 /* The tables, as the load fills them: objects without its generated columns,
  * and no secondary index but objects_addr.  db_finish_tables(), after the
  * rows are in and before the commit, adds the rest (schema.c says why):
@@ -235,7 +238,7 @@ struct db_analysis {
     const uint32_t *idom;             /* [n], GRAPH_NONE if unreachable */
     const uint64_t *retained_size;    /* [n] */
     const uint32_t *retained_count;   /* [n] */
-    int progress;                     /* say "storing results" as it goes */
+    const char *progress;             /* the phase to say it as, or NULL */
 };
 /* (Re)create the table and its view, and fill it; inside the caller's
  * transaction.  0, or -1 with err. */

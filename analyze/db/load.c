@@ -86,25 +86,23 @@ struct db_load *db_load_begin(sqlite3 *db, char *err, size_t errlen)
         return NULL;
     }
     l->db = db;
-    char *msg = NULL;
+    char why[256];
     /* page_size must be set before the first table exists */
-    if (sqlite3_exec(db,
-                     "PRAGMA page_size = 65536; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-                     "PRAGMA locking_mode = EXCLUSIVE;"
-                     /* Measured (bench/index): CREATE INDEX on refs(dst) takes less
-                      * than half the CPU with a small cache and on-disk temp files
-                      * than with 64 MiB and temp_store=MEMORY: the sorter's runs fit
-                      * the CPU caches, and SQLite's in-memory temp files grow in
-                      * small chunks.  Appends need no cache.  threads: the sorter
-                      * may use the second core. */
-                     "PRAGMA cache_size = -8192; PRAGMA threads = 2; BEGIN",
-                     NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "creating the database: %s", msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
+    if (db_exec(db,
+                "PRAGMA page_size = 65536; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+                "PRAGMA locking_mode = EXCLUSIVE;"
+                /* Measured (bench/index): CREATE INDEX on refs(dst) takes less
+                 * than half the CPU with a small cache and on-disk temp files
+                 * than with 64 MiB and temp_store=MEMORY: the sorter's runs fit
+                 * the CPU caches, and SQLite's in-memory temp files grow in
+                 * small chunks.  Appends need no cache.  threads: the sorter
+                 * may use the second core. */
+                "PRAGMA cache_size = -8192; PRAGMA threads = 2; BEGIN",
+                why, sizeof why)) {
+        snprintf(err, errlen, "creating the database: %s", why);
         db_load_free(l);
         return NULL;
     }
-    char why[256];
     if ((l->in_txn = 1, db_create_tables(db, why, sizeof why))) {
         snprintf(err, errlen, "creating the database: %s", why);
         db_load_free(l);

@@ -126,8 +126,7 @@ static char *generated_sql(void)
     return sqlite3_str_finish(b);
 }
 
-/* Run sql; 0, or -1 with SQLite's message in err. */
-static int run(sqlite3 *db, const char *sql, char *err, size_t errlen)
+int db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
     if (sql && sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
@@ -145,21 +144,21 @@ int db_create_tables(sqlite3 *db, char *err, size_t errlen)
                  heap_where_count(), HEAP_WHERE_MAX);
         return -1;
     }
-    if (run(db, tables_sql, err, errlen))
+    if (db_exec(db, tables_sql, err, errlen))
         return -1;
-    if (run(db, objects_sql, err, errlen) || run(db, "CREATE INDEX objects_addr ON objects(addr)", err, errlen))
+    if (db_exec(db, objects_sql, err, errlen) || db_exec(db, "CREATE INDEX objects_addr ON objects(addr)", err, errlen))
         return -1;
     if (ty_db_create(db, err, errlen)) /* types, fields, enumerators and their views: types/store.c */
         return -1;
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d", DB_USER_VERSION,
              DB_APPLICATION_ID);
-    return run(db, sql, err, errlen);
+    return db_exec(db, sql, err, errlen);
 }
 
 int db_finish_tables(sqlite3 *db, char *err, size_t errlen)
 {
     char *generated = generated_sql();
-    int rc = run(db, generated, err, errlen);
+    int rc = db_exec(db, generated, err, errlen);
     sqlite3_free(generated);
-    return rc || run(db, indexes_sql, err, errlen) ? -1 : 0;
+    return rc || db_exec(db, indexes_sql, err, errlen) ? -1 : 0;
 }

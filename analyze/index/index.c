@@ -27,6 +27,7 @@
 #include "db/db.h"
 #include "heap/allocator.h"
 #include "index/carried.h"
+#include "index/dominators.h"
 #include "model/objects.h"
 #include "index/refs.h"
 #include "index/refsort.h"
@@ -71,6 +72,7 @@ struct pipeline {
     struct db_load *load;
     uint64_t nrefs, refs_pulled; /* refs_pulled: how many db_load_refs took so far */
     struct refsort *refs;       /* the references, into key order (refsort.h) */
+    struct idx_tree *tree;      /* the dominator tree, worked out beside the load (dominators.h) */
     /* The allocator that walked the heap, for its optional hooks
      * (allocator.h): extra roots, pointer maps, tables of its own. */
     const struct allocator *alloc;
@@ -506,7 +508,7 @@ static void phase(const char *name)
 }
 
 /* Everything that goes into the database, in key order per table. */
-static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg *d,
+static int load_all(struct pipeline *p, struct hs_snapshot *s, struct dbg *d,
                     const struct rootset *rs, const char *heap)
 {
     struct db_load *l = p->load;
@@ -524,6 +526,8 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
      * stored, straight into the sorter (refsort.h) */
     if (!(p->refs = refsort_new(p->objs.n)))
         return db_load_fail(l, "out of memory for the references");
+    if ((p->tree = idx_tree_new(&p->objs, rs->n)))
+        refsort_tee(p->refs, idx_tree_ref, p->tree);
     int threaded = refsort_scan(p->refs, s, &p->objs, rs) == 0;
     int rc = db_load_objects(l, &p->objs, p->opt->progress ? on_store_progress : NULL, p);
     for (size_t i = 0; i < rs->n && !rc; i++)
@@ -547,7 +551,14 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
         rc = refs_scan(s, &p->objs, rs, &sink);
     }
     phase("scan refs");
-    /* the objects are stored and scanned: the sort needs their room more */
+    /* The objects are stored and scanned, and no byte of memory is read
+     * from here on: the sort and the tree need the room more.  The tree is
+     * worked out on the core the refs' load leaves idle; it takes what it
+     * needs of the objects before they go. */
+    if (!rc)
+        hs_drop_memory(s);
+    if (!rc && p->tree)
+        idx_tree_start(p->tree, &p->objs);
     if (!rc)
         objtab_release(&p->objs);
     if (rc || refsort_finish(p->refs))
@@ -560,6 +571,16 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
     refsort_free(p->refs);
     p->refs = NULL;
     phase("load refs");
+    char why[128], terr[512];
+    int stored = p->tree ? idx_tree_store(p->tree, p->db, p->opt->progress, why, sizeof why, terr, sizeof terr)
+                         : (snprintf(why, sizeof why, "out of memory"), 1);
+    if (stored < 0)
+        return db_load_fail(l, terr);
+    if (stored > 0)
+        notify_warn("%s: the dominator tree is left to the first analysis: %s", p->opt->snapshot, why);
+    idx_tree_free(p->tree);
+    p->tree = NULL;
+    phase("dominators (joined), store");
     if (p->warn_dropped) {
         char msg[128];
         snprintf(msg, sizeof msg, "%llu more warnings were not kept",
@@ -576,6 +597,7 @@ static int load_all(struct pipeline *p, const struct hs_snapshot *s, struct dbg 
 static void pipeline_free(struct pipeline *p)
 {
     refsort_free(p->refs);
+    idx_tree_free(p->tree); /* after the scan has ended: it feeds the tree */
     if (p->alloc && p->alloc->release && p->ctx.walker)
         p->alloc->release(&p->ctx);
     if (p->alloc2 && p->alloc2->release && p->ctx2.walker)

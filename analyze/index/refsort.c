@@ -56,6 +56,8 @@ struct refsort {
     struct db_ref *big;              /* the ones a placed ref cannot hold */
     size_t nbig, capbig;
     int oom;
+    void (*tee)(void *u, int64_t src, int64_t dst); /* refsort_tee() */
+    void *tee_user;
     /* after refsort_finish (end set): one bucket at a time is placed */
     struct pref *placed;             /* [the largest bucket's n] */
     uint32_t *end;                   /* [BUCKET_SIZE + 1]: where each target's run starts, then ends */
@@ -85,6 +87,12 @@ struct refsort *refsort_new(size_t nobjs)
         return NULL;
     }
     return rs;
+}
+
+void refsort_tee(struct refsort *rs, void (*fn)(void *u, int64_t src, int64_t dst), void *u)
+{
+    rs->tee = fn;
+    rs->tee_user = u;
 }
 
 static int add_big(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst, int interior)
@@ -128,6 +136,8 @@ int refsort_add(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst, i
         return -1;
     }
     rs->n++;
+    if (rs->tee)
+        rs->tee(rs->tee_user, src, dst);
     if (src < INT32_MIN || src > INT32_MAX || offset >= OFF_LIMIT)
         return add_big(rs, src, offset, dst, interior) ? (rs->oom = 1, -1) : 0;
     struct bucket *b = &rs->buckets[(uint64_t)dst >> BUCKET_BITS];

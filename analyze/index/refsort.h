@@ -41,6 +41,11 @@ struct refsort *refsort_new(size_t nobjs);
  * as the scan makes them.  0, or -1 out of memory or on a dst out of range. */
 int refsort_add(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst, int interior);
 
+/* fn(u, src, dst) sees every reference refsort_add() takes, as it takes it
+ * (on the scan's thread, when it has one): for what else is built from
+ * the references in scan order (index/dominators.h).  Set before the scan. */
+void refsort_tee(struct refsort *rs, void (*fn)(void *u, int64_t src, int64_t dst), void *u);
+
 /* Run the reference scan into rs on a new thread; s, t and roots must stay
  * unchanged until refsort_join().  -1 if no thread could be had (then
  * scan with refs_scan() and refsort_add() instead). */
