@@ -239,10 +239,12 @@ int session_load(struct session *s, const char *file, unsigned flags)
     char err[A_ERRLEN];
     double t0 = s->t_open, c0 = s->c_open;
     /* references wanted for the dominators alone, which are stored: not read
-     * (hresults_get reads them if the stored rows prove unusable) */
-    int no_refs = flags & SESSION_NO_REFS ||
-                  ((flags & SESSION_RESULTS) && (flags & SESSION_REFS_FOR_RESULTS) && hresults_stored(s->db));
-    if (hgraph_load_flags(&s->h, s->db, file, no_refs ? HG_NO_REFS : 0, err, sizeof err)) {
+     * (hresults_get reads them if the stored rows prove unusable); stored
+     * results are read back beside the load */
+    int stored = (flags & SESSION_RESULTS) && hresults_stored(s->db);
+    int no_refs = flags & SESSION_NO_REFS || (stored && (flags & SESSION_REFS_FOR_RESULTS));
+    unsigned hg = (no_refs ? HG_NO_REFS : 0) | (stored ? HG_READ_RESULTS : 0);
+    if (hgraph_load_flags(&s->h, s->db, file, hg, err, sizeof err)) {
         cli_error("%s", err);
         hgraph_free(&s->h);
         return -1;

@@ -87,6 +87,7 @@ struct hgraph {
     sqlite3_stmt *type_name;   /* SELECT name FROM types WHERE id = ?, when typed */
     struct graph g;         /* forward edges only; results.c adds the reverse */
     int refs_loaded;        /* g holds the references (not HG_NO_REFS, or hgraph_load_refs) */
+    struct hresults_ahead *ahead;  /* stored results being read beside the load (HG_READ_RESULTS) */
 };
 
 /* Load the whole graph from db (opened by open_snapshot_db on file). */
@@ -94,6 +95,10 @@ int hgraph_load(struct hgraph *h, sqlite3 *db, const char *file, char *err, size
 /* The same with flags: HG_NO_REFS loads objects and roots but no refs (the
  * graph then has only the super-root's edges), for a diff's older side. */
 #define HG_NO_REFS 0x1u
+/* HG_READ_RESULTS: results are stored (hresults_stored): read them back on
+ * a connection and thread of their own while the graph loads, for
+ * hresults_get to take. */
+#define HG_READ_RESULTS 0x2u
 int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned flags, char *err,
                       size_t errlen);
 void hgraph_free(struct hgraph *h);
@@ -215,6 +220,11 @@ int hresults_stored(sqlite3 *db);
  * dominator tree, the largest step, when peeling builds its own graph). */
 #define HR_REFS_NOT_AFTER 0x1u
 void hresults_free(struct hresults *r);
+/* HG_READ_RESULTS's reader (NULL if no connection or thread could be had:
+ * hresults_get then reads them itself), and its end, if hresults_get never
+ * took it. */
+struct hresults_ahead *hresults_ahead_start(const char *path, uint32_t nroots, uint32_t nobjs);
+void hresults_ahead_free(struct hresults_ahead *a);
 
 /* Which steps a database holds: db_step_done() and db_step_mark() (db.h). */
 /* Run sql (DDL, several statements) with errors into err. */

@@ -284,6 +284,9 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     h->typed = scalar(db, "SELECT count(*) FROM pragma_table_info('types') WHERE name = 'name'", 0) > 0;
     if (h->typed && sqlite3_prepare_v2(db, "SELECT name, flags FROM types WHERE id = ?", -1, &h->type_name, NULL) != SQLITE_OK)
         h->type_name = NULL;
+    const char *path = sqlite3_db_filename(db, "main");
+    if (flags & HG_READ_RESULTS && path && path[0])
+        h->ahead = hresults_ahead_start(path, h->nroots, h->nobjs);
     h->roots = calloc(h->nroots + 1, sizeof *h->roots);
     h->addr = malloc((h->nobjs + 1) * sizeof *h->addr);
     h->osize = malloc((h->nobjs + 1) * sizeof *h->osize);
@@ -300,7 +303,6 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     int64_t want = scalar(db, "SELECT refs FROM snapshot", 0);
     rr.want = flags & HG_NO_REFS || want < 0 ? 0 : (size_t)want;
     /* a second connection for the refs thread; without one, read in turn */
-    const char *path = sqlite3_db_filename(db, "main");
     sqlite3 *db2 = NULL;
     pthread_t th;
     int threaded = 0;
@@ -364,6 +366,7 @@ void hgraph_trim_to_identity(struct hgraph *h)
 
 void hgraph_free(struct hgraph *h)
 {
+    hresults_ahead_free(h->ahead);
     hgraph_trim_to_identity(h);
     free(h->addr);
     free(h->osize);

@@ -12,6 +12,7 @@
 #include "analysis/analysis.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -106,13 +107,17 @@ static int store(const struct hresults *r, const struct hgraph *h, char *err, si
     return 0;
 }
 
-/* Read a stored analysis back; 1 if it was there and sound, 0 if not. */
-static int read_back(struct hresults *r, const struct hgraph *h)
+/* Read a stored analysis back into r (arrays of n); 1 if it was there and
+ * sound, 0 if not.  ids map to nodes by the counts alone (load.c), so this
+ * needs nothing of the graph and may run beside its load. */
+static int read_back(struct hresults *r, sqlite3 *db, uint32_t nroots, uint32_t nobjs, int progress)
 {
-    if (!db_step_done(h->db, DB_STEP_DOMINATORS))
+    const struct hgraph ids = {.nroots = nroots, .nobjs = nobjs, .n = 1 + nroots + nobjs};
+    const struct hgraph *h = &ids;
+    if (!db_step_done(db, DB_STEP_DOMINATORS))
         return 0;
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(h->db, "SELECT id, reachable, idom, retained_size, retained_count FROM analysis"
+    if (sqlite3_prepare_v2(db, "SELECT id, reachable, idom, retained_size, retained_count FROM analysis"
                            " ORDER BY id", -1, &s, NULL) != SQLITE_OK)
         return 0;
     for (uint32_t v = 0; v < h->n; v++) {
@@ -138,7 +143,7 @@ static int read_back(struct hresults *r, const struct hgraph *h)
         }
         r->retained_size[v] = (uint64_t)sqlite3_column_int64(s, 3);
         r->retained_count[v] = (uint32_t)sqlite3_column_int64(s, 4);
-        if ((++rows & 0xffff) == 0)
+        if (progress && (++rows & 0xffff) == 0)
             notify_progress("reading results", rows, h->n);
     }
     sqlite3_finalize(s);
@@ -156,6 +161,88 @@ static int read_back(struct hresults *r, const struct hgraph *h)
     return 1;
 }
 
+static int results_alloc(struct hresults *r, uint32_t n)
+{
+    memset(r, 0, sizeof *r);
+    r->idom = malloc((size_t)n * sizeof *r->idom);
+    r->retained_size = malloc((size_t)n * sizeof *r->retained_size);
+    r->retained_count = malloc((size_t)n * sizeof *r->retained_count);
+    return r->idom && r->retained_size && r->retained_count ? 0 : -1;
+}
+
+/*
+ * Reading back beside the load (hgraph_load's HG_READ_RESULTS): its own
+ * connection and thread, muted (the line shows the load's phases), while
+ * the graph's objects and references are read on the other two.  The
+ * analysis table is as long as the objects', so on two cores this takes
+ * the read back off the critical path: top, which needs no references,
+ * waits for the longer of the two instead of their sum.
+ */
+struct hresults_ahead {
+    sqlite3 *db;
+    uint32_t nroots, nobjs;
+    struct hresults r;
+    int ok;             /* read back, sound */
+    double seconds;
+    pthread_t thread;
+};
+
+static void *ahead_thread(void *u)
+{
+    struct hresults_ahead *a = u;
+    notify_progress_mute_thread(1);
+    double t0 = clock_wall_s();
+    a->ok = results_alloc(&a->r, 1 + a->nroots + a->nobjs) == 0 && read_back(&a->r, a->db, a->nroots, a->nobjs, 0);
+    a->seconds = clock_wall_s() - t0;
+    return NULL;
+}
+
+struct hresults_ahead *hresults_ahead_start(const char *path, uint32_t nroots, uint32_t nobjs)
+{
+    struct hresults_ahead *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->nroots = nroots;
+    a->nobjs = nobjs;
+    if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        sqlite3_close(a->db);
+        free(a);
+        return NULL;
+    }
+    sqlite3_busy_timeout(a->db, 600000); /* as patient as the first (db/open.c) */
+    sqlite3_exec(a->db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -2048", NULL, NULL, NULL);
+    if (pthread_create(&a->thread, NULL, ahead_thread, a)) {
+        sqlite3_close(a->db);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* Wait for it; 1 with its results moved into r, 0 if they were not sound
+ * (r untouched).  Frees a either way. */
+static int ahead_take(struct hresults_ahead *a, struct hresults *r)
+{
+    pthread_join(a->thread, NULL);
+    sqlite3_close(a->db);
+    int ok = a->ok;
+    if (ok) {
+        *r = a->r;
+        r->seconds = a->seconds;
+    } else {
+        hresults_free(&a->r);
+    }
+    free(a);
+    return ok;
+}
+
+void hresults_ahead_free(struct hresults_ahead *a)
+{
+    struct hresults r;
+    if (a && ahead_take(a, &r))
+        hresults_free(&r);
+}
+
 int hresults_stored(sqlite3 *db)
 {
     return db_step_done(db, DB_STEP_DOMINATORS);
@@ -165,27 +252,30 @@ int hresults_get(struct hresults *r, struct hgraph *h, int progress, unsigned fl
 {
     memset(r, 0, sizeof *r);
     double t0 = clock_wall_s();
-    r->idom = malloc(h->n * sizeof *r->idom);
-    r->retained_size = malloc(h->n * sizeof *r->retained_size);
-    r->retained_count = malloc(h->n * sizeof *r->retained_count);
-    if (!r->idom || !r->retained_size || !r->retained_count) {
-        snprintf(err, errlen, "%s: out of memory", h->file);
-        return -1;
-    }
-    if (read_back(r, h)) {
-        r->from_db = 1;
+    int back;
+    if (h->ahead) { /* being read beside the load */
+        if (progress)
+            notify_progress("reading results", 0, 0);
+        back = ahead_take(h->ahead, r);
+        h->ahead = NULL;
+    } else {
+        if (results_alloc(r, h->n)) {
+            hresults_free(r);
+            snprintf(err, errlen, "%s: out of memory", h->file);
+            return -1;
+        }
+        back = read_back(r, h->db, h->nroots, h->nobjs, 1);
         r->seconds = clock_wall_s() - t0;
+        if (!back)
+            hresults_free(r);
+    }
+    if (back) {
+        r->from_db = 1;
         if (progress)
             notify_progress_done();
         count_reachable(r, h);
         return 0;
     }
-    free(r->idom);
-    free(r->retained_size);
-    free(r->retained_count);
-    r->idom = NULL;
-    r->retained_size = NULL;
-    r->retained_count = NULL;
     /* loaded without references in the hope of reading back: they are
      * needed after all */
     if (!h->refs_loaded && hgraph_load_refs(h, err, errlen))
