@@ -9,8 +9,8 @@
  * 1..R the roots, then the objects; an edge for each reference from a
  * root or a used object to a used object (a free chunk's stale words keep
  * nothing alive, and nothing keeps a free chunk).  The scan makes them in
- * ascending source order, so the forward CSR is appended as they come: 4
- * bytes a reference, nothing to sort.  The tree (graph/heaptree.c) is
+ * ascending source order, so they are appended as they come, with nothing
+ * to sort (the encoding is below).  The tree (graph/heaptree.c) is
  * unique whatever the order of the edges, so the table is the one a first
  * leaks would have written, row for row.
  */
@@ -27,15 +27,29 @@
 #include "graph/graph.h"
 #include "heap/allocator.h"
 
+/*
+ * While the scan runs, the snapshot, the object table and the sorter's
+ * streams are all in memory: the indexer's peak.  So the edges wait for
+ * the tree in a byte stream, not in the CSR: each edge is the difference
+ * between its target and its source node, zigzagged, plus one, as a
+ * varint (objects point near themselves more often than not: a list's
+ * next, a tree's children, allocated together); a 0 byte then the gap as
+ * a varint moves on to a later source.  About 2-3 bytes an edge, against
+ * 4 for the CSR's and 4 more per node for its offsets.  The tree's
+ * thread decodes it into the CSR, once the snapshot's memory is gone.
+ */
+#define ENC_ROOM 16 /* the most one edge appends: a marker, a gap and a difference */
+
 struct idx_tree {
     uint32_t nroots, nobjs, n;
     uint64_t *usedbits;          /* [nobjs bits], for the scan's filter */
-    /* the forward CSR, appended in node order */
-    struct graph g;
-    size_t capadj;
-    uint32_t cur;                /* the node whose edges are being appended */
+    uint8_t *enc;                /* the edges, in source order (above) */
+    size_t enclen, enccap;
+    uint32_t m;                  /* edges in enc */
+    uint32_t cur;                /* the source node of the last edge */
     const char *broken;          /* why no tree will be made, or NULL */
     /* after idx_tree_start() */
+    struct graph g;              /* enc decoded, on the tree's thread */
     uint8_t *used;               /* [nobjs] */
     struct heaptree t;
     pthread_t thread;
@@ -50,26 +64,102 @@ static int used_bit(const struct idx_tree *x, int64_t id)
     return (x->usedbits[i >> 6] >> (i & 63)) & 1;
 }
 
-/* Close the nodes up to v (exclusive of its edges): their runs end here. */
-static void advance(struct idx_tree *x, uint32_t v)
+static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
 {
-    while (x->cur < v)
-        x->g.off[++x->cur] = x->g.m;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
 }
 
-static int push(struct idx_tree *x, uint32_t dst)
+/* The next varint of [*pp, end), or UINT64_MAX if it runs off the end. */
+static inline uint64_t get_varint(const uint8_t **pp, const uint8_t *end)
 {
-    if (x->g.m == UINT32_MAX - 1) {
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+    for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
+        uint8_t c = *p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *pp = p;
+            return v;
+        }
+    }
+    *pp = end;
+    return UINT64_MAX;
+}
+
+/* Append the edge v -> dst (v no lower than the last edge's source). */
+static int push(struct idx_tree *x, uint32_t v, uint32_t dst)
+{
+    if (x->m == UINT32_MAX - 1) {
         x->broken = "2^32 edges or more";
         return -1;
     }
-    uint32_t *a = grow_for_one(x->g.adj, x->g.m, &x->capadj, sizeof *a, 1u << 16);
-    if (!a) {
-        x->broken = "out of memory";
-        return -1;
+    if (x->enccap - x->enclen < ENC_ROOM) {
+        size_t cap = x->enccap ? 2 * x->enccap : (size_t)1 << 20;
+        uint8_t *e = realloc(x->enc, cap);
+        if (!e) {
+            x->broken = "out of memory";
+            return -1;
+        }
+        x->enc = e;
+        x->enccap = cap;
     }
-    x->g.adj = a;
-    a[x->g.m++] = dst;
+    uint8_t *p = x->enc + x->enclen;
+    if (v != x->cur) {
+        *p++ = 0;
+        p = put_varint(p, v - x->cur);
+        x->cur = v;
+    }
+    int64_t d = (int64_t)dst - (int64_t)v;
+    p = put_varint(p, ((uint64_t)d << 1 ^ (uint64_t)(d >> 63)) + 1);
+    x->enclen = (size_t)(p - x->enc);
+    x->m++;
+    return 0;
+}
+
+/* enc into the CSR x->g; frees enc.  0, or -1 with errno ENOMEM, or with
+ * broken set if the stream does not decode (a bug, said as such: better
+ * no tree than a wrong one). */
+static int decode(struct idx_tree *x)
+{
+    struct graph *g = &x->g;
+    g->n = x->n;
+    g->off = malloc(((size_t)x->n + 1) * sizeof *g->off);
+    g->adj = malloc(((size_t)x->m + 1) * sizeof *g->adj);
+    if (!g->off || !g->adj)
+        return errno = ENOMEM, -1;
+    const uint8_t *p = x->enc, *end = x->enc + x->enclen;
+    uint32_t v = 0, m = 0;
+    g->off[0] = 0;
+    while (p < end) {
+        if (*p == 0) {
+            p++;
+            uint64_t gap = get_varint(&p, end);
+            if (gap == 0 || gap > (uint64_t)(x->n - 1 - v))
+                return x->broken = "its edges did not decode (a bug in index/dominators.c)", -1;
+            for (uint32_t w = v + 1; w <= v + (uint32_t)gap; w++)
+                g->off[w] = m;
+            v += (uint32_t)gap;
+            continue;
+        }
+        uint64_t z = get_varint(&p, end) - 1;
+        int64_t d = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+        int64_t dst = (int64_t)v + d;
+        if (z >= UINT64_MAX - 1 || dst < 0 || dst >= (int64_t)x->n || m >= x->m)
+            return x->broken = "its edges did not decode (a bug in index/dominators.c)", -1;
+        g->adj[m++] = (uint32_t)dst;
+    }
+    if (m != x->m)
+        return x->broken = "its edges did not decode (a bug in index/dominators.c)", -1;
+    for (uint32_t w = v + 1; w <= x->n; w++)
+        g->off[w] = m;
+    g->m = m;
+    free(x->enc);
+    x->enc = NULL;
     return 0;
 }
 
@@ -84,19 +174,17 @@ struct idx_tree *idx_tree_new(const struct objtab *t, size_t nroots)
     }
     x->nroots = (uint32_t)nroots;
     x->nobjs = (uint32_t)t->n;
-    x->n = x->g.n = 1 + x->nroots + x->nobjs;
+    x->n = 1 + x->nroots + x->nobjs;
     x->usedbits = calloc(graph_bitmap_words(x->nobjs) + 1, sizeof *x->usedbits);
-    x->g.off = malloc(((size_t)x->n + 1) * sizeof *x->g.off);
-    if (!x->usedbits || !x->g.off) {
+    if (!x->usedbits) {
         x->broken = "out of memory";
         return x;
     }
     for (uint32_t i = 0; i < x->nobjs; i++)
         if (t->v[i].state == OBJ_USED)
             graph_bit_set(x->usedbits, i);
-    x->g.off[0] = 0;
     for (uint32_t r = 1; r <= x->nroots; r++) /* the super-root holds every root */
-        if (push(x, r))
+        if (push(x, 0, r))
             return x;
     return x;
 }
@@ -117,8 +205,7 @@ void idx_tree_ref(void *u, int64_t src, int64_t dst)
     }
     if ((src > 0 && !used_bit(x, src)) || !used_bit(x, dst))
         return;
-    advance(x, v);
-    push(x, x->nroots + (uint32_t)dst);
+    push(x, v, x->nroots + (uint32_t)dst);
 }
 
 static void *tree_thread(void *arg)
@@ -127,7 +214,7 @@ static void *tree_thread(void *arg)
     /* the line shows the load's progress; this works beside it */
     notify_progress_mute_thread(1);
     double t0 = clock_wall_s();
-    if (heaptree_build(&x->t, &x->g, HEAPTREE_FREE_GRAPH))
+    if (decode(x) ? !x->broken : heaptree_build(&x->t, &x->g, HEAPTREE_FREE_GRAPH) != 0)
         x->failed = errno ? errno : ENOMEM;
     graph_free(&x->g);
     x->seconds = clock_wall_s() - t0;
@@ -138,7 +225,6 @@ int idx_tree_start(struct idx_tree *x, const struct objtab *t)
 {
     if (x->broken)
         return -1;
-    advance(x, x->n); /* off[n] = m */
     free(x->usedbits);
     x->usedbits = NULL;
     x->used = malloc((size_t)x->nobjs + 1);
@@ -210,6 +296,7 @@ void idx_tree_free(struct idx_tree *x)
         return;
     join(x);
     graph_free(&x->g);
+    free(x->enc);
     free(x->usedbits);
     free(x->used);
     free(x->t.idom);
