@@ -306,8 +306,12 @@ int cmd_leaks(int argc, char **argv)
     if (stored) {
         session_timing_answer(&s, a.pos[0]);
     } else {
-        if (session_load(&s, a.pos[0], SESSION_RESULTS))
+        if (session_load(&s, a.pos[0], SESSION_RESULTS | SESSION_REFS_LATER))
             goto out;
+        if (leaks_load_refs(&s.h, &s.r, err, sizeof err)) {
+            cli_error("%s", err);
+            goto out;
+        }
         if (leaks_find(&l, &s.h, &s.r) || leaks_answer_build(&ans, &l, &s.h, a.limit)) {
             cli_error("%s: out of memory finding leaks", a.pos[0]);
             goto out;

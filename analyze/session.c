@@ -242,7 +242,7 @@ int session_load(struct session *s, const char *file, unsigned flags)
      * (hresults_get reads them if the stored rows prove unusable); stored
      * results are read back beside the load */
     int stored = (flags & SESSION_RESULTS) && hresults_stored(s->db);
-    int no_refs = flags & SESSION_NO_REFS || (stored && (flags & SESSION_REFS_FOR_RESULTS));
+    int no_refs = flags & SESSION_NO_REFS || (stored && (flags & (SESSION_REFS_FOR_RESULTS | SESSION_REFS_LATER)));
     unsigned hg = (no_refs ? HG_NO_REFS : 0) | (stored ? HG_READ_RESULTS : 0);
     if (hgraph_load_flags(&s->h, s->db, file, hg, err, sizeof err)) {
         cli_error("%s", err);

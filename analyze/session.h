@@ -73,6 +73,10 @@ struct session {
  * step, and not read at all when the dominators are stored.  Not for
  * commands that walk the graph after (leaks, explain). */
 #define SESSION_REFS_FOR_RESULTS 0x4u
+/* The command gets the references it needs itself, after the results
+ * (leaks: leaks_load_refs): when the results are stored, none are read
+ * with the graph. */
+#define SESSION_REFS_LATER 0x8u
 int session_open(struct session *s, const char *file, const struct args *a, unsigned flags);
 /* session_open() in two halves, for a command that may answer from what
  * the database already holds (answers.c) before loading any graph: open

@@ -88,6 +88,7 @@ struct hgraph {
     struct graph g;         /* forward edges only; results.c adds the reverse */
     int refs_loaded;        /* g holds the references (not HG_NO_REFS, or hgraph_load_refs) */
     struct hresults_ahead *ahead;  /* stored results being read beside the load (HG_READ_RESULTS) */
+    int refs_among;         /* g holds only the references among some objects (hgraph_load_refs_among) */
 };
 
 /* Load the whole graph from db (opened by open_snapshot_db on file). */
@@ -107,6 +108,10 @@ void hgraph_free(struct hgraph *h);
  * newest side's objects, matches them, frees the older side, and only
  * then the references).  0, or -1 with err. */
 int hgraph_load_refs(struct hgraph *h, char *err, size_t errlen);
+/* After a load with HG_NO_REFS: only the references from and to the
+ * objects keep[] ([nobjs]) marks, looked up by target, for a question
+ * about a few objects (leaks_load_refs).  0, or -1 with err. */
+int hgraph_load_refs_among(struct hgraph *h, const uint8_t *keep, char *err, size_t errlen);
 /* Keep only what an object's identity needs (diff_match, dtypes_build):
  * addr, osize, used, group, the database and its type names.  Frees the
  * roots, the references and the other per-object arrays; h is then fit
@@ -261,6 +266,11 @@ struct leaks {
     size_t nheads;
 };
 
+/* The references leaks_find() needs, after a load without them (the
+ * results being stored): only those among the leaked objects, if they
+ * are few, else all of them.  Nothing if they are loaded.  0, or -1 with
+ * err. */
+int leaks_load_refs(struct hgraph *h, const struct hresults *r, char *err, size_t errlen);
 /* Find the leaks from r (unreachable used objects), their heads and groups. */
 int leaks_find(struct leaks *l, const struct hgraph *h, const struct hresults *r);
 struct leaks_answer;

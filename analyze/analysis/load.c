@@ -351,6 +351,54 @@ int hgraph_load_refs(struct hgraph *h, char *err, size_t errlen)
     return rc;
 }
 
+int hgraph_load_refs_among(struct hgraph *h, const uint8_t *keep, char *err, size_t errlen)
+{
+    struct graph_edges el = {0};
+    sqlite3_stmt *s = NULL;
+    int rc = -1, txn = 0;
+    for (uint32_t i = 1; i <= h->nroots; i++)
+        if (graph_edges_add(&el, 0, i))
+            goto oom;
+    /* refs are clustered by dst (db/schema.c): one primary-key lookup
+     * each, all in one read transaction (else each takes and drops the
+     * file's lock and checks its header again: most of their time) */
+    if (sqlite3_prepare_v2(h->db, "SELECT src FROM refs WHERE dst = ?", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_exec(h->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        sql_fail(h, "reading refs", err, errlen);
+        goto out;
+    }
+    txn = 1;
+    for (uint32_t i = 0; i < h->nobjs; i++) {
+        if (!keep[i])
+            continue;
+        sqlite3_bind_int64(s, 1, (int64_t)i + 1);
+        int step;
+        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+            uint32_t a = hg_id_node(h, sqlite3_column_int64(s, 0));
+            if (a != GRAPH_NONE && hg_is_obj(h, a) && keep[hg_obj_index(h, a)] &&
+                graph_edges_add(&el, a, hg_obj_node(h, i)))
+                goto oom;
+        }
+        sqlite3_reset(s);
+        if (step != SQLITE_DONE) {
+            sql_fail(h, "reading refs", err, errlen);
+            goto out;
+        }
+    }
+    graph_free(&h->g); /* the super-root's edges alone, from HG_NO_REFS */
+    rc = build(h, &el, err, errlen);
+    h->refs_among = rc == 0;
+    goto out;
+oom:
+    snprintf(err, errlen, "%s: out of memory for references", h->file);
+out:
+    sqlite3_finalize(s);
+    if (txn)
+        sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
+    graph_edges_free(&el);
+    return rc;
+}
+
 void hgraph_trim_to_identity(struct hgraph *h)
 {
     if (h->roots)
