@@ -536,11 +536,9 @@ void hs_close(struct hs_snapshot *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->nranges; i++) {
-        if (s->store[i].map)
-            munmap(s->store[i].map, s->store[i].map_len);
+    hs_drop_memory(s);
+    for (size_t i = 0; i < s->nranges; i++)
         free(s->store[i].states);
-    }
     free(s->store);
     free(s->ranges);
     free(s->mappings);
