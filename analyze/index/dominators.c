@@ -26,6 +26,7 @@
 #include "base/notify.h"
 #include "graph/graph.h"
 #include "heap/allocator.h"
+#include "index/varint.h"
 
 /*
  * While the scan runs, the snapshot, the object table and the sorter's
@@ -64,33 +65,6 @@ static int used_bit(const struct idx_tree *x, int64_t id)
     return (x->usedbits[i >> 6] >> (i & 63)) & 1;
 }
 
-static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-/* The next varint of [*pp, end), or UINT64_MAX if it runs off the end. */
-static inline uint64_t get_varint(const uint8_t **pp, const uint8_t *end)
-{
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-    for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
-        uint8_t c = *p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *pp = p;
-            return v;
-        }
-    }
-    *pp = end;
-    return UINT64_MAX;
-}
-
 /* Append the edge v -> dst (v no lower than the last edge's source). */
 static int push(struct idx_tree *x, uint32_t v, uint32_t dst)
 {
@@ -98,16 +72,13 @@ static int push(struct idx_tree *x, uint32_t v, uint32_t dst)
         x->broken = "2^32 edges or more";
         return -1;
     }
-    if (x->enccap - x->enclen < ENC_ROOM) {
-        size_t cap = x->enccap ? 2 * x->enccap : (size_t)1 << 20;
-        uint8_t *e = realloc(x->enc, cap);
-        if (!e) {
-            x->broken = "out of memory";
-            return -1;
-        }
-        x->enc = e;
-        x->enccap = cap;
+    /* room for ENC_ROOM more bytes: one byte past the last of them */
+    uint8_t *e = grow_for_one(x->enc, x->enclen + ENC_ROOM - 1, &x->enccap, 1, (size_t)1 << 20);
+    if (!e) {
+        x->broken = "out of memory";
+        return -1;
     }
+    x->enc = e;
     uint8_t *p = x->enc + x->enclen;
     if (v != x->cur) {
         *p++ = 0;
@@ -115,13 +86,13 @@ static int push(struct idx_tree *x, uint32_t v, uint32_t dst)
         x->cur = v;
     }
     int64_t d = (int64_t)dst - (int64_t)v;
-    p = put_varint(p, ((uint64_t)d << 1 ^ (uint64_t)(d >> 63)) + 1);
+    p = put_varint(p, zigzag(d) + 1);
     x->enclen = (size_t)(p - x->enc);
     x->m++;
     return 0;
 }
 
-/* enc into the CSR x->g; frees enc.  0, or -1 with errno ENOMEM, or with
+/* enc into the CSR x->g; frees enc.  0, or -1: out of memory, or with
  * broken set if the stream does not decode (a bug, said as such: better
  * no tree than a wrong one). */
 static int decode(struct idx_tree *x)
@@ -131,7 +102,7 @@ static int decode(struct idx_tree *x)
     g->off = malloc(((size_t)x->n + 1) * sizeof *g->off);
     g->adj = malloc(((size_t)x->m + 1) * sizeof *g->adj);
     if (!g->off || !g->adj)
-        return errno = ENOMEM, -1;
+        return -1;
     const uint8_t *p = x->enc, *end = x->enc + x->enclen;
     uint32_t v = 0, m = 0;
     g->off[0] = 0;
@@ -147,8 +118,7 @@ static int decode(struct idx_tree *x)
             continue;
         }
         uint64_t z = get_varint(&p, end) - 1;
-        int64_t d = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
-        int64_t dst = (int64_t)v + d;
+        int64_t dst = (int64_t)v + unzigzag(z);
         if (z >= UINT64_MAX - 1 || dst < 0 || dst >= (int64_t)x->n || m >= x->m)
             return x->broken = "its edges did not decode (a bug in index/dominators.c)", -1;
         g->adj[m++] = (uint32_t)dst;
@@ -214,8 +184,12 @@ static void *tree_thread(void *arg)
     /* the line shows the load's progress; this works beside it */
     notify_progress_mute_thread(1);
     double t0 = clock_wall_s();
-    if (decode(x) ? !x->broken : heaptree_build(&x->t, &x->g, HEAPTREE_FREE_GRAPH) != 0)
+    if (decode(x)) {
+        if (!x->broken)
+            x->failed = ENOMEM;
+    } else if (heaptree_build(&x->t, &x->g, HEAPTREE_FREE_GRAPH)) {
         x->failed = errno ? errno : ENOMEM;
+    }
     graph_free(&x->g);
     x->seconds = clock_wall_s() - t0;
     return NULL;
@@ -283,11 +257,6 @@ int idx_tree_store(struct idx_tree *x, sqlite3 *db, int progress, char *why, siz
         return -1;
     }
     return 0;
-}
-
-double idx_tree_seconds(const struct idx_tree *x)
-{
-    return x->seconds;
 }
 
 void idx_tree_free(struct idx_tree *x)

@@ -38,8 +38,6 @@ int idx_tree_start(struct idx_tree *x, const struct objtab *t);
  * -1 the database failed (err). */
 int idx_tree_store(struct idx_tree *x, sqlite3 *db, int progress, char *why, size_t whylen, char *err,
                    size_t errlen);
-/* How long the tree took on its thread. */
-double idx_tree_seconds(const struct idx_tree *x);
 void idx_tree_free(struct idx_tree *x);
 
 #endif

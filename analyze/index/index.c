@@ -555,12 +555,12 @@ static int load_all(struct pipeline *p, struct hs_snapshot *s, struct dbg *d,
      * from here on: the sort and the tree need the room more.  The tree is
      * worked out on the core the refs' load leaves idle; it takes what it
      * needs of the objects before they go. */
-    if (!rc)
+    if (!rc) {
         hs_drop_memory(s);
-    if (!rc && p->tree)
-        idx_tree_start(p->tree, &p->objs);
-    if (!rc)
+        if (p->tree)
+            idx_tree_start(p->tree, &p->objs);
         objtab_release(&p->objs);
+    }
     if (rc || refsort_finish(p->refs))
         return db_load_fail(l, refsort_count(p->refs) >= UINT32_MAX ? "2^32 references or more: too many to index"
                                                                    : "out of memory for the references");

@@ -12,6 +12,7 @@
 
 #include "base/grow.h"
 #include "index/refs.h"
+#include "index/varint.h"
 
 /*
  * While scanning, the references are kept by target bucket: BUCKET_BITS of
@@ -105,30 +106,6 @@ static int add_big(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst
     return 0;
 }
 
-static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-static inline uint64_t get_varint(const uint8_t **pp)
-{
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        uint8_t c = *p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80))
-            break;
-    }
-    *pp = p;
-    return v;
-}
-
 int refsort_add(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst, int interior)
 {
     if (dst < 1 || (uint64_t)dst > rs->nobjs) {
@@ -158,7 +135,7 @@ int refsort_add(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst, i
     }
     uint8_t *p = c->b + c->len;
     int64_t d = src - b->last; /* both within int32: no overflow */
-    p = put_varint(p, (uint64_t)d << 1 ^ (uint64_t)(d >> 63));
+    p = put_varint(p, zigzag(d));
     uint32_t low = (uint32_t)dst & (BUCKET_SIZE - 1);
     *p++ = (uint8_t)low;
     *p++ = (uint8_t)(low >> 8);
@@ -266,11 +243,10 @@ static void decode(struct refsort *rs, const struct bucket *b, int place)
     for (const struct chunk *c = b->head; c; c = c->next) {
         const uint8_t *p = c->b, *e = c->b + c->len;
         while (p < e) {
-            uint64_t z = get_varint(&p);
-            src += (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+            src += unzigzag(get_varint(&p, e));
             uint32_t low = (uint32_t)p[0] | (uint32_t)p[1] << 8;
             p += 2;
-            uint32_t off = (uint32_t)get_varint(&p);
+            uint32_t off = (uint32_t)get_varint(&p, e);
             if (place)
                 rs->placed[rs->end[low]++] = (struct pref){(int32_t)src, off};
             else
