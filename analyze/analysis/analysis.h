@@ -112,6 +112,11 @@ int hgraph_load_refs(struct hgraph *h, char *err, size_t errlen);
  * objects keep[] ([nobjs]) marks, looked up by target, for a question
  * about a few objects (leaks_load_refs).  0, or -1 with err. */
 int hgraph_load_refs_among(struct hgraph *h, const uint8_t *keep, char *err, size_t errlen);
+/* A second, read-only connection to the database at path, for a thread
+ * that reads beside the main one (the refs, the stored results): patient
+ * with another writer, with a small cache and no memory map.  NULL if it
+ * cannot be opened (path NULL or empty: a database in memory). */
+sqlite3 *hgraph_reader_open(const char *path);
 /* Keep only what an object's identity needs (diff_match, dtypes_build):
  * addr, osize, used, group, the database and its type names.  Frees the
  * roots, the references and the other per-object arrays; h is then fit

@@ -253,6 +253,20 @@ static int build(struct hgraph *h, struct graph_edges *el, char *err, size_t err
 
 #define LOAD_PRAGMAS "PRAGMA mmap_size = 0; PRAGMA cache_size = -2048"
 
+sqlite3 *hgraph_reader_open(const char *path)
+{
+    sqlite3 *db = NULL;
+    if (!path || !path[0] || sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    /* as patient as the first (db/open.c): another heapsnap storing its
+     * analysis tables in this database holds it for a moment */
+    sqlite3_busy_timeout(db, 600000);
+    sqlite3_exec(db, LOAD_PRAGMAS, NULL, NULL, NULL);
+    return db;
+}
+
 int hgraph_load(struct hgraph *h, sqlite3 *db, const char *file, char *err, size_t errlen)
 {
     return hgraph_load_flags(h, db, file, 0, err, errlen);
@@ -285,7 +299,7 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     if (h->typed && sqlite3_prepare_v2(db, "SELECT name, flags FROM types WHERE id = ?", -1, &h->type_name, NULL) != SQLITE_OK)
         h->type_name = NULL;
     const char *path = sqlite3_db_filename(db, "main");
-    if (flags & HG_READ_RESULTS && path && path[0])
+    if (flags & HG_READ_RESULTS)
         h->ahead = hresults_ahead_start(path, h->nroots, h->nobjs);
     h->roots = calloc(h->nroots + 1, sizeof *h->roots);
     h->addr = malloc((h->nobjs + 1) * sizeof *h->addr);
@@ -306,12 +320,7 @@ int hgraph_load_flags(struct hgraph *h, sqlite3 *db, const char *file, unsigned 
     sqlite3 *db2 = NULL;
     pthread_t th;
     int threaded = 0;
-    if (!(flags & HG_NO_REFS) && path && path[0] &&
-        sqlite3_open_v2(path, &db2, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
-        /* as patient as the first (db/open.c): another heapsnap storing its
-         * analysis tables in this database holds it for a moment */
-        sqlite3_busy_timeout(db2, 600000);
-        sqlite3_exec(db2, LOAD_PRAGMAS, NULL, NULL, NULL);
+    if (!(flags & HG_NO_REFS) && (db2 = hgraph_reader_open(path))) {
         rr.db = db2;
         threaded = pthread_create(&th, NULL, read_refs, &rr) == 0;
     }

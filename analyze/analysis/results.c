@@ -204,13 +204,10 @@ struct hresults_ahead *hresults_ahead_start(const char *path, uint32_t nroots, u
         return NULL;
     a->nroots = nroots;
     a->nobjs = nobjs;
-    if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        sqlite3_close(a->db);
+    if (!(a->db = hgraph_reader_open(path))) {
         free(a);
         return NULL;
     }
-    sqlite3_busy_timeout(a->db, 600000); /* as patient as the first (db/open.c) */
-    sqlite3_exec(a->db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -2048", NULL, NULL, NULL);
     if (pthread_create(&a->thread, NULL, ahead_thread, a)) {
         sqlite3_close(a->db);
         free(a);

@@ -268,7 +268,6 @@ struct heaptree {
     uint32_t *idom;             /* [n], allocated here: GRAPH_NONE if unreachable, idom[0] = 0 */
     uint64_t *retained_size;    /* [n], the caller's */
     uint32_t *retained_count;   /* [n], the caller's */
-    uint32_t reached;           /* nodes the super-root reaches, itself included */
 };
 /* heaptree_build's flags: g is needed no more, so it may be freed as soon
  * as peeling has made the smaller graph the tree is built from. */

@@ -97,7 +97,6 @@ int heaptree_build(struct heaptree *t, struct graph *g, unsigned flags)
     int rc = -1, use_peel = !getenv("HEAPSNAP_NO_PEEL");
     uint32_t n = g->n;
     t->idom = NULL;
-    t->reached = 0;
     if (use_peel && (peel(&p, g) || !(peeled = calloc(n, 1))))
         goto oom;
     for (uint32_t k = 0; k < p.count; k++)
@@ -119,7 +118,6 @@ int heaptree_build(struct heaptree *t, struct graph *g, unsigned flags)
         t->idom[v] = t->idom[u] == GRAPH_NONE ? GRAPH_NONE : u;
         total += t->idom[v] != GRAPH_NONE;
     }
-    t->reached = total;
     /* top-down order of the whole tree: the DFS's preorder, then the peeled */
     if (!(order = malloc(((size_t)total + 1) * sizeof *order)))
         goto oom;
