@@ -5,7 +5,8 @@
  *
  * The indexer calls these millions of times, so they are small: a binary
  * search over the sorted ranges, then a check of the page states the read
- * covers.  A byte counts as captured if its page is DATA or ZERO, or
+ * covers.  Opened on demand, a range's data is NULL and ondemand.c places
+ * the blocks a read needs.  A byte counts as captured if its page is DATA or ZERO, or
  * ABSENT in an anonymous range (where the kernel would have given zeros).
  */
 #include "snapshot.h"
@@ -62,12 +63,10 @@ const struct hs_mem_range *hs_find_range(const struct hs_snapshot *s, uint64_t a
     return NULL;
 }
 
-/* Are the pages under [addr, addr + len) of r all readable?  len > 0 and
+/* Are the pages under [addr, addr + len) of r all captured?  len > 0 and
  * the bytes lie within r. */
 static int readable(const struct hs_mem_range *r, uint64_t addr, size_t len)
 {
-    if (!r->data)
-        return 0; /* opened HS_OPEN_METADATA_ONLY */
     uint64_t first = (addr - r->start) / r->page_size;
     uint64_t last = (addr + len - 1 - r->start) / r->page_size;
     for (uint64_t p = first; p <= last; p++) {
@@ -84,6 +83,16 @@ static int readable(const struct hs_mem_range *r, uint64_t addr, size_t len)
     return 1;
 }
 
+/* The bytes [addr, addr + len) of r, which lie within it: in place, or
+ * placed now (on demand); NULL when the memory was not materialised
+ * (HS_OPEN_METADATA_ONLY, hs_drop_memory) or its block is bad. */
+static const uint8_t *bytes(const struct hs_snapshot *s, const struct hs_mem_range *r, uint64_t addr, size_t len)
+{
+    if (r->data)
+        return r->data + (addr - r->start);
+    return s->lazy ? hs_lazy_bytes(s, (size_t)(r - s->ranges), addr, len) : NULL;
+}
+
 const void *hs_ptr(const struct hs_snapshot *s, uint64_t addr, size_t len)
 {
     const struct hs_mem_range *r = hs_find_range(s, addr);
@@ -91,7 +100,7 @@ const void *hs_ptr(const struct hs_snapshot *s, uint64_t addr, size_t len)
         return NULL;
     if (len && !readable(r, addr, len))
         return NULL;
-    return r->data ? r->data + (addr - r->start) : NULL;
+    return bytes(s, r, addr, len);
 }
 
 int hs_read(const struct hs_snapshot *s, uint64_t addr, void *buf, size_t len)
@@ -104,9 +113,10 @@ int hs_read(const struct hs_snapshot *s, uint64_t addr, void *buf, size_t len)
             return -1;
         uint64_t avail = r->end - addr;
         size_t n = avail < len ? (size_t)avail : len;
-        if (!readable(r, addr, n))
+        const uint8_t *from = readable(r, addr, n) ? bytes(s, r, addr, n) : NULL;
+        if (!from)
             return -1;
-        memcpy(out, r->data + (addr - r->start), n);
+        memcpy(out, from, n);
         out += n;
         len -= n;
         addr += n;

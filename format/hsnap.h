@@ -272,6 +272,12 @@ struct hs_mem_range {
 #define HS_OPEN_METADATA_ONLY 0x1u /* do not decompress memory (info, verify): ranges
                                       then have page_state but data == NULL, and
                                       hs_read/hs_ptr fail */
+#define HS_OPEN_ON_DEMAND 0x2u     /* decompress a memory block when hs_read, hs_read_u64
+                                      or hs_ptr first reaches it, not at the open (for a
+                                      reader of a few words: the SQL functions).  The
+                                      ranges' data stays NULL, so a reader that walks them
+                                      directly sees no bytes; the file stays open until
+                                      hs_close().  Ignored for ELF cores. */
 
 /* Open a snapshot.  path "-" reads standard input.  Returns NULL and fills
  * err on failure.  A truncated file opens if its process section survived;
@@ -313,6 +319,11 @@ int hs_read(const struct hs_snapshot *s, uint64_t addr, void *buf, size_t len);
 const void *hs_ptr(const struct hs_snapshot *s, uint64_t addr, size_t len);
 /* Read one 64-bit little-endian word; 0 on success, -1 if not captured. */
 int hs_read_u64(const struct hs_snapshot *s, uint64_t addr, uint64_t *out);
+/* Opened HS_OPEN_ON_DEMAND: the first memory block a read reached and
+ * could not decompress ("FILE: section N (memory) at offset O: ..."), or
+ * NULL.  Reads of that block fail, as if it were not captured; this tells
+ * the two apart.  Always NULL for an eager open, which fails instead. */
+const char *hs_snapshot_memory_error(const struct hs_snapshot *s);
 
 /* The 8-byte words at addr[0..n) (ascending) of the snapshot file at path,
  * without opening it into memory (gather.c): each compressed block that

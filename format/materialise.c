@@ -1,7 +1,8 @@
 /*
  * materialise.c — turn the memory blocks a walk noted into the ranges of a
  * snapshot: group blocks by range, check order and overlaps, then
- * decompress each block straight into one anonymous mapping per range.
+ * decompress each block straight into one anonymous mapping per range
+ * (or, opened HS_OPEN_ON_DEMAND, leave that to ondemand.c).
  *
  * Decompression is most of the time an open takes, and blocks are
  * independent, so with two or more CPUs a helper thread takes blocks from
@@ -209,6 +210,23 @@ int hs_build_ranges(struct walk *w)
         hs_set_err(w->err, "%s: out of memory", w->name);
         goto out;
     }
+    int lazy = !(w->flags & HS_OPEN_METADATA_ONLY) && (w->flags & HS_OPEN_ON_DEMAND);
+    if (lazy) {
+        /* the same limit as placing them all now: whatever is refused
+         * eagerly is refused on demand too */
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < w->nblocks; i++)
+            bytes += w->blocks[i].body_raw;
+        if (bytes > hs_reader_max_data) {
+            hs_set_err(w->err,
+                       "%s: the memory blocks hold %llu bytes of data, more than the %zu this "
+                       "reader may materialise",
+                       w->name, (unsigned long long)bytes, hs_reader_max_data);
+            goto out;
+        }
+        if (hs_lazy_begin(w))
+            goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         struct hs_range_store *st = &s->store[i];
         const struct block *b0 = &w->blocks[sp[i].first];
@@ -228,7 +246,8 @@ int hs_build_ranges(struct walk *w)
         }
         st->r.page_state = st->states;
         if (!(w->flags & HS_OPEN_METADATA_ONLY)) {
-            void *m = mmap(NULL, (size_t)bytes, PROT_READ | PROT_WRITE,
+            /* on demand, a block's pages become readable once it is placed */
+            void *m = mmap(NULL, (size_t)bytes, lazy ? PROT_NONE : PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
             if (m == MAP_FAILED) {
                 hs_set_err(w->err, "%s: cannot map %llu bytes for memory 0x%llx-0x%llx: %s",
@@ -238,20 +257,22 @@ int hs_build_ranges(struct walk *w)
             }
             st->map = m;
             st->map_len = (size_t)bytes;
-            st->r.data = m;
+            st->r.data = lazy ? NULL : m;
+            if (lazy && hs_lazy_range(w, i, &w->blocks[sp[i].first], sp[i].n))
+                goto out;
         }
         for (size_t k = 0; k < sp[i].n; k++) {
             const struct block *b = &w->blocks[sp[i].first + k];
             size_t at = (size_t)(b->addr - sp[i].start);
             memcpy(st->states + at / b->page_size, b->states, b->npages);
-            if (st->map && b->body_raw)
+            if (st->map && b->body_raw && !lazy)
                 jobs[njobs++] = (struct place_job){b, st->map + at, 0};
         }
         s->ranges[i] = st->r;
     }
     if (place_all(w, jobs, njobs) < 0)
         goto out;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !lazy; i++)
         if (s->store[i].map) /* the snapshot is read-only */
             mprotect(s->store[i].map, s->store[i].map_len, PROT_READ);
     rc = 0;

@@ -509,19 +509,37 @@ struct hs_snapshot *hs_open(const char *path, unsigned flags, struct hs_error *e
         return NULL;
     struct hs_snapshot *s =
         hs_parse(buf, len, strcmp(path, "-") ? path : "(stdin)", flags, 0, NULL, err);
-    hs_unload(buf, len, mapped);
+    if (s && s->lazy)
+        hs_lazy_keep_file(s, buf, len, mapped); /* its blocks' bodies are in it */
+    else
+        hs_unload(buf, len, mapped);
     return s;
 }
 
 struct hs_snapshot *hs_open_memory(const void *buf, size_t len, const char *name, unsigned flags,
                                    struct hs_error *err)
 {
-    /* Nothing returned points into buf, so it need not be copied. */
-    return hs_parse(buf, len, name ? name : "(memory)", flags, 0, NULL, err);
+    name = name ? name : "(memory)";
+    if (!(flags & HS_OPEN_ON_DEMAND) || (flags & HS_OPEN_METADATA_ONLY))
+        return hs_parse(buf, len, name, flags, 0, NULL, err); /* nothing returned points into buf */
+    /* on demand, the blocks are read later: from a copy, since buf is the caller's */
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+        hs_set_err(err, "%s: out of memory", name);
+        return NULL;
+    }
+    memcpy(copy, buf, len);
+    struct hs_snapshot *s = hs_parse(copy, len, name, flags, 0, NULL, err);
+    if (s && s->lazy)
+        hs_lazy_keep_file(s, copy, len, 0);
+    else
+        free(copy);
+    return s;
 }
 
 void hs_drop_memory(struct hs_snapshot *s)
 {
+    hs_lazy_free(s);
     for (size_t i = 0; i < s->nranges; i++) {
         if (s->store[i].map)
             munmap(s->store[i].map, s->store[i].map_len);

@@ -21,6 +21,7 @@
 #include "hsnap.h"
 
 struct hs_arena;
+struct hs_lazy; /* ondemand.c */
 
 struct hs_range_store {
     struct hs_mem_range r;
@@ -52,6 +53,7 @@ struct hs_snapshot {
     struct hs_mem_range *ranges; /* sorted by start; the public view */
     struct hs_range_store *store;
     size_t nranges;
+    struct hs_lazy *lazy;        /* HS_OPEN_ON_DEMAND: the blocks not yet placed */
 };
 
 /* The most DATA bytes one open may materialise (SIZE_MAX, i.e. no limit,
@@ -86,5 +88,11 @@ struct hs_snapshot *hs_parse(const uint8_t *buf, size_t len, const char *name, u
  * regular file, read otherwise.  Release with hs_unload(). */
 int hs_load(const char *path, const uint8_t **buf, size_t *len, int *mapped, struct hs_error *err);
 void hs_unload(const uint8_t *buf, size_t len, int mapped);
+/* ondemand.c: an on-demand snapshot keeps the file image its blocks point
+ * into (released by hs_lazy_free()); range ri's bytes [addr, addr + len),
+ * placed first if need be, or NULL (a bad block, or not on demand). */
+void hs_lazy_keep_file(struct hs_snapshot *s, const uint8_t *file, size_t len, int mapped);
+const uint8_t *hs_lazy_bytes(const struct hs_snapshot *s, size_t ri, uint64_t addr, size_t len);
+void hs_lazy_free(struct hs_snapshot *s);
 
 #endif /* HEAPSNAP_FORMAT_SNAPSHOT_H */

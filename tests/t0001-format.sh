@@ -232,6 +232,23 @@ test_expect_success 'damage behind the checksums is still caught and named' '
     grep -q "section $n (memory) at offset $off: page size 768 is not a power of two" err
 '
 
+test_expect_success 'opened on demand, every word reads as the eager open reads it' '
+    "$SYNTH" ondemand a.hsnap >out &&
+    test "$(cat out)" = "on demand: 313856 words agree, 254976 readable" &&
+    "$SYNTH" write odd.hsnap --odd && "$SYNTH" ondemand odd.hsnap >odd.out &&
+    grep "^on demand: [0-9]* words agree, [0-9]* readable$" odd.out
+'
+
+test_expect_success 'opened on demand, a block that does not decompress is named, and only its words are lost' '
+    set -- $(offsets_of a.hsnap memory | sed -n 2p) &&
+    n=$1 off=$2 &&
+    cp a.hsnap z.hsnap && "$SYNTH" flip z.hsnap $((off + 40 + 32 + 256)) --fix-crc &&
+    "$SYNTH" ondemand z.hsnap >out &&
+    sed -n "s/^on demand: \([0-9]*\) of 313856 words readable; .*/\1/p" out >got &&
+    test "$(cat got)" -gt 0 && test "$(cat got)" -lt 254976 &&
+    grep -q "readable; z.hsnap: section $n (memory) at offset $off: zstd: " out
+'
+
 test_expect_success 'a forged record count is refused before anything is allocated' '
     set -- $(offsets_of a.hsnap index) &&
     cp a.hsnap i.hsnap && "$SYNTH" poke i.hsnap $(($2 + 40 + 3)) 0x40 &&

@@ -98,7 +98,7 @@ static struct hs_snapshot *snapshot(sqlite3_context *ctx, struct fnstate *f)
             }
             if (!same)
                 f->snap_err = sqlite3_mprintf("%s: not the snapshot this database was built from", path);
-            else if (!(f->snap = hs_open_any(path, 0, &herr)))
+            else if (!(f->snap = hs_open_any(path, HS_OPEN_ON_DEMAND, &herr)))
                 f->snap_err = sqlite3_mprintf("%s", herr.msg);
         }
         free(id);
@@ -109,6 +109,15 @@ static struct hs_snapshot *snapshot(sqlite3_context *ctx, struct fnstate *f)
         return NULL;
     }
     return f->snap;
+}
+
+/* A read of s failed: memory that was not captured is NULL, but a block
+ * that does not decompress is an error, never a silent NULL. */
+static void read_failed(sqlite3_context *ctx, const struct hs_snapshot *s)
+{
+    const char *why = hs_snapshot_memory_error(s);
+    if (why)
+        sqlite3_result_error(ctx, why, -1);
 }
 
 static int arg_addr(sqlite3_value *v, uint64_t *a)
@@ -263,6 +272,7 @@ static void fn_mem(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     }
     if (hs_read(s, a, buf, (size_t)len) != 0) {
         sqlite3_free(buf);
+        read_failed(ctx, s);
         return;
     }
     sqlite3_result_blob(ctx, buf, (int)len, sqlite3_free);
@@ -275,8 +285,12 @@ static void fn_u64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     if (arg_addr(argv[0], &a))
         return;
     struct hs_snapshot *s = snapshot(ctx, sqlite3_user_data(ctx));
-    if (s && hs_read_u64(s, a, &w) == 0)
+    if (!s)
+        return;
+    if (hs_read_u64(s, a, &w) == 0)
         sqlite3_result_int64(ctx, (sqlite3_int64)w);
+    else
+        read_failed(ctx, s);
 }
 
 static void fn_cstr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -297,8 +311,10 @@ static void fn_cstr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             break;
         n++;
     }
-    if (n == 0 && hs_read(s, a, buf, 1) != 0)
-        return; /* not captured at all */
+    if (n == 0 && hs_read(s, a, buf, 1) != 0) {
+        read_failed(ctx, s); /* not captured at all, or damaged */
+        return;
+    }
     sqlite3_result_text(ctx, buf, (int)n, SQLITE_TRANSIENT);
 }
 

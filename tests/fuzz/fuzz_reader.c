@@ -5,8 +5,9 @@
  * hs_error or a sound snapshot: never a crash, a sanitizer report, a hang
  * or a huge allocation.  Each input is opened both ways (full and
  * metadata-only), every getter is walked, memory is read at range edges
- * and page boundaries (and gathered there, hs_gather_u64_memory, which must
- * read the same words), and the strict walk of hs_verify_memory runs too.
+ * and page boundaries (and gathered there, hs_gather_u64_memory, and read
+ * from an on-demand open, both of which must read the same words), and the
+ * strict walk of hs_verify_memory runs too.
  * Built by `make build/fuzz/fuzz_reader`; run by tests/fuzz/run.sh.
  */
 #include <stdint.h>
@@ -144,12 +145,42 @@ static void gather_agrees(const uint8_t *data, size_t size, const struct hs_snap
     struct hs_error err;
     if (hs_gather_u64_memory(data, size, "fuzz", addr, n, out, ok, &err))
         __builtin_trap(); /* the file opened whole: its blocks all decompress */
+    /* and opened on demand, it reads the same, block by block, in an order
+     * of its own (from the last address down), and finds nothing bad */
+    struct hs_snapshot *lazy = hs_open_memory(data, size, "fuzz", HS_OPEN_ON_DEMAND, &err);
+    if (!lazy)
+        __builtin_trap();
     for (size_t k = 0; k < n; k++) {
-        uint64_t v = 0;
+        uint64_t v = 0, lv = 0;
         int want = hs_read_u64(s, addr[k], &v) == 0;
         if (ok[k] != want || (want && out[k] != v) || (!want && out[k]))
             __builtin_trap();
+        size_t j = n - 1 - k;
+        int lwant = hs_read_u64(s, addr[j], &v) == 0;
+        if ((hs_read_u64(lazy, addr[j], &lv) == 0) != lwant || (lwant && lv != v))
+            __builtin_trap();
     }
+    if (hs_snapshot_memory_error(lazy))
+        __builtin_trap();
+    hs_close(lazy);
+}
+
+/* Opened on demand where the eager open failed: a read may fail, but a
+ * block that does not decompress must be said, and nothing may crash. */
+static void on_demand_alone(const uint8_t *data, size_t size)
+{
+    struct hs_error err;
+    struct hs_snapshot *s = hs_open_memory(data, size, "fuzz", HS_OPEN_ON_DEMAND, &err);
+    if (!s) {
+        if (strncmp(err.msg, "fuzz: ", 6))
+            __builtin_trap();
+        return;
+    }
+    walk(s);
+    const char *why = hs_snapshot_memory_error(s);
+    if (why && strncmp(why, "fuzz: ", 6))
+        __builtin_trap();
+    hs_close(s);
 }
 
 static void one(const uint8_t *data, size_t size)
@@ -179,6 +210,8 @@ static void one(const uint8_t *data, size_t size)
         __builtin_trap();
     if (opened[0] == 1 && opened[1] != 1)
         __builtin_trap();
+    if (opened[0] != 1)
+        on_demand_alone(data, size);
 }
 
 static void one_core(const uint8_t *data, size_t size)

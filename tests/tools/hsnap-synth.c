@@ -14,6 +14,9 @@
  *                                      write put there; prints a digest
  *   hsnap-synth dump FILE              print every field and a digest of memory
  *   hsnap-synth gather FILE            hs_gather_u64 of every word agrees with hs_read_u64
+ *   hsnap-synth ondemand FILE          every word read from an HS_OPEN_ON_DEMAND open, last
+ *                                      to first, agrees with the eager open; where that
+ *                                      fails, says what on demand could read, and why not
  *   hsnap-synth verify FILE            hs_verify with the per-section log
  *   hsnap-synth zeros FILE NPAGES      one range of NPAGES all-zero DATA pages
  *   hsnap-synth version FILE MAJOR MINOR   rewrite the header's version (and CRC)
@@ -564,6 +567,46 @@ static struct hs_snapshot *open_or_say(const char *path, unsigned flags, const c
 
 /* Every aligned word of every range, and the words just outside each,
  * gathered (hs_gather_u64) and read from the opened snapshot: the same. */
+static int cmd_ondemand(const char *path)
+{
+    struct hs_error err;
+    struct hs_snapshot *lazy = hs_open(path, HS_OPEN_ON_DEMAND, &err);
+    if (!lazy) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    struct hs_snapshot *s = hs_open(path, 0, &err); /* NULL: a block does not decompress */
+    size_t nr, n = 0, readable = 0, bad = 0;
+    const struct hs_mem_range *r = hs_get_ranges(lazy, &nr);
+    for (size_t i = nr; i-- > 0;) {
+        if (r[i].data)
+            bad++; /* on demand, the ranges hold no bytes of their own */
+        for (uint64_t a = r[i].end - 8; a >= r[i].start && a < r[i].end; a -= 8) {
+            uint64_t v = 0, w = 0;
+            int got = hs_read_u64(lazy, a, &v) == 0, want = s ? hs_read_u64(s, a, &w) == 0 : got;
+            const uint64_t *p = hs_ptr(lazy, a, 8);
+            n++;
+            readable += got;
+            if (got != want || (s && got && v != w) || (p != NULL) != got || (p && *p != v)) {
+                if (bad++ < 5)
+                    fprintf(stderr, "0x%" PRIx64 ": on demand %d 0x%" PRIx64 ", eager %d 0x%" PRIx64 "\n", a, got, v,
+                            want, w);
+            }
+        }
+    }
+    const char *why = hs_snapshot_memory_error(lazy);
+    if (bad)
+        fprintf(stderr, "%zu of %zu words differ\n", bad, n);
+    else if (s)
+        printf("on demand: %zu words agree, %zu readable%s%s\n", n, readable, why ? "; but " : "", why ? why : "");
+    else
+        printf("on demand: %zu of %zu words readable; %s\n", readable, n, why ? why : "no block was bad");
+    int rc = bad || (s && why) || (!s && !why);
+    hs_close(s);
+    hs_close(lazy);
+    return rc;
+}
+
 static int cmd_gather(const char *path)
 {
     struct hs_snapshot *s = open_or_say(path, 0, "");
@@ -1118,6 +1161,8 @@ int main(int argc, char **argv)
         return cmd_dump(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "gather"))
         return cmd_gather(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "ondemand"))
+        return cmd_ondemand(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "verify"))
         return cmd_verify(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "zeros"))
