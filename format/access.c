@@ -63,13 +63,18 @@ const struct hs_mem_range *hs_find_range(const struct hs_snapshot *s, uint64_t a
     return NULL;
 }
 
-/* Are the pages under [addr, addr + len) of r all captured?  len > 0 and
- * the bytes lie within r. */
-static int readable(const struct hs_mem_range *r, uint64_t addr, size_t len)
+/* Are the pages under [addr, addr + len) of r all captured, and none
+ * given back (hs_release)?  len > 0 and the bytes lie within r. */
+static int readable(const struct hs_snapshot *s, const struct hs_mem_range *r, uint64_t addr, size_t len)
 {
     uint64_t first = (addr - r->start) / r->page_size;
     uint64_t last = (addr + len - 1 - r->start) / r->page_size;
+    const uint64_t *gone = s->store[r - s->ranges].gone;
     for (uint64_t p = first; p <= last; p++) {
+        if (gone && (gone[p / 64] >> (p % 64) & 1)) {
+            __atomic_fetch_add(&((struct hs_snapshot *)s)->released_reads, 1, __ATOMIC_RELAXED);
+            return 0;
+        }
         switch (r->page_state[p]) {
         case HS_PAGE_DATA:
         case HS_PAGE_ZERO: break;
@@ -98,7 +103,7 @@ const void *hs_ptr(const struct hs_snapshot *s, uint64_t addr, size_t len)
     const struct hs_mem_range *r = hs_find_range(s, addr);
     if (!r || len > r->end - addr)
         return NULL;
-    if (len && !readable(r, addr, len))
+    if (len && !readable(s, r, addr, len))
         return NULL;
     return bytes(s, r, addr, len);
 }
@@ -113,7 +118,7 @@ int hs_read(const struct hs_snapshot *s, uint64_t addr, void *buf, size_t len)
             return -1;
         uint64_t avail = r->end - addr;
         size_t n = avail < len ? (size_t)avail : len;
-        const uint8_t *from = readable(r, addr, n) ? bytes(s, r, addr, n) : NULL;
+        const uint8_t *from = readable(s, r, addr, n) ? bytes(s, r, addr, n) : NULL;
         if (!from)
             return -1;
         memcpy(out, from, n);
@@ -126,13 +131,18 @@ int hs_read(const struct hs_snapshot *s, uint64_t addr, void *buf, size_t len)
     return 0;
 }
 
+uint64_t hs_released_reads(const struct hs_snapshot *s)
+{
+    return __atomic_load_n(&s->released_reads, __ATOMIC_RELAXED);
+}
+
 int hs_read_u64(const struct hs_snapshot *s, uint64_t addr, uint64_t *out)
 {
     const struct hs_mem_range *r = hs_find_range(s, addr);
     uint8_t b[8];
     if (r && r->end - addr >= 8 && r->data) {
         /* The common case: one range, usually one page. */
-        if (!readable(r, addr, 8))
+        if (!readable(s, r, addr, 8))
             return -1;
         memcpy(b, r->data + (addr - r->start), 8);
     } else if (hs_read(s, addr, b, 8) < 0) {

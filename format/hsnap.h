@@ -295,6 +295,17 @@ void hs_close(struct hs_snapshot *s);
  * opened HS_OPEN_METADATA_ONLY.  For a reader done with the bytes (the
  * indexer, once the references are scanned) that has more work to do. */
 void hs_drop_memory(struct hs_snapshot *s);
+/* Give back the whole pages inside [start, end) of a snapshot opened
+ * whole, for a reader that will not read them again (the indexer's scan,
+ * behind itself): hs_read, hs_read_u64 and hs_ptr refuse them afterwards,
+ * as if not captured, and count each refusal (hs_released_reads); a
+ * range's data there reads as zeros.  Nothing is done to a snapshot opened
+ * on demand or metadata only.  0, or -1 out of memory (then nothing more
+ * was given back). */
+int hs_release(struct hs_snapshot *s, uint64_t start, uint64_t end);
+/* How many reads hs_release's pages have refused: a reader that gave
+ * memory back too early learns it here. */
+uint64_t hs_released_reads(const struct hs_snapshot *s);
 
 const char *hs_snapshot_path(const struct hs_snapshot *s);
 unsigned hs_snapshot_version_minor(const struct hs_snapshot *s);

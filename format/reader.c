@@ -550,13 +550,47 @@ void hs_drop_memory(struct hs_snapshot *s)
     }
 }
 
+int hs_release(struct hs_snapshot *s, uint64_t start, uint64_t end)
+{
+    size_t i = 0, hi_i = s->nranges; /* the first range ending above start */
+    while (i < hi_i) {
+        size_t mid = i + (hi_i - i) / 2;
+        if (s->ranges[mid].end <= start)
+            i = mid + 1;
+        else
+            hi_i = mid;
+    }
+    for (; i < s->nranges && s->ranges[i].start < end; i++) {
+        const struct hs_mem_range *r = &s->ranges[i];
+        struct hs_range_store *st = &s->store[i];
+        if (!r->data || st->map != r->data)
+            continue; /* on demand, or given back whole */
+        uint64_t ps = r->page_size, npages = (r->end - r->start) / ps;
+        uint64_t lo = start > r->start ? start : r->start, hi = end < r->end ? end : r->end;
+        uint64_t first = (lo - r->start + ps - 1) / ps, last = (hi - r->start) / ps; /* [first, last) */
+        if (first >= last)
+            continue;
+        if (!st->gone && !(st->gone = calloc((size_t)((npages + 63) / 64), sizeof *st->gone)))
+            return -1;
+        /* Not made PROT_NONE: each mprotect of part of a mapping splits it,
+         * and a scan giving back a megabyte at a time would run out of the
+         * kernel's mappings per process.  hs_read and hs_ptr refuse them. */
+        madvise(st->map + first * ps, (size_t)((last - first) * ps), MADV_DONTNEED);
+        for (uint64_t k = first; k < last; k++)
+            st->gone[k / 64] |= 1ull << (k % 64);
+    }
+    return 0;
+}
+
 void hs_close(struct hs_snapshot *s)
 {
     if (!s)
         return;
     hs_drop_memory(s);
-    for (size_t i = 0; i < s->nranges; i++)
+    for (size_t i = 0; i < s->nranges; i++) {
         free(s->store[i].states);
+        free(s->store[i].gone);
+    }
     free(s->store);
     free(s->ranges);
     free(s->mappings);

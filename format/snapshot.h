@@ -28,6 +28,7 @@ struct hs_range_store {
     uint8_t *states;    /* malloc'd */
     uint8_t *map;       /* mmap'd, map_len bytes; NULL if metadata only */
     size_t map_len;
+    uint64_t *gone;     /* a bit per page given back (hs_release); NULL while none is */
 };
 
 struct hs_snapshot {
@@ -54,6 +55,7 @@ struct hs_snapshot {
     struct hs_range_store *store;
     size_t nranges;
     struct hs_lazy *lazy;        /* HS_OPEN_ON_DEMAND: the blocks not yet placed */
+    uint64_t released_reads;     /* reads of pages hs_release gave back; atomic */
 };
 
 /* The most DATA bytes one open may materialise (SIZE_MAX, i.e. no limit,

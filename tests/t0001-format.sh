@@ -232,6 +232,11 @@ test_expect_success 'damage behind the checksums is still caught and named' '
     grep -q "section $n (memory) at offset $off: page size 768 is not a power of two" err
 '
 
+test_expect_success 'memory given back is refused and counted; the rest reads as before' '
+    "$SYNTH" release a.hsnap >out &&
+    test "$(cat out)" = "release: 313856 words, 102912 given back, the rest as read whole"
+'
+
 test_expect_success 'opened on demand, every word reads as the eager open reads it' '
     "$SYNTH" ondemand a.hsnap >out &&
     test "$(cat out)" = "on demand: 313856 words agree, 254976 readable" &&

@@ -173,6 +173,8 @@ stop_sample
 # so a heap of 200,000 objects spans four.  bench_heap's objects each hold
 # three pointers, at offsets 0, 8 and 16 (the chain's last, two): every
 # ref must name a word of its source that points at its target's start.
+# Its 12 MB heap also has the scan give memory back behind it, a megabyte
+# at a time (index/refs.c): a page given back too early loses refs here.
 if [ -x "$SAMPLES/bench_heap" ]; then
     start_sample bench_heap 200000 || true
     "$CAPTURE" -q "${SAMPLE_PID:-0}" -o big.hsnap >capture.out 2>&1 || true

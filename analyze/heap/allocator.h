@@ -222,7 +222,11 @@ struct allocator {
      * bit i of mask (maskwords 64-bit words, enough for size / 8 bits) for
      * the word at addr + 8 i.  Returns 1 when the mask is exact (the scan
      * then reads only those words), 0 to have the object scanned
-     * conservatively.  Called from the scanning thread: must only read. */
+     * conservatively.  Called from the scanning thread: must only read.
+     * Objects come in address order, and the scan gives back the memory
+     * behind it (index/refs.c): of the heap, read only from 64 bytes below
+     * addr upward (a header, the bits at its span's end); what lies lower
+     * is kept in the walker's own state (Go's type descriptors). */
     int (*pointer_words)(const void *walker, uint64_t addr, uint64_t size, uint64_t *mask, size_t maskwords);
     /* The name of the type whose runtime descriptor is at addr — a word a
      * typing pass found where a type word belongs, such as the first word

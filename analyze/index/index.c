@@ -523,7 +523,8 @@ static int load_all(struct pipeline *p, struct hs_snapshot *s, struct dbg *d,
             return -1;
     allocator_tables(p);
     /* the scan runs on a second thread while the objects and roots are
-     * stored, straight into the sorter (refsort.h) */
+     * stored, straight into the sorter (refsort.h), and gives back the
+     * snapshot's memory behind it: nothing here reads memory from now on */
     if (!(p->refs = refsort_new(p->objs.n)))
         return db_load_fail(l, "out of memory for the references");
     if ((p->tree = idx_tree_new(&p->objs, rs->n)))
@@ -547,10 +548,21 @@ static int load_all(struct pipeline *p, struct hs_snapshot *s, struct dbg *d,
         }
         rc = refsort_join(p->refs);
     } else { /* no second thread to be had: scan here */
-        struct ref_sink sink = {.user = p, .ref = on_ref, .progress = on_progress};
+        struct ref_sink sink = {.user = p, .ref = on_ref, .progress = on_progress, .release = s};
         rc = refs_scan(s, &p->objs, rs, &sink);
     }
     phase("scan refs");
+    uint64_t refused = hs_released_reads(s);
+    if (!rc && refused) {
+        /* a pointer map read memory behind the scan (refs.c): the objects
+         * it was for were scanned conservatively, so say it */
+        char msg[200];
+        snprintf(msg, sizeof msg, "%llu reads of memory the scan had already given back were refused; the "
+                                  "objects they were for were scanned conservatively",
+                 (unsigned long long)refused);
+        add_warning(p, 0, "index", msg);
+        notify_warn("%s: %s", p->opt->snapshot, msg);
+    }
     /* The objects are stored and scanned, and no byte of memory is read
      * from here on: the sort and the tree need the room more.  The tree is
      * worked out on the core the refs' load leaves idle; it takes what it

@@ -205,6 +205,45 @@ static int scan_range(struct scan *sc, int64_t src, uint64_t addr, uint64_t size
     return bytes ? 0 : scan_span(sc, src, addr, size);
 }
 
+/*
+ * Giving back behind the scan (ref_sink.release).  Objects are scanned in
+ * address order, and once an object is scanned no one reads its bytes
+ * again, nor those of the gaps before it: a Go span's heap bits, at its
+ * end, are read only for the span's own objects, which come before them.
+ * So the pages of a range that holds objects go once the scan is past
+ * them, a megabyte at a time, and the rest of a range once the scan moves
+ * to the next.  The RUN_GUARD bytes below the next object stay until it is
+ * scanned (a Go malloc header lies just before it).  The pointer maps'
+ * other reads are of memory the walk kept (type descriptors) or outside
+ * the object ranges (Go 1.19's heap arena bitmaps).  Should a read still
+ * reach memory given back, it fails, and the index says so
+ * (hs_released_reads).
+ */
+#define RUN_GUARD 64
+#define RUN_STEP (1u << 20)
+
+struct behind {
+    const struct hs_mem_range *r; /* the range the last object lay in */
+    uint64_t from;                /* what of it is not given back starts here */
+    uint64_t end;                 /* the end of its last object */
+};
+
+static void behind(struct hs_snapshot *s, struct behind *b, const struct obj *o)
+{
+    if (!b->r || o->addr < b->r->start || o->addr >= b->r->end) {
+        if (b->r && b->end > b->from)
+            hs_release(s, b->from, b->end); /* every object in it is scanned */
+        b->r = hs_find_range(s, o->addr);
+        b->from = b->end = o->addr;
+    } else if (o->addr >= b->from + RUN_STEP + RUN_GUARD) {
+        uint64_t to = o->addr - RUN_GUARD;
+        hs_release(s, b->from, to);
+        b->from = to & ~(uint64_t)4095; /* the page it stopped inside, which the next one finishes */
+    }
+    if (o->addr + o->size > b->end)
+        b->end = o->addr + o->size;
+}
+
 int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct rootset *rs,
               const struct ref_sink *sink)
 {
@@ -239,10 +278,13 @@ int refs_scan(const struct hs_snapshot *s, const struct objtab *t, const struct 
     }
     sc.unreached = NULL;
     sc.nunreached = 0;
+    struct behind b = {0};
     for (size_t i = 0; i < t->n; i++) {
         if ((i & 0xffff) == 0 && sink->progress)
             sink->progress(sink->user, i, t->n);
         const struct obj *o = &t->v[i];
+        if (sink->release)
+            behind(sink->release, &b, o);
         if (o->state != OBJ_USED || (heap_where_flags(o->where) & HW_INTERNAL))
             continue;
         int bytes = t->bytes && (t->bytes[i >> 3] >> (i & 7) & 1);

@@ -28,6 +28,11 @@ struct ref_sink {
     int (*ref)(void *user, int64_t src, uint64_t offset, int64_t dst, int interior);
     /* Called now and then with objects scanned so far (may be NULL). */
     void (*progress)(void *user, uint64_t done, uint64_t total);
+    /* If set (the snapshot scanned), the objects' memory is given back
+     * (hs_release) once the scan is past it, so that the snapshot shrinks
+     * as the sorter grows: for a caller that reads no memory of an object
+     * after the scan (refs.c says what is kept). */
+    struct hs_snapshot *release;
 };
 
 /* Scan everything; 0, or the sink's nonzero value if it stopped the scan. */

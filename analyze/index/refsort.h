@@ -46,10 +46,12 @@ int refsort_add(struct refsort *rs, int64_t src, uint64_t offset, int64_t dst, i
  * the references in scan order (index/dominators.h).  Set before the scan. */
 void refsort_tee(struct refsort *rs, void (*fn)(void *u, int64_t src, int64_t dst), void *u);
 
-/* Run the reference scan into rs on a new thread; s, t and roots must stay
- * unchanged until refsort_join().  -1 if no thread could be had (then
- * scan with refs_scan() and refsort_add() instead). */
-int refsort_scan(struct refsort *rs, const struct hs_snapshot *s, const struct objtab *t,
+/* Run the reference scan into rs on a new thread; t and roots must stay
+ * unchanged until refsort_join(), and s is the scan's: it gives back each
+ * object's memory behind it (ref_sink.release), so nothing else may read
+ * s's memory until then, nor any object's after.  -1 if no thread could
+ * be had (then scan with refs_scan() and refsort_add() instead). */
+int refsort_scan(struct refsort *rs, struct hs_snapshot *s, const struct objtab *t,
                  const struct rootset *roots);
 /* Objects scanned so far, for progress; 1 once the scan has ended. */
 uint64_t refsort_scanned(struct refsort *rs, int *done);
