@@ -57,8 +57,10 @@ struct walk {
     struct heap_ctx *c;
     const struct gl_layout *L;
     const struct gl_where *w;
-    struct gl_chunk *ch;
+    struct gl_chunk *ch; /* a mapping of its own (walker.c), sorted by address once the arenas are walked */
     size_t n, cap;
+    size_t ch_bytes;     /* the mapping's length */
+    size_t ch_gone;      /* bytes at its start given back once reported (report_chunks) */
     struct gl_arena ar[MAX_ARENAS];
     unsigned nar;
     uint64_t heaps[MAX_HEAPS * 4]; /* [h, h+HEAP_MAX) of non-main heaps, for the mmap scan */

@@ -89,6 +89,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "heap/glibc/walk.h"
 
@@ -103,17 +105,28 @@ const char *const gl_where_name[GL_WHERE_COUNT] = {
 
 /* ------------------------------------------------------------ chunk array */
 
+/*
+ * The array is a mapping of its own rather than malloc's, for the index's
+ * peak: it holds every chunk (24 bytes each, 240 MB for 10 M), and the
+ * pipeline copies each into its object table as report_chunks() reports
+ * it, so the two were side by side at their whole size.  A mapping can
+ * give back the stretch already reported (munmap of its start) and grow
+ * in place or move without a copy (mremap).
+ */
 struct gl_chunk *gl_add_chunk(struct walk *W, uint64_t addr, uint64_t size, unsigned arena)
 {
     if (W->n == W->cap) {
-        size_t cap = W->cap ? W->cap * 2 : 4096;
-        struct gl_chunk *p = realloc(W->ch, cap * sizeof *p);
-        if (!p) {
+        size_t cap = W->cap ? W->cap * 2 : 4096, page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t bytes = (cap * sizeof *W->ch + page - 1) / page * page;
+        void *p = W->ch ? mremap(W->ch, W->ch_bytes, bytes, MREMAP_MAYMOVE)
+                        : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
             W->oom = 1;
             return NULL;
         }
         W->ch = p;
-        W->cap = cap;
+        W->ch_bytes = bytes;
+        W->cap = bytes / sizeof *W->ch;
     }
     struct gl_chunk *k = &W->ch[W->n++];
     *k = (struct gl_chunk){.addr = addr, .size = size, .arena = (uint16_t)arena};
@@ -148,11 +161,23 @@ static int glibc_detect(struct heap_ctx *c)
     return gl_libc_present(c, &mod);
 }
 
-/* Report every chunk of the (sorted) array; count what the totals need. */
-static void report_chunks(struct walk *W, uint64_t *used_chunk_bytes)
+/* Give back the array's pages below entry i (see gl_add_chunk). */
+static void give_back_below(struct walk *W, size_t i)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), upto = i * sizeof *W->ch / page * page;
+    if (upto > W->ch_gone && munmap((char *)W->ch + W->ch_gone, upto - W->ch_gone) == 0)
+        W->ch_gone = upto;
+}
+
+/* Report every chunk of the (sorted) array, giving back the array as it
+ * goes; count what the totals need: the bytes of used chunks, and of free
+ * ones that no list holds (mallinfo counts those as used). */
+static void report_chunks(struct walk *W, uint64_t *used_chunk_bytes, uint64_t *unlisted_bytes)
 {
     struct heap_ctx *c = W->c;
     for (size_t i = 0; i < W->n; i++) {
+        if ((i & 0xffff) == 0)
+            give_back_below(W, i);
         struct gl_chunk *k = &W->ch[i];
         struct heap_object o = {.addr = k->addr + GL_HDR, .size = k->size - GL_SIZE_SZ,
                                 .chunk = k->addr, .chunk_size = k->size, .state = OBJ_FREE,
@@ -165,6 +190,7 @@ static void report_chunks(struct walk *W, uint64_t *used_chunk_bytes)
                 *used_chunk_bytes += k->size;
             } else {
                 o.where = GL_WHERE_FREE_OTHER;
+                *unlisted_bytes += k->size;
                 c->problem(c, k->addr, "glibc arena %u: chunk 0x%llx (size 0x%llx) is free but "
                                        "in no bin",
                            k->arena, (unsigned long long)k->addr, (unsigned long long)k->size);
@@ -264,7 +290,12 @@ static void add_tops_and_sort(struct walk *W)
             }
         }
     }
-    if (W->n > 1) /* qsort of NULL, even for 0 elements, is undefined */
+    /* One arena's chunks come in address order, its top last: then there is
+     * nothing to sort, and qsort would still take a copy's room for its merge. */
+    int sorted = 1;
+    for (size_t i = 1; i < W->n && sorted; i++)
+        sorted = W->ch[i - 1].addr <= W->ch[i].addr;
+    if (!sorted)
         qsort(W->ch, W->n, sizeof *W->ch, cmp_chunk);
     for (size_t i = 1; i < W->n; i++)
         if (W->ch[i].addr < W->ch[i - 1].addr + W->ch[i - 1].size)
@@ -293,7 +324,8 @@ static void walk_lists(struct walk *W)
 
 /* What was found against what mp_ and the arenas say, and the totals as
  * facts in mallinfo2() terms (see the top of this file). */
-static void totals(struct walk *W, uint64_t used_chunks, uint64_t nmm, uint64_t mmbytes, uint64_t mmslack)
+static void totals(struct walk *W, uint64_t used_chunks, uint64_t unlisted, uint64_t nmm, uint64_t mmbytes,
+                   uint64_t mmslack)
 {
     struct heap_ctx *c = W->c;
     const struct gl_layout *L = W->L;
@@ -319,10 +351,8 @@ static void totals(struct walk *W, uint64_t used_chunks, uint64_t nmm, uint64_t 
             c->problem(c, A->addr, "glibc arena %u: its heaps hold %llu bytes, system_mem says %llu",
                        ai, (unsigned long long)A->heap_bytes, (unsigned long long)A->system_mem);
     }
-    uint64_t walked = used_chunks + W->tcache_bytes + fre + W->overhead + W->lost;
-    for (size_t i = 0; i < W->n; i++) /* free but in no list: counted by mallinfo as used */
-        if (!(W->ch[i].flags & CH_CLAIMED) && !(W->ch[i].flags & (CH_NEXT_INUSE | CH_NEXT_UNKNOWN)))
-            walked += W->ch[i].size;
+    /* free but in no list: counted by mallinfo as used */
+    uint64_t walked = used_chunks + unlisted + W->tcache_bytes + fre + W->overhead + W->lost;
     if (walked != sys)
         c->problem(c, w->main_arena, "glibc: chunks walked (%llu bytes, with %llu of headers and "
                                      "%llu unwalkable) do not add up to system_mem (%llu bytes)",
@@ -374,16 +404,17 @@ static int glibc_walk(struct heap_ctx *c)
         gl_walk_other_arena(W, ai);
     add_tops_and_sort(W);
     walk_lists(W); /* (3) */
-    uint64_t used_chunks = 0;
-    report_chunks(W, &used_chunks); /* (4) */
+    uint64_t used_chunks = 0, unlisted = 0;
+    report_chunks(W, &used_chunks, &unlisted); /* (4) */
     uint64_t nmm = 0, mmbytes = 0, mmslack = 0;
     gl_walk_mmapped(W, &nmm, &mmbytes, &mmslack); /* (5) */
-    totals(W, used_chunks, nmm, mmbytes, mmslack); /* (6) */
+    totals(W, used_chunks, unlisted, nmm, mmbytes, mmslack); /* (6) */
 
     int rc = W->oom ? -1 : 0;
     if (W->oom)
         c->problem(c, 0, "glibc: out of memory during the walk");
-    free(W->ch);
+    if (W->ch)
+        munmap((char *)W->ch + W->ch_gone, W->ch_bytes - W->ch_gone);
     free(W);
     /* Bytes are not pointers: stdio buffers are left out of the scan
      * (glibc/stdio.c), through pointer_words, for a pipeline that keeps state. */
