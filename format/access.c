@@ -47,20 +47,23 @@ const struct hs_mem_range *hs_get_ranges(const struct hs_snapshot *s, size_t *n)
     return s->ranges;
 }
 
-const struct hs_mem_range *hs_find_range(const struct hs_snapshot *s, uint64_t addr)
+size_t hs_first_range_ending_above(const struct hs_snapshot *s, uint64_t addr)
 {
     size_t lo = 0, hi = s->nranges;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const struct hs_mem_range *r = &s->ranges[mid];
-        if (addr < r->start)
-            hi = mid;
-        else if (addr >= r->end)
+        if (s->ranges[mid].end <= addr)
             lo = mid + 1;
         else
-            return r;
+            hi = mid;
     }
-    return NULL;
+    return lo;
+}
+
+const struct hs_mem_range *hs_find_range(const struct hs_snapshot *s, uint64_t addr)
+{
+    size_t i = hs_first_range_ending_above(s, addr);
+    return i < s->nranges && s->ranges[i].start <= addr ? &s->ranges[i] : NULL;
 }
 
 /* Are the pages under [addr, addr + len) of r all captured, and none

@@ -552,15 +552,7 @@ void hs_drop_memory(struct hs_snapshot *s)
 
 int hs_release(struct hs_snapshot *s, uint64_t start, uint64_t end)
 {
-    size_t i = 0, hi_i = s->nranges; /* the first range ending above start */
-    while (i < hi_i) {
-        size_t mid = i + (hi_i - i) / 2;
-        if (s->ranges[mid].end <= start)
-            i = mid + 1;
-        else
-            hi_i = mid;
-    }
-    for (; i < s->nranges && s->ranges[i].start < end; i++) {
+    for (size_t i = hs_first_range_ending_above(s, start); i < s->nranges && s->ranges[i].start < end; i++) {
         const struct hs_mem_range *r = &s->ranges[i];
         struct hs_range_store *st = &s->store[i];
         if (!r->data || st->map != r->data)

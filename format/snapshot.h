@@ -90,6 +90,9 @@ struct hs_snapshot *hs_parse(const uint8_t *buf, size_t len, const char *name, u
  * regular file, read otherwise.  Release with hs_unload(). */
 int hs_load(const char *path, const uint8_t **buf, size_t *len, int *mapped, struct hs_error *err);
 void hs_unload(const uint8_t *buf, size_t len, int mapped);
+/* access.c: the index of the first range whose end is above addr
+ * (nranges if none); ranges are sorted and do not overlap. */
+size_t hs_first_range_ending_above(const struct hs_snapshot *s, uint64_t addr);
 /* ondemand.c: an on-demand snapshot keeps the file image its blocks point
  * into (released by hs_lazy_free()); range ri's bytes [addr, addr + len),
  * placed first if need be, or NULL (a bad block, or not on demand). */
