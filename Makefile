@@ -74,7 +74,8 @@ SAMPLES     := $(patsubst samples/%.c,bin/samples/%,$(SAMPLE_C)) \
                $(patsubst samples/%.cpp,bin/samples/%,$(SAMPLE_CXX)) \
                $(foreach v,$(GO_VERSIONS),$(patsubst %,bin/samples/$(v)-%,$(SAMPLE_GO))) \
                $(foreach v,$(GO_VERSIONS),bin/samples/$(v)-session-stripped) \
-               bin/samples/jemalloc_static bin/samples/jemalloc_dwarf bin/samples/tcmalloc_static
+               bin/samples/jemalloc_static bin/samples/jemalloc_dwarf bin/samples/jemalloc_dwarf57 \
+               bin/samples/jemalloc_lg57 bin/samples/tcmalloc_static
 
 .PHONY: all deps demo test bench fuzz clean samples asan
 all: deps bin/heapsnap-capture bin/heapsnap bin/heapsnap-sqlite.so
@@ -143,8 +144,22 @@ bin/samples/jemalloc_static: samples/jemalloc_heap.c samples/report.h | build/.d
 # apt-get source (deb-src entries made from this machine's Debian sources,
 # in a private apt state: the system's apt is not touched) and built as
 # debian/rules builds it (its configure options, dpkg-buildflags), keeping
-# the debug info.  Test-only: it lives in build/ and is never installed.
+# the debug info, with LG_VADDR 48 as Debian's own build machines found it
+# (configure would otherwise ask this CPU).  Test-only: it lives in build/
+# and is never installed.
 JEDBG := build/jemalloc-dwarf
+# $(call je_build,SRC,LG_VADDR,OUT): configure and build the jemalloc source
+# in SRC as debian/rules does, with LG_VADDR fixed, into OUT/lib and OUT/include.
+define je_build
+	cd $(1) && \
+	  CFLAGS="$$(dpkg-buildflags --get CFLAGS)" CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
+	  LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" ./configure -q --with-version=VERSION --with-lg-vaddr=$(2) \
+	    --with-lg-page=12 --with-lg-hugepage=21 --enable-prof --disable-doc >$(CURDIR)/$(3)/configure.log && \
+	  $(MAKE) -s build_lib_shared >$(CURDIR)/$(3)/build.log 2>&1
+	mkdir -p $(3)/lib $(3)/include/jemalloc
+	cp -L $(1)/lib/libjemalloc.so.2 $(3)/lib/libjemalloc.so.2
+	cp $(1)/include/jemalloc/jemalloc.h $(3)/include/jemalloc/
+endef
 JEDBG_LIB := $(JEDBG)/lib/libjemalloc.so.2
 $(JEDBG_LIB): | build/.deps-ok
 	rm -rf $(JEDBG) && mkdir -p $(JEDBG)/apt/lists/partial $(JEDBG)/apt/cache/archives/partial $(JEDBG)/apt/parts
@@ -158,18 +173,32 @@ $(JEDBG_LIB): | build/.deps-ok
 	       -o Dir::State::Lists=$(CURDIR)/$(JEDBG)/apt/lists -o Dir::Cache=$(CURDIR)/$(JEDBG)/apt/cache -o Debug::NoLocking=1" && \
 	  apt-get $$apt -qq update && cd $(JEDBG) && apt-get $$apt -qq source jemalloc=$$ver >source.log 2>&1 || \
 	  { cat $(CURDIR)/$(JEDBG)/source.log 2>/dev/null; echo "cannot fetch Debian's jemalloc source $$ver"; exit 1; }
-	cd $(JEDBG)/jemalloc-5.* && \
-	  CFLAGS="$$(dpkg-buildflags --get CFLAGS)" CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
-	  LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" ./configure -q --with-version=VERSION \
-	    --with-lg-page=12 --with-lg-hugepage=21 --enable-prof --disable-doc >../configure.log && \
-	  $(MAKE) -s build_lib_shared >../build.log 2>&1
-	mkdir -p $(JEDBG)/lib $(JEDBG)/include/jemalloc
-	cp -L $(JEDBG)/jemalloc-5.*/lib/libjemalloc.so.2 $@
-	cp $(JEDBG)/jemalloc-5.*/include/jemalloc/jemalloc.h $(JEDBG)/include/jemalloc/
+	$(call je_build,$(JEDBG)/jemalloc-5.*,48,$(JEDBG))
+# The same source again with LG_VADDR 57, what configure picks on a CPU
+# that can page five levels deep (and Debian's rules leave to configure):
+# a three-level rtree with 16-byte leaf elements.  LG_VADDR is given to
+# both builds, so that the tests see both shapes on any machine.  A
+# stripped copy of it has no symbols for the rtree root, to be found by
+# scanning as Debian's stripped library is.
+JEDBG57 := build/jemalloc-dwarf57
+JEDBG57_LIB := $(JEDBG57)/lib/libjemalloc.so.2
+$(JEDBG57_LIB): $(JEDBG_LIB)
+	rm -rf $(JEDBG57) && mkdir -p $(JEDBG57)
+	dpkg-source -x $(JEDBG)/jemalloc_*.dsc $(JEDBG57)/src >$(JEDBG57)/source.log 2>&1
+	$(call je_build,$(JEDBG57)/src,57,$(JEDBG57))
+	mkdir -p $(JEDBG57)/stripped && strip -o $(JEDBG57)/stripped/libjemalloc.so.2 $@
 bin/samples/jemalloc_dwarf: samples/jemalloc_heap.c samples/report.h $(JEDBG_LIB) | build/.deps-ok
 	@mkdir -p bin/samples
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -I$(JEDBG)/include -o $@ $< \
 	  $(JEDBG_LIB) -Wl,-rpath,$(CURDIR)/$(JEDBG)/lib
+bin/samples/jemalloc_dwarf57: samples/jemalloc_heap.c samples/report.h $(JEDBG57_LIB) | build/.deps-ok
+	@mkdir -p bin/samples
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -I$(JEDBG57)/include -o $@ $< \
+	  $(JEDBG57_LIB) -Wl,-rpath,$(CURDIR)/$(JEDBG57)/lib
+bin/samples/jemalloc_lg57: samples/jemalloc_heap.c samples/report.h $(JEDBG57_LIB) | build/.deps-ok
+	@mkdir -p bin/samples
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -g -pthread -I$(JEDBG57)/include -o $@ $< \
+	  $(JEDBG57)/stripped/libjemalloc.so.2 -Wl,-rpath,$(CURDIR)/$(JEDBG57)/stripped
 # tcmalloc_heap twice too: with Debian's tcmalloc (gperftools'
 # libtcmalloc_minimal.so.4), and with libtcmalloc_minimal.a inside.
 bin/samples/tcmalloc_heap: samples/tcmalloc_heap.c samples/report.h | build/.deps-ok

@@ -8,7 +8,13 @@
 #     bin/samples/jemalloc_dwarf, linked with Debian's jemalloc source package
 #     built with its debug info kept (the Makefile says how): the layouts of
 #     edata_t, cache_bin_t and the emap come from DWARF, and DWARF must agree
-#     with the 5.3.0 fallback the other two are walked with.  Each reports every
+#     with the 5.3.0 fallback the other two are walked with.  All three are
+#     LG_VADDR 48 builds (a two-level rtree of 8-byte leaf elements), and two
+#     more are the same source built with LG_VADDR 57 (three levels, 16-byte
+#     elements), as configure builds it on a CPU that pages five levels
+#     deep: bin/samples/jemalloc_dwarf57 (its shape read from DWARF, the root
+#     by symbol) and bin/samples/jemalloc_lg57 (stripped: the shape tried,
+#     the root found by scanning).  Each reports every
 #     block with malloc_usable_size() and mallctl stats.allocated / active
 #     after an epoch, with nothing allocated between those and the capture.
 #   - Debian's redis-server (libjemalloc.so.2) on a loopback port, with keys,
@@ -28,7 +34,7 @@ sq() { sqlite3 -batch "$@"; }
 fact() { sq "$1" "SELECT value FROM facts WHERE key = '$2'"; }
 stat() { awk -v f="$2" '$1 == "stats" { for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1) }' "$1"; }
 
-for s in jemalloc_heap jemalloc_static jemalloc_dwarf; do
+for s in jemalloc_heap jemalloc_static jemalloc_dwarf jemalloc_dwarf57 jemalloc_lg57; do
     if [ ! -x "$SAMPLES/$s" ]; then
         test_skip "$s" "bin/samples/$s is not built"
         continue
@@ -38,19 +44,22 @@ for s in jemalloc_heap jemalloc_static jemalloc_dwarf; do
     stop_sample
     report_truth $s.report truth-$s.db 2>/dev/null || true
     case $s in
-    jemalloc_heap) how=scan layout=fallback ;;
-    jemalloc_static) how=symbol layout=fallback ;;
-    *) how=symbol layout=dwarf ;;
+    jemalloc_heap) how=scan layout=fallback vaddr=48 ;;
+    jemalloc_static) how=symbol layout=fallback vaddr=48 ;;
+    jemalloc_dwarf) how=symbol layout=dwarf vaddr=48 ;;
+    jemalloc_dwarf57) how=symbol layout=dwarf vaddr=57 ;;
+    jemalloc_lg57) how=scan layout=fallback vaddr=57 ;;
     esac
 
     test_expect_success "$s: ran on jemalloc 5.3.0, reported and was captured" '
         grep -qx ready '$s'.report && grep "^version 5\.3\.0" '$s'.report && test -s '$s'.hsnap &&
         test "$(sq truth-'$s'.db "SELECT count(*) FROM live")" -gt 2000
     '
-    test_expect_success "$s: index walks jemalloc ($layout layout, rtree root by $how), no warning" '
+    test_expect_success "$s: index walks jemalloc ($layout layout, LG_VADDR $vaddr rtree, root by $how), no warning" '
         $HEAPSNAP index '$s'.hsnap -o '$s'.db >out 2>err &&
         grep "(jemalloc)\$" out &&
         test "$(fact '$s'.db jemalloc.layout)" = '$layout' &&
+        test "$(fact '$s'.db jemalloc.lg_vaddr)" = '$vaddr' &&
         fact '$s'.db jemalloc.rtree_root | grep "('$how')\$" &&
         sq '$s'.db "SELECT message FROM warnings WHERE source IN (\"jemalloc\", \"heap\")" >bad &&
         test_cmp /dev/null bad

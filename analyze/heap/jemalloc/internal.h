@@ -22,23 +22,40 @@
 
 #include "heap/allocator.h"
 
-/* x86_64, LG_VADDR 48, LG_PAGE 12: rtree.h's constants for that target. */
+/* x86_64, LG_PAGE 12. */
 #define JE_PAGE         4096u
 #define JE_LG_PAGE      12u
-#define JE_LG_VADDR     48u
-#define JE_RTREE_BITS   18u                 /* per level, RTREE_HEIGHT 2 */
-#define JE_RTREE_FANOUT (1u << JE_RTREE_BITS)
 #define JE_EDATA_ALIGN  128u                /* EDATA_ALIGNMENT */
 #define JE_NSIZES       232u                /* SC_NSIZES: szind < this */
 #define JE_NBINS        36u                 /* SC_NBINS: small size classes */
 #define JE_SMALL_MAX    14336u              /* SC_SMALL_MAXCLASS */
 #define JE_SLAB_MAXREGS 512u                /* 1 << SC_LG_SLAB_MAXREGS */
 
-/* A leaf element (RTREE_LEAF_COMPACT): szind in bits 48..63, edata in
- * 7..47 (sign-extended), state in 2..4, is_head in 1, slab in 0. */
+/*
+ * The emap rtree's shape: rtree.h's constants, which the build's LG_VADDR
+ * sets.  48 (most x86_64 builds, Debian's): two levels of 18 key bits and
+ * 8-byte "compact" leaf elements.  57 (configure on a CPU that can page
+ * five levels deep): three levels of 15 bits, and elements of 16 bytes,
+ * the edata pointer and then a word of slab, is_head, state and szind
+ * (RTREE_LEAF_COMPACT needs 8 spare high bits; 57 leaves 7).  Read from
+ * DWARF (the root's length) where there is DWARF, else each shape is tried
+ * on the heap (je_locate): the one whose root maps pages to the extents
+ * that hold them.
+ */
+struct je_rtree {
+    unsigned lg_vaddr;           /* 48 or 57 */
+    unsigned height;             /* 2 or 3 */
+    unsigned bits[3];            /* key bits of each level, the root's first */
+    unsigned elm;                /* bytes of a leaf element: 8 (compact) or 16 */
+};
+
+/* A leaf element in the compact form, whatever the shape (je_leaf_elm):
+ * szind in bits 48..63, edata in 7..47 (sign-extended), state in 2..4,
+ * is_head in 1, slab in 0.  (A 57-bit build's edata still fits: user
+ * addresses stay below 2^47 unless a program asks for more.) */
 #define JE_LEAF_SLAB(b)   ((b) & 1u)
 #define JE_LEAF_STATE(b)  (((b) >> 2) & 7u)
-#define JE_LEAF_SZIND(b)  ((unsigned)((b) >> JE_LG_VADDR))
+#define JE_LEAF_SZIND(b)  ((unsigned)((b) >> 48))
 #define JE_LEAF_EDATA(b)  ((uint64_t)(((int64_t)((b) << 16)) >> 16) & ~(uint64_t)(JE_EDATA_ALIGN - 1))
 
 enum je_state { JE_ACTIVE = 0, JE_DIRTY, JE_MUZZY, JE_RETAINED, JE_TRANSITION, JE_MERGING };
@@ -70,6 +87,7 @@ struct je_layout {
     uint64_t cb_head, cb_full, cb_empty; /* stack_head, low_bits_full, low_bits_empty */
     uint64_t root_off;           /* arena_emap_global.rtree.root's offset, or UINT64_MAX: the
                                     fallback's "the last member" (symbol end - the root's size) */
+    unsigned lg_vaddr;           /* the rtree's LG_VADDR from DWARF (the root's length), 0: unknown */
 };
 
 /* What je_locate() found. */
@@ -77,6 +95,7 @@ struct je_where {
     int module;                  /* the module holding jemalloc, or -1 */
     uint64_t root;               /* &arena_emap_global.rtree.root[0], 0 if not found */
     const char *root_how;        /* "symbol" or "scan" */
+    struct je_rtree rt;          /* the shape of the tree under it */
 };
 
 /* The fallback layout, with edata_s, cache_bin_s and emap_s from DWARF
@@ -84,13 +103,23 @@ struct je_where {
  * sense: then the fallback's). */
 void je_layout_load(struct heap_ctx *c, int module, struct je_layout *L);
 
-/* Find the rtree root.  0, or -1 with a problem saying why. */
+/* Find the rtree root, and the tree's shape.  0, or -1 with a problem
+ * saying why. */
 int je_locate(struct heap_ctx *c, const struct je_layout *L, struct je_where *w);
 
-/* Does the leaf at 'leaf' belong at root index idx (its first element
- * names an extent holding a page of that index)?  1 yes, 0 no, -1 if it
- * has no element that could be read. */
-int je_leaf_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t leaf, unsigned idx);
+/* The shape of a build with this LG_VADDR (48 or 57), as rtree.h splits it. */
+void je_rtree_shape(struct je_rtree *t, unsigned lg_vaddr);
+/* The leaf element at p (t->elm captured bytes), in the compact form. */
+uint64_t je_leaf_elm(const struct je_rtree *t, const uint8_t *p);
+/* Bytes of one leaf array. */
+static inline uint64_t je_leaf_bytes(const struct je_rtree *t)
+{
+    return (uint64_t)t->elm << t->bits[t->height - 1];
+}
+/* Every leaf under w's root that sits where its elements say it must
+ * (one that does not is said, and skipped): fn(u, leaf, root index). */
+void je_leaves(struct heap_ctx *c, const struct je_layout *L, const struct je_where *w,
+               void (*fn)(void *u, uint64_t leaf, unsigned idx), void *u);
 
 /* sz_index2size(szind): the usable size of size class szind; 0 if none. */
 uint64_t je_index2size(unsigned szind);

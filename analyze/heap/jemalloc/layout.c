@@ -3,16 +3,21 @@
  * what that state looks like (see jemalloc/internal.h; jemalloc/walker.c
  * does the walk).
  *
- * The one structure that leads to every extent is the emap: a two-level
- * radix tree (rtree) keyed by page address, whose root is a static array of
- * 2^18 pointers to leaves inside arena_emap_global, in jemalloc's .bss.
- * Each leaf is 2^18 words, one per page of a 1 GiB span, and a word names
- * the extent (edata_t) holding that page with its size class, slab bit and
- * state.  Debian's libjemalloc2 is stripped and has no DWARF, so:
+ * The one structure that leads to every extent is the emap: a radix tree
+ * (rtree) keyed by page address, whose root is a static array inside
+ * arena_emap_global, in jemalloc's .bss.  In the usual LG_VADDR 48 build it
+ * has two levels: the root is 2^18 pointers to leaves, each leaf 2^18
+ * words, one per page of a 1 GiB span, and a word names the extent
+ * (edata_t) holding that page with its size class, slab bit and state.  A
+ * build with LG_VADDR 57 has three levels of 2^15 and elements of two
+ * words (internal.h, struct je_rtree).  Debian's libjemalloc2 is stripped
+ * and has no DWARF, so:
  *
+ *   the shape    from DWARF's emap_s (rtree.root's length) when there is
+ *                DWARF, else tried: 48 first, then 57 (je_locate).
  *   the root     by the symbol (je_)arena_emap_global when there is one —
  *                the root is its last member, so it starts 8 * 2^18 bytes
- *                before the symbol's end (or where DWARF's emap_s puts
+ *                (or 2^15) before the symbol's end (or where DWARF's emap_s puts
  *                rtree.root, when there is DWARF) — or else by scanning jemalloc's
  *                writable data for a word that points at a leaf: the
  *                leaf's first used element names an extent whose pages
@@ -127,9 +132,8 @@ static void load_cache_bin(struct heap_ctx *c, int module, struct je_layout *L)
     L->cb_empty = (uint64_t)e;
 }
 
-/* rtree.root inside emap_s: its offset, and a count that must be the
- * fanout the walker was written for (a build with another LG_VADDR or
- * RTREE_HEIGHT is another tree). */
+/* rtree.root inside emap_s: its offset, and its length, which says the
+ * tree's shape (internal.h): 2^18 words for LG_VADDR 48, 2^15 for 57. */
 static void load_emap(struct heap_ctx *c, int module, struct je_layout *L)
 {
     const struct dbg_layout *l = dbg_struct(c->dbg, "emap_s", module);
@@ -144,16 +148,26 @@ static void load_emap(struct heap_ctx *c, int module, struct je_layout *L)
                 if (!strcmp(rt->fields[k].name, "root"))
                     root = &rt->fields[k];
         }
-    if (r < 0 || !root || root->count != JE_RTREE_FANOUT || root->size != 8u * JE_RTREE_FANOUT ||
-        (uint64_t)r > l->size || l->size - (uint64_t)r < 8u * JE_RTREE_FANOUT) {
-        c->problem(c, 0, "jemalloc: DWARF struct emap_s has no rtree.root of %u words (a build "
-                         "with another rtree?); finding the root as 5.3.0 keeps it", JE_RTREE_FANOUT);
+    unsigned vaddr = 0;
+    struct je_rtree t;
+    for (unsigned v = 48; v <= 57 && root; v += 9) {
+        je_rtree_shape(&t, v);
+        if (root->count == 1ull << t.bits[0])
+            vaddr = v;
+    }
+    if (vaddr)
+        je_rtree_shape(&t, vaddr);
+    uint64_t bytes = vaddr ? 8ull << t.bits[0] : 0;
+    if (r < 0 || !vaddr || root->size != bytes || (uint64_t)r > l->size || l->size - (uint64_t)r < bytes) {
+        c->problem(c, 0, "jemalloc: DWARF struct emap_s has no rtree.root of 2^18 or 2^15 words (LG_VADDR 48 "
+                         "or 57; a build with another rtree?); finding the root as 5.3.0 keeps it");
         return;
     }
     from_dwarf(L, "emap_s");
     /* the fallback's root: the last member, so at the end of the struct */
-    compare(L, "emap_t.rtree.root", (uint64_t)r, l->size - 8u * JE_RTREE_FANOUT);
+    compare(L, "emap_t.rtree.root", (uint64_t)r, l->size - bytes);
     L->root_off = (uint64_t)r;
+    L->lg_vaddr = vaddr;
 }
 
 void je_layout_load(struct heap_ctx *c, int module, struct je_layout *L)
@@ -196,30 +210,82 @@ int je_module(struct heap_ctx *c)
     return heap_allocator_module(c, "libjemalloc", syms);
 }
 
-/* ------------------------------------------------------------ the rtree root */
+/* ------------------------------------------------------------ the rtree */
 
-/* The first non-zero word of the leaf at l, with its index; 0 if none.
- * Only captured pages are read: a leaf spans 2 MiB, mostly never touched. */
-static uint64_t first_element(struct heap_ctx *c, uint64_t l, unsigned *j)
+void je_rtree_shape(struct je_rtree *t, unsigned lg_vaddr)
 {
-    for (unsigned pg = 0; pg < JE_RTREE_FANOUT * 8 / JE_PAGE; pg++) {
-        const uint64_t *w = hs_ptr(c->snap, l + (uint64_t)pg * JE_PAGE, JE_PAGE);
+    unsigned nsb = lg_vaddr - JE_LG_PAGE; /* RTREE_NSB */
+    *t = (struct je_rtree){.lg_vaddr = lg_vaddr};
+    if (nsb <= 36) { /* rtree_levels[] for RTREE_HEIGHT 2 */
+        t->height = 2;
+        t->bits[0] = nsb / 2;
+        t->bits[1] = nsb / 2 + nsb % 2;
+    } else { /* and 3 */
+        t->height = 3;
+        t->bits[0] = nsb / 3;
+        t->bits[1] = nsb / 3 + nsb % 3 / 2;
+        t->bits[2] = nsb / 3 + nsb % 3 - nsb % 3 / 2;
+    }
+    /* RTREE_LEAF_COMPACT: the high bits left over hold szind (8 bits) */
+    t->elm = 64 - lg_vaddr >= 8 ? 8 : 16;
+}
+
+uint64_t je_leaf_elm(const struct je_rtree *t, const uint8_t *p)
+{
+    uint64_t b;
+    memcpy(&b, p, 8);
+    if (t->elm == 8)
+        return b;
+    /* le_edata, then le_metadata: szind above state (3 bits at 2), is_head, slab */
+    uint32_t md;
+    memcpy(&md, p + 8, 4);
+    return (uint64_t)(md >> 5) << 48 | (b & 0x0000ffffffffff80ull) | (md & 0x1f);
+}
+
+/* The first element of the leaf at l that names an extent, with its index;
+ * 0 if none.  Only captured pages are read: a leaf spans 2 MiB (LG_VADDR
+ * 48) or 512 KiB (57), mostly never touched. */
+static uint64_t first_element(struct heap_ctx *c, const struct je_rtree *t, uint64_t l, unsigned *j)
+{
+    uint64_t bytes = je_leaf_bytes(t);
+    for (uint64_t off = 0; off < bytes; off += JE_PAGE) {
+        const uint8_t *w = hs_ptr(c->snap, l + off, JE_PAGE);
         if (!w)
             continue;
-        for (unsigned k = 0; k < JE_PAGE / 8; k++)
-            if (w[k]) {
-                *j = pg * (JE_PAGE / 8) + k;
-                return w[k];
+        for (unsigned k = 0; k < JE_PAGE / t->elm; k++) {
+            uint64_t b = je_leaf_elm(t, w + k * t->elm);
+            if (JE_LEAF_EDATA(b)) {
+                *j = (unsigned)(off / t->elm) + k;
+                return b;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The first non-zero word of the node at n (a level above the leaves),
+ * with its index; 0 if none. */
+static uint64_t first_child(struct heap_ctx *c, const struct je_rtree *t, uint64_t n, unsigned *k)
+{
+    for (uint64_t off = 0; off < 8ull << t->bits[1]; off += JE_PAGE) {
+        const uint64_t *w = hs_ptr(c->snap, n + off, JE_PAGE);
+        if (!w)
+            continue;
+        for (unsigned i = 0; i < JE_PAGE / 8; i++)
+            if (w[i]) {
+                *k = (unsigned)(off / 8) + i;
+                return w[i];
             }
     }
     return 0;
 }
 
-/* Which root index a leaf holding element bits at index j must sit at:
- * the extent it names must cover the page that (root index, j) stands
- * for.  1 with *i, or 0 if the element names no believable extent. */
-static int leaf_index(struct heap_ctx *c, const struct je_layout *L, uint64_t bits, unsigned j,
-                      unsigned *i)
+/* Where a leaf holding element bits at index j must sit: the extent it
+ * names must cover the page that the leaf's place and j stand for.  1 with
+ * up[0] (the root index) and, for three levels, up[1] (the node's); 0 if
+ * the element names no believable extent. */
+static int leaf_place(struct heap_ctx *c, const struct je_layout *L, const struct je_rtree *t, uint64_t bits,
+                      unsigned j, unsigned up[2])
 {
     uint64_t e = JE_LEAF_EDATA(bits), addr, sz;
     if (!e || JE_LEAF_STATE(bits) > JE_MERGING || hs_read_u64(c->snap, e + L->ed_addr, &addr) ||
@@ -227,44 +293,57 @@ static int leaf_index(struct heap_ctx *c, const struct je_layout *L, uint64_t bi
         return 0;
     uint64_t base = addr & ~(uint64_t)(JE_PAGE - 1);
     sz &= ~(uint64_t)(JE_PAGE - 1);
-    if (!sz || base + sz < base || base >> JE_LG_VADDR)
+    if (!sz || base + sz < base || base >> t->lg_vaddr)
         return 0;
-    const uint64_t span = (uint64_t)1 << (JE_LG_PAGE + JE_RTREE_BITS); /* 1 GiB */
+    unsigned lb = t->bits[t->height - 1];
+    const uint64_t span = (uint64_t)1 << (JE_LG_PAGE + lb); /* what one leaf maps: 1 GiB or 128 MiB */
     for (uint64_t hi = base & ~(span - 1); hi < base + sz; hi += span) {
         uint64_t key = hi | ((uint64_t)j << JE_LG_PAGE);
         if (key >= base && key < base + sz) {
-            *i = (unsigned)((key >> (JE_LG_PAGE + JE_RTREE_BITS)) & (JE_RTREE_FANOUT - 1));
+            uint64_t above = key >> (JE_LG_PAGE + lb);
+            if (t->height == 3) {
+                up[1] = (unsigned)(above & ((1u << t->bits[1]) - 1));
+                above >>= t->bits[1];
+            }
+            up[0] = (unsigned)(above & ((1u << t->bits[0]) - 1));
             return 1;
         }
     }
     return 0;
 }
 
-int je_leaf_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t leaf, unsigned idx)
+/* Does the entry v of root index idx lead to a leaf that belongs there
+ * (for three levels: the node's first child, at its index)?  1 yes, with
+ * *leaf for two levels; 0 no; -1 if nothing under it could be read. */
+static int entry_agrees(struct heap_ctx *c, const struct je_layout *L, const struct je_rtree *t, uint64_t v,
+                        unsigned idx)
 {
-    unsigned j, i;
-    uint64_t bits = first_element(c, leaf, &j);
+    unsigned k = 0, j, up[2] = {0, 0};
+    uint64_t leaf = v;
+    if (t->height == 3 && !(leaf = first_child(c, t, v, &k)))
+        return -1;
+    uint64_t bits = first_element(c, t, leaf, &j);
     if (!bits)
         return -1;
-    return leaf_index(c, L, bits, j, &i) && i == idx;
+    return leaf_place(c, L, t, bits, j, up) && up[0] == idx && (t->height == 2 || up[1] == k);
 }
 
-/* Does the array at r look like the root: its non-zero entries leaves
- * whose first element sends them back to their own index — more of them
- * than not (one damaged leaf must not hide the rest; the walker skips it,
- * saying so), and at least one.  Leaves that were not captured count for
- * neither. */
-static int root_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t r)
+/* Does the array at r look like the root of a tree of shape t: its
+ * non-zero entries lead to leaves whose first element sends them back to
+ * their own place — more of them than not (one damaged leaf must not hide
+ * the rest; the walker skips it, saying so), and at least one.  What was
+ * not captured counts for neither. */
+static int root_agrees(struct heap_ctx *c, const struct je_layout *L, const struct je_rtree *t, uint64_t r)
 {
     unsigned leaves = 0, bad = 0;
-    for (unsigned pg = 0; pg < JE_RTREE_FANOUT * 8 / JE_PAGE; pg++) {
-        const uint64_t *w = hs_ptr(c->snap, r + (uint64_t)pg * JE_PAGE, JE_PAGE);
+    for (uint64_t off = 0; off < 8ull << t->bits[0]; off += JE_PAGE) {
+        const uint64_t *w = hs_ptr(c->snap, r + off, JE_PAGE);
         if (!w)
             continue;
         for (unsigned k = 0; k < JE_PAGE / 8; k++) {
             if (!w[k])
                 continue;
-            int a = je_leaf_agrees(c, L, w[k], pg * (JE_PAGE / 8) + k);
+            int a = entry_agrees(c, L, t, w[k], (unsigned)(off / 8) + k);
             if (a > 0)
                 leaves++;
             else if (a == 0 && ++bad > 64)
@@ -276,11 +355,12 @@ static int root_agrees(struct heap_ctx *c, const struct je_layout *L, uint64_t r
 
 /*
  * Scan jemalloc's writable data (its rw mappings and the anonymous .bss
- * right after them) for the root.  Only captured words are looked at; a
- * candidate costs one leaf's captured pages, and there are few: words that
- * are cacheline-aligned pointers to memory outside the data itself.
+ * right after them) for the root of a tree of shape t.  Only captured
+ * words are looked at; a candidate costs one leaf's captured pages, and
+ * there are few: words that are cacheline-aligned pointers to memory
+ * outside the data itself.
  */
-static uint64_t scan_root(struct heap_ctx *c, const struct je_layout *L, int module)
+static uint64_t scan_root(struct heap_ctx *c, const struct je_layout *L, const struct je_rtree *t, int module)
 {
     size_t n;
     const struct hs_mapping *m = hs_get_mappings(c->snap, &n);
@@ -288,6 +368,7 @@ static uint64_t scan_root(struct heap_ctx *c, const struct je_layout *L, int mod
     if (!path)
         return 0;
     unsigned tried = 0;
+    uint64_t root_bytes = 8ull << t->bits[0];
     for (size_t i = 0; i < n; i++) {
         if (!(m[i].flags & HS_MAP_W) || !m[i].path || strcmp(m[i].path, path))
             continue;
@@ -300,17 +381,19 @@ static uint64_t scan_root(struct heap_ctx *c, const struct je_layout *L, int mod
             if (!w)
                 continue;
             for (unsigned k = 0; k < JE_PAGE / 8; k++) {
-                uint64_t v = w[k];
+                uint64_t v = w[k], leaf = v;
                 if (!v || v % 64 || (v >= lo && v < hi) || !hs_ptr(c->snap, v, 8))
                     continue;
-                unsigned j, idx;
-                uint64_t bits = first_element(c, v, &j);
-                if (!bits || !leaf_index(c, L, bits, j, &idx))
+                unsigned j, ck = 0, up[2] = {0, 0};
+                if (t->height == 3 && !(leaf = first_child(c, t, v, &ck)))
                     continue;
-                uint64_t p = pa + 8u * k, r = p - 8u * idx;
-                if (p < 8u * idx || r < lo || r + 8u * JE_RTREE_FANOUT > hi)
+                uint64_t bits = first_element(c, t, leaf, &j);
+                if (!bits || !leaf_place(c, L, t, bits, j, up) || (t->height == 3 && up[1] != ck))
                     continue;
-                if (root_agrees(c, L, r))
+                uint64_t p = pa + 8u * k, r = p - 8u * up[0];
+                if (p < 8u * up[0] || r < lo || r + root_bytes > hi)
+                    continue;
+                if (root_agrees(c, L, t, r))
                     return r;
                 if (++tried > 64)
                     return 0;
@@ -320,35 +403,91 @@ static uint64_t scan_root(struct heap_ctx *c, const struct je_layout *L, int mod
     return 0;
 }
 
-int je_locate(struct heap_ctx *c, const struct je_layout *L, struct je_where *w)
+/* The root of a tree of shape t, by symbol or by a scan; 0 if not found. */
+static uint64_t find_root(struct heap_ctx *c, const struct je_layout *L, const struct je_rtree *t, int module,
+                          const char **how)
 {
-    memset(w, 0, sizeof *w);
-    w->module = je_module(c);
+    uint64_t bytes = 8ull << t->bits[0];
     if (c->dbg) {
         static const char *const syms[] = {"je_arena_emap_global", "arena_emap_global", NULL};
         for (size_t i = 0; syms[i]; i++) {
             const struct dbg_symbol *s = dbg_symbol_by_name(c->dbg, syms[i], -1);
-            if (!s || s->size < 8u * JE_RTREE_FANOUT)
+            if (!s || s->size < bytes)
                 continue;
-            uint64_t r = L->root_off == UINT64_MAX ? s->addr + s->size - 8u * JE_RTREE_FANOUT
-                                                    : s->addr + L->root_off;
-            if (L->root_off != UINT64_MAX && L->root_off + 8u * JE_RTREE_FANOUT > s->size)
+            uint64_t r = L->root_off == UINT64_MAX ? s->addr + s->size - bytes : s->addr + L->root_off;
+            if (L->root_off != UINT64_MAX && L->root_off + bytes > s->size)
                 continue;
-            if (root_agrees(c, L, r)) {
-                w->root = r;
-                w->root_how = "symbol";
-                return 0;
+            if (root_agrees(c, L, t, r)) {
+                *how = "symbol";
+                return r;
             }
-            c->problem(c, s->addr, "jemalloc: %s (by symbol) does not hold a believable rtree; "
-                                   "scanning", syms[i]);
+            c->problem(c, s->addr, "jemalloc: %s (by symbol) does not hold a believable rtree (LG_VADDR %u); "
+                                   "scanning", syms[i], t->lg_vaddr);
         }
     }
-    w->root = scan_root(c, L, w->module);
-    w->root_how = "scan";
+    *how = "scan";
+    return scan_root(c, L, t, module);
+}
+
+int je_locate(struct heap_ctx *c, const struct je_layout *L, struct je_where *w)
+{
+    memset(w, 0, sizeof *w);
+    w->module = je_module(c);
+    /* DWARF said the shape; else the common one first, then the other */
+    static const unsigned shapes[] = {48, 57};
+    for (size_t i = 0; i < 2 && !w->root; i++) {
+        if (L->lg_vaddr && L->lg_vaddr != shapes[i])
+            continue;
+        je_rtree_shape(&w->rt, shapes[i]);
+        w->root = find_root(c, L, &w->rt, w->module, &w->root_how);
+    }
     if (!w->root) {
         c->problem(c, 0, "jemalloc: the emap's rtree root was not found in jemalloc's data (no "
-                         "array there maps pages to extents that hold them)");
+                         "array there maps pages to extents that hold them, as LG_VADDR 48 or 57 lays them out)");
         return -1;
     }
     return 0;
+}
+
+void je_leaves(struct heap_ctx *c, const struct je_layout *L, const struct je_where *w,
+               void (*fn)(void *u, uint64_t leaf, unsigned idx), void *u)
+{
+    const struct je_rtree *t = &w->rt;
+    for (uint64_t off = 0; off < 8ull << t->bits[0]; off += JE_PAGE) {
+        const uint64_t *r = hs_ptr(c->snap, w->root + off, JE_PAGE);
+        if (!r)
+            continue;
+        for (unsigned k = 0; k < JE_PAGE / 8; k++) {
+            unsigned idx = (unsigned)(off / 8) + k;
+            if (!r[k])
+                continue;
+            if (t->height == 2) {
+                if (entry_agrees(c, L, t, r[k], idx) == 0)
+                    c->problem(c, w->root + 8u * idx, "jemalloc: rtree root[%u] points to 0x%llx, which is "
+                                                      "not a leaf for its pages; skipped",
+                               idx, (unsigned long long)r[k]);
+                else
+                    fn(u, r[k], idx);
+                continue;
+            }
+            /* three levels: the node's leaves, each checked at its own place */
+            for (uint64_t noff = 0; noff < 8ull << t->bits[1]; noff += JE_PAGE) {
+                const uint64_t *nd = hs_ptr(c->snap, r[k] + noff, JE_PAGE);
+                if (!nd)
+                    continue;
+                for (unsigned i = 0; i < JE_PAGE / 8; i++) {
+                    unsigned j, up[2] = {0, 0}, ni = (unsigned)(noff / 8) + i;
+                    if (!nd[i])
+                        continue;
+                    uint64_t bits = first_element(c, t, nd[i], &j);
+                    if (bits && !(leaf_place(c, L, t, bits, j, up) && up[0] == idx && up[1] == ni))
+                        c->problem(c, r[k] + 8u * ni, "jemalloc: rtree node root[%u][%u] points to 0x%llx, "
+                                                      "which is not a leaf for its pages; skipped",
+                                   idx, ni, (unsigned long long)nd[i]);
+                    else
+                        fn(u, nd[i], idx);
+                }
+            }
+        }
+    }
 }

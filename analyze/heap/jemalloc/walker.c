@@ -63,6 +63,7 @@ struct je_ext {
 struct walk {
     struct heap_ctx *c;
     const struct je_layout *L;
+    const struct je_where *where; /* the rtree's root and shape */
     struct je_ext *ex;
     size_t n, cap;
     uint64_t *cached;  /* pointers in tcaches, sorted */
@@ -103,46 +104,38 @@ static void add_ext(struct walk *W, uint64_t edata, uint64_t bits)
     W->ex[W->n++] = (struct je_ext){edata, bits};
 }
 
-/* Every element of every leaf under the root: the extents, once each. */
-static void collect_extents(struct walk *W, uint64_t root)
+/* Every element of one leaf: its extents, once each as far as the leaf
+ * goes (a slab's pages name it one after another). */
+static void leaf_extents(void *u, uint64_t leaf, unsigned idx)
 {
+    struct walk *W = u;
     struct heap_ctx *c = W->c;
-    for (unsigned pg = 0; pg < JE_RTREE_FANOUT * 8 / JE_PAGE && !W->oom; pg++) {
-        const uint64_t *r = hs_ptr(c->snap, root + (uint64_t)pg * JE_PAGE, JE_PAGE);
-        if (!r)
+    const struct je_rtree *t = &W->where->rt;
+    uint64_t prev = 0, bytes = je_leaf_bytes(t);
+    int seen = 0;
+    for (uint64_t off = 0; off < bytes && !W->oom; off += JE_PAGE) {
+        const uint8_t *e = hs_ptr(c->snap, leaf + off, JE_PAGE);
+        if (!e)
             continue;
-        for (unsigned k = 0; k < JE_PAGE / 8 && !W->oom; k++) {
-            uint64_t leaf = r[k], prev = 0;
-            unsigned idx = pg * (JE_PAGE / 8) + k;
-            if (!leaf)
+        seen = 1;
+        for (unsigned j = 0; j < JE_PAGE / t->elm; j++) {
+            /* a cleared element keeps szind SC_NSIZES and no edata */
+            uint64_t b = je_leaf_elm(t, e + j * t->elm), ed = JE_LEAF_EDATA(b);
+            if (!ed || ed == prev)
                 continue;
-            if (je_leaf_agrees(c, W->L, leaf, idx) == 0) {
-                c->problem(c, root + 8u * idx, "jemalloc: rtree root[%u] points to 0x%llx, which "
-                                               "is not a leaf for its pages; skipped",
-                           idx, (unsigned long long)leaf);
-                continue;
-            }
-            int seen = 0;
-            for (unsigned lp = 0; lp < JE_RTREE_FANOUT * 8 / JE_PAGE && !W->oom; lp++) {
-                const uint64_t *e = hs_ptr(c->snap, leaf + (uint64_t)lp * JE_PAGE, JE_PAGE);
-                if (!e)
-                    continue;
-                seen = 1;
-                for (unsigned j = 0; j < JE_PAGE / 8; j++) {
-                    /* a cleared element keeps szind SC_NSIZES and no edata;
-                     * a slab's pages name it one after another */
-                    uint64_t ed = JE_LEAF_EDATA(e[j]);
-                    if (!ed || ed == prev)
-                        continue;
-                    prev = ed;
-                    add_ext(W, ed, e[j]);
-                }
-            }
-            if (!seen)
-                c->problem(c, leaf, "jemalloc: rtree leaf 0x%llx (root[%u]) was not captured",
-                           (unsigned long long)leaf, idx);
+            prev = ed;
+            add_ext(W, ed, b);
         }
     }
+    if (!seen)
+        c->problem(c, leaf, "jemalloc: rtree leaf 0x%llx (root[%u]) was not captured", (unsigned long long)leaf,
+                   idx);
+}
+
+/* Every element of every leaf under the root: the extents, once each. */
+static void collect_extents(struct walk *W)
+{
+    je_leaves(W->c, W->L, W->where, leaf_extents, W);
     if (W->n > 1)
         qsort(W->ex, W->n, sizeof *W->ex, cmp_ext);
     size_t u = 0;
@@ -346,7 +339,7 @@ static void report_extent(struct walk *W, const struct je_ext *x, struct totals 
     unsigned szind = (unsigned)field(bits, L->szind_shift, 8);
     unsigned arena = (unsigned)field(bits, L->arena_shift, L->arena_bits);
     uint64_t base = addr & ~(uint64_t)(JE_PAGE - 1), size = sz & ~(uint64_t)(JE_PAGE - 1);
-    if (!size || base + size < base || (base + size) >> JE_LG_VADDR) {
+    if (!size || base + size < base || (base + size) >> W->where->rt.lg_vaddr) {
         c->problem(c, x->edata, "jemalloc: edata 0x%llx: extent 0x%llx of size 0x%llx is not "
                                 "believable; skipped",
                    (unsigned long long)x->edata, (unsigned long long)addr, (unsigned long long)sz);
@@ -428,10 +421,12 @@ static int jemalloc_walk(struct heap_ctx *c)
     }
     snprintf(buf, sizeof buf, "0x%llx (%s)", (unsigned long long)w.root, w.root_how);
     c->fact(c, "jemalloc.rtree_root", buf);
+    snprintf(buf, sizeof buf, "%u", w.rt.lg_vaddr);
+    c->fact(c, "jemalloc.lg_vaddr", buf);
 
-    struct walk W = {.c = c, .L = &L};
+    struct walk W = {.c = c, .L = &L, .where = &w};
     find_tcaches(&W);
-    collect_extents(&W, w.root);
+    collect_extents(&W);
     /* the edata, in runs (they are carved from base memory side by side) */
     for (size_t i = 0; c->internal && i < W.n;) {
         size_t j = i + 1;
