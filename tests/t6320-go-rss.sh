@@ -44,8 +44,10 @@ cp $R rel.report
 # MADV_FREE instead of MADV_DONTNEED: what FreeOSMemory releases stays in
 # RSS as smaps' LazyFree until the kernel reclaims it
 GODEBUG=madvdontneed=0 start_sample go-session bigfree=64 release || true
-lazy_before=$(awk '/^LazyFree:/ { print $2 * 1024 }' /proc/${SAMPLE_PID:-0}/smaps_rollup 2>/dev/null)
+lazyfree() { awk '/^LazyFree:/ { print $2 * 1024 }' /proc/${SAMPLE_PID:-0}/smaps_rollup 2>/dev/null; }
+lazy_before=$(lazyfree)
 "$CAPTURE" -q "${SAMPLE_PID:-0}" -o lazy.hsnap >capture3.out 2>&1 || true
+lazy_after=$(lazyfree)
 stop_sample
 
 test_expect_success 'the snapshot agrees with the program, but for thread starts and spans allocated after ReadMemStats' '
@@ -143,8 +145,11 @@ d = json.load(open(\"lazy.json\"))
 snap = sqlite3.connect(\"lazy.db\").execute(\"SELECT sum(lazyfree), count(*) FROM mappings WHERE lazyfree IS NULL\").fetchone()
 total = sqlite3.connect(\"lazy.db\").execute(\"SELECT sum(lazyfree) FROM mappings\").fetchone()[0]
 assert snap[1] == 0, snap
-# the kernel may reclaim some between smaps_rollup and the capture, never add
-assert 0 < total <= $lazy_before, (total, $lazy_before)
+# the kernel may reclaim some between smaps_rollup and the capture; the
+# runtime may still free a span or two after ready (see the top), which
+# the reading after the capture sees, unless the kernel took it back first
+most = max($lazy_before, ${lazy_after:-0}) + (64 << 10)
+assert 0 < total <= most, (total, $lazy_before, "${lazy_after:-}")
 lazy = d[\"go\"][\"resident\"][\"heap_lazyfree\"]
 assert 0 < lazy <= total, (lazy, total)
 levers = {l[\"lever\"]: l[\"text\"] for l in d[\"levers\"]}
