@@ -21,8 +21,24 @@ fi
 R=go-m0stack.report
 start_sample go-m0stack || true
 PID=${SAMPLE_PID:-0}
-{ "$CAPTURE" -q "$PID" -o A.hsnap && kill -USR1 "$PID" && wait_line $R collected "$PID" &&
-  "$CAPTURE" -q "$PID" -o B.hsnap; } >capture.out 2>&1 || true
+# Is the main thread's SP off [stack] in A.hsnap, as the sample means it to
+# be?  On a busy machine the scheduler may have parked the spinning
+# goroutine for a moment and left m0 waiting on its g0, on [stack]: then
+# capture again (the snapshot, not heapsnap, would be what is wrong).
+off_stack() {
+    $HEAPSNAP info --json A.hsnap | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+sp = [int(t["rsp"], 16) for t in d["threads"] if t["tid"] == $PID]
+st = [(int(m["start"], 16), int(m["end"], 16)) for m in d["mappings"] if m["path"] == "[stack]"]
+sys.exit(0 if sp and not any(a <= sp[0] < b for a, b in st) else 1)"
+}
+for try in 1 2 3 4 5 6 7 8 9 10; do
+    "$CAPTURE" -q "$PID" -o A.hsnap >capture.out 2>&1 && off_stack && break
+    sleep 0.2
+done
+{ kill -USR1 "$PID" && wait_line $R collected "$PID" &&
+  "$CAPTURE" -q "$PID" -o B.hsnap; } >>capture.out 2>&1 || true
 stop_sample
 get() { awk -v k="$1" '$1 == k { print $2; exit }' $R; }
 q() { sqlite3 -batch "$@"; }
