@@ -106,13 +106,6 @@ static int place_all(struct walk *w, struct place_job *jobs, size_t n)
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++)
         bytes += jobs[i].b->body_raw;
-    if (bytes > hs_reader_max_data) {
-        hs_set_err(w->err,
-                   "%s: the memory blocks hold %llu bytes of data, more than the %zu this "
-                   "reader may materialise",
-                   w->name, (unsigned long long)bytes, hs_reader_max_data);
-        return -1;
-    }
     const char *t = getenv("HSNAP_READER_THREADS");
     pthread_t helper;
     int threaded = bytes >= (8u << 20) && (!t || atoi(t) != 1) &&
@@ -211,22 +204,21 @@ int hs_build_ranges(struct walk *w)
         goto out;
     }
     int lazy = !(w->flags & HS_OPEN_METADATA_ONLY) && (w->flags & HS_OPEN_ON_DEMAND);
-    if (lazy) {
-        /* the same limit as placing them all now: whatever is refused
-         * eagerly is refused on demand too */
-        uint64_t bytes = 0;
+    if (!(w->flags & HS_OPEN_METADATA_ONLY)) {
+        /* what is placed now or on demand: the same limit for both */
+        uint64_t data = 0;
         for (size_t i = 0; i < w->nblocks; i++)
-            bytes += w->blocks[i].body_raw;
-        if (bytes > hs_reader_max_data) {
+            data += w->blocks[i].body_raw;
+        if (data > hs_reader_max_data) {
             hs_set_err(w->err,
                        "%s: the memory blocks hold %llu bytes of data, more than the %zu this "
                        "reader may materialise",
-                       w->name, (unsigned long long)bytes, hs_reader_max_data);
+                       w->name, (unsigned long long)data, hs_reader_max_data);
             goto out;
         }
-        if (hs_lazy_begin(w))
-            goto out;
     }
+    if (lazy && hs_lazy_begin(w, n))
+        goto out;
     for (size_t i = 0; i < n; i++) {
         struct hs_range_store *st = &s->store[i];
         const struct block *b0 = &w->blocks[sp[i].first];

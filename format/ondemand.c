@@ -46,32 +46,26 @@ struct hs_lazy {
     char *error;          /* the first block that did not decompress */
 };
 
-int hs_lazy_begin(struct walk *w)
+int hs_lazy_begin(struct walk *w, size_t nranges)
 {
-    struct hs_snapshot *s = w->s;
     struct hs_lazy *z = calloc(1, sizeof *z);
+    if (z && !(z->ranges = calloc(nranges ? nranges : 1, sizeof *z->ranges))) {
+        free(z);
+        z = NULL;
+    }
     if (!z) {
         hs_set_err(w->err, "%s: out of memory", w->name);
         return -1;
     }
+    z->nranges = nranges;
     pthread_mutex_init(&z->lock, NULL);
-    s->lazy = z;
+    w->s->lazy = z;
     return 0;
 }
 
 int hs_lazy_range(struct walk *w, size_t ri, const struct block *first, size_t n)
 {
-    struct hs_lazy *z = w->s->lazy;
-    if (ri >= z->nranges) {
-        size_t c = ri + 1 > 2 * z->nranges ? ri + 1 : 2 * z->nranges;
-        struct lazy_range *r = realloc(z->ranges, c * sizeof *r);
-        if (!r)
-            goto oom;
-        memset(r + z->nranges, 0, (c - z->nranges) * sizeof *r);
-        z->ranges = r;
-        z->nranges = c;
-    }
-    struct lazy_range *lr = &z->ranges[ri];
+    struct lazy_range *lr = &w->s->lazy->ranges[ri];
     lr->blocks = malloc(n * sizeof *lr->blocks);
     lr->state = calloc(n, 1);
     if (!lr->blocks || !lr->state)

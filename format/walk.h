@@ -72,9 +72,9 @@ int hs_build_ranges(struct walk *w);
  * they were (a fresh mapping is zero).  w, dctx as for hs_unzstd_with(). */
 int hs_place_block(struct walk *w, ZSTD_DCtx *dctx, const struct block *b, uint8_t *dst);
 /* ondemand.c, for hs_build_ranges() under HS_OPEN_ON_DEMAND: start the
- * snapshot's on-demand state, then note range ri's n blocks (copied).
- * 0, or -1 with w->err said. */
-int hs_lazy_begin(struct walk *w);
+ * snapshot's on-demand state for nranges ranges, then note range ri's n
+ * blocks (copied).  0, or -1 with w->err said. */
+int hs_lazy_begin(struct walk *w, size_t nranges);
 int hs_lazy_range(struct walk *w, size_t ri, const struct block *first, size_t n);
 /* reader.c: walk buf as hs_open_memory() does, metadata only, and hand
  * the walk, its blocks noted and its ranges checked, to each() before it

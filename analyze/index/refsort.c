@@ -69,8 +69,7 @@ struct refsort {
     /* the scan thread */
     pthread_t thread;
     int threaded;
-    const struct hs_snapshot *s;
-    struct hs_snapshot *release; /* the same, given back behind the scan */
+    struct hs_snapshot *s; /* the scan gives its memory back behind it */
     const struct objtab *t;
     const struct rootset *roots;
     atomic_uint_fast64_t scanned;
@@ -166,7 +165,7 @@ static void on_progress(void *u, uint64_t done, uint64_t total)
 static void *scanner(void *arg)
 {
     struct refsort *rs = arg;
-    struct ref_sink sink = {.user = rs, .ref = on_ref, .progress = on_progress, .release = rs->release};
+    struct ref_sink sink = {.user = rs, .ref = on_ref, .progress = on_progress, .release = rs->s};
     refs_scan(rs->s, rs->t, rs->roots, &sink);
     atomic_store(&rs->done, 1);
     return NULL;
@@ -176,7 +175,6 @@ int refsort_scan(struct refsort *rs, struct hs_snapshot *s, const struct objtab 
                  const struct rootset *roots)
 {
     rs->s = s;
-    rs->release = s;
     rs->t = t;
     rs->roots = roots;
     if (pthread_create(&rs->thread, NULL, scanner, rs))
