@@ -132,6 +132,10 @@ static void load_cache_bin(struct heap_ctx *c, int module, struct je_layout *L)
     L->cb_empty = (uint64_t)e;
 }
 
+/* The shapes there are (internal.h, struct je_rtree), the common one first. */
+static const unsigned lg_vaddrs[] = {48, 57};
+#define NSHAPES (sizeof lg_vaddrs / sizeof lg_vaddrs[0])
+
 /* rtree.root inside emap_s: its offset, and its length, which says the
  * tree's shape (internal.h): 2^18 words for LG_VADDR 48, 2^15 for 57. */
 static void load_emap(struct heap_ctx *c, int module, struct je_layout *L)
@@ -150,13 +154,11 @@ static void load_emap(struct heap_ctx *c, int module, struct je_layout *L)
         }
     unsigned vaddr = 0;
     struct je_rtree t;
-    for (unsigned v = 48; v <= 57 && root; v += 9) {
-        je_rtree_shape(&t, v);
+    for (size_t i = 0; i < NSHAPES && root && !vaddr; i++) {
+        je_rtree_shape(&t, lg_vaddrs[i]);
         if (root->count == 1ull << t.bits[0])
-            vaddr = v;
+            vaddr = lg_vaddrs[i];
     }
-    if (vaddr)
-        je_rtree_shape(&t, vaddr);
     uint64_t bytes = vaddr ? 8ull << t.bits[0] : 0;
     if (r < 0 || !vaddr || root->size != bytes || (uint64_t)r > l->size || l->size - (uint64_t)r < bytes) {
         c->problem(c, 0, "jemalloc: DWARF struct emap_s has no rtree.root of 2^18 or 2^15 words (LG_VADDR 48 "
@@ -312,20 +314,31 @@ static int leaf_place(struct heap_ctx *c, const struct je_layout *L, const struc
     return 0;
 }
 
-/* Does the entry v of root index idx lead to a leaf that belongs there
- * (for three levels: the node's first child, at its index)?  1 yes, with
- * *leaf for two levels; 0 no; -1 if nothing under it could be read. */
-static int entry_agrees(struct heap_ctx *c, const struct je_layout *L, const struct je_rtree *t, uint64_t v,
-                        unsigned idx)
+/* Does the leaf at leaf belong at root index idx (and, for three levels,
+ * node index ni): does its first element name an extent that holds a
+ * page of that place?  1 yes, 0 no, -1 if it has no element that could be
+ * read. */
+static int leaf_agrees(struct heap_ctx *c, const struct je_layout *L, const struct je_rtree *t, uint64_t leaf,
+                       unsigned idx, unsigned ni)
 {
-    unsigned k = 0, j, up[2] = {0, 0};
-    uint64_t leaf = v;
-    if (t->height == 3 && !(leaf = first_child(c, t, v, &k)))
-        return -1;
+    unsigned j, up[2] = {0, 0};
     uint64_t bits = first_element(c, t, leaf, &j);
     if (!bits)
         return -1;
-    return leaf_place(c, L, t, bits, j, up) && up[0] == idx && (t->height == 2 || up[1] == k);
+    return leaf_place(c, L, t, bits, j, up) && up[0] == idx && (t->height == 2 || up[1] == ni);
+}
+
+/* Does the entry v of root index idx lead to a leaf that belongs there
+ * (for three levels: the node's first child, at its index)?  As
+ * leaf_agrees. */
+static int entry_agrees(struct heap_ctx *c, const struct je_layout *L, const struct je_rtree *t, uint64_t v,
+                        unsigned idx)
+{
+    unsigned k = 0;
+    uint64_t leaf = v;
+    if (t->height == 3 && !(leaf = first_child(c, t, v, &k)))
+        return -1;
+    return leaf_agrees(c, L, t, leaf, idx, k);
 }
 
 /* Does the array at r look like the root of a tree of shape t: its
@@ -433,12 +446,11 @@ int je_locate(struct heap_ctx *c, const struct je_layout *L, struct je_where *w)
 {
     memset(w, 0, sizeof *w);
     w->module = je_module(c);
-    /* DWARF said the shape; else the common one first, then the other */
-    static const unsigned shapes[] = {48, 57};
-    for (size_t i = 0; i < 2 && !w->root; i++) {
-        if (L->lg_vaddr && L->lg_vaddr != shapes[i])
+    /* DWARF said the shape; else each is tried */
+    for (size_t i = 0; i < NSHAPES && !w->root; i++) {
+        if (L->lg_vaddr && L->lg_vaddr != lg_vaddrs[i])
             continue;
-        je_rtree_shape(&w->rt, shapes[i]);
+        je_rtree_shape(&w->rt, lg_vaddrs[i]);
         w->root = find_root(c, L, &w->rt, w->module, &w->root_how);
     }
     if (!w->root) {
@@ -449,44 +461,41 @@ int je_locate(struct heap_ctx *c, const struct je_layout *L, struct je_where *w)
     return 0;
 }
 
+/* The leaf at leaf, held by the word at slot, at root index idx and node
+ * index ni: to fn if it sits where its elements say it must. */
+static void visit_leaf(struct heap_ctx *c, const struct je_layout *L, const struct je_rtree *t, uint64_t slot,
+                       uint64_t leaf, unsigned idx, unsigned ni, void (*fn)(void *u, uint64_t leaf, unsigned idx),
+                       void *u)
+{
+    if (leaf_agrees(c, L, t, leaf, idx, ni) != 0) {
+        fn(u, leaf, idx);
+        return;
+    }
+    char place[48];
+    if (t->height == 2)
+        snprintf(place, sizeof place, "rtree root[%u]", idx);
+    else
+        snprintf(place, sizeof place, "rtree node root[%u][%u]", idx, ni);
+    c->problem(c, slot, "jemalloc: %s points to 0x%llx, which is not a leaf for its pages; skipped", place,
+               (unsigned long long)leaf);
+}
+
 void je_leaves(struct heap_ctx *c, const struct je_layout *L, const struct je_where *w,
                void (*fn)(void *u, uint64_t leaf, unsigned idx), void *u)
 {
     const struct je_rtree *t = &w->rt;
     for (uint64_t off = 0; off < 8ull << t->bits[0]; off += JE_PAGE) {
         const uint64_t *r = hs_ptr(c->snap, w->root + off, JE_PAGE);
-        if (!r)
-            continue;
-        for (unsigned k = 0; k < JE_PAGE / 8; k++) {
+        for (unsigned k = 0; r && k < JE_PAGE / 8; k++) {
             unsigned idx = (unsigned)(off / 8) + k;
-            if (!r[k])
-                continue;
-            if (t->height == 2) {
-                if (entry_agrees(c, L, t, r[k], idx) == 0)
-                    c->problem(c, w->root + 8u * idx, "jemalloc: rtree root[%u] points to 0x%llx, which is "
-                                                      "not a leaf for its pages; skipped",
-                               idx, (unsigned long long)r[k]);
-                else
-                    fn(u, r[k], idx);
-                continue;
-            }
-            /* three levels: the node's leaves, each checked at its own place */
-            for (uint64_t noff = 0; noff < 8ull << t->bits[1]; noff += JE_PAGE) {
+            if (r[k] && t->height == 2)
+                visit_leaf(c, L, t, w->root + 8u * idx, r[k], idx, 0, fn, u);
+            /* three levels: each of the node's leaves, at its own place */
+            for (uint64_t noff = 0; r[k] && t->height == 3 && noff < 8ull << t->bits[1]; noff += JE_PAGE) {
                 const uint64_t *nd = hs_ptr(c->snap, r[k] + noff, JE_PAGE);
-                if (!nd)
-                    continue;
-                for (unsigned i = 0; i < JE_PAGE / 8; i++) {
-                    unsigned j, up[2] = {0, 0}, ni = (unsigned)(noff / 8) + i;
-                    if (!nd[i])
-                        continue;
-                    uint64_t bits = first_element(c, t, nd[i], &j);
-                    if (bits && !(leaf_place(c, L, t, bits, j, up) && up[0] == idx && up[1] == ni))
-                        c->problem(c, r[k] + 8u * ni, "jemalloc: rtree node root[%u][%u] points to 0x%llx, "
-                                                      "which is not a leaf for its pages; skipped",
-                                   idx, ni, (unsigned long long)nd[i]);
-                    else
-                        fn(u, nd[i], idx);
-                }
+                for (unsigned i = 0; nd && i < JE_PAGE / 8; i++)
+                    if (nd[i])
+                        visit_leaf(c, L, t, r[k] + noff + 8u * i, nd[i], idx, (unsigned)(noff / 8) + i, fn, u);
             }
         }
     }
