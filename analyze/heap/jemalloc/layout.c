@@ -491,12 +491,17 @@ void je_leaves(struct heap_ctx *c, const struct je_layout *L, const struct je_wh
             if (r[k] && t->height == 2)
                 visit_leaf(c, L, t, w->root + 8u * idx, r[k], idx, 0, fn, u);
             /* three levels: each of the node's leaves, at its own place */
+            int seen = 0;
             for (uint64_t noff = 0; r[k] && t->height == 3 && noff < 8ull << t->bits[1]; noff += JE_PAGE) {
                 const uint64_t *nd = hs_ptr(c->snap, r[k] + noff, JE_PAGE);
+                seen |= nd != NULL;
                 for (unsigned i = 0; nd && i < JE_PAGE / 8; i++)
                     if (nd[i])
                         visit_leaf(c, L, t, r[k] + noff + 8u * i, nd[i], idx, (unsigned)(noff / 8) + i, fn, u);
             }
+            if (r[k] && t->height == 3 && !seen)
+                c->problem(c, w->root + 8u * idx, "jemalloc: rtree node 0x%llx (root[%u]) was not captured",
+                           (unsigned long long)r[k], idx);
         }
     }
 }
