@@ -280,6 +280,12 @@ build/tools/synthdb: bench/synthdb.c $(DB_STACK_SRC) $(HEADERS) | build/.deps-ok
 	$(CC) $(WARN) -O2 -g $(CPPFLAGS) -o $@ bench/synthdb.c $(DB_STACK_SRC) -lelf -ldwarf -lsqlite3 -lzstd -llz4 -llzma \
 	    -liberty -lz -lm -lpthread
 
+# The bulk b-tree writer against SQLite's own inserts (tests/t5020-bulk-btree.sh).
+build/tools/bulkcheck: tests/tools/bulkcheck.c $(DB_STACK_SRC) $(HEADERS) | build/.deps-ok
+	@mkdir -p build/tools
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ tests/tools/bulkcheck.c $(DB_STACK_SRC) -lelf -ldwarf -lsqlite3 \
+	    -lzstd -llz4 -llzma -liberty -lz -lm -lpthread
+
 # The indexer's object table on made-up chunks (tests/t5000-index.sh).
 build/tools/objtab: tests/tools/objtab.c $(MODEL_SRC) $(HEAP_SRC) $(DEBUGINFO_SRC) $(FORMAT_SRC) $(HEADERS) | build/.deps-ok
 	@mkdir -p build/tools
@@ -312,7 +318,7 @@ demo: all samples
 
 test: all asan samples build/fuzz/fuzz_reader build/tools/dbgprobe build/tools/graphcheck build/tools/hsnap-synth build/tools/heapwalk build/tools/gomutate \
       build/tools/hsnap-mutate build/tools/demangle build/tools/mallinfo-preload.so build/tools/synthdb \
-      build/tools/capture-peek build/tools/objtab
+      build/tools/capture-peek build/tools/objtab build/tools/bulkcheck
 	@tests/run.sh
 
 bench: all samples

@@ -91,7 +91,7 @@ static int store(const struct hresults *r, const struct hgraph *h, char *err, si
                             .retained_size = r->retained_size, .retained_count = r->retained_count,
                             .progress = "storing results"};
     char msg[400];
-    if (db_analysis_write(h->db, &a, msg, sizeof msg)) {
+    if (db_analysis_write(h->db, NULL, &a, msg, sizeof msg)) {
         snprintf(err, errlen, "%s: storing the analysis: %s", h->file, msg);
         sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;

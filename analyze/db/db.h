@@ -8,6 +8,8 @@
  *   functions.c  hex() sym() mem() u64() cstr() obj() for SQL
  *   fn_field.c   field() and field_name() for SQL
  *   feed.c       the virtual tables the bulk load selects from
+ *   bulk.c       the big tables' b-trees, written by us in SQLite's file
+ *                format and spliced in after SQLite has closed the file
  *   open.c       which database is whose: a snapshot's content id, what
  *                lies at a database path for it, the indexing lock, and
  *                opening one of ours (analyze/open.c, above the indexer,
@@ -163,10 +165,11 @@ struct db_load *db_load_begin(sqlite3 *db, char *err, size_t errlen);
 int db_load_metadata(struct db_load *l, const struct hs_snapshot *s, struct dbg *d);
 int db_load_root(struct db_load *l, int64_t id, const struct root *r);
 
-/* The bulk paths (through db_feed_insert): all objects of a finished table,
- * ids i + 1; and all refs, as pull() hands them over (1 a row, 0 the end,
- * -1 failure), in the table's key order (dst, src, offset): index/refsort.h
- * sorts them. */
+/* The bulk paths (bulk.c): all objects of a finished table, ids i + 1,
+ * with objects_addr; and all refs, as pull() hands them over (1 a row, 0
+ * the end, -1 failure), in the table's key order (dst, src, offset):
+ * index/refsort.h sorts them.  Their rows reach the file only at
+ * db_load_splice(). */
 int db_load_objects(struct db_load *l, const struct objtab *t,
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user);
 struct db_ref {
@@ -215,6 +218,11 @@ struct db_summary {
 
 /* Write the snapshot row, build the indexes, commit.  0 or -1. */
 int db_load_finish(struct db_load *l, const struct hs_snapshot *s, const struct db_summary *sum);
+/* After db_load_finish() and sqlite3_close(): put the bulk tables' rows
+ * into the database at path (db_bulk_splice).  0 or -1. */
+int db_load_splice(struct db_load *l, const char *path);
+/* The bulk writer of the load, for db_analysis_write(). */
+struct db_bulk *db_load_bulk(struct db_load *l);
 /* Warning rows written so far. */
 uint64_t db_load_warnings(const struct db_load *l);
 /* The last error, "what failed: sqlite's message". */
@@ -223,6 +231,51 @@ const char *db_load_error(const struct db_load *l);
 int db_load_fail(struct db_load *l, const char *msg);
 /* Free the statements (rolling back if db_load_finish was not reached). */
 void db_load_free(struct db_load *l);
+
+/* ------------------------------------------------------------ bulk.c */
+
+/*
+ * B-trees in SQLite's file format, built outside SQLite from rows given in
+ * key order, for tables (and indexes) that SQLite created empty in the
+ * database: their leaves go to a scratch file beside it, and
+ * db_bulk_splice() appends them to the database, once SQLite has closed
+ * it, with the interior pages above them in the place of each empty root.
+ * Every column is an integer or NULL.  bulk.c says why and how.
+ */
+struct db_bulk;
+struct db_bulk_tree;
+/* A writer for the database db has open (a file, pages of 4 KiB or more).
+ * NULL with err. */
+struct db_bulk *db_bulk_new(sqlite3 *db, char *err, size_t errlen);
+/* The tree of the table or index called name, which must be empty and stay
+ * so in SQLite's hands: index 0 for a rowid table, 1 for an index or a
+ * WITHOUT ROWID table.  NULL with db_bulk_error(). */
+struct db_bulk_tree *db_bulk_tree(struct db_bulk *b, const char *name, int index);
+/* A rowid table's row: its rowid (rising) and its record's n columns, those
+ * in nulls' bits NULL (an INTEGER PRIMARY KEY column is NULL in the
+ * record).  0, or -1 with db_bulk_error(). */
+int db_bulk_row(struct db_bulk_tree *t, int64_t rowid, const int64_t *v, uint32_t nulls, int n);
+/* An index tree's entry of n integer columns, each entry above the last. */
+int db_bulk_entry(struct db_bulk_tree *t, const int64_t *v, int n);
+uint64_t db_bulk_rows(const struct db_bulk_tree *t);
+/* Splice every tree into the closed database at path.  0 or -1. */
+int db_bulk_splice(struct db_bulk *b, const char *path);
+const char *db_bulk_error(const struct db_bulk *b);
+void db_bulk_free(struct db_bulk *b);
+/* What the splice did, for tests: pages written (leaves; interior pages
+ * besides the roots), the most levels a tree had, how often the end of an
+ * index tree took its divider back from the last full leaf, how often an
+ * interior page closed a child early not to leave one alone on the next,
+ * and whether the lock-byte page fell among the new pages. */
+struct db_bulk_stats {
+    uint64_t leaves, interior, retakes, backoffs;
+    unsigned levels;
+    int skipped_lock_page;
+};
+void db_bulk_stats(const struct db_bulk *b, struct db_bulk_stats *st);
+/* For tests: the byte whose page is the lock-byte page (SQLite's
+ * SQLITE_TESTCTRL_PENDING_BYTE; 1 GiB unless moved). */
+void db_bulk_set_pending_byte(uint64_t at);
 
 /* ------------------------------------------------------------ analysis.c */
 
@@ -241,8 +294,10 @@ struct db_analysis {
     const char *progress;             /* the phase to say it as, or NULL */
 };
 /* (Re)create the table and its view, and fill it; inside the caller's
- * transaction.  0, or -1 with err. */
-int db_analysis_write(sqlite3 *db, const struct db_analysis *a, char *err, size_t errlen);
+ * transaction; through bulk (the rows reach the file at its splice) if
+ * that is not NULL.  0, or -1 with err. */
+int db_analysis_write(sqlite3 *db, struct db_bulk *bulk, const struct db_analysis *a, char *err,
+                      size_t errlen);
 /* The step that the analysis table is: analysis_done's row for it says the
  * table holds the answer (and answers made from it are current). */
 #define DB_STEP_DOMINATORS "dominators"

@@ -1,14 +1,16 @@
 /*
  * load.c — the bulk load of a heapsnap database (see db.h).
  *
- * Speed comes from the usual SQLite bulk-load practice: no journal, no
- * fsync, an exclusive lock, large pages, one transaction, rows handed over
- * in primary-key order (so every b-tree insert is an append), and secondary
- * indexes built once at the end.  The two big tables, objects and refs, go
- * in through one INSERT ... SELECT each from a virtual table (feed.c),
- * which bench/sqlite_raw measures at several times the rate of a prepared
- * INSERT stepped per row; the small ones use prepared statements.  The file being written is a temporary one (index.c renames it
- * into place only after the commit), so the lack of a journal risks nothing.
+ * The small tables go through SQLite with the usual bulk-load practice: no
+ * journal, no fsync, an exclusive lock, large pages, one transaction,
+ * prepared statements, secondary indexes built once at the end.  The big
+ * ones (objects with objects_addr, refs, and analysis through analysis.c)
+ * SQLite only creates: their rows, handed over in key order, are laid out
+ * as b-tree pages by bulk.c and spliced in after the commit, at a small
+ * part of the cost of SQLite's inserts (bench/index; bench/sqlite_raw
+ * measures SQLite's own rate for the same rows).  The file being written
+ * is a temporary one (index.c renames it into place only after the
+ * splice), so the lack of a journal risks nothing.
  */
 #include "db/db.h"
 
@@ -44,6 +46,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 struct db_load {
     sqlite3 *db;
+    struct db_bulk *bulk;            /* objects, refs and analysis (bulk.c) */
     sqlite3_stmt *st[ST_COUNT];
     int in_txn;
     uint64_t nwarnings; /* every warning row, including the loader's own */
@@ -108,6 +111,11 @@ struct db_load *db_load_begin(sqlite3 *db, char *err, size_t errlen)
         db_load_free(l);
         return NULL;
     }
+    if (!(l->bulk = db_bulk_new(db, why, sizeof why))) {
+        snprintf(err, errlen, "creating the database: %s", why);
+        db_load_free(l);
+        return NULL;
+    }
     for (int k = 0; k < ST_COUNT; k++) {
         if (sqlite3_prepare_v3(db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &l->st[k], NULL) !=
             SQLITE_OK) {
@@ -119,118 +127,72 @@ struct db_load *db_load_begin(sqlite3 *db, char *err, size_t errlen)
     return l;
 }
 
-/* ---- the fast paths: objects and refs through db_feed_insert() */
+/* ---- the fast paths: objects and refs, through the bulk writer (bulk.c) */
 
-struct obj_feed {
-    const struct tytab *types;       /* the typing columns (NULL: none) */
-    const struct ty_result *typing;
-    const struct objtab *t;
-    const struct obj *v;
-    size_t n, i;
-    int started;
-    int bits[HEAP_WHERE_MAX][2];     /* objects.bits by o->where and used (db.h) */
-    void (*progress)(void *u, uint64_t done, uint64_t total);
-    void *user;
-};
-
-static int obj_next(void *u)
-{
-    struct obj_feed *f = u;
-    if (f->started)
-        f->i++;
-    f->started = 1;
-    if (f->progress && (f->i & 0xffff) == 0)
-        f->progress(f->user, f->i, f->n);
-    return f->i < f->n;
-}
-
-/* The stored columns only: the rest are generated from them (schema.c). */
-static void obj_column(void *u, sqlite3_context *ctx, int col)
-{
-    struct obj_feed *f = u;
-    const struct obj *o = &f->v[f->i];
-    switch (col) {
-    case 0: sqlite3_result_int64(ctx, (int64_t)f->i + 1); break;
-    case 1: sqlite3_result_int64(ctx, (int64_t)o->addr); break;
-    case 2: sqlite3_result_int64(ctx, (int64_t)o->size); break;
-    case 3:
-        sqlite3_result_int(ctx, o->where < HEAP_WHERE_MAX ? f->bits[o->where][o->state == OBJ_USED]
-                                                          : db_object_bits(o->state == OBJ_USED, o->where));
-        break;
-    case 4:
-    case 5: {
-        uint64_t off, extra;
-        objtab_chunk(f->t, o, &off, &extra);
-        sqlite3_result_int64(ctx, (int64_t)(col == 4 ? off : extra));
-        break;
-    }
-    case 6:
-        if (o->arena == HEAP_NO_ARENA)
-            sqlite3_result_null(ctx);
-        else
-            sqlite3_result_int(ctx, o->arena);
-        break;
-    default: { /* type_id, tsrc, type_count: types/infer.c */
-        uint32_t type = f->typing ? f->typing->obj_type[f->i] : 0;
-        if (!type) {
-            sqlite3_result_null(ctx);
-        } else if (col == 7) {
-            sqlite3_result_int64(ctx, type);
-        } else if (col == 8) {
-            sqlite3_result_int(ctx, f->typing->obj_src[f->i]);
-        } else { /* the count only here: it resolves the type's size */
-            uint64_t count = ty_count_for(f->types, type, o->size, heap_where_type_slack(o->where));
-            sqlite3_result_int64(ctx, (int64_t)(count ? count : 1));
-        }
-        break;
-    }
-    }
-}
+/* An object's row: the stored columns in the table's order (schema.c),
+ * id first as NULL (it is the rowid); the rest are generated from them. */
+enum { OC_ID, OC_ADDR, OC_SIZE, OC_TYPE, OC_ARENA, OC_COUNT, OC_BITS, OC_OFF, OC_EXTRA, OC_TSRC, OC_N };
 
 int db_load_objects(struct db_load *l, const struct objtab *t,
                     void (*progress)(void *u, uint64_t done, uint64_t total), void *user)
 {
-    struct obj_feed of = {.types = l->types, .typing = l->typing, .t = t, .v = t->v, .n = t->n,
-                          .progress = progress, .user = user};
+    int bits[HEAP_WHERE_MAX][2]; /* objects.bits by o->where and used (db.h) */
     for (unsigned w = 0; w < HEAP_WHERE_MAX; w++)
         for (int used = 0; used < 2; used++)
-            of.bits[w][used] = db_object_bits(used, w);
-    struct db_feed f = {.decl = "CREATE TABLE x(id, addr, size, bits, chunk_off, chunk_extra, arena,"
-                                " type_id, tsrc, type_count)",
-                        .user = &of, .next = obj_next, .column = obj_column};
-    return db_feed_insert(l->db, "INSERT INTO objects(id, addr, size, bits, chunk_off, chunk_extra, arena,"
-                                 " type_id, tsrc, type_count)", &f, l->err, sizeof l->err);
-}
-
-struct ref_feed {
-    int (*pull)(void *u, struct db_ref *r);
-    void *user;
-    struct db_ref cur;
-};
-
-static int ref_next(void *u)
-{
-    struct ref_feed *f = u;
-    return f->pull(f->user, &f->cur);
-}
-
-static void ref_column(void *u, sqlite3_context *ctx, int col)
-{
-    const struct db_ref *r = &((struct ref_feed *)u)->cur;
-    switch (col) {
-    case 0: sqlite3_result_int64(ctx, r->src); break;
-    case 1: sqlite3_result_int64(ctx, r->dst); break;
-    case 2: sqlite3_result_int64(ctx, (int64_t)r->offset); break;
-    default: sqlite3_result_int(ctx, r->interior); break;
+            bits[w][used] = db_object_bits(used, w);
+    struct db_bulk_tree *rows = db_bulk_tree(l->bulk, "objects", 0);
+    struct db_bulk_tree *byaddr = rows ? db_bulk_tree(l->bulk, "objects_addr", 1) : NULL;
+    if (!byaddr)
+        return db_load_fail(l, db_bulk_error(l->bulk));
+    for (size_t i = 0; i < t->n; i++) {
+        const struct obj *o = &t->v[i];
+        int64_t v[OC_N] = {0};
+        uint32_t nulls = 1u << OC_ID;
+        uint64_t off, extra;
+        objtab_chunk(t, o, &off, &extra);
+        v[OC_ADDR] = (int64_t)o->addr;
+        v[OC_SIZE] = (int64_t)o->size;
+        v[OC_BITS] = o->where < HEAP_WHERE_MAX ? bits[o->where][o->state == OBJ_USED]
+                                               : db_object_bits(o->state == OBJ_USED, o->where);
+        v[OC_OFF] = (int64_t)off;
+        v[OC_EXTRA] = (int64_t)extra;
+        if (o->arena == HEAP_NO_ARENA)
+            nulls |= 1u << OC_ARENA;
+        else
+            v[OC_ARENA] = o->arena;
+        uint32_t type = l->typing ? l->typing->obj_type[i] : 0;
+        if (!type) { /* type_id, tsrc, type_count: types/infer.c */
+            nulls |= 1u << OC_TYPE | 1u << OC_COUNT | 1u << OC_TSRC;
+        } else {
+            uint64_t count = ty_count_for(l->types, type, o->size, heap_where_type_slack(o->where));
+            v[OC_TYPE] = type;
+            v[OC_TSRC] = l->typing->obj_src[i];
+            v[OC_COUNT] = (int64_t)(count ? count : 1); /* the count resolves the type's size */
+        }
+        int64_t key[2] = {(int64_t)o->addr, (int64_t)i + 1};
+        if (db_bulk_row(rows, (int64_t)i + 1, v, nulls, OC_N) || db_bulk_entry(byaddr, key, 2))
+            return db_load_fail(l, db_bulk_error(l->bulk));
+        if (progress && (i & 0xffff) == 0)
+            progress(user, i, t->n);
     }
+    return 0;
 }
 
+/* refs is WITHOUT ROWID: its entries are the primary key's columns (dst,
+ * src, offset), then the rest (interior). */
 int db_load_refs(struct db_load *l, int (*pull)(void *u, struct db_ref *r), void *user)
 {
-    struct ref_feed rf = {.pull = pull, .user = user};
-    struct db_feed f = {.decl = "CREATE TABLE x(src, dst, offset, interior)", .user = &rf,
-                        .next = ref_next, .column = ref_column};
-    return db_feed_insert(l->db, "INSERT INTO refs(src, dst, offset, interior)", &f, l->err, sizeof l->err);
+    struct db_bulk_tree *t = db_bulk_tree(l->bulk, "refs", 1);
+    if (!t)
+        return db_load_fail(l, db_bulk_error(l->bulk));
+    struct db_ref r;
+    int got;
+    while ((got = pull(user, &r)) > 0) {
+        int64_t v[4] = {r.dst, r.src, (int64_t)r.offset, r.interior};
+        if (db_bulk_entry(t, v, 4))
+            return db_load_fail(l, db_bulk_error(l->bulk));
+    }
+    return got < 0 ? db_load_fail(l, "the references could not be read back") : 0;
 }
 
 int db_load_root(struct db_load *l, int64_t id, const struct root *r)
@@ -580,10 +542,21 @@ const char *db_load_error(const struct db_load *l)
     return l->err;
 }
 
+int db_load_splice(struct db_load *l, const char *path)
+{
+    return db_bulk_splice(l->bulk, path) ? db_load_fail(l, db_bulk_error(l->bulk)) : 0;
+}
+
+struct db_bulk *db_load_bulk(struct db_load *l)
+{
+    return l->bulk;
+}
+
 void db_load_free(struct db_load *l)
 {
     if (!l)
         return;
+    db_bulk_free(l->bulk);
     for (int k = 0; k < ST_COUNT; k++)
         sqlite3_finalize(l->st[k]);
     if (l->in_txn)

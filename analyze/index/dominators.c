@@ -237,8 +237,8 @@ static void join(struct idx_tree *x)
     }
 }
 
-int idx_tree_store(struct idx_tree *x, sqlite3 *db, int progress, char *why, size_t whylen, char *err,
-                   size_t errlen)
+int idx_tree_store(struct idx_tree *x, sqlite3 *db, struct db_bulk *bulk, int progress, char *why,
+                   size_t whylen, char *err, size_t errlen)
 {
     if (progress && x->running) /* the line ticks while the load waits for it */
         notify_progress("dominator tree", 0, 0);
@@ -250,7 +250,7 @@ int idx_tree_store(struct idx_tree *x, sqlite3 *db, int progress, char *why, siz
     struct db_analysis a = {.nroots = x->nroots, .nobjs = x->nobjs, .used = x->used, .idom = x->t.idom,
                             .retained_size = x->t.retained_size, .retained_count = x->t.retained_count,
                             .progress = progress ? "storing the dominator tree" : NULL};
-    if (db_analysis_write(db, &a, err, errlen))
+    if (db_analysis_write(db, bulk, &a, err, errlen))
         return -1;
     if (db_step_mark(db, DB_STEP_DOMINATORS, x->seconds)) {
         snprintf(err, errlen, "recording the analysis: %s", sqlite3_errmsg(db));

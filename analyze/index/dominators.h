@@ -36,7 +36,7 @@ void idx_tree_ref(void *u, int64_t src, int64_t dst);
 int idx_tree_start(struct idx_tree *x, const struct objtab *t);
 /* Wait for the tree and store it: 0 stored, 1 not made (why says why),
  * -1 the database failed (err). */
-int idx_tree_store(struct idx_tree *x, sqlite3 *db, int progress, char *why, size_t whylen, char *err,
+int idx_tree_store(struct idx_tree *x, sqlite3 *db, struct db_bulk *bulk, int progress, char *why, size_t whylen, char *err,
                    size_t errlen);
 void idx_tree_free(struct idx_tree *x);
 

@@ -584,7 +584,8 @@ static int load_all(struct pipeline *p, struct hs_snapshot *s, struct dbg *d,
     p->refs = NULL;
     phase("load refs");
     char why[128], terr[512];
-    int stored = p->tree ? idx_tree_store(p->tree, p->db, p->opt->progress, why, sizeof why, terr, sizeof terr)
+    int stored = p->tree ? idx_tree_store(p->tree, p->db, db_load_bulk(l), p->opt->progress, why, sizeof why,
+                                          terr, sizeof terr)
                          : (snprintf(why, sizeof why, "out of memory"), 1);
     if (stored < 0)
         return db_load_fail(l, terr);
@@ -821,13 +822,21 @@ int index_snapshot(const struct index_options *opt, struct index_stats *st, char
         goto out;
     }
     phase("indexes, commit");
-    db_load_free(p.load);
-    p.load = NULL;
     if (sqlite3_close(db) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", tmp, sqlite3_errmsg(db));
         goto out;
     }
     db = NULL;
+    /* the big tables' rows, laid out beside SQLite's, go in now (bulk.c) */
+    if (opt->progress)
+        notify_progress("writing the tables", 0, 0);
+    if (db_load_splice(p.load, tmp)) {
+        snprintf(err, errlen, "%s: %s", tmp, db_load_error(p.load));
+        goto out;
+    }
+    db_load_free(p.load);
+    p.load = NULL;
+    phase("splice tables");
     /* checked again: the indexing took a while */
     if (db_may_replace(opt->output, err, errlen))
         goto out;
