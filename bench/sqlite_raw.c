@@ -17,7 +17,11 @@
  *   step  a prepared INSERT, bound, stepped and reset per row (the
  *         textbook bulk load)
  *   feed  one INSERT ... SELECT per table from the virtual-table feed of
- *         analyze/db/feed.c, as heapsnap index does
+ *         analyze/db/feed.c, as heapsnap index did before bulk.c, and as
+ *         a first analysis still writes the analysis table
+ *   bulk  the same rows as b-tree pages by analyze/db/bulk.c, spliced in
+ *         after SQLite's commit, as heapsnap index does now ("commit"
+ *         then covers the splice: the copy of the leaves into the file)
  * and for each the rates of objects, refs, the commit and the total in
  * objects per second.  The feed also writes the analysis table (the
  * dominator tree, one row per object), as heapsnap index does, and its
@@ -316,6 +320,56 @@ static void by_feed(const char *path, long n, long per, const struct rref *refs)
     report("feed", n, per, t0, t1, t2, t3, wall() - w0);
 }
 
+static void bulk_fail(struct db_bulk *b, const char *err)
+{
+    fprintf(stderr, "sqlite_raw: %s\n", b ? db_bulk_error(b) : err);
+    exit(1);
+}
+
+static void by_bulk(const char *path, long n, long per, const struct rref *refs)
+{
+    sqlite3 *db = create(path);
+    char err[512];
+    must(sqlite3_exec(db,
+                      "CREATE TABLE analysis(id INTEGER PRIMARY KEY, reachable INTEGER NOT NULL,"
+                      " idom INTEGER, retained_size INTEGER NOT NULL, retained_count INTEGER NOT NULL)",
+                      NULL, NULL, NULL), db, "schema");
+    double w0 = wall(), t0 = now();
+    struct db_bulk *b = db_bulk_new(db, err, sizeof err);
+    struct db_bulk_tree *o = b ? db_bulk_tree(b, "objects", 0) : NULL;
+    struct db_bulk_tree *oa = o ? db_bulk_tree(b, "objects_addr", 1) : NULL;
+    struct db_bulk_tree *r = oa ? db_bulk_tree(b, "refs", 1) : NULL;
+    struct db_bulk_tree *a = r ? db_bulk_tree(b, "analysis", 0) : NULL;
+    if (!a)
+        bulk_fail(b, err);
+    for (long i = 1; i <= n; i++) { /* obj_col's values; type_id, type_count, tsrc NULL */
+        int64_t addr = (int64_t)(BASE + 64 * (uint64_t)(i - 1));
+        int64_t v[10] = {0, addr, 56, 0, 0, 0, 96, 16, 8, 0}, key[2] = {addr, i};
+        if (db_bulk_row(o, i, v, 1u | 1u << 3 | 1u << 5 | 1u << 9, 10) || db_bulk_entry(oa, key, 2))
+            bulk_fail(b, err);
+    }
+    double t1 = now();
+    for (size_t k = 0; k < (size_t)n * (size_t)per; k++) {
+        int64_t v[4] = {refs[k].dst, refs[k].src, refs[k].offset, 0};
+        if (db_bulk_entry(r, v, 4))
+            bulk_fail(b, err);
+    }
+    double t2 = now();
+    for (long i = 1; i <= n; i++) { /* an_col's values */
+        int64_t v[5] = {0, 1, i - 1, 56 * (n - i + 1), n - i + 1};
+        if (db_bulk_row(a, i, v, 1u | (i > 1 ? 0 : 1u << 2), 5))
+            bulk_fail(b, err);
+    }
+    double t2a = now();
+    printf("bulk analysis %ld rows CPU %.2f s %.0f rows/s\n", n, t2a - t2, n / (t2a - t2));
+    finish(db);
+    if (db_bulk_splice(b, path))
+        bulk_fail(b, err);
+    db_bulk_free(b);
+    double t3 = now();
+    report("bulk", n, per, t0, t1, t2, t3, wall() - w0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -328,6 +382,7 @@ int main(int argc, char **argv)
     struct rref *refs = make_refs(n, per);
     by_step(argv[1], n, per, refs);
     by_feed(argv[1], n, per, refs);
+    by_bulk(argv[1], n, per, refs);
     free(refs);
     unlink(argv[1]);
     return 0;

@@ -204,7 +204,7 @@ if [ -x "$SAMPLES/bench_heap" ]; then
         test "$(sqlite3 big.db "SELECT count(*) FROM refs WHERE dst = (SELECT max(dst) FROM refs)")" -ge 1 &&
         test "$(sqlite3 big.db "SELECT count(*) FROM analysis")" -gt 200000 &&
         test "$(stat -c %a big.db)" = 600 &&
-        ! ls -a | grep heapsnap-bulk
+        ! ls -a | grep "\.bulk\$"
     '
 else
     test_skip 'refs across several target buckets' 'bin/samples/bench_heap is not built'

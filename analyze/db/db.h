@@ -266,11 +266,13 @@ void db_bulk_free(struct db_bulk *b);
  * besides the roots), the most levels a tree had, how often the end of an
  * index tree took its divider back from the last full leaf, how often an
  * interior page closed a child early not to leave one alone on the next,
- * and whether the lock-byte page fell among the new pages. */
+ * whether the lock-byte page fell among the new pages, and whether the
+ * scratch file became the database (bulk.c's adopt()) or its leaves were
+ * copied. */
 struct db_bulk_stats {
     uint64_t leaves, interior, retakes, backoffs;
     unsigned levels;
-    int skipped_lock_page;
+    int skipped_lock_page, adopted;
 };
 void db_bulk_stats(const struct db_bulk *b, struct db_bulk_stats *st);
 /* For tests: the byte whose page is the lock-byte page (SQLite's

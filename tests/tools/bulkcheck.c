@@ -14,8 +14,11 @@
  * whose last page would have had one child, a third level, negative and
  * nine-byte rowids, NULLs, 0 and 1 (no bytes), every integer width; and a
  * lock-byte page moved (SQLite's test control) into the middle of the
- * spliced pages.  It prints what the writer did ("leaves 123 ...") and
- * exits 0 only if everything agreed.
+ * spliced pages.  It does so twice: once as the index does, and once
+ * with a file of someone else's where the writer's scratch file would
+ * go, which must be left alone (the writer then copies its leaves in
+ * rather than making the scratch file the database).  It prints what the
+ * writer did ("DB: leaves 123 ...") and exits 0 only if all agreed.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -192,9 +195,9 @@ static int fill_bulk(const char *path)
         fprintf(stderr, "bulkcheck: %s\n", db_bulk_error(b));
     struct db_bulk_stats st;
     db_bulk_stats(b, &st);
-    printf("leaves %llu interior %llu levels %u tail-retakes %llu interior-backoffs %llu lock-page-skipped %d\n",
-           (unsigned long long)st.leaves, (unsigned long long)st.interior, st.levels,
-           (unsigned long long)st.retakes, (unsigned long long)st.backoffs, st.skipped_lock_page);
+    printf("%s: leaves %llu interior %llu levels %u tail-retakes %llu interior-backoffs %llu lock-page-skipped %d "
+           "adopted %d\n", path, (unsigned long long)st.leaves, (unsigned long long)st.interior, st.levels,
+           (unsigned long long)st.retakes, (unsigned long long)st.backoffs, st.skipped_lock_page, st.adopted);
     db_bulk_free(b);
     /* the edges this run is for were reached */
     if (!rc && (!st.retakes || !st.backoffs || st.levels < 3 || !st.skipped_lock_page)) {
@@ -343,13 +346,25 @@ int main(int argc, char **argv)
         add(WITHOUT, l * (lc + 1) - 1, 0);
     add(ROWID, 100000, 0);
     add(ROWID, 300000, 1);
-    char pa[4096], pb[4096];
+    char pa[4096], pb[4096], pc[4096], block[4096 + 8];
     snprintf(pa, sizeof pa, "%s/sqlite.db", argv[1]);
     snprintf(pb, sizeof pb, "%s/bulk.db", argv[1]);
+    snprintf(pc, sizeof pc, "%s/copied.db", argv[1]);
+    snprintf(block, sizeof block, "%s.bulk", pc);
     unlink(pa);
     unlink(pb);
-    if (fill_sqlite(pa) || fill_bulk(pb) || check(pa, pb) || refuses_a_tree_written_behind_its_back(argv[1]))
+    unlink(pc);
+    FILE *f = fopen(block, "w");
+    if (!f || fputs("not the writer's\n", f) < 0 || fclose(f))
+        return fprintf(stderr, "bulkcheck: cannot write %s\n", block), 1;
+    if (fill_sqlite(pa) || fill_bulk(pb) || check(pa, pb) || fill_bulk(pc) || check(pa, pc) ||
+        refuses_a_tree_written_behind_its_back(argv[1]))
         return 1;
+    char line[64] = "";
+    f = fopen(block, "r");
+    if (!f || !fgets(line, sizeof line, f) || strcmp(line, "not the writer's\n"))
+        return fprintf(stderr, "bulkcheck: %s was changed\n", block), 1;
+    fclose(f);
     printf("ok: %d trees agree\n", ntrees);
     return 0;
 }
