@@ -543,11 +543,6 @@ static int finish_tree(struct db_bulk_tree *t)
     return flush_held(t);
 }
 
-uint64_t db_bulk_rows(const struct db_bulk_tree *t)
-{
-    return t->rows;
-}
-
 /* ---- the splice */
 
 struct splice {

@@ -257,7 +257,6 @@ struct db_bulk_tree *db_bulk_tree(struct db_bulk *b, const char *name, int index
 int db_bulk_row(struct db_bulk_tree *t, int64_t rowid, const int64_t *v, uint32_t nulls, int n);
 /* An index tree's entry of n integer columns, each entry above the last. */
 int db_bulk_entry(struct db_bulk_tree *t, const int64_t *v, int n);
-uint64_t db_bulk_rows(const struct db_bulk_tree *t);
 /* Splice every tree into the closed database at path.  0 or -1. */
 int db_bulk_splice(struct db_bulk *b, const char *path);
 const char *db_bulk_error(const struct db_bulk *b);
