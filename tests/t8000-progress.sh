@@ -42,7 +42,8 @@ test_expect_success 'index on a terminal: every long phase is drawn, with how fa
     grep -E "^scanning references: [0-9]+/200002 \([0-9]+%\), .* left$" drawn &&
     grep -E "^storing references: [0-9]+/600002 \([0-9]+%\), .* left$" drawn &&
     grep -E "^storing the dominator tree: [0-9]+/[0-9]+ \([0-9]+%\), .* left$" drawn &&
-    grep "^committing: " drawn
+    grep "^committing: " drawn &&
+    grep "^writing the tables: " drawn
 '
 
 test_expect_success 'index on a terminal: each line overwrites the last, and the last is cleared' '
@@ -56,7 +57,7 @@ test_expect_success 'index on a terminal with stdout there too: the summary come
     rm -f a.db &&
     HEAPSNAP_PROGRESS_DELAY=0 $PTY tty --all -- $HEAPSNAP index snap.hsnap -o a.db &&
     grep -a "a.db: 200002 objects" tty &&
-    lines tty | grep -B1 "^a.db: 200002 objects" | head -1 | grep "^committing: " &&
+    lines tty | grep -B1 "^a.db: 200002 objects" | head -1 | grep "^writing the tables: " &&
     python3 -c "import sys; d = open(\"tty\", \"rb\").read(); i = d.index(b\"a.db: 200002\"); sys.exit(d[i-3:i] != b\"\x1b[K\")"
 '
 
