@@ -1,7 +1,8 @@
 /*
  * grow.h — room for one more element at the end of a malloc'd array that
  * doubles as it fills: the idiom every list the analyzer builds as it goes
- * (warnings, side lists, intervals) would otherwise spell out again.
+ * (warnings, side lists, intervals) would otherwise spell out again; and
+ * its byte-buffer form, room for so many more bytes (grow_bytes).
  *
  *     struct item *v = grow_for_one(a->v, a->n, &a->cap, sizeof *v, 64);
  *     if (!v)
@@ -29,6 +30,25 @@ static inline void *grow_for_one(void *v, size_t len, size_t *cap, size_t elem, 
     if (n <= *cap || n > SIZE_MAX / elem)
         return NULL;
     void *w = realloc(v, n * elem);
+    if (w)
+        *cap = n;
+    return w;
+}
+
+/* v (of *cap bytes) with room for need bytes: v itself, or v moved to the
+ * first power-of-two multiple of its room (first bytes the first time)
+ * that holds them, *cap updated.  NULL without memory. */
+static inline void *grow_bytes(void *v, size_t need, size_t *cap, size_t first)
+{
+    if (need <= *cap)
+        return v;
+    size_t n = *cap ? *cap : first;
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return NULL;
+        n *= 2;
+    }
+    void *w = realloc(v, n);
     if (w)
         *cap = n;
     return w;

@@ -55,6 +55,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/grow.h"
+
 /* The format's lock-byte page starts at this byte; tests may move it (as
  * SQLite's test control does), so it is a variable. */
 static uint64_t pending_byte = 0x40000000;
@@ -288,24 +290,14 @@ static int write_all(int fd, const uint8_t *p, size_t len, uint64_t at)
 
 static int divs_push(struct divs *d, const uint8_t *p, size_t len)
 {
-    if (d->n + 2 > d->ncap) {
-        size_t nc = d->ncap ? 2 * d->ncap : 64;
-        size_t *no = realloc(d->off, nc * sizeof *no);
-        if (!no)
-            return -1;
-        d->off = no;
-        d->ncap = nc;
-    }
-    if (d->len + len > d->cap) {
-        size_t nc = d->cap ? 2 * d->cap : 4096;
-        while (nc < d->len + len)
-            nc *= 2;
-        uint8_t *nb = realloc(d->bytes, nc);
-        if (!nb)
-            return -1;
-        d->bytes = nb;
-        d->cap = nc;
-    }
+    size_t *no = grow_for_one(d->off, d->n + 1, &d->ncap, sizeof *no, 64); /* off[n + 1] */
+    if (!no)
+        return -1;
+    d->off = no;
+    uint8_t *nb = grow_bytes(d->bytes, d->len + len, &d->cap, 4096);
+    if (!nb)
+        return -1;
+    d->bytes = nb;
     if (!d->n)
         d->off[0] = 0;
     memcpy(d->bytes + d->len, p, len);
@@ -410,14 +402,10 @@ static int flush_held(struct db_bulk_tree *t)
     if (!t->has_held)
         return 0;
     page_seal(&t->held, t->index ? LEAF_INDEX : LEAF_TABLE, 0);
-    if (t->nleaf == t->capleaf) {
-        size_t nc = t->capleaf ? 2 * t->capleaf : 256;
-        uint64_t *nl = realloc(t->leaf, nc * sizeof *nl);
-        if (!nl)
-            return bfail(b, "the bulk load of %s: out of memory", t->name);
-        t->leaf = nl;
-        t->capleaf = nc;
-    }
+    uint64_t *nl = grow_for_one(t->leaf, t->nleaf, &t->capleaf, sizeof *nl, 256);
+    if (!nl)
+        return bfail(b, "the bulk load of %s: out of memory", t->name);
+    t->leaf = nl;
     if (write_all(b->fd, t->held.buf, b->pagesize, b->nscratch * b->pagesize))
         return bfail(b, "%s: writing the scratch file: %s", b->dir, strerror(errno ? errno : EIO));
     t->leaf[t->nleaf++] = b->nscratch++;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "debuginfo/internal.h"
 
 #define MAX_SYMS_PER_MODULE 20000000u /* far beyond any real binary; bounds a hostile one */
@@ -36,16 +37,10 @@ static int add_symbol(struct builder *b, const struct dbg_symbol *s, const char 
         b->syms = p;
         b->cap = nc;
     }
-    if (b->nlen + len > b->ncap) {
-        size_t nc = b->ncap ? b->ncap * 2 : 65536;
-        while (nc < b->nlen + len)
-            nc *= 2;
-        void *p = realloc(b->names, nc);
-        if (!p)
-            return -1;
-        b->names = p;
-        b->ncap = nc;
-    }
+    char *names = grow_bytes(b->names, b->nlen + len, &b->ncap, 65536);
+    if (!names)
+        return -1;
+    b->names = names;
     memcpy(b->names + b->nlen, name, len);
     b->syms[b->n] = *s;
     b->syms[b->n].name = (const char *)(uintptr_t)b->nlen; /* an offset until the block stops moving */
