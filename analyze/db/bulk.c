@@ -77,6 +77,7 @@ void db_bulk_set_pending_byte(uint64_t at)
  * for the pages used (db_bulk_new() takes 4096 bytes or more), so no cell
  * ever needs an overflow page. */
 #define MAX_CELL 512
+#define WRITEBACK_STEP (8u << 20)
 
 /* One page being filled: cells grow down from the end, their pointers up
  * from the header. */
@@ -122,6 +123,7 @@ struct db_bulk {
     char scratch[4096 + 8];    /* its name, or "" (none, or gone) */
     char dir[4096];
     uint64_t nscratch;         /* pages written to it */
+    uint64_t synced;           /* bytes of it handed to writeback */
     struct db_bulk_tree *trees;
     struct db_bulk_stats st;
     char err[4096 + 512];      /* room for a path and the reason */
@@ -411,6 +413,15 @@ static int flush_held(struct db_bulk_tree *t)
     t->leaf[t->nleaf++] = b->nscratch++;
     b->st.leaves++;
     t->has_held = 0;
+    /* A scratch file that may become the database is written back as it
+     * grows, a few MiB at a time, in the background: inserting a range
+     * (adopt()) first waits for every dirty page of the file, which for
+     * 2 GB written at the end was 1.2 s of waiting. */
+    uint64_t bytes = b->nscratch * b->pagesize;
+    if (b->scratch[0] && bytes - b->synced >= WRITEBACK_STEP) {
+        sync_file_range(b->fd, (off_t)b->synced, (off_t)(bytes - b->synced), SYNC_FILE_RANGE_WRITE);
+        b->synced = bytes;
+    }
     return 0;
 }
 
