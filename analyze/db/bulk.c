@@ -409,7 +409,8 @@ static int flush_held(struct db_bulk_tree *t)
         return bfail(b, "the bulk load of %s: out of memory", t->name);
     t->leaf = nl;
     if (write_all(b->fd, t->held.buf, b->pagesize, b->nscratch * b->pagesize))
-        return bfail(b, "%s: writing the scratch file: %s", b->dir, strerror(errno ? errno : EIO));
+        return bfail(b, "writing the scratch file %s: %s", b->scratch[0] ? b->scratch : b->dir,
+                     strerror(errno ? errno : EIO));
     t->leaf[t->nleaf++] = b->nscratch++;
     b->st.leaves++;
     t->has_held = 0;
