@@ -18,12 +18,14 @@
  * How it fits: db_load_begin() has SQLite create every table, these four
  * too, so each has a root page (an empty leaf) and its sqlite_schema row.
  * While the pipeline runs, SQLite keeps writing the small tables; the big
- * ones' leaves go to a scratch file beside the database (unlinked, 0600).
- * After the commit and sqlite3_close(), db_bulk_splice() appends the
- * leaves to the database, builds the interior pages above them, writes
- * each tree's top page over its empty root, and sets the header's page
- * count.  Nothing else in the file changes, so SQLite's own pages and
- * schema stay exactly as SQLite wrote them.
+ * ones' leaves go to a scratch file beside the database (DB.bulk, 0600).
+ * After the commit and sqlite3_close(), db_bulk_splice() puts the leaves
+ * after SQLite's pages (inserting SQLite's pages in front of them in the
+ * scratch file, which then replaces SQLite's: adopt(); or else copying
+ * them in), builds the interior pages above them, writes each tree's top
+ * page over its empty root, and sets the header's page count.  Nothing
+ * else in the file changes, so SQLite's own pages and schema stay exactly
+ * as SQLite wrote them.
  *
  * The format's rules kept here, each checked where it matters:
  *  - Records: a header of serial types, then big-endian integers of the
