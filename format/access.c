@@ -66,27 +66,38 @@ const struct hs_mem_range *hs_find_range(const struct hs_snapshot *s, uint64_t a
     return i < s->nranges && s->ranges[i].start <= addr ? &s->ranges[i] : NULL;
 }
 
+/* Whether a page in state st of range r counts as captured. */
+static int captured(const struct hs_mem_range *r, uint8_t st)
+{
+    return st == HS_PAGE_DATA || st == HS_PAGE_ZERO || (st == HS_PAGE_ABSENT && (r->flags & HS_MEM_ANON));
+}
+
+void hs_store_states_set(struct hs_range_store *st)
+{
+    uint64_t n = (st->r.end - st->r.start) / st->r.page_size;
+    st->all_captured = 1;
+    for (uint64_t p = 0; p < n && st->all_captured; p++)
+        st->all_captured = captured(&st->r, st->r.page_state[p]);
+}
+
 /* Are the pages under [addr, addr + len) of r all captured, and none
- * given back (hs_release)?  len > 0 and the bytes lie within r. */
+ * given back (hs_release)?  len > 0 and the bytes lie within r.  A whole
+ * range none of whose pages was given back needs no look at them. */
 static int readable(const struct hs_snapshot *s, const struct hs_mem_range *r, uint64_t addr, size_t len)
 {
+    const struct hs_range_store *st = &s->store[r - s->ranges];
+    const uint64_t *gone = st->gone;
+    if (st->all_captured && !gone)
+        return 1;
     uint64_t first = (addr - r->start) / r->page_size;
     uint64_t last = (addr + len - 1 - r->start) / r->page_size;
-    const uint64_t *gone = s->store[r - s->ranges].gone;
     for (uint64_t p = first; p <= last; p++) {
         if (gone && (gone[p / 64] >> (p % 64) & 1)) {
             __atomic_fetch_add(&((struct hs_snapshot *)s)->released_reads, 1, __ATOMIC_RELAXED);
             return 0;
         }
-        switch (r->page_state[p]) {
-        case HS_PAGE_DATA:
-        case HS_PAGE_ZERO: break;
-        case HS_PAGE_ABSENT:
-            if (r->flags & HS_MEM_ANON)
-                break;
+        if (!captured(r, r->page_state[p]))
             return 0;
-        default: return 0;
-        }
     }
     return 1;
 }

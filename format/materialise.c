@@ -260,6 +260,7 @@ int hs_build_ranges(struct walk *w)
             if (st->map && b->body_raw && !lazy)
                 jobs[njobs++] = (struct place_job){b, st->map + at, 0};
         }
+        hs_store_states_set(st);
         s->ranges[i] = st->r;
     }
     if (place_all(w, jobs, njobs) < 0)

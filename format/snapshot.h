@@ -29,6 +29,7 @@ struct hs_range_store {
     uint8_t *map;       /* mmap'd, map_len bytes; NULL if metadata only */
     size_t map_len;
     uint64_t *gone;     /* a bit per page given back (hs_release); NULL while none is */
+    int all_captured;   /* every page's state is a captured one (hs_store_states_set) */
 };
 
 struct hs_snapshot {
@@ -93,6 +94,10 @@ void hs_unload(const uint8_t *buf, size_t len, int mapped);
 /* access.c: the index of the first range whose end is above addr
  * (nranges if none); ranges are sorted and do not overlap. */
 size_t hs_first_range_ending_above(const struct hs_snapshot *s, uint64_t addr);
+/* Once st's page states are filled in: note whether every page counts as
+ * captured, so that a read of it need not look at each page's state
+ * (access.c; most ranges are whole). */
+void hs_store_states_set(struct hs_range_store *st);
 /* ondemand.c: an on-demand snapshot keeps the file image its blocks point
  * into (released by hs_lazy_free()); range ri's bytes [addr, addr + len),
  * placed first if need be, or NULL (a bad block, or not on demand). */

@@ -92,6 +92,7 @@ static int add_range(struct core_in *ci, const Elf64_Phdr *ph, size_t phno, uint
     st->r.flags = anon ? HS_MEM_ANON : 0;
     st->r.page_size = (uint32_t)ps;
     st->r.page_state = st->states;
+    hs_store_states_set(st);
     if (!(ci->flags & HS_OPEN_METADATA_ONLY)) {
         size_t bytes = (size_t)(npages * ps);
         void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
