@@ -29,8 +29,8 @@ off_stack() {
     $HEAPSNAP info --json A.hsnap | python3 -c "
 import json, sys
 d = json.load(sys.stdin)
-sp = [int(t["rsp"], 16) for t in d["threads"] if t["tid"] == $PID]
-st = [(int(m["start"], 16), int(m["end"], 16)) for m in d["mappings"] if m["path"] == "[stack]"]
+sp = [int(t['rsp'], 16) for t in d['threads'] if t['tid'] == $PID]
+st = [(int(m['start'], 16), int(m['end'], 16)) for m in d['mappings'] if m['path'] == '[stack]']
 sys.exit(0 if sp and not any(a <= sp[0] < b for a, b in st) else 1)"
 }
 for try in 1 2 3 4 5 6 7 8 9 10; do
