@@ -109,13 +109,12 @@ struct db_bulk_tree {
     uint32_t root;             /* its root page in the database */
     struct page cur, held;     /* held: the last full leaf, not yet written */
     int has_held;
-    int64_t cur_max, held_max; /* table trees: the largest rowid of each */
+    int64_t cur_max;           /* table trees: the largest rowid in cur */
     uint64_t *leaf;            /* the scratch page of each written leaf */
     size_t nleaf, capleaf;
     struct divs d;             /* d.n == leaves so far - 1 */
-    uint64_t rows;
     int64_t prev[MAX_COLS];    /* the last key, for the order check */
-    int nprev;
+    int nprev;                 /* its columns; 0 before the first row */
 };
 
 struct db_bulk {
@@ -188,13 +187,10 @@ static unsigned int_type(int64_t v, unsigned *len)
 static size_t put_record(uint8_t *out, const int64_t *v, uint32_t nulls, int n)
 {
     unsigned types[MAX_COLS], lens[MAX_COLS];
-    size_t hdr = 1; /* its own size: under 128 with at most 16 columns */
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         types[i] = nulls >> i & 1 ? (lens[i] = 0, 0) : int_type(v[i], &lens[i]);
-        hdr += 1; /* every type here is below 128 */
-    }
     uint8_t *p = out;
-    *p++ = (uint8_t)hdr;
+    *p++ = (uint8_t)(1 + n); /* the header's size, then a byte per type: all below 128 */
     for (int i = 0; i < n; i++)
         *p++ = (uint8_t)types[i];
     for (int i = 0; i < n; i++) {
@@ -399,13 +395,18 @@ struct db_bulk_tree *db_bulk_tree(struct db_bulk *b, const char *name, int index
     return t;
 }
 
+static uint8_t leaf_flag(const struct db_bulk_tree *t)
+{
+    return t->index ? LEAF_INDEX : LEAF_TABLE;
+}
+
 /* Write the held leaf to the scratch file. */
 static int flush_held(struct db_bulk_tree *t)
 {
     struct db_bulk *b = t->b;
     if (!t->has_held)
         return 0;
-    page_seal(&t->held, t->index ? LEAF_INDEX : LEAF_TABLE, 0);
+    page_seal(&t->held, leaf_flag(t), 0);
     uint64_t *nl = grow_for_one(t->leaf, t->nleaf, &t->capleaf, sizeof *nl, 256);
     if (!nl)
         return bfail(b, "the bulk load of %s: out of memory", t->name);
@@ -428,23 +429,30 @@ static int flush_held(struct db_bulk_tree *t)
     return 0;
 }
 
-/* The current leaf is full: it becomes the held one (the one before is
- * written), and an empty leaf is begun.  A table tree's divider, the full
- * leaf's largest rowid, is known now; an index tree's is the entry that
- * did not fit, which the caller pushes. */
-static int next_leaf(struct db_bulk_tree *t)
+/* The current leaf becomes the held one (the one held before is written),
+ * and an empty leaf is begun. */
+static int hold_cur(struct db_bulk_tree *t)
 {
     if (flush_held(t))
         return -1;
     struct page tmp = t->held;
     t->held = t->cur;
     t->cur = tmp;
-    t->held_max = t->cur_max;
     t->has_held = 1;
     page_reset(&t->cur, t->b->pagesize, 8);
+    return 0;
+}
+
+/* The current leaf is full.  A table tree's divider, the full leaf's
+ * largest rowid, is known now; an index tree's is the entry that did not
+ * fit, which the caller pushes. */
+static int next_leaf(struct db_bulk_tree *t)
+{
+    if (hold_cur(t))
+        return -1;
     if (!t->index) {
         uint8_t key[9];
-        if (divs_push(&t->d, key, put_varint(key, (uint64_t)t->held_max)))
+        if (divs_push(&t->d, key, put_varint(key, (uint64_t)t->cur_max)))
             return bfail(t->b, "the bulk load of %s: out of memory", t->name);
     }
     return 0;
@@ -453,7 +461,7 @@ static int next_leaf(struct db_bulk_tree *t)
 /* Keys must rise strictly: a b-tree in any other order is corrupt. */
 static int in_order(struct db_bulk_tree *t, const int64_t *k, int n)
 {
-    if (t->rows) {
+    if (t->nprev) {
         int c = 0;
         for (int i = 0; i < n && i < t->nprev && !c; i++)
             c = k[i] < t->prev[i] ? -1 : k[i] > t->prev[i];
@@ -481,7 +489,6 @@ int db_bulk_row(struct db_bulk_tree *t, int64_t rowid, const int64_t *v, uint32_
         return -1;
     page_add(&t->cur, cell, len);
     t->cur_max = rowid;
-    t->rows++;
     return 0;
 }
 
@@ -499,7 +506,6 @@ int db_bulk_entry(struct db_bulk_tree *t, const int64_t *v, int n)
     len += rlen;
     if (len > MAX_CELL)
         return bfail(t->b, "the bulk load of %s: an entry too large for a page", t->name);
-    t->rows++;
     if (page_fits(&t->cur, len)) {
         page_add(&t->cur, cell, len);
         return 0;
@@ -521,28 +527,19 @@ static int finish_tree(struct db_bulk_tree *t)
         return 0; /* one leaf (or none): it is the root, written at the splice */
     if (t->index && t->cur.ncell == 0) {
         struct divs *d = &t->d;
-        uint8_t last[MAX_CELL];
-        size_t elen = d->off[d->n] - d->off[d->n - 1];
-        size_t llen = t->held.last;
-        if (elen > sizeof last || llen > sizeof last || t->held.ncell < 2)
+        if (t->held.ncell < 2)
             return bfail(t->b, "the bulk load of %s: cannot end the tree", t->name);
-        memcpy(last, d->bytes + d->off[d->n - 1], elen);
-        page_add(&t->cur, last, elen);
-        memcpy(last, t->held.buf + t->held.top, llen);
+        page_add(&t->cur, d->bytes + d->off[d->n - 1], d->off[d->n] - d->off[d->n - 1]);
+        /* the held leaf's last cell: its bytes stay in the page once popped */
+        const uint8_t *last = t->held.buf + t->held.top;
+        size_t len = t->held.last;
         page_pop(&t->held);
         divs_pop(d);
         t->b->st.retakes++;
-        if (divs_push(d, last, llen))
+        if (divs_push(d, last, len))
             return bfail(t->b, "the bulk load of %s: out of memory", t->name);
     }
-    if (flush_held(t))
-        return -1;
-    struct page tmp = t->held;
-    t->held = t->cur;
-    t->cur = tmp;
-    t->has_held = 1;
-    page_reset(&t->cur, t->b->pagesize, 8);
-    return flush_held(t);
+    return hold_cur(t) || flush_held(t) ? -1 : 0;
 }
 
 /* ---- the splice */
@@ -691,12 +688,12 @@ static int splice_tree(struct splice *sp, struct db_bulk_tree *t)
     /* the root must still be the empty leaf SQLite made */
     uint8_t h[8];
     if (pread(sp->fd, h, sizeof h, (off_t)((t->root - 1) * (uint64_t)b->pagesize)) != (ssize_t)sizeof h ||
-        h[0] != (t->index ? LEAF_INDEX : LEAF_TABLE) || h[3] || h[4])
+        h[0] != leaf_flag(t) || h[3] || h[4])
         return bfail(b, "%s: the b-tree of %s is not the empty one the bulk load began with", sp->path, t->name);
     if (!t->nleaf) {
         if (!t->cur.ncell)
             return 0;
-        page_seal(&t->cur, t->index ? LEAF_INDEX : LEAF_TABLE, 0);
+        page_seal(&t->cur, leaf_flag(t), 0);
         return write_page(sp, t->root, t->cur.buf);
     }
     size_t n = t->nleaf;
