@@ -43,15 +43,19 @@ int db_step_mark(sqlite3 *db, const char *step, double seconds)
     return rc;
 }
 
-/* The rows, handed to one INSERT ... SELECT through the row feed (feed.c):
- * a prepared INSERT stepped per row spends most of its time entering and
- * leaving the VDBE, which on 10 M objects was the largest part of a first
- * leaks or top.  Roots first, then objects: ascending id, so every insert
- * appends. */
+/* The rows, in ascending id (roots first, then objects), so every insert
+ * appends; each row's columns are worked out once, in next_row(), for
+ * either writer: the row feed (feed.c: one INSERT ... SELECT, where a
+ * prepared INSERT stepped per row spent most of a first leaks in the VDBE)
+ * or the index's bulk writer (bulk.c). */
+enum { AC_ID, AC_REACHABLE, AC_IDOM, AC_SIZE, AC_COUNT, AC_N };
+
 struct rowfeed {
     const struct db_analysis *a;
     uint32_t n;        /* 1 + nroots + nobjs */
     uint32_t v;        /* the current node; 0 before the first */
+    int64_t row[AC_N]; /* its row */
+    uint32_t nulls;    /* the row's NULL columns, a bit each */
 };
 
 static int64_t node_id(const struct db_analysis *a, uint32_t v)
@@ -59,7 +63,8 @@ static int64_t node_id(const struct db_analysis *a, uint32_t v)
     return v <= a->nroots ? (int64_t)v - (int64_t)a->nroots - 1 : (int64_t)(v - a->nroots);
 }
 
-static int feed_next(void *u)
+/* Move to the next node that has a row: 1, or 0 at the end. */
+static int next_row(void *u)
 {
     struct rowfeed *f = u;
     const struct db_analysis *a = f->a;
@@ -68,6 +73,14 @@ static int feed_next(void *u)
             continue; /* free chunks have no row (docs/schema.md) */
         if ((f->v & 0xffff) == 0 && a->progress)
             notify_progress(a->progress, f->v, f->n);
+        uint32_t d = a->idom[f->v];
+        int has_idom = d != GRAPH_NONE && d != 0; /* the super-root is no one's idom */
+        f->row[AC_ID] = node_id(a, f->v);
+        f->row[AC_REACHABLE] = d != GRAPH_NONE;
+        f->row[AC_IDOM] = has_idom ? node_id(a, d) : 0;
+        f->row[AC_SIZE] = (int64_t)a->retained_size[f->v];
+        f->row[AC_COUNT] = (int64_t)a->retained_count[f->v];
+        f->nulls = has_idom ? 0 : 1u << AC_IDOM;
         return 1;
     }
     return 0;
@@ -76,44 +89,20 @@ static int feed_next(void *u)
 static void feed_column(void *u, sqlite3_context *ctx, int col)
 {
     const struct rowfeed *f = u;
-    const struct db_analysis *a = f->a;
-    uint32_t v = f->v, d = a->idom[v];
-    switch (col) {
-    case 0:
-        sqlite3_result_int64(ctx, node_id(a, v));
-        break;
-    case 1:
-        sqlite3_result_int(ctx, d != GRAPH_NONE);
-        break;
-    case 2:
-        if (d != GRAPH_NONE && d != 0)
-            sqlite3_result_int64(ctx, node_id(a, d));
-        else
-            sqlite3_result_null(ctx);
-        break;
-    case 3:
-        sqlite3_result_int64(ctx, (int64_t)a->retained_size[v]);
-        break;
-    default:
-        sqlite3_result_int64(ctx, (int64_t)a->retained_count[v]);
-        break;
-    }
+    if (f->nulls >> col & 1)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_int64(ctx, f->row[col]);
 }
 
-/* The same rows through the bulk writer: the index's way (bulk.c). */
+/* The index's way: the id is the rowid, NULL in the record. */
 static int write_bulk(struct db_bulk *bulk, const struct db_analysis *a, char *err, size_t errlen)
 {
     struct db_bulk_tree *t = db_bulk_tree(bulk, "analysis", 0);
     struct rowfeed f = {.a = a, .n = 1 + a->nroots + a->nobjs};
-    while (t && feed_next(&f)) {
-        uint32_t d = a->idom[f.v];
-        /* id (the rowid: NULL), reachable, idom, retained_size, retained_count */
-        int64_t v[5] = {0, d != GRAPH_NONE, d != GRAPH_NONE && d != 0 ? node_id(a, d) : 0,
-                        (int64_t)a->retained_size[f.v], (int64_t)a->retained_count[f.v]};
-        uint32_t nulls = 1u | (d != GRAPH_NONE && d != 0 ? 0 : 1u << 2);
-        if (db_bulk_row(t, node_id(a, f.v), v, nulls, 5))
+    while (t && next_row(&f))
+        if (db_bulk_row(t, f.row[AC_ID], f.row, f.nulls | 1u << AC_ID, AC_N))
             t = NULL;
-    }
     if (!t) {
         snprintf(err, errlen, "%s", db_bulk_error(bulk));
         return -1;
@@ -135,7 +124,7 @@ int db_analysis_write(sqlite3 *db, struct db_bulk *bulk, const struct db_analysi
         return write_bulk(bulk, a, err, errlen);
     struct rowfeed rf = {.a = a, .n = 1 + a->nroots + a->nobjs};
     struct db_feed f = {.decl = "CREATE TABLE x(id, reachable, idom, retained_size, retained_count)",
-                        .user = &rf, .next = feed_next, .column = feed_column};
+                        .user = &rf, .next = next_row, .column = feed_column};
     return db_feed_insert(db, "INSERT INTO analysis(id, reachable, idom, retained_size, retained_count)", &f, err,
                           errlen);
 }
