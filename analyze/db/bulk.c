@@ -57,6 +57,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fdio.h"
 #include "base/grow.h"
 
 /* The format's lock-byte page starts at this byte; tests may move it (as
@@ -271,21 +272,6 @@ static void page_seal(struct page *pg, uint8_t flag, uint32_t right)
     memset(pg->buf + gap, 0, pg->top - gap);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len, uint64_t at)
-{
-    while (len) {
-        ssize_t w = pwrite(fd, p, len, (off_t)at);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-        at += (uint64_t)w;
-    }
-    return 0;
-}
-
 /* ---- the dividers */
 
 static int divs_push(struct divs *d, const uint8_t *p, size_t len)
@@ -411,7 +397,7 @@ static int flush_held(struct db_bulk_tree *t)
     if (!nl)
         return bfail(b, "the bulk load of %s: out of memory", t->name);
     t->leaf = nl;
-    if (write_all(b->fd, t->held.buf, b->pagesize, b->nscratch * b->pagesize))
+    if (fd_write_all(b->fd, t->held.buf, b->pagesize, (int64_t)b->nscratch * b->pagesize))
         return bfail(b, "writing the scratch file %s: %s", b->scratch[0] ? b->scratch : b->dir,
                      strerror(errno ? errno : EIO));
     t->leaf[t->nleaf++] = b->nscratch++;
@@ -564,7 +550,7 @@ static uint64_t seq_page(const struct splice *sp, uint64_t i)
 
 static int write_page(struct splice *sp, uint64_t pg, const uint8_t *buf)
 {
-    if (write_all(sp->fd, buf, sp->b->pagesize, (pg - 1) * sp->b->pagesize))
+    if (fd_write_all(sp->fd, buf, sp->b->pagesize, (int64_t)(pg - 1) * sp->b->pagesize))
         return bfail(sp->b, "%s: writing: %s", sp->path, strerror(errno ? errno : EIO));
     return 0;
 }
@@ -586,7 +572,7 @@ static int copy_bytes(struct splice *sp, int in, uint64_t inoff, int out, uint64
     while (len) {
         size_t chunk = len < b->pagesize ? (size_t)len : b->pagesize;
         ssize_t n = pread(in, sp->buf, chunk, i);
-        if (n != (ssize_t)chunk || write_all(out, sp->buf, chunk, (uint64_t)o))
+        if (n != (ssize_t)chunk || fd_write_all(out, sp->buf, chunk, (int64_t)o))
             return bfail(b, "%s: copying the bulk pages in: %s", sp->path, strerror(errno ? errno : EIO));
         i += n;
         o += n;
@@ -788,9 +774,9 @@ int db_bulk_splice(struct db_bulk *b, const char *path)
         } else {
             uint8_t f[4];
             put32(f, change + 1);
-            rc = write_all(sp.fd, f, 4, 24) || write_all(sp.fd, f, 4, 92);
+            rc = fd_write_all(sp.fd, f, 4, 24) || fd_write_all(sp.fd, f, 4, 92);
             put32(f, (uint32_t)pages);
-            rc = rc || write_all(sp.fd, f, 4, 28) || ftruncate(sp.fd, (off_t)(pages * psize));
+            rc = rc || fd_write_all(sp.fd, f, 4, 28) || ftruncate(sp.fd, (off_t)(pages * psize));
             if (rc)
                 bfail(b, "%s: writing the header: %s", path, strerror(errno ? errno : EIO));
         }

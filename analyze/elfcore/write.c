@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fdio.h"
 #include "internal.h"
 
 /* ------------------------------------------------------------ output */
@@ -44,19 +45,9 @@ static int out_fail(struct out *o, const char *what)
 
 static int out_raw(struct out *o, uint64_t off, const uint8_t *p, size_t n)
 {
-    while (n) {
-        ssize_t w = o->seekable ? pwrite(o->fd, p, n, (off_t)off) : write(o->fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return out_fail(o, "write");
-        }
-        p += w;
-        off += (uint64_t)w;
-        n -= (size_t)w;
-    }
+    if (fd_write_all(o->fd, p, n, o->seekable ? (int64_t)off : -1))
+        return out_fail(o, "write");
+    off += n;
     if (o->seekable) {
         if (off > o->end)
             o->end = off;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "base/fdio.h"
 #include "debuginfo/strmap.h"
 
 /* Profile */
@@ -221,21 +222,6 @@ int prof_sample(struct prof *p, const uint64_t *locs, size_t nlocs, const int64_
     return p->oom || p->msg.oom ? -1 : 0;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const uint8_t *b = buf;
-    while (n) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int prof_write(struct prof *p, int fd)
 {
     for (size_t i = 0; i < p->nstr; i++)
@@ -267,7 +253,7 @@ int prof_write(struct prof *p, int fd)
             rc = -1;
             break;
         }
-        if (write_all(fd, out, sizeof out - z.avail_out)) {
+        if (fd_write_all(fd, out, sizeof out - z.avail_out, -1)) {
             rc = -1;
             break;
         }
